@@ -1,0 +1,1 @@
+"""Clixen core: the domain and the pipeline. Never imports Slack."""

@@ -1,0 +1,304 @@
+"""SQLAlchemy models of the whole domain. Portable between Postgres (production) and SQLite."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments INTEGER PRIMARY KEY, so big ids are plain integers there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
+class Project(TimestampMixin, Base):
+    """A project groups workflows, members, secrets and policy inside one Slack workspace."""
+
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    created_by: Mapped[str] = mapped_column(String(64))
+    # Node types this project denies on top of / instead of the default denylist; None = default.
+    node_policy: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    daily_token_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    daily_deploy_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    n8n_project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    members: Mapped[list[ProjectMember]] = relationship(
+        back_populates="project", cascade="all, delete-orphan"
+    )
+
+
+class ProjectMember(TimestampMixin, Base):
+    __tablename__ = "project_members"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # owner | editor | viewer
+
+    project: Mapped[Project] = relationship(back_populates="members")
+
+
+class User(TimestampMixin, Base):
+    """A person as seen by the product: a Slack user of one workspace, or a CLI user."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(64))
+    last_project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class Workflow(TimestampMixin, Base):
+    __tablename__ = "workflows"
+    __table_args__ = (Index("ix_workflows_project_id_id", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    n8n_workflow_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    # draft | active | inactive | failed | deleted
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    head_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(64))
+    slack_channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    slack_thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    last_execution_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    last_execution_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    last_checked_execution_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+    versions: Mapped[list[WorkflowVersion]] = relationship(
+        back_populates="workflow", order_by="WorkflowVersion.version"
+    )
+
+
+class WorkflowVersion(TimestampMixin, Base):
+    """One version of a workflow's n8n JSON. History is linear: rollback adds a new head."""
+
+    __tablename__ = "workflow_versions"
+    __table_args__ = (UniqueConstraint("workflow_id", "version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    json_payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    checksum: Mapped[str] = mapped_column(String(64))
+    prompt: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str] = mapped_column(String(16))  # generate | repair | edit | rollback | import
+    # pending | deployed | failed | superseded
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_by: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pipeline_runs.id", ondelete="SET NULL"), nullable=True
+    )
+    rolled_back_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    deployed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    workflow: Mapped[Workflow] = relationship(back_populates="versions")
+
+
+class PipelineRun(TimestampMixin, Base):
+    """The durable state of one request (create, edit, rollback, repair) through the pipeline."""
+
+    __tablename__ = "pipeline_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    workflow_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workflows.id", ondelete="SET NULL"), nullable=True
+    )
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # create | edit | rollback | repair
+    request: Mapped[str] = mapped_column(Text)
+    # queued | generating | validating | repairing | deploying | watching | awaiting_input
+    # | succeeded | failed
+    state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    step_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    validation_repairs: Mapped[int] = mapped_column(Integer, default=0)
+    total_repairs: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    clarifying_question: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    # Working state that must survive a crash: current candidate JSON, issues, history.
+    context: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    slack_channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    slack_thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    slack_message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    owner_pid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class QuotaUsage(Base):
+    """Per-user use of the daily limits on one UTC day."""
+
+    __tablename__ = "quota_usage"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(64))
+    day: Mapped[dt.date] = mapped_column(Date)
+    tokens_used: Mapped[int] = mapped_column(Integer, default=0)
+    deploys_used: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class TelemetryEvent(Base):
+    """A core event (signup, workflow_created, deployed, rolled_back, error). Never prompt text."""
+
+    __tablename__ = "telemetry_events"
+    __table_args__ = (Index("ix_telemetry_events_created_at_type", "created_at", "type"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    project_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    workflow_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    category: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
+class Secret(TimestampMixin, Base):
+    """A per-project secret; `ciphertext` is pgcrypto output (Postgres) or AES-GCM (SQLite)."""
+
+    __tablename__ = "secrets"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    credential_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    n8n_credential_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class ApiToken(TimestampMixin, Base):
+    """A per-project token for the HTTP API; only its SHA-256 hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(64))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ProcessedAction(Base):
+    """Idempotency keys of handled actions (Slack retries, double clicks)."""
+
+    __tablename__ = "processed_actions"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
+class JobRun(Base):
+    """One execution of a scheduled job for one tick; the unique key makes replicas run it once."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "tick"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    job: Mapped[str] = mapped_column(String(64))
+    tick: Mapped[str] = mapped_column(String(40))
+    runner: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class SmokeResult(Base):
+    """Outcome of one smoke test of the canonical RSS → Slack workflow."""
+
+    __tablename__ = "smoke_results"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    n8n_workflow_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    execution_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    failing_node: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fixture_version: Mapped[str] = mapped_column(String(16), default="1")

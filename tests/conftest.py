@@ -1,0 +1,113 @@
+"""Shared fixtures: a real Postgres database, the real n8n, and the two network-edge doubles."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import db
+from core.models import Base
+from tests.doubles.llm_server import ScriptedLLM, start_llm_server
+from tests.doubles.slack_api import FakeSlack, start_fake_slack
+
+REPO = Path(__file__).resolve().parent.parent
+PG_ADMIN = os.environ.get(
+    "CLIXEN_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+)
+PG_URL_BASE = os.environ.get("CLIXEN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+
+
+def create_database(prefix: str = "clixen_test") -> str:
+    """Create an empty Postgres database; returns its SQLAlchemy URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{PG_URL_BASE}/{name}"
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[-1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A Postgres database private to this test run, migrated to head."""
+    url = create_database()
+    db.upgrade(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = db.make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the run's database, emptied before each test (tests stay isolated)."""
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield db.make_session_factory(engine)
+
+
+@dataclass(frozen=True)
+class N8nStack:
+    url: str
+    api_key: str
+    mcp_command: str | None
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            k, v = line.split("=", 1)
+            values[k.strip()] = v.strip()
+    return values
+
+
+@pytest.fixture(scope="session")
+def n8n() -> N8nStack:
+    """The real n8n: reused when N8N_URL/N8N_API_KEY are set, else started by the project script."""
+    if os.environ.get("N8N_URL") and os.environ.get("N8N_API_KEY"):
+        return N8nStack(
+            os.environ["N8N_URL"], os.environ["N8N_API_KEY"], os.environ.get("N8N_MCP_COMMAND")
+        )
+    subprocess.run([str(REPO / "scripts" / "n8n_stack.sh"), "start"], check=True, cwd=REPO)
+    env = _read_env_file(REPO / ".stack" / "n8n.env")
+    return N8nStack(env["N8N_URL"], env["N8N_API_KEY"], env.get("N8N_MCP_COMMAND"))
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedLLM]:
+    """A scripted OpenAI-compatible server; `llm.url` is its base URL, `llm.requests` the log."""
+    fake = ScriptedLLM()
+    server, _ = start_llm_server(fake)
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """A fake Slack Web API; `slack.url` is the base URL, `slack.calls` the recorded calls."""
+    fake = FakeSlack()
+    server = start_fake_slack(fake)
+    yield fake
+    server.shutdown()
+    server.server_close()

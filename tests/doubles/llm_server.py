@@ -1,0 +1,134 @@
+"""A local OpenAI-compatible HTTP server with scripted replies that records every request.
+
+It is the double at the LLM network edge: the product's real OpenAI client talks real HTTP to it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Reply = str | dict[str, Any] | Callable[[dict[str, Any]], "str | dict[str, Any]"]
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        return list(self.body.get("messages", []))
+
+    @property
+    def text(self) -> str:
+        """Every message's content joined: what the model was shown."""
+        parts = []
+        for m in self.messages:
+            c = m.get("content")
+            parts.append(c if isinstance(c, str) else json.dumps(c))
+        return "\n".join(parts)
+
+
+@dataclass
+class ScriptedLLM:
+    """Replies are served in order; `default` (if set) answers once the script is used up."""
+
+    replies: deque[Reply] = field(default_factory=deque)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    default: Reply | None = None
+    delay_s: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+    def script(self, *replies: Reply) -> None:
+        with self.lock:
+            self.replies.extend(replies)
+
+    def next_reply(self, body: dict[str, Any]) -> str | dict[str, Any]:
+        with self.lock:
+            if self.replies:
+                reply = self.replies.popleft()
+            elif self.default is not None:
+                reply = self.default
+            else:
+                raise LookupError("the scripted LLM has no reply left")
+        return reply(body) if callable(reply) else reply
+
+
+def _completion(content: str, body: dict[str, Any]) -> dict[str, Any]:
+    prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
+    prompt_tokens = max(1, prompt_chars // 4)
+    completion_tokens = max(1, len(content) // 4)
+    return {
+        "id": f"chatcmpl-{time.time_ns()}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "scripted"),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def start_llm_server(llm: ScriptedLLM) -> tuple[ThreadingHTTPServer, str]:
+    """Serve `llm` on a free loopback port; returns the server and its OpenAI base URL (…/v1)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                self._send(400, {"error": {"message": "invalid JSON"}})
+                return
+            llm.requests.append(RecordedRequest(self.path, dict(self.headers), body))
+            if not self.path.rstrip("/").endswith("/chat/completions"):
+                self._send(404, {"error": {"message": f"unknown path {self.path}"}})
+                return
+            if llm.delay_s:
+                time.sleep(llm.delay_s)
+            try:
+                reply = llm.next_reply(body)
+            except LookupError as e:
+                self._send(500, {"error": {"message": str(e)}})
+                return
+            if isinstance(reply, dict) and "__status__" in reply:
+                self._send(int(reply["__status__"]), reply.get("body", {}))
+                return
+            content = reply if isinstance(reply, str) else json.dumps(reply)
+            self._send(200, _completion(content, body))
+
+        def _send(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    llm.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    return server, llm.url

@@ -1,0 +1,125 @@
+"""A local fake of the Slack Web API that records every call (the double at the Slack edge).
+
+Point `slack_sdk.WebClient(base_url=…)` (or SLACK_API_URL) at `FakeSlack.url`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class SlackCall:
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class FakeSlack:
+    calls: list[SlackCall] = field(default_factory=list)
+    url: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def named(self, method: str) -> list[SlackCall]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method]
+
+    def all_text(self) -> str:
+        """Every argument of every call, serialised: for asserting something never reached Slack."""
+        with self.lock:
+            return "\n".join(json.dumps(c.args, default=str) for c in self.calls)
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 30.0) -> list[SlackCall]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.named(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} {method} call(s), got {len(self.named(method))}")
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+
+    def respond(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        channel = args.get("channel") or args.get("channel_id") or "C0FAKE"
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": channel, "ts": ts, "message": {"ts": ts, **args}}
+        if method in ("chat.update", "chat.postEphemeral"):
+            return {"ok": True, "channel": channel, "ts": args.get("ts", ts), "message_ts": ts}
+        if method in ("views.publish", "views.open", "views.update", "views.push"):
+            return {"ok": True, "view": {"id": f"V{next(self._ts)}", **_jsonish(args.get("view"))}}
+        if method == "files.getUploadURLExternal":
+            fid = f"F{next(self._ts)}"
+            return {"ok": True, "upload_url": f"{self.url}upload/{fid}", "file_id": fid}
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": [{"id": f["id"]} for f in _jsonish(args.get("files"))]}
+        if method == "auth.test":
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0FAKE"}
+        if method == "users.info":
+            return {"ok": True, "user": {"id": args.get("user"), "tz": "UTC", "name": "user"}}
+        return {"ok": True}
+
+
+def _jsonish(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value if value is not None else {}
+
+
+def start_fake_slack(fake: FakeSlack) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            path = urlparse(self.path).path
+            if path.startswith("/upload/"):
+                fake.uploads[path.rsplit("/", 1)[-1]] = raw
+                self._send({"ok": True}, "text/plain")
+                return
+            method = path.rsplit("/", 1)[-1]
+            ctype = self.headers.get("Content-Type", "")
+            if "json" in ctype:
+                args = json.loads(raw or b"{}")
+            else:
+                args = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+            for k in ("blocks", "view", "attachments", "files"):
+                if k in args:
+                    args[k] = _jsonish(args[k])
+            with fake.lock:
+                fake.calls.append(SlackCall(method, args, dict(self.headers)))
+            self._send(fake.respond(method, args))
+
+        do_GET = do_POST
+
+        def _send(self, payload: dict[str, Any], ctype: str = "application/json") -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
+    return server

@@ -1,0 +1,58 @@
+"""Settings fail fast, name the variable and its purpose, and refuse placeholders in production."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.cli import main
+from core.errors import SettingsError
+from core.settings import Settings
+
+
+def _settings(**env: str) -> Settings:
+    return Settings(_env_file=None, **env)  # type: ignore[call-arg]
+
+
+def test_missing_variable_is_named_with_its_purpose() -> None:
+    s = _settings(CLIXEN_ENV="production")
+    with pytest.raises(SettingsError) as err:
+        s.require("SLACK_SIGNING_SECRET", "N8N_URL")
+    text = str(err.value)
+    assert "SLACK_SIGNING_SECRET is not set" in text
+    assert "verify every request from Slack" in text
+    assert "N8N_URL is not set" in text
+
+
+def test_placeholder_secret_refused_outside_development() -> None:
+    s = _settings(CLIXEN_ENV="production", CLIXEN_SECRET_KEY="changeme")
+    with pytest.raises(SettingsError, match="CLIXEN_SECRET_KEY looks like a placeholder"):
+        s.require("CLIXEN_SECRET_KEY")
+
+
+def test_placeholder_accepted_in_development() -> None:
+    _settings(CLIXEN_ENV="development", CLIXEN_SECRET_KEY="changeme").require("CLIXEN_SECRET_KEY")
+
+
+def test_postgres_url_gets_psycopg_driver() -> None:
+    s = _settings(DATABASE_URL="postgres://u@h:5432/d")
+    assert s.database_url == "postgresql+psycopg://u@h:5432/d"
+
+
+def test_database_defaults_to_embedded_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert _settings().database_url.startswith("sqlite:///")
+
+
+def test_cli_db_upgrade_on_given_url(tmp_path, monkeypatch, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    from core.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert main(["db", "upgrade"]) == 0
+        assert "database at revision 0001" in capsys.readouterr().out
+        assert main(["db", "downgrade", "base"]) == 0
+        assert "base (empty)" in capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()
