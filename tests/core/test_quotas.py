@@ -1,0 +1,228 @@
+"""Daily quotas: atomic under concurrency, told plainly when exceeded, reset at UTC midnight."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import db, quotas
+from core.models import Base, Project, QuotaUsage
+from core.quotas import QuotaExceeded
+from core.settings import Settings
+
+UTC = dt.UTC
+
+
+def _settings(**env: str) -> Settings:
+    return Settings(_env_file=None, **env)  # type: ignore[call-arg]
+
+
+def _project(factory: sessionmaker[Session], **limits: int) -> int:
+    with factory.begin() as s:
+        p = Project(team_id="T1", name=f"p{len(limits)}", created_by="U1", **limits)
+        s.add(p)
+        s.flush()
+        return p.id
+
+
+def test_fifty_concurrent_deploys_against_limit_ten_reserve_exactly_ten(
+    session_factory: sessionmaker[Session],
+) -> None:
+    project_id = _project(session_factory, daily_deploy_limit=10)
+    settings = _settings()
+    barrier = threading.Barrier(50)
+    granted: list[int] = []
+    refused: list[QuotaExceeded] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            with session_factory.begin() as s:
+                n = quotas.reserve_deploy(
+                    session=s, team_id="T1", user_id="U1", project_id=project_id,
+                    settings=settings,
+                )  # fmt: skip
+            with lock:
+                granted.append(n)
+        except QuotaExceeded as e:
+            with lock:
+                refused.append(e)
+        except BaseException as e:  # surfaced below: any other failure fails the test
+            with lock:
+                errors.append(e)
+
+    threads = [threading.Thread(target=attempt) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert sorted(granted) == list(range(1, 11))
+    assert len(refused) == 40
+    with session_factory.begin() as s:
+        status = quotas.usage(
+            session=s, team_id="T1", user_id="U1", project_id=project_id, settings=settings
+        )
+    assert status.deploys_used == 10
+    assert status.deploy_limit == 10
+
+
+def test_exceeded_message_names_limit_use_and_reset_time(
+    session_factory: sessionmaker[Session],
+) -> None:
+    project_id = _project(session_factory, daily_deploy_limit=2)
+    now = dt.datetime(2026, 11, 5, 20, 48, 0, tzinfo=UTC)
+    with session_factory.begin() as s:
+        for _ in range(2):
+            quotas.reserve_deploy(
+                session=s, team_id="T1", user_id="U1", project_id=project_id, now=now
+            )
+        with pytest.raises(QuotaExceeded) as err:
+            quotas.reserve_deploy(
+                session=s, team_id="T1", user_id="U1", project_id=project_id, now=now
+            )
+    e = err.value
+    assert (e.limit_name, e.used, e.limit) == ("deployments", 2, 2)
+    assert e.resets_at == dt.datetime(2026, 11, 6, tzinfo=UTC)
+    assert str(e) == (
+        "You have used 2 of your 2 deployments today; the limit resets at 00:00 UTC "
+        "(in 3 h 12 min)."
+    )
+
+
+def test_tokens_charged_atomically_and_checked_before_spending(
+    session_factory: sessionmaker[Session],
+) -> None:
+    settings = _settings(CLIXEN_DAILY_TOKENS="1000")
+    with session_factory.begin() as s:
+        quotas.check_tokens(
+            session=s, team_id="T1", user_id="U1", project_id=None, settings=settings
+        )
+        assert (
+            quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=600)
+            == 600
+        )
+        quotas.check_tokens(
+            session=s, team_id="T1", user_id="U1", project_id=None, settings=settings
+        )
+        # The call that crosses the limit is still charged in full (the tokens were spent).
+        assert (
+            quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=500)
+            == 1100
+        )
+        with pytest.raises(QuotaExceeded, match="used 1,100 of your 1,000 LLM tokens today"):
+            quotas.check_tokens(
+                session=s, team_id="T1", user_id="U1", project_id=None, settings=settings
+            )
+        # Another user of the same workspace is not affected.
+        quotas.check_tokens(
+            session=s, team_id="T1", user_id="U2", project_id=None, settings=settings
+        )
+
+
+def test_concurrent_token_charges_are_not_lost(session_factory: sessionmaker[Session]) -> None:
+    barrier = threading.Barrier(20)
+
+    def charge() -> None:
+        barrier.wait()
+        with session_factory.begin() as s:
+            quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=7)
+
+    threads = [threading.Thread(target=charge) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with session_factory.begin() as s:
+        assert (
+            quotas.usage(session=s, team_id="T1", user_id="U1", project_id=None).tokens_used == 140
+        )
+
+
+def test_project_overrides_settings_defaults(session_factory: sessionmaker[Session]) -> None:
+    settings = _settings(CLIXEN_DAILY_TOKENS="5000", CLIXEN_DAILY_DEPLOYS="7")
+    custom = _project(session_factory, daily_token_limit=123)
+    with session_factory.begin() as s:
+        assert quotas.limits_for(session=s, project_id=None, settings=settings) == quotas.Limits(
+            5000, 7
+        )
+        assert quotas.limits_for(session=s, project_id=custom, settings=settings) == quotas.Limits(
+            123, 7
+        )
+
+
+def test_reset_boundary_at_utc_midnight(session_factory: sessionmaker[Session]) -> None:
+    project_id = _project(session_factory, daily_deploy_limit=1)
+    before = dt.datetime(2026, 11, 5, 23, 59, 59, tzinfo=UTC)
+    midnight = dt.datetime(2026, 11, 6, 0, 0, 0, tzinfo=UTC)
+    kw: dict[str, Any] = {"team_id": "T1", "user_id": "U1", "project_id": project_id}
+    with session_factory.begin() as s:
+        quotas.reserve_deploy(session=s, now=before, **kw)
+        with pytest.raises(QuotaExceeded) as err:
+            quotas.reserve_deploy(session=s, now=before, **kw)
+        assert "(in 1 min)" in str(err.value)
+        assert err.value.resets_at == midnight
+        # Exactly at midnight the new day starts from zero.
+        assert quotas.usage(session=s, now=midnight, **kw).deploys_used == 0
+        assert quotas.reserve_deploy(session=s, now=midnight, **kw) == 1
+        # The scheduler's reset for the new day runs late and twice: today's use survives.
+        quotas.reset_day(session=s, day=midnight.date())
+        quotas.reset_day(session=s, day=midnight.date())
+        assert quotas.usage(session=s, now=midnight, **kw).deploys_used == 1
+        assert quotas.usage(session=s, now=before, **kw).deploys_used == 1
+
+
+def test_reset_prunes_old_days_only(session_factory: sessionmaker[Session]) -> None:
+    today = dt.date(2026, 11, 6)
+    with session_factory.begin() as s:
+        for age in (0, 1, 35, 36, 90):
+            s.add(QuotaUsage(team_id="T1", user_id="U1", day=today - dt.timedelta(days=age)))
+    with session_factory.begin() as s:
+        assert quotas.reset_day(session=s, day=today) == 2
+        assert quotas.reset_day(session=s, day=today) == 0
+        days = s.scalars(select(QuotaUsage.day).order_by(QuotaUsage.day)).all()
+    assert days == [today - dt.timedelta(days=a) for a in (35, 1, 0)]
+
+
+def test_refund_gives_a_deployment_back(session_factory: sessionmaker[Session]) -> None:
+    project_id = _project(session_factory, daily_deploy_limit=1)
+    kw: dict[str, Any] = {"team_id": "T1", "user_id": "U1", "project_id": project_id}
+    with session_factory.begin() as s:
+        quotas.reserve_deploy(session=s, **kw)
+        quotas.refund_deploy(session=s, **kw)
+        quotas.refund_deploy(session=s, **kw)  # never below zero
+        assert quotas.usage(session=s, **kw).deploys_used == 0
+        assert quotas.reserve_deploy(session=s, **kw) == 1
+
+
+@pytest.fixture
+def sqlite_factory(tmp_path: object) -> sessionmaker[Session]:
+    engine: Engine = db.make_engine(f"sqlite:///{tmp_path}/q.sqlite3")
+    Base.metadata.create_all(engine)
+    return db.make_session_factory(engine)
+
+
+def test_same_behaviour_on_embedded_sqlite(sqlite_factory: sessionmaker[Session]) -> None:
+    settings = _settings(CLIXEN_DAILY_DEPLOYS="2")
+    kw: dict[str, Any] = {
+        "team_id": "T1",
+        "user_id": "U1",
+        "project_id": None,
+        "settings": settings,
+    }
+    with sqlite_factory.begin() as s:
+        assert quotas.reserve_deploy(session=s, **kw) == 1
+        assert quotas.reserve_deploy(session=s, **kw) == 2
+        with pytest.raises(QuotaExceeded):
+            quotas.reserve_deploy(session=s, **kw)
+        quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=5)
+        quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=5)
+        assert quotas.usage(session=s, **kw).tokens_used == 10
