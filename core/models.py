@@ -148,6 +148,8 @@ class WorkflowVersion(TimestampMixin, Base):
     )
     rolled_back_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
     deployed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # n8n's own message when this version failed to deploy (fed to repair, shown to the user).
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     workflow: Mapped[Workflow] = relationship(back_populates="versions")
 
