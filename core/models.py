@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Unicode,
     UniqueConstraint,
     func,
 )
@@ -288,6 +290,20 @@ class JobRun(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     summary: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class SchedulerJob(Base):
+    """APScheduler's persistent job store, shared by every replica (APScheduler owns the columns).
+
+    Declared here so the migrations create and drop it like every other table; the layout must
+    stay exactly the one `apscheduler.jobstores.sqlalchemy.SQLAlchemyJobStore` expects.
+    """
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(Unicode(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True, nullable=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class SmokeResult(Base):

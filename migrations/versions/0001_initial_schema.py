@@ -22,6 +22,18 @@ def upgrade() -> None:
         # Per-project secrets are encrypted with pgp_sym_encrypt.
         op.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
     op.create_table(
+        "apscheduler_jobs",
+        sa.Column("id", sa.Unicode(length=191), nullable=False),
+        sa.Column("next_run_time", sa.Float(precision=25), nullable=True),
+        sa.Column("job_state", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_apscheduler_jobs")),
+    )
+    with op.batch_alter_table("apscheduler_jobs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_apscheduler_jobs_next_run_time"), ["next_run_time"], unique=False
+        )
+
+    op.create_table(
         "job_runs",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("job", sa.String(length=64), nullable=False),
@@ -381,3 +393,7 @@ def downgrade() -> None:
     op.drop_table("projects")
     op.drop_table("processed_actions")
     op.drop_table("job_runs")
+    with op.batch_alter_table("apscheduler_jobs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_apscheduler_jobs_next_run_time"))
+
+    op.drop_table("apscheduler_jobs")
