@@ -1,0 +1,207 @@
+"""The n8n client against the real n8n started by scripts/n8n_stack.sh."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from core.n8n import (
+    N8nBadRequest,
+    N8nClient,
+    N8nConnectionError,
+    N8nNotFound,
+    N8nServerError,
+    N8nUnauthorized,
+    error_for_status,
+    execution_failure,
+    strip_read_only,
+)
+from tests.conftest import N8nStack
+
+
+@pytest.fixture
+def client(n8n: N8nStack) -> Iterator[N8nClient]:
+    with N8nClient(n8n.url, n8n.api_key) as c:
+        yield c
+
+
+def failing_webhook_workflow(path: str) -> dict:
+    return {
+        "name": f"test failing webhook {path}",
+        "nodes": [
+            {
+                "id": str(uuid.uuid4()),
+                "name": "Incoming call",
+                "type": "n8n-nodes-base.webhook",
+                "typeVersion": 2,
+                "position": [0, 0],
+                "webhookId": str(uuid.uuid4()),
+                "parameters": {"httpMethod": "POST", "path": path, "responseMode": "onReceived"},
+            },
+            {
+                "id": str(uuid.uuid4()),
+                "name": "Refuse order",
+                "type": "n8n-nodes-base.stopAndError",
+                "typeVersion": 1,
+                "position": [220, 0],
+                "parameters": {"errorMessage": "order total is negative"},
+            },
+        ],
+        "connections": {
+            "Incoming call": {"main": [[{"node": "Refuse order", "type": "main", "index": 0}]]}
+        },
+        "settings": {"executionOrder": "v1"},
+        # Read-only fields a caller may carry over from a GET: the client strips them.
+        "active": True,
+        "id": "should-not-be-sent",
+        "tags": [],
+    }
+
+
+def test_webhook_workflow_failure_is_read_back(client: N8nClient) -> None:
+    path = f"clixen-test-{uuid.uuid4().hex[:8]}"
+    created = client.create_workflow(failing_webhook_workflow(path))
+    wid = created["id"]
+    try:
+        assert created["active"] is False
+        client.activate(wid)
+        assert client.get_workflow(wid)["active"] is True
+
+        response = client.call_webhook(path, json={"total": -5})
+        assert response.status_code == 200, response.text
+
+        execution = client.wait_for_execution(wid, timeout_s=30)
+        assert execution is not None
+        assert execution["status"] == "error"
+        failure = execution_failure(execution)
+        assert failure is not None
+        assert failure.node == "Refuse order"
+        assert "order total is negative" in failure.message
+
+        page = client.list_executions(workflow_id=wid, status="error", limit=1)
+        assert [e["id"] for e in page.items] == [execution["id"]]
+    finally:
+        client.delete_workflow(wid)
+    with pytest.raises(N8nNotFound):
+        client.get_workflow(wid)
+
+
+def test_update_keeps_the_same_id(client: N8nClient) -> None:
+    wf = failing_webhook_workflow(f"clixen-upd-{uuid.uuid4().hex[:8]}")
+    wid = client.create_workflow(wf)["id"]
+    try:
+        wf["name"] = "renamed by update"
+        updated = client.update_workflow(wid, wf)
+        assert updated["id"] == wid
+        assert client.get_workflow(wid)["name"] == "renamed by update"
+    finally:
+        client.delete_workflow(wid)
+
+
+def test_execution_cursor_paging(client: N8nClient) -> None:
+    path = f"clixen-page-{uuid.uuid4().hex[:8]}"
+    wid = client.create_workflow(failing_webhook_workflow(path))["id"]
+    try:
+        client.activate(wid)
+        for _ in range(3):
+            assert client.call_webhook(path, json={}).status_code == 200
+        seen: set[str] = set()
+        for _ in range(100):
+            seen = {e["id"] for e in client.iter_executions(workflow_id=wid, limit=1)}
+            if len(seen) == 3:
+                break
+            import time
+
+            time.sleep(0.2)
+        assert len(seen) == 3
+        first = client.list_executions(workflow_id=wid, limit=2)
+        assert len(first.items) == 2 and first.next_cursor
+    finally:
+        client.delete_workflow(wid)
+
+
+def test_unknown_node_type_fails_at_activation_with_n8n_message(client: N8nClient) -> None:
+    wf = failing_webhook_workflow(f"clixen-bad-{uuid.uuid4().hex[:8]}")
+    wf["nodes"][1]["type"] = "n8n-nodes-base.doesNotExist"
+    wid = client.create_workflow(wf)["id"]
+    try:
+        with pytest.raises(N8nBadRequest) as err:
+            client.activate(wid)
+        assert "doesNotExist" in err.value.message or "Unrecognized" in err.value.message
+    finally:
+        client.delete_workflow(wid)
+
+
+def test_wrong_key_is_unauthorized(n8n: N8nStack) -> None:
+    with N8nClient(n8n.url, "not-a-key") as c, pytest.raises(N8nUnauthorized):
+        c.list_workflows(limit=1)
+
+
+def test_unreachable_n8n_is_a_connection_error() -> None:
+    with (
+        N8nClient("http://127.0.0.1:9", "k", max_retries=1) as c,
+        pytest.raises(N8nConnectionError, match="cannot reach n8n"),
+    ):
+        c.get_workflow("1")
+
+
+def test_retries_5xx_then_succeeds_and_maps_statuses() -> None:
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            return httpx.Response(503, json={"message": "busy"}, headers={"Retry-After": "0"})
+        return httpx.Response(200, json={"id": "7"})
+
+    with N8nClient("http://n8n.invalid", "k", transport=httpx.MockTransport(handler)) as c:
+        assert c.get_workflow("7") == {"id": "7"}
+    assert calls["n"] == 3
+
+    def always_500(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, json={"message": "boom"})
+
+    with (
+        N8nClient(
+            "http://n8n.invalid", "k", transport=httpx.MockTransport(always_500), max_retries=1
+        ) as c,
+        pytest.raises(N8nServerError, match="boom"),
+    ):
+        c.get_workflow("7")
+    assert error_for_status(404) is N8nNotFound
+    assert error_for_status(400) is N8nBadRequest
+
+
+def test_no_retry_on_4xx() -> None:
+    calls = {"n": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls["n"] += 1
+        return httpx.Response(400, json={"message": "request/body/active is read-only"})
+
+    with (
+        N8nClient("http://n8n.invalid", "k", transport=httpx.MockTransport(handler)) as c,
+        pytest.raises(N8nBadRequest, match="read-only"),
+    ):
+        c.create_workflow({"name": "x", "nodes": [], "connections": {}})
+    assert calls["n"] == 1
+
+
+def test_strip_read_only_keeps_only_accepted_fields() -> None:
+    body = strip_read_only(
+        {
+            "name": "n",
+            "nodes": [{"name": "A", "type": "t", "extra": 1}],
+            "connections": {},
+            "settings": {"executionOrder": "v1", "bogus": True},
+            "active": True,
+            "versionId": "v",
+            "pinData": {},
+        }
+    )
+    assert set(body) == {"name", "nodes", "connections", "settings"}
+    assert body["nodes"] == [{"name": "A", "type": "t"}]
+    assert body["settings"] == {"executionOrder": "v1"}
