@@ -1,0 +1,90 @@
+"""Small Block Kit element builders shared by the surfaces (pure: data in, dicts out)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.safety import escape_mrkdwn
+
+Block = dict[str, Any]
+
+# Slack limits we build within (section text 3000, option text 75, button value 2000).
+SECTION_LIMIT = 3000
+OPTION_LIMIT = 75
+
+
+def escape(text: str) -> str:
+    """`text` safe to embed in mrkdwn: no forged links, mentions or broadcasts."""
+    return escape_mrkdwn(text)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str, accessory: Block | None = None) -> Block:
+    block: Block = {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)},
+    }
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}]}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": clip(text, 150)}}
+
+
+def plain(text: str, limit: int = OPTION_LIMIT) -> dict[str, Any]:
+    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
+
+
+def button(
+    text: str,
+    action_id: str,
+    value: str | None = None,
+    *,
+    style: str | None = None,
+    url: str | None = None,
+    confirm: Block | None = None,
+) -> Block:
+    element: Block = {"type": "button", "text": plain(text), "action_id": action_id}
+    if value is not None:
+        element["value"] = value
+    if style is not None:
+        element["style"] = style
+    if url is not None:
+        element["url"] = url
+    if confirm is not None:
+        element["confirm"] = confirm
+    return element
+
+
+def confirm_dialog(title: str, text: str, ok: str, deny: str = "Cancel") -> Block:
+    return {
+        "title": plain(title, 100),
+        "text": {"type": "mrkdwn", "text": clip(text, 300)},
+        "confirm": plain(ok, 30),
+        "deny": plain(deny, 30),
+        "style": "danger",
+    }
+
+
+def option(text: str, value: str) -> Block:
+    return {"text": plain(text), "value": value}
+
+
+def actions(*elements: Block, block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": list(elements)}
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block

@@ -1,0 +1,73 @@
+"""The App Home dashboard: project switcher, workflows (cursor pages of 10), quota use."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.blocks.common import Block, actions, button, context, divider, header, option, section
+from bot.blocks.messages import QuotaView, WorkflowRow, quota_text, workflow_line
+
+PAGE_SIZE = 10
+
+
+@dataclass(frozen=True)
+class ProjectChoice:
+    id: int
+    name: str
+    role: str
+
+
+def page_value(project_id: int, cursor: str, direction: str) -> str:
+    return json.dumps({"p": project_id, "c": cursor, "d": direction}, separators=(",", ":"))
+
+
+def parse_page_value(value: str) -> tuple[int, str, str]:
+    """(project_id, cursor, direction) from a pagination button value (untrusted input)."""
+    data = json.loads(value)
+    direction = "prev" if data.get("d") == "prev" else "next"
+    return int(data["p"]), str(data["c"]), direction
+
+
+def home_view(
+    *,
+    projects: Sequence[ProjectChoice],
+    current: ProjectChoice,
+    workflows: Sequence[WorkflowRow],
+    next_cursor: str | None,
+    prev_cursor: str | None,
+    quota: QuotaView | None,
+) -> dict[str, Any]:
+    """The `home` view for views.publish."""
+    switcher: Block = {
+        "type": "static_select",
+        "action_id": "home_project_select",
+        "placeholder": {"type": "plain_text", "text": "Project"},
+        "options": [option(f"{p.name} ({p.role})", str(p.id)) for p in projects[:100]],
+        "initial_option": option(f"{current.name} ({current.role})", str(current.id)),
+    }
+    blocks: list[Block] = [
+        header("Clixen"),
+        section(f"*Project:* {current.name}", accessory=switcher),
+    ]
+    if quota is not None:
+        blocks.append(context(quota_text(quota)))
+    blocks.append(divider())
+    if workflows:
+        blocks.extend(section(workflow_line(row)) for row in workflows)
+    else:
+        blocks.append(
+            section("No workflows here yet. Try `/clixen every hour post the weather to #general`.")
+        )
+    nav = []
+    if prev_cursor:
+        nav.append(
+            button("← Previous", "home_page_prev", page_value(current.id, prev_cursor, "prev"))
+        )
+    if next_cursor:
+        nav.append(button("Next →", "home_page_next", page_value(current.id, next_cursor, "next")))
+    if nav:
+        blocks.append(actions(*nav, block_id="home_pages"))
+    return {"type": "home", "blocks": blocks}
