@@ -243,6 +243,10 @@ class Secret(TimestampMixin, Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     credential_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
     n8n_credential_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # When the n8n credential was last written; older than `updated_at` = n8n holds a stale value.
+    n8n_synced_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
     created_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()

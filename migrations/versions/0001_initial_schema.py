@@ -195,6 +195,7 @@ def upgrade() -> None:
         sa.Column("ciphertext", sa.LargeBinary(), nullable=False),
         sa.Column("credential_type", sa.String(length=100), nullable=True),
         sa.Column("n8n_credential_id", sa.String(length=64), nullable=True),
+        sa.Column("n8n_synced_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by", sa.String(length=64), nullable=False),
         sa.Column(
             "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
