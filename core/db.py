@@ -14,6 +14,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 def make_engine(url: str, **kwargs: object) -> Engine:
     """An engine for `url`; SQLite files get their folder created and foreign keys enforced."""
+    # Bound parameters carry secret values and CLIXEN_SECRET_KEY: keep them out of logs and errors.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
