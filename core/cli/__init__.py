@@ -19,6 +19,7 @@ from core.logging import configure_logging
 # Subcommand modules inside core, in the order they appear in --help.
 COMMAND_MODULES: list[str] = [
     "core.cli.db",
+    "core.cli.scheduler",
 ]
 
 

@@ -1,0 +1,32 @@
+"""Where scheduler jobs send what they have to say. Core never imports Slack: the bot supplies a
+Slack implementation of `Notifier`, the CLI prints."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Protocol, TextIO
+
+
+class Notifier(Protocol):
+    """Posts a plain-text message to a channel (optionally in a thread).
+
+    Returns the message's id (Slack `ts`) when the implementation has one, else None.
+    """
+
+    def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None: ...
+
+
+class PrintNotifier:
+    """The CLI's notifier: one line per message on a stream (stdout by default)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None:
+        where = f"{channel} (thread {thread_ts})" if thread_ts else channel
+        with self._lock:
+            stream = self._stream or sys.stdout
+            print(f"[notify {where}] {text}", file=stream, flush=True)
+        return None
