@@ -1,0 +1,518 @@
+"""Deploy, versions and rollback against the real Postgres and the real n8n."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.deploy import (
+    DeployFailed,
+    ValidationFailed,
+    create_workflow_record,
+    deactivate_workflow,
+    delete_workflow,
+    deploy_version,
+    rollback_to,
+)
+from core.errors import InvalidInput, PermissionDenied
+from core.models import Project, QuotaUsage, TelemetryEvent, Workflow, WorkflowVersion
+from core.n8n import N8nClient, N8nNotFound
+from core.projects import Actor, Role, add_member, create_project
+from core.quotas import QuotaExceeded
+from core.workflows import list_versions
+from tests.conftest import N8nStack
+
+OWNER = Actor("T1", "U-owner")
+
+
+def schedule_workflow(label: str) -> dict[str, Any]:
+    """A small valid workflow: hourly trigger → Set node whose value carries `label`."""
+    return {
+        "name": "ignored: the record's name is used",
+        "nodes": [
+            {
+                "name": "Every hour",
+                "type": "n8n-nodes-base.scheduleTrigger",
+                "typeVersion": 1.2,
+                "position": [0, 0],
+                "parameters": {"rule": {"interval": [{"field": "hours"}]}},
+            },
+            {
+                "name": "Label",
+                "type": "n8n-nodes-base.set",
+                "typeVersion": 3.4,
+                "position": [220, 0],
+                "parameters": {
+                    "assignments": {
+                        "assignments": [
+                            {"id": "a1", "name": "label", "value": label, "type": "string"}
+                        ]
+                    },
+                    "options": {},
+                },
+            },
+        ],
+        "connections": {"Every hour": {"main": [[{"node": "Label", "type": "main", "index": 0}]]}},
+        "settings": {"executionOrder": "v1"},
+    }
+
+
+def webhook_workflow(path: str) -> dict[str, Any]:
+    return {
+        "name": "hook",
+        "nodes": [
+            {
+                "name": "Hook",
+                "type": "n8n-nodes-base.webhook",
+                "typeVersion": 2,
+                "position": [0, 0],
+                "parameters": {"path": path, "httpMethod": "GET"},
+            },
+            {
+                "name": "Set",
+                "type": "n8n-nodes-base.set",
+                "typeVersion": 3.4,
+                "position": [220, 0],
+                "parameters": {},
+            },
+        ],
+        "connections": {"Hook": {"main": [[{"node": "Set", "type": "main", "index": 0}]]}},
+        "settings": {"executionOrder": "v1"},
+    }
+
+
+def label_in_n8n(client: N8nClient, n8n_id: str) -> str:
+    wf = client.get_workflow(n8n_id)
+    node = next(n for n in wf["nodes"] if n["name"] == "Label")
+    return str(node["parameters"]["assignments"]["assignments"][0]["value"])
+
+
+@pytest.fixture
+def client(n8n: N8nStack, session_factory: sessionmaker[Session]) -> Iterator[N8nClient]:
+    """The real n8n; every n8n workflow the test's records point at is deleted afterwards."""
+    with N8nClient(n8n.url, n8n.api_key) as c:
+        yield c
+        with session_factory() as s:
+            ids = s.scalars(
+                select(Workflow.n8n_workflow_id).where(Workflow.n8n_workflow_id.is_not(None))
+            )
+            for n8n_id in list(ids):
+                c.delete_workflow(str(n8n_id))
+
+
+def new_workflow(factory: sessionmaker[Session], name: str = "news digest") -> int:
+    with factory.begin() as s:
+        project = s.scalar(select(Project).where(Project.team_id == OWNER.team_id))
+        if project is None:
+            project = create_project(
+                session=s, team_id=OWNER.team_id, name="main", creator_user_id=OWNER.user_id
+            )
+        return create_workflow_record(
+            session=s, project_id=project.id, name=name, created_by=OWNER.user_id
+        ).id
+
+
+def deploys_used(factory: sessionmaker[Session], actor: Actor = OWNER) -> int:
+    with factory() as s:
+        used = s.scalar(
+            select(func.sum(QuotaUsage.deploys_used)).where(
+                QuotaUsage.team_id == actor.team_id, QuotaUsage.user_id == actor.user_id
+            )
+        )
+        return int(used or 0)
+
+
+def events(factory: sessionmaker[Session], type_: str) -> int:
+    with factory() as s:
+        n = s.scalar(select(func.count()).where(TelemetryEvent.type == type_))
+        return int(n or 0)
+
+
+def test_deploy_update_and_rollback_keep_one_n8n_workflow_and_linear_history(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    wid = new_workflow(session_factory)
+    v1 = deploy_version(
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=wid,
+        json_payload=schedule_workflow("first"),
+        source="generate",
+        actor=OWNER,
+        prompt="p1",
+    )
+    with session_factory() as s:
+        wf = s.get(Workflow, wid)
+        assert wf is not None and wf.n8n_workflow_id and wf.status == "active"
+        n8n_id = wf.n8n_workflow_id
+    assert v1.version == 1 and v1.status == "deployed" and v1.deployed_at is not None
+    assert client.get_workflow(n8n_id)["active"] is True
+    assert label_in_n8n(client, n8n_id) == "first"
+
+    v2 = deploy_version(
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=wid,
+        json_payload=schedule_workflow("second"),
+        source="edit",
+        actor=OWNER,
+    )
+    assert v2.version == 2
+    with session_factory() as s:
+        wf = s.get(Workflow, wid)
+        assert wf is not None and wf.n8n_workflow_id == n8n_id and wf.head_version == 2
+    assert label_in_n8n(client, n8n_id) == "second"
+
+    v3 = rollback_to(
+        session_factory=session_factory, n8n=client, workflow_id=wid, version=1, actor=OWNER
+    )
+    assert (v3.version, v3.source, v3.rolled_back_from) == (3, "rollback", 1)
+    assert v3.checksum == v1.checksum and v3.json_payload == v1.json_payload
+    back = client.get_workflow(n8n_id)
+    assert back["active"] is True and label_in_n8n(client, n8n_id) == "first"
+    with session_factory() as s:
+        history = [
+            (v.version, v.status, v.source) for v in list_versions(session=s, workflow_id=wid)
+        ]
+    assert history == [
+        (1, "superseded", "generate"),
+        (2, "superseded", "edit"),
+        (3, "deployed", "rollback"),
+    ]
+    # Rollbacks are recovery: they do not use the daily deploy quota.
+    assert deploys_used(session_factory) == 2
+    assert events(session_factory, "workflow_created") == 1
+    assert events(session_factory, "deployed") == 2
+    assert events(session_factory, "rolled_back") == 1
+
+    with pytest.raises(InvalidInput, match="already the running version"):
+        rollback_to(
+            session_factory=session_factory, n8n=client, workflow_id=wid, version=3, actor=OWNER
+        )
+
+
+def test_repeated_rollback_click_creates_one_version(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    wid = new_workflow(session_factory)
+    for label in ("one", "two"):
+        deploy_version(
+            session_factory=session_factory,
+            n8n=client,
+            workflow_id=wid,
+            json_payload=schedule_workflow(label),
+            source="generate",
+            actor=OWNER,
+        )
+    key = f"slack-action-{uuid.uuid4()}"
+    results = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(
+                rollback_to(
+                    session_factory=session_factory,
+                    n8n=client,
+                    workflow_id=wid,
+                    version=1,
+                    actor=OWNER,
+                    idempotency_key=key,
+                ).version
+            )
+        )
+        for _ in range(3)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [3, 3, 3]
+    with session_factory() as s:
+        assert [v.version for v in list_versions(session=s, workflow_id=wid)] == [1, 2, 3]
+
+
+def test_unreachable_n8n_keeps_the_failed_version_and_refunds_quota(
+    session_factory: sessionmaker[Session], client: N8nClient, n8n: N8nStack
+) -> None:
+    wid = new_workflow(session_factory)
+    down = N8nClient("http://127.0.0.1:9", n8n.api_key, max_retries=0)
+    with down, pytest.raises(DeployFailed) as err:
+        deploy_version(
+            session_factory=session_factory,
+            n8n=down,
+            workflow_id=wid,
+            json_payload=schedule_workflow("lost?"),
+            source="generate",
+            actor=OWNER,
+        )
+    assert err.value.version == 1 and "cannot reach n8n" in err.value.n8n_message
+    with session_factory() as s:
+        (v1,) = list_versions(session=s, workflow_id=wid)
+        assert v1.status == "failed" and v1.error and "cannot reach n8n" in v1.error
+        assert v1.json_payload["nodes"][1]["name"] == "Label"  # nothing lost
+        wf = s.get(Workflow, wid)
+        assert wf is not None and wf.status == "failed" and wf.head_version == 0
+    assert deploys_used(session_factory) == 0
+    assert events(session_factory, "error") == 1
+
+    # Once n8n is back the next attempt deploys as v2.
+    v2 = deploy_version(
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=wid,
+        json_payload=schedule_workflow("back"),
+        source="repair",
+        actor=OWNER,
+    )
+    assert v2.version == 2 and v2.status == "deployed"
+    assert deploys_used(session_factory) == 1
+
+
+def test_n8n_rejection_is_reported_and_the_running_version_survives(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    path = f"clixen-test-{uuid.uuid4().hex[:8]}"
+    holder = new_workflow(session_factory, "holds the path")
+    deploy_version(
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=holder,
+        json_payload=webhook_workflow(path),
+        source="import",
+        actor=OWNER,
+    )
+    # Passes our validation; n8n refuses to activate a second webhook on the same path.
+    wid = new_workflow(session_factory, "clashes")
+    with pytest.raises(DeployFailed) as err:
+        deploy_version(
+            session_factory=session_factory,
+            n8n=client,
+            workflow_id=wid,
+            json_payload=webhook_workflow(path),
+            source="generate",
+            actor=OWNER,
+        )
+    assert "conflict" in err.value.n8n_message.lower()
+    used_after_first_failure = deploys_used(session_factory)
+
+    good = deploy_version(
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=wid,
+        json_payload=webhook_workflow(path + "-own"),
+        source="repair",
+        actor=OWNER,
+    )
+    assert good.version == 2
+    with pytest.raises(DeployFailed):
+        deploy_version(
+            session_factory=session_factory,
+            n8n=client,
+            workflow_id=wid,
+            json_payload=webhook_workflow(path),
+            source="edit",
+            actor=OWNER,
+        )
+    with session_factory() as s:
+        statuses = [(v.version, v.status) for v in list_versions(session=s, workflow_id=wid)]
+        wf = s.get(Workflow, wid)
+        assert wf is not None and wf.head_version == 2 and wf.status == "active"
+        n8n_id = str(wf.n8n_workflow_id)
+    assert statuses == [(1, "failed"), (2, "deployed"), (3, "failed")]
+    live = client.get_workflow(n8n_id)
+    assert live["active"] is True
+    assert live["nodes"][0]["parameters"]["path"] == path + "-own"
+    assert deploys_used(session_factory) == used_after_first_failure + 1
+
+
+def test_concurrent_deploys_get_distinct_versions(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    wid = new_workflow(session_factory)
+    versions: list[int] = []
+    errors: list[BaseException] = []
+
+    def deploy(label: str) -> None:
+        try:
+            v = deploy_version(
+                session_factory=session_factory,
+                n8n=client,
+                workflow_id=wid,
+                json_payload=schedule_workflow(label),
+                source="edit",
+                actor=OWNER,
+            )
+            versions.append(v.version)
+        except BaseException as e:  # surfaced by the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=deploy, args=(f"c{i}",)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(versions) == [1, 2, 3, 4, 5]
+    with session_factory() as s:
+        wf = s.get(Workflow, wid)
+        assert wf is not None and wf.head_version == 5
+        head = s.scalar(
+            select(WorkflowVersion).where(
+                WorkflowVersion.workflow_id == wid, WorkflowVersion.version == 5
+            )
+        )
+        assert head is not None
+        head_label = head.json_payload["nodes"][1]["parameters"]["assignments"]["assignments"][0]
+        n8n_ids = s.scalars(select(Workflow.n8n_workflow_id)).all()
+    # One n8n workflow, holding the head version's JSON.
+    assert len(n8n_ids) == 1
+    assert label_in_n8n(client, str(wf.n8n_workflow_id)) == head_label["value"]
+
+
+def test_viewers_and_other_workspaces_cannot_deploy_or_roll_back(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    wid = new_workflow(session_factory)
+    deploy_version(
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=wid,
+        json_payload=schedule_workflow("v1"),
+        source="generate",
+        actor=OWNER,
+    )
+    deploy_version(
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=wid,
+        json_payload=schedule_workflow("v2"),
+        source="edit",
+        actor=OWNER,
+    )
+    with session_factory.begin() as s:
+        wf = s.get(Workflow, wid)
+        assert wf is not None
+        add_member(
+            session=s,
+            project_id=wf.project_id,
+            actor_user_id=OWNER.user_id,
+            user_id="U-viewer",
+            role=Role.viewer,
+        )
+    for actor in (Actor("T1", "U-viewer"), Actor("T-other", OWNER.user_id)):
+        with pytest.raises(PermissionDenied):
+            deploy_version(
+                session_factory=session_factory,
+                n8n=client,
+                workflow_id=wid,
+                json_payload=schedule_workflow("sneaky"),
+                source="edit",
+                actor=actor,
+            )
+        with pytest.raises(PermissionDenied):
+            rollback_to(
+                session_factory=session_factory,
+                n8n=client,
+                workflow_id=wid,
+                version=1,
+                actor=actor,
+            )
+        with pytest.raises(PermissionDenied):
+            delete_workflow(
+                session_factory=session_factory, n8n=client, workflow_id=wid, actor=actor
+            )
+    with session_factory() as s:
+        assert len(list_versions(session=s, workflow_id=wid)) == 2
+
+
+def test_validation_gate_and_quota_stop_a_deploy_before_anything_is_stored(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    wid = new_workflow(session_factory)
+    broken = schedule_workflow("x")
+    broken["nodes"][1]["type"] = "n8n-nodes-base.doesNotExist"
+    denied = copy.deepcopy(schedule_workflow("x"))
+    denied["nodes"][1] = {
+        "name": "Label",
+        "type": "n8n-nodes-base.executeCommand",
+        "typeVersion": 1,
+        "position": [220, 0],
+        "parameters": {"command": "id"},
+    }
+    for payload in (broken, denied):
+        with pytest.raises(ValidationFailed) as err:
+            deploy_version(
+                session_factory=session_factory,
+                n8n=client,
+                workflow_id=wid,
+                json_payload=payload,
+                source="generate",
+                actor=OWNER,
+            )
+        assert err.value.report.errors
+    with session_factory.begin() as s:
+        wf = s.get(Workflow, wid)
+        assert wf is not None
+        project = s.get(Project, wf.project_id)
+        assert project is not None
+        project.daily_deploy_limit = 1
+    deploy_version(
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=wid,
+        json_payload=schedule_workflow("ok"),
+        source="generate",
+        actor=OWNER,
+    )
+    with pytest.raises(QuotaExceeded):
+        deploy_version(
+            session_factory=session_factory,
+            n8n=client,
+            workflow_id=wid,
+            json_payload=schedule_workflow("over"),
+            source="edit",
+            actor=OWNER,
+        )
+    with session_factory() as s:
+        assert [v.version for v in list_versions(session=s, workflow_id=wid)] == [1]
+
+
+def test_deactivate_then_delete_removes_it_from_n8n(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    wid = new_workflow(session_factory)
+    deploy_version(
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=wid,
+        json_payload=schedule_workflow("bye"),
+        source="generate",
+        actor=OWNER,
+    )
+    with session_factory() as s:
+        wf = s.get(Workflow, wid)
+        assert wf is not None
+        n8n_id = str(wf.n8n_workflow_id)
+    assert (
+        deactivate_workflow(
+            session_factory=session_factory, n8n=client, workflow_id=wid, actor=OWNER
+        ).status
+        == "inactive"
+    )
+    assert client.get_workflow(n8n_id)["active"] is False
+    assert (
+        delete_workflow(
+            session_factory=session_factory, n8n=client, workflow_id=wid, actor=OWNER
+        ).status
+        == "deleted"
+    )
+    with pytest.raises(N8nNotFound):
+        client.get_workflow(n8n_id)
+    with session_factory() as s:
+        assert len(list_versions(session=s, workflow_id=wid)) == 1  # history kept
