@@ -1,0 +1,71 @@
+"""What every CLI command needs: who acts (workspace `local`, user `cli:$USER`), the database and
+n8n, all from settings. Nothing connects at import time."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import make_engine, make_session_factory
+from core.errors import NotFound
+from core.models import Project
+from core.n8n import N8nClient
+from core.projects import Actor, Role, default_project, get_project_by_name, require_role
+from core.settings import get_settings
+
+CLI_TEAM_ID = "local"
+
+
+def cli_actor() -> Actor:
+    """The actor for this terminal; CLIXEN_CLI_USER overrides the login name."""
+    name = os.environ.get("CLIXEN_CLI_USER") or _login_name()
+    return Actor(team_id=CLI_TEAM_ID, user_id=f"cli:{name}"[:64])
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@contextmanager
+def cli_session_factory() -> Iterator[sessionmaker[Session]]:
+    """Sessions on DATABASE_URL for the duration of one command."""
+    settings = get_settings()
+    settings.require("DATABASE_URL")
+    engine = make_engine(settings.database_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def cli_n8n() -> Iterator[N8nClient]:
+    """The n8n client from N8N_URL / N8N_API_KEY (a clear message names whichever is missing)."""
+    with N8nClient.from_settings(get_settings()) as client:
+        yield client
+
+
+def project_for(*, session: Session, actor: Actor, name: str | None) -> Project:
+    """The project named `name` (the actor must be a member), or the actor's active project."""
+    if name is None:
+        return default_project(session=session, team_id=actor.team_id, user_id=actor.user_id)
+    project = get_project_by_name(session=session, team_id=actor.team_id, name=name)
+    if project is None:
+        raise NotFound(
+            f"There is no project called {name!r}. Create it: clixen project create NAME"
+        )
+    require_role(
+        session=session,
+        project_id=project.id,
+        team_id=actor.team_id,
+        user_id=actor.user_id,
+        at_least=Role.viewer,
+    )
+    return project
