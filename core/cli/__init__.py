@@ -20,12 +20,8 @@ from core.logging import configure_logging
 COMMAND_MODULES: list[str] = [
     "core.cli.db",
     "core.cli.scheduler",
-    "core.cli.guardrails",
     "core.cli.projects",
     "core.cli.workflows",
-    "core.cli.pipeline",
-    "core.cli.validate",
-    "core.cli.catalog",
 ]
 
 
