@@ -20,6 +20,7 @@ from core.logging import configure_logging
 COMMAND_MODULES: list[str] = [
     "core.cli.db",
     "core.cli.scheduler",
+    "core.cli.guardrails",
     "core.cli.projects",
     "core.cli.workflows",
 ]

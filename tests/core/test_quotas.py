@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,9 +12,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import db, quotas
+from core.cli import main
 from core.models import Base, Project, QuotaUsage
 from core.quotas import QuotaExceeded
-from core.settings import Settings
+from core.settings import Settings, get_settings
 
 UTC = dt.UTC
 
@@ -226,3 +228,30 @@ def test_same_behaviour_on_embedded_sqlite(sqlite_factory: sessionmaker[Session]
         quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=5)
         quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=5)
         assert quotas.usage(session=s, **kw).tokens_used == 10
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """`clixen` pointed at the test database as the terminal user cli:alice."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CLIXEN_CLI_USER", "alice")
+    monkeypatch.setenv("CLIXEN_DAILY_TOKENS", "50000")
+    monkeypatch.setenv("CLIXEN_DAILY_DEPLOYS", "5")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_quota_command_prints_use_limits_and_reset(
+    session_factory: sessionmaker[Session], cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with session_factory.begin() as s:
+        quotas.charge_tokens(
+            session=s, team_id="local", user_id="cli:alice", project_id=None, tokens=1234
+        )
+        quotas.reserve_deploy(session=s, team_id="local", user_id="cli:alice", project_id=None)
+    assert main(["quota"]) == 0
+    out = capsys.readouterr().out
+    assert "LLM tokens:  1,234 of 50,000" in out
+    assert "deployments: 1 of 5" in out
+    assert f"Limits reset at {quotas.next_reset():%Y-%m-%d} 00:00 UTC." in out

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import db
 from core import secrets as project_secrets
+from core.cli import main
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import Base, Project
 from core.n8n import N8nClient
 from core.secrets import SecretKeyMismatch
+from core.settings import get_settings
 
 KEY = "k3y-for-tests-0f9a8b7c"
 NEW_KEY = "n3w-key-for-tests-1e2d3c"
@@ -271,3 +275,41 @@ def test_deploy_binds_project_secrets_as_n8n_credentials(
         for cid in created:
             client.delete_credential(cid)
         client.close()
+
+
+def test_secret_commands_never_print_or_take_the_value_as_an_argument(
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CLIXEN_CLI_USER", "alice")
+    monkeypatch.setenv("CLIXEN_SECRET_KEY", KEY)
+    monkeypatch.delenv("N8N_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(VALUE + "\n"))
+        with caplog.at_level(logging.DEBUG):
+            assert main(["secret", "set", "SLACK_TOKEN", "--type", "slackApi"]) == 0
+            assert main(["secret", "list"]) == 0
+            monkeypatch.setenv("CLIXEN_NEW_SECRET_KEY", NEW_KEY)
+            assert main(["secret", "rotate"]) == 0
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert "Secret SLACK_TOKEN saved (encrypted)" in out
+    assert "SLACK_TOKEN" in out and "slackApi" in out
+    assert "Re-encrypted 1 secret(s)" in out
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for text_ in (out, logged):
+        assert VALUE not in text_ and KEY not in text_ and NEW_KEY not in text_
+    with session_factory.begin() as s:
+        (pid,) = s.execute(text("SELECT project_id FROM secrets")).scalars().all()
+        assert (
+            project_secrets.get_secret_value(
+                session=s, project_id=pid, name="SLACK_TOKEN", key=NEW_KEY
+            )
+            == VALUE
+        )

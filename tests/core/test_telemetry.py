@@ -9,8 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import telemetry
+from core.cli import main
 from core.errors import InvalidInput
 from core.models import TelemetryEvent
+from core.settings import get_settings
 
 
 def test_core_events_are_recorded_with_allowed_properties(
@@ -79,4 +81,29 @@ def test_daily_counts_per_day_and_type(session_factory: sessionmaker[Session]) -
     assert counts == [
         (dt.date(2026, 11, 5), "signup", 2),
         (dt.date(2026, 11, 6), "deployed", 2),
+    ]
+
+
+def test_stats_command_prints_counts_per_day_and_type(
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with session_factory.begin() as s:
+        telemetry.record(session=s, type="signup", team_id="T1", user_id="U1")
+        telemetry.record(session=s, type="deployed", team_id="T1", user_id="U1")
+        telemetry.record(session=s, type="deployed", team_id="T1", user_id="U2")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        assert main(["stats", "--days", "3"]) == 0
+    finally:
+        get_settings.cache_clear()
+    lines = capsys.readouterr().out.splitlines()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert lines[0].split() == ["day", "event", "count"]
+    assert [line.split() for line in lines[1:]] == [
+        [today, "deployed", "2"],
+        [today, "signup", "1"],
     ]
