@@ -29,7 +29,11 @@ def secret_modal(*, project_id: int, project_name: str) -> dict[str, Any]:
         "close": plain("Cancel", 24),
         "blocks": [
             context(f"Saved encrypted in project *{project_name}*; only workflows use it."),
-            text_input("name", "Name", "e.g. github_token; workflows refer to it by name"),
+            text_input(
+                "name",
+                "Name",
+                "e.g. GITHUB_TOKEN (capitals, digits, _); workflows refer to it by name",
+            ),
             text_input("value", "Value", "Stored encrypted; it is never shown again"),
             text_input(
                 "credential_type",

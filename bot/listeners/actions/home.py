@@ -1,0 +1,49 @@
+"""App Home actions: switch project, next/previous page. Values are untrusted: core checks them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot.blocks.home import parse_page_value
+from bot.home import publish_home
+from bot.listeners.context import services_of, team_of, user_of
+from core.errors import InvalidInput
+
+
+def handle_home_project_select(
+    ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    try:
+        project_id = int(action["selected_option"]["value"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise InvalidInput("That project choice is not valid.") from e
+    publish_home(
+        services_of(context),
+        client,
+        team_id=team_of(context),
+        user_id=user_of(context),
+        switch_to=project_id,
+    )
+
+
+def handle_home_page(
+    ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    try:
+        project_id, cursor, direction = parse_page_value(action["value"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise InvalidInput("That page link is not valid any more.") from e
+    publish_home(
+        services_of(context),
+        client,
+        team_id=team_of(context),
+        user_id=user_of(context),
+        project_id=project_id,
+        cursor=cursor,
+        direction="prev" if direction == "prev" else "next",
+    )

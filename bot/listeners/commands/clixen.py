@@ -1,0 +1,115 @@
+"""`/clixen …`: start a run, or list, versions, rollback, project, quota, secret, help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.blocks.messages import (
+    WorkflowRow,
+    help_blocks,
+    projects_blocks,
+    quota_blocks,
+    workflow_list_blocks,
+)
+from bot.blocks.modals import secret_modal
+from bot.home import quota_view, workflow_row
+from bot.idempotency import claim
+from bot.listeners.context import services_of, team_of, user_of
+from bot.rollback import picker_view, versions_view
+from bot.runs import start_request
+from core.errors import InvalidInput
+from core.projects import Role, default_project, list_projects, require_role, switch_project
+from core.workflows import list_workflows, resolve_workflow
+
+SUBCOMMANDS = {"create", "list", "versions", "rollback", "project", "quota", "secret", "help"}
+
+
+def handle_clixen_command(
+    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    services = services_of(context)
+    team, user = team_of(context), user_of(context)
+    text = (command.get("text") or "").strip()
+    word, _, rest = text.partition(" ")
+    sub = word.lower() if word.lower() in SUBCOMMANDS else None
+    rest = rest.strip() if sub else text
+
+    if sub == "help" or not text:
+        respond(blocks=help_blocks(), text="How to use Clixen", response_type="ephemeral")
+        return
+    if sub is None or sub == "create":
+        if not rest:
+            raise InvalidInput("Tell me what to automate, e.g. `/clixen create every morning …`.")
+        # Slack redelivers a slash command it thinks failed; one trigger starts one run.
+        key = f"slack:cmd:{command['trigger_id']}"
+        if not claim(services.session_factory, key):
+            return
+        start_request(
+            services,
+            client,
+            team_id=team,
+            user_id=user,
+            channel_id=command["channel_id"],
+            thread_ts=None,
+            text=rest,
+            idempotency_key=key,
+        )
+        return
+    if sub == "secret":
+        with services.session_factory.begin() as session:
+            project = default_project(session=session, team_id=team, user_id=user)
+            require_role(
+                session=session,
+                project_id=project.id,
+                team_id=team,
+                user_id=user,
+                at_least=Role.editor,
+            )
+            view = secret_modal(project_id=project.id, project_name=project.name)
+        client.views_open(trigger_id=command["trigger_id"], view=view)
+        return
+    with services.session_factory.begin() as session:
+        project = default_project(session=session, team_id=team, user_id=user)
+        if sub == "list":
+            page = list_workflows(session=session, project_id=project.id, limit=20)
+            rows: list[WorkflowRow] = [workflow_row(wf) for wf in page.items]
+            blocks = workflow_list_blocks(project.name, rows, more=page.next_cursor is not None)
+        elif sub == "quota":
+            blocks = quota_blocks(
+                quota_view(
+                    services, session=session, team_id=team, user_id=user, project_id=project.id
+                )
+            )
+        elif sub == "project":
+            if rest:
+                project = switch_project(session=session, team_id=team, user_id=user, name=rest)
+            names = [
+                (p.name, role.name)
+                for p, role in list_projects(session=session, team_id=team, user_id=user)
+            ]
+            blocks = projects_blocks(project.name, names)
+        else:  # versions / rollback <workflow> [version]
+            ref, version = _workflow_and_version(rest, allow_version=sub == "rollback")
+            wf = resolve_workflow(session=session, project_id=project.id, ref=ref)
+            if sub == "versions":
+                blocks = versions_view(session, team_id=team, user_id=user, workflow_id=wf.id)
+            else:
+                blocks = picker_view(
+                    session, team_id=team, user_id=user, workflow_id=wf.id, selected=version
+                )
+    respond(blocks=blocks, text=f"/clixen {sub}", response_type="ephemeral")
+
+
+def _workflow_and_version(rest: str, *, allow_version: bool) -> tuple[str, int | None]:
+    """`<workflow> [version]`: a trailing `3` or `v3` is the version (rollback only)."""
+    if not rest:
+        raise InvalidInput("Name a workflow: its name or #id (see `/clixen list`).")
+    head, _, last = rest.rpartition(" ")
+    tail = last.lower().removeprefix("v")
+    if allow_version and head and tail.isdigit():
+        return head.strip(), int(tail)
+    return rest, None

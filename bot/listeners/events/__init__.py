@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners.events.app_home import handle_app_home_opened
+from bot.listeners.events.messages import handle_app_mention, handle_thread_reply
+
+
+def register(app: App) -> None:
+    app.event("app_home_opened")(handle_app_home_opened)
+    app.event("app_mention")(handle_app_mention)
+    app.event("message")(handle_thread_reply)

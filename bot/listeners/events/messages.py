@@ -1,0 +1,78 @@
+"""`@Clixen <request>` starts a run in the channel; a reply in a run's thread edits its workflow
+or answers its question."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+
+from bot.listeners.context import services_of, team_of, user_of
+from bot.runs import answer, start_request, thread_target
+from core.errors import InvalidInput
+
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def handle_app_mention(
+    event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    services = services_of(context)
+    team, user = team_of(context), user_of(context)
+    text = _MENTION.sub("", event.get("text", "")).strip()
+    if not text:
+        raise InvalidInput("Mention me with a request, e.g. `@Clixen every morning …`.")
+    thread = event.get("thread_ts")
+    key = f"slack:event:{body.get('event_id') or event['ts']}"
+    target = (
+        thread_target(services, team_id=team, channel=event["channel"], thread_ts=thread)
+        if thread
+        else None
+    )
+    if target and target[0] == "answer":
+        answer(services, client, run_id=target[1], user_id=user, text=text)
+        return
+    start_request(
+        services,
+        client,
+        team_id=team,
+        user_id=user,
+        channel_id=event["channel"],
+        thread_ts=thread or event["ts"],
+        text=text,
+        idempotency_key=key,
+        workflow_id=target[1] if target else None,
+    )
+
+
+def handle_thread_reply(
+    event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    thread = event.get("thread_ts")
+    if not thread or event.get("subtype") or event.get("bot_id") or thread == event.get("ts"):
+        return
+    text = event.get("text", "")
+    if context.bot_user_id and f"<@{context.bot_user_id}" in text:
+        return  # the app_mention listener handles it
+    services = services_of(context)
+    team = team_of(context)
+    target = thread_target(services, team_id=team, channel=event["channel"], thread_ts=thread)
+    if target is None:
+        return  # a thread Clixen has nothing to do with
+    kind, ident = target
+    if kind == "answer":
+        answer(services, client, run_id=ident, user_id=user_of(context), text=text)
+        return
+    start_request(
+        services,
+        client,
+        team_id=team,
+        user_id=user_of(context),
+        channel_id=event["channel"],
+        thread_ts=thread,
+        text=text,
+        idempotency_key=f"slack:event:{body.get('event_id') or event['ts']}",
+        workflow_id=ident,
+    )

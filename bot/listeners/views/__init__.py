@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.blocks.modals import SECRET_CALLBACK
+from bot.listeners.views.secret import handle_secret_submission
+
+
+def register(app: App) -> None:
+    app.view(SECRET_CALLBACK)(handle_secret_submission)

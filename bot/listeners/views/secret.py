@@ -1,0 +1,68 @@
+"""The secret form's submission: the value goes straight to encrypted storage, never to a
+channel or a log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+
+from bot.listeners.context import services_of, team_of, user_of
+from core.errors import ClixenError, InvalidInput
+from core.projects import Role, require_role
+from core.secrets import secret_key, set_secret
+
+
+def _field(view: dict[str, Any], block_id: str) -> str:
+    value = view["state"]["values"].get(block_id, {}).get("value", {}).get("value")
+    return (value or "").strip()
+
+
+def handle_secret_submission(
+    ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext, client: Any
+) -> None:
+    services = services_of(context)
+    name, value = _field(view, "name"), _field(view, "value")
+    credential_type = _field(view, "credential_type") or None
+    errors = {}
+    if not name:
+        errors["name"] = "Give the secret a name."
+    if not value:
+        errors["value"] = "Enter the secret's value."
+    try:
+        project_id = int(view.get("private_metadata") or "")
+    except ValueError:
+        project_id = 0
+        errors["name"] = "This form is not valid any more; open it again with /clixen secret."
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
+    try:
+        with services.session_factory.begin() as session:
+            # private_metadata comes back from Slack: check the user may still edit the project.
+            require_role(
+                session=session,
+                project_id=project_id,
+                team_id=team_of(context),
+                user_id=user_of(context),
+                at_least=Role.editor,
+            )
+            set_secret(
+                session=session,
+                project_id=project_id,
+                name=name,
+                value=value,
+                actor_user_id=user_of(context),
+                key=secret_key(services.settings),
+                credential_type=credential_type,
+            )
+    except InvalidInput as e:
+        ack(response_action="errors", errors={"name": str(e)[:150]})
+        return
+    except ClixenError as e:
+        ack(response_action="errors", errors={"value": str(e)[:150]})
+        return
+    ack()
+    client.chat_postMessage(
+        channel=user_of(context), text=f"Saved secret `{name}` (encrypted). Workflows can use it."
+    )

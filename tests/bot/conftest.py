@@ -1,0 +1,235 @@
+"""The bot's real Starlette app on the real database, Slack's Web API faked at the network edge,
+and a helper that signs requests exactly as Slack does."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.testclient import TestClient
+
+from bot.app import create_app
+from bot.server import create_server_app
+from bot.services import BotServices
+from core.catalog import default_catalog
+from core.llm import LLMClient
+from core.models import Workflow
+from core.n8n import N8nClient
+from core.pipeline import PipelineServices
+from core.settings import Settings
+from tests.conftest import N8nStack
+from tests.doubles.llm_server import ScriptedLLM
+from tests.doubles.slack_api import FakeSlack
+
+SIGNING_SECRET = "test-signing-secret-0123456789"
+TEAM = "T0TEAM"
+
+
+@dataclass
+class SlackSender:
+    """Posts signed Slack requests to /slack/events of the app under test."""
+
+    http: TestClient
+    slack: FakeSlack
+    secret: str = SIGNING_SECRET
+
+    def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        base = f"v0:{ts}:{body}".encode()
+        sig = signature or "v0=" + hmac.new(self.secret.encode(), base, hashlib.sha256).hexdigest()
+        h = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sig,
+            **(headers or {}),
+        }
+        return self.http.post("/slack/events", content=body.encode(), headers=h)
+
+    def command(self, text: str, *, user: str = "U1", team: str = TEAM, **kw: Any) -> Any:
+        trigger = kw.pop("trigger_id", f"trig-{uuid.uuid4().hex[:8]}")
+        form = {
+            "token": "legacy",
+            "team_id": team,
+            "team_domain": "acme",
+            "channel_id": "C1",
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/clixen",
+            "text": text,
+            "api_app_id": "A1",
+            "response_url": f"{self.slack.url}respond",
+            "trigger_id": trigger,
+        }
+        return self.post(urlencode(form), "application/x-www-form-urlencoded", **kw)
+
+    def action(
+        self, action: dict[str, Any], *, user: str = "U1", team: str = TEAM, **kw: Any
+    ) -> Any:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": team, "domain": "acme"},
+            "user": {"id": user, "username": user.lower(), "team_id": team},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": f"trig-{uuid.uuid4().hex[:8]}",
+            "container": {
+                "type": "message",
+                "message_ts": "1700000000.000100",
+                "channel_id": "C1",
+                "is_ephemeral": True,
+            },
+            "channel": {"id": "C1", "name": "general"},
+            "response_url": f"{self.slack.url}respond",
+            "actions": [{"action_ts": f"{time.time():.6f}", "block_id": "b1", **action}],
+        }
+        return self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded", **kw
+        )
+
+    def home_action(self, action: dict[str, Any], *, user: str = "U1", team: str = TEAM) -> Any:
+        payload = {
+            "type": "block_actions",
+            "team": {"id": team, "domain": "acme"},
+            "user": {"id": user, "team_id": team},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": f"trig-{uuid.uuid4().hex[:8]}",
+            "container": {"type": "view", "view_id": "V1"},
+            "view": {"id": "V1", "type": "home", "blocks": [], "state": {"values": {}}},
+            "actions": [{"action_ts": f"{time.time():.6f}", "block_id": "b1", **action}],
+        }
+        return self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
+
+    def event(
+        self,
+        event: dict[str, Any],
+        *,
+        team: str = TEAM,
+        event_id: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        body = {
+            "token": "legacy",
+            "team_id": team,
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": team, "user_id": "UBOT", "is_bot": True}],
+            "event": event,
+        }
+        return self.post(json.dumps(body), "application/json", headers=headers)
+
+    def view_submission(self, view: dict[str, Any], *, user: str = "U1", team: str = TEAM) -> Any:
+        payload = {
+            "type": "view_submission",
+            "team": {"id": team, "domain": "acme"},
+            "user": {"id": user, "team_id": team},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": f"trig-{uuid.uuid4().hex[:8]}",
+            "view": view,
+        }
+        return self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
+
+
+def bot_settings(slack: FakeSlack, database_url: str, **extra: Any) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        CLIXEN_ENV="test",
+        DATABASE_URL=database_url,
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.url,
+        CLIXEN_SECRET_KEY="test-secret-key-for-the-bot-tests-0123456789",
+        **extra,
+    )
+
+
+def make_sender(
+    settings: Settings, services: BotServices, slack: FakeSlack
+) -> Iterator[SlackSender]:
+    client = WebClient(token=settings.slack_bot_token, base_url=slack.url)
+    bolt = create_app(settings=settings, services=services, client=client)
+    with TestClient(create_server_app(bolt)) as http:
+        yield SlackSender(http, slack)
+    services.shutdown(wait=True)
+
+
+@pytest.fixture
+def bot(
+    slack: FakeSlack, database_url: str, session_factory: sessionmaker[Session]
+) -> Iterator[SlackSender]:
+    """The bot without an LLM (and without n8n): everything but new runs must work."""
+    settings = bot_settings(slack, database_url)
+    services = BotServices(settings=settings, session_factory=session_factory)
+    yield from make_sender(settings, services, slack)
+
+
+@pytest.fixture
+def n8n_client(n8n: N8nStack) -> Iterator[N8nClient]:
+    with N8nClient(n8n.url, n8n.api_key) as client:
+        yield client
+
+
+@pytest.fixture
+def full_bot(
+    slack: FakeSlack,
+    database_url: str,
+    session_factory: sessionmaker[Session],
+    llm: ScriptedLLM,
+    n8n: N8nStack,
+    n8n_client: N8nClient,
+) -> Iterator[SlackSender]:
+    """The bot with the pipeline: the scripted LLM and the real n8n."""
+    settings = bot_settings(
+        slack,
+        database_url,
+        OPENAI_BASE_URL=llm.url,
+        OPENAI_API_KEY="test",
+        N8N_URL=n8n.url,
+        N8N_API_KEY=n8n.api_key,
+    )
+    pipeline = PipelineServices(
+        session_factory=session_factory,
+        n8n=n8n_client,
+        llm=LLMClient(api_key="test", base_url=llm.url, model="scripted", max_retries=0),
+        catalog=default_catalog(),
+        mcp=None,
+        templates=None,
+        settings=settings,
+        watch_s=0.0,
+    )
+    services = BotServices(
+        settings=settings, session_factory=session_factory, pipeline=pipeline, n8n=n8n_client
+    )
+    yield from make_sender(settings, services, slack)
+    with session_factory() as session:
+        ids = session.scalars(select(Workflow.n8n_workflow_id)).all()
+    for n8n_id in ids:
+        if n8n_id:
+            n8n_client.delete_workflow(n8n_id)
