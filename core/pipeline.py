@@ -559,14 +559,14 @@ def _validate(ctx: _Ctx, wf: dict[str, Any]) -> list[Problem]:
     if ctx.services.mcp is not None:
         from core import mcp_validation
 
-        try:
-            verdict = ctx.services.mcp.validate(wf)
-        except mcp_validation.McpUnavailable:
-            logger.warning("n8n-mcp unavailable for run %s; using our validator alone", ctx.run.id)
-        else:
-            # n8n-mcp's verdict counts only through the rule core.mcp_validation documents.
-            combine = getattr(mcp_validation, "combine", None)
-            if combine is not None:
+        # n8n-mcp's verdict counts only through the rule core.mcp_validation documents.
+        combine = getattr(mcp_validation, "combine", None)
+        if combine is not None:
+            try:
+                verdict = ctx.services.mcp.validate(wf)
+            except mcp_validation.McpUnavailable:
+                logger.warning("n8n-mcp unavailable for run %s; our validator alone", ctx.run.id)
+            else:
                 report = combine(report, verdict)
     return [
         Problem(code=i.code, message=i.message, node=i.node, hint=i.hint) for i in report.errors

@@ -23,6 +23,9 @@ COMMAND_MODULES: list[str] = [
     "core.cli.guardrails",
     "core.cli.projects",
     "core.cli.workflows",
+    "core.cli.pipeline",
+    "core.cli.validate",
+    "core.cli.catalog",
 ]
 
 
