@@ -1,0 +1,143 @@
+"""Runs from Slack end to end: the scripted LLM, the real n8n, the real database."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.models import PipelineRun, Workflow, WorkflowVersion
+from tests.bot.conftest import SlackSender
+from tests.core.test_pipeline import answer, schedule_workflow
+from tests.doubles.llm_server import ScriptedLLM
+from tests.doubles.slack_api import FakeSlack
+
+
+def _final_update(slack: FakeSlack, needle: str, timeout: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for call in slack.named("chat.update"):
+            if needle in json.dumps(call.args, ensure_ascii=False):
+                return call.args
+        time.sleep(0.1)
+    raise AssertionError(f"no chat.update containing {needle!r}")
+
+
+def _buttons(blocks: list[dict]) -> dict[str, dict]:
+    return {e["action_id"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]}
+
+
+def test_create_ends_in_summary_with_picture_and_buttons_then_rolls_back(
+    full_bot: SlackSender,
+    slack: FakeSlack,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+) -> None:
+    llm.script(
+        answer(schedule_workflow("Morning news")),
+        answer(
+            schedule_workflow("Morning news v2")
+            | {"nodes": schedule_workflow()["nodes"][:1], "connections": {}}
+        ),
+    )
+    response = full_bot.command("create every morning post the news")
+    assert response.status_code == 200
+
+    root = slack.wait_for("chat.postMessage", 2)
+    assert "asked Clixen" in root[0].args["text"]
+    thread_ts = root[0].args and slack.named("chat.postMessage")[1].args["thread_ts"]
+    summary = _final_update(slack, "is active")
+    text = json.dumps(summary["blocks"], ensure_ascii=False)
+    assert "Morning news" in text and "version 1" in text
+    assert "Every morning → Shape item" in text
+    buttons = _buttons(summary["blocks"])
+    assert set(buttons) == {"workflow_versions", "workflow_rollback", "workflow_open_n8n"}
+    assert "/workflow/" in buttons["workflow_open_n8n"]["url"]
+    # The picture went into the same thread.
+    done = slack.wait_for("files.completeUploadExternal")[0]
+    assert done.args["thread_ts"] == thread_ts
+    assert any(data.startswith(b"\x89PNG") for data in slack.uploads.values())
+    # Progress was shown step by step before the summary.
+    steps = [json.dumps(c.args) for c in slack.named("chat.update")]
+    assert any("Validating" in s and "hourglass" in s for s in steps)
+
+    # A reply in the thread is an edit: v2 of the same workflow.
+    wf_id = int(buttons["workflow_versions"]["value"])
+    full_bot.event(
+        {
+            "type": "message",
+            "channel": "C1",
+            "user": "U1",
+            "text": "drop the set node",
+            "ts": f"{time.time():.6f}",
+            "thread_ts": thread_ts,
+        }
+    )
+    _final_update(slack, "version 2")
+    with session_factory() as session:
+        wf = session.get(Workflow, wf_id)
+        assert wf is not None and wf.head_version == 2
+
+    # Roll back to v1: pick it (diff shown), then the confirmed button.
+    full_bot.action(
+        {
+            "action_id": "rollback_select",
+            "type": "static_select",
+            "selected_option": {
+                "value": f"{wf_id}:1",
+                "text": {"type": "plain_text", "text": "v1"},
+            },
+        }
+    )
+    picked = slack.wait_for("respond")[0]
+    assert "added: Shape item" in json.dumps(picked.args, ensure_ascii=False)
+    confirm = _buttons(picked.args["blocks"])["rollback_confirm"]
+    assert confirm["confirm"]["confirm"]["text"] == "Roll back"
+    # A double click: two deliveries of the same confirmation roll back once.
+    full_bot.action({"action_id": "rollback_confirm", "type": "button", "value": confirm["value"]})
+    full_bot.action({"action_id": "rollback_confirm", "type": "button", "value": confirm["value"]})
+    posted = slack.wait_for("respond", 3)
+    assert "rolled *Morning news" in json.dumps(posted[1].args, ensure_ascii=False)
+    time.sleep(1.0)
+    with session_factory() as session:
+        versions = session.scalars(
+            select(WorkflowVersion.version)
+            .where(WorkflowVersion.workflow_id == wf_id)
+            .order_by(WorkflowVersion.version)
+        ).all()
+        assert list(versions) == [1, 2, 3]
+    in_thread = [c for c in slack.named("chat.postMessage") if c.args.get("thread_ts") == thread_ts]
+    assert any("rolled" in json.dumps(c.args) for c in in_thread)
+
+
+def test_slack_retry_of_a_mention_starts_one_run(
+    full_bot: SlackSender,
+    slack: FakeSlack,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+) -> None:
+    llm.script(answer(schedule_workflow()))
+    event = {
+        "type": "app_mention",
+        "channel": "C1",
+        "user": "U1",
+        "text": "<@UBOT> every morning post the news",
+        "ts": "1700000001.000100",
+    }
+    assert full_bot.event(event, event_id="EvSAME").status_code == 200
+    retry = full_bot.event(
+        event,
+        event_id="EvSAME",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    assert retry.status_code == 200
+    _final_update(slack, "is active")
+    time.sleep(0.5)
+    with session_factory() as session:
+        assert session.scalar(select(func.count(PipelineRun.id))) == 1
+    progress_posts = [
+        c for c in slack.named("chat.postMessage") if c.args.get("thread_ts") == "1700000001.000100"
+    ]
+    assert len(progress_posts) == 1
