@@ -91,7 +91,7 @@ def start_fake_slack(fake: FakeSlack) -> ThreadingHTTPServer:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
             path = urlparse(self.path).path
-            if path.startswith("/upload/"):
+            if "/upload/" in path:  # upload_url lives under the base URL (…/api/upload/F…)
                 fake.uploads[path.rsplit("/", 1)[-1]] = raw
                 self._send({"ok": True}, "text/plain")
                 return
