@@ -1,0 +1,497 @@
+"""The catalog of n8n node types the installed n8n knows: versions, required parameters, outputs.
+
+Built from n8n's own `dist/types/nodes.json` files (n8n-nodes-base and the LangChain package) and
+shipped as a compact snapshot (`core/data/node_catalog.json.gz`), so validation works without n8n
+installed. `clixen catalog refresh` regenerates the snapshot from an installed n8n.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+BASE_PREFIX = "n8n-nodes-base."
+LANGCHAIN_PREFIX = "@n8n/n8n-nodes-langchain."
+KNOWN_PREFIXES = (BASE_PREFIX, LANGCHAIN_PREFIX)
+SNAPSHOT_PATH = Path(__file__).parent / "data" / "node_catalog.json.gz"
+SNAPSHOT_FORMAT = 2
+
+# Manual triggers start a run by hand only; n8n does not count them when activating.
+MANUAL_TRIGGERS = frozenset(
+    {"n8n-nodes-base.manualTrigger", "@n8n/n8n-nodes-langchain.manualChatTrigger"}
+)
+# Parameter types n8n checks for emptiness when required (n8n-workflow addToIssuesIfMissing).
+CHECKED_REQUIRED_TYPES = frozenset(
+    {
+        "string",
+        "multiOptions",
+        "dateTime",
+        "options",
+        "resourceLocator",
+        "workflowSelector",
+        "agentSelector",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """A top-level node parameter as far as validation needs it."""
+
+    name: str
+    type: str
+    default: Any
+    required: bool
+    display_options: Mapping[str, Any] | None
+    multiple: bool = False
+    # Resource-locator modes with the regexes n8n checks their values against.
+    modes: Mapping[str, tuple[str, ...]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionClass:
+    """One implementation class of a node type, serving a set of typeVersions."""
+
+    versions: tuple[float, ...]
+    # Connection types of the outputs in order (["main", "main"] for IF); None when n8n computes
+    # them from the parameters (Switch, Webhook, Text Classifier, ...).
+    outputs: tuple[str, ...] | None
+    output_names: int
+    params: tuple[ParamSpec, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """What the catalog knows about one node type (all its versions)."""
+
+    type: str
+    display_name: str
+    description: str
+    group: tuple[str, ...]
+    classes: tuple[VersionClass, ...]
+    default_version: float
+    credentials: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    webhook: bool = False
+    polling: bool = False
+    hidden: bool = False
+
+    @property
+    def versions(self) -> tuple[float, ...]:
+        """Every typeVersion this node type supports, ascending."""
+        return tuple(sorted({v for c in self.classes for v in c.versions}))
+
+    @property
+    def latest_version(self) -> float:
+        return max(self.versions)
+
+    @property
+    def is_trigger(self) -> bool:
+        """True when the node can start a run on its own (trigger, poller or webhook)."""
+        if self.type in MANUAL_TRIGGERS:
+            return False
+        return (
+            "trigger" in self.group or self.type.endswith("Trigger") or self.webhook or self.polling
+        )
+
+    @property
+    def is_manual_trigger(self) -> bool:
+        return self.type in MANUAL_TRIGGERS
+
+    def version_class(self, version: float | None) -> VersionClass | None:
+        """The class serving `version` (the default version when None), or None if unsupported."""
+        v = self.default_version if version is None else version
+        for c in self.classes:
+            if v in c.versions:
+                return c
+        return None
+
+
+@dataclass(slots=True)
+class NodeCatalog:
+    """Node types by full name (e.g. `n8n-nodes-base.httpRequest`) with keyword search."""
+
+    nodes: dict[str, NodeSpec]
+    n8n_version: str = ""
+    _index: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
+    _idf: dict[str, float] = field(default_factory=dict, repr=False)
+    _by_lower: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_lower = {}
+        for t in self.nodes:
+            self._by_lower.setdefault(t.lower(), t)
+            self._by_lower.setdefault(t.rsplit(".", 1)[-1].lower(), t)
+
+    def get(self, node_type: str) -> NodeSpec | None:
+        return self.nodes.get(node_type)
+
+    def __contains__(self, node_type: object) -> bool:
+        return node_type in self.nodes
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def closest_type(self, node_type: str) -> str | None:
+        """The known type a wrong type name most likely meant (missing prefix, wrong case)."""
+        if not node_type:
+            return None
+        hit = self._by_lower.get(node_type.lower())
+        if hit:
+            return hit
+        short = node_type.rsplit(".", 1)[-1].lower()
+        hit = self._by_lower.get(short)
+        if hit:
+            return hit
+        import difflib
+
+        shorts = [t.rsplit(".", 1)[-1].lower() for t in self.nodes]
+        match = difflib.get_close_matches(short, shorts, n=1, cutoff=0.8)
+        return self._by_lower.get(match[0]) if match else None
+
+    def search(self, text: str, limit: int = 10) -> list[NodeSpec]:
+        """Node types whose names, aliases and descriptions best overlap the words of `text`."""
+        if not self._index:
+            self._build_index()
+        words = set(_words(text))
+        scores: dict[str, float] = {}
+        for w in words:
+            idf = self._idf.get(w)
+            if idf is None:
+                continue
+            for t, weight in self._index[w].items():
+                scores[t] = scores.get(t, 0.0) + weight * idf
+        ranked = sorted(
+            scores.items(),
+            key=lambda kv: (-kv[1], self.nodes[kv[0]].hidden, kv[0]),
+        )
+        return [self.nodes[t] for t, _ in ranked[:limit]]
+
+    def _build_index(self) -> None:
+        index: dict[str, dict[str, float]] = {}
+        for t, spec in self.nodes.items():
+            weights: dict[str, float] = {}
+            fields: list[tuple[Iterable[str], float]] = [
+                (_words(t.rsplit(".", 1)[-1]), 3.0),
+                (_words(spec.display_name), 3.0),
+                (_words(" ".join(spec.aliases)), 2.0),
+                (_words(" ".join(spec.categories)), 0.5),
+                (_words(spec.description), 1.0),
+            ]
+            for ws, w in fields:
+                for word in ws:
+                    weights[word] = max(weights.get(word, 0.0), w)
+            for word, w in weights.items():
+                index.setdefault(word, {})[t] = w
+        n = len(self.nodes) or 1
+        self._idf = {w: math.log(1 + n / len(ts)) for w, ts in index.items()}
+        self._index = index
+
+
+_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "from",
+        "with",
+        "by",
+        "at",
+        "is",
+        "are",
+        "be",
+        "it",
+        "this",
+        "that",
+        "every",
+        "each",
+        "new",
+        "when",
+        "then",
+        "into",
+        "as",
+        "my",
+        "our",
+        "your",
+        "me",
+        "we",
+        "i",
+        "all",
+        "any",
+        "node",
+        "nodes",
+        "n8n",
+    ]
+)
+
+
+def _words(text: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
+    out = []
+    for w in re.findall(r"[a-z0-9]+", spaced.lower()):
+        if w in _STOPWORDS or len(w) < 2:
+            continue
+        out.append(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Building from n8n's nodes.json and (de)serialising the snapshot
+
+
+def _version_list(v: Any) -> tuple[float, ...]:
+    vs = v if isinstance(v, list) else [v]
+    return tuple(float(x) for x in vs)
+
+
+def _outputs(desc: Mapping[str, Any]) -> tuple[str, ...] | None:
+    outs = desc.get("outputs")
+    if isinstance(outs, str):
+        return None
+    if not isinstance(outs, list):
+        return ("main",)
+    types = []
+    for o in outs:
+        types.append(o if isinstance(o, str) else str(o.get("type", "main")))
+    return tuple(types)
+
+
+def _keys_in(display_options: Mapping[str, Any] | None) -> set[str]:
+    keys: set[str] = set()
+    for part in ("show", "hide"):
+        for k in (display_options or {}).get(part, {}) or {}:
+            keys.add(k.lstrip("/").split(".", 1)[0])
+    return keys
+
+
+def _mode_regexes(p: Mapping[str, Any]) -> dict[str, list[str]] | None:
+    if p.get("type") not in ("resourceLocator", "workflowSelector", "agentSelector"):
+        return None
+    out: dict[str, list[str]] = {}
+    for mode in p.get("modes") or []:
+        rx = [
+            v["properties"]["regex"]
+            for v in mode.get("validation") or []
+            if isinstance(v, dict) and v.get("type") == "regex" and v.get("properties")
+        ]
+        if rx:
+            out[mode["name"]] = rx
+    return out or None
+
+
+def _class_from_description(desc: Mapping[str, Any]) -> dict[str, Any]:
+    props = [p for p in desc.get("properties", []) if isinstance(p, dict) and "name" in p]
+    keep: set[str] = {
+        p["name"]
+        for p in props
+        if (p.get("required") and p.get("type") in CHECKED_REQUIRED_TYPES) or _mode_regexes(p)
+    }
+    # Keep the parameters the kept ones' displayOptions read, transitively, for their defaults.
+    frontier = set(keep)
+    while frontier:
+        referenced: set[str] = set()
+        for p in props:
+            if p["name"] in frontier:
+                referenced |= _keys_in(p.get("displayOptions"))
+        frontier = referenced - keep
+        keep |= frontier
+    params = []
+    for p in props:
+        if p["name"] not in keep:
+            continue
+        checked = bool(p.get("required")) and p.get("type") in CHECKED_REQUIRED_TYPES
+        params.append(
+            [
+                p["name"],
+                p.get("type", "string"),
+                p.get("default"),
+                checked,
+                p.get("displayOptions"),
+                bool((p.get("typeOptions") or {}).get("multipleValues")),
+                _mode_regexes(p),
+            ]
+        )
+    outs = _outputs(desc)
+    return {
+        "versions": list(_version_list(desc.get("version", 1))),
+        "outputs": list(outs) if outs is not None else None,
+        "output_names": len(desc.get("outputNames") or []),
+        "params": params,
+    }
+
+
+def build_snapshot(
+    descriptions: Iterable[tuple[str, Mapping[str, Any]]], n8n_version: str = ""
+) -> dict[str, Any]:
+    """Compact snapshot data from (package prefix, node description) pairs."""
+    nodes: dict[str, dict[str, Any]] = {}
+    for prefix, desc in descriptions:
+        full = desc["name"] if "." in desc["name"] else prefix + desc["name"]
+        entry = nodes.setdefault(
+            full,
+            {
+                "display_name": desc.get("displayName", full),
+                "description": desc.get("description", ""),
+                "group": list(desc.get("group", [])),
+                "credentials": [],
+                "aliases": [],
+                "categories": [],
+                "webhook": False,
+                "polling": False,
+                "hidden": bool(desc.get("hidden")),
+                "default_version": None,
+                "classes": [],
+            },
+        )
+        cls = _class_from_description(desc)
+        entry["classes"].append(cls)
+        if desc.get("defaultVersion") is not None:
+            entry["default_version"] = float(desc["defaultVersion"])
+        entry["webhook"] = entry["webhook"] or bool(desc.get("webhooks"))
+        entry["polling"] = entry["polling"] or bool(desc.get("polling"))
+        for c in desc.get("credentials") or []:
+            if c.get("name") and c["name"] not in entry["credentials"]:
+                entry["credentials"].append(c["name"])
+        codex = desc.get("codex") or {}
+        for a in codex.get("alias") or []:
+            if a not in entry["aliases"]:
+                entry["aliases"].append(a)
+        for c in codex.get("categories") or []:
+            if c not in entry["categories"]:
+                entry["categories"].append(c)
+        if desc.get("usableAsTool") and not full.endswith("Tool"):
+            # n8n derives an AI-agent tool variant ("<type>Tool") of these nodes at load time.
+            tool = nodes.setdefault(
+                full + "Tool",
+                {
+                    "display_name": f"{entry['display_name']} Tool",
+                    "description": entry["description"],
+                    "group": [g for g in entry["group"] if g != "trigger"],
+                    "credentials": entry["credentials"],
+                    "aliases": entry["aliases"],
+                    "categories": ["AI", "Tools"],
+                    "webhook": False,
+                    "polling": False,
+                    "hidden": True,
+                    "default_version": None,
+                    "classes": [],
+                },
+            )
+            tool["classes"].append({**cls, "outputs": ["ai_tool"], "output_names": 0})
+            if desc.get("defaultVersion") is not None:
+                tool["default_version"] = float(desc["defaultVersion"])
+    for entry in nodes.values():
+        if entry["default_version"] is None:
+            entry["default_version"] = max(v for c in entry["classes"] for v in c["versions"])
+    return {"format": SNAPSHOT_FORMAT, "n8n_version": n8n_version, "nodes": nodes}
+
+
+def catalog_from_snapshot(data: Mapping[str, Any]) -> NodeCatalog:
+    nodes: dict[str, NodeSpec] = {}
+    for t, e in data["nodes"].items():
+        classes = tuple(
+            VersionClass(
+                versions=tuple(float(v) for v in c["versions"]),
+                outputs=tuple(c["outputs"]) if c["outputs"] is not None else None,
+                output_names=int(c["output_names"]),
+                params=tuple(
+                    ParamSpec(
+                        p[0],
+                        p[1],
+                        p[2],
+                        p[3],
+                        p[4],
+                        p[5],
+                        {m: tuple(r) for m, r in p[6].items()} if p[6] else None,
+                    )
+                    for p in c["params"]
+                ),
+            )
+            for c in e["classes"]
+        )
+        nodes[t] = NodeSpec(
+            type=t,
+            display_name=e["display_name"],
+            description=e["description"],
+            group=tuple(e["group"]),
+            classes=classes,
+            default_version=float(e["default_version"]),
+            credentials=tuple(e["credentials"]),
+            aliases=tuple(e["aliases"]),
+            categories=tuple(e["categories"]),
+            webhook=bool(e["webhook"]),
+            polling=bool(e["polling"]),
+            hidden=bool(e["hidden"]),
+        )
+    return NodeCatalog(nodes=nodes, n8n_version=str(data.get("n8n_version", "")))
+
+
+def find_nodes_json(root: Path) -> list[tuple[str, Path]]:
+    """The (prefix, path) of n8n's node description files under `root` (an n8n install)."""
+    found: list[tuple[str, Path]] = []
+    for pkg, prefix in (
+        ("n8n-nodes-base", BASE_PREFIX),
+        ("@n8n/n8n-nodes-langchain", LANGCHAIN_PREFIX),
+    ):
+        rel = f"{pkg}/dist/types/nodes.json"
+        direct = [root / d / rel for d in ("npm/node_modules", "node_modules", ".")]
+        candidates = [p for p in direct if p.is_file()] or sorted(
+            root.rglob(rel), key=lambda p: len(p.parts)
+        )
+        if candidates:
+            found.append((prefix, candidates[0]))
+    return found
+
+
+def _n8n_version(root: Path) -> str:
+    direct = [root / d / "n8n/package.json" for d in ("npm/node_modules", "node_modules")]
+    found = [p for p in direct if p.is_file()] or sorted(
+        root.rglob("node_modules/n8n/package.json"), key=lambda p: len(p.parts)
+    )
+    for pj in found:
+        try:
+            return str(json.loads(pj.read_text())["version"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return ""
+
+
+def refresh_snapshot(root: Path, out: Path = SNAPSHOT_PATH) -> NodeCatalog:
+    """Rebuild the snapshot file from the n8n installed under `root`; returns the new catalog."""
+    files = find_nodes_json(root)
+    if not any(prefix == BASE_PREFIX for prefix, _ in files):
+        raise FileNotFoundError(f"no n8n-nodes-base/dist/types/nodes.json under {root}")
+    pairs: list[tuple[str, Mapping[str, Any]]] = []
+    for prefix, path in files:
+        pairs.extend((prefix, d) for d in json.loads(path.read_text()))
+    data = build_snapshot(pairs, _n8n_version(root))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+    out.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
+    default_catalog.cache_clear()
+    return catalog_from_snapshot(data)
+
+
+def load_catalog(path: Path = SNAPSHOT_PATH) -> NodeCatalog:
+    return catalog_from_snapshot(json.loads(gzip.decompress(path.read_bytes())))
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> NodeCatalog:
+    """The catalog shipped with the product (loaded once per process)."""
+    return load_catalog()
