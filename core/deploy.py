@@ -406,9 +406,14 @@ def _push(
     version: int,
     say: Progress,
 ) -> str:
+    published = False
     if n8n_id is not None:
         try:
-            n8n.update_workflow(n8n_id, payload)
+            updated = n8n.update_workflow(n8n_id, payload)
+            # n8n 2.x republishes an active workflow on update; activating again would redo it.
+            published = bool(updated.get("active")) and updated.get(
+                "activeVersionId"
+            ) == updated.get("versionId")
             say(f"updated n8n workflow {n8n_id}")
         except N8nNotFound:
             # Someone deleted it in n8n: recreate rather than leave the workflow unrecoverable.
@@ -422,7 +427,8 @@ def _push(
             assert wf is not None
             wf.n8n_workflow_id = n8n_id
         say(f"created n8n workflow {n8n_id}")
-    n8n.activate(n8n_id)
+    if not published:
+        n8n.activate(n8n_id)
     say("activated; reading back")
     _confirm(n8n, n8n_id, payload)
     return n8n_id
