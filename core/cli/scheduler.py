@@ -107,16 +107,6 @@ def _migrated_session_factory(settings: Settings) -> Any:
     return None
 
 
-def _pipeline_services(settings: Settings) -> Any:
-    """The pipeline's services for repairs and run recovery, if this build has them."""
-    try:
-        from core import pipeline
-    except ImportError:
-        return None
-    build = getattr(pipeline, "services_from_settings", None)
-    return build(settings) if build is not None else None
-
-
 def _scheduler_run(args: argparse.Namespace) -> int:
     settings = get_settings()
     jobs = (
@@ -130,7 +120,6 @@ def _scheduler_run(args: argparse.Namespace) -> int:
     scheduler = start_scheduler(
         settings=settings,
         notifier=PrintNotifier(),
-        services=_pipeline_services(settings),
         jobs=jobs,
         interval_override_s=args.interval,
     )

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import quotas
-from core.models import Workflow, WorkflowVersion
+from core.models import PipelineRun, Workflow, WorkflowVersion
 from core.n8n import ExecutionFailure, N8nClient, N8nError, execution_failure
 from core.safety import escape_mrkdwn
 from core.scheduler.config import SchedulerSettings
@@ -294,17 +294,68 @@ def _report_and_repair(
 # --- run recovery -----------------------------------------------------------------------------
 
 
-def recover_runs(*, services: Any, older_than_s: int) -> dict[str, Any]:
-    """Resume or fail the pipeline runs left unfinished by a dead process (the pipeline tells
-    their users); returns what it did."""
+def recovery_notice(outcome: Any) -> str:
+    """The thread message telling a user what became of their interrupted request."""
+    state = getattr(outcome, "state", "?")
+    message = escape_mrkdwn(str(getattr(outcome, "message", "") or "")[:1500])
+    if state == "succeeded":
+        head = "Your request was interrupted by a restart; I picked it up again and finished it."
+    elif state == "failed":
+        head = "Your request was interrupted by a restart and could not be finished."
+    else:
+        head = "Your request was interrupted by a restart; I picked it up again."
+    return f":arrows_counterclockwise: {head}\n{message}".rstrip()
+
+
+def recover_runs(
+    *, services: Any, notifier: Notifier | None, older_than_s: float
+) -> dict[str, Any]:
+    """Resume (or fail, when that is unsafe) the pipeline runs whose process died mid-way, and
+    tell each run's user in its thread. The pipeline claims each run with a compare-and-set on
+    its heartbeat, so two recovering replicas never take (or announce) the same run."""
     from core import pipeline
 
-    result = pipeline.resume_incomplete_runs(services, older_than_s=older_than_s)
-    if isinstance(result, dict):
-        return result
-    if isinstance(result, list | tuple):
-        return {"recovered": [getattr(r, "id", r) for r in result]}
-    return {"recovered": result}
+    outcomes = pipeline.resume_incomplete_runs(services, older_than_s=older_than_s)
+    recovered: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        with services.session_factory() as session:
+            run = session.get(PipelineRun, outcome.run_id)
+            where = (run.slack_channel_id, run.slack_thread_ts) if run else (None, None)
+        recovered.append({"run_id": outcome.run_id, "state": outcome.state})
+        if notifier is not None and where[0]:
+            notifier.post(where[0], recovery_notice(outcome), thread_ts=where[1])
+    if recovered:
+        logger.info("run recovery: %s", recovered)
+    return {"recovered": recovered}
+
+
+def pipeline_services(settings: Settings, session_factory: sessionmaker[Session]) -> Any:
+    """Pipeline services for a scheduler process that was given none (`clixen scheduler run`,
+    or `clixen serve` without an LLM): n8n from settings, the LLM only if configured (runs that
+    need it are then failed with an explanation), our own validation without the MCP server."""
+    from core import pipeline
+    from core.catalog import default_catalog
+
+    llm = None
+    if settings.llm_configured:
+        from core.llm import LLMClient
+
+        llm = LLMClient.from_settings(settings)
+    return pipeline.PipelineServices(
+        session_factory=session_factory,
+        n8n=N8nClient.from_settings(settings),
+        llm=llm,
+        catalog=default_catalog(),
+        mcp=None,
+        templates=None,
+        settings=settings,
+    )
+
+
+def _services(ctx: SchedulerContext) -> Any:
+    if ctx.services is None:
+        ctx.services = pipeline_services(ctx.settings, ctx.session_factory)
+    return ctx.services
 
 
 # --- the functions APScheduler fires ----------------------------------------------------------
@@ -369,15 +420,14 @@ def _watch_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]
 
 
 def _pipeline_repair(ctx: SchedulerContext) -> RepairStarter | None:
-    """The pipeline's repair entry for a runtime error, bound to this process's services."""
-    if ctx.services is None:
-        return None
+    """The pipeline's repair entry for a runtime error, bound to this process's services
+    (None while the pipeline has no such entry: the watch then reports without repairing)."""
     from core import pipeline
 
     start = getattr(pipeline, "repair_after_runtime_error", None)
     if start is None:
         return None
-    services = ctx.services
+    services = _services(ctx)
 
     def repair(*, workflow_id: int, failure: ExecutionFailure) -> str:
         return str(start(services, workflow_id=workflow_id, failure=failure))
@@ -386,9 +436,11 @@ def _pipeline_repair(ctx: SchedulerContext) -> RepairStarter | None:
 
 
 def _recovery_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
-    if ctx.services is None:
-        return {"skipped": "no pipeline services in this process"}
-    return recover_runs(services=ctx.services, older_than_s=ctx.config.recovery_stale_s)
+    if not (ctx.settings.n8n_url and ctx.settings.n8n_api_key):
+        return {"skipped": "n8n is not configured"}
+    return recover_runs(
+        services=_services(ctx), notifier=ctx.notifier, older_than_s=ctx.config.recovery_stale_s
+    )
 
 
 def smoke_test_job() -> None:

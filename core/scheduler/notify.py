@@ -28,5 +28,6 @@ class PrintNotifier:
         where = f"{channel} (thread {thread_ts})" if thread_ts else channel
         with self._lock:
             stream = self._stream or sys.stdout
-            print(f"[notify {where}] {text}", file=stream, flush=True)
+            one_line = " ".join(text.split("\n"))
+            print(f"[notify {where}] {one_line}", file=stream, flush=True)
         return None
