@@ -316,6 +316,20 @@ def deploy_version(
                 version=version.version,
                 status=status,
             ) from e
+        except BaseException:
+            # Anything unexpected (a bug, the database, Ctrl-C): never leave vN pending with the
+            # quota taken; the original error is what the caller sees.
+            with contextlib.suppress(Exception):
+                _fail(
+                    session_factory=session_factory,
+                    n8n=n8n,
+                    version=version,
+                    actor=actor,
+                    reserved_at=reserved_at,
+                    message="The deploy was interrupted by an internal error.",
+                    category="internal",
+                )
+            raise
         done = _succeed(
             session_factory=session_factory,
             version=version,
@@ -371,6 +385,15 @@ def _allocate(
         locked = session.execute(
             select(Workflow).where(Workflow.id == workflow_id).with_for_update()
         ).scalar_one()
+        # Deploys of this workflow are serialized, so a `pending` version seen here belongs to a
+        # deploy whose process stopped halfway: record that instead of leaving it pending forever.
+        for stale in session.scalars(
+            select(WorkflowVersion).where(
+                WorkflowVersion.workflow_id == workflow_id, WorkflowVersion.status == "pending"
+            )
+        ):
+            stale.status = "failed"
+            stale.error = "Interrupted before n8n confirmed it (the deploying process stopped)."
         last = session.scalar(
             select(func.max(WorkflowVersion.version)).where(
                 WorkflowVersion.workflow_id == workflow_id
@@ -420,6 +443,8 @@ def _push(
             n8n_id = None
     if n8n_id is None:
         created = n8n.create_workflow(payload)
+        if not isinstance(created, dict) or not created.get("id"):
+            raise _Mismatch("n8n answered the create without a workflow id.")
         n8n_id = str(created["id"])
         # Remember the id at once, so a crash before activation cannot orphan it in n8n.
         with session_factory.begin() as session:
@@ -487,6 +512,7 @@ def _fail(
     actor: Actor,
     reserved_at: dt.datetime,
     message: str,
+    category: str = "n8n_rejected",
 ) -> None:
     with session_factory.begin() as session:
         wf = session.execute(
@@ -508,7 +534,7 @@ def _fail(
         telemetry.record(
             session=session,
             type=telemetry.ERROR,
-            category="n8n_rejected",
+            category=category,
             team_id=actor.team_id,
             user_id=actor.user_id,
             project_id=wf.project_id,

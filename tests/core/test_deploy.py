@@ -28,6 +28,7 @@ from core.projects import Actor, Role, add_member, create_project
 from core.quotas import QuotaExceeded
 from core.workflows import list_versions
 from tests.conftest import N8nStack
+from tests.doubles.slack_api import FakeSlack
 
 OWNER = Actor("T1", "U-owner")
 
@@ -516,3 +517,54 @@ def test_deactivate_then_delete_removes_it_from_n8n(
         client.get_workflow(n8n_id)
     with session_factory() as s:
         assert len(list_versions(session=s, workflow_id=wid)) == 1  # history kept
+
+
+def test_a_version_left_pending_by_a_crash_is_closed_by_the_next_deploy(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    wid = new_workflow(session_factory)
+    with session_factory.begin() as s:
+        # What a process killed between storing v1 and hearing back from n8n leaves behind.
+        s.add(
+            WorkflowVersion(
+                workflow_id=wid,
+                version=1,
+                json_payload=schedule_workflow("crashed"),
+                checksum="x",
+                source="generate",
+                status="pending",
+                created_by=OWNER.user_id,
+            )
+        )
+    v2 = deploy_version(
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=wid,
+        json_payload=schedule_workflow("after"),
+        source="generate",
+        actor=OWNER,
+    )
+    assert v2.version == 2
+    with session_factory() as s:
+        v1 = list_versions(session=s, workflow_id=wid)[0]
+    assert v1.status == "failed" and v1.error and "Interrupted" in v1.error
+
+
+def test_a_server_answering_nonsense_fails_the_deploy_cleanly(
+    session_factory: sessionmaker[Session], slack: FakeSlack, n8n: N8nStack
+) -> None:
+    wid = new_workflow(session_factory)
+    # Something that is not n8n answers 200 with unrelated JSON (a wrong N8N_URL).
+    wrong = N8nClient(slack.url, n8n.api_key, max_retries=0)
+    with wrong, pytest.raises(DeployFailed, match="without a workflow id"):
+        deploy_version(
+            session_factory=session_factory,
+            n8n=wrong,
+            workflow_id=wid,
+            json_payload=schedule_workflow("x"),
+            source="generate",
+            actor=OWNER,
+        )
+    with session_factory() as s:
+        assert [v.status for v in list_versions(session=s, workflow_id=wid)] == ["failed"]
+    assert deploys_used(session_factory) == 0
