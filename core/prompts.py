@@ -109,14 +109,14 @@ def system_message() -> Message:
     return {"role": "system", "content": SYSTEM_RULES}
 
 
-def _context_block(ctx: PromptContext) -> str:
+def _context_block(ctx: PromptContext, *, examples: bool = True) -> str:
     parts: list[str] = []
     if ctx.node_specs:
         parts.append(
             "Node specs (type, typeVersion to use, required parameters, outputs, credentials):\n"
             + "\n".join(_compact(spec) for spec in ctx.node_specs)
         )
-    if ctx.examples:
+    if examples and ctx.examples:
         parts.append(
             "Similar real n8n workflows, as examples of structure (do not copy blindly):\n"
             + "\n".join(_clip(_compact(ex), MAX_EXAMPLE_CHARS) for ex in ctx.examples)
@@ -215,8 +215,9 @@ def repair_messages(
             + "\n"
             + "\n".join(_compact(p.as_dict()) for p in problems)
         )
+    # No example workflows here: the failing workflow itself is the context that matters.
     user = (
-        _context_block(ctx)
+        _context_block(ctx, examples=False)
         + "\n\nThe user's request:\n"
         + fence(_clip(request, MAX_REQUEST_CHARS), "user_request")
         + "\n\n"
