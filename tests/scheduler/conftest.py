@@ -4,14 +4,18 @@ and a scheduler context with an injected clock."""
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.n8n import N8nClient
+from core.projects import create_project
 from core.scheduler.config import SchedulerSettings
 from core.scheduler.runner import SchedulerContext, install_context, job_schedules
 from core.settings import Settings
@@ -77,3 +81,49 @@ def scheduler_context(
     install_context(context)
     yield context
     install_context(None)
+
+
+TEAM, USER = "T0REPL", "U0OWNER"
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def webhook_workflow(path: str, second: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": f"replica test {path}",
+        "nodes": [
+            {
+                "name": "Incoming call",
+                "type": "n8n-nodes-base.webhook",
+                "typeVersion": 2,
+                "position": [0, 0],
+                "webhookId": str(uuid.uuid4()),
+                "parameters": {"httpMethod": "POST", "path": path, "responseMode": "onReceived"},
+            },
+            {"position": [240, 0], **second},
+        ],
+        "connections": {
+            "Incoming call": {"main": [[{"node": second["name"], "type": "main", "index": 0}]]}
+        },
+        "settings": {"executionOrder": "v1"},
+    }
+
+
+@pytest.fixture
+def project_id(session_factory: sessionmaker[Session]) -> int:
+    with session_factory.begin() as session:
+        project = create_project(session=session, team_id=TEAM, name="ops", creator_user_id=USER)
+        session.flush()
+        return project.id
+
+
+@pytest.fixture
+def n8n_cleanup(n8n_client: N8nClient) -> Iterator[list[str]]:
+    ids: list[str] = []
+    yield ids
+    for workflow_id in ids:
+        n8n_client.delete_workflow(workflow_id)

@@ -13,30 +13,20 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import JobRun, PipelineRun, Workflow, WorkflowVersion
 from core.n8n import N8nClient
-from core.projects import create_project
 from tests.conftest import REPO, N8nStack
+from tests.scheduler.conftest import TEAM, USER, closed_port, webhook_workflow
 
 CLIXEN = str(Path(sys.executable).parent / "clixen")
-TEAM, USER = "T0REPL", "U0OWNER"
 WF_CHANNEL, WF_THREAD = "C0WF", "1700000000.000100"
 RUN_CHANNEL, RUN_THREAD = "C0RUN", "1700000000.000200"
 FAILING_NODE = "Call the partner API"
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(n8n: N8nStack, database_url: str, **extra: str) -> dict[str, str]:
@@ -73,55 +63,18 @@ def _finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[str, str]
     return out, err
 
 
-def _webhook_workflow(path: str, second: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": f"replica test {path}",
-        "nodes": [
-            {
-                "name": "Incoming call",
-                "type": "n8n-nodes-base.webhook",
-                "typeVersion": 2,
-                "position": [0, 0],
-                "webhookId": str(uuid.uuid4()),
-                "parameters": {"httpMethod": "POST", "path": path, "responseMode": "onReceived"},
-            },
-            {"position": [240, 0], **second},
-        ],
-        "connections": {
-            "Incoming call": {"main": [[{"node": second["name"], "type": "main", "index": 0}]]}
-        },
-        "settings": {"executionOrder": "v1"},
-    }
-
-
-@pytest.fixture
-def project_id(session_factory: sessionmaker[Session]) -> int:
-    with session_factory.begin() as session:
-        project = create_project(session=session, team_id=TEAM, name="ops", creator_user_id=USER)
-        session.flush()
-        return project.id
-
-
-@pytest.fixture
-def n8n_cleanup(n8n_client: N8nClient) -> Iterator[list[str]]:
-    ids: list[str] = []
-    yield ids
-    for workflow_id in ids:
-        n8n_client.delete_workflow(workflow_id)
-
-
 def _failing_workflow_in_n8n(
     client: N8nClient, session_factory: sessionmaker[Session], project_id: int, cleanup: list[str]
 ) -> int:
     """An active workflow whose one execution failed at FAILING_NODE, as the product knows it."""
     path = f"replica-{uuid.uuid4().hex[:10]}"
-    wf = _webhook_workflow(
+    wf = webhook_workflow(
         path,
         {
             "name": FAILING_NODE,
             "type": "n8n-nodes-base.httpRequest",
             "typeVersion": 4.2,
-            "parameters": {"url": f"http://127.0.0.1:{_closed_port()}/orders", "options": {}},
+            "parameters": {"url": f"http://127.0.0.1:{closed_port()}/orders", "options": {}},
         },
     )
     n8n_id = str(client.create_workflow(wf)["id"])
@@ -160,7 +113,7 @@ def _failing_workflow_in_n8n(
 
 def _interrupted_run(session_factory: sessionmaker[Session], project_id: int) -> int:
     """A run left in `deploying` by a process that died: dead owner, heartbeat an hour old."""
-    candidate = _webhook_workflow(
+    candidate = webhook_workflow(
         f"recovered-{uuid.uuid4().hex[:10]}",
         {
             "name": "Do nothing",
