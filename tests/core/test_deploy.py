@@ -335,7 +335,8 @@ def test_n8n_rejection_is_reported_and_the_running_version_survives(
 def test_concurrent_deploys_get_distinct_versions(
     session_factory: sessionmaker[Session], client: N8nClient
 ) -> None:
-    wid = new_workflow(session_factory)
+    name = f"concurrent {uuid.uuid4().hex[:8]}"
+    wid = new_workflow(session_factory, name)
     versions: list[int] = []
     errors: list[BaseException] = []
 
@@ -373,6 +374,14 @@ def test_concurrent_deploys_get_distinct_versions(
         n8n_ids = s.scalars(select(Workflow.n8n_workflow_id)).all()
     # One n8n workflow, holding the head version's JSON.
     assert len(n8n_ids) == 1
+    in_n8n, cursor = [], None
+    while True:
+        page = client.list_workflows(limit=250, cursor=cursor)
+        in_n8n += [w["id"] for w in page["data"] if w["name"] == name]
+        cursor = page.get("nextCursor")
+        if not cursor:
+            break
+    assert in_n8n == [n8n_ids[0]]
     assert label_in_n8n(client, str(wf.n8n_workflow_id)) == head_label["value"]
 
 
