@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -34,8 +35,8 @@ from core.generation import (
     retrieve_context,
 )
 from core.llm import LLMClient, LLMError, LLMReply
-from core.models import PipelineRun, Secret, Workflow, WorkflowVersion
-from core.n8n import N8nClient, N8nError, execution_failure
+from core.models import PipelineRun, Project, Secret, Workflow, WorkflowVersion
+from core.n8n import ExecutionFailure, N8nClient, N8nError, execution_failure
 from core.policy import policy_for_project
 from core.projects import Actor, Role, require_role
 from core.prompts import Message, Problem, PromptContext, edit_messages
@@ -578,9 +579,10 @@ def _step_deploying(ctx: _Ctx) -> None:
 
     candidate = ctx.data["candidate"]
     digest = checksum(candidate)
-    source = (
-        "repair" if ctx.data.get("deployed") else ("edit" if ctx.run.kind == "edit" else "generate")
-    )
+    if ctx.data.get("deployed") or ctx.run.kind == "repair":
+        source = "repair"
+    else:
+        source = "edit" if ctx.run.kind == "edit" else "generate"
     if ctx.run.workflow_id is None:
         _create_record(ctx, candidate)
     assert ctx.run.workflow_id is not None
@@ -677,17 +679,10 @@ def _step_watching(ctx: _Ctx) -> None:
     failure = None
     if sample is not None and hook is not None:
         ctx.emit(WATCHING, "Test-running it with the sample call…")
-        path, method = hook
-        ctx.services.n8n.call_webhook(path, method=method, json=sample)
     elif ctx.services.watch_s > 0:
         ctx.emit(WATCHING, "Watching the first executions…")
-    if ctx.services.watch_s > 0 or sample is not None:
-        execution = ctx.services.n8n.wait_for_execution(
-            n8n_id,
-            after_id=ctx.data.get("watch_after"),
-            timeout_s=ctx.services.watch_s if sample is None else max(ctx.services.watch_s, 15),
-            poll_s=ctx.services.poll_s,
-        )
+    if ctx.services.watch_s > 0 or (sample is not None and hook is not None):
+        execution = _watch_execution(ctx, n8n_id, sample if hook else None, hook)
         if execution is not None:
             ctx.data["last_execution"] = {
                 "id": str(execution.get("id")),
@@ -711,6 +706,64 @@ def _step_watching(ctx: _Ctx) -> None:
         _need_repair(ctx, RUNTIME)
         return
     _succeed(ctx)
+
+
+# Test calls per watch: n8n 2.x can serve a call with the previous version while it republishes.
+MAX_TEST_CALLS = 3
+
+
+def _watch_execution(
+    ctx: _Ctx,
+    n8n_id: str,
+    sample: Mapping[str, Any] | None,
+    hook: tuple[str, str] | None,
+) -> dict[str, Any] | None:
+    """The first finished execution of the version just deployed (after a test call when
+    `sample` is given), or None when none finishes within the watch window."""
+    n8n = ctx.services.n8n
+    candidate = ctx.data.get("candidate") or {}
+    after = ctx.data.get("watch_after")
+    window = ctx.services.watch_s if sample is None else max(ctx.services.watch_s, 15.0)
+    deadline = time.monotonic() + window
+    calls = 0
+    while True:
+        if sample is not None and hook is not None and calls < MAX_TEST_CALLS:
+            path, method = hook
+            n8n.call_webhook(path, method=method, json=dict(sample))
+            calls += 1
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        execution = n8n.wait_for_execution(
+            n8n_id, after_id=after, timeout_s=remaining, poll_s=ctx.services.poll_s
+        )
+        if execution is None:
+            return None
+        if not _ran_candidate(execution, candidate):
+            # n8n served the call with the previous version while republishing (it even labels
+            # it with the new version id): look past it, and call again if we are testing.
+            after = str(execution.get("id"))
+            time.sleep(ctx.services.poll_s)
+            continue
+        return execution
+
+
+def _ran_candidate(execution: Mapping[str, Any], candidate: Mapping[str, Any]) -> bool:
+    """Whether the execution ran `candidate`: every parameter we sent is what n8n executed
+    (n8n adds defaults, so extra keys on its side are fine)."""
+    ran = execution.get("workflowData") or {}
+    nodes = {n.get("name"): n for n in ran.get("nodes") or [] if isinstance(n, dict)}
+    if not nodes:
+        return True  # nothing to compare with: trust the listing
+    for node in candidate.get("nodes") or []:
+        got = nodes.get(node.get("name"))
+        if got is None:
+            return False
+        params = got.get("parameters") or {}
+        for key, value in (node.get("parameters") or {}).items():
+            if params.get(key) != value:
+                return False
+    return True
 
 
 def _succeed(ctx: _Ctx) -> None:
@@ -904,6 +957,68 @@ def test_run(
         node=failure.node if failure else None,
         message=failure.message if failure else "",
     )
+
+
+def repair_after_runtime_error(
+    services: PipelineServices,
+    *,
+    workflow_id: int,
+    failure: ExecutionFailure,
+    progress: Progress | None = None,
+) -> str:
+    """Repair a deployed workflow whose execution failed (seen by the execution watch).
+
+    Starts a `repair` run from the head version with n8n's error (within the same caps), deploys
+    the fix as a new version and returns one line for the workflow's thread. The same failed
+    execution never starts two repairs (idempotency key per execution).
+    """
+    if services.llm is None:
+        return "Automatic repair needs the AI service, which is not configured here."
+    key = f"runtime:{workflow_id}:{failure.execution_id}"
+    existing = _run_by_key(services.session_factory, key)
+    if existing is not None:
+        return f"A repair of this error already ran (run {existing.id}, {existing.state})."
+    with services.session_factory.begin() as session:
+        wf = session.get(Workflow, workflow_id)
+        if wf is None or wf.status == "deleted" or wf.head_version < 1:
+            raise NotFound(f"Workflow {workflow_id} has no deployed version to repair.")
+        head = session.scalar(
+            select(WorkflowVersion).where(
+                WorkflowVersion.workflow_id == wf.id, WorkflowVersion.version == wf.head_version
+            )
+        )
+        project = session.get(Project, wf.project_id)
+        assert head is not None and project is not None
+        problem = Problem(code="execution_failed", message=failure.message, node=failure.node)
+        run = PipelineRun(
+            project_id=wf.project_id,
+            workflow_id=wf.id,
+            team_id=project.team_id,
+            user_id=wf.created_by,
+            kind="repair",
+            request=f"Fix the runtime error of workflow {wf.name!r}.",
+            state=REPAIRING,
+            idempotency_key=key,
+            context={
+                "candidate": dict(head.json_payload),
+                "problems": [problem.as_dict()],
+                "problem_kind": RUNTIME,
+                "runtime_failures": [{"node": failure.node, "message": failure.message[:300]}],
+            },
+            slack_channel_id=wf.slack_channel_id,
+            slack_thread_ts=wf.slack_thread_ts,
+            owner_pid=services.owner,
+            heartbeat_at=services.clock(),
+        )
+        try:
+            with session.begin_nested():
+                session.add(run)
+        except IntegrityError:
+            return "A repair of this error is already under way."
+    outcome = execute_run(services, run.id, progress)
+    if outcome.ok:
+        return f"I repaired it and deployed version {outcome.version} (run {outcome.run_id})."
+    return f"I could not repair it automatically (run {outcome.run_id}): {outcome.message}"
 
 
 def resume_incomplete_runs(

@@ -17,7 +17,7 @@ from core import pipeline
 from core.catalog import default_catalog
 from core.llm import LLMClient
 from core.models import PipelineRun, QuotaUsage, TelemetryEvent, Workflow, WorkflowVersion
-from core.n8n import N8nClient
+from core.n8n import N8nClient, execution_failure
 from core.pipeline import (
     MAX_TOTAL_REPAIRS,
     MAX_VALIDATION_REPAIRS,
@@ -488,3 +488,36 @@ def test_crash_mid_generation_resumes_or_fails_clearly(
     [failed] = resume_incomplete_runs(no_llm, older_than_s=60)
     assert failed.run_id == stuck and failed.state == "failed"
     assert "interrupted" in failed.message
+
+
+def test_runtime_error_seen_later_by_the_watch_is_repaired_once(
+    services: PipelineServices,
+    project_id: int,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+    n8n_client: N8nClient,
+) -> None:
+    path = f"orders-{uuid.uuid4().hex[:8]}"
+    llm.script(answer(webhook_workflow(path, THROWS)))
+    created = run(services, project_id, "check each incoming order")
+    assert created.ok and created.n8n_workflow_id  # nothing ran yet, so nothing failed yet
+    n8n_client.call_webhook(path, method="POST", json={"total": -1})
+    execution = n8n_client.wait_for_execution(created.n8n_workflow_id, timeout_s=15)
+    assert execution is not None
+    failure = execution_failure(execution)
+    assert failure is not None
+
+    llm.script(answer(webhook_workflow(path, WORKS)))
+    line = pipeline.repair_after_runtime_error(
+        services, workflow_id=created.workflow_id or 0, failure=failure
+    )
+    assert "deployed version 2" in line
+    assert "order total is negative" in llm.requests[1].text
+    assert [v.source for v in versions(session_factory, created.workflow_id or 0)] == [
+        "generate",
+        "repair",
+    ]
+    again = pipeline.repair_after_runtime_error(
+        services, workflow_id=created.workflow_id or 0, failure=failure
+    )
+    assert "already ran" in again and len(llm.requests) == 2
