@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from core.mcp_validation import McpUnavailable, McpValidator
+from core.mcp_validation import MCP_ISSUE_CODE, McpUnavailable, McpValidator, combine
 from core.settings import Settings
+from core.validation import Issue, ValidationReport, validate
 
 REPO = Path(__file__).resolve().parents[2]
 MODULES = REPO / ".stack" / "npm" / "node_modules"
@@ -66,15 +67,15 @@ def workflow(second: dict[str, Any] | None = None) -> dict[str, Any]:
         "nodes": [
             {
                 "id": "1",
-                "name": "Manual",
-                "type": "n8n-nodes-base.manualTrigger",
-                "typeVersion": 1,
+                "name": "Every hour",
+                "type": "n8n-nodes-base.scheduleTrigger",
+                "typeVersion": 1.2,
                 "position": [0, 0],
-                "parameters": {},
+                "parameters": {"rule": {"interval": [{"field": "hours"}]}},
             },
             set_node,
         ],
-        "connections": {"Manual": {"main": [[{"node": "Set", "type": "main", "index": 0}]]}},
+        "connections": {"Every hour": {"main": [[{"node": "Set", "type": "main", "index": 0}]]}},
     }
 
 
@@ -154,3 +155,51 @@ def test_from_settings_is_none_without_a_command(mcp_command: str) -> None:
     assert v is not None
     with v:
         assert v.validate(workflow()).valid
+
+
+# -- the combination rule -------------------------------------------------------------------------
+
+
+def test_combine_lets_only_our_validator_block(validator: McpValidator) -> None:
+    # n8n-mcp flags a mixed literal/expression string that n8n runs fine: advisory only.
+    wf = workflow({"parameters": {"values": {"string": [{"name": "a", "value": "x {{ 1 }}"}]}}})
+    ours = validate(wf)
+    verdict = validator.validate(wf)
+    assert ours.valid and not verdict.valid
+    combined = combine(ours, verdict)
+    assert combined.valid
+    assert [i.code for i in combined.warnings] == [MCP_ISSUE_CODE]
+
+
+def test_combine_keeps_n8n_mcp_errors_as_warnings(validator: McpValidator) -> None:
+    wf = workflow({"parameters": {"onError": "continueErrorOutput"}})
+    ours = validate(wf)
+    combined = combine(ours, validator.validate(wf))
+    assert combined.valid == ours.valid
+    assert combined.errors == ours.errors
+    extra = [i for i in combined.warnings if i.code == MCP_ISSUE_CODE]
+    assert len(extra) == 1
+    assert extra[0].node == "Set"
+    assert "wrong location" in extra[0].message
+
+
+def test_combine_never_hides_our_errors(validator: McpValidator) -> None:
+    wf = workflow({"type": "n8n-nodes-base.noSuchThing"})
+    combined = combine(validate(wf), validator.validate(wf))
+    assert not combined.valid
+    assert "unknown_node_type" in {i.code for i in combined.errors}
+
+
+def test_combine_without_n8n_mcp_is_our_report() -> None:
+    ours = ValidationReport([Issue("no_trigger", "The workflow has no trigger node.")])
+    assert combine(ours, None).issues == ours.issues
+
+
+def test_combine_blocks_on_duplicate_node_ids_which_n8n_rejects(validator: McpValidator) -> None:
+    wf = workflow({"id": "1"})  # same id as the trigger
+    ours = validate(wf)
+    combined = combine(ours, validator.validate(wf))
+    assert not combined.valid
+    assert [i.code for i in combined.errors if i.code not in {e.code for e in ours.errors}] == [
+        "duplicate_node_id"
+    ]
