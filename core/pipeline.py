@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +89,8 @@ class PipelineServices:
     # How long to watch for an execution after a deploy (a test call's run, or a quick one).
     watch_s: float = 5.0
     poll_s: float = 0.25
+    # Seconds between heartbeats of a running run; recovery must wait several of them.
+    heartbeat_s: float = 15.0
     owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
@@ -322,6 +325,12 @@ def execute_run(
     ctx = _Ctx(services=services, run=run, progress=progress)
     if run.state in FINISHED or run.state == AWAITING_INPUT:
         return _outcome(ctx)
+    stop = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat, args=(services, run_id, stop), name=f"run-{run_id}-heartbeat"
+    )
+    beat.daemon = True
+    beat.start()
     try:
         while ctx.run.state in IN_PROGRESS:
             _STEPS[ctx.run.state](ctx)
@@ -338,7 +347,29 @@ def execute_run(
     except Exception:
         logger.exception("run %s crashed", run_id)
         _fail(ctx, "An internal error stopped this request; it was logged.", category="internal")
+    finally:
+        stop.set()
+        beat.join(timeout=5)
     return _outcome(ctx)
+
+
+def _heartbeat(services: PipelineServices, run_id: int, stop: threading.Event) -> None:
+    """Keep the run's heartbeat fresh during long steps (an LLM call can take minutes), so
+    recovery only ever takes runs whose process is really gone."""
+    while not stop.wait(services.heartbeat_s):
+        try:
+            with services.session_factory.begin() as session:
+                session.execute(
+                    update(PipelineRun)
+                    .where(
+                        PipelineRun.id == run_id,
+                        PipelineRun.owner_pid == services.owner,
+                        PipelineRun.state.in_(IN_PROGRESS),
+                    )
+                    .values(heartbeat_at=services.clock())
+                )
+        except Exception:  # a missed beat is harmless; the next one retries
+            logger.warning("heartbeat of run %s failed", run_id, exc_info=True)
 
 
 def _step_queued(ctx: _Ctx) -> None:

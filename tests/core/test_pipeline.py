@@ -521,3 +521,26 @@ def test_runtime_error_seen_later_by_the_watch_is_repaired_once(
         services, workflow_id=created.workflow_id or 0, failure=failure
     )
     assert "already ran" in again and len(llm.requests) == 2
+
+
+def test_a_live_run_keeps_its_heartbeat_so_recovery_leaves_it_alone(
+    services: PipelineServices, project_id: int, llm: ScriptedLLM
+) -> None:
+    import threading
+    import time
+
+    llm.delay_s = 2.0  # a slow LLM call
+    llm.script(answer(schedule_workflow()))
+    services.heartbeat_s = 0.2
+    created, _ = start_run(
+        services, team_id=TEAM, user_id=USER, project_id=project_id, request="every morning"
+    )
+    outcomes: list[pipeline.RunOutcome] = []
+    worker = threading.Thread(target=lambda: outcomes.append(execute_run(services, created.id)))
+    worker.start()
+    time.sleep(1.2)
+    other = PipelineServices(**{**services.__dict__, "owner": "otherhost:2"})
+    assert resume_incomplete_runs(other, older_than_s=0.6) == []
+    worker.join(timeout=30)
+    assert outcomes and outcomes[0].ok
+    assert len(llm.requests) == 1
