@@ -36,6 +36,7 @@ from core.generation import (
     retrieve_context,
 )
 from core.llm import LLMClient, LLMError, LLMReply
+from core.mcp_validation import MCP_ISSUE_CODE, McpUnavailable, McpValidator, combine
 from core.models import PipelineRun, Project, Secret, Workflow, WorkflowVersion
 from core.n8n import ExecutionFailure, N8nClient, N8nError, execution_failure
 from core.policy import policy_for_project
@@ -46,6 +47,7 @@ from core.prompts import repair_messages as _repair_messages
 from core.safety import LLMOutputInvalid, sanitize_request
 from core.settings import Settings
 from core.templates import TemplateLibrary
+from core.validation import validate
 from core.workflow import checksum
 
 logger = logging.getLogger(__name__)
@@ -82,7 +84,7 @@ class PipelineServices:
     n8n: N8nClient
     llm: LLMClient | None
     catalog: NodeCatalog
-    mcp: Any | None  # core.mcp_validation.McpValidator
+    mcp: McpValidator | None
     templates: TemplateLibrary | None
     settings: Settings
     clock: Callable[[], dt.datetime] = utcnow
@@ -583,25 +585,25 @@ def _step_validating(ctx: _Ctx) -> None:
 
 def _validate(ctx: _Ctx, wf: dict[str, Any]) -> list[Problem]:
     """The errors (not warnings) our validator, combined with n8n-mcp's verdict, finds."""
-    from core import validation
-
     with ctx.services.session_factory() as session:
         policy = policy_for_project(session=session, project_id=ctx.run.project_id)
-    report = validation.validate(wf, catalog=ctx.services.catalog, policy=policy)
+    report = validate(wf, catalog=ctx.services.catalog, policy=policy)
     if ctx.services.mcp is not None:
-        from core import mcp_validation
-
-        # n8n-mcp's verdict counts only through the rule core.mcp_validation documents.
-        combine = getattr(mcp_validation, "combine", None)
-        if combine is not None:
-            try:
-                verdict = ctx.services.mcp.validate(wf)
-            except mcp_validation.McpUnavailable:
-                logger.warning("n8n-mcp unavailable for run %s; our validator alone", ctx.run.id)
-            else:
-                report = combine(report, verdict)
+        # n8n-mcp's verdict counts only through the rule `combine` documents.
+        try:
+            verdict = ctx.services.mcp.validate(wf)
+        except McpUnavailable:
+            logger.warning("n8n-mcp unavailable for run %s; our validator alone", ctx.run.id)
+            verdict = None
+        report = combine(report, verdict)
+    errors = report.errors
+    if not errors:
+        return []
+    # n8n-mcp's findings never block, but next to real errors they can help the repair.
+    extra = [i for i in report.warnings if i.code == MCP_ISSUE_CODE][:5]
     return [
-        Problem(code=i.code, message=i.message, node=i.node, hint=i.hint) for i in report.errors
+        Problem(code=i.code, message=i.message, node=i.node, hint=i.hint or None)
+        for i in [*errors, *extra]
     ]
 
 

@@ -544,3 +544,19 @@ def test_a_live_run_keeps_its_heartbeat_so_recovery_leaves_it_alone(
     worker.join(timeout=30)
     assert outcomes and outcomes[0].ok
     assert len(llm.requests) == 1
+
+
+def test_with_n8n_mcp_validation_in_the_loop(
+    services: PipelineServices, project_id: int, llm: ScriptedLLM, n8n: N8nStack
+) -> None:
+    if not n8n.mcp_command:
+        pytest.fail("the n8n stack did not provide N8N_MCP_COMMAND")
+    from core.mcp_validation import McpValidator
+
+    with McpValidator(n8n.mcp_command) as mcp:
+        services.mcp = mcp
+        llm.script(answer(with_unknown_node(schedule_workflow())), answer(schedule_workflow()))
+        outcome = run(services, project_id, "every morning post the news")
+    assert outcome.ok, outcome.message
+    assert len(llm.requests) == 2
+    assert "totallyMadeUpNode" in llm.requests[1].text
