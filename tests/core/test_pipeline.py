@@ -560,3 +560,25 @@ def test_with_n8n_mcp_validation_in_the_loop(
     assert outcome.ok, outcome.message
     assert len(llm.requests) == 2
     assert "totallyMadeUpNode" in llm.requests[1].text
+
+
+def test_token_quota_is_checked_before_each_llm_call(
+    services: PipelineServices,
+    project_id: int,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+) -> None:
+    from core.models import Project
+
+    with session_factory.begin() as session:
+        project = session.get(Project, project_id)
+        assert project is not None
+        project.daily_token_limit = 50  # the first call spends more than this
+    llm.script("not json at all", answer(schedule_workflow()))
+    outcome = run(services, project_id, "every morning post the news")
+    assert outcome.state == "failed"
+    assert len(llm.requests) == 1  # the repair call was never made
+    assert outcome.tokens > 50 and tokens_charged(session_factory) == outcome.tokens
+    with session_factory() as session:
+        err = session.scalar(select(TelemetryEvent).where(TelemetryEvent.type == "error"))
+        assert err is not None and err.category == "quota"
