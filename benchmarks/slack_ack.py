@@ -138,6 +138,8 @@ def main() -> int:
     progress_posts = [c for c in slack.named("chat.postMessage") if c.args.get("thread_ts")]
     stuck = [t for t in last.values() if "is active" not in t and not t.startswith("Failed")]
     print(f"progress messages posted: {len(progress_posts)}; not final: {stuck[:10]}")
+    errors = {c.args.get("text", "")[:160] for c in slack.named("respond")}
+    print(f"errors shown to users: {sorted(errors)[:5]}")
     lat = sorted(latencies)
     p50 = statistics.median(lat)
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
