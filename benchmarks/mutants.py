@@ -254,6 +254,29 @@ def nodes_not_a_list(wf: Workflow, rng: random.Random, catalog: NodeCatalog) -> 
     return out
 
 
+def duplicate_node_id(wf: Workflow, rng: random.Random, catalog: NodeCatalog) -> Workflow | None:
+    """Two nodes sharing one id (a copied node, or a placeholder id left in twice)."""
+    out = copy.deepcopy(wf)
+    nodes = [n for n in _real_nodes(out) if n.get("id")]
+    if len(nodes) < 2:
+        return None
+    first, second = rng.sample(nodes, 2)
+    second["id"] = first["id"]
+    return out
+
+
+def credentials_not_an_object(
+    wf: Workflow, rng: random.Random, catalog: NodeCatalog
+) -> Workflow | None:
+    """A node's `credentials` given as a string instead of {type: {id, name}}."""
+    out = copy.deepcopy(wf)
+    node = _pick(rng, [n for n in _real_nodes(out) if isinstance(n.get("credentials"), dict)])
+    if node is None or not node["credentials"]:
+        return None
+    node["credentials"] = next(iter(node["credentials"]))
+    return out
+
+
 MUTATORS: dict[str, Mutator] = {
     "unknown_type": unknown_type,
     "missing_prefix": missing_prefix,
@@ -268,6 +291,8 @@ MUTATORS: dict[str, Mutator] = {
     "no_trigger": no_trigger,
     "missing_type": missing_type,
     "nodes_not_a_list": nodes_not_a_list,
+    "duplicate_node_id": duplicate_node_id,
+    "credentials_not_an_object": credentials_not_an_object,
 }
 
 WHEN_N8N_FAILS: dict[str, str] = {
@@ -284,4 +309,6 @@ WHEN_N8N_FAILS: dict[str, str] = {
     "no_trigger": "activation",
     "missing_type": "create",
     "nodes_not_a_list": "create",
+    "duplicate_node_id": "create",  # 400 duplicate_node_id (measured on template #3997)
+    "credentials_not_an_object": "create",  # 400 …/credentials Expected object (template #4654)
 }
