@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from core.settings import Settings
 from core.templates import (
     DEFAULT_DB_PATH,
     STICKY_NOTE,
@@ -143,3 +144,16 @@ def test_typical_examples_fit_a_prompt_budget(library: TemplateLibrary) -> None:
 def test_a_missing_database_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TemplatesUnavailable, match="not found"):
         TemplateLibrary.load(tmp_path / "nope.db")
+
+
+def test_from_settings_reads_the_database_of_the_configured_n8n_mcp(tmp_path: Path) -> None:
+    mcp = tmp_path / "n8n-mcp"
+    (mcp / "dist" / "mcp").mkdir(parents=True)
+    (mcp / "data").mkdir()
+    real = {"nodes": [_node("Hook", "n8n-nodes-base.webhook", {"path": "x"})], "connections": {}}
+    _write_db(mcp / "data" / "nodes.db", [("Only one", real)])
+    settings = Settings(N8N_MCP_COMMAND=f"/usr/bin/node {mcp / 'dist' / 'mcp' / 'index.js'}")
+
+    lib = TemplateLibrary.from_settings(settings)
+
+    assert [t.name for t in lib.templates] == ["Only one"]
