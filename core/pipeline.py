@@ -751,12 +751,29 @@ def _watch_execution(
     sample: Mapping[str, Any] | None,
     hook: tuple[str, str] | None,
 ) -> dict[str, Any] | None:
-    """The first finished execution of the version just deployed (after a test call when
+    return _await_execution(
+        ctx.services,
+        n8n_id,
+        candidate=ctx.data.get("candidate") or {},
+        after=ctx.data.get("watch_after"),
+        sample=sample,
+        hook=hook,
+    )
+
+
+def _await_execution(
+    services: PipelineServices,
+    n8n_id: str,
+    *,
+    candidate: Mapping[str, Any],
+    after: str | None,
+    sample: Mapping[str, Any] | None,
+    hook: tuple[str, str] | None,
+) -> dict[str, Any] | None:
+    """The first finished execution of `candidate` newer than `after` (after a test call when
     `sample` is given), or None when none finishes within the watch window."""
-    n8n = ctx.services.n8n
-    candidate = ctx.data.get("candidate") or {}
-    after = ctx.data.get("watch_after")
-    window = ctx.services.watch_s if sample is None else max(ctx.services.watch_s, 15.0)
+    n8n = services.n8n
+    window = services.watch_s if sample is None else max(services.watch_s, 15.0)
     deadline = time.monotonic() + window
     calls = 0
     while True:
@@ -768,7 +785,7 @@ def _watch_execution(
         if remaining <= 0:
             return None
         execution = n8n.wait_for_execution(
-            n8n_id, after_id=after, timeout_s=remaining, poll_s=ctx.services.poll_s
+            n8n_id, after_id=after, timeout_s=remaining, poll_s=services.poll_s
         )
         if execution is None:
             return None
@@ -776,7 +793,7 @@ def _watch_execution(
             # n8n served the call with the previous version while republishing (it even labels
             # it with the new version id): look past it, and call again if we are testing.
             after = str(execution.get("id"))
-            time.sleep(ctx.services.poll_s)
+            time.sleep(services.poll_s)
             continue
         return execution
 
@@ -948,6 +965,8 @@ def answer_question(
 class TestRunResult:
     """The execution a test call produced: status `success`, `error` or `unknown` (none seen)."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     status: str
     execution_id: str | None = None
     node: str | None = None
@@ -976,10 +995,13 @@ def test_run(
         raise InvalidInput("Only a workflow that starts with a webhook can be test-run on request.")
     page = services.n8n.list_executions(workflow_id=n8n_id, limit=1)
     after = str(page.items[0]["id"]) if page.items else None
-    path, method = hook
-    services.n8n.call_webhook(path, method=method, json=dict(sample or {}))
-    execution = services.n8n.wait_for_execution(
-        n8n_id, after_id=after, timeout_s=max(services.watch_s, 15), poll_s=services.poll_s
+    execution = _await_execution(
+        services,
+        n8n_id,
+        candidate=version.json_payload if version else {},
+        after=after,
+        sample=dict(sample or {}),
+        hook=hook,
     )
     if execution is None:
         return TestRunResult(status="unknown", message="no execution was seen")
@@ -1052,6 +1074,9 @@ def repair_after_runtime_error(
     if outcome.ok:
         return f"I repaired it and deployed version {outcome.version} (run {outcome.run_id})."
     return f"I could not repair it automatically (run {outcome.run_id}): {outcome.message}"
+
+
+test_run.__test__ = False  # type: ignore[attr-defined]  # pytest must not collect it
 
 
 def resume_incomplete_runs(

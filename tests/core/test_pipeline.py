@@ -521,6 +521,9 @@ def test_runtime_error_seen_later_by_the_watch_is_repaired_once(
         services, workflow_id=created.workflow_id or 0, failure=failure
     )
     assert "already ran" in again and len(llm.requests) == 2
+    # A test call on request now runs the repaired version.
+    result = pipeline.test_run(services, workflow_id=created.workflow_id or 0, sample={"total": 1})
+    assert result.status == "success" and result.execution_id
 
 
 def test_a_live_run_keeps_its_heartbeat_so_recovery_leaves_it_alone(
