@@ -20,7 +20,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
+        engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _fk_on(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -34,7 +34,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 40)
-    return create_engine(url, **kwargs)  # type: ignore[arg-type]
+    return create_engine(url, **kwargs)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
