@@ -9,46 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Node keys the n8n public API accepts on create/update; anything else is rejected.
-NODE_API_KEYS = frozenset(
-    {
-        "id",
-        "name",
-        "type",
-        "typeVersion",
-        "position",
-        "parameters",
-        "credentials",
-        "disabled",
-        "notes",
-        "notesInFlow",
-        "webhookId",
-        "executeOnce",
-        "alwaysOutputData",
-        "retryOnFail",
-        "maxTries",
-        "waitBetweenTries",
-        "continueOnFail",
-        "onError",
-    }
-)
-# Workflow settings keys the public API accepts.
-SETTINGS_API_KEYS = frozenset(
-    {
-        "executionOrder",
-        "saveExecutionProgress",
-        "saveManualExecutions",
-        "saveDataErrorExecution",
-        "saveDataSuccessExecution",
-        "executionTimeout",
-        "errorWorkflow",
-        "timezone",
-        "callerPolicy",
-        "callerIds",
-        "timeSavedPerExecution",
-        "availableInMCP",
-    }
-)
+from core.n8n.payload import NODE_KEYS, SETTINGS_KEYS
+
+# What the n8n public API accepts is known in one place, the n8n boundary.
+NODE_API_KEYS = NODE_KEYS
+SETTINGS_API_KEYS = SETTINGS_KEYS
 # Workflow-level fields that change without the workflow changing (ids, timestamps, UI state).
 VOLATILE_WORKFLOW_KEYS = frozenset(
     {
