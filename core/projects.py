@@ -6,11 +6,15 @@ goes through before reading or changing a project's data.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,23 +64,48 @@ def validate_project_name(name: str) -> str:
 
 
 def ensure_user(*, session: Session, team_id: str, user_id: str) -> tuple[User, bool]:
-    """The user row for (team, user), created on first interaction (records a `signup`)."""
+    """The user row for (team, user) and whether this call created it (then a `signup` is
+    recorded). Safe when several requests of a new user arrive at once: exactly one creates the
+    row and records the signup, the others read it."""
     user = session.scalar(select(User).where(User.team_id == team_id, User.user_id == user_id))
     if user is not None:
         return user, False
-    try:
-        with session.begin_nested():
-            user = User(team_id=team_id, user_id=user_id)
-            session.add(user)
-    except IntegrityError:
-        # Another request created the same user at the same moment.
-        existing = session.scalar(
-            select(User).where(User.team_id == team_id, User.user_id == user_id)
-        )
-        assert existing is not None
-        return existing, False
-    telemetry.record(session=session, type="signup", team_id=team_id, user_id=user_id)
-    return user, True
+    created = _insert_if_absent(
+        session,
+        User,
+        {"team_id": team_id, "user_id": user_id},
+        conflict=[User.team_id, User.user_id],
+    )
+    user = session.scalar(select(User).where(User.team_id == team_id, User.user_id == user_id))
+    assert user is not None  # inserted here, or committed by the request that won the race
+    if created:
+        telemetry.record(session=session, type="signup", team_id=team_id, user_id=user_id)
+    return user, created
+
+
+def _insert_if_absent(
+    session: Session, model: Any, values: dict[str, Any], *, conflict: list[Any]
+) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on the unique key `conflict`; True if this inserted it.
+
+    A concurrent insert of the same key makes Postgres wait for the other transaction and then
+    skip the row, so callers re-read instead of failing on the unique constraint.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        insert: Any = pg_insert
+    elif dialect == "sqlite":
+        insert = sqlite_insert
+    else:
+        raise NotImplementedError(f"projects need Postgres or SQLite, not {dialect}")
+    now = dt.datetime.now(dt.UTC)
+    stmt = (
+        insert(model)
+        .values(created_at=now, **values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(model.id)
+    )
+    return session.execute(stmt).scalar_one_or_none() is not None
 
 
 def get_project(*, session: Session, project_id: int) -> Project:
@@ -159,8 +188,15 @@ def _remember(*, session: Session, team_id: str, user_id: str, project: Project)
 
 
 def default_project(*, session: Session, team_id: str, user_id: str) -> Project:
-    """The user's last active project if they are still a member, else their first project,
-    else a new project called "default" that they own."""
+    """The project a user's requests go to when they named none.
+
+    In order: their last active project if they are still a member of it; else their first
+    project; else the workspace's shared project called "default". Whoever creates "default" (the
+    first user of the workspace to need it) is its owner; every later user who lands in it joins
+    as an editor (they can create and deploy, only owners manage members and policy). Safe when
+    several new users of one workspace send their first request at the same moment: exactly one
+    creates the project, the others join it.
+    """
     user, _ = ensure_user(session=session, team_id=team_id, user_id=user_id)
     if user.last_project_id is not None:
         project = session.get(Project, user.last_project_id)
@@ -178,21 +214,30 @@ def default_project(*, session: Session, team_id: str, user_id: str) -> Project:
         .limit(1)
     )
     if first is None:
-        first = get_project_by_name(session=session, team_id=team_id, name=DEFAULT_PROJECT_NAME)
-        if first is not None:
-            # Someone else's "default" exists in this workspace: give the user their own.
-            first = create_project(
-                session=session,
-                team_id=team_id,
-                name=f"{DEFAULT_PROJECT_NAME}-{user_id}"[:MAX_PROJECT_NAME],
-                creator_user_id=user_id,
-            )
-        else:
-            first = create_project(
-                session=session, team_id=team_id, name=DEFAULT_PROJECT_NAME, creator_user_id=user_id
-            )
+        first = _join_workspace_default(session=session, team_id=team_id, user_id=user_id)
     _remember(session=session, team_id=team_id, user_id=user_id, project=first)
     return first
+
+
+def _join_workspace_default(*, session: Session, team_id: str, user_id: str) -> Project:
+    """The workspace's "default" project with `user_id` a member: owner if this call created the
+    project, editor if it already existed (an existing membership is left as it is)."""
+    created = _insert_if_absent(
+        session,
+        Project,
+        {"team_id": team_id, "name": DEFAULT_PROJECT_NAME, "created_by": user_id},
+        conflict=[Project.team_id, Project.name],
+    )
+    project = get_project_by_name(session=session, team_id=team_id, name=DEFAULT_PROJECT_NAME)
+    assert project is not None  # inserted here, or committed by the request that won the race
+    role = Role.owner if created else Role.editor
+    _insert_if_absent(
+        session,
+        ProjectMember,
+        {"project_id": project.id, "user_id": user_id, "role": role.name},
+        conflict=[ProjectMember.project_id, ProjectMember.user_id],
+    )
+    return project
 
 
 def switch_project(
@@ -205,17 +250,22 @@ def switch_project(
     if project is None:
         if not create_if_missing:
             raise NotFound(f"There is no project called {name!r} in this workspace.")
-        project = create_project(
-            session=session, team_id=team_id, name=name, creator_user_id=user_id
-        )
-    else:
-        require_role(
-            session=session,
-            project_id=project.id,
-            team_id=team_id,
-            user_id=user_id,
-            at_least=Role.viewer,
-        )
+        try:
+            project = create_project(
+                session=session, team_id=team_id, name=name, creator_user_id=user_id
+            )
+        except InvalidInput:
+            # Someone created it a moment ago: it is theirs, so the member check below applies.
+            project = get_project_by_name(session=session, team_id=team_id, name=name)
+            if project is None:
+                raise
+    require_role(
+        session=session,
+        project_id=project.id,
+        team_id=team_id,
+        user_id=user_id,
+        at_least=Role.viewer,
+    )
     _remember(session=session, team_id=team_id, user_id=user_id, project=project)
     return project
 

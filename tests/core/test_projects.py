@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models import TelemetryEvent, User
+from core.models import Project, ProjectMember, TelemetryEvent, User
 from core.projects import (
     Role,
     add_member,
@@ -22,6 +27,7 @@ from core.projects import (
 )
 
 T = "T1"
+T_ = TypeVar("T_")
 
 
 def test_first_interaction_creates_user_once_and_records_signup(
@@ -97,10 +103,89 @@ def test_default_project_is_created_then_remembered(session_factory: sessionmake
         first = default_project(session=s, team_id=T, user_id="U1")
         assert first.name == "default"
         assert default_project(session=s, team_id=T, user_id="U1").id == first.id
-        # A second user in the workspace gets their own default, not access to U1's.
+        require_role(session=s, project_id=first.id, team_id=T, user_id="U1", at_least=Role.owner)
+        # A later user of the workspace joins its "default" project as an editor.
         second = default_project(session=s, team_id=T, user_id="U2")
-        assert second.id != first.id
-        require_role(session=s, project_id=second.id, team_id=T, user_id="U2", at_least=Role.owner)
+        assert second.id == first.id
+        member = require_role(
+            session=s, project_id=first.id, team_id=T, user_id="U2", at_least=Role.editor
+        )
+        assert member.role == "editor"
+        # Another workspace has its own.
+        other = default_project(session=s, team_id="T2", user_id="U2")
+        assert other.id != first.id
+
+
+def _at_once(n: int, work: Callable[[int], T_]) -> list[T_]:
+    """Run `work(i)` for i in 0..n-1 on n threads released together; re-raises the first error."""
+    barrier = threading.Barrier(n)
+
+    def go(i: int) -> T_:
+        barrier.wait()
+        return work(i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(go, range(n)))
+
+
+def test_new_users_asking_at_once_share_one_default_project(
+    session_factory: sessionmaker[Session],
+) -> None:
+    n = 12
+
+    def first_request(i: int) -> int:
+        with session_factory.begin() as s:
+            return default_project(session=s, team_id=T, user_id=f"U{i}").id
+
+    ids = _at_once(n, first_request)
+    assert len(set(ids)) == 1
+    with session_factory() as s:
+        projects = s.scalars(select(Project).where(Project.team_id == T)).all()
+        assert [p.name for p in projects] == ["default"]
+        roles = dict(
+            s.execute(
+                select(ProjectMember.user_id, ProjectMember.role).where(
+                    ProjectMember.project_id == ids[0]
+                )
+            ).all()
+        )
+        assert sorted(roles) == sorted(f"U{i}" for i in range(n))
+        assert sorted(roles.values()) == ["editor"] * (n - 1) + ["owner"]
+        assert roles[projects[0].created_by] == "owner"
+        users = s.scalars(select(User).where(User.team_id == T)).all()
+        assert len(users) == n and all(u.last_project_id == ids[0] for u in users)
+
+
+def test_one_user_arriving_many_times_at_once_is_created_and_signed_up_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    def first_touch(_: int) -> tuple[int, bool]:
+        with session_factory.begin() as s:
+            user, created = ensure_user(session=s, team_id=T, user_id="U1")
+            return user.id, created
+
+    results = _at_once(10, first_touch)
+    assert len({user_id for user_id, _ in results}) == 1
+    assert [created for _, created in results].count(True) == 1
+    with session_factory() as s:
+        signups = s.scalars(select(TelemetryEvent).where(TelemetryEvent.type == "signup")).all()
+        assert len(signups) == 1
+
+
+def test_two_users_switching_to_a_new_project_at_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """One creates it and owns it; the other is told it is not theirs (not "already exists")."""
+
+    def switch(i: int) -> str:
+        try:
+            with session_factory.begin() as s:
+                switch_project(session=s, team_id=T, user_id=f"U{i}", name="launch")
+            return "ok"
+        except PermissionDenied:
+            return "denied"
+
+    assert sorted(_at_once(2, switch)) == ["denied", "ok"]
 
 
 def test_switch_remembers_last_active_project(session_factory: sessionmaker[Session]) -> None:
