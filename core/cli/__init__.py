@@ -18,14 +18,14 @@ from core.logging import configure_logging
 
 # Subcommand modules inside core, in the order they appear in --help.
 COMMAND_MODULES: list[str] = [
-    "core.cli.db",
-    "core.cli.scheduler",
-    "core.cli.guardrails",
-    "core.cli.projects",
-    "core.cli.workflows",
     "core.cli.pipeline",
+    "core.cli.workflows",
+    "core.cli.projects",
     "core.cli.validate",
+    "core.cli.guardrails",
+    "core.cli.scheduler",
     "core.cli.catalog",
+    "core.cli.db",
 ]
 
 
