@@ -315,6 +315,7 @@ def create_api_app(
                 version=version,
                 actor=actor,
                 idempotency_key=f"api:{project_id}:{idempotency_key}" if idempotency_key else None,
+                settings=settings,
             )
 
         new = await run_in_threadpool(with_n8n, run)

@@ -98,6 +98,7 @@ def roll_back(
         version=version,
         actor=Actor(team_id=team_id, user_id=user_id),
         idempotency_key=f"slack:{workflow_id}:{from_head}->{version}",
+        settings=services.settings,
     )
     return {
         "name": name,

@@ -27,12 +27,13 @@ from typing import Any
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import quotas, telemetry
+from core import quotas, secrets, telemetry
 from core.errors import ClixenError, InvalidInput, NotFound
 from core.models import ProcessedAction, Project, Workflow, WorkflowVersion, utcnow
 from core.n8n import N8nAPIError, N8nClient, N8nError, N8nNotFound
 from core.policy import policy_for_project
 from core.projects import Actor, Role, require_role
+from core.settings import Settings, get_settings
 from core.validation import ValidationReport, validate
 from core.workflow import NODE_API_KEYS, SETTINGS_API_KEYS, N8nWorkflow, checksum, to_n8n_payload
 
@@ -262,12 +263,20 @@ def deploy_version(
     rolled_back_from: int | None = None,
     idempotency_key: str | None = None,
     progress: Progress | None = None,
+    settings: Settings | None = None,
 ) -> WorkflowVersion:
     """Deploy `json_payload` as the workflow's next version and return it (status `deployed`).
 
-    Raises PermissionDenied (actor below editor), ValidationFailed (validation errors, including
-    the project's node policy), QuotaExceeded, DeployFailed (n8n refused it: the version is kept
-    as `failed` with n8n's message and the quota is refunded) or DeployBusy.
+    Node credentials that name a project secret (`{"slackApi": {"name": "SLACK_TOKEN"}}`) are
+    bound to that secret's n8n credential first (`core.secrets.sync_project_credentials`, with
+    CLIXEN_SECRET_KEY from `settings`, default `get_settings()`); the stored version holds the
+    bound references, never a value.
+
+    Raises PermissionDenied (actor below editor, or a credential that is not the project's),
+    ValidationFailed (validation errors, including the project's node policy), QuotaExceeded,
+    SettingsError (secrets used but no CLIXEN_SECRET_KEY), InvalidInput (a secret the project
+    does not have), DeployFailed (n8n refused it: the version is kept as `failed` with n8n's
+    message and the quota is refunded) or DeployBusy.
     With an `idempotency_key` seen before, returns the version that key produced.
     """
     if source not in SOURCES:
@@ -289,6 +298,8 @@ def deploy_version(
             run_id=run_id,
             rolled_back_from=rolled_back_from,
             say=say,
+            n8n=n8n,
+            settings=settings,
         )
         try:
             n8n_id = _push(
@@ -353,6 +364,8 @@ def _allocate(
     run_id: int | None,
     rolled_back_from: int | None,
     say: Progress,
+    n8n: N8nClient,
+    settings: Settings | None,
 ) -> tuple[WorkflowVersion, dict[str, Any], str | None, dt.datetime]:
     with session_factory.begin() as session:
         wf = session.get(Workflow, workflow_id)
@@ -382,6 +395,11 @@ def _allocate(
                 project_id=wf.project_id,
                 now=reserved_at,
             )
+        # After validation (a refused workflow never creates a credential) and inside this
+        # transaction (a failure here also undoes the quota reservation).
+        payload = _bind_secrets(
+            session, n8n=n8n, project_id=wf.project_id, payload=payload, settings=settings, say=say
+        )
         locked = session.execute(
             select(Workflow).where(Workflow.id == workflow_id).with_for_update()
         ).scalar_one()
@@ -417,6 +435,26 @@ def _allocate(
         n8n_id = locked.n8n_workflow_id
     say(f"v{version.version} stored; sending to n8n")
     return version, payload, n8n_id, reserved_at
+
+
+def _bind_secrets(
+    session: Session,
+    *,
+    n8n: N8nClient,
+    project_id: int,
+    payload: dict[str, Any],
+    settings: Settings | None,
+    say: Progress,
+) -> dict[str, Any]:
+    """`payload` with node credentials bound to the project's n8n credentials (unchanged when
+    no node has credentials, so workflows without secrets need no CLIXEN_SECRET_KEY)."""
+    if not any(isinstance(n, dict) and n.get("credentials") for n in payload.get("nodes") or []):
+        return payload
+    key = secrets.secret_key(settings or get_settings())
+    say("binding project secrets as n8n credentials")
+    return secrets.sync_project_credentials(
+        session=session, project_id=project_id, n8n=n8n, key=key, workflow_json=payload
+    )
 
 
 def _push(
@@ -571,6 +609,7 @@ def rollback_to(
     actor: Actor,
     idempotency_key: str | None = None,
     progress: Progress | None = None,
+    settings: Settings | None = None,
 ) -> WorkflowVersion:
     """Redeploy version `version`'s JSON as a new head version (source `rollback`) on the same n8n
     workflow and return it. History stays linear: nothing is rewritten or removed.
@@ -611,6 +650,7 @@ def rollback_to(
         rolled_back_from=version,
         idempotency_key=key,
         progress=progress,
+        settings=settings,
     )
 
 

@@ -633,6 +633,7 @@ def _step_deploying(ctx: _Ctx) -> None:
             run_id=ctx.run.id,
             # The same candidate of the same run deploys once, even when a resumed run retries.
             idempotency_key=f"run:{ctx.run.id}:{digest}",
+            settings=ctx.services.settings,
         )
     except deploy.ValidationFailed as e:
         problems = [

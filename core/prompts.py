@@ -44,7 +44,10 @@ Workflow rules:
 - Start with a trigger node (schedule, webhook, RSS feed trigger, ...).
 - Expressions are strings that start with "=" and wrap code in balanced {{ }}:
   "={{ $json.title }}".
-- Credentials are referenced by name only; never invent or write a secret value, token or password.
+- A node that needs a credential refers to one of the project's secrets by its NAME, keyed by a
+  credential type from that node's spec: "credentials": {"slackApi": {"name": "SLACK_TOKEN"}}.
+  Use only secret names listed as available; never invent or write a secret value, token or
+  password, and never put an "id" in a credential reference.
 - Do not use a node type listed as denied.
 
 Security rules:

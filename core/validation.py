@@ -312,6 +312,18 @@ class _Validator:
     def check_node_type(self, node: dict[str, Any]) -> NodeSpec | None:
         name, ntype = node["name"], node["type"]
         spec = self.catalog.get(ntype)
+        if self.policy is not None and self.policy.is_denied(ntype):
+            # The policy speaks first: "not allowed, and why" is what the user and the repair
+            # prompt must hear, even for types this n8n would not load anyway.
+            shown = spec.display_name if spec is not None else ntype
+            self.add(
+                "node_denied",
+                f'Node "{name}" ({shown}) is not allowed in this project: {self.policy.why(ntype)}',
+                node=name,
+                hint=f"Remove the {shown} node and reach the goal with allowed "
+                "nodes (e.g. the HTTP Request or Code node).",
+            )
+            return None
         if ntype in NOT_LOADED_BY_DEFAULT:
             self.add(
                 "unknown_node_type",
@@ -342,15 +354,6 @@ class _Validator:
                 else "Use a node type from the n8n catalog, e.g. n8n-nodes-base.httpRequest.",
             )
             return None
-        if self.policy is not None and self.policy.is_denied(ntype):
-            self.add(
-                "node_denied",
-                f'Node "{name}" ({spec.display_name}) is not allowed in this project: '
-                f"{self.policy.why(ntype)}",
-                node=name,
-                hint=f"Remove the {spec.display_name} node and reach the goal with allowed "
-                "nodes (e.g. the HTTP Request or Code node).",
-            )
         tv = node.get("typeVersion")
         if _is_number(tv) and spec.version_class(float(tv)) is None:
             supported = ", ".join(_fmt_version(v) for v in spec.versions)
