@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import dataclass
 from typing import Any
 
+from slack_bolt import App
 from slack_sdk import WebClient
+from starlette.applications import Starlette
 
+from api import create_api_app
 from bot.app import create_app
 from bot.server import create_server_app, serve_http, serve_socket_mode
 from bot.services import BotServices
 from core.catalog import default_catalog
 from core.db import make_engine, make_session_factory
+from core.errors import SettingsError
 from core.llm import LLMClient
 from core.mcp_validation import McpValidator
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices
+from core.scheduler.notify import Notifier
 from core.settings import Settings, get_settings
 from core.templates import TemplateLibrary, TemplatesUnavailable
 
@@ -41,6 +47,32 @@ class SlackNotifier:
     def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None:
         response = self.client.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts)
         return str(response.get("ts")) if response.get("ts") else None
+
+
+class LogNotifier:
+    """Scheduler reports while Slack is not configured (development): written to the log."""
+
+    def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None:
+        log.warning("[for Slack channel %s] %s", channel, " ".join(text.split("\n")))
+        return None
+
+
+def slack_variables(settings: Settings) -> tuple[str, ...]:
+    """The Slack variables this mode needs: Socket Mode with SLACK_APP_TOKEN, else HTTP."""
+    if settings.slack_app_token:
+        return ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+    return ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+
+
+def missing_slack_variables(settings: Settings) -> list[str]:
+    """Which of `slack_variables(settings)` are unset (or refused as placeholders)."""
+    missing = []
+    for name in slack_variables(settings):
+        try:
+            settings.require(name)
+        except SettingsError:
+            missing.append(name)
+    return missing
 
 
 def build_services(settings: Settings) -> BotServices:
@@ -69,53 +101,73 @@ def build_services(settings: Settings) -> BotServices:
     )
 
 
+@dataclass
+class Server:
+    """What `clixen serve` runs: the ASGI app (Slack endpoint, /healthz, HTTP API) and the Bolt
+    app (None while Slack is not configured in development; `missing` names what to set)."""
+
+    http_app: Starlette
+    bolt_app: App | None
+    missing: list[str]
+
+
+def build_server(settings: Settings, services: BotServices) -> Server:
+    """The server app of `clixen serve`: raises SettingsError for missing Slack variables
+    outside development; in development serves everything else and answers /slack/events 503."""
+    missing = missing_slack_variables(settings)
+    if missing and settings.environment != "development":
+        # Outside development a server without Slack is a broken deploy: fail fast (exit 2).
+        settings.require(*slack_variables(settings))
+    bolt_app = None if missing else create_app(settings=settings, services=services)
+    api_app = create_api_app(
+        settings=settings, session_factory=services.session_factory, n8n=services.n8n
+    )
+    socket_mode = bolt_app is not None and bool(settings.slack_app_token)
+    http_app = create_server_app(
+        bolt_app, api_app=api_app, slack_route=not socket_mode, slack_missing=missing
+    )
+    return Server(http_app=http_app, bolt_app=bolt_app, missing=missing)
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
-    socket_mode = bool(settings.slack_app_token)
-    settings.require(
-        "DATABASE_URL",
-        "N8N_URL",
-        "N8N_API_KEY",
-        "SLACK_BOT_TOKEN",
-        *(("SLACK_APP_TOKEN",) if socket_mode else ("SLACK_SIGNING_SECRET",)),
-    )
+    settings.require("DATABASE_URL", "N8N_URL", "N8N_API_KEY")
+    if missing_slack_variables(settings) and settings.environment != "development":
+        settings.require(*slack_variables(settings))  # before opening anything
     services = build_services(settings)
-    bolt_app = create_app(settings=settings, services=services)
+    server = build_server(settings, services)
+    if server.bolt_app is None:
+        log.warning(
+            "SLACK NOT CONFIGURED: set %s (see .env.example) and restart; until then "
+            "/slack/events answers 503 while /healthz, the HTTP API and the scheduler run",
+            " and ".join(server.missing),
+        )
     port = args.port or settings.port
     scheduler = None
     if not args.no_scheduler:
         from core.scheduler.runner import start_scheduler
 
+        notifier: Notifier = (
+            SlackNotifier(server.bolt_app.client) if server.bolt_app is not None else LogNotifier()
+        )
         scheduler = start_scheduler(
             settings=settings,
-            notifier=SlackNotifier(bolt_app.client),
+            notifier=notifier,
             services=services.pipeline,
             session_factory=services.session_factory,
         )
-    api_app = _api_app(settings, services)
     try:
-        if socket_mode:
-            assert settings.slack_app_token
-            http_app = create_server_app(bolt_app, api_app=api_app, slack_route=False)
+        if server.bolt_app is not None and settings.slack_app_token:
             serve_socket_mode(
-                bolt_app, app_token=settings.slack_app_token, http_app=http_app, port=port
+                server.bolt_app,
+                app_token=settings.slack_app_token,
+                http_app=server.http_app,
+                port=port,
             )
         else:
-            serve_http(create_server_app(bolt_app, api_app=api_app), port=port)
+            serve_http(server.http_app, port=port)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         services.shutdown(wait=False)
     return 0
-
-
-def _api_app(settings: Settings, services: BotServices) -> Any:
-    """The HTTP API, when this installation has it (api/ is a separate front end)."""
-    try:
-        from api import create_api_app
-    except ImportError:
-        log.info("no HTTP API package installed; serving Slack and /healthz only")
-        return None
-    return create_api_app(
-        settings=settings, session_factory=services.session_factory, n8n=services.n8n
-    )

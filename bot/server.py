@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt import App
@@ -14,13 +15,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from core.settings import PURPOSE
+
 log = logging.getLogger(__name__)
 
 
-def create_server_app(bolt_app: App, *, api_app: Any = None, slack_route: bool = True) -> Starlette:
-    """`POST /slack/events`, `GET /healthz`, and the HTTP API (if given) mounted beside them."""
+def create_server_app(
+    bolt_app: App | None,
+    *,
+    api_app: Any = None,
+    slack_route: bool = True,
+    slack_missing: Sequence[str] = (),
+) -> Starlette:
+    """`POST /slack/events`, `GET /healthz`, and the HTTP API (if given) mounted beside them.
+
+    Without a Bolt app (Slack not configured yet, development only) `/slack/events` answers 503
+    with a JSON error naming `slack_missing`, the variables to set.
+    """
 
     async def slack_events(request: Request) -> Response:
+        if bolt_app is None:
+            return slack_not_configured(slack_missing)
         body = await request.body()
         # Bolt's dispatch blocks until the listener acks: keep it off the event loop.
         bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
@@ -35,6 +50,22 @@ def create_server_app(bolt_app: App, *, api_app: Any = None, slack_route: bool =
     if api_app is not None:
         routes.append(Mount("/", app=api_app))
     return Starlette(routes=routes)
+
+
+def slack_not_configured(missing: Sequence[str]) -> Response:
+    """The answer of /slack/events while Slack is not configured: 503 naming what to set."""
+    return JSONResponse(
+        {
+            "error": {
+                "code": "slack_not_configured",
+                "message": "Slack is not configured on this server: set "
+                + ", ".join(f"{name} ({PURPOSE.get(name, name)})" for name in missing)
+                + ", then restart `clixen serve`.",
+                "missing": list(missing),
+            }
+        },
+        status_code=503,
+    )
 
 
 def serve_http(asgi_app: Starlette, *, port: int) -> None:
