@@ -100,6 +100,22 @@ class Settings(BaseSettings):
     allowed_origins: str = Field("", validation_alias=AliasChoices("CLIXEN_ALLOWED_ORIGINS"))
     ops_channel: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_OPS_CHANNEL"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("CLIXEN_LOG_LEVEL"))
+    # Scheduler. The canonical smoke workflow reads this feed and posts to this Slack webhook;
+    # unset, the smoke test serves both itself on 127.0.0.1 (works when n8n runs on this host).
+    smoke_feed_url: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_SMOKE_FEED_URL"))
+    smoke_slack_webhook_url: str | None = Field(
+        None, validation_alias=AliasChoices("CLIXEN_SMOKE_SLACK_WEBHOOK_URL")
+    )
+    smoke_interval_s: int = Field(3600, validation_alias=AliasChoices("CLIXEN_SMOKE_INTERVAL_S"))
+    smoke_timeout_s: float = Field(60.0, validation_alias=AliasChoices("CLIXEN_SMOKE_TIMEOUT_S"))
+    watch_interval_s: int = Field(60, validation_alias=AliasChoices("CLIXEN_WATCH_INTERVAL_S"))
+    # Workflows deployed within this many hours have their executions watched.
+    watch_window_h: float = Field(24.0, validation_alias=AliasChoices("CLIXEN_WATCH_WINDOW_H"))
+    recovery_interval_s: int = Field(
+        60, validation_alias=AliasChoices("CLIXEN_RECOVERY_INTERVAL_S")
+    )
+    # A run whose heartbeat is older than this (or whose owner process is gone) is recovered.
+    recovery_stale_s: int = Field(120, validation_alias=AliasChoices("CLIXEN_RECOVERY_STALE_S"))
 
     @field_validator("database_url")
     @classmethod

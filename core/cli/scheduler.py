@@ -15,7 +15,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core import db
 from core.n8n import N8nClient
-from core.scheduler.config import SchedulerSettings
 from core.scheduler.jobs import smoke_test
 from core.scheduler.locks import recent_job_runs
 from core.scheduler.notify import PrintNotifier
@@ -73,7 +72,6 @@ def register(sub: Any) -> None:
 
 def _smoke(args: argparse.Namespace) -> int:
     settings = get_settings()
-    config = SchedulerSettings()
     session_factory = None
     if not args.no_record:
         session_factory = _migrated_session_factory(settings)
@@ -83,9 +81,9 @@ def _smoke(args: argparse.Namespace) -> int:
             session_factory=session_factory,
             notifier=None,
             ops_channel=None,
-            feed_url=args.feed_url or config.smoke_feed_url,
-            slack_webhook_url=args.webhook_url or config.smoke_slack_webhook_url,
-            timeout_s=args.timeout or config.smoke_timeout_s,
+            feed_url=args.feed_url or settings.smoke_feed_url,
+            slack_webhook_url=args.webhook_url or settings.smoke_slack_webhook_url,
+            timeout_s=args.timeout or settings.smoke_timeout_s,
         )
     if args.json:
         print(json.dumps(outcome.summary()))

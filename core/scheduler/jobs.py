@@ -24,7 +24,6 @@ from core import quotas
 from core.models import PipelineRun, Workflow, WorkflowVersion
 from core.n8n import ExecutionFailure, N8nClient, N8nError, execution_failure
 from core.safety import escape_mrkdwn
-from core.scheduler.config import SchedulerSettings
 from core.scheduler.locks import TickResult, run_once_per_tick
 from core.scheduler.notify import Notifier
 from core.scheduler.runner import (
@@ -393,16 +392,16 @@ def _fire(
 
 
 def _smoke_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
-    config: SchedulerSettings = ctx.config
+    settings = ctx.settings
     with _n8n_client(ctx.settings) as client:
         outcome = smoke_test(
             client=client,
             session_factory=ctx.session_factory,
             notifier=ctx.notifier,
             ops_channel=ctx.settings.ops_channel,
-            feed_url=config.smoke_feed_url,
-            slack_webhook_url=config.smoke_slack_webhook_url,
-            timeout_s=config.smoke_timeout_s,
+            feed_url=settings.smoke_feed_url,
+            slack_webhook_url=settings.smoke_slack_webhook_url,
+            timeout_s=settings.smoke_timeout_s,
         )
     return outcome.summary()
 
@@ -415,7 +414,7 @@ def _watch_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]
             notifier=ctx.notifier,
             repair=_pipeline_repair(ctx),
             now=ctx.clock(),
-            window_h=ctx.config.watch_window_h,
+            window_h=ctx.settings.watch_window_h,
         )
 
 
@@ -439,7 +438,7 @@ def _recovery_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, A
     if not (ctx.settings.n8n_url and ctx.settings.n8n_api_key):
         return {"skipped": "n8n is not configured"}
     return recover_runs(
-        services=_services(ctx), notifier=ctx.notifier, older_than_s=ctx.config.recovery_stale_s
+        services=_services(ctx), notifier=ctx.notifier, older_than_s=ctx.settings.recovery_stale_s
     )
 
 

@@ -37,7 +37,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import db
-from core.scheduler.config import SchedulerSettings
 from core.scheduler.locks import TICK_ANCHOR, day_tick, interval_tick, runner_id
 from core.scheduler.notify import Notifier
 from core.settings import Settings
@@ -74,7 +73,6 @@ class SchedulerContext:
     """This process's dependencies, read by the job functions."""
 
     settings: Settings
-    config: SchedulerSettings
     session_factory: sessionmaker[Session]
     notifier: Notifier
     schedules: dict[str, JobSchedule]
@@ -136,7 +134,7 @@ class FireTimeExecutor(ThreadPoolExecutor):  # type: ignore[misc]
 
 
 def job_schedules(
-    config: SchedulerSettings, *, interval_override_s: int | None = None
+    settings: Settings, *, interval_override_s: int | None = None
 ) -> dict[str, JobSchedule]:
     """Every job's trigger; `interval_override_s` runs every job at that interval (testing)."""
 
@@ -151,9 +149,11 @@ def job_schedules(
         )
 
     schedules = {
-        SMOKE_TEST: interval(SMOKE_TEST, "smoke_test_job", config.smoke_interval_s),
-        EXECUTION_WATCH: interval(EXECUTION_WATCH, "execution_watch_job", config.watch_interval_s),
-        RUN_RECOVERY: interval(RUN_RECOVERY, "run_recovery_job", config.recovery_interval_s),
+        SMOKE_TEST: interval(SMOKE_TEST, "smoke_test_job", settings.smoke_interval_s),
+        EXECUTION_WATCH: interval(
+            EXECUTION_WATCH, "execution_watch_job", settings.watch_interval_s
+        ),
+        RUN_RECOVERY: interval(RUN_RECOVERY, "run_recovery_job", settings.recovery_interval_s),
     }
     if interval_override_s:
         schedules[QUOTA_RESET] = interval(QUOTA_RESET, "quota_reset_job", interval_override_s)
@@ -184,7 +184,6 @@ def start_scheduler(
     session_factory: sessionmaker[Session] | None = None,
     jobs: Iterable[str] | None = None,
     interval_override_s: int | None = None,
-    config: SchedulerSettings | None = None,
     recover_at_start: bool = True,
 ) -> BackgroundScheduler:
     """Start the background scheduler of this process and return it (call `.shutdown()`).
@@ -194,18 +193,16 @@ def start_scheduler(
     `recover_at_start` runs run recovery once right away (runs interrupted by the previous
     process's death are picked up on start, not a full interval later).
     """
-    config = config or SchedulerSettings()
     if session_factory is None:
         session_factory = db.make_session_factory(db.make_engine(settings.database_url))
     enabled = list(jobs) if jobs is not None else default_jobs(settings)
     unknown = set(enabled) - set(ALL_JOBS)
     if unknown:
         raise ValueError(f"unknown scheduler jobs: {', '.join(sorted(unknown))}")
-    schedules = job_schedules(config, interval_override_s=interval_override_s)
+    schedules = job_schedules(settings, interval_override_s=interval_override_s)
     install_context(
         SchedulerContext(
             settings=settings,
-            config=config,
             session_factory=session_factory,
             notifier=notifier,
             schedules={name: schedules[name] for name in enabled},

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.n8n import N8nClient
 from core.projects import create_project
-from core.scheduler.config import SchedulerSettings
 from core.scheduler.runner import SchedulerContext, install_context, job_schedules
 from core.settings import Settings
 from tests.conftest import N8nStack
@@ -68,13 +67,11 @@ def scheduler_context(
 ) -> Iterator[SchedulerContext]:
     """The context job functions read, on the test database, with a settable `clock`."""
     settings = Settings(DATABASE_URL=database_url, CLIXEN_OPS_CHANNEL="C0OPS")
-    config = SchedulerSettings()
     context = SchedulerContext(
         settings=settings,
-        config=config,
         session_factory=session_factory,
         notifier=notifier,
-        schedules=job_schedules(config),
+        schedules=job_schedules(settings),
         clock=Clock(dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)),
         runner="test-replica-a",
     )
