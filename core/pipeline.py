@@ -1021,12 +1021,22 @@ def repair_after_runtime_error(
     workflow_id: int,
     failure: ExecutionFailure,
     progress: Progress | None = None,
-) -> str:
+) -> str | None:
     """Repair a deployed workflow whose execution failed (seen by the execution watch).
 
-    Starts a `repair` run from the head version with n8n's error (within the same caps), deploys
-    the fix as a new version and returns one line for the workflow's thread. The same failed
-    execution never starts two repairs (idempotency key per execution).
+    Starts a `repair` run from the head version with n8n's error, deploys the fix as a new
+    version and returns one line for the workflow's thread — or None when there is nothing new
+    to say: the execution ran a version that has since been replaced, or the workflow was
+    already reported as needing manual review at its current version.
+
+    Caps: MAX_TOTAL_REPAIRS covers every automatic repair since the last version a person asked
+    for (generate, edit, rollback) — the repairs of the run that made it plus every watch-started
+    repair after it, across executions. The repair run starts with what was already spent, so its
+    own repairs stop at the same caps. Once spent, the next failure is reported once as needing
+    manual review (a failed `repair` run with `needs_review`); an edit or a rollback starts a new
+    budget. The run acts as the workflow's creator: its tokens and deploy count against the
+    creator's daily quota. The same failed execution never starts two repairs (idempotency key
+    per execution); callers serialize calls per workflow (the watch runs under its job lock).
     """
     if services.llm is None:
         return "Automatic repair needs the AI service, which is not configured here."
@@ -1045,6 +1055,14 @@ def repair_after_runtime_error(
         )
         project = session.get(Project, wf.project_id)
         assert head is not None and project is not None
+        if not _failed_on(services, failure, head.json_payload):
+            logger.info(
+                "execution %s of workflow %s ran a replaced version; not repaired",
+                failure.execution_id,
+                wf.id,
+            )
+            return None
+        spent_total, spent_validation = _repairs_spent(session, wf)
         problem = Problem(code="execution_failed", message=failure.message, node=failure.node)
         run = PipelineRun(
             project_id=wf.project_id,
@@ -1055,6 +1073,8 @@ def repair_after_runtime_error(
             request=f"Fix the runtime error of workflow {wf.name!r}.",
             state=REPAIRING,
             idempotency_key=key,
+            total_repairs=spent_total,
+            validation_repairs=spent_validation,
             context={
                 "candidate": dict(head.json_payload),
                 "problems": [problem.as_dict()],
@@ -1066,6 +1086,8 @@ def repair_after_runtime_error(
             owner_pid=services.owner,
             heartbeat_at=services.clock(),
         )
+        if spent_total >= MAX_TOTAL_REPAIRS:
+            return _needs_review(services, session, run, wf.head_version)
         try:
             with session.begin_nested():
                 session.add(run)
@@ -1075,6 +1097,81 @@ def repair_after_runtime_error(
     if outcome.ok:
         return f"I repaired it and deployed version {outcome.version} (run {outcome.run_id})."
     return f"I could not repair it automatically (run {outcome.run_id}): {outcome.message}"
+
+
+def _failed_on(
+    services: PipelineServices, failure: ExecutionFailure, head: Mapping[str, Any]
+) -> bool:
+    """Whether the failed execution ran the head version (not one a repair already replaced)."""
+    try:
+        execution = services.n8n.get_execution(failure.execution_id, include_data=True)
+    except N8nError:
+        return True  # cannot tell: repairing the head is the safe side
+    return _ran_candidate(execution, head)
+
+
+def _repairs_spent(session: Session, wf: Workflow) -> tuple[int, int]:
+    """(all, validation) repairs spent since the last version a person asked for."""
+    base = session.scalar(
+        select(WorkflowVersion)
+        .where(
+            WorkflowVersion.workflow_id == wf.id,
+            WorkflowVersion.source != "repair",
+            WorkflowVersion.status.in_(("deployed", "superseded")),
+        )
+        .order_by(WorkflowVersion.version.desc())
+        .limit(1)
+    )
+    stmt = select(PipelineRun).where(PipelineRun.workflow_id == wf.id, PipelineRun.kind == "repair")
+    if base is not None:
+        stmt = stmt.where(PipelineRun.created_at >= base.created_at)
+    # A repair run starts with the counts before it, so the newest one holds the total.
+    latest = session.scalar(stmt.order_by(PipelineRun.id.desc()).limit(1))
+    if latest is None and base is not None and base.run_id is not None:
+        latest = session.get(PipelineRun, base.run_id)
+    if latest is None:
+        return 0, 0
+    return latest.total_repairs, latest.validation_repairs
+
+
+def _needs_review(
+    services: PipelineServices, session: Session, run: PipelineRun, version: int
+) -> str | None:
+    """Close the case as needing manual review, once per head version (None if already done)."""
+    run.idempotency_key = f"review:{run.workflow_id}:v{version}"
+    run.state = FAILED
+    run.needs_review = True
+    run.finished_at = services.clock()
+    run.error = (
+        f"Version {version} keeps failing in n8n and the {MAX_TOTAL_REPAIRS} automatic repairs "
+        "allowed since it was last changed on request are used up, so I stopped repairing it. "
+        "The case was logged for a manual review: edit it (ask in this thread) or roll back to "
+        "an earlier version."
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        return None  # already reported at this version
+    telemetry.record(
+        session=session,
+        type=telemetry.ERROR,
+        team_id=run.team_id,
+        user_id=run.user_id,
+        project_id=run.project_id,
+        workflow_id=run.workflow_id,
+        category="repair_cap",
+        properties={"kind": "repair", "repairs": run.total_repairs, "version": version},
+    )
+    logger.warning(
+        "workflow %s v%s keeps failing after %s repairs; needs manual review (run %s)",
+        run.workflow_id,
+        version,
+        run.total_repairs,
+        run.id,
+    )
+    return f"{run.error} (run {run.id})"
 
 
 test_run.__test__ = False  # type: ignore[attr-defined]  # pytest must not collect it

@@ -107,9 +107,11 @@ def reset_quotas(*, session_factory: sessionmaker[Session], now: dt.datetime) ->
 
 class RepairStarter(Protocol):
     """Starts the repair loop of a deployed workflow after a runtime error (within the caps);
-    returns one line for the workflow's thread saying what happens next."""
+    returns one line for the workflow's thread saying what happened, or None when there is
+    nothing new to tell (the execution ran a replaced version, or the workflow was already
+    reported as needing manual review): then the thread gets no message."""
 
-    def __call__(self, *, workflow_id: int, failure: ExecutionFailure) -> str: ...
+    def __call__(self, *, workflow_id: int, failure: ExecutionFailure) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -190,11 +192,13 @@ def _parse_time(value: Any) -> dt.datetime | None:
 
 
 def failure_notice(name: str, failure: ExecutionFailure, next_step: str) -> str:
-    """The thread message about a runtime error (n8n's text escaped for Slack mrkdwn)."""
+    """The thread message about a runtime error and what became of it (n8n's and the repair's
+    text escaped for Slack mrkdwn: both can quote what the workflow or the model produced)."""
     where = f" at node “{escape_mrkdwn(failure.node)}”" if failure.node else ""
     return (
         f":warning: “{escape_mrkdwn(name)}” failed in n8n{where} "
-        f"(execution {failure.execution_id}): {escape_mrkdwn(failure.message[:500])}\n{next_step}"
+        f"(execution {failure.execution_id}): {escape_mrkdwn(failure.message[:500])}\n"
+        f"{escape_mrkdwn(next_step[:1500])}"
     )
 
 
@@ -274,6 +278,7 @@ def _report_and_repair(
     notifier: Notifier | None,
     repair: RepairStarter | None,
 ) -> None:
+    next_step: str | None
     if repair is None:
         next_step = "Automatic repair is not available here; the error is logged for review."
     else:
@@ -281,7 +286,9 @@ def _report_and_repair(
             next_step = repair(workflow_id=wf.id, failure=failure)
         except Exception as e:
             logger.exception("watch: repair of workflow %s could not start", wf.id)
-            next_step = f"Automatic repair could not start: {escape_mrkdwn(str(e)[:300])}"
+            next_step = f"Automatic repair could not start: {str(e)[:300]}"
+    if next_step is None:
+        return
     if notifier is not None and wf.slack_channel_id:
         notifier.post(
             wf.slack_channel_id,
@@ -428,8 +435,9 @@ def _pipeline_repair(ctx: SchedulerContext) -> RepairStarter | None:
         return None
     services = _services(ctx)
 
-    def repair(*, workflow_id: int, failure: ExecutionFailure) -> str:
-        return str(start(services, workflow_id=workflow_id, failure=failure))
+    def repair(*, workflow_id: int, failure: ExecutionFailure) -> str | None:
+        line = start(services, workflow_id=workflow_id, failure=failure)
+        return None if line is None else str(line)
 
     return repair
 

@@ -4,11 +4,15 @@ and a scheduler context with an injected clock."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +22,7 @@ from core.n8n import N8nClient
 from core.projects import create_project
 from core.scheduler.runner import SchedulerContext, install_context, job_schedules
 from core.settings import Settings
-from tests.conftest import N8nStack
+from tests.conftest import REPO, N8nStack
 
 
 @dataclass
@@ -124,3 +128,50 @@ def n8n_cleanup(n8n_client: N8nClient) -> Iterator[list[str]]:
     yield ids
     for workflow_id in ids:
         n8n_client.delete_workflow(workflow_id)
+
+
+# --- scheduler replicas as real processes (`clixen scheduler run`) ----------------------------
+
+CLIXEN = str(Path(sys.executable).parent / "clixen")
+
+
+def scheduler_env(n8n: N8nStack, database_url: str, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CLIXEN_", "SLACK_", "OPENAI_", "N8N_", "DATABASE_URL"))
+    }
+    env.update(
+        N8N_URL=n8n.url,
+        N8N_API_KEY=n8n.api_key,
+        DATABASE_URL=database_url,
+        CLIXEN_LOG_LEVEL="INFO",
+        **extra,
+    )
+    return env
+
+
+def start_replica(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [CLIXEN, "scheduler", "run", *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def finish_replica(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err[-3000:]
+    return out, err
+
+
+def thread_notices(stdout: str, channel: str, thread: str) -> list[str]:
+    return [
+        line
+        for line in stdout.splitlines()
+        if line.startswith(f"[notify {channel} (thread {thread})]")
+    ]

@@ -9,58 +9,29 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import uuid
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import JobRun, PipelineRun, Workflow, WorkflowVersion
 from core.n8n import N8nClient
-from tests.conftest import REPO, N8nStack
-from tests.scheduler.conftest import TEAM, USER, closed_port, webhook_workflow
+from tests.conftest import N8nStack
+from tests.scheduler.conftest import (
+    TEAM,
+    USER,
+    closed_port,
+    finish_replica,
+    scheduler_env,
+    start_replica,
+    thread_notices,
+    webhook_workflow,
+)
 
-CLIXEN = str(Path(sys.executable).parent / "clixen")
 WF_CHANNEL, WF_THREAD = "C0WF", "1700000000.000100"
 RUN_CHANNEL, RUN_THREAD = "C0RUN", "1700000000.000200"
 FAILING_NODE = "Call the partner API"
-
-
-def _env(n8n: N8nStack, database_url: str, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("CLIXEN_", "SLACK_", "OPENAI_", "N8N_", "DATABASE_URL"))
-    }
-    env.update(
-        N8N_URL=n8n.url,
-        N8N_API_KEY=n8n.api_key,
-        DATABASE_URL=database_url,
-        CLIXEN_LOG_LEVEL="INFO",
-        **extra,
-    )
-    return env
-
-
-def _start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [CLIXEN, "scheduler", "run", *args],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-
-
-def _finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[str, str]:
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, err[-3000:]
-    return out, err
 
 
 def _failing_workflow_in_n8n(
@@ -144,14 +115,6 @@ def _interrupted_run(session_factory: sessionmaker[Session], project_id: int) ->
         return run.id
 
 
-def _notices(stdout: str, channel: str, thread: str) -> list[str]:
-    return [
-        line
-        for line in stdout.splitlines()
-        if line.startswith(f"[notify {channel} (thread {thread})]")
-    ]
-
-
 def _ran_lines(stderr: str) -> list[tuple[str, str]]:
     return re.findall(r"job (\w+) tick (\S+) ran", stderr)
 
@@ -166,17 +129,17 @@ def test_two_replicas_run_each_job_once_per_tick(
 ) -> None:
     workflow_id = _failing_workflow_in_n8n(n8n_client, session_factory, project_id, n8n_cleanup)
     run_id = _interrupted_run(session_factory, project_id)
-    env = _env(n8n, database_url, CLIXEN_RECOVERY_STALE_S="60")
+    env = scheduler_env(n8n, database_url, CLIXEN_RECOVERY_STALE_S="60")
     args = ("--jobs", "quota_reset,execution_watch,run_recovery", "--interval", "1")
-    replicas = [_start(env, *args, "--duration", "10") for _ in range(2)]
-    outputs = [_finish(p) for p in replicas]
+    replicas = [start_replica(env, *args, "--duration", "10") for _ in range(2)]
+    outputs = [finish_replica(p) for p in replicas]
     stdout = "".join(out for out, _ in outputs)
 
     # The runtime error is reported once in the workflow's thread, with n8n's node and message.
-    [failure_notice] = _notices(stdout, WF_CHANNEL, WF_THREAD)
+    [failure_notice] = thread_notices(stdout, WF_CHANNEL, WF_THREAD)
     assert FAILING_NODE in failure_notice
     # The interrupted run is recovered and its user told once.
-    [recovery_notice] = _notices(stdout, RUN_CHANNEL, RUN_THREAD)
+    [recovery_notice] = thread_notices(stdout, RUN_CHANNEL, RUN_THREAD)
     assert "interrupted by a restart" in recovery_notice
     with session_factory() as session:
         wf = session.get(Workflow, workflow_id)
@@ -201,7 +164,7 @@ def test_two_replicas_run_each_job_once_per_tick(
     assert {r.runner.rsplit(":", 1)[1] for r in rows} <= pids
 
 
-def test_a_run_interrupted_by_a_killed_process_is_recovered_by_the_next_start(
+def test_a_run_interrupted_by_a_killed_process_is_recovered_by_the_nextstart_replica(
     n8n: N8nStack,
     database_url: str,
     session_factory: sessionmaker[Session],
@@ -209,9 +172,9 @@ def test_a_run_interrupted_by_a_killed_process_is_recovered_by_the_next_start(
     n8n_cleanup: list[str],
 ) -> None:
     run_id = _interrupted_run(session_factory, project_id)
-    env = _env(n8n, database_url, CLIXEN_RECOVERY_STALE_S="60")
+    env = scheduler_env(n8n, database_url, CLIXEN_RECOVERY_STALE_S="60")
     # The replica that owned the run is killed without a chance to clean up.
-    victim = _start(env, "--jobs", "quota_reset")
+    victim = start_replica(env, "--jobs", "quota_reset")
     with session_factory.begin() as session:
         run = session.get(PipelineRun, run_id)
         assert run is not None
@@ -220,9 +183,9 @@ def test_a_run_interrupted_by_a_killed_process_is_recovered_by_the_next_start(
     victim.wait(10)
 
     # The next start recovers it at once (not a full recovery interval later).
-    successor = _start(env, "--jobs", "run_recovery", "--duration", "15")
-    out, _ = _finish(successor)
-    [notice] = _notices(out, RUN_CHANNEL, RUN_THREAD)
+    successor = start_replica(env, "--jobs", "run_recovery", "--duration", "15")
+    out, _ = finish_replica(successor)
+    [notice] = thread_notices(out, RUN_CHANNEL, RUN_THREAD)
     assert "finished it" in notice and "Recovered after a crash" in notice
     with session_factory() as session:
         run = session.get(PipelineRun, run_id)
