@@ -288,6 +288,9 @@ def test_n8n_rejection_is_reported_and_the_running_version_survives(
         source="import",
         actor=OWNER,
     )
+    # n8n 2.x registers a published webhook asynchronously; the clash is only certain once the
+    # first workflow's webhook answers.
+    assert client.call_webhook(path, method="GET", wait_registered_s=20).status_code == 200
     # Passes our validation; n8n refuses to activate a second webhook on the same path.
     wid = new_workflow(session_factory, "clashes")
     with pytest.raises(DeployFailed) as err:
