@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
-from bot.blocks.messages import error_blocks
+from bot.errors import handle_error
 from bot.idempotency import claim
 from bot.listeners import register_listeners
 from bot.services import BotServices
-from core.errors import ClixenError
-from core.logging import redact
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,48 +55,3 @@ def create_app(
     app.error(handle_error)
     register_listeners(app)
     return app
-
-
-def handle_error(
-    error: Exception, body: dict[str, Any], context: BoltContext, client: WebClient
-) -> None:
-    """Domain errors become a friendly ephemeral message; anything else gets an id that is shown
-    to the user and logged with its traceback."""
-    if isinstance(error, ClixenError):
-        blocks, text = error_blocks(str(error)), str(error)
-        log.info("clixen error shown to user: %s", redact(str(error)))
-    else:
-        error_id = uuid.uuid4().hex[:8]
-        log.error("unexpected error %s", error_id, exc_info=error)
-        text = f"Something went wrong on our side (error id {error_id})."
-        blocks = error_blocks(text, error_id)
-    tell_user(body, context, client, text=text, blocks=blocks)
-
-
-def tell_user(
-    body: dict[str, Any],
-    context: BoltContext,
-    client: WebClient,
-    *,
-    text: str,
-    blocks: list[dict[str, Any]],
-) -> None:
-    """Show a message only the acting user sees, wherever the request came from."""
-    try:
-        if context.respond is not None and body.get("response_url"):
-            context.respond(
-                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
-            )
-            return
-        event = body.get("event") or {}
-        channel = context.channel_id or event.get("channel")
-        user = context.user_id
-        if channel and user:
-            thread = event.get("thread_ts") or event.get("ts")
-            client.chat_postEphemeral(
-                channel=channel, user=user, text=text, blocks=blocks, thread_ts=thread
-            )
-        elif user:
-            client.chat_postMessage(channel=user, text=text, blocks=blocks)
-    except Exception:  # the user cannot be told; the log has it
-        log.exception("could not deliver an error message to the user")

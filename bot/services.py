@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,14 +14,21 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Pipeline runs are I/O bound (LLM, n8n); this bounds how many run at once per process. Queued
-# runs wait in the executor and are durable in the database meanwhile.
-DEFAULT_RUN_WORKERS = 16
+# Three kinds of threads share this process's one GIL, so each has its own pool and the pools
+# that do work after the ack are small: a request's ack() never queues behind that work.
+# - Bolt's listener threads (bot.app.LISTENER_THREADS) only run listeners up to ack() and hand off.
+# - Intake threads do what a request needs right after the ack (database, Slack replies, starting
+#   a run). Few, because every extra busy thread delays the next ack by a GIL switch interval.
+# - Run workers drive pipeline runs; they mostly wait on the LLM and n8n. Runs beyond this many
+#   wait in the queue; they are durable in the database meanwhile (run recovery resumes them).
+DEFAULT_INTAKE_WORKERS = 4
+DEFAULT_RUN_WORKERS = 12
 
 
 @dataclass
 class BotServices:
-    """The bot's dependencies: settings, the database, the pipeline's services and run workers.
+    """The bot's dependencies: settings, the database, the pipeline's services, and the two
+    worker pools that do everything after a request was acknowledged.
 
     `pipeline` is the core pipeline's services object (LLM, n8n, validators); None when the
     process only serves dashboards.
@@ -31,19 +39,38 @@ class BotServices:
     pipeline: Any = None
     n8n: Any = None
     run_workers: int = DEFAULT_RUN_WORKERS
+    intake_workers: int = DEFAULT_INTAKE_WORKERS
     _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _intake: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def executor(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(
-                max_workers=self.run_workers, thread_name_prefix="clixen-run"
-            )
-        return self._executor
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.run_workers, thread_name_prefix="clixen-run"
+                )
+            return self._executor
+
+    @property
+    def intake(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._intake is None:
+                self._intake = ThreadPoolExecutor(
+                    max_workers=self.intake_workers, thread_name_prefix="clixen-intake"
+                )
+            return self._intake
 
     def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Run `fn` on a run worker after the request was acknowledged; failures are logged."""
+        """Run `fn` on a run worker (a pipeline run); failures are logged."""
         future = self.executor.submit(fn, *args, **kwargs)
+        future.add_done_callback(_log_failure)
+        return future
+
+    def after_ack(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Run `fn` on an intake thread: the work a listener does once it has acknowledged."""
+        future = self.intake.submit(fn, *args, **kwargs)
         future.add_done_callback(_log_failure)
         return future
 
@@ -52,8 +79,10 @@ class BotServices:
         return self.settings.n8n_public_url or self.settings.n8n_url
 
     def shutdown(self, wait: bool = True) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=wait)
+        # Intake first: it may still hand runs to the run workers.
+        for pool in (self._intake, self._executor):
+            if pool is not None:
+                pool.shutdown(wait=wait)
 
 
 def _log_failure(future: Future[Any]) -> None:

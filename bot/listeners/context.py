@@ -1,9 +1,14 @@
-"""What every listener reads from Bolt's context."""
+"""What every listener reads from Bolt's context, and how it hands work off after the ack."""
 
 from __future__ import annotations
 
-from slack_bolt import BoltContext
+from collections.abc import Callable
+from typing import Any
 
+from slack_bolt import BoltContext
+from slack_sdk import WebClient
+
+from bot.errors import handle_error
 from bot.services import BotServices
 
 
@@ -25,3 +30,19 @@ def user_of(context: BoltContext) -> str:
     if not context.user_id:
         raise ValueError("a Slack request without a user id")
     return context.user_id
+
+
+def after_ack(
+    context: BoltContext, body: dict[str, Any], client: WebClient, work: Callable[[], None]
+) -> None:
+    """Do `work` on an intake thread and return at once, so the listener's thread (and with it
+    the HTTP response carrying the ack) never waits for it. Errors reach the user through the one
+    error handler, as if the listener had raised them."""
+
+    def guarded() -> None:
+        try:
+            work()
+        except Exception as e:
+            handle_error(e, body, context, client)
+
+    services_of(context).after_ack(guarded)

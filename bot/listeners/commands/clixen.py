@@ -17,7 +17,7 @@ from bot.blocks.messages import (
 from bot.blocks.modals import secret_modal
 from bot.home import quota_view, workflow_row
 from bot.idempotency import claim
-from bot.listeners.context import services_of, team_of, user_of
+from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.rollback import picker_view, versions_view
 from bot.runs import start_request
 from core.errors import InvalidInput
@@ -28,9 +28,21 @@ SUBCOMMANDS = {"create", "list", "versions", "rollback", "project", "quota", "se
 
 
 def handle_clixen_command(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+    ack: Ack,
+    command: dict[str, Any],
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
 ) -> None:
     ack()
+    after_ack(context, body, client, lambda: run_clixen_command(command, respond, client, context))
+
+
+def run_clixen_command(
+    command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+) -> None:
+    """Everything `/clixen …` does once acknowledged (on an intake thread)."""
     services = services_of(context)
     team, user = team_of(context), user_of(context)
     text = (command.get("text") or "").strip()

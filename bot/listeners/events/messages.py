@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.context import services_of, team_of, user_of
+from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.runs import answer, start_request, thread_target
 from core.errors import InvalidInput
 
@@ -17,6 +17,13 @@ _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
 def handle_app_mention(
+    event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    # Bolt acknowledges events itself; the work goes to an intake thread like every listener's.
+    after_ack(context, body, client, lambda: start_from_mention(event, body, client, context))
+
+
+def start_from_mention(
     event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
     services = services_of(context)
@@ -50,6 +57,13 @@ def handle_app_mention(
 def handle_thread_reply(
     event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
+    after_ack(context, body, client, lambda: continue_thread(event, body, client, context))
+
+
+def continue_thread(
+    event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """A reply in a run's thread: the answer to its question, or an edit of its workflow."""
     thread = event.get("thread_ts")
     if not thread or event.get("subtype") or event.get("bot_id") or thread == event.get("ts"):
         return
