@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
 from starlette.applications import Starlette
 
 from api import create_api_app
 from bot.app import create_app
+from bot.notifier import SlackNotifier
 from bot.server import create_server_app, serve_http, serve_socket_mode
 from bot.services import BotServices
 from core.catalog import default_catalog
@@ -36,17 +36,6 @@ def register(sub: Any) -> None:
     p.add_argument("--port", type=int, default=None, help="HTTP port (default: PORT or 3000)")
     p.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs here")
     p.set_defaults(func=_serve)
-
-
-class SlackNotifier:
-    """Scheduler reports (smoke test regressions…) posted to Slack."""
-
-    def __init__(self, client: WebClient) -> None:
-        self.client = client
-
-    def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None:
-        response = self.client.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts)
-        return str(response.get("ts")) if response.get("ts") else None
 
 
 class LogNotifier:
@@ -148,7 +137,9 @@ def _serve(args: argparse.Namespace) -> int:
         from core.scheduler.runner import start_scheduler
 
         notifier: Notifier = (
-            SlackNotifier(server.bolt_app.client) if server.bolt_app is not None else LogNotifier()
+            SlackNotifier(server.bolt_app.client, services)
+            if server.bolt_app is not None
+            else LogNotifier()
         )
         scheduler = start_scheduler(
             settings=settings,

@@ -321,9 +321,20 @@ def recover_runs(
     its heartbeat, so two recovering replicas never take (or announce) the same run."""
     from core import pipeline
 
-    outcomes = pipeline.resume_incomplete_runs(services, older_than_s=older_than_s)
+    # A notifier that can show runs (the Slack bot's) keeps each resumed run's own progress
+    # message updating and ends it in the run's summary; see notify.RunReporter.
+    progress = getattr(notifier, "run_progress", None)
+    finished = getattr(notifier, "run_finished", None)
+    outcomes = pipeline.resume_incomplete_runs(
+        services, older_than_s=older_than_s, progress=progress
+    )
     recovered: list[dict[str, Any]] = []
     for outcome in outcomes:
+        if finished is not None:
+            try:
+                finished(outcome)
+            except Exception:  # the thread notice below still tells the user
+                logger.warning("could not report resumed run %s", outcome.run_id, exc_info=True)
         with services.session_factory() as session:
             run = session.get(PipelineRun, outcome.run_id)
             where = (run.slack_channel_id, run.slack_thread_ts) if run else (None, None)

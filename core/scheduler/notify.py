@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 
 class Notifier(Protocol):
@@ -15,6 +15,16 @@ class Notifier(Protocol):
     """
 
     def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None: ...
+
+
+class RunReporter(Protocol):
+    """Optionally also implemented by a notifier that can show pipeline runs (the Slack bot's):
+    run recovery then passes `run_progress` as the resumed runs' progress callback and calls
+    `run_finished` with each outcome, so a resumed run ends where it started, in its own message."""
+
+    def run_progress(self, event: Any) -> None: ...
+
+    def run_finished(self, outcome: Any) -> None: ...
 
 
 class PrintNotifier:

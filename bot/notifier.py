@@ -1,0 +1,99 @@
+"""What the scheduler says in Slack: its plain messages, and the runs it resumes after a restart
+(their progress message keeps updating and ends in the summary, like any other run's)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+
+from bot.blocks.run import progress_blocks, progress_text
+from bot.runs import SlackProgress, Thread, report_outcome
+from bot.services import BotServices
+from core.models import PipelineRun
+from core.pipeline import ProgressEvent, RunOutcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _RunMessage:
+    thread: Thread
+    request: str
+
+
+class SlackNotifier:
+    """The scheduler's `Notifier` for Slack, which also reports resumed runs: `run_progress`
+    edits the run's progress message (posting one in its thread if the run never got one) and
+    `run_finished` turns it into the summary, question or failure."""
+
+    def __init__(self, client: WebClient, services: BotServices | None = None) -> None:
+        self.client = client
+        self.services = services
+        self._messages: dict[int, _RunMessage | None] = {}
+        self._lock = threading.Lock()
+
+    def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None:
+        response = self.client.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts)
+        return str(response.get("ts")) if response.get("ts") else None
+
+    def run_progress(self, event: ProgressEvent) -> None:
+        message = self._message_of(event.run_id)
+        if message is not None:
+            SlackProgress(self.client, message.thread.channel, message.thread.ts, message.request)(
+                event
+            )
+
+    def run_finished(self, outcome: RunOutcome) -> None:
+        message = self._message_of(outcome.run_id)
+        with self._lock:
+            self._messages.pop(outcome.run_id, None)
+        if message is None or self.services is None:
+            return
+        report_outcome(
+            self.services,
+            self.client,
+            outcome=outcome,
+            message=message.thread,
+            request=message.request,
+        )
+
+    def _message_of(self, run_id: int) -> _RunMessage | None:
+        """The run's progress message (cached per run); None for runs not started from Slack."""
+        with self._lock:
+            if run_id in self._messages:
+                return self._messages[run_id]
+        message = self._load_or_post(run_id)
+        with self._lock:
+            self._messages[run_id] = message
+        return message
+
+    def _load_or_post(self, run_id: int) -> _RunMessage | None:
+        if self.services is None:
+            return None
+        with self.services.session_factory.begin() as session:
+            run = session.get(PipelineRun, run_id)
+            if run is None or not run.slack_channel_id:
+                return None
+            channel, thread_ts = run.slack_channel_id, run.slack_thread_ts
+            message_ts, request = run.slack_message_ts, run.request
+        if message_ts is None:
+            # The process died before the progress message was posted: post it now.
+            try:
+                posted = self.client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=thread_ts,
+                    text=progress_text("understanding"),
+                    blocks=progress_blocks(request=request, step="understanding"),
+                )
+            except Exception:
+                log.warning("could not post the progress message of run %s", run_id, exc_info=True)
+                return None
+            message_ts = str(posted["ts"])
+            with self.services.session_factory.begin() as session:
+                row = session.get(PipelineRun, run_id)
+                if row is not None:
+                    row.slack_message_ts = message_ts
+        return _RunMessage(Thread(channel, message_ts), request)
