@@ -68,18 +68,32 @@ def n8n_truth(templates: list[Any]) -> dict[int, str]:
                 cache[str(t.id)] = "ok"
                 client.deactivate(wid)
             except N8nError as e:
-                problems = [ln.strip() for ln in str(e).splitlines() if ln.strip().startswith("-")]
-                only_credentials = problems and all(
-                    p.startswith("- Missing required credential") for p in problems
-                )
-                cache[str(t.id)] = (
-                    "credentials" if only_credentials else f"rejected at activation: {e}"
-                )
+                cache[str(t.id)] = f"rejected at activation: {e}"
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(client.delete_workflow, created))
     TRUTH_CACHE.parent.mkdir(parents=True, exist_ok=True)
     TRUTH_CACHE.write_text(json.dumps(cache, indent=1))
-    return {t.id: cache[str(t.id)] for t in templates}
+    return {t.id: classify(cache[str(t.id)]) for t in templates}
+
+
+_CREDENTIAL_PROBLEMS = ("- Missing required credential", "- Credential not configured")
+
+
+def classify(outcome: str) -> str:
+    """ "credentials" when n8n refused activation only over credentials, else `outcome`.
+
+    n8n cuts long messages, so a cut last line that starts like a credential problem counts as one.
+    """
+    if not outcome.startswith("rejected at activation") or "configuration issues" not in outcome:
+        return outcome
+    problems = [ln.strip() for ln in outcome.splitlines() if ln.strip().startswith("-")]
+    last = len(problems) - 1
+    only_credentials = bool(problems) and all(
+        p.startswith(_CREDENTIAL_PROBLEMS)
+        or (i == last and any(c.startswith(p) for c in _CREDENTIAL_PROBLEMS))
+        for i, p in enumerate(problems)
+    )
+    return "credentials" if only_credentials else outcome
 
 
 def mcp_reason(message: str) -> str:
