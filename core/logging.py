@@ -43,5 +43,5 @@ def configure_logging(level: int | None = None) -> None:
         handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler._clixen = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-    for noisy in ("httpx", "httpcore", "apscheduler.executors.default", "openai"):
+    for noisy in ("httpx", "httpx2", "httpcore", "apscheduler.executors.default", "openai"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
