@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import shlex
 import tempfile
 import threading
@@ -303,11 +302,6 @@ class McpValidator:
 
 
 MCP_ISSUE_CODE = "mcp_finding"
-# n8n-mcp findings precise enough to block: n8n itself rejects them and our validator does not
-# check them (yet). Measured: "Duplicate node ID" — n8n answers 400 duplicate_node_id at create.
-MCP_BLOCKING: dict[str, re.Pattern[str]] = {
-    "duplicate_node_id": re.compile(r"^Duplicate node ID\b"),
-}
 
 
 def combine(ours: ValidationReport, mcp: McpVerdict | None) -> ValidationReport:
@@ -316,18 +310,16 @@ def combine(ours: ValidationReport, mcp: McpVerdict | None) -> ValidationReport:
     The rule, from benchmarks/validator_bench.py (300 real templates checked against the real
     n8n 2.40.7, 3,595 single-defect copies; numbers in benchmarks/README.md):
 
-    - Our errors always block. On templates n8n creates and activates, ours flags 1 % (0.3 % of
-      all 1,105 such templates); on those n8n rejects, 97 % (96 % of all 657); it catches 100 %
-      of most mutant classes (92 % of broken expressions, see the README for the gaps).
+    - Our errors always block. On all 1,105 templates n8n creates and activates, ours flags
+      0.7 % (real run-time defects n8n does not check at activation); on the 657 it rejects,
+      97 %; it catches ≥ 99.9 % of every mutant class (duplicate node ids included).
     - n8n-mcp's errors do NOT block: they flag 12 % of templates n8n accepts (sure false alarms:
       "Code must return data", "Mixed literal text and expression", "requires = prefix", ...),
       catch only 26 % of the templates n8n rejects, 62 % of no-trigger and 16 % of broken
       expressions. Blocking on "ours or n8n-mcp" would add ~11 points of false alarms (each one
-      a paid, pointless LLM repair) for 1 point of extra catches (a duplicate node id).
+      a paid, pointless LLM repair) for no extra catch.
     - They are kept as warnings (code `mcp_finding`, message prefixed "n8n-mcp: "), so the repair
       prompt can show them next to our errors when our validator already failed the workflow.
-    - Exception: findings in `MCP_BLOCKING` (n8n rejects them, ours does not check them) become
-      errors with that code, unless our report already has an error with the same code.
 
     `mcp=None` (n8n-mcp not configured or unavailable) returns our issues unchanged.
     """
@@ -336,24 +328,9 @@ def combine(ours: ValidationReport, mcp: McpVerdict | None) -> ValidationReport:
     issues = list(ours.issues)
     if mcp is None:
         return ValidationReport(issues)
-    our_error_codes = {i.code for i in ours.errors}
     seen = {(i.node, i.message) for i in issues}
     for finding in mcp.errors:
         node = finding.node if finding.node != "workflow" else None
-        code = next(
-            (c for c, pattern in MCP_BLOCKING.items() if pattern.search(finding.message)), None
-        )
-        if code is not None and code not in our_error_codes:
-            issues.append(
-                Issue(
-                    code=code,
-                    message=finding.message,
-                    node=node,
-                    severity="error",
-                    hint="Give every node its own unique id (or leave ids out).",
-                )
-            )
-            continue
         if (finding.node, finding.message) in seen:
             continue
         issues.append(

@@ -50,7 +50,45 @@ CODES = (
     "unreachable_node",
     "node_denied",
     "invalid_parameter_value",
+    "duplicate_node_id",
+    "invalid_field_type",
 )
+
+# What n8n's create endpoint (POST /api/v1/workflows) accepts in each node field and setting;
+# anything else, null included, is a 400 (each checked on n8n 2.40.7). `name`, `type`,
+# `typeVersion`, `position` and `parameters` have their own checks below.
+_NODE_FIELD_TYPES: dict[str, str] = {
+    "id": "string",
+    "webhookId": "string",
+    "notes": "string",
+    "onError": "string",
+    "disabled": "boolean",
+    "notesInFlow": "boolean",
+    "executeOnce": "boolean",
+    "alwaysOutputData": "boolean",
+    "retryOnFail": "boolean",
+    "continueOnFail": "boolean",
+    "maxTries": "number",
+    "waitBetweenTries": "number",
+    "credentials": "object",
+}
+_SETTING_TYPES: dict[str, str | tuple[str, ...]] = {
+    "saveExecutionProgress": "boolean",
+    "saveManualExecutions": "boolean",
+    "availableInMCP": "boolean",
+    "executionTimeout": "number",
+    "timeSavedPerExecution": "number",
+    "errorWorkflow": "string",
+    "timezone": "string",
+    "executionOrder": "string",
+    "callerIds": "string",
+    "saveDataErrorExecution": ("all", "none"),
+    "saveDataSuccessExecution": ("all", "none"),
+    "callerPolicy": ("any", "none", "workflowsFromAList", "workflowsFromSameOwner"),
+}
+# Accepted at create, but n8n only knows these values (others behave like the default).
+_ON_ERROR = ("stopWorkflow", "continueRegularOutput", "continueErrorOutput")
+_EXECUTION_ORDER = ("v0", "v1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,13 +231,16 @@ class _Validator:
             )
             conns = {}
 
+        self.check_settings(wf.get("settings"))
         nodes: dict[str, dict[str, Any]] = {}
         specs: dict[str, NodeSpec | None] = {}
+        names_by_id: dict[str, str] = {}
         for i, raw in enumerate(nodes_raw):
             node = self.check_node_shape(i, raw)
             if node is None:
                 continue
             name = node["name"]
+            self.check_node_id(node, names_by_id)
             if name in nodes:
                 self.add(
                     "duplicate_node_name",
@@ -286,10 +327,10 @@ class _Validator:
                 hint="Set position to two numbers, e.g. [250, 300].",
             )
         params = raw.get("parameters")
-        if params is not None and not isinstance(params, dict):
+        if (params is not None or "parameters" in raw) and not isinstance(params, dict):
             self.add(
                 "invalid_json_shape",
-                f'Node "{label}" has "parameters" that are not an object.',
+                f'Node "{label}" has "parameters" that are not an object ({_json_kind(params)}).',
                 node=label,
                 hint='Make "parameters" a JSON object of the node\'s settings.',
             )
@@ -301,7 +342,85 @@ class _Validator:
                 hint='Add the node\'s "parameters" object with the settings it needs.',
                 severity="warning",
             )
+        self.check_field_types(label, raw)
         return raw
+
+    def check_field_types(self, label: str, raw: dict[str, Any]) -> None:
+        for key, kind in _NODE_FIELD_TYPES.items():
+            if key not in raw or _has_kind(raw[key], kind):
+                continue
+            self.add(
+                "invalid_field_type",
+                f'Node "{label}" has "{key}" as {_json_kind(raw[key])}; n8n only accepts '
+                f"{_KIND_NAMES[kind]} there.",
+                node=label,
+                hint=_field_hint(key, kind),
+            )
+        on_error = raw.get("onError")
+        if isinstance(on_error, str) and on_error not in _ON_ERROR:
+            self.add(
+                "invalid_field_type",
+                f'Node "{label}" has onError "{on_error}", which n8n does not know.',
+                node=label,
+                hint=f"Set onError to one of {', '.join(_ON_ERROR)}, or leave it out.",
+                severity="warning",
+            )
+
+    def check_node_id(self, node: dict[str, Any], names_by_id: dict[str, str]) -> None:
+        node_id = node.get("id")
+        if not isinstance(node_id, str) or not node_id:
+            return  # n8n fills in absent and empty ids itself
+        first = names_by_id.get(node_id)
+        if first is None:
+            names_by_id[node_id] = node["name"]
+            return
+        self.add(
+            "duplicate_node_id",
+            f'Nodes "{first}" and "{node["name"]}" share the node id "{node_id}".',
+            node=node["name"],
+            hint=f'Give "{node["name"]}" its own unique id (a new UUID), or leave its "id" out.',
+        )
+
+    def check_settings(self, settings: object) -> None:
+        if settings is None:
+            return
+        if not isinstance(settings, dict):
+            self.add(
+                "invalid_json_shape",
+                f'"settings" must be an object, not {_json_kind(settings)}; it is replaced by '
+                "the defaults.",
+                hint='Make "settings" an object such as {"executionOrder": "v1"}.',
+                severity="warning",
+            )
+            return
+        for key, kind in _SETTING_TYPES.items():
+            if key not in settings:
+                continue
+            value = settings[key]
+            if isinstance(kind, tuple):
+                if value in kind and isinstance(value, str):
+                    continue
+                allowed = ", ".join(f'"{v}"' for v in kind)
+                self.add(
+                    "invalid_field_type",
+                    f"settings.{key} is {_shown(value)}; n8n only accepts {allowed}.",
+                    hint=f"Set settings.{key} to one of {allowed}, or leave it out.",
+                )
+            elif not _has_kind(value, kind):
+                self.add(
+                    "invalid_field_type",
+                    f"settings.{key} is {_json_kind(value)}; n8n only accepts "
+                    f"{_KIND_NAMES[kind]} there.",
+                    hint=f"Set settings.{key} to {_KIND_NAMES[kind]}, or leave it out.",
+                )
+        order = settings.get("executionOrder")
+        if isinstance(order, str) and order not in _EXECUTION_ORDER:
+            self.add(
+                "invalid_field_type",
+                f'settings.executionOrder is "{order}", which n8n does not know.',
+                hint='Set settings.executionOrder to "v1".',
+                severity="warning",
+            )
 
     def _version_hint(self, ntype: str) -> str:
         spec = self.catalog.get(ntype)
@@ -374,8 +493,8 @@ class _Validator:
         version = float(tv) if _is_number(tv) else spec.default_version
         vc = spec.version_class(version)
         params = node.get("parameters")
-        if vc is None or (not isinstance(params, dict) and params is not None):
-            return
+        if vc is None or ("parameters" in node and not isinstance(params, dict)):
+            return  # a malformed "parameters" is reported once, by check_node_shape
         ctx = _ParamContext(version, spec.type)
         values = _with_defaults(vc, params or {}, ctx)
         missing = [p for p in vc.params if p.required and _is_missing(p, values, ctx)]
@@ -418,10 +537,9 @@ class _Validator:
 
     def check_expressions(self, name: str, params: object) -> None:
         for path, text in _expression_strings(params, "parameters"):
+            # No exception for $fromAI(…): at run time n8n evaluates it as plain JavaScript, so an
+            # unbalanced bracket or an unescaped quote fails there too (checked on n8n 2.40.7).
             problem, fatal = expression_problem(text)
-            if problem and "$fromAI" in text:
-                # n8n parses $fromAI(...) arguments itself, more leniently than JavaScript.
-                fatal = False
             if problem:
                 self.add(
                     "expression_syntax",
@@ -520,12 +638,32 @@ class _Validator:
                                 hint=_HINT_CONN,
                             )
                             continue
+                        self.check_connection_entry(src, ctype, idx, t, src_ok)
                         dst = t["node"]
                         if dst not in nodes:
                             bad_endpoint(dst, "goes to", src if src_ok else None)
                         elif src_ok:
                             edges.append((src, dst, str(t.get("type") or ctype)))
         return edges
+
+    def check_connection_entry(
+        self, src: str, ctype: str, idx: int, target: dict[str, Any], src_ok: bool
+    ) -> None:
+        # n8n's structure check: every entry has a non-empty "type" and an integer "index" >= 0.
+        ttype, tindex = target.get("type"), target.get("index")
+        where = f'The connection from "{src}" ({ctype}[{idx}]) to "{target["node"]}"'
+        if not isinstance(ttype, str) or not ttype:
+            problem = 'has no "type"' if ttype is None else '"type" is not a non-empty string'
+        elif not _is_number(tindex) or not float(tindex).is_integer() or tindex < 0:
+            problem = 'has no "index"' if tindex is None else '"index" is not a whole number >= 0'
+        else:
+            return
+        self.add(
+            "invalid_json_shape",
+            f"{where}: {problem}.",
+            node=src if src_ok else None,
+            hint=_HINT_CONN,
+        )
 
     # -- triggers and reachability --------------------------------------------------------------
 
@@ -580,6 +718,37 @@ class _Validator:
                 hint=f'Connect "{name}" to the flow after the trigger, or remove it.',
                 severity="warning",
             )
+
+
+_KIND_NAMES = {
+    "string": "a string",
+    "boolean": "true or false",
+    "number": "a number",
+    "object": "an object",
+}
+
+
+def _has_kind(value: object, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "number":
+        return _is_number(value)
+    return isinstance(value, dict)
+
+
+def _field_hint(key: str, kind: str) -> str:
+    if key == "credentials":
+        return (
+            'Write credentials as an object keyed by credential type, e.g. {"slackApi": '
+            '{"id": "…", "name": "…"}}, or leave "credentials" out.'
+        )
+    return f'Set "{key}" to {_KIND_NAMES[kind]}, or leave it out.'
+
+
+def _shown(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else _json_kind(value)
 
 
 _HINT_NODES = 'Make "nodes" a list of node objects with name, type, typeVersion, position.'
