@@ -18,7 +18,9 @@ from core.models import Workflow, WorkflowVersion
 from core.n8n import N8nClient
 from core.projects import Actor, create_project
 from core.settings import Settings
+from tests.builders import delete_deployed
 from tests.conftest import N8nStack
+from tests.workflows import label_of, labelled_schedule
 
 ALLOWED = "https://ops.example.com"
 OWNER_A, OWNER_B = Actor("T1", "U-alice"), Actor("T2", "U-bob")
@@ -45,10 +47,7 @@ def _settings() -> Settings:
 def n8n_client(n8n: N8nStack, session_factory: sessionmaker[Session]) -> Iterator[N8nClient]:
     with N8nClient(n8n.url, n8n.api_key) as c:
         yield c
-        with session_factory() as s:
-            for n8n_id in list(s.scalars(select(Workflow.n8n_workflow_id))):
-                if n8n_id:
-                    c.delete_workflow(str(n8n_id))
+        delete_deployed(session_factory, c)
 
 
 def _world(factory: sessionmaker[Session], n8n: N8nClient | None) -> World:
@@ -251,37 +250,6 @@ def test_secure_headers_on_every_response(world: World) -> None:
         assert h["x-frame-options"] == "DENY"
 
 
-def _schedule_workflow(label: str) -> dict[str, Any]:
-    return {
-        "name": "api rollback",
-        "nodes": [
-            {
-                "name": "Every hour",
-                "type": "n8n-nodes-base.scheduleTrigger",
-                "typeVersion": 1.2,
-                "position": [0, 0],
-                "parameters": {"rule": {"interval": [{"field": "hours"}]}},
-            },
-            {
-                "name": "Label",
-                "type": "n8n-nodes-base.set",
-                "typeVersion": 3.4,
-                "position": [220, 0],
-                "parameters": {
-                    "assignments": {
-                        "assignments": [
-                            {"id": "a1", "name": "label", "value": label, "type": "string"}
-                        ]
-                    },
-                    "options": {},
-                },
-            },
-        ],
-        "connections": {"Every hour": {"main": [[{"node": "Label", "type": "main", "index": 0}]]}},
-        "settings": {"executionOrder": "v1"},
-    }
-
-
 def test_rollback_through_the_api_redeploys_an_earlier_version(
     session_factory: sessionmaker[Session], n8n_client: N8nClient
 ) -> None:
@@ -292,7 +260,7 @@ def test_rollback_through_the_api_redeploys_an_earlier_version(
             session_factory=session_factory,
             n8n=n8n_client,
             workflow_id=wf_id,
-            json_payload=_schedule_workflow(label),
+            json_payload=labelled_schedule(label, "api rollback"),
             source="import",
             actor=OWNER_A,
         )
@@ -319,8 +287,7 @@ def test_rollback_through_the_api_redeploys_an_earlier_version(
         )
     assert count == 3
     assert n8n_id is not None
-    node = next(n for n in n8n_client.get_workflow(n8n_id)["nodes"] if n["name"] == "Label")
-    assert node["parameters"]["assignments"]["assignments"][0]["value"] == "first"
+    assert label_of(n8n_client.get_workflow(n8n_id)) == "first"
     # Rolling back to the running version is refused plainly.
     same = w.http.post(url, json={"version": 3}, headers=w.auth())
     assert same.status_code == 400 and "already the running version" in _error(same)["message"]

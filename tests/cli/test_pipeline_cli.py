@@ -15,12 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.cli import main
-from core.models import PipelineRun, Workflow, WorkflowVersion
+from core.models import PipelineRun, WorkflowVersion
 from core.n8n import N8nClient
 from core.settings import get_settings
+from tests.builders import delete_deployed, pipeline_services
 from tests.conftest import N8nStack
-from tests.core.test_pipeline import answer, schedule_workflow
 from tests.doubles.llm_server import ScriptedLLM
+from tests.workflows import answer, schedule_workflow
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,10 +45,7 @@ def cli_env(
     get_settings.cache_clear()
     with N8nClient(n8n.url, n8n.api_key) as client:
         yield client
-        with session_factory() as s:
-            for n8n_id in list(s.scalars(select(Workflow.n8n_workflow_id))):
-                if n8n_id:
-                    client.delete_workflow(n8n_id)
+        delete_deployed(session_factory, client)
     get_settings.cache_clear()
 
 
@@ -128,9 +126,7 @@ def test_killed_create_is_resumed_without_duplicates(
     session_factory: sessionmaker[Session],
 ) -> None:
     """A real `clixen create` process killed mid-run, then recovery in this process."""
-    from core.catalog import default_catalog
-    from core.llm import LLMClient
-    from core.pipeline import PipelineServices, resume_incomplete_runs
+    from core.pipeline import resume_incomplete_runs
 
     llm.delay_s = 30.0  # the child blocks inside its LLM call: kill it there
     llm.script(answer(schedule_workflow("Killed run")))
@@ -162,16 +158,7 @@ def test_killed_create_is_resumed_without_duplicates(
     llm.delay_s = 0.0
     llm.script(answer(schedule_workflow("Killed run")))
     with N8nClient(cli_env.base_url, get_settings().n8n_api_key or "") as n8n:
-        services = PipelineServices(
-            session_factory=session_factory,
-            n8n=n8n,
-            llm=LLMClient(api_key="test", base_url=llm.url, model="scripted", max_retries=0),
-            catalog=default_catalog(),
-            mcp=None,
-            templates=None,
-            settings=get_settings(),
-            watch_s=0.0,
-        )
+        services = pipeline_services(session_factory, n8n, llm.url, settings=get_settings())
         [outcome] = resume_incomplete_runs(services, older_than_s=0)
     assert outcome.ok, outcome.message
     with session_factory() as s:

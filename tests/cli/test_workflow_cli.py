@@ -8,15 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.cli import main
-from core.models import Workflow
 from core.n8n import N8nClient, N8nNotFound
 from core.settings import get_settings
+from tests.builders import delete_deployed
 from tests.conftest import N8nStack
-from tests.core.test_deploy import label_in_n8n, schedule_workflow
+from tests.workflows import label_of, labelled_schedule
 
 
 @pytest.fixture
@@ -34,10 +33,7 @@ def cli_env(
     get_settings.cache_clear()
     with N8nClient(n8n.url, n8n.api_key) as client:
         yield client
-        with session_factory() as s:
-            for n8n_id in list(s.scalars(select(Workflow.n8n_workflow_id))):
-                if n8n_id:
-                    client.delete_workflow(n8n_id)
+        delete_deployed(session_factory, client)
     get_settings.cache_clear()
 
 
@@ -61,7 +57,7 @@ def test_deploy_versions_rollback_diff_delete(
 ) -> None:
     code, out, _ = run(capsys, "project", "create", "ops")
     assert code == 0 and "owner" in out
-    v1_file = write(tmp_path, "v1.json", schedule_workflow("from v1"))
+    v1_file = write(tmp_path, "v1.json", labelled_schedule("from v1"))
     code, out, err = run(capsys, "deploy", v1_file, "--project", "ops", "--name", "digest")
     assert code == 0, err
     assert "validating" in out and "created n8n workflow" in out
@@ -69,7 +65,7 @@ def test_deploy_versions_rollback_diff_delete(
     n8n_id = out.rsplit("(n8n id ", 1)[1].split(")")[0]
     assert cli_env.get_workflow(n8n_id)["active"] is True
 
-    v2 = schedule_workflow("from v2")
+    v2 = labelled_schedule("from v2")
     v2["nodes"].append(
         {
             "name": "Extra",
@@ -85,7 +81,7 @@ def test_deploy_versions_rollback_diff_delete(
     )
     assert code == 0, err
     assert f"deployed v2 (n8n id {n8n_id})" in out
-    assert label_in_n8n(cli_env, n8n_id) == "from v2"
+    assert label_of(cli_env.get_workflow(n8n_id)) == "from v2"
 
     code, out, _ = run(capsys, "diff", "digest", "1", "2", "-p", "ops")
     assert code == 0 and "+1 node (Extra)" in out and "~1 changed (Label)" in out
@@ -93,7 +89,7 @@ def test_deploy_versions_rollback_diff_delete(
     code, out, err = run(capsys, "rollback", "digest", "--to", "1", "-p", "ops")
     assert code == 0, err
     assert "v3 now runs v1's workflow" in out
-    assert label_in_n8n(cli_env, n8n_id) == "from v1"
+    assert label_of(cli_env.get_workflow(n8n_id)) == "from v1"
 
     code, out, _ = run(capsys, "versions", "digest", "-p", "ops")
     lines = [line for line in out.splitlines() if line.strip().startswith("v")]
@@ -117,7 +113,7 @@ def test_deploy_versions_rollback_diff_delete(
 def test_invalid_json_is_refused_before_n8n(
     cli_env: N8nClient, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    bad = schedule_workflow("x")
+    bad = labelled_schedule("x")
     bad["nodes"][1]["type"] = "n8n-nodes-base.notARealNode"
     code, out, err = run(capsys, "deploy", write(tmp_path, "bad.json", bad), "-n", "bad")
     assert code == 1
@@ -139,7 +135,7 @@ def test_projects_switch_and_membership_are_enforced(
     assert code == 0
     assert "* beta" in out and "  alpha" in out
     assert (
-        run(capsys, "deploy", write(tmp_path, "w.json", schedule_workflow("b")), "-n", "w")[0] == 0
+        run(capsys, "deploy", write(tmp_path, "w.json", labelled_schedule("b")), "-n", "w")[0] == 0
     )
     assert run(capsys, "project", "add-member", "beta", "cli:bob", "viewer")[0] == 0
 
@@ -162,5 +158,5 @@ def test_missing_n8n_settings_are_named(
 ) -> None:
     monkeypatch.setenv("N8N_API_KEY", "")
     get_settings.cache_clear()
-    code, _, err = run(capsys, "deploy", write(tmp_path, "w.json", schedule_workflow("x")))
+    code, _, err = run(capsys, "deploy", write(tmp_path, "w.json", labelled_schedule("x")))
     assert code == 2 and "N8N_API_KEY" in err

@@ -27,72 +27,21 @@ from core.n8n import N8nClient, N8nNotFound
 from core.projects import Actor, Role, add_member, create_project
 from core.quotas import QuotaExceeded
 from core.workflows import list_versions
+from tests.builders import delete_deployed
 from tests.conftest import N8nStack
 from tests.doubles.slack_api import FakeSlack
+from tests.workflows import label_of, labelled_schedule, webhook_workflow
 
 OWNER = Actor("T1", "U-owner")
 
 
-def schedule_workflow(label: str) -> dict[str, Any]:
-    """A small valid workflow: hourly trigger → Set node whose value carries `label`."""
-    return {
-        "name": "ignored: the record's name is used",
-        "nodes": [
-            {
-                "name": "Every hour",
-                "type": "n8n-nodes-base.scheduleTrigger",
-                "typeVersion": 1.2,
-                "position": [0, 0],
-                "parameters": {"rule": {"interval": [{"field": "hours"}]}},
-            },
-            {
-                "name": "Label",
-                "type": "n8n-nodes-base.set",
-                "typeVersion": 3.4,
-                "position": [220, 0],
-                "parameters": {
-                    "assignments": {
-                        "assignments": [
-                            {"id": "a1", "name": "label", "value": label, "type": "string"}
-                        ]
-                    },
-                    "options": {},
-                },
-            },
-        ],
-        "connections": {"Every hour": {"main": [[{"node": "Label", "type": "main", "index": 0}]]}},
-        "settings": {"executionOrder": "v1"},
-    }
-
-
-def webhook_workflow(path: str) -> dict[str, Any]:
-    return {
-        "name": "hook",
-        "nodes": [
-            {
-                "name": "Hook",
-                "type": "n8n-nodes-base.webhook",
-                "typeVersion": 2,
-                "position": [0, 0],
-                "parameters": {"path": path, "httpMethod": "GET"},
-            },
-            {
-                "name": "Set",
-                "type": "n8n-nodes-base.set",
-                "typeVersion": 3.4,
-                "position": [220, 0],
-                "parameters": {},
-            },
-        ],
-        "connections": {"Hook": {"main": [[{"node": "Set", "type": "main", "index": 0}]]}},
-        "settings": {"executionOrder": "v1"},
-    }
-
-
-def label_in_n8n(client: N8nClient, n8n_id: str) -> str:
-    wf = client.get_workflow(n8n_id)
-    node = next(n for n in wf["nodes"] if n["name"] == "Label")
-    return str(node["parameters"]["assignments"]["assignments"][0]["value"])
+def get_hook(path: str) -> dict[str, Any]:
+    """A GET webhook at `path` → an empty Set node."""
+    return webhook_workflow(
+        path,
+        {"name": "Set", "type": "n8n-nodes-base.set", "typeVersion": 3.4, "parameters": {}},
+        method="GET",
+    )
 
 
 @pytest.fixture
@@ -100,12 +49,7 @@ def client(n8n: N8nStack, session_factory: sessionmaker[Session]) -> Iterator[N8
     """The real n8n; every n8n workflow the test's records point at is deleted afterwards."""
     with N8nClient(n8n.url, n8n.api_key) as c:
         yield c
-        with session_factory() as s:
-            ids = s.scalars(
-                select(Workflow.n8n_workflow_id).where(Workflow.n8n_workflow_id.is_not(None))
-            )
-            for n8n_id in list(ids):
-                c.delete_workflow(str(n8n_id))
+        delete_deployed(session_factory, c)
 
 
 def new_workflow(factory: sessionmaker[Session], name: str = "news digest") -> int:
@@ -144,7 +88,7 @@ def test_deploy_update_and_rollback_keep_one_n8n_workflow_and_linear_history(
         session_factory=session_factory,
         n8n=client,
         workflow_id=wid,
-        json_payload=schedule_workflow("first"),
+        json_payload=labelled_schedule("first"),
         source="generate",
         actor=OWNER,
         prompt="p1",
@@ -155,13 +99,13 @@ def test_deploy_update_and_rollback_keep_one_n8n_workflow_and_linear_history(
         n8n_id = wf.n8n_workflow_id
     assert v1.version == 1 and v1.status == "deployed" and v1.deployed_at is not None
     assert client.get_workflow(n8n_id)["active"] is True
-    assert label_in_n8n(client, n8n_id) == "first"
+    assert label_of(client.get_workflow(n8n_id)) == "first"
 
     v2 = deploy_version(
         session_factory=session_factory,
         n8n=client,
         workflow_id=wid,
-        json_payload=schedule_workflow("second"),
+        json_payload=labelled_schedule("second"),
         source="edit",
         actor=OWNER,
     )
@@ -169,7 +113,7 @@ def test_deploy_update_and_rollback_keep_one_n8n_workflow_and_linear_history(
     with session_factory() as s:
         wf = s.get(Workflow, wid)
         assert wf is not None and wf.n8n_workflow_id == n8n_id and wf.head_version == 2
-    assert label_in_n8n(client, n8n_id) == "second"
+    assert label_of(client.get_workflow(n8n_id)) == "second"
 
     v3 = rollback_to(
         session_factory=session_factory, n8n=client, workflow_id=wid, version=1, actor=OWNER
@@ -177,7 +121,7 @@ def test_deploy_update_and_rollback_keep_one_n8n_workflow_and_linear_history(
     assert (v3.version, v3.source, v3.rolled_back_from) == (3, "rollback", 1)
     assert v3.checksum == v1.checksum and v3.json_payload == v1.json_payload
     back = client.get_workflow(n8n_id)
-    assert back["active"] is True and label_in_n8n(client, n8n_id) == "first"
+    assert back["active"] is True and label_of(client.get_workflow(n8n_id)) == "first"
     with session_factory() as s:
         history = [
             (v.version, v.status, v.source) for v in list_versions(session=s, workflow_id=wid)
@@ -208,7 +152,7 @@ def test_repeated_rollback_click_creates_one_version(
             session_factory=session_factory,
             n8n=client,
             workflow_id=wid,
-            json_payload=schedule_workflow(label),
+            json_payload=labelled_schedule(label),
             source="generate",
             actor=OWNER,
         )
@@ -248,7 +192,7 @@ def test_unreachable_n8n_keeps_the_failed_version_and_refunds_quota(
             session_factory=session_factory,
             n8n=down,
             workflow_id=wid,
-            json_payload=schedule_workflow("lost?"),
+            json_payload=labelled_schedule("lost?"),
             source="generate",
             actor=OWNER,
         )
@@ -267,7 +211,7 @@ def test_unreachable_n8n_keeps_the_failed_version_and_refunds_quota(
         session_factory=session_factory,
         n8n=client,
         workflow_id=wid,
-        json_payload=schedule_workflow("back"),
+        json_payload=labelled_schedule("back"),
         source="repair",
         actor=OWNER,
     )
@@ -284,7 +228,7 @@ def test_n8n_rejection_is_reported_and_the_running_version_survives(
         session_factory=session_factory,
         n8n=client,
         workflow_id=holder,
-        json_payload=webhook_workflow(path),
+        json_payload=get_hook(path),
         source="import",
         actor=OWNER,
     )
@@ -298,7 +242,7 @@ def test_n8n_rejection_is_reported_and_the_running_version_survives(
             session_factory=session_factory,
             n8n=client,
             workflow_id=wid,
-            json_payload=webhook_workflow(path),
+            json_payload=get_hook(path),
             source="generate",
             actor=OWNER,
         )
@@ -309,7 +253,7 @@ def test_n8n_rejection_is_reported_and_the_running_version_survives(
         session_factory=session_factory,
         n8n=client,
         workflow_id=wid,
-        json_payload=webhook_workflow(path + "-own"),
+        json_payload=get_hook(path + "-own"),
         source="repair",
         actor=OWNER,
     )
@@ -319,7 +263,7 @@ def test_n8n_rejection_is_reported_and_the_running_version_survives(
             session_factory=session_factory,
             n8n=client,
             workflow_id=wid,
-            json_payload=webhook_workflow(path),
+            json_payload=get_hook(path),
             source="edit",
             actor=OWNER,
         )
@@ -349,7 +293,7 @@ def test_concurrent_deploys_get_distinct_versions(
                 session_factory=session_factory,
                 n8n=client,
                 workflow_id=wid,
-                json_payload=schedule_workflow(label),
+                json_payload=labelled_schedule(label),
                 source="edit",
                 actor=OWNER,
             )
@@ -373,7 +317,7 @@ def test_concurrent_deploys_get_distinct_versions(
             )
         )
         assert head is not None
-        head_label = head.json_payload["nodes"][1]["parameters"]["assignments"]["assignments"][0]
+        head_label = label_of(head.json_payload)
         n8n_ids = s.scalars(select(Workflow.n8n_workflow_id)).all()
     # One n8n workflow, holding the head version's JSON.
     assert len(n8n_ids) == 1
@@ -385,7 +329,7 @@ def test_concurrent_deploys_get_distinct_versions(
         if not cursor:
             break
     assert in_n8n == [n8n_ids[0]]
-    assert label_in_n8n(client, str(wf.n8n_workflow_id)) == head_label["value"]
+    assert label_of(client.get_workflow(str(wf.n8n_workflow_id))) == head_label
 
 
 def test_viewers_and_other_workspaces_cannot_deploy_or_roll_back(
@@ -396,7 +340,7 @@ def test_viewers_and_other_workspaces_cannot_deploy_or_roll_back(
         session_factory=session_factory,
         n8n=client,
         workflow_id=wid,
-        json_payload=schedule_workflow("v1"),
+        json_payload=labelled_schedule("v1"),
         source="generate",
         actor=OWNER,
     )
@@ -404,7 +348,7 @@ def test_viewers_and_other_workspaces_cannot_deploy_or_roll_back(
         session_factory=session_factory,
         n8n=client,
         workflow_id=wid,
-        json_payload=schedule_workflow("v2"),
+        json_payload=labelled_schedule("v2"),
         source="edit",
         actor=OWNER,
     )
@@ -424,7 +368,7 @@ def test_viewers_and_other_workspaces_cannot_deploy_or_roll_back(
                 session_factory=session_factory,
                 n8n=client,
                 workflow_id=wid,
-                json_payload=schedule_workflow("sneaky"),
+                json_payload=labelled_schedule("sneaky"),
                 source="edit",
                 actor=actor,
             )
@@ -448,9 +392,9 @@ def test_validation_gate_and_quota_stop_a_deploy_before_anything_is_stored(
     session_factory: sessionmaker[Session], client: N8nClient
 ) -> None:
     wid = new_workflow(session_factory)
-    broken = schedule_workflow("x")
+    broken = labelled_schedule("x")
     broken["nodes"][1]["type"] = "n8n-nodes-base.doesNotExist"
-    denied = copy.deepcopy(schedule_workflow("x"))
+    denied = copy.deepcopy(labelled_schedule("x"))
     denied["nodes"][1] = {
         "name": "Label",
         "type": "n8n-nodes-base.executeCommand",
@@ -479,7 +423,7 @@ def test_validation_gate_and_quota_stop_a_deploy_before_anything_is_stored(
         session_factory=session_factory,
         n8n=client,
         workflow_id=wid,
-        json_payload=schedule_workflow("ok"),
+        json_payload=labelled_schedule("ok"),
         source="generate",
         actor=OWNER,
     )
@@ -488,7 +432,7 @@ def test_validation_gate_and_quota_stop_a_deploy_before_anything_is_stored(
             session_factory=session_factory,
             n8n=client,
             workflow_id=wid,
-            json_payload=schedule_workflow("over"),
+            json_payload=labelled_schedule("over"),
             source="edit",
             actor=OWNER,
         )
@@ -504,7 +448,7 @@ def test_deactivate_then_delete_removes_it_from_n8n(
         session_factory=session_factory,
         n8n=client,
         workflow_id=wid,
-        json_payload=schedule_workflow("bye"),
+        json_payload=labelled_schedule("bye"),
         source="generate",
         actor=OWNER,
     )
@@ -541,7 +485,7 @@ def test_a_version_left_pending_by_a_crash_is_closed_by_the_next_deploy(
             WorkflowVersion(
                 workflow_id=wid,
                 version=1,
-                json_payload=schedule_workflow("crashed"),
+                json_payload=labelled_schedule("crashed"),
                 checksum="x",
                 source="generate",
                 status="pending",
@@ -552,7 +496,7 @@ def test_a_version_left_pending_by_a_crash_is_closed_by_the_next_deploy(
         session_factory=session_factory,
         n8n=client,
         workflow_id=wid,
-        json_payload=schedule_workflow("after"),
+        json_payload=labelled_schedule("after"),
         source="generate",
         actor=OWNER,
     )
@@ -573,7 +517,7 @@ def test_a_server_answering_nonsense_fails_the_deploy_cleanly(
             session_factory=session_factory,
             n8n=wrong,
             workflow_id=wid,
-            json_payload=schedule_workflow("x"),
+            json_payload=labelled_schedule("x"),
             source="generate",
             actor=OWNER,
         )

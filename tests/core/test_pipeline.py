@@ -14,9 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import pipeline
-from core.catalog import default_catalog
-from core.llm import LLMClient
-from core.models import PipelineRun, QuotaUsage, TelemetryEvent, Workflow, WorkflowVersion
+from core.models import PipelineRun, QuotaUsage, TelemetryEvent, WorkflowVersion
 from core.n8n import N8nClient, execution_failure
 from core.pipeline import (
     MAX_TOTAL_REPAIRS,
@@ -28,11 +26,11 @@ from core.pipeline import (
     resume_incomplete_runs,
     start_run,
 )
-from core.projects import create_project
-from core.settings import Settings
 from core.templates import default_library
+from tests.builders import delete_deployed, new_project, pipeline_services
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
+from tests.workflows import THROWS, WORKS, answer, order_hook, schedule_workflow
 
 TEAM, USER = "T1", "U1"
 
@@ -40,76 +38,11 @@ TEAM, USER = "T1", "U1"
 # --- workflows the scripted LLM answers with ---------------------------------------------------
 
 
-def schedule_workflow(name: str = "Morning news") -> dict[str, Any]:
-    return {
-        "name": name,
-        "nodes": [
-            {
-                "id": "n1",
-                "name": "Every morning",
-                "type": "n8n-nodes-base.scheduleTrigger",
-                "typeVersion": 1.2,
-                "position": [0, 0],
-                "parameters": {"rule": {"interval": [{"field": "hours", "hoursInterval": 24}]}},
-            },
-            {
-                "id": "n2",
-                "name": "Shape item",
-                "type": "n8n-nodes-base.set",
-                "typeVersion": 3.4,
-                "position": [220, 0],
-                "parameters": {},
-            },
-        ],
-        "connections": {
-            "Every morning": {"main": [[{"node": "Shape item", "type": "main", "index": 0}]]}
-        },
-        "settings": {"executionOrder": "v1"},
-    }
-
-
 def with_unknown_node(wf: dict[str, Any]) -> dict[str, Any]:
     """A defect no deterministic fix can repair: a node type that does not exist."""
     bad = copy.deepcopy(wf)
     bad["nodes"][1]["type"] = "n8n-nodes-base.totallyMadeUpNode"
     return bad
-
-
-def webhook_workflow(path: str, js: str) -> dict[str, Any]:
-    return {
-        "name": f"Order hook {path}",
-        "nodes": [
-            {
-                "id": "w1",
-                "name": "Incoming order",
-                "type": "n8n-nodes-base.webhook",
-                "typeVersion": 2,
-                "position": [0, 0],
-                "webhookId": str(uuid.uuid4()),
-                "parameters": {"httpMethod": "POST", "path": path, "responseMode": "onReceived"},
-            },
-            {
-                "id": "w2",
-                "name": "Check order",
-                "type": "n8n-nodes-base.code",
-                "typeVersion": 2,
-                "position": [220, 0],
-                "parameters": {"jsCode": js},
-            },
-        ],
-        "connections": {
-            "Incoming order": {"main": [[{"node": "Check order", "type": "main", "index": 0}]]}
-        },
-        "settings": {"executionOrder": "v1"},
-    }
-
-
-THROWS = "throw new Error('order total is negative');"
-WORKS = "return $input.all();"
-
-
-def answer(wf: dict[str, Any], summary: str = "Posts the news every morning.") -> dict[str, Any]:
-    return {"workflow": wf, "summary": summary}
 
 
 # --- fixtures ---------------------------------------------------------------------------------
@@ -125,31 +58,13 @@ def n8n_client(n8n: N8nStack) -> Iterator[N8nClient]:
 def services(
     session_factory: sessionmaker[Session], n8n_client: N8nClient, llm: ScriptedLLM
 ) -> Iterator[PipelineServices]:
-    svc = PipelineServices(
-        session_factory=session_factory,
-        n8n=n8n_client,
-        llm=LLMClient(api_key="test", base_url=llm.url, model="scripted", max_retries=0),
-        catalog=default_catalog(),
-        mcp=None,
-        templates=default_library(),
-        settings=Settings(),
-        watch_s=0.0,
-    )
-    yield svc
-    # Remove every n8n workflow the test deployed.
-    with session_factory() as session:
-        ids = session.scalars(select(Workflow.n8n_workflow_id)).all()
-    for n8n_id in ids:
-        if n8n_id:
-            n8n_client.delete_workflow(n8n_id)
+    yield pipeline_services(session_factory, n8n_client, llm.url, templates=default_library())
+    delete_deployed(session_factory, n8n_client)
 
 
 @pytest.fixture
 def project_id(session_factory: sessionmaker[Session]) -> int:
-    with session_factory.begin() as session:
-        project = create_project(session=session, team_id=TEAM, name="main", creator_user_id=USER)
-        session.flush()
-        return project.id
+    return new_project(session_factory, team_id=TEAM, user_id=USER)
 
 
 def run(
@@ -320,7 +235,7 @@ def test_runtime_error_is_repaired_and_redeployed_as_v2(
     n8n_client: N8nClient,
 ) -> None:
     path = f"orders-{uuid.uuid4().hex[:8]}"
-    llm.script(answer(webhook_workflow(path, THROWS)), answer(webhook_workflow(path, WORKS)))
+    llm.script(answer(order_hook(path, THROWS)), answer(order_hook(path, WORKS)))
     outcome = run(services, project_id, "check each incoming order", test_sample={"total": -5})
     assert outcome.ok, outcome.message
     assert len(llm.requests) == 2
@@ -342,12 +257,10 @@ def test_combined_cap_stops_after_three_repairs(
     session_factory: sessionmaker[Session],
 ) -> None:
     path = f"orders-{uuid.uuid4().hex[:8]}"
-    bad = with_unknown_node(webhook_workflow(path, THROWS))
+    bad = with_unknown_node(order_hook(path, THROWS))
     # One validation repair, then runtime failures until the combined cap is reached.
     llm.script(answer(bad))
-    llm.default = lambda body: answer(
-        webhook_workflow(path, THROWS + f" // try {len(llm.requests)}")
-    )
+    llm.default = lambda body: answer(order_hook(path, THROWS + f" // try {len(llm.requests)}"))
     outcome = run(services, project_id, "check each incoming order", test_sample={"total": -5})
     assert outcome.state == "failed" and outcome.needs_review
     assert len(llm.requests) == 1 + MAX_TOTAL_REPAIRS
@@ -498,7 +411,7 @@ def test_runtime_error_seen_later_by_the_watch_is_repaired_once(
     n8n_client: N8nClient,
 ) -> None:
     path = f"orders-{uuid.uuid4().hex[:8]}"
-    llm.script(answer(webhook_workflow(path, THROWS)))
+    llm.script(answer(order_hook(path, THROWS)))
     created = run(services, project_id, "check each incoming order")
     assert created.ok and created.n8n_workflow_id  # nothing ran yet, so nothing failed yet
     n8n_client.call_webhook(path, method="POST", json={"total": -1})
@@ -507,7 +420,7 @@ def test_runtime_error_seen_later_by_the_watch_is_repaired_once(
     failure = execution_failure(execution)
     assert failure is not None
 
-    llm.script(answer(webhook_workflow(path, WORKS)))
+    llm.script(answer(order_hook(path, WORKS)))
     line = pipeline.repair_after_runtime_error(
         services, workflow_id=created.workflow_id or 0, failure=failure
     )
