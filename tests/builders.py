@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.catalog import default_catalog
 from core.llm import LLMClient
 from core.mcp_validation import McpValidator
-from core.models import Workflow
+from core.models import Workflow, WorkflowVersion
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices
 from core.projects import create_project
@@ -68,3 +68,15 @@ def delete_deployed(session_factory: sessionmaker[Session], n8n: N8nClient) -> N
         ids = [i for i in session.scalars(select(Workflow.n8n_workflow_id)) if i]
     for n8n_id in ids:
         n8n.delete_workflow(str(n8n_id))
+
+
+def versions(session_factory: sessionmaker[Session], workflow_id: int) -> list[WorkflowVersion]:
+    """The workflow's stored versions, oldest first."""
+    with session_factory() as session:
+        return list(
+            session.scalars(
+                select(WorkflowVersion)
+                .where(WorkflowVersion.workflow_id == workflow_id)
+                .order_by(WorkflowVersion.version)
+            )
+        )

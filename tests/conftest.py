@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import db
 from core.models import Base
+from core.n8n import N8nClient
 from tests.doubles.llm_server import ScriptedLLM, start_llm_server
 from tests.doubles.slack_api import FakeSlack, start_fake_slack
 
@@ -91,6 +92,13 @@ def n8n() -> N8nStack:
     subprocess.run([str(REPO / "scripts" / "n8n_stack.sh"), "start"], check=True, cwd=REPO)
     env = _read_env_file(REPO / ".stack" / "n8n.env")
     return N8nStack(env["N8N_URL"], env["N8N_API_KEY"], env.get("N8N_MCP_COMMAND"))
+
+
+@pytest.fixture
+def n8n_client(n8n: N8nStack) -> Iterator[N8nClient]:
+    """A client of the real n8n (what a test creates there is its own to delete)."""
+    with N8nClient(n8n.url, n8n.api_key) as client:
+        yield client
 
 
 @pytest.fixture

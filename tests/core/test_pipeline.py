@@ -27,7 +27,7 @@ from core.pipeline import (
     start_run,
 )
 from core.templates import default_library
-from tests.builders import delete_deployed, new_project, pipeline_services
+from tests.builders import delete_deployed, new_project, pipeline_services, versions
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import THROWS, WORKS, answer, order_hook, schedule_workflow
@@ -46,12 +46,6 @@ def with_unknown_node(wf: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def n8n_client(n8n: N8nStack) -> Iterator[N8nClient]:
-    with N8nClient(n8n.url, n8n.api_key) as client:
-        yield client
 
 
 @pytest.fixture
@@ -75,17 +69,6 @@ def run(
         services, team_id=TEAM, user_id=USER, project_id=project_id, request=request, **kwargs
     )
     return execute_run(services, created.id, events.append)
-
-
-def versions(session_factory: sessionmaker[Session], workflow_id: int) -> list[WorkflowVersion]:
-    with session_factory() as session:
-        return list(
-            session.scalars(
-                select(WorkflowVersion)
-                .where(WorkflowVersion.workflow_id == workflow_id)
-                .order_by(WorkflowVersion.version)
-            )
-        )
 
 
 def tokens_charged(session_factory: sessionmaker[Session]) -> int:

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.models import Workflow, WorkflowVersion
 from core.n8n import N8nClient
-from core.projects import create_project
 from core.scheduler.runner import SchedulerContext, install_context, job_schedules
 from core.settings import Settings
+from tests.builders import new_project
 from tests.conftest import REPO, N8nStack
 
 
@@ -57,13 +57,6 @@ def notifier() -> RecordingNotifier:
 
 
 @pytest.fixture
-def n8n_client(n8n: N8nStack) -> Iterator[N8nClient]:
-    client = N8nClient(n8n.url, n8n.api_key)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def scheduler_context(
     database_url: str,
     session_factory: sessionmaker[Session],
@@ -93,33 +86,49 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def webhook_workflow(path: str, second: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": f"replica test {path}",
-        "nodes": [
-            {
-                "name": "Incoming call",
-                "type": "n8n-nodes-base.webhook",
-                "typeVersion": 2,
-                "position": [0, 0],
-                "webhookId": str(uuid.uuid4()),
-                "parameters": {"httpMethod": "POST", "path": path, "responseMode": "onReceived"},
-            },
-            {"position": [240, 0], **second},
-        ],
-        "connections": {
-            "Incoming call": {"main": [[{"node": second["name"], "type": "main", "index": 0}]]}
-        },
-        "settings": {"executionOrder": "v1"},
-    }
+def record_running_workflow(
+    session_factory: sessionmaker[Session],
+    *,
+    project_id: int,
+    n8n_id: str,
+    workflow: dict[str, Any],
+    name: str,
+    channel: str,
+    thread: str,
+) -> int:
+    """The product's record of a workflow already active in n8n: v1 deployed now, reporting in
+    a Slack thread. Its id."""
+    with session_factory.begin() as session:
+        row = Workflow(
+            project_id=project_id,
+            name=name,
+            n8n_workflow_id=n8n_id,
+            status="active",
+            head_version=1,
+            created_by=USER,
+            slack_channel_id=channel,
+            slack_thread_ts=thread,
+        )
+        session.add(row)
+        session.flush()
+        session.add(
+            WorkflowVersion(
+                workflow_id=row.id,
+                version=1,
+                json_payload=workflow,
+                checksum="0" * 64,
+                source="generate",
+                status="deployed",
+                created_by=USER,
+                deployed_at=dt.datetime.now(dt.UTC),
+            )
+        )
+        return row.id
 
 
 @pytest.fixture
 def project_id(session_factory: sessionmaker[Session]) -> int:
-    with session_factory.begin() as session:
-        project = create_project(session=session, team_id=TEAM, name="ops", creator_user_id=USER)
-        session.flush()
-        return project.id
+    return new_project(session_factory, team_id=TEAM, user_id=USER, name="ops")
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.models import Workflow, WorkflowVersion
 from core.n8n import N8nClient
 from core.scheduler.jobs import watch_executions
-from tests.scheduler.conftest import USER, RecordingNotifier, closed_port, webhook_workflow
+from tests.scheduler.conftest import USER, RecordingNotifier, closed_port, record_running_workflow
+from tests.workflows import webhook_workflow
 
 
 def test_watch_reports_a_runtime_error_once_and_tracks_the_latest_status(
@@ -35,33 +36,15 @@ def test_watch_reports_a_runtime_error_once_and_tracks_the_latest_status(
     n8n_id = str(n8n_client.create_workflow(wf)["id"])
     n8n_cleanup.append(n8n_id)
     n8n_client.activate(n8n_id)
-    now = dt.datetime.now(dt.UTC)
-    with session_factory.begin() as session:
-        row = Workflow(
-            project_id=project_id,
-            name="Status *poller*",
-            n8n_workflow_id=n8n_id,
-            status="active",
-            head_version=1,
-            created_by=USER,
-            slack_channel_id="C0WATCH",
-            slack_thread_ts="1700000000.000300",
-        )
-        session.add(row)
-        session.flush()
-        session.add(
-            WorkflowVersion(
-                workflow_id=row.id,
-                version=1,
-                json_payload=wf,
-                checksum="0" * 64,
-                source="generate",
-                status="deployed",
-                created_by=USER,
-                deployed_at=now,
-            )
-        )
-        workflow_id = row.id
+    workflow_id = record_running_workflow(
+        session_factory,
+        project_id=project_id,
+        n8n_id=n8n_id,
+        workflow=wf,
+        name="Status *poller*",
+        channel="C0WATCH",
+        thread="1700000000.000300",
+    )
 
     def watch() -> dict:
         return watch_executions(

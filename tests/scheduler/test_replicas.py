@@ -15,7 +15,7 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import JobRun, PipelineRun, Workflow, WorkflowVersion
+from core.models import JobRun, PipelineRun, Workflow
 from core.n8n import N8nClient
 from tests.conftest import N8nStack
 from tests.scheduler.conftest import (
@@ -23,11 +23,12 @@ from tests.scheduler.conftest import (
     USER,
     closed_port,
     finish_replica,
+    record_running_workflow,
     scheduler_env,
     start_replica,
     thread_notices,
-    webhook_workflow,
 )
+from tests.workflows import webhook_workflow
 
 WF_CHANNEL, WF_THREAD = "C0WF", "1700000000.000100"
 RUN_CHANNEL, RUN_THREAD = "C0RUN", "1700000000.000200"
@@ -54,32 +55,15 @@ def _failing_workflow_in_n8n(
     assert client.call_webhook(path, json={"order": 1}).status_code == 200
     execution = client.wait_for_execution(n8n_id, timeout_s=30)
     assert execution is not None and execution["status"] == "error"
-    with session_factory.begin() as session:
-        row = Workflow(
-            project_id=project_id,
-            name="Partner orders",
-            n8n_workflow_id=n8n_id,
-            status="active",
-            head_version=1,
-            created_by=USER,
-            slack_channel_id=WF_CHANNEL,
-            slack_thread_ts=WF_THREAD,
-        )
-        session.add(row)
-        session.flush()
-        session.add(
-            WorkflowVersion(
-                workflow_id=row.id,
-                version=1,
-                json_payload=wf,
-                checksum="0" * 64,
-                source="generate",
-                status="deployed",
-                created_by=USER,
-                deployed_at=dt.datetime.now(dt.UTC),
-            )
-        )
-        return row.id
+    return record_running_workflow(
+        session_factory,
+        project_id=project_id,
+        n8n_id=n8n_id,
+        workflow=wf,
+        name="Partner orders",
+        channel=WF_CHANNEL,
+        thread=WF_THREAD,
+    )
 
 
 def _interrupted_run(session_factory: sessionmaker[Session], project_id: int) -> int:

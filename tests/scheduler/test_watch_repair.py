@@ -14,14 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import pipeline
-from core.catalog import default_catalog
-from core.llm import LLMClient
-from core.models import JobRun, PipelineRun, QuotaUsage, Workflow, WorkflowVersion
+from core.models import JobRun, PipelineRun, QuotaUsage, Workflow
 from core.n8n import N8nClient, execution_failure
 from core.pipeline import MAX_TOTAL_REPAIRS, PipelineServices, RunOutcome, execute_run, start_run
 from core.scheduler.jobs import execution_watch_job
 from core.scheduler.runner import SchedulerContext
-from core.settings import Settings
+from tests.builders import delete_deployed, pipeline_services, versions
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
 from tests.scheduler.conftest import (
@@ -33,29 +31,16 @@ from tests.scheduler.conftest import (
     scheduler_env,
     start_replica,
     thread_notices,
-    webhook_workflow,
 )
+from tests.workflows import ORDER_CHECK_NODE, THROWS, WORKS, order_hook
+from tests.workflows import answer as workflow_answer
 
 CHANNEL, THREAD = "C0ORDERS", "1700000000.000900"
-FAILING_NODE = "Check order"
-THROWS = "throw new Error('order total is negative');"
-WORKS = "return $input.all();"
-
-
-def order_hook(path: str, js: str) -> dict[str, Any]:
-    return webhook_workflow(
-        path,
-        {
-            "name": FAILING_NODE,
-            "type": "n8n-nodes-base.code",
-            "typeVersion": 2,
-            "parameters": {"jsCode": js},
-        },
-    )
+FAILING_NODE = ORDER_CHECK_NODE
 
 
 def answer(wf: dict[str, Any]) -> dict[str, Any]:
-    return {"workflow": wf, "summary": "Checks each incoming order."}
+    return workflow_answer(wf, "Checks each incoming order.")
 
 
 def unknown_node(wf: dict[str, Any]) -> dict[str, Any]:
@@ -71,25 +56,12 @@ def services(
     scheduler_context: SchedulerContext,
 ) -> Iterator[PipelineServices]:
     """The pipeline services the scheduler process holds (installed in its context)."""
-    svc = PipelineServices(
-        session_factory=session_factory,
-        n8n=n8n_client,
-        llm=LLMClient(api_key="test", base_url=llm.url, model="scripted", max_retries=0),
-        catalog=default_catalog(),
-        mcp=None,
-        templates=None,
-        settings=Settings(),
-        watch_s=0.0,
-    )
+    svc = pipeline_services(session_factory, n8n_client, llm.url)
     scheduler_context.services = svc
     assert isinstance(scheduler_context.clock, Clock)
     scheduler_context.clock.now = dt.datetime.now(dt.UTC)
     yield svc
-    with session_factory() as session:
-        ids = session.scalars(select(Workflow.n8n_workflow_id)).all()
-    for n8n_id in ids:
-        if n8n_id:
-            n8n_client.delete_workflow(n8n_id)
+    delete_deployed(session_factory, n8n_client)
 
 
 def deploy(
@@ -124,17 +96,6 @@ def watch_tick(context: SchedulerContext) -> None:
     assert isinstance(context.clock, Clock)
     context.clock.now += dt.timedelta(seconds=context.settings.watch_interval_s)
     execution_watch_job()
-
-
-def versions(session_factory: sessionmaker[Session], workflow_id: int) -> list[WorkflowVersion]:
-    with session_factory() as session:
-        return list(
-            session.scalars(
-                select(WorkflowVersion)
-                .where(WorkflowVersion.workflow_id == workflow_id)
-                .order_by(WorkflowVersion.version)
-            )
-        )
 
 
 def repair_runs(session_factory: sessionmaker[Session]) -> list[PipelineRun]:
