@@ -12,76 +12,36 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-import uuid
-from typing import Any
 
-import psycopg
+from common import add_pg_arguments, pct, throwaway_database
 
-from core import db
 from core.deploy import create_workflow_record, delete_workflow, deploy_version, rollback_to
 from core.n8n import N8nClient
-from core.projects import Actor, create_project
+from core.projects import Actor
 from core.settings import get_settings
+from tests.builders import new_project
+from tests.workflows import labelled_schedule
 
 ACTOR = Actor("bench", "bench-user")
-
-
-def workflow(label: str) -> dict[str, Any]:
-    return {
-        "name": "bench",
-        "nodes": [
-            {
-                "name": "Every hour",
-                "type": "n8n-nodes-base.scheduleTrigger",
-                "typeVersion": 1.2,
-                "position": [0, 0],
-                "parameters": {"rule": {"interval": [{"field": "hours"}]}},
-            },
-            {
-                "name": "Label",
-                "type": "n8n-nodes-base.set",
-                "typeVersion": 3.4,
-                "position": [220, 0],
-                "parameters": {
-                    "assignments": {
-                        "assignments": [{"id": "a", "name": "l", "value": label, "type": "string"}]
-                    },
-                    "options": {},
-                },
-            },
-        ],
-        "connections": {"Every hour": {"main": [[{"node": "Label", "type": "main", "index": 0}]]}},
-        "settings": {"executionOrder": "v1"},
-    }
-
-
-def p95(xs: list[float]) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--versions", type=int, default=20)
-    ap.add_argument("--pg", default="host=127.0.0.1 port=5432 user=postgres dbname=postgres")
-    ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432")
+    add_pg_arguments(ap)
     args = ap.parse_args()
 
-    name = f"clixen_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.pg, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{args.pg_url}/{name}"
-    engine = db.make_engine(url)
-    try:
-        db.upgrade(url)
-        factory = db.make_session_factory(engine)
+    with throwaway_database(args.pg, args.pg_url) as factory:
+        project_id = new_project(
+            factory,
+            team_id=ACTOR.team_id,
+            user_id=ACTOR.user_id,
+            name="bench",
+            daily_deploy_limit=args.versions + 10,
+        )
         with factory.begin() as s:
-            project = create_project(
-                session=s, team_id=ACTOR.team_id, name="bench", creator_user_id=ACTOR.user_id
-            )
-            project.daily_deploy_limit = args.versions + 10
             wid = create_workflow_record(
-                session=s, project_id=project.id, name="bench", created_by=ACTOR.user_id
+                session=s, project_id=project_id, name="bench", created_by=ACTOR.user_id
             ).id
         times: dict[str, list[float]] = {"create": [], "update": [], "rollback": []}
         with N8nClient.from_settings(get_settings()) as n8n:
@@ -92,7 +52,7 @@ def main() -> None:
                         session_factory=factory,
                         n8n=n8n,
                         workflow_id=wid,
-                        json_payload=workflow(f"v{i + 1}"),
+                        json_payload=labelled_schedule(f"v{i + 1}", "bench"),
                         source="edit",
                         actor=ACTOR,
                     )
@@ -113,12 +73,8 @@ def main() -> None:
             if xs:
                 print(
                     f"{kind:<9} n={len(xs):<3} median {statistics.median(xs) * 1000:6.1f} ms"
-                    f"   p95 {p95(xs) * 1000:6.1f} ms"
+                    f"   p95 {pct(xs, 0.95) * 1000:6.1f} ms"
                 )
-    finally:
-        engine.dispose()
-        with psycopg.connect(args.pg, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -11,23 +11,15 @@ Prints median and p95.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
-import uuid
 
-import psycopg
+from common import throwaway_database
 
-from core import db
 from core.n8n import N8nClient
 from core.scheduler.locks import run_once_per_tick
 from core.scheduler.smoke import local_smoke_endpoints, run_smoke_test
 from core.settings import get_settings
-
-PG_ADMIN = os.environ.get(
-    "CLIXEN_TEST_PG", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-)
-PG_URL = os.environ.get("CLIXEN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 
 def _stats(label: str, samples: list[float]) -> None:
@@ -58,24 +50,13 @@ def main() -> None:
     client.close()
     _stats("smoke test (deploy+run+read+delete)", smoke)
 
-    name = f"clixen_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG_URL}/{name}"
-    try:
-        db.upgrade(url)
-        engine = db.make_engine(url)
-        factory = db.make_session_factory(engine)
+    with throwaway_database() as factory:
         ticks: list[float] = []
         for i in range(args.ticks):
             t = time.perf_counter()
             run_once_per_tick(session_factory=factory, job="bench", tick=str(i), body=lambda: {})
             ticks.append(time.perf_counter() - t)
-        _stats("tick overhead (advisory lock + claim + record)", ticks)
-        engine.dispose()
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _stats("tick overhead (advisory lock + claim + record)", ticks)
 
 
 if __name__ == "__main__":

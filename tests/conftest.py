@@ -27,17 +27,19 @@ PG_ADMIN = os.environ.get(
 PG_URL_BASE = os.environ.get("CLIXEN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 
 
-def create_database(prefix: str = "clixen_test") -> str:
-    """Create an empty Postgres database; returns its SQLAlchemy URL."""
+def create_database(
+    prefix: str = "clixen_test", *, admin: str = PG_ADMIN, url_base: str = PG_URL_BASE
+) -> str:
+    """Create an empty Postgres database (through the `admin` connection); its SQLAlchemy URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    return f"{PG_URL_BASE}/{name}"
+    return f"{url_base}/{name}"
 
 
-def drop_database(url: str) -> None:
+def drop_database(url: str, *, admin: str = PG_ADMIN) -> None:
     name = url.rsplit("/", 1)[-1]
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
