@@ -308,7 +308,7 @@ def combine(ours: ValidationReport, mcp: McpVerdict | None) -> ValidationReport:
     """Our report plus n8n-mcp's findings; what blocks a deploy is decided by our validator.
 
     The rule, from benchmarks/validator_bench.py (300 real templates checked against the real
-    n8n 2.40.7, 3,595 single-defect copies; numbers in benchmarks/README.md):
+    n8n 2.40.7, 4,131 single-defect copies; numbers in benchmarks/README.md):
 
     - Our errors always block. On all 1,105 templates n8n creates and activates, ours flags
       0.7 % (real run-time defects n8n does not check at activation); on the 657 it rejects,
