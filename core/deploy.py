@@ -36,6 +36,7 @@ from core.projects import Actor, Role, require_role
 from core.settings import Settings, get_settings
 from core.validation import ValidationReport, validate
 from core.workflow import NODE_API_KEYS, SETTINGS_API_KEYS, N8nWorkflow, checksum, to_n8n_payload
+from core.workflows import get_version, head_version
 
 log = logging.getLogger(__name__)
 
@@ -197,23 +198,16 @@ def _n8n_message(e: Exception) -> str:
     return e.message if isinstance(e, N8nAPIError) else str(e)
 
 
-def _version_row(session: Session, workflow_id: int, version: int) -> WorkflowVersion:
-    row = session.scalar(
-        select(WorkflowVersion).where(
-            WorkflowVersion.workflow_id == workflow_id, WorkflowVersion.version == version
-        )
-    )
-    if row is None:
-        raise NotFound(f"This workflow has no version {version}.")
-    return row
-
-
 def _replay(session_factory: sessionmaker[Session], key: str) -> WorkflowVersion | None:
     with session_factory.begin() as session:
         done = session.get(ProcessedAction, key)
         if done is None:
             return None
-        return _version_row(session, int(done.result["workflow_id"]), int(done.result["version"]))
+        return get_version(
+            session=session,
+            workflow_id=int(done.result["workflow_id"]),
+            version=int(done.result["version"]),
+        )
 
 
 # --- workflows --------------------------------------------------------------------------------
@@ -368,16 +362,7 @@ def _allocate(
     settings: Settings | None,
 ) -> tuple[WorkflowVersion, dict[str, Any], str | None, dt.datetime]:
     with session_factory.begin() as session:
-        wf = session.get(Workflow, workflow_id)
-        if wf is None:
-            raise NotFound(f"There is no workflow #{workflow_id}.")
-        require_role(
-            session=session,
-            project_id=wf.project_id,
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            at_least=Role.editor,
-        )
+        wf = _authorized(session, workflow_id, actor)
         if wf.status == "deleted":
             raise InvalidInput(f"Workflow {wf.name!r} was deleted; create a new one.")
         say("validating")
@@ -509,10 +494,10 @@ def _succeed(
         wf = session.execute(
             select(Workflow).where(Workflow.id == version.workflow_id).with_for_update()
         ).scalar_one()
-        row = _version_row(session, wf.id, version.version)
+        row = get_version(session=session, workflow_id=wf.id, version=version.version)
         first = wf.head_version == 0
         if wf.head_version:
-            previous = _version_row(session, wf.id, wf.head_version)
+            previous = get_version(session=session, workflow_id=wf.id, version=wf.head_version)
             previous.status = "superseded"
         row.status = "deployed"
         row.deployed_at = utcnow()
@@ -556,7 +541,7 @@ def _fail(
         wf = session.execute(
             select(Workflow).where(Workflow.id == version.workflow_id).with_for_update()
         ).scalar_one()
-        row = _version_row(session, wf.id, version.version)
+        row = get_version(session=session, workflow_id=wf.id, version=version.version)
         row.status = "failed"
         row.error = message[:4000]
         if wf.head_version == 0:
@@ -579,7 +564,7 @@ def _fail(
             workflow_id=wf.id,
             properties={"version": row.version, "source": row.source},
         )
-        head = _version_row(session, wf.id, wf.head_version) if wf.head_version else None
+        head = head_version(session=session, workflow_id=wf.id)
         n8n_id = wf.n8n_workflow_id
     if head is not None and n8n_id is not None:
         _restore(n8n, n8n_id, head.json_payload)
@@ -622,17 +607,8 @@ def rollback_to(
     if key and (earlier := _replay(session_factory, f"deploy:{key}")) is not None:
         return earlier
     with session_factory.begin() as session:
-        wf = session.get(Workflow, workflow_id)
-        if wf is None:
-            raise NotFound(f"There is no workflow #{workflow_id}.")
-        require_role(
-            session=session,
-            project_id=wf.project_id,
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            at_least=Role.editor,
-        )
-        target = _version_row(session, workflow_id, version)
+        wf = _authorized(session, workflow_id, actor)
+        target = get_version(session=session, workflow_id=workflow_id, version=version)
         if version == wf.head_version:
             raise InvalidInput(f"v{version} is already the running version; nothing to roll back.")
         if target.status not in ("deployed", "superseded"):

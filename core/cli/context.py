@@ -52,20 +52,25 @@ def cli_n8n() -> Iterator[N8nClient]:
         yield client
 
 
-def project_for(*, session: Session, actor: Actor, name: str | None) -> Project:
-    """The project named `name` (the actor must be a member), or the actor's active project."""
+def project_for(
+    *, session: Session, actor: Actor, name: str | None, at_least: Role = Role.viewer
+) -> Project:
+    """The project named `name`, or the actor's active project; the actor's role in it must be
+    at least `at_least` (PermissionDenied otherwise)."""
     if name is None:
-        return default_project(session=session, team_id=actor.team_id, user_id=actor.user_id)
-    project = get_project_by_name(session=session, team_id=actor.team_id, name=name)
-    if project is None:
-        raise NotFound(
-            f"There is no project called {name!r}. Create it: clixen project create NAME"
-        )
+        project = default_project(session=session, team_id=actor.team_id, user_id=actor.user_id)
+    else:
+        found = get_project_by_name(session=session, team_id=actor.team_id, name=name)
+        if found is None:
+            raise NotFound(
+                f"There is no project called {name!r}. Create it: clixen project create NAME"
+            )
+        project = found
     require_role(
         session=session,
         project_id=project.id,
         team_id=actor.team_id,
         user_id=actor.user_id,
-        at_least=Role.viewer,
+        at_least=at_least,
     )
     return project

@@ -17,7 +17,7 @@ from core import secrets as project_secrets
 from core.cli.context import cli_actor, cli_n8n, cli_session_factory, project_for
 from core.errors import InvalidInput
 from core.policy import DEFAULT_DENYLIST, policy_for_project, set_project_policy
-from core.projects import Role, require_role
+from core.projects import Role
 from core.settings import get_settings
 
 
@@ -114,16 +114,7 @@ def _read_value(prompt: str) -> str:
 
 
 def _editor_project(session: Any, args: argparse.Namespace, at_least: Role = Role.editor) -> Any:
-    actor = cli_actor()
-    project = project_for(session=session, actor=actor, name=args.project)
-    require_role(
-        session=session,
-        project_id=project.id,
-        team_id=actor.team_id,
-        user_id=actor.user_id,
-        at_least=at_least,
-    )
-    return project
+    return project_for(session=session, actor=cli_actor(), name=args.project, at_least=at_least)
 
 
 def _secret_set(args: argparse.Namespace) -> int:

@@ -31,7 +31,6 @@ from core.pipeline import (
     list_runs,
     start_run,
 )
-from core.projects import Role, require_role
 from core.settings import get_settings
 from core.workflows import resolve_workflow
 
@@ -219,13 +218,6 @@ def _runs(args: argparse.Namespace) -> int:
         project_id = None
         if args.project:
             project_id = project_for(session=session, actor=actor, name=args.project).id
-            require_role(
-                session=session,
-                project_id=project_id,
-                team_id=actor.team_id,
-                user_id=actor.user_id,
-                at_least=Role.viewer,
-            )
         runs = list_runs(
             session=session,
             team_id=actor.team_id,

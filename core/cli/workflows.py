@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from core.deploy import (
 )
 from core.errors import InvalidInput, NotFound
 from core.models import Workflow
-from core.projects import Role, require_role
+from core.projects import Role
 from core.workflows import list_versions, list_workflows, resolve_workflow, version_diff
 
 
@@ -111,13 +112,8 @@ def _deploy(args: argparse.Namespace) -> int:
     name = (args.name or str(payload.get("name") or args.file.stem)).strip()
     with cli_session_factory() as factory, cli_n8n() as n8n:
         with factory.begin() as session:
-            project = project_for(session=session, actor=actor, name=args.project)
-            require_role(
-                session=session,
-                project_id=project.id,
-                team_id=actor.team_id,
-                user_id=actor.user_id,
-                at_least=Role.editor,
+            project = project_for(
+                session=session, actor=actor, name=args.project, at_least=Role.editor
             )
             try:
                 wf = resolve_workflow(session=session, project_id=project.id, ref=name)
@@ -152,14 +148,7 @@ def _resolve(
 ) -> tuple[int, str]:
     actor = cli_actor()
     with factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project)
-        require_role(
-            session=session,
-            project_id=project.id,
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            at_least=at_least,
-        )
+        project = project_for(session=session, actor=actor, name=args.project, at_least=at_least)
         wf = resolve_workflow(session=session, project_id=project.id, ref=args.workflow)
         return wf.id, wf.name
 
@@ -210,20 +199,17 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _deactivate(args: argparse.Namespace) -> int:
-    with cli_session_factory() as factory, cli_n8n() as n8n:
-        workflow_id, name = _resolve(factory, args, Role.editor)
-        deactivate_workflow(
-            session_factory=factory, n8n=n8n, workflow_id=workflow_id, actor=cli_actor()
-        )
-        print(f"#{workflow_id} {name!r} is stopped in n8n")
-    return 0
+    return _change(args, deactivate_workflow, "is stopped in n8n")
 
 
 def _delete(args: argparse.Namespace) -> int:
+    return _change(args, delete_workflow, "deleted from n8n; its history is kept")
+
+
+def _change(args: argparse.Namespace, change: Callable[..., Workflow], done: str) -> int:
+    """Run `deactivate_workflow` or `delete_workflow` on the named workflow, then say `done`."""
     with cli_session_factory() as factory, cli_n8n() as n8n:
         workflow_id, name = _resolve(factory, args, Role.editor)
-        delete_workflow(
-            session_factory=factory, n8n=n8n, workflow_id=workflow_id, actor=cli_actor()
-        )
-        print(f"#{workflow_id} {name!r} deleted from n8n; its history is kept")
+        change(session_factory=factory, n8n=n8n, workflow_id=workflow_id, actor=cli_actor())
+        print(f"#{workflow_id} {name!r} {done}")
     return 0
