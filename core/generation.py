@@ -111,6 +111,12 @@ def apply_deterministic_fixes(
         if not isinstance(node, dict):
             continue
         name = node.get("name")
+        # n8n refuses `null` in any node field; an omitted optional field means its default.
+        nulls = [k for k, v in node.items() if v is None and k not in ("name", "type")]
+        for key in nulls:
+            del node[key]
+        if nulls:
+            fixes.append(f"{name}: dropped empty field(s) {', '.join(sorted(nulls))}")
         ntype = node.get("type")
         if isinstance(ntype, str) and ntype not in known_versions:
             for prefix in ("n8n-nodes-base.", "@n8n/n8n-nodes-langchain."):

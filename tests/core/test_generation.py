@@ -74,6 +74,20 @@ def test_deterministic_fixes_make_an_invalid_workflow_valid() -> None:
     assert wf["nodes"][0]["type"] == "scheduleTrigger"  # the input is left untouched
 
 
+def test_null_node_fields_are_dropped_for_free() -> None:
+    """n8n's API refuses null in node fields; omitting them means their defaults."""
+    catalog = default_catalog()
+    wf = schedule_workflow()
+    wf["nodes"][1]["credentials"] = None
+    wf["nodes"][1]["waitBetweenTries"] = None
+    assert not validate(wf, catalog=catalog).valid
+
+    fixed, fixes = apply_deterministic_fixes(wf, known_versions=known_versions(catalog))
+    assert "credentials" not in fixed["nodes"][1] and "waitBetweenTries" not in fixed["nodes"][1]
+    assert validate(fixed, catalog=catalog).valid
+    assert fixes == ["Shape item: dropped empty field(s) credentials, waitBetweenTries"]
+
+
 def test_a_clean_workflow_needs_no_fix() -> None:
     _, fixes = apply_deterministic_fixes(
         schedule_workflow(), known_versions=known_versions(default_catalog())
