@@ -32,11 +32,11 @@ from core.errors import ClixenError, InvalidInput, NotFound
 from core.models import ProcessedAction, Project, Workflow, WorkflowVersion, utcnow
 from core.n8n import N8nAPIError, N8nClient, N8nError, N8nNotFound
 from core.policy import policy_for_project
-from core.projects import Actor, Role, require_role
+from core.projects import Actor, Role
 from core.settings import Settings, get_settings
 from core.validation import ValidationReport, validate
 from core.workflow import NODE_API_KEYS, SETTINGS_API_KEYS, N8nWorkflow, checksum, to_n8n_payload
-from core.workflows import get_version, head_version
+from core.workflows import get_version, get_workflow, head_version
 
 log = logging.getLogger(__name__)
 
@@ -666,14 +666,11 @@ def delete_workflow(
 
 
 def _authorized(session: Session, workflow_id: int, actor: Actor) -> Workflow:
-    wf = session.get(Workflow, workflow_id)
-    if wf is None:
-        raise NotFound(f"There is no workflow #{workflow_id}.")
-    require_role(
+    """The workflow, if `actor` may change it (editor or more)."""
+    return get_workflow(
         session=session,
-        project_id=wf.project_id,
+        workflow_id=workflow_id,
         team_id=actor.team_id,
         user_id=actor.user_id,
         at_least=Role.editor,
     )
-    return wf
