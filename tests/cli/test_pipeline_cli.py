@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.cli import main
 from core.models import PipelineRun, WorkflowVersion
 from core.n8n import N8nClient
 from core.settings import get_settings
-from tests.builders import delete_deployed, pipeline_services
+from tests.builders import pipeline_services
+from tests.cli.common import cli_against, run
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import answer, schedule_workflow
@@ -34,25 +34,14 @@ def cli_env(
     llm: ScriptedLLM,
     session_factory: sessionmaker[Session],
 ) -> Iterator[N8nClient]:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("N8N_URL", n8n.url)
-    monkeypatch.setenv("N8N_API_KEY", n8n.api_key)
     monkeypatch.setenv("OPENAI_API_KEY", "test")
     monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
     monkeypatch.setenv("OPENAI_MODEL", "scripted")
     monkeypatch.setenv("N8N_MCP_COMMAND", "")  # keep these tests on our validator alone
-    monkeypatch.setenv("CLIXEN_CLI_USER", "bob")
-    get_settings.cache_clear()
-    with N8nClient(n8n.url, n8n.api_key) as client:
+    with cli_against(
+        monkeypatch, session_factory, database_url=database_url, n8n=n8n, user="bob"
+    ) as client:
         yield client
-        delete_deployed(session_factory, client)
-    get_settings.cache_clear()
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_create_prints_progress_and_deploys(

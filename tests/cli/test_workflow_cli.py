@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.cli import main
 from core.n8n import N8nClient, N8nNotFound
 from core.settings import get_settings
-from tests.builders import delete_deployed
+from tests.cli.common import cli_against, run
 from tests.conftest import N8nStack
 from tests.workflows import label_of, labelled_schedule
 
@@ -26,21 +25,10 @@ def cli_env(
     session_factory: sessionmaker[Session],
 ) -> Iterator[N8nClient]:
     """The CLI pointed at the test database and the real n8n, acting as cli:alice."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("N8N_URL", n8n.url)
-    monkeypatch.setenv("N8N_API_KEY", n8n.api_key)
-    monkeypatch.setenv("CLIXEN_CLI_USER", "alice")
-    get_settings.cache_clear()
-    with N8nClient(n8n.url, n8n.api_key) as client:
+    with cli_against(
+        monkeypatch, session_factory, database_url=database_url, n8n=n8n, user="alice"
+    ) as client:
         yield client
-        delete_deployed(session_factory, client)
-    get_settings.cache_clear()
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write(tmp_path: Path, name: str, wf: dict[str, Any]) -> str:
