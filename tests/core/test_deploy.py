@@ -35,6 +35,25 @@ from tests.workflows import label_of, labelled_schedule, webhook_workflow
 OWNER = Actor("T1", "U-owner")
 
 
+def deploy(
+    factory: sessionmaker[Session],
+    n8n: N8nClient,
+    workflow_id: int,
+    payload: dict[str, Any],
+    source: str,
+    **kwargs: Any,
+) -> WorkflowVersion:
+    """`deploy_version` of `payload`, as OWNER unless `actor=` names someone else."""
+    return deploy_version(
+        session_factory=factory,
+        n8n=n8n,
+        workflow_id=workflow_id,
+        json_payload=payload,
+        source=source,
+        **{"actor": OWNER, **kwargs},
+    )
+
+
 def get_hook(path: str) -> dict[str, Any]:
     """A GET webhook at `path` → an empty Set node."""
     return webhook_workflow(
@@ -84,15 +103,7 @@ def test_deploy_update_and_rollback_keep_one_n8n_workflow_and_linear_history(
     session_factory: sessionmaker[Session], client: N8nClient
 ) -> None:
     wid = new_workflow(session_factory)
-    v1 = deploy_version(
-        session_factory=session_factory,
-        n8n=client,
-        workflow_id=wid,
-        json_payload=labelled_schedule("first"),
-        source="generate",
-        actor=OWNER,
-        prompt="p1",
-    )
+    v1 = deploy(session_factory, client, wid, labelled_schedule("first"), "generate", prompt="p1")
     with session_factory() as s:
         wf = s.get(Workflow, wid)
         assert wf is not None and wf.n8n_workflow_id and wf.status == "active"
@@ -101,14 +112,7 @@ def test_deploy_update_and_rollback_keep_one_n8n_workflow_and_linear_history(
     assert client.get_workflow(n8n_id)["active"] is True
     assert label_of(client.get_workflow(n8n_id)) == "first"
 
-    v2 = deploy_version(
-        session_factory=session_factory,
-        n8n=client,
-        workflow_id=wid,
-        json_payload=labelled_schedule("second"),
-        source="edit",
-        actor=OWNER,
-    )
+    v2 = deploy(session_factory, client, wid, labelled_schedule("second"), "edit")
     assert v2.version == 2
     with session_factory() as s:
         wf = s.get(Workflow, wid)
@@ -148,14 +152,7 @@ def test_repeated_rollback_click_creates_one_version(
 ) -> None:
     wid = new_workflow(session_factory)
     for label in ("one", "two"):
-        deploy_version(
-            session_factory=session_factory,
-            n8n=client,
-            workflow_id=wid,
-            json_payload=labelled_schedule(label),
-            source="generate",
-            actor=OWNER,
-        )
+        deploy(session_factory, client, wid, labelled_schedule(label), "generate")
     key = f"slack-action-{uuid.uuid4()}"
     results = []
     threads = [
@@ -188,14 +185,7 @@ def test_unreachable_n8n_keeps_the_failed_version_and_refunds_quota(
     wid = new_workflow(session_factory)
     down = N8nClient("http://127.0.0.1:9", n8n.api_key, max_retries=0)
     with down, pytest.raises(DeployFailed) as err:
-        deploy_version(
-            session_factory=session_factory,
-            n8n=down,
-            workflow_id=wid,
-            json_payload=labelled_schedule("lost?"),
-            source="generate",
-            actor=OWNER,
-        )
+        deploy(session_factory, down, wid, labelled_schedule("lost?"), "generate")
     assert err.value.version == 1 and "cannot reach n8n" in err.value.n8n_message
     with session_factory() as s:
         (v1,) = list_versions(session=s, workflow_id=wid)
@@ -207,14 +197,7 @@ def test_unreachable_n8n_keeps_the_failed_version_and_refunds_quota(
     assert events(session_factory, "error") == 1
 
     # Once n8n is back the next attempt deploys as v2.
-    v2 = deploy_version(
-        session_factory=session_factory,
-        n8n=client,
-        workflow_id=wid,
-        json_payload=labelled_schedule("back"),
-        source="repair",
-        actor=OWNER,
-    )
+    v2 = deploy(session_factory, client, wid, labelled_schedule("back"), "repair")
     assert v2.version == 2 and v2.status == "deployed"
     assert deploys_used(session_factory) == 1
 
@@ -224,49 +207,21 @@ def test_n8n_rejection_is_reported_and_the_running_version_survives(
 ) -> None:
     path = f"clixen-test-{uuid.uuid4().hex[:8]}"
     holder = new_workflow(session_factory, "holds the path")
-    deploy_version(
-        session_factory=session_factory,
-        n8n=client,
-        workflow_id=holder,
-        json_payload=get_hook(path),
-        source="import",
-        actor=OWNER,
-    )
+    deploy(session_factory, client, holder, get_hook(path), "import")
     # n8n 2.x registers a published webhook asynchronously; the clash is only certain once the
     # first workflow's webhook answers.
     assert client.call_webhook(path, method="GET", wait_registered_s=20).status_code == 200
     # Passes our validation; n8n refuses to activate a second webhook on the same path.
     wid = new_workflow(session_factory, "clashes")
     with pytest.raises(DeployFailed) as err:
-        deploy_version(
-            session_factory=session_factory,
-            n8n=client,
-            workflow_id=wid,
-            json_payload=get_hook(path),
-            source="generate",
-            actor=OWNER,
-        )
+        deploy(session_factory, client, wid, get_hook(path), "generate")
     assert "conflict" in err.value.n8n_message.lower()
     used_after_first_failure = deploys_used(session_factory)
 
-    good = deploy_version(
-        session_factory=session_factory,
-        n8n=client,
-        workflow_id=wid,
-        json_payload=get_hook(path + "-own"),
-        source="repair",
-        actor=OWNER,
-    )
+    good = deploy(session_factory, client, wid, get_hook(path + "-own"), "repair")
     assert good.version == 2
     with pytest.raises(DeployFailed):
-        deploy_version(
-            session_factory=session_factory,
-            n8n=client,
-            workflow_id=wid,
-            json_payload=get_hook(path),
-            source="edit",
-            actor=OWNER,
-        )
+        deploy(session_factory, client, wid, get_hook(path), "edit")
     with session_factory() as s:
         statuses = [(v.version, v.status) for v in list_versions(session=s, workflow_id=wid)]
         wf = s.get(Workflow, wid)
@@ -287,21 +242,14 @@ def test_concurrent_deploys_get_distinct_versions(
     versions: list[int] = []
     errors: list[BaseException] = []
 
-    def deploy(label: str) -> None:
+    def deploy_labelled(label: str) -> None:
         try:
-            v = deploy_version(
-                session_factory=session_factory,
-                n8n=client,
-                workflow_id=wid,
-                json_payload=labelled_schedule(label),
-                source="edit",
-                actor=OWNER,
-            )
+            v = deploy(session_factory, client, wid, labelled_schedule(label), "edit")
             versions.append(v.version)
         except BaseException as e:  # surfaced by the assertion below
             errors.append(e)
 
-    threads = [threading.Thread(target=deploy, args=(f"c{i}",)) for i in range(5)]
+    threads = [threading.Thread(target=deploy_labelled, args=(f"c{i}",)) for i in range(5)]
     for t in threads:
         t.start()
     for t in threads:
@@ -336,22 +284,8 @@ def test_viewers_and_other_workspaces_cannot_deploy_or_roll_back(
     session_factory: sessionmaker[Session], client: N8nClient
 ) -> None:
     wid = new_workflow(session_factory)
-    deploy_version(
-        session_factory=session_factory,
-        n8n=client,
-        workflow_id=wid,
-        json_payload=labelled_schedule("v1"),
-        source="generate",
-        actor=OWNER,
-    )
-    deploy_version(
-        session_factory=session_factory,
-        n8n=client,
-        workflow_id=wid,
-        json_payload=labelled_schedule("v2"),
-        source="edit",
-        actor=OWNER,
-    )
+    deploy(session_factory, client, wid, labelled_schedule("v1"), "generate")
+    deploy(session_factory, client, wid, labelled_schedule("v2"), "edit")
     with session_factory.begin() as s:
         wf = s.get(Workflow, wid)
         assert wf is not None
@@ -364,14 +298,7 @@ def test_viewers_and_other_workspaces_cannot_deploy_or_roll_back(
         )
     for actor in (Actor("T1", "U-viewer"), Actor("T-other", OWNER.user_id)):
         with pytest.raises(PermissionDenied):
-            deploy_version(
-                session_factory=session_factory,
-                n8n=client,
-                workflow_id=wid,
-                json_payload=labelled_schedule("sneaky"),
-                source="edit",
-                actor=actor,
-            )
+            deploy(session_factory, client, wid, labelled_schedule("sneaky"), "edit", actor=actor)
         with pytest.raises(PermissionDenied):
             rollback_to(
                 session_factory=session_factory,
@@ -404,14 +331,7 @@ def test_validation_gate_and_quota_stop_a_deploy_before_anything_is_stored(
     }
     for payload in (broken, denied):
         with pytest.raises(ValidationFailed) as err:
-            deploy_version(
-                session_factory=session_factory,
-                n8n=client,
-                workflow_id=wid,
-                json_payload=payload,
-                source="generate",
-                actor=OWNER,
-            )
+            deploy(session_factory, client, wid, payload, "generate")
         assert err.value.report.errors
     with session_factory.begin() as s:
         wf = s.get(Workflow, wid)
@@ -419,23 +339,9 @@ def test_validation_gate_and_quota_stop_a_deploy_before_anything_is_stored(
         project = s.get(Project, wf.project_id)
         assert project is not None
         project.daily_deploy_limit = 1
-    deploy_version(
-        session_factory=session_factory,
-        n8n=client,
-        workflow_id=wid,
-        json_payload=labelled_schedule("ok"),
-        source="generate",
-        actor=OWNER,
-    )
+    deploy(session_factory, client, wid, labelled_schedule("ok"), "generate")
     with pytest.raises(QuotaExceeded):
-        deploy_version(
-            session_factory=session_factory,
-            n8n=client,
-            workflow_id=wid,
-            json_payload=labelled_schedule("over"),
-            source="edit",
-            actor=OWNER,
-        )
+        deploy(session_factory, client, wid, labelled_schedule("over"), "edit")
     with session_factory() as s:
         assert [v.version for v in list_versions(session=s, workflow_id=wid)] == [1]
 
@@ -444,14 +350,7 @@ def test_deactivate_then_delete_removes_it_from_n8n(
     session_factory: sessionmaker[Session], client: N8nClient
 ) -> None:
     wid = new_workflow(session_factory)
-    deploy_version(
-        session_factory=session_factory,
-        n8n=client,
-        workflow_id=wid,
-        json_payload=labelled_schedule("bye"),
-        source="generate",
-        actor=OWNER,
-    )
+    deploy(session_factory, client, wid, labelled_schedule("bye"), "generate")
     with session_factory() as s:
         wf = s.get(Workflow, wid)
         assert wf is not None
@@ -492,14 +391,7 @@ def test_a_version_left_pending_by_a_crash_is_closed_by_the_next_deploy(
                 created_by=OWNER.user_id,
             )
         )
-    v2 = deploy_version(
-        session_factory=session_factory,
-        n8n=client,
-        workflow_id=wid,
-        json_payload=labelled_schedule("after"),
-        source="generate",
-        actor=OWNER,
-    )
+    v2 = deploy(session_factory, client, wid, labelled_schedule("after"), "generate")
     assert v2.version == 2
     with session_factory() as s:
         v1 = list_versions(session=s, workflow_id=wid)[0]
@@ -513,14 +405,7 @@ def test_a_server_answering_nonsense_fails_the_deploy_cleanly(
     # Something that is not n8n answers 200 with unrelated JSON (a wrong N8N_URL).
     wrong = N8nClient(slack.url, n8n.api_key, max_retries=0)
     with wrong, pytest.raises(DeployFailed, match="without a workflow id"):
-        deploy_version(
-            session_factory=session_factory,
-            n8n=wrong,
-            workflow_id=wid,
-            json_payload=labelled_schedule("x"),
-            source="generate",
-            actor=OWNER,
-        )
+        deploy(session_factory, wrong, wid, labelled_schedule("x"), "generate")
     with session_factory() as s:
         assert [v.status for v in list_versions(session=s, workflow_id=wid)] == ["failed"]
     assert deploys_used(session_factory) == 0
