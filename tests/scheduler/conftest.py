@@ -93,11 +93,12 @@ def record_running_workflow(
     n8n_id: str,
     workflow: dict[str, Any],
     name: str,
-    channel: str,
-    thread: str,
+    channel: str | None = None,
+    thread: str | None = None,
+    deployed_at: dt.datetime | None = None,
 ) -> int:
-    """The product's record of a workflow already active in n8n: v1 deployed now, reporting in
-    a Slack thread. Its id."""
+    """The product's record of a workflow already active in n8n: v1 deployed (now, unless
+    `deployed_at` says when), reporting in a Slack thread if one is given. Its id."""
     with session_factory.begin() as session:
         row = Workflow(
             project_id=project_id,
@@ -120,7 +121,7 @@ def record_running_workflow(
                 source="generate",
                 status="deployed",
                 created_by=USER,
-                deployed_at=dt.datetime.now(dt.UTC),
+                deployed_at=deployed_at or dt.datetime.now(dt.UTC),
             )
         )
         return row.id

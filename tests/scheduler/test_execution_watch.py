@@ -8,10 +8,10 @@ import uuid
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import Workflow, WorkflowVersion
+from core.models import Workflow
 from core.n8n import N8nClient
 from core.scheduler.jobs import watch_executions
-from tests.scheduler.conftest import USER, RecordingNotifier, closed_port, record_running_workflow
+from tests.scheduler.conftest import RecordingNotifier, closed_port, record_running_workflow
 from tests.workflows import webhook_workflow
 
 
@@ -94,29 +94,14 @@ def test_workflows_deployed_long_ago_are_not_watched(
     notifier: RecordingNotifier,
     project_id: int,
 ) -> None:
-    with session_factory.begin() as session:
-        row = Workflow(
-            project_id=project_id,
-            name="old",
-            n8n_workflow_id="not-in-n8n",
-            status="active",
-            head_version=1,
-            created_by=USER,
-        )
-        session.add(row)
-        session.flush()
-        session.add(
-            WorkflowVersion(
-                workflow_id=row.id,
-                version=1,
-                json_payload={},
-                checksum="0" * 64,
-                source="generate",
-                status="deployed",
-                created_by=USER,
-                deployed_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3),
-            )
-        )
+    record_running_workflow(
+        session_factory,
+        project_id=project_id,
+        n8n_id="not-in-n8n",
+        workflow={},
+        name="old",
+        deployed_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3),
+    )
     summary = watch_executions(
         session_factory=session_factory,
         client=n8n_client,
