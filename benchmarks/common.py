@@ -1,6 +1,6 @@
 """What the benchmarks share: a throwaway migrated Postgres database, its command-line options,
-and percentiles. Importing it makes the repository importable (`core`, `tests`) when a benchmark
-runs as `.venv/bin/python benchmarks/<name>.py`."""
+the pipeline on it with the scripted LLM, and percentiles. Importing it makes the repository
+importable (`core`, `tests`) when a benchmark runs as `.venv/bin/python benchmarks/<name>.py`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import db
+from core.mcp_validation import McpValidator
+from core.n8n import N8nClient
+from core.pipeline import PipelineServices
+from core.settings import Settings
+from core.templates import TemplateLibrary
+from tests.builders import new_project, pipeline_services
 from tests.conftest import PG_ADMIN, PG_URL_BASE, create_database, drop_database
+from tests.doubles.llm_server import ScriptedLLM, start_llm_server
 
 
 def add_pg_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +45,41 @@ def throwaway_database(
     finally:
         engine.dispose()
         drop_database(url, admin=pg)
+
+
+@contextmanager
+def pipeline_bench(
+    args: argparse.Namespace,
+    *,
+    team_id: str,
+    user_id: str,
+    deploy_limit: int,
+    settings: Settings,
+    templates: TemplateLibrary | None = None,
+    mcp: McpValidator | None = None,
+) -> Iterator[tuple[PipelineServices, ScriptedLLM, int]]:
+    """The pipeline on a throwaway database (args.pg, args.pg_url), the real n8n from `settings`
+    and the scripted LLM answering instantly over real HTTP; with the LLM and the id of a
+    project allowing `deploy_limit` deploys and unlimited tokens a day."""
+    llm = ScriptedLLM()
+    server, _ = start_llm_server(llm)
+    try:
+        with throwaway_database(args.pg, args.pg_url) as factory:
+            project_id = new_project(
+                factory,
+                team_id=team_id,
+                user_id=user_id,
+                name="bench",
+                daily_deploy_limit=deploy_limit,
+                daily_token_limit=10**9,
+            )
+            with N8nClient.from_settings(settings) as n8n:
+                services = pipeline_services(
+                    factory, n8n, llm.url, settings=settings, templates=templates, mcp=mcp
+                )
+                yield services, llm, project_id
+    finally:
+        server.shutdown()
 
 
 def pct(xs: list[float], q: float) -> float:

@@ -17,14 +17,13 @@ import statistics
 import time
 from typing import Any
 
-from common import add_pg_arguments, pct, throwaway_database
+from common import add_pg_arguments, pct, pipeline_bench
 
-from core.n8n import N8nClient
 from core.pipeline import PipelineServices, execute_run, start_run
 from core.settings import get_settings
 from core.templates import default_library
-from tests.builders import delete_deployed, new_project, pipeline_services
-from tests.doubles.llm_server import ScriptedLLM, start_llm_server
+from tests.builders import delete_deployed
+from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import labelled_schedule
 
 TEAM, USER = "bench", "bench-user"
@@ -81,34 +80,26 @@ def main() -> None:
     add_pg_arguments(ap)
     args = ap.parse_args()
 
-    llm = ScriptedLLM()
-    server, _ = start_llm_server(llm)
     settings = get_settings()
     mcp = None
-    try:
-        with throwaway_database(args.pg, args.pg_url) as factory:
-            project_id = new_project(
-                factory,
-                team_id=TEAM,
-                user_id=USER,
-                name="bench",
-                daily_deploy_limit=args.runs * 2 + 10,
-                daily_token_limit=10**9,
-            )
-            if args.mcp:
-                from core.mcp_validation import McpValidator
+    if args.mcp:
+        from core.mcp_validation import McpValidator
 
-                mcp = McpValidator.from_settings(settings)
-            with N8nClient.from_settings(settings) as n8n:
-                # Templates loaded once per process, as in the bot.
-                services = pipeline_services(
-                    factory, n8n, llm.url, settings=settings, templates=default_library(), mcp=mcp
-                )
-                pipe, raw = measure(services, llm, project_id, args.runs)
+        mcp = McpValidator.from_settings(settings)
+    try:
+        with pipeline_bench(
+            args,
+            team_id=TEAM,
+            user_id=USER,
+            deploy_limit=args.runs * 2 + 10,
+            settings=settings,
+            templates=default_library(),  # loaded once per process, as in the bot
+            mcp=mcp,
+        ) as (services, llm, project_id):
+            pipe, raw = measure(services, llm, project_id, args.runs)
     finally:
         if mcp is not None:
             mcp.close()
-        server.shutdown()
     mp, mr = statistics.median(pipe), statistics.median(raw)
     print(f"runs: {len(pipe)} (after 1 warm-up), n8n-mcp: {'on' if args.mcp else 'off'}")
     print(

@@ -19,15 +19,15 @@ import time
 import uuid
 from typing import Any
 
-from common import add_pg_arguments, pct, throwaway_database
+from common import add_pg_arguments, pct, pipeline_bench
 
 from core import pipeline
-from core.n8n import ExecutionFailure, N8nClient
+from core.n8n import ExecutionFailure
 from core.pipeline import PipelineServices, execute_run, start_run
 from core.scheduler.jobs import watch_executions
 from core.settings import get_settings
-from tests.builders import delete_deployed, new_project, pipeline_services
-from tests.doubles.llm_server import ScriptedLLM, start_llm_server
+from tests.builders import delete_deployed
+from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import order_hook
 
 TEAM, USER = "bench", "bench-user"
@@ -99,24 +99,14 @@ def main() -> None:
     add_pg_arguments(ap)
     args = ap.parse_args()
 
-    llm = ScriptedLLM()
-    server, _ = start_llm_server(llm)
-    settings = get_settings()
-    try:
-        with throwaway_database(args.pg, args.pg_url) as factory:
-            project_id = new_project(
-                factory,
-                team_id=TEAM,
-                user_id=USER,
-                name="bench",
-                daily_deploy_limit=args.rounds * 3 + 10,
-                daily_token_limit=10**9,
-            )
-            with N8nClient.from_settings(settings) as n8n:
-                services = pipeline_services(factory, n8n, llm.url, settings=settings)
-                repairing, quiet = measure(services, llm, project_id, args.rounds)
-    finally:
-        server.shutdown()
+    with pipeline_bench(
+        args,
+        team_id=TEAM,
+        user_id=USER,
+        deploy_limit=args.rounds * 3 + 10,
+        settings=get_settings(),
+    ) as (services, llm, project_id):
+        repairing, quiet = measure(services, llm, project_id, args.rounds)
     print(f"rounds: {len(repairing)} (after 1 warm-up); workflows watched grow 1..{args.rounds}")
     print(
         f"watch pass with a repair  median {statistics.median(repairing) * 1000:7.1f} ms"
