@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from core.n8n import (
     strip_read_only,
 )
 from tests.conftest import N8nStack
+from tests.workflows import webhook_workflow
 
 
 @pytest.fixture
@@ -28,37 +30,20 @@ def client(n8n: N8nStack) -> Iterator[N8nClient]:
         yield c
 
 
-def failing_webhook_workflow(path: str) -> dict:
-    return {
-        "name": f"test failing webhook {path}",
-        "nodes": [
-            {
-                "id": str(uuid.uuid4()),
-                "name": "Incoming call",
-                "type": "n8n-nodes-base.webhook",
-                "typeVersion": 2,
-                "position": [0, 0],
-                "webhookId": str(uuid.uuid4()),
-                "parameters": {"httpMethod": "POST", "path": path, "responseMode": "onReceived"},
-            },
-            {
-                "id": str(uuid.uuid4()),
-                "name": "Refuse order",
-                "type": "n8n-nodes-base.stopAndError",
-                "typeVersion": 1,
-                "position": [220, 0],
-                "parameters": {"errorMessage": "order total is negative"},
-            },
-        ],
-        "connections": {
-            "Incoming call": {"main": [[{"node": "Refuse order", "type": "main", "index": 0}]]}
+def failing_webhook_workflow(path: str) -> dict[str, Any]:
+    """A POST webhook whose every call fails at "Refuse order" (a Stop and Error node)."""
+    wf = webhook_workflow(
+        path,
+        {
+            "name": "Refuse order",
+            "type": "n8n-nodes-base.stopAndError",
+            "typeVersion": 1,
+            "parameters": {"errorMessage": "order total is negative"},
         },
-        "settings": {"executionOrder": "v1"},
-        # Read-only fields a caller may carry over from a GET: the client strips them.
-        "active": True,
-        "id": "should-not-be-sent",
-        "tags": [],
-    }
+        name=f"test failing webhook {path}",
+    )
+    # Read-only fields a caller may carry over from a GET: the client strips them.
+    return {**wf, "active": True, "id": "should-not-be-sent", "tags": []}
 
 
 def test_webhook_workflow_failure_is_read_back(client: N8nClient) -> None:
