@@ -5,10 +5,13 @@ real n8n); this process plays Slack: it sends N signed `/clixen create …` slas
 time, and serves the doubles at the network edge (the fake Slack Web API and the scripted LLM,
 which answers after `--delay` seconds per call).
 
-Beside the load, a probe sends a signed `/bench-noop` slash command (a Bolt listener that only
-calls `ack()`, registered in the same bot process) every `--probe-every` seconds: its latency is
-the floor that Bolt, uvicorn, this machine and this load generator impose, measured in the same
-run, so noise on the shared machine shows up in both columns.
+The server acknowledges slash commands itself, before Bolt runs (bot.server). Two no-op
+baselines show what that buys, measured in the same bot process and the same run, so noise on the
+shared machine shows up in every column: `/bench-noop` (a Bolt listener that only calls `ack()`)
+through our server, and through a bare Bolt app served the way Bolt's Starlette adapter does
+(`POST /bench/bare-bolt`: dispatch on a thread, ack from Bolt's listener thread) — the floor that
+Bolt itself imposes. Both run idle (the same N, C at a time) and as probes during the load,
+alternating, every `--probe-every` seconds.
 
 Every request must reach its final message: its run's progress message ends in a `chat.update`
 with the summary ("… is active") or the failure ("Failed: …"). Requests that never got a run, a
@@ -45,6 +48,7 @@ sys.path.insert(0, str(REPO))
 
 TARGET_P99_MS = 100.0
 NOOP_COMMAND = "/bench-noop"
+BARE_BOLT_PATH = "/bench/bare-bolt"
 
 
 def _free_port() -> int:
@@ -76,10 +80,45 @@ def serve(port: int) -> None:
     def handle_noop(ack: Any) -> None:
         ack()
 
+    http_app = create_server_app(bolt, signing_secret=settings.slack_signing_secret)
+    http_app.router.routes.insert(0, bare_bolt_route(settings))
     try:
-        serve_http(create_server_app(bolt), port=port)
+        serve_http(http_app, port=port)
     finally:
         services.shutdown(wait=False)
+
+
+def bare_bolt_route(settings: Any) -> Any:
+    """`POST /bench/bare-bolt`: a Bolt app with nothing but the no-op command, served the way
+    Bolt's Starlette adapter does (dispatch on a thread; the ack comes from its listener thread).
+    Its latency is what Bolt's own dispatch costs before any of our code runs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from slack_bolt import App
+    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+    from slack_sdk import WebClient
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    bare = App(
+        signing_secret=settings.slack_signing_secret,
+        client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url),
+        process_before_response=False,
+        listener_executor=ThreadPoolExecutor(32),
+    )
+
+    @bare.command(NOOP_COMMAND)
+    def handle_noop(ack: Any) -> None:
+        ack()
+
+    async def endpoint(request: Request) -> Response:
+        body = await request.body()
+        response = await run_in_threadpool(bare.dispatch, to_bolt_request(request, body))
+        return to_starlette_response(response)
+
+    return Route(BARE_BOLT_PATH, endpoint, methods=["POST"])
 
 
 # --- the load generator -------------------------------------------------------------------------
@@ -140,6 +179,7 @@ def main() -> int:
     llm.default = lambda body: answer(schedule_workflow(f"Bench {time.time_ns()}"))
     llm_server, _ = start_llm_server(llm)
 
+    load_before = os.getloadavg()
     port = _free_port()
     env = {
         k: v
@@ -171,6 +211,8 @@ def main() -> int:
     profiler: subprocess.Popen[bytes] | None = None
     requests: list[Sample | None] = [None] * args.requests
     probes: list[Sample] = []
+    bare_probes: list[Sample] = []
+    idle: list[Sample] = []
     bare: list[Sample] = []
     try:
         base = f"http://127.0.0.1:{port}"
@@ -190,8 +232,11 @@ def main() -> int:
         limits = httpx.Limits(max_connections=args.concurrency + 4)
         with httpx.Client(base_url=base, timeout=10, limits=limits) as http:
             sender = SlackSender(http, slack)  # type: ignore[arg-type]
+            bare_sender = SlackSender(http, slack, path=BARE_BOLT_PATH)  # type: ignore[arg-type]
 
-            def timed(text: str, *, user: str, command: str = "/clixen") -> Sample:
+            def timed(
+                text: str, *, user: str, command: str = "/clixen", via: SlackSender = sender
+            ) -> Sample:
                 form = {
                     "token": "legacy",
                     "team_id": "T0BENCH",
@@ -208,25 +253,25 @@ def main() -> int:
                 }
                 body = urlencode(form)
                 t0 = time.perf_counter()
-                r = sender.post(body, "application/x-www-form-urlencoded")
+                r = via.post(body, "application/x-www-form-urlencoded")
                 return Sample((time.perf_counter() - t0) * 1000, r.status_code)
 
+            def burst(via: SlackSender, user: str, n: int) -> list[Sample]:
+                """`n` no-op commands, `args.concurrency` at a time."""
+                with ThreadPoolExecutor(args.concurrency) as pool:
+                    return list(
+                        pool.map(
+                            lambda i: timed("", user=user, command=NOOP_COMMAND, via=via), range(n)
+                        )
+                    )
+
             # Warm-up, not counted: Bolt's auth.test, thread pools and connections at full width.
-            with ThreadPoolExecutor(args.concurrency) as pool:
-                list(
-                    pool.map(
-                        lambda i: timed("", user="UWARM", command=NOOP_COMMAND),
-                        range(3 * args.concurrency),
-                    )
-                )
-            # Baseline: the same number of bare acks, as many at a time, on the idle bot.
-            with ThreadPoolExecutor(args.concurrency) as pool:
-                bare = list(
-                    pool.map(
-                        lambda i: timed("", user="UBARE", command=NOOP_COMMAND),
-                        range(args.requests),
-                    )
-                )
+            for via in (sender, bare_sender):
+                burst(via, "UWARM", 3 * args.concurrency)
+            # Baselines on the idle bot: the same number of no-op acks, as many at a time, through
+            # our server (acknowledged before Bolt) and through a bare Bolt app (Bolt's own floor).
+            idle = burst(sender, "UIDLE", args.requests)
+            bare = burst(bare_sender, "UBARE", args.requests)
 
             if args.profile:
                 profiler = subprocess.Popen(
@@ -253,7 +298,11 @@ def main() -> int:
             def probe() -> None:
                 while loading.is_set():
                     probes.append(timed("", user="UPROBE", command=NOOP_COMMAND))
-                    time.sleep(args.probe_every)
+                    time.sleep(args.probe_every / 2)
+                    bare_probes.append(
+                        timed("", user="UPROBE", command=NOOP_COMMAND, via=bare_sender)
+                    )
+                    time.sleep(args.probe_every / 2)
 
             def one(i: int) -> None:
                 # One user per request: each has its own daily deploy quota.
@@ -332,12 +381,15 @@ def main() -> int:
     print()
     print(
         f"{args.requests} slash commands, {args.concurrency} at a time, LLM {args.delay:g} s/call; "
-        f"probe every {args.probe_every:g} s; {os.cpu_count()} CPUs"
+        f"probe every {args.probe_every:g} s; {os.cpu_count()} CPUs, load average "
+        f"{load_before[0]:.2f} before the run (other processes share this machine)"
     )
     print(f"{'time to acknowledge (ms)':<28}{'n':>5}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}")
     print(row("/clixen create (the bot)", answered))
-    print(row(f"{NOOP_COMMAND}, idle bot", bare))
+    print(row(f"{NOOP_COMMAND}, idle", idle))
+    print(row(f"{NOOP_COMMAND} bare Bolt, idle", bare))
     print(row(f"{NOOP_COMMAND}, during load", probes))
+    print(row(f"{NOOP_COMMAND} bare Bolt, load", bare_probes))
     print(
         f"all acknowledged in {acked_s:.1f} s; HTTP 200: {args.requests - len(non_200)}/"
         f"{args.requests}"

@@ -17,7 +17,8 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Threads that run listeners up to (and a little after) ack(); pipeline work goes to run workers.
+# Socket Mode only: threads that run listeners while Bolt waits for their ack(). Over HTTP the
+# server acknowledges first and Bolt runs each listener on the dispatch thread (bot.server).
 LISTENER_THREADS = 32
 
 
@@ -36,7 +37,9 @@ def create_app(
         token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret,
         client=client,
-        process_before_response=False,
+        # HTTP: the server has usually answered Slack already, so the listener runs right on the
+        # dispatch thread (no hop, no ack polling); a modal's ack still carries its errors.
+        process_before_response=not socket_mode,
         request_verification_enabled=not socket_mode,
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
     )

@@ -113,7 +113,11 @@ def build_server(settings: Settings, services: BotServices) -> Server:
     )
     socket_mode = bolt_app is not None and bool(settings.slack_app_token)
     http_app = create_server_app(
-        bolt_app, api_app=api_app, slack_route=not socket_mode, slack_missing=missing
+        bolt_app,
+        signing_secret=settings.slack_signing_secret,
+        api_app=api_app,
+        slack_route=not socket_mode,
+        slack_missing=missing,
     )
     return Server(http_app=http_app, bolt_app=bolt_app, missing=missing)
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qs
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk.signature import SignatureVerifier
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -21,23 +27,62 @@ from core.settings import PURPOSE
 log = logging.getLogger(__name__)
 
 
+# Threads that hand an already acknowledged request to Bolt; its listeners hand their work on at
+# once. Few on purpose: every extra busy thread competes with the event loop (which answers Slack)
+# for the GIL; under a burst, fewer threads meant p99 ack 35-48 ms instead of 120-150 ms
+# (benchmarks/slack_ack.py). Queued requests are already acknowledged; they only wait their turn.
+DISPATCH_THREADS = 2
+
+# Kinds whose acknowledgement carries no body: the server answers 200 itself, before Bolt.
+FAST_ACK_KINDS = frozenset({"event_callback", "slash_command", "block_actions"})
+
+
 def create_server_app(
     bolt_app: App | None,
     *,
+    signing_secret: str | None = None,
     api_app: Any = None,
     slack_route: bool = True,
     slack_missing: Sequence[str] = (),
 ) -> Starlette:
     """`POST /slack/events`, `GET /healthz`, and the HTTP API (if given) mounted beside them.
 
+    With `signing_secret` the server verifies Slack's signature itself (401 when bad or stale)
+    and acknowledges events, slash commands and button clicks with an empty 200 before Bolt
+    runs; Bolt then handles them on a dispatch thread and its own response is discarded, so
+    listeners reply through `respond()` or the Web API, never in the ack body. Everything else
+    (modal submissions, URL verification, …) goes through Bolt and gets Bolt's response.
+
     Without a Bolt app (Slack not configured yet, development only) `/slack/events` answers 503
     with a JSON error naming `slack_missing`, the variables to set.
     """
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    dispatcher = ThreadPoolExecutor(DISPATCH_THREADS, thread_name_prefix="slack-dispatch")
+
+    def dispatch_acknowledged(kind: str, body: bytes, query: Any, headers: Any) -> None:
+        assert bolt_app is not None
+        try:
+            request = BoltRequest(body=body.decode("utf-8"), query=query, headers=headers)
+            response = bolt_app.dispatch(request)
+        except Exception:  # Bolt turns listener errors into the error handler; this is the rest
+            log.exception("dispatching an acknowledged Slack %s failed", kind)
+            return
+        if response.status >= 400:
+            log.warning("Bolt answered %s to an acknowledged Slack %s", response.status, kind)
 
     async def slack_events(request: Request) -> Response:
         if bolt_app is None:
             return slack_not_configured(slack_missing)
         body = await request.body()
+        if verifier is not None:
+            if not _signed_by_slack(verifier, body, request.headers):
+                return JSONResponse({"error": "invalid request"}, status_code=401)
+            kind = request_kind(body, request.headers.get("content-type", ""))
+            if kind in FAST_ACK_KINDS:
+                dispatcher.submit(
+                    dispatch_acknowledged, kind, body, request.query_params, request.headers
+                )
+                return Response(status_code=200)
         # Bolt's dispatch blocks until the listener acks: keep it off the event loop.
         bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
@@ -45,12 +90,47 @@ def create_server_app(
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        # Let acknowledged requests reach their listeners before the process's pools close.
+        await run_in_threadpool(dispatcher.shutdown, True)
+
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     if slack_route:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     if api_app is not None:
         routes.append(Mount("/", app=api_app))
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _signed_by_slack(verifier: SignatureVerifier, body: bytes, headers: Headers) -> bool:
+    try:
+        return verifier.is_valid(
+            body=body,
+            timestamp=headers.get("x-slack-request-timestamp"),
+            signature=headers.get("x-slack-signature"),
+        )
+    except ValueError:  # a timestamp that is not a number
+        return False
+
+
+def request_kind(body: bytes, content_type: str) -> str | None:
+    """What a verified Slack request is, as far as its acknowledgement goes: the Events API
+    envelope's or the interactive payload's `type`, or `slash_command`; None when unreadable."""
+    try:
+        if content_type.startswith("application/json"):
+            parsed = json.loads(body)
+            return str(parsed.get("type")) if isinstance(parsed, dict) else None
+        form = parse_qs(body.decode("utf-8"))
+        if "payload" in form:
+            payload = json.loads(form["payload"][0])
+            return str(payload.get("type")) if isinstance(payload, dict) else None
+        if "command" in form:
+            return "slash_command"
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return None
 
 
 def slack_not_configured(missing: Sequence[str]) -> Response:

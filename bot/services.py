@@ -16,12 +16,14 @@ log = logging.getLogger(__name__)
 
 # Three kinds of threads share this process's one GIL, so each has its own pool and the pools
 # that do work after the ack are small: a request's ack() never queues behind that work.
-# - Bolt's listener threads (bot.app.LISTENER_THREADS) only run listeners up to ack() and hand off.
+# - Over HTTP the server acknowledges first; its dispatch threads (bot.server.DISPATCH_THREADS) run
+#   Bolt and the listeners, which hand off at once (Socket Mode: Bolt's listener threads).
 # - Intake threads do what a request needs right after the ack (database, Slack replies, starting
 #   a run). Few, because every extra busy thread delays the next ack by a GIL switch interval.
-# - Run workers drive pipeline runs; they mostly wait on the LLM and n8n. Runs beyond this many
-#   wait in the queue; they are durable in the database meanwhile (run recovery resumes them).
-DEFAULT_INTAKE_WORKERS = 4
+# - Run workers drive pipeline runs and other n8n work that can take seconds (rollback, test
+#   runs); they mostly wait on the LLM and n8n. Runs beyond this many wait in the queue; they are
+#   durable in the database meanwhile (run recovery resumes them).
+DEFAULT_INTAKE_WORKERS = 2
 DEFAULT_RUN_WORKERS = 12
 
 

@@ -39,10 +39,24 @@ def after_ack(
     the HTTP response carrying the ack) never waits for it. Errors reach the user through the one
     error handler, as if the listener had raised them."""
 
+    services_of(context).after_ack(_guarded(context, body, client, work))
+
+
+def on_run_worker(
+    context: BoltContext, body: dict[str, Any], client: WebClient, work: Callable[[], None]
+) -> None:
+    """Like `after_ack`, for n8n work that can take seconds (a rollback, a test run): it goes to
+    the run workers, so it never holds up the intake threads or the dispatch threads."""
+    services_of(context).submit(_guarded(context, body, client, work))
+
+
+def _guarded(
+    context: BoltContext, body: dict[str, Any], client: WebClient, work: Callable[[], None]
+) -> Callable[[], None]:
     def guarded() -> None:
         try:
             work()
         except Exception as e:
             handle_error(e, body, context, client)
 
-    services_of(context).after_ack(guarded)
+    return guarded

@@ -43,6 +43,7 @@ class SlackSender:
     http: TestClient
     slack: FakeSlack
     secret: str = SIGNING_SECRET
+    path: str = "/slack/events"
 
     def post(
         self,
@@ -62,7 +63,7 @@ class SlackSender:
             "X-Slack-Signature": sig,
             **(headers or {}),
         }
-        return self.http.post("/slack/events", content=body.encode(), headers=h)
+        return self.http.post(self.path, content=body.encode(), headers=h)
 
     def command(self, text: str, *, user: str = "U1", team: str = TEAM, **kw: Any) -> Any:
         trigger = kw.pop("trigger_id", f"trig-{uuid.uuid4().hex[:8]}")
@@ -175,7 +176,7 @@ def make_sender(
 ) -> Iterator[SlackSender]:
     client = WebClient(token=settings.slack_bot_token, base_url=slack.url)
     bolt = create_app(settings=settings, services=services, client=client)
-    with TestClient(create_server_app(bolt)) as http:
+    with TestClient(create_server_app(bolt, signing_secret=settings.slack_signing_secret)) as http:
         yield SlackSender(http, slack)
     services.shutdown(wait=True)
 

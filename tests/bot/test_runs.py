@@ -141,3 +141,26 @@ def test_slack_retry_of_a_mention_starts_one_run(
         c for c in slack.named("chat.postMessage") if c.args.get("thread_ts") == "1700000001.000100"
     ]
     assert len(progress_posts) == 1
+
+
+def test_slack_retry_of_a_slash_command_starts_one_run(
+    full_bot: SlackSender,
+    slack: FakeSlack,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+) -> None:
+    llm.script(answer(schedule_workflow()))
+    # Both deliveries are acknowledged at once and handled side by side on dispatch threads.
+    first = full_bot.command("every morning post the news", trigger_id="trig-same")
+    retry = full_bot.command(
+        "every morning post the news",
+        trigger_id="trig-same",
+        headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
+    assert first.status_code == retry.status_code == 200
+    _final_update(slack, "is active")
+    time.sleep(0.5)
+    with session_factory() as session:
+        assert session.scalar(select(func.count(PipelineRun.id))) == 1
+    roots = [c for c in slack.named("chat.postMessage") if "asked Clixen" in c.args["text"]]
+    assert len(roots) == 1

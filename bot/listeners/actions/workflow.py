@@ -9,7 +9,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks.versions import parse_rollback_value, rollback_done_blocks
-from bot.listeners.context import services_of, team_of, user_of
+from bot.listeners.context import on_run_worker, services_of, team_of, user_of
 from bot.rollback import picker_view, roll_back, versions_view
 from bot.runs import test_webhook
 from core.errors import InvalidInput
@@ -78,12 +78,29 @@ def handle_rollback_select(
 
 
 def handle_rollback_confirm(
-    ack: Ack, action: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
 ) -> None:
     ack()
+    workflow_id, version = _rollback_target(action.get("value", ""))
+    on_run_worker(
+        context,
+        body,
+        client,
+        lambda: confirm_rollback(workflow_id, version, respond, client, context),
+    )
+
+
+def confirm_rollback(
+    workflow_id: int, version: int, respond: Respond, client: WebClient, context: BoltContext
+) -> None:
+    """Redeploy the chosen version (on a run worker) and say so in place and in the thread."""
     services = services_of(context)
     team, user = team_of(context), user_of(context)
-    workflow_id, version = _rollback_target(action.get("value", ""))
     done = roll_back(services, team_id=team, user_id=user, workflow_id=workflow_id, version=version)
     blocks = rollback_done_blocks(
         name=done["name"], from_version=version, new_version=done["new_version"], actor=user
@@ -97,17 +114,27 @@ def handle_rollback_confirm(
 
 
 def handle_test_run(
-    ack: Ack, action: dict[str, Any], respond: Respond, context: BoltContext
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
 ) -> None:
     ack()
-    services = services_of(context)
-    result = test_webhook(
-        services,
-        team_id=team_of(context),
-        user_id=user_of(context),
-        workflow_id=_workflow_id(action),
-    )
-    respond(text=result, response_type="ephemeral", replace_original=False)
+    workflow_id = _workflow_id(action)
+
+    def run_test() -> None:
+        result = test_webhook(
+            services_of(context),
+            team_id=team_of(context),
+            user_id=user_of(context),
+            workflow_id=workflow_id,
+        )
+        respond(text=result, response_type="ephemeral", replace_original=False)
+
+    # Waits for n8n's execution: seconds, so on a run worker.
+    on_run_worker(context, body, client, run_test)
 
 
 def handle_open_in_n8n(ack: Ack) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
 
-from bot.listeners.context import services_of, team_of, user_of
+from bot.listeners.context import after_ack, services_of, team_of, user_of
 from core.errors import ClixenError, InvalidInput
 from core.projects import Role, require_role
 from core.secrets import secret_key, set_secret
@@ -19,7 +20,11 @@ def _field(view: dict[str, Any], block_id: str) -> str:
 
 
 def handle_secret_submission(
-    ack: Ack, view: dict[str, Any], body: dict[str, Any], context: BoltContext, client: Any
+    ack: Ack,
+    view: dict[str, Any],
+    body: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
 ) -> None:
     services = services_of(context)
     name, value = _field(view, "name"), _field(view, "value")
@@ -63,6 +68,12 @@ def handle_secret_submission(
         ack(response_action="errors", errors={"value": str(e)[:150]})
         return
     ack()
-    client.chat_postMessage(
-        channel=user_of(context), text=f"Saved secret `{name}` (encrypted). Workflows can use it."
-    )
+    user = user_of(context)
+
+    def confirm() -> None:
+        client.chat_postMessage(
+            channel=user, text=f"Saved secret `{name}` (encrypted). Workflows can use it."
+        )
+
+    # After the ack: the modal closes at once, and a failing message cannot turn it into an error.
+    after_ack(context, body, client, confirm)
