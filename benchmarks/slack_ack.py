@@ -24,9 +24,9 @@ acknowledged with HTTP 200, none was lost and p99 ≤ the target; 1 otherwise.
 Measured here (2 CPUs, shared machine, load average ≈ 1, defaults, three runs): /clixen create
 ack p50 21.6 / 16.1 / 23.2 ms, p99 47.8 / 36.5 / 49.7 ms; bare Bolt no-op idle p99 29.9 / 24.7 /
 39.1 ms and during the runs p99 49.9 / 39.8 / 50.6 ms (max 80-112 ms); our no-op during the runs
-p99 21.2 / 12.3 / 23.7 ms; 200/200 final messages every time, after ≈ 41 s. Before the server
-acknowledged ahead of Bolt (8 dispatch / 4 intake threads then Bolt's listener pool): p99
-95-193 ms.
+p99 21.2 / 12.3 / 23.7 ms; 200/200 final messages every time, after ≈ 41 s. Before, with Bolt's
+dispatch on the request path (intake pool 4): p99 95-193 ms; acking ahead of Bolt but with 8
+dispatch and 4 intake threads: p99 121-152 ms (the extra busy threads starve the event loop).
 """
 
 from __future__ import annotations
