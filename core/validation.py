@@ -428,20 +428,24 @@ class _Validator:
             return "Set typeVersion to a number the node type supports."
         return f"Set typeVersion to {_fmt_version(spec.latest_version)} (the newest supported)."
 
+    def _deny(self, name: str, ntype: str, spec: NodeSpec | None) -> None:
+        assert self.policy is not None
+        shown = spec.display_name if spec is not None else ntype
+        self.add(
+            "node_denied",
+            f'Node "{name}" ({shown}) is not allowed in this project: {self.policy.why(ntype)}',
+            node=name,
+            hint=f"Remove the {shown} node and reach the goal with allowed "
+            "nodes (e.g. the HTTP Request or Code node).",
+        )
+
     def check_node_type(self, node: dict[str, Any]) -> NodeSpec | None:
         name, ntype = node["name"], node["type"]
         spec = self.catalog.get(ntype)
         if self.policy is not None and self.policy.is_denied(ntype):
             # The policy speaks first: "not allowed, and why" is what the user and the repair
             # prompt must hear, even for types this n8n would not load anyway.
-            shown = spec.display_name if spec is not None else ntype
-            self.add(
-                "node_denied",
-                f'Node "{name}" ({shown}) is not allowed in this project: {self.policy.why(ntype)}',
-                node=name,
-                hint=f"Remove the {shown} node and reach the goal with allowed "
-                "nodes (e.g. the HTTP Request or Code node).",
-            )
+            self._deny(name, ntype, spec)
             return None
         if ntype in NOT_LOADED_BY_DEFAULT:
             self.add(
@@ -464,6 +468,10 @@ class _Validator:
                 )
                 return None
             closest = self.catalog.closest_type(ntype)
+            if closest and self.policy is not None and self.policy.is_denied(closest):
+                # Never suggest a denied type: "executeCommand" means the denied node.
+                self._deny(name, closest, self.catalog.get(closest))
+                return None
             self.add(
                 "unknown_node_type",
                 f'Node "{name}" has unknown type "{ntype}".',

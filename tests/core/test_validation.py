@@ -361,6 +361,16 @@ def test_denied_node_with_plain_reason() -> None:
     assert "node_denied" not in codes(wf, policy=allowed)
 
 
+def test_unprefixed_denied_type_is_refused_not_suggested() -> None:
+    wf = canonical()
+    wf["nodes"].append(node("Shell", "executeCommand", 1, {"command": "rm -rf /"}, 800))
+    wf["connections"]["Post"] = {"main": [link("Shell")]}
+    report = validate(wf, policy=NodePolicy.default())
+    denied = [i for i in report.errors if i.node == "Shell"]
+    assert [i.code for i in denied] == ["node_denied"]
+    assert "n8n-nodes-base.executeCommand" not in (denied[0].hint or "")
+
+
 def test_executecommand_is_not_loaded_by_n8n_2() -> None:
     wf = canonical()
     wf["nodes"][1]["type"] = "n8n-nodes-base.executeCommand"
