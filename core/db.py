@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import SettingsError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -35,6 +40,16 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 40)
     return create_engine(url, **kwargs)
+
+
+def upsert_insert(session: Session) -> Any:
+    """The dialect's `insert` construct, which supports ON CONFLICT (Postgres and SQLite only)."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return pg_insert
+    if name == "sqlite":
+        return sqlite_insert
+    raise SettingsError([f"DATABASE_URL: Clixen runs on Postgres or SQLite, not {name}"])
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

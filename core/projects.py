@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import telemetry
+from core.db import upsert_insert
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import Project, ProjectMember, User
 
@@ -91,13 +90,7 @@ def _insert_if_absent(
     A concurrent insert of the same key makes Postgres wait for the other transaction and then
     skip the row, so callers re-read instead of failing on the unique constraint.
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        insert: Any = pg_insert
-    elif dialect == "sqlite":
-        insert = sqlite_insert
-    else:
-        raise NotImplementedError(f"projects need Postgres or SQLite, not {dialect}")
+    insert = upsert_insert(session)
     now = dt.datetime.now(dt.UTC)
     stmt = (
         insert(model)

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core.db import upsert_insert
 from core.errors import ClixenError, InvalidInput
 from core.models import Project, QuotaUsage
 from core.settings import Settings, get_settings
@@ -117,18 +115,9 @@ def limits_for(
     return Limits(tokens=tokens, deploys=deploys)
 
 
-def _insert(session: Session) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return pg_insert
-    if name == "sqlite":
-        return sqlite_insert
-    raise NotImplementedError(f"quotas need Postgres or SQLite, not {name}")
-
-
 def _upsert(session: Session, *, team_id: str, user_id: str, day: dt.date, tokens: int = 0) -> None:
     """Make sure today's row exists; add `tokens` to it in the same atomic statement."""
-    insert = _insert(session)
+    insert = upsert_insert(session)
     now = dt.datetime.now(dt.UTC)
     stmt = insert(QuotaUsage).values(
         team_id=team_id,
