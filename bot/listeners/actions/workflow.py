@@ -29,34 +29,33 @@ def _rollback_target(value: str) -> tuple[int, int]:
         raise InvalidInput("That version choice is not valid.") from e
 
 
-def handle_versions(
-    ack: Ack, action: dict[str, Any], respond: Respond, context: BoltContext
+def _respond_with_view(
+    view: Any, text: str, action: dict[str, Any], respond: Respond, context: BoltContext
 ) -> None:
-    ack()
+    """Render `view` for the clicked workflow (authorized inside the view) as an ephemeral reply."""
     services = services_of(context)
     with services.session_factory.begin() as session:
-        blocks = versions_view(
+        blocks = view(
             session,
             team_id=team_of(context),
             user_id=user_of(context),
             workflow_id=_workflow_id(action),
         )
-    respond(blocks=blocks, text="Versions", response_type="ephemeral", replace_original=False)
+    respond(blocks=blocks, text=text, response_type="ephemeral", replace_original=False)
+
+
+def handle_versions(
+    ack: Ack, action: dict[str, Any], respond: Respond, context: BoltContext
+) -> None:
+    ack()
+    _respond_with_view(versions_view, "Versions", action, respond, context)
 
 
 def handle_rollback_open(
     ack: Ack, action: dict[str, Any], respond: Respond, context: BoltContext
 ) -> None:
     ack()
-    services = services_of(context)
-    with services.session_factory.begin() as session:
-        blocks = picker_view(
-            session,
-            team_id=team_of(context),
-            user_id=user_of(context),
-            workflow_id=_workflow_id(action),
-        )
-    respond(blocks=blocks, text="Roll back", response_type="ephemeral", replace_original=False)
+    _respond_with_view(picker_view, "Roll back", action, respond, context)
 
 
 def handle_rollback_select(
