@@ -9,25 +9,22 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from slack_sdk import WebClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from bot.app import create_app
 from bot.server import create_server_app
 from bot.services import BotServices
-from core.catalog import default_catalog
-from core.llm import LLMClient
-from core.models import Workflow
 from core.n8n import N8nClient
-from core.pipeline import PipelineServices
 from core.settings import Settings
+from tests.builders import delete_deployed, pipeline_services
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
 from tests.doubles.slack_api import FakeSlack
@@ -197,6 +194,34 @@ def n8n_client(n8n: N8nStack) -> Iterator[N8nClient]:
         yield client
 
 
+@contextmanager
+def pipeline_bot_services(
+    slack: FakeSlack,
+    database_url: str,
+    session_factory: sessionmaker[Session],
+    llm: ScriptedLLM,
+    n8n: N8nStack,
+    n8n_client: N8nClient,
+) -> Iterator[BotServices]:
+    """Bot services with the pipeline on the scripted LLM and the real n8n; afterwards every
+    workflow the test deployed is deleted from n8n."""
+    settings = bot_settings(
+        slack,
+        database_url,
+        OPENAI_BASE_URL=llm.url,
+        OPENAI_API_KEY="test",
+        N8N_URL=n8n.url,
+        N8N_API_KEY=n8n.api_key,
+    )
+    pipeline = pipeline_services(session_factory, n8n_client, llm.url, settings=settings)
+    try:
+        yield BotServices(
+            settings=settings, session_factory=session_factory, pipeline=pipeline, n8n=n8n_client
+        )
+    finally:
+        delete_deployed(session_factory, n8n_client)
+
+
 @pytest.fixture
 def full_bot(
     slack: FakeSlack,
@@ -207,30 +232,7 @@ def full_bot(
     n8n_client: N8nClient,
 ) -> Iterator[SlackSender]:
     """The bot with the pipeline: the scripted LLM and the real n8n."""
-    settings = bot_settings(
-        slack,
-        database_url,
-        OPENAI_BASE_URL=llm.url,
-        OPENAI_API_KEY="test",
-        N8N_URL=n8n.url,
-        N8N_API_KEY=n8n.api_key,
-    )
-    pipeline = PipelineServices(
-        session_factory=session_factory,
-        n8n=n8n_client,
-        llm=LLMClient(api_key="test", base_url=llm.url, model="scripted", max_retries=0),
-        catalog=default_catalog(),
-        mcp=None,
-        templates=None,
-        settings=settings,
-        watch_s=0.0,
-    )
-    services = BotServices(
-        settings=settings, session_factory=session_factory, pipeline=pipeline, n8n=n8n_client
-    )
-    yield from make_sender(settings, services, slack)
-    with session_factory() as session:
-        ids = session.scalars(select(Workflow.n8n_workflow_id)).all()
-    for n8n_id in ids:
-        if n8n_id:
-            n8n_client.delete_workflow(n8n_id)
+    with pipeline_bot_services(
+        slack, database_url, session_factory, llm, n8n, n8n_client
+    ) as services:
+        yield from make_sender(services.settings, services, slack)

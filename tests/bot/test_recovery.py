@@ -9,19 +9,16 @@ from collections.abc import Iterator
 
 import pytest
 from slack_sdk import WebClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.notifier import SlackNotifier
 from bot.services import BotServices
-from core.catalog import default_catalog
-from core.llm import LLMClient
-from core.models import PipelineRun, Workflow
+from core.models import PipelineRun
 from core.n8n import N8nClient
-from core.pipeline import PipelineServices, start_run
+from core.pipeline import start_run
 from core.projects import default_project
 from core.scheduler.jobs import recover_runs
-from tests.bot.conftest import TEAM, bot_settings
+from tests.bot.conftest import TEAM, pipeline_bot_services
 from tests.conftest import N8nStack
 from tests.core.test_pipeline import answer, schedule_workflow
 from tests.doubles.llm_server import ScriptedLLM
@@ -37,34 +34,12 @@ def services(
     session_factory: sessionmaker[Session],
     llm: ScriptedLLM,
     n8n: N8nStack,
+    n8n_client: N8nClient,
 ) -> Iterator[BotServices]:
-    settings = bot_settings(
-        slack,
-        database_url,
-        OPENAI_BASE_URL=llm.url,
-        OPENAI_API_KEY="test",
-        N8N_URL=n8n.url,
-        N8N_API_KEY=n8n.api_key,
-    )
-    with N8nClient(n8n.url, n8n.api_key) as n8n_client:
-        pipeline = PipelineServices(
-            session_factory=session_factory,
-            n8n=n8n_client,
-            llm=LLMClient(api_key="test", base_url=llm.url, model="scripted", max_retries=0),
-            catalog=default_catalog(),
-            mcp=None,
-            templates=None,
-            settings=settings,
-            watch_s=0.0,
-        )
-        yield BotServices(
-            settings=settings, session_factory=session_factory, pipeline=pipeline, n8n=n8n_client
-        )
-        with session_factory() as session:
-            ids = session.scalars(select(Workflow.n8n_workflow_id)).all()
-        for n8n_id in ids:
-            if n8n_id:
-                n8n_client.delete_workflow(n8n_id)
+    with pipeline_bot_services(
+        slack, database_url, session_factory, llm, n8n, n8n_client
+    ) as bot_services:
+        yield bot_services
 
 
 def _interrupted_run(services: BotServices, *, message_ts: str | None) -> int:
