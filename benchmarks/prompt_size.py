@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.catalog import default_catalog
 from core.generation import retrieve_context
-from core.prompts import Message, Problem, generation_messages, repair_messages
+from core.prompts import Message, generation_messages, repair_messages
 from core.templates import default_library
+from core.validation import Issue
 
 REQUESTS = [
     "Every morning at 8 post new items of https://example.com/feed.xml to #news",
@@ -66,8 +67,8 @@ def main() -> None:
         similar = library.similar(request, 1, max_nodes=12)
         candidate = similar[0].workflow if similar else {"nodes": [], "connections": {}}
         problems = [
-            Problem("missing_required", "required parameter 'url' is empty", "Fetch", "set url"),
-            Problem("bad_connection", "connection to unknown node 'Notify'", "If", None),
+            Issue("missing_required", "required parameter 'url' is empty", "Fetch", hint="set url"),
+            Issue("bad_connection", "connection to unknown node 'Notify'", "If"),
         ]
         rep = size(
             repair_messages(

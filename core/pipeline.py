@@ -41,13 +41,13 @@ from core.models import PipelineRun, Project, Secret, Workflow, WorkflowVersion
 from core.n8n import ExecutionFailure, N8nClient, N8nError, execution_failure
 from core.policy import policy_for_project
 from core.projects import Actor, Role, require_role
-from core.prompts import Message, Problem, PromptContext, edit_messages
+from core.prompts import Message, PromptContext, edit_messages
 from core.prompts import generation_messages as _generation_messages
 from core.prompts import repair_messages as _repair_messages
 from core.safety import LLMOutputInvalid, sanitize_request
 from core.settings import Settings
 from core.templates import TemplateLibrary
-from core.validation import validate
+from core.validation import Issue, validate
 from core.workflow import checksum
 
 logger = logging.getLogger(__name__)
@@ -452,7 +452,7 @@ def _take_reply(ctx: _Ctx, reply: LLMReply, *, repair_kind: str | None) -> None:
         parsed = parse_reply(reply.text)
     except LLMOutputInvalid as e:
         ctx.data.update(
-            problems=[Problem(code="reply_not_json", message=e.reason).as_dict()],
+            problems=[Issue(code="reply_not_json", message=e.reason).to_dict()],
             problem_kind=PARSE,
             bad_reply=reply.text[:600],
         )
@@ -471,10 +471,10 @@ def _take_reply(ctx: _Ctx, reply: LLMReply, *, repair_kind: str | None) -> None:
     if isinstance(parsed, Question):
         ctx.data.update(
             problems=[
-                Problem(
+                Issue(
                     code="question_instead_of_workflow",
                     message="a workflow is required now; no more questions",
-                ).as_dict()
+                ).to_dict()
             ],
             problem_kind=PARSE,
             bad_reply=reply.text[:600],
@@ -511,7 +511,7 @@ def _need_repair(
         return
     # Save the charge and counters first so the failure below reflects the real spend.
     ctx.save(ctx.run.state, detail=ctx.run.step_detail, charge=charge, repair_kind=repair_kind)
-    problems = [Problem.from_dict(p) for p in ctx.data.get("problems", [])]
+    problems = [Issue.from_dict(p) for p in ctx.data.get("problems", [])]
     _fail(
         ctx,
         _cap_message(ctx, kind, problems),
@@ -521,7 +521,7 @@ def _need_repair(
     raise _Stop
 
 
-def _cap_message(ctx: _Ctx, kind: str, problems: list[Problem]) -> str:
+def _cap_message(ctx: _Ctx, kind: str, problems: list[Issue]) -> str:
     which = (
         f"{MAX_TOTAL_REPAIRS} repairs in all"
         if ctx.run.total_repairs >= MAX_TOTAL_REPAIRS or kind == RUNTIME
@@ -541,7 +541,7 @@ def _cap_message(ctx: _Ctx, kind: str, problems: list[Problem]) -> str:
     return "\n".join(lines)
 
 
-def _plain(p: Problem) -> str:
+def _plain(p: Issue) -> str:
     where = f"{p.node}: " if p.node else ""
     return f"{where}{p.message}"
 
@@ -550,7 +550,7 @@ def _step_repairing(ctx: _Ctx) -> None:
     kind = ctx.data.get("problem_kind") or VALIDATION
     number = ctx.run.total_repairs + 1
     ctx.emit(REPAIRING, f"Repairing ({number} of {MAX_TOTAL_REPAIRS})…")
-    problems = [Problem.from_dict(p) for p in ctx.data.get("problems", [])]
+    problems = [Issue.from_dict(p) for p in ctx.data.get("problems", [])]
     prompt_ctx = _project_context(ctx, ctx.run.request)
     messages = _repair_messages(
         request=ctx.run.request,
@@ -577,13 +577,13 @@ def _step_validating(ctx: _Ctx) -> None:
     ctx.data["candidate"] = fixed
     problems = _validate(ctx, fixed)
     if problems:
-        ctx.data.update(problems=[p.as_dict() for p in problems], problem_kind=VALIDATION)
+        ctx.data.update(problems=[p.to_dict() for p in problems], problem_kind=VALIDATION)
         _need_repair(ctx, VALIDATION)
         return
     ctx.save(DEPLOYING, detail="deploying")
 
 
-def _validate(ctx: _Ctx, wf: dict[str, Any]) -> list[Problem]:
+def _validate(ctx: _Ctx, wf: dict[str, Any]) -> list[Issue]:
     """The errors (not warnings) our validator, combined with n8n-mcp's verdict, finds."""
     with ctx.services.session_factory() as session:
         policy = policy_for_project(session=session, project_id=ctx.run.project_id)
@@ -601,10 +601,7 @@ def _validate(ctx: _Ctx, wf: dict[str, Any]) -> list[Problem]:
         return []
     # n8n-mcp's findings never block, but next to real errors they can help the repair.
     extra = [i for i in report.warnings if i.code == MCP_ISSUE_CODE][:5]
-    return [
-        Problem(code=i.code, message=i.message, node=i.node, hint=i.hint or None)
-        for i in [*errors, *extra]
-    ]
+    return [i for i in [*errors, *extra]]
 
 
 def _step_deploying(ctx: _Ctx) -> None:
@@ -636,16 +633,13 @@ def _step_deploying(ctx: _Ctx) -> None:
             settings=ctx.services.settings,
         )
     except deploy.ValidationFailed as e:
-        problems = [
-            Problem(code=i.code, message=i.message, node=i.node, hint=i.hint)
-            for i in e.report.errors
-        ]
-        ctx.data.update(problems=[p.as_dict() for p in problems], problem_kind=VALIDATION)
+        problems = list(e.report.errors)
+        ctx.data.update(problems=[p.to_dict() for p in problems], problem_kind=VALIDATION)
         _need_repair(ctx, VALIDATION)
         return
     except deploy.DeployFailed as e:
         ctx.data.update(
-            problems=[Problem(code="n8n_rejected", message=e.n8n_message).as_dict()],
+            problems=[Issue(code="n8n_rejected", message=e.n8n_message).to_dict()],
             problem_kind=VALIDATION,
         )
         _need_repair(ctx, VALIDATION)
@@ -726,9 +720,7 @@ def _step_watching(ctx: _Ctx) -> None:
     if failure is not None:
         ctx.data.update(
             problems=[
-                Problem(
-                    code="execution_failed", message=failure.message, node=failure.node
-                ).as_dict()
+                Issue(code="execution_failed", message=failure.message, node=failure.node).to_dict()
             ],
             problem_kind=RUNTIME,
             runtime_failures=[
@@ -915,7 +907,7 @@ def _outcome(ctx: _Ctx) -> RunOutcome:
         needs_review=run.needs_review,
         repairs=run.total_repairs,
         tokens=run.prompt_tokens + run.completion_tokens,
-        problems=tuple(_plain(Problem.from_dict(p)) for p in run.context.get("problems") or []),
+        problems=tuple(_plain(Issue.from_dict(p)) for p in run.context.get("problems") or []),
     )
 
 
@@ -1063,7 +1055,7 @@ def repair_after_runtime_error(
             )
             return None
         spent_total, spent_validation = _repairs_spent(session, wf)
-        problem = Problem(code="execution_failed", message=failure.message, node=failure.node)
+        problem = Issue(code="execution_failed", message=failure.message, node=failure.node)
         run = PipelineRun(
             project_id=wf.project_id,
             workflow_id=wf.id,
@@ -1077,7 +1069,7 @@ def repair_after_runtime_error(
             validation_repairs=spent_validation,
             context={
                 "candidate": dict(head.json_payload),
-                "problems": [problem.as_dict()],
+                "problems": [problem.to_dict()],
                 "problem_kind": RUNTIME,
                 "runtime_failures": [{"node": failure.node, "message": failure.message[:300]}],
             },

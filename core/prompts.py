@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.safety import fence
+from core.validation import Issue
 
 Message = dict[str, str]
 
@@ -67,37 +68,6 @@ class PromptContext:
     examples: Sequence[Mapping[str, Any]] = ()
     secret_names: Sequence[str] = ()
     denied_types: Sequence[str] = ()
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing that is wrong with a candidate workflow, as shown to the LLM and to the user."""
-
-    code: str
-    message: str
-    node: str | None = None
-    hint: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            k: v
-            for k, v in {
-                "code": self.code,
-                "node": self.node,
-                "message": self.message,
-                "hint": self.hint,
-            }.items()
-            if v
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Problem:
-        return cls(
-            code=str(data.get("code") or "error"),
-            message=str(data.get("message") or ""),
-            node=data.get("node"),
-            hint=data.get("hint"),
-        )
 
 
 def _compact(value: Any) -> str:
@@ -187,7 +157,7 @@ def repair_messages(
     *,
     request: str,
     workflow: Mapping[str, Any] | None,
-    problems: Sequence[Problem],
+    problems: Sequence[Issue],
     kind: str,
     ctx: PromptContext,
     bad_reply: str | None = None,
@@ -216,7 +186,7 @@ def repair_messages(
             + "\n\n"
             + header
             + "\n"
-            + "\n".join(_compact(p.as_dict()) for p in problems)
+            + "\n".join(_compact(p.brief()) for p in problems)
         )
     # No example workflows here: the failing workflow itself is the context that matters.
     user = (

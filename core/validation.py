@@ -110,6 +110,27 @@ class Issue:
             "hint": self.hint,
         }
 
+    def brief(self) -> dict[str, Any]:
+        """The fields that say something (no severity, no empty ones): what a prompt shows."""
+        full = {"code": self.code, "node": self.node, "message": self.message, "hint": self.hint}
+        return {k: v for k, v in full.items() if v}
+
+    def plain(self) -> str:
+        """One line for a person: `Node: message`."""
+        return f"{self.node}: {self.message}" if self.node else self.message
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Issue:
+        """An issue from `to_dict()`/`brief()` output, as stored in a run's context."""
+        severity: Severity = "warning" if data.get("severity") == "warning" else "error"
+        return cls(
+            code=str(data.get("code") or "error"),
+            message=str(data.get("message") or ""),
+            node=data.get("node") or None,
+            severity=severity,
+            hint=str(data.get("hint") or ""),
+        )
+
 
 @dataclass(slots=True)
 class ValidationReport:

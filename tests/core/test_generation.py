@@ -15,9 +15,9 @@ from core.generation import (
     parse_reply,
     retrieve_context,
 )
-from core.prompts import Problem, PromptContext, edit_messages, generation_messages, repair_messages
+from core.prompts import PromptContext, edit_messages, generation_messages, repair_messages
 from core.safety import LLMOutputInvalid
-from core.validation import validate
+from core.validation import Issue, validate
 from tests.core.test_pipeline import schedule_workflow
 
 
@@ -124,7 +124,7 @@ def test_prompts_carry_names_of_secrets_never_values_and_fence_the_user() -> Non
     [_, rep] = repair_messages(
         request="post to #news",
         workflow=schedule_workflow(),
-        problems=[Problem("unknown_type", "unknown node type", "Shape item", "use set")],
+        problems=[Issue("unknown_type", "unknown node type", "Shape item", hint="use set")],
         kind="validation",
         ctx=ctx,
     )
