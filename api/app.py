@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -26,11 +27,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import api_tokens, workflows
-from core.errors import ClixenError, InvalidInput, NotFound
-from core.models import ApiToken, Project, Workflow, WorkflowVersion
+from core.errors import ClixenError, InvalidInput
 from core.n8n import N8nClient
-from core.projects import Actor
+from core.projects import Actor, Role
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.models import ApiToken, Project, Workflow, WorkflowVersion
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +185,71 @@ def version_json(v: WorkflowVersion) -> dict[str, Any]:
     }
 
 
+# --- parameters: strict (ASCII digits only, documented ranges, each given once) ---------------
+
+MAX_WORKFLOW_ID = 2**63 - 1  # workflow ids are Postgres bigints
+MAX_VERSION = 2**31 - 1  # version numbers are Postgres integers
+DEFAULT_PAGE_LIMIT = 20
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,120}")  # printable ASCII, no spaces
+
+
+def whole_number(raw: str, *, low: int, high: int, error: str) -> int:
+    """`raw` as an int when it is only ASCII digits and within [low, high]; InvalidInput with
+    `error` otherwise (so "²", "-1", "1e3", " 5", "+5" and "" are all refused, never guessed)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(high)):
+        raise InvalidInput(error)
+    value = int(raw)
+    if not low <= value <= high:
+        raise InvalidInput(error)
+    return value
+
+
+def query_param(request: Request, name: str) -> str | None:
+    """The query parameter's one value (None when absent); InvalidInput when given twice."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise InvalidInput(f"Give {name} once.")
+    return values[0] if values else None
+
+
+def page_limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_PAGE_LIMIT
+    high = workflows.MAX_PAGE_SIZE
+    return whole_number(raw, low=1, high=high, error=f"limit must be a whole number 1 to {high}.")
+
+
+def page_cursor(raw: str | None) -> str | None:
+    """The cursor as sent (core checks it is one of ours); an empty one is refused."""
+    if raw == "":
+        raise InvalidInput("cursor is empty: leave it out for the first page.")
+    return raw
+
+
+def workflow_id_of(request: Request) -> int:
+    return whole_number(
+        request.path_params["workflow_id"],
+        low=1,
+        high=MAX_WORKFLOW_ID,
+        error="A workflow id is a whole number (1 or more), as in /api/v1/workflows/42/versions.",
+    )
+
+
+def rollback_version(body: dict[str, Any]) -> int:
+    """`N` of the rollback body `{"version": N}`: a JSON integer (not true, "1" or 1.0)."""
+    version = body.get("version")
+    if set(body) != {"version"} or type(version) is not int or not 1 <= version <= MAX_VERSION:
+        raise InvalidInput('Send {"version": N} with N a version number (1 or more).')
+    return version
+
+
+def idempotency_key_of(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidInput("Idempotency-Key must be 1 to 120 printable ASCII characters.")
+    return key
+
+
 # --- the app ----------------------------------------------------------------------------------
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -211,19 +279,15 @@ def create_api_app(
         finally:
             client.close()
 
-    def authenticate(request: Request, session: Session) -> tuple[Project, ApiToken]:
+    def authenticate(
+        request: Request, session: Session, at_least: Role = Role.viewer
+    ) -> tuple[Project, ApiToken]:
+        """The token's project, if its creator still has `at_least` rights there."""
         header = request.headers.get("authorization", "")
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer":
             raise api_tokens.InvalidToken()
-        return api_tokens.authenticate(session=session, raw_token=raw.strip())
-
-    def project_workflow(session: Session, project: Project, workflow_id: int) -> Workflow:
-        wf = session.get(Workflow, workflow_id)
-        # Another project's workflow answers exactly like a missing one.
-        if wf is None or wf.project_id != project.id or wf.status == "deleted":
-            raise NotFound(f"There is no workflow #{workflow_id}.")
-        return wf
+        return api_tokens.authenticate(session=session, raw_token=raw.strip(), at_least=at_least)
 
     def endpoint(fn: Handler) -> Handler:
         async def wrapped(request: Request) -> Response:
@@ -249,16 +313,14 @@ def create_api_app(
 
     @endpoint
     async def list_workflows(request: Request) -> Response:
-        raw_limit = request.query_params.get("limit", "20")
-        if not raw_limit.isdigit():
-            raise InvalidInput("limit must be a whole number from 1 to 100.")
-        cursor = request.query_params.get("cursor") or None
+        limit = page_limit(query_param(request, "limit"))
+        cursor = page_cursor(query_param(request, "cursor"))
 
         def run() -> dict[str, Any]:
             with session_factory.begin() as session:
                 project, _ = authenticate(request, session)
                 page = workflows.list_workflows(
-                    session=session, project_id=project.id, limit=int(raw_limit), cursor=cursor
+                    session=session, project_id=project.id, limit=limit, cursor=cursor
                 )
                 return {
                     "items": [workflow_json(w) for w in page.items],
@@ -270,12 +332,14 @@ def create_api_app(
 
     @endpoint
     async def list_versions(request: Request) -> Response:
-        workflow_id = request.path_params["workflow_id"]
+        workflow_id = workflow_id_of(request)
 
         def run() -> dict[str, Any]:
             with session_factory.begin() as session:
                 project, _ = authenticate(request, session)
-                wf = project_workflow(session, project, workflow_id)
+                wf = workflows.get_project_workflow(
+                    session=session, project_id=project.id, workflow_id=workflow_id
+                )
                 versions = workflows.list_versions(session=session, workflow_id=wf.id)
                 return {
                     "workflow": workflow_json(wf),
@@ -288,24 +352,21 @@ def create_api_app(
     async def rollback(request: Request) -> Response:
         from core.deploy import rollback_to  # the deploy service pulls in n8n and validation
 
-        workflow_id = request.path_params["workflow_id"]
+        workflow_id = workflow_id_of(request)
 
         def check() -> tuple[int, Actor]:
             with session_factory.begin() as session:
-                project, token = authenticate(request, session)
-                project_workflow(session, project, workflow_id)
+                project, token = authenticate(request, session, Role.editor)
+                workflows.get_project_workflow(
+                    session=session, project_id=project.id, workflow_id=workflow_id
+                )
                 # A token acts with its creator's rights in its own project, never beyond.
                 return project.id, Actor(team_id=project.team_id, user_id=token.created_by)
 
         # Authenticate before reading the body: no parsing work for anonymous callers.
         project_id, actor = await run_in_threadpool(check)
-        body = await _json_body(request)
-        version = body.get("version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise InvalidInput('Send {"version": N} with N a version number (1 or more).')
-        idempotency_key = request.headers.get("idempotency-key")
-        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 120:
-            raise InvalidInput("Idempotency-Key must be 1 to 120 characters.")
+        version = rollback_version(await _json_body(request))
+        idempotency_key = idempotency_key_of(request)
 
         def run(client: N8nClient) -> WorkflowVersion:
             return rollback_to(
@@ -338,10 +399,9 @@ def create_api_app(
     return Starlette(
         routes=[
             Route(f"{PREFIX}/workflows", list_workflows, methods=["GET"]),
-            Route(
-                f"{PREFIX}/workflows/{{workflow_id:int}}/versions", list_versions, methods=["GET"]
-            ),
-            Route(f"{PREFIX}/workflows/{{workflow_id:int}}/rollback", rollback, methods=["POST"]),
+            # The id is parsed by the endpoint, so a malformed one answers 400, not 404.
+            Route(f"{PREFIX}/workflows/{{workflow_id}}/versions", list_versions, methods=["GET"]),
+            Route(f"{PREFIX}/workflows/{{workflow_id}}/rollback", rollback, methods=["POST"]),
         ],
         middleware=[
             Middleware(SecureHeaders),
@@ -372,9 +432,22 @@ async def _json_body(request: Request) -> dict[str, Any]:
         raise _UnsupportedMediaType("Send the body as JSON (Content-Type: application/json).")
     raw = await request.body()
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise _MalformedJSON(f"The body is not valid JSON: {getattr(e, 'msg', e)}.") from e
+    except RecursionError as e:
+        raise _MalformedJSON("The body's JSON is nested too deeply.") from e
     if not isinstance(body, dict):
         raise _MalformedJSON("The body must be a JSON object.")
     return body
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        raise _MalformedJSON("The body's JSON gives a key twice.")
+    return body
+
+
+def _no_constant(name: str) -> Any:
+    raise _MalformedJSON(f"The body's JSON has {name}, which JSON does not allow.")

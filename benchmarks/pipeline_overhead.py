@@ -83,7 +83,7 @@ def main() -> None:
     settings = get_settings()
     mcp = None
     if args.mcp:
-        from core.mcp_validation import McpValidator
+        from core.validation.mcp import McpValidator
 
         mcp = McpValidator.from_settings(settings)
     try:

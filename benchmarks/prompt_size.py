@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.catalog import default_catalog
 from core.generation import retrieve_context
 from core.prompts import Message, generation_messages, repair_messages
+from core.retrieval import repair_context
 from core.templates import default_library
 from core.validation import Issue
 
@@ -70,9 +71,17 @@ def main() -> None:
             Issue("missing_required", "required parameter 'url' is empty", "Fetch", hint="set url"),
             Issue("bad_connection", "connection to unknown node 'Notify'", "If"),
         ]
+        # A repair carries the specs of the candidate's own node types (core.retrieval).
+        repair_ctx = repair_context(
+            text=request, workflow=candidate, catalog=catalog, templates=library
+        )
         rep = size(
             repair_messages(
-                request=request, workflow=candidate, problems=problems, kind="validation", ctx=ctx
+                request=request,
+                workflow=candidate,
+                problems=problems,
+                kind="validation",
+                ctx=repair_ctx,
             ),
             count,
         )

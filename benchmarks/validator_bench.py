@@ -30,10 +30,10 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.mutants import MUTATORS, WHEN_N8N_FAILS  # noqa: E402
 from core.catalog import default_catalog  # noqa: E402
-from core.mcp_validation import McpUnavailable, McpValidator, McpVerdict, combine  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.templates import TemplateLibrary  # noqa: E402
 from core.validation import ValidationReport, validate  # noqa: E402
+from core.validation.mcp import McpUnavailable, McpValidator, McpVerdict, combine  # noqa: E402
 
 ORIGINAL = "original"
 TRUTH_CACHE = REPO / "benchmarks" / "results" / "n8n_truth.json"

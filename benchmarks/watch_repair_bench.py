@@ -71,7 +71,7 @@ def measure(
             outcome = execute_run(services, run.id)
             if not outcome.ok or outcome.workflow_id is None:
                 raise SystemExit(f"pipeline run failed: {outcome.message}")
-            result = pipeline.test_run(
+            result = pipeline.run_test_call(
                 services, workflow_id=outcome.workflow_id, sample={"total": -1}
             )
             if result.status != "error":

@@ -10,9 +10,9 @@ from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
 from bot.errors import handle_error
-from bot.idempotency import claim
 from bot.listeners import register_listeners
 from bot.services import BotServices
+from core.idempotency import claim_once
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,11 @@ def create_app(
         # HTTP: the server has usually answered Slack already, so the listener runs right on the
         # dispatch thread (no hop, no ack polling); a modal's ack still carries its errors.
         process_before_response=not socket_mode,
-        request_verification_enabled=not socket_mode,
+        # Over HTTP `bot.server` verifies each request's signature once, when it arrives, and
+        # refuses to serve Slack without the secret; checking again here would drop requests
+        # that were fresh on arrival but waited in the dispatch queue past Slack's 5 minutes
+        # (after Slack got its 200). Socket Mode has no signature to check.
+        request_verification_enabled=False,
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
     )
 
@@ -51,7 +55,9 @@ def create_app(
         context["services"] = services
         # Slack redelivers an event it believes failed: handle each event id once.
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not claim(services.session_factory, f"slack:event:{event_id}"):
+        if event_id and not claim_once(
+            session_factory=services.session_factory, key=f"slack:event:{event_id}"
+        ):
             return BoltResponse(status=200, body="")
         return next()  # type: ignore[no-any-return]
 

@@ -1,30 +1,25 @@
-"""`clixen serve`: the Slack bot (Socket Mode or HTTP), the HTTP API and the scheduler."""
+"""`clixen serve`: the Slack bot (Socket Mode or HTTP), the HTTP API and the scheduler.
+
+The `clixen.commands` entry point imports this module for every `clixen` command, so its top
+imports stay cheap: Slack, Starlette, the database and the pipeline load when `serve` runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App
-from starlette.applications import Starlette
-
-from api import create_api_app
-from bot.app import create_app
-from bot.notifier import SlackNotifier
-from bot.server import create_server_app, serve_http, serve_socket_mode
-from bot.services import BotServices
-from core.catalog import default_catalog
-from core.db import make_engine, make_session_factory
 from core.errors import SettingsError
-from core.llm import LLMClient
-from core.mcp_validation import McpValidator
-from core.n8n import N8nClient
-from core.pipeline import PipelineServices
-from core.scheduler.notify import Notifier
-from core.settings import Settings, get_settings
-from core.templates import TemplateLibrary, TemplatesUnavailable
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+    from starlette.applications import Starlette
+
+    from bot.services import BotServices
+    from core.scheduler.notify import Notifier
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -66,23 +61,17 @@ def missing_slack_variables(settings: Settings) -> list[str]:
 
 def build_services(settings: Settings) -> BotServices:
     """Database, n8n and (when an LLM is configured) the pipeline, from settings."""
+    from bot.services import BotServices
+    from core.db import make_engine, make_session_factory
+    from core.n8n import N8nClient
+    from core.pipeline import build_services as build_pipeline_services
+
     session_factory = make_session_factory(make_engine(settings.database_url))
     n8n = N8nClient.from_settings(settings)
     pipeline = None
     if settings.llm_configured:
-        try:
-            templates: TemplateLibrary | None = TemplateLibrary.from_settings(settings)
-        except TemplatesUnavailable:
-            templates = None
-        pipeline = PipelineServices(
-            session_factory=session_factory,
-            n8n=n8n,
-            llm=LLMClient.from_settings(settings),
-            catalog=default_catalog(),
-            mcp=McpValidator.from_settings(settings),
-            templates=templates,
-            settings=settings,
-        )
+        # The services live as long as the process: the n8n-mcp validator is never closed.
+        pipeline = build_pipeline_services(settings, session_factory=session_factory, n8n=n8n)
     else:
         log.warning("no LLM configured: requests will answer with the settings to set")
     return BotServices(
@@ -103,6 +92,10 @@ class Server:
 def build_server(settings: Settings, services: BotServices) -> Server:
     """The server app of `clixen serve`: raises SettingsError for missing Slack variables
     outside development; in development serves everything else and answers /slack/events 503."""
+    from api import create_api_app
+    from bot.app import create_app
+    from bot.server import create_server_app
+
     missing = missing_slack_variables(settings)
     if missing and settings.environment != "development":
         # Outside development a server without Slack is a broken deploy: fail fast (exit 2).
@@ -123,6 +116,10 @@ def build_server(settings: Settings, services: BotServices) -> Server:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from bot.notifier import SlackNotifier
+    from bot.server import serve_http, serve_socket_mode
+    from core.settings import get_settings
+
     settings = get_settings()
     settings.require("DATABASE_URL", "N8N_URL", "N8N_API_KEY")
     if missing_slack_variables(settings) and settings.environment != "development":

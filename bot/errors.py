@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.blocks.messages import error_blocks
+from bot.blocks.messages import error_blocks, error_text
 from core.errors import ClixenError
 from core.logging import redact
 
@@ -23,7 +23,7 @@ def handle_error(
     """Domain errors become a friendly ephemeral message; anything else gets an id that is shown
     to the user and logged with its traceback."""
     if isinstance(error, ClixenError):
-        blocks, text = error_blocks(str(error)), str(error)
+        blocks, text = error_blocks(str(error)), error_text(str(error))
         log.info("clixen error shown to user: %s", redact(str(error)))
     else:
         error_id = uuid.uuid4().hex[:8]

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk import WebClient
 
 from bot.blocks.home import ProjectChoice, home_view
 from bot.blocks.messages import QuotaView, WorkflowRow
 from bot.services import BotServices
-from core.models import Project, Workflow
-from core.projects import Role, default_project, list_projects, require_role, switch_project
+from core.projects import (
+    Role,
+    default_project,
+    get_project,
+    list_projects,
+    require_role,
+    switch_project,
+)
 from core.quotas import usage
 from core.workflows import Direction, list_workflows
+
+if TYPE_CHECKING:
+    from core.models import Project, Workflow
 
 PAGE_SIZE = 10
 
@@ -58,7 +69,6 @@ def publish_home(
     with services.session_factory.begin() as session:
         project: Project
         if switch_to is not None:
-            target = session.get(Project, switch_to)
             require_role(
                 session=session,
                 project_id=switch_to,
@@ -66,7 +76,7 @@ def publish_home(
                 user_id=user_id,
                 at_least=Role.viewer,
             )
-            assert target is not None
+            target = get_project(session=session, project_id=switch_to)
             project = switch_project(
                 session=session,
                 team_id=team_id,
@@ -82,9 +92,7 @@ def publish_home(
                 user_id=user_id,
                 at_least=Role.viewer,
             )
-            found = session.get(Project, project_id)
-            assert found is not None
-            project = found
+            project = get_project(session=session, project_id=project_id)
         else:
             project = default_project(session=session, team_id=team_id, user_id=user_id)
         choices = [

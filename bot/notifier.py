@@ -9,18 +9,18 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from bot.blocks.run import progress_blocks, progress_text
-from bot.runs import SlackProgress, Thread, report_outcome
+from bot.blocks.run_message import progress_blocks, progress_text
+from bot.run_threads import ProgressMessage, SlackProgress, report_outcome
 from bot.services import BotServices
-from core.models import PipelineRun
 from core.pipeline import ProgressEvent, RunOutcome
+from core.threads import find_run_thread, set_run_message
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class _RunMessage:
-    thread: Thread
+    message: ProgressMessage
     request: str
 
 
@@ -40,24 +40,18 @@ class SlackNotifier:
         return str(response.get("ts")) if response.get("ts") else None
 
     def run_progress(self, event: ProgressEvent) -> None:
-        message = self._message_of(event.run_id)
-        if message is not None:
-            SlackProgress(self.client, message.thread.channel, message.thread.ts, message.request)(
-                event
-            )
+        run = self._message_of(event.run_id)
+        if run is not None:
+            SlackProgress(self.client, run.message.channel, run.message.ts, run.request)(event)
 
     def run_finished(self, outcome: RunOutcome) -> None:
-        message = self._message_of(outcome.run_id)
+        run = self._message_of(outcome.run_id)
         with self._lock:
             self._messages.pop(outcome.run_id, None)
-        if message is None or self.services is None:
+        if run is None or self.services is None:
             return
         report_outcome(
-            self.services,
-            self.client,
-            outcome=outcome,
-            message=message.thread,
-            request=message.request,
+            self.services, self.client, outcome=outcome, message=run.message, request=run.request
         )
 
     def _message_of(self, run_id: int) -> _RunMessage | None:
@@ -74,11 +68,11 @@ class SlackNotifier:
         if self.services is None:
             return None
         with self.services.session_factory.begin() as session:
-            run = session.get(PipelineRun, run_id)
-            if run is None or not run.slack_channel_id:
+            run = find_run_thread(session=session, run_id=run_id)
+            if run is None or not run.channel_id:
                 return None
-            channel, thread_ts = run.slack_channel_id, run.slack_thread_ts
-            message_ts, request = run.slack_message_ts, run.request
+            channel, thread_ts = run.channel_id, run.thread_ts
+            message_ts, request = run.message_ts, run.request
         if message_ts is None:
             # The process died before the progress message was posted: post it now.
             try:
@@ -93,7 +87,5 @@ class SlackNotifier:
                 return None
             message_ts = str(posted["ts"])
             with self.services.session_factory.begin() as session:
-                row = session.get(PipelineRun, run_id)
-                if row is not None:
-                    row.slack_message_ts = message_ts
-        return _RunMessage(Thread(channel, message_ts), request)
+                set_run_message(session=session, run_id=run_id, message_ts=message_ts)
+        return _RunMessage(ProgressMessage(channel, message_ts), request)

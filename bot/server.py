@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -36,6 +37,14 @@ DISPATCH_THREADS = 2
 # Kinds whose acknowledgement carries no body: the server answers 200 itself, before Bolt.
 FAST_ACK_KINDS = frozenset({"event_callback", "slash_command", "block_actions"})
 
+# Slack's payloads are a few KiB (a large modal's state stays far below this); a bigger body is
+# not from Slack and is refused before it is read.
+MAX_SLACK_BODY_BYTES = 256 * 1024
+
+# An acknowledged request that waited this long for a dispatch thread is logged: the pool is
+# too small for the load (it still runs; see `create_server_app`).
+SLOW_DISPATCH_S = 30.0
+
 
 def create_server_app(
     bolt_app: App | None,
@@ -47,20 +56,32 @@ def create_server_app(
 ) -> Starlette:
     """`POST /slack/events`, `GET /healthz`, and the HTTP API (if given) mounted beside them.
 
-    With `signing_secret` the server verifies Slack's signature itself (401 when bad or stale)
-    and acknowledges events, slash commands and button clicks with an empty 200 before Bolt
+    The server takes at most MAX_SLACK_BODY_BYTES (413 beyond, unread) and verifies Slack's
+    signature itself, once, when the request arrives (401 when bad or stale); the Bolt app does
+    not check it again (`bot.app.create_app`), so `signing_secret` is required with a Bolt app.
+    Events, slash commands and button clicks are acknowledged with an empty 200 before Bolt
     runs; Bolt then handles them on a dispatch thread and its own response is discarded, so
-    listeners reply through `respond()` or the Web API, never in the ack body. Everything else
-    (modal submissions, URL verification, …) goes through Bolt and gets Bolt's response.
+    listeners reply through `respond()` or the Web API, never in the ack body. However long such
+    a request waits for a dispatch thread, it runs: its signature was good when Slack sent it.
+    Everything else (modal submissions, URL verification, …) goes through Bolt and gets Bolt's
+    response.
 
     Without a Bolt app (Slack not configured yet, development only) `/slack/events` answers 503
     with a JSON error naming `slack_missing`, the variables to set.
     """
+    if bolt_app is not None and slack_route and not signing_secret:
+        # Bolt trusts the server to have verified each request: never serve it unverified.
+        raise ValueError("serving Slack over HTTP needs the signing secret to verify requests")
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
     dispatcher = ThreadPoolExecutor(DISPATCH_THREADS, thread_name_prefix="slack-dispatch")
 
-    def dispatch_acknowledged(kind: str, body: bytes, query: Any, headers: Any) -> None:
+    def dispatch_acknowledged(
+        kind: str, body: bytes, query: Any, headers: Any, arrived: float
+    ) -> None:
         assert bolt_app is not None
+        waited = time.monotonic() - arrived
+        if waited > SLOW_DISPATCH_S:
+            log.warning("acknowledged Slack %s waited %.0f s for a dispatch thread", kind, waited)
         try:
             request = BoltRequest(body=body.decode("utf-8"), query=query, headers=headers)
             response = bolt_app.dispatch(request)
@@ -73,16 +94,23 @@ def create_server_app(
     async def slack_events(request: Request) -> Response:
         if bolt_app is None:
             return slack_not_configured(slack_missing)
-        body = await request.body()
-        if verifier is not None:
-            if not _signed_by_slack(verifier, body, request.headers):
-                return JSONResponse({"error": "invalid request"}, status_code=401)
-            kind = request_kind(body, request.headers.get("content-type", ""))
-            if kind in FAST_ACK_KINDS:
-                dispatcher.submit(
-                    dispatch_acknowledged, kind, body, request.query_params, request.headers
-                )
-                return Response(status_code=200)
+        body = await read_capped_body(request, MAX_SLACK_BODY_BYTES)
+        if isinstance(body, Response):
+            return body
+        assert verifier is not None
+        if not _signed_by_slack(verifier, body, request.headers):
+            return JSONResponse({"error": "invalid request"}, status_code=401)
+        kind = request_kind(body, request.headers.get("content-type", ""))
+        if kind in FAST_ACK_KINDS:
+            dispatcher.submit(
+                dispatch_acknowledged,
+                kind,
+                body,
+                request.query_params,
+                request.headers,
+                time.monotonic(),
+            )
+            return Response(status_code=200)
         # Bolt's dispatch blocks until the listener acks: keep it off the event loop.
         bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
         return to_starlette_response(bolt_response)
@@ -102,6 +130,34 @@ def create_server_app(
     if api_app is not None:
         routes.append(Mount("/", app=api_app))
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def read_capped_body(request: Request, limit: int) -> bytes | Response:
+    """The request's body, or the error to answer: 413 when a declared Content-Length is above
+    `limit` (nothing read) or the body streams past it (reading stops there), 400 for a
+    Content-Length that is not a plain number."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not (declared.isascii() and declared.isdigit()):
+            return _error(400, "invalid_request", "Content-Length is not a number.")
+        if len(declared) > len(str(limit)) or int(declared) > limit:
+            return _too_large(limit)
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            return _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> Response:
+    return _error(413, "payload_too_large", f"A Slack request body is at most {limit:,} bytes.")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
 def _signed_by_slack(verifier: SignatureVerifier, body: bytes, headers: Headers) -> bool:
@@ -168,11 +224,16 @@ def serve_http(asgi_app: Starlette, *, port: int) -> None:
     uvicorn.run(asgi_app, host=host, port=port, log_config=None, proxy_headers=True)
 
 
+# Socket Mode pings Slack this often; a socket that dropped without a close is given up and
+# reopened after five failed pings (slack_sdk's rule), so this bounds how long a drop lasts.
+SOCKET_MODE_PING_INTERVAL_S = float(os.environ.get("CLIXEN_SOCKET_MODE_PING_INTERVAL_S", "10"))
+
+
 def serve_socket_mode(bolt_app: App, *, app_token: str, http_app: Starlette, port: int) -> None:
     """Socket Mode for Slack, plus /healthz and the HTTP API on `port`."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    handler = SocketModeHandler(bolt_app, app_token)
+    handler = SocketModeHandler(bolt_app, app_token, ping_interval=SOCKET_MODE_PING_INTERVAL_S)
     handler.connect()  # type: ignore[no-untyped-call]
     log.info("connected to Slack in Socket Mode")
     try:

@@ -1,7 +1,8 @@
 """Per-project tokens for the HTTP API: `clx_` + 43 random characters, stored as SHA-256 only.
 
 A token acts for one project, with the rights its creator has there: it can never reach another
-project, and it stops working when revoked (or when its creator loses the role).
+project, and it stops working when revoked, and wherever its creator lacks the role a request
+needs (removed from the project: for everything, reads included).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Final
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.errors import ClixenError, InvalidInput, NotFound
+from core.errors import ClixenError, InvalidInput, NotFound, PermissionDenied
 from core.models import ApiToken, Project
+from core.projects import Role, require_role
 
 PREFIX: Final = "clx_"
 _TOKEN_RE: Final = re.compile(r"clx_[A-Za-z0-9_-]{43}")
@@ -79,9 +81,17 @@ def list_tokens(*, session: Session, project_id: int) -> list[ApiToken]:
 
 
 def authenticate(
-    *, session: Session, raw_token: str, now: dt.datetime | None = None
+    *,
+    session: Session,
+    raw_token: str,
+    at_least: Role = Role.viewer,
+    now: dt.datetime | None = None,
 ) -> tuple[Project, ApiToken]:
-    """The project and token that `raw_token` stands for, or InvalidToken."""
+    """The project and token that `raw_token` stands for, or InvalidToken.
+
+    Raises PermissionDenied when the token's creator no longer has `at_least` rights in the
+    token's project (removed from it, or demoted): a token never outlives its creator's access.
+    """
     if not _TOKEN_RE.fullmatch(raw_token or ""):
         raise InvalidToken()
     digest = _hash(raw_token)
@@ -92,6 +102,19 @@ def authenticate(
     project = session.get(Project, row.project_id)
     if project is None:
         raise InvalidToken()
+    try:
+        require_role(
+            session=session,
+            project_id=project.id,
+            team_id=project.team_id,
+            user_id=row.created_by,
+            at_least=at_least,
+        )
+    except PermissionDenied as e:
+        raise PermissionDenied(
+            f"This API token acts for {row.created_by}, who no longer has {at_least.name} rights "
+            f"in project {project.name!r}. Ask a project owner for a new token."
+        ) from e
     session.execute(
         update(ApiToken)
         .where(ApiToken.id == row.id)

@@ -3,6 +3,10 @@
 Built from n8n's own `dist/types/nodes.json` files (n8n-nodes-base and the LangChain package) and
 shipped as a compact snapshot (`core/data/node_catalog.json.gz`), so validation works without n8n
 installed. `clixen catalog refresh` regenerates the snapshot from an installed n8n.
+
+Loading is cheap, because `clixen validate` loads the catalog to check one file: the snapshot keeps
+each type's version classes (84% of its bytes) as JSON text, and a type's `NodeSpec` is built when
+the type is first looked up (see benchmarks/cli_startup.py).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import gzip
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +25,7 @@ BASE_PREFIX = "n8n-nodes-base."
 LANGCHAIN_PREFIX = "@n8n/n8n-nodes-langchain."
 KNOWN_PREFIXES = (BASE_PREFIX, LANGCHAIN_PREFIX)
 SNAPSHOT_PATH = Path(__file__).parent / "data" / "node_catalog.json.gz"
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 
 # Manual triggers start a run by hand only; n8n does not count them when activating.
 MANUAL_TRIGGERS = frozenset(
@@ -56,6 +60,16 @@ class ParamSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialSlot:
+    """A credential type a node version accepts, and when (its displayOptions, like a
+    parameter's: Slack's `slackApi` only while `authentication` is `accessToken`)."""
+
+    name: str
+    required: bool
+    display_options: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VersionClass:
     """One implementation class of a node type, serving a set of typeVersions."""
 
@@ -65,6 +79,7 @@ class VersionClass:
     outputs: tuple[str, ...] | None
     output_names: int
     params: tuple[ParamSpec, ...]
+    credentials: tuple[CredentialSlot, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +134,7 @@ class NodeSpec:
 class NodeCatalog:
     """Node types by full name (e.g. `n8n-nodes-base.httpRequest`) with keyword search."""
 
-    nodes: dict[str, NodeSpec]
+    nodes: Mapping[str, NodeSpec]
     n8n_version: str = ""
     _index: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
     _idf: dict[str, float] = field(default_factory=dict, repr=False)
@@ -159,6 +174,10 @@ class NodeCatalog:
 
     def search(self, text: str, limit: int = 10) -> list[NodeSpec]:
         """Node types whose names, aliases and descriptions best overlap the words of `text`."""
+        return [spec for spec, _ in self.search_scored(text, limit)]
+
+    def search_scored(self, text: str, limit: int = 10) -> list[tuple[NodeSpec, float]]:
+        """`search` with each hit's score (IDF-weighted overlap; higher is better)."""
         if not self._index:
             self._build_index()
         words = set(_words(text))
@@ -173,7 +192,7 @@ class NodeCatalog:
             scores.items(),
             key=lambda kv: (-kv[1], self.nodes[kv[0]].hidden, kv[0]),
         )
-        return [self.nodes[t] for t, _ in ranked[:limit]]
+        return [(self.nodes[t], score) for t, score in ranked[:limit]]
 
     def _build_index(self) -> None:
         index: dict[str, dict[str, float]] = {}
@@ -296,11 +315,16 @@ def _mode_regexes(p: Mapping[str, Any]) -> dict[str, list[str]] | None:
 
 def _class_from_description(desc: Mapping[str, Any]) -> dict[str, Any]:
     props = [p for p in desc.get("properties", []) if isinstance(p, dict) and "name" in p]
+    creds = [c for c in desc.get("credentials") or [] if isinstance(c, dict) and c.get("name")]
     keep: set[str] = {
         p["name"]
         for p in props
         if (p.get("required") and p.get("type") in CHECKED_REQUIRED_TYPES) or _mode_regexes(p)
     }
+    # Which credential applies depends on these (and HTTP Request names its type in them).
+    for c in creds:
+        keep |= _keys_in(c.get("displayOptions"))
+    keep |= {"authentication", "nodeCredentialType", "genericAuthType"} & {p["name"] for p in props}
     # Keep the parameters the kept ones' displayOptions read, transitively, for their defaults.
     frontier = set(keep)
     while frontier:
@@ -332,6 +356,9 @@ def _class_from_description(desc: Mapping[str, Any]) -> dict[str, Any]:
         "outputs": list(outs) if outs is not None else None,
         "output_names": len(desc.get("outputNames") or []),
         "params": params,
+        "credentials": [
+            [c["name"], bool(c.get("required")), c.get("displayOptions")] for c in creds
+        ],
     }
 
 
@@ -398,47 +425,84 @@ def build_snapshot(
     for entry in nodes.values():
         if entry["default_version"] is None:
             entry["default_version"] = max(v for c in entry["classes"] for v in c["versions"])
+        entry["classes"] = json.dumps(entry["classes"], separators=(",", ":"), sort_keys=True)
     return {"format": SNAPSHOT_FORMAT, "n8n_version": n8n_version, "nodes": nodes}
 
 
 def catalog_from_snapshot(data: Mapping[str, Any]) -> NodeCatalog:
-    nodes: dict[str, NodeSpec] = {}
-    for t, e in data["nodes"].items():
-        classes = tuple(
-            VersionClass(
-                versions=tuple(float(v) for v in c["versions"]),
-                outputs=tuple(c["outputs"]) if c["outputs"] is not None else None,
-                output_names=int(c["output_names"]),
-                params=tuple(
-                    ParamSpec(
-                        p[0],
-                        p[1],
-                        p[2],
-                        p[3],
-                        p[4],
-                        p[5],
-                        {m: tuple(r) for m, r in p[6].items()} if p[6] else None,
-                    )
-                    for p in c["params"]
-                ),
-            )
-            for c in e["classes"]
+    if data.get("format") != SNAPSHOT_FORMAT:
+        raise ValueError(
+            f"node catalog snapshot format {data.get('format')} is not {SNAPSHOT_FORMAT}: "
+            "rebuild it with `clixen catalog refresh`"
         )
-        nodes[t] = NodeSpec(
-            type=t,
-            display_name=e["display_name"],
-            description=e["description"],
-            group=tuple(e["group"]),
-            classes=classes,
-            default_version=float(e["default_version"]),
-            credentials=tuple(e["credentials"]),
-            aliases=tuple(e["aliases"]),
-            categories=tuple(e["categories"]),
-            webhook=bool(e["webhook"]),
-            polling=bool(e["polling"]),
-            hidden=bool(e["hidden"]),
+    return NodeCatalog(
+        nodes=_SpecsOnDemand(data["nodes"]), n8n_version=str(data.get("n8n_version", ""))
+    )
+
+
+class _SpecsOnDemand(Mapping[str, NodeSpec]):
+    """Node type → `NodeSpec`, each built from its snapshot entry when first looked up: checking
+    one workflow reads a handful of the ~840 types, and building them all was most of the load."""
+
+    def __init__(self, entries: Mapping[str, Mapping[str, Any]]) -> None:
+        self._entries = entries
+        self._built: dict[str, NodeSpec] = {}
+
+    def __getitem__(self, node_type: str) -> NodeSpec:
+        spec = self._built.get(node_type)
+        if spec is None:
+            spec = self._built[node_type] = _spec_from_entry(node_type, self._entries[node_type])
+        return spec
+
+    def __contains__(self, node_type: object) -> bool:
+        return node_type in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _spec_from_entry(node_type: str, e: Mapping[str, Any]) -> NodeSpec:
+    classes = tuple(
+        VersionClass(
+            versions=tuple(float(v) for v in c["versions"]),
+            outputs=tuple(c["outputs"]) if c["outputs"] is not None else None,
+            output_names=int(c["output_names"]),
+            params=tuple(
+                ParamSpec(
+                    p[0],
+                    p[1],
+                    p[2],
+                    p[3],
+                    p[4],
+                    p[5],
+                    {m: tuple(r) for m, r in p[6].items()} if p[6] else None,
+                )
+                for p in c["params"]
+            ),
+            credentials=tuple(
+                CredentialSlot(name, bool(required), shown)
+                for name, required, shown in c.get("credentials", ())
+            ),
         )
-    return NodeCatalog(nodes=nodes, n8n_version=str(data.get("n8n_version", "")))
+        for c in json.loads(e["classes"])
+    )
+    return NodeSpec(
+        type=node_type,
+        display_name=e["display_name"],
+        description=e["description"],
+        group=tuple(e["group"]),
+        classes=classes,
+        default_version=float(e["default_version"]),
+        credentials=tuple(e["credentials"]),
+        aliases=tuple(e["aliases"]),
+        categories=tuple(e["categories"]),
+        webhook=bool(e["webhook"]),
+        polling=bool(e["polling"]),
+        hidden=bool(e["hidden"]),
+    )
 
 
 def find_nodes_json(root: Path) -> list[tuple[str, Path]]:
@@ -481,6 +545,10 @@ def refresh_snapshot(root: Path, out: Path = SNAPSHOT_PATH) -> NodeCatalog:
         pairs.extend((prefix, d) for d in json.loads(path.read_text()))
     data = build_snapshot(pairs, _n8n_version(root))
     out.parent.mkdir(parents=True, exist_ok=True)
+    from core.specs import PARAMS_PATH, write_params_snapshot
+
+    # Prompts' parameter details, beside the snapshot (core/data/node_params.json.gz).
+    write_params_snapshot(pairs, out.with_name(PARAMS_PATH.name))
     raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
     out.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
     default_catalog.cache_clear()

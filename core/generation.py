@@ -3,8 +3,8 @@
 `parse_reply` reads a reply strictly (one JSON object: a workflow with a summary, or a question).
 `apply_deterministic_fixes` repairs the mistakes a machine can fix for free (typeVersion too high,
 id-keyed connections, missing package prefix, missing "=" before an expression, missing ids or
-positions) so that LLM repairs are spent only on real problems. `retrieve_context` picks the node
-specs and example workflows a prompt needs.
+positions) so that LLM repairs are spent only on real problems. `retrieve_context` (from
+`core.retrieval`) picks the node specs and example workflows a prompt needs.
 """
 
 from __future__ import annotations
@@ -12,20 +12,27 @@ from __future__ import annotations
 import copy
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.catalog import NodeCatalog, NodeSpec
-from core.prompts import PromptContext
+from core.catalog import NodeCatalog
+from core.retrieval import Retrieval, retrieve, retrieve_context
 from core.safety import LLMOutputInvalid, parse_llm_json
-from core.templates import TemplateLibrary, compact
+
+__all__ = [
+    "Candidate",
+    "Question",
+    "Retrieval",
+    "apply_deterministic_fixes",
+    "known_versions",
+    "parse_reply",
+    "retrieve",
+    "retrieve_context",
+]
 
 MAX_QUESTION_CHARS = 500
 MAX_SUMMARY_CHARS = 300
-NODE_SPECS_PER_PROMPT = 8
-EXAMPLES_PER_PROMPT = 2
-MAX_PARAMS_LISTED = 10
 
 
 @dataclass(frozen=True)
@@ -193,92 +200,6 @@ def _num(v: float) -> float | int:
     return int(v) if float(v).is_integer() else v
 
 
-# --- retrieval ----------------------------------------------------------------------------------
-
-
-# Words that point at a building block the keyword search alone tends to miss.
-_HINTED_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(
-            r"\b(every|each|daily|hourly|weekly|monthly|morning|evening|night|schedule|cron|"
-            r"minutes?|hours?|at \d)",
-            re.I,
-        ),
-        "n8n-nodes-base.scheduleTrigger",
-    ),
-    (re.compile(r"\b(webhook|http call|post request|endpoint)\b", re.I), "n8n-nodes-base.webhook"),
-    (re.compile(r"\b(rss|feed|atom)\b", re.I), "n8n-nodes-base.rssFeedRead"),
-    (re.compile(r"\bslack\b|(^|\s)#[a-z0-9_-]+", re.I), "n8n-nodes-base.slack"),
-    (re.compile(r"\b(if|only|when|filter|unless)\b", re.I), "n8n-nodes-base.if"),
-    (re.compile(r"https?://|\b(api|fetch|download|url)\b", re.I), "n8n-nodes-base.httpRequest"),
-)
-
-
-def retrieve_context(
-    *,
-    text: str,
-    catalog: NodeCatalog,
-    templates: TemplateLibrary | None,
-    secret_names: Sequence[str] = (),
-    denied_types: Sequence[str] = (),
-) -> PromptContext:
-    """Node specs likely needed for `text` and a few similar real workflows, compacted."""
-    denied = set(denied_types)
-    chosen: list[NodeSpec] = []
-    for pattern, node_type in _HINTED_TYPES:
-        spec = catalog.get(node_type)
-        if spec is not None and pattern.search(text):
-            chosen.append(spec)
-    for spec in catalog.search(text, NODE_SPECS_PER_PROMPT * 2):
-        if len(chosen) >= NODE_SPECS_PER_PROMPT:
-            break
-        if spec.hidden or spec in chosen:
-            continue
-        chosen.append(spec)
-    specs = [node_spec_summary(s) for s in chosen if s.type not in denied]
-    examples: list[dict[str, Any]] = []
-    if templates is not None:
-        examples = [
-            compact(t.workflow)
-            for t in templates.similar(
-                text, EXAMPLES_PER_PROMPT, node_types={s.type for s in chosen}, max_nodes=12
-            )
-        ]
-    return PromptContext(
-        node_specs=specs,
-        examples=examples,
-        secret_names=list(secret_names),
-        denied_types=sorted(denied),
-    )
-
-
 def known_versions(catalog: NodeCatalog) -> dict[str, tuple[float, ...]]:
     """Every node type the installed n8n knows, with its supported typeVersions."""
     return {t: spec.versions for t, spec in catalog.nodes.items()}
-
-
-def node_spec_summary(spec: NodeSpec) -> dict[str, Any]:
-    """What the LLM needs to use one node type correctly, in a few dozen tokens."""
-    version = spec.latest_version
-    cls = spec.version_class(version)
-    summary: dict[str, Any] = {"type": spec.type, "typeVersion": _num(version)}
-    if "trigger" in spec.group or spec.type.endswith(("Trigger", ".webhook")):
-        summary["trigger"] = True
-    if cls is not None:
-        required = _unique(
-            p.name for p in cls.params if p.required and p.default in (None, "", [], {})
-        )
-        if required:
-            summary["required"] = required[:MAX_PARAMS_LISTED]
-        options = [n for n in _unique(p.name for p in cls.params) if n not in required]
-        if options:
-            summary["params"] = options[:MAX_PARAMS_LISTED]
-        if cls.outputs is not None and len(cls.outputs) != 1:
-            summary["outputs"] = len(cls.outputs)
-    if spec.credentials:
-        summary["credentials"] = list(spec.credentials)
-    return summary
-
-
-def _unique(names: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(names))

@@ -29,11 +29,12 @@ class RedactingFormatter(logging.Formatter):
 
 
 def configure_logging(level: int | None = None) -> None:
-    """Install the product's single log handler on the root logger (idempotent)."""
-    from core.settings import get_settings
-
+    """Install the product's single log handler on the root logger (idempotent); `level` None
+    means the configured CLIXEN_LOG_LEVEL (which loads the settings)."""
     root = logging.getLogger()
     if level is None:
+        from core.settings import get_settings
+
         level = logging.getLevelName(get_settings().log_level.upper())
         if not isinstance(level, int):
             level = logging.INFO

@@ -86,6 +86,22 @@ class ProjectMember(TimestampMixin, Base):
     project: Mapped[Project] = relationship(back_populates="members")
 
 
+class ProjectRemoval(Base):
+    """An owner removed this user from the project: nothing adds them back on its own (the
+    workspace's shared "default" project takes in everyone else). Adding them back deletes it."""
+
+    __tablename__ = "project_removals"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(64))
+    removed_by: Mapped[str] = mapped_column(String(64))
+    removed_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
 class User(TimestampMixin, Base):
     """A person as seen by the product: a Slack user of one workspace, or a CLI user."""
 
@@ -171,7 +187,7 @@ class PipelineRun(TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(String(16))  # create | edit | rollback | repair
     request: Mapped[str] = mapped_column(Text)
     # queued | generating | validating | repairing | deploying | watching | awaiting_input
-    # | succeeded | failed
+    # | awaiting_credentials (20 chars: the column's width) | succeeded | failed
     state: Mapped[str] = mapped_column(String(20), default="queued", index=True)
     step_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     validation_repairs: Mapped[int] = mapped_column(Integer, default=0)
@@ -187,7 +203,10 @@ class PipelineRun(TimestampMixin, Base):
     slack_channel_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     slack_thread_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
     slack_message_ts: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The run's claim: who may drive it (the process that queued it, "host:pid", or the worker
+    # driving it, "host:pid/<id>") until `lease_until`; the holder renews the lease while alive.
     owner_pid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()

@@ -1,20 +1,32 @@
-"""Which node types a project may deploy. By default, nodes that act on the n8n host are denied.
+"""Which node types a project may deploy, and which internal hosts its HTTP requests may call.
 
-A project's `node_policy` JSON (`{"deny": [...], "allow": [...]}`) adjusts the default list:
-`deny` adds types, `allow` lifts default entries. Only a project owner may change it.
+By default, nodes that act on the n8n host are denied. A project's `node_policy` JSON
+(`{"deny": [...], "allow": [...], "allow_hosts": [...]}`) adjusts that: `deny` adds types, `allow`
+lifts default entries, `allow_hosts` lists internal hosts (names, `*.suffix` names, IPs or CIDR
+networks) its HTTP Request nodes may call. Only a project owner may change it.
+
+A type is denied however it is spelled: case does not matter, an unprefixed name matches a
+denied type of either package, and n8n's AI-tool variant `<type>Tool` of a denied type is denied
+too (unless the project allows that variant by name). The validator (`core.validation`) applies
+the policy, also to the nodes of inline sub-workflows, and refuses calls to internal hosts that
+`allow_hosts` does not list.
+
+Importing this module is cheap: the validator (so `clixen validate`) needs only `NodePolicy`; the
+two functions that read and write a project's policy load the ORM when they are called.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models import Project, ProjectMember
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 _HOST = "it runs on the n8n server itself"
 
@@ -39,23 +51,88 @@ DEFAULT_DENYLIST: dict[str, str] = {
     "n8n-nodes-base.functionItem": "Function Item is a legacy node; use the Code node instead.",
     # Manages the n8n instance itself (workflows, credentials, audit) with its API key.
     "n8n-nodes-base.n8n": "The n8n node administers the n8n instance itself.",
+    # The LangChain Code node runs its JavaScript in n8n's main process, not in the task runner
+    # sandbox of the Code node: it can reach n8n's memory, environment and credentials.
+    "@n8n/n8n-nodes-langchain.code": "LangChain Code runs JavaScript inside n8n's main process, "
+    "outside the Code node's sandbox; use the Code node instead.",
 }
 # FTP/SFTP stay allowed: they talk to remote servers over the network, like any other service
 # node, and never touch the n8n host's disk. The Code node stays allowed: it runs sandboxed.
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_TOOL = "tool"
+_LABEL = r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"(\*\.)?{_LABEL}(\.{_LABEL})*")
+
+
 @dataclass(frozen=True)
 class NodePolicy:
-    """Denied node types and the reason shown to the user for each."""
+    """Denied node types and the reason shown to the user for each, and the internal hosts the
+    project's HTTP requests may call (`allowed_hosts`, as normalised by `normalize_host`)."""
 
     denied: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_DENYLIST))
     reason: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_DENYLIST))
+    # Types the project allowed by name: they win over a denied base type (e.g. "…gitTool").
+    allowed: frozenset[str] = frozenset()
+    allowed_hosts: tuple[str, ...] = ()
+    _by_name: dict[str, str] = field(init=False, repr=False, compare=False)
+    _by_short: dict[str, str] = field(init=False, repr=False, compare=False)
+    _allowed: frozenset[str] = field(init=False, repr=False, compare=False)
+    _host_names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _host_nets: tuple[IPNetwork, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name = {t.lower(): t for t in sorted(self.denied)}
+        by_short: dict[str, str] = {}
+        for low, t in by_name.items():
+            by_short.setdefault(low.rsplit(".", 1)[-1], t)
+        names, nets = [], []
+        for entry in self.allowed_hosts:
+            net = _as_network(entry)
+            if net is None:
+                names.append(entry)
+            else:
+                nets.append(net)
+        object.__setattr__(self, "_by_name", by_name)
+        object.__setattr__(self, "_by_short", by_short)
+        object.__setattr__(self, "_allowed", frozenset(t.lower() for t in self.allowed))
+        object.__setattr__(self, "_host_names", tuple(names))
+        object.__setattr__(self, "_host_nets", tuple(nets))
+
+    def denied_as(self, node_type: str) -> str | None:
+        """The denied type `node_type` is a spelling or an AI-tool variant of, or None."""
+        low = node_type.strip().lower()
+        if not low or low in self._allowed:
+            return None
+        candidates = [low]
+        if low.endswith(_TOOL) and len(low) > len(_TOOL):
+            candidates.append(low[: -len(_TOOL)])
+        table = self._by_name if "." in low else self._by_short
+        for candidate in candidates:
+            if candidate in table:
+                return table[candidate]
+        return None
 
     def is_denied(self, node_type: str) -> bool:
-        return node_type in self.denied
+        return self.denied_as(node_type) is not None
 
     def why(self, node_type: str) -> str:
-        return self.reason.get(node_type, "This node type is not allowed in this project.")
+        entry = self.denied_as(node_type) or node_type
+        return self.reason.get(entry, "This node type is not allowed in this project.")
+
+    def host_allowed(self, host: str, ip: IPAddress | None = None) -> bool:
+        """Whether the project's HTTP requests may call `host` (a name, or the `ip` it means)."""
+        name = host.strip().lower().rstrip(".")
+        for entry in self._host_names:
+            if name == entry or (entry.startswith("*.") and name.endswith(entry[1:])):
+                return True
+        if ip is None:
+            ip = _as_address(name.strip("[]"))
+        return ip is not None and any(
+            ip.version == net.version and ip in net for net in self._host_nets
+        )
 
     @classmethod
     def default(cls) -> NodePolicy:
@@ -70,7 +147,8 @@ class NodePolicy:
         reason = {
             t: DEFAULT_DENYLIST.get(t, "A project owner denied this node type.") for t in denied
         }
-        return cls(denied=frozenset(denied), reason=reason)
+        hosts = _host_list((data or {}).get("allow_hosts"))
+        return cls(denied=frozenset(denied), reason=reason, allowed=allow, allowed_hosts=hosts)
 
 
 def _type_list(value: Any) -> frozenset[str]:
@@ -83,8 +161,55 @@ def _type_list(value: Any) -> frozenset[str]:
     return frozenset(value)
 
 
+def normalize_host(value: str) -> str:
+    """An `allow_hosts` entry in its one spelling: a lower-case host name (`*.suffix` for every
+    name under it), an IP address or a CIDR network. Raises InvalidInput for anything else."""
+    text = value.strip().lower().rstrip(".") if isinstance(value, str) else ""
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if "/" in text:
+        try:
+            return str(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            pass
+    elif (ip := _as_address(text)) is not None:
+        return str(ip)
+    elif _HOST_NAME.fullmatch(text):
+        return text
+    raise InvalidInput(
+        f"{value!r} is not a host name, IP address or network: give only the host, "
+        "e.g. 10.0.0.5, 10.0.0.0/24 or grafana.internal."
+    )
+
+
+def _host_list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise InvalidInput("allow_hosts must be a list of host names, IP addresses or networks.")
+    return tuple(dict.fromkeys(normalize_host(v) for v in value))
+
+
+def _as_address(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _as_network(entry: str) -> IPNetwork | None:
+    if "/" not in entry and _as_address(entry) is None:
+        return None
+    try:
+        return ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return None
+
+
 def policy_for_project(*, session: Session, project_id: int) -> NodePolicy:
     """The node policy in force for a project (the default one if the project set none)."""
+    from core.models import Project
+
     project = session.get(Project, project_id)
     if project is None:
         raise NotFound(f"Project {project_id} does not exist.")
@@ -98,8 +223,14 @@ def set_project_policy(
     actor_user_id: str,
     deny: Iterable[str] | None = None,
     allow: Iterable[str] | None = None,
+    allow_hosts: Iterable[str] | None = None,
 ) -> NodePolicy:
-    """Replace the project's deny/allow adjustments (None keeps that list); owners only."""
+    """Replace the project's deny/allow/allow_hosts lists (None keeps that list); owners only.
+    Host entries are normalised (`normalize_host`); one that is not a host raises InvalidInput."""
+    from sqlalchemy import select
+
+    from core.models import Project, ProjectMember
+
     project = session.get(Project, project_id)
     if project is None:
         raise NotFound(f"Project {project_id} does not exist.")
@@ -109,12 +240,16 @@ def set_project_policy(
         )
     )
     if role != "owner":
-        raise PermissionDenied("Only a project owner can change which node types are allowed.")
+        raise PermissionDenied(
+            "Only a project owner can change which node types and hosts are allowed."
+        )
     current = dict(project.node_policy or {})
     if deny is not None:
         current["deny"] = sorted(_type_list(list(deny)))
     if allow is not None:
         current["allow"] = sorted(_type_list(list(allow)))
+    if allow_hosts is not None:
+        current["allow_hosts"] = sorted(_host_list(list(allow_hosts)))
     project.node_policy = current
     session.flush()
     return NodePolicy.from_json(current)

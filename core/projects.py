@@ -7,19 +7,19 @@ goes through before reading or changing a project's data.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import telemetry
 from core.db import upsert_insert
 from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models import Project, ProjectMember, User
+from core.models import Project, ProjectMember, ProjectRemoval, User
+from core.vocabulary import Role as Role  # re-exported: it lives with the cheap stored words
 
 DEFAULT_PROJECT_NAME = "default"
 MAX_PROJECT_NAME = 80
@@ -31,23 +31,6 @@ class Actor:
 
     team_id: str
     user_id: str
-
-
-class Role(enum.IntEnum):
-    """What a member may do in a project; a higher role includes every lower one."""
-
-    viewer = 1
-    editor = 2
-    owner = 3
-
-    @classmethod
-    def parse(cls, value: str) -> Role:
-        try:
-            return cls[value.strip().lower()]
-        except KeyError:
-            raise InvalidInput(
-                f"Unknown role {value!r}: use one of owner, editor, viewer."
-            ) from None
 
 
 def validate_project_name(name: str) -> str:
@@ -186,7 +169,9 @@ def default_project(*, session: Session, team_id: str, user_id: str) -> Project:
     In order: their last active project if they are still a member of it; else their first
     project; else the workspace's shared project called "default". Whoever creates "default" (the
     first user of the workspace to need it) is its owner; every later user who lands in it joins
-    as an editor (they can create and deploy, only owners manage members and policy). Safe when
+    as an editor (they can create and deploy, only owners manage members and policy), except a
+    user an owner removed from it: they get PermissionDenied saying so until an owner adds them
+    back or they have a project of their own. Safe when
     several new users of one workspace send their first request at the same moment: exactly one
     creates the project, the others join it.
     """
@@ -214,7 +199,8 @@ def default_project(*, session: Session, team_id: str, user_id: str) -> Project:
 
 def _join_workspace_default(*, session: Session, team_id: str, user_id: str) -> Project:
     """The workspace's "default" project with `user_id` a member: owner if this call created the
-    project, editor if it already existed (an existing membership is left as it is)."""
+    project, editor if it already existed (an existing membership is left as it is). A user an
+    owner removed from it is not let back in (PermissionDenied)."""
     created = _insert_if_absent(
         session,
         Project,
@@ -223,6 +209,11 @@ def _join_workspace_default(*, session: Session, team_id: str, user_id: str) -> 
     )
     project = get_project_by_name(session=session, team_id=team_id, name=DEFAULT_PROJECT_NAME)
     assert project is not None  # inserted here, or committed by the request that won the race
+    if not created and _was_removed(session=session, project_id=project.id, user_id=user_id):
+        raise PermissionDenied(
+            f"You were removed from project {project.name!r}; ask one of its owners to add you "
+            "back, or create a project of your own."
+        )
     role = Role.owner if created else Role.editor
     _insert_if_absent(
         session,
@@ -231,6 +222,17 @@ def _join_workspace_default(*, session: Session, team_id: str, user_id: str) -> 
         conflict=[ProjectMember.project_id, ProjectMember.user_id],
     )
     return project
+
+
+def _was_removed(*, session: Session, project_id: int, user_id: str) -> bool:
+    return (
+        session.scalar(
+            select(ProjectRemoval.id).where(
+                ProjectRemoval.project_id == project_id, ProjectRemoval.user_id == user_id
+            )
+        )
+        is not None
+    )
 
 
 def switch_project(
@@ -280,6 +282,12 @@ def add_member(
     if member is None:
         member = ProjectMember(project_id=project_id, user_id=user_id, role=role.name)
         session.add(member)
+        # An owner adding them back lifts an earlier removal.
+        session.execute(
+            delete(ProjectRemoval).where(
+                ProjectRemoval.project_id == project_id, ProjectRemoval.user_id == user_id
+            )
+        )
     else:
         if member.role == Role.owner.name and role != Role.owner:
             owners = session.scalars(
@@ -296,7 +304,10 @@ def add_member(
 
 
 def remove_member(*, session: Session, project_id: int, actor_user_id: str, user_id: str) -> None:
-    """Remove `user_id` from the project. Owners only; the last owner cannot be removed."""
+    """Remove `user_id` from the project. Owners only; the last owner cannot be removed.
+
+    The removal is recorded, so they stay out of it (also of the workspace's shared "default"
+    project, which otherwise takes in every user) until an owner adds them back."""
     project = get_project(session=session, project_id=project_id)
     require_role(
         session=session,
@@ -317,4 +328,14 @@ def remove_member(*, session: Session, project_id: int, actor_user_id: str, user
         if len(owners) <= 1:
             raise InvalidInput("A project needs at least one owner.")
     session.delete(member)
+    insert = upsert_insert(session)
+    now = dt.datetime.now(dt.UTC)
+    session.execute(
+        insert(ProjectRemoval)
+        .values(project_id=project_id, user_id=user_id, removed_by=actor_user_id, removed_at=now)
+        .on_conflict_do_update(
+            index_elements=[ProjectRemoval.project_id, ProjectRemoval.user_id],
+            set_={"removed_by": actor_user_id, "removed_at": now},
+        )
+    )
     session.flush()

@@ -1,8 +1,14 @@
-"""Per-user daily limits on LLM tokens and deployments, charged atomically.
+"""Per-user daily limits on LLM tokens and deployments, charged atomically, and the cap on a
+user's requests in progress at once.
 
 A user's use is one `quota_usage` row per UTC day. A new day simply starts a new row at zero, so the
 daily "reset" needs no write at midnight; the scheduler's `reset_day` only prunes old rows.
 Limits come from settings, overridden per project (`Project.daily_token_limit/deploy_limit`).
+
+Tokens cannot be overrun: an LLM call first reserves its estimate (`reserve_tokens`: the prompt's
+estimate plus the most the answer may use, sent as `max_tokens`) under a lock on the user's row,
+and is settled to what it really used afterwards (`settle_tokens`). A reservation never settled
+(the process died mid-call) stays charged: tokens that may have been spent are never free.
 """
 
 from __future__ import annotations
@@ -66,16 +72,45 @@ class QuotaExceeded(ClixenError):
         limit: int,
         resets_at: dt.datetime,
         now: dt.datetime | None = None,
+        needed: int | None = None,
     ) -> None:
         self.limit_name = limit_name
         self.used = used
         self.limit = limit
         self.resets_at = resets_at
+        self.needed = needed
         wait = _fmt_wait(resets_at - _now(now))
+        step = f" and the next AI step needs about {needed:,}" if needed else ""
         super().__init__(
-            f"You have used {used:,} of your {limit:,} {limit_name} today; the limit resets at "
-            f"{resets_at:%H:%M} UTC (in {wait})."
+            f"You have used {used:,} of your {limit:,} {limit_name} today{step}; the limit resets "
+            f"at {resets_at:%H:%M} UTC (in {wait})."
         )
+
+
+class TooManyRuns(ClixenError):
+    """The user already has as many requests in progress as one person may run at once."""
+
+    code = "too_many_runs"
+
+    def __init__(self, *, running: int, limit: int) -> None:
+        self.running = running
+        self.limit = limit
+        super().__init__(
+            f"You already have {running} requests in progress, and {limit} can run at once per "
+            "person: wait for one to finish, then ask again."
+        )
+
+
+@dataclass(frozen=True)
+class TokenReservation:
+    """LLM tokens taken from a user's day before a call: `tokens` in all, of which
+    `completion_budget` is the most the answer may use (send it as `max_tokens`)."""
+
+    team_id: str
+    user_id: str
+    day: dt.date
+    tokens: int
+    completion_budget: int
 
 
 @dataclass(frozen=True)
@@ -208,8 +243,9 @@ def charge_tokens(
 ) -> int:
     """Add `tokens` (prompt + completion, as the API reported them) to today's use; returns it.
 
-    Charging never fails on the limit: the tokens were already spent. `check_tokens` guards the
-    next call. `project_id` is accepted for symmetry and future per-project accounting.
+    Charging never fails on the limit: the tokens were already spent. LLM calls of the pipeline
+    reserve first instead (`reserve_tokens`); this is for use counted after the fact.
+    `project_id` is accepted for symmetry and future per-project accounting.
     """
     del project_id
     if tokens < 0:
@@ -218,6 +254,97 @@ def charge_tokens(
     if tokens:
         _upsert(session, team_id=team_id, user_id=user_id, day=day, tokens=tokens)
     return _row(session, team_id=team_id, user_id=user_id, day=day)[0]
+
+
+def lock_user_day(
+    *, session: Session, team_id: str, user_id: str, now: dt.datetime | None = None
+) -> tuple[int, int]:
+    """Lock the user's row of today (created if missing) until the transaction ends, so their
+    quota decisions happen one at a time; returns (tokens used, deployments used)."""
+    day = utc_day(now)
+    _upsert(session, team_id=team_id, user_id=user_id, day=day)
+    row = session.execute(
+        select(QuotaUsage.tokens_used, QuotaUsage.deploys_used)
+        .where(QuotaUsage.team_id == team_id, QuotaUsage.user_id == user_id, QuotaUsage.day == day)
+        .with_for_update()
+    ).one()
+    return int(row.tokens_used), int(row.deploys_used)
+
+
+def reserve_tokens(
+    *,
+    session: Session,
+    team_id: str,
+    user_id: str,
+    project_id: int | None,
+    prompt_tokens: int,
+    max_completion: int,
+    min_completion: int = 1,
+    now: dt.datetime | None = None,
+    settings: Settings | None = None,
+) -> TokenReservation:
+    """Take today's tokens for one LLM call before it is made, or raise QuotaExceeded.
+
+    Reserves `prompt_tokens` (the prompt's estimate) plus an answer budget: `max_completion`,
+    or what is left after the prompt if that is less; a budget below `min_completion` (an answer
+    too short to be of use) is refused. Decided under a lock on the user's row, so concurrent
+    calls of one user can never reserve past the limit together. Settle the call with
+    `settle_tokens` in the transaction that records its answer.
+    """
+    if prompt_tokens < 0 or max_completion < 1 or min_completion < 1:
+        raise InvalidInput("A token reservation needs a prompt estimate and an answer budget.")
+    limit = limits_for(session=session, project_id=project_id, settings=settings).tokens
+    used, _ = lock_user_day(session=session, team_id=team_id, user_id=user_id, now=now)
+    budget = min(max_completion, limit - used - prompt_tokens)
+    if budget < min(min_completion, max_completion):
+        raise QuotaExceeded(
+            limit_name=TOKENS,
+            used=used,
+            limit=limit,
+            resets_at=next_reset(now),
+            now=now,
+            needed=prompt_tokens + min(min_completion, max_completion),
+        )
+    tokens = prompt_tokens + budget
+    _upsert(session, team_id=team_id, user_id=user_id, day=utc_day(now), tokens=tokens)
+    return TokenReservation(
+        team_id=team_id,
+        user_id=user_id,
+        day=utc_day(now),
+        tokens=tokens,
+        completion_budget=budget,
+    )
+
+
+def settle_tokens(*, session: Session, reservation: TokenReservation, used: int) -> int:
+    """Replace a reservation by what the call really used (on the day it was reserved); returns
+    that day's use. `used` may pass the reservation (the server's count is the truth) but a
+    call sent with the reservation's `max_tokens` stays within it, give or take our estimate."""
+    if used < 0:
+        raise InvalidInput("A token charge cannot be negative.")
+    delta = used - reservation.tokens
+    if delta:
+        session.execute(
+            update(QuotaUsage)
+            .where(
+                QuotaUsage.team_id == reservation.team_id,
+                QuotaUsage.user_id == reservation.user_id,
+                QuotaUsage.day == reservation.day,
+            )
+            .values(tokens_used=QuotaUsage.tokens_used + delta, updated_at=dt.datetime.now(dt.UTC))
+            .execution_options(synchronize_session=False)
+        )
+    return _row(
+        session, team_id=reservation.team_id, user_id=reservation.user_id, day=reservation.day
+    )[0]
+
+
+def check_concurrent_runs(*, running: int, settings: Settings | None = None) -> None:
+    """Raise TooManyRuns when `running` (the user's requests in progress, counted while
+    `lock_user_day` holds their row) leaves no room for one more."""
+    limit = (settings or get_settings()).max_concurrent_runs
+    if running >= limit:
+        raise TooManyRuns(running=running, limit=limit)
 
 
 def reserve_deploy(

@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     # Quotas (per user, per UTC day); projects may override.
     daily_token_limit: int = Field(200_000, validation_alias=AliasChoices("CLIXEN_DAILY_TOKENS"))
     daily_deploy_limit: int = Field(20, validation_alias=AliasChoices("CLIXEN_DAILY_DEPLOYS"))
+    # Requests (pipeline runs) one user may have in progress at once; more are refused.
+    max_concurrent_runs: int = Field(
+        3, ge=1, validation_alias=AliasChoices("CLIXEN_MAX_CONCURRENT_RUNS")
+    )
+    # The most tokens one LLM answer may use (sent as `max_tokens` on every call, and reserved
+    # from the daily token limit with the prompt's estimate before the call).
+    llm_max_tokens: int = Field(
+        8_000, ge=256, validation_alias=AliasChoices("CLIXEN_LLM_MAX_TOKENS")
+    )
     allowed_origins: str = Field("", validation_alias=AliasChoices("CLIXEN_ALLOWED_ORIGINS"))
     ops_channel: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_OPS_CHANNEL"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("CLIXEN_LOG_LEVEL"))
@@ -114,8 +123,11 @@ class Settings(BaseSettings):
     recovery_interval_s: int = Field(
         60, validation_alias=AliasChoices("CLIXEN_RECOVERY_INTERVAL_S")
     )
-    # A run whose heartbeat is older than this (or whose owner process is gone) is recovered.
-    recovery_stale_s: int = Field(120, validation_alias=AliasChoices("CLIXEN_RECOVERY_STALE_S"))
+    # The lease of a run's claim: a worker (or the process that queued it) renews it while the
+    # run is alive; a run whose lease ran out this long ago is taken over by recovery.
+    recovery_stale_s: int = Field(
+        120, ge=4, validation_alias=AliasChoices("CLIXEN_RECOVERY_STALE_S")
+    )
 
     @field_validator("database_url")
     @classmethod

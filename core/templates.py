@@ -53,6 +53,13 @@ _WEIGHT_NODE = 3.0
 _WEIGHT_DESC = 1.0
 # A node type the caller asks for outweighs any keyword match (an IDF is at most ~7.5).
 _WEIGHT_WANTED_TYPE = 25.0
+# An example's node type that was not asked for costs this much (a wanted one earns 25).
+_PENALTY_UNRELATED = 8.0
+# Plumbing that fits any workflow: no penalty for carrying it.
+_GENERIC_TYPES = frozenset(
+    "n8n-nodes-base." + t
+    for t in ("set", "code", "if", "filter", "merge", "noOp", "manualTrigger", "splitOut")
+)
 _DESC_CHARS = 600  # only the opening of a description; the rest is setup instructions
 
 
@@ -118,6 +125,8 @@ class TemplateLibrary:
             df.update(t._name_tokens | t._node_tokens | t._desc_tokens)
         n = max(1, len(self.templates))
         self._idf = {tok: math.log(1 + n / count) for tok, count in df.items()}
+        self._type_counts: Counter[str] | None = None
+        self._configs: dict[str, list[dict[str, Any]]] | None = None
 
     def __len__(self) -> int:
         return len(self.templates)
@@ -195,6 +204,81 @@ class TemplateLibrary:
                 scored.append((-score, t.node_count, t.id, t))
         scored.sort(key=lambda s: s[:3])
         return [s[3] for s in scored[:k]]
+
+    def covering(
+        self,
+        request: str,
+        node_types: Iterable[str],
+        k: int = 2,
+        *,
+        max_nodes: int | None = 12,
+    ) -> list[Template]:
+        """Up to `k` templates that together cover the most of `node_types`, each penalised for
+        node types it carries that were not asked for (noise in a prompt); keyword overlap with
+        `request` breaks ties. A template that adds no wanted type is never picked."""
+        wanted = set(node_types)
+        want = tokens(request)
+        uncovered = set(wanted)
+        picked: list[Template] = []
+        for _ in range(k):
+            best: tuple[float, int, int] | None = None
+            choice: Template | None = None
+            for t in self.templates:
+                if t in picked or (max_nodes is not None and t.node_count > max_nodes):
+                    continue
+                new = len(uncovered & t.node_types)
+                if not new:
+                    continue
+                unrelated = len(t.node_types - wanted - _GENERIC_TYPES)
+                score = (
+                    _WEIGHT_WANTED_TYPE * new
+                    + 5.0 * len(wanted & t.node_types)
+                    - _PENALTY_UNRELATED * unrelated
+                    + _WEIGHT_NAME * self._weight(want & t._name_tokens)
+                    + _WEIGHT_DESC * self._weight(want & t._desc_tokens)
+                )
+                key = (score, -t.node_count, -t.id)
+                if best is None or key > best:
+                    best, choice = key, t
+            if choice is None:
+                break
+            picked.append(choice)
+            uncovered -= choice.node_types
+        return picked
+
+    def type_counts(self) -> Counter[str]:
+        """How many templates use each node type (a popularity prior for retrieval)."""
+        if self._type_counts is None:
+            counts: Counter[str] = Counter()
+            for t in self.templates:
+                counts.update(t.node_types)
+            self._type_counts = counts
+        return self._type_counts
+
+    def configurations(self, node_type: str) -> list[dict[str, Any]]:
+        """The non-empty `parameters` of every node of `node_type` in the templates."""
+        if self._configs is None:
+            configs: dict[str, list[dict[str, Any]]] = {}
+            for t in self.templates:
+                for n in t.workflow.get("nodes") or []:
+                    params = n.get("parameters") if isinstance(n, dict) else None
+                    if isinstance(params, dict) and params and isinstance(n.get("type"), str):
+                        configs.setdefault(n["type"], []).append(params)
+            self._configs = configs
+        return self._configs.get(node_type, [])
+
+    def operation_usage(self, node_type: str) -> dict[tuple[str | None, str | None], int]:
+        """How often the templates use each (resource, operation) of `node_type`."""
+        usage: Counter[tuple[str | None, str | None]] = Counter()
+        for params in self.configurations(node_type):
+            resource, operation = params.get("resource"), params.get("operation")
+            usage[
+                (
+                    resource if isinstance(resource, str) else None,
+                    operation if isinstance(operation, str) else None,
+                )
+            ] += 1
+        return dict(usage)
 
     def _weight(self, toks: set[str] | frozenset[str]) -> float:
         return sum(self._idf.get(t, 0.0) for t in toks)

@@ -1,14 +1,18 @@
 """The stored words of the domain, one enum each: what a run is doing, what kind of request it
-serves, where a workflow version came from and how it stands, how a workflow stands.
+serves, where a workflow version came from and how it stands, how a workflow stands, what a
+project member may do.
 
 Each is a `StrEnum` whose values are exactly the strings stored in the database, so rows written
-before these enums existed load unchanged and a member compares equal to its string. Importing
-this module is cheap (no SQLAlchemy, no pydantic): the CLI and the Block Kit builders use it too.
+before these enums existed load unchanged and a member compares equal to its string; `Role` is the
+exception: an `IntEnum`, so roles compare by rank, stored by name. Importing this module is cheap
+(no SQLAlchemy, no pydantic): the CLI and the Block Kit builders use it too.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
+
+from core.errors import InvalidInput
 
 
 class RunState(StrEnum):
@@ -21,6 +25,9 @@ class RunState(StrEnum):
     deploying = "deploying"
     watching = "watching"
     awaiting_input = "awaiting_input"
+    # Stopped before deploy until the project has the credentials its nodes need: not failed,
+    # nothing lost, not in progress (recovery leaves it alone); a new secret resumes it.
+    awaiting_credentials = "awaiting_credentials"
     succeeded = "succeeded"
     failed = "failed"
 
@@ -88,3 +95,21 @@ class WorkflowStatus(StrEnum):
     inactive = "inactive"
     failed = "failed"
     deleted = "deleted"
+
+
+class Role(IntEnum):
+    """What a member may do in a project (`ProjectMember.role` holds the name); a higher role
+    includes every lower one."""
+
+    viewer = 1
+    editor = 2
+    owner = 3
+
+    @classmethod
+    def parse(cls, value: str) -> Role:
+        try:
+            return cls[value.strip().lower()]
+        except KeyError:
+            raise InvalidInput(
+                f"Unknown role {value!r}: use one of owner, editor, viewer."
+            ) from None

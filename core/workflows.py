@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -14,8 +15,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.errors import InvalidInput, NotFound
 from core.models import Workflow, WorkflowVersion
+from core.n8n.workflow_json import N8nWorkflow, WorkflowDiff, diff_workflows
 from core.projects import Role, require_role
-from core.workflow import N8nWorkflow, WorkflowDiff, diff_workflows
 
 Direction = Literal["next", "prev"]
 MAX_PAGE_SIZE = 100
@@ -36,18 +37,28 @@ def _encode_cursor(wf: Workflow, direction: Direction) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+# Workflow ids are Postgres bigints; a cursor naming anything else was not made here.
+_MAX_ID = 2**63 - 1
+_CURSOR = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
 def _decode_cursor(cursor: str) -> tuple[Direction, int]:
+    """(direction, workflow id) of a cursor made by `_encode_cursor`; InvalidInput for any other
+    string (cursors come back from clients and Slack buttons: untrusted)."""
+    invalid = InvalidInput("That page link is not valid any more; start from the first page.")
+    if not _CURSOR.fullmatch(cursor):
+        raise invalid
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        direction = data["d"]
-        if direction not in ("next", "prev"):
-            raise ValueError(direction)
-        return direction, int(data["i"])
-    except (binascii.Error, ValueError, KeyError, TypeError) as e:
-        raise InvalidInput(
-            "That page link is not valid any more; start from the first page."
-        ) from e
+    except (binascii.Error, ValueError) as e:
+        raise invalid from e
+    if not isinstance(data, dict) or set(data) != {"d", "i"}:
+        raise invalid
+    direction, at = data["d"], data["i"]
+    if direction not in ("next", "prev") or type(at) is not int or not 1 <= at <= _MAX_ID:
+        raise invalid
+    return direction, at
 
 
 def list_workflows(
@@ -107,14 +118,10 @@ def list_workflows(
     )
 
 
-def count_workflows(*, session: Session, project_id: int) -> int:
-    """How many workflows (not deleted) the project has."""
-    n = session.scalar(
-        select(func.count(Workflow.id)).where(
-            Workflow.project_id == project_id, Workflow.status != "deleted"
-        )
-    )
-    return int(n or 0)
+def find_workflow(*, session: Session, workflow_id: int) -> Workflow | None:
+    """The workflow with this id, or None. No access check: only for ids the system produced
+    (a run's outcome); an id a user sent goes through `get_workflow`."""
+    return session.get(Workflow, workflow_id)
 
 
 def get_workflow(
@@ -140,6 +147,15 @@ def get_workflow(
         user_id=user_id,
         at_least=at_least,
     )
+    return wf
+
+
+def get_project_workflow(*, session: Session, project_id: int, workflow_id: int) -> Workflow:
+    """The project's live workflow with this id. Raises NotFound also for another project's or a
+    deleted workflow, with the same message, so existence never leaks across projects."""
+    wf = session.get(Workflow, workflow_id)
+    if wf is None or wf.project_id != project_id or wf.status == "deleted":
+        raise NotFound(f"There is no workflow #{workflow_id}.")
     return wf
 
 

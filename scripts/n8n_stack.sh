@@ -1,22 +1,54 @@
 #!/usr/bin/env bash
 # Local n8n stack for Clixen: pinned n8n + n8n-mcp + Node 24, all inside <repo>/.stack/.
 #
-# Usage: scripts/n8n_stack.sh install|start|stop|status|env
+# Usage: scripts/n8n_stack.sh install|start|stop|status|env [--queue]
 #
 #   install  npm ci of scripts/n8n/{package.json,package-lock.json} into .stack/npm/,
 #            rebuild the native modules for Node 24, check n8n-mcp answers over stdio.
 #            Idempotent (stamp keyed on the hash of package.json + lock).
 #   start    install if needed, start n8n on 127.0.0.1 (detached), wait for /healthz,
 #            create the owner + a public-API key once, write .stack/n8n.env (chmod 600).
+#            n8n runs hardened (README "Hardening your n8n"): NODES_EXCLUDE lists the product's
+#            default-denied node types (read from core/policy.py at each start) and n8n's SSRF
+#            protection is on, with only the loopback allowed among internal addresses.
 #   stop     stop the n8n started by this script (pid in .stack/n8n.pid, its process group).
 #   status   print running/stopped and the URL.
 #   env      print the variables of .stack/n8n.env with the API key masked.
+#
+# --queue: the same commands for n8n in queue mode (README "Running at scale"), a second stack
+#   beside the default one (state in .stack/queue, ports 5700+): one main process (editor, API,
+#   webhooks, triggers; enqueues executions) and CLIXEN_N8N_WORKERS `n8n worker` processes that run
+#   them, with EXECUTIONS_MODE=queue, Redis as the queue, n8n's own database in a Postgres database
+#   of its own (created if missing; never the product's) and one N8N_ENCRYPTION_KEY shared by all
+#   (generated once into <state>/encryption.key). Same install, owner/API-key bootstrap, NODES_EXCLUDE
+#   and SSRF settings as the default stack. Without --queue: one process, SQLite.
 #
 # Settings (environment):
 #   CLIXEN_N8N_PORT           n8n HTTP port                (default 5678)
 #   CLIXEN_N8N_BROKER_PORT    task-runner broker port      (default 5690)
 #   CLIXEN_N8N_START_TIMEOUT  seconds to wait for /healthz (default 180)
+#   CLIXEN_N8N_LOCK_TIMEOUT   seconds to wait for another install/start/stop (default 900)
+#   CLIXEN_N8N_STATE_DIR      data, log, pid and n8n.env of this instance (default .stack): a
+#                             second instance on other ports shares the install, not the data
+#   CLIXEN_N8N_SSRF_ALLOWED_IP_RANGES  internal ranges n8n may still call
+#                             (default 127.0.0.1/32,::1/128: tests and `clixen smoke` serve there)
+# Queue mode only (--queue; defaults keep it off the default stack's ports and data):
+#   CLIXEN_N8N_PORT / CLIXEN_N8N_BROKER_PORT  main's ports          (default 5700 / 5710)
+#   CLIXEN_N8N_STATE_DIR                      (default .stack/queue)
+#   CLIXEN_N8N_WORKERS                 number of workers  (default: the running stack's, else 1)
+#   CLIXEN_N8N_WORKER_CONCURRENCY      executions per worker        (default 5)
+#   CLIXEN_N8N_WORKER_PORT             worker i's health port: this + i - 1   (default 5720)
+#   CLIXEN_N8N_WORKER_BROKER_PORT      worker i's task-runner broker: this + i - 1 (default 5730)
+#   CLIXEN_N8N_REDIS_HOST / _PORT / _DB   the queue's Redis         (default 127.0.0.1 / 6379 / 0)
+#   CLIXEN_N8N_BULL_PREFIX             prefix of n8n's Redis keys   (default clixen_n8n_queue)
+#   CLIXEN_N8N_PG_HOST / _PORT / _USER / _PASSWORD / _DATABASE  n8n's Postgres database
+#                                      (default 127.0.0.1 / 5432 / postgres / - / clixen_n8n_queue)
 set -euo pipefail
+
+QUEUE=0
+for arg in "$@"; do
+  if [[ "${arg}" == "--queue" ]]; then QUEUE=1; fi
+done
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "${SCRIPT_DIR}/.." && pwd)"
@@ -29,17 +61,48 @@ NODE24="${NODE24_DIR}/bin/node"
 N8N_JS="${MODULES}/n8n/bin/n8n"
 MCP_JS="${MODULES}/n8n-mcp/dist/mcp/index.js"
 STAMP="${STACK_DIR}/install.stamp"
-DATA_DIR="${STACK_DIR}/n8n-data"
-LOG_FILE="${STACK_DIR}/n8n.log"
-PID_FILE="${STACK_DIR}/n8n.pid"
-PORT_FILE="${STACK_DIR}/n8n.port"
-ENV_FILE="${STACK_DIR}/n8n.env"
-OWNER_FILE="${STACK_DIR}/owner.json"
-COOKIE_JAR="${STACK_DIR}/.cookies"
+if ((QUEUE)); then
+  STATE_DIR="${CLIXEN_N8N_STATE_DIR:-${STACK_DIR}/queue}"
+else
+  STATE_DIR="${CLIXEN_N8N_STATE_DIR:-${STACK_DIR}}"
+fi
+DATA_DIR="${STATE_DIR}/n8n-data"
+LOG_FILE="${STATE_DIR}/n8n.log"
+PID_FILE="${STATE_DIR}/n8n.pid"
+PORT_FILE="${STATE_DIR}/n8n.port"
+ENV_FILE="${STATE_DIR}/n8n.env"
+OWNER_FILE="${STATE_DIR}/owner.json"
+COOKIE_JAR="${STATE_DIR}/.cookies"
+HARDENING_FILE="${STATE_DIR}/n8n.hardening"
 
-PORT="${CLIXEN_N8N_PORT:-5678}"
-BROKER_PORT="${CLIXEN_N8N_BROKER_PORT:-5690}"
+if ((QUEUE)); then
+  PORT="${CLIXEN_N8N_PORT:-5700}"
+  BROKER_PORT="${CLIXEN_N8N_BROKER_PORT:-5710}"
+else
+  PORT="${CLIXEN_N8N_PORT:-5678}"
+  BROKER_PORT="${CLIXEN_N8N_BROKER_PORT:-5690}"
+fi
+WORKERS="${CLIXEN_N8N_WORKERS:-}"
+WORKER_CONCURRENCY="${CLIXEN_N8N_WORKER_CONCURRENCY:-5}"
+WORKER_PORT_BASE="${CLIXEN_N8N_WORKER_PORT:-5720}"
+WORKER_BROKER_PORT_BASE="${CLIXEN_N8N_WORKER_BROKER_PORT:-5730}"
+REDIS_HOST="${CLIXEN_N8N_REDIS_HOST:-127.0.0.1}"
+REDIS_PORT="${CLIXEN_N8N_REDIS_PORT:-6379}"
+REDIS_DB="${CLIXEN_N8N_REDIS_DB:-0}"
+BULL_PREFIX="${CLIXEN_N8N_BULL_PREFIX:-clixen_n8n_queue}"
+PG_HOST="${CLIXEN_N8N_PG_HOST:-127.0.0.1}"
+PG_PORT="${CLIXEN_N8N_PG_PORT:-5432}"
+PG_USER="${CLIXEN_N8N_PG_USER:-postgres}"
+PG_PASSWORD="${CLIXEN_N8N_PG_PASSWORD:-}"
+PG_DATABASE="${CLIXEN_N8N_PG_DATABASE:-clixen_n8n_queue}"
+ENCRYPTION_KEY_FILE="${STATE_DIR}/encryption.key"
+WORKERS_FILE="${STATE_DIR}/n8n.workers"
 START_TIMEOUT="${CLIXEN_N8N_START_TIMEOUT:-180}"
+LOCK_TIMEOUT="${CLIXEN_N8N_LOCK_TIMEOUT:-900}"
+# start/stop of one instance lock its state dir; installing the shared npm tree locks .stack.
+LOCK_FILE="${STATE_DIR}/n8n_stack.lock"
+INSTALL_LOCK_FILE="${STACK_DIR}/n8n_install.lock"
+SSRF_ALLOWED_IP_RANGES="${CLIXEN_N8N_SSRF_ALLOWED_IP_RANGES-127.0.0.1/32,::1/128}"
 BASE_URL="http://127.0.0.1:${PORT}"
 API_KEY_LABEL="clixen-local"
 
@@ -109,8 +172,12 @@ PY
 }
 
 cmd_install() {
+  exec 8>"${INSTALL_LOCK_FILE}"
+  flock -w "${LOCK_TIMEOUT}" 8 \
+    || die "another n8n_stack.sh still holds ${INSTALL_LOCK_FILE} after ${LOCK_TIMEOUT} s"
   if install_complete; then
     log "install: up to date (${STACK_DIR})"
+    exec 8>&-
     return 0
   fi
   if pid_alive; then
@@ -140,13 +207,14 @@ cmd_install() {
   ntools="$(check_mcp)" || die "n8n-mcp did not answer initialize/tools/list"
   log "install: n8n-mcp answers (${ntools} tools) under ${NODE24}"
   lock_hash >"${STAMP}"
+  exec 8>&-
   log "install: done in $((SECONDS - t0)) s"
 }
 
-pid_alive() {
-  local pid
-  [[ -f "${PID_FILE}" ]] || return 1
-  pid="$(cat "${PID_FILE}")"
+pid_alive() {  # pid_alive [PID_FILE]  (default: the main n8n's)
+  local pid file="${1:-${PID_FILE}}"
+  [[ -f "${file}" ]] || return 1
+  pid="$(cat "${file}")"
   [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
   kill -0 "${pid}" 2>/dev/null || return 1
   # Guard against a recycled pid: it must be our n8n.
@@ -174,30 +242,104 @@ sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
 PY
 }
 
+# NODES_EXCLUDE for n8n (a JSON list): the product's default denylist (core/policy.py
+# DEFAULT_DENYLIST, read now so the two never drift) plus n8n 2.x's own default exclusions,
+# which setting NODES_EXCLUDE replaces. n8n silently ignores a value that is not a JSON list of
+# strings, so the list is checked here.
+nodes_exclude_json() {
+  local py="${REPO_ROOT}/.venv/bin/python"
+  [[ -x "${py}" ]] || py="python3"  # a fresh checkout starts n8n before creating .venv
+  (cd "${REPO_ROOT}" && "${py}" - <<'PY'
+import json
+import sys
+
+sys.path.insert(0, ".")
+from core.policy import DEFAULT_DENYLIST
+
+n8n_default = {"n8n-nodes-base.executeCommand", "n8n-nodes-base.localFileTrigger"}
+types = sorted(set(DEFAULT_DENYLIST) | n8n_default)
+assert all(isinstance(t, str) and "." in t for t in types), types
+print(json.dumps(types, separators=(",", ":")))
+PY
+  )
+}
+
+# The hardening settings n8n gets, one VAR=value a line (also what `start` compares with the
+# running n8n's, to tell when a restart is needed to apply them).
+hardening_env() {
+  local exclude
+  exclude="$(nodes_exclude_json)" || die "cannot read DEFAULT_DENYLIST from core/policy.py"
+  printf 'NODES_EXCLUDE=%s\n' "${exclude}"
+  printf 'N8N_SSRF_PROTECTION_ENABLED=true\n'
+  printf 'N8N_SSRF_ALLOWED_IP_RANGES=%s\n' "${SSRF_ALLOWED_IP_RANGES}"
+}
+
+# Queue mode's settings shared by the main process and every worker, one VAR=value a line.
+queue_env() {
+  printf 'EXECUTIONS_MODE=queue\n'
+  printf 'OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS=true\n'
+  printf 'QUEUE_BULL_REDIS_HOST=%s\n' "${REDIS_HOST}"
+  printf 'QUEUE_BULL_REDIS_PORT=%s\n' "${REDIS_PORT}"
+  printf 'QUEUE_BULL_REDIS_DB=%s\n' "${REDIS_DB}"
+  printf 'QUEUE_BULL_PREFIX=%s\n' "${BULL_PREFIX}"
+  printf 'DB_TYPE=postgresdb\n'
+  printf 'DB_POSTGRESDB_HOST=%s\n' "${PG_HOST}"
+  printf 'DB_POSTGRESDB_PORT=%s\n' "${PG_PORT}"
+  printf 'DB_POSTGRESDB_USER=%s\n' "${PG_USER}"
+  printf 'DB_POSTGRESDB_PASSWORD=%s\n' "${PG_PASSWORD}"
+  printf 'DB_POSTGRESDB_DATABASE=%s\n' "${PG_DATABASE}"
+  printf 'N8N_ENCRYPTION_KEY=%s\n' "$(cat "${ENCRYPTION_KEY_FILE}")"
+}
+
+# launch_n8n [WORKER_INDEX]: the main n8n (no argument: `n8n start`, SQLite unless --queue) or
+# worker i of the queue-mode stack (`n8n worker`).
 launch_n8n() {
-  local p
-  for p in "${PORT}" "${BROKER_PORT}"; do
+  local worker="${1:-}" p hardening
+  local pid_file="${PID_FILE}" log_file="${LOG_FILE}" data_dir="${DATA_DIR}"
+  local broker_port="${BROKER_PORT}" what="n8n on ${BASE_URL}"
+  local -a ports=("${PORT}" "${BROKER_PORT}") mode_vars=(DB_TYPE=sqlite) cmd=(start)
+  if [[ -n "${worker}" ]]; then
+    pid_file="$(worker_file "${worker}" pid)"
+    log_file="$(worker_file "${worker}" log)"
+    data_dir="${STATE_DIR}/worker-${worker}-data"
+    broker_port="$((WORKER_BROKER_PORT_BASE + worker - 1))"
+    ports=("$((WORKER_PORT_BASE + worker - 1))" "${broker_port}")
+    what="n8n worker ${worker} (health on 127.0.0.1:${ports[0]})"
+    cmd=(worker "--concurrency=${WORKER_CONCURRENCY}")
+  fi
+  if ((QUEUE)); then
+    mapfile -t mode_vars < <(queue_env)
+    if [[ -n "${worker}" ]]; then
+      mode_vars+=(QUEUE_HEALTH_CHECK_ACTIVE=true "QUEUE_HEALTH_CHECK_PORT=${ports[0]}"
+        N8N_WORKER_SERVER_ADDRESS=127.0.0.1)
+    fi
+  fi
+  for p in "${ports[@]}"; do
     if port_in_use "${p}"; then
-      die "port ${p} on 127.0.0.1 is already in use by another process (set CLIXEN_N8N_PORT / CLIXEN_N8N_BROKER_PORT)"
+      die "port ${p} on 127.0.0.1 is already in use by another process (set CLIXEN_N8N_PORT / CLIXEN_N8N_BROKER_PORT / CLIXEN_N8N_WORKER_PORT / CLIXEN_N8N_WORKER_BROKER_PORT)"
     fi
   done
-  mkdir -p "${DATA_DIR}"
-  log "start: launching n8n on ${BASE_URL} (log ${LOG_FILE})"
+  mkdir -p "${data_dir}"
+  hardening="$(hardening_env)"
+  local -a hardening_vars
+  mapfile -t hardening_vars <<<"${hardening}"
+  log "start: launching ${what} (log ${log_file})"
+  log "start: hardening: ${hardening//$'\n'/ }"
   {
     printf '\n===== %s n8n_stack start =====\n' "$(date -Is)"
-  } >>"${LOG_FILE}"
+  } >>"${log_file}"
   # Not group leader in a non-interactive shell, so setsid execs in place: $! is n8n's pid
   # and the leader of its own process group (stop kills that group).
   env \
     PATH="${NODE24_DIR}/bin:${PATH}" \
-    N8N_USER_FOLDER="${DATA_DIR}" \
+    N8N_USER_FOLDER="${data_dir}" \
     N8N_PORT="${PORT}" \
     N8N_LISTEN_ADDRESS=127.0.0.1 \
     N8N_HOST=127.0.0.1 \
     N8N_PROTOCOL=http \
     N8N_WEBHOOK_URL="${BASE_URL}/" \
     N8N_EDITOR_BASE_URL="${BASE_URL}/" \
-    N8N_RUNNERS_BROKER_PORT="${BROKER_PORT}" \
+    N8N_RUNNERS_BROKER_PORT="${broker_port}" \
     N8N_RUNNERS_BROKER_LISTEN_ADDRESS=127.0.0.1 \
     N8N_DIAGNOSTICS_ENABLED=false \
     N8N_VERSION_NOTIFICATIONS_ENABLED=false \
@@ -207,10 +349,104 @@ launch_n8n() {
     N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS=true \
     N8N_PUBLIC_API_DISABLED=false \
     N8N_PUBLIC_API_SWAGGERUI_DISABLED=true \
-    DB_TYPE=sqlite \
-    setsid nohup "${NODE24}" "${N8N_JS}" start >>"${LOG_FILE}" 2>&1 </dev/null &
-  echo $! >"${PID_FILE}"
-  echo "${PORT}" >"${PORT_FILE}"
+    "${mode_vars[@]}" \
+    "${hardening_vars[@]}" \
+    setsid nohup "${NODE24}" "${N8N_JS}" "${cmd[@]}" >>"${log_file}" 2>&1 </dev/null 8>&- 9>&- &
+  echo $! >"${pid_file}"
+  if [[ -z "${worker}" ]]; then
+    echo "${PORT}" >"${PORT_FILE}"
+    printf '%s\n' "${hardening}" >"${HARDENING_FILE}"
+  fi
+}
+
+worker_file() {  # worker_file I pid|log -> path of worker i's file
+  printf '%s/worker-%s.%s' "${STATE_DIR}" "$1" "$2"
+}
+
+worker_ready() {  # worker_ready I: its health server says DB migrated, Redis connected, ready
+  local port=$((WORKER_PORT_BASE + $1 - 1))
+  [[ "$(curl -s --max-time 3 "http://127.0.0.1:${port}/healthz/readiness" 2>/dev/null || true)" == *'"ok"'* ]]
+}
+
+wait_worker_ready() {  # wait_worker_ready I
+  local deadline=$((SECONDS + START_TIMEOUT)) pid_file log_file
+  pid_file="$(worker_file "$1" pid)"
+  log_file="$(worker_file "$1" log)"
+  while ((SECONDS < deadline)); do
+    if worker_ready "$1"; then return 0; fi
+    if ! pid_alive "${pid_file}"; then
+      log "n8n worker $1 exited during start-up; last log lines:"
+      tail -n 40 "${log_file}" >&2 || true
+      rm -f "${pid_file}"
+      return 1
+    fi
+    sleep 1
+  done
+  log "n8n worker $1 not ready after ${START_TIMEOUT} s; last log lines:"
+  tail -n 40 "${log_file}" >&2 || true
+  return 1
+}
+
+# Queue mode's prerequisites: Redis answers, n8n's Postgres database exists, one encryption key.
+queue_prerequisites() {
+  python3 - "${REDIS_HOST}" "${REDIS_PORT}" <<'PY' \
+    || die "Redis does not answer PING on ${REDIS_HOST}:${REDIS_PORT} (set CLIXEN_N8N_REDIS_HOST/_PORT)"
+import socket, sys
+with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3) as s:
+    s.sendall(b"PING\r\n")
+    sys.exit(0 if s.recv(64).startswith(b"+PONG") else 1)
+PY
+  command -v psql >/dev/null || die "psql not found (needed to create n8n's Postgres database)"
+  local conn="host=${PG_HOST} port=${PG_PORT} user=${PG_USER} dbname=postgres"
+  local exists
+  exists="$(PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -Atc \
+    "SELECT 1 FROM pg_database WHERE datname = '${PG_DATABASE}'")" \
+    || die "cannot connect to Postgres (${conn}; set CLIXEN_N8N_PG_*)"
+  if [[ "${exists}" != "1" ]]; then
+    log "start: creating Postgres database ${PG_DATABASE} for n8n"
+    PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -qc "CREATE DATABASE \"${PG_DATABASE}\"" \
+      || die "cannot create Postgres database ${PG_DATABASE}"
+  fi
+  if [[ ! -s "${ENCRYPTION_KEY_FILE}" ]]; then
+    (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"${ENCRYPTION_KEY_FILE}")
+  fi
+  chmod 600 "${ENCRYPTION_KEY_FILE}"
+}
+
+# The number of workers this stack was started with, else CLIXEN_N8N_WORKERS, else 1.
+started_workers() {
+  local n
+  n="$(cat "${WORKERS_FILE}" 2>/dev/null || true)"
+  if [[ "${n}" =~ ^[0-9]+$ ]]; then echo "${n}"; else echo "${WORKERS:-1}"; fi
+}
+
+# Start the workers that are not running (a killed one is started again).
+start_workers() {
+  local i running
+  running="$(started_workers)"
+  WORKERS="${WORKERS:-${running}}"
+  [[ "${WORKERS}" =~ ^[1-9][0-9]*$ ]] || die "CLIXEN_N8N_WORKERS must be a positive number"
+  if [[ "${running}" != "${WORKERS}" ]] && pid_alive "$(worker_file 1 pid)"; then
+    die "the queue stack runs ${running} workers; run '$0 stop --queue' first to change CLIXEN_N8N_WORKERS"
+  fi
+  echo "${WORKERS}" >"${WORKERS_FILE}"
+  for ((i = 1; i <= WORKERS; i++)); do
+    if ! pid_alive "$(worker_file "${i}" pid)"; then launch_n8n "${i}"; fi
+  done
+  for ((i = 1; i <= WORKERS; i++)); do
+    wait_worker_ready "${i}" || die "n8n worker ${i} failed to start"
+  done
+  log "start: ${WORKERS} worker(s) ready (concurrency ${WORKER_CONCURRENCY} each)"
+}
+
+# A running n8n keeps the settings it was started with: say so when they are not today's.
+warn_if_hardening_stale() {
+  local want
+  want="$(hardening_env)"
+  if [[ "$(cat "${HARDENING_FILE}" 2>/dev/null || true)" != "${want}" ]]; then
+    log "WARNING: the running n8n was started without today's hardening settings"
+    log "  (NODES_EXCLUDE / N8N_SSRF_*); apply them with: $0 stop && $0 start"
+  fi
 }
 
 # Port of the n8n this script started (status/start talk to that one, not a stranger).
@@ -384,6 +620,7 @@ write_env() {  # write_env KEY
 cmd_start() {
   cmd_install
   local t0=${SECONDS}
+  if ((QUEUE)); then queue_prerequisites; fi
   if pid_alive; then
     local requested="${PORT}"
     use_running_port
@@ -391,29 +628,45 @@ cmd_start() {
       || die "n8n already running on port ${PORT} (pid $(cat "${PID_FILE}")); run '$0 stop' first to change port"
     log "start: n8n already running (pid $(cat "${PID_FILE}")); waiting until ready"
     wait_ready || die "running n8n is not ready"
+    warn_if_hardening_stale
   else
     rm -f "${PID_FILE}" "${PORT_FILE}"
     launch_n8n
     wait_ready || die "n8n failed to start"
     log "start: n8n ready after $((SECONDS - t0)) s (pid $(cat "${PID_FILE}"))"
   fi
+  # Workers after main: main runs n8n's database migrations, workers expect them done.
+  if ((QUEUE)); then start_workers; fi
   ensure_api_key
   log "start: ready at ${BASE_URL}; env in ${ENV_FILE}"
 }
 
 cmd_stop() {
-  if [[ ! -f "${PID_FILE}" ]]; then
-    log "stop: not running (no ${PID_FILE})"
+  if ((QUEUE)); then
+    local i
+    for ((i = 1; i <= $(started_workers); i++)); do
+      stop_process "n8n worker ${i}" "$(worker_file "${i}" pid)"
+    done
+    rm -f "${WORKERS_FILE}"
+  fi
+  stop_process n8n "${PID_FILE}"
+  rm -f "${PORT_FILE}" "${HARDENING_FILE}"
+}
+
+stop_process() {  # stop_process NAME PID_FILE
+  local name="$1" pid_file="$2"
+  if [[ ! -f "${pid_file}" ]]; then
+    log "stop: ${name} not running (no ${pid_file})"
     return 0
   fi
-  if ! pid_alive; then
-    log "stop: stale pid file removed"
-    rm -f "${PID_FILE}" "${PORT_FILE}"
+  if ! pid_alive "${pid_file}"; then
+    log "stop: ${name}: stale pid file removed"
+    rm -f "${pid_file}"
     return 0
   fi
   local pid
-  pid="$(cat "${PID_FILE}")"
-  log "stop: stopping n8n (pid ${pid} and its process group)"
+  pid="$(cat "${pid_file}")"
+  log "stop: stopping ${name} (pid ${pid} and its process group)"
   kill -TERM -- "-${pid}" 2>/dev/null || kill -TERM "${pid}" 2>/dev/null || true
   local i
   for ((i = 0; i < 60; i++)); do
@@ -430,8 +683,8 @@ cmd_stop() {
   fi
   # Leftovers of the group (task runners) once the leader is gone.
   kill -TERM -- "-${pid}" 2>/dev/null || true
-  rm -f "${PID_FILE}" "${PORT_FILE}"
-  log "stop: stopped"
+  rm -f "${pid_file}"
+  log "stop: ${name} stopped"
 }
 
 cmd_status() {
@@ -442,6 +695,19 @@ cmd_status() {
     echo "starting/unhealthy ${BASE_URL} (pid $(cat "${PID_FILE}"))"
   else
     echo "stopped ${BASE_URL}"
+  fi
+  if ((QUEUE)); then
+    local i pid_file
+    for ((i = 1; i <= $(started_workers); i++)); do
+      pid_file="$(worker_file "${i}" pid)"
+      if pid_alive "${pid_file}" && worker_ready "${i}"; then
+        echo "worker ${i} running (pid $(cat "${pid_file}"), health 127.0.0.1:$((WORKER_PORT_BASE + i - 1)))"
+      elif pid_alive "${pid_file}"; then
+        echo "worker ${i} starting/unhealthy (pid $(cat "${pid_file}"))"
+      else
+        echo "worker ${i} stopped"
+      fi
+    done
   fi
 }
 
@@ -459,16 +725,35 @@ cmd_env() {
   done <"${ENV_FILE}"
 }
 
+# One start/stop at a time per instance (state dir): parallel test runs each call `start`. The
+# shared install has its own lock (fd 8, in cmd_install): two `npm ci` into one folder corrupt it
+# (ENOTEMPTY/ENOENT). n8n itself is launched with fds 8 and 9 closed.
+take_lock() {
+  exec 9>"${LOCK_FILE}"
+  if ! flock -n 9; then
+    log "waiting for another n8n_stack.sh install/start/stop to finish ..."
+    flock -w "${LOCK_TIMEOUT}" 9 \
+      || die "another n8n_stack.sh still holds ${LOCK_FILE} after ${LOCK_TIMEOUT} s"
+  fi
+}
+
 main() {
-  mkdir -p "${STACK_DIR}"
-  case "${1:-}" in
+  local arg command=""
+  for arg in "$@"; do
+    if [[ "${arg}" != --* ]]; then command="${arg}" && break; fi
+  done
+  mkdir -p "${STACK_DIR}" "${STATE_DIR}"
+  case "${command}" in
+    install | start | stop) take_lock ;;
+  esac
+  case "${command}" in
     install) cmd_install ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
     status) cmd_status ;;
     env) cmd_env ;;
     *)
-      echo "usage: $0 install|start|stop|status|env" >&2
+      echo "usage: $0 install|start|stop|status|env [--queue]" >&2
       exit 2
       ;;
   esac

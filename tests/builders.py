@@ -8,13 +8,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import default_catalog
 from core.llm import LLMClient
-from core.mcp_validation import McpValidator
 from core.models import Workflow, WorkflowVersion
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices
 from core.projects import create_project
 from core.settings import Settings
 from core.templates import TemplateLibrary
+from core.validation.mcp import McpValidator
 
 
 def new_project(

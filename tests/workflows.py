@@ -127,3 +127,19 @@ def answer(
 ) -> dict[str, Any]:
     """What the scripted LLM replies with to propose `workflow`."""
     return {"workflow": workflow, "summary": summary}
+
+
+def edit_reply(
+    node: str, parameters: dict[str, Any], summary: str = "Changed as asked."
+) -> dict[str, Any]:
+    """What the scripted LLM replies to a change request: one merge on `node`'s parameters."""
+    return {
+        "operations": [{"op": "update_parameters", "node": node, "parameters": parameters}],
+        "summary": summary,
+    }
+
+
+def label_edit(label: str) -> dict[str, Any]:
+    """The edit of a `labelled_schedule` that gives its "Label" node `label`."""
+    assignment = {"id": "a1", "name": "label", "value": label, "type": "string"}
+    return edit_reply("Label", {"assignments": {"assignments": [assignment]}}, f"Labels {label}.")

@@ -7,7 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.blocks.common import Block, actions, button, context, divider, header, option, section
+from bot.blocks.common import (
+    Block,
+    actions,
+    button,
+    context,
+    divider,
+    escape,
+    header,
+    option,
+    section,
+)
 from bot.blocks.messages import QuotaView, WorkflowRow, quota_text, workflow_line
 
 PAGE_SIZE = 10
@@ -50,7 +60,7 @@ def home_view(
     }
     blocks: list[Block] = [
         header("Clixen"),
-        section(f"*Project:* {current.name}", accessory=switcher),
+        section(f"*Project:* {escape(current.name)}", accessory=switcher),
     ]
     if quota is not None:
         blocks.append(context(quota_text(quota)))

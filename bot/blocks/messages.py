@@ -17,14 +17,19 @@ HELP_TEXT = (
     "• `/clixen project [name]`: show your projects, or switch to (or create) one\n"
     "• `/clixen quota`: your use of today's limits\n"
     "• `/clixen secret`: store a credential for this project (opens a private form)\n"
-    "• `@Clixen <request>` in a channel starts a run there; reply in its thread to change the "
-    "workflow or answer its question.\n"
+    "• `@Clixen <request>` in a channel starts a run there; reply in its thread with what to "
+    "change (when a reply is not clearly a change, I ask first) or to answer its question.\n"
     "• `/clixen help`: this message. The App Home tab is your dashboard."
 )
 
 
 def help_blocks() -> list[Block]:
     return [section(HELP_TEXT)]
+
+
+def error_text(message: str) -> str:
+    """The fallback `text` of an error message (Slack shows it in notifications)."""
+    return f":warning: {escape(message)}"
 
 
 def error_blocks(message: str, error_id: str | None = None) -> list[Block]:

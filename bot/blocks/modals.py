@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.blocks.common import context, plain
+from bot.blocks.common import context, escape, plain
 
 SECRET_CALLBACK = "secret_submit"  # noqa: S105 (a callback id, not a secret)
 
@@ -28,7 +28,7 @@ def secret_modal(*, project_id: int, project_name: str) -> dict[str, Any]:
         "submit": plain("Save", 24),
         "close": plain("Cancel", 24),
         "blocks": [
-            context(f"Saved encrypted in project *{project_name}*; only workflows use it."),
+            context(f"Saved encrypted in project *{escape(project_name)}*; only workflows use it."),
             text_input(
                 "name",
                 "Name",

@@ -16,7 +16,7 @@ from bot.blocks.common import (
     option,
     section,
 )
-from core.workflow import WorkflowDiff
+from core.n8n.workflow_json import WorkflowDiff
 
 
 @dataclass(frozen=True)
@@ -57,19 +57,16 @@ def parse_rollback_value(value: str) -> tuple[int, int]:
     return int(wid), int(ver)
 
 
+# A section's text is capped by Slack (3,000 characters): the rest of a long diff is counted.
+MAX_DIFF_LINES = 15
+
+
 def diff_lines(diff: WorkflowDiff) -> list[str]:
-    """Nodes added, removed and changed, going from the current version to the target."""
-    lines = []
-    if diff.added:
-        lines.append("➕ added: " + ", ".join(diff.added))
-    if diff.removed:
-        lines.append("➖ removed: " + ", ".join(diff.removed))
-    if diff.changed:
-        lines.append("✏️ changed: " + ", ".join(diff.changed))
-    if diff.connections_changed:
-        lines.append("🔀 connections changed")
-    if diff.settings_changed:
-        lines.append("⚙️ settings changed")
+    """What changes going from the current version to the target, parameter by parameter
+    ("Post to Slack: channelId #news → #ops", "+ node Filter", "Trigger → Filter connected")."""
+    lines = diff.lines()
+    if len(lines) > MAX_DIFF_LINES:
+        lines = [*lines[: MAX_DIFF_LINES - 1], f"… and {len(lines) - MAX_DIFF_LINES + 1} more"]
     return lines or ["no differences: the same nodes, connections and settings"]
 
 

@@ -2,6 +2,12 @@
 
 Front ends outside core (the Slack bot's `serve`) plug in through the `clixen.commands` entry-point
 group, so core never imports them.
+
+Registering is cheap, so that `clixen --help` and `clixen validate` start at once: a subcommand
+module imports only light modules at its top (argparse, `core.errors`, `core.vocabulary`,
+`core.cli.context`) and each handler imports what it uses when it runs (SQLAlchemy, openai and the
+MCP SDK cost seconds; tests/cli/test_startup.py, benchmarks/cli_startup.py). A command that reads
+no settings says so with `set_defaults(uses_settings=False)`; then logging is set up only for -v.
 """
 
 from __future__ import annotations
@@ -19,7 +25,11 @@ from core.logging import configure_logging
 # Subcommand modules inside core, in the order they appear in --help.
 COMMAND_MODULES: list[str] = [
     "core.cli.pipeline",
+    "core.cli.prompt",
+    "core.cli.eval",
     "core.cli.workflows",
+    "core.cli.testrun",
+    "core.cli.graph",
     "core.cli.projects",
     "core.cli.validate",
     "core.cli.guardrails",
@@ -48,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code (0 ok, 1 failure, 2 usage or configuration)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(logging.DEBUG if args.verbose else None)
+    if args.verbose or getattr(args, "uses_settings", True):
+        # Reading the log level loads the settings, which costs more than a whole `validate`.
+        configure_logging(logging.DEBUG if args.verbose else None)
     try:
         code = args.func(args)
     except SettingsError as e:

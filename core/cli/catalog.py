@@ -13,6 +13,7 @@ DEFAULT_N8N_ROOT = Path(".stack")
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("catalog", help="the n8n node catalog snapshot")
+    p.set_defaults(uses_settings=False)
     csub = p.add_subparsers(dest="catalog_command", metavar="ACTION")
     csub.required = True
     ref = csub.add_parser(
@@ -41,6 +42,15 @@ def _refresh(args: argparse.Namespace) -> int:
         return 2
     version = catalog.n8n_version or "unknown version"
     print(f"{len(catalog)} node types from n8n {version} written to {args.out}")
+    from core.output_schemas import INDEX_PATH, refresh_output_schemas
+
+    index_out = INDEX_PATH if args.out == SNAPSHOT_PATH else args.out.parent / INDEX_PATH.name
+    try:
+        usable, seen = refresh_output_schemas(args.root, index_out)
+    except FileNotFoundError as e:
+        print(f"output schemas not refreshed: {e}")
+        return 0
+    print(f"{usable} of {seen} output schemas usable by the field check, written to {index_out}")
     return 0
 
 

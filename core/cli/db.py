@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from core import db
-from core.settings import get_settings
-
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("db", help="database migrations")
@@ -24,6 +21,9 @@ def register(sub: Any) -> None:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    from core import db
+    from core.settings import get_settings
+
     url = get_settings().database_url
     db.upgrade(url, args.revision)
     print(f"database at revision {db.current_revision(url)}")
@@ -31,6 +31,9 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _downgrade(args: argparse.Namespace) -> int:
+    from core import db
+    from core.settings import get_settings
+
     url = get_settings().database_url
     db.downgrade(url, args.revision)
     print(f"database at revision {db.current_revision(url) or 'base (empty)'}")
@@ -38,5 +41,8 @@ def _downgrade(args: argparse.Namespace) -> int:
 
 
 def _current(args: argparse.Namespace) -> int:
+    from core import db
+    from core.settings import get_settings
+
     print(db.current_revision(get_settings().database_url) or "base (empty)")
     return 0

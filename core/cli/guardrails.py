@@ -12,13 +12,15 @@ import os
 import sys
 from typing import Any
 
-from core import api_tokens, quotas, telemetry
-from core import secrets as project_secrets
 from core.cli.context import cli_actor, cli_n8n, cli_session_factory, project_for
 from core.errors import InvalidInput
-from core.policy import DEFAULT_DENYLIST, policy_for_project, set_project_policy
-from core.projects import Role
-from core.settings import get_settings
+from core.policy import (
+    NodePolicy,
+    normalize_host,
+    policy_for_project,
+    set_project_policy,
+)
+from core.vocabulary import Role
 
 
 def register(sub: Any) -> None:
@@ -64,10 +66,12 @@ def register(sub: Any) -> None:
     for p in (t_new, t_list, t_rev):
         p.add_argument("--project", help="project name (default: your active project)")
 
-    pol: argparse.ArgumentParser = sub.add_parser("policy", help="node types a project may use")
+    pol: argparse.ArgumentParser = sub.add_parser(
+        "policy", help="node types a project may use, internal hosts it may call"
+    )
     psub = pol.add_subparsers(dest="policy_command", metavar="ACTION")
     psub.required = True
-    p_show = psub.add_parser("show", help="denied node types and why")
+    p_show = psub.add_parser("show", help="denied node types and why, allowed internal hosts")
     p_show.set_defaults(func=_policy_show)
     p_deny = psub.add_parser("deny", help="deny node types (owners)")
     p_deny.add_argument("types", nargs="+", metavar="TYPE")
@@ -75,11 +79,21 @@ def register(sub: Any) -> None:
     p_allow = psub.add_parser("allow", help="allow node types denied by default (owners)")
     p_allow.add_argument("types", nargs="+", metavar="TYPE")
     p_allow.set_defaults(func=_policy_allow)
-    for p in (p_show, p_deny, p_allow):
+    p_allow_host = psub.add_parser(
+        "allow-host", help="let HTTP requests call an internal host, IP or CIDR (owners)"
+    )
+    p_allow_host.add_argument("hosts", nargs="+", metavar="HOST")
+    p_allow_host.set_defaults(func=_policy_allow_host)
+    p_deny_host = psub.add_parser("deny-host", help="remove allowed internal hosts (owners)")
+    p_deny_host.add_argument("hosts", nargs="+", metavar="HOST")
+    p_deny_host.set_defaults(func=_policy_deny_host)
+    for p in (p_show, p_deny, p_allow, p_allow_host, p_deny_host):
         p.add_argument("--project", help="project name (default: your active project)")
 
 
 def _quota(args: argparse.Namespace) -> int:
+    from core import quotas
+
     actor = cli_actor()
     with cli_session_factory() as factory, factory.begin() as session:
         project = project_for(session=session, actor=actor, name=args.project)
@@ -94,6 +108,8 @@ def _quota(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
+    from core import telemetry
+
     if not 1 <= args.days <= 366:
         raise InvalidInput("--days must be between 1 and 366.")
     with cli_session_factory() as factory, factory.begin() as session:
@@ -118,11 +134,23 @@ def _editor_project(session: Any, args: argparse.Namespace, at_least: Role = Rol
 
 
 def _secret_set(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from core import secrets as project_secrets
+    from core.settings import get_settings
+
     project_secrets.check_name(args.name)
     key = project_secrets.secret_key()
     value = _read_value(f"Value of {args.name} (hidden): ")
-    with cli_session_factory() as factory, factory.begin() as session:
+    settings = get_settings()
+    with (
+        cli_session_factory() as factory,
+        factory.begin() as session,
+        contextlib.ExitStack() as stack,
+    ):
         project = _editor_project(session, args)
+        # With n8n configured, a secret already in n8n gets its credential updated right away.
+        n8n = stack.enter_context(cli_n8n()) if settings.n8n_url and settings.n8n_api_key else None
         project_secrets.set_secret(
             session=session,
             project_id=project.id,
@@ -131,12 +159,41 @@ def _secret_set(args: argparse.Namespace) -> int:
             actor_user_id=cli_actor().user_id,
             key=key,
             credential_type=args.credential_type,
+            n8n=n8n,
         )
     print(f"Secret {args.name} saved (encrypted) in project {project.name}.")
+    if settings.n8n_url and settings.n8n_api_key:
+        return _resume_waiting(settings, project.id)
     return 0
 
 
+def _resume_waiting(settings: Any, project_id: int) -> int:
+    """Runs of the project waiting for credentials try again with the secrets it has now."""
+    from core.pipeline import build_services
+    from core.pipeline.credentials import resume_waiting_runs
+    from core.vocabulary import RunState
+
+    with cli_session_factory() as factory, cli_n8n() as n8n:
+        services = build_services(
+            settings, session_factory=factory, n8n=n8n, require_llm=False, with_mcp=False
+        )
+        outcomes = resume_waiting_runs(services, project_id=project_id)
+    code = 0
+    for outcome in outcomes:
+        if outcome.ok:
+            print(f"[run {outcome.run_id}] resumed: {outcome.message}")
+        elif outcome.state == RunState.awaiting_credentials:
+            print(f"[run {outcome.run_id}] still waiting: {outcome.message}", file=sys.stderr)
+            code = 4
+        else:
+            print(f"[run {outcome.run_id}] {outcome.state}: {outcome.message}", file=sys.stderr)
+            code = 1
+    return code
+
+
 def _secret_list(args: argparse.Namespace) -> int:
+    from core import secrets as project_secrets
+
     actor = cli_actor()
     with cli_session_factory() as factory, factory.begin() as session:
         project = project_for(session=session, actor=actor, name=args.project)
@@ -151,6 +208,9 @@ def _secret_list(args: argparse.Namespace) -> int:
 
 
 def _secret_delete(args: argparse.Namespace) -> int:
+    from core import secrets as project_secrets
+    from core.settings import get_settings
+
     with cli_session_factory() as factory, factory.begin() as session:
         project = _editor_project(session, args)
         # The n8n credential (if any) is removed with the secret when n8n is configured.
@@ -167,6 +227,8 @@ def _secret_delete(args: argparse.Namespace) -> int:
 
 
 def _secret_rotate(args: argparse.Namespace) -> int:
+    from core import secrets as project_secrets
+
     old_key = project_secrets.secret_key()
     new_key = os.environ.get("CLIXEN_NEW_SECRET_KEY") or _read_value("New secret key (hidden): ")
     if not new_key or new_key == old_key:
@@ -178,6 +240,8 @@ def _secret_rotate(args: argparse.Namespace) -> int:
 
 
 def _token_create(args: argparse.Namespace) -> int:
+    from core import api_tokens
+
     with cli_session_factory() as factory, factory.begin() as session:
         project = _editor_project(session, args, Role.owner)
         token = api_tokens.create_token(
@@ -190,6 +254,8 @@ def _token_create(args: argparse.Namespace) -> int:
 
 
 def _token_list(args: argparse.Namespace) -> int:
+    from core import api_tokens
+
     with cli_session_factory() as factory, factory.begin() as session:
         project = _editor_project(session, args)
         tokens = api_tokens.list_tokens(session=session, project_id=project.id)
@@ -203,6 +269,8 @@ def _token_list(args: argparse.Namespace) -> int:
 
 
 def _token_revoke(args: argparse.Namespace) -> int:
+    from core import api_tokens
+
     with cli_session_factory() as factory, factory.begin() as session:
         project = _editor_project(session, args, Role.owner)
         api_tokens.revoke(session=session, project_id=project.id, token_id=args.token_id)
@@ -215,9 +283,12 @@ def _policy_show(args: argparse.Namespace) -> int:
     with cli_session_factory() as factory, factory.begin() as session:
         project = project_for(session=session, actor=actor, name=args.project)
         policy = policy_for_project(session=session, project_id=project.id)
-    print(f"Node types denied in project {project.name}:")
+    print(f"Node types denied in project {project.name} (their <type>Tool variants too):")
     for t in sorted(policy.denied):
         print(f"  {t:<40} {policy.why(t)}")
+    print("Internal hosts its HTTP requests may call:")
+    for host in policy.allowed_hosts or ("(none)",):
+        print(f"  {host}")
     return 0
 
 
@@ -233,7 +304,8 @@ def _change_policy(args: argparse.Namespace, *, deny: bool) -> int:
                 allowed.discard(t)
             else:
                 denied.discard(t)
-                if t in DEFAULT_DENYLIST:
+                # A default entry, or a variant (…Tool) of a denied type: allowed only by name.
+                if NodePolicy.from_json({"deny": sorted(denied)}).is_denied(t):
                     allowed.add(t)
         policy = set_project_policy(
             session=session,
@@ -254,3 +326,27 @@ def _policy_deny(args: argparse.Namespace) -> int:
 
 def _policy_allow(args: argparse.Namespace) -> int:
     return _change_policy(args, deny=False)
+
+
+def _change_hosts(args: argparse.Namespace, *, allow: bool) -> int:
+    actor = cli_actor()
+    wanted = [normalize_host(h) for h in args.hosts]
+    with cli_session_factory() as factory, factory.begin() as session:
+        project = project_for(session=session, actor=actor, name=args.project)
+        hosts = set(NodePolicy.from_json(project.node_policy).allowed_hosts)
+        hosts = hosts | set(wanted) if allow else hosts - set(wanted)
+        policy = set_project_policy(
+            session=session, project_id=project.id, actor_user_id=actor.user_id, allow_hosts=hosts
+        )
+    verb = "may now be called" if allow else "may no longer be called"
+    print(f"{', '.join(wanted)} {verb} by HTTP requests in project {project.name}.")
+    print(f"Allowed internal hosts: {', '.join(policy.allowed_hosts) or '(none)'}")
+    return 0
+
+
+def _policy_allow_host(args: argparse.Namespace) -> int:
+    return _change_hosts(args, allow=True)
+
+
+def _policy_deny_host(args: argparse.Namespace) -> int:
+    return _change_hosts(args, allow=False)

@@ -13,30 +13,20 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.catalog import default_catalog
 from core.cli.context import cli_actor, cli_n8n, cli_session_factory, project_for
 from core.errors import InvalidInput, LLMNotConfigured
-from core.llm import LLMClient
-from core.pipeline import (
-    AWAITING_INPUT,
-    IN_PROGRESS,
-    PipelineServices,
-    ProgressEvent,
-    RunOutcome,
-    answer_question,
-    execute_run,
-    get_run,
-    list_runs,
-    start_run,
-)
-from core.settings import get_settings
-from core.workflows import resolve_workflow
+from core.vocabulary import IN_PROGRESS, RunKind, RunState
+
+if TYPE_CHECKING:
+    from core.pipeline import PipelineServices, ProgressEvent, RunOutcome
 
 logger = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_QUESTION = 0, 1, 2, 3
+# The run waits for a credential: `clixen secret set` gives it and resumes the run.
+EXIT_CREDENTIALS = 4
 
 
 def register(sub: Any) -> None:
@@ -83,36 +73,28 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def _services(*, watch_s: float = 5.0) -> Iterator[PipelineServices]:
+    from core.pipeline import build_services
+    from core.settings import get_settings
+
     settings = get_settings()
-    llm = LLMClient.from_settings(settings)  # LLMNotConfigured before anything else starts
+    if not settings.llm_configured:
+        raise LLMNotConfigured()  # before the database or n8n is opened
     with ExitStack() as stack:
         factory = stack.enter_context(cli_session_factory())
         n8n = stack.enter_context(cli_n8n())
-        from core.mcp_validation import McpValidator
-        from core.templates import TemplateLibrary, TemplatesUnavailable
-
-        mcp = McpValidator.from_settings(settings)
-        if mcp is not None:
-            stack.callback(mcp.close)
-        try:
-            templates: TemplateLibrary | None = TemplateLibrary.from_settings(settings)
-        except TemplatesUnavailable as e:
-            logger.warning("no example templates: %s", e)
-            templates = None
-        yield PipelineServices(
-            session_factory=factory,
-            n8n=n8n,
-            llm=llm,
-            catalog=default_catalog(),
-            mcp=mcp,
-            templates=templates,
-            settings=settings,
-            watch_s=watch_s,
-        )
+        services = build_services(settings, session_factory=factory, n8n=n8n, watch_s=watch_s)
+        if services.mcp is not None:
+            stack.callback(services.mcp.close)
+        yield services
 
 
 def _print_progress(event: ProgressEvent) -> None:
-    if event.step in ("succeeded", "failed", AWAITING_INPUT):
+    if event.step in (
+        RunState.succeeded,
+        RunState.failed,
+        RunState.awaiting_input,
+        RunState.awaiting_credentials,
+    ):
         return  # the final outcome is printed once, below
     print(f"[run {event.run_id}] {event.step}: {event.message}", flush=True)
 
@@ -131,7 +113,9 @@ def _sample(args: argparse.Namespace) -> dict[str, Any] | None:
 
 def _finish(services: PipelineServices, outcome: RunOutcome, *, no_input: bool) -> int:
     """Print the outcome; ask clarifying questions on an interactive terminal."""
-    while outcome.state == AWAITING_INPUT:
+    from core.pipeline import answer_question
+
+    while outcome.state == RunState.awaiting_input:
         print(f"[run {outcome.run_id}] question: {outcome.question}")
         if no_input or not sys.stdin.isatty():
             print(f'Answer with: clixen answer {outcome.run_id} "your answer"')
@@ -141,6 +125,9 @@ def _finish(services: PipelineServices, outcome: RunOutcome, *, no_input: bool) 
             print(f'No answer given. Later: clixen answer {outcome.run_id} "your answer"')
             return EXIT_QUESTION
         outcome = answer_question(services, outcome.run_id, reply, _print_progress)
+    if outcome.state == RunState.awaiting_credentials:
+        print_credentials_needed(outcome)
+        return EXIT_CREDENTIALS
     if outcome.ok:
         print(outcome.message)
         if outcome.workflow_id is not None:
@@ -154,20 +141,36 @@ def _finish(services: PipelineServices, outcome: RunOutcome, *, no_input: bool) 
     return EXIT_FAILED
 
 
+def print_credentials_needed(outcome: RunOutcome) -> None:
+    """The exact commands that give a waiting run its credentials."""
+    from core.credentials import suggested_secret_name
+
+    print(f"[run {outcome.run_id}] waiting for credentials: {outcome.message}")
+    for node, types in outcome.credentials_needed:
+        ctype = types[0]
+        alternatives = f" (or one of {', '.join(types[1:])})" if len(types) > 1 else ""
+        command = f"clixen secret set {suggested_secret_name(ctype)} --type {ctype}"
+        print(f"  {node}: {command}{alternatives}")
+    print("The value is read from stdin (hidden on a terminal); the run then resumes and deploys.")
+
+
 def _llm_missing(e: LLMNotConfigured) -> int:
     print(str(e), file=sys.stderr)
     return EXIT_CONFIG
 
 
 def _create(args: argparse.Namespace) -> int:
-    return _start(args, kind="create")
+    return _start(args, kind=RunKind.create)
 
 
 def _edit(args: argparse.Namespace) -> int:
-    return _start(args, kind="edit")
+    return _start(args, kind=RunKind.edit)
 
 
-def _start(args: argparse.Namespace, *, kind: str) -> int:
+def _start(args: argparse.Namespace, *, kind: RunKind) -> int:
+    from core.pipeline import execute_run, start_run
+    from core.workflows import resolve_workflow
+
     actor = cli_actor()
     sample = _sample(args)
     try:
@@ -176,7 +179,7 @@ def _start(args: argparse.Namespace, *, kind: str) -> int:
                 project = project_for(session=session, actor=actor, name=args.project)
                 project_id = project.id
                 workflow_id = None
-                if kind == "edit":
+                if kind == RunKind.edit:
                     workflow_id = resolve_workflow(
                         session=session, project_id=project_id, ref=args.workflow
                     ).id
@@ -198,14 +201,18 @@ def _start(args: argparse.Namespace, *, kind: str) -> int:
 
 
 def _answer(args: argparse.Namespace) -> int:
+    from core.pipeline import answer_question
+
     actor = cli_actor()
     try:
         with _services() as services:
-            run = get_run(services, args.run)
-            if run.team_id != actor.team_id:
-                raise InvalidInput(f"Run {args.run} is not yours to answer.")
             outcome = answer_question(
-                services, args.run, args.answer, _print_progress, user_id=actor.user_id
+                services,
+                args.run,
+                args.answer,
+                _print_progress,
+                team_id=actor.team_id,
+                user_id=actor.user_id,
             )
             return _finish(services, outcome, no_input=args.no_input)
     except LLMNotConfigured as e:
@@ -213,6 +220,8 @@ def _answer(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
+    from core.pipeline import list_runs
+
     actor = cli_actor()
     with cli_session_factory() as factory, factory.begin() as session:
         project_id = None

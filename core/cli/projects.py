@@ -7,15 +7,7 @@ from typing import Any
 
 from core.cli.context import cli_actor, cli_session_factory
 from core.errors import NotFound
-from core.projects import (
-    Role,
-    add_member,
-    create_project,
-    default_project,
-    get_project_by_name,
-    list_projects,
-    switch_project,
-)
+from core.vocabulary import Role
 
 
 def register(sub: Any) -> None:
@@ -38,6 +30,8 @@ def register(sub: Any) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from core.projects import default_project, list_projects
+
     actor = cli_actor()
     with cli_session_factory() as factory, factory.begin() as session:
         active = default_project(session=session, team_id=actor.team_id, user_id=actor.user_id)
@@ -50,6 +44,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _create(args: argparse.Namespace) -> int:
+    from core.projects import create_project
+
     actor = cli_actor()
     with cli_session_factory() as factory, factory.begin() as session:
         project = create_project(
@@ -60,6 +56,8 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _use(args: argparse.Namespace) -> int:
+    from core.projects import switch_project
+
     actor = cli_actor()
     with cli_session_factory() as factory, factory.begin() as session:
         project = switch_project(
@@ -70,6 +68,8 @@ def _use(args: argparse.Namespace) -> int:
 
 
 def _add_member(args: argparse.Namespace) -> int:
+    from core.projects import add_member, get_project_by_name
+
     actor = cli_actor()
     with cli_session_factory() as factory, factory.begin() as session:
         project = get_project_by_name(session=session, team_id=actor.team_id, name=args.name)

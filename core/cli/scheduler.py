@@ -8,19 +8,12 @@ import logging
 import signal
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import inspect
-from sqlalchemy.exc import SQLAlchemyError
+from core.scheduler import ALL_JOBS
 
-from core import db
-from core.n8n import N8nClient
-from core.scheduler.jobs import smoke_test
-from core.scheduler.locks import recent_job_runs
-from core.scheduler.notify import PrintNotifier
-from core.scheduler.runner import ALL_JOBS, default_jobs, start_scheduler
-from core.scheduler.smoke import format_smoke_message
-from core.settings import Settings, get_settings
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +64,11 @@ def register(sub: Any) -> None:
 
 
 def _smoke(args: argparse.Namespace) -> int:
+    from core.n8n import N8nClient
+    from core.scheduler.jobs import smoke_test
+    from core.scheduler.smoke import format_smoke_message
+    from core.settings import get_settings
+
     settings = get_settings()
     session_factory = None
     if not args.no_record:
@@ -94,6 +92,11 @@ def _smoke(args: argparse.Namespace) -> int:
 
 def _migrated_session_factory(settings: Settings) -> Any:
     """Sessions on DATABASE_URL if it is migrated; None (with a note) if not."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core import db
+
     try:
         engine = db.make_engine(settings.database_url)
         if "smoke_results" in inspect(engine).get_table_names():
@@ -106,6 +109,10 @@ def _migrated_session_factory(settings: Settings) -> Any:
 
 
 def _scheduler_run(args: argparse.Namespace) -> int:
+    from core.scheduler.notify import PrintNotifier
+    from core.scheduler.runner import default_jobs, start_scheduler
+    from core.settings import get_settings
+
     settings = get_settings()
     jobs = (
         [j.strip() for j in args.jobs.split(",") if j.strip()]
@@ -134,6 +141,10 @@ def _scheduler_run(args: argparse.Namespace) -> int:
 
 
 def _jobs(args: argparse.Namespace) -> int:
+    from core import db
+    from core.scheduler.locks import recent_job_runs
+    from core.settings import get_settings
+
     settings = get_settings()
     engine = db.make_engine(settings.database_url)
     factory = db.make_session_factory(engine)

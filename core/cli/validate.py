@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.policy import NodePolicy
-from core.validation import ValidationReport, validate
+if TYPE_CHECKING:
+    from core.validation import ValidationReport
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="do not apply the default node denylist (host-level nodes)",
     )
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, uses_settings=False)
 
 
 def _issue(i: Any) -> dict[str, Any]:
@@ -33,6 +33,9 @@ def _issue(i: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.policy import NodePolicy
+    from core.validation import validate
+
     policy = None if args.no_policy else NodePolicy.default()
     worst = EXIT_VALID
     for name in args.files:

@@ -7,22 +7,16 @@ import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy.orm import Session, sessionmaker
+from typing import TYPE_CHECKING, Any
 
 from core.cli.context import cli_actor, cli_n8n, cli_session_factory, project_for
-from core.deploy import (
-    create_workflow_record,
-    deactivate_workflow,
-    delete_workflow,
-    deploy_version,
-    rollback_to,
-)
 from core.errors import InvalidInput, NotFound
-from core.models import Workflow
-from core.projects import Role
-from core.workflows import list_versions, list_workflows, resolve_workflow, version_diff
+from core.vocabulary import Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from core.models import Workflow
 
 
 def register(sub: Any) -> None:
@@ -75,6 +69,8 @@ def _progress(line: str) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from core.workflows import list_workflows
+
     actor = cli_actor()
     with cli_session_factory() as factory, factory.begin() as session:
         project = project_for(session=session, actor=actor, name=args.project)
@@ -107,6 +103,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _deploy(args: argparse.Namespace) -> int:
+    from core.deploy import deploy_new_workflow, deploy_version
+    from core.workflows import resolve_workflow
+
     actor = cli_actor()
     payload = _read_json(args.file)
     name = (args.name or str(payload.get("name") or args.file.stem)).strip()
@@ -115,29 +114,44 @@ def _deploy(args: argparse.Namespace) -> int:
             project = project_for(
                 session=session, actor=actor, name=args.project, at_least=Role.editor
             )
+            project_id, project_name = project.id, project.name
             try:
                 wf = resolve_workflow(session=session, project_id=project.id, ref=name)
                 print(f"workflow #{wf.id} {wf.name!r} exists: deploying a new version")
+                workflow_id: int | None = wf.id
             except NotFound:
-                wf = create_workflow_record(
-                    session=session, project_id=project.id, name=name, created_by=actor.user_id
-                )
-                print(f"new workflow #{wf.id} {wf.name!r} in project {project.name!r}")
-            workflow_id = wf.id
-        version = deploy_version(
-            session_factory=factory,
-            n8n=n8n,
-            workflow_id=workflow_id,
-            json_payload=payload,
-            source="import",
-            actor=actor,
-            progress=_progress,
-        )
+                workflow_id = None
+        if workflow_id is None:
+            # A new workflow is created with its first version or not at all (no empty draft).
+            version = deploy_new_workflow(
+                session_factory=factory,
+                n8n=n8n,
+                project_id=project_id,
+                name=name,
+                json_payload=payload,
+                source="import",
+                actor=actor,
+                progress=_progress,
+            )
+            workflow_id = version.workflow_id
+            print(f"new workflow #{workflow_id} {name!r} in project {project_name!r}")
+        else:
+            version = deploy_version(
+                session_factory=factory,
+                n8n=n8n,
+                workflow_id=workflow_id,
+                json_payload=payload,
+                source="import",
+                actor=actor,
+                progress=_progress,
+            )
         print(f"deployed v{version.version} (n8n id {_n8n_id(factory, workflow_id)})")
     return 0
 
 
 def _n8n_id(factory: sessionmaker[Session], workflow_id: int) -> str:
+    from core.models import Workflow
+
     with factory.begin() as session:
         wf = session.get(Workflow, workflow_id)
         return str(wf.n8n_workflow_id) if wf is not None else "?"
@@ -146,6 +160,8 @@ def _n8n_id(factory: sessionmaker[Session], workflow_id: int) -> str:
 def _resolve(
     factory: sessionmaker[Session], args: argparse.Namespace, at_least: Role
 ) -> tuple[int, str]:
+    from core.workflows import resolve_workflow
+
     actor = cli_actor()
     with factory.begin() as session:
         project = project_for(session=session, actor=actor, name=args.project, at_least=at_least)
@@ -154,6 +170,8 @@ def _resolve(
 
 
 def _versions(args: argparse.Namespace) -> int:
+    from core.workflows import list_versions
+
     with cli_session_factory() as factory:
         workflow_id, name = _resolve(factory, args, Role.viewer)
         with factory.begin() as session:
@@ -172,6 +190,8 @@ def _versions(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    from core.deploy import rollback_to
+
     with cli_session_factory() as factory, cli_n8n() as n8n:
         workflow_id, name = _resolve(factory, args, Role.editor)
         print(f"rolling back #{workflow_id} {name!r} to v{args.to}")
@@ -188,6 +208,8 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    from core.workflows import version_diff
+
     with cli_session_factory() as factory:
         workflow_id, name = _resolve(factory, args, Role.viewer)
         with factory.begin() as session:
@@ -195,14 +217,20 @@ def _diff(args: argparse.Namespace) -> int:
                 session=session, workflow_id=workflow_id, from_version=args.a, to_version=args.b
             )
         print(f"#{workflow_id} {name!r} v{args.a} → v{args.b}: {diff.summary()}")
+        for line in diff.lines():
+            print(f"  {line}")
     return 0
 
 
 def _deactivate(args: argparse.Namespace) -> int:
+    from core.deploy import deactivate_workflow
+
     return _change(args, deactivate_workflow, "is stopped in n8n")
 
 
 def _delete(args: argparse.Namespace) -> int:
+    from core.deploy import delete_workflow
+
     return _change(args, delete_workflow, "deleted from n8n; its history is kept")
 
 

@@ -345,6 +345,18 @@ class N8nClient:
         )
         return result
 
+    def update_credential(
+        self, credential_id: str, *, name: str, type: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Replace an n8n credential's name, type and data in place: its id stays, so every
+        workflow bound to it uses the new data from its next execution. N8nNotFound if gone."""
+        result: dict[str, Any] = self._request(
+            "PATCH",
+            f"/api/v1/credentials/{credential_id}",
+            json={"name": name, "type": type, "data": dict(data)},
+        )
+        return result
+
     def delete_credential(self, credential_id: str) -> None:
         try:
             self._request("DELETE", f"/api/v1/credentials/{credential_id}")
@@ -352,9 +364,15 @@ class N8nClient:
             return
 
     def credential_schema(self, credential_type: str) -> dict[str, Any]:
+        """The JSON schema of a credential type's data (`properties`, `required`)."""
         result: dict[str, Any] = self._request(
             "GET", f"/api/v1/credentials/schema/{credential_type}"
         )
+        return result
+
+    def test_credential(self, credential_id: str) -> dict[str, Any]:
+        """n8n's test of a credential: `{"status": "OK"|"Error", "message": ...}`."""
+        result: dict[str, Any] = self._request("POST", f"/api/v1/credentials/{credential_id}/test")
         return result
 
 

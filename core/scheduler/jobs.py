@@ -15,26 +15,26 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import quotas
-from core.models import PipelineRun, Workflow, WorkflowVersion
+from core.models import PipelineRun, ProcessedAction, Workflow, WorkflowVersion
 from core.n8n import ExecutionFailure, N8nClient, N8nError, execution_failure
 from core.safety import escape_mrkdwn
-from core.scheduler.locks import TickResult, run_once_per_tick
-from core.scheduler.notify import Notifier
-from core.scheduler.runner import (
+from core.scheduler import (
     EXECUTION_WATCH,
+    PRUNE_ACTIONS,
     QUOTA_RESET,
     RUN_RECOVERY,
     SMOKE_TEST,
-    SchedulerContext,
-    current_context,
-    current_fire_time,
+    TEST_COPY_SWEEP,
 )
+from core.scheduler.locks import TickResult, run_once_per_tick
+from core.scheduler.notify import Notifier
+from core.scheduler.runner import SchedulerContext, current_context, current_fire_time
 from core.scheduler.smoke import (
     SmokeOutcome,
     format_smoke_message,
@@ -43,6 +43,10 @@ from core.scheduler.smoke import (
     run_smoke_test,
 )
 from core.settings import Settings
+from core.vocabulary import RunState, WorkflowStatus
+
+if TYPE_CHECKING:
+    from core.pipeline import PipelineServices, RunOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +104,26 @@ def reset_quotas(*, session_factory: sessionmaker[Session], now: dt.datetime) ->
         pruned = quotas.reset_day(session=session, day=day)
     logger.info("quota reset for %s: pruned %d old usage rows", day, pruned)
     return {"day": day.isoformat(), "pruned": pruned}
+
+
+# --- processed actions ------------------------------------------------------------------------
+
+# Idempotency keys (Slack event ids, clicks, deploy/rollback keys) only have to outlive retries:
+# Slack's come within minutes, an API client's within hours. After this a key may run again.
+KEEP_PROCESSED_ACTIONS = dt.timedelta(days=7)
+
+
+def prune_processed_actions(
+    *, session_factory: sessionmaker[Session], now: dt.datetime
+) -> dict[str, Any]:
+    """Delete the `processed_actions` rows older than KEEP_PROCESSED_ACTIONS; says how many."""
+    with session_factory.begin() as session:
+        result = session.execute(
+            delete(ProcessedAction).where(ProcessedAction.created_at < now - KEEP_PROCESSED_ACTIONS)
+        )
+    pruned = int(getattr(result, "rowcount", 0) or 0)
+    logger.info("pruned %d processed actions older than %s", pruned, KEEP_PROCESSED_ACTIONS)
+    return {"pruned": pruned}
 
 
 # --- execution watch --------------------------------------------------------------------------
@@ -170,7 +194,7 @@ def watched_workflows(
         )
         .join(last_deploy, last_deploy.c.workflow_id == Workflow.id)
         .where(
-            Workflow.status == "active",
+            Workflow.status == WorkflowStatus.active,
             Workflow.n8n_workflow_id.is_not(None),
             last_deploy.c.deployed_at >= cutoff,
         )
@@ -300,13 +324,12 @@ def _report_and_repair(
 # --- run recovery -----------------------------------------------------------------------------
 
 
-def recovery_notice(outcome: Any) -> str:
+def recovery_notice(outcome: RunOutcome) -> str:
     """The thread message telling a user what became of their interrupted request."""
-    state = getattr(outcome, "state", "?")
-    message = escape_mrkdwn(str(getattr(outcome, "message", "") or "")[:1500])
-    if state == "succeeded":
+    message = escape_mrkdwn((outcome.message or "")[:1500])
+    if outcome.state == RunState.succeeded:
         head = "Your request was interrupted by a restart; I picked it up again and finished it."
-    elif state == "failed":
+    elif outcome.state == RunState.failed:
         head = "Your request was interrupted by a restart and could not be finished."
     else:
         head = "Your request was interrupted by a restart; I picked it up again."
@@ -314,7 +337,7 @@ def recovery_notice(outcome: Any) -> str:
 
 
 def recover_runs(
-    *, services: Any, notifier: Notifier | None, older_than_s: float
+    *, services: PipelineServices, notifier: Notifier | None, older_than_s: float
 ) -> dict[str, Any]:
     """Resume (or fail, when that is unsafe) the pipeline runs whose process died mid-way, and
     tell each run's user in its thread. The pipeline claims each run with a compare-and-set on
@@ -338,7 +361,7 @@ def recover_runs(
         with services.session_factory() as session:
             run = session.get(PipelineRun, outcome.run_id)
             where = (run.slack_channel_id, run.slack_thread_ts) if run else (None, None)
-        recovered.append({"run_id": outcome.run_id, "state": outcome.state})
+        recovered.append({"run_id": outcome.run_id, "state": str(outcome.state)})
         if notifier is not None and where[0]:
             notifier.post(where[0], recovery_notice(outcome), thread_ts=where[1])
     if recovered:
@@ -346,33 +369,29 @@ def recover_runs(
     return {"recovered": recovered}
 
 
-def pipeline_services(settings: Settings, session_factory: sessionmaker[Session]) -> Any:
+def pipeline_services(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> PipelineServices:
     """Pipeline services for a scheduler process that was given none (`clixen scheduler run`,
     or `clixen serve` without an LLM): n8n from settings, the LLM only if configured (runs that
     need it are then failed with an explanation), our own validation without the MCP server."""
-    from core import pipeline
-    from core.catalog import default_catalog
+    from core.pipeline import build_services
 
-    llm = None
-    if settings.llm_configured:
-        from core.llm import LLMClient
-
-        llm = LLMClient.from_settings(settings)
-    return pipeline.PipelineServices(
+    return build_services(
+        settings,
         session_factory=session_factory,
         n8n=N8nClient.from_settings(settings),
-        llm=llm,
-        catalog=default_catalog(),
-        mcp=None,
-        templates=None,
-        settings=settings,
+        require_llm=False,
+        with_mcp=False,
+        with_templates=False,
     )
 
 
-def _services(ctx: SchedulerContext) -> Any:
+def _services(ctx: SchedulerContext) -> PipelineServices:
     if ctx.services is None:
         ctx.services = pipeline_services(ctx.settings, ctx.session_factory)
-    return ctx.services
+    services: PipelineServices = ctx.services
+    return services
 
 
 # --- the functions APScheduler fires ----------------------------------------------------------
@@ -436,19 +455,14 @@ def _watch_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]
         )
 
 
-def _pipeline_repair(ctx: SchedulerContext) -> RepairStarter | None:
-    """The pipeline's repair entry for a runtime error, bound to this process's services
-    (None while the pipeline has no such entry: the watch then reports without repairing)."""
-    from core import pipeline
+def _pipeline_repair(ctx: SchedulerContext) -> RepairStarter:
+    """The pipeline's repair entry for a runtime error, bound to this process's services."""
+    from core.pipeline import repair_after_runtime_error
 
-    start = getattr(pipeline, "repair_after_runtime_error", None)
-    if start is None:
-        return None
     services = _services(ctx)
 
     def repair(*, workflow_id: int, failure: ExecutionFailure) -> str | None:
-        line = start(services, workflow_id=workflow_id, failure=failure)
-        return None if line is None else str(line)
+        return repair_after_runtime_error(services, workflow_id=workflow_id, failure=failure)
 
     return repair
 
@@ -472,6 +486,27 @@ def quota_reset_job() -> None:
 def _quota_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
     # The day of the scheduled fire time: a run delayed past the next midnight resets its own day.
     return reset_quotas(session_factory=ctx.session_factory, now=fire_time)
+
+
+def prune_processed_actions_job() -> None:
+    _fire(
+        PRUNE_ACTIONS,
+        lambda ctx, fire_time: prune_processed_actions(
+            session_factory=ctx.session_factory, now=fire_time
+        ),
+    )
+
+
+def _sweep_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
+    from core.testing import sweep_test_copies
+
+    with _n8n_client(ctx.settings) as client:
+        return {"deleted": sweep_test_copies(client)}
+
+
+def sweep_test_copies_job() -> None:
+    """Delete test copies (`core.testing`) that a killed process left in n8n."""
+    _fire(TEST_COPY_SWEEP, _sweep_body)
 
 
 def execution_watch_job() -> None:

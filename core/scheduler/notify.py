@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from core.pipeline import ProgressEvent, RunOutcome
 
 
 class Notifier(Protocol):
@@ -22,9 +25,9 @@ class RunReporter(Protocol):
     run recovery then passes `run_progress` as the resumed runs' progress callback and calls
     `run_finished` with each outcome, so a resumed run ends where it started, in its own message."""
 
-    def run_progress(self, event: Any) -> None: ...
+    def run_progress(self, event: ProgressEvent) -> None: ...
 
-    def run_finished(self, outcome: Any) -> None: ...
+    def run_finished(self, outcome: RunOutcome) -> None: ...
 
 
 class PrintNotifier:

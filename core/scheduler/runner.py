@@ -1,6 +1,6 @@
 """The APScheduler setup shared by `clixen serve` and `clixen scheduler run`.
 
-Choices (see docs/architecture.md, scheduler row):
+Choices:
 - one persistent `SQLAlchemyJobStore` in the product database (`apscheduler_jobs`), shared by
   every replica, so a schedule survives restarts and a run missed while every process was down
   still happens when one comes back (within the job's misfire grace);
@@ -37,6 +37,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import db
+from core.scheduler import (
+    ALL_JOBS,
+    EXECUTION_WATCH,
+    PRUNE_ACTIONS,
+    QUOTA_RESET,
+    RUN_RECOVERY,
+    SMOKE_TEST,
+    TEST_COPY_SWEEP,
+)
 from core.scheduler.locks import TICK_ANCHOR, day_tick, interval_tick, runner_id
 from core.scheduler.notify import Notifier
 from core.settings import Settings
@@ -44,12 +53,11 @@ from core.settings import Settings
 logger = logging.getLogger(__name__)
 
 JOB_TABLE = "apscheduler_jobs"
-SMOKE_TEST = "smoke_test"
-QUOTA_RESET = "quota_reset"
-EXECUTION_WATCH = "execution_watch"
-RUN_RECOVERY = "run_recovery"
-ALL_JOBS = (SMOKE_TEST, QUOTA_RESET, EXECUTION_WATCH, RUN_RECOVERY)
 QUOTA_RESET_GRACE_S = 6 * 3600
+# Old idempotency keys go every 6 hours (a cheap DELETE; they are kept for days, see jobs.py).
+PRUNE_ACTIONS_S = 6 * 3600
+# Test copies a killed process left in n8n are deleted within about this long.
+TEST_COPY_SWEEP_S = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,8 @@ def job_schedules(
             EXECUTION_WATCH, "execution_watch_job", settings.watch_interval_s
         ),
         RUN_RECOVERY: interval(RUN_RECOVERY, "run_recovery_job", settings.recovery_interval_s),
+        PRUNE_ACTIONS: interval(PRUNE_ACTIONS, "prune_processed_actions_job", PRUNE_ACTIONS_S),
+        TEST_COPY_SWEEP: interval(TEST_COPY_SWEEP, "sweep_test_copies_job", TEST_COPY_SWEEP_S),
     }
     if interval_override_s:
         schedules[QUOTA_RESET] = interval(QUOTA_RESET, "quota_reset_job", interval_override_s)
@@ -170,9 +180,9 @@ def job_schedules(
 
 def default_jobs(settings: Settings) -> list[str]:
     """The jobs a process runs when not told otherwise: the n8n ones only if n8n is configured."""
-    jobs = [QUOTA_RESET, RUN_RECOVERY]
+    jobs = [QUOTA_RESET, RUN_RECOVERY, PRUNE_ACTIONS]
     if settings.n8n_url and settings.n8n_api_key:
-        jobs[0:0] = [SMOKE_TEST, EXECUTION_WATCH]
+        jobs[0:0] = [SMOKE_TEST, EXECUTION_WATCH, TEST_COPY_SWEEP]
     return jobs
 
 

@@ -16,7 +16,7 @@ from core import api_tokens
 from core.deploy import create_workflow_record, deploy_version
 from core.models import Workflow, WorkflowVersion
 from core.n8n import N8nClient
-from core.projects import Actor, create_project
+from core.projects import Actor, Role, add_member, create_project, remove_member
 from core.settings import Settings
 from tests.builders import delete_deployed
 from tests.conftest import N8nStack
@@ -115,6 +115,52 @@ def test_revoked_token_stops_working(world: World) -> None:
         ]
     assert world.token_a not in stored  # only the hash is kept
     assert world.http.get("/api/v1/workflows", headers=world.auth()).status_code == 401
+
+
+def test_token_stops_working_when_its_creator_loses_access(world: World) -> None:
+    """A token acts with its creator's rights: demoted below a route's need, or removed from the
+    project, its creator's token is refused there, reads included."""
+    (wf,) = _add_workflows(world, world.project_a, "one")
+    with world.factory.begin() as s:
+        add_member(
+            session=s,
+            project_id=world.project_a,
+            actor_user_id=OWNER_A.user_id,
+            user_id="U-carol",
+            role=Role.editor,
+        )
+        carol = api_tokens.create_token(
+            session=s, project_id=world.project_a, name="carol", created_by="U-carol"
+        ).raw
+    versions, rollback = f"/api/v1/workflows/{wf}/versions", f"/api/v1/workflows/{wf}/rollback"
+    assert world.http.get("/api/v1/workflows", headers=world.auth(carol)).status_code == 200
+
+    with world.factory.begin() as s:
+        add_member(
+            session=s,
+            project_id=world.project_a,
+            actor_user_id=OWNER_A.user_id,
+            user_id="U-carol",
+            role=Role.viewer,
+        )
+    assert world.http.get(versions, headers=world.auth(carol)).status_code == 200
+    # A viewer's token cannot roll back; refused before the body is even read.
+    denied = world.http.post(
+        rollback, content=b"not json", headers=world.auth(carol) | {"Content-Type": "text/plain"}
+    )
+    assert denied.status_code == 403 and _error(denied)["code"] == "forbidden"
+    assert "U-carol" in _error(denied)["message"]
+
+    with world.factory.begin() as s:
+        remove_member(
+            session=s, project_id=world.project_a, actor_user_id=OWNER_A.user_id, user_id="U-carol"
+        )
+    for url in ("/api/v1/workflows", versions):
+        resp = world.http.get(url, headers=world.auth(carol))
+        assert resp.status_code == 403, url
+        assert "no longer" in _error(resp)["message"]
+    # The owner's token is untouched.
+    assert world.http.get(versions, headers=world.auth()).status_code == 200
 
 
 def test_workflow_list_is_cursor_paged_and_project_scoped(world: World) -> None:

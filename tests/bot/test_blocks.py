@@ -8,7 +8,7 @@ import json
 from bot.blocks.home import ProjectChoice, home_view, parse_page_value
 from bot.blocks.messages import QuotaView, WorkflowRow, error_blocks, help_blocks
 from bot.blocks.modals import SECRET_CALLBACK, secret_modal
-from bot.blocks.run import progress_blocks, summary_blocks
+from bot.blocks.run_message import progress_blocks, summary_blocks
 from bot.blocks.versions import (
     VersionRow,
     diff_lines,
@@ -16,7 +16,7 @@ from bot.blocks.versions import (
     rollback_blocks,
     version_label,
 )
-from core.workflow import WorkflowDiff
+from core.n8n.workflow_json import WorkflowDiff
 
 
 def _text(blocks: list[dict]) -> str:
@@ -64,7 +64,7 @@ def test_user_text_is_escaped_so_it_cannot_ping_or_link() -> None:
     assert "&lt;!channel&gt;" in text
 
 
-def test_summary_has_buttons_and_test_run_only_for_webhooks() -> None:
+def test_summary_has_buttons_and_test_run_for_every_workflow() -> None:
     blocks = summary_blocks(
         workflow_id=7,
         name="RSS to Slack",
@@ -75,8 +75,13 @@ def test_summary_has_buttons_and_test_run_only_for_webhooks() -> None:
         n8n_url="http://n8n.local/workflow/abc",
     )
     ids = [e["action_id"] for e in _elements(blocks)]
-    assert ids == ["workflow_versions", "workflow_rollback", "workflow_open_n8n"]
-    assert _elements(blocks)[2]["url"] == "http://n8n.local/workflow/abc"
+    assert ids == [
+        "workflow_versions",
+        "workflow_rollback",
+        "workflow_test_run",  # any trigger can be test-run now
+        "workflow_open_n8n",
+    ]
+    assert _elements(blocks)[3]["url"] == "http://n8n.local/workflow/abc"
     assert "Schedule → RSS → Slack" in _text(blocks)
     with_hook = summary_blocks(
         workflow_id=7,
@@ -102,7 +107,12 @@ def test_rollback_picker_excludes_current_version_then_shows_diff_and_confirm() 
     assert select["options"][0]["text"]["text"] == "v2 · 2026-11-20 10:30 · edit · U2"
     assert not any(e["action_id"] == "rollback_confirm" for e in _elements(blocks))
 
-    diff = WorkflowDiff(added=["Filter"], removed=["Set"], changed=["HTTP"])
+    diff = WorkflowDiff(
+        added=["Filter"],
+        removed=["Set"],
+        changed=["HTTP"],
+        node_changes={"HTTP": ["url: https://a.example → https://b.example"]},
+    )
     picked = rollback_blocks(
         workflow_id=5,
         name="Flow",
@@ -115,7 +125,8 @@ def test_rollback_picker_excludes_current_version_then_shows_diff_and_confirm() 
     assert confirm["value"] == "5:1"
     assert confirm["confirm"]["confirm"]["text"] == "Roll back"
     text = _text(picked)
-    assert "added: Filter" in text and "removed: Set" in text and "changed: HTTP" in text
+    assert "+ node Filter" in text and "− node Set" in text
+    assert "HTTP: url: https://a.example → https://b.example" in text
     assert _elements(picked)[0]["initial_option"]["value"] == "5:1"
 
 

@@ -43,7 +43,7 @@ def services(
 
 
 def _interrupted_run(services: BotServices, *, message_ts: str | None) -> int:
-    """A run as a process that died right after starting it leaves it: queued, heartbeat old."""
+    """A run as a process that died right after starting it leaves it: queued, lease run out."""
     with services.session_factory.begin() as session:
         project_id = default_project(session=session, team_id=TEAM, user_id="U1").id
     run, _ = start_run(
@@ -59,7 +59,10 @@ def _interrupted_run(services: BotServices, *, message_ts: str | None) -> int:
         row = session.get(PipelineRun, run.id)
         assert row is not None
         row.slack_message_ts = message_ts
+        # Its process died: nobody renewed its claim for an hour.
+        row.owner_pid = "deadhost:1"
         row.heartbeat_at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        row.lease_until = row.heartbeat_at + dt.timedelta(minutes=2)
     return int(run.id)
 
 

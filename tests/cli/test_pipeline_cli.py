@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -144,6 +145,9 @@ def test_killed_create_is_resumed_without_duplicates(
     finally:
         child.kill()
         child.wait()
+    with session_factory.begin() as s:  # its lease runs out (nobody renews it any more)
+        [stuck] = list(s.scalars(select(PipelineRun)))
+        stuck.lease_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
     llm.delay_s = 0.0
     llm.script(answer(schedule_workflow("Killed run")))
     with N8nClient(cli_env.base_url, get_settings().n8n_api_key or "") as n8n:
@@ -154,6 +158,6 @@ def test_killed_create_is_resumed_without_duplicates(
         assert [v.version for v in s.scalars(select(WorkflowVersion))] == [1]
         run_row = s.get(PipelineRun, outcome.run_id)
         assert run_row is not None
-        # Only the call that completed was charged: the killed call's tokens never arrived.
+        # The run records the call that completed (the killed call only left its reservation).
         assert run_row.prompt_tokens > 0
         assert json.dumps(run_row.context).count('"version": 1') == 1

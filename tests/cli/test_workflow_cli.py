@@ -73,6 +73,9 @@ def test_deploy_versions_rollback_diff_delete(
 
     code, out, _ = run(capsys, "diff", "digest", "1", "2", "-p", "ops")
     assert code == 0 and "+1 node (Extra)" in out and "~1 changed (Label)" in out
+    # Parameter by parameter, in words.
+    assert "Label: assignments.assignments[label].value: from v1 → from v2" in out
+    assert "+ node Extra" in out and "Label → Extra connected" in out
 
     code, out, err = run(capsys, "rollback", "digest", "--to", "1", "-p", "ops")
     assert code == 0, err
@@ -109,6 +112,41 @@ def test_invalid_json_is_refused_before_n8n(
     assert "created n8n workflow" not in out
     code, _, err = run(capsys, "deploy", str(tmp_path / "missing.json"))
     assert code == 1 and "Cannot read" in err
+
+
+def test_a_refused_first_deploy_leaves_no_draft_behind(
+    cli_env: N8nClient,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Nothing half-made: a new workflow whose first deploy is refused (validation, quota) is not
+    left listed as an empty draft; the next deploy under that name starts it afresh."""
+    from sqlalchemy import func, select
+
+    from core.models import Workflow
+
+    bad = labelled_schedule("x")
+    bad["nodes"][1]["type"] = "n8n-nodes-base.notARealNode"
+    code, _, err = run(capsys, "deploy", write(tmp_path, "bad.json", bad), "-n", "digest")
+    assert code == 1 and "was not deployed" in err
+    monkeypatch.setenv("CLIXEN_DAILY_DEPLOYS", "0")
+    get_settings.cache_clear()
+    good = write(tmp_path, "good.json", labelled_schedule("ok"))
+    code, _, err = run(capsys, "deploy", good, "-n", "digest")
+    assert code == 1 and "deployments today" in err
+
+    code, out, _ = run(capsys, "list")
+    assert code == 0 and "digest" not in out
+    with session_factory() as s:
+        assert s.scalar(select(func.count(Workflow.id))) == 0
+
+    monkeypatch.setenv("CLIXEN_DAILY_DEPLOYS", "5")
+    get_settings.cache_clear()
+    code, out, err = run(capsys, "deploy", good, "-n", "digest")
+    assert code == 0, err
+    assert "new workflow #" in out and "deployed v1" in out
 
 
 def test_projects_switch_and_membership_are_enforced(

@@ -409,3 +409,35 @@ def test_a_server_answering_nonsense_fails_the_deploy_cleanly(
     with session_factory() as s:
         assert [v.status for v in list_versions(session=s, workflow_id=wid)] == ["failed"]
     assert deploys_used(session_factory) == 0
+
+
+def test_a_deploy_built_from_an_older_head_is_refused_as_a_conflict(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    """`expected_head`: a candidate built from v2 must not silently undo the rollback (v3) that
+    happened while it was made; nothing is stored, sent or charged."""
+    from core.deploy import HeadMoved
+
+    wid = new_workflow(session_factory)
+    deploy(session_factory, client, wid, labelled_schedule("first"), "generate")
+    deploy(session_factory, client, wid, labelled_schedule("second"), "edit")
+    rollback_to(
+        session_factory=session_factory, n8n=client, workflow_id=wid, version=1, actor=OWNER
+    )
+    used = deploys_used(session_factory)
+
+    with pytest.raises(HeadMoved) as err:
+        deploy(session_factory, client, wid, labelled_schedule("fix"), "repair", expected_head=2)
+
+    assert (err.value.expected, err.value.head, err.value.rolled_back_from) == (2, 3, 1)
+    assert err.value.head_source == "rollback"
+    assert "v3 (a rollback to v1)" in str(err.value)
+    with session_factory() as s:
+        assert [v.version for v in list_versions(session=s, workflow_id=wid)] == [1, 2, 3]
+        wf = s.get(Workflow, wid)
+        assert wf is not None and wf.n8n_workflow_id
+        assert label_of(client.get_workflow(wf.n8n_workflow_id)) == "first"
+    assert deploys_used(session_factory) == used
+    # Built from the head it is, it deploys.
+    v4 = deploy(session_factory, client, wid, labelled_schedule("fix"), "repair", expected_head=3)
+    assert v4.version == 4

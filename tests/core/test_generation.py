@@ -7,6 +7,7 @@ import json
 import pytest
 
 from core.catalog import default_catalog
+from core.edit_prompts import edit_messages
 from core.generation import (
     Candidate,
     Question,
@@ -15,7 +16,7 @@ from core.generation import (
     parse_reply,
     retrieve_context,
 )
-from core.prompts import PromptContext, edit_messages, generation_messages, repair_messages
+from core.prompts import PromptContext, generation_messages, repair_messages
 from core.safety import LLMOutputInvalid
 from core.validation import Issue, validate
 from tests.core.test_pipeline import schedule_workflow
@@ -119,7 +120,8 @@ def test_prompts_carry_names_of_secrets_never_values_and_fence_the_user() -> Non
     assert "<<<USER_REQUEST_" in user["content"] and "<<<END_USER_REQUEST_" in user["content"]
 
     [_, edit] = edit_messages(current=schedule_workflow(), change="also #ops", ctx=ctx)
-    assert '"name":"Morning news"' in edit["content"] and "<<<USER_CHANGE_" in edit["content"]
+    assert "Workflow 'Morning news'" in edit["content"] and "<<<USER_CHANGE_" in edit["content"]
+    assert "slack-bot" in edit["content"]
 
     [_, rep] = repair_messages(
         request="post to #news",

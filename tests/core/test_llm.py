@@ -18,7 +18,7 @@ def test_chat_returns_text_and_usage(llm: ScriptedLLM) -> None:
     assert reply.prompt_tokens > 0 and reply.completion_tokens > 0
     body = llm.requests[0].body
     assert body["model"] == "scripted"
-    assert body["response_format"] == {"type": "json_object"}
+    assert body["response_format"]["type"] == "json_schema"  # structured output where supported
     headers = {k.lower(): v for k, v in llm.requests[0].headers.items()}
     assert headers["authorization"] == "Bearer test"
 

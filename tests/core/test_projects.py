@@ -229,3 +229,50 @@ def test_removed_member_falls_back_to_another_project(
                 session=s, project_id=shared.id, team_id=T, user_id="U1", at_least=Role.viewer
             )
         assert default_project(session=s, team_id=T, user_id="U1").id == own.id
+
+
+def test_member_removed_from_the_default_project_stays_removed(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as s:
+        shared = default_project(session=s, team_id=T, user_id="boss")
+        assert default_project(session=s, team_id=T, user_id="U1").id == shared.id
+        remove_member(session=s, project_id=shared.id, actor_user_id="boss", user_id="U1")
+    # Their next request does not put them back in.
+    with (
+        session_factory.begin() as s,
+        pytest.raises(PermissionDenied, match=r"removed from project 'default'.*owners"),
+    ):
+        default_project(session=s, team_id=T, user_id="U1")
+    with session_factory.begin() as s:
+        with pytest.raises(PermissionDenied):
+            require_role(
+                session=s, project_id=shared.id, team_id=T, user_id="U1", at_least=Role.viewer
+            )
+        # A new member of the workspace still joins as an editor.
+        assert default_project(session=s, team_id=T, user_id="U2").id == shared.id
+        assert require_role(
+            session=s, project_id=shared.id, team_id=T, user_id="U2", at_least=Role.editor
+        )
+        # A project of their own is where their requests go now.
+        own = create_project(session=s, team_id=T, name="own", creator_user_id="U1")
+        assert default_project(session=s, team_id=T, user_id="U1").id == own.id
+
+
+def test_an_owner_can_add_a_removed_member_back(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as s:
+        shared = default_project(session=s, team_id=T, user_id="boss")
+        default_project(session=s, team_id=T, user_id="U1")
+        remove_member(session=s, project_id=shared.id, actor_user_id="boss", user_id="U1")
+        add_member(
+            session=s, project_id=shared.id, actor_user_id="boss", user_id="U1", role=Role.viewer
+        )
+        assert default_project(session=s, team_id=T, user_id="U1").id == shared.id
+        member = require_role(
+            session=s, project_id=shared.id, team_id=T, user_id="U1", at_least=Role.viewer
+        )
+        assert member.role == "viewer"
+        # Removed a second time: removed again.
+        remove_member(session=s, project_id=shared.id, actor_user_id="boss", user_id="U1")
+        with pytest.raises(PermissionDenied, match="removed from project 'default'"):
+            default_project(session=s, team_id=T, user_id="U1")

@@ -149,6 +149,57 @@ def test_concurrent_token_charges_are_not_lost(session_factory: sessionmaker[Ses
         )
 
 
+def test_concurrent_token_reservations_never_pass_the_limit(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Ten LLM calls of one user reserve at once with 1,000 tokens left: each needs 200 for its
+    prompt and at least 100 for its answer (up to 250), so two fit and the rest are refused."""
+    settings = _settings(CLIXEN_DAILY_TOKENS="1000")
+    barrier = threading.Barrier(10)
+    granted: list[quotas.TokenReservation] = []
+    refused: list[QuotaExceeded] = []
+    lock = threading.Lock()
+
+    def reserve() -> None:
+        barrier.wait()
+        try:
+            with session_factory.begin() as s:
+                r = quotas.reserve_tokens(
+                    session=s, team_id="T1", user_id="U1", project_id=None, prompt_tokens=200,
+                    max_completion=250, min_completion=100, settings=settings,
+                )  # fmt: skip
+            with lock:
+                granted.append(r)
+        except QuotaExceeded as e:
+            with lock:
+                refused.append(e)
+
+    threads = [threading.Thread(target=reserve) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(granted) == 2 and len(refused) == 8
+    assert [r.completion_budget for r in granted] == [250, 250]
+    assert "needs about 300" in str(refused[0])
+    with session_factory.begin() as s:
+        assert (
+            quotas.usage(session=s, team_id="T1", user_id="U1", project_id=None).tokens_used == 900
+        )
+        # Settled to what the calls really used: the rest of each reservation comes back.
+        for r in granted:
+            quotas.settle_tokens(session=s, reservation=r, used=320)
+        assert (
+            quotas.usage(session=s, team_id="T1", user_id="U1", project_id=None).tokens_used == 640
+        )
+        # The last 360 tokens: a prompt of 200 leaves 160 for the answer, and no more is sent.
+        last = quotas.reserve_tokens(
+            session=s, team_id="T1", user_id="U1", project_id=None, prompt_tokens=200,
+            max_completion=250, min_completion=100, settings=settings,
+        )  # fmt: skip
+        assert (last.tokens, last.completion_budget) == (360, 160)
+
+
 def test_project_overrides_settings_defaults(session_factory: sessionmaker[Session]) -> None:
     settings = _settings(CLIXEN_DAILY_TOKENS="5000", CLIXEN_DAILY_DEPLOYS="7")
     custom = _project(session_factory, daily_token_limit=123)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from core.models import Base, Project
 from core.n8n import N8nClient
 from core.secrets import SecretKeyMismatch
 from core.settings import get_settings
+from tests.doubles.http_sink import HttpSink
+from tests.workflows import webhook_workflow
 
 KEY = "k3y-for-tests-0f9a8b7c"
 NEW_KEY = "n3w-key-for-tests-1e2d3c"
@@ -52,12 +55,13 @@ def test_round_trip_on_postgres_stores_pgcrypto_ciphertext(
         raw = s.execute(text("SELECT ciphertext FROM secrets")).scalar_one()
         assert isinstance(raw, bytes)
         assert VALUE.encode() not in raw
-        # It is pgcrypto's own format: the database itself decrypts it with the key.
+        # It is pgcrypto's own format: the database itself decrypts it with the key (to the
+        # value behind a header that binds it to its project and name).
         assert (
             s.execute(
                 text("SELECT pgp_sym_decrypt(ciphertext, :k) FROM secrets"), {"k": KEY}
             ).scalar_one()
-            == VALUE
+            == f"clixen-secret:{pid}:SLACK_TOKEN\n{VALUE}"
         )
         assert (
             project_secrets.get_secret_value(session=s, project_id=pid, name="SLACK_TOKEN", key=KEY)
@@ -239,7 +243,7 @@ def test_deploy_binds_project_secrets_as_n8n_credentials(
         )
         client.delete_workflow(n8n_wf["id"])
 
-        # Unchanged secret: the same credential is reused; changed: replaced, old one deleted.
+        # Unchanged secret: the same credential is reused; changed: updated in place.
         with session_factory.begin() as s:
             again = project_secrets.sync_project_credentials(
                 session=s, project_id=pid, n8n=client, key=KEY,
@@ -254,8 +258,7 @@ def test_deploy_binds_project_secrets_as_n8n_credentials(
                 workflow_json=_slack_workflow({}),
             )  # fmt: skip
         new_id = third["nodes"][1]["credentials"]["slackApi"]["id"]
-        created.append(new_id)
-        assert new_id != ref["id"]
+        assert new_id == ref["id"]
 
         # Another project cannot borrow this project's credential by id.
         with session_factory.begin() as s, pytest.raises(PermissionDenied):
@@ -313,3 +316,133 @@ def test_secret_commands_never_print_or_take_the_value_as_an_argument(
             )
             == VALUE
         )
+
+
+def test_postgres_ciphertext_is_bound_to_its_project_and_name(
+    session_factory: sessionmaker[Session],
+) -> None:
+    a, b = _project(session_factory, "a"), _project(session_factory, "b")
+    with session_factory.begin() as s:
+        _set(s, a)
+        _set(s, a, name="OTHER", value="other-value")
+        _set(s, b, value="b-value")
+    with session_factory.begin() as s:
+        (stolen,) = s.execute(
+            text("SELECT ciphertext FROM secrets WHERE project_id = :a AND name = 'SLACK_TOKEN'"),
+            {"a": a},
+        ).scalars()
+        # Copied onto another secret of the same project, and onto another project's secret.
+        s.execute(
+            text(
+                "UPDATE secrets SET ciphertext = :c WHERE (project_id = :a AND name = 'OTHER') "
+                "OR project_id = :b"
+            ),
+            {"c": stolen, "a": a, "b": b},
+        )
+    with session_factory.begin() as s:
+        with pytest.raises(SecretKeyMismatch):
+            project_secrets.get_secret_value(session=s, project_id=a, name="OTHER", key=KEY)
+        with pytest.raises(SecretKeyMismatch):
+            project_secrets.get_secret_value(session=s, project_id=b, name="SLACK_TOKEN", key=KEY)
+        # Rotating the key keeps each ciphertext bound where it was made.
+        assert project_secrets.rotate_key(session=s, old_key=KEY, new_key=NEW_KEY) == 3
+        with pytest.raises(SecretKeyMismatch):
+            project_secrets.get_secret_value(
+                session=s, project_id=b, name="SLACK_TOKEN", key=NEW_KEY
+            )
+        assert (
+            project_secrets.get_secret_value(
+                session=s, project_id=a, name="SLACK_TOKEN", key=NEW_KEY
+            )
+            == VALUE
+        )
+
+
+def _header_auth_hook(path: str, url: str) -> dict[str, Any]:
+    """A webhook → HTTP Request to `url` authenticated by the API_AUTH secret (header auth)."""
+    return webhook_workflow(
+        path,
+        {
+            "name": "Call the API",
+            "type": "n8n-nodes-base.httpRequest",
+            "typeVersion": 4.2,
+            "parameters": {
+                "method": "GET",
+                "url": url,
+                "authentication": "genericCredentialType",
+                "genericAuthType": "httpHeaderAuth",
+                "options": {},
+            },
+            "credentials": {"httpHeaderAuth": {"name": "API_AUTH"}},
+        },
+        method="GET",
+        name=f"test rotation {path}",
+    )
+
+
+def test_rotating_a_secret_updates_its_n8n_credential_in_place(
+    session_factory: sessionmaker[Session], n8n: Any
+) -> None:
+    """Two live workflows share one credential; a new value reaches both at once, no redeploy."""
+    pid = _project(session_factory)
+    sink = HttpSink()
+    client = N8nClient(n8n.url, n8n.api_key)
+    workflow_ids: list[str] = []
+    credential_id = None
+    try:
+        with session_factory.begin() as s:
+            _set(s, pid, name="API_AUTH", value='{"name": "X-Api-Key", "value": "old-value"}',
+                 credential_type="httpHeaderAuth")  # fmt: skip
+        paths = [f"clixen-rot-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+        for path in paths:
+            with session_factory.begin() as s:
+                wf = project_secrets.sync_project_credentials(
+                    session=s, project_id=pid, n8n=client, key=KEY,
+                    workflow_json=_header_auth_hook(path, sink.url("/check")),
+                )  # fmt: skip
+            credential_id = wf["nodes"][1]["credentials"]["httpHeaderAuth"]["id"]
+            workflow_ids.append(client.create_workflow(wf)["id"])
+            client.activate(workflow_ids[-1])
+        assert client.call_webhook(paths[0], method="GET").status_code == 200
+        assert [r.headers.get("x-api-key") for r in sink.wait_for(1)] == ["old-value"]
+
+        with session_factory.begin() as s:
+            _set(s, pid, name="API_AUTH", value='{"name": "X-Api-Key", "value": "new-value"}',
+                 n8n=client)  # fmt: skip
+            (row_credential,) = s.execute(
+                text("SELECT n8n_credential_id FROM secrets WHERE name = 'API_AUTH'")
+            ).scalars()
+        assert row_credential == credential_id  # the same n8n credential, updated in place
+        for path in paths:
+            assert client.call_webhook(path, method="GET").status_code == 200
+        seen = [r.headers.get("x-api-key") for r in sink.wait_for(3)]
+        assert seen == ["old-value", "new-value", "new-value"]
+    finally:
+        for wid in workflow_ids:
+            client.delete_workflow(wid)
+        if credential_id:
+            client.delete_credential(credential_id)
+        client.close()
+        sink.close()
+
+
+def test_values_stored_before_binding_stay_readable_and_rotation_binds_them(
+    session_factory: sessionmaker[Session],
+) -> None:
+    pid = _project(session_factory)
+    with session_factory.begin() as s:
+        _set(s, pid)
+        # What earlier versions stored: the bare value, no header.
+        s.execute(
+            text("UPDATE secrets SET ciphertext = pgp_sym_encrypt(:v, :k)"), {"v": VALUE, "k": KEY}
+        )
+    with session_factory.begin() as s:
+        got = project_secrets.get_secret_value(
+            session=s, project_id=pid, name="SLACK_TOKEN", key=KEY
+        )
+        assert got == VALUE
+        project_secrets.rotate_key(session=s, old_key=KEY, new_key=NEW_KEY)
+        plain = s.execute(
+            text("SELECT pgp_sym_decrypt(ciphertext, :k) FROM secrets"), {"k": NEW_KEY}
+        ).scalar_one()
+        assert plain == f"clixen-secret:{pid}:SLACK_TOKEN\n{VALUE}"

@@ -10,6 +10,8 @@ from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.models import WorkflowVersion
 from core.projects import Role, add_member, create_project
 from core.workflows import (
+    find_workflow,
+    get_project_workflow,
     get_workflow,
     list_versions,
     list_workflows,
@@ -95,6 +97,24 @@ def test_get_workflow_checks_role_and_workspace(session_factory: sessionmaker[Se
             get_workflow(session=s, workflow_id=ids[0], team_id="OTHER", user_id="U1")
         with pytest.raises(NotFound):
             get_workflow(session=s, workflow_id=999_999, team_id=T, user_id="U1")
+
+
+def test_project_workflow_hides_other_projects_and_deleted_ones(
+    session_factory: sessionmaker[Session],
+) -> None:
+    a, a_ids = _project_with(session_factory, 2, "a")
+    b, _ = _project_with(session_factory, 1, "b")
+    with session_factory.begin() as s:
+        found = find_workflow(session=s, workflow_id=a_ids[1])
+        assert found is not None
+        found.status = "deleted"
+    with session_factory() as s:
+        assert get_project_workflow(session=s, project_id=a, workflow_id=a_ids[0]).id == a_ids[0]
+        assert find_workflow(session=s, workflow_id=999_999) is None
+        # Another project's, a deleted and a missing workflow all read the same.
+        for project_id, workflow_id in ((b, a_ids[0]), (a, a_ids[1]), (a, 999_999)):
+            with pytest.raises(NotFound, match=f"no workflow #{workflow_id}"):
+                get_project_workflow(session=s, project_id=project_id, workflow_id=workflow_id)
 
 
 def test_resolve_by_id_or_name(session_factory: sessionmaker[Session]) -> None:

@@ -39,12 +39,21 @@ class RecordedRequest:
 
 @dataclass
 class ScriptedLLM:
-    """Replies are served in order; `default` (if set) answers once the script is used up."""
+    """Replies are served in order; `default` (if set) answers once the script is used up.
+
+    Like a real server, a reply stops at the request's `max_tokens` (4 characters a token,
+    `finish_reason: "length"`); `report_usage=False` answers without a `usage` object, as some
+    OpenAI-compatible servers do.
+    """
 
     replies: deque[Reply] = field(default_factory=deque)
     requests: list[RecordedRequest] = field(default_factory=list)
     default: Reply | None = None
     delay_s: float = 0.0
+    report_usage: bool = True
+    # False: a `json_schema` response format is refused with a 400, as servers without
+    # structured outputs do (the reply script is not consumed).
+    json_schema_supported: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
@@ -63,11 +72,15 @@ class ScriptedLLM:
         return reply(body) if callable(reply) else reply
 
 
-def _completion(content: str, body: dict[str, Any]) -> dict[str, Any]:
+def _completion(content: str, body: dict[str, Any], *, report_usage: bool) -> dict[str, Any]:
     prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
     prompt_tokens = max(1, prompt_chars // 4)
+    finish_reason = "stop"
+    max_tokens = body.get("max_tokens")
+    if isinstance(max_tokens, int) and len(content) > 4 * max_tokens:
+        content, finish_reason = content[: 4 * max_tokens], "length"
     completion_tokens = max(1, len(content) // 4)
-    return {
+    reply: dict[str, Any] = {
         "id": f"chatcmpl-{time.time_ns()}",
         "object": "chat.completion",
         "created": int(time.time()),
@@ -76,15 +89,17 @@ def _completion(content: str, body: dict[str, Any]) -> dict[str, Any]:
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }
         ],
-        "usage": {
+    }
+    if report_usage:
+        reply["usage"] = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
+        }
+    return reply
 
 
 def start_llm_server(llm: ScriptedLLM) -> tuple[ThreadingHTTPServer, str]:
@@ -106,6 +121,13 @@ def start_llm_server(llm: ScriptedLLM) -> tuple[ThreadingHTTPServer, str]:
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send(404, {"error": {"message": f"unknown path {self.path}"}})
                 return
+            response_format = body.get("response_format") or {}
+            if not llm.json_schema_supported and response_format.get("type") == "json_schema":
+                self._send(
+                    400,
+                    {"error": {"message": "response_format json_schema is not supported"}},
+                )
+                return
             if llm.delay_s:
                 time.sleep(llm.delay_s)
             try:
@@ -117,7 +139,7 @@ def start_llm_server(llm: ScriptedLLM) -> tuple[ThreadingHTTPServer, str]:
                 self._send(int(reply["__status__"]), reply.get("body", {}))
                 return
             content = reply if isinstance(reply, str) else json.dumps(reply)
-            self._send(200, _completion(content, body))
+            self._send(200, _completion(content, body, report_usage=llm.report_usage))
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()

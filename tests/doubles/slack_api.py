@@ -28,6 +28,8 @@ class FakeSlack:
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
     uploads: dict[str, bytes] = field(default_factory=dict)
+    # users.info: each user's `tz` ("UTC" when unlisted); None answers `missing_scope`.
+    timezones: dict[str, str | None] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def named(self, method: str) -> list[SlackCall]:
@@ -69,7 +71,11 @@ class FakeSlack:
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0FAKE"}
         if method == "users.info":
-            return {"ok": True, "user": {"id": args.get("user"), "tz": "UTC", "name": "user"}}
+            user = str(args.get("user"))
+            tz = self.timezones.get(user, "UTC")
+            if tz is None:
+                return {"ok": False, "error": "missing_scope", "needed": "users:read"}
+            return {"ok": True, "user": {"id": user, "tz": tz, "name": "user"}}
         return {"ok": True}
 
 

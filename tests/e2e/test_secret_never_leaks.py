@@ -230,7 +230,12 @@ def test_rollback_rebinds_the_secret_after_its_value_changed(
         )
         assert v3.version == 3
         assert_bound(session_factory, n8n_client, n8n, wf_id)
-        assert old_cred not in {c["id"] for c in n8n_credentials(n8n)}
+        # The new value went into the same n8n credential (updated in place, none left over).
+        with session_factory() as session:
+            row = session.scalar(select(Secret))
+            assert row is not None and row.n8n_credential_id == old_cred
+            assert row.n8n_synced_at is not None and row.n8n_synced_at >= row.updated_at
+        assert [c["id"] for c in n8n_credentials(n8n)].count(old_cred) == 1
     finally:
         cleanup_n8n(session_factory, n8n_client)
 

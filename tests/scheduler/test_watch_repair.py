@@ -32,7 +32,7 @@ from tests.scheduler.conftest import (
     start_replica,
     thread_notices,
 )
-from tests.workflows import ORDER_CHECK_NODE, THROWS, WORKS, order_hook
+from tests.workflows import ORDER_CHECK_NODE, THROWS, WORKS, edit_reply, order_hook
 from tests.workflows import answer as workflow_answer
 
 CHANNEL, THREAD = "C0ORDERS", "1700000000.000900"
@@ -85,7 +85,7 @@ def deploy(
 
 def fail_in_n8n(services: PipelineServices, workflow_id: int) -> str:
     """Call the head version's webhook with an order it rejects; the failed execution's id."""
-    result = pipeline.test_run(services, workflow_id=workflow_id, sample={"total": -5})
+    result = pipeline.run_test_call(services, workflow_id=workflow_id, sample={"total": -5})
     assert result.status == "error" and result.node == FAILING_NODE, result
     assert result.execution_id
     return result.execution_id
@@ -146,7 +146,7 @@ def test_the_watch_job_repairs_a_runtime_error_as_v2_and_reports_it_once(
         assert wf.head_version == 2
     assert WORKS in str(n8n_client.get_workflow(created.n8n_workflow_id or "")["nodes"])
     assert (
-        pipeline.test_run(services, workflow_id=workflow_id, sample={"total": 5}).status
+        pipeline.run_test_call(services, workflow_id=workflow_id, sample={"total": 5}).status
         == "success"
     )
     # One message in the workflow's thread: the error, where, and its repair.
@@ -230,7 +230,7 @@ def test_a_workflow_that_keeps_failing_is_repaired_up_to_the_cap_then_sent_to_re
     assert watch_ticks_ok(session_factory) == [True] * (MAX_TOTAL_REPAIRS + 1)
 
     # A change the user asks for starts a new budget: the next failure is repaired again.
-    llm.script(answer(order_hook(path, THROWS + " // edited")))
+    llm.script(edit_reply(ORDER_CHECK_NODE, {"jsCode": THROWS + " // edited"}))
     edit, _ = start_run(
         services,
         team_id=TEAM,

@@ -4,13 +4,22 @@ import re
 
 from slack_bolt import App
 
+from bot.blocks.credentials import CHOOSE_ACTION as CREDENTIAL_CHOOSE
+from bot.blocks.credentials import OPEN_ACTION as CREDENTIAL_OPEN
+from bot.blocks.test_run import CANCEL_ACTION as TEST_RUN_CANCEL
+from bot.blocks.test_run import CONFIRM_ACTION as TEST_RUN_CONFIRM
+from bot.blocks.thread_replies import CANCEL_ACTION, CONFIRM_ACTION
+from bot.listeners.actions.credentials import handle_credential_choose, handle_credential_open
 from bot.listeners.actions.home import handle_home_page, handle_home_project_select
+from bot.listeners.actions.thread_reply import handle_thread_edit_cancel, handle_thread_edit_confirm
 from bot.listeners.actions.workflow import (
     handle_open_in_n8n,
     handle_rollback_confirm,
     handle_rollback_open,
     handle_rollback_select,
     handle_test_run,
+    handle_test_run_cancel,
+    handle_test_run_confirm,
     handle_versions,
 )
 
@@ -21,6 +30,12 @@ def register(app: App) -> None:
     app.action("rollback_select")(handle_rollback_select)
     app.action("rollback_confirm")(handle_rollback_confirm)
     app.action("workflow_test_run")(handle_test_run)
+    app.action(TEST_RUN_CONFIRM)(handle_test_run_confirm)
+    app.action(TEST_RUN_CANCEL)(handle_test_run_cancel)
     app.action("workflow_open_n8n")(handle_open_in_n8n)
     app.action("home_project_select")(handle_home_project_select)
     app.action(re.compile(r"^home_page_(next|prev)$"))(handle_home_page)
+    app.action(CONFIRM_ACTION)(handle_thread_edit_confirm)
+    app.action(CANCEL_ACTION)(handle_thread_edit_cancel)
+    app.action(CREDENTIAL_OPEN)(handle_credential_open)
+    app.action(CREDENTIAL_CHOOSE)(handle_credential_choose)

@@ -9,14 +9,18 @@ from slack_sdk import WebClient
 
 from bot.blocks.home import parse_page_value
 from bot.home import publish_home
-from bot.listeners.context import services_of, team_of, user_of
+from bot.listeners.context import after_ack, services_of, team_of, user_of
 from core.errors import InvalidInput
 
 
 def handle_home_project_select(
-    ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
     ack()
+    after_ack(context, body, client, lambda: switch_home_project(action, client, context))
+
+
+def switch_home_project(action: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     try:
         project_id = int(action["selected_option"]["value"])
     except (KeyError, TypeError, ValueError) as e:
@@ -31,9 +35,13 @@ def handle_home_project_select(
 
 
 def handle_home_page(
-    ack: Ack, action: dict[str, Any], client: WebClient, context: BoltContext
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
     ack()
+    after_ack(context, body, client, lambda: turn_home_page(action, client, context))
+
+
+def turn_home_page(action: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     try:
         project_id, cursor, direction = parse_page_value(action["value"])
     except (KeyError, TypeError, ValueError) as e:

@@ -8,10 +8,17 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.blocks.test_run import (
+    cancelled_blocks,
+    confirm_test_run_blocks,
+    run_result_blocks,
+    run_result_text,
+    running_blocks,
+)
 from bot.blocks.versions import parse_rollback_value, rollback_done_blocks
-from bot.listeners.context import on_run_worker, services_of, team_of, user_of
-from bot.rollback import picker_view, roll_back, versions_view
-from bot.runs import test_webhook
+from bot.listeners.context import after_ack, on_run_worker, services_of, team_of, user_of
+from bot.test_runs import TestTarget, run_test, target_for_test
+from bot.versions import picker_view, post_rollback_picture, roll_back, versions_view
 from core.errors import InvalidInput
 
 
@@ -45,24 +52,53 @@ def _respond_with_view(
 
 
 def handle_versions(
-    ack: Ack, action: dict[str, Any], respond: Respond, context: BoltContext
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
 ) -> None:
     ack()
-    _respond_with_view(versions_view, "Versions", action, respond, context)
+    after_ack(
+        context,
+        body,
+        client,
+        lambda: _respond_with_view(versions_view, "Versions", action, respond, context),
+    )
 
 
 def handle_rollback_open(
-    ack: Ack, action: dict[str, Any], respond: Respond, context: BoltContext
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
 ) -> None:
     ack()
-    _respond_with_view(picker_view, "Roll back", action, respond, context)
+    after_ack(
+        context,
+        body,
+        client,
+        lambda: _respond_with_view(picker_view, "Roll back", action, respond, context),
+    )
 
 
 def handle_rollback_select(
-    ack: Ack, action: dict[str, Any], respond: Respond, context: BoltContext
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
 ) -> None:
-    """A version was picked: show its diff against the current version and the confirm button."""
     ack()
+    after_ack(context, body, client, lambda: show_rollback_choice(action, respond, context))
+
+
+def show_rollback_choice(action: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    """A version was picked: show its diff against the current version and the confirm button."""
     services = services_of(context)
     workflow_id, version = _rollback_target(action["selected_option"]["value"])
     with services.session_factory.begin() as session:
@@ -110,6 +146,7 @@ def confirm_rollback(
         client.chat_postMessage(
             channel=done["channel"], thread_ts=done["thread_ts"], blocks=blocks, text=text
         )
+        post_rollback_picture(services, client, workflow_id=workflow_id, done=done)
 
 
 def handle_test_run(
@@ -120,20 +157,73 @@ def handle_test_run(
     client: WebClient,
     context: BoltContext,
 ) -> None:
+    """Test run: a workflow whose nodes act outside n8n asks first (Run the test / Cancel);
+    one that only computes runs at once. The result is one ephemeral message."""
     ack()
     workflow_id = _workflow_id(action)
 
-    def run_test() -> None:
-        result = test_webhook(
-            services_of(context),
-            team_id=team_of(context),
-            user_id=user_of(context),
-            workflow_id=workflow_id,
+    def start() -> None:
+        target = _test_target(context, workflow_id)
+        effects = target.effects
+        if effects:
+            blocks = confirm_test_run_blocks(
+                workflow_id=workflow_id, name=target.name, effects=effects
+            )
+            text = f"Test run of {target.name}: confirm"
+            respond(blocks=blocks, text=text, response_type="ephemeral", replace_original=False)
+            return
+        report = run_test(services_of(context), target, client=client)
+        respond(
+            blocks=run_result_blocks(target.name, report),
+            text=run_result_text(target.name, report),
+            response_type="ephemeral",
+            replace_original=False,
         )
-        respond(text=result, response_type="ephemeral", replace_original=False)
 
     # Waits for n8n's execution: seconds, so on a run worker.
-    on_run_worker(context, body, client, run_test)
+    on_run_worker(context, body, client, start)
+
+
+def _test_target(context: BoltContext, workflow_id: int) -> TestTarget:
+    return target_for_test(
+        services_of(context),
+        team_id=team_of(context),
+        user_id=user_of(context),
+        workflow_id=workflow_id,
+    )
+
+
+def handle_test_run_confirm(
+    ack: Ack,
+    action: dict[str, Any],
+    body: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
+) -> None:
+    """Run the confirmed test; the confirmation message becomes the running note, then the
+    per-node result."""
+    ack()
+    workflow_id = _workflow_id(action)
+
+    def confirmed() -> None:
+        target = _test_target(context, workflow_id)  # the role is checked again on this click
+        respond(blocks=running_blocks(target.name), text="Testing…", replace_original=True)
+        report = run_test(services_of(context), target, client=client)
+        respond(
+            blocks=run_result_blocks(target.name, report),
+            text=run_result_text(target.name, report),
+            replace_original=True,
+        )
+
+    on_run_worker(context, body, client, confirmed)
+
+
+def handle_test_run_cancel(
+    ack: Ack, action: dict[str, Any], respond: Respond, context: BoltContext
+) -> None:
+    ack()
+    respond(blocks=cancelled_blocks(), text="Test run cancelled", replace_original=True)
 
 
 def handle_open_in_n8n(ack: Ack) -> None:

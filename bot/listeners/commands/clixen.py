@@ -16,11 +16,11 @@ from bot.blocks.messages import (
 )
 from bot.blocks.modals import secret_modal
 from bot.home import quota_view, workflow_row
-from bot.idempotency import claim
 from bot.listeners.context import after_ack, services_of, team_of, user_of
-from bot.rollback import picker_view, versions_view
-from bot.runs import start_request
+from bot.run_threads import start_request
+from bot.versions import picker_view, versions_view
 from core.errors import InvalidInput
+from core.idempotency import claim_once
 from core.projects import Role, default_project, list_projects, require_role, switch_project
 from core.workflows import list_workflows, resolve_workflow
 
@@ -58,7 +58,7 @@ def run_clixen_command(
             raise InvalidInput("Tell me what to automate, e.g. `/clixen create every morning …`.")
         # Slack redelivers a slash command it thinks failed; one trigger starts one run.
         key = f"slack:cmd:{command['trigger_id']}"
-        if not claim(services.session_factory, key):
+        if not claim_once(session_factory=services.session_factory, key=key):
             return
         start_request(
             services,

@@ -1,5 +1,6 @@
-"""`@Clixen <request>` starts a run in the channel; a reply in a run's thread edits its workflow
-or answers its question."""
+"""`@Clixen <request>` starts a run in the channel; a reply in a run's thread answers its
+question, or, in a workflow's thread, goes to `bot.thread_replies` (an edit only when it clearly
+asks for a change)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.listeners.context import after_ack, services_of, team_of, user_of
-from bot.runs import answer, start_request, thread_target
+from bot.run_threads import answer, start_request, thread_target
+from bot.thread_replies import reply_in_workflow_thread
 from core.errors import InvalidInput
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -38,8 +40,22 @@ def start_from_mention(
         if thread
         else None
     )
-    if target and target[0] == "answer":
-        answer(services, client, run_id=target[1], user_id=user, text=text)
+    if target and target.kind == "answer":
+        answer(services, client, run_id=target.id, user_id=user, text=text)
+        return
+    if target and thread:
+        reply_in_workflow_thread(
+            services,
+            client,
+            team_id=team,
+            user_id=user,
+            channel_id=event["channel"],
+            thread_ts=thread,
+            reply_ts=event["ts"],
+            text=text,
+            workflow_id=target.id,
+            idempotency_key=key,
+        )
         return
     start_request(
         services,
@@ -50,7 +66,6 @@ def start_from_mention(
         thread_ts=thread or event["ts"],
         text=text,
         idempotency_key=key,
-        workflow_id=target[1] if target else None,
     )
 
 
@@ -63,11 +78,13 @@ def handle_thread_reply(
 def continue_thread(
     event: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
-    """A reply in a run's thread: the answer to its question, or an edit of its workflow."""
+    """A reply in a run's thread: the answer to its question, or about its workflow."""
     thread = event.get("thread_ts")
     if not thread or event.get("subtype") or event.get("bot_id") or thread == event.get("ts"):
         return
     text = event.get("text", "")
+    if not text.strip():
+        return
     if context.bot_user_id and f"<@{context.bot_user_id}" in text:
         return  # the app_mention listener handles it
     services = services_of(context)
@@ -75,18 +92,18 @@ def continue_thread(
     target = thread_target(services, team_id=team, channel=event["channel"], thread_ts=thread)
     if target is None:
         return  # a thread Clixen has nothing to do with
-    kind, ident = target
-    if kind == "answer":
-        answer(services, client, run_id=ident, user_id=user_of(context), text=text)
+    if target.kind == "answer":
+        answer(services, client, run_id=target.id, user_id=user_of(context), text=text)
         return
-    start_request(
+    reply_in_workflow_thread(
         services,
         client,
         team_id=team,
         user_id=user_of(context),
         channel_id=event["channel"],
         thread_ts=thread,
+        reply_ts=event["ts"],
         text=text,
+        workflow_id=target.id,
         idempotency_key=f"slack:event:{body.get('event_id') or event['ts']}",
-        workflow_id=ident,
     )

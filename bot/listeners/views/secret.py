@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
+from bot.blocks.common import escape
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from core.errors import ClixenError, InvalidInput
 from core.projects import Role, require_role
@@ -60,6 +61,7 @@ def handle_secret_submission(
                 actor_user_id=user_of(context),
                 key=secret_key(services.settings),
                 credential_type=credential_type,
+                n8n=services.n8n,  # a secret already in n8n: its credential updated now
             )
     except InvalidInput as e:
         ack(response_action="errors", errors={"name": str(e)[:150]})
@@ -72,7 +74,7 @@ def handle_secret_submission(
 
     def confirm() -> None:
         client.chat_postMessage(
-            channel=user, text=f"Saved secret `{name}` (encrypted). Workflows can use it."
+            channel=user, text=f"Saved secret `{escape(name)}` (encrypted). Workflows can use it."
         )
 
     # After the ack: the modal closes at once, and a failing message cannot turn it into an error.

@@ -1,0 +1,183 @@
+"""A run waiting for credentials: the thread message that asks for them (a button per node that
+opens a form, a select of the project's secrets of the right type) and the form itself, built
+from the credential type's fields as n8n describes them. Pure: data in, blocks out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.blocks.common import Block, actions, button, clip, context, escape, option, plain, section
+from core.credentials import CredentialField, suggested_secret_name
+
+OPEN_ACTION = "credential_open"
+CHOOSE_ACTION = "credential_choose"
+SUBMIT_CALLBACK = "credential_submit"
+NAME_BLOCK = "secret_name"
+FIELD_BLOCK = "field:"  # + the credential field's name
+# Slack has no password input: say so where a secret is typed.
+VISIBLE_INPUT_NOTE = (
+    "Slack has no password field, so what you type stays visible in this form while you type. "
+    "It goes straight to encrypted storage: it is never posted, logged or shown again."
+)
+
+
+@dataclass(frozen=True)
+class CredentialAsk:
+    """One node's missing credential, and the project's secrets that could fill it."""
+
+    node: str
+    types: tuple[str, ...]
+    existing: tuple[str, ...] = ()
+
+
+def ask_value(run_id: int, node: str, credential_type: str) -> str:
+    """The value of the "Add" button: which run, node and type the form is for."""
+    return clip(json.dumps({"run": run_id, "node": node, "type": credential_type}), 2000)
+
+
+def parse_ask_value(value: str) -> tuple[int, str, str]:
+    data = json.loads(value)
+    return int(data["run"]), str(data["node"]), str(data["type"])
+
+
+def choice_value(run_id: int, node: str, secret: str) -> str:
+    return json.dumps({"run": run_id, "node": node, "secret": secret})[:150]
+
+
+def parse_choice_value(value: str) -> tuple[int, str, str]:
+    data = json.loads(value)
+    return int(data["run"]), str(data["node"]), str(data["secret"])
+
+
+def credentials_needed_text(asks: Sequence[CredentialAsk]) -> str:
+    wants = ", ".join(f"{a.node} ({' or '.join(a.types)})" for a in asks)
+    return f"Waiting for credentials: {wants}"
+
+
+def credentials_needed_blocks(
+    *, run_id: int, request: str, asks: Sequence[CredentialAsk], note: str | None = None
+) -> list[Block]:
+    """The run's message while it waits: per node, what it needs, an Add button and (when the
+    project has secrets of that type) a select to use one of them."""
+    blocks: list[Block] = [section(f"*Request:* {escape(request)}")]
+    if note:
+        blocks.append(section(f":warning: {escape(note)}"))
+    blocks.append(
+        section(
+            ":key: The workflow is ready. Before it goes live it needs credentials; nothing is "
+            "lost while it waits."
+        )
+    )
+    for i, ask in enumerate(asks):
+        ctype = ask.types[0]
+        kinds = " or ".join(f"`{escape(t)}`" for t in ask.types)
+        blocks.append(section(f"*{escape(ask.node)}* needs a {kinds} credential."))
+        elements = [
+            button(
+                f"Add {ctype} credential",
+                OPEN_ACTION,
+                ask_value(run_id, ask.node, ctype),
+                style="primary",
+            )
+        ]
+        if ask.existing:
+            elements.append(
+                {
+                    "type": "static_select",
+                    "action_id": CHOOSE_ACTION,
+                    "placeholder": plain("Use a project secret"),
+                    "options": [
+                        option(name, choice_value(run_id, ask.node, name))
+                        for name in ask.existing[:100]
+                    ],
+                }
+            )
+        blocks.append(actions(*elements, block_id=f"credential_{i}"))
+    blocks.append(
+        context(
+            "The value is stored encrypted in the project and tested through n8n before the "
+            f"workflow goes live. From a terminal: `clixen secret set "
+            f"{suggested_secret_name(asks[0].types[0]) if asks else 'NAME'} --type "
+            f"{asks[0].types[0] if asks else 'TYPE'}`."
+        )
+    )
+    return blocks
+
+
+def credential_modal(
+    *,
+    run_id: int,
+    node: str,
+    credential_type: str,
+    project_name: str,
+    fields: Sequence[CredentialField],
+) -> dict[str, Any]:
+    """The form for one credential, built from its type's fields (secret ones marked)."""
+    blocks: list[Block] = [
+        context(
+            f"For *{escape(node)}* · n8n credential type `{escape(credential_type)}` · saved "
+            f"encrypted in project *{escape(project_name)}*."
+        ),
+        {
+            "type": "input",
+            "block_id": NAME_BLOCK,
+            "label": plain("Secret name"),
+            "hint": plain("Workflows refer to it by this name (capitals, digits, _)", 150),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "value",
+                "initial_value": suggested_secret_name(credential_type),
+            },
+        },
+    ]
+    for f in fields:
+        element: Block
+        if f.options:
+            element = {
+                "type": "static_select",
+                "action_id": "value",
+                "options": [option(o, o) for o in f.options[:100]],
+            }
+        else:
+            element = {"type": "plain_text_input", "action_id": "value"}
+        block: Block = {
+            "type": "input",
+            "block_id": FIELD_BLOCK + f.name,
+            "optional": not f.required,
+            "label": plain(f.label + (" (secret)" if f.secret else "")),
+            "element": element,
+        }
+        if f.secret:
+            block["hint"] = plain("Stored encrypted; never shown again", 150)
+        blocks.append(block)
+    if any(f.secret for f in fields):
+        blocks.append(context(f":lock: {VISIBLE_INPUT_NOTE}"))
+    return {
+        "type": "modal",
+        "callback_id": SUBMIT_CALLBACK,
+        "private_metadata": ask_value(run_id, node, credential_type),
+        "title": plain("Add a credential", 24),
+        "submit": plain("Save and deploy", 24),
+        "close": plain("Cancel", 24),
+        "blocks": blocks,
+    }
+
+
+def submitted_fields(view: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """The secret name and the credential fields a submitted form holds (empty ones left out)."""
+    values = view.get("state", {}).get("values", {})
+    name = str((values.get(NAME_BLOCK, {}).get("value") or {}).get("value") or "").strip()
+    data: dict[str, str] = {}
+    for block_id, inputs in values.items():
+        if not block_id.startswith(FIELD_BLOCK):
+            continue
+        entry = inputs.get("value") or {}
+        raw = entry.get("value")
+        if raw is None and entry.get("selected_option"):
+            raw = entry["selected_option"].get("value")
+        if raw is not None and str(raw).strip():
+            data[block_id[len(FIELD_BLOCK) :]] = str(raw).strip()
+    return name, data

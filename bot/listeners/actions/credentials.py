@@ -1,0 +1,70 @@
+"""The buttons of a run waiting for credentials: "Add … credential" opens the form built from the
+credential type's fields; the select uses one of the project's secrets of that type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from bot.blocks.credentials import credential_modal, parse_ask_value, parse_choice_value
+from bot.listeners.context import after_ack, on_run_worker, services_of, team_of, user_of
+from bot.run_threads import give_credentials
+from core.credentials import credential_fields
+from core.errors import NotFound
+from core.models import PipelineRun, Project
+from core.projects import Role, require_role
+
+
+def handle_credential_open(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    run_id, node, ctype = parse_ask_value(action["value"])
+    services = services_of(context)
+
+    def open_form() -> None:
+        with services.session_factory.begin() as session:
+            run = session.get(PipelineRun, run_id)
+            if run is None:
+                raise NotFound(f"There is no request {run_id}.")
+            require_role(
+                session=session,
+                project_id=run.project_id,
+                team_id=team_of(context),
+                user_id=user_of(context),
+                at_least=Role.editor,
+            )
+            project = session.get(Project, run.project_id)
+            project_name = project.name if project is not None else ""
+        fields = credential_fields(services.n8n, ctype)  # from n8n itself
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=credential_modal(
+                run_id=run_id,
+                node=node,
+                credential_type=ctype,
+                project_name=project_name,
+                fields=fields,
+            ),
+        )
+
+    after_ack(context, body, client, open_form)
+
+
+def handle_credential_choose(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    ack()
+    run_id, node, secret = parse_choice_value(action["selected_option"]["value"])
+    services = services_of(context)
+    team, user = team_of(context), user_of(context)
+    on_run_worker(
+        context,
+        body,
+        client,
+        lambda: give_credentials(
+            services, client, run_id=run_id, team_id=team, user_id=user, chosen={node: secret}
+        ),
+    )

@@ -1,0 +1,37 @@
+"""Deploying workflow versions to n8n and keeping every one of them.
+
+Every deploy path (pipeline, Slack, CLI, HTTP API, rollback) goes through `deploy_version`, so the
+validation gate, authorization, quota and version history cannot be skipped. By job: `versions`
+(create the record, deploy a version: the three-phase order that loses nothing), `lifecycle`
+(a new workflow deployed whole or not at all, rollback, deactivate, delete, discarding a draft
+that never deployed), `lock` (one deploy of a workflow at a time, across processes),
+`readback` (n8n must hold what we sent), `errors`.
+"""
+
+from core.deploy.errors import DeployBusy, DeployFailed, HeadMoved, ValidationFailed
+from core.deploy.lifecycle import (
+    create_workflow_record,
+    deactivate_workflow,
+    delete_workflow,
+    deploy_new_workflow,
+    discard_draft,
+    rollback_to,
+)
+from core.deploy.lock import LOCK_WAIT_S
+from core.deploy.versions import Progress, deploy_version
+
+__all__ = [
+    "LOCK_WAIT_S",
+    "DeployBusy",
+    "DeployFailed",
+    "HeadMoved",
+    "Progress",
+    "ValidationFailed",
+    "create_workflow_record",
+    "deactivate_workflow",
+    "delete_workflow",
+    "deploy_new_workflow",
+    "deploy_version",
+    "discard_draft",
+    "rollback_to",
+]

@@ -1,0 +1,82 @@
+"""What a deploy can fail with: n8n refused it, validation refused it, or another deploy of the
+same workflow holds the lock."""
+
+from __future__ import annotations
+
+from core.errors import ClixenError
+from core.validation import ValidationReport
+from core.vocabulary import VersionSource
+
+
+class DeployFailed(ClixenError):
+    """n8n refused or lost the deploy. `n8n_message` is n8n's own text (feed it to repair)."""
+
+    code = "deploy_failed"
+
+    def __init__(
+        self, message: str, *, n8n_message: str, version: int | None, status: int | None = None
+    ) -> None:
+        self.n8n_message = n8n_message
+        self.version = version
+        self.status = status
+        super().__init__(message)
+
+
+class ValidationFailed(ClixenError):
+    """The workflow has validation errors, so it was not deployed. `report` lists them."""
+
+    code = "validation_failed"
+
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        errors = report.errors
+        lines = [f"  - {(i.node + ': ') if i.node else ''}{i.message}" for i in errors[:10]]
+        more = f"\n  … and {len(errors) - 10} more" if len(errors) > 10 else ""
+        super().__init__(
+            f"The workflow has {len(errors)} problem(s) and was not deployed:\n"
+            + "\n".join(lines)
+            + more
+        )
+
+
+class DeployBusy(ClixenError):
+    code = "deploy_busy"
+
+
+class HeadMoved(ClixenError):
+    """The workflow's head is no longer the version a candidate was built from (a rollback, an
+    edit or a repair landed meanwhile): deploying it would silently undo that, so it was not.
+
+    `expected` is the version the candidate was built from, `head` the version live now, with
+    its `head_source` (`rollback`, `edit`, …) and, for a rollback, the version it brought back.
+    """
+
+    code = "head_moved"
+
+    def __init__(
+        self, *, expected: int, head: int, head_source: str, rolled_back_from: int | None
+    ) -> None:
+        self.expected = expected
+        self.head = head
+        self.head_source = head_source
+        self.rolled_back_from = rolled_back_from
+        super().__init__(
+            f"{self.head_label} was deployed after v{expected}, which this change was built "
+            f"from; it was not deployed over it."
+        )
+
+    @property
+    def head_label(self) -> str:
+        """The live version in words: "v5 (a rollback to v2)", "v5 (an edit)"."""
+        try:
+            source = VersionSource(self.head_source)
+        except ValueError:
+            return f"v{self.head}"
+        what = {
+            VersionSource.rollback: f"a rollback to v{self.rolled_back_from}",
+            VersionSource.edit: "an edit",
+            VersionSource.repair: "an automatic repair",
+            VersionSource.generate: "a new workflow",
+            VersionSource.imported: "a deploy of a given file",
+        }[source]
+        return f"v{self.head} ({what})"

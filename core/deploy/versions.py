@@ -1,0 +1,470 @@
+"""Deploy a workflow version to n8n (create, or update the same n8n id), activate it, read it
+back to confirm, and keep every version.
+
+Every deploy path (pipeline, Slack, CLI, HTTP API, rollback) goes through `deploy_version`, so the
+settings filter, the validation gate (with the project's node policy: denied types, inline
+sub-workflows, internal hosts), authorization, quota and version history cannot be skipped.
+
+Order of a deploy, chosen so nothing is lost if n8n or this process fails halfway:
+  1. one short transaction: authorize, cut the settings to what the product sets
+     (`workflow_settings.filter_settings`; each change is a progress line), validate, reserve
+     quota, allocate vN under a row lock on the workflow, store vN as `pending`;
+  2. n8n calls (no transaction open): create or update, activate, read back and compare;
+  3. one short transaction: vN `deployed` (previous head `superseded`), or vN `failed` with
+     n8n's message and the quota refunded.
+Deploys of one workflow are serialized by a lock on the workflow (a Postgres advisory lock held
+on its own autocommit connection, so no transaction stays open across HTTP calls).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import quotas, secrets, telemetry
+from core.deploy.errors import DeployFailed, HeadMoved, ValidationFailed
+from core.deploy.lock import workflow_lock
+from core.deploy.readback import Mismatch, confirm_active, holds_sent
+from core.deploy.workflow_settings import filter_settings
+from core.errors import InvalidInput
+from core.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
+from core.n8n import N8nAPIError, N8nClient, N8nError, N8nNotFound
+from core.n8n.workflow_json import (
+    N8nWorkflow,
+    checksum,
+    to_n8n_payload,
+)
+from core.policy import policy_for_project
+from core.projects import Actor, Role
+from core.settings import Settings, get_settings
+from core.validation import validate
+from core.vocabulary import VersionSource, VersionStatus, WorkflowStatus
+from core.workflows import get_version, get_workflow, head_version
+
+log = logging.getLogger(__name__)
+SOURCES = frozenset(s.value for s in VersionSource)
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _parse(json_payload: Mapping[str, Any] | N8nWorkflow) -> tuple[N8nWorkflow, dict[str, Any]]:
+    """The workflow as a model (for validation) and as the JSON we will send (as given, only
+    stripped of the fields n8n's API refuses)."""
+    if isinstance(json_payload, N8nWorkflow):
+        return json_payload, to_n8n_payload(json_payload)
+    if not isinstance(json_payload, Mapping):
+        raise InvalidInput("A workflow JSON must be an object with nodes and connections.")
+    try:
+        model = N8nWorkflow.model_validate(dict(json_payload))
+    except ValueError as e:
+        raise InvalidInput(f"That is not a valid n8n workflow JSON: {e}") from e
+    return model, to_n8n_payload(dict(json_payload))
+
+
+def _n8n_message(e: Exception) -> str:
+    return e.message if isinstance(e, N8nAPIError) else str(e)
+
+
+def replay(session_factory: sessionmaker[Session], key: str) -> WorkflowVersion | None:
+    with session_factory.begin() as session:
+        done = session.get(ProcessedAction, key)
+        if done is None:
+            return None
+        return get_version(
+            session=session,
+            workflow_id=int(done.result["workflow_id"]),
+            version=int(done.result["version"]),
+        )
+
+
+# --- workflows --------------------------------------------------------------------------------
+
+
+def deploy_version(
+    *,
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    workflow_id: int,
+    json_payload: Mapping[str, Any] | N8nWorkflow,
+    source: str,
+    actor: Actor,
+    prompt: str | None = None,
+    run_id: int | None = None,
+    rolled_back_from: int | None = None,
+    idempotency_key: str | None = None,
+    progress: Progress | None = None,
+    settings: Settings | None = None,
+    expected_head: int | None = None,
+) -> WorkflowVersion:
+    """Deploy `json_payload` as the workflow's next version and return it (status `deployed`).
+
+    Node credentials that name a project secret (`{"slackApi": {"name": "SLACK_TOKEN"}}`) are
+    bound to that secret's n8n credential first (`core.secrets.sync_project_credentials`, with
+    CLIXEN_SECRET_KEY from `settings`, default `get_settings()`); the stored version holds the
+    bound references, never a value. Workflow settings the product does not let the LLM choose
+    are cut before validation (`filter_settings`); each change is reported through `progress`.
+
+    Raises PermissionDenied (actor below editor, or a credential that is not the project's),
+    ValidationFailed (validation errors, including the project's node policy), QuotaExceeded,
+    SettingsError (secrets used but no CLIXEN_SECRET_KEY), InvalidInput (a secret the project
+    does not have), DeployFailed (n8n refused it: the version is kept as `failed` with n8n's
+    message and the quota is refunded) or DeployBusy.
+    With an `idempotency_key` seen before, returns the version that key produced.
+    `expected_head`: the version the payload was built from (0 for a workflow never deployed);
+    when the head moved past it meanwhile (a rollback, an edit, a repair), raises HeadMoved and
+    deploys nothing, so a change made from an older version never silently undoes a newer one.
+    """
+    if source not in SOURCES:
+        raise InvalidInput(f"Unknown version source {source!r}.")
+    say = progress or _quiet
+    model, payload = _parse(json_payload)
+    key = f"deploy:{idempotency_key}" if idempotency_key else None
+    with workflow_lock(session_factory, workflow_id):
+        if key and (earlier := replay(session_factory, key)) is not None:
+            return earlier
+        version, payload, n8n_id, reserved_at = _allocate(
+            session_factory=session_factory,
+            workflow_id=workflow_id,
+            model=model,
+            payload=payload,
+            source=source,
+            actor=actor,
+            prompt=prompt,
+            run_id=run_id,
+            rolled_back_from=rolled_back_from,
+            say=say,
+            n8n=n8n,
+            settings=settings,
+            expected_head=expected_head,
+        )
+        try:
+            n8n_id = _push(
+                session_factory=session_factory,
+                n8n=n8n,
+                workflow_id=workflow_id,
+                n8n_id=n8n_id,
+                payload=payload,
+                version=version.version,
+                say=say,
+            )
+        except (N8nError, Mismatch) as e:
+            _fail(
+                session_factory=session_factory,
+                n8n=n8n,
+                version=version,
+                actor=actor,
+                reserved_at=reserved_at,
+                message=_n8n_message(e),
+            )
+            status = e.status if isinstance(e, N8nAPIError) else None
+            raise DeployFailed(
+                f"n8n did not accept version {version.version}: {_n8n_message(e)}",
+                n8n_message=_n8n_message(e),
+                version=version.version,
+                status=status,
+            ) from e
+        except BaseException:
+            # Anything unexpected (a bug, the database, Ctrl-C): never leave vN pending with the
+            # quota taken; the original error is what the caller sees.
+            with contextlib.suppress(Exception):
+                _fail(
+                    session_factory=session_factory,
+                    n8n=n8n,
+                    version=version,
+                    actor=actor,
+                    reserved_at=reserved_at,
+                    message="The deploy was interrupted by an internal error.",
+                    category="internal",
+                )
+            raise
+        done = _succeed(
+            session_factory=session_factory,
+            version=version,
+            n8n_id=n8n_id,
+            actor=actor,
+            key=key,
+        )
+        say(f"v{done.version} deployed and active in n8n (id {n8n_id})")
+        return done
+
+
+def _allocate(
+    *,
+    session_factory: sessionmaker[Session],
+    workflow_id: int,
+    model: N8nWorkflow,
+    payload: dict[str, Any],
+    source: str,
+    actor: Actor,
+    prompt: str | None,
+    run_id: int | None,
+    rolled_back_from: int | None,
+    say: Progress,
+    n8n: N8nClient,
+    settings: Settings | None,
+    expected_head: int | None = None,
+) -> tuple[WorkflowVersion, dict[str, Any], str | None, dt.datetime]:
+    with session_factory.begin() as session:
+        wf = authorized(session, workflow_id, actor)
+        if wf.status == WorkflowStatus.deleted:
+            raise InvalidInput(f"Workflow {wf.name!r} was deleted; create a new one.")
+        if expected_head is not None:
+            # First, before anything is charged or bound; under the workflow's deploy lock and
+            # its row lock, so the head cannot move until this deploy is stored.
+            session.refresh(wf, with_for_update=True)
+            if wf.head_version != expected_head:
+                raise _head_moved(session, wf, expected_head)
+        # Settings the LLM may not choose are cut first, so the version stored is the cut one.
+        payload, changes = filter_settings(
+            session=session, project_id=wf.project_id, payload=payload
+        )
+        for change in changes:
+            log.info("workflow %s: %s", workflow_id, change)
+            say(change)
+        say("validating")
+        policy = policy_for_project(session=session, project_id=wf.project_id)
+        report = validate(payload, policy=policy)
+        if not report.valid:
+            raise ValidationFailed(report)
+        reserved_at = utcnow()
+        # Rollbacks are recovery: they never count against (or get blocked by) the daily limit.
+        if source != VersionSource.rollback:
+            quotas.reserve_deploy(
+                session=session,
+                team_id=actor.team_id,
+                user_id=actor.user_id,
+                project_id=wf.project_id,
+                now=reserved_at,
+            )
+        # After validation (a refused workflow never creates a credential) and inside this
+        # transaction (a failure here also undoes the quota reservation).
+        payload = _bind_secrets(
+            session, n8n=n8n, project_id=wf.project_id, payload=payload, settings=settings, say=say
+        )
+        locked = session.execute(
+            select(Workflow).where(Workflow.id == workflow_id).with_for_update()
+        ).scalar_one()
+        # Deploys of this workflow are serialized, so a `pending` version seen here belongs to a
+        # deploy whose process stopped halfway: record that instead of leaving it pending forever.
+        for stale in session.scalars(
+            select(WorkflowVersion).where(
+                WorkflowVersion.workflow_id == workflow_id,
+                WorkflowVersion.status == VersionStatus.pending,
+            )
+        ):
+            stale.status = VersionStatus.failed
+            stale.error = "Interrupted before n8n confirmed it (the deploying process stopped)."
+        last = session.scalar(
+            select(func.max(WorkflowVersion.version)).where(
+                WorkflowVersion.workflow_id == workflow_id
+            )
+        )
+        payload = {**payload, "name": locked.name}
+        version = WorkflowVersion(
+            workflow_id=workflow_id,
+            version=(last or 0) + 1,
+            json_payload=payload,
+            checksum=checksum(payload),
+            prompt=prompt,
+            source=source,
+            status=VersionStatus.pending,
+            created_by=actor.user_id,
+            run_id=run_id,
+            rolled_back_from=rolled_back_from,
+        )
+        session.add(version)
+        session.flush()
+        n8n_id = locked.n8n_workflow_id
+    say(f"v{version.version} stored; sending to n8n")
+    return version, payload, n8n_id, reserved_at
+
+
+def _head_moved(session: Session, wf: Workflow, expected: int) -> HeadMoved:
+    head = head_version(session=session, workflow_id=wf.id)
+    return HeadMoved(
+        expected=expected,
+        head=wf.head_version,
+        head_source=str(head.source) if head else "",
+        rolled_back_from=head.rolled_back_from if head else None,
+    )
+
+
+def _bind_secrets(
+    session: Session,
+    *,
+    n8n: N8nClient,
+    project_id: int,
+    payload: dict[str, Any],
+    settings: Settings | None,
+    say: Progress,
+) -> dict[str, Any]:
+    """`payload` with node credentials bound to the project's n8n credentials (unchanged when
+    no node has credentials, so workflows without secrets need no CLIXEN_SECRET_KEY)."""
+    if not any(isinstance(n, dict) and n.get("credentials") for n in payload.get("nodes") or []):
+        return payload
+    key = secrets.secret_key(settings or get_settings())
+    say("binding project secrets as n8n credentials")
+    return secrets.sync_project_credentials(
+        session=session, project_id=project_id, n8n=n8n, key=key, workflow_json=payload
+    )
+
+
+def _push(
+    *,
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    workflow_id: int,
+    n8n_id: str | None,
+    payload: dict[str, Any],
+    version: int,
+    say: Progress,
+) -> str:
+    published = False
+    if n8n_id is not None:
+        try:
+            updated = n8n.update_workflow(n8n_id, payload)
+            # n8n 2.x republishes an active workflow on update; activating again would redo it.
+            published = bool(updated.get("active")) and updated.get(
+                "activeVersionId"
+            ) == updated.get("versionId")
+            say(f"updated n8n workflow {n8n_id}")
+        except N8nNotFound:
+            # Someone deleted it in n8n: recreate rather than leave the workflow unrecoverable.
+            n8n_id = None
+    if n8n_id is None:
+        created = n8n.create_workflow(payload)
+        if not isinstance(created, dict) or not created.get("id"):
+            raise Mismatch("n8n answered the create without a workflow id.")
+        n8n_id = str(created["id"])
+        # Remember the id at once, so a crash before activation cannot orphan it in n8n.
+        with session_factory.begin() as session:
+            wf = session.get(Workflow, workflow_id)
+            assert wf is not None
+            wf.n8n_workflow_id = n8n_id
+        say(f"created n8n workflow {n8n_id}")
+    if not published:
+        n8n.activate(n8n_id)
+    say("activated; reading back")
+    confirm_active(n8n, n8n_id, payload)
+    return n8n_id
+
+
+def _succeed(
+    *,
+    session_factory: sessionmaker[Session],
+    version: WorkflowVersion,
+    n8n_id: str,
+    actor: Actor,
+    key: str | None,
+) -> WorkflowVersion:
+    with session_factory.begin() as session:
+        wf = session.execute(
+            select(Workflow).where(Workflow.id == version.workflow_id).with_for_update()
+        ).scalar_one()
+        row = get_version(session=session, workflow_id=wf.id, version=version.version)
+        first = wf.head_version == 0
+        if wf.head_version:
+            previous = get_version(session=session, workflow_id=wf.id, version=wf.head_version)
+            previous.status = VersionStatus.superseded
+        row.status = VersionStatus.deployed
+        row.deployed_at = utcnow()
+        row.error = None
+        wf.head_version = row.version
+        wf.status = WorkflowStatus.active
+        wf.n8n_workflow_id = n8n_id
+        common: dict[str, Any] = {
+            "session": session,
+            "team_id": actor.team_id,
+            "user_id": actor.user_id,
+            "project_id": wf.project_id,
+            "workflow_id": wf.id,
+        }
+        props = {"version": row.version, "source": row.source}
+        if first:
+            telemetry.record(type=telemetry.WORKFLOW_CREATED, properties=props, **common)
+        if row.source == VersionSource.rollback:
+            telemetry.record(type=telemetry.ROLLED_BACK, properties=props, **common)
+        else:
+            telemetry.record(type=telemetry.DEPLOYED, properties=props, **common)
+        if key:
+            session.add(
+                ProcessedAction(key=key, result={"workflow_id": wf.id, "version": row.version})
+            )
+        session.flush()
+        return row
+
+
+def _fail(
+    *,
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    version: WorkflowVersion,
+    actor: Actor,
+    reserved_at: dt.datetime,
+    message: str,
+    category: str = "n8n_rejected",
+) -> None:
+    with session_factory.begin() as session:
+        wf = session.execute(
+            select(Workflow).where(Workflow.id == version.workflow_id).with_for_update()
+        ).scalar_one()
+        row = get_version(session=session, workflow_id=wf.id, version=version.version)
+        row.status = VersionStatus.failed
+        row.error = message[:4000]
+        if wf.head_version == 0:
+            wf.status = WorkflowStatus.failed
+        if version.source != VersionSource.rollback:
+            quotas.refund_deploy(
+                session=session,
+                team_id=actor.team_id,
+                user_id=actor.user_id,
+                project_id=wf.project_id,
+                now=reserved_at,
+            )
+        telemetry.record(
+            session=session,
+            type=telemetry.ERROR,
+            category=category,
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            project_id=wf.project_id,
+            workflow_id=wf.id,
+            properties={"version": row.version, "source": row.source},
+        )
+        head = head_version(session=session, workflow_id=wf.id)
+        n8n_id = wf.n8n_workflow_id
+    if head is not None and n8n_id is not None:
+        _restore(n8n, n8n_id, head.json_payload)
+
+
+def _restore(n8n: N8nClient, n8n_id: str, payload: dict[str, Any]) -> None:
+    """Best effort: put the last good version back in n8n after a failed update."""
+    try:
+        back = n8n.get_workflow(n8n_id)
+        if back.get("active") and holds_sent(back, payload):
+            return
+        n8n.update_workflow(n8n_id, payload)
+        n8n.activate(n8n_id)
+    except N8nError:
+        log.warning("could not restore the last good version of n8n workflow %s", n8n_id)
+
+
+def authorized(session: Session, workflow_id: int, actor: Actor) -> Workflow:
+    """The workflow, if `actor` may change it (editor or more)."""
+    return get_workflow(
+        session=session,
+        workflow_id=workflow_id,
+        team_id=actor.team_id,
+        user_id=actor.user_id,
+        at_least=Role.editor,
+    )

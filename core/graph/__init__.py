@@ -1,0 +1,52 @@
+"""Pictures of workflows: the graph read from n8n's JSON, its layout (Graphviz `dot` when
+installed, else a simple one), a PNG of it with status marks, and a text outline.
+
+Not Slack-specific: the bot posts the PNG in a run's thread, `clixen graph` writes it to a file.
+Importing this package loads Pillow but not pydantic, SQLAlchemy or httpx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from core.graph.engines import INSTALL_HINT, dot_available
+from core.graph.geometry import MAX_WIDTH, OVERVIEW_NODES, Layout
+from core.graph.layout import layout_workflow
+from core.graph.marks import Marks, NodeMark, diff_marks, execution_marks, run_marks
+from core.graph.model import Family, GraphEdge, GraphNode, WorkflowGraph, workflow_graph
+from core.graph.outline import text_outline
+from core.graph.render import render_png
+
+__all__ = [
+    "INSTALL_HINT",
+    "MAX_WIDTH",
+    "OVERVIEW_NODES",
+    "Family",
+    "GraphEdge",
+    "GraphNode",
+    "Layout",
+    "Marks",
+    "NodeMark",
+    "WorkflowGraph",
+    "diff_marks",
+    "dot_available",
+    "execution_marks",
+    "layout_workflow",
+    "render_png",
+    "run_marks",
+    "text_outline",
+    "workflow_graph",
+    "workflow_png",
+]
+
+
+def workflow_png(
+    workflow: Mapping[str, Any],
+    *,
+    marks: Marks | None = None,
+    title: str | None = None,
+    engine: str = "auto",
+) -> bytes:
+    """The PNG picture of an n8n workflow JSON, with `marks` (execution or diff) drawn on it."""
+    return render_png(layout_workflow(workflow, marks=marks, title=title, engine=engine))

@@ -1,0 +1,55 @@
+"""The workflow as text, for Slack's summary and the picture's alt text: one chain per branch
+(`Schedule → RSS → IF (true) → Slack`), then the AI sub-nodes each node uses."""
+
+from __future__ import annotations
+
+from core.graph.engines import FlowEdge, flow_ranks
+from core.graph.model import AI_KIND_LABELS, GraphEdge, WorkflowGraph
+
+MAX_TEXT_LINES = 25
+
+
+def text_outline(graph: WorkflowGraph, *, max_lines: int = MAX_TEXT_LINES) -> list[str]:
+    """Chains covering every main connection once, named outputs in brackets; then one line per
+    node that has sub-nodes (`AI Agent uses OpenAI Chat Model (model), Wikipedia (tool)`); then
+    nodes without any connection."""
+    succs: dict[str, list[GraphEdge]] = {n.name: [] for n in graph.nodes}
+    has_pred: set[str] = set()
+    for e in graph.main_edges:
+        succs[e.source].append(e)
+        has_pred.add(e.target)
+    names = [n.name for n in graph.nodes]
+    rank = flow_ranks(
+        names, [FlowEdge(e.source, e.target, e.output, e.input) for e in graph.main_edges]
+    )
+    order = sorted(names, key=rank.__getitem__)
+    used: set[GraphEdge] = set()
+    lines: list[str] = []
+    for start in [n for n in order if n not in has_pred] + order:
+        while any(e not in used for e in succs[start]):
+            chain = start
+            node = start
+            while (step := next((x for x in succs[node] if x not in used), None)) is not None:
+                e = step
+                used.add(e)
+                label = (
+                    graph.node(node).outputs[e.output]
+                    if e.output < len(graph.node(node).outputs)
+                    else ""
+                )
+                chain += f" ({label}) → {e.target}" if label else f" → {e.target}"
+                node = e.target
+            lines.append(chain)
+    for n in graph.nodes:
+        subs = graph.children(n.name)
+        if subs:
+            kinds = {e.source: e.kind for e in graph.edges if e.is_ai and e.target == n.name}
+            uses = ", ".join(
+                f"{s} ({AI_KIND_LABELS.get(kinds.get(s, ''), 'sub-node')})" for s in subs
+            )
+            lines.append(f"{n.name} uses {uses}")
+    connected = {x for e in graph.edges for x in (e.source, e.target)}
+    lines.extend(n.name for n in graph.nodes if n.name not in connected)
+    if len(lines) > max_lines:
+        lines = [*lines[:max_lines], f"… and {len(lines) - max_lines} more"]
+    return lines

@@ -1,0 +1,350 @@
+"""One run while it executes: `ActiveRun` holds its row and its typed `RunContext`, saves both
+(with the LLM charge and the repair counters) in one transaction per step, and reports progress.
+The ways a step ends the run live here too: `need_repair` (go on repairing, or fail at the caps),
+`succeed`, `fail`, and `outcome` (where a run stands, in words a user can read).
+
+Contract: `ActiveRun.context` is the only working data of a run; `save` is the only writer of the
+run's row while it executes, and after it returns the run's state is durable. `save` writes only
+while the worker still holds the run's claim (else it raises `ClaimLost` and writes nothing), and
+settles the LLM call whose answer it records (`LLMCall`: the reply and its token reservation). A
+step raises `StopRun` when the run reached a state where `execute_run` returns (a question, a
+failure). A failed `create` run that never deployed takes its empty draft workflow with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import quotas, telemetry
+from core.models import PipelineRun, Workflow
+from core.n8n.diff import diff_workflows
+from core.pipeline.claims import lease_end
+from core.pipeline.llm_calls import LLMCall
+from core.pipeline.model import (
+    MAX_TOTAL_REPAIRS,
+    MAX_VALIDATION_REPAIRS,
+    NeededCredential,
+    PipelineServices,
+    ProblemKind,
+    Progress,
+    ProgressEvent,
+    RunContext,
+    RunOutcome,
+)
+from core.vocabulary import FINISHED, RunKind, RunState
+
+logger = logging.getLogger(__name__)
+
+
+class StopRun(Exception):
+    """Internal: the run reached a state where `execute_run` returns."""
+
+
+class ClaimLost(Exception):
+    """Internal: another worker holds the run's claim now (this one's lease had run out)."""
+
+
+@dataclass
+class ActiveRun:
+    """The in-memory view of one run while it executes; `save` makes it durable."""
+
+    services: PipelineServices
+    run: PipelineRun
+    context: RunContext
+    progress: Progress | None
+    # The claim this worker holds (see core/pipeline/claims.py); None: a read-only view.
+    owner: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        services: PipelineServices,
+        run: PipelineRun,
+        progress: Progress | None = None,
+        *,
+        owner: str | None = None,
+    ) -> ActiveRun:
+        context = RunContext.of(run.context)
+        return cls(services=services, run=run, context=context, progress=progress, owner=owner)
+
+    @property
+    def state(self) -> RunState:
+        return RunState(self.run.state)
+
+    def emit(self, step: RunState, message: str) -> None:
+        if self.progress is None:
+            return
+        try:
+            self.progress(
+                ProgressEvent(
+                    run_id=self.run.id,
+                    step=step,
+                    message=message,
+                    repair_number=self.run.total_repairs,
+                    repair_cap=MAX_TOTAL_REPAIRS,
+                )
+            )
+        except Exception:  # a broken progress display must not break the run
+            logger.exception("progress callback failed for run %s", self.run.id)
+
+    def save(
+        self,
+        state: RunState,
+        *,
+        detail: str | None = None,
+        charge: LLMCall | None = None,
+        repair_kind: ProblemKind | None = None,
+        extra: Callable[[Session, PipelineRun], None] | None = None,
+        **fields: Any,
+    ) -> None:
+        """Persist the new state, the working data, the LLM charge, all in one transaction.
+
+        Raises ClaimLost (writing nothing) when this worker no longer holds the run's claim.
+        """
+        if self.owner is None:
+            raise RuntimeError("a run is saved only by the worker holding its claim")
+        with self.services.session_factory.begin() as session:
+            row = session.get(PipelineRun, self.run.id, with_for_update=True)
+            assert row is not None
+            if row.owner_pid != self.owner:
+                raise ClaimLost
+            row.state = state
+            row.step_detail = detail
+            row.context = self.context.stored()
+            row.heartbeat_at = self.services.clock()
+            row.lease_until = lease_end(self.services)
+            if charge is not None:
+                reply = charge.reply
+                row.prompt_tokens += reply.prompt_tokens
+                row.completion_tokens += reply.completion_tokens
+                quotas.settle_tokens(
+                    session=session, reservation=charge.reservation, used=reply.total_tokens
+                )
+            if repair_kind is not None:
+                row.total_repairs += 1
+                if repair_kind != ProblemKind.runtime:
+                    row.validation_repairs += 1
+            for key, value in fields.items():
+                setattr(row, key, value)
+            if state in FINISHED:
+                row.finished_at = self.services.clock()
+            if extra is not None:
+                extra(session, row)
+            session.flush()
+            session.expunge(row)
+        self.run = row
+
+    def n8n_id(self) -> str | None:
+        """The n8n id of the run's workflow (None before its first deploy)."""
+        if self.run.workflow_id is None:
+            return None
+        with self.services.session_factory() as session:
+            wf = session.get(Workflow, self.run.workflow_id)
+            return wf.n8n_workflow_id if wf else None
+
+
+# --- how a step ends or continues the run -----------------------------------------------------
+
+
+def need_repair(
+    active: ActiveRun,
+    kind: ProblemKind,
+    *,
+    charge: LLMCall | None = None,
+    repair_kind: ProblemKind | None = None,
+) -> None:
+    """Go to `repairing` if the caps allow another repair of this kind, else fail the run.
+
+    The problems to repair are already in `active.context`; `repair_kind` is the kind of the
+    repair whose reply brought them (None when no repair was spent on them yet).
+    """
+    run = active.run
+    spent = repair_kind is not None
+    total = run.total_repairs + (1 if spent else 0)
+    validation = run.validation_repairs + (1 if spent and repair_kind != ProblemKind.runtime else 0)
+    capped = total >= MAX_TOTAL_REPAIRS or (
+        kind != ProblemKind.runtime and validation >= MAX_VALIDATION_REPAIRS
+    )
+    if not capped:
+        active.save(
+            RunState.repairing,
+            detail=f"repair {total + 1} of {MAX_TOTAL_REPAIRS}",
+            charge=charge,
+            repair_kind=repair_kind,
+        )
+        return
+    # Save the charge and counters first so the failure below reflects the real spend.
+    active.save(active.state, detail=run.step_detail, charge=charge, repair_kind=repair_kind)
+    fail(active, _cap_message(active, kind), category="repair_cap", needs_review=True)
+    raise StopRun
+
+
+def _cap_message(active: ActiveRun, kind: ProblemKind) -> str:
+    which = (
+        f"{MAX_TOTAL_REPAIRS} repairs in all"
+        if active.run.total_repairs >= MAX_TOTAL_REPAIRS or kind == ProblemKind.runtime
+        else f"{MAX_VALIDATION_REPAIRS} repairs of validation errors"
+    )
+    problems = active.context.problems
+    lines = [f"I could not build a working workflow after {which}. What is still wrong:"]
+    lines += [f"• {p.plain()}" for p in problems[:8]]
+    if len(problems) > 8:
+        lines.append(f"• …and {len(problems) - 8} more")
+    if active.context.version is not None:
+        lines.append(
+            f"Version {active.context.version} is deployed but fails when it runs; "
+            "you can roll back to an earlier version."
+        )
+    lines.append("The case was logged for a manual review. Rephrasing the request may help.")
+    return "\n".join(lines)
+
+
+def succeed(active: ActiveRun) -> None:
+    """End the run as succeeded: its last deployed version is live (telemetry recorded)."""
+    version = active.context.version
+
+    def record(session: Session, row: PipelineRun) -> None:
+        telemetry.record(
+            session=session,
+            type=telemetry.WORKFLOW_CREATED if row.kind == RunKind.create else telemetry.DEPLOYED,
+            team_id=row.team_id,
+            user_id=row.user_id,
+            project_id=row.project_id,
+            workflow_id=row.workflow_id,
+            properties={
+                "kind": row.kind,
+                "repairs": row.total_repairs,
+                "validation_repairs": row.validation_repairs,
+                **({"version": version} if version is not None else {}),
+            },
+        )
+
+    active.save(RunState.succeeded, detail=f"version {version} deployed", extra=record, error=None)
+    active.emit(RunState.succeeded, _success_message(active))
+
+
+def _success_message(active: ActiveRun) -> str:
+    context = active.context
+    version = context.version if context.version is not None else "?"
+    name = (context.candidate or {}).get("name") or "The workflow"
+    parts = [f"{name} is deployed and active (version {version})."]
+    if context.summary:
+        parts.append(context.summary)
+    if active.run.kind == RunKind.edit and context.base_workflow and context.candidate:
+        # What the edit changed, parameter by parameter, next to the model's own words.
+        changed = diff_workflows(context.base_workflow, context.candidate)
+        parts.append("Changed: " + changed.details())
+    if context.runtime_failures:
+        f = context.runtime_failures[-1]
+        parts.append(
+            f"A test run had failed at {f.node or 'a node'} ({f.message}); "
+            f"it was repaired and redeployed."
+        )
+    if context.last_execution and context.last_execution.status == "success":
+        parts.append("Its test run succeeded.")
+    return " ".join(parts)
+
+
+def fail(active: ActiveRun, message: str, *, category: str, needs_review: bool = False) -> None:
+    """End the run as failed with `message` for the user (telemetry records `category`)."""
+
+    def record(session: Session, row: PipelineRun) -> None:
+        telemetry.record(
+            session=session,
+            type=telemetry.ERROR,
+            team_id=row.team_id,
+            user_id=row.user_id,
+            project_id=row.project_id,
+            workflow_id=row.workflow_id,
+            category=category,
+            properties={"kind": row.kind, "repairs": row.total_repairs},
+        )
+
+    if needs_review:
+        logger.warning(
+            "run %s failed after %s repairs (%s validation); needs manual review",
+            active.run.id,
+            active.run.total_repairs,
+            active.run.validation_repairs,
+        )
+    active.save(
+        RunState.failed,
+        detail=category,
+        extra=record,
+        error=message,
+        needs_review=needs_review or active.run.needs_review,
+    )
+    _discard_draft(active)
+    active.emit(RunState.failed, message)
+
+
+def _discard_draft(active: ActiveRun) -> None:
+    """A failed `create` run that never deployed leaves no empty workflow behind (its candidate
+    and problems stay in the run for a manual look)."""
+    from core import deploy
+
+    run = active.run
+    if run.kind != RunKind.create or run.workflow_id is None:
+        return
+    try:
+        gone = deploy.discard_draft(
+            session_factory=active.services.session_factory,
+            n8n=active.services.n8n,
+            workflow_id=run.workflow_id,
+        )
+    except Exception:  # the failure itself is recorded; a leftover draft is only untidy
+        logger.warning("could not discard the draft of run %s", run.id, exc_info=True)
+        return
+    if gone:
+        run.workflow_id = None
+
+
+def outcome(active: ActiveRun, *, message: str | None = None) -> RunOutcome:
+    """Where the run stands now, in words a user can read (or in `message`)."""
+    run, context, state = active.run, active.context, active.state
+    if message is None:
+        message = _state_message(active)
+    return RunOutcome(
+        run_id=run.id,
+        state=state,
+        message=message,
+        question=run.clarifying_question if state == RunState.awaiting_input else None,
+        workflow_id=run.workflow_id,
+        n8n_workflow_id=active.n8n_id(),
+        version=context.version,
+        summary=context.summary or None,
+        needs_review=run.needs_review,
+        repairs=run.total_repairs,
+        tokens=run.prompt_tokens + run.completion_tokens,
+        problems=tuple(p.plain() for p in context.problems),
+        credentials_needed=tuple((n.node, tuple(n.types)) for n in context.credentials_needed)
+        if state == RunState.awaiting_credentials
+        else (),
+    )
+
+
+def _state_message(active: ActiveRun) -> str:
+    run, state = active.run, active.state
+    if state == RunState.succeeded:
+        return _success_message(active)
+    if state == RunState.awaiting_input:
+        return run.clarifying_question or ""
+    if state == RunState.failed:
+        return run.error or "The request failed."
+    if state == RunState.awaiting_credentials:
+        return credentials_message(active.context.credentials_needed)
+    return f"The request is {state}."
+
+
+def credentials_message(needed: Sequence[NeededCredential]) -> str:
+    """What a run waiting for credentials needs, in words."""
+    wants = "; ".join(f"{n.node} needs a {' or '.join(n.types)} credential" for n in needed)
+    return (
+        f"The workflow is ready but waits for credentials: {wants}. Nothing is lost: it deploys "
+        "as soon as the project has them."
+    )

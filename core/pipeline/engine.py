@@ -1,0 +1,144 @@
+"""Driving a run: `execute_run` takes the run's claim, runs the steps from its saved state until
+it succeeds, fails or asks a question, and releases the claim; `answer_question` gives a waiting
+run the user's answer and drives it on.
+
+Contract: only the holder of a run's claim drives it (see `claims`): `execute_run` refuses a run
+another worker holds, and a worker whose claim was taken over stops at its next save. It never
+raises for a failure inside the run: every error becomes a failed run with a message a user can
+read (and a telemetry category), and the caller gets the `RunOutcome`. Only a run that does not
+exist raises (NotFound).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from core import quotas
+from core.errors import ClixenError, InvalidInput, NotFound
+from core.llm import LLMError
+from core.models import PipelineRun
+from core.n8n import N8nError
+from core.pipeline import claims
+from core.pipeline.active import ActiveRun, ClaimLost, StopRun, fail, outcome
+from core.pipeline.model import Answer, PipelineServices, Progress, RunContext, RunOutcome
+from core.pipeline.runs import get_run, hold_run_place
+from core.pipeline.steps import STEPS
+from core.safety import sanitize_request
+from core.vocabulary import IN_PROGRESS, RunState
+
+logger = logging.getLogger(__name__)
+
+
+def execute_run(
+    services: PipelineServices, run_id: int, progress: Progress | None = None
+) -> RunOutcome:
+    """Drive run `run_id` from its saved state until it succeeds, fails or asks a question.
+
+    The run is driven only if this worker can claim it: a run queued by this process, or one
+    whose claim is free or expired. A run another worker holds is left alone: the outcome shows
+    where it stands and says it is being worked on elsewhere.
+    """
+    run = get_run(services, run_id)
+    if RunState(run.state) not in IN_PROGRESS:
+        return outcome(ActiveRun.of(services, run, progress))
+    owner = claims.take(services, run_id)
+    if owner is None:
+        return _held_elsewhere(services, run_id, progress)
+    return drive(services, run_id, owner, progress)
+
+
+def drive(
+    services: PipelineServices, run_id: int, owner: str, progress: Progress | None = None
+) -> RunOutcome:
+    """Drive a run whose claim `owner` holds (see `claims.take`), then release the claim."""
+    active = ActiveRun.of(services, get_run(services, run_id), progress, owner=owner)
+    try:
+        try:
+            while active.state in IN_PROGRESS:
+                STEPS[active.state](active)
+        except StopRun:
+            pass
+        except quotas.QuotaExceeded as e:
+            fail(active, str(e), category="quota")
+        except LLMError as e:
+            fail(active, f"The AI service failed: {e}", category="llm")
+        except N8nError as e:
+            fail(active, f"n8n could not be reached or refused a call: {e}", category="n8n")
+        except ClixenError as e:
+            fail(active, str(e), category="pipeline")
+        except ClaimLost:
+            raise
+        except Exception:
+            logger.exception("run %s crashed", run_id)
+            fail(
+                active,
+                "An internal error stopped this request; it was logged.",
+                category="internal",
+            )
+    except ClaimLost:
+        logger.warning("run %s was taken over by another worker; this one stops", run_id)
+        return outcome(
+            ActiveRun.of(services, get_run(services, run_id), progress),
+            message="This request was taken over by another worker (this one had stopped "
+            "answering for too long); that worker finishes it.",
+        )
+    finally:
+        claims.release(services, run_id, owner)
+    return outcome(active)
+
+
+def _held_elsewhere(
+    services: PipelineServices, run_id: int, progress: Progress | None
+) -> RunOutcome:
+    active = ActiveRun.of(services, get_run(services, run_id), progress)
+    if active.state not in IN_PROGRESS:
+        return outcome(active)  # it finished meanwhile
+    logger.info("run %s is held by %s; not driven here", run_id, active.run.owner_pid)
+    return outcome(
+        active,
+        message="This request is already being worked on; its result will be reported when "
+        "it is done.",
+    )
+
+
+def answer_question(
+    services: PipelineServices,
+    run_id: int,
+    answer: str,
+    progress: Progress | None = None,
+    *,
+    team_id: str | None = None,
+    user_id: str | None = None,
+) -> RunOutcome:
+    """Continue a run that asked a clarifying question, with the user's answer.
+
+    The core entry point of an answer: it sanitises `answer` and, given the answering user's
+    `team_id` and `user_id`, lets only the person who made the request answer. Raises NotFound,
+    InvalidInput (someone else's run, a run not waiting for an answer, an unusable answer),
+    TooManyRuns (the requester already has `max_concurrent_runs` requests in progress).
+    """
+    clean = sanitize_request(answer)
+    with services.session_factory.begin() as session:
+        run = session.get(PipelineRun, run_id, with_for_update=True)
+        if run is None:
+            raise NotFound(f"Run {run_id} does not exist.")
+        if (user_id is not None and run.user_id != user_id) or (
+            team_id is not None and run.team_id != team_id
+        ):
+            raise InvalidInput("Only the person who made the request can answer its question.")
+        if run.state != RunState.awaiting_input:
+            raise InvalidInput(f"Run {run_id} is not waiting for an answer (it is {run.state}).")
+        hold_run_place(services, session, team_id=run.team_id, user_id=run.user_id)
+        context = RunContext.of(run.context)
+        context.answers = [
+            *context.answers,
+            Answer(question=run.clarifying_question or "", answer=clean),
+        ]
+        run.context = context.stored()
+        run.clarifying_question = None
+        run.state = RunState.generating
+        # Claimed by this process, and driven by it right away.
+        run.heartbeat_at = services.clock()
+        run.owner_pid = services.owner
+        run.lease_until = claims.lease_end(services)
+    return execute_run(services, run_id, progress)

@@ -1,0 +1,161 @@
+"""Starting and listing runs: `start_run` stores a request as a `queued` run (the core entry point
+of a create or an edit: it sanitises the request, checks the user's role and their number of
+requests in progress, once), `get_run` reads one, `list_runs` lists a workspace's newest. Nothing
+here drives a run: see `engine`; a new run is claimed by this process until a worker drives it
+(see `claims`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import quotas
+from core.errors import InvalidInput, NotFound
+from core.models import PipelineRun, Workflow
+from core.pipeline.claims import lease_end
+from core.pipeline.model import PipelineError, PipelineServices, RunContext
+from core.projects import Role, require_role
+from core.retrieval import valid_timezone
+from core.safety import sanitize_request
+from core.vocabulary import IN_PROGRESS, RunKind, RunState, WorkflowStatus
+
+
+def start_run(
+    services: PipelineServices,
+    *,
+    team_id: str,
+    user_id: str,
+    project_id: int,
+    request: str,
+    kind: RunKind | str = RunKind.create,
+    workflow_id: int | None = None,
+    idempotency_key: str | None = None,
+    slack_channel_id: str | None = None,
+    slack_thread_ts: str | None = None,
+    test_sample: Mapping[str, Any] | None = None,
+    timezone: str | None = None,
+) -> tuple[PipelineRun, bool]:
+    """The persisted run (state `queued`) for this request, and whether it was created now.
+
+    A known `idempotency_key` returns the existing run and starts nothing (Slack retries, double
+    clicks). `test_sample` is the JSON body of a test call made after deploy when the workflow
+    starts with a webhook; `timezone` is the requester's (an unknown name is dropped). The run
+    is claimed by this process (`services.owner`), whose heartbeat keeps the claim while the
+    run waits for a worker: drive it with `execute_run`.
+    Raises PermissionDenied (the user is not an editor of the project), InvalidInput (an
+    unusable request or kind), NotFound, TooManyRuns (the user has `max_concurrent_runs`
+    requests in progress already).
+    """
+    if kind not in (RunKind.create, RunKind.edit):
+        raise InvalidInput(f"Unknown run kind {kind!r}: use create or edit.")
+    kind = RunKind(kind)
+    if kind == RunKind.edit and workflow_id is None:
+        raise InvalidInput("An edit needs the workflow to change.")
+    if idempotency_key is not None:
+        existing = run_by_key(services.session_factory, idempotency_key)
+        if existing is not None:
+            return existing, False
+    clean = sanitize_request(request)
+    context = RunContext(
+        test_sample=dict(test_sample) if test_sample is not None else None,
+        timezone=valid_timezone(timezone),
+    )
+    with services.session_factory.begin() as session:
+        require_role(
+            session=session,
+            project_id=project_id,
+            team_id=team_id,
+            user_id=user_id,
+            at_least=Role.editor,
+        )
+        if workflow_id is not None:
+            wf = session.get(Workflow, workflow_id)
+            if wf is None or wf.project_id != project_id or wf.status == WorkflowStatus.deleted:
+                raise NotFound(f"Workflow {workflow_id} does not exist in this project.")
+            if kind == RunKind.edit and wf.head_version < 1:
+                raise InvalidInput("That workflow has no deployed version to edit yet.")
+        hold_run_place(services, session, team_id=team_id, user_id=user_id)
+        now = services.clock()
+        run: PipelineRun | None = PipelineRun(
+            project_id=project_id,
+            workflow_id=workflow_id,
+            team_id=team_id,
+            user_id=user_id,
+            kind=kind,
+            request=clean,
+            state=RunState.queued,
+            idempotency_key=idempotency_key,
+            context=context.stored(),
+            slack_channel_id=slack_channel_id,
+            slack_thread_ts=slack_thread_ts,
+            owner_pid=services.owner,
+            lease_until=lease_end(services),
+            heartbeat_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(run)
+        except IntegrityError:
+            run = None
+    if run is None:
+        # The same key arrived twice at once; the other request's run is the one.
+        existing = run_by_key(services.session_factory, idempotency_key or "")
+        if existing is None:
+            raise PipelineError("The run could not be stored; please try again.")
+        return existing, False
+    services.claims.hold(services, run.id, services.owner)
+    return run, True
+
+
+def hold_run_place(
+    services: PipelineServices, session: Session, *, team_id: str, user_id: str
+) -> None:
+    """Raise TooManyRuns unless the user has room for one more request in progress; the place
+    stays held (their quota row locked) until `session`'s transaction ends, so concurrent starts
+    of one user are counted one at a time."""
+    quotas.lock_user_day(session=session, team_id=team_id, user_id=user_id, now=services.clock())
+    running = session.scalar(
+        select(func.count(PipelineRun.id)).where(
+            PipelineRun.team_id == team_id,
+            PipelineRun.user_id == user_id,
+            PipelineRun.state.in_(IN_PROGRESS),
+        )
+    )
+    quotas.check_concurrent_runs(running=int(running or 0), settings=services.settings)
+
+
+def run_by_key(factory: sessionmaker[Session], key: str) -> PipelineRun | None:
+    """The run started with idempotency key `key`, if any (detached)."""
+    with factory() as session:
+        return session.scalar(select(PipelineRun).where(PipelineRun.idempotency_key == key))
+
+
+def get_run(services: PipelineServices, run_id: int) -> PipelineRun:
+    """Run `run_id` as stored now (detached); NotFound if there is none."""
+    with services.session_factory() as session:
+        run = session.get(PipelineRun, run_id)
+        if run is None:
+            raise NotFound(f"Run {run_id} does not exist.")
+        return run
+
+
+def list_runs(
+    *,
+    session: Session,
+    team_id: str,
+    project_id: int | None = None,
+    state: RunState | str | None = None,
+    limit: int = 20,
+) -> list[PipelineRun]:
+    """The newest runs of a workspace (optionally one project, one state), newest first."""
+    stmt = select(PipelineRun).where(PipelineRun.team_id == team_id)
+    if project_id is not None:
+        stmt = stmt.where(PipelineRun.project_id == project_id)
+    if state is not None:
+        stmt = stmt.where(PipelineRun.state == state)
+    return list(session.scalars(stmt.order_by(PipelineRun.id.desc()).limit(limit)))

@@ -1,0 +1,491 @@
+"""The steps of a run, one function per in-progress state (`STEPS`): each does its work, saves the
+run in its next state (or raises `StopRun`) and returns; `engine.execute_run` loops over them.
+
+queued → generating → validating → deploying → watching → succeeded, with `repairing` whenever a
+candidate has problems and the caps allow (`active.need_repair`), and `awaiting_input` when the
+model asks a question. Contract: a step may run again after a crash (a resumed run repeats the
+step it was in), so each one is safe to repeat: the LLM charge is saved with the reply, and a
+deploy of the same candidate by the same run is idempotent. Each LLM call reserves its tokens
+first (prompt estimate + the `max_tokens` it sends), so the user's daily limit cannot be overrun.
+A candidate remembers the version it was built from (`RunContext.base_version`): if the head
+moved meanwhile (a rollback, another edit), it is not deployed over it and the run says so.
+An edit's replies are operations (`core.edits`) applied to the base version (a repair's, to the
+candidate so far); one that removes nodes the request does not mention is refused like an
+unusable reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.edit_prompts import edit_messages, edit_repair_messages
+from core.edits import (
+    EditRejected,
+    UnrequestedRemoval,
+    apply_operations,
+    parse_edit_reply,
+    unrequested_removals,
+)
+from core.errors import NotFound
+from core.generation import (
+    Candidate,
+    Question,
+    apply_deterministic_fixes,
+    known_versions,
+    parse_reply,
+    retrieve_context,
+)
+from core.models import PipelineRun, Secret, Workflow
+from core.n8n import ExecutionFailure, execution_failure
+from core.n8n.workflow_json import checksum
+from core.pipeline.active import ActiveRun, StopRun, fail, need_repair, succeed
+from core.pipeline.credentials import await_credentials, wrong_credentials
+from core.pipeline.llm_calls import LLMCall, call_llm
+from core.pipeline.model import (
+    CONFLICT,
+    MAX_QUESTIONS,
+    MAX_TOTAL_REPAIRS,
+    DeployedVersion,
+    ExecutionSeen,
+    PipelineError,
+    ProblemKind,
+    RuntimeFailure,
+)
+from core.pipeline.watch import await_execution, newest_execution_id, webhook_path
+from core.policy import policy_for_project
+from core.projects import Actor
+from core.prompts import PromptContext, generation_messages
+from core.prompts import repair_messages as _repair_messages
+from core.retrieval import known_context, repair_context
+from core.safety import LLMOutputInvalid
+from core.validation import Issue, validate
+from core.validation.mcp import MCP_ISSUE_CODE, McpUnavailable, combine
+from core.validation.output_fields import UNKNOWN_FIELD
+from core.vocabulary import RunKind, RunState, VersionSource
+from core.workflows import head_version
+
+if TYPE_CHECKING:
+    from core.deploy import HeadMoved
+
+logger = logging.getLogger(__name__)
+
+
+def _step_queued(active: ActiveRun) -> None:
+    active.save(RunState.generating, detail="generating")
+
+
+def _project_context(
+    active: ActiveRun, text: str, *, repairing: Mapping[str, Any] | None = None
+) -> PromptContext:
+    """Specs, examples, secrets, policy and known context for a prompt about `text`; for a
+    repair of the workflow `repairing`, the specs of the node types it uses come first."""
+    project_id = active.run.project_id
+    with active.services.session_factory() as session:
+        policy = policy_for_project(session=session, project_id=project_id)
+        secrets = session.execute(
+            select(Secret.name, Secret.credential_type)
+            .where(Secret.project_id == project_id)
+            .order_by(Secret.name)
+            .limit(50)
+        ).all()
+    common: dict[str, Any] = {
+        "text": text,
+        "catalog": active.services.catalog,
+        "templates": active.services.templates,
+        "secret_names": [name for name, _ in secrets],
+        "secret_types": {name: ctype for name, ctype in secrets if ctype},
+        "denied_types": sorted(policy.denied),
+        "known": known_context(
+            user_id=active.run.user_id,
+            channel_id=active.run.slack_channel_id,
+            timezone=active.context.timezone,
+        ),
+    }
+    if repairing is not None:
+        return repair_context(workflow=repairing, **common)
+    return retrieve_context(**common)
+
+
+def _current_head(active: ActiveRun) -> tuple[int, dict[str, Any]]:
+    """The version number and JSON of the workflow's head (what an edit starts from)."""
+    with active.services.session_factory() as session:
+        if active.run.workflow_id is None or session.get(Workflow, active.run.workflow_id) is None:
+            raise NotFound("The workflow to edit no longer exists.")
+        version = head_version(session=session, workflow_id=active.run.workflow_id)
+        if version is None:
+            raise NotFound("The workflow to edit has no deployed version.")
+        return version.version, dict(version.json_payload)
+
+
+def _step_generating(active: ActiveRun) -> None:
+    active.emit(RunState.generating, "Designing the workflow…")
+    context, request = active.context, active.run.request
+    answers = [a.model_dump() for a in context.answers]
+    text = request + " " + " ".join(a.answer for a in context.answers)
+    prompt_ctx = _project_context(active, text)
+    if active.run.kind == RunKind.edit:
+        if context.base_workflow is None:
+            context.base_version, context.base_workflow = _current_head(active)
+        current = context.base_workflow
+        messages = edit_messages(
+            current=current,
+            change=request,
+            ctx=prompt_ctx,
+            answers=answers,
+            display_name=_display_name(active),
+        )
+    else:
+        messages = generation_messages(request=request, ctx=prompt_ctx, answers=answers)
+    if len(answers) >= MAX_QUESTIONS:
+        messages[-1]["content"] += (
+            "\nDo not ask another question: decide sensibly and return the workflow."
+        )
+    reply = call_llm(active.services, active.run, messages)
+    _take_reply(active, reply, repair_kind=None)
+
+
+def _take_reply(active: ActiveRun, reply: LLMCall, *, repair_kind: ProblemKind | None) -> None:
+    """Save what one LLM reply gave (candidate, question, or unusable text) with its charge."""
+    context = active.context
+    try:
+        parsed = _parse(active, reply.text)
+    except LLMOutputInvalid as e:
+        code = e.code if isinstance(e, EditRejected) else "reply_not_json"
+        context.problems = [Issue(code=code, message=e.reason)]
+        context.problem_kind = ProblemKind.parse
+        context.bad_reply = reply.text[:600]
+        need_repair(active, ProblemKind.parse, charge=reply, repair_kind=repair_kind)
+        return
+    if isinstance(parsed, Question) and len(context.answers) < MAX_QUESTIONS:
+        active.save(
+            RunState.awaiting_input,
+            detail="waiting for an answer",
+            charge=reply,
+            repair_kind=repair_kind,
+            clarifying_question=parsed.text,
+        )
+        active.emit(RunState.awaiting_input, parsed.text)
+        raise StopRun
+    if isinstance(parsed, Question):
+        context.problems = [
+            Issue(
+                code="question_instead_of_workflow",
+                message="a workflow is required now; no more questions",
+            )
+        ]
+        context.problem_kind = ProblemKind.parse
+        context.bad_reply = reply.text[:600]
+        need_repair(active, ProblemKind.parse, charge=reply, repair_kind=repair_kind)
+        return
+    assert isinstance(parsed, Candidate)
+    context.candidate = parsed.workflow
+    if context.timezone and isinstance(parsed.workflow.get("settings", {}), dict):
+        # The requester's timezone, unless the reply chose one: "every morning" means theirs.
+        parsed.workflow.setdefault("settings", {}).setdefault("timezone", context.timezone)
+    context.summary = parsed.summary or context.summary
+    context.problems = []
+    context.problem_kind = None
+    context.bad_reply = None
+    active.save(RunState.validating, detail="validating", charge=reply, repair_kind=repair_kind)
+
+
+def _display_name(active: ActiveRun) -> Callable[[str], str | None]:
+    """A node type's display name from the catalog ("Slack", "Edit Fields (Set)")."""
+    nodes = active.services.catalog.nodes
+
+    def display_name(node_type: str) -> str | None:
+        spec = nodes.get(node_type)
+        return spec.display_name if spec is not None else None
+
+    return display_name
+
+
+def _edit_target(active: ActiveRun) -> dict[str, Any]:
+    """What an edit's operations apply to: the candidate so far, else the base version."""
+    context = active.context
+    target = context.candidate if context.candidate is not None else context.base_workflow
+    if target is None:
+        raise PipelineError("The edit lost the workflow it changes.")
+    return target
+
+
+def _parse(active: ActiveRun, text: str) -> Candidate | Question:
+    """The candidate (or question) in a reply. An edit's reply is operations, applied here to
+    the workflow as it stands; one that removes nodes of the base version the request does not
+    mention is refused (`UnrequestedRemoval`)."""
+    if active.run.kind != RunKind.edit:
+        return parse_reply(text)
+    parsed = parse_edit_reply(text)
+    if isinstance(parsed, Question):
+        return parsed
+    context = active.context
+    target = _edit_target(active)
+    base = context.base_workflow or {}
+    dropped = unrequested_removals(
+        operations=parsed.operations,
+        workflow=target,
+        request=" ".join([active.run.request, *(a.answer for a in context.answers)]),
+        display_name=_display_name(active),
+        keep=[n["name"] for n in base.get("nodes") or [] if isinstance(n, dict) and "name" in n],
+    )
+    if dropped:
+        raise UnrequestedRemoval(dropped)
+    result = apply_operations(target, parsed.operations)
+    if result.recheck:
+        logger.info("run %s: credentials to re-check on %s", active.run.id, result.recheck)
+    return Candidate(workflow=result.workflow, summary=parsed.summary)
+
+
+def _step_repairing(active: ActiveRun) -> None:
+    context = active.context
+    kind = context.problem_kind or ProblemKind.validation
+    number = active.run.total_repairs + 1
+    active.emit(RunState.repairing, f"Repairing ({number} of {MAX_TOTAL_REPAIRS})…")
+    answers = [a.model_dump() for a in context.answers]
+    text = " ".join([active.run.request, *(a.answer for a in context.answers)])
+    if active.run.kind == RunKind.edit:
+        target = _edit_target(active)
+        prompt_ctx = _project_context(active, text, repairing=target)
+        messages = edit_repair_messages(
+            request=active.run.request,
+            workflow=target,
+            problems=context.problems,
+            kind=kind,
+            ctx=prompt_ctx,
+            bad_reply=context.bad_reply,
+            answers=answers,
+            display_name=_display_name(active),
+        )
+    else:
+        prompt_ctx = _project_context(active, text, repairing=context.candidate)
+        messages = _repair_messages(
+            request=active.run.request,
+            workflow=context.candidate,
+            problems=context.problems,
+            kind=kind,
+            ctx=prompt_ctx,
+            bad_reply=context.bad_reply,
+            answers=answers,
+        )
+    reply = call_llm(active.services, active.run, messages)
+    _take_reply(active, reply, repair_kind=kind)
+
+
+def _step_validating(active: ActiveRun) -> None:
+    active.emit(RunState.validating, "Checking the workflow…")
+    context = active.context
+    if context.candidate is None:
+        raise PipelineError("The run lost its candidate workflow.")
+    fixed, fixes = apply_deterministic_fixes(
+        context.candidate, known_versions=known_versions(active.services.catalog)
+    )
+    if fixes:
+        context.fixes = [*context.fixes, *fixes][-40:]
+    context.candidate = fixed
+    problems = _validate(active, fixed) or wrong_credentials(active)
+    if problems:
+        context.problems = problems
+        context.problem_kind = ProblemKind.validation
+        need_repair(active, ProblemKind.validation)
+        return
+    await_credentials(active)  # stops the run until the project has the credentials needed
+    active.save(RunState.deploying, detail="deploying")
+
+
+def _validate(active: ActiveRun, wf: dict[str, Any]) -> list[Issue]:
+    """The errors (not warnings) our validator, combined with n8n-mcp's verdict, finds."""
+    with active.services.session_factory() as session:
+        policy = policy_for_project(session=session, project_id=active.run.project_id)
+    report = validate(wf, catalog=active.services.catalog, policy=policy)
+    if active.services.mcp is not None:
+        # n8n-mcp's verdict counts only through the rule `combine` documents.
+        try:
+            verdict = active.services.mcp.validate(wf)
+        except McpUnavailable:
+            logger.warning("n8n-mcp unavailable for run %s; our validator alone", active.run.id)
+            verdict = None
+        report = combine(report, verdict)
+    errors = report.errors
+    if not errors:
+        return []
+    # n8n-mcp's findings and fields read that the upstream node lacks never block, but next to
+    # real errors they can help the repair.
+    extra = [i for i in report.warnings if i.code in (MCP_ISSUE_CODE, UNKNOWN_FIELD)][:5]
+    return [*errors, *extra]
+
+
+def _step_deploying(active: ActiveRun) -> None:
+    from core import deploy
+
+    context = active.context
+    candidate = context.candidate
+    if candidate is None:
+        raise PipelineError("The run lost its candidate workflow.")
+    digest = checksum(candidate)
+    source = VersionSource.for_run(active.run.kind, already_deployed=bool(context.deployed))
+    if active.run.workflow_id is None:
+        _create_record(active, candidate)
+    assert active.run.workflow_id is not None
+    active.emit(RunState.deploying, "Deploying to n8n…")
+    context.watch_after = newest_execution_id(active.services, active.n8n_id())
+    try:
+        version = deploy.deploy_version(
+            session_factory=active.services.session_factory,
+            n8n=active.services.n8n,
+            workflow_id=active.run.workflow_id,
+            json_payload=candidate,
+            source=source,
+            actor=Actor(team_id=active.run.team_id, user_id=active.run.user_id),
+            prompt=active.run.request,
+            run_id=active.run.id,
+            # The same candidate of the same run deploys once, even when a resumed run retries.
+            idempotency_key=f"run:{active.run.id}:{digest}",
+            settings=active.services.settings,
+            expected_head=context.base_version,
+        )
+    except deploy.HeadMoved as e:
+        fail(active, _not_over(active, e), category=CONFLICT)
+        raise StopRun from e
+    except deploy.ValidationFailed as e:
+        context.problems = list(e.report.errors)
+        context.problem_kind = ProblemKind.validation
+        need_repair(active, ProblemKind.validation)
+        return
+    except deploy.DeployFailed as e:
+        context.problems = [Issue(code="n8n_rejected", message=e.n8n_message)]
+        context.problem_kind = ProblemKind.validation
+        need_repair(active, ProblemKind.validation)
+        return
+    context.deployed = [
+        *(d for d in context.deployed if d.checksum != digest),
+        DeployedVersion(version=version.version, checksum=digest),
+    ]
+    context.base_version = version.version  # a repair after this starts from it
+    active.save(RunState.watching, detail=f"watching version {version.version}")
+
+
+def _not_over(active: ActiveRun, moved: HeadMoved) -> str:
+    """Why the candidate was not deployed: the head moved while this run worked on it."""
+    if active.run.kind == RunKind.repair or active.context.deployed:
+        doing, thing = f"repairing v{moved.expected}", "fix"
+    elif active.run.kind == RunKind.edit:
+        doing, thing = f"editing v{moved.expected}", "change"
+    else:
+        doing, thing = "building it", "workflow"
+    after = (
+        f"I will watch v{moved.head} from here."
+        if active.run.kind == RunKind.repair
+        else f"v{moved.head} stays live; ask again if you still want this change made to it."
+    )
+    return (
+        f"{moved.head_label} was deployed while I was {doing}; "
+        f"I did not deploy my {thing} over it. {after}"
+    )
+
+
+def _create_record(active: ActiveRun, candidate: Mapping[str, Any]) -> None:
+    """Create the product's workflow row and link it to the run in one transaction."""
+    from core import deploy
+
+    summary = active.context.summary
+    name = str(candidate.get("name") or summary or active.run.request).strip()
+
+    def create(session: Session, row: PipelineRun) -> None:
+        wf = deploy.create_workflow_record(
+            session=session,
+            project_id=row.project_id,
+            name=name[:200] or "Workflow",
+            description=summary or None,
+            created_by=row.user_id,
+            slack_channel_id=row.slack_channel_id,
+            slack_thread_ts=row.slack_thread_ts,
+        )
+        row.workflow_id = wf.id
+
+    active.context.base_version = 0  # a new workflow: its first deploy expects no head yet
+    # Saved at once: a crash after this point reuses the record instead of creating another.
+    active.save(RunState.deploying, detail="deploying", extra=create)
+
+
+def _step_watching(active: ActiveRun) -> None:
+    n8n_id = active.n8n_id()
+    assert n8n_id is not None
+    context = active.context
+    candidate = context.candidate or {}
+    sample = context.test_sample
+    hook = webhook_path(candidate)
+    testing = sample is not None and hook is not None
+    failure = None
+    if sample is not None and hook is None:
+        failure = _test_copy_failure(active, candidate, sample)
+    elif testing:
+        active.emit(RunState.watching, "Test-running it with the sample call…")
+    elif active.services.watch_s > 0:
+        active.emit(RunState.watching, "Watching the first executions…")
+    if failure is None and (active.services.watch_s > 0 or testing):
+        execution = await_execution(
+            active.services,
+            n8n_id,
+            candidate=candidate,
+            after=context.watch_after,
+            sample=sample if hook else None,
+            hook=hook,
+        )
+        if execution is not None:
+            context.last_execution = ExecutionSeen(
+                id=str(execution.get("id")), status=str(execution.get("status"))
+            )
+            failure = execution_failure(execution)
+    if failure is not None:
+        # Fields read that the upstream node does not output often explain a runtime error.
+        fields = validate(candidate, catalog=active.services.catalog).warnings
+        context.problems = [
+            Issue(code="execution_failed", message=failure.message, node=failure.node),
+            *[i for i in fields if i.code == UNKNOWN_FIELD][:5],
+        ]
+        context.problem_kind = ProblemKind.runtime
+        context.runtime_failures = [
+            *context.runtime_failures,
+            RuntimeFailure(node=failure.node, message=failure.message[:300]),
+        ]
+        active.emit(
+            RunState.watching,
+            f"A test run failed at {failure.node or 'a node'}: {failure.message}",
+        )
+        need_repair(active, ProblemKind.runtime)
+        return
+    succeed(active)
+
+
+def _test_copy_failure(
+    active: ActiveRun, candidate: Mapping[str, Any], sample: Mapping[str, Any]
+) -> ExecutionFailure | None:
+    """Any trigger but a webhook: run the candidate once now on a test copy (`core.testing`),
+    `sample` in its trigger's place (empty: the trigger's own sample); its failure, if any."""
+    from core.testing import run_now
+
+    active.emit(RunState.watching, "Test-running it now on a test copy…")
+    report = run_now(active.services.n8n, candidate, sample=sample or None)
+    if report.ok or report.status == "unknown":
+        return None
+    return ExecutionFailure(
+        execution_id=report.execution_id or "",
+        node=report.node,
+        message=report.message,
+        status=report.status,
+    )
+
+
+STEPS: Mapping[RunState, Callable[[ActiveRun], None]] = {
+    RunState.queued: _step_queued,
+    RunState.generating: _step_generating,
+    RunState.repairing: _step_repairing,
+    RunState.validating: _step_validating,
+    RunState.deploying: _step_deploying,
+    RunState.watching: _step_watching,
+}

@@ -1,0 +1,31 @@
+"""Our in-process validator of n8n workflow JSON: fast, no network, tuned to what n8n rejects.
+
+`validate(wf, catalog=, policy=) -> ValidationReport` is the whole public surface; each `Issue`
+carries a `hint`, one actionable sentence the repair prompt can pass to the LLM. Rules follow
+what n8n 2.40.7 itself does (measured in benchmarks/validator_bench.py): errors are
+things n8n rejects at create/activation or that fail for sure at run time; warnings are likely
+mistakes that n8n accepts.
+
+With a policy (`core.policy.NodePolicy`; every deploy passes the project's), the LLM's output is
+also held to it wherever it could hide: a denied type is `node_denied` in any spelling or as its
+AI-tool variant; an inline sub-workflow (Execute Workflow / Call n8n Workflow Tool with
+`source: "parameter"`) is checked like the workflow itself, down to `MAX_SUBWORKFLOW_DEPTH`, and
+its findings are reported on the outer node; sub-workflows from a URL, a file, an expression or
+nested deeper are `subworkflow_source_denied`; HTTP Request nodes (and their tool forms) calling
+an internal host are `internal_host` unless the project allows it (`allow_hosts`), and a host
+built at run time is a `url_not_checked` warning. Without a policy none of these run.
+
+The package, by job: `report` (Issue, ValidationReport), `checker` (the run over one workflow),
+`nodes` and `connections` (the checks), `guards` (sub-workflows and HTTP hosts, under the
+policy) with `hosts` (which host a URL calls and whether it is internal; no DNS), `parameters`
+(displayOptions and required parameters), `expressions` (`={{ … }}` syntax), `output_fields`
+(warnings for fields read that the upstream node's output schema lacks), `shapes` (what n8n's
+API accepts per field), and `mcp` (the n8n-mcp server's second opinion — import it from
+`core.validation.mcp`: it loads the MCP SDK, which the CLI's `validate` must not pay for).
+"""
+
+from core.validation.checker import validate
+from core.validation.expressions import expression_problem
+from core.validation.report import Issue, Severity, ValidationReport
+
+__all__ = ["Issue", "Severity", "ValidationReport", "expression_problem", "validate"]

@@ -1,0 +1,94 @@
+"""`clixen policy allow-host|deny-host|show` and `clixen deploy` of a workflow that calls an
+internal host, end to end on real Postgres + n8n."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.n8n import N8nClient
+from tests.cli.common import cli_against, run
+from tests.conftest import N8nStack
+from tests.workflows import labelled_schedule
+
+
+@pytest.fixture
+def cli_env(
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    n8n: N8nStack,
+    session_factory: sessionmaker[Session],
+) -> Iterator[N8nClient]:
+    with cli_against(
+        monkeypatch, session_factory, database_url=database_url, n8n=n8n, user="alice"
+    ) as client:
+        yield client
+
+
+def internal_call(tmp_path: Path) -> str:
+    """A workflow file whose HTTP Request node calls a host of the private network."""
+    wf = labelled_schedule("x", name="inventory")
+    wf["nodes"].append(
+        {
+            "name": "Ask inventory",
+            "type": "n8n-nodes-base.httpRequest",
+            "typeVersion": 4.2,
+            "position": [440, 0],
+            "parameters": {"url": "http://10.1.2.3:8080/stock", "options": {}},
+        }
+    )
+    wf["connections"]["Label"] = {"main": [[{"node": "Ask inventory", "type": "main", "index": 0}]]}
+    path = tmp_path / "inventory.json"
+    path.write_text(json.dumps(wf))
+    return str(path)
+
+
+def test_owners_allow_and_remove_internal_hosts_and_deploy_follows(
+    cli_env: N8nClient,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    file = internal_call(tmp_path)
+    assert run(capsys, "project", "create", "ops")[0] == 0
+
+    code, _, err = run(capsys, "deploy", file, "--project", "ops")
+    assert code == 1 and "10.1.2.3" in err and "private" in err
+
+    code, out, err = run(capsys, "policy", "allow-host", "10.1.2.3", "--project", "ops")
+    assert code == 0, err
+    assert "10.1.2.3" in out
+    code, out, _ = run(capsys, "policy", "show", "--project", "ops")
+    assert code == 0 and "10.1.2.3" in out
+
+    code, out, err = run(capsys, "deploy", file, "--project", "ops")
+    assert code == 0, err
+    assert "deployed v1" in out
+
+    # Only owners change it: an editor is refused and the list stays as it was.
+    assert run(capsys, "project", "add-member", "ops", "cli:bob", "editor")[0] == 0
+    monkeypatch.setenv("CLIXEN_CLI_USER", "bob")
+    code, _, err = run(capsys, "policy", "deny-host", "10.1.2.3", "--project", "ops")
+    assert code == 1 and "owner" in err
+    code, _, err = run(capsys, "policy", "allow-host", "10.0.0.0/8", "--project", "ops")
+    assert code == 1 and "owner" in err
+    monkeypatch.setenv("CLIXEN_CLI_USER", "alice")
+
+    code, out, err = run(capsys, "policy", "deny-host", "10.1.2.3", "--project", "ops")
+    assert code == 0, err
+    code, out, _ = run(capsys, "policy", "show", "--project", "ops")
+    assert "10.1.2.3" not in out
+    code, _, err = run(capsys, "deploy", file, "--project", "ops")
+    assert code == 1 and "10.1.2.3" in err
+
+
+def test_allow_host_refuses_what_is_not_a_host(
+    cli_env: N8nClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "project", "create", "ops")[0] == 0
+    code, _, err = run(capsys, "policy", "allow-host", "http://10.1.2.3/", "--project", "ops")
+    assert code == 1 and "host" in err

@@ -1,0 +1,86 @@
+"""`clixen test W`: run a deployed workflow (or a JSON file) now and print each node's result."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.n8n import N8nClient
+from core.scheduler.smoke import local_smoke_endpoints
+from core.testing import TEST_PREFIX
+from tests.cli.common import cli_against, run
+from tests.conftest import N8nStack
+from tests.core.test_run_now import rss_code, schedule_http_code
+from tests.doubles.http_sink import HttpSink
+
+
+@pytest.fixture
+def cli_env(
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    n8n: N8nStack,
+    session_factory: sessionmaker[Session],
+) -> Iterator[N8nClient]:
+    with cli_against(
+        monkeypatch, session_factory, database_url=database_url, n8n=n8n, user="tess"
+    ) as client:
+        yield client
+
+
+def write(tmp_path: Path, wf: dict[str, Any]) -> str:
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(wf))
+    return str(path)
+
+
+def copies_left(client: N8nClient) -> list[str]:
+    names = [str(w["name"]) for w in client.list_workflows(limit=250)["data"]]
+    return [n for n in names if n.startswith(TEST_PREFIX)]
+
+
+def test_a_deployed_rss_workflow_runs_now_with_a_table(
+    cli_env: N8nClient, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with local_smoke_endpoints(["Fresh news", "Old news"]) as feed:
+        wf = rss_code(feed.feed_url, "return [{json: {headline: $json.title}}];")
+        assert run(capsys, "project", "create", "news")[0] == 0
+        code, _, err = run(capsys, "deploy", write(tmp_path, wf), "--name", "digest")
+        assert code == 0, err
+        code, out, err = run(capsys, "test", "digest")
+    assert code == 0, out + err
+    assert "No node reaches outside n8n" in out
+    lines = out.splitlines()
+    assert lines[1].split()[:3] == ["node", "status", "items"]
+    assert any(line.startswith("New article") and "the newest item of" in line for line in lines)
+    assert any(line.startswith("Format") and '{"headline": "Fresh news"}' in line for line in lines)
+    assert "test run succeeded" in out
+    assert copies_left(cli_env) == []
+
+
+def test_outside_effects_are_listed_and_need_a_yes(
+    cli_env: N8nClient, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with HttpSink() as sink:
+        path = write(tmp_path, schedule_http_code(sink.url("/ping"), "throw new Error('bad day');"))
+        code, out, err = run(capsys, "test", path)
+        assert code == 1 and "Fetch status: HTTP Request GET" in out
+        assert "confirm with --yes" in err and sink.requests == []
+        code, out, _ = run(capsys, "test", path, "--yes")
+        assert [r.path for r in sink.requests] == ["/ping"]
+    assert code == 1
+    assert any(line.startswith("Summarise") and "failed" in line for line in out.splitlines())
+    assert "test run error at Summarise: bad day" in out
+    assert copies_left(cli_env) == []
+
+
+def test_a_sample_that_is_not_an_object_is_refused(
+    cli_env: N8nClient, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, schedule_http_code("https://example.com", "return $input.all();"))
+    code, _, err = run(capsys, "test", path, "--sample", "[1]", "--yes")
+    assert code == 1 and "must be a JSON object" in err

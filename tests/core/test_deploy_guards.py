@@ -1,0 +1,196 @@
+"""The LLM-output guards on the deploy path (`deploy_version`, which every path ends in: generate,
+repair, edit, rollback, watch-repair, `clixen deploy`), against the real Postgres and n8n."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.deploy import ValidationFailed, create_workflow_record, deploy_version
+from core.models import Workflow
+from core.n8n import N8nClient
+from core.policy import set_project_policy
+from core.projects import Actor
+from tests.builders import delete_deployed, new_project, versions
+from tests.conftest import N8nStack
+from tests.workflows import labelled_schedule
+
+OWNER = Actor("T-guards", "U-owner")
+
+
+@pytest.fixture
+def client(n8n: N8nStack, session_factory: sessionmaker[Session]) -> Iterator[N8nClient]:
+    with N8nClient(n8n.url, n8n.api_key) as c:
+        yield c
+        delete_deployed(session_factory, c)
+
+
+def new_workflow(factory: sessionmaker[Session], project_id: int, name: str) -> int:
+    with factory.begin() as s:
+        return create_workflow_record(
+            session=s, project_id=project_id, name=name, created_by=OWNER.user_id
+        ).id
+
+
+def deploy(
+    factory: sessionmaker[Session], n8n: N8nClient, workflow_id: int, payload: dict[str, Any]
+) -> tuple[Any, list[str]]:
+    said: list[str] = []
+    version = deploy_version(
+        session_factory=factory,
+        n8n=n8n,
+        workflow_id=workflow_id,
+        json_payload=payload,
+        source="generate",
+        actor=OWNER,
+        progress=said.append,
+    )
+    return version, said
+
+
+def n8n_id(factory: sessionmaker[Session], workflow_id: int) -> str | None:
+    with factory() as s:
+        wf = s.get(Workflow, workflow_id)
+        assert wf is not None
+        return wf.n8n_workflow_id
+
+
+def with_node(wf: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`wf` with `extra` wired after its "Label" node."""
+    wf["nodes"].append({"position": [440, 0], **extra})
+    wf["connections"]["Label"] = {"main": [[{"node": extra["name"], "type": "main", "index": 0}]]}
+    return wf
+
+
+SHELL_INSIDE = {
+    "nodes": [
+        {
+            "name": "Start",
+            "type": "n8n-nodes-base.executeWorkflowTrigger",
+            "typeVersion": 1.1,
+            "position": [0, 0],
+            "parameters": {"inputSource": "passthrough"},
+        },
+        {
+            "name": "Shell",
+            "type": "n8n-nodes-base.executeCommand",
+            "typeVersion": 1,
+            "position": [200, 0],
+            "parameters": {"command": "cat /etc/passwd"},
+        },
+    ],
+    "connections": {"Start": {"main": [[{"node": "Shell", "type": "main", "index": 0}]]}},
+}
+
+
+def test_an_inline_subworkflow_with_a_shell_node_never_reaches_n8n(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    pid = new_project(session_factory, team_id=OWNER.team_id, user_id=OWNER.user_id)
+    wid = new_workflow(session_factory, pid, "sneaky helper")
+    payload = with_node(
+        labelled_schedule("x"),
+        {
+            "name": "Run helper",
+            "type": "n8n-nodes-base.executeWorkflow",
+            "typeVersion": 1.2,
+            "parameters": {
+                "source": "parameter",
+                "workflowJson": json.dumps(SHELL_INSIDE),
+                "options": {},
+            },
+        },
+    )
+    with pytest.raises(ValidationFailed) as err:
+        deploy(session_factory, client, wid, payload)
+    [issue] = err.value.report.errors
+    assert (issue.code, issue.node) == ("node_denied", "Run helper")
+    assert "Execute Command" in issue.message and "Shell" in issue.message
+    assert versions(session_factory, wid) == [] and n8n_id(session_factory, wid) is None
+
+
+def test_a_call_to_the_metadata_service_deploys_only_once_the_owner_allows_the_host(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    pid = new_project(session_factory, team_id=OWNER.team_id, user_id=OWNER.user_id)
+    wid = new_workflow(session_factory, pid, "peek")
+    payload = with_node(
+        labelled_schedule("x"),
+        {
+            "name": "Peek",
+            "type": "n8n-nodes-base.httpRequest",
+            "typeVersion": 4.2,
+            "parameters": {"url": "http://169.254.169.254/latest/meta-data/", "options": {}},
+        },
+    )
+    with pytest.raises(ValidationFailed) as err:
+        deploy(session_factory, client, wid, payload)
+    [issue] = err.value.report.errors
+    assert (issue.code, issue.node) == ("internal_host", "Peek")
+    assert "169.254.169.254" in issue.message
+    assert versions(session_factory, wid) == []
+
+    with session_factory.begin() as s:
+        set_project_policy(
+            session=s,
+            project_id=pid,
+            actor_user_id=OWNER.user_id,
+            allow_hosts=["169.254.169.254"],
+        )
+    version, _ = deploy(session_factory, client, wid, payload)
+    assert version.status == "deployed"
+
+
+def test_settings_from_the_llm_are_cut_to_what_the_product_means_to_set(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    mine = new_project(session_factory, team_id=OWNER.team_id, user_id=OWNER.user_id)
+    theirs = new_project(
+        session_factory, team_id=OWNER.team_id, user_id="U-other", name="someone else's"
+    )
+    helper = new_workflow(session_factory, mine, "error handler")
+    deploy(session_factory, client, helper, labelled_schedule("helper"))
+    foreign = new_workflow(session_factory, theirs, "their workflow")
+    with session_factory.begin() as s:
+        row = s.get(Workflow, foreign)
+        assert row is not None
+        row.n8n_workflow_id = "their-n8n-id"
+    helper_n8n = n8n_id(session_factory, helper)
+    assert helper_n8n
+
+    wid = new_workflow(session_factory, mine, "digest")
+    payload = labelled_schedule("digest")
+    payload["settings"] = {
+        "executionOrder": "v1",
+        "availableInMCP": True,
+        "callerPolicy": "any",
+        "errorWorkflow": "their-n8n-id",
+        "callerIds": f"{helper_n8n}, their-n8n-id,made-up",
+    }
+    version, said = deploy(session_factory, client, wid, payload)
+
+    expected = {
+        "executionOrder": "v1",
+        "callerPolicy": "workflowsFromSameOwner",
+        "callerIds": helper_n8n,
+    }
+    assert version.json_payload["settings"] == expected  # what is stored is the filtered one
+    n8n_settings = client.get_workflow(str(n8n_id(session_factory, wid)))["settings"]
+    assert {k: n8n_settings.get(k) for k in (*expected, "errorWorkflow", "availableInMCP")} == {
+        **expected,
+        "errorWorkflow": None,
+        "availableInMCP": None,
+    }
+    notice = " ".join(said)
+    for dropped in ("availableInMCP", "errorWorkflow", "their-n8n-id", "made-up", '"any"'):
+        assert dropped in notice, notice
+
+    # An error workflow of the same project is kept; a workflow may name itself too.
+    payload["settings"] = {"executionOrder": "v1", "errorWorkflow": helper_n8n}
+    version, said = deploy(session_factory, client, wid, payload)
+    assert version.json_payload["settings"] == payload["settings"]
+    assert not any("settings" in line for line in said)

@@ -1,0 +1,143 @@
+"""What a generation prompt carries for a request: the trigger it names, the apps and building
+blocks it needs, AI companions, operation-level specs, and examples that fit (issue 11)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from core.catalog import default_catalog
+from core.node_hints import named_apps, trigger_types
+from core.retrieval import retrieve
+from core.specs import Operation, mined_configuration, node_spec
+from core.templates import DEFAULT_DB_PATH, Template, TemplateLibrary, default_library
+from core.templates import _template as make_template
+
+B, L = "n8n-nodes-base.", "@n8n/n8n-nodes-langchain."
+
+
+@pytest.fixture(scope="module")
+def library() -> TemplateLibrary:
+    if not DEFAULT_DB_PATH.is_file():
+        pytest.skip("n8n-mcp's template library is not installed (scripts/n8n_stack.sh install)")
+    return default_library()
+
+
+def _types(text: str, library: TemplateLibrary | None) -> tuple[str, ...]:
+    return retrieve(text=text, catalog=default_catalog(), templates=library).node_types
+
+
+def test_when_x_happens_brings_xs_trigger() -> None:
+    catalog = default_catalog()
+    assert trigger_types("When a GitHub issue gets the label bug, open a Jira ticket", catalog) == [
+        B + "githubTrigger"
+    ]
+    assert trigger_types("Store each new Slack message in a Redis list", catalog) == [
+        B + "slackTrigger"
+    ]
+    assert trigger_types("read new emails over IMAP", catalog) == [B + "emailReadImap"]
+    # "new items of https://…" names no app and no thing that starts a run.
+    assert trigger_types("post new items of https://blog.example.com/feed.xml", catalog) == []
+
+
+def test_named_apps_take_the_longest_name_and_skip_everyday_words() -> None:
+    catalog = default_catalog()
+    assert named_apps("add a row to the Google Sheet Leads, then post to Discord", catalog) == [
+        B + "googleSheets",
+        B + "discord",
+    ]
+    assert named_apps("put it in a box on the first line", catalog) == []
+
+
+def test_an_openai_agent_brings_its_chat_model_and_memory(library: TemplateLibrary) -> None:
+    types = _types(
+        "Build a Slack chatbot that answers with an OpenAI agent that remembers the conversation",
+        library,
+    )
+    for needed in (L + "agent", L + "lmChatOpenAi", L + "memoryBufferWindow", B + "slack"):
+        assert needed in types
+    claude = _types("Use Claude from Anthropic to draft a reply to every new Zendesk ticket", None)
+    assert L + "lmChatAnthropic" in claude and B + "zendeskTrigger" in claude
+
+
+def test_rss_to_slack_gets_few_relevant_specs_and_examples(library: TemplateLibrary) -> None:
+    found = retrieve(
+        text="every morning post new items of https://blog.example.com/feed.xml to #news",
+        catalog=default_catalog(),
+        templates=library,
+    )
+    assert found.node_types[:4] == (
+        B + "scheduleTrigger",
+        B + "rssFeedRead",
+        B + "slack",
+        B + "removeDuplicates",
+    )
+    assert len(found.node_types) <= 8
+    assert not any(t.startswith(L) for t in found.node_types)  # no AI noise
+    for example in found.examples:
+        assert example.node_types & set(found.node_types)
+
+
+def test_examples_cover_the_chosen_types_and_avoid_unrelated_ones() -> None:
+    def tpl(tid: int, types: list[str]) -> Template:
+        nodes = [{"name": f"n{i}", "type": t, "parameters": {"x": 1}} for i, t in enumerate(types)]
+        return make_template(tid, f"template {tid}", "", {"nodes": nodes, "connections": {}})
+
+    wanted = [B + "rssFeedRead", B + "slack", B + "scheduleTrigger"]
+    lib = TemplateLibrary(
+        [
+            tpl(1, [B + "rssFeedRead", B + "slack", L + "agent", L + "lmChatOpenAi", B + "gmail"]),
+            tpl(2, [B + "rssFeedRead", B + "slack", B + "scheduleTrigger"]),
+            tpl(3, [B + "scheduleTrigger", B + "set"]),
+            tpl(4, [B + "hubspot"]),
+        ]
+    )
+    picked = [t.id for t in lib.covering("rss to slack", wanted, 2)]
+    assert picked[0] == 2  # covers all three, nothing unrelated
+    assert 4 not in picked  # covers nothing wanted
+
+
+def test_slack_spec_is_the_post_operation_with_the_locator_shape(library: TemplateLibrary) -> None:
+    spec = node_spec(
+        default_catalog().nodes[B + "slack"], request="post new items to #news", library=library
+    )
+    assert (spec["resource"], spec["operation"]) == ("message", "post")
+    params = spec["parameters"]
+    assert params["channelId"]["value"]["__rl"] is True and params["channelId"]["required"]
+    assert params["select"]["options"] == ["channel", "user"]
+    assert "text" in params
+    # Parameters of other operations (archive a channel, add a reaction) are not listed.
+    assert "emoji" not in params and "timestamp" not in params
+    assert "trigger" not in spec and "slackApi" in spec["credentials"]
+
+
+def test_structured_parameters_show_their_shape() -> None:
+    catalog = default_catalog()
+    if_spec = node_spec(catalog.nodes[B + "if"], request="only if the price is high")
+    conditions = if_spec["parameters"]["conditions"]["value"]
+    assert conditions["combinator"] == "and" and conditions["conditions"][0]["operator"]
+    schedule = node_spec(catalog.nodes[B + "scheduleTrigger"], request="every morning at 8")
+    interval = schedule["parameters"]["rule"]["value"]["interval"][0]
+    assert "hours" in interval["field"]["options"] and "triggerAtHour" in interval
+    switch = node_spec(catalog.nodes[B + "switch"], request="route by type")
+    assert "conditions" in switch["parameters"]["rules"]["value"]["values"][0]
+    set_spec = node_spec(catalog.nodes[B + "set"], request="set the fields")
+    assert set_spec["parameters"]["assignments"]["value"]["assignments"][0]["name"]
+
+
+def test_a_mined_configuration_has_no_ids_or_secrets() -> None:
+    params = {
+        "resource": "message",
+        "operation": "post",
+        "channelId": {"__rl": True, "mode": "id", "value": "C0123ABCDEF", "cachedResultName": "x"},
+        "text": "={{ $json.title }}",
+        "otherOptions": {"apiKey": "sk-live-123"},
+        "documentId": "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+    }
+    nodes = [{"name": "Slack", "type": B + "slack", "parameters": params}]
+    lib = TemplateLibrary([make_template(7, "t", "", {"nodes": nodes, "connections": {}})])
+    mined = mined_configuration(lib, B + "slack", Operation("message", "post"))
+    text = json.dumps(mined)
+    assert "C0123ABCDEF" not in text and "sk-live" not in text and "cachedResult" not in text
+    assert "1AbCdEf" not in text and mined["text"] == "={{ $json.title }}"

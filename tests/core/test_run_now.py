@@ -1,0 +1,225 @@
+"""Run now, whatever the trigger: a test copy in the real n8n, per-node results, nothing left."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from core.n8n import N8nClient
+from core.scheduler.smoke import local_smoke_endpoints
+from core.testing import TEST_PREFIX, build_test_copy, outside_effects, run_now, sweep_test_copies
+from tests.doubles.http_sink import HttpSink
+
+
+def _node(name: str, kind: str, version: float, params: dict[str, Any], x: int) -> dict[str, Any]:
+    return {
+        "id": name.lower().replace(" ", "-"),
+        "name": name,
+        "type": f"n8n-nodes-base.{kind}",
+        "typeVersion": version,
+        "position": [x, 0],
+        "parameters": params,
+    }
+
+
+def _chain(name: str, *nodes: dict[str, Any]) -> dict[str, Any]:
+    connections = {
+        a["name"]: {"main": [[{"node": b["name"], "type": "main", "index": 0}]]}
+        for a, b in itertools.pairwise(nodes)
+    }
+    return {
+        "name": name,
+        "nodes": list(nodes),
+        "connections": connections,
+        "settings": {"executionOrder": "v1"},
+    }
+
+
+def schedule_http_code(url: str, js: str) -> dict[str, Any]:
+    """Every morning → HTTP GET `url` → Code `js` (which may read `$('Every morning')`)."""
+    return _chain(
+        "Morning check",
+        _node(
+            "Every morning",
+            "scheduleTrigger",
+            1.2,
+            {"rule": {"interval": [{"field": "days", "triggerAtHour": 8}]}},
+            0,
+        ),
+        _node("Fetch status", "httpRequest", 4.2, {"url": url}, 200),
+        _node("Summarise", "code", 2, {"jsCode": js}, 400),
+    )
+
+
+def rss_code(feed_url: str, js: str) -> dict[str, Any]:
+    return _chain(
+        "News digest",
+        _node("New article", "rssFeedReadTrigger", 1, {"feedUrl": feed_url, "pollTimes": {}}, 0),
+        _node("Format", "code", 2, {"jsCode": js}, 200),
+    )
+
+
+def _copies_left(client: N8nClient) -> list[str]:
+    names = [str(w.get("name")) for w in client.list_workflows(limit=250).get("data") or []]
+    return [n for n in names if n.startswith(TEST_PREFIX)]
+
+
+def test_schedule_http_code_runs_now_and_reports_each_node(n8n_client: N8nClient) -> None:
+    js = (
+        "const t = $('Every morning').first().json;\n"
+        "return [{json: {day: t['Day of week'], ok: $json.ok}}];"
+    )
+    with HttpSink() as sink:
+        wf = schedule_http_code(sink.url("/status"), js)
+        report = run_now(n8n_client, wf)
+        assert [r.path for r in sink.requests] == ["/status"]
+    assert report.ok, report
+    by_name = {r.name: r for r in report.nodes}
+    assert list(by_name) == ["Every morning", "Fetch status", "Summarise"]
+    assert by_name["Every morning"].sample == "the schedule's fields for now"
+    assert '"Day of week"' in by_name["Every morning"].first_item
+    assert by_name["Fetch status"].items == 1
+    assert '"ok": true' in by_name["Summarise"].first_item
+    assert '"day": "' in by_name["Summarise"].first_item
+    assert _copies_left(n8n_client) == []
+
+
+def test_a_failing_node_is_named_with_n8ns_message(n8n_client: N8nClient) -> None:
+    with HttpSink() as sink:
+        report = run_now(
+            n8n_client, schedule_http_code(sink.url("/"), "throw new Error('no status today');")
+        )
+    assert report.status == "error"
+    assert report.node == "Summarise"
+    assert "no status today" in report.message
+    failed = [r for r in report.nodes if r.status == "failed"]
+    assert [r.name for r in failed] == ["Summarise"]
+    assert "no status today" in failed[0].message
+    assert _copies_left(n8n_client) == []
+
+
+def test_rss_trigger_runs_on_the_newest_item_of_its_feed(n8n_client: N8nClient) -> None:
+    with local_smoke_endpoints(["Newest story", "Older story"]) as feed:
+        report = run_now(
+            n8n_client,
+            rss_code(feed.feed_url, "return [{json: {headline: $json.title}}];"),
+        )
+    assert report.ok, report
+    by_name = {r.name: r for r in report.nodes}
+    assert list(by_name) == ["New article", "Format"]
+    assert by_name["New article"].items == 1
+    assert by_name["New article"].sample.startswith("the newest item of http://127.0.0.1")
+    assert by_name["Format"].first_item == '{"headline": "Newest story"}'
+    assert _copies_left(n8n_client) == []
+
+
+def test_outside_effects_name_http_but_not_logic() -> None:
+    wf = schedule_http_code("https://example.com/x", "return $input.all();")
+    assert outside_effects(wf) == [("Fetch status", "HTTP Request GET https://example.com/x")]
+
+
+def test_app_trigger_sample_comes_from_the_user_or_n8ns_schema() -> None:
+    wf = _chain(
+        "Issues",
+        _node("On issue", "githubTrigger", 1, {"events": ["issues"]}, 0),
+        _node("Note", "code", 2, {"jsCode": "return $input.all();"}, 200),
+    )
+    mine = build_test_copy(wf, sample={"action": "opened"})
+    emit = next(n for n in mine.workflow["nodes"] if n["name"] == "On issue")
+    assert emit["type"] == "n8n-nodes-base.set"
+    assert emit["parameters"]["jsonOutput"] == '{"action": "opened"}'
+    assert mine.samples == {"On issue": "your sample"}
+    assert mine.workflow["name"] == TEST_PREFIX + "Issues"
+    without = build_test_copy(wf)
+    assert without.samples == {"On issue": "an empty item"}  # n8n has no schema for it
+    mail = _chain(
+        "Mail",
+        _node("New mail", "gmailTrigger", 1.2, {"pollTimes": {}}, 0),
+        _node("Note", "code", 2, {"jsCode": "return $input.all();"}, 200),
+    )
+    built = build_test_copy(mail)
+    assert built.samples == {"New mail": "an item from n8n's output schema"}
+    item = json.loads(
+        next(n for n in built.workflow["nodes"] if n["name"] == "New mail")["parameters"][
+            "jsonOutput"
+        ]
+    )
+    assert "subject" in item and "from" in item
+
+
+def test_sweep_deletes_copies_a_killed_process_left(n8n_client: N8nClient) -> None:
+    left = build_test_copy(schedule_http_code("https://example.com", "return $input.all();"))
+    copy_id = str(n8n_client.create_workflow(left.workflow)["id"])
+    n8n_client.activate(copy_id)  # killed right after activation
+    try:
+        assert sweep_test_copies(n8n_client, older_than_minutes=60) == 0
+        assert sweep_test_copies(n8n_client, older_than_minutes=0) >= 1
+        assert _copies_left(n8n_client) == []
+    finally:
+        n8n_client.delete_workflow(copy_id)
+
+
+def test_a_copy_left_by_a_killed_process_is_swept(n8n_client: N8nClient, tmp_path: Path) -> None:
+    """`clixen test` killed (SIGKILL) while n8n runs the copy: no finally runs, the sweep does."""
+    wf = _chain(
+        "Slow report",
+        _node("Every hour", "scheduleTrigger", 1.2, {"rule": {"interval": [{}]}}, 0),
+        _node("Pause", "wait", 1.1, {"amount": 20}, 200),
+    )
+    path = tmp_path / "slow.json"
+    path.write_text(json.dumps(wf))
+    env = {**os.environ, "N8N_URL": n8n_client.base_url, "N8N_API_KEY": _api_key(n8n_client)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from core.cli import main; main()", "test", str(path), "--yes"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _copies_left(n8n_client) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _copies_left(n8n_client) == [TEST_PREFIX + "Slow report"]
+    finally:
+        proc.kill()
+        proc.wait()
+    time.sleep(1)
+    assert _copies_left(n8n_client) == [TEST_PREFIX + "Slow report"]  # left behind
+    assert sweep_test_copies(n8n_client, older_than_minutes=0) == 1
+    assert _copies_left(n8n_client) == []
+
+
+def _api_key(client: N8nClient) -> str:
+    return str(client._http.headers["X-N8N-API-KEY"])
+
+
+def test_a_webhook_workflow_gets_the_sample_call_on_its_copy(n8n_client: N8nClient) -> None:
+    from tests.workflows import ORDER_CHECK_NODE, WORKS, order_hook
+
+    live_path = f"orders-{uuid.uuid4().hex[:8]}"
+    report = run_now(n8n_client, order_hook(live_path, WORKS), sample={"total": 5})
+    assert report.ok, report
+    by_name = {r.name: r for r in report.nodes}
+    assert by_name[ORDER_CHECK_NODE].items == 1
+    assert '"total": 5' in by_name[ORDER_CHECK_NODE].first_item
+    assert _copies_left(n8n_client) == []
+
+
+def test_the_copy_never_starts_the_live_error_workflow_or_reuses_its_webhooks() -> None:
+    from tests.workflows import WORKS, order_hook
+
+    wf = order_hook("live-orders", WORKS)
+    wf["settings"] = {"executionOrder": "v1", "errorWorkflow": "12"}
+    live_ids = {n.get("webhookId") for n in wf["nodes"]}
+    copy = build_test_copy(wf)
+    assert copy.workflow["settings"] == {"executionOrder": "v1"}
+    hook = next(n for n in copy.workflow["nodes"] if n["type"] == "n8n-nodes-base.webhook")
+    assert hook["parameters"]["path"] == copy.path != "live-orders"
+    assert hook.get("webhookId") not in live_ids - {None}

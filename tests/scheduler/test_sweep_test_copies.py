@@ -1,0 +1,42 @@
+"""Test copies a killed process left in n8n are deleted by the scheduled sweep."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.n8n import N8nClient
+from core.scheduler import TEST_COPY_SWEEP
+from core.scheduler.jobs import sweep_test_copies_job
+from core.scheduler.runner import SchedulerContext, default_jobs, job_schedules
+from core.settings import Settings
+from core.testing import TEST_PREFIX, build_test_copy, runs
+from tests.conftest import N8nStack
+from tests.core.test_run_now import schedule_http_code
+
+
+def test_the_sweep_job_deletes_a_left_over_test_copy(
+    scheduler_context: SchedulerContext,
+    session_factory: sessionmaker[Session],
+    n8n: N8nStack,
+    n8n_client: N8nClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = Settings(
+        DATABASE_URL=scheduler_context.settings.database_url,
+        N8N_URL=n8n.url,
+        N8N_API_KEY=n8n.api_key,
+    )
+    assert TEST_COPY_SWEEP in default_jobs(settings)
+    scheduler_context.settings = settings
+    scheduler_context.schedules = job_schedules(settings)
+    left = build_test_copy(schedule_http_code("https://example.com", "return $input.all();"))
+    copy_id = str(n8n_client.create_workflow(left.workflow)["id"])
+    n8n_client.activate(copy_id)  # the process dies here: no finally ran
+    try:
+        monkeypatch.setattr(runs, "SWEEP_AGE_MINUTES", 0)
+        sweep_test_copies_job()
+        names = [str(w["name"]) for w in n8n_client.list_workflows(limit=250)["data"]]
+        assert not [n for n in names if n.startswith(TEST_PREFIX)]
+    finally:
+        n8n_client.delete_workflow(copy_id)
