@@ -1,16 +1,15 @@
 """The HTTP API: list workflows, list versions, roll back — for one project per API token.
 
 Every response is JSON with secure headers; errors are `{"error": {"code", "message"}}` with the
-stable codes in ERROR_STATUS. A token of project A gets 404 for anything of project B (the same
-answer as for an id that does not exist, so existence never leaks).
+stable codes in `api.middleware.ERROR_STATUS`. A token of project A gets 404 for anything of
+project B (the same answer as for an id that does not exist, so existence never leaks).
+Parameters are parsed strictly by `api.params`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -24,130 +23,37 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import api_tokens, workflows
-from core.errors import ClixenError, InvalidInput
+from core.errors import ClixenError
 from core.n8n import N8nClient
 from core.projects import Actor, Role
 from core.settings import Settings
 
 if TYPE_CHECKING:
     from core.models import ApiToken, Project, Workflow, WorkflowVersion
+from api.middleware import (
+    ERROR_STATUS,
+    MAX_BODY_BYTES,
+    BodySizeLimit,
+    SecureHeaders,
+    TooLarge,
+    error_response,
+)
+from api.params import (
+    idempotency_key_of,
+    json_body,
+    page_cursor,
+    page_limit,
+    query_param,
+    rollback_version,
+    workflow_id_of,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
+
 PREFIX = "/api/v1"
-
-# Stable error codes and their HTTP statuses (clients switch on `code`, never on `message`).
-ERROR_STATUS: dict[str, int] = {
-    "malformed_json": 400,
-    "invalid_input": 400,
-    "unauthorized": 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "method_not_allowed": 405,
-    "deploy_busy": 409,
-    "payload_too_large": 413,
-    "unsupported_media_type": 415,
-    "validation_failed": 422,
-    "quota_exceeded": 429,
-    "internal_error": 500,
-    "deploy_failed": 502,
-    "n8n_error": 502,
-    "settings": 503,
-}
-
-SECURE_HEADERS: list[tuple[bytes, bytes]] = [
-    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
-    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
-]
-
-
-def error_response(code: str, message: str, *, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(
-        {"error": {"code": code, "message": message}},
-        status_code=ERROR_STATUS.get(code, 400),
-        headers=headers,
-    )
-
-
-class SecureHeaders:
-    """Adds SECURE_HEADERS to every response (errors and CORS preflights included)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {k.lower() for k, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in SECURE_HEADERS if k not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class BodySizeLimit:
-    """Answers 413 for a body above `max_bytes`, by Content-Length or while it streams in."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        too_large = error_response(
-            "payload_too_large", f"The request body is larger than {self.max_bytes:,} bytes."
-        )
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared < 0 or declared > self.max_bytes:
-                    await too_large(scope, receive, send)
-                    return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await too_large(scope, receive, send)
 
 
 # --- serialisation ----------------------------------------------------------------------------
@@ -183,71 +89,6 @@ def version_json(v: WorkflowVersion) -> dict[str, Any]:
         "created_at": _iso(v.created_at),
         "deployed_at": _iso(v.deployed_at),
     }
-
-
-# --- parameters: strict (ASCII digits only, documented ranges, each given once) ---------------
-
-MAX_WORKFLOW_ID = 2**63 - 1  # workflow ids are Postgres bigints
-MAX_VERSION = 2**31 - 1  # version numbers are Postgres integers
-DEFAULT_PAGE_LIMIT = 20
-_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,120}")  # printable ASCII, no spaces
-
-
-def whole_number(raw: str, *, low: int, high: int, error: str) -> int:
-    """`raw` as an int when it is only ASCII digits and within [low, high]; InvalidInput with
-    `error` otherwise (so "²", "-1", "1e3", " 5", "+5" and "" are all refused, never guessed)."""
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(high)):
-        raise InvalidInput(error)
-    value = int(raw)
-    if not low <= value <= high:
-        raise InvalidInput(error)
-    return value
-
-
-def query_param(request: Request, name: str) -> str | None:
-    """The query parameter's one value (None when absent); InvalidInput when given twice."""
-    values = request.query_params.getlist(name)
-    if len(values) > 1:
-        raise InvalidInput(f"Give {name} once.")
-    return values[0] if values else None
-
-
-def page_limit(raw: str | None) -> int:
-    if raw is None:
-        return DEFAULT_PAGE_LIMIT
-    high = workflows.MAX_PAGE_SIZE
-    return whole_number(raw, low=1, high=high, error=f"limit must be a whole number 1 to {high}.")
-
-
-def page_cursor(raw: str | None) -> str | None:
-    """The cursor as sent (core checks it is one of ours); an empty one is refused."""
-    if raw == "":
-        raise InvalidInput("cursor is empty: leave it out for the first page.")
-    return raw
-
-
-def workflow_id_of(request: Request) -> int:
-    return whole_number(
-        request.path_params["workflow_id"],
-        low=1,
-        high=MAX_WORKFLOW_ID,
-        error="A workflow id is a whole number (1 or more), as in /api/v1/workflows/42/versions.",
-    )
-
-
-def rollback_version(body: dict[str, Any]) -> int:
-    """`N` of the rollback body `{"version": N}`: a JSON integer (not true, "1" or 1.0)."""
-    version = body.get("version")
-    if set(body) != {"version"} or type(version) is not int or not 1 <= version <= MAX_VERSION:
-        raise InvalidInput('Send {"version": N} with N a version number (1 or more).')
-    return version
-
-
-def idempotency_key_of(request: Request) -> str | None:
-    key = request.headers.get("idempotency-key")
-    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise InvalidInput("Idempotency-Key must be 1 to 120 printable ASCII characters.")
-    return key
 
 
 # --- the app ----------------------------------------------------------------------------------
@@ -297,7 +138,7 @@ def create_api_app(
                 return error_response(
                     "unauthorized", str(e), headers={"WWW-Authenticate": "Bearer"}
                 )
-            except _TooLarge:
+            except TooLarge:
                 raise  # BodySizeLimit answers 413
             except ClixenError as e:
                 code = e.code if e.code in ERROR_STATUS else "invalid_input"
@@ -365,7 +206,7 @@ def create_api_app(
 
         # Authenticate before reading the body: no parsing work for anonymous callers.
         project_id, actor = await run_in_threadpool(check)
-        version = rollback_version(await _json_body(request))
+        version = rollback_version(await json_body(request))
         idempotency_key = idempotency_key_of(request)
 
         def run(client: N8nClient) -> WorkflowVersion:
@@ -416,38 +257,3 @@ def create_api_app(
         ],
         exception_handlers={HTTPException: http_error},
     )
-
-
-class _MalformedJSON(ClixenError):
-    code = "malformed_json"
-
-
-class _UnsupportedMediaType(ClixenError):
-    code = "unsupported_media_type"
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/json":
-        raise _UnsupportedMediaType("Send the body as JSON (Content-Type: application/json).")
-    raw = await request.body()
-    try:
-        body = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise _MalformedJSON(f"The body is not valid JSON: {getattr(e, 'msg', e)}.") from e
-    except RecursionError as e:
-        raise _MalformedJSON("The body's JSON is nested too deeply.") from e
-    if not isinstance(body, dict):
-        raise _MalformedJSON("The body must be a JSON object.")
-    return body
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    body = dict(pairs)
-    if len(body) != len(pairs):
-        raise _MalformedJSON("The body's JSON gives a key twice.")
-    return body
-
-
-def _no_constant(name: str) -> Any:
-    raise _MalformedJSON(f"The body's JSON has {name}, which JSON does not allow.")

@@ -24,7 +24,7 @@ from common import add_pg_arguments, pct, pipeline_bench
 from core import pipeline
 from core.n8n import ExecutionFailure
 from core.pipeline import PipelineServices, execute_run, start_run
-from core.scheduler.jobs import watch_executions
+from core.scheduler.watch import watch_executions
 from core.settings import get_settings
 from tests.builders import delete_deployed
 from tests.doubles.llm_server import ScriptedLLM

@@ -30,6 +30,7 @@ from bot.blocks.run_message import (
     summary_text,
     test_run_text,
 )
+from bot.channels import bot_scopes
 from bot.pictures import execution_layout, post_picture, version_layout
 from bot.services import BotServices
 from core.errors import ClixenError, LLMNotConfigured, NotFound
@@ -308,6 +309,7 @@ def report_outcome(
                 request=request,
                 asks=asks,
                 note=outcome.message if "rejected" in outcome.message else None,
+                bot_scopes=bot_scopes(client) if services.settings.slack_bot_token else None,
             ),
         )
         return

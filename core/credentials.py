@@ -10,15 +10,21 @@ test come from n8n itself (`GET /credentials/schema/{type}`, `POST /credentials/
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.catalog import NodeCatalog
 from core.validation.parameters import ParamContext, shown, with_defaults
 from core.validation.report import Issue
 from core.validation.shapes import is_number
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from core.secrets import CredentialsAPI
 
 HTTP_REQUEST = "n8n-nodes-base.httpRequest"
 # HTTP Request (v3+): the parameter that names the credential type, by `authentication` value.
@@ -137,6 +143,66 @@ def bind(workflow: Mapping[str, Any], *, node: str, credential_type: str, secret
                 **(creds if isinstance(creds, dict) else {}),
                 credential_type: {"name": secret},
             }
+
+
+# --- Slack with zero setup: the project's workflows post as the Clixen bot ----------------------
+
+BOT_SECRET = "CLIXEN_BOT"  # noqa: S105 (the secret's name)
+SLACK_API = "slackApi"
+SLACK_NODE = "n8n-nodes-base.slack"
+
+
+def adopt_bot_token(
+    *,
+    session: Session,
+    project_id: int,
+    team_id: str,
+    user_id: str,
+    token: str,
+    key: str,
+    n8n: CredentialsAPI | None = None,
+) -> str:
+    """Store the Clixen bot's token as the project's `slackApi` secret (BOT_SECRET), so its
+    workflows post as the bot; a project owner's choice (PermissionDenied otherwise). Returns the
+    secret's name. It is a secret like any other: encrypted, rotated, replaced by setting it."""
+    from core.projects import require_role
+    from core.secrets import set_secret
+    from core.vocabulary import Role
+
+    require_role(
+        session=session,
+        project_id=project_id,
+        team_id=team_id,
+        user_id=user_id,
+        at_least=Role.owner,
+    )
+    set_secret(
+        session=session,
+        project_id=project_id,
+        name=BOT_SECRET,
+        value=json.dumps({"accessToken": token}),
+        actor_user_id=user_id,
+        key=key,
+        credential_type=SLACK_API,
+        n8n=n8n,
+    )
+    return BOT_SECRET
+
+
+def slack_channels(workflow: Mapping[str, Any]) -> list[str]:
+    """The channels the workflow's Slack nodes post to, as written (an id, or a #name);
+    expressions (decided at run time) left out."""
+    found: list[str] = []
+    for node in workflow.get("nodes") or []:
+        if not isinstance(node, dict) or node.get("type") != SLACK_NODE:
+            continue
+        params = node.get("parameters") or {}
+        ref = params.get("channelId") if isinstance(params, dict) else None
+        value = ref.get("value") if isinstance(ref, dict) else ref
+        value = value.strip() if isinstance(value, str) else ""
+        if value and not value.startswith("=") and value not in found:
+            found.append(value)
+    return found
 
 
 # --- n8n: a type's fields, a credential's test -----------------------------------------------

@@ -17,21 +17,24 @@ from core.edits import mentioned
 from core.prompts import (
     MAX_ERROR_CHARS,
     MAX_REQUEST_CHARS,
-    SYSTEM_RULES,
+    SECURITY_RULES,
     Message,
     PromptContext,
-    _answers_block,
-    _clip,
-    _compact,
-    _context_block,
+    answers_block,
+    clip,
+    compact,
+    context_block,
 )
 from core.safety import fence
 from core.validation import Issue
 
 # The JSON of the nodes shown in full stays under this; the others appear in the outline only.
 MAX_SHOWN_CHARS = 30_000
+# Of which nodes the change does not seem to touch may take this much (small workflows: all).
+MAX_OTHER_CHARS = 6_000
 
-EDIT_RULES = """\
+EDIT_RULES = (
+    """\
 You change an existing n8n workflow (n8n 2.x public API JSON) the way a user asks.
 
 Answer with exactly ONE JSON object and nothing else, in one of two shapes:
@@ -62,7 +65,9 @@ expressions are strings that start with "=" and wrap code in balanced {{ }}: "={
 Credentials already bound to nodes are kept and never shown to you; a new credential refers to
 one of the project's secrets by NAME only, never with an "id". Do not use a denied node type.
 
-""" + SYSTEM_RULES[SYSTEM_RULES.index("Security rules:") :]
+"""
+    + SECURITY_RULES
+)
 
 
 def _node_names(workflow: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -105,7 +110,7 @@ def outline(workflow: Mapping[str, Any], *, shown: Iterable[str] = ()) -> str:
         lines.append("- " + " | ".join(parts))
     settings = workflow.get("settings")
     if isinstance(settings, Mapping) and settings:
-        lines.append("Settings: " + _compact(settings))
+        lines.append("Settings: " + compact(settings))
     return "\n".join(lines)
 
 
@@ -125,7 +130,7 @@ def touched_nodes(
     first: Iterable[str] = (),
 ) -> list[str]:
     """The nodes worth showing in full, most likely first: `first` (e.g. nodes a problem names),
-    those `text` mentions by name or type, their neighbours, then the triggers and the rest."""
+    those `text` mentions by name or type, their neighbours; the triggers when none is named."""
     nodes = _node_names(workflow)
     names = [n["name"] for n in nodes]
     links = _links(workflow)
@@ -140,29 +145,35 @@ def touched_nodes(
         for n in named
         for m in [*upstream.get(n, []), *(t.split(" (")[0] for t in links.get(n, []))]
     ]
-    triggers = [n["name"] for n in nodes if not upstream.get(n["name"])]
-    return list(dict.fromkeys(m for m in [*named, *near, *triggers, *names] if m in names))
+    if not named:
+        near = [n["name"] for n in nodes if not upstream.get(n["name"])]
+    return list(dict.fromkeys(m for m in [*named, *near] if m in names))
 
 
-def _shown_json(
-    workflow: Mapping[str, Any], order: Sequence[str], budget: int = MAX_SHOWN_CHARS
-) -> tuple[list[str], str]:
-    """Whole nodes in `order` while they fit `budget` (credentials left out); their names."""
+def _shown_json(workflow: Mapping[str, Any], likely: Sequence[str]) -> tuple[list[str], str]:
+    """Whole nodes (credentials left out) and their names: the `likely` ones while they fit
+    `MAX_SHOWN_CHARS`, then the others while they fit `MAX_OTHER_CHARS` of what is left."""
     by_name = {n["name"]: n for n in _node_names(workflow)}
-    shown, parts, used = [], [], 0
-    for name in order:
-        node = {k: v for k, v in by_name[name].items() if k not in ("credentials", "position")}
-        text = _compact(node)
-        if used + len(text) > budget:
-            continue
-        shown.append(name)
-        parts.append(text)
-        used += len(text)
+    others = [name for name in by_name if name not in likely]
+    shown: list[str] = []
+    parts: list[str] = []
+    used = 0
+    for names, budget in ((likely, MAX_SHOWN_CHARS), (others, MAX_OTHER_CHARS)):
+        spent = 0
+        for name in names:
+            node = {k: v for k, v in by_name[name].items() if k not in ("credentials", "position")}
+            text = compact(node)
+            if spent + len(text) > budget or used + len(text) > MAX_SHOWN_CHARS:
+                continue
+            shown.append(name)
+            parts.append(text)
+            spent += len(text)
+            used += len(text)
     return shown, "\n".join(parts)
 
 
-def _workflow_block(workflow: Mapping[str, Any], order: Sequence[str]) -> str:
-    shown, nodes_json = _shown_json(workflow, order)
+def _workflow_block(workflow: Mapping[str, Any], likely: Sequence[str]) -> str:
+    shown, nodes_json = _shown_json(workflow, likely)
     return (
         outline(workflow, shown=shown)
         + "\n\nThe JSON of the nodes this change most likely touches (credentials left out):\n"
@@ -182,12 +193,12 @@ def edit_messages(
     text = " ".join([change, *(a.get("answer", "") for a in answers)])
     order = touched_nodes(current, text, display_name=display_name)
     user = (
-        _context_block(ctx)
+        context_block(ctx)
         + "\n\nThe workflow currently deployed:\n"
         + _workflow_block(current, order)
         + "\n\nThe change the user wants:\n"
-        + fence(_clip(change, MAX_REQUEST_CHARS), "user_change")
-        + _answers_block(answers)
+        + fence(clip(change, MAX_REQUEST_CHARS), "user_change")
+        + answers_block(answers)
         + "\n\nReply with the JSON object of operations now."
     )
     return [{"role": "system", "content": EDIT_RULES}, {"role": "user", "content": user}]
@@ -214,7 +225,7 @@ def edit_repair_messages(
             "Your last reply could not be used: "
             + "; ".join(p.message for p in problems)
             + "\nYour last reply began with (data, fenced):\n"
-            + fence(_clip(bad_reply or "", 600), "last_reply")
+            + fence(clip(bad_reply or "", 600), "last_reply")
         )
     else:
         header, label = (
@@ -225,8 +236,8 @@ def edit_repair_messages(
                 "validation_problems",
             )
         )
-        report = _clip(
-            "\n".join(_clip(_compact(p.brief()), MAX_ERROR_CHARS) for p in problems),
+        report = clip(
+            "\n".join(clip(compact(p.brief()), MAX_ERROR_CHARS) for p in problems),
             20 * MAX_ERROR_CHARS,
         )
         what = header + "\n" + fence(report, label)
@@ -234,10 +245,10 @@ def edit_repair_messages(
     first = [p.node for p in problems if p.node]
     order = touched_nodes(workflow, text, display_name=display_name, first=first)
     user = (
-        _context_block(ctx, examples=False)
+        context_block(ctx, examples=False)
         + "\n\nThe change the user asked for:\n"
-        + fence(_clip(request, MAX_REQUEST_CHARS), "user_request")
-        + _answers_block(answers)
+        + fence(clip(request, MAX_REQUEST_CHARS), "user_request")
+        + answers_block(answers)
         + "\n\nThe workflow your operations apply to:\n"
         + _workflow_block(workflow, order)
         + "\n\n"

@@ -9,10 +9,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.blocks.common import Block, actions, button, clip, context, escape, option, plain, section
-from core.credentials import CredentialField, suggested_secret_name
+from bot.blocks.common import (
+    Block,
+    actions,
+    button,
+    clip,
+    confirm_dialog,
+    context,
+    escape,
+    option,
+    plain,
+    section,
+)
+from core.credentials import BOT_SECRET, SLACK_API, CredentialField, suggested_secret_name
 
 OPEN_ACTION = "credential_open"
+USE_BOT_ACTION = "credential_use_bot"
 CHOOSE_ACTION = "credential_choose"
 SUBMIT_CALLBACK = "credential_submit"
 NAME_BLOCK = "secret_name"
@@ -57,11 +69,27 @@ def credentials_needed_text(asks: Sequence[CredentialAsk]) -> str:
     return f"Waiting for credentials: {wants}"
 
 
+def bot_consent_text(scopes: Sequence[str]) -> str:
+    """What letting the project's workflows post as the Clixen bot grants (the confirm dialog)."""
+    granted = ", ".join(scopes) if scopes else "the scopes the Clixen app was installed with"
+    return (
+        f"Every workflow of this project may then act as the Clixen bot, with its scopes: "
+        f"{granted}. Its token is stored encrypted as the project secret {BOT_SECRET} "
+        "(slackApi). Only a project owner can allow this."
+    )
+
+
 def credentials_needed_blocks(
-    *, run_id: int, request: str, asks: Sequence[CredentialAsk], note: str | None = None
+    *,
+    run_id: int,
+    request: str,
+    asks: Sequence[CredentialAsk],
+    note: str | None = None,
+    bot_scopes: Sequence[str] | None = None,
 ) -> list[Block]:
-    """The run's message while it waits: per node, what it needs, an Add button and (when the
-    project has secrets of that type) a select to use one of them."""
+    """The run's message while it waits: per node, what it needs, an Add button, (when the
+    project has secrets of that type) a select to use one of them, and for Slack (given the
+    bot's scopes) "Post as Clixen", which asks for consent first."""
     blocks: list[Block] = [section(f"*Request:* {escape(request)}")]
     if note:
         blocks.append(section(f":warning: {escape(note)}"))
@@ -83,6 +111,17 @@ def credentials_needed_blocks(
                 style="primary",
             )
         ]
+        if SLACK_API in ask.types and bot_scopes is not None:
+            elements.append(
+                button(
+                    "Post as Clixen",
+                    USE_BOT_ACTION,
+                    ask_value(run_id, ask.node, SLACK_API),
+                    confirm=confirm_dialog(
+                        "Post as Clixen?", bot_consent_text(bot_scopes), "Allow"
+                    ),
+                )
+            )
         if ask.existing:
             elements.append(
                 {

@@ -150,3 +150,66 @@ def test_an_existing_secret_of_the_type_can_be_chosen(
     bound, credential_id = _deployed_credential(session_factory, n8n_client, "BOT_B")
     assert bound == credential_id
     n8n_client.delete_credential(str(credential_id))
+
+
+def test_the_owner_lets_workflows_post_as_clixen_and_the_bot_joins_the_channel(
+    full_bot: SlackSender,
+    slack: FakeSlack,
+    llm: ScriptedLLM,
+    n8n_client: N8nClient,
+    session_factory: sessionmaker[Session],
+) -> None:
+    slack.public_channels = {"news": "C0NEWS"}
+    workflow = rss_to_slack()
+    second = copy.deepcopy(workflow["nodes"][2])  # and a second Slack node, to a private channel
+    second |= {"id": "n4", "name": "Tell the team", "position": [660, 0]}
+    second["parameters"]["channelId"] = {"__rl": True, "mode": "id", "value": "G0PRIVATE1"}
+    workflow["nodes"].append(second)
+    workflow["connections"]["Post to Slack"] = {
+        "main": [[{"node": "Tell the team", "type": "main", "index": 0}]]
+    }
+    llm.script(answer(workflow))
+    full_bot.command("create post new items of https://example.com/feed.xml to #news")
+    waiting = _update_with(slack, "needs a")
+    use_bot = _elements(waiting["blocks"])["credential_use_bot"]
+    assert use_bot["confirm"]["title"]["text"] == "Post as Clixen?"
+    assert "CLIXEN_BOT" in use_bot["confirm"]["text"]["text"]
+    assert "Only a project owner" in use_bot["confirm"]["text"]["text"]
+
+    # An editor who is not the project's owner cannot give the bot's token away.
+    from core.projects import Role, add_member, default_project
+
+    with session_factory.begin() as s:
+        project = default_project(session=s, team_id="T0TEAM", user_id="U1")
+        add_member(
+            session=s, project_id=project.id, actor_user_id="U1", user_id="U2", role=Role.editor
+        )
+    full_bot.action(
+        {"action_id": "credential_use_bot", "type": "button", "value": use_bot["value"]}, user="U2"
+    )
+    refusal = slack.wait_for("respond")[0]
+    assert "You are a editor" in json.dumps(refusal.args) and "needs owner rights" in json.dumps(
+        refusal.args
+    )
+
+    before = len(slack.named("chat.update"))
+    full_bot.action(
+        {"action_id": "credential_use_bot", "type": "button", "value": use_bot["value"]}
+    )
+    done = _update_with(slack, "is active", after=before)
+    assert [c.args["channel"] for c in slack.named("conversations.join")] == [
+        "C0NEWS",
+        "G0PRIVATE1",
+    ]
+    invite = [c for c in slack.named("chat.postMessage") if "/invite @Clixen" in str(c.args)]
+    assert invite and "G0PRIVATE1" in invite[0].args["text"]
+    bound, credential_id = _deployed_credential(session_factory, n8n_client, "CLIXEN_BOT")
+    assert bound == credential_id
+    with session_factory() as s:
+        row = s.scalars(select(Secret).where(Secret.name == "CLIXEN_BOT")).one()
+        assert row.credential_type == "slackApi"
+    assert "xoxb-test-token" not in slack.all_text()
+    _save("5-post-as-clixen-waiting", {"text": waiting["text"], "blocks": waiting["blocks"]})
+    _save("6-post-as-clixen-invite-note", invite[0].args)
+    _save("7-post-as-clixen-deployed", {"text": done["text"], "blocks": done["blocks"]})
+    n8n_client.delete_credential(str(credential_id))

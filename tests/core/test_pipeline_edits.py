@@ -227,13 +227,13 @@ def test_adding_a_filter_to_a_30_node_workflow_keeps_the_other_29_nodes_byte_for
         live[f"Post {i}"]["credentials"]["slackApi"]["id"] == bound["id"] for i in range(1, 6)
     )
     # The prompt: every node in the outline, the touched nodes whole, no credential id or value,
-    # and smaller than the whole workflow's JSON plus the node specs.
+    # and smaller than half the whole workflow (which alone was past the old 40,000 clip).
     prompt = llm.requests[0].text
     assert all(f"- {name} |" in prompt for name in new_nodes if name != "Filter")
     assert '"name":"Step 24"' in prompt and '"name":"Post 1"' in prompt
     assert bound["id"] not in prompt and SLACK_VALUE not in prompt
     assert "credential slackApi (bound)" in prompt
-    assert len(prompt) < len(json.dumps(v1)) + 20_000
+    assert len(prompt) < len(json.dumps(v1)) // 2, len(prompt)
     # The summary says what changed, parameter by parameter.
     assert "Changed: + node Filter" in outcome.message
     assert "Step 24 → Filter connected" in outcome.message
@@ -313,3 +313,41 @@ def test_a_whole_workflow_reply_is_repaired_into_operations_and_a_named_removal_
     v3 = versions(session_factory, workflow_id)[-1]
     assert {n["name"] for n in v3.json_payload["nodes"]} == {"Every hour", "Spare"}
     assert "Label" not in json.dumps(v3.json_payload["connections"])
+
+
+def test_a_failed_validation_of_an_edit_is_repaired_with_operations_on_the_candidate(
+    services: PipelineServices,
+    project_id: int,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+) -> None:
+    workflow_id, v1 = deploy_v1(services, project_id, labelled_schedule("from v1"))
+    made_up = {"name": "Tidy", "type": "n8n-nodes-base.totallyMadeUpNode", "typeVersion": 1}
+    llm.script(
+        {
+            "operations": [
+                {"op": "add_node", "node": made_up},
+                {"op": "connect", "from": "Label", "to": "Tidy"},
+            ],
+            "summary": "Tidies the items.",
+        },
+        # The repair works on the candidate: the node this run added may go (never asked for).
+        {
+            "operations": [
+                {"op": "remove_node", "node": "Tidy"},
+                {"op": "add_node", "node": {"name": "Tidy up", "type": "n8n-nodes-base.noOp"}},
+                {"op": "connect", "from": "Label", "to": "Tidy up"},
+            ],
+            "summary": "Passes the items on.",
+        },
+    )
+    outcome = edit(services, project_id, workflow_id, "pass the labelled items on to a new step")
+
+    assert outcome.ok, outcome.message
+    assert len(llm.requests) == 2 and outcome.repairs == 1
+    repair_prompt = llm.requests[1].text
+    assert "- Tidy | n8n-nodes-base.totallyMadeUpNode" in repair_prompt
+    assert "<<<VALIDATION_PROBLEMS_" in repair_prompt
+    v2 = versions(session_factory, workflow_id)[-1].json_payload
+    assert [n["name"] for n in v2["nodes"]] == ["Every hour", "Label", "Tidy up"]
+    assert v2["nodes"][:2] == v1["nodes"]

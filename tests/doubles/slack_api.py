@@ -30,6 +30,8 @@ class FakeSlack:
     uploads: dict[str, bytes] = field(default_factory=dict)
     # users.info: each user's `tz` ("UTC" when unlisted); None answers `missing_scope`.
     timezones: dict[str, str | None] = field(default_factory=dict)
+    # conversations.list / conversations.join: public channels by name → id (others: not found).
+    public_channels: dict[str, str] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def named(self, method: str) -> list[SlackCall]:
@@ -70,6 +72,13 @@ class FakeSlack:
             return {"ok": True, "files": [{"id": f["id"]} for f in _jsonish(args.get("files"))]}
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0FAKE"}
+        if method == "conversations.list":
+            channels = [{"id": i, "name": n} for n, i in self.public_channels.items()]
+            return {"ok": True, "channels": channels}
+        if method == "conversations.join":
+            if channel not in self.public_channels.values():
+                return {"ok": False, "error": "method_not_supported_for_channel_type"}
+            return {"ok": True, "channel": {"id": channel}}
         if method == "users.info":
             user = str(args.get("user"))
             tz = self.timezones.get(user, "UTC")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import Workflow
 from core.n8n import N8nClient
-from core.scheduler.jobs import watch_executions
+from core.scheduler.watch import watch_executions
 from tests.scheduler.conftest import RecordingNotifier, closed_port, record_running_workflow
 from tests.workflows import webhook_workflow
 

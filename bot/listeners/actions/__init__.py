@@ -6,10 +6,15 @@ from slack_bolt import App
 
 from bot.blocks.credentials import CHOOSE_ACTION as CREDENTIAL_CHOOSE
 from bot.blocks.credentials import OPEN_ACTION as CREDENTIAL_OPEN
+from bot.blocks.credentials import USE_BOT_ACTION as CREDENTIAL_USE_BOT
 from bot.blocks.test_run import CANCEL_ACTION as TEST_RUN_CANCEL
 from bot.blocks.test_run import CONFIRM_ACTION as TEST_RUN_CONFIRM
 from bot.blocks.thread_replies import CANCEL_ACTION, CONFIRM_ACTION
-from bot.listeners.actions.credentials import handle_credential_choose, handle_credential_open
+from bot.listeners.actions.credentials import (
+    handle_credential_choose,
+    handle_credential_open,
+    handle_credential_use_bot,
+)
 from bot.listeners.actions.home import handle_home_page, handle_home_project_select
 from bot.listeners.actions.thread_reply import handle_thread_edit_cancel, handle_thread_edit_confirm
 from bot.listeners.actions.workflow import (
@@ -39,3 +44,4 @@ def register(app: App) -> None:
     app.action(CANCEL_ACTION)(handle_thread_edit_cancel)
     app.action(CREDENTIAL_OPEN)(handle_credential_open)
     app.action(CREDENTIAL_CHOOSE)(handle_credential_choose)
+    app.action(CREDENTIAL_USE_BOT)(handle_credential_use_bot)

@@ -9,12 +9,15 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.blocks.credentials import credential_modal, parse_ask_value, parse_choice_value
+from bot.channels import join_channels
 from bot.listeners.context import after_ack, on_run_worker, services_of, team_of, user_of
 from bot.run_threads import give_credentials
-from core.credentials import credential_fields
+from core.credentials import adopt_bot_token, credential_fields, slack_channels
 from core.errors import NotFound
 from core.models import PipelineRun, Project
+from core.pipeline.model import RunContext
 from core.projects import Role, require_role
+from core.secrets import secret_key
 
 
 def handle_credential_open(
@@ -51,6 +54,42 @@ def handle_credential_open(
         )
 
     after_ack(context, body, client, open_form)
+
+
+def handle_credential_use_bot(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """The owner allowed the project's workflows to post as the Clixen bot: its token becomes the
+    project's slackApi secret, the bot joins the workflow's public channels, the run resumes."""
+    ack()
+    run_id, node, _ = parse_ask_value(action["value"])
+    services = services_of(context)
+    team, user = team_of(context), user_of(context)
+
+    def adopt() -> None:
+        with services.session_factory.begin() as session:
+            run = session.get(PipelineRun, run_id)
+            if run is None or run.team_id != team:
+                raise NotFound(f"There is no request {run_id}.")
+            secret = adopt_bot_token(
+                session=session,
+                project_id=run.project_id,
+                team_id=team,
+                user_id=user,
+                token=services.settings.slack_bot_token or "",
+                key=secret_key(services.settings),
+                n8n=services.n8n,
+            )
+            candidate = RunContext.of(run.context).candidate or {}
+            channel, thread_ts = run.slack_channel_id, run.slack_thread_ts
+        notes = join_channels(client, slack_channels(candidate))
+        if notes and channel:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text="\n".join(notes))
+        give_credentials(
+            services, client, run_id=run_id, team_id=team, user_id=user, chosen={node: secret}
+        )
+
+    on_run_worker(context, body, client, adopt)
 
 
 def handle_credential_choose(

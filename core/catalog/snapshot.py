@@ -1,273 +1,28 @@
-"""The catalog of n8n node types the installed n8n knows: versions, required parameters, outputs.
-
-Built from n8n's own `dist/types/nodes.json` files (n8n-nodes-base and the LangChain package) and
-shipped as a compact snapshot (`core/data/node_catalog.json.gz`), so validation works without n8n
-installed. `clixen catalog refresh` regenerates the snapshot from an installed n8n.
-
-Loading is cheap, because `clixen validate` loads the catalog to check one file: the snapshot keeps
-each type's version classes (84% of its bytes) as JSON text, and a type's `NodeSpec` is built when
-the type is first looked up (see benchmarks/cli_startup.py).
-"""
+"""The shipped snapshot: built from n8n's own `dist/types/nodes.json` files (`clixen catalog
+refresh`), loaded lazily (a type's `NodeSpec` is built when first looked up, so `clixen validate`
+starts at once)."""
 
 from __future__ import annotations
 
 import gzip
 import json
-import math
-import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-BASE_PREFIX = "n8n-nodes-base."
-LANGCHAIN_PREFIX = "@n8n/n8n-nodes-langchain."
-KNOWN_PREFIXES = (BASE_PREFIX, LANGCHAIN_PREFIX)
-SNAPSHOT_PATH = Path(__file__).parent / "data" / "node_catalog.json.gz"
-SNAPSHOT_FORMAT = 3
-
-# Manual triggers start a run by hand only; n8n does not count them when activating.
-MANUAL_TRIGGERS = frozenset(
-    {"n8n-nodes-base.manualTrigger", "@n8n/n8n-nodes-langchain.manualChatTrigger"}
+from core.catalog.index import NodeCatalog
+from core.catalog.model import (
+    BASE_PREFIX,
+    CHECKED_REQUIRED_TYPES,
+    LANGCHAIN_PREFIX,
+    SNAPSHOT_FORMAT,
+    SNAPSHOT_PATH,
+    CredentialSlot,
+    NodeSpec,
+    ParamSpec,
+    VersionClass,
 )
-# Parameter types n8n checks for emptiness when required (n8n-workflow addToIssuesIfMissing).
-CHECKED_REQUIRED_TYPES = frozenset(
-    {
-        "string",
-        "multiOptions",
-        "dateTime",
-        "options",
-        "resourceLocator",
-        "workflowSelector",
-        "agentSelector",
-    }
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ParamSpec:
-    """A top-level node parameter as far as validation needs it."""
-
-    name: str
-    type: str
-    default: Any
-    required: bool
-    display_options: Mapping[str, Any] | None
-    multiple: bool = False
-    # Resource-locator modes with the regexes n8n checks their values against.
-    modes: Mapping[str, tuple[str, ...]] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CredentialSlot:
-    """A credential type a node version accepts, and when (its displayOptions, like a
-    parameter's: Slack's `slackApi` only while `authentication` is `accessToken`)."""
-
-    name: str
-    required: bool
-    display_options: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class VersionClass:
-    """One implementation class of a node type, serving a set of typeVersions."""
-
-    versions: tuple[float, ...]
-    # Connection types of the outputs in order (["main", "main"] for IF); None when n8n computes
-    # them from the parameters (Switch, Webhook, Text Classifier, ...).
-    outputs: tuple[str, ...] | None
-    output_names: int
-    params: tuple[ParamSpec, ...]
-    credentials: tuple[CredentialSlot, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class NodeSpec:
-    """What the catalog knows about one node type (all its versions)."""
-
-    type: str
-    display_name: str
-    description: str
-    group: tuple[str, ...]
-    classes: tuple[VersionClass, ...]
-    default_version: float
-    credentials: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    webhook: bool = False
-    polling: bool = False
-    hidden: bool = False
-
-    @property
-    def versions(self) -> tuple[float, ...]:
-        """Every typeVersion this node type supports, ascending."""
-        return tuple(sorted({v for c in self.classes for v in c.versions}))
-
-    @property
-    def latest_version(self) -> float:
-        return max(self.versions)
-
-    @property
-    def is_trigger(self) -> bool:
-        """True when the node can start a run on its own (trigger, poller or webhook)."""
-        if self.type in MANUAL_TRIGGERS:
-            return False
-        return (
-            "trigger" in self.group or self.type.endswith("Trigger") or self.webhook or self.polling
-        )
-
-    @property
-    def is_manual_trigger(self) -> bool:
-        return self.type in MANUAL_TRIGGERS
-
-    def version_class(self, version: float | None) -> VersionClass | None:
-        """The class serving `version` (the default version when None), or None if unsupported."""
-        v = self.default_version if version is None else version
-        for c in self.classes:
-            if v in c.versions:
-                return c
-        return None
-
-
-@dataclass(slots=True)
-class NodeCatalog:
-    """Node types by full name (e.g. `n8n-nodes-base.httpRequest`) with keyword search."""
-
-    nodes: Mapping[str, NodeSpec]
-    n8n_version: str = ""
-    _index: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
-    _idf: dict[str, float] = field(default_factory=dict, repr=False)
-    _by_lower: dict[str, str] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        self._by_lower = {}
-        for t in self.nodes:
-            self._by_lower.setdefault(t.lower(), t)
-            self._by_lower.setdefault(t.rsplit(".", 1)[-1].lower(), t)
-
-    def get(self, node_type: str) -> NodeSpec | None:
-        return self.nodes.get(node_type)
-
-    def __contains__(self, node_type: object) -> bool:
-        return node_type in self.nodes
-
-    def __len__(self) -> int:
-        return len(self.nodes)
-
-    def closest_type(self, node_type: str) -> str | None:
-        """The known type a wrong type name most likely meant (missing prefix, wrong case)."""
-        if not node_type:
-            return None
-        hit = self._by_lower.get(node_type.lower())
-        if hit:
-            return hit
-        short = node_type.rsplit(".", 1)[-1].lower()
-        hit = self._by_lower.get(short)
-        if hit:
-            return hit
-        import difflib
-
-        shorts = [t.rsplit(".", 1)[-1].lower() for t in self.nodes]
-        match = difflib.get_close_matches(short, shorts, n=1, cutoff=0.8)
-        return self._by_lower.get(match[0]) if match else None
-
-    def search(self, text: str, limit: int = 10) -> list[NodeSpec]:
-        """Node types whose names, aliases and descriptions best overlap the words of `text`."""
-        return [spec for spec, _ in self.search_scored(text, limit)]
-
-    def search_scored(self, text: str, limit: int = 10) -> list[tuple[NodeSpec, float]]:
-        """`search` with each hit's score (IDF-weighted overlap; higher is better)."""
-        if not self._index:
-            self._build_index()
-        words = set(_words(text))
-        scores: dict[str, float] = {}
-        for w in words:
-            idf = self._idf.get(w)
-            if idf is None:
-                continue
-            for t, weight in self._index[w].items():
-                scores[t] = scores.get(t, 0.0) + weight * idf
-        ranked = sorted(
-            scores.items(),
-            key=lambda kv: (-kv[1], self.nodes[kv[0]].hidden, kv[0]),
-        )
-        return [(self.nodes[t], score) for t, score in ranked[:limit]]
-
-    def _build_index(self) -> None:
-        index: dict[str, dict[str, float]] = {}
-        for t, spec in self.nodes.items():
-            weights: dict[str, float] = {}
-            fields: list[tuple[Iterable[str], float]] = [
-                (_words(t.rsplit(".", 1)[-1]), 3.0),
-                (_words(spec.display_name), 3.0),
-                (_words(" ".join(spec.aliases)), 2.0),
-                (_words(" ".join(spec.categories)), 0.5),
-                (_words(spec.description), 1.0),
-            ]
-            for ws, w in fields:
-                for word in ws:
-                    weights[word] = max(weights.get(word, 0.0), w)
-            for word, w in weights.items():
-                index.setdefault(word, {})[t] = w
-        n = len(self.nodes) or 1
-        self._idf = {w: math.log(1 + n / len(ts)) for w, ts in index.items()}
-        self._index = index
-
-
-_STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "from",
-        "with",
-        "by",
-        "at",
-        "is",
-        "are",
-        "be",
-        "it",
-        "this",
-        "that",
-        "every",
-        "each",
-        "new",
-        "when",
-        "then",
-        "into",
-        "as",
-        "my",
-        "our",
-        "your",
-        "me",
-        "we",
-        "i",
-        "all",
-        "any",
-        "node",
-        "nodes",
-        "n8n",
-    ]
-)
-
-
-def _words(text: str) -> list[str]:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text)
-    out = []
-    for w in re.findall(r"[a-z0-9]+", spaced.lower()):
-        if w in _STOPWORDS or len(w) < 2:
-            continue
-        out.append(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
-    return out
-
 
 # ---------------------------------------------------------------------------------------------
 # Building from n8n's nodes.json and (de)serialising the snapshot

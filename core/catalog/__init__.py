@@ -1,0 +1,55 @@
+"""The catalog of n8n node types the installed n8n knows: versions, required parameters, outputs.
+
+Built from n8n's own `dist/types/nodes.json` files (n8n-nodes-base and the LangChain package) and
+shipped as a compact snapshot (`core/data/node_catalog.json.gz`), so validation works without n8n
+installed. `clixen catalog refresh` regenerates the snapshot from an installed n8n.
+
+By job: `model` (what is known of one node type), `index` (`NodeCatalog`: lookup, closest type,
+search), `snapshot` (build, refresh and load the shipped file; `default_catalog()`). Loading is
+cheap, because `clixen validate` loads the catalog to check one file: the snapshot keeps each
+type's version classes as JSON text, and a type's `NodeSpec` is built when first looked up.
+"""
+
+from core.catalog.index import NodeCatalog
+from core.catalog.model import (
+    BASE_PREFIX,
+    CHECKED_REQUIRED_TYPES,
+    KNOWN_PREFIXES,
+    LANGCHAIN_PREFIX,
+    MANUAL_TRIGGERS,
+    SNAPSHOT_FORMAT,
+    SNAPSHOT_PATH,
+    CredentialSlot,
+    NodeSpec,
+    ParamSpec,
+    VersionClass,
+)
+from core.catalog.snapshot import (
+    build_snapshot,
+    catalog_from_snapshot,
+    default_catalog,
+    find_nodes_json,
+    load_catalog,
+    refresh_snapshot,
+)
+
+__all__ = [
+    "BASE_PREFIX",
+    "CHECKED_REQUIRED_TYPES",
+    "KNOWN_PREFIXES",
+    "LANGCHAIN_PREFIX",
+    "MANUAL_TRIGGERS",
+    "SNAPSHOT_FORMAT",
+    "SNAPSHOT_PATH",
+    "CredentialSlot",
+    "NodeCatalog",
+    "NodeSpec",
+    "ParamSpec",
+    "VersionClass",
+    "build_snapshot",
+    "catalog_from_snapshot",
+    "default_catalog",
+    "find_nodes_json",
+    "load_catalog",
+    "refresh_snapshot",
+]

@@ -1,0 +1,117 @@
+"""What the catalog knows of one node type: its versions, parameters (with displayOptions),
+credential slots and outputs, and the type-name prefixes n8n uses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BASE_PREFIX = "n8n-nodes-base."
+LANGCHAIN_PREFIX = "@n8n/n8n-nodes-langchain."
+KNOWN_PREFIXES = (BASE_PREFIX, LANGCHAIN_PREFIX)
+SNAPSHOT_PATH = Path(__file__).parent.parent / "data" / "node_catalog.json.gz"
+SNAPSHOT_FORMAT = 3
+
+# Manual triggers start a run by hand only; n8n does not count them when activating.
+MANUAL_TRIGGERS = frozenset(
+    {"n8n-nodes-base.manualTrigger", "@n8n/n8n-nodes-langchain.manualChatTrigger"}
+)
+# Parameter types n8n checks for emptiness when required (n8n-workflow addToIssuesIfMissing).
+CHECKED_REQUIRED_TYPES = frozenset(
+    {
+        "string",
+        "multiOptions",
+        "dateTime",
+        "options",
+        "resourceLocator",
+        "workflowSelector",
+        "agentSelector",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """A top-level node parameter as far as validation needs it."""
+
+    name: str
+    type: str
+    default: Any
+    required: bool
+    display_options: Mapping[str, Any] | None
+    multiple: bool = False
+    # Resource-locator modes with the regexes n8n checks their values against.
+    modes: Mapping[str, tuple[str, ...]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialSlot:
+    """A credential type a node version accepts, and when (its displayOptions, like a
+    parameter's: Slack's `slackApi` only while `authentication` is `accessToken`)."""
+
+    name: str
+    required: bool
+    display_options: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionClass:
+    """One implementation class of a node type, serving a set of typeVersions."""
+
+    versions: tuple[float, ...]
+    # Connection types of the outputs in order (["main", "main"] for IF); None when n8n computes
+    # them from the parameters (Switch, Webhook, Text Classifier, ...).
+    outputs: tuple[str, ...] | None
+    output_names: int
+    params: tuple[ParamSpec, ...]
+    credentials: tuple[CredentialSlot, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """What the catalog knows about one node type (all its versions)."""
+
+    type: str
+    display_name: str
+    description: str
+    group: tuple[str, ...]
+    classes: tuple[VersionClass, ...]
+    default_version: float
+    credentials: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    webhook: bool = False
+    polling: bool = False
+    hidden: bool = False
+
+    @property
+    def versions(self) -> tuple[float, ...]:
+        """Every typeVersion this node type supports, ascending."""
+        return tuple(sorted({v for c in self.classes for v in c.versions}))
+
+    @property
+    def latest_version(self) -> float:
+        return max(self.versions)
+
+    @property
+    def is_trigger(self) -> bool:
+        """True when the node can start a run on its own (trigger, poller or webhook)."""
+        if self.type in MANUAL_TRIGGERS:
+            return False
+        return (
+            "trigger" in self.group or self.type.endswith("Trigger") or self.webhook or self.polling
+        )
+
+    @property
+    def is_manual_trigger(self) -> bool:
+        return self.type in MANUAL_TRIGGERS
+
+    def version_class(self, version: float | None) -> VersionClass | None:
+        """The class serving `version` (the default version when None), or None if unsupported."""
+        v = self.default_version if version is None else version
+        for c in self.classes:
+            if v in c.versions:
+                return c
+        return None

@@ -1,0 +1,226 @@
+"""The execution watch: read new finished executions of recently deployed workflows from n8n,
+record how each workflow last ran, and for a failure post one message in the workflow's thread
+and start a repair (`watch_executions`, fired by `core.scheduler.jobs.execution_watch_job`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.models import Workflow, WorkflowVersion
+from core.n8n import ExecutionFailure, N8nClient, N8nError, execution_failure
+from core.safety import escape_mrkdwn
+from core.scheduler.notify import Notifier
+from core.vocabulary import WorkflowStatus
+
+if TYPE_CHECKING:
+    pass
+
+logger = logging.getLogger(__name__)
+
+
+FINISHED = frozenset({"success", "error", "crashed", "canceled"})
+FAILED = frozenset({"error", "crashed"})
+# At most this many executions are read per workflow and watch (a workflow firing every
+# second must not turn one watch into thousands of requests); older ones are only counted.
+MAX_EXECUTIONS_PER_WATCH = 250
+
+
+# --- execution watch --------------------------------------------------------------------------
+
+
+class RepairStarter(Protocol):
+    """Starts the repair loop of a deployed workflow after a runtime error (within the caps);
+    returns one line for the workflow's thread saying what happened, or None when there is
+    nothing new to tell (the execution ran a replaced version, or the workflow was already
+    reported as needing manual review): then the thread gets no message."""
+
+    def __call__(self, *, workflow_id: int, failure: ExecutionFailure) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class WatchedWorkflow:
+    id: int
+    name: str
+    n8n_workflow_id: str
+    last_checked_execution_id: str | None
+    slack_channel_id: str | None
+    slack_thread_ts: str | None
+
+
+def _id_key(execution_id: str) -> tuple[int, str]:
+    return (int(execution_id), "") if execution_id.isdigit() else (0, execution_id)
+
+
+def _new_finished_executions(
+    client: N8nClient, n8n_workflow_id: str, after_id: str | None
+) -> list[dict[str, Any]]:
+    """Executions newer than `after_id` that have finished, newest first. Stops below the oldest
+    execution still running, so the watch never moves its cursor past an unfinished one."""
+    new: list[dict[str, Any]] = []
+    for count, item in enumerate(client.iter_executions(workflow_id=n8n_workflow_id, limit=50)):
+        if after_id is not None and _id_key(str(item.get("id"))) <= _id_key(after_id):
+            break
+        new.append(item)
+        if count + 1 >= MAX_EXECUTIONS_PER_WATCH:
+            break
+    unfinished = [i for i, e in enumerate(new) if e.get("status") not in FINISHED]
+    if unfinished:
+        new = new[unfinished[-1] + 1 :]
+    return new
+
+
+def watched_workflows(
+    *, session: Session, now: dt.datetime, window_h: float
+) -> list[WatchedWorkflow]:
+    """Active workflows with a version deployed within `window_h` hours of `now`."""
+    cutoff = now - dt.timedelta(hours=window_h)
+    last_deploy = (
+        select(
+            WorkflowVersion.workflow_id.label("workflow_id"),
+            func.max(WorkflowVersion.deployed_at).label("deployed_at"),
+        )
+        .group_by(WorkflowVersion.workflow_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Workflow.id,
+            Workflow.name,
+            Workflow.n8n_workflow_id,
+            Workflow.last_checked_execution_id,
+            Workflow.slack_channel_id,
+            Workflow.slack_thread_ts,
+        )
+        .join(last_deploy, last_deploy.c.workflow_id == Workflow.id)
+        .where(
+            Workflow.status == WorkflowStatus.active,
+            Workflow.n8n_workflow_id.is_not(None),
+            last_deploy.c.deployed_at >= cutoff,
+        )
+        .order_by(Workflow.id)
+    ).all()
+    return [
+        WatchedWorkflow(r[0], r[1], str(r[2]), r[3], r[4], r[5]) for r in rows if r[2] is not None
+    ]
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def failure_notice(name: str, failure: ExecutionFailure, next_step: str) -> str:
+    """The thread message about a runtime error and what became of it (n8n's and the repair's
+    text escaped for Slack mrkdwn: both can quote what the workflow or the model produced)."""
+    where = f" at node “{escape_mrkdwn(failure.node)}”" if failure.node else ""
+    return (
+        f":warning: “{escape_mrkdwn(name)}” failed in n8n{where} "
+        f"(execution {failure.execution_id}): {escape_mrkdwn(failure.message[:500])}\n"
+        f"{escape_mrkdwn(next_step[:1500])}"
+    )
+
+
+def watch_executions(
+    *,
+    session_factory: sessionmaker[Session],
+    client: N8nClient,
+    notifier: Notifier | None,
+    repair: RepairStarter | None,
+    now: dt.datetime,
+    window_h: float = 24.0,
+) -> dict[str, Any]:
+    """Read the new executions of recently deployed workflows; record the latest status; on a
+    runtime error, report it in the workflow's thread and start the repair loop.
+
+    Each workflow's cursor (`last_checked_execution_id`) moves with a compare-and-set, so a
+    failure is reported and repaired once even if two watches ever read it concurrently.
+    """
+    with session_factory.begin() as session:
+        watched = watched_workflows(session=session, now=now, window_h=window_h)
+    summary: dict[str, Any] = {"watched": len(watched), "new": 0, "failed": [], "errors": 0}
+    for wf in watched:
+        try:
+            new = _new_finished_executions(client, wf.n8n_workflow_id, wf.last_checked_execution_id)
+        except N8nError as e:
+            logger.warning("watch: cannot list executions of workflow %s: %s", wf.id, e)
+            summary["errors"] += 1
+            continue
+        if not new:
+            continue
+        newest = new[0]
+        with session_factory.begin() as session:
+            moved = session.execute(
+                update(Workflow)
+                .where(
+                    Workflow.id == wf.id,
+                    Workflow.last_checked_execution_id.is_(None)
+                    if wf.last_checked_execution_id is None
+                    else Workflow.last_checked_execution_id == wf.last_checked_execution_id,
+                )
+                .values(
+                    last_checked_execution_id=str(newest.get("id")),
+                    last_execution_status=str(newest.get("status"))[:16],
+                    last_execution_at=_parse_time(newest.get("stoppedAt"))
+                    or _parse_time(newest.get("startedAt"))
+                    or now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        if not getattr(moved, "rowcount", 0):
+            continue  # another watch took these executions
+        summary["new"] += len(new)
+        failed = [e for e in new if e.get("status") in FAILED]
+        if not failed:
+            continue
+        failure = _failure_of(client, failed[0])
+        summary["failed"].append({"workflow_id": wf.id, "execution_id": failure.execution_id})
+        _report_and_repair(wf, failure, notifier=notifier, repair=repair)
+    return summary
+
+
+def _failure_of(client: N8nClient, execution: dict[str, Any]) -> ExecutionFailure:
+    execution_id = str(execution.get("id"))
+    try:
+        detailed = client.get_execution(execution_id, include_data=True)
+    except N8nError as e:
+        return ExecutionFailure(execution_id, None, f"(details unavailable: {e})", "error")
+    return execution_failure(detailed) or ExecutionFailure(
+        execution_id, None, "execution failed", str(execution.get("status"))
+    )
+
+
+def _report_and_repair(
+    wf: WatchedWorkflow,
+    failure: ExecutionFailure,
+    *,
+    notifier: Notifier | None,
+    repair: RepairStarter | None,
+) -> None:
+    next_step: str | None
+    if repair is None:
+        next_step = "Automatic repair is not available here; the error is logged for review."
+    else:
+        try:
+            next_step = repair(workflow_id=wf.id, failure=failure)
+        except Exception as e:
+            logger.exception("watch: repair of workflow %s could not start", wf.id)
+            next_step = f"Automatic repair could not start: {str(e)[:300]}"
+    if next_step is None:
+        return
+    if notifier is not None and wf.slack_channel_id:
+        notifier.post(
+            wf.slack_channel_id,
+            failure_notice(wf.name, failure, next_step),
+            thread_ts=wf.slack_thread_ts,
+        )
