@@ -179,19 +179,24 @@ def provide_credentials(
     return execute_run(services, run_id, progress)
 
 
+def waiting_runs(session: Session, project_id: int) -> list[int]:
+    """The ids of the project's runs waiting for credentials, oldest first."""
+    return list(
+        session.scalars(
+            select(PipelineRun.id)
+            .where(
+                PipelineRun.project_id == project_id,
+                PipelineRun.state == RunState.awaiting_credentials,
+            )
+            .order_by(PipelineRun.id)
+        )
+    )
+
+
 def resume_waiting_runs(
     services: PipelineServices, *, project_id: int, progress: Progress | None = None
 ) -> list[RunOutcome]:
     """After a secret was set: every run of the project waiting for credentials tries again."""
     with services.session_factory() as session:
-        ids = list(
-            session.scalars(
-                select(PipelineRun.id)
-                .where(
-                    PipelineRun.project_id == project_id,
-                    PipelineRun.state == RunState.awaiting_credentials,
-                )
-                .order_by(PipelineRun.id)
-            )
-        )
+        ids = waiting_runs(session, project_id)
     return [provide_credentials(services, run_id, progress=progress) for run_id in ids]

@@ -347,6 +347,10 @@ def _step_deploying(active: ActiveRun) -> None:
             idempotency_key=f"run:{active.run.id}:{digest}",
             settings=active.services.settings,
             expected_head=context.base_version,
+            # Only what the user should hear (settings the product dropped), not every call.
+            progress=lambda line: (
+                active.emit(RunState.deploying, line) if line.startswith("settings:") else None
+            ),
         )
     except deploy.HeadMoved as e:
         fail(active, _not_over(active, e), category=CONFLICT)

@@ -213,3 +213,31 @@ def test_the_owner_lets_workflows_post_as_clixen_and_the_bot_joins_the_channel(
     _save("6-post-as-clixen-invite-note", invite[0].args)
     _save("7-post-as-clixen-deployed", {"text": done["text"], "blocks": done["blocks"]})
     n8n_client.delete_credential(str(credential_id))
+
+
+def test_a_secret_stored_with_clixen_secret_resumes_the_waiting_run(
+    full_bot: SlackSender,
+    slack: FakeSlack,
+    llm: ScriptedLLM,
+    n8n_client: N8nClient,
+    session_factory: sessionmaker[Session],
+) -> None:
+    llm.script(answer(rss_to_slack()))
+    full_bot.command("create post new items of https://example.com/feed.xml to #news")
+    _update_with(slack, "needs a")
+    full_bot.command("secret")
+    view = copy.deepcopy(slack.wait_for("views.open")[0].args["view"])
+    view["state"] = {
+        "values": {
+            "name": {"value": {"type": "plain_text_input", "value": "NEWS_BOT"}},
+            "value": {"value": {"type": "plain_text_input", "value": TOKEN}},
+            "credential_type": {"value": {"type": "plain_text_input", "value": "slackApi"}},
+        }
+    }
+    before = len(slack.named("chat.update"))
+    assert full_bot.view_submission(view).status_code == 200
+    _update_with(slack, "is active", after=before)
+    bound, credential_id = _deployed_credential(session_factory, n8n_client, "NEWS_BOT")
+    assert bound == credential_id
+    assert TOKEN not in slack.all_text()
+    n8n_client.delete_credential(str(credential_id))

@@ -22,7 +22,7 @@ from tests.builders import pipeline_services
 from tests.cli.common import cli_against, run
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
-from tests.workflows import answer, schedule_workflow
+from tests.workflows import answer, edit_reply, schedule_workflow
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,9 +79,7 @@ def test_question_exits_3_then_answer_continues_then_edit(
     assert code == 0, err
     assert "version 1" in out
 
-    changed = schedule_workflow("Feed poster")
-    changed["nodes"][1]["parameters"] = {"options": {}}
-    llm.script(answer(changed))
+    llm.script(edit_reply("Shape item", {"options": {}}))
     code, out, err = run(capsys, "edit", "Feed poster", "keep all options", "--watch", "0")
     assert code == 0, err
     with session_factory() as s:

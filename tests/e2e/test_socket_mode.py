@@ -23,8 +23,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.deploy import deploy_version
 from core.models import WorkflowVersion
 from core.n8n import N8nClient
+from core.projects import Actor
 from tests.builders import delete_deployed
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
@@ -206,7 +208,10 @@ def _buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def test_socket_mode_help_request_rollback_and_reconnect(
-    socket_app: SocketApp, llm: ScriptedLLM, session_factory: sessionmaker[Session]
+    socket_app: SocketApp,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+    n8n_client: N8nClient,
 ) -> None:
     slack = socket_app.slack
     opened = slack.named("apps.connections.open")
@@ -218,27 +223,21 @@ def test_socket_mode_help_request_rollback_and_reconnect(
     reply = slack.wait_for("respond")[0]
     assert reply.args["response_type"] == "ephemeral" and "/clixen rollback" in _text(reply)
 
-    # A request through to a deployed, active workflow; a thread reply makes version 2.
-    llm.script(
-        answer(schedule_workflow("Morning news")),
-        answer(schedule_workflow("Morning news v2")),
-    )
+    # A request through to a deployed, active workflow (then a version 2 to roll back from).
+    llm.script(answer(schedule_workflow("Morning news")))
     socket_app.command("create every morning post the news")
     summary = _summary(slack, "is active")
     assert "version 1" in json.dumps(summary["blocks"], ensure_ascii=False)
     wf_id = int(_buttons(summary["blocks"])["workflow_versions"]["value"])
-    root = slack.named("chat.postMessage")[1].args["thread_ts"]
-    socket_app.event(
-        {
-            "type": "message",
-            "channel": "C1",
-            "user": USER,
-            "text": "drop the set node",
-            "ts": f"{time.time():.6f}",
-            "thread_ts": root,
-        }
+    v2 = deploy_version(
+        session_factory=session_factory,
+        n8n=n8n_client,
+        workflow_id=wf_id,
+        json_payload=schedule_workflow("Morning news v2"),
+        source="edit",
+        actor=Actor(TEAM, USER),
     )
-    _summary(slack, "version 2")
+    assert v2.version == 2
 
     # The rollback buttons: pick v1, then confirm.
     socket_app.action(

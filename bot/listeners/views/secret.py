@@ -10,7 +10,9 @@ from slack_sdk import WebClient
 
 from bot.blocks.common import escape
 from bot.listeners.context import after_ack, services_of, team_of, user_of
+from bot.run_threads import give_credentials
 from core.errors import ClixenError, InvalidInput
+from core.pipeline.credentials import waiting_runs
 from core.projects import Role, require_role
 from core.secrets import secret_key, set_secret
 
@@ -70,12 +72,17 @@ def handle_secret_submission(
         ack(response_action="errors", errors={"value": str(e)[:150]})
         return
     ack()
-    user = user_of(context)
+    user, team = user_of(context), team_of(context)
 
     def confirm() -> None:
         client.chat_postMessage(
             channel=user, text=f"Saved secret `{escape(name)}` (encrypted). Workflows can use it."
         )
+        # Requests of the project that were waiting for a credential try again with it.
+        with services.session_factory() as session:
+            waiting = waiting_runs(session, project_id)
+        for run_id in waiting:
+            give_credentials(services, client, run_id=run_id, team_id=team, user_id=user)
 
     # After the ack: the modal closes at once, and a failing message cannot turn it into an error.
     after_ack(context, body, client, confirm)
