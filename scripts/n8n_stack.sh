@@ -402,6 +402,18 @@ PY
   exists="$(PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -Atc \
     "SELECT 1 FROM pg_database WHERE datname = '${PG_DATABASE}'")" \
     || die "cannot connect to Postgres (${conn}; set CLIXEN_N8N_PG_*)"
+  if [[ "${exists}" == "1" && ! -s "${ENCRYPTION_KEY_FILE}" ]]; then
+    # A database without this state dir's key was made by another checkout (or a wiped .stack):
+    # its owner, API keys and credentials are unusable here, so start it afresh, with the queue.
+    log "start: ${PG_DATABASE} belongs to another n8n state; recreating it for ${STATE_DIR}"
+    PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -qc "DROP DATABASE \"${PG_DATABASE}\" WITH (FORCE)" \
+      || die "cannot drop the stale Postgres database ${PG_DATABASE}"
+    exists=""
+    if command -v redis-cli >/dev/null; then
+      redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" --scan --pattern "${BULL_PREFIX}:*" \
+        | xargs -r redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" del >/dev/null || true
+    fi
+  fi
   if [[ "${exists}" != "1" ]]; then
     log "start: creating Postgres database ${PG_DATABASE} for n8n"
     PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -qc "CREATE DATABASE \"${PG_DATABASE}\"" \
