@@ -18,7 +18,8 @@ from core.deploy.lifecycle import (
     rollback_to,
 )
 from core.deploy.lock import LOCK_WAIT_S
-from core.deploy.versions import Progress, deploy_version
+from core.deploy.publish import Progress
+from core.deploy.versions import deploy_version
 
 __all__ = [
     "LOCK_WAIT_S",

@@ -18,7 +18,8 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy.lock import workflow_lock
-from core.deploy.versions import Progress, authorized, deploy_version, replay
+from core.deploy.publish import Progress
+from core.deploy.versions import authorized, deploy_version, replay
 from core.errors import InvalidInput, NotFound
 from core.models import Project, Workflow, WorkflowVersion
 from core.n8n import N8nClient, N8nError, N8nNotFound

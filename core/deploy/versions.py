@@ -21,20 +21,22 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import quotas, secrets, telemetry
+from core import quotas, secrets
 from core.deploy.errors import DeployFailed, HeadMoved, ValidationFailed
 from core.deploy.lock import workflow_lock
-from core.deploy.readback import Mismatch, confirm_active, holds_sent
+from core.deploy.publish import Progress, push
+from core.deploy.readback import Mismatch
+from core.deploy.settle import fail, succeed
 from core.deploy.workflow_settings import filter_settings
 from core.errors import InvalidInput
 from core.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
-from core.n8n import N8nAPIError, N8nClient, N8nError, N8nNotFound
+from core.n8n import N8nAPIError, N8nClient, N8nError
 from core.n8n.workflow_json import (
     N8nWorkflow,
     checksum,
@@ -49,8 +51,6 @@ from core.workflows import get_version, get_workflow, head_version
 
 log = logging.getLogger(__name__)
 SOURCES = frozenset(s.value for s in VersionSource)
-
-Progress = Callable[[str], None]
 
 
 def _quiet(_: str) -> None:
@@ -148,7 +148,7 @@ def deploy_version(
             expected_head=expected_head,
         )
         try:
-            n8n_id = _push(
+            n8n_id = push(
                 session_factory=session_factory,
                 n8n=n8n,
                 workflow_id=workflow_id,
@@ -158,7 +158,7 @@ def deploy_version(
                 say=say,
             )
         except (N8nError, Mismatch) as e:
-            _fail(
+            fail(
                 session_factory=session_factory,
                 n8n=n8n,
                 version=version,
@@ -177,7 +177,7 @@ def deploy_version(
             # Anything unexpected (a bug, the database, Ctrl-C): never leave vN pending with the
             # quota taken; the original error is what the caller sees.
             with contextlib.suppress(Exception):
-                _fail(
+                fail(
                     session_factory=session_factory,
                     n8n=n8n,
                     version=version,
@@ -187,7 +187,7 @@ def deploy_version(
                     category="internal",
                 )
             raise
-        done = _succeed(
+        done = succeed(
             session_factory=session_factory,
             version=version,
             n8n_id=n8n_id,
@@ -317,146 +317,6 @@ def _bind_secrets(
     return secrets.sync_project_credentials(
         session=session, project_id=project_id, n8n=n8n, key=key, workflow_json=payload
     )
-
-
-def _push(
-    *,
-    session_factory: sessionmaker[Session],
-    n8n: N8nClient,
-    workflow_id: int,
-    n8n_id: str | None,
-    payload: dict[str, Any],
-    version: int,
-    say: Progress,
-) -> str:
-    published = False
-    if n8n_id is not None:
-        try:
-            updated = n8n.update_workflow(n8n_id, payload)
-            # n8n 2.x republishes an active workflow on update; activating again would redo it.
-            published = bool(updated.get("active")) and updated.get(
-                "activeVersionId"
-            ) == updated.get("versionId")
-            say(f"updated n8n workflow {n8n_id}")
-        except N8nNotFound:
-            # Someone deleted it in n8n: recreate rather than leave the workflow unrecoverable.
-            n8n_id = None
-    if n8n_id is None:
-        created = n8n.create_workflow(payload)
-        if not isinstance(created, dict) or not created.get("id"):
-            raise Mismatch("n8n answered the create without a workflow id.")
-        n8n_id = str(created["id"])
-        # Remember the id at once, so a crash before activation cannot orphan it in n8n.
-        with session_factory.begin() as session:
-            wf = session.get(Workflow, workflow_id)
-            assert wf is not None
-            wf.n8n_workflow_id = n8n_id
-        say(f"created n8n workflow {n8n_id}")
-    if not published:
-        n8n.activate(n8n_id)
-    say("activated; reading back")
-    confirm_active(n8n, n8n_id, payload)
-    return n8n_id
-
-
-def _succeed(
-    *,
-    session_factory: sessionmaker[Session],
-    version: WorkflowVersion,
-    n8n_id: str,
-    actor: Actor,
-    key: str | None,
-) -> WorkflowVersion:
-    with session_factory.begin() as session:
-        wf = session.execute(
-            select(Workflow).where(Workflow.id == version.workflow_id).with_for_update()
-        ).scalar_one()
-        row = get_version(session=session, workflow_id=wf.id, version=version.version)
-        first = wf.head_version == 0
-        if wf.head_version:
-            previous = get_version(session=session, workflow_id=wf.id, version=wf.head_version)
-            previous.status = VersionStatus.superseded
-        row.status = VersionStatus.deployed
-        row.deployed_at = utcnow()
-        row.error = None
-        wf.head_version = row.version
-        wf.status = WorkflowStatus.active
-        wf.n8n_workflow_id = n8n_id
-        common: dict[str, Any] = {
-            "session": session,
-            "team_id": actor.team_id,
-            "user_id": actor.user_id,
-            "project_id": wf.project_id,
-            "workflow_id": wf.id,
-        }
-        props = {"version": row.version, "source": row.source}
-        if first:
-            telemetry.record(type=telemetry.WORKFLOW_CREATED, properties=props, **common)
-        if row.source == VersionSource.rollback:
-            telemetry.record(type=telemetry.ROLLED_BACK, properties=props, **common)
-        else:
-            telemetry.record(type=telemetry.DEPLOYED, properties=props, **common)
-        if key:
-            session.add(
-                ProcessedAction(key=key, result={"workflow_id": wf.id, "version": row.version})
-            )
-        session.flush()
-        return row
-
-
-def _fail(
-    *,
-    session_factory: sessionmaker[Session],
-    n8n: N8nClient,
-    version: WorkflowVersion,
-    actor: Actor,
-    reserved_at: dt.datetime,
-    message: str,
-    category: str = "n8n_rejected",
-) -> None:
-    with session_factory.begin() as session:
-        wf = session.execute(
-            select(Workflow).where(Workflow.id == version.workflow_id).with_for_update()
-        ).scalar_one()
-        row = get_version(session=session, workflow_id=wf.id, version=version.version)
-        row.status = VersionStatus.failed
-        row.error = message[:4000]
-        if wf.head_version == 0:
-            wf.status = WorkflowStatus.failed
-        if version.source != VersionSource.rollback:
-            quotas.refund_deploy(
-                session=session,
-                team_id=actor.team_id,
-                user_id=actor.user_id,
-                project_id=wf.project_id,
-                now=reserved_at,
-            )
-        telemetry.record(
-            session=session,
-            type=telemetry.ERROR,
-            category=category,
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            project_id=wf.project_id,
-            workflow_id=wf.id,
-            properties={"version": row.version, "source": row.source},
-        )
-        head = head_version(session=session, workflow_id=wf.id)
-        n8n_id = wf.n8n_workflow_id
-    if head is not None and n8n_id is not None:
-        _restore(n8n, n8n_id, head.json_payload)
-
-
-def _restore(n8n: N8nClient, n8n_id: str, payload: dict[str, Any]) -> None:
-    """Best effort: put the last good version back in n8n after a failed update."""
-    try:
-        back = n8n.get_workflow(n8n_id)
-        if back.get("active") and holds_sent(back, payload):
-            return
-        n8n.update_workflow(n8n_id, payload)
-        n8n.activate(n8n_id)
-    except N8nError:
-        log.warning("could not restore the last good version of n8n workflow %s", n8n_id)
 
 
 def authorized(session: Session, workflow_id: int, actor: Actor) -> Workflow:

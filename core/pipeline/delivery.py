@@ -1,0 +1,197 @@
+"""The last two steps of a run: deploying the validated candidate (never over a head that moved
+since the candidate's base version; the workflow record created first, once) and watching its
+first executions or test-running it, whose failure feeds the repair loop within the caps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from core.models import PipelineRun
+from core.n8n import ExecutionFailure, execution_failure
+from core.n8n.workflow_json import checksum
+from core.pipeline.active import ActiveRun, StopRun, fail, need_repair, succeed
+from core.pipeline.model import (
+    CONFLICT,
+    DeployedVersion,
+    ExecutionSeen,
+    PipelineError,
+    ProblemKind,
+    RuntimeFailure,
+)
+from core.pipeline.watch import await_execution, newest_execution_id, webhook_path
+from core.projects import Actor
+from core.validation import Issue, validate
+from core.validation.output_fields import UNKNOWN_FIELD
+from core.vocabulary import RunKind, RunState, VersionSource
+
+if TYPE_CHECKING:
+    from core.deploy import HeadMoved
+
+
+def step_deploying(active: ActiveRun) -> None:
+    from core import deploy
+
+    context = active.context
+    candidate = context.candidate
+    if candidate is None:
+        raise PipelineError("The run lost its candidate workflow.")
+    digest = checksum(candidate)
+    source = VersionSource.for_run(active.run.kind, already_deployed=bool(context.deployed))
+    if active.run.workflow_id is None:
+        _create_record(active, candidate)
+    assert active.run.workflow_id is not None
+    active.emit(RunState.deploying, "Deploying to n8n…")
+    context.watch_after = newest_execution_id(active.services, active.n8n_id())
+    try:
+        version = deploy.deploy_version(
+            session_factory=active.services.session_factory,
+            n8n=active.services.n8n,
+            workflow_id=active.run.workflow_id,
+            json_payload=candidate,
+            source=source,
+            actor=Actor(team_id=active.run.team_id, user_id=active.run.user_id),
+            prompt=active.run.request,
+            run_id=active.run.id,
+            # The same candidate of the same run deploys once, even when a resumed run retries.
+            idempotency_key=f"run:{active.run.id}:{digest}",
+            settings=active.services.settings,
+            expected_head=context.base_version,
+            # Only what the user should hear (settings the product dropped), not every call.
+            progress=lambda line: (
+                active.emit(RunState.deploying, line) if line.startswith("settings:") else None
+            ),
+        )
+    except deploy.HeadMoved as e:
+        fail(active, _not_over(active, e), category=CONFLICT)
+        raise StopRun from e
+    except deploy.ValidationFailed as e:
+        context.problems = list(e.report.errors)
+        context.problem_kind = ProblemKind.validation
+        need_repair(active, ProblemKind.validation)
+        return
+    except deploy.DeployFailed as e:
+        context.problems = [Issue(code="n8n_rejected", message=e.n8n_message)]
+        context.problem_kind = ProblemKind.validation
+        need_repair(active, ProblemKind.validation)
+        return
+    context.deployed = [
+        *(d for d in context.deployed if d.checksum != digest),
+        DeployedVersion(version=version.version, checksum=digest),
+    ]
+    context.base_version = version.version  # a repair after this starts from it
+    active.save(RunState.watching, detail=f"watching version {version.version}")
+
+
+def _not_over(active: ActiveRun, moved: HeadMoved) -> str:
+    """Why the candidate was not deployed: the head moved while this run worked on it."""
+    if active.run.kind == RunKind.repair or active.context.deployed:
+        doing, thing = f"repairing v{moved.expected}", "fix"
+    elif active.run.kind == RunKind.edit:
+        doing, thing = f"editing v{moved.expected}", "change"
+    else:
+        doing, thing = "building it", "workflow"
+    after = (
+        f"I will watch v{moved.head} from here."
+        if active.run.kind == RunKind.repair
+        else f"v{moved.head} stays live; ask again if you still want this change made to it."
+    )
+    return (
+        f"{moved.head_label} was deployed while I was {doing}; "
+        f"I did not deploy my {thing} over it. {after}"
+    )
+
+
+def _create_record(active: ActiveRun, candidate: Mapping[str, Any]) -> None:
+    """Create the product's workflow row and link it to the run in one transaction."""
+    from core import deploy
+
+    summary = active.context.summary
+    name = str(candidate.get("name") or summary or active.run.request).strip()
+
+    def create(session: Session, row: PipelineRun) -> None:
+        wf = deploy.create_workflow_record(
+            session=session,
+            project_id=row.project_id,
+            name=name[:200] or "Workflow",
+            description=summary or None,
+            created_by=row.user_id,
+            slack_channel_id=row.slack_channel_id,
+            slack_thread_ts=row.slack_thread_ts,
+        )
+        row.workflow_id = wf.id
+
+    active.context.base_version = 0  # a new workflow: its first deploy expects no head yet
+    # Saved at once: a crash after this point reuses the record instead of creating another.
+    active.save(RunState.deploying, detail="deploying", extra=create)
+
+
+def step_watching(active: ActiveRun) -> None:
+    n8n_id = active.n8n_id()
+    assert n8n_id is not None
+    context = active.context
+    candidate = context.candidate or {}
+    sample = context.test_sample
+    hook = webhook_path(candidate)
+    testing = sample is not None and hook is not None
+    failure = None
+    if sample is not None and hook is None:
+        failure = _test_copy_failure(active, candidate, sample)
+    elif testing:
+        active.emit(RunState.watching, "Test-running it with the sample call…")
+    elif active.services.watch_s > 0:
+        active.emit(RunState.watching, "Watching the first executions…")
+    if failure is None and (active.services.watch_s > 0 or testing):
+        execution = await_execution(
+            active.services,
+            n8n_id,
+            candidate=candidate,
+            after=context.watch_after,
+            sample=sample if hook else None,
+            hook=hook,
+        )
+        if execution is not None:
+            context.last_execution = ExecutionSeen(
+                id=str(execution.get("id")), status=str(execution.get("status"))
+            )
+            failure = execution_failure(execution)
+    if failure is not None:
+        # Fields read that the upstream node does not output often explain a runtime error.
+        fields = validate(candidate, catalog=active.services.catalog).warnings
+        context.problems = [
+            Issue(code="execution_failed", message=failure.message, node=failure.node),
+            *[i for i in fields if i.code == UNKNOWN_FIELD][:5],
+        ]
+        context.problem_kind = ProblemKind.runtime
+        context.runtime_failures = [
+            *context.runtime_failures,
+            RuntimeFailure(node=failure.node, message=failure.message[:300]),
+        ]
+        active.emit(
+            RunState.watching,
+            f"A test run failed at {failure.node or 'a node'}: {failure.message}",
+        )
+        need_repair(active, ProblemKind.runtime)
+        return
+    succeed(active)
+
+
+def _test_copy_failure(
+    active: ActiveRun, candidate: Mapping[str, Any], sample: Mapping[str, Any]
+) -> ExecutionFailure | None:
+    """Any trigger but a webhook: run the candidate once now on a test copy (`core.testing`),
+    `sample` in its trigger's place (empty: the trigger's own sample); its failure, if any."""
+    from core.testing import run_now
+
+    active.emit(RunState.watching, "Test-running it now on a test copy…")
+    report = run_now(active.services.n8n, candidate, sample=sample or None)
+    if report.ok or report.status == "unknown":
+        return None
+    return ExecutionFailure(
+        execution_id=report.execution_id or "",
+        node=report.node,
+        message=report.message,
+        status=report.status,
+    )
