@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.catalog import NodeSpec, ParamSpec, VersionClass
+from core.output_schemas import output_shape
 from core.templates import tokens
 from core.validation.parameters import ParamContext, with_defaults
 from core.validation.shapes import MISSING
@@ -338,7 +339,8 @@ def node_spec(
 ) -> dict[str, Any]:
     """What the LLM needs to use `spec` for `request`: the newest typeVersion, the likely
     resource/operation (the one `current` parameters name, when given) and its parameters,
-    outputs, credential types, and one real configuration from the templates."""
+    outputs, credential types, the fields its items carry, and one real configuration from the
+    templates."""
     summary: dict[str, Any] = {"type": spec.type, "typeVersion": _num(spec.latest_version)}
     if "trigger" in spec.group or spec.type.endswith(("Trigger", ".webhook")):
         summary["trigger"] = True
@@ -365,7 +367,25 @@ def node_spec(
                 summary["example_parameters"] = example
     if spec.credentials:
         summary["credentials"] = list(spec.credentials)
+    fields = output_fields(spec, summary.get("resource"), summary.get("operation"))
+    if fields:
+        summary["output_fields"] = fields
     return summary
+
+
+MAX_OUTPUT_FIELDS = 30
+
+
+def output_fields(spec: NodeSpec, resource: str | None, operation: str | None) -> list[str]:
+    """The top-level fields one output item of this node has (from n8n's output schemas), so
+    the model writes `$json.title`, not `$json.Title`; empty when no schema is known."""
+    shape = output_shape(spec.type, spec.latest_version, resource, operation)
+    if not shape:
+        return []
+    names = list(shape)
+    if len(names) > MAX_OUTPUT_FIELDS:
+        return [*names[:MAX_OUTPUT_FIELDS], f"…{len(names) - MAX_OUTPUT_FIELDS} more"]
+    return names
 
 
 def mined_configuration(library: TemplateLibrary, node_type: str, op: Operation) -> Any:

@@ -141,3 +141,15 @@ def test_a_mined_configuration_has_no_ids_or_secrets() -> None:
     text = json.dumps(mined)
     assert "C0123ABCDEF" not in text and "sk-live" not in text and "cachedResult" not in text
     assert "1AbCdEf" not in text and mined["text"] == "={{ $json.title }}"
+
+
+def test_specs_name_the_fields_a_node_outputs() -> None:
+    """The model reads real field names (`$json.title`, not `$json.Title`) from the spec."""
+    catalog = default_catalog()
+    rss = node_spec(catalog.get("n8n-nodes-base.rssFeedRead"), request="new posts of a feed")
+    assert rss["output_fields"][:3] == ["title", "link", "pubDate"]
+    issue = node_spec(catalog.get("n8n-nodes-base.github"), request="get the issue")
+    assert issue.get("resource") == "issue" and "title" in issue["output_fields"]
+    # No schema known → no guess.
+    noop = node_spec(catalog.get("n8n-nodes-base.noOp"), request="do nothing")
+    assert "output_fields" not in noop
