@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from bot.services import BotServices
-    from core.scheduler.notify import Notifier
+    from core.scheduler.notify import Notifier, Picture
     from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,14 @@ def register(sub: Any) -> None:
 class LogNotifier:
     """Scheduler reports while Slack is not configured (development): written to the log."""
 
-    def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None:
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        picture: Picture | None = None,
+    ) -> str | None:
         log.warning("[for Slack channel %s] %s", channel, " ".join(text.split("\n")))
         return None
 

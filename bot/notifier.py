@@ -1,5 +1,6 @@
-"""What the scheduler says in Slack: its plain messages, and the runs it resumes after a restart
-(their progress message keeps updating and ends in the summary, like any other run's)."""
+"""What the scheduler says in Slack: its messages (with a picture beside one when given), and the
+runs it resumes after a restart (their progress message keeps updating and ends in the summary,
+like any other run's)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 
 from bot.blocks.run_message import progress_blocks, progress_text
+from bot.pictures import upload_png
 from bot.run_threads import ProgressMessage, SlackProgress, report_outcome
 from bot.services import BotServices
 from core.pipeline import ProgressEvent, RunOutcome
+from core.scheduler.notify import Picture
 from core.threads import find_run_thread, set_run_message
 
 log = logging.getLogger(__name__)
@@ -35,9 +38,29 @@ class SlackNotifier:
         self._messages: dict[int, _RunMessage | None] = {}
         self._lock = threading.Lock()
 
-    def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None:
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        picture: Picture | None = None,
+    ) -> str | None:
+        """The text first, then the picture in the same thread (under the message itself when
+        it started none): a failed upload is logged and the text stands alone."""
         response = self.client.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts)
-        return str(response.get("ts")) if response.get("ts") else None
+        ts = str(response.get("ts")) if response.get("ts") else None
+        if picture is not None:
+            upload_png(
+                self.client,
+                channel=channel,
+                thread_ts=thread_ts or ts,
+                png=picture.png,
+                filename=picture.filename,
+                title=picture.title,
+                alt_text=picture.alt_text,
+            )
+        return ts
 
     def run_progress(self, event: ProgressEvent) -> None:
         run = self._message_of(event.run_id)

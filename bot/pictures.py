@@ -1,5 +1,6 @@
 """Workflow pictures in a Slack thread: which picture each moment gets (a run's summary, a test
-run, a rollback), gathered through core and drawn by `core.graph`, and the upload itself."""
+run, a rollback), gathered through core and drawn by `core.graph`, and the upload itself (also
+of the pictures the scheduler draws, through `bot.notifier`)."""
 
 from __future__ import annotations
 
@@ -52,17 +53,45 @@ def post_picture(
     filename: str,
     alt_text: str,
 ) -> None:
-    """Upload the picture into the thread; a failed upload is logged, not raised (the message
-    beside it already says what happened in text)."""
+    """Draw the picture and upload it into the thread; a failure is logged, not raised (the
+    message beside it already says what happened in text)."""
     from core.graph import render_png
 
+    try:
+        png = render_png(layout)
+    except Exception:
+        log.warning("could not draw the workflow picture", exc_info=True)
+        return
+    upload_png(
+        client,
+        channel=channel,
+        thread_ts=thread_ts,
+        png=png,
+        filename=filename,
+        title=" ".join(layout.title) or filename,
+        alt_text=alt_text,
+    )
+
+
+def upload_png(
+    client: WebClient,
+    *,
+    channel: str,
+    thread_ts: str | None,
+    png: bytes,
+    filename: str,
+    title: str,
+    alt_text: str,
+) -> None:
+    """Upload a drawn picture into the thread (files upload v2); a failed upload is logged, not
+    raised."""
     try:
         client.files_upload_v2(
             channel=channel,
             thread_ts=thread_ts,
-            content=render_png(layout),
+            content=png,
             filename=filename,
-            title=" ".join(layout.title) or filename,
+            title=title or filename,
             alt_txt=alt_text[:1000],
         )
     except Exception:

@@ -1,15 +1,18 @@
-"""Which node types a project may deploy, and which internal hosts its HTTP requests may call.
+"""Which node types a project may deploy, which internal hosts its nodes may fetch, and which
+n8n workflows its nodes may run.
 
 By default, nodes that act on the n8n host are denied. A project's `node_policy` JSON
 (`{"deny": [...], "allow": [...], "allow_hosts": [...]}`) adjusts that: `deny` adds types, `allow`
 lifts default entries, `allow_hosts` lists internal hosts (names, `*.suffix` names, IPs or CIDR
-networks) its HTTP Request nodes may call. Only a project owner may change it.
+networks) its nodes may fetch. Only a project owner may change it. The workflows a node may run
+(Execute Workflow, Call n8n Workflow Tool) are not a setting: they are the project's own live
+workflows in n8n, which `policy_for_project` reads from the database.
 
 A type is denied however it is spelled: case does not matter, an unprefixed name matches a
 denied type of either package, and n8n's AI-tool variant `<type>Tool` of a denied type is denied
 too (unless the project allows that variant by name). The validator (`core.validation`) applies
-the policy, also to the nodes of inline sub-workflows, and refuses calls to internal hosts that
-`allow_hosts` does not list.
+the policy, also to the nodes of inline sub-workflows, refuses fetches from internal hosts that
+`allow_hosts` does not list and runs of workflows that are not the project's.
 
 Importing this module is cheap: the validator (so `clixen validate`) needs only `NodePolicy`; the
 two functions that read and write a project's policy load the ORM when they are called.
@@ -69,14 +72,17 @@ _HOST_NAME = re.compile(rf"(\*\.)?{_LABEL}(\.{_LABEL})*")
 
 @dataclass(frozen=True)
 class NodePolicy:
-    """Denied node types and the reason shown to the user for each, and the internal hosts the
-    project's HTTP requests may call (`allowed_hosts`, as normalised by `normalize_host`)."""
+    """Denied node types and the reason shown to the user for each, the internal hosts the
+    project's nodes may fetch (`allowed_hosts`, as normalised by `normalize_host`), and the n8n
+    workflows its nodes may run (`workflows`: n8n id → name; None when not known here, e.g.
+    `clixen validate` without a database: then which workflow a node runs is not checked)."""
 
     denied: frozenset[str] = field(default_factory=lambda: frozenset(DEFAULT_DENYLIST))
     reason: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_DENYLIST))
     # Types the project allowed by name: they win over a denied base type (e.g. "…gitTool").
     allowed: frozenset[str] = frozenset()
     allowed_hosts: tuple[str, ...] = ()
+    workflows: Mapping[str, str] | None = None
     _by_name: dict[str, str] = field(init=False, repr=False, compare=False)
     _by_short: dict[str, str] = field(init=False, repr=False, compare=False)
     _allowed: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -123,7 +129,7 @@ class NodePolicy:
         return self.reason.get(entry, "This node type is not allowed in this project.")
 
     def host_allowed(self, host: str, ip: IPAddress | None = None) -> bool:
-        """Whether the project's HTTP requests may call `host` (a name, or the `ip` it means)."""
+        """Whether the project's nodes may fetch from `host` (a name, or the `ip` it means)."""
         name = host.strip().lower().rstrip(".")
         for entry in self._host_names:
             if name == entry or (entry.startswith("*.") and name.endswith(entry[1:])):
@@ -139,8 +145,11 @@ class NodePolicy:
         return cls()
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> NodePolicy:
-        """Policy from a project's `node_policy` JSON, relative to the default denylist."""
+    def from_json(
+        cls, data: Mapping[str, Any] | None, *, workflows: Mapping[str, str] | None = None
+    ) -> NodePolicy:
+        """Policy from a project's `node_policy` JSON, relative to the default denylist, with the
+        project's n8n `workflows` (id → name) its nodes may run (None: not checked)."""
         deny = _type_list((data or {}).get("deny"))
         allow = _type_list((data or {}).get("allow"))
         denied = (frozenset(DEFAULT_DENYLIST) | deny) - allow
@@ -148,7 +157,13 @@ class NodePolicy:
             t: DEFAULT_DENYLIST.get(t, "A project owner denied this node type.") for t in denied
         }
         hosts = _host_list((data or {}).get("allow_hosts"))
-        return cls(denied=frozenset(denied), reason=reason, allowed=allow, allowed_hosts=hosts)
+        return cls(
+            denied=frozenset(denied),
+            reason=reason,
+            allowed=allow,
+            allowed_hosts=hosts,
+            workflows=None if workflows is None else dict(workflows),
+        )
 
 
 def _type_list(value: Any) -> frozenset[str]:
@@ -207,13 +222,18 @@ def _as_network(entry: str) -> IPNetwork | None:
 
 
 def policy_for_project(*, session: Session, project_id: int) -> NodePolicy:
-    """The node policy in force for a project (the default one if the project set none)."""
+    """The node policy in force for a project (the default one if the project set none), with
+    the project's live n8n workflows as the only ones its nodes may run."""
     from core.models import Project
+    from core.workflows import project_n8n_workflows
 
     project = session.get(Project, project_id)
     if project is None:
         raise NotFound(f"Project {project_id} does not exist.")
-    return NodePolicy.from_json(project.node_policy)
+    return NodePolicy.from_json(
+        project.node_policy,
+        workflows=project_n8n_workflows(session=session, project_id=project_id),
+    )
 
 
 def set_project_policy(

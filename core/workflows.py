@@ -159,6 +159,20 @@ def get_project_workflow(*, session: Session, project_id: int, workflow_id: int)
     return wf
 
 
+def project_n8n_workflows(*, session: Session, project_id: int) -> dict[str, str]:
+    """The project's live workflows that exist in n8n: n8n workflow id → name."""
+    rows = session.execute(
+        select(Workflow.n8n_workflow_id, Workflow.name)
+        .where(
+            Workflow.project_id == project_id,
+            Workflow.n8n_workflow_id.is_not(None),
+            Workflow.status != "deleted",
+        )
+        .order_by(Workflow.name)
+    )
+    return {n8n_id: name for n8n_id, name in rows if n8n_id}
+
+
 def resolve_workflow(*, session: Session, project_id: int, ref: str) -> Workflow:
     """The project's workflow named by `ref`: its id ("12" or "#12"), its n8n id, or its name
     (case-insensitive). Raises NotFound, or InvalidInput when a name matches several."""

@@ -3,7 +3,8 @@ back to confirm, and keep every version.
 
 Every deploy path (pipeline, Slack, CLI, HTTP API, rollback) goes through `deploy_version`, so the
 settings filter, the validation gate (with the project's node policy: denied types, inline
-sub-workflows, internal hosts), authorization, quota and version history cannot be skipped.
+sub-workflows, other projects' workflows, internal hosts), authorization, quota and version
+history cannot be skipped.
 
 Order of a deploy, chosen so nothing is lost if n8n or this process fails halfway:
   1. one short transaction: authorize, cut the settings to what the product sets

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import Workflow
-from core.vocabulary import WorkflowStatus
+from core.workflows import project_n8n_workflows
 
 SAFE_CALLER_POLICY = "workflowsFromSameOwner"
 
@@ -40,7 +38,7 @@ def filter_settings(
         )
     error_workflow, caller_ids = kept.get("errorWorkflow"), kept.get("callerIds")
     if isinstance(error_workflow, str) or isinstance(caller_ids, str):
-        ours = _project_n8n_ids(session, project_id)
+        ours = project_n8n_workflows(session=session, project_id=project_id)
         if isinstance(error_workflow, str) and error_workflow not in ours:
             del kept["errorWorkflow"]
             notes.append(
@@ -60,17 +58,3 @@ def filter_settings(
     if not notes and kept == settings:
         return payload, []
     return {**payload, "settings": kept}, [f"settings: {n}" for n in notes]
-
-
-def _project_n8n_ids(session: Session, project_id: int) -> set[str]:
-    return {
-        i
-        for i in session.scalars(
-            select(Workflow.n8n_workflow_id).where(
-                Workflow.project_id == project_id,
-                Workflow.n8n_workflow_id.is_not(None),
-                Workflow.status != WorkflowStatus.deleted,
-            )
-        )
-        if i
-    }

@@ -5,19 +5,39 @@ from __future__ import annotations
 
 import sys
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 if TYPE_CHECKING:
     from core.pipeline import ProgressEvent, RunOutcome
 
 
+@dataclass(frozen=True)
+class Picture:
+    """A PNG shown beside a message (a workflow picture), with what a reader who cannot see it
+    is told instead (`alt_text`)."""
+
+    png: bytes
+    filename: str
+    title: str
+    alt_text: str
+
+
 class Notifier(Protocol):
-    """Posts a plain-text message to a channel (optionally in a thread).
+    """Posts a plain-text message to a channel (optionally in a thread), and `picture` beside it
+    when the implementation can show one (else it is left out: the text says what happened).
 
     Returns the message's id (Slack `ts`) when the implementation has one, else None.
     """
 
-    def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None: ...
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        picture: Picture | None = None,
+    ) -> str | None: ...
 
 
 class RunReporter(Protocol):
@@ -31,16 +51,26 @@ class RunReporter(Protocol):
 
 
 class PrintNotifier:
-    """The CLI's notifier: one line per message on a stream (stdout by default)."""
+    """The CLI's notifier: one line per message on a stream (stdout by default); a picture is
+    not drawn in the terminal, only named (`clixen graph … --execution ID` draws it)."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
         self._lock = threading.Lock()
 
-    def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None:
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        picture: Picture | None = None,
+    ) -> str | None:
         where = f"{channel} (thread {thread_ts})" if thread_ts else channel
         with self._lock:
             stream = self._stream or sys.stdout
             one_line = " ".join(text.split("\n"))
+            if picture is not None:
+                one_line += f" [picture {picture.filename}: not shown here]"
             print(f"[notify {where}] {one_line}", file=stream, flush=True)
         return None

@@ -1,13 +1,15 @@
 """The execution watch: read new finished executions of recently deployed workflows from n8n,
-record how each workflow last ran, and for a failure post one message in the workflow's thread
-and start a repair (`watch_executions`, fired by `core.scheduler.jobs.execution_watch_job`)."""
+record how each workflow last ran, and for a failure post one message in the workflow's thread —
+with the picture of what the execution did to each node — and start a repair (`watch_executions`,
+fired by `core.scheduler.jobs.execution_watch_job`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,11 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.models import Workflow, WorkflowVersion
 from core.n8n import ExecutionFailure, N8nClient, N8nError, execution_failure
 from core.safety import escape_mrkdwn
-from core.scheduler.notify import Notifier
+from core.scheduler.notify import Notifier, Picture
 from core.vocabulary import WorkflowStatus
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 
@@ -183,26 +182,71 @@ def watch_executions(
         failed = [e for e in new if e.get("status") in FAILED]
         if not failed:
             continue
-        failure = _failure_of(client, failed[0])
+        failure, detailed = _failure_of(client, failed[0])
         summary["failed"].append({"workflow_id": wf.id, "execution_id": failure.execution_id})
-        _report_and_repair(wf, failure, notifier=notifier, repair=repair)
+        _report_and_repair(wf, failure, detailed, notifier=notifier, repair=repair)
     return summary
 
 
-def _failure_of(client: N8nClient, execution: dict[str, Any]) -> ExecutionFailure:
+def _failure_of(
+    client: N8nClient, execution: dict[str, Any]
+) -> tuple[ExecutionFailure, dict[str, Any] | None]:
+    """The failure, and the execution with its data (None when n8n would not give it)."""
     execution_id = str(execution.get("id"))
     try:
         detailed = client.get_execution(execution_id, include_data=True)
     except N8nError as e:
-        return ExecutionFailure(execution_id, None, f"(details unavailable: {e})", "error")
-    return execution_failure(detailed) or ExecutionFailure(
+        return ExecutionFailure(execution_id, None, f"(details unavailable: {e})", "error"), None
+    failure = execution_failure(detailed) or ExecutionFailure(
         execution_id, None, "execution failed", str(execution.get("status"))
+    )
+    return failure, detailed
+
+
+def failure_picture(
+    wf: WatchedWorkflow, failure: ExecutionFailure, execution: Mapping[str, Any]
+) -> Picture | None:
+    """The picture of the version that ran (n8n's `workflowData`) marking what the execution did
+    to each node: ran, failed (with n8n's short message), not reached. None when n8n did not say
+    what ran or drawing failed (logged): the text message then goes alone."""
+    from core.graph import NodeMark, execution_marks, layout_workflow, render_png
+
+    ran = execution.get("workflowData")
+    if not isinstance(ran, Mapping) or not ran.get("nodes"):
+        logger.info(
+            "watch: execution %s came without its workflow; no picture", failure.execution_id
+        )
+        return None
+    try:
+        marks = execution_marks(ran, execution)
+        layout = layout_workflow(
+            ran, marks=marks, title=f"{wf.name} · execution {failure.execution_id}"
+        )
+        png = render_png(layout)
+    except Exception:
+        logger.warning("watch: cannot draw execution %s", failure.execution_id, exc_info=True)
+        return None
+    said = [f"{wf.name}: {marks.caption}"]
+    for mark in (NodeMark.failed, NodeMark.ran, NodeMark.not_reached):
+        names = [
+            f"{name} ({marks.messages[name]})" if name in marks.messages else name
+            for name, m in marks.nodes.items()
+            if m == mark
+        ]
+        if names:
+            said.append(f"{mark}: {', '.join(names)}")
+    return Picture(
+        png=png,
+        filename=f"workflow-{wf.id}-execution-{failure.execution_id}.png",
+        title=" ".join(layout.title),
+        alt_text=". ".join(said),
     )
 
 
 def _report_and_repair(
     wf: WatchedWorkflow,
     failure: ExecutionFailure,
+    execution: Mapping[str, Any] | None,
     *,
     notifier: Notifier | None,
     repair: RepairStarter | None,
@@ -223,4 +267,5 @@ def _report_and_repair(
             wf.slack_channel_id,
             failure_notice(wf.name, failure, next_step),
             thread_ts=wf.slack_thread_ts,
+            picture=failure_picture(wf, failure, execution) if execution is not None else None,
         )

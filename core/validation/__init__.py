@@ -11,12 +11,15 @@ also held to it wherever it could hide: a denied type is `node_denied` in any sp
 AI-tool variant; an inline sub-workflow (Execute Workflow / Call n8n Workflow Tool with
 `source: "parameter"`) is checked like the workflow itself, down to `MAX_SUBWORKFLOW_DEPTH`, and
 its findings are reported on the outer node; sub-workflows from a URL, a file, an expression or
-nested deeper are `subworkflow_source_denied`; HTTP Request nodes (and their tool forms) calling
-an internal host are `internal_host` unless the project allows it (`allow_hosts`), and a host
-built at run time is a `url_not_checked` warning. Without a policy none of these run.
+nested deeper are `subworkflow_source_denied`; a sub-workflow from n8n's database that is not one
+of the project's live workflows (`NodePolicy.workflows`, filled by `policy_for_project`), or whose
+id is an expression, is `foreign_workflow`; every URL a node fetches (`guards.FETCHED_URLS`: HTTP
+Request and its tools, RSS, GraphQL, SSE, MCP client, LLM `baseURL` overrides, any node's proxy,
+…) on an internal host is `internal_host` unless the project allows it (`allow_hosts`), and a
+host built at run time is a `url_not_checked` warning. Without a policy none of these run.
 
 The package, by job: `report` (Issue, ValidationReport), `checker` (the run over one workflow),
-`nodes` and `connections` (the checks), `guards` (sub-workflows and HTTP hosts, under the
+`nodes` and `connections` (the checks), `guards` (sub-workflows and fetched hosts, under the
 policy) with `hosts` (which host a URL calls and whether it is internal; no DNS), `parameters`
 (displayOptions and required parameters), `expressions` (`={{ … }}` syntax), `output_fields`
 (warnings for fields read that the upstream node's output schema lacks), `shapes` (what n8n's

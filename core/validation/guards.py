@@ -1,10 +1,13 @@
 """The policy's guards on what a node does, beyond its type: sub-workflows a node runs (inline
-ones are checked like the workflow itself, other sources are refused) and the hosts HTTP Request
-nodes call (internal ones are refused unless the project allows them). Only with a policy."""
+ones are checked like the workflow itself; from the database only the project's own workflows;
+other sources are refused) and the hosts of every URL a node fetches (internal ones are refused
+unless the project allows them). Only with a policy."""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from core.validation.base import Checks
@@ -12,10 +15,35 @@ from core.validation.hosts import internal_host, url_host
 
 # Inline sub-workflows inside inline sub-workflows: checked this many levels deep, refused deeper.
 MAX_SUBWORKFLOW_DEPTH = 3
-# Node short names (lower case, without a "Tool" suffix) of nodes that run another workflow, and
-# of nodes that send an HTTP request to their `url` parameter.
+# Node short names (lower case, without a "Tool" suffix) of nodes that run another workflow.
 SUBWORKFLOW_NODES = frozenset({"executeworkflow", "toolworkflow"})
-HTTP_NODES = frozenset({"httprequest", "toolhttprequest"})
+# Node short name → where in its parameters a URL sits that n8n itself connects to (a list in the
+# way is read item by item). App nodes whose API host is fixed are not here: only URLs the
+# workflow chooses. LLM nodes' `baseURL` counts: n8n sends the credential's API key there.
+_NEXT_URL = ("options", "pagination", "pagination", "nextURL")
+FETCHED_URLS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "httprequest": (("url",), _NEXT_URL, ("options", "proxy")),
+    "toolhttprequest": (("url",),),
+    "rssfeedread": (("url",),),
+    "rssfeedreadtrigger": (("feedUrl",),),
+    "graphql": (("endpoint",),),
+    "ssetrigger": (("url",),),
+    "mcpclient": (("endpointUrl",), ("sseEndpoint",)),
+    "discord": (("webhookUri",),),  # v1 posts the message to this URL
+    "lmchatopenai": (("options", "baseURL"),),
+    "lmopenai": (("options", "baseURL"),),
+    "embeddingsopenai": (("options", "baseURL"),),
+    "openai": (("options", "baseURL"),),
+    "openaiassistant": (("options", "baseURL"),),
+    "lmopenhuggingfaceinference": (("options", "endpointUrl"),),
+    "embeddingshuggingfaceinference": (("options", "endpointUrl"),),
+    "kafka": (("schemaRegistryUrl",),),
+    "kafkatrigger": (("schemaRegistryUrl",),),
+}
+# Every declarative (routing-based) node has this option: n8n connects to the proxy it names.
+EVERY_NODE_URLS = (("requestOptions", "proxy"),)
+# The workflow id in an n8n editor URL (https://n8n.example.com/workflow/<id>/…).
+_WORKFLOW_URL = re.compile(r"/workflow/([A-Za-z0-9_-]+)(?:[/?#]|$)")
 SUBWORKFLOW_SOURCES = ("database", "parameter")
 HINT_DATABASE = (
     'Set "source" to "database" and pick, in "workflowId", a workflow of the same project.'
@@ -38,12 +66,13 @@ class GuardChecks(Checks):
         if not isinstance(params, dict):
             return
         kind = short_name(str(node.get("type") or ""))
-        if kind in HTTP_NODES:
-            self._check_url(params.get("url"), subject=subject, report_as=report_as)
-        elif kind in SUBWORKFLOW_NODES:
+        for path in (*FETCHED_URLS.get(kind, ()), *EVERY_NODE_URLS):
+            for url in _values_at(params, path):
+                self._check_url(url, subject=subject, report_as=report_as)
+        if kind in SUBWORKFLOW_NODES:
             self._check_subworkflow(params, subject=subject, report_as=report_as)
 
-    # -- HTTP requests --------------------------------------------------------------------------
+    # -- URLs a node fetches --------------------------------------------------------------------
 
     def _check_url(self, url: object, *, subject: str, report_as: str) -> None:
         assert self.policy is not None
@@ -87,6 +116,7 @@ class GuardChecks(Checks):
     def _check_subworkflow(self, params: dict[str, Any], *, subject: str, report_as: str) -> None:
         source = params.get("source", "database")
         if source == "database":
+            self._check_called(params.get("workflowId"), subject=subject, report_as=report_as)
             return
         refuse = {"subject": subject, "report_as": report_as}
         if source == "url":
@@ -120,6 +150,56 @@ class GuardChecks(Checks):
             return
         self._check_inline(sub, subject=subject, report_as=report_as)
 
+    def _check_called(self, workflow_id: object, *, subject: str, report_as: str) -> None:
+        """A workflow run from n8n's database must be one of the project's own (when the policy
+        knows them): another project's workflow would run with that project's credentials."""
+        assert self.policy is not None
+        ours = self.policy.workflows
+        if ours is None:
+            return
+        locator = workflow_id if isinstance(workflow_id, dict) else {"value": workflow_id}
+        value, mode = locator.get("value"), locator.get("mode")
+        if not isinstance(value, str) or not value.strip():
+            return  # runs nothing: n8n's own required-parameter check refuses it
+        value = value.strip()
+        if value.startswith("="):
+            problem = (
+                "picks the workflow it runs at run time, so it cannot be checked: the workflow "
+                "it calls must be fixed at deploy time."
+            )
+        else:
+            called = value
+            if mode == "url":
+                found = _WORKFLOW_URL.search(value)
+                called = found.group(1) if found else ""
+            if called in ours:
+                if called != value:
+                    # n8n (2.40.7) runs and publishes by the locator's value as is: a URL is no id.
+                    self.add(
+                        "invalid_parameter_value",
+                        f'{subject} names workflow "{ours[called]}" by its URL, but n8n looks '
+                        "a sub-workflow up by its id only.",
+                        node=report_as,
+                        hint='Set "workflowId" to {"__rl": true, "mode": "id", "value": '
+                        f'"{called}"}}.',
+                    )
+                return
+            shown = f'"{called}"' if called else f"the URL {value!r}, which names no workflow,"
+            problem = (
+                f"runs n8n workflow {shown} which is not a workflow of this project: a workflow "
+                "may only run workflows of the same project."
+            )
+        if ours:
+            listed = ", ".join(f'"{name}" ({i})' for i, name in list(ours.items())[:10])
+            more = f" (and {len(ours) - 10} more)" if len(ours) > 10 else ""
+            hint = f'Set "workflowId" to one of this project\'s workflows: {listed}{more}.'
+        else:
+            hint = (
+                "This project has no deployed workflow to call yet: deploy the sub-workflow in "
+                'this project first, then set "workflowId" to its id.'
+            )
+        self.add("foreign_workflow", f"{subject} {problem}", node=report_as, hint=hint)
+
     def _check_inline(self, sub: dict[str, Any], *, subject: str, report_as: str) -> None:
         """Every node of an inline sub-workflow, under the same policy, one level deeper. Only
         what the policy guards is checked: n8n checks nothing else of it before it runs."""
@@ -148,3 +228,16 @@ class GuardChecks(Checks):
                 continue
             inner.check_guards(raw, subject=where, report_as=report_as)
         self.issues.extend(inner.issues)
+
+
+def _values_at(params: dict[str, Any], path: tuple[str, ...]) -> Iterator[object]:
+    """The values under `path` in a node's parameters, through any lists on the way."""
+    here: list[object] = [params]
+    for key in path:
+        nxt: list[object] = []
+        for item in here:
+            for one in item if isinstance(item, list) else [item]:
+                if isinstance(one, dict) and key in one:
+                    nxt.append(one[key])
+        here = nxt
+    yield from here

@@ -49,6 +49,8 @@ def test_a_deployed_rss_workflow_runs_now_with_a_table(
     with local_smoke_endpoints(["Fresh news", "Old news"]) as feed:
         wf = rss_code(feed.feed_url, "return [{json: {headline: $json.title}}];")
         assert run(capsys, "project", "create", "news")[0] == 0
+        # The test feed is served on the loopback: an internal host the owner must allow.
+        assert run(capsys, "policy", "allow-host", "127.0.0.1")[0] == 0
         code, _, err = run(capsys, "deploy", write(tmp_path, wf), "--name", "digest")
         assert code == 0, err
         code, out, err = run(capsys, "test", "digest")

@@ -194,3 +194,128 @@ def test_settings_from_the_llm_are_cut_to_what_the_product_means_to_set(
     version, said = deploy(session_factory, client, wid, payload)
     assert version.json_payload["settings"] == payload["settings"]
     assert not any("settings" in line for line in said)
+
+
+def run_workflow(workflow_id: object, name: str = "Run helper") -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "n8n-nodes-base.executeWorkflow",
+        "typeVersion": 1.2,
+        "parameters": {"workflowId": workflow_id, "options": {}},
+    }
+
+
+def test_a_workflow_may_call_only_workflows_of_its_own_project(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    mine = new_project(session_factory, team_id=OWNER.team_id, user_id=OWNER.user_id)
+    theirs = new_project(
+        session_factory, team_id=OWNER.team_id, user_id="U-other", name="someone else's"
+    )
+    helper = new_workflow(session_factory, mine, "helper")
+    deploy(session_factory, client, helper, labelled_schedule("helper"))
+    foreign = new_workflow(session_factory, theirs, "their payroll")
+    deploy_version(
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=foreign,
+        json_payload=labelled_schedule("theirs"),
+        source="generate",
+        actor=Actor(OWNER.team_id, "U-other"),
+    )
+    helper_n8n, foreign_n8n = n8n_id(session_factory, helper), n8n_id(session_factory, foreign)
+    assert helper_n8n and foreign_n8n
+
+    wid = new_workflow(session_factory, mine, "caller")
+    for sneaky in (
+        foreign_n8n,
+        {"__rl": True, "mode": "id", "value": foreign_n8n},
+        {"__rl": True, "mode": "url", "value": f"{client.base_url}/workflow/{foreign_n8n}"},
+        {"__rl": True, "mode": "id", "value": "={{ $json.target }}"},
+    ):
+        with pytest.raises(ValidationFailed) as err:
+            deploy(
+                session_factory,
+                client,
+                wid,
+                with_node(labelled_schedule("x"), run_workflow(sneaky)),
+            )
+        [issue] = [i for i in err.value.report.errors if i.node == "Run helper"]
+        assert issue.code == "foreign_workflow", issue
+        assert f'"helper" ({helper_n8n})' in issue.hint  # what it may call instead
+        assert versions(session_factory, wid) == [] and n8n_id(session_factory, wid) is None
+
+    ok = {"__rl": True, "mode": "list", "value": helper_n8n, "cachedResultName": "helper"}
+    version, _ = deploy(
+        session_factory, client, wid, with_node(labelled_schedule("x"), run_workflow(ok))
+    )
+    assert version.status == "deployed"
+
+    # Its own workflow by URL: the id is read out of it, but n8n needs the id itself.
+    by_url = {"__rl": True, "mode": "url", "value": f"{client.base_url}/workflow/{helper_n8n}"}
+    with pytest.raises(ValidationFailed) as err:
+        deploy(
+            session_factory, client, wid, with_node(labelled_schedule("x"), run_workflow(by_url))
+        )
+    [issue] = [i for i in err.value.report.errors if i.node == "Run helper"]
+    assert issue.code == "invalid_parameter_value" and helper_n8n in issue.hint
+
+    # A deleted workflow of the project may no longer be called.
+    with session_factory.begin() as s:
+        row = s.get(Workflow, helper)
+        assert row is not None
+        row.status = "deleted"
+    with pytest.raises(ValidationFailed):
+        deploy(
+            session_factory,
+            client,
+            wid,
+            with_node(labelled_schedule("y"), run_workflow(helper_n8n)),
+        )
+
+
+@pytest.mark.parametrize(
+    ("type_", "version", "params"),
+    [
+        ("n8n-nodes-base.rssFeedRead", 1.2, {"url": "http://169.254.169.254/latest/"}),
+        ("n8n-nodes-base.graphql", 1.1, {"endpoint": "http://127.0.0.1:5678/", "query": "{ a }"}),
+        (
+            "n8n-nodes-base.httpRequest",
+            4.2,
+            {
+                "url": "https://example.com/items",
+                "options": {
+                    "pagination": {
+                        "pagination": {
+                            "paginationMode": "responseContainsNextURL",
+                            "nextURL": "http://10.0.0.8/next",
+                        }
+                    }
+                },
+            },
+        ),
+        (
+            "n8n-nodes-base.httpRequest",
+            4.2,
+            {"url": "https://example.com/", "options": {"proxy": "http://localhost:3128"}},
+        ),
+    ],
+    ids=["rss", "graphql", "http-next-url", "http-proxy"],
+)
+def test_a_feed_or_endpoint_on_an_internal_host_never_reaches_n8n(
+    session_factory: sessionmaker[Session],
+    client: N8nClient,
+    type_: str,
+    version: float,
+    params: dict[str, Any],
+) -> None:
+    pid = new_project(session_factory, team_id=OWNER.team_id, user_id=OWNER.user_id)
+    wid = new_workflow(session_factory, pid, "peek elsewhere")
+    payload = with_node(
+        labelled_schedule("x"),
+        {"name": "Peek", "type": type_, "typeVersion": version, "parameters": params},
+    )
+    with pytest.raises(ValidationFailed) as err:
+        deploy(session_factory, client, wid, payload)
+    assert ("internal_host", "Peek") in [(i.code, i.node) for i in err.value.report.errors]
+    assert versions(session_factory, wid) == [] and n8n_id(session_factory, wid) is None

@@ -367,3 +367,193 @@ def test_allowed_hosts_must_be_hosts() -> None:
     for bad in ("http://10.0.0.1/", "a b", "", "10.0.0.0/99"):
         with pytest.raises(InvalidInput):
             NodePolicy.from_json({"allow_hosts": [bad]})
+
+
+# -- which workflows a node may call (source "database") ----------------------------------------
+
+OURS = NodePolicy.from_json(None, workflows={"AbC123": "digest", "xYz789": "error handler"})
+
+
+def call(workflow_id: object, type_: str = "executeWorkflow", version: float = 1.2) -> dict:
+    prefix = "@n8n/n8n-nodes-langchain." if type_ == "toolWorkflow" else "n8n-nodes-base."
+    params: dict[str, Any] = {"workflowId": workflow_id}
+    if type_ == "toolWorkflow":
+        params["description"] = "helps"
+    return hourly(node("Run helper", prefix + type_, version, params, 200))
+
+
+def rl(value: str, mode: str = "id") -> dict[str, Any]:
+    return {"__rl": True, "mode": mode, "value": value}
+
+
+@pytest.mark.parametrize(
+    ("workflow_id", "type_", "version"),
+    [
+        ("AbC123", "executeWorkflow", 1),
+        (rl("AbC123"), "executeWorkflow", 1.1),
+        (rl("AbC123", "list"), "executeWorkflow", 1.3),
+        ("xYz789", "toolWorkflow", 1.1),
+        (rl("xYz789", "list"), "toolWorkflow", 2.2),
+    ],
+)
+def test_a_node_may_call_a_workflow_of_its_own_project(
+    workflow_id: object, type_: str, version: float
+) -> None:
+    assert errors(call(workflow_id, type_, version), policy=OURS) == []
+
+
+@pytest.mark.parametrize(
+    ("workflow_id", "type_", "version"),
+    [
+        ("TheIrS01", "executeWorkflow", 1),
+        (rl("TheIrS01"), "executeWorkflow", 1.2),
+        (rl("TheIrS01", "list"), "executeWorkflow", 1.3),
+        (rl("https://n8n.example.com/workflow/TheIrS01", "url"), "executeWorkflow", 1.2),
+        (rl("https://n8n.example.com/home", "url"), "executeWorkflow", 1.2),
+        ("TheIrS01", "toolWorkflow", 1),
+        (rl("TheIrS01"), "toolWorkflow", 2.2),
+        (rl("https://n8n.example.com/workflow/AbC123"), "executeWorkflow", 1.2),  # not url mode
+    ],
+)
+def test_a_workflow_of_another_project_is_refused_naming_what_may_be_called(
+    workflow_id: object, type_: str, version: float
+) -> None:
+    report = validate(call(workflow_id, type_, version), policy=OURS)
+    assert [(i.code, i.node) for i in report.errors] == [("foreign_workflow", "Run helper")]
+    issue = report.errors[0]
+    assert "Run helper" in issue.message and "same project" in issue.message
+    assert '"digest" (AbC123)' in issue.hint and '"error handler" (xYz789)' in issue.hint
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://n8n.example.com/workflow/AbC123", "http://n8n:5678/workflow/AbC123/executions?x=1"],
+)
+def test_a_workflow_of_the_project_named_by_url_is_read_but_must_be_given_by_id(url: str) -> None:
+    # The id is read out of the URL (so a foreign one is refused above), but n8n 2.40.7 looks
+    # the locator's value up as is: the fix it needs is mode "id".
+    [issue] = validate(call(rl(url, "url")), policy=OURS).errors
+    assert (issue.code, issue.node) == ("invalid_parameter_value", "Run helper")
+    assert '"digest"' in issue.message and '"value": "AbC123"' in issue.hint
+
+
+@pytest.mark.parametrize(
+    "workflow_id",
+    ["={{ $json.workflowId }}", rl("={{ $json.id }}"), rl("={{ $fromAI('id') }}", "list")],
+)
+def test_a_workflow_id_built_at_run_time_is_refused_saying_why(workflow_id: object) -> None:
+    report = validate(call(workflow_id), policy=OURS)
+    refused = [i for i in report.errors if i.node == "Run helper"]
+    assert [i.code for i in refused] == ["foreign_workflow"]
+    assert "deploy time" in refused[0].message
+
+
+def test_a_project_without_workflows_to_call_says_so() -> None:
+    none = NodePolicy.from_json(None, workflows={})
+    [issue] = validate(call(rl("AbC123")), policy=none).errors
+    assert issue.code == "foreign_workflow" and "no deployed workflow" in issue.hint
+
+
+def test_a_call_inside_an_inline_subworkflow_is_checked_too() -> None:
+    inner = node("Hop", "n8n-nodes-base.executeWorkflow", 1.2, {"workflowId": rl("TheIrS01")})
+    wf = hourly(run_inline(json.dumps({"nodes": [inner], "connections": {}})))
+    assert errors(wf, policy=OURS) == [("foreign_workflow", "Run helper")]
+
+
+def test_without_the_project_s_workflows_the_call_is_not_checked() -> None:
+    # `clixen validate` has no database: it cannot know the project's workflows.
+    assert errors(call(rl("TheIrS01")), policy=DEFAULT) == []
+
+
+# -- other nodes that fetch a URL (SSRF beyond HTTP Request) ------------------------------------
+
+METADATA_URL = "http://169.254.169.254/latest/meta-data/"
+
+
+def fetcher(type_: str, version: float, params: dict[str, Any]) -> dict[str, Any]:
+    return hourly(node("Fetch", type_, version, params, 200))
+
+
+FETCHERS = [
+    ("n8n-nodes-base.rssFeedRead", 1.2, {"url": METADATA_URL}),
+    ("n8n-nodes-base.rssFeedReadTool", 1.2, {"url": METADATA_URL}),
+    ("n8n-nodes-base.graphql", 1.1, {"endpoint": METADATA_URL, "query": "{ a }"}),
+    ("n8n-nodes-base.graphqlTool", 1.1, {"endpoint": METADATA_URL, "query": "{ a }"}),
+    ("n8n-nodes-base.sseTrigger", 1, {"url": METADATA_URL}),
+    ("@n8n/n8n-nodes-langchain.mcpClientTool", 1.1, {"endpointUrl": METADATA_URL}),
+    ("@n8n/n8n-nodes-langchain.mcpClientTool", 1, {"sseEndpoint": METADATA_URL}),
+    (
+        "n8n-nodes-base.httpRequest",
+        4.2,
+        {
+            "url": "https://api.example.com/items",
+            "options": {
+                "pagination": {
+                    "pagination": {
+                        "paginationMode": "responseContainsNextURL",
+                        "nextURL": METADATA_URL,
+                    }
+                }
+            },
+        },
+    ),
+    (
+        "@n8n/n8n-nodes-langchain.lmChatOpenAi",
+        1.2,
+        {"model": "gpt-4o-mini", "options": {"baseURL": METADATA_URL}},
+    ),
+    ("n8n-nodes-base.discord", 1, {"webhookUri": METADATA_URL, "text": "hi"}),
+    (
+        "n8n-nodes-base.httpRequest",
+        4.2,
+        {"url": "https://api.example.com/", "options": {"proxy": "http://169.254.169.254:80"}},
+    ),
+    # Any declarative app node may send its requests through a proxy of the workflow's choice.
+    (
+        "n8n-nodes-base.adalo",
+        1,
+        {"collectionId": "c", "requestOptions": {"proxy": "http://169.254.169.254:3128"}},
+    ),
+]
+
+
+@pytest.mark.parametrize(("type_", "version", "params"), FETCHERS)
+def test_every_url_a_node_fetches_is_checked_for_internal_hosts(
+    type_: str, version: float, params: dict[str, Any]
+) -> None:
+    report = validate(fetcher(type_, version, params), policy=DEFAULT)
+    assert ("internal_host", "Fetch") in [(i.code, i.node) for i in report.errors]
+    [issue] = [i for i in report.errors if i.code == "internal_host"]
+    assert "169.254.169.254" in issue.message and "allow-host" in issue.hint
+    allowed = NodePolicy.from_json({"allow_hosts": ["169.254.169.254"]})
+    assert "internal_host" not in [
+        i.code for i in validate(fetcher(type_, version, params), policy=allowed).errors
+    ]
+
+
+def test_the_rss_trigger_feed_url_is_checked() -> None:
+    trigger = node(
+        "Feed", "n8n-nodes-base.rssFeedReadTrigger", 1, {"feedUrl": "http://10.0.0.2/rss"}
+    )
+    wf = {"name": "t", "nodes": [trigger], "connections": {}, "settings": {"executionOrder": "v1"}}
+    assert ("internal_host", "Feed") in errors(wf)
+
+
+def test_a_fetched_url_built_at_run_time_is_a_warning() -> None:
+    report = validate(
+        fetcher("n8n-nodes-base.rssFeedRead", 1.2, {"url": "={{ $json.feed }}"}), policy=DEFAULT
+    )
+    assert report.valid
+    assert ("url_not_checked", "Fetch") in [(w.code, w.node) for w in report.warnings]
+
+
+def test_public_feed_urls_pass() -> None:
+    report = validate(
+        fetcher(
+            "n8n-nodes-base.graphql",
+            1.1,
+            {"endpoint": "https://api.github.com/graphql", "query": "{ a }"},
+        ),
+        policy=DEFAULT,
+    )
+    assert "internal_host" not in [i.code for i in report.errors]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import Workflow, WorkflowVersion
 from core.n8n import N8nClient
+from core.scheduler.notify import Picture
 from core.scheduler.runner import SchedulerContext, install_context, job_schedules
 from core.settings import Settings
 from tests.builders import new_project
@@ -30,6 +31,7 @@ class Posted:
     channel: str
     text: str
     thread_ts: str | None
+    picture: Picture | None = None
 
 
 @dataclass
@@ -37,9 +39,16 @@ class RecordingNotifier:
     posted: list[Posted] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def post(self, channel: str, text: str, *, thread_ts: str | None = None) -> str | None:
+    def post(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        picture: Picture | None = None,
+    ) -> str | None:
         with self.lock:
-            self.posted.append(Posted(channel, text, thread_ts))
+            self.posted.append(Posted(channel, text, thread_ts, picture))
         return None
 
 

@@ -154,6 +154,11 @@ def test_the_watch_job_repairs_a_runtime_error_as_v2_and_reports_it_once(
     assert (posted.channel, posted.thread_ts) == (CHANNEL, THREAD)
     assert FAILING_NODE in posted.text and "order total is negative" in posted.text
     assert failed_execution in posted.text and "deployed version 2" in posted.text
+    # Beside it, the picture of what ran: the failing node marked with n8n's message.
+    assert posted.picture is not None
+    assert posted.picture.filename == f"workflow-{workflow_id}-execution-{failed_execution}.png"
+    assert f"failed: {FAILING_NODE} (" in posted.picture.alt_text
+    assert "order total is negative" in posted.picture.alt_text
     # The repair is a run of its own (`clixen runs` lists it), charged to the creator's quota.
     [repair] = repair_runs(session_factory)
     assert (repair.state, repair.workflow_id, repair.user_id) == ("succeeded", workflow_id, USER)
@@ -303,6 +308,8 @@ def test_two_replicas_repair_a_runtime_error_once(
     assert len(llm.requests) == 2  # the creation and exactly one repair
     [notice] = thread_notices(stdout, CHANNEL, THREAD)
     assert FAILING_NODE in notice
+    # The CLI's notifier names the picture Slack would show, on the same line.
+    assert f"[picture workflow-{workflow_id}-execution-" in notice
     assert stdout.count("deployed version 2") == 1
     assert [v.source for v in versions(session_factory, workflow_id)] == ["generate", "repair"]
     [repair] = repair_runs(session_factory)
