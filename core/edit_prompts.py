@@ -15,7 +15,6 @@ from typing import Any
 
 from core.edits import mentioned
 from core.prompts import (
-    MAX_ERROR_CHARS,
     MAX_REQUEST_CHARS,
     SECURITY_RULES,
     Message,
@@ -24,6 +23,7 @@ from core.prompts import (
     clip,
     compact,
     context_block,
+    problem_report,
 )
 from core.safety import fence
 from core.validation import Issue
@@ -220,27 +220,7 @@ def edit_repair_messages(
 
     `kind` is "validation", "runtime" or "parse" (`bad_reply` holds the unusable reply).
     """
-    if kind == "parse":
-        what = (
-            "Your last reply could not be used: "
-            + "; ".join(p.message for p in problems)
-            + "\nYour last reply began with (data, fenced):\n"
-            + fence(clip(bad_reply or "", 600), "last_reply")
-        )
-    else:
-        header, label = (
-            ("Running it in n8n failed. n8n's error report (data, fenced):", "n8n_error")
-            if kind == "runtime"
-            else (
-                "It has these problems (code, node, message, hint; data, fenced):",
-                "validation_problems",
-            )
-        )
-        report = clip(
-            "\n".join(clip(compact(p.brief()), MAX_ERROR_CHARS) for p in problems),
-            20 * MAX_ERROR_CHARS,
-        )
-        what = header + "\n" + fence(report, label)
+    what = problem_report(kind, problems, bad_reply)
     text = " ".join([request, *(a.get("answer", "") for a in answers)])
     first = [p.node for p in problems if p.node]
     order = touched_nodes(workflow, text, display_name=display_name, first=first)

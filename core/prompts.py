@@ -199,6 +199,32 @@ def generation_messages(
     return [system_message(), {"role": "user", "content": user}]
 
 
+def problem_report(kind: str, problems: Sequence[Issue], bad_reply: str | None) -> str:
+    """What went wrong, fenced as data: the unusable last reply (`kind` "parse"), n8n's error
+    report ("runtime") or the validation problems. Each problem is clipped before the whole is
+    fenced, so a long report never loses its end marker."""
+    if kind == "parse":
+        return (
+            "Your last reply could not be used: "
+            + "; ".join(p.message for p in problems)
+            + "\nYour last reply began with (data, fenced):\n"
+            + fence(clip(bad_reply or "", 600), "last_reply")
+        )
+    header, label = (
+        ("Running it in n8n failed. n8n's error report (data, fenced):", "n8n_error")
+        if kind == "runtime"
+        else (
+            "It has these problems (code, node, message, hint; data, fenced):",
+            "validation_problems",
+        )
+    )
+    report = clip(
+        "\n".join(clip(compact(p.brief()), MAX_ERROR_CHARS) for p in problems),
+        20 * MAX_ERROR_CHARS,
+    )
+    return header + "\n" + fence(report, label)
+
+
 def repair_messages(
     *,
     request: str,
@@ -215,34 +241,13 @@ def repair_messages(
     `kind` is "validation" (static checks or n8n refused it), "runtime" (an execution failed) or
     "parse" (the last reply was not the JSON object asked for; `bad_reply` holds it).
     """
-    if kind == "parse":
-        what = (
-            "Your last reply could not be used: "
-            + "; ".join(p.message for p in problems)
-            + "\nYour last reply began with (data, fenced):\n"
-            + fence(clip(bad_reply or "", 600), "last_reply")
-        )
-    else:
-        header, label = (
-            ("Running it in n8n failed. n8n's error report (data, fenced):", "n8n_error")
-            if kind == "runtime"
-            else (
-                "It has these problems (code, node, message, hint; data, fenced):",
-                "validation_problems",
-            )
-        )
-        # Each part clipped before it is fenced, so a long report never loses its end marker.
-        report = clip(
-            "\n".join(clip(compact(p.brief()), MAX_ERROR_CHARS) for p in problems),
-            20 * MAX_ERROR_CHARS,
-        )
+    what = problem_report(kind, problems, bad_reply)
+    if kind != "parse":
         what = (
             "This workflow was generated for the request below:\n"
             + clip(compact(workflow or {}), MAX_WORKFLOW_CHARS)
             + "\n\n"
-            + header
-            + "\n"
-            + fence(report, label)
+            + what
         )
     # No example workflows here: the failing workflow itself is the context that matters.
     user = (

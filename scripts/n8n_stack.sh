@@ -398,26 +398,33 @@ with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3) as s:
 PY
   command -v psql >/dev/null || die "psql not found (needed to create n8n's Postgres database)"
   local conn="host=${PG_HOST} port=${PG_PORT} user=${PG_USER} dbname=postgres"
-  local exists
-  exists="$(PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -Atc \
-    "SELECT 1 FROM pg_database WHERE datname = '${PG_DATABASE}'")" \
+  local oid_file="${STATE_DIR}/pg_database.oid"
+  local oid
+  oid="$(PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -Atc \
+    "SELECT oid FROM pg_database WHERE datname = '${PG_DATABASE}'")" \
     || die "cannot connect to Postgres (${conn}; set CLIXEN_N8N_PG_*)"
-  if [[ "${exists}" == "1" && ! -s "${ENCRYPTION_KEY_FILE}" ]]; then
-    # A database without this state dir's key was made by another checkout (or a wiped .stack):
-    # its owner, API keys and credentials are unusable here, so start it afresh, with the queue.
+  # The database belongs to this state dir only if the dir recorded its oid (and holds the key
+  # it was made with). Otherwise another checkout or a wiped .stack made it: its owner, API keys
+  # and instance keys are unusable here, so it is started afresh, its Redis keys with it.
+  if [[ -n "${oid}" && ( ! -s "${ENCRYPTION_KEY_FILE}" || "$(cat "${oid_file}" 2>/dev/null)" != "${oid}" ) ]]; then
     log "start: ${PG_DATABASE} belongs to another n8n state; recreating it for ${STATE_DIR}"
     PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -qc "DROP DATABASE \"${PG_DATABASE}\" WITH (FORCE)" \
       || die "cannot drop the stale Postgres database ${PG_DATABASE}"
-    exists=""
+    oid=""
     if command -v redis-cli >/dev/null; then
       redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" --scan --pattern "${BULL_PREFIX}:*" \
         | xargs -r redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" del >/dev/null || true
     fi
+    # What this dir knew of the old database (owner, API key, n8n's instance settings) goes too.
+    rm -rf "${OWNER_FILE}" "${ENV_FILE}" "${COOKIE_JAR}" "${STATE_DIR}"/n8n-data "${STATE_DIR}"/worker-*-data
   fi
-  if [[ "${exists}" != "1" ]]; then
+  if [[ -z "${oid}" ]]; then
     log "start: creating Postgres database ${PG_DATABASE} for n8n"
     PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -qc "CREATE DATABASE \"${PG_DATABASE}\"" \
       || die "cannot create Postgres database ${PG_DATABASE}"
+    PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -Atc \
+      "SELECT oid FROM pg_database WHERE datname = '${PG_DATABASE}'" >"${oid_file}" \
+      || die "cannot read the oid of ${PG_DATABASE}"
   fi
   if [[ ! -s "${ENCRYPTION_KEY_FILE}" ]]; then
     (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"${ENCRYPTION_KEY_FILE}")
