@@ -110,10 +110,12 @@ def context_block(ctx: PromptContext, *, examples: bool = True) -> str:
     parts: list[str] = []
     if ctx.node_specs:
         parts.append(
-            "Node specs (type, typeVersion to use, the likely resource/operation and the "
-            "parameters it shows: type, required, options, defaults, value shape; a real "
-            "example configuration; outputs; credential types):\n"
-            + "\n".join(compact(spec) for spec in ctx.node_specs)
+            "Node specs, one JSON object per node type: type; typeVersion to use; the likely "
+            "resource/operation (other_operations: what else it can do, when the request named "
+            "no operation); the parameters that operation shows (type, required, options, "
+            "defaults, value shape); a real example configuration; outputs; credential types; "
+            "output_fields (the fields each item it outputs carries, for expressions like "
+            "{{ $json.title }}):\n" + "\n".join(compact(spec) for spec in ctx.node_specs)
         )
     if ctx.guides:
         parts.append(

@@ -174,6 +174,9 @@ def default_params() -> Mapping[str, Any]:
 class Operation:
     resource: str | None
     operation: str | None
+    # When no word of the request named the operation (it is the most used or n8n's default),
+    # the resource's other operations, so the prompt offers the choice instead of imposing it.
+    alternatives: tuple[str, ...] = ()
 
 
 def _as_param_specs(props: Sequence[Mapping[str, Any]]) -> tuple[ParamSpec, ...]:
@@ -201,6 +204,9 @@ def _match(words: set[str], value: Any, label: str) -> float:
     return float(len(words & option))
 
 
+MAX_ALTERNATIVES = 12
+
+
 def choose_operation(
     node: Mapping[str, Any],
     node_type: str,
@@ -220,6 +226,8 @@ def choose_operation(
         [tuple(o) for o in resource_prop["o"]] if resource_prop else [(None, "")]
     )
     best: tuple[tuple[float, int, int], Operation] | None = None
+    named_op = False
+    choices: tuple[str, ...] = ()
     for resource, r_label in resources:
         values = with_defaults(vc, {"resource": resource} if resource is not None else {}, ctx)
         shown_ops = [
@@ -238,7 +246,16 @@ def choose_operation(
             key = (score, used, is_default)
             if best is None or key > best[0]:
                 best = (key, Operation(resource, op))
-    return best[1] if best else Operation(None, None)
+                # Named = a word of the operation itself (not its resource) is in the request.
+                named_op = bool(tokens(str(op)) & words) if op is not None else False
+                choices = tuple(str(o) for o, _ in ops if o is not None)
+    if best is None:
+        return Operation(None, None)
+    chosen = best[1]
+    if named_op or len(choices) < 2:
+        return chosen
+    others = tuple(o for o in choices if o != chosen.operation)[:MAX_ALTERNATIVES]
+    return Operation(chosen.resource, chosen.operation, others)
 
 
 def _shown(
@@ -358,6 +375,9 @@ def node_spec(
             summary["resource"] = op.resource
         if op.operation is not None:
             summary["operation"] = op.operation
+        if op.alternatives:
+            # Not named by the request: a guess, shown with what else this resource can do.
+            summary["other_operations"] = list(op.alternatives)
         params = operation_params(node, spec.type, op)
         if params:
             summary["parameters"] = params
@@ -388,9 +408,14 @@ def output_fields(spec: NodeSpec, resource: str | None, operation: str | None) -
     return names
 
 
+# `$('Other node')` / `$node["Other node"]`: an expression that only makes sense in its template.
+_NODE_REFERENCE = re.compile(r"\$\(|\$node\[")
+
+
 def mined_configuration(library: TemplateLibrary, node_type: str, op: Operation) -> Any:
     """One real `parameters` object of `node_type` doing `op` in the shipped templates, with
-    secrets, ids and caches removed; None when no template has one small enough."""
+    secrets, ids and caches removed and none naming another node of its template; None when no
+    template has one small enough."""
     best: tuple[int, Any] | None = None
     for params in library.configurations(node_type):
         if op.resource is not None and params.get("resource", op.resource) != op.resource:
@@ -401,6 +426,8 @@ def mined_configuration(library: TemplateLibrary, node_type: str, op: Operation)
         text = json.dumps(clean, separators=(",", ":"), ensure_ascii=False)
         if len(text) > MAX_EXAMPLE_CHARS or not text.isascii():
             continue
+        if _NODE_REFERENCE.search(text):
+            continue  # names a node of its own template, which the user's workflow lacks
         # Prefer a configuration with some substance: the richest that fits the budget.
         if best is None or len(text) > best[0]:
             best = (len(text), clean)

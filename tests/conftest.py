@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import db
 from core.models import Base
 from core.n8n import N8nClient
+from core.templates import DEFAULT_DB_PATH, TemplateLibrary, default_library
 from tests.doubles.llm_server import ScriptedLLM, start_llm_server
 from tests.doubles.slack_api import FakeSlack, start_fake_slack
 
@@ -82,6 +83,15 @@ def _read_env_file(path: Path) -> dict[str, str]:
             k, v = line.split("=", 1)
             values[k.strip()] = v.strip()
     return values
+
+
+@pytest.fixture(scope="session")
+def template_library() -> TemplateLibrary:
+    """The real n8n.io templates from n8n-mcp's database (installed by the stack script when
+    missing, as on a fresh machine; never skipped)."""
+    if not DEFAULT_DB_PATH.is_file():
+        subprocess.run([str(REPO / "scripts" / "n8n_stack.sh"), "install"], check=True, cwd=REPO)
+    return default_library()
 
 
 @pytest.fixture(scope="session")

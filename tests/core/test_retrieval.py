@@ -11,17 +11,15 @@ from core.catalog import default_catalog
 from core.node_hints import named_apps, trigger_types
 from core.retrieval import retrieve
 from core.specs import Operation, mined_configuration, node_spec
-from core.templates import DEFAULT_DB_PATH, Template, TemplateLibrary, default_library
+from core.templates import Template, TemplateLibrary
 from core.templates import _template as make_template
 
 B, L = "n8n-nodes-base.", "@n8n/n8n-nodes-langchain."
 
 
 @pytest.fixture(scope="module")
-def library() -> TemplateLibrary:
-    if not DEFAULT_DB_PATH.is_file():
-        pytest.skip("n8n-mcp's template library is not installed (scripts/n8n_stack.sh install)")
-    return default_library()
+def library(template_library: TemplateLibrary) -> TemplateLibrary:
+    return template_library
 
 
 def _types(text: str, library: TemplateLibrary | None) -> tuple[str, ...]:
@@ -153,3 +151,32 @@ def test_specs_name_the_fields_a_node_outputs() -> None:
     # No schema known → no guess.
     noop = node_spec(catalog.get("n8n-nodes-base.noOp"), request="do nothing")
     assert "output_fields" not in noop
+
+
+def test_a_mined_configuration_never_names_a_node_of_its_own_template(
+    library: TemplateLibrary,
+) -> None:
+    """`$('Configure Workflow Args')…` only makes sense in the template it came from."""
+    seen = 0
+    for node_type in ("n8n-nodes-base.splitInBatches", "n8n-nodes-base.slack", B + "set"):
+        example = mined_configuration(library, node_type, Operation(None, None))
+        if example is not None:
+            seen += 1
+            text = json.dumps(example)
+            assert "$(" not in text and "$node[" not in text
+    assert seen >= 2
+
+
+def test_a_guessed_operation_comes_with_the_others_and_a_named_one_alone(
+    library: TemplateLibrary,
+) -> None:
+    """ "When an issue gets a label" names no GitHub operation: the spec offers the choice
+    rather than imposing the most used one; "post to #news" names Slack's."""
+    catalog = default_catalog()
+    guessed = node_spec(
+        catalog.get(B + "github"), request="when an issue gets the label bug", library=library
+    )
+    assert guessed["resource"] == "issue" and "get" in guessed["other_operations"]
+    assert guessed["operation"] not in guessed["other_operations"]
+    named = node_spec(catalog.get(B + "slack"), request="post it to #news", library=library)
+    assert named["operation"] == "post" and "other_operations" not in named

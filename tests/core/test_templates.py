@@ -6,7 +6,6 @@ import base64
 import gzip
 import json
 import sqlite3
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,6 @@ import pytest
 
 from core.settings import Settings
 from core.templates import (
-    DEFAULT_DB_PATH,
     STICKY_NOTE,
     TemplateLibrary,
     TemplatesUnavailable,
@@ -23,14 +21,10 @@ from core.templates import (
     is_emptied,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="module")
-def library() -> TemplateLibrary:
-    if not DEFAULT_DB_PATH.is_file():
-        subprocess.run([str(REPO / "scripts" / "n8n_stack.sh"), "install"], check=True, cwd=REPO)
-    return TemplateLibrary.load()
+def library(template_library: TemplateLibrary) -> TemplateLibrary:
+    return template_library
 
 
 def _node(name: str, type_: str, parameters: dict[str, Any]) -> dict[str, Any]:

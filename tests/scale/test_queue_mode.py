@@ -122,7 +122,10 @@ def test_a_killed_worker_leaves_the_queue_to_the_others(
     queue_n8n: QueueStack, session_factory: sessionmaker[Session], client: N8nClient
 ) -> None:
     if queue_n8n.workers < 2:
-        pytest.skip("the queue stack runs one worker")
+        pytest.fail(
+            f"the running queue stack has {queue_n8n.workers} worker(s); this test needs 2: "
+            "run 'scripts/n8n_stack.sh stop --queue' and let the tests start it"
+        )
     path, workflow_id = deploy_hook(session_factory, client)
     victim = queue_n8n.workers
     pid = queue_n8n.worker_pid(victim)

@@ -4,24 +4,17 @@ node they serve. Timings are measured in benchmarks/graph_render.py, not asserte
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
 
 from core.graph import MAX_WIDTH, layout_workflow
 from core.graph.model import STICKY_NOTE
-from core.templates import DEFAULT_DB_PATH, Template, TemplateLibrary
+from core.templates import Template, TemplateLibrary
 from tests.core.graph.test_layout import assert_no_overlap, assert_ranks_follow_connections
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def templates() -> list[Template]:
-    if not DEFAULT_DB_PATH.is_file():
-        subprocess.run([str(REPO / "scripts" / "n8n_stack.sh"), "install"], check=True, cwd=REPO)
-    return TemplateLibrary.load().templates
+def templates(template_library: TemplateLibrary) -> list[Template]:
+    return template_library.templates
 
 
 def test_every_template_fits_the_width_bound_without_sticky_notes(
