@@ -45,6 +45,7 @@ from core.n8n.workflow_json import (
 )
 from core.policy import policy_for_project
 from core.projects import Actor, Role
+from core.safety import sanitize_workflow_json
 from core.settings import Settings, get_settings
 from core.validation import validate
 from core.vocabulary import VersionSource, VersionStatus, WorkflowStatus
@@ -60,16 +61,19 @@ def _quiet(_: str) -> None:
 
 def _parse(json_payload: Mapping[str, Any] | N8nWorkflow) -> tuple[N8nWorkflow, dict[str, Any]]:
     """The workflow as a model (for validation) and as the JSON we will send (as given, only
-    stripped of the fields n8n's API refuses)."""
+    stripped of the fields n8n's API refuses). Every path deploys through here, so the size
+    guards (`sanitize_workflow_json`: nodes, depth, string and total length, pinned data) hold
+    for generated, repaired, edited, imported and rolled-back workflows alike."""
     if isinstance(json_payload, N8nWorkflow):
-        return json_payload, to_n8n_payload(json_payload)
+        json_payload = json_payload.model_dump(mode="json", by_alias=True, exclude_none=True)
     if not isinstance(json_payload, Mapping):
         raise InvalidInput("A workflow JSON must be an object with nodes and connections.")
+    clean = sanitize_workflow_json(dict(json_payload))
     try:
-        model = N8nWorkflow.model_validate(dict(json_payload))
+        model = N8nWorkflow.model_validate(clean)
     except ValueError as e:
         raise InvalidInput(f"That is not a valid n8n workflow JSON: {e}") from e
-    return model, to_n8n_payload(dict(json_payload))
+    return model, to_n8n_payload(clean)
 
 
 def _n8n_message(e: Exception) -> str:

@@ -441,3 +441,26 @@ def test_a_deploy_built_from_an_older_head_is_refused_as_a_conflict(
     # Built from the head it is, it deploys.
     v4 = deploy(session_factory, client, wid, labelled_schedule("fix"), "repair", expected_head=3)
     assert v4.version == 4
+
+
+def test_oversized_workflows_are_refused_at_the_gate_every_path_shares(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    """The size guards hold for any deploy (generated, edited, imported): too many nodes or an
+    over-long string never reach the database or n8n, and pinned data is never stored."""
+    wid = new_workflow(session_factory)
+    many = labelled_schedule("many")
+    many["nodes"] += [
+        {**copy.deepcopy(many["nodes"][1]), "id": f"x{i}", "name": f"Extra {i}"} for i in range(101)
+    ]
+    long_string = labelled_schedule("long")
+    long_string["nodes"][1]["notes"] = "x" * 60_000
+    for payload, words in ((many, "nodes; the cap is 100"), (long_string, "characters")):
+        with pytest.raises(InvalidInput, match=words):
+            deploy(session_factory, client, wid, payload, "import")
+    with session_factory() as s:
+        assert list_versions(session=s, workflow_id=wid) == []
+    pinned = labelled_schedule("pinned")
+    pinned["pinData"] = {"Label": [{"json": {"secret": "pinned"}}]}
+    version = deploy(session_factory, client, wid, pinned, "import")
+    assert "pinData" not in version.json_payload
