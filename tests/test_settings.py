@@ -61,3 +61,23 @@ def test_cli_db_upgrade_on_given_url(tmp_path, monkeypatch, capsys) -> None:
         assert "base (empty)" in capsys.readouterr().out
     finally:
         get_settings.cache_clear()
+
+
+def test_a_database_without_tables_says_which_command_sets_it_up(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """`clixen list` on an unmigrated DATABASE_URL: the command to run, not a SQL traceback."""
+    url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    from core.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert main(["list"]) == 2
+        assert "run `clixen db upgrade`" in capsys.readouterr().err
+        assert main(["db", "upgrade"]) == 0
+        capsys.readouterr()
+        assert main(["list"]) == 0
+        assert "no workflows yet" in capsys.readouterr().out
+    finally:
+        get_settings.cache_clear()

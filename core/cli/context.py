@@ -6,15 +6,19 @@ function loads settings, SQLAlchemy or the n8n client when a command calls it, n
 from __future__ import annotations
 
 import getpass
+import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from core.errors import NotFound
+from core.errors import InvalidInput, NotFound, SettingsError
 from core.vocabulary import Role
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
     from core.models import Project
@@ -49,9 +53,34 @@ def cli_session_factory() -> Iterator[sessionmaker[Session]]:
     settings.require("DATABASE_URL")
     engine = make_engine(settings.database_url)
     try:
+        _ensure_schema(engine, settings.database_url)
         yield make_session_factory(engine)
     finally:
         engine.dispose()
+
+
+def _ensure_schema(engine: Engine, url: str) -> None:
+    """A database with no schema yet: the embedded default is set up on the spot (it is the
+    product's own file); any other is left to its owner, with the command to run."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from core import db
+    from core.settings import DEFAULT_SQLITE_PATH
+
+    try:
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT version_num FROM alembic_version")).scalar():
+                return
+    except DBAPIError:
+        pass  # no alembic_version table: never migrated
+    if url == f"sqlite:///{DEFAULT_SQLITE_PATH}":
+        print(f"setting up the embedded database {DEFAULT_SQLITE_PATH} ...", file=sys.stderr)
+        db.upgrade(url)
+        return
+    raise SettingsError(
+        ["DATABASE_URL points at a database without Clixen's tables: run `clixen db upgrade`."]
+    )
 
 
 @contextmanager
@@ -88,3 +117,41 @@ def project_for(
         at_least=at_least,
     )
     return project
+
+
+def read_workflow_file(path: Path) -> dict[str, Any]:
+    """The workflow JSON in `path`, fit to deploy (the validator then reports what is wrong
+    inside it), or InvalidInput saying what is wrong with the file (unreadable, not JSON, not
+    one workflow object, too large)."""
+    from core.safety import sanitize_workflow_json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise InvalidInput(f"Cannot read {path}: {e.strerror}") from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InvalidInput(f"{path} is not JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path} must hold one workflow object.")
+    try:
+        clean = sanitize_workflow_json(data)
+    except InvalidInput as e:
+        raise InvalidInput(f"{path}: {e}") from e
+    return clean
+
+
+def read_runnable_workflow(path: Path) -> dict[str, Any]:
+    """`read_workflow_file`, and its nodes and connections shaped well enough to draw or run."""
+    clean = read_workflow_file(path)
+    nodes = clean.get("nodes")
+    if not isinstance(nodes, list) or not all(
+        isinstance(n, dict) and isinstance(n.get("name"), str) and isinstance(n.get("type"), str)
+        for n in nodes
+    ):
+        raise InvalidInput(
+            f'{path}: "nodes" must be a list of node objects, each with a "name" and a "type" '
+            f"(check it with: clixen validate --json {path})."
+        )
+    if not isinstance(clean.get("connections", {}), dict):
+        raise InvalidInput(f'{path}: "connections" must be an object keyed by node name.')
+    return clean

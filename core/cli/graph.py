@@ -5,12 +5,17 @@ an execution did to each node."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.cli.context import cli_actor, cli_n8n, cli_session_factory, project_for
+from core.cli.context import (
+    cli_actor,
+    cli_n8n,
+    cli_session_factory,
+    project_for,
+    read_runnable_workflow,
+)
 from core.errors import InvalidInput, NotFound
 from core.vocabulary import Role
 
@@ -44,18 +49,6 @@ def register(sub: Any) -> None:
         help="layout engine (auto: Graphviz dot when installed)",
     )
     g.set_defaults(func=_graph, uses_settings=False)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise InvalidInput(f"Cannot read {path}: {e.strerror}") from e
-    except json.JSONDecodeError as e:
-        raise InvalidInput(f"{path} is not JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise InvalidInput(f"{path} must hold one workflow object.")
-    return data
 
 
 def _is_file(ref: str) -> bool:
@@ -97,7 +90,7 @@ def _graph(args: argparse.Namespace) -> int:
     if from_file:
         if args.version is not None:
             raise InvalidInput("--version needs a stored workflow, not a file.")
-        workflow = _read_json(Path(args.workflow))
+        workflow = read_runnable_workflow(Path(args.workflow))
         title = str(workflow.get("name") or Path(args.workflow).stem)
     else:
         workflow, title = _stored(args, args.version)
@@ -105,7 +98,7 @@ def _graph(args: argparse.Namespace) -> int:
     if args.changes_from is not None:
         ref = str(args.changes_from)
         if _is_file(ref):
-            old = _read_json(Path(ref))
+            old = read_runnable_workflow(Path(ref))
         elif ref.isdigit() and not from_file:
             old, _ = _stored(args, int(ref))
         else:

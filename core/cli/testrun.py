@@ -13,7 +13,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.cli.context import cli_actor, cli_n8n, cli_session_factory, project_for
+from core.cli.context import (
+    cli_actor,
+    cli_n8n,
+    cli_session_factory,
+    project_for,
+    read_runnable_workflow,
+)
 from core.errors import InvalidInput
 from core.vocabulary import Role
 
@@ -52,10 +58,7 @@ def _sample(text: str | None) -> dict[str, Any] | None:
 def _workflow(args: argparse.Namespace) -> dict[str, Any]:
     path = Path(args.workflow)
     if args.workflow.endswith(".json") and path.is_file():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise InvalidInput(f"{path} does not hold a workflow JSON object.")
-        return data
+        return read_runnable_workflow(path)
     from core.errors import NotFound
     from core.workflows import head_version, resolve_workflow
 

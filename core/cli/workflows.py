@@ -4,13 +4,18 @@ from a terminal, through the same core functions as Slack (no LLM needed)."""
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.cli.context import cli_actor, cli_n8n, cli_session_factory, project_for
-from core.errors import InvalidInput, NotFound
+from core.cli.context import (
+    cli_actor,
+    cli_n8n,
+    cli_session_factory,
+    project_for,
+    read_workflow_file,
+)
+from core.errors import NotFound
 from core.vocabulary import Role
 
 if TYPE_CHECKING:
@@ -90,24 +95,12 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise InvalidInput(f"Cannot read {path}: {e.strerror}") from e
-    except json.JSONDecodeError as e:
-        raise InvalidInput(f"{path} is not JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise InvalidInput(f"{path} must hold one workflow object.")
-    return data
-
-
 def _deploy(args: argparse.Namespace) -> int:
     from core.deploy import deploy_new_workflow, deploy_version
     from core.workflows import resolve_workflow
 
     actor = cli_actor()
-    payload = _read_json(args.file)
+    payload = read_workflow_file(args.file)
     name = (args.name or str(payload.get("name") or args.file.stem)).strip()
     with cli_session_factory() as factory, cli_n8n() as n8n:
         with factory.begin() as session:

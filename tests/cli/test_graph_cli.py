@@ -118,3 +118,23 @@ def test_without_graphviz_the_cli_says_how_to_install_it(
     assert "apt-get install graphviz" in stderr
     code, _, stderr = run(capsys, "graph", str(source), "--png", str(out), "--layout", "dot")
     assert code == 1 and "Graphviz `dot` is not installed" in stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ('{"nodes": 3}', '"nodes" must be a list'),
+        ('{"nodes": [1, {"name": "A"}]}', 'each with a "name" and a "type"'),
+        ('{"nodes": [], "connections": []}', '"connections" must be an object'),
+        ("[1, 2]", "must hold one workflow object"),
+        ("{not json", "is not JSON"),
+    ],
+)
+def test_a_malformed_file_is_named_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, said: str
+) -> None:
+    source = tmp_path / "broken.json"
+    source.write_text(content)
+    for argv in (("graph", str(source), "--png", str(tmp_path / "x.png")), ("test", str(source))):
+        code, _, err = run(capsys, *argv)
+        assert code == 1 and said in err and "Traceback" not in err
