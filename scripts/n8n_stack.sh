@@ -416,7 +416,9 @@ PY
         | xargs -r redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" del >/dev/null || true
     fi
     # What this dir knew of the old database (owner, API key, n8n's instance settings) goes too.
-    rm -rf "${OWNER_FILE}" "${ENV_FILE}" "${COOKIE_JAR}" "${STATE_DIR}"/n8n-data "${STATE_DIR}"/worker-*-data
+    # Its logs too: execution ids start again at 1 in the new database.
+    rm -rf "${OWNER_FILE}" "${ENV_FILE}" "${COOKIE_JAR}" "${STATE_DIR}"/n8n-data \
+      "${STATE_DIR}"/worker-*-data "${STATE_DIR}"/*.log
   fi
   if [[ -z "${oid}" ]]; then
     log "start: creating Postgres database ${PG_DATABASE} for n8n"
