@@ -24,14 +24,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core import api_tokens, workflows
-from core.errors import ClixenError
+from core.deploy import workflows
+from core.kernel.errors import ClixenError
+from core.kernel.settings import Settings
 from core.n8n import N8nClient
-from core.projects import Actor, Role
-from core.settings import Settings
+from core.workspace import api_tokens
+from core.workspace.projects import Actor, Role
 
 if TYPE_CHECKING:
-    from core.models import ApiToken, Project, Workflow, WorkflowVersion
+    from core.kernel.models import ApiToken, Project, Workflow, WorkflowVersion
 from api.middleware import (
     ERROR_STATUS,
     MAX_BODY_BYTES,

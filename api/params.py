@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
-from core import workflows
-from core.errors import ClixenError, InvalidInput
+from core.deploy import workflows
+from core.kernel.errors import ClixenError, InvalidInput
 
 if TYPE_CHECKING:
     pass

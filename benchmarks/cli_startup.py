@@ -32,10 +32,10 @@ from pathlib import Path
 from common import add_pg_arguments, throwaway_database
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.cli.context import CLI_TEAM_ID
+from cli.context import CLI_TEAM_ID
 from core.deploy import create_workflow_record
-from core.models import WorkflowVersion
-from core.projects import default_project
+from core.kernel.models import WorkflowVersion
+from core.workspace.projects import default_project
 from tests.workflows import labelled_schedule, schedule_workflow
 
 REPO = Path(__file__).resolve().parent.parent
@@ -135,7 +135,7 @@ class Tree:
             [
                 str(PYTHON),
                 "-c",
-                "import core.cli, bot.cli; print(core.cli.__file__, bot.cli.__file__)",
+                "import cli, bot.cli; print(cli.__file__, bot.cli.__file__)",
             ]
         ).stdout.split()
         if not all(Path(f).is_relative_to(self.path) for f in where):

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import db
+from core.generation.templates import TemplateLibrary
+from core.kernel import db
+from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices
-from core.settings import Settings
-from core.templates import TemplateLibrary
 from core.validation.mcp import McpValidator
 from tests.builders import new_project, pipeline_services
 from tests.conftest import PG_ADMIN, PG_URL_BASE, create_database, drop_database

@@ -16,9 +16,9 @@ import time
 from common import add_pg_arguments, pct, throwaway_database
 
 from core.deploy import create_workflow_record, delete_workflow, deploy_version, rollback_to
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient
-from core.projects import Actor
-from core.settings import get_settings
+from core.workspace.projects import Actor
 from tests.builders import new_project
 from tests.workflows import labelled_schedule
 

@@ -5,9 +5,9 @@ and the share within the width bound (`core.graph.MAX_WIDTH`, 1,600 px).
         [--save-worst DIR] [--out benchmarks/results/graph_render.json]
 
 Material: the 1,762 templates of n8n-mcp 2.87.0's `data/nodes.db` that keep their parameters
-(`core.templates.default_library()`; `scripts/n8n_stack.sh install` provides the file). Each one
-is laid out and rendered to PNG bytes once, timed end to end (`dot` subprocess included) after
-one warm-up render; sticky notes are not counted as nodes. `--save-worst DIR` writes the
+(`core.generation.templates.default_library()`; `scripts/n8n_stack.sh install` provides the file).
+Each one is laid out and rendered to PNG bytes once, timed end to end (`dot` subprocess included)
+after one warm-up render; sticky notes are not counted as nodes. `--save-worst DIR` writes the
 pictures of the widest, tallest and slowest templates for a look.
 
 Measured 2026-11-26 (Graphviz 2.43.0, 2 cores shared with other test runs, load average 4.6-5.7):
@@ -39,8 +39,8 @@ from pathlib import Path
 
 from common import pct
 
+from core.generation.templates import default_library
 from core.graph import MAX_WIDTH, OVERVIEW_NODES, dot_available, layout_workflow, render_png
-from core.templates import default_library
 
 
 def main() -> int:

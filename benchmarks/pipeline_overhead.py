@@ -19,9 +19,9 @@ from typing import Any
 
 from common import add_pg_arguments, pct, pipeline_bench
 
+from core.generation.templates import default_library
+from core.kernel.settings import get_settings
 from core.pipeline import PipelineServices, execute_run, start_run
-from core.settings import get_settings
-from core.templates import default_library
 from tests.builders import delete_deployed
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import labelled_schedule

@@ -19,10 +19,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.catalog import default_catalog
-from core.generation import retrieve_context
-from core.prompts import Message, generation_messages, repair_messages
-from core.retrieval import repair_context
-from core.templates import default_library
+from core.generation.prompts import Message, generation_messages, repair_messages
+from core.generation.replies import retrieve_context
+from core.generation.retrieval import repair_context
+from core.generation.templates import default_library
 from core.validation import Issue
 
 REQUESTS = [
@@ -71,7 +71,7 @@ def main() -> None:
             Issue("missing_required", "required parameter 'url' is empty", "Fetch", hint="set url"),
             Issue("bad_connection", "connection to unknown node 'Notify'", "If"),
         ]
-        # A repair carries the specs of the candidate's own node types (core.retrieval).
+        # A repair carries the specs of the candidate's own node types (core.generation.retrieval).
         repair_ctx = repair_context(
             text=request, workflow=candidate, catalog=catalog, templates=library
         )

@@ -9,7 +9,8 @@ alternatives, any one counts) it builds the prompt exactly as generation does
 - needed types with a node spec in the prompt (share of all needs), and requests fully covered;
 - the same counting the example workflows' node types too ("in prompt");
 - prompt size, median and maximum, in characters / 4 (benchmarks/prompt_size.py's count when
-  tiktoken is unavailable offline) and in our quota estimate (`core.llm.estimate_tokens`).
+  tiktoken is unavailable offline) and in our quota estimate
+  (`core.generation.llm.estimate_tokens`).
 
 `--templates EVERY` measures the same at scale (item 8b): every EVERY-th shipped template's name
 is the request and its node types the needs — a harder, noisier answer key (a template's author
@@ -44,13 +45,13 @@ TARGET_TOKENS = 6_000
 MEASURE = """
 import json, sys
 from core.catalog import default_catalog
-from core.generation import retrieve_context
+from core.generation.replies import retrieve_context
 try:
-    from core.llm import estimate_tokens
+    from core.generation.llm import estimate_tokens
 except ImportError:  # an older tree without the quota estimate
     estimate_tokens = None
-from core.prompts import generation_messages
-from core.templates import default_library
+from core.generation.prompts import generation_messages
+from core.generation.templates import default_library
 
 catalog, library = default_catalog(), default_library()
 prefixes = ("n8n-nodes-base.", "@n8n/n8n-nodes-langchain.")
@@ -86,7 +87,7 @@ def template_requests(every: int) -> str:
     its node types as the needs (sticky notes, manual triggers and no-ops left out)."""
     sys.path.insert(0, str(REPO))
     from core.catalog import default_catalog
-    from core.templates import default_library
+    from core.generation.templates import default_library
 
     catalog = default_catalog()
     skip = {"n8n-nodes-base." + t for t in ("stickyNote", "manualTrigger", "noOp")}
@@ -158,7 +159,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "specs_per_prompt": statistics.mean(len(r["specs"]) for r in rows),
         "tokens_median": statistics.median(quarter),
         "tokens_max": max(quarter),
-        # None on a tree without core.llm.estimate_tokens.
+        # None on a tree without core.generation.llm.estimate_tokens.
         "estimate_median": statistics.median(estimate) if estimate else None,
         "estimate_max": max(estimate) if estimate else None,
     }

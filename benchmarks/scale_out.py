@@ -34,10 +34,10 @@ import common  # noqa: F401 (makes `core` and `tests` importable)
 import httpx
 from sqlalchemy import func, select
 
-from core import db
-from core.models import PipelineRun, WorkflowVersion
+from core.kernel import db
+from core.kernel.models import PipelineRun, WorkflowVersion
+from core.kernel.vocabulary import FINISHED
 from core.n8n import N8nClient
-from core.vocabulary import FINISHED
 from tests.builders import delete_deployed
 from tests.conftest import (
     PG_ADMIN,

@@ -73,8 +73,8 @@ def serve(port: int) -> None:
     from bot.app import create_app
     from bot.cli import build_services
     from bot.server import create_server_app, serve_http
-    from core.logging import configure_logging
-    from core.settings import get_settings
+    from core.kernel.logging import configure_logging
+    from core.kernel.settings import get_settings
 
     configure_logging()
     settings = get_settings()
@@ -167,8 +167,8 @@ def main() -> int:
 
     from sqlalchemy import select
 
-    from core import db
-    from core.models import PipelineRun, Workflow
+    from core.kernel import db
+    from core.kernel.models import PipelineRun, Workflow
     from core.n8n import N8nClient
     from tests.bot.conftest import SIGNING_SECRET, SlackSender
     from tests.conftest import REPO as TESTS_REPO

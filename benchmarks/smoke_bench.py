@@ -16,10 +16,10 @@ import time
 
 from common import throwaway_database
 
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient
 from core.scheduler.locks import run_once_per_tick
 from core.scheduler.smoke import local_smoke_endpoints, run_smoke_test
-from core.settings import get_settings
 
 
 def _stats(label: str, samples: list[float]) -> None:

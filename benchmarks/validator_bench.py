@@ -3,10 +3,11 @@
     .venv/bin/python benchmarks/validator_bench.py [--limit N] [--seed S] [--out FILE] [--no-mcp]
 
 Originals are the real n8n.io templates shipped in n8n-mcp's nodes.db (emptied ones dropped, see
-core/templates.py); each original also yields one mutant per defect class in benchmarks/mutants.py.
-Both validators see exactly the same workflows in one run. Printed per class: share of mutants each
-catches; on originals: false alarms of each (with the most common reasons); time per workflow
-(median, p95) and the speed ratio; and how candidate rules for combining the two verdicts score.
+core/generation/templates.py); each original also yields one mutant per defect class in
+benchmarks/mutants.py. Both validators see exactly the same workflows in one run. Printed per
+class: share of mutants each catches; on originals: false alarms of each (with the most common
+reasons); time per workflow (median, p95) and the speed ratio; and how candidate rules for
+combining the two verdicts score.
 
 Targets (see benchmarks/README.md): ≥ 95 % caught for every class n8n itself rejects (at create,
 activation or run time), ≤ 2 % false alarms on published templates, ours ≥ 20× faster.
@@ -30,8 +31,8 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.mutants import MUTATORS, WHEN_N8N_FAILS  # noqa: E402
 from core.catalog import default_catalog  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from core.templates import TemplateLibrary  # noqa: E402
+from core.generation.templates import TemplateLibrary  # noqa: E402
+from core.kernel.settings import Settings  # noqa: E402
 from core.validation import ValidationReport, validate  # noqa: E402
 from core.validation.mcp import McpUnavailable, McpValidator, McpVerdict, combine  # noqa: E402
 

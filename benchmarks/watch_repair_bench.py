@@ -22,10 +22,10 @@ from typing import Any
 from common import add_pg_arguments, pct, pipeline_bench
 
 from core import pipeline
+from core.kernel.settings import get_settings
 from core.n8n import ExecutionFailure
 from core.pipeline import PipelineServices, execute_run, start_run
 from core.scheduler.watch import watch_executions
-from core.settings import get_settings
 from tests.builders import delete_deployed
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import order_hook

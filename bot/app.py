@@ -12,8 +12,8 @@ from slack_sdk import WebClient
 from bot.errors import handle_error
 from bot.listeners import register_listeners
 from bot.services import BotServices
-from core.idempotency import claim_once
-from core.settings import Settings
+from core.kernel.idempotency import claim_once
+from core.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -11,15 +11,15 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.errors import SettingsError
+from core.kernel.errors import SettingsError
 
 if TYPE_CHECKING:
     from slack_bolt import App
     from starlette.applications import Starlette
 
     from bot.services import BotServices
+    from core.kernel.settings import Settings
     from core.scheduler.notify import Notifier, Picture
-    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def missing_slack_variables(settings: Settings) -> list[str]:
 def build_services(settings: Settings) -> BotServices:
     """Database, n8n and (when an LLM is configured) the pipeline, from settings."""
     from bot.services import BotServices
-    from core.db import make_engine, make_session_factory
+    from core.kernel.db import make_engine, make_session_factory
     from core.n8n import N8nClient
     from core.pipeline import build_services as build_pipeline_services
 
@@ -125,7 +125,7 @@ def build_server(settings: Settings, services: BotServices) -> Server:
 def _serve(args: argparse.Namespace) -> int:
     from bot.notifier import SlackNotifier
     from bot.server import serve_http, serve_socket_mode
-    from core.settings import get_settings
+    from core.kernel.settings import get_settings
 
     settings = get_settings()
     settings.require("DATABASE_URL", "N8N_URL", "N8N_API_KEY")

@@ -11,8 +11,8 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.blocks.messages import error_blocks, error_text
-from core.errors import ClixenError
-from core.logging import redact
+from core.kernel.errors import ClixenError
+from core.kernel.logging import redact
 
 log = logging.getLogger(__name__)
 

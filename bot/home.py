@@ -9,7 +9,8 @@ from slack_sdk import WebClient
 from bot.blocks.home import ProjectChoice, home_view
 from bot.blocks.messages import QuotaView, WorkflowRow
 from bot.services import BotServices
-from core.projects import (
+from core.deploy.workflows import Direction, list_workflows
+from core.workspace.projects import (
     Role,
     default_project,
     get_project,
@@ -17,11 +18,10 @@ from core.projects import (
     require_role,
     switch_project,
 )
-from core.quotas import usage
-from core.workflows import Direction, list_workflows
+from core.workspace.quotas import usage
 
 if TYPE_CHECKING:
-    from core.models import Project, Workflow
+    from core.kernel.models import Project, Workflow
 
 PAGE_SIZE = 10
 

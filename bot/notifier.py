@@ -14,9 +14,9 @@ from bot.blocks.run_message import progress_blocks, progress_text
 from bot.pictures import upload_png
 from bot.run_threads import ProgressMessage, SlackProgress, report_outcome
 from bot.services import BotServices
+from core.conversation.threads import find_run_thread, set_run_message
 from core.pipeline import ProgressEvent, RunOutcome
 from core.scheduler.notify import Picture
-from core.threads import find_run_thread, set_run_message
 
 log = logging.getLogger(__name__)
 

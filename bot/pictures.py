@@ -11,9 +11,9 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
+from core.deploy.workflows import get_version, list_versions
 from core.graph import Layout, diff_marks, execution_marks, layout_workflow
-from core.vocabulary import VersionStatus
-from core.workflows import get_version, list_versions
+from core.kernel.vocabulary import VersionStatus
 
 log = logging.getLogger(__name__)
 

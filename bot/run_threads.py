@@ -33,9 +33,17 @@ from bot.blocks.run_message import (
 from bot.channels import bot_scopes
 from bot.pictures import execution_layout, post_picture, version_layout
 from bot.services import BotServices
-from core.errors import ClixenError, LLMNotConfigured, NotFound
+from core.conversation.threads import (
+    ThreadTarget,
+    find_run_thread,
+    find_thread_target,
+    set_run_message,
+)
+from core.deploy.workflows import find_workflow, get_version, get_workflow, head_version
 from core.graph import text_outline, workflow_graph
-from core.models import PipelineRun
+from core.kernel.errors import ClixenError, LLMNotConfigured, NotFound
+from core.kernel.models import PipelineRun
+from core.kernel.vocabulary import RunKind, RunState
 from core.pipeline import (
     ProgressEvent,
     RunOutcome,
@@ -44,11 +52,8 @@ from core.pipeline import (
     run_test_call,
     start_run,
 )
-from core.pipeline.credentials import project_secret_types, provide_credentials
-from core.projects import Role, default_project
-from core.threads import ThreadTarget, find_run_thread, find_thread_target, set_run_message
-from core.vocabulary import RunKind, RunState
-from core.workflows import find_workflow, get_version, get_workflow, head_version
+from core.pipeline.credential_wait import project_secret_types, provide_credentials
+from core.workspace.projects import Role, default_project
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from core.settings import PURPOSE
+from core.kernel.settings import PURPOSE
 
 log = logging.getLogger(__name__)
 

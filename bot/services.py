@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.settings import Settings
+from core.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

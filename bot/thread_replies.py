@@ -1,5 +1,5 @@
-"""A reply in a workflow's thread, as Slack sees it. `core.intent` says what the reply asks for;
-only a clear change request starts an edit at once. Thanks get a short note, a question an
+"""A reply in a workflow's thread, as Slack sees it. `core.conversation.intent` says what the reply
+asks for; only a clear change request starts an edit at once. Thanks get a short note, a question an
 answer from what is known about the workflow, and anything unclear a "change it?" with two
 buttons — all private to the reply's author; nothing is deployed until the author says yes."""
 
@@ -19,10 +19,10 @@ from bot.blocks.thread_replies import (
 )
 from bot.run_threads import start_request
 from bot.services import BotServices
-from core.errors import PermissionDenied
+from core.conversation.intent import ReplyIntent, classify_reply
+from core.deploy.workflows import get_workflow, head_version
 from core.graph import text_outline, workflow_graph
-from core.intent import ReplyIntent, classify_reply
-from core.workflows import get_workflow, head_version
+from core.kernel.errors import PermissionDenied
 
 
 def reply_in_workflow_thread(

@@ -13,12 +13,12 @@ from bot.blocks.versions import VersionRow, diff_lines, rollback_blocks, version
 from bot.pictures import post_picture, version_layout
 from bot.services import BotServices
 from core.deploy import rollback_to
-from core.errors import ClixenError
-from core.projects import Actor, Role
-from core.workflows import get_workflow, list_versions, version_diff
+from core.deploy.workflows import get_workflow, list_versions, version_diff
+from core.kernel.errors import ClixenError
+from core.workspace.projects import Actor, Role
 
 if TYPE_CHECKING:
-    from core.models import WorkflowVersion
+    from core.kernel.models import WorkflowVersion
 
 
 def version_rows(versions: list[WorkflowVersion]) -> list[VersionRow]:

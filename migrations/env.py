@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from core.db import make_engine
-from core.models import Base
-from core.settings import get_settings
+from core.kernel.db import make_engine
+from core.kernel.models import Base
+from core.kernel.settings import get_settings
 
 config = context.config
 target_metadata = Base.metadata

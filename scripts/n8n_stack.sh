@@ -9,7 +9,7 @@
 #   start    install if needed, start n8n on 127.0.0.1 (detached), wait for /healthz,
 #            create the owner + a public-API key once, write .stack/n8n.env (chmod 600).
 #            n8n runs hardened (README "Hardening your n8n"): NODES_EXCLUDE lists the product's
-#            default-denied node types (read from core/policy.py at each start) and n8n's SSRF
+#            default-denied node types (read from core/workspace/policy.py at each start) and n8n's SSRF
 #            protection is on, with only the loopback allowed among internal addresses.
 #   stop     stop the n8n started by this script (pid in .stack/n8n.pid, its process group).
 #   status   print running/stopped and the URL.
@@ -242,7 +242,7 @@ sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
 PY
 }
 
-# NODES_EXCLUDE for n8n (a JSON list): the product's default denylist (core/policy.py
+# NODES_EXCLUDE for n8n (a JSON list): the product's default denylist (core/workspace/policy.py
 # DEFAULT_DENYLIST, read now so the two never drift) plus n8n 2.x's own default exclusions,
 # which setting NODES_EXCLUDE replaces. n8n silently ignores a value that is not a JSON list of
 # strings, so the list is checked here.
@@ -254,7 +254,7 @@ import json
 import sys
 
 sys.path.insert(0, ".")
-from core.policy import DEFAULT_DENYLIST
+from core.workspace.policy import DEFAULT_DENYLIST
 
 n8n_default = {"n8n-nodes-base.executeCommand", "n8n-nodes-base.localFileTrigger"}
 types = sorted(set(DEFAULT_DENYLIST) | n8n_default)
@@ -268,7 +268,7 @@ PY
 # running n8n's, to tell when a restart is needed to apply them).
 hardening_env() {
   local exclude
-  exclude="$(nodes_exclude_json)" || die "cannot read DEFAULT_DENYLIST from core/policy.py"
+  exclude="$(nodes_exclude_json)" || die "cannot read DEFAULT_DENYLIST from core/workspace/policy.py"
   printf 'NODES_EXCLUDE=%s\n' "${exclude}"
   printf 'N8N_SSRF_PROTECTION_ENABLED=true\n'
   printf 'N8N_SSRF_ALLOWED_IP_RANGES=%s\n' "${SSRF_ALLOWED_IP_RANGES}"

@@ -7,14 +7,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import default_catalog
-from core.llm import LLMClient
-from core.models import Workflow, WorkflowVersion
+from core.generation.llm import LLMClient
+from core.generation.templates import TemplateLibrary
+from core.kernel.models import Workflow, WorkflowVersion
+from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices
-from core.projects import create_project
-from core.settings import Settings
-from core.templates import TemplateLibrary
 from core.validation.mcp import McpValidator
+from core.workspace.projects import create_project
 
 
 def new_project(

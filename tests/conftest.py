@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import db
-from core.models import Base
+from core.generation.templates import DEFAULT_DB_PATH, TemplateLibrary, default_library
+from core.kernel import db
+from core.kernel.models import Base
 from core.n8n import N8nClient
-from core.templates import DEFAULT_DB_PATH, TemplateLibrary, default_library
 from tests.doubles.llm_server import ScriptedLLM, start_llm_server
 from tests.doubles.slack_api import FakeSlack, start_fake_slack
 

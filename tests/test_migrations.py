@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from core import db
-from core.models import Base
+from core.kernel import db
+from core.kernel.models import Base
 from tests.conftest import create_database, drop_database
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from core.n8n import N8nBadRequest, N8nClient, execution_failure
-from core.policy import DEFAULT_DENYLIST
+from core.workspace.policy import DEFAULT_DENYLIST
 from tests.conftest import N8nStack
 from tests.doubles.http_sink import HttpSink
 from tests.workflows import webhook_workflow

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from alembic.script import ScriptDirectory
 
-from core import db
-from core.cli import main
-from core.errors import SettingsError
-from core.settings import Settings
+from cli import main
+from core.kernel import db
+from core.kernel.errors import SettingsError
+from core.kernel.settings import Settings
 
 
 def _settings(**env: str) -> Settings:
@@ -50,7 +50,7 @@ def test_database_defaults_to_embedded_sqlite(monkeypatch: pytest.MonkeyPatch) -
 def test_cli_db_upgrade_on_given_url(tmp_path, monkeypatch, capsys) -> None:
     url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
     monkeypatch.setenv("DATABASE_URL", url)
-    from core.settings import get_settings
+    from core.kernel.settings import get_settings
 
     get_settings.cache_clear()
     try:
@@ -69,7 +69,7 @@ def test_a_database_without_tables_says_which_command_sets_it_up(
     """`clixen list` on an unmigrated DATABASE_URL: the command to run, not a SQL traceback."""
     url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     monkeypatch.setenv("DATABASE_URL", url)
-    from core.settings import get_settings
+    from core.kernel.settings import get_settings
 
     get_settings.cache_clear()
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.safety import escape_mrkdwn
+from core.kernel.safety import escape_mrkdwn
 
 Block = dict[str, Any]
 

@@ -21,7 +21,7 @@ from bot.blocks.common import (
     plain,
     section,
 )
-from core.credentials import BOT_SECRET, SLACK_API, CredentialField, suggested_secret_name
+from core.credentials.needs import BOT_SECRET, SLACK_API, CredentialField, suggested_secret_name
 
 OPEN_ACTION = "credential_open"
 USE_BOT_ACTION = "credential_use_bot"

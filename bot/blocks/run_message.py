@@ -98,7 +98,7 @@ def n8n_link(base_url: str, n8n_workflow_id: str) -> str:
 
 
 def workflow_buttons(*, workflow_id: int, has_webhook: bool, n8n_url: str | None) -> Block:
-    """Versions, Roll back, Test run (any trigger: `core.testing` runs a test copy; a webhook
+    """Versions, Roll back, Test run (any trigger: `core.run_now` runs a test copy; a webhook
     workflow is called with a sample — `has_webhook` no longer changes the buttons), Open in n8n."""
     value = str(workflow_id)
     elements = [

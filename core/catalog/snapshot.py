@@ -300,7 +300,7 @@ def refresh_snapshot(root: Path, out: Path = SNAPSHOT_PATH) -> NodeCatalog:
         pairs.extend((prefix, d) for d in json.loads(path.read_text()))
     data = build_snapshot(pairs, _n8n_version(root))
     out.parent.mkdir(parents=True, exist_ok=True)
-    from core.specs import PARAMS_PATH, write_params_snapshot
+    from core.generation.specs import PARAMS_PATH, write_params_snapshot
 
     # Prompts' parameter details, beside the snapshot (core/data/node_params.json.gz).
     write_params_snapshot(pairs, out.with_name(PARAMS_PATH.name))

@@ -3,9 +3,9 @@ same workflow holds the lock."""
 
 from __future__ import annotations
 
-from core.errors import ClixenError
+from core.kernel.errors import ClixenError
+from core.kernel.vocabulary import VersionSource
 from core.validation import ValidationReport
-from core.vocabulary import VersionSource
 
 
 class DeployFailed(ClixenError):

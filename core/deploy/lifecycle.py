@@ -20,14 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.deploy.lock import workflow_lock
 from core.deploy.publish import Progress
 from core.deploy.versions import authorized, deploy_version, replay
-from core.errors import InvalidInput, NotFound
-from core.models import Project, Workflow, WorkflowVersion
+from core.deploy.workflows import get_version
+from core.kernel.errors import InvalidInput, NotFound
+from core.kernel.models import Project, Workflow, WorkflowVersion
+from core.kernel.settings import Settings
+from core.kernel.vocabulary import VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.workflow_json import N8nWorkflow
-from core.projects import Actor
-from core.settings import Settings
-from core.vocabulary import VersionSource, VersionStatus, WorkflowStatus
-from core.workflows import get_version
+from core.workspace.projects import Actor
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy.readback import Mismatch, confirm_active, holds_sent
-from core.models import Workflow
+from core.kernel.models import Workflow
 from core.n8n import N8nClient, N8nError, N8nNotFound
 
 log = logging.getLogger(__name__)

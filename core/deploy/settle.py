@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import quotas, telemetry
 from core.deploy.publish import restore
-from core.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
+from core.deploy.workflows import get_version, head_version
+from core.kernel import telemetry
+from core.kernel.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
+from core.kernel.vocabulary import VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nClient
-from core.projects import Actor
-from core.vocabulary import VersionSource, VersionStatus, WorkflowStatus
-from core.workflows import get_version, head_version
+from core.workspace import quotas
+from core.workspace.projects import Actor
 
 
 def succeed(

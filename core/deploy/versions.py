@@ -28,28 +28,30 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import quotas, secrets
+from core.credentials import secrets
+from core.credentials import sync as credential_sync
 from core.deploy.errors import DeployFailed, HeadMoved, ValidationFailed
 from core.deploy.lock import workflow_lock
 from core.deploy.publish import Progress, push
 from core.deploy.readback import Mismatch
 from core.deploy.settle import fail, succeed
 from core.deploy.workflow_settings import filter_settings
-from core.errors import InvalidInput
-from core.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
+from core.deploy.workflows import get_version, get_workflow, head_version
+from core.kernel.errors import InvalidInput
+from core.kernel.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
+from core.kernel.safety import sanitize_workflow_json
+from core.kernel.settings import Settings, get_settings
+from core.kernel.vocabulary import VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nAPIError, N8nClient, N8nError
 from core.n8n.workflow_json import (
     N8nWorkflow,
     checksum,
     to_n8n_payload,
 )
-from core.policy import policy_for_project
-from core.projects import Actor, Role
-from core.safety import sanitize_workflow_json
-from core.settings import Settings, get_settings
 from core.validation import validate
-from core.vocabulary import VersionSource, VersionStatus, WorkflowStatus
-from core.workflows import get_version, get_workflow, head_version
+from core.workspace import quotas
+from core.workspace.policy import policy_for_project
+from core.workspace.projects import Actor, Role
 
 log = logging.getLogger(__name__)
 SOURCES = frozenset(s.value for s in VersionSource)
@@ -114,8 +116,8 @@ def deploy_version(
     """Deploy `json_payload` as the workflow's next version and return it (status `deployed`).
 
     Node credentials that name a project secret (`{"slackApi": {"name": "SLACK_TOKEN"}}`) are
-    bound to that secret's n8n credential first (`core.secrets.sync_project_credentials`, with
-    CLIXEN_SECRET_KEY from `settings`, default `get_settings()`); the stored version holds the
+    bound to that secret's n8n credential first (`core.credentials.sync.sync_project_credentials`,
+    with CLIXEN_SECRET_KEY from `settings`, default `get_settings()`); the stored version holds the
     bound references, never a value. Workflow settings the product does not let the LLM choose
     are cut before validation (`filter_settings`); each change is reported through `progress`.
 
@@ -319,7 +321,7 @@ def _bind_secrets(
         return payload
     key = secrets.secret_key(settings or get_settings())
     say("binding project secrets as n8n credentials")
-    return secrets.sync_project_credentials(
+    return credential_sync.sync_project_credentials(
         session=session, project_id=project_id, n8n=n8n, key=key, workflow_json=payload
     )
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from core.errors import ClixenError
+from core.kernel.errors import ClixenError
 
 log = logging.getLogger(__name__)
 

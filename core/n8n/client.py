@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from core.kernel.settings import Settings
 from core.n8n.errors import (
     N8nAPIError,
     N8nConnectionError,
@@ -23,7 +24,6 @@ from core.n8n.errors import (
     error_for_status,
 )
 from core.n8n.payload import strip_read_only
-from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import ClixenError
+from core.kernel.errors import ClixenError
 
 
 class N8nError(ClixenError):

@@ -1,7 +1,7 @@
 """The n8n workflow JSON: a tolerant pydantic model, canonical form, checksum, API payload, diff.
 
 This is the JSON n8n stores and runs; the product's own workflow records (projects, versions,
-heads) are `core.workflows`.
+heads) are `core.deploy.workflows`.
 """
 
 from __future__ import annotations

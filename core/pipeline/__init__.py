@@ -20,6 +20,7 @@ failing) and `steps` (one function per state), `watch` (executions after a deplo
 by the execution watch) and `recovery` (runs nobody holds any more).
 """
 
+from core.kernel.vocabulary import FINISHED, IN_PROGRESS, RunKind, RunState
 from core.pipeline.engine import answer_question, execute_run
 from core.pipeline.model import (
     CONFLICT,
@@ -45,7 +46,6 @@ from core.pipeline.repair import repair_after_runtime_error
 from core.pipeline.runs import get_run, list_runs, start_run
 from core.pipeline.services import build_services
 from core.pipeline.watch import SampleCallResult, run_test_call
-from core.vocabulary import FINISHED, IN_PROGRESS, RunKind, RunState
 
 __all__ = [
     "CONFLICT",

@@ -20,8 +20,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core import quotas, telemetry
-from core.models import PipelineRun, Workflow
+from core.kernel import telemetry
+from core.kernel.models import PipelineRun, Workflow
+from core.kernel.vocabulary import FINISHED, RunKind, RunState
 from core.n8n.diff import diff_workflows
 from core.pipeline.claims import lease_end
 from core.pipeline.llm_calls import LLMCall
@@ -36,7 +37,7 @@ from core.pipeline.model import (
     RunContext,
     RunOutcome,
 )
-from core.vocabulary import FINISHED, RunKind, RunState
+from core.workspace import quotas
 
 logger = logging.getLogger(__name__)
 

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, func, or_, update
 
-from core.models import PipelineRun
-from core.vocabulary import IN_PROGRESS
+from core.kernel.models import PipelineRun
+from core.kernel.vocabulary import IN_PROGRESS
 
 if TYPE_CHECKING:
     from core.pipeline.model import PipelineServices

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from core.models import PipelineRun
+from core.kernel.models import PipelineRun
+from core.kernel.vocabulary import RunKind, RunState, VersionSource
 from core.n8n import ExecutionFailure, execution_failure
 from core.n8n.workflow_json import checksum
 from core.pipeline.active import ActiveRun, StopRun, fail, need_repair, succeed
@@ -22,10 +23,9 @@ from core.pipeline.model import (
     RuntimeFailure,
 )
 from core.pipeline.watch import await_execution, newest_execution_id, webhook_path
-from core.projects import Actor
 from core.validation import Issue, validate
 from core.validation.output_fields import UNKNOWN_FIELD
-from core.vocabulary import RunKind, RunState, VersionSource
+from core.workspace.projects import Actor
 
 if TYPE_CHECKING:
     from core.deploy import HeadMoved
@@ -181,9 +181,9 @@ def step_watching(active: ActiveRun) -> None:
 def _test_copy_failure(
     active: ActiveRun, candidate: Mapping[str, Any], sample: Mapping[str, Any]
 ) -> ExecutionFailure | None:
-    """Any trigger but a webhook: run the candidate once now on a test copy (`core.testing`),
+    """Any trigger but a webhook: run the candidate once now on a test copy (`core.run_now`),
     `sample` in its trigger's place (empty: the trigger's own sample); its failure, if any."""
-    from core.testing import run_now
+    from core.run_now import run_now
 
     active.emit(RunState.watching, "Test-running it now on a test copy…")
     report = run_now(active.services.n8n, candidate, sample=sample or None)

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import logging
 
-from core import quotas
-from core.errors import ClixenError, InvalidInput, NotFound
-from core.llm import LLMError
-from core.models import PipelineRun
+from core.generation.llm import LLMError
+from core.kernel.errors import ClixenError, InvalidInput, NotFound
+from core.kernel.models import PipelineRun
+from core.kernel.safety import sanitize_request
+from core.kernel.vocabulary import IN_PROGRESS, RunState
 from core.n8n import N8nError
 from core.pipeline import claims
 from core.pipeline.active import ActiveRun, ClaimLost, StopRun, fail, outcome
 from core.pipeline.model import Answer, PipelineServices, Progress, RunContext, RunOutcome
 from core.pipeline.runs import get_run, hold_run_place
 from core.pipeline.steps import STEPS
-from core.safety import sanitize_request
-from core.vocabulary import IN_PROGRESS, RunState
+from core.workspace import quotas
 
 logger = logging.getLogger(__name__)
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core import quotas
-from core.errors import LLMNotConfigured
-from core.llm import LLMError, LLMReply, LLMTimeout, Message, estimate_tokens
+from core.generation.llm import LLMError, LLMReply, LLMTimeout, Message, estimate_tokens
+from core.kernel.errors import LLMNotConfigured
 from core.pipeline.model import MIN_REPLY_TOKENS
+from core.workspace import quotas
 
 if TYPE_CHECKING:
-    from core.models import PipelineRun
+    from core.kernel.models import PipelineRun
     from core.pipeline.model import PipelineServices
 
 

@@ -20,17 +20,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import ClixenError
+from core.kernel.errors import ClixenError
+from core.kernel.settings import Settings
+from core.kernel.vocabulary import RunState
 from core.pipeline.claims import RunClaims
-from core.settings import Settings
 from core.validation import Issue
-from core.vocabulary import RunState
 
 if TYPE_CHECKING:
     from core.catalog import NodeCatalog
-    from core.llm import LLMClient
+    from core.generation.llm import LLMClient
+    from core.generation.templates import TemplateLibrary
     from core.n8n import N8nClient
-    from core.templates import TemplateLibrary
     from core.validation.mcp import McpValidator
 
 # The design's caps: at most 2 LLM repairs for validation errors, 3 repairs in all.

@@ -17,13 +17,13 @@ import logging
 
 from sqlalchemy import select
 
-from core.models import PipelineRun
+from core.kernel.models import PipelineRun
+from core.kernel.vocabulary import IN_PROGRESS, RunState
 from core.pipeline import claims
 from core.pipeline.active import ActiveRun, fail, outcome
 from core.pipeline.engine import drive
 from core.pipeline.model import PipelineServices, Progress, RunOutcome
 from core.pipeline.runs import get_run
-from core.vocabulary import IN_PROGRESS, RunState
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import telemetry
-from core.errors import NotFound
-from core.models import PipelineRun, Project, Workflow, WorkflowVersion
+from core.deploy.workflows import head_version
+from core.kernel import telemetry
+from core.kernel.errors import NotFound
+from core.kernel.models import PipelineRun, Project, Workflow, WorkflowVersion
+from core.kernel.vocabulary import RunKind, RunState, VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import ExecutionFailure, N8nError
 from core.pipeline.claims import lease_end
 from core.pipeline.engine import execute_run
@@ -36,8 +38,6 @@ from core.pipeline.model import (
 from core.pipeline.runs import get_run, run_by_key
 from core.pipeline.watch import ran_candidate
 from core.validation import Issue
-from core.vocabulary import RunKind, RunState, VersionSource, VersionStatus, WorkflowStatus
-from core.workflows import head_version
 
 logger = logging.getLogger(__name__)
 

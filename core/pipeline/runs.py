@@ -14,15 +14,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import quotas
-from core.errors import InvalidInput, NotFound
-from core.models import PipelineRun, Workflow
+from core.generation.retrieval import valid_timezone
+from core.kernel.errors import InvalidInput, NotFound
+from core.kernel.models import PipelineRun, Workflow
+from core.kernel.safety import sanitize_request
+from core.kernel.vocabulary import IN_PROGRESS, RunKind, RunState, WorkflowStatus
 from core.pipeline.claims import lease_end
 from core.pipeline.model import PipelineError, PipelineServices, RunContext
-from core.projects import Role, require_role
-from core.retrieval import valid_timezone
-from core.safety import sanitize_request
-from core.vocabulary import IN_PROGRESS, RunKind, RunState, WorkflowStatus
+from core.workspace import quotas
+from core.workspace.projects import Role, require_role
 
 
 def start_run(

@@ -13,11 +13,11 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import default_catalog
-from core.llm import LLMClient
+from core.generation.llm import LLMClient
+from core.generation.templates import TemplateLibrary, TemplatesUnavailable
+from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.pipeline.model import PipelineServices
-from core.settings import Settings
-from core.templates import TemplateLibrary, TemplatesUnavailable
 from core.validation.mcp import McpValidator
 
 logger = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ deploy of the same candidate by the same run is idempotent. Each LLM call reserv
 first (prompt estimate + the `max_tokens` it sends), so the user's daily limit cannot be overrun.
 A candidate remembers the version it was built from (`RunContext.base_version`): if the head
 moved meanwhile (a rollback, another edit), it is not deployed over it and the run says so.
-An edit's replies are operations (`core.edits`) applied to the base version (a repair's, to the
-candidate so far); one that removes nodes the request does not mention is refused like an
+An edit's replies are operations (`core.generation.edits`) applied to the base version (a repair's,
+to the candidate so far); one that removes nodes the request does not mention is refused like an
 unusable reply.
 """
 
@@ -23,16 +23,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from core.edit_prompts import edit_messages, edit_repair_messages
-from core.edits import (
+from core.deploy.workflows import head_version
+from core.generation.edit_prompts import edit_messages, edit_repair_messages
+from core.generation.edits import (
     EditRejected,
     UnrequestedRemoval,
     apply_operations,
     parse_edit_reply,
     unrequested_removals,
 )
-from core.errors import NotFound
-from core.generation import (
+from core.generation.prompts import PromptContext, generation_messages
+from core.generation.prompts import repair_messages as _repair_messages
+from core.generation.replies import (
     Candidate,
     Question,
     apply_deterministic_fixes,
@@ -40,9 +42,13 @@ from core.generation import (
     parse_reply,
     retrieve_context,
 )
-from core.models import Secret, Workflow
+from core.generation.retrieval import known_context, repair_context
+from core.kernel.errors import NotFound
+from core.kernel.models import Secret, Workflow
+from core.kernel.safety import LLMOutputInvalid
+from core.kernel.vocabulary import RunKind, RunState
 from core.pipeline.active import ActiveRun, StopRun, need_repair
-from core.pipeline.credentials import await_credentials, wrong_credentials
+from core.pipeline.credential_wait import await_credentials, wrong_credentials
 from core.pipeline.llm_calls import LLMCall, call_llm
 from core.pipeline.model import (
     MAX_QUESTIONS,
@@ -50,16 +56,10 @@ from core.pipeline.model import (
     PipelineError,
     ProblemKind,
 )
-from core.policy import policy_for_project
-from core.prompts import PromptContext, generation_messages
-from core.prompts import repair_messages as _repair_messages
-from core.retrieval import known_context, repair_context
-from core.safety import LLMOutputInvalid
 from core.validation import Issue, validate
 from core.validation.mcp import MCP_ISSUE_CODE, McpUnavailable, combine
 from core.validation.output_fields import UNKNOWN_FIELD
-from core.vocabulary import RunKind, RunState
-from core.workflows import head_version
+from core.workspace.policy import policy_for_project
 
 if TYPE_CHECKING:
     pass

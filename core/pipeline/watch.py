@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import NotFound
-from core.models import Workflow
+from core.deploy.workflows import head_version
+from core.kernel.errors import NotFound
+from core.kernel.models import Workflow
 from core.n8n import execution_failure
 from core.pipeline.model import MAX_TEST_CALLS, PipelineServices
-from core.workflows import head_version
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def run_test_call(
     services: PipelineServices, *, workflow_id: int, sample: Mapping[str, Any] | None
 ) -> SampleCallResult:
     """Call a deployed webhook workflow once with `sample` and report the execution it caused;
-    any other trigger runs once on a test copy (`core.testing.run_now`, whose execution goes
+    any other trigger runs once on a test copy (`core.run_now.run_now`, whose execution goes
     with the copy: `execution_id` is then None).
 
     Raises NotFound when it is not deployed. Callers check the user's role first (an editor's
@@ -49,7 +49,7 @@ def run_test_call(
     candidate = dict(version.json_payload) if version else {}
     hook = webhook_path(candidate)
     if hook is None:
-        from core.testing import run_now
+        from core.run_now import run_now
 
         report = run_now(services.n8n, candidate, sample=sample)
         status = report.status if report.status in ("success", "unknown") else "error"

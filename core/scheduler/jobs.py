@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import quotas
-from core.models import PipelineRun, ProcessedAction
+from core.kernel.models import PipelineRun, ProcessedAction
+from core.kernel.safety import escape_mrkdwn
+from core.kernel.settings import Settings
+from core.kernel.vocabulary import RunState
 from core.n8n import ExecutionFailure, N8nClient
-from core.safety import escape_mrkdwn
 from core.scheduler import (
     EXECUTION_WATCH,
     PRUNE_ACTIONS,
@@ -41,8 +42,7 @@ from core.scheduler.smoke import (
     record_smoke_result,
     run_smoke_test,
 )
-from core.settings import Settings
-from core.vocabulary import RunState
+from core.workspace import quotas
 
 if TYPE_CHECKING:
     from core.pipeline import PipelineServices, RunOutcome
@@ -297,14 +297,14 @@ def prune_processed_actions_job() -> None:
 
 
 def _sweep_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
-    from core.testing import sweep_test_copies
+    from core.run_now import sweep_test_copies
 
     with _n8n_client(ctx.settings) as client:
         return {"deleted": sweep_test_copies(client)}
 
 
 def sweep_test_copies_job() -> None:
-    """Delete test copies (`core.testing`) that a killed process left in n8n."""
+    """Delete test copies (`core.run_now`) that a killed process left in n8n."""
     _fire(TEST_COPY_SWEEP, _sweep_body)
 
 

@@ -25,8 +25,8 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.logging import redact
-from core.models import JobRun
+from core.kernel.logging import redact
+from core.kernel.models import JobRun
 
 logger = logging.getLogger(__name__)
 

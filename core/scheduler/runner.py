@@ -36,7 +36,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import db
+from core.kernel import db
+from core.kernel.settings import Settings
 from core.scheduler import (
     ALL_JOBS,
     EXECUTION_WATCH,
@@ -48,7 +49,6 @@ from core.scheduler import (
 )
 from core.scheduler.locks import TICK_ANCHOR, day_tick, interval_tick, runner_id
 from core.scheduler.notify import Notifier
-from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy.orm import Session
 
-from core.models import SmokeResult
+from core.kernel.models import SmokeResult
 from core.n8n import N8nClient, N8nError, execution_failure
 
 logger = logging.getLogger(__name__)

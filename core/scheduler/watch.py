@@ -14,11 +14,11 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import Workflow, WorkflowVersion
+from core.kernel.models import Workflow, WorkflowVersion
+from core.kernel.safety import escape_mrkdwn
+from core.kernel.vocabulary import WorkflowStatus
 from core.n8n import ExecutionFailure, N8nClient, N8nError, execution_failure
-from core.safety import escape_mrkdwn
 from core.scheduler.notify import Notifier, Picture
-from core.vocabulary import WorkflowStatus
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ what n8n 2.40.7 itself does (measured in benchmarks/validator_bench.py): errors 
 things n8n rejects at create/activation or that fail for sure at run time; warnings are likely
 mistakes that n8n accepts.
 
-With a policy (`core.policy.NodePolicy`; every deploy passes the project's), the LLM's output is
-also held to it wherever it could hide: a denied type is `node_denied` in any spelling or as its
-AI-tool variant; an inline sub-workflow (Execute Workflow / Call n8n Workflow Tool with
+With a policy (`core.workspace.policy.NodePolicy`; every deploy passes the project's), the LLM's
+output is also held to it wherever it could hide: a denied type is `node_denied` in any spelling or
+as its AI-tool variant; an inline sub-workflow (Execute Workflow / Call n8n Workflow Tool with
 `source: "parameter"`) is checked like the workflow itself, down to `MAX_SUBWORKFLOW_DEPTH`, and
 its findings are reported on the outer node; sub-workflows from a URL, a file, an expression or
 nested deeper are `subworkflow_source_denied`; a sub-workflow from n8n's database that is not one

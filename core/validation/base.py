@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from core.catalog import KNOWN_PREFIXES, NodeCatalog
-from core.policy import NodePolicy
 from core.validation.report import Issue, Severity
+from core.workspace.policy import NodePolicy
 
 
 class Checks:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from core.catalog import NodeCatalog, NodeSpec, default_catalog
-from core.policy import NodePolicy
 from core.validation.connections import ConnectionChecks
 from core.validation.guards import GuardChecks
 from core.validation.nodes import NodeChecks
 from core.validation.output_fields import field_issues
 from core.validation.report import ValidationReport
 from core.validation.shapes import HINT_NODES, STICKY_NOTE, json_kind
+from core.workspace.policy import NodePolicy
 
 
 def validate(

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from mcp import ClientSession, MCPError, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 
-from core.errors import ClixenError
+from core.kernel.errors import ClixenError
 from core.validation.report import Issue, ValidationReport
 
 if TYPE_CHECKING:
-    from core.settings import Settings
+    from core.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 `$json.X` reads the item from the node's main input; `$('Node').item.json.X` (also `.first()`,
 `.last()`, `$node["Node"].json.X`) reads that node's output. Where that node's output shape is
-known (`core.output_schemas`: n8n's own schemas, plus RSS items and the Schedule Trigger's item),
-a field it does not have is a `unknown_output_field` warning naming the fields it does have,
+known (`core.catalog.output_schemas`: n8n's own schemas, plus RSS items and the Schedule Trigger's
+item), a field it does not have is a `unknown_output_field` warning naming the fields it does have,
 case-insensitive near misses first. Only warnings: schemas describe typical output, and options
 (simplify, custom fields) can change it.
 """
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.catalog import NodeCatalog
-from core.output_schemas import Shape, output_shape
+from core.catalog.output_schemas import Shape, output_shape
 from core.validation.expressions import expression_strings
 from core.validation.report import Issue
 
@@ -171,7 +171,7 @@ def checkable_share(index: Mapping[str, Any] | None = None) -> tuple[int, int]:
     """(schema files this check uses, schema files n8n ships): a schema counts when a node type
     that is not a trigger and not a user-columns node maps to it and it lists two or more fields
     (a trigger cannot select a resource/operation schema; see `node_output_shape`)."""
-    from core.output_schemas import default_index
+    from core.catalog.output_schemas import default_index
 
     idx = index if index is not None else default_index()
     folders = {

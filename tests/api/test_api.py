@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from api import create_api_app
-from core import api_tokens
 from core.deploy import create_workflow_record, deploy_version
-from core.models import Workflow, WorkflowVersion
+from core.kernel.models import Workflow, WorkflowVersion
+from core.kernel.settings import Settings
 from core.n8n import N8nClient
-from core.projects import Actor, Role, add_member, create_project, remove_member
-from core.settings import Settings
+from core.workspace import api_tokens
+from core.workspace.projects import Actor, Role, add_member, create_project, remove_member
 from tests.builders import delete_deployed
 from tests.conftest import N8nStack
 from tests.workflows import label_of, labelled_schedule

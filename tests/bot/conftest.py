@@ -22,8 +22,8 @@ from starlette.testclient import TestClient
 from bot.app import create_app
 from bot.server import create_server_app
 from bot.services import BotServices
+from core.kernel.settings import Settings
 from core.n8n import N8nClient
-from core.settings import Settings
 from tests.builders import delete_deployed, pipeline_services
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import PipelineRun, Secret, Workflow
+from core.kernel.models import PipelineRun, Secret, Workflow
+from core.kernel.vocabulary import RunState
 from core.n8n import N8nClient
-from core.vocabulary import RunState
 from tests.bot.conftest import SlackSender
 from tests.core.test_credentials import rss_to_slack
 from tests.doubles.llm_server import ScriptedLLM
@@ -117,8 +117,8 @@ def test_an_existing_secret_of_the_type_can_be_chosen(
     n8n_client: N8nClient,
     session_factory: sessionmaker[Session],
 ) -> None:
-    from core import secrets as project_secrets
-    from core.projects import default_project
+    from core.credentials import secrets as project_secrets
+    from core.workspace.projects import default_project
 
     with session_factory.begin() as s:
         project = default_project(session=s, team_id="T0TEAM", user_id="U1")
@@ -177,7 +177,7 @@ def test_the_owner_lets_workflows_post_as_clixen_and_the_bot_joins_the_channel(
     assert "Only a project owner" in use_bot["confirm"]["text"]["text"]
 
     # An editor who is not the project's owner cannot give the bot's token away.
-    from core.projects import Role, add_member, default_project
+    from core.workspace.projects import Role, add_member, default_project
 
     with session_factory.begin() as s:
         project = default_project(session=s, team_id="T0TEAM", user_id="U1")

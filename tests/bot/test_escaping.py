@@ -26,7 +26,7 @@ from bot.blocks.thread_replies import (
     edit_confirmed_blocks,
 )
 from bot.blocks.versions import VersionRow, rollback_blocks, versions_blocks
-from core.projects import create_project
+from core.workspace.projects import create_project
 from tests.bot.conftest import TEAM, SlackSender
 from tests.doubles.llm_server import ScriptedLLM
 from tests.doubles.slack_api import FakeSlack

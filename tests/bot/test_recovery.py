@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.notifier import SlackNotifier
 from bot.services import BotServices
-from core.models import PipelineRun
+from core.kernel.models import PipelineRun
 from core.n8n import N8nClient
 from core.pipeline import start_run
-from core.projects import default_project
 from core.scheduler.jobs import recover_runs
+from core.workspace.projects import default_project
 from tests.bot.conftest import TEAM, pipeline_bot_services
 from tests.conftest import N8nStack
 from tests.core.test_pipeline import answer, schedule_workflow

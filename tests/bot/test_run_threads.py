@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import run_threads
-from core.models import PipelineRun, Workflow, WorkflowVersion
+from core.kernel.models import PipelineRun, Workflow, WorkflowVersion
 from core.n8n import N8nClient
 from core.pipeline import execute_run, start_run
 from tests.bot.conftest import TEAM, SlackSender, pipeline_bot_services

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import create_workflow_record
-from core.models import ProjectMember, Secret, User, WorkflowVersion
-from core.projects import create_project
+from core.kernel.models import ProjectMember, Secret, User, WorkflowVersion
+from core.workspace.projects import create_project
 from tests.bot.conftest import TEAM, SlackSender
 from tests.doubles.slack_api import FakeSlack
 

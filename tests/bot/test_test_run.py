@@ -8,15 +8,15 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.blocks.test_run import (
+from bot.blocks.run_now import (
     CONFIRM_ACTION,
     confirm_test_run_blocks,
     run_result_blocks,
     run_result_text,
 )
-from core.policy import set_project_policy
-from core.projects import create_project
-from core.testing import NodeResult, TestRunReport
+from core.run_now import NodeResult, TestRunReport
+from core.workspace.policy import set_project_policy
+from core.workspace.projects import create_project
 from tests.bot.conftest import TEAM, SlackSender
 from tests.bot.test_escaping import HOSTILE, _wait_text, assert_inert, mrkdwn_of
 from tests.core.test_run_now import schedule_http_code

@@ -19,7 +19,7 @@ from bot.blocks.thread_replies import (
     parse_pending_value,
     pending_value,
 )
-from core.models import PipelineRun, Workflow
+from core.kernel.models import PipelineRun, Workflow
 from tests.bot.conftest import SlackSender
 from tests.doubles.llm_server import ScriptedLLM
 from tests.doubles.slack_api import FakeSlack

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.cli import main
+from cli import main
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient
-from core.settings import get_settings
 from tests.builders import delete_deployed
 from tests.conftest import N8nStack
 

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import PipelineRun, Secret, Workflow
+from core.kernel.models import PipelineRun, Secret, Workflow
+from core.kernel.vocabulary import RunState
 from core.n8n import N8nClient
-from core.vocabulary import RunState
 from tests.cli.common import cli_against, run
 from tests.conftest import N8nStack
 from tests.core.test_credentials import rss_to_slack

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import Project
+from core.kernel.models import Project
 from core.n8n import N8nClient
 from core.n8n.errors import N8nNotFound
 from tests.cli.common import cli_against, run

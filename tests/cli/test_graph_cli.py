@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.cli.context import CLI_TEAM_ID
+from cli.context import CLI_TEAM_ID
 from core.deploy import create_workflow_record
-from core.models import WorkflowVersion
-from core.projects import default_project
-from core.settings import get_settings
+from core.kernel.models import WorkflowVersion
+from core.kernel.settings import get_settings
+from core.workspace.projects import default_project
 from tests.cli.common import run
 from tests.cli.test_startup import HEAVY, run_clixen
 from tests.core.graph.samples import if_and_merge

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import PipelineRun, WorkflowVersion
+from core.kernel.models import PipelineRun, WorkflowVersion
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient
-from core.settings import get_settings
 from tests.builders import pipeline_services
 from tests.cli.common import cli_against, run
 from tests.conftest import N8nStack
@@ -123,7 +123,7 @@ def test_killed_create_is_resumed_without_duplicates(
         [
             sys.executable,
             "-c",
-            "import sys; from core.cli import main; sys.exit(main())",
+            "import sys; from cli import main; sys.exit(main())",
             "create",
             "every morning post the news",
         ],

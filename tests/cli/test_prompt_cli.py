@@ -8,10 +8,10 @@ import json
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.cli.context import CLI_TEAM_ID
-from core.models import Secret
-from core.projects import default_project
-from core.settings import get_settings
+from cli.context import CLI_TEAM_ID
+from core.kernel.models import Secret
+from core.kernel.settings import get_settings
+from core.workspace.projects import default_project
 from tests.cli.common import run
 
 RSS_TO_SLACK = "every morning post new items of https://blog.example.com/feed.xml to #news"

@@ -31,7 +31,7 @@ HEAVY = (
 # Runs one `clixen` command in a fresh interpreter; prints its output and the modules it loaded.
 RUN_AND_LIST_MODULES = """
 import contextlib, io, json, sys
-from core.cli import main
+from cli import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
     main(sys.argv[1:])

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.n8n import N8nClient
+from core.run_now import TEST_PREFIX
 from core.scheduler.smoke import local_smoke_endpoints
-from core.testing import TEST_PREFIX
 from tests.cli.common import cli_against, run
 from tests.conftest import N8nStack
 from tests.core.test_run_now import rss_code, schedule_http_code

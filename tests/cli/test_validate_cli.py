@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
+from cli import main
 from tests.core.test_validation import canonical
 
 

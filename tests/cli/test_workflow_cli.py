@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient, N8nNotFound
-from core.settings import get_settings
 from tests.cli.common import cli_against, run
 from tests.conftest import N8nStack
 from tests.workflows import label_of, labelled_schedule
@@ -125,7 +125,7 @@ def test_a_refused_first_deploy_leaves_no_draft_behind(
     left listed as an empty draft; the next deploy under that name starts it afresh."""
     from sqlalchemy import func, select
 
-    from core.models import Workflow
+    from core.kernel.models import Workflow
 
     bad = labelled_schedule("x")
     bad["nodes"][1]["type"] = "n8n-nodes-base.notARealNode"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cli import main
 from core.catalog import (
     SNAPSHOT_PATH,
     default_catalog,
@@ -13,7 +14,6 @@ from core.catalog import (
     load_catalog,
     refresh_snapshot,
 )
-from core.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 STACK = REPO / ".stack"

@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import secrets as project_secrets
 from core.catalog import default_catalog
-from core.credentials import accepted_types, credential_fields, credential_issues
-from core.models import Secret
+from core.credentials import secrets as project_secrets
+from core.credentials.needs import accepted_types, credential_fields, credential_issues
+from core.generation.templates import default_library
+from core.kernel.models import Secret
+from core.kernel.settings import Settings
+from core.kernel.vocabulary import IN_PROGRESS, RunState
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices, execute_run, start_run
-from core.pipeline.credentials import provide_credentials
-from core.settings import Settings
-from core.templates import default_library
-from core.vocabulary import IN_PROGRESS, RunState
+from core.pipeline.credential_wait import provide_credentials
 from tests.builders import delete_deployed, new_project, pipeline_services
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import answer

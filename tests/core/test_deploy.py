@@ -21,12 +21,12 @@ from core.deploy import (
     deploy_version,
     rollback_to,
 )
-from core.errors import InvalidInput, PermissionDenied
-from core.models import Project, QuotaUsage, TelemetryEvent, Workflow, WorkflowVersion
+from core.deploy.workflows import list_versions
+from core.kernel.errors import InvalidInput, PermissionDenied
+from core.kernel.models import Project, QuotaUsage, TelemetryEvent, Workflow, WorkflowVersion
 from core.n8n import N8nClient, N8nNotFound
-from core.projects import Actor, Role, add_member, create_project
-from core.quotas import QuotaExceeded
-from core.workflows import list_versions
+from core.workspace.projects import Actor, Role, add_member, create_project
+from core.workspace.quotas import QuotaExceeded
 from tests.builders import delete_deployed
 from tests.conftest import N8nStack
 from tests.doubles.slack_api import FakeSlack

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import ValidationFailed, create_workflow_record, deploy_version
-from core.models import Workflow
+from core.kernel.models import Workflow
 from core.n8n import N8nClient
-from core.policy import set_project_policy
-from core.projects import Actor
+from core.workspace.policy import set_project_policy
+from core.workspace.projects import Actor
 from tests.builders import delete_deployed, new_project, versions
 from tests.conftest import N8nStack
 from tests.workflows import labelled_schedule

@@ -1,4 +1,5 @@
-"""Edit operations (`core.edits`) and the edit prompt (`core.edit_prompts`), without a network."""
+"""Edit operations (`core.generation.edits`) and the edit prompt (`core.generation.edit_prompts`),
+without a network."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from core.edit_prompts import EDIT_RULES, edit_messages, outline, touched_nodes
-from core.edits import (
+from core.generation.edit_prompts import EDIT_RULES, edit_messages, outline, touched_nodes
+from core.generation.edits import (
     EditRejected,
     apply_operations,
     merge_patch,
@@ -17,9 +18,9 @@ from core.edits import (
     parse_operations,
     unrequested_removals,
 )
-from core.generation import Question
-from core.prompts import PromptContext
-from core.safety import LLMOutputInvalid
+from core.generation.prompts import PromptContext
+from core.generation.replies import Question
+from core.kernel.safety import LLMOutputInvalid
 
 
 def rss_to_slack() -> dict[str, Any]:

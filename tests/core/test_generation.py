@@ -7,8 +7,9 @@ import json
 import pytest
 
 from core.catalog import default_catalog
-from core.edit_prompts import edit_messages
-from core.generation import (
+from core.generation.edit_prompts import edit_messages
+from core.generation.prompts import PromptContext, generation_messages, repair_messages
+from core.generation.replies import (
     Candidate,
     Question,
     apply_deterministic_fixes,
@@ -16,8 +17,7 @@ from core.generation import (
     parse_reply,
     retrieve_context,
 )
-from core.prompts import PromptContext, generation_messages, repair_messages
-from core.safety import LLMOutputInvalid
+from core.kernel.safety import LLMOutputInvalid
 from core.validation import Issue, validate
 from tests.core.test_pipeline import schedule_workflow
 

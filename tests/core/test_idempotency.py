@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.idempotency import claim_once
+from core.kernel.idempotency import claim_once
 
 
 def test_a_key_is_claimed_once(session_factory: sessionmaker[Session]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.intent import ReplyIntent, classify_reply
+from core.conversation.intent import ReplyIntent, classify_reply
 
 ACK, QUESTION, CHANGE, UNCLEAR = (
     ReplyIntent.acknowledgement,

@@ -7,11 +7,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import default_catalog
-from core.models import PipelineRun, Secret
+from core.generation.prompts import generation_messages
+from core.generation.retrieval import known_context, retrieve_context
+from core.kernel.models import PipelineRun, Secret
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices, RunContext
-from core.prompts import generation_messages
-from core.retrieval import known_context, retrieve_context
 from tests.core.test_pipeline import project_id, run, services  # noqa: F401 (fixtures)
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import answer, schedule_workflow

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import LLMNotConfigured
-from core.llm import LLMAuthError, LLMClient, LLMConnectionError, LLMServerError
-from core.settings import Settings
+from core.generation.llm import LLMAuthError, LLMClient, LLMConnectionError, LLMServerError
+from core.kernel.errors import LLMNotConfigured
+from core.kernel.settings import Settings
 from tests.doubles.llm_server import ScriptedLLM
 
 

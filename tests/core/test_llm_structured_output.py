@@ -3,7 +3,7 @@ JSON object — learned from the first refusal and remembered, so it costs one e
 
 from __future__ import annotations
 
-from core.llm import REPLY_SCHEMA, LLMClient
+from core.generation.llm import REPLY_SCHEMA, LLMClient
 from tests.doubles.llm_server import ScriptedLLM
 
 

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import pipeline
-from core.models import PipelineRun, QuotaUsage, TelemetryEvent, WorkflowVersion
+from core.generation.templates import default_library
+from core.kernel.models import PipelineRun, QuotaUsage, TelemetryEvent, WorkflowVersion
 from core.n8n import N8nClient, execution_failure
 from core.pipeline import (
     MAX_TOTAL_REPAIRS,
@@ -26,7 +27,6 @@ from core.pipeline import (
     resume_incomplete_runs,
     start_run,
 )
-from core.templates import default_library
 from tests.builders import delete_deployed, new_project, pipeline_services, versions
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
@@ -497,8 +497,8 @@ def test_a_create_run_that_never_deployed_leaves_no_workflow_behind(
 ) -> None:
     """Nothing half-made: the run made its workflow record before deploying; the deploy was
     refused (no deployments left today), so the empty draft goes with the failed run."""
-    from core.models import Workflow
-    from core.workflows import list_workflows
+    from core.deploy.workflows import list_workflows
+    from core.kernel.models import Workflow
 
     project_id = new_project(session_factory, team_id=TEAM, user_id=USER, daily_deploy_limit=0)
     llm.script(answer(schedule_workflow()))
@@ -520,8 +520,8 @@ def test_token_quota_is_checked_before_each_llm_call(
     llm: ScriptedLLM,
     session_factory: sessionmaker[Session],
 ) -> None:
-    from core import quotas
-    from core.models import Project
+    from core.kernel.models import Project
+    from core.workspace import quotas
 
     with session_factory.begin() as session:
         project = session.get(Project, project_id)

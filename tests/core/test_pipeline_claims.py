@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import PipelineRun, QuotaUsage, Workflow, WorkflowVersion
+from core.kernel.models import PipelineRun, QuotaUsage, Workflow, WorkflowVersion
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices, execute_run, resume_incomplete_runs, start_run
 from tests.builders import delete_deployed, new_project, pipeline_services

@@ -15,7 +15,7 @@ from core import pipeline
 from core.deploy import rollback_to
 from core.n8n import ExecutionFailure, N8nClient, execution_failure
 from core.pipeline import PipelineServices, RunOutcome, execute_run, start_run
-from core.projects import Actor
+from core.workspace.projects import Actor
 from tests.builders import delete_deployed, new_project, pipeline_services, versions
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import (

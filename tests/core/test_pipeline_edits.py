@@ -16,8 +16,11 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import deploy
-from core import secrets as project_secrets
-from core.models import Secret, Workflow
+from core.credentials import secrets as project_secrets
+from core.generation.prompts import MAX_WORKFLOW_CHARS
+from core.kernel.models import Secret, Workflow
+from core.kernel.settings import Settings
+from core.kernel.vocabulary import RunState, VersionSource
 from core.n8n import N8nClient
 from core.pipeline import (
     MAX_VALIDATION_REPAIRS,
@@ -26,10 +29,7 @@ from core.pipeline import (
     execute_run,
     start_run,
 )
-from core.projects import Actor
-from core.prompts import MAX_WORKFLOW_CHARS
-from core.settings import Settings
-from core.vocabulary import RunState, VersionSource
+from core.workspace.projects import Actor
 from tests.builders import delete_deployed, new_project, pipeline_services, versions
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import answer, labelled_schedule

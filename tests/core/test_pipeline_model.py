@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from core.errors import LLMNotConfigured
-from core.llm import LLMClient
+from core.generation.llm import LLMClient
+from core.kernel.errors import LLMNotConfigured
+from core.kernel.settings import Settings
 from core.pipeline import (
     Answer,
     DeployedVersion,
@@ -18,7 +19,6 @@ from core.pipeline import (
     RuntimeFailure,
     build_services,
 )
-from core.settings import Settings
 from core.validation import Issue
 
 CANDIDATE = {"name": "Order check", "nodes": [{"name": "Hook", "type": "n8n-nodes-base.webhook"}]}

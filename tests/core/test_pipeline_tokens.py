@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import quotas
-from core.errors import ClixenError
-from core.models import PipelineRun, Project, QuotaUsage
+from core.kernel.errors import ClixenError
+from core.kernel.models import PipelineRun, Project, QuotaUsage
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices, RunOutcome, execute_run, start_run
+from core.workspace import quotas
 from tests.builders import delete_deployed, new_project, pipeline_services
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import answer, schedule_workflow
@@ -109,7 +109,7 @@ def test_room_for_one_call_lets_exactly_one_of_two_concurrent_runs_call_the_mode
     llm: ScriptedLLM,
     session_factory: sessionmaker[Session],
 ) -> None:
-    from core.llm import estimate_tokens
+    from core.generation.llm import estimate_tokens
     from core.pipeline import MIN_REPLY_TOKENS
 
     llm.default = answer(schedule_workflow())
@@ -134,7 +134,7 @@ def test_every_call_sends_max_tokens_and_is_settled_to_the_reported_use(
     llm: ScriptedLLM,
     session_factory: sessionmaker[Session],
 ) -> None:
-    from core.llm import estimate_tokens
+    from core.generation.llm import estimate_tokens
 
     assert services.llm is not None
     services.llm.max_tokens = 3_000
@@ -157,7 +157,7 @@ def test_a_server_that_reports_no_usage_is_charged_the_estimate(
     llm: ScriptedLLM,
     session_factory: sessionmaker[Session],
 ) -> None:
-    from core.llm import estimate_tokens
+    from core.generation.llm import estimate_tokens
 
     llm.report_usage = False
     llm.script(answer(schedule_workflow()))
@@ -212,7 +212,7 @@ def test_a_user_runs_at_most_three_requests_at_once(
 
 def test_the_scripted_server_never_returns_more_than_max_tokens(llm: ScriptedLLM) -> None:
     """The double behaves like a real server: a completion stops at `max_tokens`."""
-    from core.llm import LLMClient
+    from core.generation.llm import LLMClient
 
     llm.script("x" * 4_000)
     reply = LLMClient(api_key="k", base_url=llm.url, model="m").chat(

@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import InvalidInput, PermissionDenied
-from core.models import Project, ProjectMember
-from core.policy import DEFAULT_DENYLIST, NodePolicy, policy_for_project, set_project_policy
+from core.kernel.errors import InvalidInput, PermissionDenied
+from core.kernel.models import Project, ProjectMember
+from core.workspace.policy import (
+    DEFAULT_DENYLIST,
+    NodePolicy,
+    policy_for_project,
+    set_project_policy,
+)
 
 
 def make_project(session: Session) -> int:

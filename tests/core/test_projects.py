@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models import Project, ProjectMember, TelemetryEvent, User
-from core.projects import (
+from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
+from core.kernel.models import Project, ProjectMember, TelemetryEvent, User
+from core.workspace.projects import (
     Role,
     add_member,
     create_project,

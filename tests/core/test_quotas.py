@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import db, quotas
-from core.cli import main
-from core.models import Base, Project, QuotaUsage
-from core.quotas import QuotaExceeded
-from core.settings import Settings, get_settings
+from cli import main
+from core.kernel import db
+from core.kernel.models import Base, Project, QuotaUsage
+from core.kernel.settings import Settings, get_settings
+from core.workspace import quotas
+from core.workspace.quotas import QuotaExceeded
 
 UTC = dt.UTC
 

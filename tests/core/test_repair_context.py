@@ -4,8 +4,8 @@ workflow uses, for the operation each node set, and the user's answers to earlie
 from __future__ import annotations
 
 from core.catalog import default_catalog
-from core.prompts import repair_messages
-from core.retrieval import repair_context
+from core.generation.prompts import repair_messages
+from core.generation.retrieval import repair_context
 from core.validation import Issue
 
 B = "n8n-nodes-base."

@@ -8,11 +8,11 @@ import json
 import pytest
 
 from core.catalog import default_catalog
-from core.node_hints import named_apps, trigger_types
-from core.retrieval import retrieve
-from core.specs import Operation, mined_configuration, node_spec
-from core.templates import Template, TemplateLibrary
-from core.templates import _template as make_template
+from core.generation.node_hints import named_apps, trigger_types
+from core.generation.retrieval import retrieve
+from core.generation.specs import Operation, mined_configuration, node_spec
+from core.generation.templates import Template, TemplateLibrary
+from core.generation.templates import _template as make_template
 
 B, L = "n8n-nodes-base.", "@n8n/n8n-nodes-langchain."
 

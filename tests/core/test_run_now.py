@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from core.n8n import N8nClient
+from core.run_now import TEST_PREFIX, build_test_copy, outside_effects, run_now, sweep_test_copies
 from core.scheduler.smoke import local_smoke_endpoints
-from core.testing import TEST_PREFIX, build_test_copy, outside_effects, run_now, sweep_test_copies
 from tests.doubles.http_sink import HttpSink
 
 
@@ -177,7 +177,7 @@ def test_a_copy_left_by_a_killed_process_is_swept(n8n_client: N8nClient, tmp_pat
     path.write_text(json.dumps(wf))
     env = {**os.environ, "N8N_URL": n8n_client.base_url, "N8N_API_KEY": _api_key(n8n_client)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from core.cli import main; main()", "test", str(path), "--yes"],
+        [sys.executable, "-c", "from cli import main; main()", "test", str(path), "--yes"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.generation.templates import default_library
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices
-from core.templates import default_library
-from core.testing import TEST_PREFIX
+from core.run_now import TEST_PREFIX
 from tests.builders import delete_deployed, new_project, pipeline_services, versions
 from tests.core.test_pipeline import TEAM, USER, run
 from tests.core.test_run_now import _chain, _node

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from core.errors import InvalidInput
-from core.safety import (
+from core.kernel.errors import InvalidInput
+from core.kernel.safety import (
     MAX_REQUEST_CHARS,
     LLMOutputInvalid,
     escape_mrkdwn,

@@ -13,14 +13,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import db
-from core import secrets as project_secrets
-from core.cli import main
-from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models import Base, Project
+from cli import main
+from core.credentials import secrets as project_secrets
+from core.credentials import sync as credential_sync
+from core.credentials.secrets import SecretKeyMismatch
+from core.kernel import db
+from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
+from core.kernel.models import Base, Project
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient
-from core.secrets import SecretKeyMismatch
-from core.settings import get_settings
 from tests.doubles.http_sink import HttpSink
 from tests.workflows import webhook_workflow
 
@@ -226,7 +227,7 @@ def test_deploy_binds_project_secrets_as_n8n_credentials(
         with session_factory.begin() as s:
             _set(s, pid, credential_type="slackApi")
         with session_factory.begin() as s:
-            wf = project_secrets.sync_project_credentials(
+            wf = credential_sync.sync_project_credentials(
                 session=s,
                 project_id=pid,
                 n8n=client,
@@ -245,7 +246,7 @@ def test_deploy_binds_project_secrets_as_n8n_credentials(
 
         # Unchanged secret: the same credential is reused; changed: updated in place.
         with session_factory.begin() as s:
-            again = project_secrets.sync_project_credentials(
+            again = credential_sync.sync_project_credentials(
                 session=s, project_id=pid, n8n=client, key=KEY,
                 workflow_json=_slack_workflow({"name": "SLACK_TOKEN"}),
             )  # fmt: skip
@@ -253,7 +254,7 @@ def test_deploy_binds_project_secrets_as_n8n_credentials(
             _set(s, pid, value="xoxb-new-value")
         with session_factory.begin() as s:
             # Found by credential type alone when the node does not name the secret.
-            third = project_secrets.sync_project_credentials(
+            third = credential_sync.sync_project_credentials(
                 session=s, project_id=pid, n8n=client, key=KEY,
                 workflow_json=_slack_workflow({}),
             )  # fmt: skip
@@ -262,12 +263,12 @@ def test_deploy_binds_project_secrets_as_n8n_credentials(
 
         # Another project cannot borrow this project's credential by id.
         with session_factory.begin() as s, pytest.raises(PermissionDenied):
-            project_secrets.sync_project_credentials(
+            credential_sync.sync_project_credentials(
                 session=s, project_id=other, n8n=client, key=KEY,
                 workflow_json=_slack_workflow({"id": new_id, "name": "x"}),
             )  # fmt: skip
         with session_factory.begin() as s, pytest.raises(InvalidInput, match="no secret"):
-            project_secrets.sync_project_credentials(
+            credential_sync.sync_project_credentials(
                 session=s, project_id=other, n8n=client, key=KEY,
                 workflow_json=_slack_workflow({}),
             )  # fmt: skip
@@ -396,7 +397,7 @@ def test_rotating_a_secret_updates_its_n8n_credential_in_place(
         paths = [f"clixen-rot-{uuid.uuid4().hex[:8]}" for _ in range(2)]
         for path in paths:
             with session_factory.begin() as s:
-                wf = project_secrets.sync_project_credentials(
+                wf = credential_sync.sync_project_credentials(
                     session=s, project_id=pid, n8n=client, key=KEY,
                     workflow_json=_header_auth_hook(path, sink.url("/check")),
                 )  # fmt: skip

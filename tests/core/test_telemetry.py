@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import telemetry
-from core.cli import main
-from core.errors import InvalidInput
-from core.models import TelemetryEvent
-from core.settings import get_settings
+from cli import main
+from core.kernel import telemetry
+from core.kernel.errors import InvalidInput
+from core.kernel.models import TelemetryEvent
+from core.kernel.settings import get_settings
 
 
 def test_core_events_are_recorded_with_allowed_properties(

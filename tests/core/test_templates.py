@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from core.settings import Settings
-from core.templates import (
+from core.generation.templates import (
     STICKY_NOTE,
     TemplateLibrary,
     TemplatesUnavailable,
@@ -20,6 +19,7 @@ from core.templates import (
     compact,
     is_emptied,
 )
+from core.kernel.settings import Settings
 
 
 @pytest.fixture(scope="module")

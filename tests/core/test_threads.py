@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.deploy import create_workflow_record
-from core.models import PipelineRun
-from core.projects import create_project
-from core.threads import (
+from core.conversation.threads import (
     ThreadTarget,
     find_run_thread,
     find_thread_target,
     set_run_message,
 )
+from core.deploy import create_workflow_record
+from core.kernel.models import PipelineRun
+from core.workspace.projects import create_project
 
 T, C, TS = "T1", "C1", "1700000000.000100"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from core.policy import NodePolicy
 from core.validation import expression_problem, validate
+from core.workspace.policy import NodePolicy
 
 
 def node(

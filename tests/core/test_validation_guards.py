@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from core.policy import NodePolicy
 from core.validation import validate
+from core.workspace.policy import NodePolicy
 
 DEFAULT = NodePolicy.default()
 
@@ -362,7 +362,7 @@ def test_a_project_may_allow_internal_hosts_by_name_ip_or_network() -> None:
 
 
 def test_allowed_hosts_must_be_hosts() -> None:
-    from core.errors import InvalidInput
+    from core.kernel.errors import InvalidInput
 
     for bad in ("http://10.0.0.1/", "a b", "", "10.0.0.0/99"):
         with pytest.raises(InvalidInput):

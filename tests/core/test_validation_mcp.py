@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from core.settings import Settings
+from core.kernel.settings import Settings
 from core.validation import Issue, ValidationReport, validate
 from core.validation.mcp import MCP_ISSUE_CODE, McpUnavailable, McpValidator, combine
 

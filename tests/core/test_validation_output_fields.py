@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from core.output_schemas import default_index, output_shape, usable_share
+from core.catalog.output_schemas import default_index, output_shape, usable_share
 from core.validation import validate
 from core.validation.output_fields import checkable_share
 

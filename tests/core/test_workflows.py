@@ -6,10 +6,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import create_workflow_record
-from core.errors import InvalidInput, NotFound, PermissionDenied
-from core.models import WorkflowVersion
-from core.projects import Role, add_member, create_project
-from core.workflows import (
+from core.deploy.workflows import (
     find_workflow,
     get_project_workflow,
     get_workflow,
@@ -18,6 +15,9 @@ from core.workflows import (
     resolve_workflow,
     version_diff,
 )
+from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
+from core.kernel.models import WorkflowVersion
+from core.workspace.projects import Role, add_member, create_project
 
 T = "T1"
 

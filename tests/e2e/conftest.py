@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import default_catalog
-from core.llm import LLMClient
-from core.models import Project, Secret, Workflow
+from core.generation.llm import LLMClient
+from core.kernel.models import Project, Secret, Workflow
+from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices
-from core.projects import create_project
-from core.settings import Settings
+from core.workspace.projects import create_project
 from tests.bot.conftest import bot, full_bot, n8n_client  # noqa: F401 (fixtures used here)
 from tests.doubles.llm_server import ScriptedLLM
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import PipelineRun, Workflow, WorkflowVersion
+from core.kernel.models import PipelineRun, Workflow, WorkflowVersion
 from core.n8n import N8nClient
 from core.pipeline import MAX_VALIDATION_REPAIRS, PipelineServices, execute_run, start_run
 from tests.cli.test_pipeline_cli import cli_env, run  # noqa: F401 (fixture used below)

@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import secrets as project_secrets
+from core.credentials import secrets as project_secrets
 from core.deploy import create_workflow_record, deploy_version
-from core.errors import SettingsError
-from core.models import Project, Secret, Workflow, WorkflowVersion
+from core.kernel.errors import SettingsError
+from core.kernel.models import Project, Secret, Workflow, WorkflowVersion
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices, execute_run, start_run
-from core.projects import Actor
+from core.workspace.projects import Actor
 from tests.bot.conftest import TEAM as BOT_TEAM
 from tests.bot.conftest import SlackSender
 from tests.conftest import N8nStack

@@ -23,12 +23,12 @@ from starlette.testclient import TestClient
 
 from bot.cli import build_server
 from bot.services import BotServices
-from core import api_tokens
 from core.deploy import create_workflow_record
-from core.errors import SettingsError
+from core.kernel.errors import SettingsError
+from core.kernel.settings import Settings
 from core.n8n import N8nClient
-from core.projects import create_project
-from core.settings import Settings
+from core.workspace import api_tokens
+from core.workspace.projects import create_project
 from tests.bot.conftest import TEAM, SlackSender, bot_settings
 from tests.conftest import N8nStack
 from tests.doubles.slack_api import FakeSlack
@@ -163,7 +163,7 @@ def _env(tmp_path: Path, n8n: N8nStack, environment: str, port: int) -> dict[str
 
 
 def _clixen(*args: str) -> list[str]:
-    return [sys.executable, "-c", "import sys; from core.cli import main; sys.exit(main())", *args]
+    return [sys.executable, "-c", "import sys; from cli import main; sys.exit(main())", *args]
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import deploy_version
-from core.models import WorkflowVersion
+from core.kernel.models import WorkflowVersion
 from core.n8n import N8nClient
-from core.projects import Actor
+from core.workspace.projects import Actor
 from tests.builders import delete_deployed
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
@@ -36,7 +36,7 @@ from tests.workflows import answer, schedule_workflow
 
 TEAM, USER = "T0SOCKET", "U1"
 APP_TOKEN = "xapp-1-A1-test"
-CLIXEN_MAIN = "import sys; from core.cli import main; sys.exit(main())"
+CLIXEN_MAIN = "import sys; from cli import main; sys.exit(main())"
 
 
 @dataclass

@@ -20,7 +20,7 @@ from tests.bot.conftest import SIGNING_SECRET, SlackSender
 from tests.doubles.slack_api import FakeSlack
 from tests.workflows import answer, schedule_workflow
 
-CLIXEN_MAIN = "import sys; from core.cli import main; sys.exit(main())"
+CLIXEN_MAIN = "import sys; from cli import main; sys.exit(main())"
 SLOW_S = 6.0
 
 

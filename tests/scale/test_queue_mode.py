@@ -20,9 +20,9 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import create_workflow_record, deploy_version
-from core.models import Workflow
+from core.kernel.models import Workflow
 from core.n8n import N8nClient
-from core.projects import Actor
+from core.workspace.projects import Actor
 from tests.builders import delete_deployed, new_project
 from tests.conftest import PG_ADMIN
 from tests.scale.conftest import QueueStack, stack_script

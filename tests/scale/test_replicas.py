@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import create_workflow_record, deploy_version
-from core.models import PipelineRun, Workflow, WorkflowVersion
+from core.kernel.models import PipelineRun, Workflow, WorkflowVersion
+from core.kernel.vocabulary import FINISHED, RunState
 from core.n8n import N8nClient
-from core.projects import Actor
-from core.vocabulary import FINISHED, RunState
+from core.workspace.projects import Actor
 from tests.bot.conftest import TEAM
 from tests.builders import delete_deployed, new_project
 from tests.conftest import N8nStack

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import Workflow, WorkflowVersion
+from core.kernel.models import Workflow, WorkflowVersion
+from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.scheduler.notify import Picture
 from core.scheduler.runner import SchedulerContext, install_context, job_schedules
-from core.settings import Settings
 from tests.builders import new_project
 from tests.conftest import REPO, N8nStack
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import core.graph
 from bot.notifier import SlackNotifier
-from core.models import Workflow
+from core.kernel.models import Workflow
 from core.n8n import N8nClient
 from core.scheduler.watch import watch_executions
 from tests.doubles.slack_api import FakeSlack

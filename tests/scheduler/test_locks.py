@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import db
-from core.models import JobRun
+from core.kernel import db
+from core.kernel.models import JobRun
 from core.scheduler.locks import TickResult, interval_tick, run_once_per_tick
 
 

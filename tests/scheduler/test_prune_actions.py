@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.idempotency import claim_once
-from core.models import JobRun, ProcessedAction
+from core.kernel.idempotency import claim_once
+from core.kernel.models import JobRun, ProcessedAction
 from core.scheduler import PRUNE_ACTIONS
 from core.scheduler.jobs import KEEP_PROCESSED_ACTIONS, prune_processed_actions_job
 from core.scheduler.runner import SchedulerContext, default_jobs

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import quotas
-from core.models import JobRun, QuotaUsage
+from core.kernel.models import JobRun, QuotaUsage
 from core.scheduler.jobs import quota_reset_job
 from core.scheduler.runner import QUOTA_RESET, SchedulerContext
+from core.workspace import quotas
 from tests.scheduler.conftest import Clock
 
 UTC = dt.UTC

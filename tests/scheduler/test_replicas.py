@@ -15,7 +15,7 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import JobRun, PipelineRun, Workflow
+from core.kernel.models import JobRun, PipelineRun, Workflow
 from core.n8n import N8nClient
 from tests.conftest import N8nStack
 from tests.scheduler.conftest import (

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import SmokeResult
+from core.kernel.models import SmokeResult
 from core.n8n import N8nClient, N8nNotFound
 from core.scheduler.jobs import smoke_test
 from core.scheduler.smoke import RSS_NODE, build_canonical, local_smoke_endpoints

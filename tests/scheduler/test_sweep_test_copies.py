@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.kernel.settings import Settings
 from core.n8n import N8nClient
+from core.run_now import TEST_PREFIX, build_test_copy, runs
 from core.scheduler import TEST_COPY_SWEEP
 from core.scheduler.jobs import sweep_test_copies_job
 from core.scheduler.runner import SchedulerContext, default_jobs, job_schedules
-from core.settings import Settings
-from core.testing import TEST_PREFIX, build_test_copy, runs
 from tests.conftest import N8nStack
 from tests.core.test_run_now import schedule_http_code
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import pipeline
-from core.models import JobRun, PipelineRun, QuotaUsage, Workflow
+from core.kernel.models import JobRun, PipelineRun, QuotaUsage, Workflow
 from core.n8n import N8nClient, execution_failure
 from core.pipeline import MAX_TOTAL_REPAIRS, PipelineServices, RunOutcome, execute_run, start_run
 from core.scheduler.jobs import execution_watch_job

@@ -7,8 +7,8 @@ from slack_bolt import App
 from bot.blocks.credentials import CHOOSE_ACTION as CREDENTIAL_CHOOSE
 from bot.blocks.credentials import OPEN_ACTION as CREDENTIAL_OPEN
 from bot.blocks.credentials import USE_BOT_ACTION as CREDENTIAL_USE_BOT
-from bot.blocks.test_run import CANCEL_ACTION as TEST_RUN_CANCEL
-from bot.blocks.test_run import CONFIRM_ACTION as TEST_RUN_CONFIRM
+from bot.blocks.run_now import CANCEL_ACTION as TEST_RUN_CANCEL
+from bot.blocks.run_now import CONFIRM_ACTION as TEST_RUN_CONFIRM
 from bot.blocks.thread_replies import CANCEL_ACTION, CONFIRM_ACTION
 from bot.listeners.actions.credentials import (
     handle_credential_choose,

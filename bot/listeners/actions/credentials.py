@@ -12,12 +12,12 @@ from bot.blocks.credentials import credential_modal, parse_ask_value, parse_choi
 from bot.channels import join_channels
 from bot.listeners.context import after_ack, on_run_worker, services_of, team_of, user_of
 from bot.run_threads import give_credentials
-from core.credentials import adopt_bot_token, credential_fields, slack_channels
-from core.errors import NotFound
-from core.models import PipelineRun, Project
+from core.credentials.needs import adopt_bot_token, credential_fields, slack_channels
+from core.credentials.secrets import secret_key
+from core.kernel.errors import NotFound
+from core.kernel.models import PipelineRun, Project
 from core.pipeline.model import RunContext
-from core.projects import Role, require_role
-from core.secrets import secret_key
+from core.workspace.projects import Role, require_role
 
 
 def handle_credential_open(

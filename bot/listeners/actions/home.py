@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.blocks.home import parse_page_value
 from bot.home import publish_home
 from bot.listeners.context import after_ack, services_of, team_of, user_of
-from core.errors import InvalidInput
+from core.kernel.errors import InvalidInput
 
 
 def handle_home_project_select(

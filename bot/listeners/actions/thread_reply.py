@@ -17,7 +17,7 @@ from bot.blocks.thread_replies import (
 )
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.thread_replies import confirm_pending_edit
-from core.errors import InvalidInput, PermissionDenied
+from core.kernel.errors import InvalidInput, PermissionDenied
 
 
 def _pending(action: dict[str, Any]) -> PendingEdit:

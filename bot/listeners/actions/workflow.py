@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.blocks.test_run import (
+from bot.blocks.run_now import (
     cancelled_blocks,
     confirm_test_run_blocks,
     run_result_blocks,
@@ -17,9 +17,9 @@ from bot.blocks.test_run import (
 )
 from bot.blocks.versions import parse_rollback_value, rollback_done_blocks
 from bot.listeners.context import after_ack, on_run_worker, services_of, team_of, user_of
-from bot.test_runs import TestTarget, run_test, target_for_test
+from bot.run_now import TestTarget, run_test, target_for_test
 from bot.versions import picker_view, post_rollback_picture, roll_back, versions_view
-from core.errors import InvalidInput
+from core.kernel.errors import InvalidInput
 
 
 def _workflow_id(action: dict[str, Any]) -> int:

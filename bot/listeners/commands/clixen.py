@@ -19,10 +19,16 @@ from bot.home import quota_view, workflow_row
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import start_request
 from bot.versions import picker_view, versions_view
-from core.errors import InvalidInput
-from core.idempotency import claim_once
-from core.projects import Role, default_project, list_projects, require_role, switch_project
-from core.workflows import list_workflows, resolve_workflow
+from core.deploy.workflows import list_workflows, resolve_workflow
+from core.kernel.errors import InvalidInput
+from core.kernel.idempotency import claim_once
+from core.workspace.projects import (
+    Role,
+    default_project,
+    list_projects,
+    require_role,
+    switch_project,
+)
 
 SUBCOMMANDS = {"create", "list", "versions", "rollback", "project", "quota", "secret", "help"}
 

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import answer, start_request, thread_target
 from bot.thread_replies import reply_in_workflow_thread
-from core.errors import InvalidInput
+from core.kernel.errors import InvalidInput
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 

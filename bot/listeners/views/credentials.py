@@ -13,10 +13,10 @@ from slack_sdk import WebClient
 from bot.blocks.credentials import NAME_BLOCK, parse_ask_value, submitted_fields
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
-from core.errors import ClixenError, InvalidInput
-from core.models import PipelineRun
-from core.projects import Role, require_role
-from core.secrets import secret_key, set_secret
+from core.credentials.secrets import secret_key, set_secret
+from core.kernel.errors import ClixenError, InvalidInput
+from core.kernel.models import PipelineRun
+from core.workspace.projects import Role, require_role
 
 
 def handle_credential_submission(

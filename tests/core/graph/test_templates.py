@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.generation.templates import Template, TemplateLibrary
 from core.graph import MAX_WIDTH, layout_workflow
 from core.graph.model import STICKY_NOTE
-from core.templates import Template, TemplateLibrary
 from tests.core.graph.test_layout import assert_no_overlap, assert_ranks_follow_connections
 
 

@@ -1,0 +1,78 @@
+"""A test run from Slack: say what will really happen, run the workflow now on a test copy
+(`core.run_now`), answer with what each node did and post the picture in the workflow's thread.
+Editors only (checked here, on every click)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.pictures import execution_layout, post_picture
+from bot.services import BotServices
+from core.deploy.workflows import get_workflow, head_version
+from core.kernel.errors import NotFound
+from core.run_now import TestRunReport, outside_effects, run_now
+from core.workspace.projects import Role
+
+
+@dataclass(frozen=True)
+class TestTarget:
+    """The workflow a test run is about: its head version's JSON and where its thread is."""
+
+    __test__ = False  # not a pytest class
+
+    workflow_id: int
+    name: str
+    payload: dict[str, Any]
+    channel: str | None
+    thread_ts: str | None
+
+    @property
+    def effects(self) -> list[tuple[str, str]]:
+        return outside_effects(self.payload)
+
+
+def target_for_test(
+    services: BotServices, *, team_id: str, user_id: str, workflow_id: int
+) -> TestTarget:
+    """The workflow to test, if the user is an editor of its project (NotFound: no version)."""
+    with services.session_factory.begin() as session:
+        wf = get_workflow(
+            session=session,
+            workflow_id=workflow_id,
+            team_id=team_id,
+            user_id=user_id,
+            at_least=Role.editor,
+        )
+        head = head_version(session=session, workflow_id=workflow_id)
+        if head is None:
+            raise NotFound(f"{wf.name} has no version to test yet.")
+        return TestTarget(
+            workflow_id=workflow_id,
+            name=wf.name,
+            payload=dict(head.json_payload),
+            channel=wf.slack_channel_id,
+            thread_ts=wf.slack_thread_ts,
+        )
+
+
+def run_test(
+    services: BotServices, target: TestTarget, *, client: WebClient | None = None
+) -> TestRunReport:
+    """Run the target now; with a `client`, post the picture of what each node did in its
+    thread."""
+    report = run_now(services.n8n, target.payload)
+    if client is not None and target.channel and target.thread_ts and report.execution:
+        post_picture(
+            client,
+            channel=target.channel,
+            thread_ts=target.thread_ts,
+            layout=execution_layout(
+                target.payload, report.execution, title=f"{target.name} · test run"
+            ),
+            filename=f"workflow-{target.workflow_id}-test-{report.execution_id}.png",
+            alt_text=f"{target.name}: test run {report.status}",
+        )
+    return report

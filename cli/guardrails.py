@@ -1,0 +1,352 @@
+"""`clixen quota|stats|secret|token|policy`: the guardrails from a terminal.
+
+Secret values are read from standard input (or a hidden prompt), never from the command line,
+so they do not end up in shell history or process listings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import Any
+
+from cli.context import cli_actor, cli_n8n, cli_session_factory, project_for
+from core.kernel.errors import InvalidInput
+from core.kernel.vocabulary import Role
+from core.workspace.policy import (
+    NodePolicy,
+    normalize_host,
+    policy_for_project,
+    set_project_policy,
+)
+
+
+def register(sub: Any) -> None:
+    q: argparse.ArgumentParser = sub.add_parser("quota", help="your use of today's limits")
+    q.add_argument("--project", help="project name (default: your active project)")
+    q.set_defaults(func=_quota)
+
+    st: argparse.ArgumentParser = sub.add_parser("stats", help="core events per day and type")
+    st.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
+    st.set_defaults(func=_stats)
+
+    sec: argparse.ArgumentParser = sub.add_parser("secret", help="per-project encrypted secrets")
+    ssub = sec.add_subparsers(dest="secret_command", metavar="ACTION")
+    ssub.required = True
+    s_set = ssub.add_parser("set", help="set a secret; the value is read from stdin")
+    s_set.add_argument("name", help="e.g. SLACK_TOKEN")
+    s_set.add_argument("--type", dest="credential_type", help="n8n credential type, e.g. slackApi")
+    s_set.set_defaults(func=_secret_set)
+    s_list = ssub.add_parser("list", help="list secret names (never values)")
+    s_list.set_defaults(func=_secret_list)
+    s_del = ssub.add_parser("delete", help="delete a secret")
+    s_del.add_argument("name")
+    s_del.set_defaults(func=_secret_delete)
+    s_rot = ssub.add_parser(
+        "rotate",
+        help="re-encrypt every secret from CLIXEN_SECRET_KEY to CLIXEN_NEW_SECRET_KEY (or stdin)",
+    )
+    s_rot.set_defaults(func=_secret_rotate)
+    for p in (s_set, s_list, s_del):
+        p.add_argument("--project", help="project name (default: your active project)")
+
+    tok: argparse.ArgumentParser = sub.add_parser("token", help="HTTP API tokens of a project")
+    tsub = tok.add_subparsers(dest="token_command", metavar="ACTION")
+    tsub.required = True
+    t_new = tsub.add_parser("create", help="create a token (shown once)")
+    t_new.add_argument("name")
+    t_new.set_defaults(func=_token_create)
+    t_list = tsub.add_parser("list", help="list tokens")
+    t_list.set_defaults(func=_token_list)
+    t_rev = tsub.add_parser("revoke", help="revoke a token by id")
+    t_rev.add_argument("token_id", type=int)
+    t_rev.set_defaults(func=_token_revoke)
+    for p in (t_new, t_list, t_rev):
+        p.add_argument("--project", help="project name (default: your active project)")
+
+    pol: argparse.ArgumentParser = sub.add_parser(
+        "policy", help="node types a project may use, internal hosts it may call"
+    )
+    psub = pol.add_subparsers(dest="policy_command", metavar="ACTION")
+    psub.required = True
+    p_show = psub.add_parser("show", help="denied node types and why, allowed internal hosts")
+    p_show.set_defaults(func=_policy_show)
+    p_deny = psub.add_parser("deny", help="deny node types (owners)")
+    p_deny.add_argument("types", nargs="+", metavar="TYPE")
+    p_deny.set_defaults(func=_policy_deny)
+    p_allow = psub.add_parser("allow", help="allow node types denied by default (owners)")
+    p_allow.add_argument("types", nargs="+", metavar="TYPE")
+    p_allow.set_defaults(func=_policy_allow)
+    p_allow_host = psub.add_parser(
+        "allow-host", help="let HTTP requests call an internal host, IP or CIDR (owners)"
+    )
+    p_allow_host.add_argument("hosts", nargs="+", metavar="HOST")
+    p_allow_host.set_defaults(func=_policy_allow_host)
+    p_deny_host = psub.add_parser("deny-host", help="remove allowed internal hosts (owners)")
+    p_deny_host.add_argument("hosts", nargs="+", metavar="HOST")
+    p_deny_host.set_defaults(func=_policy_deny_host)
+    for p in (p_show, p_deny, p_allow, p_allow_host, p_deny_host):
+        p.add_argument("--project", help="project name (default: your active project)")
+
+
+def _quota(args: argparse.Namespace) -> int:
+    from core.workspace import quotas
+
+    actor = cli_actor()
+    with cli_session_factory() as factory, factory.begin() as session:
+        project = project_for(session=session, actor=actor, name=args.project)
+        status = quotas.usage(
+            session=session, team_id=actor.team_id, user_id=actor.user_id, project_id=project.id
+        )
+    print(f"Today's use for {actor.user_id} in project {project.name}:")
+    print(f"  LLM tokens:  {status.tokens_used:,} of {status.token_limit:,}")
+    print(f"  deployments: {status.deploys_used:,} of {status.deploy_limit:,}")
+    print(f"Limits reset at {status.resets_at:%Y-%m-%d %H:%M} UTC.")
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from core.kernel import telemetry
+
+    if not 1 <= args.days <= 366:
+        raise InvalidInput("--days must be between 1 and 366.")
+    with cli_session_factory() as factory, factory.begin() as session:
+        rows = telemetry.daily_counts(session=session, days=args.days)
+    if not rows:
+        print(f"No events in the last {args.days} days.")
+        return 0
+    print(f"{'day':<12}{'event':<18}{'count':>7}")
+    for day, type_, count in rows:
+        print(f"{day.isoformat():<12}{type_:<18}{count:>7}")
+    return 0
+
+
+def _read_value(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.read().rstrip("\r\n")
+
+
+def _editor_project(session: Any, args: argparse.Namespace, at_least: Role = Role.editor) -> Any:
+    return project_for(session=session, actor=cli_actor(), name=args.project, at_least=at_least)
+
+
+def _secret_set(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from core.credentials import secrets as project_secrets
+    from core.kernel.settings import get_settings
+
+    project_secrets.check_name(args.name)
+    key = project_secrets.secret_key()
+    value = _read_value(f"Value of {args.name} (hidden): ")
+    settings = get_settings()
+    with (
+        cli_session_factory() as factory,
+        factory.begin() as session,
+        contextlib.ExitStack() as stack,
+    ):
+        project = _editor_project(session, args)
+        # With n8n configured, a secret already in n8n gets its credential updated right away.
+        n8n = stack.enter_context(cli_n8n()) if settings.n8n_url and settings.n8n_api_key else None
+        project_secrets.set_secret(
+            session=session,
+            project_id=project.id,
+            name=args.name,
+            value=value,
+            actor_user_id=cli_actor().user_id,
+            key=key,
+            credential_type=args.credential_type,
+            n8n=n8n,
+        )
+    print(f"Secret {args.name} saved (encrypted) in project {project.name}.")
+    if settings.n8n_url and settings.n8n_api_key:
+        return _resume_waiting(settings, project.id)
+    return 0
+
+
+def _resume_waiting(settings: Any, project_id: int) -> int:
+    """Runs of the project waiting for credentials try again with the secrets it has now."""
+    from core.kernel.vocabulary import RunState
+    from core.pipeline import build_services
+    from core.pipeline.credential_wait import resume_waiting_runs
+
+    with cli_session_factory() as factory, cli_n8n() as n8n:
+        services = build_services(
+            settings, session_factory=factory, n8n=n8n, require_llm=False, with_mcp=False
+        )
+        outcomes = resume_waiting_runs(services, project_id=project_id)
+    code = 0
+    for outcome in outcomes:
+        if outcome.ok:
+            print(f"[run {outcome.run_id}] resumed: {outcome.message}")
+        elif outcome.state == RunState.awaiting_credentials:
+            print(f"[run {outcome.run_id}] still waiting: {outcome.message}", file=sys.stderr)
+            code = 4
+        else:
+            print(f"[run {outcome.run_id}] {outcome.state}: {outcome.message}", file=sys.stderr)
+            code = 1
+    return code
+
+
+def _secret_list(args: argparse.Namespace) -> int:
+    from core.credentials import secrets as project_secrets
+
+    actor = cli_actor()
+    with cli_session_factory() as factory, factory.begin() as session:
+        project = project_for(session=session, actor=actor, name=args.project)
+        infos = project_secrets.list_secrets(session=session, project_id=project.id)
+    if not infos:
+        print(f"Project {project.name} has no secrets.")
+        return 0
+    for info in infos:
+        kind = info.credential_type or "-"
+        print(f"{info.name:<32} {kind:<24} set by {info.created_by} {info.updated_at:%Y-%m-%d}")
+    return 0
+
+
+def _secret_delete(args: argparse.Namespace) -> int:
+    from core.credentials import secrets as project_secrets
+    from core.kernel.settings import get_settings
+
+    with cli_session_factory() as factory, factory.begin() as session:
+        project = _editor_project(session, args)
+        # The n8n credential (if any) is removed with the secret when n8n is configured.
+        settings = get_settings()
+        if settings.n8n_url and settings.n8n_api_key:
+            with cli_n8n() as n8n:
+                project_secrets.delete_secret(
+                    session=session, project_id=project.id, name=args.name, n8n=n8n
+                )
+        else:
+            project_secrets.delete_secret(session=session, project_id=project.id, name=args.name)
+    print(f"Secret {args.name} deleted from project {project.name}.")
+    return 0
+
+
+def _secret_rotate(args: argparse.Namespace) -> int:
+    from core.credentials import secrets as project_secrets
+
+    old_key = project_secrets.secret_key()
+    new_key = os.environ.get("CLIXEN_NEW_SECRET_KEY") or _read_value("New secret key (hidden): ")
+    if not new_key or new_key == old_key:
+        raise InvalidInput("Give a new key that differs from CLIXEN_SECRET_KEY.")
+    with cli_session_factory() as factory, factory.begin() as session:
+        n = project_secrets.rotate_key(session=session, old_key=old_key, new_key=new_key)
+    print(f"Re-encrypted {n} secret(s). Now set CLIXEN_SECRET_KEY to the new key everywhere.")
+    return 0
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from core.workspace import api_tokens
+
+    with cli_session_factory() as factory, factory.begin() as session:
+        project = _editor_project(session, args, Role.owner)
+        token = api_tokens.create_token(
+            session=session, project_id=project.id, name=args.name, created_by=cli_actor().user_id
+        )
+    print(f"API token #{token.id} ({token.name}) for project {project.name}:")
+    print(token.raw)
+    print("It is shown only now; send it as 'Authorization: Bearer <token>'.")
+    return 0
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from core.workspace import api_tokens
+
+    with cli_session_factory() as factory, factory.begin() as session:
+        project = _editor_project(session, args)
+        tokens = api_tokens.list_tokens(session=session, project_id=project.id)
+    if not tokens:
+        print(f"Project {project.name} has no API tokens.")
+    for t in tokens:
+        state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+        print(f"#{t.id:<5} {t.name:<24} {t.prefix}…  {state:<18} last used {used}")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    from core.workspace import api_tokens
+
+    with cli_session_factory() as factory, factory.begin() as session:
+        project = _editor_project(session, args, Role.owner)
+        api_tokens.revoke(session=session, project_id=project.id, token_id=args.token_id)
+    print(f"API token #{args.token_id} revoked.")
+    return 0
+
+
+def _policy_show(args: argparse.Namespace) -> int:
+    actor = cli_actor()
+    with cli_session_factory() as factory, factory.begin() as session:
+        project = project_for(session=session, actor=actor, name=args.project)
+        policy = policy_for_project(session=session, project_id=project.id)
+    print(f"Node types denied in project {project.name} (their <type>Tool variants too):")
+    for t in sorted(policy.denied):
+        print(f"  {t:<40} {policy.why(t)}")
+    print("Internal hosts its HTTP requests may call:")
+    for host in policy.allowed_hosts or ("(none)",):
+        print(f"  {host}")
+    return 0
+
+
+def _change_policy(args: argparse.Namespace, *, deny: bool) -> int:
+    actor = cli_actor()
+    with cli_session_factory() as factory, factory.begin() as session:
+        project = project_for(session=session, actor=actor, name=args.project)
+        current = dict(project.node_policy or {})
+        denied, allowed = set(current.get("deny", [])), set(current.get("allow", []))
+        for t in args.types:
+            if deny:
+                denied.add(t)
+                allowed.discard(t)
+            else:
+                denied.discard(t)
+                # A default entry, or a variant (…Tool) of a denied type: allowed only by name.
+                if NodePolicy.from_json({"deny": sorted(denied)}).is_denied(t):
+                    allowed.add(t)
+        policy = set_project_policy(
+            session=session,
+            project_id=project.id,
+            actor_user_id=actor.user_id,
+            deny=sorted(denied),
+            allow=sorted(allowed),
+        )
+    verb = "denied" if deny else "allowed"
+    print(f"{', '.join(args.types)} {verb} in project {project.name}.")
+    print(f"{len(policy.denied)} node type(s) denied in total (clixen policy show).")
+    return 0
+
+
+def _policy_deny(args: argparse.Namespace) -> int:
+    return _change_policy(args, deny=True)
+
+
+def _policy_allow(args: argparse.Namespace) -> int:
+    return _change_policy(args, deny=False)
+
+
+def _change_hosts(args: argparse.Namespace, *, allow: bool) -> int:
+    actor = cli_actor()
+    wanted = [normalize_host(h) for h in args.hosts]
+    with cli_session_factory() as factory, factory.begin() as session:
+        project = project_for(session=session, actor=actor, name=args.project)
+        hosts = set(NodePolicy.from_json(project.node_policy).allowed_hosts)
+        hosts = hosts | set(wanted) if allow else hosts - set(wanted)
+        policy = set_project_policy(
+            session=session, project_id=project.id, actor_user_id=actor.user_id, allow_hosts=hosts
+        )
+    verb = "may now be called" if allow else "may no longer be called"
+    print(f"{', '.join(wanted)} {verb} by HTTP requests in project {project.name}.")
+    print(f"Allowed internal hosts: {', '.join(policy.allowed_hosts) or '(none)'}")
+    return 0
+
+
+def _policy_allow_host(args: argparse.Namespace) -> int:
+    return _change_hosts(args, allow=True)
+
+
+def _policy_deny_host(args: argparse.Namespace) -> int:
+    return _change_hosts(args, allow=False)

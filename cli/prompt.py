@@ -1,0 +1,120 @@
+"""`clixen prompt "REQUEST" [--project P] [--json]`: the generation prompt for a request, as a
+dry run — no LLM call, no n8n. It answers "why did it pick this node?" and is what
+benchmarks/retrieval.py measures.
+
+Without `--project` it needs no database: the default node policy and no secrets. With one, the
+project's policy and secret names apply, as in a real run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.generation.replies import Retrieval
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "prompt",
+        help="show the prompt generation would send for a request (dry run: no LLM, no n8n)",
+    )
+    p.add_argument("request", nargs="+", help="the request, in plain words")
+    p.add_argument(
+        "--project", help="use this project's node policy and secret names (needs the database)"
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object: messages, node_types, examples, tokens",
+    )
+    p.set_defaults(func=run, uses_settings=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.catalog import default_catalog
+    from core.generation.llm import estimate_tokens
+    from core.generation.prompts import generation_messages
+    from core.generation.replies import retrieve
+    from core.generation.templates import TemplatesUnavailable, default_library
+    from core.workspace.policy import NodePolicy
+
+    request = " ".join(args.request)
+    secret_names: list[str] = []
+    policy = NodePolicy.default()
+    if args.project is not None:
+        secret_names, policy = _project_inputs(args.project)
+    try:
+        library = default_library()
+    except TemplatesUnavailable:
+        library = None
+    found = retrieve(
+        text=request,
+        catalog=default_catalog(),
+        templates=library,
+        secret_names=secret_names,
+        denied_types=sorted(policy.denied),
+    )
+    messages = generation_messages(request=request, ctx=found.context)
+    tokens = estimate_tokens(messages)
+    result = {
+        "messages": messages,
+        "node_types": list(found.node_types),
+        "examples": [
+            {"id": t.id, "name": t.name, "node_types": sorted(t.node_types)} for t in found.examples
+        ],
+        "tokens": tokens,
+    }
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(_summary(found, tokens, templates=library is not None))
+    return 0
+
+
+def _project_inputs(name: str) -> tuple[list[str], Any]:
+    """The secret names and node policy of project `name` (the CLI user must be a member)."""
+    from sqlalchemy import select
+
+    from cli.context import cli_actor, cli_session_factory, project_for
+    from core.kernel.models import Secret
+    from core.workspace.policy import policy_for_project
+
+    with cli_session_factory() as factory, factory() as session:
+        project = project_for(session=session, actor=cli_actor(), name=name)
+        names = list(
+            session.scalars(
+                select(Secret.name).where(Secret.project_id == project.id).order_by(Secret.name)
+            )
+        )
+        return names, policy_for_project(session=session, project_id=project.id)
+
+
+def _summary(found: Retrieval, tokens: int, *, templates: bool) -> str:
+    lines = [f"Prompt: about {tokens} tokens (no LLM was called).", "", "Node specs it carries:"]
+    for spec in found.context.node_specs:
+        extra = []
+        if spec.get("trigger"):
+            extra.append("trigger")
+        if spec.get("operation"):
+            extra.append(f"operation {spec['operation']}")
+        lines.append(
+            f"  {spec['type']} v{spec['typeVersion']}" + (f" ({', '.join(extra)})" if extra else "")
+        )
+    lines += ["", "Example workflows:"]
+    if not templates:
+        lines.append("  none (n8n-mcp's template library is not installed)")
+    for t in found.examples:
+        lines.append(f"  #{t.id} {t.name}")
+        lines.append(f"      {', '.join(sorted(x.rsplit('.', 1)[-1] for x in t.node_types))}")
+    ctx = found.context
+    lines += [
+        "",
+        "Secrets named: " + (", ".join(ctx.secret_names) or "none"),
+        "Denied types: " + (", ".join(ctx.denied_types) or "none"),
+        "",
+        "The full messages: clixen prompt --json ...",
+    ]
+    return "\n".join(lines)

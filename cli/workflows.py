@@ -1,0 +1,236 @@
+"""`clixen list|deploy|versions|rollback|diff|deactivate|delete`: workflows and their versions
+from a terminal, through the same core functions as Slack (no LLM needed)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cli.context import (
+    cli_actor,
+    cli_n8n,
+    cli_session_factory,
+    project_for,
+    read_workflow_file,
+)
+from core.kernel.errors import NotFound
+from core.kernel.vocabulary import Role
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from core.kernel.models import Workflow
+
+
+def register(sub: Any) -> None:
+    ls = sub.add_parser("list", help="workflows of a project, newest first (paged)")
+    ls.add_argument("--project", "-p", help="project name (default: your active project)")
+    ls.add_argument("--cursor", help="page cursor printed by a previous `clixen list`")
+    ls.add_argument("--limit", type=int, default=10, help="workflows per page (1-100)")
+    ls.set_defaults(func=_list)
+
+    dep = sub.add_parser("deploy", help="validate and deploy a workflow JSON file (no LLM)")
+    dep.add_argument("file", type=Path, help="n8n workflow JSON file")
+    dep.add_argument("--project", "-p", help="project name (default: your active project)")
+    dep.add_argument(
+        "--name",
+        "-n",
+        help="workflow name (default: the JSON's name); an existing name gets a new version",
+    )
+    dep.set_defaults(func=_deploy)
+
+    ver = sub.add_parser("versions", help="version history of a workflow")
+    ver.add_argument("workflow", help="workflow name or #id")
+    ver.add_argument("--project", "-p")
+    ver.set_defaults(func=_versions)
+
+    rb = sub.add_parser("rollback", help="redeploy an earlier version as the new head")
+    rb.add_argument("workflow", help="workflow name or #id")
+    rb.add_argument("--to", type=int, required=True, metavar="N", help="version to restore")
+    rb.add_argument("--project", "-p")
+    rb.set_defaults(func=_rollback)
+
+    df = sub.add_parser("diff", help="what changed between two versions")
+    df.add_argument("workflow", help="workflow name or #id")
+    df.add_argument("a", type=int, help="older version")
+    df.add_argument("b", type=int, help="newer version")
+    df.add_argument("--project", "-p")
+    df.set_defaults(func=_diff)
+
+    for name, helptext, func in (
+        ("deactivate", "stop a workflow in n8n (keeps its versions)", _deactivate),
+        ("delete", "remove a workflow from n8n (keeps its history here)", _delete),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("workflow", help="workflow name or #id")
+        p.add_argument("--project", "-p")
+        p.set_defaults(func=func)
+
+
+def _progress(line: str) -> None:
+    print(f"  … {line}", flush=True)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from core.deploy.workflows import list_workflows
+
+    actor = cli_actor()
+    with cli_session_factory() as factory, factory.begin() as session:
+        project = project_for(session=session, actor=actor, name=args.project)
+        page = list_workflows(
+            session=session, project_id=project.id, limit=args.limit, cursor=args.cursor
+        )
+        print(f"project {project.name}:")
+        if not page.items:
+            print("  (no workflows yet)")
+        for wf in page.items:
+            head = f"v{wf.head_version}" if wf.head_version else "-"
+            print(f"  #{wf.id:<5} {wf.name[:50]:<50} {wf.status:<9} {head}")
+        if page.prev_cursor:
+            print(f"newer: clixen list -p {project.name!r} --cursor {page.prev_cursor}")
+        if page.next_cursor:
+            print(f"older: clixen list -p {project.name!r} --cursor {page.next_cursor}")
+    return 0
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from core.deploy import deploy_new_workflow, deploy_version
+    from core.deploy.workflows import resolve_workflow
+
+    actor = cli_actor()
+    payload = read_workflow_file(args.file)
+    name = (args.name or str(payload.get("name") or args.file.stem)).strip()
+    with cli_session_factory() as factory, cli_n8n() as n8n:
+        with factory.begin() as session:
+            project = project_for(
+                session=session, actor=actor, name=args.project, at_least=Role.editor
+            )
+            project_id, project_name = project.id, project.name
+            try:
+                wf = resolve_workflow(session=session, project_id=project.id, ref=name)
+                print(f"workflow #{wf.id} {wf.name!r} exists: deploying a new version")
+                workflow_id: int | None = wf.id
+            except NotFound:
+                workflow_id = None
+        if workflow_id is None:
+            # A new workflow is created with its first version or not at all (no empty draft).
+            version = deploy_new_workflow(
+                session_factory=factory,
+                n8n=n8n,
+                project_id=project_id,
+                name=name,
+                json_payload=payload,
+                source="import",
+                actor=actor,
+                progress=_progress,
+            )
+            workflow_id = version.workflow_id
+            print(f"new workflow #{workflow_id} {name!r} in project {project_name!r}")
+        else:
+            version = deploy_version(
+                session_factory=factory,
+                n8n=n8n,
+                workflow_id=workflow_id,
+                json_payload=payload,
+                source="import",
+                actor=actor,
+                progress=_progress,
+            )
+        print(f"deployed v{version.version} (n8n id {_n8n_id(factory, workflow_id)})")
+    return 0
+
+
+def _n8n_id(factory: sessionmaker[Session], workflow_id: int) -> str:
+    from core.kernel.models import Workflow
+
+    with factory.begin() as session:
+        wf = session.get(Workflow, workflow_id)
+        return str(wf.n8n_workflow_id) if wf is not None else "?"
+
+
+def _resolve(
+    factory: sessionmaker[Session], args: argparse.Namespace, at_least: Role
+) -> tuple[int, str]:
+    from core.deploy.workflows import resolve_workflow
+
+    actor = cli_actor()
+    with factory.begin() as session:
+        project = project_for(session=session, actor=actor, name=args.project, at_least=at_least)
+        wf = resolve_workflow(session=session, project_id=project.id, ref=args.workflow)
+        return wf.id, wf.name
+
+
+def _versions(args: argparse.Namespace) -> int:
+    from core.deploy.workflows import list_versions
+
+    with cli_session_factory() as factory:
+        workflow_id, name = _resolve(factory, args, Role.viewer)
+        with factory.begin() as session:
+            versions = list_versions(session=session, workflow_id=workflow_id)
+        print(f"workflow #{workflow_id} {name!r}")
+        if not versions:
+            print("  (no versions yet)")
+        for v in versions:
+            when = v.created_at.strftime("%Y-%m-%d %H:%M")
+            source = v.source + (f" of v{v.rolled_back_from}" if v.rolled_back_from else "")
+            line = f"  v{v.version:<4} · {when} · {source:<16} · {v.created_by} · {v.status}"
+            if v.status == "failed" and v.error:
+                line += f" ({v.error[:80]})"
+            print(line)
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from core.deploy import rollback_to
+
+    with cli_session_factory() as factory, cli_n8n() as n8n:
+        workflow_id, name = _resolve(factory, args, Role.editor)
+        print(f"rolling back #{workflow_id} {name!r} to v{args.to}")
+        version = rollback_to(
+            session_factory=factory,
+            n8n=n8n,
+            workflow_id=workflow_id,
+            version=args.to,
+            actor=cli_actor(),
+            progress=_progress,
+        )
+        print(f"v{version.version} now runs v{args.to}'s workflow")
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from core.deploy.workflows import version_diff
+
+    with cli_session_factory() as factory:
+        workflow_id, name = _resolve(factory, args, Role.viewer)
+        with factory.begin() as session:
+            diff = version_diff(
+                session=session, workflow_id=workflow_id, from_version=args.a, to_version=args.b
+            )
+        print(f"#{workflow_id} {name!r} v{args.a} → v{args.b}: {diff.summary()}")
+        for line in diff.lines():
+            print(f"  {line}")
+    return 0
+
+
+def _deactivate(args: argparse.Namespace) -> int:
+    from core.deploy import deactivate_workflow
+
+    return _change(args, deactivate_workflow, "is stopped in n8n")
+
+
+def _delete(args: argparse.Namespace) -> int:
+    from core.deploy import delete_workflow
+
+    return _change(args, delete_workflow, "deleted from n8n; its history is kept")
+
+
+def _change(args: argparse.Namespace, change: Callable[..., Workflow], done: str) -> int:
+    """Run `deactivate_workflow` or `delete_workflow` on the named workflow, then say `done`."""
+    with cli_session_factory() as factory, cli_n8n() as n8n:
+        workflow_id, name = _resolve(factory, args, Role.editor)
+        change(session_factory=factory, n8n=n8n, workflow_id=workflow_id, actor=cli_actor())
+        print(f"#{workflow_id} {name!r} {done}")
+    return 0

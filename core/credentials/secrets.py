@@ -1,0 +1,218 @@
+"""Per-project secrets: encrypted at rest, decrypted only when used, never shown to the LLM.
+
+The service functions (`set_secret`, `list_secrets`, `get_secret_value`, `delete_secret`,
+`rotate_key`); encryption is `core.credentials.crypto`, n8n credentials `core.credentials.sync`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import String, bindparam, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from core.credentials.crypto import (
+    BINDING_PREFIX,
+    SecretKeyMismatch,
+    decrypt,
+    encrypt,
+    is_postgres,
+)
+from core.credentials.sync import CredentialsAPI, ensure_credential
+from core.kernel.errors import InvalidInput, NotFound
+from core.kernel.models import Secret
+from core.kernel.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+NAME_RE: Final = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+MAX_VALUE_CHARS: Final = 16_384
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """What may be shown about a secret anywhere (Slack, CLI, LLM prompt): never its value."""
+
+    name: str
+    credential_type: str | None
+    created_by: str
+    updated_at: dt.datetime
+
+
+def secret_key(settings: Settings | None = None) -> str:
+    """CLIXEN_SECRET_KEY, or SettingsError naming it when it is missing (or a placeholder)."""
+    settings = settings or get_settings()
+    settings.require("CLIXEN_SECRET_KEY")
+    assert settings.secret_key is not None
+    return settings.secret_key
+
+
+def check_name(name: str) -> str:
+    """`name` if it is a valid secret name (e.g. SLACK_TOKEN), else InvalidInput."""
+    if not NAME_RE.fullmatch(name):
+        raise InvalidInput(
+            f"{name[:70]!r} is not a valid secret name: use capitals, digits and _, starting "
+            "with a letter, at most 64 characters (e.g. SLACK_TOKEN)."
+        )
+    return name
+
+
+def _check_key(key: str) -> None:
+    if not key:
+        raise InvalidInput("The secret key is empty: set CLIXEN_SECRET_KEY.")
+
+
+# --- service functions ------------------------------------------------------------------------
+
+
+def _get_row(session: Session, project_id: int, name: str) -> Secret | None:
+    return session.scalars(
+        select(Secret).where(Secret.project_id == project_id, Secret.name == name)
+    ).one_or_none()
+
+
+def set_secret(
+    *,
+    session: Session,
+    project_id: int,
+    name: str,
+    value: str,
+    actor_user_id: str,
+    key: str,
+    credential_type: str | None = None,
+    n8n: CredentialsAPI | None = None,
+) -> SecretInfo:
+    """Store (or replace) the project's secret `name`, encrypted; returns what may be shown.
+
+    Given `n8n`, a secret that already has an n8n credential gets it updated in place now (same
+    credential id), so every workflow using it runs with the new value from its next execution;
+    if n8n refuses, nothing is stored. Without `n8n` the next deploy using the secret does it.
+    """
+    check_name(name)
+    _check_key(key)
+    if not value:
+        raise InvalidInput(f"The value of {name} is empty.")
+    if len(value) > MAX_VALUE_CHARS:
+        raise InvalidInput(f"The value of {name} is longer than {MAX_VALUE_CHARS:,} characters.")
+    if credential_type is not None and not re.fullmatch(
+        r"[A-Za-z][A-Za-z0-9]{0,99}", credential_type
+    ):
+        raise InvalidInput(
+            f"{credential_type[:60]!r} is not an n8n credential type (e.g. slackApi)."
+        )
+    ciphertext = encrypt(session, value=value, key=key, project_id=project_id, name=name)
+    row = _get_row(session, project_id, name)
+    now = dt.datetime.now(dt.UTC)
+    if row is None:
+        row = Secret(
+            project_id=project_id,
+            name=name,
+            ciphertext=ciphertext,
+            credential_type=credential_type,
+            created_by=actor_user_id,
+            updated_at=now,
+        )
+        session.add(row)
+    else:
+        row.ciphertext = ciphertext
+        row.updated_at = now
+        if credential_type is not None:
+            row.credential_type = credential_type
+    session.flush()
+    if n8n is not None and row.n8n_credential_id is not None:
+        ensure_credential(session, n8n=n8n, row=row, key=key)
+    log.info("secret %s of project %s set by %s", name, project_id, actor_user_id)
+    return _info(row)
+
+
+def _info(row: Secret) -> SecretInfo:
+    return SecretInfo(row.name, row.credential_type, row.created_by, row.updated_at)
+
+
+def list_secrets(*, session: Session, project_id: int) -> list[SecretInfo]:
+    """The project's secrets by name (with credential type), never their values."""
+    rows = session.scalars(
+        select(Secret).where(Secret.project_id == project_id).order_by(Secret.name)
+    ).all()
+    return [_info(r) for r in rows]
+
+
+def get_secret_value(*, session: Session, project_id: int, name: str, key: str) -> str:
+    """Decrypt and return the value of the project's secret `name` (NotFound if absent)."""
+    _check_key(key)
+    row = _get_row(session, project_id, check_name(name))
+    if row is None:
+        raise NotFound(f"This project has no secret named {name}.")
+    return decrypt(session, row=row, key=key)
+
+
+def delete_secret(
+    *, session: Session, project_id: int, name: str, n8n: CredentialsAPI | None = None
+) -> None:
+    """Delete the project's secret `name` and (given an n8n client) its n8n credential."""
+    row = _get_row(session, project_id, check_name(name))
+    if row is None:
+        raise NotFound(f"This project has no secret named {name}.")
+    if n8n is not None and row.n8n_credential_id:
+        n8n.delete_credential(row.n8n_credential_id)
+    session.delete(row)
+    session.flush()
+    log.info("secret %s of project %s deleted", name, project_id)
+
+
+def rotate_key(*, session: Session, old_key: str, new_key: str) -> int:
+    """Re-encrypt every secret of every project from `old_key` to `new_key`; returns the count.
+
+    All or nothing: one row that `old_key` cannot decrypt leaves every row unchanged
+    (SecretKeyMismatch). Values are not changed, so n8n credentials stay in sync.
+    """
+    _check_key(old_key)
+    _check_key(new_key)
+    if is_postgres(session):
+        # The header stays as it is (a misplaced value stays refused); a value stored before
+        # values were bound gets the header of the row it is on.
+        try:
+            with session.begin_nested():
+                result = session.execute(
+                    text(
+                        "UPDATE secrets SET ciphertext = pgp_sym_encrypt("
+                        " CASE WHEN starts_with(plain.value, :prefix) THEN plain.value"
+                        " ELSE :prefix || secrets.project_id || ':' || secrets.name || chr(10)"
+                        " || plain.value END, :new_key)"
+                        " FROM (SELECT id, pgp_sym_decrypt(ciphertext, :old_key) AS value"
+                        " FROM secrets) AS plain WHERE plain.id = secrets.id"
+                    ).bindparams(
+                        bindparam("prefix", BINDING_PREFIX, type_=String),
+                        bindparam("old_key", old_key, type_=String),
+                        bindparam("new_key", new_key, type_=String),
+                    )
+                )
+        except DBAPIError:
+            raise SecretKeyMismatch() from None
+        session.expire_all()
+        return int(getattr(result, "rowcount", 0) or 0)
+    rows = session.scalars(select(Secret).order_by(Secret.id)).all()
+    fresh = {
+        r.id: encrypt(
+            session,
+            value=decrypt(session, row=r, key=old_key),
+            key=new_key,
+            project_id=r.project_id,
+            name=r.name,
+        )
+        for r in rows
+    }
+    for secret_id, ciphertext in fresh.items():
+        session.execute(
+            update(Secret)
+            .where(Secret.id == secret_id)
+            .values(ciphertext=ciphertext, updated_at=Secret.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    session.expire_all()
+    return len(fresh)

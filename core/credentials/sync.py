@@ -1,0 +1,191 @@
+"""Secrets as n8n credentials.
+
+At deploy time `sync_project_credentials` turns the secrets a workflow refers to into n8n
+credentials of the project and binds them to the nodes by credential type. A new value of a
+secret updates its n8n credential in place (same id), so every workflow using it gets the value
+at once: `set_secret(..., n8n=client)` right away, else the next deploy that uses the secret.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.credentials.crypto import decrypt
+from core.kernel.errors import InvalidInput, PermissionDenied
+from core.kernel.models import Secret
+
+log = logging.getLogger(__name__)
+
+
+class CredentialsAPI(Protocol):
+    """The part of the n8n client that manages credentials (`core.n8n.N8nClient`)."""
+
+    def create_credential(
+        self, *, name: str, type: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
+
+    def update_credential(
+        self, credential_id: str, *, name: str, type: str, data: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
+
+    def delete_credential(self, credential_id: str) -> None: ...
+
+    def credential_schema(self, credential_type: str) -> dict[str, Any]: ...
+
+
+# --- n8n credentials --------------------------------------------------------------------------
+
+_SECRETISH = re.compile(r"(?i)token|key|secret|password")
+
+
+def _credential_data(n8n: CredentialsAPI, row: Secret, value: str) -> dict[str, Any]:
+    """The n8n credential `data` for a secret: a JSON object value as is, else the one field the
+    credential type's schema needs."""
+    if value.lstrip().startswith("{"):
+        try:
+            data = json.loads(value)
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            return data
+    ctype = row.credential_type or ""
+    schema = n8n.credential_schema(ctype)
+    props = schema.get("properties", {})
+    strings = [k for k, v in props.items() if isinstance(v, dict) and v.get("type") == "string"]
+    required = [k for k in schema.get("required", []) if k in strings]
+    if len(required) == 1:
+        return {required[0]: value}
+    secretish = [k for k in strings if _SECRETISH.search(k)]
+    if not required and len(secretish) == 1:
+        return {secretish[0]: value}
+    raise InvalidInput(
+        f"Secret {row.name} is used as an n8n {ctype} credential, which needs several fields "
+        f"({', '.join(strings)}). Set its value as a JSON object with those fields."
+    )
+
+
+def _node_credential_refs(workflow: Mapping[str, Any]) -> list[tuple[dict[str, Any], str, Any]]:
+    refs: list[tuple[dict[str, Any], str, Any]] = []
+    for node in workflow.get("nodes", []) or []:
+        creds = node.get("credentials") if isinstance(node, dict) else None
+        if isinstance(creds, dict):
+            refs.extend((node, ctype, ref) for ctype, ref in creds.items())
+    return refs
+
+
+def _resolve(rows: list[Secret], node: Mapping[str, Any], ctype: str, ref: Any) -> Secret:
+    """The project secret a node's credential reference means: by secret name, else the only
+    secret of that credential type. Anything else (an id of a credential that is not ours)
+    is refused: a workflow must never reach another project's credentials."""
+    name = ref.get("name") if isinstance(ref, dict) else ref if isinstance(ref, str) else None
+    by_name = [r for r in rows if r.name == name or _n8n_name(r) == name]
+    if len(by_name) == 1:
+        return by_name[0]
+    ref_id = ref.get("id") if isinstance(ref, dict) else None
+    by_id = [r for r in rows if ref_id and r.n8n_credential_id == str(ref_id)]
+    if len(by_id) == 1:
+        return by_id[0]
+    if ref_id:
+        raise PermissionDenied(
+            f"Node {str(node.get('name'))[:80]!r} refers to an n8n credential that is not one of "
+            "this project's secrets."
+        )
+    by_type = [r for r in rows if r.credential_type == ctype]
+    if len(by_type) == 1:
+        return by_type[0]
+    if not by_type:
+        raise InvalidInput(
+            f"Node {str(node.get('name'))[:80]!r} needs a {ctype} credential and this project "
+            f"has no secret of that type. Add one, e.g. `clixen secret set NAME --type {ctype}`."
+        )
+    raise InvalidInput(
+        f"Node {str(node.get('name'))[:80]!r} needs a {ctype} credential and this project has "
+        f"several ({', '.join(r.name for r in by_type)}); name the one to use in the request."
+    )
+
+
+def _n8n_name(row: Secret) -> str:
+    return f"clixen-p{row.project_id}-{row.name}"
+
+
+def sync_project_credentials(
+    *,
+    session: Session,
+    project_id: int,
+    n8n: CredentialsAPI,
+    key: str,
+    workflow_json: Mapping[str, Any],
+) -> dict[str, Any]:
+    """A copy of `workflow_json` whose node credentials point at this project's n8n credentials.
+
+    Each secret the workflow refers to (by name, or as the only secret of the node's credential
+    type) gets an n8n credential, created on first use and replaced when the secret changed
+    since. References that do not resolve to a secret of this project are refused.
+    """
+    wf: dict[str, Any] = copy.deepcopy(dict(workflow_json))
+    refs = _node_credential_refs(wf)
+    if not refs:
+        return wf
+    rows = list(
+        session.scalars(select(Secret).where(Secret.project_id == project_id).order_by(Secret.id))
+    )
+    for node, ctype, ref in refs:
+        row = _resolve(rows, node, ctype, ref)
+        if row.credential_type is None:
+            row.credential_type = ctype
+            session.flush()
+        elif row.credential_type != ctype:
+            raise InvalidInput(
+                f"Secret {row.name} is a {row.credential_type} credential; node "
+                f"{str(node.get('name'))[:80]!r} needs {ctype}."
+            )
+        ensure_credential(session, n8n=n8n, row=row, key=key)
+        node["credentials"][ctype] = {"id": row.n8n_credential_id, "name": _n8n_name(row)}
+    session.flush()
+    return wf
+
+
+def ensure_credential(session: Session, *, n8n: CredentialsAPI, row: Secret, key: str) -> None:
+    """Bring the secret's n8n credential up to date: created on first use, updated in place
+    (same id, so every workflow bound to it follows) when the value changed since."""
+    from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
+
+    fresh = (
+        row.n8n_credential_id is not None
+        and row.n8n_synced_at is not None
+        and row.n8n_synced_at >= row.updated_at
+    )
+    if fresh:
+        return
+    data = _credential_data(n8n, row, decrypt(session, row=row, key=key))
+    ctype, n8n_name = row.credential_type or "", _n8n_name(row)
+    credential_id = row.n8n_credential_id
+    if credential_id is not None:
+        try:
+            n8n.update_credential(credential_id, name=n8n_name, type=ctype, data=data)
+        except N8nNotFound:
+            credential_id = None  # deleted in n8n meanwhile: workflows bound to it need a redeploy
+    if credential_id is None:
+        credential_id = str(n8n.create_credential(name=n8n_name, type=ctype, data=data)["id"])
+    # Keep updated_at as is: it marks a change of the value, not of the n8n copy.
+    session.execute(
+        update(Secret)
+        .where(Secret.id == row.id)
+        .values(
+            n8n_credential_id=credential_id,
+            n8n_synced_at=dt.datetime.now(dt.UTC),
+            updated_at=Secret.updated_at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(row)
+    log.info("n8n credential for secret %s of project %s written", row.name, row.project_id)

@@ -1,0 +1,244 @@
+"""Which node specs and example workflows a generation prompt carries for one request.
+
+In order of trust: the trigger the request names ("when a GitHub issue…" → GitHub Trigger), the
+building blocks its wording points at (a schedule, a condition, a loop, an AI chain), the
+companions those need (an agent or chain brings a chat model, a vector store its embeddings),
+then keyword search over the catalog weighted by how often real templates use each type. The
+examples are the templates that cover most of the chosen types and carry least else.
+Measured by benchmarks/retrieval.py; `clixen prompt` shows the outcome for one request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from core.catalog import BASE_PREFIX, LANGCHAIN_PREFIX, NodeCatalog
+from core.generation.guides import guides_for
+from core.generation.node_hints import (
+    HINTED_TYPES,
+    companions,
+    is_trigger,
+    named_apps,
+    trigger_types,
+)
+from core.generation.prompts import KnownContext, PromptContext
+from core.generation.specs import node_spec, popularity
+from core.generation.templates import Template, TemplateLibrary, compact
+
+# Specs filled by keyword search; types the wording, the trigger or companions name come on top.
+SEARCH_SLOTS = 4
+SEARCH_FILLS_UP_TO = 7
+MAX_SPECS = 10
+EXAMPLES_PER_PROMPT = 2
+# A repair prompt also carries the failing workflow: fewer specs, mostly its own node types.
+REPAIR_SPECS = 8
+REPAIR_EXTRA_SPECS = 2
+# A search hit weaker than this share of the best hit is noise, not a candidate.
+RELATIVE_CUTOFF = 0.5
+# Without these words a request is not about AI, and LangChain nodes from search are noise.
+_AI_WORDS = re.compile(
+    r"\b(ai|llm|gpt|openai|agent|chat\w*|embedding\w*|vector|rag|claude|gemini|anthropic|"
+    r"model|summari\w+|classif\w+|sentiment|assistant)\b",
+    re.I,
+)
+
+B, L = BASE_PREFIX, LANGCHAIN_PREFIX
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What retrieval chose for one request: the node types whose specs a prompt carries and the
+    example templates, with the prompt context built from them (`clixen prompt` shows all three).
+    """
+
+    node_types: tuple[str, ...]
+    examples: tuple[Template, ...]
+    context: PromptContext
+
+
+def retrieve(
+    *,
+    text: str,
+    catalog: NodeCatalog,
+    templates: TemplateLibrary | None,
+    secret_names: Sequence[str] = (),
+    denied_types: Sequence[str] = (),
+    secret_types: Mapping[str, str] | None = None,
+    known: KnownContext | None = None,
+) -> Retrieval:
+    """The node types and example templates chosen for `text`, and the prompt context."""
+    denied = set(denied_types)
+    chosen: list[str] = []
+
+    def add(node_type: str) -> None:
+        if node_type in catalog and node_type not in chosen and node_type not in denied:
+            chosen.append(node_type)
+
+    for node_type in trigger_types(text, catalog):
+        add(node_type)
+    for node_type in named_apps(text, catalog):
+        add(node_type)
+    for pattern, node_type in HINTED_TYPES:
+        if pattern.search(text):
+            add(node_type)
+    for node_type in companions(text, chosen, catalog):
+        add(node_type)
+    # What the request names or implies; search hits only fill the remaining slots.
+    named = list(chosen)
+    ai = bool(_AI_WORDS.search(text))
+    for node_type in _ranked_search(text, catalog, templates)[:SEARCH_SLOTS]:
+        if len(chosen) >= SEARCH_FILLS_UP_TO:
+            break
+        if ai or not node_type.startswith(L):
+            add(node_type)
+    if not any(is_trigger(catalog.nodes[t]) for t in chosen):
+        # n8n activates only a workflow that starts on its own; a schedule is the usual start.
+        chosen.insert(0, B + "scheduleTrigger")
+        named.insert(0, B + "scheduleTrigger")
+    chosen = chosen[:MAX_SPECS]
+    picked: list[Template] = []
+    if templates is not None:
+        # Examples are chosen for what the request named; guesses from search would steer them.
+        picked = templates.covering(text, named or chosen, EXAMPLES_PER_PROMPT, max_nodes=12)
+    specs = [node_spec(catalog.nodes[t], request=text, library=templates) for t in chosen]
+    context = PromptContext(
+        node_specs=specs,
+        examples=[compact(t.workflow) for t in picked],
+        secret_names=list(secret_names),
+        denied_types=sorted(denied),
+        secret_types=dict(secret_types or {}),
+        known=known,
+        guides=guides_for(text, chosen),
+    )
+    return Retrieval(node_types=tuple(chosen), examples=tuple(picked), context=context)
+
+
+def retrieve_context(
+    *,
+    text: str,
+    catalog: NodeCatalog,
+    templates: TemplateLibrary | None,
+    secret_names: Sequence[str] = (),
+    denied_types: Sequence[str] = (),
+    secret_types: Mapping[str, str] | None = None,
+    known: KnownContext | None = None,
+) -> PromptContext:
+    """Node specs likely needed for `text` and a few similar real workflows, compacted."""
+    return retrieve(
+        text=text,
+        catalog=catalog,
+        templates=templates,
+        secret_names=secret_names,
+        denied_types=denied_types,
+        secret_types=secret_types,
+        known=known,
+    ).context
+
+
+def _ranked_search(text: str, catalog: NodeCatalog, templates: TemplateLibrary | None) -> list[str]:
+    """Keyword hits that are not triggers (those come from trigger intent), re-ranked by a
+    popularity prior, without the weak tail."""
+    counts = templates.type_counts() if templates is not None else None
+    most = max(counts.values(), default=0) if counts else 0
+    scored: list[tuple[float, str]] = []
+    for spec, score in catalog.search_scored(text, 40):
+        if spec.hidden or is_trigger(spec):
+            continue
+        if spec.type.startswith(B + "n8nTraining"):
+            continue  # n8n's tutorial nodes
+        prior = popularity(counts.get(spec.type, 0), most) if counts else 0.5
+        scored.append((score * (0.2 + prior), spec.type))
+    if not scored:
+        return []
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    top = scored[0][0]
+    return [t for s, t in scored if s >= RELATIVE_CUTOFF * top]
+
+
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{1,20}")
+_SLACK_CHANNEL = re.compile(r"[CDG][A-Z0-9]{1,20}")
+
+
+def known_context(
+    *, user_id: str | None, channel_id: str | None, timezone: str | None
+) -> KnownContext:
+    """The known context of a request, keeping only well-formed Slack ids and a timezone the
+    system knows (anything else is dropped, never passed to the model)."""
+    return KnownContext(
+        slack_user_id=user_id if user_id and _SLACK_USER.fullmatch(user_id) else None,
+        slack_channel_id=channel_id
+        if channel_id and _SLACK_CHANNEL.fullmatch(channel_id)
+        else None,
+        timezone=valid_timezone(timezone),
+    )
+
+
+def valid_timezone(name: str | None) -> str | None:
+    """`name` when it is an IANA timezone this system knows (e.g. Europe/Paris), else None."""
+    if not name or len(name) > 64:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def repair_context(
+    *,
+    text: str,
+    workflow: Mapping[str, Any] | None,
+    catalog: NodeCatalog,
+    templates: TemplateLibrary | None,
+    secret_names: Sequence[str] = (),
+    denied_types: Sequence[str] = (),
+    secret_types: Mapping[str, str] | None = None,
+    known: KnownContext | None = None,
+) -> PromptContext:
+    """The prompt context of a repair: the specs of the node types the failing `workflow` uses,
+    each for the resource/operation its node set (a misspelt type gets the spec of the type it
+    most likely meant), then what retrieval picks for `text` while slots remain."""
+    denied = set(denied_types)
+    specs: list[dict[str, Any]] = []
+    seen: set[tuple[str, Any, Any]] = set()
+    nodes = (workflow or {}).get("nodes")
+    for node in nodes if isinstance(nodes, list) else []:
+        if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+            continue
+        node_type = node["type"] if node["type"] in catalog else catalog.closest_type(node["type"])
+        if node_type is None or node_type in denied or node_type.endswith(".stickyNote"):
+            continue
+        raw = node.get("parameters")
+        params: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        key = (node_type, params.get("resource"), params.get("operation"))
+        if key in seen:
+            continue
+        seen.add(key)
+        spec = node_spec(catalog.nodes[node_type], request=text, library=templates, current=params)
+        # The failing workflow itself shows a configuration: no mined one (prompt budget).
+        spec.pop("example_parameters", None)
+        specs.append(spec)
+        if len(specs) >= REPAIR_SPECS:
+            break
+    used = {s["type"] for s in specs}
+    found = retrieve(
+        text=text,
+        catalog=catalog,
+        templates=None,
+        secret_names=secret_names,
+        denied_types=denied_types,
+        secret_types=secret_types,
+        known=known,
+    )
+    extra = [s for s in found.context.node_specs if s["type"] not in used]
+    return replace(
+        found.context,
+        node_specs=[*specs, *extra[: max(0, min(REPAIR_EXTRA_SPECS, REPAIR_SPECS - len(specs)))]],
+        examples=[],
+        guides=guides_for(text, [*used, *found.node_types]),
+    )

@@ -1,0 +1,28 @@
+"""Run any workflow now, whatever its trigger, on a throwaway test copy in n8n.
+
+`copies` builds the copy (each trigger replaced by a webhook entry plus a node with the
+trigger's name that emits one sample item shaped like the trigger's real output); `runs` creates
+it, calls it once, reads the execution back per node and always deletes it; `sweep_test_copies`
+removes copies a killed process left behind (the scheduler runs it).
+"""
+
+from core.run_now.copies import TEST_PREFIX, TestCopy, build_test_copy, outside_effects
+from core.run_now.runs import (
+    NodeResult,
+    TestRunReport,
+    run_now,
+    run_workflow_now,
+    sweep_test_copies,
+)
+
+__all__ = [
+    "TEST_PREFIX",
+    "NodeResult",
+    "TestCopy",
+    "TestRunReport",
+    "build_test_copy",
+    "outside_effects",
+    "run_now",
+    "run_workflow_now",
+    "sweep_test_copies",
+]
