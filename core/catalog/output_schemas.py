@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-INDEX_PATH = Path(__file__).resolve().parent / "data" / "output_schemas.json.gz"
+INDEX_PATH = Path(__file__).resolve().parent.parent / "data" / "output_schemas.json.gz"
 BASE_PREFIX = "n8n-nodes-base."
 
 Shape = Any  # dict[str, Shape] | list ("array", item) | str (scalar type)

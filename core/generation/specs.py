@@ -31,7 +31,7 @@ from core.validation.shapes import MISSING
 if TYPE_CHECKING:
     from core.generation.templates import TemplateLibrary
 
-PARAMS_PATH = Path(__file__).parent / "data" / "node_params.json.gz"
+PARAMS_PATH = Path(__file__).resolve().parent.parent / "data" / "node_params.json.gz"
 PARAMS_FORMAT = 1
 
 MAX_OPTIONS_IN_FULL = 12  # longer option lists are trimmed to their first values

@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.kernel.errors import SettingsError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # Written by scripts/n8n_stack.sh: hands the local n8n's URL and API key to the product.
 STACK_ENV_FILE = REPO_ROOT / ".stack" / "n8n.env"
 DEFAULT_SQLITE_PATH = REPO_ROOT / ".stack" / "clixen.sqlite3"
