@@ -27,9 +27,10 @@ from starlette.routing import Route
 from core.deploy import workflows
 from core.kernel.errors import ClixenError
 from core.kernel.settings import Settings
+from core.kernel.vocabulary import Role
 from core.n8n import N8nClient
 from core.workspace import api_tokens
-from core.workspace.projects import Actor, Role
+from core.workspace.projects import Actor
 
 if TYPE_CHECKING:
     from core.kernel.models import ApiToken, Project, Workflow, WorkflowVersion

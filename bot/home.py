@@ -10,8 +10,8 @@ from bot.blocks.home import ProjectChoice, home_view
 from bot.blocks.messages import QuotaView, WorkflowRow
 from bot.services import BotServices
 from core.deploy.workflows import Direction, list_workflows
+from core.kernel.vocabulary import Role
 from core.workspace.projects import (
-    Role,
     default_project,
     get_project,
     list_projects,

@@ -13,8 +13,8 @@ from bot.pictures import execution_layout, post_picture
 from bot.services import BotServices
 from core.deploy.workflows import get_workflow, head_version
 from core.kernel.errors import NotFound
+from core.kernel.vocabulary import Role
 from core.run_now import TestRunReport, outside_effects, run_now
-from core.workspace.projects import Role
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from core.deploy.workflows import find_workflow, get_version, get_workflow, head
 from core.graph import text_outline, workflow_graph
 from core.kernel.errors import ClixenError, LLMNotConfigured, NotFound
 from core.kernel.models import PipelineRun
-from core.kernel.vocabulary import RunKind, RunState
+from core.kernel.vocabulary import Role, RunKind, RunState
 from core.pipeline import (
     ProgressEvent,
     RunOutcome,
@@ -53,7 +53,7 @@ from core.pipeline import (
     start_run,
 )
 from core.pipeline.credential_wait import project_secret_types, provide_credentials
-from core.workspace.projects import Role, default_project
+from core.workspace.projects import default_project
 
 log = logging.getLogger(__name__)
 

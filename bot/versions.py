@@ -15,7 +15,8 @@ from bot.services import BotServices
 from core.deploy import rollback_to
 from core.deploy.workflows import get_workflow, list_versions, version_diff
 from core.kernel.errors import ClixenError
-from core.workspace.projects import Actor, Role
+from core.kernel.vocabulary import Role
+from core.workspace.projects import Actor
 
 if TYPE_CHECKING:
     from core.kernel.models import WorkflowVersion

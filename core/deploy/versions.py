@@ -41,7 +41,7 @@ from core.kernel.errors import InvalidInput
 from core.kernel.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
 from core.kernel.safety import sanitize_workflow_json
 from core.kernel.settings import Settings, get_settings
-from core.kernel.vocabulary import VersionSource, VersionStatus, WorkflowStatus
+from core.kernel.vocabulary import Role, VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nAPIError, N8nClient, N8nError
 from core.n8n.workflow_json import (
     N8nWorkflow,
@@ -51,7 +51,7 @@ from core.n8n.workflow_json import (
 from core.validation import validate
 from core.workspace import quotas
 from core.workspace.policy import policy_for_project
-from core.workspace.projects import Actor, Role
+from core.workspace.projects import Actor
 
 log = logging.getLogger(__name__)
 SOURCES = frozenset(s.value for s in VersionSource)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.deploy.workflows import project_n8n_workflows
+from core.workspace.projects import project_n8n_workflows
 
 SAFE_CALLER_POLICY = "workflowsFromSameOwner"
 

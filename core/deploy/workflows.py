@@ -15,8 +15,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import Workflow, WorkflowVersion
+from core.kernel.vocabulary import Role
 from core.n8n.workflow_json import N8nWorkflow, WorkflowDiff, diff_workflows
-from core.workspace.projects import Role, require_role
+from core.workspace.projects import require_role
 
 Direction = Literal["next", "prev"]
 MAX_PAGE_SIZE = 100
@@ -157,20 +158,6 @@ def get_project_workflow(*, session: Session, project_id: int, workflow_id: int)
     if wf is None or wf.project_id != project_id or wf.status == "deleted":
         raise NotFound(f"There is no workflow #{workflow_id}.")
     return wf
-
-
-def project_n8n_workflows(*, session: Session, project_id: int) -> dict[str, str]:
-    """The project's live workflows that exist in n8n: n8n workflow id → name."""
-    rows = session.execute(
-        select(Workflow.n8n_workflow_id, Workflow.name)
-        .where(
-            Workflow.project_id == project_id,
-            Workflow.n8n_workflow_id.is_not(None),
-            Workflow.status != "deleted",
-        )
-        .order_by(Workflow.name)
-    )
-    return {n8n_id: name for n8n_id, name in rows if n8n_id}
 
 
 def resolve_workflow(*, session: Session, project_id: int, ref: str) -> Workflow:

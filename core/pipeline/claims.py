@@ -25,29 +25,46 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel.models import PipelineRun
 from core.kernel.vocabulary import IN_PROGRESS
 
-if TYPE_CHECKING:
-    from core.pipeline.model import PipelineServices
-
 logger = logging.getLogger(__name__)
+
+
+class ClaimServices(Protocol):
+    """What claims use of the pipeline's services (`core.pipeline.model.PipelineServices`)."""
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]: ...
+    @property
+    def clock(self) -> Callable[[], dt.datetime]: ...
+    @property
+    def lease_s(self) -> float: ...
+    @property
+    def heartbeat_s(self) -> float: ...
+    @property
+    def owner(self) -> str: ...
+    @property
+    def claims(self) -> RunClaims: ...
+
 
 # `owner_pid` holds at most 64 characters: "<owner>/<8 hex>".
 _OWNER_CHARS = 64 - 9
 
 
-def lease_end(services: PipelineServices) -> dt.datetime:
+def lease_end(services: ClaimServices) -> dt.datetime:
     """When a claim taken or renewed now runs out."""
     return services.clock() + dt.timedelta(seconds=services.lease_s)
 
 
-def worker_id(services: PipelineServices) -> str:
+def worker_id(services: ClaimServices) -> str:
     """A new owner id for one worker driving one run (unique, within `owner_pid`'s 64 chars)."""
     return f"{services.owner[:_OWNER_CHARS]}/{secrets.token_hex(4)}"
 
@@ -67,7 +84,7 @@ def expired(now: dt.datetime, stale_before: dt.datetime | None = None) -> Column
 
 
 def take(
-    services: PipelineServices,
+    services: ClaimServices,
     run_id: int,
     *,
     expired_only: bool = False,
@@ -99,7 +116,7 @@ def take(
     return owner
 
 
-def release(services: PipelineServices, run_id: int, owner: str) -> None:
+def release(services: ClaimServices, run_id: int, owner: str) -> None:
     """The worker `owner` stops driving the run: stop renewing it and end its lease now (so if
     the run is still in progress, recovery may take it at once)."""
     services.claims.drop(run_id, owner)
@@ -118,7 +135,7 @@ def release(services: PipelineServices, run_id: int, owner: str) -> None:
 @dataclass
 class _Held:
     owner: str
-    services: PipelineServices
+    services: ClaimServices
     due: float  # time.monotonic() of the next renewal
 
 
@@ -133,7 +150,7 @@ class RunClaims:
     _wake: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def hold(self, services: PipelineServices, run_id: int, owner: str) -> None:
+    def hold(self, services: ClaimServices, run_id: int, owner: str) -> None:
         """Renew run `run_id`'s lease for `owner` from now on."""
         with self._lock:
             due = time.monotonic() + services.heartbeat_s
@@ -182,7 +199,7 @@ class RunClaims:
                         del self._held[run_id]
 
     @staticmethod
-    def _renew(services: PipelineServices, run_id: int, owner: str) -> bool:
+    def _renew(services: ClaimServices, run_id: int, owner: str) -> bool:
         """Extend the lease; False when the claim is gone (taken over, or the run ended)."""
         try:
             with services.session_factory.begin() as session:

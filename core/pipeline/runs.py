@@ -18,11 +18,11 @@ from core.generation.retrieval import valid_timezone
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import PipelineRun, Workflow
 from core.kernel.safety import sanitize_request
-from core.kernel.vocabulary import IN_PROGRESS, RunKind, RunState, WorkflowStatus
+from core.kernel.vocabulary import IN_PROGRESS, Role, RunKind, RunState, WorkflowStatus
 from core.pipeline.claims import lease_end
 from core.pipeline.model import PipelineError, PipelineServices, RunContext
 from core.workspace import quotas
-from core.workspace.projects import Role, require_role
+from core.workspace.projects import require_role
 
 
 def start_run(

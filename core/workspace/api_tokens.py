@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from core.kernel.errors import ClixenError, InvalidInput, NotFound, PermissionDenied
 from core.kernel.models import ApiToken, Project
-from core.workspace.projects import Role, require_role
+from core.kernel.vocabulary import Role
+from core.workspace.projects import require_role
 
 PREFIX: Final = "clx_"
 _TOKEN_RE: Final = re.compile(r"clx_[A-Za-z0-9_-]{43}")

@@ -224,8 +224,8 @@ def _as_network(entry: str) -> IPNetwork | None:
 def policy_for_project(*, session: Session, project_id: int) -> NodePolicy:
     """The node policy in force for a project (the default one if the project set none), with
     the project's live n8n workflows as the only ones its nodes may run."""
-    from core.deploy.workflows import project_n8n_workflows
     from core.kernel.models import Project
+    from core.workspace.projects import project_n8n_workflows
 
     project = session.get(Project, project_id)
     if project is None:

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from core.kernel import telemetry
 from core.kernel.db import upsert_insert
 from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
-from core.kernel.models import Project, ProjectMember, ProjectRemoval, User
-from core.kernel.vocabulary import Role as Role  # re-exported: it lives with the cheap stored words
+from core.kernel.models import Project, ProjectMember, ProjectRemoval, User, Workflow
+from core.kernel.vocabulary import Role
 
 DEFAULT_PROJECT_NAME = "default"
 MAX_PROJECT_NAME = 80
@@ -339,3 +339,17 @@ def remove_member(*, session: Session, project_id: int, actor_user_id: str, user
         )
     )
     session.flush()
+
+
+def project_n8n_workflows(*, session: Session, project_id: int) -> dict[str, str]:
+    """The project's live workflows that exist in n8n: n8n workflow id → name."""
+    rows = session.execute(
+        select(Workflow.n8n_workflow_id, Workflow.name)
+        .where(
+            Workflow.project_id == project_id,
+            Workflow.n8n_workflow_id.is_not(None),
+            Workflow.status != "deleted",
+        )
+        .order_by(Workflow.name)
+    )
+    return {n8n_id: name for n8n_id, name in rows if n8n_id}

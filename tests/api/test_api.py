@@ -15,9 +15,10 @@ from api import create_api_app
 from core.deploy import create_workflow_record, deploy_version
 from core.kernel.models import Workflow, WorkflowVersion
 from core.kernel.settings import Settings
+from core.kernel.vocabulary import Role
 from core.n8n import N8nClient
 from core.workspace import api_tokens
-from core.workspace.projects import Actor, Role, add_member, create_project, remove_member
+from core.workspace.projects import Actor, add_member, create_project, remove_member
 from tests.builders import delete_deployed
 from tests.conftest import N8nStack
 from tests.workflows import label_of, labelled_schedule

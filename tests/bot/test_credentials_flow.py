@@ -177,7 +177,8 @@ def test_the_owner_lets_workflows_post_as_clixen_and_the_bot_joins_the_channel(
     assert "Only a project owner" in use_bot["confirm"]["text"]["text"]
 
     # An editor who is not the project's owner cannot give the bot's token away.
-    from core.workspace.projects import Role, add_member, default_project
+    from core.kernel.vocabulary import Role
+    from core.workspace.projects import add_member, default_project
 
     with session_factory.begin() as s:
         project = default_project(session=s, team_id="T0TEAM", user_id="U1")

@@ -24,8 +24,9 @@ from core.deploy import (
 from core.deploy.workflows import list_versions
 from core.kernel.errors import InvalidInput, PermissionDenied
 from core.kernel.models import Project, QuotaUsage, TelemetryEvent, Workflow, WorkflowVersion
+from core.kernel.vocabulary import Role
 from core.n8n import N8nClient, N8nNotFound
-from core.workspace.projects import Actor, Role, add_member, create_project
+from core.workspace.projects import Actor, add_member, create_project
 from core.workspace.quotas import QuotaExceeded
 from tests.builders import delete_deployed
 from tests.conftest import N8nStack

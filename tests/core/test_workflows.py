@@ -17,7 +17,8 @@ from core.deploy.workflows import (
 )
 from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
 from core.kernel.models import WorkflowVersion
-from core.workspace.projects import Role, add_member, create_project
+from core.kernel.vocabulary import Role
+from core.workspace.projects import add_member, create_project
 
 T = "T1"
 

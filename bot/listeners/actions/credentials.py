@@ -16,8 +16,9 @@ from core.credentials.needs import adopt_bot_token, credential_fields, slack_cha
 from core.credentials.secrets import secret_key
 from core.kernel.errors import NotFound
 from core.kernel.models import PipelineRun, Project
+from core.kernel.vocabulary import Role
 from core.pipeline.model import RunContext
-from core.workspace.projects import Role, require_role
+from core.workspace.projects import require_role
 
 
 def handle_credential_open(

@@ -22,8 +22,8 @@ from bot.versions import picker_view, versions_view
 from core.deploy.workflows import list_workflows, resolve_workflow
 from core.kernel.errors import InvalidInput
 from core.kernel.idempotency import claim_once
+from core.kernel.vocabulary import Role
 from core.workspace.projects import (
-    Role,
     default_project,
     list_projects,
     require_role,

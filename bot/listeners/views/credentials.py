@@ -16,7 +16,8 @@ from bot.run_threads import give_credentials
 from core.credentials.secrets import secret_key, set_secret
 from core.kernel.errors import ClixenError, InvalidInput
 from core.kernel.models import PipelineRun
-from core.workspace.projects import Role, require_role
+from core.kernel.vocabulary import Role
+from core.workspace.projects import require_role
 
 
 def handle_credential_submission(

@@ -13,8 +13,9 @@ from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
 from core.credentials.secrets import secret_key, set_secret
 from core.kernel.errors import ClixenError, InvalidInput
+from core.kernel.vocabulary import Role
 from core.pipeline.credential_wait import waiting_runs
-from core.workspace.projects import Role, require_role
+from core.workspace.projects import require_role
 
 
 def _field(view: dict[str, Any], block_id: str) -> str:
