@@ -14,14 +14,12 @@ from bot.services import BotServices
 from core.deploy.workflows import get_workflow, head_version
 from core.kernel.errors import NotFound
 from core.kernel.vocabulary import Role
-from core.run_now import TestRunReport, outside_effects, run_now
+from core.run_now import RunNowReport, outside_effects, run_now
 
 
 @dataclass(frozen=True)
-class TestTarget:
+class RunNowTarget:
     """The workflow a test run is about: its head version's JSON and where its thread is."""
-
-    __test__ = False  # not a pytest class
 
     workflow_id: int
     name: str
@@ -36,7 +34,7 @@ class TestTarget:
 
 def target_for_test(
     services: BotServices, *, team_id: str, user_id: str, workflow_id: int
-) -> TestTarget:
+) -> RunNowTarget:
     """The workflow to test, if the user is an editor of its project (NotFound: no version)."""
     with services.session_factory.begin() as session:
         wf = get_workflow(
@@ -49,7 +47,7 @@ def target_for_test(
         head = head_version(session=session, workflow_id=workflow_id)
         if head is None:
             raise NotFound(f"{wf.name} has no version to test yet.")
-        return TestTarget(
+        return RunNowTarget(
             workflow_id=workflow_id,
             name=wf.name,
             payload=dict(head.json_payload),
@@ -59,8 +57,8 @@ def target_for_test(
 
 
 def run_test(
-    services: BotServices, target: TestTarget, *, client: WebClient | None = None
-) -> TestRunReport:
+    services: BotServices, target: RunNowTarget, *, client: WebClient | None = None
+) -> RunNowReport:
     """Run the target now; with a `client`, post the picture of what each node did in its
     thread."""
     report = run_now(services.n8n, target.payload)

@@ -379,7 +379,7 @@ def report_outcome(
     )
 
 
-def test_webhook(
+def call_webhook_once(
     services: BotServices,
     *,
     team_id: str,

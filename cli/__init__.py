@@ -33,7 +33,7 @@ COMMAND_MODULES: list[str] = [
     "cli.graph",
     "cli.projects",
     "cli.validate",
-    "cli.guardrails",
+    "cli.workspace",
     "cli.scheduler",
     "cli.catalog",
     "cli.db",

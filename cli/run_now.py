@@ -24,7 +24,7 @@ from core.kernel.errors import InvalidInput
 from core.kernel.vocabulary import Role
 
 if TYPE_CHECKING:
-    from core.run_now import TestRunReport
+    from core.run_now import RunNowReport
 
 FIRST_ITEM_COLUMN = 70
 
@@ -88,7 +88,7 @@ def _confirm(effects: list[tuple[str, str]], yes: bool) -> bool:
     return answer in ("y", "yes")
 
 
-def report_table(report: TestRunReport) -> list[str]:
+def report_table(report: RunNowReport) -> list[str]:
     """The per-node table and the verdict, as printed lines."""
     rows = [("node", "status", "items", "first item / error")]
     for r in report.nodes:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.blocks.common import Block, actions, button, clip, context, escape, section
-from core.run_now import NodeResult, TestRunReport
+from core.run_now import NodeResult, RunNowReport
 
 CONFIRM_ACTION = "workflow_test_run_confirm"
 CANCEL_ACTION = "workflow_test_run_cancel"
@@ -42,7 +42,7 @@ def cancelled_blocks() -> list[Block]:
     return [context("Test run cancelled: nothing ran.")]
 
 
-def run_result_text(name: str, report: TestRunReport) -> str:
+def run_result_text(name: str, report: RunNowReport) -> str:
     """The message's fallback text (notifications, screen readers)."""
     if report.ok:
         return f"Test run of {escape(name)} succeeded."
@@ -65,7 +65,7 @@ def _node_line(r: NodeResult) -> str:
     return line
 
 
-def run_result_blocks(name: str, report: TestRunReport) -> list[Block]:
+def run_result_blocks(name: str, report: RunNowReport) -> list[Block]:
     """One message: the verdict, then each node (items out, first item trimmed and masked, or
     n8n's message for the failing one)."""
     if report.ok:

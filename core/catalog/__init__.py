@@ -11,7 +11,7 @@ type's version classes as JSON text, and a type's `NodeSpec` is built when first
 """
 
 from core.catalog.index import NodeCatalog
-from core.catalog.model import (
+from core.catalog.node_spec import (
     BASE_PREFIX,
     CHECKED_REQUIRED_TYPES,
     KNOWN_PREFIXES,

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from core.catalog.model import NodeSpec
+from core.catalog.node_spec import NodeSpec
 
 
 @dataclass(slots=True)

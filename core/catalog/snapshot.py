@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.catalog.index import NodeCatalog
-from core.catalog.model import (
+from core.catalog.node_spec import (
     BASE_PREFIX,
     CHECKED_REQUIRED_TYPES,
     LANGCHAIN_PREFIX,

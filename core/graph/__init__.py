@@ -14,9 +14,9 @@ from core.graph.engines import INSTALL_HINT, dot_available
 from core.graph.geometry import MAX_WIDTH, OVERVIEW_NODES, Layout
 from core.graph.layout import layout_workflow
 from core.graph.marks import Marks, NodeMark, diff_marks, execution_marks, run_marks
-from core.graph.model import Family, GraphEdge, GraphNode, WorkflowGraph, workflow_graph
 from core.graph.outline import text_outline
 from core.graph.render import render_png
+from core.graph.workflow_graph import Family, GraphEdge, GraphNode, WorkflowGraph, workflow_graph
 
 __all__ = [
     "INSTALL_HINT",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from core.graph.engines import Point
 from core.graph.marks import Marks, NodeMark
-from core.graph.model import (
+from core.graph.workflow_graph import (
     Family,
 )
 

@@ -44,15 +44,15 @@ from core.graph.geometry import (
     Style,
 )
 from core.graph.marks import Marks
-from core.graph.model import (
+from core.graph.paths import ai_paths, flow_paths, output_labels
+from core.graph.text import font, text_width, wrap
+from core.graph.workflow_graph import (
     AI_KIND_LABELS,
     GraphEdge,
     WorkflowGraph,
     short_type,
     workflow_graph,
 )
-from core.graph.paths import ai_paths, flow_paths, output_labels
-from core.graph.text import font, text_width, wrap
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from core.graph.model import STICKY_NOTE
+from core.graph.workflow_graph import STICKY_NOTE
 
 MAX_MESSAGE_CHARS = 140
 

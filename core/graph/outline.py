@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from core.graph.engines import FlowEdge, flow_ranks
-from core.graph.model import AI_KIND_LABELS, GraphEdge, WorkflowGraph
+from core.graph.workflow_graph import AI_KIND_LABELS, GraphEdge, WorkflowGraph
 
 MAX_TEXT_LINES = 25
 

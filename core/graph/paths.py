@@ -22,7 +22,7 @@ from core.graph.geometry import (
     PlacedEdge,
     PlacedNode,
 )
-from core.graph.model import (
+from core.graph.workflow_graph import (
     AI_KIND_ORDER,
     GraphEdge,
     WorkflowGraph,

@@ -24,8 +24,8 @@ from core.graph.geometry import (
     PlacedNode,
 )
 from core.graph.marks import NodeMark
-from core.graph.model import Family
 from core.graph.text import font
+from core.graph.workflow_graph import Family
 
 BACKGROUND = "#eef0f3"
 FAMILY_COLOURS = {

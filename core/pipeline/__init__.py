@@ -22,7 +22,11 @@ by the execution watch) and `recovery` (runs nobody holds any more).
 
 from core.kernel.vocabulary import FINISHED, IN_PROGRESS, RunKind, RunState
 from core.pipeline.engine import answer_question, execute_run
-from core.pipeline.model import (
+from core.pipeline.recovery import resume_incomplete_runs
+from core.pipeline.repair import repair_after_runtime_error
+from core.pipeline.runs import get_run, list_runs, start_run
+from core.pipeline.services import build_services
+from core.pipeline.types import (
     CONFLICT,
     MAX_QUESTIONS,
     MAX_TEST_CALLS,
@@ -41,10 +45,6 @@ from core.pipeline.model import (
     RunOutcome,
     RuntimeFailure,
 )
-from core.pipeline.recovery import resume_incomplete_runs
-from core.pipeline.repair import repair_after_runtime_error
-from core.pipeline.runs import get_run, list_runs, start_run
-from core.pipeline.services import build_services
 from core.pipeline.watch import SampleCallResult, run_test_call
 
 __all__ = [

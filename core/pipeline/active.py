@@ -26,7 +26,7 @@ from core.kernel.vocabulary import FINISHED, RunKind, RunState
 from core.n8n.diff import diff_workflows
 from core.pipeline.claims import lease_end
 from core.pipeline.llm_calls import LLMCall
-from core.pipeline.model import (
+from core.pipeline.types import (
     MAX_TOTAL_REPAIRS,
     MAX_VALIDATION_REPAIRS,
     NeededCredential,
@@ -288,7 +288,6 @@ def _discard_draft(active: ActiveRun) -> None:
     """A failed `create` run that never deployed leaves no empty workflow behind (its candidate
     and problems stay in the run for a manual look)."""
     from core import deploy
-
     run = active.run
     if run.kind != RunKind.create or run.workflow_id is None:
         return

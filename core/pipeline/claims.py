@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 
 class ClaimServices(Protocol):
-    """What claims use of the pipeline's services (`core.pipeline.model.PipelineServices`)."""
+    """What claims use of the pipeline's services (`core.pipeline.types.PipelineServices`)."""
 
     @property
     def session_factory(self) -> sessionmaker[Session]: ...

@@ -21,7 +21,7 @@ from core.kernel.models import PipelineRun, Secret
 from core.kernel.vocabulary import Role, RunState
 from core.pipeline import claims
 from core.pipeline.active import ActiveRun, StopRun, credentials_message, outcome
-from core.pipeline.model import NeededCredential, PipelineServices, Progress, RunContext, RunOutcome
+from core.pipeline.types import NeededCredential, PipelineServices, Progress, RunContext, RunOutcome
 from core.validation import Issue
 from core.workspace.projects import require_role
 

@@ -14,7 +14,7 @@ from core.kernel.vocabulary import RunKind, RunState, VersionSource
 from core.n8n import ExecutionFailure, execution_failure
 from core.n8n.workflow_json import checksum
 from core.pipeline.active import ActiveRun, StopRun, fail, need_repair, succeed
-from core.pipeline.model import (
+from core.pipeline.types import (
     CONFLICT,
     DeployedVersion,
     ExecutionSeen,
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 def step_deploying(active: ActiveRun) -> None:
     from core import deploy
-
     context = active.context
     candidate = context.candidate
     if candidate is None:
@@ -107,7 +106,6 @@ def _not_over(active: ActiveRun, moved: HeadMoved) -> str:
 def _create_record(active: ActiveRun, candidate: Mapping[str, Any]) -> None:
     """Create the product's workflow row and link it to the run in one transaction."""
     from core import deploy
-
     summary = active.context.summary
     name = str(candidate.get("name") or summary or active.run.request).strip()
 

@@ -21,9 +21,9 @@ from core.kernel.vocabulary import IN_PROGRESS, RunState
 from core.n8n import N8nError
 from core.pipeline import claims
 from core.pipeline.active import ActiveRun, ClaimLost, StopRun, fail, outcome
-from core.pipeline.model import Answer, PipelineServices, Progress, RunContext, RunOutcome
 from core.pipeline.runs import get_run, hold_run_place
 from core.pipeline.steps import STEPS
+from core.pipeline.types import Answer, PipelineServices, Progress, RunContext, RunOutcome
 from core.workspace import quotas
 
 logger = logging.getLogger(__name__)

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 from core.generation.llm import LLMError, LLMReply, LLMTimeout, Message, estimate_tokens
 from core.kernel.errors import LLMNotConfigured
-from core.pipeline.model import MIN_REPLY_TOKENS
+from core.pipeline.types import MIN_REPLY_TOKENS
 from core.workspace import quotas
 
 if TYPE_CHECKING:
     from core.kernel.models import PipelineRun
-    from core.pipeline.model import PipelineServices
+    from core.pipeline.types import PipelineServices
 
 
 @dataclass(frozen=True)

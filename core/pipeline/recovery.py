@@ -22,8 +22,8 @@ from core.kernel.vocabulary import IN_PROGRESS, RunState
 from core.pipeline import claims
 from core.pipeline.active import ActiveRun, fail, outcome
 from core.pipeline.engine import drive
-from core.pipeline.model import PipelineServices, Progress, RunOutcome
 from core.pipeline.runs import get_run
+from core.pipeline.types import PipelineServices, Progress, RunOutcome
 
 logger = logging.getLogger(__name__)
 

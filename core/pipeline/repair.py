@@ -26,7 +26,8 @@ from core.kernel.vocabulary import RunKind, RunState, VersionSource, VersionStat
 from core.n8n import ExecutionFailure, N8nError
 from core.pipeline.claims import lease_end
 from core.pipeline.engine import execute_run
-from core.pipeline.model import (
+from core.pipeline.runs import get_run, run_by_key
+from core.pipeline.types import (
     CONFLICT,
     MAX_TOTAL_REPAIRS,
     PipelineServices,
@@ -35,7 +36,6 @@ from core.pipeline.model import (
     RunContext,
     RuntimeFailure,
 )
-from core.pipeline.runs import get_run, run_by_key
 from core.pipeline.watch import ran_candidate
 from core.validation import Issue
 

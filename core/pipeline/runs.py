@@ -20,7 +20,7 @@ from core.kernel.models import PipelineRun, Workflow
 from core.kernel.safety import sanitize_request
 from core.kernel.vocabulary import IN_PROGRESS, Role, RunKind, RunState, WorkflowStatus
 from core.pipeline.claims import lease_end
-from core.pipeline.model import PipelineError, PipelineServices, RunContext
+from core.pipeline.types import PipelineError, PipelineServices, RunContext
 from core.workspace import quotas
 from core.workspace.projects import require_role
 

@@ -17,7 +17,7 @@ from core.generation.llm import LLMClient
 from core.generation.templates import TemplateLibrary, TemplatesUnavailable
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
-from core.pipeline.model import PipelineServices
+from core.pipeline.types import PipelineServices
 from core.validation.mcp import McpValidator
 
 logger = logging.getLogger(__name__)

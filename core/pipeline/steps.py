@@ -50,7 +50,7 @@ from core.kernel.vocabulary import RunKind, RunState
 from core.pipeline.active import ActiveRun, StopRun, need_repair
 from core.pipeline.credential_wait import await_credentials, wrong_credentials
 from core.pipeline.llm_calls import LLMCall, call_llm
-from core.pipeline.model import (
+from core.pipeline.types import (
     MAX_QUESTIONS,
     MAX_TOTAL_REPAIRS,
     PipelineError,

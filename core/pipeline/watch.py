@@ -17,7 +17,7 @@ from core.deploy.workflows import head_version
 from core.kernel.errors import NotFound
 from core.kernel.models import Workflow
 from core.n8n import execution_failure
-from core.pipeline.model import MAX_TEST_CALLS, PipelineServices
+from core.pipeline.types import MAX_TEST_CALLS, PipelineServices
 
 
 @dataclass(frozen=True)

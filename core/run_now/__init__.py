@@ -6,10 +6,10 @@ it, calls it once, reads the execution back per node and always deletes it; `swe
 removes copies a killed process left behind (the scheduler runs it).
 """
 
-from core.run_now.copies import TEST_PREFIX, TestCopy, build_test_copy, outside_effects
+from core.run_now.copies import TEST_PREFIX, RunNowCopy, build_test_copy, outside_effects
 from core.run_now.runs import (
     NodeResult,
-    TestRunReport,
+    RunNowReport,
     run_now,
     run_workflow_now,
     sweep_test_copies,
@@ -18,8 +18,8 @@ from core.run_now.runs import (
 __all__ = [
     "TEST_PREFIX",
     "NodeResult",
-    "TestCopy",
-    "TestRunReport",
+    "RunNowCopy",
+    "RunNowReport",
     "build_test_copy",
     "outside_effects",
     "run_now",

@@ -40,10 +40,8 @@ NO_OUTSIDE_EFFECT = frozenset("n8n-nodes-base." + t for t in NO_EFFECT_NAMES.spl
 
 
 @dataclass(frozen=True)
-class TestCopy:
+class RunNowCopy:
     """The workflow n8n runs for a test, and how to start it."""
-
-    __test__ = False  # not a pytest class
 
     workflow: dict[str, Any]
     path: str
@@ -155,7 +153,7 @@ def build_test_copy(
     sample: Mapping[str, Any] | None = None,
     catalog: NodeCatalog | None = None,
     now: dt.datetime | None = None,
-) -> TestCopy:
+) -> RunNowCopy:
     """The test copy of `workflow` (named TEST_PREFIX + its name, fresh webhook ids so it never
     clashes with the live workflow) and the call that starts it."""
     cat = catalog or default_catalog()
@@ -254,7 +252,7 @@ def build_test_copy(
     if isinstance(wf.get("settings"), dict):
         # a failing test must not start the live workflow's error workflow
         wf["settings"] = {k: v for k, v in wf["settings"].items() if k != "errorWorkflow"}
-    return TestCopy(
+    return RunNowCopy(
         workflow=wf,
         path=path,
         method=method,

@@ -22,7 +22,7 @@ from core.catalog import NodeCatalog
 from core.kernel.errors import NotFound
 from core.kernel.logging import redact
 from core.n8n import N8nClient, N8nError, execution_failure
-from core.run_now.copies import TEST_PREFIX, TestCopy, build_test_copy
+from core.run_now.copies import TEST_PREFIX, RunNowCopy, build_test_copy
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +45,9 @@ class NodeResult:
 
 
 @dataclass(frozen=True)
-class TestRunReport:
+class RunNowReport:
     """The outcome of one test run: `status` success, error, refused (n8n would not take the
     copy) or unknown (no execution seen); `nodes` in the order they ran, then those that did not."""
-
-    __test__ = False  # not a pytest class
 
     status: str
     nodes: list[NodeResult] = field(default_factory=list)
@@ -93,7 +91,7 @@ def first_item_text(item: Any) -> str:
 
 
 def node_results(
-    execution: Mapping[str, Any], test_copy: TestCopy, workflow: Mapping[str, Any]
+    execution: Mapping[str, Any], test_copy: RunNowCopy, workflow: Mapping[str, Any]
 ) -> list[NodeResult]:
     """Per node of `workflow`: items out, first item, error; helper nodes of the copy hidden."""
     result_data = ((execution.get("data") or {}).get("resultData")) or {}
@@ -139,7 +137,7 @@ def run_now(
     sample: Mapping[str, Any] | None = None,
     timeout_s: float = 60.0,
     catalog: NodeCatalog | None = None,
-) -> TestRunReport:
+) -> RunNowReport:
     """Run `workflow` once now on a test copy and report per node. Never raises for what n8n
     does with the copy (that is the report); the copy is deleted whatever happens."""
     test_copy = build_test_copy(workflow, sample=sample, catalog=catalog)
@@ -149,25 +147,25 @@ def run_now(
             copy_id = str(n8n.create_workflow(test_copy.workflow)["id"])
             n8n.activate(copy_id)
         except N8nError as e:
-            return TestRunReport(status="refused", message=f"n8n refused the test copy: {e}")
+            return RunNowReport(status="refused", message=f"n8n refused the test copy: {e}")
         try:
             response = n8n.call_webhook(
                 test_copy.path, method=test_copy.method, json=test_copy.payload
             )
         except N8nError as e:
-            return TestRunReport(status="unknown", message=f"could not call the test copy: {e}")
+            return RunNowReport(status="unknown", message=f"could not call the test copy: {e}")
         if response.status_code >= 400 and response.status_code != 500:
-            return TestRunReport(
+            return RunNowReport(
                 status="unknown",
                 message=f"the test call answered HTTP {response.status_code}",
             )
         execution = n8n.wait_for_execution(copy_id, timeout_s=timeout_s)
         if execution is None:
-            return TestRunReport(
+            return RunNowReport(
                 status="unknown", message=f"no finished execution within {timeout_s:.0f}s"
             )
         failure = execution_failure(execution)
-        return TestRunReport(
+        return RunNowReport(
             status="error" if failure else str(execution.get("status") or "success"),
             nodes=node_results(execution, test_copy, workflow),
             node=failure.node if failure else None,
@@ -190,7 +188,7 @@ def run_workflow_now(
     workflow_id: int,
     sample: Mapping[str, Any] | None = None,
     timeout_s: float = 60.0,
-) -> TestRunReport:
+) -> RunNowReport:
     """`run_now` on the head version of the product's workflow `workflow_id` (NotFound when it
     has none). Callers check the user's role first (an editor's action)."""
     from core.deploy.workflows import head_version

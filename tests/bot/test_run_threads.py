@@ -206,7 +206,7 @@ def test_a_test_run_posts_the_picture_of_what_each_node_did_in_the_thread(
         outcome = execute_run(services.pipeline, run.id)
         assert outcome.ok and outcome.workflow_id
 
-        reply = run_threads.test_webhook(
+        reply = run_threads.call_webhook_once(
             services,
             team_id=TEAM,
             user_id="U1",

@@ -14,7 +14,7 @@ from bot.blocks.run_now import (
     run_result_blocks,
     run_result_text,
 )
-from core.run_now import NodeResult, TestRunReport
+from core.run_now import NodeResult, RunNowReport
 from core.workspace.policy import set_project_policy
 from core.workspace.projects import create_project
 from tests.bot.conftest import TEAM, SlackSender
@@ -29,7 +29,7 @@ BLOCK_KIT_SAMPLE = Path("/tmp/clixen-test-run-message.json")
 
 
 def test_builders_escape_n8n_text() -> None:
-    report = TestRunReport(
+    report = RunNowReport(
         status="error",
         node=f"Post {HOSTILE}",
         message=f"boom {HOSTILE}",

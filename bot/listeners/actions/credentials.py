@@ -17,7 +17,7 @@ from core.credentials.secrets import secret_key
 from core.kernel.errors import NotFound
 from core.kernel.models import PipelineRun, Project
 from core.kernel.vocabulary import Role
-from core.pipeline.model import RunContext
+from core.pipeline.types import RunContext
 from core.workspace.projects import require_role
 
 

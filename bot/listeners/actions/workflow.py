@@ -17,7 +17,7 @@ from bot.blocks.run_now import (
 )
 from bot.blocks.versions import parse_rollback_value, rollback_done_blocks
 from bot.listeners.context import after_ack, on_run_worker, services_of, team_of, user_of
-from bot.run_now import TestTarget, run_test, target_for_test
+from bot.run_now import RunNowTarget, run_test, target_for_test
 from bot.versions import picker_view, post_rollback_picture, roll_back, versions_view
 from core.kernel.errors import InvalidInput
 
@@ -184,7 +184,7 @@ def handle_test_run(
     on_run_worker(context, body, client, start)
 
 
-def _test_target(context: BoltContext, workflow_id: int) -> TestTarget:
+def _test_target(context: BoltContext, workflow_id: int) -> RunNowTarget:
     return target_for_test(
         services_of(context),
         team_id=team_of(context),

@@ -8,7 +8,7 @@ import pytest
 
 from core.generation.templates import Template, TemplateLibrary
 from core.graph import MAX_WIDTH, layout_workflow
-from core.graph.model import STICKY_NOTE
+from core.graph.workflow_graph import STICKY_NOTE
 from tests.core.graph.test_layout import assert_no_overlap, assert_ranks_follow_connections
 
 

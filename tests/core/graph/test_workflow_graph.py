@@ -4,7 +4,7 @@ serve."""
 from __future__ import annotations
 
 from core.graph import Family, workflow_graph
-from core.graph.model import output_names
+from core.graph.workflow_graph import output_names
 from tests.core.graph.samples import LC, ai_agent, connect, if_and_merge, node, switch
 
 
