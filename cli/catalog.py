@@ -42,6 +42,13 @@ def _refresh(args: argparse.Namespace) -> int:
         return 2
     version = catalog.n8n_version or "unknown version"
     print(f"{len(catalog)} node types from n8n {version} written to {args.out}")
+    from core.catalog.snapshot import read_descriptions
+    from core.generation.specs import PARAMS_PATH, write_params_snapshot
+
+    # Prompts' parameter details, beside the snapshot (core/data/node_params.json.gz).
+    params_out = args.out.with_name(PARAMS_PATH.name)
+    write_params_snapshot(read_descriptions(args.root), params_out)
+    print(f"prompt parameters of every node type written to {params_out}")
     from core.catalog.output_schemas import INDEX_PATH, refresh_output_schemas
 
     index_out = INDEX_PATH if args.out == SNAPSHOT_PATH else args.out.parent / INDEX_PATH.name

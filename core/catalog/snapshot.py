@@ -290,20 +290,22 @@ def _n8n_version(root: Path) -> str:
     return ""
 
 
-def refresh_snapshot(root: Path, out: Path = SNAPSHOT_PATH) -> NodeCatalog:
-    """Rebuild the snapshot file from the n8n installed under `root`; returns the new catalog."""
+def read_descriptions(root: Path) -> list[tuple[str, Mapping[str, Any]]]:
+    """Every node description of the n8n installed under `root`, with its package prefix."""
     files = find_nodes_json(root)
     if not any(prefix == BASE_PREFIX for prefix, _ in files):
         raise FileNotFoundError(f"no n8n-nodes-base/dist/types/nodes.json under {root}")
     pairs: list[tuple[str, Mapping[str, Any]]] = []
     for prefix, path in files:
         pairs.extend((prefix, d) for d in json.loads(path.read_text()))
-    data = build_snapshot(pairs, _n8n_version(root))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    from core.generation.specs import PARAMS_PATH, write_params_snapshot
+    return pairs
 
-    # Prompts' parameter details, beside the snapshot (core/data/node_params.json.gz).
-    write_params_snapshot(pairs, out.with_name(PARAMS_PATH.name))
+
+def refresh_snapshot(root: Path, out: Path = SNAPSHOT_PATH) -> NodeCatalog:
+    """Rebuild the snapshot file from the n8n installed under `root`; returns the new catalog.
+    (`clixen catalog refresh` also rebuilds the prompts' parameter file and output schemas.)"""
+    data = build_snapshot(read_descriptions(root), _n8n_version(root))
+    out.parent.mkdir(parents=True, exist_ok=True)
     raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
     out.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
     default_catalog.cache_clear()

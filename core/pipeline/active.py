@@ -24,11 +24,11 @@ from core.kernel import telemetry
 from core.kernel.models import PipelineRun, Workflow
 from core.kernel.vocabulary import FINISHED, RunKind, RunState
 from core.n8n.diff import diff_workflows
+from core.pipeline.budget import RepairBudget
 from core.pipeline.claims import lease_end
 from core.pipeline.llm_calls import LLMCall
 from core.pipeline.types import (
     MAX_TOTAL_REPAIRS,
-    MAX_VALIDATION_REPAIRS,
     NeededCredential,
     PipelineServices,
     ProblemKind,
@@ -127,9 +127,8 @@ class ActiveRun:
                     session=session, reservation=charge.reservation, used=reply.total_tokens
                 )
             if repair_kind is not None:
-                row.total_repairs += 1
-                if repair_kind != ProblemKind.runtime:
-                    row.validation_repairs += 1
+                spent = RepairBudget(row.total_repairs, row.validation_repairs).spend(repair_kind)
+                row.total_repairs, row.validation_repairs = spent.total, spent.validation
             for key, value in fields.items():
                 setattr(row, key, value)
             if state in FINISHED:
@@ -164,33 +163,25 @@ def need_repair(
     The problems to repair are already in `active.context`; `repair_kind` is the kind of the
     repair whose reply brought them (None when no repair was spent on them yet).
     """
-    run = active.run
-    spent = repair_kind is not None
-    total = run.total_repairs + (1 if spent else 0)
-    validation = run.validation_repairs + (1 if spent and repair_kind != ProblemKind.runtime else 0)
-    capped = total >= MAX_TOTAL_REPAIRS or (
-        kind != ProblemKind.runtime and validation >= MAX_VALIDATION_REPAIRS
-    )
-    if not capped:
+    budget = RepairBudget(active.run.total_repairs, active.run.validation_repairs)
+    if repair_kind is not None:
+        budget = budget.spend(repair_kind)
+    if not budget.exhausted(kind):
         active.save(
             RunState.repairing,
-            detail=f"repair {total + 1} of {MAX_TOTAL_REPAIRS}",
+            detail=budget.next_label,
             charge=charge,
             repair_kind=repair_kind,
         )
         return
     # Save the charge and counters first so the failure below reflects the real spend.
-    active.save(active.state, detail=run.step_detail, charge=charge, repair_kind=repair_kind)
+    active.save(active.state, detail=active.run.step_detail, charge=charge, repair_kind=repair_kind)
     fail(active, _cap_message(active, kind), category="repair_cap", needs_review=True)
     raise StopRun
 
 
 def _cap_message(active: ActiveRun, kind: ProblemKind) -> str:
-    which = (
-        f"{MAX_TOTAL_REPAIRS} repairs in all"
-        if active.run.total_repairs >= MAX_TOTAL_REPAIRS or kind == ProblemKind.runtime
-        else f"{MAX_VALIDATION_REPAIRS} repairs of validation errors"
-    )
+    which = RepairBudget(active.run.total_repairs, active.run.validation_repairs).cap_reached(kind)
     problems = active.context.problems
     lines = [f"I could not build a working workflow after {which}. What is still wrong:"]
     lines += [f"• {p.plain()}" for p in problems[:8]]
@@ -288,6 +279,7 @@ def _discard_draft(active: ActiveRun) -> None:
     """A failed `create` run that never deployed leaves no empty workflow behind (its candidate
     and problems stay in the run for a manual look)."""
     from core import deploy
+
     run = active.run
     if run.kind != RunKind.create or run.workflow_id is None:
         return

@@ -64,6 +64,14 @@ def lease_end(services: ClaimServices) -> dt.datetime:
     return services.clock() + dt.timedelta(seconds=services.lease_s)
 
 
+def hold_here(services: ClaimServices, run: PipelineRun) -> None:
+    """Claim `run` (a new row or one loaded in the caller's transaction) for this process, which
+    queues or drives it next: owner `services.owner`, a fresh lease and heartbeat."""
+    run.owner_pid = services.owner
+    run.lease_until = lease_end(services)
+    run.heartbeat_at = services.clock()
+
+
 def worker_id(services: ClaimServices) -> str:
     """A new owner id for one worker driving one run (unique, within `owner_pid`'s 64 chars)."""
     return f"{services.owner[:_OWNER_CHARS]}/{secrets.token_hex(4)}"

@@ -168,9 +168,7 @@ def provide_credentials(
             run.context = context.stored()
             run.state = RunState.deploying
             run.step_detail = "deploying"
-            run.heartbeat_at = services.clock()
-            run.owner_pid = services.owner
-            run.lease_until = claims.lease_end(services)
+            claims.hold_here(services, run)
             message = ""
     if message:
         from core.pipeline.runs import get_run

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 def step_deploying(active: ActiveRun) -> None:
     from core import deploy
+
     context = active.context
     candidate = context.candidate
     if candidate is None:
@@ -106,6 +107,7 @@ def _not_over(active: ActiveRun, moved: HeadMoved) -> str:
 def _create_record(active: ActiveRun, candidate: Mapping[str, Any]) -> None:
     """Create the product's workflow row and link it to the run in one transaction."""
     from core import deploy
+
     summary = active.context.summary
     name = str(candidate.get("name") or summary or active.run.request).strip()
 

@@ -137,8 +137,5 @@ def answer_question(
         run.context = context.stored()
         run.clarifying_question = None
         run.state = RunState.generating
-        # Claimed by this process, and driven by it right away.
-        run.heartbeat_at = services.clock()
-        run.owner_pid = services.owner
-        run.lease_until = claims.lease_end(services)
+        claims.hold_here(services, run)  # driven by this process right away
     return execute_run(services, run_id, progress)

@@ -24,7 +24,8 @@ from core.kernel.errors import NotFound
 from core.kernel.models import PipelineRun, Project, Workflow, WorkflowVersion
 from core.kernel.vocabulary import RunKind, RunState, VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import ExecutionFailure, N8nError
-from core.pipeline.claims import lease_end
+from core.pipeline.budget import RepairBudget
+from core.pipeline.claims import hold_here
 from core.pipeline.engine import execute_run
 from core.pipeline.runs import get_run, run_by_key
 from core.pipeline.types import (
@@ -109,12 +110,9 @@ def repair_after_runtime_error(
             context=context.stored(),
             slack_channel_id=wf.slack_channel_id,
             slack_thread_ts=wf.slack_thread_ts,
-            # Claimed by this process, which drives it right away.
-            owner_pid=services.owner,
-            lease_until=lease_end(services),
-            heartbeat_at=services.clock(),
         )
-        if spent_total >= MAX_TOTAL_REPAIRS:
+        hold_here(services, run)  # driven by this process right away
+        if RepairBudget(spent_total, spent_validation).exhausted(ProblemKind.runtime):
             return _needs_review(services, session, run, wf.head_version)
         try:
             with session.begin_nested():

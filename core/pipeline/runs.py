@@ -19,7 +19,7 @@ from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import PipelineRun, Workflow
 from core.kernel.safety import sanitize_request
 from core.kernel.vocabulary import IN_PROGRESS, Role, RunKind, RunState, WorkflowStatus
-from core.pipeline.claims import lease_end
+from core.pipeline.claims import hold_here
 from core.pipeline.types import PipelineError, PipelineServices, RunContext
 from core.workspace import quotas
 from core.workspace.projects import require_role
@@ -80,8 +80,7 @@ def start_run(
             if kind == RunKind.edit and wf.head_version < 1:
                 raise InvalidInput("That workflow has no deployed version to edit yet.")
         hold_run_place(services, session, team_id=team_id, user_id=user_id)
-        now = services.clock()
-        run: PipelineRun | None = PipelineRun(
+        new_run = PipelineRun(
             project_id=project_id,
             workflow_id=workflow_id,
             team_id=team_id,
@@ -93,10 +92,9 @@ def start_run(
             context=context.stored(),
             slack_channel_id=slack_channel_id,
             slack_thread_ts=slack_thread_ts,
-            owner_pid=services.owner,
-            lease_until=lease_end(services),
-            heartbeat_at=now,
         )
+        hold_here(services, new_run)
+        run: PipelineRun | None = new_run
         try:
             with session.begin_nested():
                 session.add(run)

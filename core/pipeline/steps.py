@@ -48,11 +48,11 @@ from core.kernel.models import Secret, Workflow
 from core.kernel.safety import LLMOutputInvalid
 from core.kernel.vocabulary import RunKind, RunState
 from core.pipeline.active import ActiveRun, StopRun, need_repair
+from core.pipeline.budget import RepairBudget
 from core.pipeline.credential_wait import await_credentials, wrong_credentials
 from core.pipeline.llm_calls import LLMCall, call_llm
 from core.pipeline.types import (
     MAX_QUESTIONS,
-    MAX_TOTAL_REPAIRS,
     PipelineError,
     ProblemKind,
 )
@@ -237,8 +237,8 @@ def _parse(active: ActiveRun, text: str) -> Candidate | Question:
 def _step_repairing(active: ActiveRun) -> None:
     context = active.context
     kind = context.problem_kind or ProblemKind.validation
-    number = active.run.total_repairs + 1
-    active.emit(RunState.repairing, f"Repairing ({number} of {MAX_TOTAL_REPAIRS})…")
+    budget = RepairBudget(active.run.total_repairs, active.run.validation_repairs)
+    active.emit(RunState.repairing, f"Repairing ({budget.next_label.removeprefix('repair ')})…")
     answers = [a.model_dump() for a in context.answers]
     text = " ".join([active.run.request, *(a.answer for a in context.answers)])
     if active.run.kind == RunKind.edit:

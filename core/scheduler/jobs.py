@@ -142,6 +142,7 @@ def recover_runs(
     tell each run's user in its thread. The pipeline claims each run with a compare-and-set on
     its heartbeat, so two recovering replicas never take (or announce) the same run."""
     from core import pipeline
+
     # A notifier that can show runs (the Slack bot's) keeps each resumed run's own progress
     # message updating and ends it in the run's summary; see notify.RunReporter.
     progress = getattr(notifier, "run_progress", None)
