@@ -3,16 +3,15 @@
 Every response is JSON with secure headers; errors are `{"error": {"code", "message"}}` with the
 stable codes in `api.middleware.ERROR_STATUS`. A token of project A gets 404 for anything of
 project B (the same answer as for an id that does not exist, so existence never leaks).
-Parameters are parsed strictly by `api.params`.
+Parameters are parsed strictly by `api.params`; what each endpoint does is a plain function in
+`api.handlers`; the routes here only parse, call in a worker thread and answer.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -24,16 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core.deploy import workflows
-from core.kernel.errors import ClixenError
-from core.kernel.settings import Settings
-from core.kernel.vocabulary import Role
-from core.n8n import N8nClient
-from core.workspace import api_tokens
-from core.workspace.projects import Actor
-
-if TYPE_CHECKING:
-    from core.kernel.models import ApiToken, Project, Workflow, WorkflowVersion
+from api import handlers
+from api.handlers import ApiDeps
 from api.middleware import (
     ERROR_STATUS,
     MAX_BODY_BYTES,
@@ -51,51 +42,107 @@ from api.params import (
     rollback_version,
     workflow_id_of,
 )
+from core.kernel.errors import ClixenError
+from core.kernel.settings import Settings
+from core.n8n import N8nClient
+from core.workspace import api_tokens
 
 log = logging.getLogger(__name__)
 
-
 PREFIX = "/api/v1"
 
-
-# --- serialisation ----------------------------------------------------------------------------
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def workflow_json(wf: Workflow) -> dict[str, Any]:
-    return {
-        "id": wf.id,
-        "name": wf.name,
-        "description": wf.description,
-        "status": wf.status,
-        "head_version": wf.head_version,
-        "n8n_workflow_id": wf.n8n_workflow_id,
-        "last_execution_status": wf.last_execution_status,
-        "last_execution_at": _iso(wf.last_execution_at),
-        "created_at": _iso(wf.created_at),
-        "updated_at": _iso(wf.updated_at),
-    }
-
-
-def version_json(v: WorkflowVersion) -> dict[str, Any]:
-    return {
-        "version": v.version,
-        "status": v.status,
-        "source": v.source,
-        "checksum": v.checksum,
-        "created_by": v.created_by,
-        "rolled_back_from": v.rolled_back_from,
-        "created_at": _iso(v.created_at),
-        "deployed_at": _iso(v.deployed_at),
-    }
-
-
-# --- the app ----------------------------------------------------------------------------------
-
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def endpoint(fn: Handler) -> Handler:
+    """Known errors as their stable JSON codes; anything else as an error id that is logged."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except api_tokens.InvalidToken as e:
+            return error_response("unauthorized", str(e), headers={"WWW-Authenticate": "Bearer"})
+        except TooLarge:
+            raise  # BodySizeLimit answers 413
+        except ClixenError as e:
+            code = e.code if e.code in ERROR_STATUS else "invalid_input"
+            return error_response(code, str(e))
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("API error %s on %s %s", error_id, request.method, request.url.path)
+            return error_response("internal_error", f"Something went wrong (error id {error_id}).")
+
+    return wrapped
+
+
+def _deps(request: Request) -> ApiDeps:
+    deps: ApiDeps = request.app.state.deps
+    return deps
+
+
+def _authorization(request: Request) -> str:
+    return request.headers.get("authorization", "")
+
+
+@endpoint
+async def list_workflows(request: Request) -> Response:
+    limit = page_limit(query_param(request, "limit"))
+    cursor = page_cursor(query_param(request, "cursor"))
+    body = await run_in_threadpool(
+        lambda: handlers.list_workflows(
+            _deps(request), authorization=_authorization(request), limit=limit, cursor=cursor
+        )
+    )
+    return JSONResponse(body)
+
+
+@endpoint
+async def list_versions(request: Request) -> Response:
+    workflow_id = workflow_id_of(request)
+    body = await run_in_threadpool(
+        lambda: handlers.list_versions(
+            _deps(request), authorization=_authorization(request), workflow_id=workflow_id
+        )
+    )
+    return JSONResponse(body)
+
+
+@endpoint
+async def rollback(request: Request) -> Response:
+    deps, workflow_id = _deps(request), workflow_id_of(request)
+    # Authenticate before reading the body: no parsing work for anonymous callers.
+    project_id, actor = await run_in_threadpool(
+        lambda: handlers.rollback_actor(
+            deps, authorization=_authorization(request), workflow_id=workflow_id
+        )
+    )
+    version = rollback_version(await json_body(request))
+    idempotency_key = idempotency_key_of(request)
+    body = await run_in_threadpool(
+        lambda: handlers.rollback(
+            deps,
+            project_id=project_id,
+            actor=actor,
+            workflow_id=workflow_id,
+            version=version,
+            idempotency_key=idempotency_key,
+        )
+    )
+    return JSONResponse(body)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return error_response(
+            "method_not_allowed", f"{request.method} is not allowed on {request.url.path}."
+        )
+    if exc.status_code == 404:
+        return error_response("not_found", f"There is no endpoint {request.url.path}.")
+    return JSONResponse(
+        {"error": {"code": f"http_{exc.status_code}", "message": str(exc.detail)}},
+        status_code=exc.status_code,
+    )
 
 
 def create_api_app(
@@ -109,137 +156,11 @@ def create_api_app(
 
     `n8n` is a shared client (kept open), or `n8n_factory` makes one per rollback (closed after).
     """
-    if (n8n is None) == (n8n_factory is None):
-        raise ValueError("pass exactly one of n8n or n8n_factory")
-
-    def with_n8n(fn: Callable[[N8nClient], Any]) -> Any:
-        if n8n is not None:
-            return fn(n8n)
-        assert n8n_factory is not None
-        client = n8n_factory()
-        try:
-            return fn(client)
-        finally:
-            client.close()
-
-    def authenticate(
-        request: Request, session: Session, at_least: Role = Role.viewer
-    ) -> tuple[Project, ApiToken]:
-        """The token's project, if its creator still has `at_least` rights there."""
-        header = request.headers.get("authorization", "")
-        scheme, _, raw = header.partition(" ")
-        if scheme.lower() != "bearer":
-            raise api_tokens.InvalidToken()
-        return api_tokens.authenticate(session=session, raw_token=raw.strip(), at_least=at_least)
-
-    def endpoint(fn: Handler) -> Handler:
-        async def wrapped(request: Request) -> Response:
-            try:
-                return await fn(request)
-            except api_tokens.InvalidToken as e:
-                return error_response(
-                    "unauthorized", str(e), headers={"WWW-Authenticate": "Bearer"}
-                )
-            except TooLarge:
-                raise  # BodySizeLimit answers 413
-            except ClixenError as e:
-                code = e.code if e.code in ERROR_STATUS else "invalid_input"
-                return error_response(code, str(e))
-            except Exception:
-                error_id = uuid.uuid4().hex[:12]
-                log.exception("API error %s on %s %s", error_id, request.method, request.url.path)
-                return error_response(
-                    "internal_error", f"Something went wrong (error id {error_id})."
-                )
-
-        return wrapped
-
-    @endpoint
-    async def list_workflows(request: Request) -> Response:
-        limit = page_limit(query_param(request, "limit"))
-        cursor = page_cursor(query_param(request, "cursor"))
-
-        def run() -> dict[str, Any]:
-            with session_factory.begin() as session:
-                project, _ = authenticate(request, session)
-                page = workflows.list_workflows(
-                    session=session, project_id=project.id, limit=limit, cursor=cursor
-                )
-                return {
-                    "items": [workflow_json(w) for w in page.items],
-                    "next_cursor": page.next_cursor,
-                    "prev_cursor": page.prev_cursor,
-                }
-
-        return JSONResponse(await run_in_threadpool(run))
-
-    @endpoint
-    async def list_versions(request: Request) -> Response:
-        workflow_id = workflow_id_of(request)
-
-        def run() -> dict[str, Any]:
-            with session_factory.begin() as session:
-                project, _ = authenticate(request, session)
-                wf = workflows.get_project_workflow(
-                    session=session, project_id=project.id, workflow_id=workflow_id
-                )
-                versions = workflows.list_versions(session=session, workflow_id=wf.id)
-                return {
-                    "workflow": workflow_json(wf),
-                    "items": [version_json(v) for v in versions],
-                }
-
-        return JSONResponse(await run_in_threadpool(run))
-
-    @endpoint
-    async def rollback(request: Request) -> Response:
-        from core.deploy import rollback_to  # the deploy service pulls in n8n and validation
-
-        workflow_id = workflow_id_of(request)
-
-        def check() -> tuple[int, Actor]:
-            with session_factory.begin() as session:
-                project, token = authenticate(request, session, Role.editor)
-                workflows.get_project_workflow(
-                    session=session, project_id=project.id, workflow_id=workflow_id
-                )
-                # A token acts with its creator's rights in its own project, never beyond.
-                return project.id, Actor(team_id=project.team_id, user_id=token.created_by)
-
-        # Authenticate before reading the body: no parsing work for anonymous callers.
-        project_id, actor = await run_in_threadpool(check)
-        version = rollback_version(await json_body(request))
-        idempotency_key = idempotency_key_of(request)
-
-        def run(client: N8nClient) -> WorkflowVersion:
-            return rollback_to(
-                session_factory=session_factory,
-                n8n=client,
-                workflow_id=workflow_id,
-                version=version,
-                actor=actor,
-                idempotency_key=f"api:{project_id}:{idempotency_key}" if idempotency_key else None,
-                settings=settings,
-            )
-
-        new = await run_in_threadpool(with_n8n, run)
-        return JSONResponse({"version": version_json(new)})
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        if exc.status_code == 405:
-            return error_response(
-                "method_not_allowed", f"{request.method} is not allowed on {request.url.path}."
-            )
-        if exc.status_code == 404:
-            return error_response("not_found", f"There is no endpoint {request.url.path}.")
-        return JSONResponse(
-            {"error": {"code": f"http_{exc.status_code}", "message": str(exc.detail)}},
-            status_code=exc.status_code,
-        )
-
+    deps = ApiDeps(
+        session_factory=session_factory, settings=settings, n8n=n8n, n8n_factory=n8n_factory
+    )
     origins = [o.strip() for o in settings.allowed_origins.split(",") if o.strip()]
-    return Starlette(
+    app = Starlette(
         routes=[
             Route(f"{PREFIX}/workflows", list_workflows, methods=["GET"]),
             # The id is parsed by the endpoint, so a malformed one answers 400, not 404.
@@ -259,3 +180,5 @@ def create_api_app(
         ],
         exception_handlers={HTTPException: http_error},
     )
+    app.state.deps = deps
+    return app
