@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from bot.blocks.common import Block, actions, button, context, escape, section
 
 # The steps a user sees, in order; the pipeline's ProgressEvent.step names one of them.
-STEPS: list[tuple[str, str]] = [
+STEP_LABELS: list[tuple[str, str]] = [
     ("understanding", "Understanding the request"),
     ("generating", "Generating the workflow"),
     ("validating", "Validating"),
@@ -16,7 +16,7 @@ STEPS: list[tuple[str, str]] = [
     ("active", "Active"),
     ("watching", "Watching the first executions"),
 ]
-STEP_INDEX = {name: i for i, (name, _) in enumerate(STEPS)}
+STEP_INDEX = {name: i for i, (name, _) in enumerate(STEP_LABELS)}
 
 
 # A message's `text` is its notification and fallback, and Slack parses it as mrkdwn too: every
@@ -58,7 +58,7 @@ def test_run_text(
 
 
 def progress_text(step: str, repair_number: int = 0, repair_cap: int = 0) -> str:
-    label = dict(STEPS).get(step, step.replace("_", " ").capitalize())
+    label = dict(STEP_LABELS).get(step, step.replace("_", " ").capitalize())
     if step == "repairing" and repair_cap:
         label += f" ({repair_number} of {repair_cap})"
     return label
@@ -75,7 +75,7 @@ def progress_blocks(
     """A checklist of the steps with the current one marked; `message` is the step's detail."""
     current = STEP_INDEX.get(step, 0)
     lines = []
-    for i, (name, _) in enumerate(STEPS):
+    for i, (name, _) in enumerate(STEP_LABELS):
         if name == "repairing" and step != "repairing" and repair_number == 0:
             continue  # only shown when a repair actually happens
         mark = (
@@ -84,7 +84,7 @@ def progress_blocks(
             else (":hourglass_flowing_sand:" if i == current else "▫️")
         )
         label = (
-            progress_text(name, repair_number, repair_cap) if name == step else dict(STEPS)[name]
+            progress_text(name, repair_number, repair_cap) if name == step else dict(STEP_LABELS)[name]
         )
         lines.append(f"{mark} {label}")
     blocks = [section(f"*Request:* {escape(request)}"), section("\n".join(lines))]
