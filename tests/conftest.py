@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Postgres database, the real n8n, and the two network-edge doubles."""
+"""Shared fixtures: a real Postgres database, the real n8n, and the two network-edge doubles; the
+test tiers (tests/tiers.py) are assigned here, and fast tests run under their guard."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from core.n8n import N8nClient
 from core.templates import DEFAULT_DB_PATH, TemplateLibrary, default_library
 from tests.doubles.llm_server import ScriptedLLM, start_llm_server
 from tests.doubles.slack_api import FakeSlack, start_fake_slack
+from tests.tiers import FastTierGuard, configured_ports, mark_tiers
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get(
@@ -44,11 +46,38 @@ def drop_database(url: str, *, admin: str = PG_ADMIN) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_tiers(items)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_guard(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A fast test that reaches Postgres, n8n, Redis, the network or a subprocess fails."""
+    if not request.node.get_closest_marker("fast"):
+        yield
+        return
+    guard = FastTierGuard(request.node.nodeid, configured_ports())
+    guard.install(monkeypatch)
+    yield
+    if guard.violations:
+        pytest.fail("\n".join(dict.fromkeys(guard.violations)), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A Postgres database private to this test run, migrated to head."""
     url = create_database()
     db.upgrade(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def fresh_database_url() -> Iterator[str]:
+    """An empty Postgres database of this test's own (not migrated), dropped afterwards."""
+    url = create_database("clixen_fresh")
     yield url
     drop_database(url)
 

@@ -133,6 +133,7 @@ def test_telemetry_stays_off_whatever_env_the_caller_passes(mcp_command: str) ->
         assert b"MCP_MODE=stdio" in environ
 
 
+@pytest.mark.integration  # starts a process as the MCP server
 def test_a_server_that_never_answers_gives_a_clear_error() -> None:
     with McpValidator(["sleep", "30"], timeout_s=1) as v:
         started = time.monotonic()
@@ -141,6 +142,7 @@ def test_a_server_that_never_answers_gives_a_clear_error() -> None:
         assert time.monotonic() - started < 10
 
 
+@pytest.mark.integration  # asks the OS to start a process as the MCP server
 def test_a_missing_executable_gives_a_clear_error() -> None:
     with (
         McpValidator(["/nonexistent/node", "index.js"], timeout_s=5) as v,
