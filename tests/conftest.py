@@ -12,13 +12,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import db
-from core.models import Base
+from core.models import Base, Secret
 from core.n8n import N8nClient
+from core.settings import get_settings
 from core.templates import DEFAULT_DB_PATH, TemplateLibrary, default_library
+from tests.builders import delete_deployed
 from tests.doubles.llm_server import ScriptedLLM, start_llm_server
 from tests.doubles.slack_api import FakeSlack, start_fake_slack
 from tests.tiers import FastTierGuard, configured_ports, mark_tiers
@@ -160,3 +162,39 @@ def slack() -> Iterator[FakeSlack]:
     yield fake
     server.shutdown()
     server.server_close()
+
+
+CLI_USER = "alice"
+CLI_SECRET_KEY = "k3y-for-the-cli-tests-0123456789"
+
+
+@pytest.fixture
+def cli_env(
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    n8n: N8nStack,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+) -> Iterator[N8nClient]:
+    """`clixen` in this process (tests.cli.common.run) on the test database, the real n8n (our
+    validator alone, no n8n-mcp) and the scripted LLM, as the terminal user cli:alice; other
+    variables the test sets stay. Yields a client of that n8n; afterwards deletes from n8n the
+    credentials and workflows the test created."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("N8N_URL", n8n.url)
+    monkeypatch.setenv("N8N_API_KEY", n8n.api_key)
+    monkeypatch.setenv("N8N_MCP_COMMAND", "")
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+    monkeypatch.setenv("OPENAI_MODEL", "scripted")
+    monkeypatch.setenv("CLIXEN_SECRET_KEY", CLI_SECRET_KEY)
+    monkeypatch.setenv("CLIXEN_CLI_USER", CLI_USER)
+    get_settings.cache_clear()
+    with N8nClient(n8n.url, n8n.api_key) as client:
+        yield client
+        with session_factory() as session:
+            credentials = [c for c in session.scalars(select(Secret.n8n_credential_id)) if c]
+        for credential_id in credentials:
+            client.delete_credential(credential_id)
+        delete_deployed(session_factory, client)
+    get_settings.cache_clear()

@@ -9,6 +9,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -59,10 +60,16 @@ class FakeSlack:
         )
 
     def wait_for_text(
-        self, method: str, needle: str, *, after: int = 0, timeout: float = 60.0
+        self,
+        method: str,
+        needle: str,
+        *,
+        after: int = 0,
+        timeout: float = 60.0,
+        message: str | Callable[[], str] | None = None,
     ) -> SlackCall:
         """The first `method` call (counting from the `after`-th) whose arguments contain
-        `needle`."""
+        `needle`; `message` says what went wrong when none came."""
 
         def found() -> SlackCall | None:
             for call in self.named(method)[after:]:
@@ -70,7 +77,7 @@ class FakeSlack:
                     return call
             return None
 
-        return wait_until(found, timeout, f"no {method} containing {needle!r}")
+        return wait_until(found, timeout, message or f"no {method} containing {needle!r}")
 
     def reset(self) -> None:
         with self.lock:
