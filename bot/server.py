@@ -8,7 +8,6 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qs
@@ -23,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from bot.pools import WorkerPool
 from core.kernel.settings import PURPOSE
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,8 @@ def create_server_app(
     listeners reply through `respond()` or the Web API, never in the ack body. However long such
     a request waits for a dispatch thread, it runs: its signature was good when Slack sent it.
     Everything else (modal submissions, URL verification, …) goes through Bolt and gets Bolt's
-    response.
+    response. `app.state.dispatcher` is the pool of dispatch threads (its `pending` counts the
+    acknowledged requests not handled yet).
 
     Without a Bolt app (Slack not configured yet, development only) `/slack/events` answers 503
     with a JSON error naming `slack_missing`, the variables to set.
@@ -73,7 +74,7 @@ def create_server_app(
         # Bolt trusts the server to have verified each request: never serve it unverified.
         raise ValueError("serving Slack over HTTP needs the signing secret to verify requests")
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
-    dispatcher = ThreadPoolExecutor(DISPATCH_THREADS, thread_name_prefix="slack-dispatch")
+    dispatcher = WorkerPool(DISPATCH_THREADS, thread_name_prefix="slack-dispatch")
 
     def dispatch_acknowledged(
         kind: str, body: bytes, query: Any, headers: Any, arrived: float
@@ -129,7 +130,9 @@ def create_server_app(
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     if api_app is not None:
         routes.append(Mount("/", app=api_app))
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.dispatcher = dispatcher
+    return app
 
 
 async def read_capped_body(request: Request, limit: int) -> bytes | Response:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.pools import WorkerPool
 from core.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,26 +43,22 @@ class BotServices:
     n8n: Any = None
     run_workers: int = DEFAULT_RUN_WORKERS
     intake_workers: int = DEFAULT_INTAKE_WORKERS
-    _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
-    _intake: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _executor: WorkerPool | None = field(default=None, repr=False)
+    _intake: WorkerPool | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
-    def executor(self) -> ThreadPoolExecutor:
+    def executor(self) -> WorkerPool:
         with self._lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    max_workers=self.run_workers, thread_name_prefix="clixen-run"
-                )
+                self._executor = WorkerPool(self.run_workers, thread_name_prefix="clixen-run")
             return self._executor
 
     @property
-    def intake(self) -> ThreadPoolExecutor:
+    def intake(self) -> WorkerPool:
         with self._lock:
             if self._intake is None:
-                self._intake = ThreadPoolExecutor(
-                    max_workers=self.intake_workers, thread_name_prefix="clixen-intake"
-                )
+                self._intake = WorkerPool(self.intake_workers, thread_name_prefix="clixen-intake")
             return self._intake
 
     def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Postgres database, the real n8n, and the two network-edge doubles."""
+"""Shared fixtures: a real Postgres database, the real n8n, and the two network-edge doubles; the
+test tiers (tests/tiers.py) are assigned here, and fast tests run under their guard."""
 
 from __future__ import annotations
 
@@ -11,15 +12,18 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.generation.templates import DEFAULT_DB_PATH, TemplateLibrary, default_library
 from core.kernel import db
-from core.kernel.models import Base
+from core.kernel.models import Base, Secret
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient
+from tests.builders import delete_deployed
 from tests.doubles.llm_server import ScriptedLLM, start_llm_server
 from tests.doubles.slack_api import FakeSlack, start_fake_slack
+from tests.tiers import FastTierGuard, configured_ports, mark_tiers
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get(
@@ -44,11 +48,38 @@ def drop_database(url: str, *, admin: str = PG_ADMIN) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_tiers(items)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_guard(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A fast test that reaches Postgres, n8n, Redis, the network or a subprocess fails."""
+    if not request.node.get_closest_marker("fast"):
+        yield
+        return
+    guard = FastTierGuard(request.node.nodeid, configured_ports())
+    guard.install(monkeypatch)
+    yield
+    if guard.violations:
+        pytest.fail("\n".join(dict.fromkeys(guard.violations)), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A Postgres database private to this test run, migrated to head."""
     url = create_database()
     db.upgrade(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def fresh_database_url() -> Iterator[str]:
+    """An empty Postgres database of this test's own (not migrated), dropped afterwards."""
+    url = create_database("clixen_fresh")
     yield url
     drop_database(url)
 
@@ -131,3 +162,39 @@ def slack() -> Iterator[FakeSlack]:
     yield fake
     server.shutdown()
     server.server_close()
+
+
+CLI_USER = "alice"
+CLI_SECRET_KEY = "k3y-for-the-cli-tests-0123456789"
+
+
+@pytest.fixture
+def cli_env(
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    n8n: N8nStack,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+) -> Iterator[N8nClient]:
+    """`clixen` in this process (tests.cli.common.run) on the test database, the real n8n (our
+    validator alone, no n8n-mcp) and the scripted LLM, as the terminal user cli:alice; other
+    variables the test sets stay. Yields a client of that n8n; afterwards deletes from n8n the
+    credentials and workflows the test created."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("N8N_URL", n8n.url)
+    monkeypatch.setenv("N8N_API_KEY", n8n.api_key)
+    monkeypatch.setenv("N8N_MCP_COMMAND", "")
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
+    monkeypatch.setenv("OPENAI_MODEL", "scripted")
+    monkeypatch.setenv("CLIXEN_SECRET_KEY", CLI_SECRET_KEY)
+    monkeypatch.setenv("CLIXEN_CLI_USER", CLI_USER)
+    get_settings.cache_clear()
+    with N8nClient(n8n.url, n8n.api_key) as client:
+        yield client
+        with session_factory() as session:
+            credentials = [c for c in session.scalars(select(Secret.n8n_credential_id)) if c]
+        for credential_id in credentials:
+            client.delete_credential(credential_id)
+        delete_deployed(session_factory, client)
+    get_settings.cache_clear()

@@ -6,7 +6,6 @@ from sqlalchemy import inspect
 
 from core.kernel import db
 from core.kernel.models import Base
-from tests.conftest import create_database, drop_database
 
 
 def _tables(url: str) -> set[str]:
@@ -17,19 +16,16 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
-def test_round_trip_on_postgres() -> None:
-    url = create_database("clixen_migr")
-    try:
-        db.upgrade(url)
-        assert _tables(url) == set(Base.metadata.tables)
-        db.downgrade(url, "base")
-        assert _tables(url) == set()
-        assert db.current_revision(url) is None
-        db.upgrade(url)
-        assert _tables(url) == set(Base.metadata.tables)
-        assert db.current_revision(url) is not None
-    finally:
-        drop_database(url)
+def test_round_trip_on_postgres(fresh_database_url: str) -> None:
+    url = fresh_database_url
+    db.upgrade(url)
+    assert _tables(url) == set(Base.metadata.tables)
+    db.downgrade(url, "base")
+    assert _tables(url) == set()
+    assert db.current_revision(url) is None
+    db.upgrade(url)
+    assert _tables(url) == set(Base.metadata.tables)
+    assert db.current_revision(url) is not None
 
 
 def test_round_trip_on_embedded_sqlite(tmp_path) -> None:

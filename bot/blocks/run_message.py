@@ -84,7 +84,9 @@ def progress_blocks(
             else (":hourglass_flowing_sand:" if i == current else "▫️")
         )
         label = (
-            progress_text(name, repair_number, repair_cap) if name == step else dict(STEP_LABELS)[name]
+            progress_text(name, repair_number, repair_cap)
+            if name == step
+            else dict(STEP_LABELS)[name]
         )
         lines.append(f"{mark} {label}")
     blocks = [section(f"*Request:* {escape(request)}"), section("\n".join(lines))]

@@ -28,6 +28,7 @@ from tests.builders import delete_deployed, pipeline_services
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
 from tests.doubles.slack_api import FakeSlack
+from tests.waiting import wait_until
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 TEAM = "T0TEAM"
@@ -41,6 +42,22 @@ class SlackSender:
     slack: FakeSlack
     secret: str = SIGNING_SECRET
     path: str = "/slack/events"
+    services: BotServices | None = None
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Returns once everything the requests sent so far set off has finished: the server's
+        dispatch threads, the listeners' after-ack work and the runs they started are all idle
+        and nothing new was handed to them meanwhile. What has not happened by then will not
+        happen: assert on its absence."""
+        assert self.services is not None, "settle() needs the bot's services"
+        pools = [self.http.app.state.dispatcher, self.services.intake, self.services.executor]
+
+        def quiet() -> bool:
+            handed = [p.submitted for p in pools]
+            idle = all(p.pending == 0 for p in pools)
+            return idle and [p.submitted for p in pools] == handed
+
+        wait_until(quiet, timeout, "the bot was still handling requests")
 
     def post(
         self,
@@ -174,7 +191,7 @@ def make_sender(
     client = WebClient(token=settings.slack_bot_token, base_url=slack.url)
     bolt = create_app(settings=settings, services=services, client=client)
     with TestClient(create_server_app(bolt, signing_secret=settings.slack_signing_secret)) as http:
-        yield SlackSender(http, slack)
+        yield SlackSender(http, slack, services=services)
     services.shutdown(wait=True)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +24,6 @@ from tests.doubles.slack_api import FakeSlack
 from tests.workflows import answer
 
 TOKEN = "xoxb-9999-from-the-form"
-
-
-def _update_with(slack: FakeSlack, needle: str, after: int = 0, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for call in slack.named("chat.update")[after:]:
-            if needle in json.dumps(call.args, ensure_ascii=False):
-                return call.args
-        time.sleep(0.1)
-    raise AssertionError(f"no chat.update containing {needle!r}")
 
 
 def _elements(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -69,7 +58,7 @@ def test_slack_asks_for_the_credential_and_the_form_resumes_the_run(
 ) -> None:
     llm.script(answer(rss_to_slack(), "Posts new RSS items to #news."))
     assert full_bot.command("create post new items of https://example.com/feed.xml to #news")
-    waiting = _update_with(slack, "needs a")
+    waiting = slack.wait_for_text("chat.update", "needs a").args
     _save("1-run-waiting-for-credentials", {"text": waiting["text"], "blocks": waiting["blocks"]})
     shown = json.dumps(waiting["blocks"])
     assert "Post to Slack" in shown and "slackApi" in shown
@@ -98,7 +87,7 @@ def test_slack_asks_for_the_credential_and_the_form_resumes_the_run(
     }
     response = full_bot.view_submission(view)
     assert response.status_code == 200 and response.text == "", response.text
-    done = _update_with(slack, "is active")
+    done = slack.wait_for_text("chat.update", "is active").args
     _save("3-deployed", {"text": done["text"], "blocks": done["blocks"]})
     bound, credential_id = _deployed_credential(session_factory, n8n_client, "SLACK_API")
     assert bound == credential_id
@@ -134,7 +123,7 @@ def test_an_existing_secret_of_the_type_can_be_chosen(
             )
     llm.script(answer(rss_to_slack()))
     full_bot.command("create post new items of https://example.com/feed.xml to #news")
-    waiting = _update_with(slack, "needs a")
+    waiting = slack.wait_for_text("chat.update", "needs a").args
     _save("4-run-waiting-with-a-choice", {"text": waiting["text"], "blocks": waiting["blocks"]})
     choose = _elements(waiting["blocks"])["credential_choose"]
     assert [o["text"]["text"] for o in choose["options"]] == ["BOT_A", "BOT_B"]
@@ -146,7 +135,7 @@ def test_an_existing_secret_of_the_type_can_be_chosen(
             "selected_option": choose["options"][1],
         }
     )
-    _update_with(slack, "is active", after=before)
+    slack.wait_for_text("chat.update", "is active", after=before)
     bound, credential_id = _deployed_credential(session_factory, n8n_client, "BOT_B")
     assert bound == credential_id
     n8n_client.delete_credential(str(credential_id))
@@ -170,7 +159,7 @@ def test_the_owner_lets_workflows_post_as_clixen_and_the_bot_joins_the_channel(
     }
     llm.script(answer(workflow))
     full_bot.command("create post new items of https://example.com/feed.xml to #news")
-    waiting = _update_with(slack, "needs a")
+    waiting = slack.wait_for_text("chat.update", "needs a").args
     use_bot = _elements(waiting["blocks"])["credential_use_bot"]
     assert use_bot["confirm"]["title"]["text"] == "Post as Clixen?"
     assert "CLIXEN_BOT" in use_bot["confirm"]["text"]["text"]
@@ -197,7 +186,7 @@ def test_the_owner_lets_workflows_post_as_clixen_and_the_bot_joins_the_channel(
     full_bot.action(
         {"action_id": "credential_use_bot", "type": "button", "value": use_bot["value"]}
     )
-    done = _update_with(slack, "is active", after=before)
+    done = slack.wait_for_text("chat.update", "is active", after=before).args
     assert [c.args["channel"] for c in slack.named("conversations.join")] == [
         "C0NEWS",
         "G0PRIVATE1",
@@ -225,7 +214,7 @@ def test_a_secret_stored_with_clixen_secret_resumes_the_waiting_run(
 ) -> None:
     llm.script(answer(rss_to_slack()))
     full_bot.command("create post new items of https://example.com/feed.xml to #news")
-    _update_with(slack, "needs a")
+    slack.wait_for_text("chat.update", "needs a")
     full_bot.command("secret")
     view = copy.deepcopy(slack.wait_for("views.open")[0].args["view"])
     view["state"] = {
@@ -237,7 +226,7 @@ def test_a_secret_stored_with_clixen_secret_resumes_the_waiting_run(
     }
     before = len(slack.named("chat.update"))
     assert full_bot.view_submission(view).status_code == 200
-    _update_with(slack, "is active", after=before)
+    slack.wait_for_text("chat.update", "is active", after=before)
     bound, credential_id = _deployed_credential(session_factory, n8n_client, "NEWS_BOT")
     assert bound == credential_id
     assert TOKEN not in slack.all_text()

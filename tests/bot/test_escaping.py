@@ -188,16 +188,6 @@ def test_an_error_naming_what_the_user_typed_is_inert(bot: SlackSender, slack: F
     assert_inert(list(mrkdwn_of(reply.args)))
 
 
-def _wait_text(slack: FakeSlack, method: str, needle: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for call in slack.named(method):
-            if needle in json.dumps(call.args, ensure_ascii=False):
-                return call
-        time.sleep(0.1)
-    raise AssertionError(f"no {method} containing {needle!r}")
-
-
 def test_llm_and_n8n_text_is_inert_from_question_to_test_run(
     full_bot: SlackSender, slack: FakeSlack, llm: ScriptedLLM
 ) -> None:
@@ -208,7 +198,7 @@ def test_llm_and_n8n_text_is_inert_from_question_to_test_run(
     llm.script({"question": f"Which channel? {HOSTILE}"}, answer(workflow, f"Checks. {HOSTILE}"))
 
     full_bot.command("check each incoming order")
-    question = _wait_text(slack, "chat.update", "Which channel?")
+    question = slack.wait_for_text("chat.update", "Which channel?")
     assert_inert(list(mrkdwn_of(question.args)))
 
     thread_ts = slack.named("chat.postMessage")[1].args["thread_ts"]
@@ -222,7 +212,7 @@ def test_llm_and_n8n_text_is_inert_from_question_to_test_run(
             "thread_ts": thread_ts,
         }
     )
-    summary = _wait_text(slack, "chat.update", "is active")
+    summary = slack.wait_for_text("chat.update", "is active")
     assert_inert(list(mrkdwn_of(summary.args)))
 
     buttons = {
@@ -238,7 +228,7 @@ def test_llm_and_n8n_text_is_inert_from_question_to_test_run(
             "value": buttons["workflow_test_run"]["value"],
         }
     )
-    result = _wait_text(slack, "respond", "Test run")
+    result = slack.wait_for_text("respond", "Test run")
     assert "failed" in result.args["text"]
     assert_inert(list(mrkdwn_of(result.args)))
     # Nothing that reached Slack, in any call, carries a live broadcast or forged mention.

@@ -120,7 +120,7 @@ def test_modal_validation_errors_come_back_in_the_ack(bot: SlackSender, slack: F
         "response_action": "errors",
         "errors": {"value": "Enter the secret's value."},
     }
-    time.sleep(0.3)
+    bot.settle()
     assert slack.named("chat.postMessage") == []
 
 

@@ -23,16 +23,6 @@ from tests.doubles.slack_api import FakeSlack
 from tests.workflows import ORDER_CHECK_NODE, THROWS, order_hook
 
 
-def _final_update(slack: FakeSlack, needle: str, timeout: float = 60.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for call in slack.named("chat.update"):
-            if needle in json.dumps(call.args, ensure_ascii=False):
-                return call.args
-        time.sleep(0.1)
-    raise AssertionError(f"no chat.update containing {needle!r}")
-
-
 def _buttons(blocks: list[dict]) -> dict[str, dict]:
     return {e["action_id"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]}
 
@@ -53,7 +43,7 @@ def test_create_ends_in_summary_with_picture_and_buttons_then_rolls_back(
     root = slack.wait_for("chat.postMessage", 2)
     assert "asked Clixen" in root[0].args["text"]
     thread_ts = root[0].args and slack.named("chat.postMessage")[1].args["thread_ts"]
-    summary = _final_update(slack, "is active")
+    summary = slack.wait_for_text("chat.update", "is active").args
     text = json.dumps(summary["blocks"], ensure_ascii=False)
     assert "Morning news" in text and "version 1" in text
     assert "Every morning → Shape item" in text
@@ -85,7 +75,7 @@ def test_create_ends_in_summary_with_picture_and_buttons_then_rolls_back(
             "thread_ts": thread_ts,
         }
     )
-    _final_update(slack, "version 2")
+    slack.wait_for_text("chat.update", "version 2")
     with session_factory() as session:
         wf = session.get(Workflow, wf_id)
         assert wf is not None and wf.head_version == 2
@@ -110,7 +100,7 @@ def test_create_ends_in_summary_with_picture_and_buttons_then_rolls_back(
     full_bot.action({"action_id": "rollback_confirm", "type": "button", "value": confirm["value"]})
     posted = slack.wait_for("respond", 3)
     assert "rolled *Morning news" in json.dumps(posted[1].args, ensure_ascii=False)
-    time.sleep(1.0)
+    full_bot.settle()
     with session_factory() as session:
         versions = session.scalars(
             select(WorkflowVersion.version)
@@ -147,8 +137,8 @@ def test_slack_retry_of_a_mention_starts_one_run(
         headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
     )
     assert retry.status_code == 200
-    _final_update(slack, "is active")
-    time.sleep(0.5)
+    slack.wait_for_text("chat.update", "is active")
+    full_bot.settle()
     with session_factory() as session:
         assert session.scalar(select(func.count(PipelineRun.id))) == 1
     progress_posts = [
@@ -172,8 +162,8 @@ def test_slack_retry_of_a_slash_command_starts_one_run(
         headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
     )
     assert first.status_code == retry.status_code == 200
-    _final_update(slack, "is active")
-    time.sleep(0.5)
+    slack.wait_for_text("chat.update", "is active")
+    full_bot.settle()
     with session_factory() as session:
         assert session.scalar(select(func.count(PipelineRun.id))) == 1
     roots = [c for c in slack.named("chat.postMessage") if "asked Clixen" in c.args["text"]]

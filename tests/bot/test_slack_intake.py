@@ -150,7 +150,7 @@ def backlogged(
     try:
         server = create_server_app(bolt, signing_secret=settings.slack_signing_secret)
         with TestClient(server) as http:
-            yield SlackSender(http, slack), backlog
+            yield SlackSender(http, slack, services=services), backlog
             backlog.release.set()
     finally:
         backlog.release.set()
@@ -190,7 +190,7 @@ def test_a_stale_request_is_still_refused_at_arrival(
     assert (
         sender.post(body, "application/x-www-form-urlencoded", signature=forged).status_code == 401
     )
-    time.sleep(0.3)
+    sender.settle()
     assert slack.named("respond") == []
 
 

@@ -18,7 +18,7 @@ from core.run_now import NodeResult, RunNowReport
 from core.workspace.policy import set_project_policy
 from core.workspace.projects import create_project
 from tests.bot.conftest import TEAM, SlackSender
-from tests.bot.test_escaping import HOSTILE, _wait_text, assert_inert, mrkdwn_of
+from tests.bot.test_escaping import HOSTILE, assert_inert, mrkdwn_of
 from tests.core.test_run_now import schedule_http_code
 from tests.doubles.http_sink import HttpSink
 from tests.doubles.llm_server import ScriptedLLM
@@ -69,7 +69,7 @@ def test_a_schedule_workflow_asks_then_shows_each_node(
         js = "return [{json: {day: $('Every morning').first().json['Day of week'], ok: $json.ok}}];"
         llm.script(answer(schedule_http_code(sink.url("/status"), js), "Checks the status."))
         full_bot.command("every morning check our status page")
-        summary = _wait_text(slack, "chat.update", "is active")
+        summary = slack.wait_for_text("chat.update", "is active")
         value = next(
             e["value"]
             for b in summary.args["blocks"]
@@ -78,11 +78,11 @@ def test_a_schedule_workflow_asks_then_shows_each_node(
             if e["action_id"] == "workflow_test_run"
         )
         full_bot.action({"action_id": "workflow_test_run", "type": "button", "value": value})
-        confirm = _wait_text(slack, "respond", "really")
+        confirm = slack.wait_for_text("respond", "really")
         assert "Fetch status" in json.dumps(confirm.args)
         assert sink.requests == []  # nothing ran before the confirmation
         full_bot.action({"action_id": CONFIRM_ACTION, "type": "button", "value": value})
-        result = _wait_text(slack, "respond", "succeeded")
+        result = slack.wait_for_text("respond", "succeeded")
         assert [r.path for r in sink.requests] == ["/status"]
     assert result.args["replace_original"] is True
     text = json.dumps(result.args["blocks"], ensure_ascii=False)

@@ -28,16 +28,6 @@ from tests.workflows import answer, edit_reply, schedule_workflow
 SUMMARY = "Posts the news every morning."
 
 
-def _final_update(slack: FakeSlack, needle: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for call in slack.named("chat.update"):
-            if needle in json.dumps(call.args, ensure_ascii=False):
-                return call.args
-        time.sleep(0.1)
-    raise AssertionError(f"no chat.update containing {needle!r}")
-
-
 def _runs(factory: sessionmaker[Session]) -> int:
     with factory() as session:
         return int(session.scalar(select(func.count(PipelineRun.id))) or 0)
@@ -53,7 +43,7 @@ def _created(bot: SlackSender, slack: FakeSlack, llm: ScriptedLLM) -> str:
     """A deployed workflow (v1) made from a slash command; its thread's ts."""
     llm.script(answer(schedule_workflow("Morning news"), SUMMARY))
     bot.command("create every morning post the news")
-    _final_update(slack, "is active")
+    slack.wait_for_text("chat.update", "is active")
     slack.wait_for("files.completeUploadExternal")
     return str(slack.named("chat.postMessage")[1].args["thread_ts"])
 
@@ -72,10 +62,12 @@ def _reply(bot: SlackSender, thread_ts: str, text: str, user: str = "U1") -> str
     return ts
 
 
-def _settle(slack: FakeSlack, method: str, count: int) -> list[Any]:
-    calls = slack.wait_for(method, count)
-    time.sleep(0.5)  # anything a wrong branch would also do has had time to happen
-    return calls
+def _settle(bot: SlackSender, slack: FakeSlack, method: str, count: int) -> list[Any]:
+    """The `method` calls once there are `count`, after the bot finished all it was doing:
+    anything a wrong branch would also have done has happened."""
+    slack.wait_for(method, count)
+    bot.settle()
+    return slack.named(method)
 
 
 def _buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -93,7 +85,7 @@ def test_thanks_in_the_thread_deploy_nothing(
     thread_ts = _created(full_bot, slack, llm)
     asked = len(llm.requests)
     _reply(full_bot, thread_ts, text)
-    (note,) = _settle(slack, "chat.postEphemeral", 1)
+    (note,) = _settle(full_bot, slack, "chat.postEphemeral", 1)
     assert note.args["user"] == "U1" and note.args["thread_ts"] == thread_ts
     assert "stays as it is" in note.args["text"]
     assert _runs(session_factory) == 1 and _head(session_factory) == 1
@@ -109,7 +101,7 @@ def test_a_question_is_answered_from_what_is_known(
     thread_ts = _created(full_bot, slack, llm)
     posted = len(slack.named("chat.postMessage"))
     _reply(full_bot, thread_ts, "what does this do?")
-    (reply,) = _settle(slack, "chat.postEphemeral", 1)
+    (reply,) = _settle(full_bot, slack, "chat.postEphemeral", 1)
     assert reply.args["thread_ts"] == thread_ts and reply.args["user"] == "U1"
     assert len(slack.named("chat.postMessage")) == posted  # nothing said to the whole thread
     shown = json.dumps(reply.args, ensure_ascii=False)
@@ -127,7 +119,7 @@ def test_an_unclear_reply_asks_first_and_yes_changes_the_workflow_once(
 ) -> None:
     thread_ts = _created(full_bot, slack, llm)
     _reply(full_bot, thread_ts, "the schedule is wrong")
-    (ask,) = _settle(slack, "chat.postEphemeral", 1)
+    (ask,) = _settle(full_bot, slack, "chat.postEphemeral", 1)
     assert ask.args["user"] == "U1" and ask.args["thread_ts"] == thread_ts
     buttons = _buttons(ask.args["blocks"])
     assert buttons["thread_edit_confirm"]["text"]["text"] == "Yes, change it"
@@ -142,14 +134,14 @@ def test_an_unclear_reply_asks_first_and_yes_changes_the_workflow_once(
     )
     refusal = slack.wait_for("respond")[0]
     assert "Only the person" in json.dumps(refusal.args)
-    time.sleep(0.5)
+    full_bot.settle()
     assert _runs(session_factory) == 1
 
     llm.script(edit_reply("Every morning", {"rule": {"interval": [{"field": "hours"}]}}))
     for _ in range(2):  # a double click starts one edit
         full_bot.action({"action_id": yes["action_id"], "type": "button", "value": yes["value"]})
-    _final_update(slack, "version 2")
-    time.sleep(0.5)
+    slack.wait_for_text("chat.update", "version 2")
+    full_bot.settle()
     assert _runs(session_factory) == 2 and _head(session_factory) == 2
     replaced = [c for c in slack.named("respond") if c.args.get("replace_original")]
     assert any("Changing" in json.dumps(c.args) for c in replaced)
@@ -164,10 +156,10 @@ def test_no_leaves_the_workflow_as_it_is(
 ) -> None:
     thread_ts = _created(full_bot, slack, llm)
     _reply(full_bot, thread_ts, "hmm, weekly")
-    (ask,) = _settle(slack, "chat.postEphemeral", 1)
+    (ask,) = _settle(full_bot, slack, "chat.postEphemeral", 1)
     no = _buttons(ask.args["blocks"])["thread_edit_cancel"]
     full_bot.action({"action_id": no["action_id"], "type": "button", "value": no["value"]})
-    (done,) = _settle(slack, "respond", 1)
+    (done,) = _settle(full_bot, slack, "respond", 1)
     assert done.args.get("replace_original") or done.args.get("delete_original")
     assert _runs(session_factory) == 1 and _head(session_factory) == 1
 
@@ -188,7 +180,7 @@ def test_a_mention_that_only_thanks_deploys_nothing(
         "thread_ts": thread_ts,
     }
     full_bot.event(event)
-    _settle(slack, "chat.postEphemeral", 1)
+    _settle(full_bot, slack, "chat.postEphemeral", 1)
     assert _runs(session_factory) == 1 and _head(session_factory) == 1
 
 
@@ -201,7 +193,7 @@ def test_a_clear_change_request_still_edits_at_once(
     thread_ts = _created(full_bot, slack, llm)
     llm.script(edit_reply("Every morning", {"rule": {"interval": [{"triggerAtHour": 9}]}}))
     _reply(full_bot, thread_ts, "make it run at 9am instead")
-    _final_update(slack, "version 2")
+    slack.wait_for_text("chat.update", "version 2")
     assert _head(session_factory) == 2
     assert slack.named("chat.postEphemeral") == []
 

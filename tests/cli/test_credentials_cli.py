@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -15,37 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.kernel.models import PipelineRun, Secret, Workflow
 from core.kernel.vocabulary import RunState
 from core.n8n import N8nClient
-from tests.cli.common import cli_against, run
-from tests.conftest import N8nStack
+from tests.cli.common import run
 from tests.core.test_credentials import rss_to_slack
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import answer
-
-KEY = "k3y-for-credential-cli-tests-9f"
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch,
-    database_url: str,
-    n8n: N8nStack,
-    llm: ScriptedLLM,
-    session_factory: sessionmaker[Session],
-) -> Iterator[N8nClient]:
-    monkeypatch.setenv("OPENAI_API_KEY", "test")
-    monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
-    monkeypatch.setenv("OPENAI_MODEL", "scripted")
-    monkeypatch.setenv("N8N_MCP_COMMAND", "")
-    monkeypatch.setenv("CLIXEN_SECRET_KEY", KEY)
-    with cli_against(
-        monkeypatch, session_factory, database_url=database_url, n8n=n8n, user="carol"
-    ) as client:
-        yield client
-        with session_factory() as s:
-            ids = list(s.scalars(select(Secret.n8n_credential_id)))
-        for cid in ids:
-            if cid:
-                client.delete_credential(cid)
 
 
 def test_create_waits_for_the_credential_and_secret_set_resumes_it(

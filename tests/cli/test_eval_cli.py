@@ -5,7 +5,6 @@ command cannot rot."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,29 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.kernel.models import Project
 from core.n8n import N8nClient
 from core.n8n.errors import N8nNotFound
-from tests.cli.common import cli_against, run
-from tests.conftest import N8nStack
+from tests.cli.common import run
 from tests.core.test_pipeline import with_unknown_node
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import answer, schedule_workflow
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch,
-    database_url: str,
-    n8n: N8nStack,
-    llm: ScriptedLLM,
-    session_factory: sessionmaker[Session],
-) -> Iterator[N8nClient]:
-    monkeypatch.setenv("OPENAI_API_KEY", "test")
-    monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
-    monkeypatch.setenv("OPENAI_MODEL", "scripted")
-    monkeypatch.setenv("N8N_MCP_COMMAND", "")
-    with cli_against(
-        monkeypatch, session_factory, database_url=database_url, n8n=n8n, user="evaluator"
-    ) as client:
-        yield client
 
 
 def test_eval_scores_each_request_and_cleans_up(

@@ -96,6 +96,7 @@ def test_graph_of_a_stored_version_with_changes_marked(
         get_settings.cache_clear()
 
 
+@pytest.mark.integration  # a fresh interpreter: a process of ours
 def test_graph_of_a_file_loads_no_heavy_package(tmp_path: Path) -> None:
     source = tmp_path / "orders.json"
     source.write_text(json.dumps(if_and_merge()))

@@ -7,8 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,30 +17,12 @@ from core.kernel.models import PipelineRun, WorkflowVersion
 from core.kernel.settings import get_settings
 from core.n8n import N8nClient
 from tests.builders import pipeline_services
-from tests.cli.common import cli_against, run
-from tests.conftest import N8nStack
+from tests.cli.common import run
 from tests.doubles.llm_server import ScriptedLLM
+from tests.waiting import wait_until
 from tests.workflows import answer, edit_reply, schedule_workflow
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch,
-    database_url: str,
-    n8n: N8nStack,
-    llm: ScriptedLLM,
-    session_factory: sessionmaker[Session],
-) -> Iterator[N8nClient]:
-    monkeypatch.setenv("OPENAI_API_KEY", "test")
-    monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
-    monkeypatch.setenv("OPENAI_MODEL", "scripted")
-    monkeypatch.setenv("N8N_MCP_COMMAND", "")  # keep these tests on our validator alone
-    with cli_against(
-        monkeypatch, session_factory, database_url=database_url, n8n=n8n, user="bob"
-    ) as client:
-        yield client
 
 
 def test_create_prints_progress_and_deploys(
@@ -133,10 +113,7 @@ def test_killed_create_is_resumed_without_duplicates(
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not llm.requests:
-            time.sleep(0.1)
-        assert llm.requests, "the child never called the LLM"
+        wait_until(lambda: llm.requests, 30, "the child never called the LLM")
         with session_factory() as s:
             [stuck] = list(s.scalars(select(PipelineRun)))
             assert stuck.state == "generating"

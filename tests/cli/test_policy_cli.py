@@ -4,29 +4,13 @@ internal host, end to end on real Postgres + n8n."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
 from core.n8n import N8nClient
-from tests.cli.common import cli_against, run
-from tests.conftest import N8nStack
+from tests.cli.common import run
 from tests.workflows import labelled_schedule
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch,
-    database_url: str,
-    n8n: N8nStack,
-    session_factory: sessionmaker[Session],
-) -> Iterator[N8nClient]:
-    with cli_against(
-        monkeypatch, session_factory, database_url=database_url, n8n=n8n, user="alice"
-    ) as client:
-        yield client
 
 
 def internal_call(tmp_path: Path) -> str:

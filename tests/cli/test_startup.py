@@ -9,9 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.workflows import schedule_workflow
 
 REPO = Path(__file__).resolve().parents[2]
+
+# Each test starts a fresh interpreter: a process of ours, so not the fast tier.
+pytestmark = pytest.mark.integration
 
 # Packages that cost the CLI seconds to import (SQLAlchemy's ORM, openai, the MCP SDK) or
 # hundreds of milliseconds (pydantic-settings), none of which these two commands use.

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
 from core.n8n import N8nClient
 from core.run_now import TEST_PREFIX
 from core.scheduler.smoke import local_smoke_endpoints
-from tests.cli.common import cli_against, run
-from tests.conftest import N8nStack
+from tests.cli.common import run
 from tests.core.test_run_now import rss_code, schedule_http_code
 from tests.doubles.http_sink import HttpSink
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch,
-    database_url: str,
-    n8n: N8nStack,
-    session_factory: sessionmaker[Session],
-) -> Iterator[N8nClient]:
-    with cli_against(
-        monkeypatch, session_factory, database_url=database_url, n8n=n8n, user="tess"
-    ) as client:
-        yield client
 
 
 def write(tmp_path: Path, wf: dict[str, Any]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel.settings import get_settings
 from core.n8n import N8nClient, N8nNotFound
-from tests.cli.common import cli_against, run
-from tests.conftest import N8nStack
+from tests.cli.common import run
 from tests.workflows import label_of, labelled_schedule
-
-
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch,
-    database_url: str,
-    n8n: N8nStack,
-    session_factory: sessionmaker[Session],
-) -> Iterator[N8nClient]:
-    """The CLI pointed at the test database and the real n8n, acting as cli:alice."""
-    with cli_against(
-        monkeypatch, session_factory, database_url=database_url, n8n=n8n, user="alice"
-    ) as client:
-        yield client
 
 
 def write(tmp_path: Path, name: str, wf: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from core.n8n import (
     strip_read_only,
 )
 from tests.conftest import N8nStack
+from tests.waiting import wait_until
 from tests.workflows import webhook_workflow
 
 
@@ -93,15 +94,11 @@ def test_execution_cursor_paging(client: N8nClient) -> None:
         client.activate(wid)
         for _ in range(3):
             assert client.call_webhook(path, json={}).status_code == 200
-        seen: set[str] = set()
-        for _ in range(100):
-            seen = {e["id"] for e in client.iter_executions(workflow_id=wid, limit=1)}
-            if len(seen) == 3:
-                break
-            import time
-
-            time.sleep(0.2)
-        assert len(seen) == 3
+        wait_until(
+            lambda: len({e["id"] for e in client.iter_executions(workflow_id=wid, limit=1)}) == 3,
+            20,
+            "n8n did not list the three executions one page at a time",
+        )
         first = client.list_executions(workflow_id=wid, limit=2)
         assert len(first.items) == 2 and first.next_cursor
     finally:

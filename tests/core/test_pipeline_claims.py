@@ -19,6 +19,7 @@ from core.n8n import N8nClient
 from core.pipeline import PipelineServices, execute_run, resume_incomplete_runs, start_run
 from tests.builders import delete_deployed, new_project, pipeline_services
 from tests.doubles.llm_server import ScriptedLLM
+from tests.waiting import wait_until
 from tests.workflows import answer, schedule_workflow
 
 TEAM, USER = "T1", "U1"
@@ -145,10 +146,7 @@ def test_a_worker_that_lost_its_claim_stops_without_writing(
     outcomes = []
     worker = threading.Thread(target=lambda: outcomes.append(execute_run(services, created.id)))
     worker.start()
-    deadline = time.monotonic() + 10
-    while not llm.requests and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert llm.requests, "the worker never called the LLM"
+    wait_until(lambda: llm.requests, 10, "the worker never called the LLM")
     with session_factory.begin() as session:  # another replica took the run over meanwhile
         row = session.get(PipelineRun, created.id)
         assert row is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -283,19 +282,15 @@ def test_same_behaviour_on_embedded_sqlite(sqlite_factory: sessionmaker[Session]
 
 
 @pytest.fixture
-def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """`clixen` pointed at the test database as the terminal user cli:alice."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("CLIXEN_CLI_USER", "alice")
+def quota_limits(cli_env: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`clixen` (cli_env) with daily limits of 50,000 tokens and 5 deployments."""
     monkeypatch.setenv("CLIXEN_DAILY_TOKENS", "50000")
     monkeypatch.setenv("CLIXEN_DAILY_DEPLOYS", "5")
-    get_settings.cache_clear()
-    yield
     get_settings.cache_clear()
 
 
 def test_quota_command_prints_use_limits_and_reset(
-    session_factory: sessionmaker[Session], cli_env: None, capsys: pytest.CaptureFixture[str]
+    session_factory: sessionmaker[Session], quota_limits: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with session_factory.begin() as s:
         quotas.charge_tokens(

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from core.n8n import N8nClient
 from core.run_now import TEST_PREFIX, build_test_copy, outside_effects, run_now, sweep_test_copies
 from core.scheduler.smoke import local_smoke_endpoints
 from tests.doubles.http_sink import HttpSink
+from tests.waiting import wait_until
 
 
 def _node(name: str, kind: str, version: float, params: dict[str, Any], x: int) -> dict[str, Any]:
@@ -183,14 +183,12 @@ def test_a_copy_left_by_a_killed_process_is_swept(n8n_client: N8nClient, tmp_pat
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not _copies_left(n8n_client) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_until(lambda: _copies_left(n8n_client), 60, "`clixen test` made no copy in n8n")
         assert _copies_left(n8n_client) == [TEST_PREFIX + "Slow report"]
     finally:
         proc.kill()
         proc.wait()
-    time.sleep(1)
+    # Reaped: the process can do nothing more, and its copy is still there.
     assert _copies_left(n8n_client) == [TEST_PREFIX + "Slow report"]  # left behind
     assert sweep_test_copies(n8n_client, older_than_minutes=0) == 1
     assert _copies_left(n8n_client) == []

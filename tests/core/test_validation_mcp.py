@@ -15,6 +15,7 @@ import pytest
 from core.kernel.settings import Settings
 from core.validation import Issue, ValidationReport, validate
 from core.validation.mcp import MCP_ISSUE_CODE, McpUnavailable, McpValidator, combine
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 MODULES = REPO / ".stack" / "npm" / "node_modules"
@@ -116,7 +117,7 @@ def test_a_killed_server_is_restarted_on_the_next_call(mcp_command: str) -> None
         assert v.validate(workflow()).valid
         [first] = set(_mcp_children()) - others
         os.kill(first, signal.SIGKILL)
-        time.sleep(0.2)
+        wait_until(lambda: first not in _mcp_children(), 10, f"n8n-mcp {first} outlived SIGKILL")
         assert v.validate(workflow()).valid
         [second] = set(_mcp_children()) - others
         assert second != first
@@ -133,6 +134,7 @@ def test_telemetry_stays_off_whatever_env_the_caller_passes(mcp_command: str) ->
         assert b"MCP_MODE=stdio" in environ
 
 
+@pytest.mark.integration  # starts a process as the MCP server
 def test_a_server_that_never_answers_gives_a_clear_error() -> None:
     with McpValidator(["sleep", "30"], timeout_s=1) as v:
         started = time.monotonic()
@@ -141,6 +143,7 @@ def test_a_server_that_never_answers_gives_a_clear_error() -> None:
         assert time.monotonic() - started < 10
 
 
+@pytest.mark.integration  # asks the OS to start a process as the MCP server
 def test_a_missing_executable_gives_a_clear_error() -> None:
     with (
         McpValidator(["/nonexistent/node", "index.js"], timeout_s=5) as v,

@@ -9,10 +9,13 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.waiting import wait_until
 
 
 @dataclass
@@ -44,13 +47,37 @@ class FakeSlack:
             return "\n".join(json.dumps(c.args, default=str) for c in self.calls)
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 30.0) -> list[SlackCall]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.named(method)
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"expected {count} {method} call(s), got {len(self.named(method))}")
+        """The `method` calls once there are at least `count` of them."""
+
+        def found() -> list[SlackCall] | None:
+            calls = self.named(method)
+            return calls if len(calls) >= count else None
+
+        return wait_until(
+            found,
+            timeout,
+            lambda: f"expected {count} {method} call(s), got {len(self.named(method))}",
+        )
+
+    def wait_for_text(
+        self,
+        method: str,
+        needle: str,
+        *,
+        after: int = 0,
+        timeout: float = 60.0,
+        message: str | Callable[[], str] | None = None,
+    ) -> SlackCall:
+        """The first `method` call (counting from the `after`-th) whose arguments contain
+        `needle`; `message` says what went wrong when none came."""
+
+        def found() -> SlackCall | None:
+            for call in self.named(method)[after:]:
+                if needle in json.dumps(call.args, ensure_ascii=False):
+                    return call
+            return None
+
+        return wait_until(found, timeout, message or f"no {method} containing {needle!r}")
 
     def reset(self) -> None:
         with self.lock:

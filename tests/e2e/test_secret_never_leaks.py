@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import time
 from typing import Any
 
 import httpx
@@ -240,16 +239,6 @@ def test_rollback_rebinds_the_secret_after_its_value_changed(
         cleanup_n8n(session_factory, n8n_client)
 
 
-def _final_update(slack: FakeSlack, needle: str, timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for call in slack.named("chat.update"):
-            if needle in json.dumps(call.args, ensure_ascii=False):
-                return dict(call.args)
-        time.sleep(0.1)
-    raise AssertionError(f"no chat.update containing {needle!r}")
-
-
 def test_slack_modal_then_slash_command_never_echo_the_value(
     full_bot: SlackSender,
     slack: FakeSlack,
@@ -275,7 +264,7 @@ def test_slack_modal_then_slash_command_never_echo_the_value(
     # …then a request uses it by name.
     llm.script({"workflow": slack_post_workflow(), "summary": "Says good morning in Slack."})
     assert full_bot.command("create every morning say good morning with SLACK_TOKEN").status_code
-    _final_update(slack, "is active")
+    slack.wait_for_text("chat.update", "is active")
     try:
         with session_factory() as session:
             wf_id = session.scalars(select(Workflow.id)).one()

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from core.workspace.projects import create_project
 from tests.bot.conftest import TEAM, SlackSender, bot_settings
 from tests.conftest import N8nStack
 from tests.doubles.slack_api import FakeSlack
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SECURE = {
@@ -181,16 +181,15 @@ def dev_server(tmp_path: Path, n8n: N8nStack) -> Iterator[tuple[str, subprocess.
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def healthy() -> bool:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
+                return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "clixen serve did not answer /healthz in 60 s"
-            time.sleep(0.2)
+                return False
+
+        wait_until(healthy, 60, "clixen serve did not answer /healthz")
         yield base, proc
     finally:
         proc.send_signal(signal.SIGTERM)

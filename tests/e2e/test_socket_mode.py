@@ -32,6 +32,7 @@ from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
 from tests.doubles.slack_api import start_fake_slack
 from tests.doubles.socket_mode import FakeSocketMode, SocketModeSlack
+from tests.waiting import wait_until
 from tests.workflows import answer, schedule_workflow
 
 TEAM, USER = "T0SOCKET", "U1"
@@ -164,16 +165,15 @@ def socket_app(
         )
     app = SocketApp(slack, fake_socket, proc, log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def healthy() -> bool:
             assert proc.poll() is None, app.output()
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "clixen serve did not answer /healthz in 60 s"
-            time.sleep(0.2)
+                return False
+
+        wait_until(healthy, 60, "clixen serve did not answer /healthz")
         fake_socket.wait_connected(1)
         yield app
     finally:
@@ -193,14 +193,13 @@ def _text(call: Any) -> str:
 
 
 def _summary(slack: SocketModeSlack, needle: str, timeout: float = 90.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for call in slack.named("chat.update"):
-            if needle in _text(call):
-                return call.args
-        time.sleep(0.1)
-    seen = [(c.method, c.args.get("text")) for c in slack.calls if c.method.startswith("chat.")]
-    raise AssertionError(f"no chat.update containing {needle!r}; Slack saw {seen}")
+    def seen() -> str:
+        calls = [
+            (c.method, c.args.get("text")) for c in slack.calls if c.method.startswith("chat.")
+        ]
+        return f"no chat.update containing {needle!r}; Slack saw {calls}"
+
+    return slack.wait_for_text("chat.update", needle, timeout=timeout, message=seen).args
 
 
 def _buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -18,6 +18,7 @@ import httpx
 
 from tests.bot.conftest import SIGNING_SECRET, SlackSender
 from tests.doubles.slack_api import FakeSlack
+from tests.waiting import wait_until
 from tests.workflows import answer, schedule_workflow
 
 CLIXEN_MAIN = "import sys; from cli import main; sys.exit(main())"
@@ -62,16 +63,16 @@ def start_replica(tmp_path: Path, name: str, env: dict[str, str], slack: FakeSla
         )
     http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
     replica = Replica(proc, SlackSender(http, slack), log)  # type: ignore[arg-type]
-    deadline = time.monotonic() + 60
-    while True:
+
+    def healthy() -> bool:
         assert proc.poll() is None, replica.output()
         try:
-            if http.get("/healthz", timeout=1).status_code == 200:
-                return replica
+            return http.get("/healthz", timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"{name} did not answer /healthz in 60 s"
-        time.sleep(0.2)
+            return False
+
+    wait_until(healthy, 60, f"{name} did not answer /healthz")
+    return replica
 
 
 def serve_env(
@@ -103,6 +104,17 @@ def serve_env(
         HOST="127.0.0.1",
     )
     return env
+
+
+def drain(replicas: list[Replica], timeout: float = 60.0) -> None:
+    """Stops the replicas as an operator does (SIGTERM) and waits until they have exited: a
+    replica handles every request it acknowledged before it exits, so once this returns nothing
+    more comes from them. Each must exit by itself, with 0."""
+    for r in replicas:
+        r.proc.send_signal(signal.SIGTERM)
+    for r in replicas:
+        code = r.proc.wait(timeout=timeout)
+        assert code == 0, f"replica {r.proc.pid} exited with {code}: {r.output()}"
 
 
 def stop_replicas(replicas: list[Replica]) -> None:

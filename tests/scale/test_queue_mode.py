@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -26,6 +25,7 @@ from core.workspace.projects import Actor
 from tests.builders import delete_deployed, new_project
 from tests.conftest import PG_ADMIN
 from tests.scale.conftest import QueueStack, stack_script
+from tests.waiting import wait_until
 from tests.workflows import webhook_workflow
 
 OWNER = Actor("T-scale", "U-owner")
@@ -82,17 +82,16 @@ def workers_that_ran(stack: QueueStack, execution_id: str, *, wait_s: float = 10
     """The workers whose log says they started and finished `execution_id`."""
     started = f"Worker started execution {execution_id} (job"
     finished = f"Worker finished execution {execution_id} (job"
-    deadline = time.monotonic() + wait_s
-    while True:
-        ran = [
+
+    def ran() -> list[int]:
+        return [
             i
             for i in range(1, stack.workers + 1)
             if started in (log := stack.worker_log(i).read_text(errors="replace"))
             and finished in log
         ]
-        if ran or time.monotonic() >= deadline:
-            return ran
-        time.sleep(0.2)
+
+    return wait_until(ran, wait_s, f"no worker's log says it ran execution {execution_id}")
 
 
 def n8n_db_status(execution_id: str) -> str | None:
@@ -131,9 +130,7 @@ def test_a_killed_worker_leaves_the_queue_to_the_others(
     pid = queue_n8n.worker_pid(victim)
     os.killpg(pid, signal.SIGKILL)
     try:
-        deadline = time.monotonic() + 10
-        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10, f"worker {pid} still runs")
         for _ in range(3):
             execution_id = run_hook(client, path, workflow_id)
             ran = workers_that_ran(queue_n8n, execution_id)
