@@ -3,6 +3,11 @@ and the share within the width bound (`core.graph.MAX_WIDTH`, 1,600 px).
 
     .venv/bin/python benchmarks/graph_render.py [--limit 0] [--layout auto|dot|simple] \
         [--save-worst DIR] [--out benchmarks/results/graph_render.json]
+    .venv/bin/python benchmarks/graph_render.py --bounds [--layout auto|dot|simple]
+
+`--bounds` times hostile input instead (`bounds()` below, issue 20; each must stay within 1 s):
+a node named with 20,000 characters without a space (also the title and a failure message),
+a 100-node workflow, and a connection into input 100,000.
 
 Material: the 1,762 templates of n8n-mcp 2.87.0's `data/nodes.db` that keep their parameters
 (`core.generation.templates.default_library()`; `scripts/n8n_stack.sh install` provides the file).
@@ -36,11 +41,58 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from common import pct
 
 from core.generation.templates import default_library
-from core.graph import MAX_WIDTH, OVERVIEW_NODES, dot_available, layout_workflow, render_png
+from core.graph import (
+    MAX_WIDTH,
+    OVERVIEW_NODES,
+    Marks,
+    NodeMark,
+    dot_available,
+    layout_workflow,
+    render_png,
+)
+from tests.core.graph.samples import chain, connect, node
+
+
+def hostile_workflows() -> dict[str, tuple[dict[str, Any], Marks | None]]:
+    """name → (workflow, marks): the inputs `--bounds` times."""
+    long = "x" * 20_000
+    named = chain(["Start", long, "End"])
+    named["name"] = long
+    failed = Marks(nodes={long: NodeMark.failed}, messages={long: "y" * 20_000}, caption=long)
+    hundred = chain(["Start"] + [f"Step {i} of the long hundred-node chain" for i in range(99)])
+    for i in range(0, 99, 10):  # some branches, as real workflows have
+        hundred["nodes"].append(node(f"Branch {i}", "if"))
+        connect(hundred["connections"], f"Step {i} of the long hundred-node chain", f"Branch {i}")
+    hundred["nodes"] = hundred["nodes"][:100]
+    ports = chain(["Start", "Target"])
+    ports["connections"]["Start"]["main"][0][0]["index"] = 100_000
+    return {
+        "20,000-character name": (named, failed),
+        "100 nodes": (hundred, None),
+        "input index 100,000": (ports, None),
+    }
+
+
+def bounds(engine: str) -> int:
+    """Time layout + PNG of each hostile workflow (after a warm-up); 1 when one takes > 1 s."""
+    render_png(layout_workflow(chain(["a", "b"]), engine=engine))
+    slow = 0
+    for label, (workflow, marks) in hostile_workflows().items():
+        start = time.perf_counter()
+        layout = layout_workflow(workflow, marks=marks, engine=engine)
+        png = render_png(layout)
+        seconds = time.perf_counter() - start
+        slow += seconds > 1.0
+        print(
+            f"{label}: {seconds * 1000:.0f} ms ({len(layout.nodes)} nodes, "
+            f"{layout.width}×{layout.height} px, {len(png) / 1024:.0f} KiB, layout {layout.engine})"
+        )
+    return 1 if slow else 0
 
 
 def main() -> int:
@@ -49,7 +101,10 @@ def main() -> int:
     ap.add_argument("--layout", choices=("auto", "dot", "simple"), default="auto")
     ap.add_argument("--save-worst", type=Path, default=None, metavar="DIR")
     ap.add_argument("--out", type=Path, default=None, help="write per-template rows as JSON")
+    ap.add_argument("--bounds", action="store_true", help="time hostile input instead")
     args = ap.parse_args()
+    if args.bounds:
+        return bounds(args.layout if args.layout != "auto" or dot_available() else "simple")
 
     templates = default_library().templates
     if args.limit:

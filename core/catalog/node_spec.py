@@ -1,5 +1,5 @@
 """What the catalog knows of one node type: its versions, parameters (with displayOptions),
-credential slots and outputs, and the type-name prefixes n8n uses."""
+credential slots, inputs and outputs, and the type-name prefixes n8n uses."""
 
 from __future__ import annotations
 
@@ -67,6 +67,10 @@ class VersionClass:
     output_names: int
     params: tuple[ParamSpec, ...]
     credentials: tuple[CredentialSlot, ...] = ()
+    # Connection types of the inputs in order (["main", "main"] for Merge v2, [] for triggers,
+    # ["main", "ai_languageModel"] for Text Classifier); None when n8n computes them from the
+    # parameters (Merge v3, AI Agent, ...) or the snapshot predates them.
+    inputs: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,13 @@ def _outputs(desc: Mapping[str, Any]) -> tuple[str, ...] | None:
     return tuple(types)
 
 
+def _inputs(desc: Mapping[str, Any]) -> tuple[str, ...] | None:
+    ins = desc.get("inputs")
+    if not isinstance(ins, list):
+        return None  # an expression: n8n computes them from the parameters
+    return tuple(i if isinstance(i, str) else str(i.get("type", "main")) for i in ins)
+
+
 def _keys_in(display_options: Mapping[str, Any] | None) -> set[str]:
     keys: set[str] = set()
     for part in ("show", "hide"):
@@ -109,6 +116,7 @@ def _class_from_description(desc: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "versions": list(_version_list(desc.get("version", 1))),
         "outputs": list(outs) if outs is not None else None,
+        "inputs": list(ins) if (ins := _inputs(desc)) is not None else None,
         "output_names": len(desc.get("outputNames") or []),
         "params": params,
         "credentials": [
@@ -174,7 +182,7 @@ def build_snapshot(
                     "classes": [],
                 },
             )
-            tool["classes"].append({**cls, "outputs": ["ai_tool"], "output_names": 0})
+            tool["classes"].append({**cls, "outputs": ["ai_tool"], "output_names": 0, "inputs": []})
             if desc.get("defaultVersion") is not None:
                 tool["default_version"] = float(desc["defaultVersion"])
     for entry in nodes.values():
@@ -225,6 +233,7 @@ def _spec_from_entry(node_type: str, e: Mapping[str, Any]) -> NodeSpec:
             versions=tuple(float(v) for v in c["versions"]),
             outputs=tuple(c["outputs"]) if c["outputs"] is not None else None,
             output_names=int(c["output_names"]),
+            inputs=tuple(c["inputs"]) if c.get("inputs") is not None else None,
             params=tuple(
                 ParamSpec(
                     p[0],

@@ -11,15 +11,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.graph.engines import INSTALL_HINT, dot_available
-from core.graph.geometry import MAX_WIDTH, OVERVIEW_NODES, Layout
+from core.graph.geometry import MAX_PIXELS, MAX_WIDTH, OVERVIEW_NODES, Layout
 from core.graph.layout import layout_workflow
 from core.graph.marks import Marks, NodeMark, diff_marks, execution_marks, run_marks
 from core.graph.outline import text_outline
-from core.graph.render import render_png
-from core.graph.workflow_graph import Family, GraphEdge, GraphNode, WorkflowGraph, workflow_graph
+from core.graph.render import PictureTooLarge, render_png
+from core.graph.workflow_graph import (
+    MAX_PORTS,
+    Family,
+    GraphEdge,
+    GraphNode,
+    WorkflowGraph,
+    workflow_graph,
+)
 
 __all__ = [
     "INSTALL_HINT",
+    "MAX_PIXELS",
+    "MAX_PORTS",
     "MAX_WIDTH",
     "OVERVIEW_NODES",
     "Family",
@@ -28,6 +37,7 @@ __all__ = [
     "Layout",
     "Marks",
     "NodeMark",
+    "PictureTooLarge",
     "WorkflowGraph",
     "diff_marks",
     "dot_available",

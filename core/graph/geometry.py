@@ -12,6 +12,7 @@ from core.graph.workflow_graph import (
 )
 
 MAX_WIDTH = 1600  # px: wider pictures are unreadable once Slack scales them down
+MAX_PIXELS = 24_000_000  # px: 1,600 × 15,000; a bigger picture is refused (72 MB to draw)
 OVERVIEW_NODES = 40  # beyond this, small boxes without types (the text outline has the rest)
 
 MARGIN = 24

@@ -45,7 +45,7 @@ from core.graph.geometry import (
 )
 from core.graph.marks import Marks
 from core.graph.paths import ai_paths, flow_paths, output_labels
-from core.graph.text import font, text_width, wrap
+from core.graph.text import font, shorten, text_width, wrap
 from core.graph.workflow_graph import (
     AI_KIND_LABELS,
     GraphEdge,
@@ -53,6 +53,10 @@ from core.graph.workflow_graph import (
     short_type,
     workflow_graph,
 )
+
+# Characters of a node's name measured and drawn: more than its box shows (5 lines of ~20).
+NAME_CHARS = 160
+KIND_CHARS = 40
 
 
 @dataclass
@@ -70,7 +74,7 @@ def _measure(
     w = style.sub_w if sub else style.node_w
     size = style.sub_name_size if sub else style.name_size
     inner = w - 2 * PAD - 4
-    lines = wrap(name, font(size, bold=not sub), inner, style.name_lines)
+    lines = wrap(shorten(name, NAME_CHARS), font(size, bold=not sub), inner, style.name_lines)
     h = PAD + len(lines) * (size + 4)
     type_label = short_type(node_type) if style.show_type else ""
     if type_label:
@@ -187,7 +191,7 @@ def layout_workflow(
             if parent is not None:
                 kind = next(
                     (
-                        AI_KIND_LABELS.get(e.kind, e.kind)
+                        AI_KIND_LABELS.get(e.kind, shorten(e.kind, KIND_CHARS))
                         for e in graph.edges
                         if e.source == name and e.target == parent
                     ),

@@ -16,6 +16,7 @@ from core.graph.geometry import (
     LABEL_SIZE,
     LEGEND_H,
     MARGIN,
+    MAX_PIXELS,
     MESSAGE_SIZE,
     PAD,
     TITLE_SIZE,
@@ -26,6 +27,7 @@ from core.graph.geometry import (
 from core.graph.marks import NodeMark
 from core.graph.text import font
 from core.graph.workflow_graph import Family
+from core.kernel.errors import InvalidInput
 
 BACKGROUND = "#eef0f3"
 FAMILY_COLOURS = {
@@ -54,8 +56,20 @@ FADED_FILL = "#f1f3f5"
 STRIP = 6
 
 
+class PictureTooLarge(InvalidInput):
+    """The layout is bigger than `MAX_PIXELS`: nothing is drawn."""
+
+    code = "picture_too_large"
+
+
 def render_png(layout: Layout) -> bytes:
-    """The PNG bytes of `layout`."""
+    """The PNG bytes of `layout`; PictureTooLarge when it has more than `MAX_PIXELS` pixels."""
+    if layout.width * layout.height > MAX_PIXELS:
+        raise PictureTooLarge(
+            f"The workflow picture would be {layout.width}×{layout.height} px, more than the "
+            f"{MAX_PIXELS // 1_000_000} million pixels a picture may have: use the text outline "
+            "(`clixen graph` prints it), or split the workflow."
+        )
     image = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     _header(draw, layout)

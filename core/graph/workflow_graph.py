@@ -13,7 +13,16 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from core.graph.text import shorten
+
 STICKY_NOTE = "n8n-nodes-base.stickyNote"
+# A picture draws at most this many outputs (Switch has up to 64) and inputs (Merge up to 10)
+# per node: a connection from or to a higher index (n8n refuses an input the node does not have,
+# and so does the validator) is drawn at the last one; longer output names are shortened. All
+# come from the workflow, so from a user or an LLM.
+MAX_PORTS = 64
+MAX_INPUTS = 10
+OUTPUT_NAME_CHARS = 40
 BASE = "n8n-nodes-base."
 LANGCHAIN = "@n8n/n8n-nodes-langchain."
 
@@ -206,13 +215,17 @@ def workflow_graph(workflow: Mapping[str, Any]) -> WorkflowGraph:
         if src not in raw or not isinstance(outputs, Mapping):
             continue
         for kind, lists in outputs.items():
-            for out_index, targets in enumerate(lists or []):
-                for target in targets or []:
+            if not isinstance(lists, list):
+                continue
+            for index, targets in enumerate(lists):
+                out_index = min(index, MAX_PORTS - 1)
+                for target in targets if isinstance(targets, list) else []:
                     if not isinstance(target, Mapping):
                         continue
                     dst = str(target.get("node", ""))
                     in_index = target.get("index", 0)
                     in_index = in_index if isinstance(in_index, int) and in_index >= 0 else 0
+                    in_index = min(in_index, MAX_INPUTS - 1)
                     key = (src, dst, str(kind), out_index, in_index)
                     if dst in raw and key not in seen:
                         seen.add(key)
@@ -295,9 +308,9 @@ def output_names(node: Mapping[str, Any], used: int = 1) -> tuple[str, ...]:
         names = (["success"] if names == [""] else names) + ["error"]
     if len(names) > 1 or used > 1:
         names = [n or f"output {i}" for i, n in enumerate(names)]
-    while len(names) < used:
+    while len(names) < min(used, MAX_PORTS):
         names.append(f"output {len(names)}")
-    return tuple(names)
+    return tuple(shorten(n, OUTPUT_NAME_CHARS) for n in names[:MAX_PORTS])
 
 
 def _switch_outputs(params: Mapping[str, Any], version: float) -> list[str]:

@@ -6,7 +6,13 @@ from typing import Any
 
 from core.catalog import NodeSpec
 from core.validation.base import Checks
-from core.validation.shapes import HINT_CONN, STICKY_NOTE, is_number, output_count
+from core.validation.shapes import (
+    HINT_CONN,
+    STICKY_NOTE,
+    input_count,
+    is_number,
+    output_count,
+)
 
 
 class ConnectionChecks(Checks):
@@ -100,9 +106,44 @@ class ConnectionChecks(Checks):
                         dst = t["node"]
                         if dst not in nodes:
                             bad_endpoint(dst, "goes to", src if src_ok else None)
-                        elif src_ok:
-                            edges.append((src, dst, str(t.get("type") or ctype)))
+                        else:
+                            self.check_input_index(t, nodes[dst], specs.get(dst), src, ctype)
+                            if src_ok:
+                                edges.append((src, dst, str(t.get("type") or ctype)))
         return edges
+
+    def check_input_index(
+        self,
+        target: dict[str, Any],
+        node: dict[str, Any],
+        spec: NodeSpec | None,
+        src: str,
+        ctype: str,
+    ) -> None:
+        """A connection into an input the target node does not have (input 100000 of a Set node)
+        is refused: n8n's canvas drops it, so the flow silently never reaches the node."""
+        index, ttype = target.get("index"), target.get("type")
+        ttype = ttype if isinstance(ttype, str) and ttype else ctype
+        if not is_number(index) or not float(index).is_integer() or index < 0:
+            return  # check_connection_entry reports it
+        n_in = input_count(node, spec, ttype)
+        if n_in is None or index < n_in:
+            return
+        dst = str(target["node"])
+        label = spec.display_name if spec else dst
+        shown = f"{int(index)}" if index < 1_000_000 else "a huge number"
+        self.add(
+            "input_index_out_of_range",
+            f'"{dst}" ({label}) has {n_in} {ttype} input{"" if n_in == 1 else "s"}, but the '
+            f'connection from "{src}" goes into input {shown} (counted from 0).',
+            node=dst,
+            hint=f'Connect into inputs 0..{n_in - 1} of "{dst}" only'
+            + (
+                " (a Merge takes more with parameters.numberInputs, up to 10)."
+                if spec is not None and spec.type == "n8n-nodes-base.merge"
+                else "."
+            ),
+        )
 
     def check_connection_entry(
         self, src: str, ctype: str, idx: int, target: dict[str, Any], src_ok: bool

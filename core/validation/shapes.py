@@ -148,6 +148,25 @@ def output_count(node: dict[str, Any], spec: NodeSpec | None, ctype: str) -> int
     return count + extra
 
 
+def input_count(node: dict[str, Any], spec: NodeSpec | None, ctype: str) -> int | None:
+    """How many inputs of `ctype` the node has, or None when unknown or none (then nothing is
+    checked: a connection of a type the node does not take is another problem)."""
+    if spec is None:
+        return None
+    tv = node.get("typeVersion")
+    vc = spec.version_class(float(tv) if is_number(tv) else None)
+    if vc is None:
+        return None
+    if vc.inputs is None:
+        if spec.type == "n8n-nodes-base.merge" and ctype == "main":
+            # Merge v3 computes its inputs from `numberInputs` (2 to 10, default 2).
+            params = node.get("parameters") if isinstance(node.get("parameters"), dict) else {}
+            n = (params or {}).get("numberInputs", 2)
+            return n if is_number(n) and not isinstance(n, float) and n >= 1 else None
+        return None
+    return sum(1 for i in vc.inputs if i == ctype) or None
+
+
 def _dynamic_outputs(
     node_type: str, version: float | None, params: Mapping[str, Any]
 ) -> int | None:

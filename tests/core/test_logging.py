@@ -1,0 +1,105 @@
+"""`redact`, which every log line and every error shown to a user goes through: secrets in any
+spelling are masked, the key that names them is kept, ordinary text is left alone."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from core.kernel.logging import RedactingFormatter, redact
+
+GHP = "ghp_" + "A1b2C3d4E5f6G7h8I9j0" * 2
+XOXB = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp"
+XAPP = "xapp-1-A0123456789-1234567890123-abcdef0123456789"
+SK = "sk-proj-Abc123Def456Ghi789"
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3YTQ1In0.c2lnbmF0dXJlLXBhcnQ"
+PASSWORD = "hunter2 correct horse"
+PLAIN = "s3cr3tValue99"
+
+LEAKS = [
+    f"Authorization: Bearer {GHP}",
+    f"authorization: bearer {PLAIN}",
+    f"Authorization: Basic {PLAIN}==",
+    f"Authorization: token {PLAIN}",
+    f'headers={{"Authorization": "Bearer {PLAIN}"}}',
+    f"sent Bearer {PLAIN} to https://collector.example.net/",
+    f"GET https://api.example.com/items?token={PLAIN}&page=2",
+    f"token={PLAIN}",
+    f"access_token: {PLAIN}",
+    f"SLACK_BOT_TOKEN={PLAIN}",
+    f"password: {PLAIN}",
+    f"Password = {PLAIN}",
+    f"DB_PASSWORD={PLAIN}",
+    f"api_key={PLAIN}",
+    f"api-key: {PLAIN}",
+    f"apiKey={PLAIN}",
+    f"openaiApiKey: {PLAIN}",
+    f"OPENAI_API_KEY={PLAIN}",
+    f"X-N8N-API-KEY: {PLAIN}",
+    f"client_secret={PLAIN}",
+    f"signing_secret: '{PLAIN}'",
+    f'{{"password": "{PASSWORD}", "user": "bob"}}',
+    f"{{'password': '{PASSWORD}'}}",
+    f'body: {{\\"password\\": \\"{PASSWORD}\\"}}',
+    f'{{"apiKey":"{PLAIN}"}}',
+    f'{{"password": "{PASSWORD * 40}"}}',
+    f"postgresql://clixen:{PLAIN}@db.internal:5432/clixen",
+    f"Cookie: {PLAIN}",
+    f"slack said invalid_auth for {XOXB}",
+    f"app token {XAPP}",
+    f"xoxp-{PLAIN}-1",
+    f"github token {GHP} rejected",
+    f"github_pat_{PLAIN}_{PLAIN}",
+    f"OpenAI refused {SK}",
+    "aws key AKIAIOSFODNN7EXAMPLE",
+    f"n8n key {JWT}",
+    f"-----BEGIN RSA PRIVATE KEY-----\nMIIE{PLAIN}\n-----END RSA PRIVATE KEY-----",
+]
+
+
+@pytest.mark.parametrize("line", LEAKS)
+def test_no_secret_survives_in_any_spelling(line: str) -> None:
+    out = redact(line)
+    for secret in (GHP, XOXB, XAPP, SK, JWT, PLAIN, PASSWORD, "hunter2", "AKIAIOSFODNN7EXAMPLE"):
+        assert secret not in out, (line, out)
+    assert "***" in out
+
+
+def test_the_key_and_the_shape_around_the_secret_are_kept() -> None:
+    assert redact(f"Authorization: Bearer {GHP}") == "Authorization: ***"
+    assert redact(f"sent Bearer {PLAIN} away") == "sent Bearer *** away"
+    assert redact(f'{{"password": "{PASSWORD}", "user": "bob"}}') == (
+        '{"password": "***", "user": "bob"}'
+    )
+    assert redact(f"?token={PLAIN}&page=2") == "?token=***&page=2"
+    assert redact(f"postgresql://clixen:{PLAIN}@db:5432/x") == "postgresql://clixen:***@db:5432/x"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "deployed workflow 12 (v3) in 4.2 s",
+        "max_tokens=800 token_count=120 tokenizer=cl100k",
+        "a basic workflow: Schedule → Set → Slack",
+        "credential type slackApi bound to node Post",
+        "password_hint=none secret_name=SLACK",
+        "https://hooks.example.com/path?page=2",
+    ],
+)
+def test_ordinary_log_text_is_left_alone(line: str) -> None:
+    assert redact(line) == line
+
+
+def test_the_formatter_redacts_messages_arguments_and_tracebacks() -> None:
+    formatter = RedactingFormatter("%(message)s")
+    try:
+        raise RuntimeError(f"n8n refused Authorization: Bearer {GHP}")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord(
+            "t", logging.ERROR, __file__, 1, "calling %s", (f"token={PLAIN}",), sys.exc_info()
+        )
+    out = formatter.format(record)
+    assert GHP not in out and PLAIN not in out and "calling token=***" in out
