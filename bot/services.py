@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.observability.log_context import ContextThreadPoolExecutor
+from core.observability.metrics import RUNS_WAITING
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,31 +44,46 @@ class BotServices:
     n8n: Any = None
     run_workers: int = DEFAULT_RUN_WORKERS
     intake_workers: int = DEFAULT_INTAKE_WORKERS
-    _executor: ThreadPoolExecutor | None = field(default=None, repr=False)
-    _intake: ThreadPoolExecutor | None = field(default=None, repr=False)
+    # This replica's readiness (core.observability.readiness); None: not checked.
+    readiness: Any = None
+    # Both pools run each task in its submitter's context: a request's log fields follow it.
+    _executor: ContextThreadPoolExecutor | None = field(default=None, repr=False)
+    _intake: ContextThreadPoolExecutor | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
-    def executor(self) -> ThreadPoolExecutor:
+    def executor(self) -> ContextThreadPoolExecutor:
         with self._lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(
+                self._executor = ContextThreadPoolExecutor(
                     max_workers=self.run_workers, thread_name_prefix="clixen-run"
                 )
             return self._executor
 
     @property
-    def intake(self) -> ThreadPoolExecutor:
+    def intake(self) -> ContextThreadPoolExecutor:
         with self._lock:
             if self._intake is None:
-                self._intake = ThreadPoolExecutor(
+                self._intake = ContextThreadPoolExecutor(
                     max_workers=self.intake_workers, thread_name_prefix="clixen-intake"
                 )
             return self._intake
 
     def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Run `fn` on a run worker (a pipeline run); failures are logged."""
-        future = self.executor.submit(fn, *args, **kwargs)
+        """Run `fn` on a run worker (a pipeline run); failures are logged. Until a worker
+        takes it, it counts in `clixen_runs_waiting_for_worker`."""
+        RUNS_WAITING.inc()
+
+        def taken(*args: Any, **kwargs: Any) -> Any:
+            RUNS_WAITING.dec()
+            return fn(*args, **kwargs)
+
+        try:
+            future = self.executor.submit(taken, *args, **kwargs)
+        except BaseException:
+            RUNS_WAITING.dec()
+            raise
+        future.add_done_callback(_left_waiting)
         future.add_done_callback(_log_failure)
         return future
 
@@ -85,6 +102,11 @@ class BotServices:
         for pool in (self._intake, self._executor):
             if pool is not None:
                 pool.shutdown(wait=wait)
+
+
+def _left_waiting(future: Future[Any]) -> None:
+    if future.cancelled():  # never taken by a worker (the pool shut down first)
+        RUNS_WAITING.dec()
 
 
 def _log_failure(future: Future[Any]) -> None:

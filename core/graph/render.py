@@ -26,6 +26,7 @@ from core.graph.geometry import (
 from core.graph.marks import NodeMark
 from core.graph.model import Family
 from core.graph.text import font
+from core.observability.metrics import PICTURE_SECONDS, PICTURES
 
 BACKGROUND = "#eef0f3"
 FAMILY_COLOURS = {
@@ -55,7 +56,14 @@ STRIP = 6
 
 
 def render_png(layout: Layout) -> bytes:
-    """The PNG bytes of `layout`."""
+    """The PNG bytes of `layout` (counted and timed in `clixen_pictures_rendered`)."""
+    with PICTURE_SECONDS.time():
+        png = _draw(layout)
+    PICTURES.inc()
+    return png
+
+
+def _draw(layout: Layout) -> bytes:
     image = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     _header(draw, layout)

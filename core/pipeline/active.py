@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from core import quotas, telemetry
 from core.models import PipelineRun, Workflow
 from core.n8n.diff import diff_workflows
+from core.observability import metrics
 from core.pipeline.claims import lease_end
 from core.pipeline.llm_calls import LLMCall
 from core.pipeline.model import (
@@ -138,6 +139,8 @@ class ActiveRun:
             session.flush()
             session.expunge(row)
         self.run = row
+        if repair_kind is not None:
+            metrics.REPAIRS.labels(repair_kind).inc()
 
     def n8n_id(self) -> str | None:
         """The n8n id of the run's workflow (None before its first deploy)."""
@@ -279,6 +282,7 @@ def fail(active: ActiveRun, message: str, *, category: str, needs_review: bool =
         error=message,
         needs_review=needs_review or active.run.needs_review,
     )
+    metrics.RUN_FAILURES.labels(category).inc()
     _discard_draft(active)
     active.emit(RunState.failed, message)
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from core.catalog import NodeCatalog
     from core.llm import LLMClient
     from core.n8n import N8nClient
+    from core.observability.readiness import ReadinessProbe
     from core.templates import TemplateLibrary
     from core.validation.mcp import McpValidator
 
@@ -82,6 +83,9 @@ class PipelineServices:
     owner: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{os.getpid()}")
     # The claims this process holds and renews (see core/pipeline/claims.py).
     claims: RunClaims = field(default_factory=RunClaims, repr=False)
+    # This replica's readiness (`clixen serve`): while not ready, no new run starts. None: the
+    # caller (the CLI, a test) vouches for its dependencies itself.
+    readiness: ReadinessProbe | None = None
 
 
 @dataclass(frozen=True)
