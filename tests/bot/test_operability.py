@@ -7,15 +7,31 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 import time
+from collections.abc import Iterator
 
+import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy.orm import Session, sessionmaker
 
+from bot.services import BotServices
 from core.logging import make_formatter
-from tests.bot.conftest import SlackSender
+from tests.bot.conftest import SlackSender, bot_settings
 from tests.doubles.llm_server import ScriptedLLM
 from tests.doubles.slack_api import FakeSlack
 from tests.workflows import answer, schedule_workflow
+
+
+@pytest.fixture
+def bot_services(
+    slack: FakeSlack, database_url: str, session_factory: sessionmaker[Session]
+) -> Iterator[BotServices]:
+    services = BotServices(
+        settings=bot_settings(slack, database_url), session_factory=session_factory, run_workers=1
+    )
+    yield services
+    services.shutdown(wait=True)
 
 
 def sample(name: str, **labels: str) -> float:
@@ -61,3 +77,17 @@ def test_a_run_started_from_slack_logs_with_the_request_id(
     assert done["slack_request"] == "trig-ops-42"
     assert done["team"] == "T0TEAM" and isinstance(done["run_id"], int)
     assert isinstance(done["workflow_id"], int) and isinstance(done["project"], int)
+
+
+def test_work_waiting_for_a_run_worker_is_counted_until_a_worker_takes_it(
+    bot_services: BotServices,
+) -> None:
+    waiting = "clixen_runs_waiting_for_worker"
+    base = sample(waiting)
+    release = threading.Event()
+    first = bot_services.submit(release.wait, 30)
+    second = bot_services.submit(lambda: "done")
+    assert sample(waiting) - base == 1  # the second waits: the only worker holds the first
+    release.set()
+    assert first.result(30) and second.result(30) == "done"
+    assert sample(waiting) == base

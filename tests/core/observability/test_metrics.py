@@ -5,6 +5,7 @@ parser. The LLM is the scripted server; Postgres and n8n are real."""
 from __future__ import annotations
 
 import copy
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,10 +16,13 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.operations import operation_routes
-from core.n8n import N8nClient
+from core.graph import workflow_png
+from core.n8n import N8nClient, N8nConnectionError, N8nUnauthorized
 from core.pipeline import PipelineServices, execute_run, start_run
+from core.scheduler.locks import run_once_per_tick
 from core.settings import Settings
 from tests.builders import delete_deployed, new_project, pipeline_services
+from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import answer, schedule_workflow
 
@@ -131,3 +135,48 @@ def test_failures_llm_errors_and_quota_refusals_are_counted(
     final = scrape(metrics_http)
     assert moved(after, final, "clixen_quota_refusals_total", quota="tokens") == 1
     assert moved(after, final, "clixen_run_failures_total", category="quota") == 1
+
+
+def test_n8n_errors_are_counted_by_endpoint_and_kind(
+    metrics_http: TestClient, n8n: N8nStack
+) -> None:
+    endpoint = "GET /api/v1/workflows/{id}"
+    before = scrape(metrics_http)
+    with (
+        N8nClient(n8n.url, "not-the-key", max_retries=0) as refused,
+        pytest.raises(N8nUnauthorized),
+    ):
+        refused.get_workflow("wf-that-is-no-label")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with (
+        N8nClient(f"http://127.0.0.1:{port}", "k", max_retries=0) as down,
+        pytest.raises(N8nConnectionError),
+    ):
+        down.get_workflow("wf-that-is-no-label")
+    after = scrape(metrics_http)
+    assert moved(before, after, "clixen_n8n_calls_total", endpoint=endpoint) == 2
+    assert moved(before, after, "clixen_n8n_errors_total", endpoint=endpoint, error="client_error")
+    assert moved(before, after, "clixen_n8n_errors_total", endpoint=endpoint, error="connection")
+    assert "wf-that-is-no-label" not in metrics_http.get("/metrics").text
+
+
+def test_scheduler_ticks_and_pictures_are_counted(
+    metrics_http: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    before = scrape(metrics_http)
+
+    def broken() -> dict[str, Any]:
+        raise RuntimeError("the job broke")
+
+    ok = run_once_per_tick(session_factory=session_factory, job="demo", tick="t1", body=dict)
+    failed = run_once_per_tick(session_factory=session_factory, job="demo", tick="t2", body=broken)
+    assert (ok.ok, failed.ok) == (True, False)
+    assert workflow_png(schedule_workflow()).startswith(b"\x89PNG")
+    after = scrape(metrics_http)
+    assert moved(before, after, "clixen_scheduler_job_runs_total", job="demo") == 2
+    assert moved(before, after, "clixen_scheduler_job_failures_total", job="demo") == 1
+    assert moved(before, after, "clixen_scheduler_job_seconds_count", job="demo") == 2
+    assert moved(before, after, "clixen_pictures_rendered_total") == 1
+    assert moved(before, after, "clixen_picture_render_seconds_count") == 1
