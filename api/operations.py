@@ -59,6 +59,8 @@ def operation_routes(*, settings: Settings, readiness: ReadinessProbe | None) ->
             return JSONResponse(
                 {"error": {"code": "metrics_off", "message": METRICS_OFF}}, status_code=404
             )
+        if readiness is not None:  # clixen_ready is current at every scrape (checks cached)
+            await run_in_threadpool(readiness.status)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
     return [

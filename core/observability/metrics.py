@@ -97,22 +97,23 @@ QUOTA_REFUSALS = Counter(
 )
 
 # --- scheduler (core.scheduler.locks.run_once_per_tick) ----------------------------------------
+# Labelled `job_name`, not `job`: Prometheus sets `job` on every series to the scrape job.
 JOB_RUNS = Counter(
-    "clixen_scheduler_job_runs", "Scheduled job ticks this replica ran, by job.", ["job"]
+    "clixen_scheduler_job_runs", "Scheduled job ticks this replica ran, by job.", ["job_name"]
 )
 JOB_FAILURES = Counter(
-    "clixen_scheduler_job_failures", "Scheduled job ticks that raised, by job.", ["job"]
+    "clixen_scheduler_job_failures", "Scheduled job ticks that raised, by job.", ["job_name"]
 )
 JOB_SECONDS = Histogram(
     "clixen_scheduler_job_seconds",
     "Time of one scheduled job tick, by job.",
-    ["job"],
+    ["job_name"],
     buckets=SLOW_BUCKETS,
 )
 JOB_SKIPPED_NOT_READY = Counter(
     "clixen_scheduler_jobs_skipped_not_ready",
     "Scheduled job ticks this replica left to others because it was not ready, by job.",
-    ["job"],
+    ["job_name"],
 )
 
 # --- pictures (core.graph.render.render_png) ---------------------------------------------------

@@ -22,6 +22,7 @@ from core import telemetry
 from core.errors import NotFound
 from core.models import PipelineRun, Project, Workflow, WorkflowVersion
 from core.n8n import ExecutionFailure, N8nError
+from core.observability import metrics
 from core.pipeline.claims import lease_end
 from core.pipeline.engine import execute_run
 from core.pipeline.model import (
@@ -186,6 +187,7 @@ def _needs_review(
             session.flush()
     except IntegrityError:
         return None  # already reported at this version
+    metrics.RUN_FAILURES.labels("repair_cap").inc()  # a failed run stored without a drive
     telemetry.record(
         session=session,
         type=telemetry.ERROR,

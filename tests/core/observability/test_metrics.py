@@ -175,8 +175,8 @@ def test_scheduler_ticks_and_pictures_are_counted(
     assert (ok.ok, failed.ok) == (True, False)
     assert workflow_png(schedule_workflow()).startswith(b"\x89PNG")
     after = scrape(metrics_http)
-    assert moved(before, after, "clixen_scheduler_job_runs_total", job="demo") == 2
-    assert moved(before, after, "clixen_scheduler_job_failures_total", job="demo") == 1
-    assert moved(before, after, "clixen_scheduler_job_seconds_count", job="demo") == 2
+    assert moved(before, after, "clixen_scheduler_job_runs_total", job_name="demo") == 2
+    assert moved(before, after, "clixen_scheduler_job_failures_total", job_name="demo") == 1
+    assert moved(before, after, "clixen_scheduler_job_seconds_count", job_name="demo") == 2
     assert moved(before, after, "clixen_pictures_rendered_total") == 1
     assert moved(before, after, "clixen_picture_render_seconds_count") == 1
