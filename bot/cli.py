@@ -142,6 +142,7 @@ def _serve(args: argparse.Namespace) -> int:
     if missing_slack_variables(settings) and settings.environment != "development":
         settings.require(*slack_variables(settings))  # before opening anything
     services = build_services(settings)
+    services.readiness.warm()  # the first /readyz answers from a finished check
     server = build_server(settings, services)
     if server.bolt_app is None:
         log.warning(

@@ -13,11 +13,16 @@ from collections.abc import Iterator
 
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import BotServices
 from core.logging import make_formatter
-from tests.bot.conftest import SlackSender, bot_settings
+from core.models import PipelineRun
+from core.n8n import N8nClient
+from core.observability.readiness import ReadinessProbe, n8n_check
+from tests.bot.conftest import SlackSender, bot_settings, make_sender, pipeline_bot_services
+from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
 from tests.doubles.slack_api import FakeSlack
 from tests.workflows import answer, schedule_workflow
@@ -91,3 +96,27 @@ def test_work_waiting_for_a_run_worker_is_counted_until_a_worker_takes_it(
     release.set()
     assert first.result(30) and second.result(30) == "done"
     assert sample(waiting) == base
+
+
+def test_a_replica_that_is_not_ready_tells_the_user_and_starts_nothing(
+    slack: FakeSlack,
+    database_url: str,
+    session_factory: sessionmaker[Session],
+    llm: ScriptedLLM,
+    n8n: N8nStack,
+    n8n_client: N8nClient,
+) -> None:
+    with pipeline_bot_services(
+        slack, database_url, session_factory, llm, n8n, n8n_client
+    ) as services:
+        services.pipeline.readiness = ReadinessProbe(
+            {"n8n": n8n_check(n8n.url, "not-the-key")}, ttl_s=0
+        )
+        for sender in make_sender(services.settings, services, slack):
+            assert sender.command("create every morning post the news").status_code == 200
+            reply = json.dumps(slack.wait_for("respond")[0].args)
+    assert "cannot start new requests right now: n8n is not available" in reply
+    assert "not-the-key" not in reply and n8n.url not in reply
+    assert llm.requests == [] and slack.named("chat.postMessage") == []
+    with session_factory() as session:
+        assert session.scalar(select(func.count(PipelineRun.id))) == 0

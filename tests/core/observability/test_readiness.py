@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -165,3 +166,18 @@ def test_a_replica_that_is_not_ready_takes_no_scheduled_job(
         ready=ready.is_ready,
     )
     assert result.ran and ran == ["ready"]
+
+
+def test_in_background_a_probe_answers_from_cache_while_the_check_reruns(
+    fresh_database: str,
+) -> None:
+    engine = db.make_engine(fresh_database)
+    probe = ReadinessProbe({"database": database_check(engine)}, ttl_s=0, in_background=True)
+    assert probe.status().failing == ["database"]  # the first answer is computed at once
+    db.upgrade(fresh_database)
+    # Later answers come from the cache; a background rerun brings the new state.
+    deadline = time.monotonic() + 30
+    while not probe.is_ready():
+        assert time.monotonic() < deadline, probe.status().body()
+        time.sleep(0.05)
+    engine.dispose()
