@@ -29,6 +29,7 @@ from api.middleware import (
     ERROR_STATUS,
     MAX_BODY_BYTES,
     BodySizeLimit,
+    RequestMetrics,
     SecureHeaders,
     TooLarge,
     error_response,
@@ -160,14 +161,16 @@ def create_api_app(
         session_factory=session_factory, settings=settings, n8n=n8n, n8n_factory=n8n_factory
     )
     origins = [o.strip() for o in settings.allowed_origins.split(",") if o.strip()]
+    routes = [
+        Route(f"{PREFIX}/workflows", list_workflows, methods=["GET"]),
+        # The id is parsed by the endpoint, so a malformed one answers 400, not 404.
+        Route(f"{PREFIX}/workflows/{{workflow_id}}/versions", list_versions, methods=["GET"]),
+        Route(f"{PREFIX}/workflows/{{workflow_id}}/rollback", rollback, methods=["POST"]),
+    ]
     app = Starlette(
-        routes=[
-            Route(f"{PREFIX}/workflows", list_workflows, methods=["GET"]),
-            # The id is parsed by the endpoint, so a malformed one answers 400, not 404.
-            Route(f"{PREFIX}/workflows/{{workflow_id}}/versions", list_versions, methods=["GET"]),
-            Route(f"{PREFIX}/workflows/{{workflow_id}}/rollback", rollback, methods=["POST"]),
-        ],
+        routes=routes,
         middleware=[
+            Middleware(RequestMetrics, routes=routes),
             Middleware(SecureHeaders),
             Middleware(
                 CORSMiddleware,

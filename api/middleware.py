@@ -1,11 +1,15 @@
 """What every API response goes through: stable error codes and the JSON error body, secure
-headers, and a request body size limit (413)."""
+headers, a request body size limit (413), and request metrics by route template and status."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from prometheus_client import Counter, Histogram
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -123,3 +127,52 @@ class BodySizeLimit:
         except TooLarge:
             if not started:
                 await too_large(scope, receive, send)
+
+
+HTTP_REQUESTS = Counter(
+    "clixen_http_requests",
+    "HTTP API requests, by route template, method and status.",
+    ["route", "method", "status"],
+)
+HTTP_SECONDS = Histogram(
+    "clixen_http_request_seconds",
+    "Time to answer an HTTP API request, by route template.",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+
+
+class RequestMetrics:
+    """Counts and times every request under its route template (`/api/v1/workflows/{workflow_id}
+    /versions`, never the raw path; `unmatched` for any other path) and its final status."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes
+
+    def route_of(self, scope: Scope) -> str:
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match != Match.NONE and isinstance(route, Route):
+                return route.path
+        return "unmatched"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = self.route_of(scope)
+        status = 500  # unless a response starts
+        started = time.perf_counter()
+
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()
+            HTTP_SECONDS.labels(route).observe(time.perf_counter() - started)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
@@ -11,8 +10,10 @@ from slack_sdk import WebClient
 
 from bot.errors import handle_error
 from bot.listeners import register_listeners
+from bot.metrics import SLACK_REQUESTS, surface_of_body
 from bot.services import BotServices
 from core.kernel.idempotency import claim_once
+from core.kernel.log_context import ContextThreadPoolExecutor, begin
 from core.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def create_app(
         # that were fresh on arrival but waited in the dispatch queue past Slack's 5 minutes
         # (after Slack got its 200). Socket Mode has no signature to check.
         request_verification_enabled=False,
-        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
+        listener_executor=ContextThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
     )
 
     @app.middleware
@@ -53,12 +54,17 @@ def create_app(
         body: dict[str, Any], context: BoltContext, next: Any
     ) -> BoltResponse | None:
         context["services"] = services
+        if socket_mode:  # over HTTP bot.server counts (and times) each request on arrival
+            SLACK_REQUESTS.labels(surface_of_body(body)).inc()
         # Slack redelivers an event it believes failed: handle each event id once.
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not claim_once(
             session_factory=services.session_factory, key=f"slack:event:{event_id}"
         ):
             return BoltResponse(status=200, body="")
+        # Every log line of this request, and of the run it starts, carries its id (Bolt runs
+        # the listener after this returns: the fields stay bound for the rest of the request).
+        begin(slack_request=event_id or body.get("trigger_id"), team=context.team_id)
         return next()  # type: ignore[no-any-return]
 
     app.error(handle_error)

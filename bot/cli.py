@@ -67,22 +67,30 @@ def missing_slack_variables(settings: Settings) -> list[str]:
 
 
 def build_services(settings: Settings) -> BotServices:
-    """Database, n8n and (when an LLM is configured) the pipeline, from settings."""
+    """Database, n8n, readiness and (when an LLM is configured) the pipeline, from settings."""
     from bot.services import BotServices
     from core.kernel.db import make_engine, make_session_factory
     from core.n8n import N8nClient
+    from core.observability.readiness import probe_from_settings
     from core.pipeline import build_services as build_pipeline_services
 
-    session_factory = make_session_factory(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
     n8n = N8nClient.from_settings(settings)
+    readiness = probe_from_settings(settings, engine=engine)
     pipeline = None
     if settings.llm_configured:
         # The services live as long as the process: the n8n-mcp validator is never closed.
         pipeline = build_pipeline_services(settings, session_factory=session_factory, n8n=n8n)
+        pipeline.readiness = readiness  # a replica that is not ready starts no run
     else:
         log.warning("no LLM configured: requests will answer with the settings to set")
     return BotServices(
-        settings=settings, session_factory=session_factory, pipeline=pipeline, n8n=n8n
+        settings=settings,
+        session_factory=session_factory,
+        pipeline=pipeline,
+        n8n=n8n,
+        readiness=readiness,
     )
 
 
@@ -100,6 +108,7 @@ def build_server(settings: Settings, services: BotServices) -> Server:
     """The server app of `clixen serve`: raises SettingsError for missing Slack variables
     outside development; in development serves everything else and answers /slack/events 503."""
     from api import create_api_app
+    from api.operations import operation_routes
     from bot.app import create_app
     from bot.server import create_server_app
 
@@ -118,6 +127,7 @@ def build_server(settings: Settings, services: BotServices) -> Server:
         api_app=api_app,
         slack_route=not socket_mode,
         slack_missing=missing,
+        extra_routes=operation_routes(settings=settings, readiness=services.readiness),
     )
     return Server(http_app=http_app, bolt_app=bolt_app, missing=missing)
 
@@ -132,6 +142,7 @@ def _serve(args: argparse.Namespace) -> int:
     if missing_slack_variables(settings) and settings.environment != "development":
         settings.require(*slack_variables(settings))  # before opening anything
     services = build_services(settings)
+    services.readiness.warm()  # the first /readyz answers from a finished check
     server = build_server(settings, services)
     if server.bolt_app is None:
         log.warning(
@@ -154,6 +165,7 @@ def _serve(args: argparse.Namespace) -> int:
             notifier=notifier,
             services=services.pipeline,
             session_factory=services.session_factory,
+            readiness=services.readiness,
         )
     try:
         if server.bolt_app is not None and settings.slack_app_token:

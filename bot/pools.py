@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import ParamSpec, TypeVar
+
+from core.kernel.log_context import ContextThreadPoolExecutor
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class WorkerPool(ThreadPoolExecutor):
+class WorkerPool(ContextThreadPoolExecutor):
     """A thread pool that counts the work handed to it: `submitted` (ever) and `pending` (not
-    finished yet), so a caller can see when everything it was given is done."""
+    finished yet), so a caller can see when everything it was given is done. Each task runs in a
+    copy of its submitter's context, so a request's log fields follow it."""
 
     def __init__(self, max_workers: int, thread_name_prefix: str) -> None:
         super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)

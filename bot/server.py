@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from bot.metrics import acknowledged, surface_of
 from bot.pools import WorkerPool
 from core.kernel.settings import PURPOSE
 
@@ -53,8 +54,10 @@ def create_server_app(
     api_app: Any = None,
     slack_route: bool = True,
     slack_missing: Sequence[str] = (),
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """`POST /slack/events`, `GET /healthz`, and the HTTP API (if given) mounted beside them.
+    """`POST /slack/events`, `GET /healthz`, `extra_routes` (`/readyz`, `/metrics`), and the
+    HTTP API (if given) mounted beside them. Each Slack request is counted and its ack timed.
 
     The server takes at most MAX_SLACK_BODY_BYTES (413 beyond, unread) and verifies Slack's
     signature itself, once, when the request arrives (401 when bad or stale); the Bolt app does
@@ -74,6 +77,7 @@ def create_server_app(
         # Bolt trusts the server to have verified each request: never serve it unverified.
         raise ValueError("serving Slack over HTTP needs the signing secret to verify requests")
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    # Each request runs in its own copy of the context: its log fields never leak to the next.
     dispatcher = WorkerPool(DISPATCH_THREADS, thread_name_prefix="slack-dispatch")
 
     def dispatch_acknowledged(
@@ -93,14 +97,21 @@ def create_server_app(
             log.warning("Bolt answered %s to an acknowledged Slack %s", response.status, kind)
 
     async def slack_events(request: Request) -> Response:
+        started = time.perf_counter()
+        response, surface = await handle_slack_request(request)
+        acknowledged(surface, started)
+        return response
+
+    async def handle_slack_request(request: Request) -> tuple[Response, str]:
+        """The answer to a request to /slack/events, and its `surface` label."""
         if bolt_app is None:
-            return slack_not_configured(slack_missing)
+            return slack_not_configured(slack_missing), "refused"
         body = await read_capped_body(request, MAX_SLACK_BODY_BYTES)
         if isinstance(body, Response):
-            return body
+            return body, "refused"
         assert verifier is not None
         if not _signed_by_slack(verifier, body, request.headers):
-            return JSONResponse({"error": "invalid request"}, status_code=401)
+            return JSONResponse({"error": "invalid request"}, status_code=401), "refused"
         kind = request_kind(body, request.headers.get("content-type", ""))
         if kind in FAST_ACK_KINDS:
             dispatcher.submit(
@@ -111,10 +122,10 @@ def create_server_app(
                 request.headers,
                 time.monotonic(),
             )
-            return Response(status_code=200)
+            return Response(status_code=200), surface_of(kind)
         # Bolt's dispatch blocks until the listener acks: keep it off the event loop.
         bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
-        return to_starlette_response(bolt_response)
+        return to_starlette_response(bolt_response), surface_of(kind)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -125,7 +136,7 @@ def create_server_app(
         # Let acknowledged requests reach their listeners before the process's pools close.
         await run_in_threadpool(dispatcher.shutdown, True)
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
+    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *extra_routes]
     if slack_route:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     if api_app is not None:

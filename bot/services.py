@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.pools import WorkerPool
+from core.kernel.metrics import RUNS_WAITING
 from core.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ class BotServices:
     n8n: Any = None
     run_workers: int = DEFAULT_RUN_WORKERS
     intake_workers: int = DEFAULT_INTAKE_WORKERS
+    # This replica's readiness (core.observability.readiness); None: not checked.
+    readiness: Any = None
+    # Both pools run each task in its submitter's context: a request's log fields follow it.
     _executor: WorkerPool | None = field(default=None, repr=False)
     _intake: WorkerPool | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -62,8 +66,20 @@ class BotServices:
             return self._intake
 
     def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
-        """Run `fn` on a run worker (a pipeline run); failures are logged."""
-        future = self.executor.submit(fn, *args, **kwargs)
+        """Run `fn` on a run worker (a pipeline run); failures are logged. Until a worker
+        takes it, it counts in `clixen_runs_waiting_for_worker`."""
+        RUNS_WAITING.inc()
+
+        def taken(*args: Any, **kwargs: Any) -> Any:
+            RUNS_WAITING.dec()
+            return fn(*args, **kwargs)
+
+        try:
+            future = self.executor.submit(taken, *args, **kwargs)
+        except BaseException:
+            RUNS_WAITING.dec()
+            raise
+        future.add_done_callback(_left_waiting)
         future.add_done_callback(_log_failure)
         return future
 
@@ -82,6 +98,11 @@ class BotServices:
         for pool in (self._intake, self._executor):
             if pool is not None:
                 pool.shutdown(wait=wait)
+
+
+def _left_waiting(future: Future[Any]) -> None:
+    if future.cancelled():  # never taken by a worker (the pool shut down first)
+        RUNS_WAITING.dec()
 
 
 def _log_failure(future: Future[Any]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import openai
 
 from core.kernel.errors import ClixenError, LLMNotConfigured
+from core.kernel.metrics import LLM_CALLS, LLM_ERRORS, LLM_SECONDS, LLM_TOKENS
 from core.kernel.settings import Settings
 
 # The openai client retries 408/409/429/5xx and connection errors itself with capped backoff.
@@ -212,6 +213,21 @@ class LLMClient:
     def _chat(
         self, messages: Sequence[Message], limit: int, response_format: dict[str, Any] | None
     ) -> LLMReply:
+        """One call, counted, timed and its tokens added up by model (`clixen_llm_*`)."""
+        LLM_CALLS.labels(self.model).inc()
+        try:
+            with LLM_SECONDS.labels(self.model).time():
+                reply = self._call(messages, limit, response_format)
+        except LLMError as e:
+            LLM_ERRORS.labels(self.model, _error_label(e)).inc()
+            raise
+        LLM_TOKENS.labels(self.model, "prompt").inc(reply.prompt_tokens)
+        LLM_TOKENS.labels(self.model, "completion").inc(reply.completion_tokens)
+        return reply
+
+    def _call(
+        self, messages: Sequence[Message], limit: int, response_format: dict[str, Any] | None
+    ) -> LLMReply:
         kwargs: dict[str, Any] = {}
         if response_format is not None:
             kwargs["response_format"] = response_format
@@ -261,6 +277,22 @@ class LLMClient:
             prompt_tokens=usage.prompt_tokens or 0,
             completion_tokens=usage.completion_tokens or 0,
         )
+
+
+_ERROR_LABELS: tuple[tuple[type[LLMError], str], ...] = (
+    (LLMTimeout, "timeout"),
+    (LLMConnectionError, "connection"),
+    (LLMAuthError, "auth"),
+    (LLMRateLimited, "rate_limited"),
+    (LLMServerError, "server"),
+    (LLMStatusError, "status"),
+    (LLMBadReply, "bad_reply"),
+)
+
+
+def _error_label(e: LLMError) -> str:
+    """The `error` label of a failed call (most specific class first)."""
+    return next((label for cls, label in _ERROR_LABELS if isinstance(e, cls)), "other")
 
 
 def _about_response_format(message: str) -> bool:

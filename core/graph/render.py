@@ -28,6 +28,7 @@ from core.graph.marks import NodeMark
 from core.graph.text import font
 from core.graph.workflow_graph import Family
 from core.kernel.errors import InvalidInput
+from core.kernel.metrics import PICTURE_SECONDS, PICTURES
 
 BACKGROUND = "#eef0f3"
 FAMILY_COLOURS = {
@@ -70,6 +71,13 @@ def render_png(layout: Layout) -> bytes:
             f"{MAX_PIXELS // 1_000_000} million pixels a picture may have: use the text outline "
             "(`clixen graph` prints it), or split the workflow."
         )
+    with PICTURE_SECONDS.time():
+        png = _draw(layout)
+    PICTURES.inc()
+    return png
+
+
+def _draw(layout: Layout) -> bytes:
     image = Image.new("RGB", (layout.width, layout.height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     _header(draw, layout)

@@ -36,6 +36,7 @@ PURPOSE: dict[str, str] = {
     "SLACK_API_URL": "optional Slack Web API base URL (tests point it at a local fake)",
     "CLIXEN_SECRET_KEY": "key that encrypts per-project secrets (pgcrypto / AES-GCM)",
     "PORT": "HTTP port for /slack/events, /healthz and the HTTP API",
+    "CLIXEN_METRICS_TOKEN": "bearer token Prometheus sends to scrape GET /metrics",
 }
 
 _PLACEHOLDERS = {
@@ -109,6 +110,16 @@ class Settings(BaseSettings):
     allowed_origins: str = Field("", validation_alias=AliasChoices("CLIXEN_ALLOWED_ORIGINS"))
     ops_channel: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_OPS_CHANNEL"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("CLIXEN_LOG_LEVEL"))
+    # `json`: one JSON object per log line, with the run's and request's ids
+    # (core/kernel/logging.py).
+    log_format: Literal["text", "json"] = Field(
+        "text", validation_alias=AliasChoices("CLIXEN_LOG_FORMAT")
+    )
+    # GET /metrics: off unless a bearer token is set, or `public` (only on a private network).
+    metrics: Literal["off", "public"] = Field(
+        "off", validation_alias=AliasChoices("CLIXEN_METRICS")
+    )
+    metrics_token: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_METRICS_TOKEN"))
     # Scheduler. The canonical smoke workflow reads this feed and posts to this Slack webhook;
     # unset, the smoke test serves both itself on 127.0.0.1 (works when n8n runs on this host).
     smoke_feed_url: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_SMOKE_FEED_URL"))
@@ -175,6 +186,7 @@ _SECRET_NAMES = {
     "SLACK_SIGNING_SECRET",
     "SLACK_APP_TOKEN",
     "CLIXEN_SECRET_KEY",
+    "CLIXEN_METRICS_TOKEN",
 }
 
 

@@ -23,6 +23,7 @@ from core.n8n.errors import (
     N8nTimeout,
     error_for_status,
 )
+from core.n8n.metering import MeteredTransport
 from core.n8n.payload import strip_read_only
 
 logger = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ class N8nClient:
             base_url=self.base_url,
             headers={"X-N8N-API-KEY": api_key, "Accept": "application/json"},
             timeout=timeout,
-            transport=transport,
+            transport=MeteredTransport(transport),
         )
 
     @classmethod

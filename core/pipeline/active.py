@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.kernel import telemetry
+from core.kernel import metrics, telemetry
 from core.kernel.models import PipelineRun, Workflow
 from core.kernel.vocabulary import FINISHED, RunKind, RunState
 from core.n8n.diff import diff_workflows
@@ -138,6 +138,8 @@ class ActiveRun:
             session.flush()
             session.expunge(row)
         self.run = row
+        if repair_kind is not None:
+            metrics.REPAIRS.labels(repair_kind).inc()
 
     def n8n_id(self) -> str | None:
         """The n8n id of the run's workflow (None before its first deploy)."""
@@ -271,6 +273,7 @@ def fail(active: ActiveRun, message: str, *, category: str, needs_review: bool =
         error=message,
         needs_review=needs_review or active.run.needs_review,
     )
+    metrics.RUN_FAILURES.labels(category).inc()
     _discard_draft(active)
     active.emit(RunState.failed, message)
 

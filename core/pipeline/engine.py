@@ -12,9 +12,12 @@ exist raises (NotFound).
 from __future__ import annotations
 
 import logging
+import time
 
 from core.generation.llm import LLMError
+from core.kernel import metrics
 from core.kernel.errors import ClixenError, InvalidInput, NotFound
+from core.kernel.log_context import bind, rebind
 from core.kernel.models import PipelineRun
 from core.kernel.safety import sanitize_request
 from core.kernel.vocabulary import IN_PROGRESS, RunState
@@ -27,6 +30,15 @@ from core.pipeline.types import Answer, PipelineServices, Progress, RunContext, 
 from core.workspace import quotas
 
 logger = logging.getLogger(__name__)
+
+# The `step` label of each timed state (queued only moves on; it is not a step of its own).
+STEP_NAMES = {
+    RunState.generating: "generate",
+    RunState.repairing: "repair",
+    RunState.validating: "validate",
+    RunState.deploying: "deploy",
+    RunState.watching: "test_run",
+}
 
 
 def execute_run(
@@ -52,10 +64,47 @@ def drive(
 ) -> RunOutcome:
     """Drive a run whose claim `owner` holds (see `claims.take`), then release the claim."""
     active = ActiveRun.of(services, get_run(services, run_id), progress, owner=owner)
+    run = active.run
+    with (
+        bind(run_id=run.id, workflow_id=run.workflow_id, project=run.project_id, team=run.team_id),
+        metrics.RUNS_IN_PROGRESS.track_inprogress(),
+    ):
+        if active.state == RunState.queued:
+            metrics.RUNS_STARTED.labels(run.kind).inc()
+        result, ended = _drive(services, active, owner, progress)
+        metrics.RUNS_FINISHED.labels(run.kind, ended).inc()
+        logger.info(
+            "run %s (%s) stopped %s after %s repairs, %s tokens",
+            run.id,
+            run.kind,
+            ended,
+            result.repairs,
+            result.tokens,
+        )
+        return result
+
+
+def _step(active: ActiveRun) -> None:
+    """Run the step of the run's state, timed under its step name."""
+    state = active.state
+    started = time.perf_counter()
+    try:
+        STEPS[state](active)
+    finally:
+        if state in STEP_NAMES:
+            metrics.STEP_SECONDS.labels(STEP_NAMES[state]).observe(time.perf_counter() - started)
+        rebind(workflow_id=active.run.workflow_id)  # a new run's workflow exists from deploy on
+
+
+def _drive(
+    services: PipelineServices, active: ActiveRun, owner: str, progress: Progress | None
+) -> tuple[RunOutcome, str]:
+    """The outcome, and how the drive ended: the run's state, or `taken_over`."""
+    run_id = active.run.id
     try:
         try:
             while active.state in IN_PROGRESS:
-                STEPS[active.state](active)
+                _step(active)
         except StopRun:
             pass
         except quotas.QuotaExceeded as e:
@@ -81,10 +130,10 @@ def drive(
             ActiveRun.of(services, get_run(services, run_id), progress),
             message="This request was taken over by another worker (this one had stopped "
             "answering for too long); that worker finishes it.",
-        )
+        ), "taken_over"
     finally:
         claims.release(services, run_id, owner)
-    return outcome(active)
+    return outcome(active), str(active.state)
 
 
 def _held_elsewhere(

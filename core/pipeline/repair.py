@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.deploy.workflows import head_version
-from core.kernel import telemetry
+from core.kernel import metrics, telemetry
 from core.kernel.errors import NotFound
 from core.kernel.models import PipelineRun, Project, Workflow, WorkflowVersion
 from core.kernel.vocabulary import RunKind, RunState, VersionSource, VersionStatus, WorkflowStatus
@@ -184,6 +184,7 @@ def _needs_review(
             session.flush()
     except IntegrityError:
         return None  # already reported at this version
+    metrics.RUN_FAILURES.labels("repair_cap").inc()  # a failed run stored without a drive
     telemetry.record(
         session=session,
         type=telemetry.ERROR,

@@ -49,8 +49,11 @@ def start_run(
     run waits for a worker: drive it with `execute_run`.
     Raises PermissionDenied (the user is not an editor of the project), InvalidInput (an
     unusable request or kind), NotFound, TooManyRuns (the user has `max_concurrent_runs`
-    requests in progress already).
+    requests in progress already), NotReady (this replica's database, n8n or n8n-mcp is not
+    available: nothing is stored).
     """
+    if services.readiness is not None:
+        services.readiness.require_ready()
     if kind not in (RunKind.create, RunKind.edit):
         raise InvalidInput(f"Unknown run kind {kind!r}: use create or edit.")
     kind = RunKind(kind)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from core.generation.llm import LLMClient
     from core.generation.templates import TemplateLibrary
     from core.n8n import N8nClient
+    from core.observability.readiness import ReadinessProbe
     from core.validation.mcp import McpValidator
 
 # The design's caps: at most 2 LLM repairs for validation errors, 3 repairs in all.
@@ -82,6 +83,9 @@ class PipelineServices:
     owner: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{os.getpid()}")
     # The claims this process holds and renews (see core/pipeline/claims.py).
     claims: RunClaims = field(default_factory=RunClaims, repr=False)
+    # This replica's readiness (`clixen serve`): while not ready, no new run starts. None: the
+    # caller (the CLI, a test) vouches for its dependencies itself.
+    readiness: ReadinessProbe | None = None
 
 
 @dataclass(frozen=True)

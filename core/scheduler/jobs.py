@@ -221,6 +221,7 @@ def _fire(
         tick=tick,
         body=lambda: body(ctx, fire_time),
         runner=ctx.runner,
+        ready=ctx.readiness.is_ready if ctx.readiness is not None else None,
     )
     if result.ran:
         logger.info("job %s tick %s ran (ok=%s)", job, tick, result.ok)
@@ -328,4 +329,5 @@ def run_recovery_at_start_job() -> None:
         tick=f"start:{os.getpid()}:{now.timestamp():.3f}",
         body=lambda: _recovery_body(ctx, now),
         runner=ctx.runner,
+        ready=ctx.readiness.is_ready if ctx.readiness is not None else None,
     )

@@ -7,6 +7,8 @@ Two guards, both needed:
   of tick N never overlaps a run of tick N+1 in another replica (no double repair or message
   from two overlapping watches). The lock dies with its transaction, so a killed process never
   leaves it behind. SQLite means one process: the claim alone suffices.
+A replica that is not ready (`ready()` false: its database, n8n or n8n-mcp is down) takes
+neither, so a ready replica runs the tick. Each tick run is counted and timed by job.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hashlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +28,8 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.kernel import metrics
+from core.kernel.log_context import bind
 from core.kernel.logging import redact
 from core.kernel.models import JobRun
 
@@ -113,12 +118,30 @@ def run_once_per_tick(
     tick: str,
     body: Callable[[], dict[str, Any]],
     runner: str | None = None,
+    ready: Callable[[], bool] | None = None,
 ) -> TickResult:
     """Run `body` if no replica has run (job, tick) and none is running `job` right now.
 
     `body` returns a JSON-able summary stored on the `JobRun`; an exception is recorded there
     (`ok=False`, redacted message) and logged, never raised: the scheduler must keep ticking.
+    With `ready` given and false, this replica neither locks nor claims: another one runs it.
     """
+    if ready is not None and not ready():
+        logger.info("job %s tick %s: this replica is not ready; left to others", job, tick)
+        metrics.JOB_SKIPPED_NOT_READY.labels(job).inc()
+        return TickResult(job, tick, ran=False, skipped_because="not ready")
+    with bind(job=job):
+        return _run_once(session_factory, job=job, tick=tick, body=body, runner=runner)
+
+
+def _run_once(
+    session_factory: sessionmaker[Session],
+    *,
+    job: str,
+    tick: str,
+    body: Callable[[], dict[str, Any]],
+    runner: str | None,
+) -> TickResult:
     engine = session_factory.kw["bind"]
     runner = runner or runner_id()
     with job_lock(engine, job) as acquired:
@@ -130,12 +153,16 @@ def run_once_per_tick(
             logger.debug("job %s tick %s: already run by another replica", job, tick)
             return TickResult(job, tick, ran=False, skipped_because="already run")
         ok = True
+        metrics.JOB_RUNS.labels(job).inc()
+        started = time.perf_counter()
         try:
             summary = body()
         except Exception as e:
             logger.exception("job %s tick %s failed", job, tick)
+            metrics.JOB_FAILURES.labels(job).inc()
             ok = False
             summary = {"error": redact(f"{type(e).__name__}: {e}")[:2000]}
+        metrics.JOB_SECONDS.labels(job).observe(time.perf_counter() - started)
         with session_factory.begin() as session:
             session.execute(
                 update(JobRun)

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel import db
 from core.kernel.settings import Settings
+from core.observability.readiness import ReadinessProbe
 from core.scheduler import (
     ALL_JOBS,
     EXECUTION_WATCH,
@@ -87,6 +88,8 @@ class SchedulerContext:
     services: Any = None  # the pipeline's services (repair, resume); built from settings if None
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     runner: str = field(default_factory=runner_id)
+    # This replica's readiness (core.observability.readiness): not ready, it takes no job.
+    readiness: ReadinessProbe | None = None
 
 
 _context: SchedulerContext | None = None
@@ -195,13 +198,15 @@ def start_scheduler(
     jobs: Iterable[str] | None = None,
     interval_override_s: int | None = None,
     recover_at_start: bool = True,
+    readiness: ReadinessProbe | None = None,
 ) -> BackgroundScheduler:
     """Start the background scheduler of this process and return it (call `.shutdown()`).
 
     `jobs` defaults to `default_jobs(settings)`. Every replica should run the same job set:
     the job store is shared, and a replica removes the known jobs it does not run.
     `recover_at_start` runs run recovery once right away (runs interrupted by the previous
-    process's death are picked up on start, not a full interval later).
+    process's death are picked up on start, not a full interval later). With `readiness`, a
+    tick fired while this replica is not ready is left to the other replicas.
     """
     if session_factory is None:
         session_factory = db.make_session_factory(db.make_engine(settings.database_url))
@@ -217,6 +222,7 @@ def start_scheduler(
             notifier=notifier,
             schedules={name: schedules[name] for name in enabled},
             services=services,
+            readiness=readiness,
         )
     )
     scheduler = BackgroundScheduler(

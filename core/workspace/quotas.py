@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.kernel.db import upsert_insert
 from core.kernel.errors import ClixenError, InvalidInput
+from core.kernel.metrics import QUOTA_REFUSALS
 from core.kernel.models import Project, QuotaUsage
 from core.kernel.settings import Settings, get_settings
 
@@ -79,6 +80,7 @@ class QuotaExceeded(ClixenError):
         self.limit = limit
         self.resets_at = resets_at
         self.needed = needed
+        QUOTA_REFUSALS.labels("deploys" if limit_name == DEPLOYS else "tokens").inc()
         wait = _fmt_wait(resets_at - _now(now))
         step = f" and the next AI step needs about {needed:,}" if needed else ""
         super().__init__(
@@ -95,6 +97,7 @@ class TooManyRuns(ClixenError):
     def __init__(self, *, running: int, limit: int) -> None:
         self.running = running
         self.limit = limit
+        QUOTA_REFUSALS.labels("concurrent_runs").inc()
         super().__init__(
             f"You already have {running} requests in progress, and {limit} can run at once per "
             "person: wait for one to finish, then ask again."

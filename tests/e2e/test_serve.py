@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
@@ -168,8 +169,15 @@ def _clixen(*args: str) -> list[str]:
 
 @pytest.fixture
 def dev_server(tmp_path: Path, n8n: N8nStack) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    yield from _serving(tmp_path, n8n)
+
+
+def _serving(
+    tmp_path: Path, n8n: N8nStack, **extra: str
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`clixen serve` in development on a fresh SQLite database, once /healthz answers."""
     port = _free_port()
-    env = _env(tmp_path, n8n, "development", port)
+    env = {**_env(tmp_path, n8n, "development", port), **extra}
     subprocess.run(_clixen("db", "upgrade"), env=env, cwd=tmp_path, check=True, timeout=120)
     proc = subprocess.Popen(
         _clixen("serve"),
@@ -231,3 +239,31 @@ def test_clixen_serve_in_production_without_slack_exits_2(tmp_path: Path, n8n: N
     assert "SLACK_BOT_TOKEN is not set: Slack bot token" in done.stderr
     assert "SLACK_SIGNING_SECRET is not set: Slack signing secret" in done.stderr
     assert json.dumps(done.stderr).count("Traceback") == 0
+
+
+def test_clixen_serve_answers_readyz_metrics_behind_its_token_and_logs_json(
+    tmp_path: Path, n8n: N8nStack
+) -> None:
+    token = "scrape-token-0123456789abcdef"
+    serving = _serving(tmp_path, n8n, CLIXEN_METRICS_TOKEN=token, CLIXEN_LOG_FORMAT="json")
+    base, proc = next(serving)
+    try:
+        ready = httpx.get(f"{base}/readyz", timeout=30)
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"]["database"]["ok"] and ready.json()["checks"]["n8n"]["ok"]
+        assert httpx.get(f"{base}/metrics").status_code == 401
+        scrape = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert scrape.status_code == 200
+        samples = {
+            s.name: s.value
+            for family in text_string_to_metric_families(scrape.text)
+            for s in family.samples
+        }
+        assert samples["clixen_ready"] == 1
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        serving.close()
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert lines and all(json.loads(line)["level"] for line in lines), out
+    assert token not in out
