@@ -25,7 +25,9 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from tests.conftest import PG_ADMIN, REPO
+from core.n8n import N8nClient
+from tests.conftest import PG_ADMIN, REPO, _read_env_file
+from tests.workflows import WORKS, order_hook
 
 SCRIPT = REPO / "scripts" / "n8n_stack.sh"
 # What a caller's environment may hold; none of it may reach n8n.
@@ -200,6 +202,15 @@ def test_single_process_n8n_starts_with_the_listed_environment_only(stack: Stack
     stack.run("start")
     assert_clean(stack.pid(), [])
     assert "SLACK_BOT_TOKEN" not in stack.command_lines()
+    # The Code node's task runner still gets what it needs.
+    env = _read_env_file(stack.state / "n8n.env")
+    path = f"clixen-env-{uuid.uuid4().hex[:8]}"
+    with N8nClient(env["N8N_URL"], env["N8N_API_KEY"]) as client:
+        wid = client.create_workflow(order_hook(path, WORKS))["id"]
+        client.activate(wid)
+        assert client.call_webhook(path, json={"total": 1}).status_code == 200
+        execution = client.wait_for_execution(wid, timeout_s=60)
+    assert execution is not None and execution["status"] == "success", execution
 
 
 def test_queue_mode_keeps_key_and_password_off_command_lines_and_runs_as_its_own_role(
