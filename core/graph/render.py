@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageDraw
 
-from core.errors import InvalidInput
 from core.graph.engines import Point
 from core.graph.geometry import (
     CAPTION_SIZE,
@@ -22,6 +21,7 @@ from core.graph.geometry import (
     PAD,
     TITLE_SIZE,
     Layout,
+    PictureTooLarge,
     PlacedEdge,
     PlacedNode,
 )
@@ -54,12 +54,6 @@ TEXT = "#212529"
 MUTED = "#6c757d"
 FADED_FILL = "#f1f3f5"
 STRIP = 6
-
-
-class PictureTooLarge(InvalidInput):
-    """The layout is bigger than `MAX_PIXELS`: nothing is drawn."""
-
-    code = "picture_too_large"
 
 
 def render_png(layout: Layout) -> bytes:

@@ -10,6 +10,7 @@ import dataclasses
 import pytest
 
 from core.graph import (
+    MAX_NODES,
     MAX_PIXELS,
     MAX_PORTS,
     Marks,
@@ -116,3 +117,9 @@ def test_the_text_outline_of_a_20000_character_name_stays_short() -> None:
     lines = text_outline(workflow_graph(wf))
     assert lines and all(len(line) <= 600 for line in lines)
     assert lines[0].startswith("Start → xxx") and "… → End" in lines[0]
+
+
+def test_a_workflow_beyond_the_node_cap_is_refused_before_layout() -> None:
+    wf = chain([f"n{i}" for i in range(MAX_NODES + 1)])
+    with pytest.raises(PictureTooLarge, match="text outline"):
+        layout_workflow(wf, engine="simple")
