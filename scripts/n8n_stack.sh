@@ -22,6 +22,16 @@
 #   of its own (created if missing; never the product's) and one N8N_ENCRYPTION_KEY shared by all
 #   (generated once into <state>/encryption.key). Same install, owner/API-key bootstrap, NODES_EXCLUDE
 #   and SSRF settings as the default stack. Without --queue: one process, SQLite.
+#   n8n connects to its database as a role of its own (owner of that database only: no superuser,
+#   no CREATEDB/CREATEROLE). The database and the role carry this state dir's marker (a COMMENT
+#   naming the random id in <state>/pg.marker): a database or role without it is never dropped or
+#   reused; start stops and says what to do.
+#
+# Secrets never appear on a command line (/proc/*/cmdline is readable by every user): n8n reads
+# the encryption key and the database password from files (N8N_ENCRYPTION_KEY_FILE,
+# DB_POSTGRESDB_PASSWORD_FILE, mode 600 in the state dir), psql gets SQL with a password on
+# stdin. n8n starts with an explicit environment (`env -i` and the list in n8n_environment), not
+# the caller's (which may hold SLACK_BOT_TOKEN, OPENAI_API_KEY, N8N_API_KEY, ...).
 #
 # Settings (environment):
 #   CLIXEN_N8N_PORT           n8n HTTP port                (default 5678)
@@ -42,7 +52,9 @@
 #   CLIXEN_N8N_REDIS_HOST / _PORT / _DB   the queue's Redis         (default 127.0.0.1 / 6379 / 0)
 #   CLIXEN_N8N_BULL_PREFIX             prefix of n8n's Redis keys   (default clixen_n8n_queue)
 #   CLIXEN_N8N_PG_HOST / _PORT / _USER / _PASSWORD / _DATABASE  n8n's Postgres database
-#                                      (default 127.0.0.1 / 5432 / postgres / - / clixen_n8n_queue)
+#                                      (default 127.0.0.1 / 5432 / postgres / - / clixen_n8n_queue);
+#                                      _USER/_PASSWORD: an admin that creates the role and database
+#   CLIXEN_N8N_PG_ROLE                 the role n8n connects as (default: the database's name)
 set -euo pipefail
 
 QUEUE=0
@@ -95,7 +107,10 @@ PG_PORT="${CLIXEN_N8N_PG_PORT:-5432}"
 PG_USER="${CLIXEN_N8N_PG_USER:-postgres}"
 PG_PASSWORD="${CLIXEN_N8N_PG_PASSWORD:-}"
 PG_DATABASE="${CLIXEN_N8N_PG_DATABASE:-clixen_n8n_queue}"
+PG_ROLE="${CLIXEN_N8N_PG_ROLE:-${PG_DATABASE}}"
 ENCRYPTION_KEY_FILE="${STATE_DIR}/encryption.key"
+PG_MARKER_FILE="${STATE_DIR}/pg.marker"
+PG_ROLE_PASSWORD_FILE="${STATE_DIR}/pg_role.password"
 WORKERS_FILE="${STATE_DIR}/n8n.workers"
 START_TIMEOUT="${CLIXEN_N8N_START_TIMEOUT:-180}"
 LOCK_TIMEOUT="${CLIXEN_N8N_LOCK_TIMEOUT:-900}"
@@ -285,10 +300,34 @@ queue_env() {
   printf 'DB_TYPE=postgresdb\n'
   printf 'DB_POSTGRESDB_HOST=%s\n' "${PG_HOST}"
   printf 'DB_POSTGRESDB_PORT=%s\n' "${PG_PORT}"
-  printf 'DB_POSTGRESDB_USER=%s\n' "${PG_USER}"
-  printf 'DB_POSTGRESDB_PASSWORD=%s\n' "${PG_PASSWORD}"
+  printf 'DB_POSTGRESDB_USER=%s\n' "${PG_ROLE}"
+  printf 'DB_POSTGRESDB_PASSWORD_FILE=%s\n' "${PG_ROLE_PASSWORD_FILE}"
   printf 'DB_POSTGRESDB_DATABASE=%s\n' "${PG_DATABASE}"
-  printf 'N8N_ENCRYPTION_KEY=%s\n' "$(cat "${ENCRYPTION_KEY_FILE}")"
+  printf 'N8N_ENCRYPTION_KEY_FILE=%s\n' "${ENCRYPTION_KEY_FILE}"
+}
+
+# The whole environment n8n starts with, one VAR=value a line (no secret: those are in files).
+n8n_environment() {  # n8n_environment DATA_DIR BROKER_PORT
+  printf 'PATH=%s\n' "${NODE24_DIR}/bin:/usr/local/bin:/usr/bin:/bin"
+  printf 'HOME=%s\n' "$1"
+  printf 'LANG=C.UTF-8\n'
+  printf 'N8N_USER_FOLDER=%s\n' "$1"
+  printf 'N8N_PORT=%s\n' "${PORT}"
+  printf 'N8N_LISTEN_ADDRESS=127.0.0.1\n'
+  printf 'N8N_HOST=127.0.0.1\n'
+  printf 'N8N_PROTOCOL=http\n'
+  printf 'N8N_WEBHOOK_URL=%s\n' "${BASE_URL}/"
+  printf 'N8N_EDITOR_BASE_URL=%s\n' "${BASE_URL}/"
+  printf 'N8N_RUNNERS_BROKER_PORT=%s\n' "$2"
+  printf 'N8N_RUNNERS_BROKER_LISTEN_ADDRESS=127.0.0.1\n'
+  printf 'N8N_DIAGNOSTICS_ENABLED=false\n'
+  printf 'N8N_VERSION_NOTIFICATIONS_ENABLED=false\n'
+  printf 'N8N_TEMPLATES_ENABLED=false\n'
+  printf 'N8N_PERSONALIZATION_ENABLED=false\n'
+  printf 'N8N_SECURE_COOKIE=false\n'
+  printf 'N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS=true\n'
+  printf 'N8N_PUBLIC_API_DISABLED=false\n'
+  printf 'N8N_PUBLIC_API_SWAGGERUI_DISABLED=true\n'
 }
 
 # launch_n8n [WORKER_INDEX]: the main n8n (no argument: `n8n start`, SQLite unless --queue) or
@@ -328,27 +367,13 @@ launch_n8n() {
   {
     printf '\n===== %s n8n_stack start =====\n' "$(date -Is)"
   } >>"${log_file}"
+  local -a base_vars
+  mapfile -t base_vars < <(n8n_environment "${data_dir}" "${broker_port}")
   # Not group leader in a non-interactive shell, so setsid execs in place: $! is n8n's pid
-  # and the leader of its own process group (stop kills that group).
-  env \
-    PATH="${NODE24_DIR}/bin:${PATH}" \
-    N8N_USER_FOLDER="${data_dir}" \
-    N8N_PORT="${PORT}" \
-    N8N_LISTEN_ADDRESS=127.0.0.1 \
-    N8N_HOST=127.0.0.1 \
-    N8N_PROTOCOL=http \
-    N8N_WEBHOOK_URL="${BASE_URL}/" \
-    N8N_EDITOR_BASE_URL="${BASE_URL}/" \
-    N8N_RUNNERS_BROKER_PORT="${broker_port}" \
-    N8N_RUNNERS_BROKER_LISTEN_ADDRESS=127.0.0.1 \
-    N8N_DIAGNOSTICS_ENABLED=false \
-    N8N_VERSION_NOTIFICATIONS_ENABLED=false \
-    N8N_TEMPLATES_ENABLED=false \
-    N8N_PERSONALIZATION_ENABLED=false \
-    N8N_SECURE_COOKIE=false \
-    N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS=true \
-    N8N_PUBLIC_API_DISABLED=false \
-    N8N_PUBLIC_API_SWAGGERUI_DISABLED=true \
+  # and the leader of its own process group (stop kills that group). `env -i`: only the listed
+  # variables, none of the caller's; no value on this command line is a secret.
+  env -i \
+    "${base_vars[@]}" \
     "${mode_vars[@]}" \
     "${hardening_vars[@]}" \
     setsid nohup "${NODE24}" "${N8N_JS}" "${cmd[@]}" >>"${log_file}" 2>&1 </dev/null 8>&- 9>&- &
@@ -387,7 +412,27 @@ wait_worker_ready() {  # wait_worker_ready I
   return 1
 }
 
-# Queue mode's prerequisites: Redis answers, n8n's Postgres database exists, one encryption key.
+# psql as the admin (CLIXEN_N8N_PG_USER) on the `postgres` database: SQL on stdin, never in argv
+# (it may hold the role's password); the admin's password, if any, by environment.
+psql_admin() {
+  local conn="host=${PG_HOST} port=${PG_PORT} user=${PG_USER} dbname=postgres"
+  if [[ -n "${PG_PASSWORD}" ]]; then
+    PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -X -q -At -v ON_ERROR_STOP=1 "$@"
+  else
+    psql "${conn}" -X -q -At -v ON_ERROR_STOP=1 "$@"
+  fi
+}
+
+# A file of 32 random hex bytes (mode 600), created once.
+secret_file() {  # secret_file PATH
+  if [[ ! -s "$1" ]]; then
+    (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"$1")
+  fi
+  chmod 600 "$1"
+}
+
+# Queue mode's prerequisites: Redis answers; n8n's Postgres database exists, owned by a role of
+# its own, both carrying this state dir's marker; one encryption key.
 queue_prerequisites() {
   python3 - "${REDIS_HOST}" "${REDIS_PORT}" <<'PY' \
     || die "Redis does not answer PING on ${REDIS_HOST}:${REDIS_PORT} (set CLIXEN_N8N_REDIS_HOST/_PORT)"
@@ -397,41 +442,72 @@ with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3) as s:
     sys.exit(0 if s.recv(64).startswith(b"+PONG") else 1)
 PY
   command -v psql >/dev/null || die "psql not found (needed to create n8n's Postgres database)"
-  local conn="host=${PG_HOST} port=${PG_PORT} user=${PG_USER} dbname=postgres"
-  local oid_file="${STATE_DIR}/pg_database.oid"
-  local oid
-  oid="$(PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -Atc \
-    "SELECT oid FROM pg_database WHERE datname = '${PG_DATABASE}'")" \
-    || die "cannot connect to Postgres (${conn}; set CLIXEN_N8N_PG_*)"
-  # The database belongs to this state dir only if the dir recorded its oid (and holds the key
-  # it was made with). Otherwise another checkout or a wiped .stack made it: its owner, API keys
-  # and instance keys are unusable here, so it is started afresh, its Redis keys with it.
-  if [[ -n "${oid}" && ( ! -s "${ENCRYPTION_KEY_FILE}" || "$(cat "${oid_file}" 2>/dev/null)" != "${oid}" ) ]]; then
-    log "start: ${PG_DATABASE} belongs to another n8n state; recreating it for ${STATE_DIR}"
-    PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -qc "DROP DATABASE \"${PG_DATABASE}\" WITH (FORCE)" \
-      || die "cannot drop the stale Postgres database ${PG_DATABASE}"
-    oid=""
-    if command -v redis-cli >/dev/null; then
-      redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" --scan --pattern "${BULL_PREFIX}:*" \
-        | xargs -r redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" del >/dev/null || true
+  local name
+  for name in "${PG_DATABASE}" "${PG_ROLE}"; do
+    [[ "${name}" =~ ^[a-z_][a-z0-9_]{0,62}$ ]] \
+      || die "CLIXEN_N8N_PG_DATABASE / CLIXEN_N8N_PG_ROLE must be lower-case identifiers: ${name}"
+  done
+  if [[ ! -s "${PG_MARKER_FILE}" ]]; then
+    (umask 077 && printf 'clixen-n8n-state %s\n' \
+      "$(python3 -c 'import secrets; print(secrets.token_hex(16))')" >"${PG_MARKER_FILE}")
+  fi
+  local marker oid_file="${STATE_DIR}/pg_database.oid" row oid comment owner
+  marker="$(cat "${PG_MARKER_FILE}")"
+  secret_file "${PG_ROLE_PASSWORD_FILE}"
+  row="$(psql_admin <<SQL
+SELECT oid, coalesce(shobj_description(oid, 'pg_database'), ''), pg_get_userbyid(datdba)
+FROM pg_database WHERE datname = '${PG_DATABASE}'
+SQL
+)" || die "cannot connect to Postgres as ${PG_USER} on ${PG_HOST}:${PG_PORT} (set CLIXEN_N8N_PG_*)"
+  IFS='|' read -r oid comment owner <<<"${row}"
+  if [[ -n "${oid}" ]]; then
+    # Ours: it carries this dir's marker, or (made before markers) this dir recorded its oid.
+    if [[ "${comment}" != "${marker}" ]] \
+      && ! [[ -z "${comment}" && "$(cat "${oid_file}" 2>/dev/null)" == "${oid}" ]]; then
+      die "Postgres database ${PG_DATABASE} exists but was not created for ${STATE_DIR} (it lacks this state dir's marker): it may hold another n8n's data, so it is left alone. Use another database (CLIXEN_N8N_PG_DATABASE=...), or drop it yourself if it is unused: psql -h ${PG_HOST} -p ${PG_PORT} -U ${PG_USER} -c 'DROP DATABASE \"${PG_DATABASE}\"'"
     fi
-    # What this dir knew of the old database (owner, API key, n8n's instance settings) goes too.
-    # Its logs too: execution ids start again at 1 in the new database.
-    rm -rf "${OWNER_FILE}" "${ENV_FILE}" "${COOKIE_JAR}" "${STATE_DIR}"/n8n-data \
-      "${STATE_DIR}"/worker-*-data "${STATE_DIR}"/*.log
+    if [[ ! -s "${ENCRYPTION_KEY_FILE}" || "${owner}" != "${PG_ROLE}" ]]; then
+      # Ours but unusable (its key is gone) or still owned by the admin: started afresh.
+      log "start: recreating ${PG_DATABASE} (this state dir's) for role ${PG_ROLE}"
+      printf 'DROP DATABASE "%s" WITH (FORCE);\n' "${PG_DATABASE}" | psql_admin \
+        || die "cannot drop the Postgres database ${PG_DATABASE}"
+      oid=""
+      if command -v redis-cli >/dev/null; then
+        redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" --scan --pattern "${BULL_PREFIX}:*" \
+          | xargs -r redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" del >/dev/null || true
+      fi
+      # What this dir knew of the old database (owner, API key, n8n's instance settings) goes too.
+      # Its logs too: execution ids start again at 1 in the new database.
+      rm -rf "${OWNER_FILE}" "${ENV_FILE}" "${COOKIE_JAR}" "${STATE_DIR}"/n8n-data \
+        "${STATE_DIR}"/worker-*-data "${STATE_DIR}"/*.log
+    fi
   fi
+  # The role n8n connects as: login, owner of its database only.
+  row="$(printf "SELECT rolsuper, coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = '%s'\n" "${PG_ROLE}" | psql_admin)" \
+    || die "cannot read the Postgres roles"
+  if [[ -z "${row}" ]]; then
+    log "start: creating Postgres role ${PG_ROLE} for n8n (no superuser, owner of ${PG_DATABASE} only)"
+    printf 'CREATE ROLE "%s" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION;\n' "${PG_ROLE}" \
+      | psql_admin || die "cannot create the Postgres role ${PG_ROLE}"
+    printf "COMMENT ON ROLE \"%s\" IS '%s';\n" "${PG_ROLE}" "${marker}" | psql_admin \
+      || die "cannot mark the Postgres role ${PG_ROLE}"
+  elif [[ "${row#*|}" != "${marker}" ]]; then
+    die "Postgres role ${PG_ROLE} exists but was not created for ${STATE_DIR}: it is left alone. Use another role (CLIXEN_N8N_PG_ROLE=...), or drop it yourself if it is unused."
+  fi
+  # The password: printf is a shell builtin, so it never shows on a command line.
+  printf "ALTER ROLE \"%s\" PASSWORD '%s';\n" "${PG_ROLE}" "$(<"${PG_ROLE_PASSWORD_FILE}")" \
+    | psql_admin || die "cannot set the password of the Postgres role ${PG_ROLE}"
   if [[ -z "${oid}" ]]; then
-    log "start: creating Postgres database ${PG_DATABASE} for n8n"
-    PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -qc "CREATE DATABASE \"${PG_DATABASE}\"" \
-      || die "cannot create Postgres database ${PG_DATABASE}"
-    PGPASSWORD="${PG_PASSWORD}" psql "${conn}" -Atc \
-      "SELECT oid FROM pg_database WHERE datname = '${PG_DATABASE}'" >"${oid_file}" \
-      || die "cannot read the oid of ${PG_DATABASE}"
+    log "start: creating Postgres database ${PG_DATABASE} for n8n (owner ${PG_ROLE})"
+    {
+      printf 'CREATE DATABASE "%s" OWNER "%s";\n' "${PG_DATABASE}" "${PG_ROLE}"
+      printf "COMMENT ON DATABASE \"%s\" IS '%s';\n" "${PG_DATABASE}" "${marker}"
+      printf 'REVOKE ALL ON DATABASE "%s" FROM PUBLIC;\n' "${PG_DATABASE}"
+    } | psql_admin || die "cannot create Postgres database ${PG_DATABASE}"
+    printf "SELECT oid FROM pg_database WHERE datname = '%s'\n" "${PG_DATABASE}" \
+      | psql_admin >"${oid_file}" || die "cannot read the oid of ${PG_DATABASE}"
   fi
-  if [[ ! -s "${ENCRYPTION_KEY_FILE}" ]]; then
-    (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"${ENCRYPTION_KEY_FILE}")
-  fi
-  chmod 600 "${ENCRYPTION_KEY_FILE}"
+  secret_file "${ENCRYPTION_KEY_FILE}"
 }
 
 # The number of workers this stack was started with, else CLIXEN_N8N_WORKERS, else 1.

@@ -11,11 +11,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.graph.engines import INSTALL_HINT, dot_available
-from core.graph.geometry import MAX_PIXELS, MAX_WIDTH, OVERVIEW_NODES, Layout
+from core.graph.geometry import (
+    MAX_NODES,
+    MAX_PIXELS,
+    MAX_WIDTH,
+    OVERVIEW_NODES,
+    Layout,
+    PictureTooLarge,
+)
 from core.graph.layout import layout_workflow
 from core.graph.marks import Marks, NodeMark, diff_marks, execution_marks, run_marks
 from core.graph.outline import text_outline
-from core.graph.render import PictureTooLarge, render_png
+from core.graph.render import render_png
 from core.graph.workflow_graph import (
     MAX_PORTS,
     Family,
@@ -27,6 +34,7 @@ from core.graph.workflow_graph import (
 
 __all__ = [
     "INSTALL_HINT",
+    "MAX_NODES",
     "MAX_PIXELS",
     "MAX_PORTS",
     "MAX_WIDTH",

@@ -10,9 +10,11 @@ from core.graph.marks import Marks, NodeMark
 from core.graph.workflow_graph import (
     Family,
 )
+from core.kernel.errors import InvalidInput
 
 MAX_WIDTH = 1600  # px: wider pictures are unreadable once Slack scales them down
 MAX_PIXELS = 24_000_000  # px: 1,600 × 15,000; a bigger picture is refused (72 MB to draw)
+MAX_NODES = 500  # more nodes (only an n8n-side workflow can have them) are not laid out
 OVERVIEW_NODES = 40  # beyond this, small boxes without types (the text outline has the rest)
 
 MARGIN = 24
@@ -34,6 +36,13 @@ LANE = 6  # spacing of connections that share the gap between two bands
 FOLD_LANES = RANKSEP // 3 + 4 * LANE
 LEGEND_H = 30
 MAX_SHARED_LINKS = 3  # a sub-node serving more nodes is linked to the first one only
+
+
+class PictureTooLarge(InvalidInput):
+    """The workflow has more than `MAX_NODES` nodes, or its layout more than `MAX_PIXELS`
+    pixels: nothing is drawn."""
+
+    code = "picture_too_large"
 
 
 @dataclass(frozen=True)

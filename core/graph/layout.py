@@ -21,6 +21,7 @@ from core.graph.geometry import (
     LABEL_SIZE,
     LEGEND_H,
     MARGIN,
+    MAX_NODES,
     MAX_SHARED_LINKS,
     MAX_WIDTH,
     MESSAGE_LINES,
@@ -40,6 +41,7 @@ from core.graph.geometry import (
     Box,
     Folded,
     Layout,
+    PictureTooLarge,
     PlacedNode,
     Style,
 )
@@ -136,7 +138,14 @@ def layout_workflow(
     engine: str = "auto",
 ) -> Layout:
     """The picture's layout for an n8n workflow JSON (sticky notes left out), with `marks` drawn
-    on the nodes. `engine`: "auto" (Graphviz `dot` when installed), "dot" or "simple"."""
+    on the nodes. `engine`: "auto" (Graphviz `dot` when installed), "dot" or "simple".
+    PictureTooLarge beyond MAX_NODES nodes (the deploy gate keeps stored workflows far below)."""
+    raw_nodes = workflow.get("nodes")
+    if isinstance(raw_nodes, list) and len(raw_nodes) > MAX_NODES:
+        raise PictureTooLarge(
+            f"The workflow has {len(raw_nodes)} nodes; pictures are drawn up to {MAX_NODES}: "
+            "use the text outline (`clixen graph` prints it)."
+        )
     graph = workflow_graph(workflow)
     marks = marks or Marks()
     style = OVERVIEW if len(graph.nodes) > OVERVIEW_NODES else NORMAL

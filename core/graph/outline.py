@@ -4,15 +4,23 @@
 from __future__ import annotations
 
 from core.graph.engines import FlowEdge, flow_ranks
+from core.graph.text import shorten
 from core.graph.workflow_graph import AI_KIND_LABELS, GraphEdge, WorkflowGraph
 
 MAX_TEXT_LINES = 25
+NAME_CHARS = 80  # a node's name in the outline (Slack cuts a block's text at 3,000 characters)
+MAX_LINE_CHARS = 600
+
+
+def _name(name: str) -> str:
+    return shorten(name, NAME_CHARS)
 
 
 def text_outline(graph: WorkflowGraph, *, max_lines: int = MAX_TEXT_LINES) -> list[str]:
     """Chains covering every main connection once, named outputs in brackets; then one line per
     node that has sub-nodes (`AI Agent uses OpenAI Chat Model (model), Wikipedia (tool)`); then
-    nodes without any connection."""
+    nodes without any connection. Names longer than NAME_CHARS and lines longer than
+    MAX_LINE_CHARS are shortened ("…")."""
     succs: dict[str, list[GraphEdge]] = {n.name: [] for n in graph.nodes}
     has_pred: set[str] = set()
     for e in graph.main_edges:
@@ -27,7 +35,7 @@ def text_outline(graph: WorkflowGraph, *, max_lines: int = MAX_TEXT_LINES) -> li
     lines: list[str] = []
     for start in [n for n in order if n not in has_pred] + order:
         while any(e not in used for e in succs[start]):
-            chain = start
+            chain = _name(start)
             node = start
             while (step := next((x for x in succs[node] if x not in used), None)) is not None:
                 e = step
@@ -37,7 +45,8 @@ def text_outline(graph: WorkflowGraph, *, max_lines: int = MAX_TEXT_LINES) -> li
                     if e.output < len(graph.node(node).outputs)
                     else ""
                 )
-                chain += f" ({label}) → {e.target}" if label else f" → {e.target}"
+                target = _name(e.target)
+                chain += f" ({label}) → {target}" if label else f" → {target}"
                 node = e.target
             lines.append(chain)
     for n in graph.nodes:
@@ -45,11 +54,11 @@ def text_outline(graph: WorkflowGraph, *, max_lines: int = MAX_TEXT_LINES) -> li
         if subs:
             kinds = {e.source: e.kind for e in graph.edges if e.is_ai and e.target == n.name}
             uses = ", ".join(
-                f"{s} ({AI_KIND_LABELS.get(kinds.get(s, ''), 'sub-node')})" for s in subs
+                f"{_name(s)} ({AI_KIND_LABELS.get(kinds.get(s, ''), 'sub-node')})" for s in subs
             )
-            lines.append(f"{n.name} uses {uses}")
+            lines.append(f"{_name(n.name)} uses {uses}")
     connected = {x for e in graph.edges for x in (e.source, e.target)}
-    lines.extend(n.name for n in graph.nodes if n.name not in connected)
+    lines.extend(_name(n.name) for n in graph.nodes if n.name not in connected)
     if len(lines) > max_lines:
         lines = [*lines[:max_lines], f"… and {len(lines) - max_lines} more"]
-    return lines
+    return [shorten(line, MAX_LINE_CHARS) for line in lines]

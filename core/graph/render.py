@@ -21,13 +21,13 @@ from core.graph.geometry import (
     PAD,
     TITLE_SIZE,
     Layout,
+    PictureTooLarge,
     PlacedEdge,
     PlacedNode,
 )
 from core.graph.marks import NodeMark
 from core.graph.text import font
 from core.graph.workflow_graph import Family
-from core.kernel.errors import InvalidInput
 from core.kernel.metrics import PICTURE_SECONDS, PICTURES
 
 BACKGROUND = "#eef0f3"
@@ -55,12 +55,6 @@ TEXT = "#212529"
 MUTED = "#6c757d"
 FADED_FILL = "#f1f3f5"
 STRIP = 6
-
-
-class PictureTooLarge(InvalidInput):
-    """The layout is bigger than `MAX_PIXELS`: nothing is drawn."""
-
-    code = "picture_too_large"
 
 
 def render_png(layout: Layout) -> bytes:

@@ -10,6 +10,7 @@ import dataclasses
 import pytest
 
 from core.graph import (
+    MAX_NODES,
     MAX_PIXELS,
     MAX_PORTS,
     Marks,
@@ -17,6 +18,7 @@ from core.graph import (
     PictureTooLarge,
     layout_workflow,
     render_png,
+    text_outline,
     workflow_graph,
 )
 from core.graph.text import LINE_CHARS, font, text_width, wrap
@@ -107,3 +109,17 @@ def test_a_picture_over_the_pixel_cap_is_refused_with_what_to_do() -> None:
     huge = dataclasses.replace(layout, height=MAX_PIXELS // layout.width + 1)
     with pytest.raises(PictureTooLarge, match="text outline"):
         render_png(huge)
+
+
+def test_the_text_outline_of_a_20000_character_name_stays_short() -> None:
+    wf = chain(["Start", LONG, "End"])
+    wf["nodes"].append(node("y" * 20_000, "set"))  # not connected: listed alone
+    lines = text_outline(workflow_graph(wf))
+    assert lines and all(len(line) <= 600 for line in lines)
+    assert lines[0].startswith("Start → xxx") and "… → End" in lines[0]
+
+
+def test_a_workflow_beyond_the_node_cap_is_refused_before_layout() -> None:
+    wf = chain([f"n{i}" for i in range(MAX_NODES + 1)])
+    with pytest.raises(PictureTooLarge, match="text outline"):
+        layout_workflow(wf, engine="simple")
