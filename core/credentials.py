@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.catalog import NodeCatalog
+from core.catalog.credential_domains import BOT_SECRET as BOT_SECRET
 from core.validation.parameters import ParamContext, shown, with_defaults
 from core.validation.report import Issue
 from core.validation.shapes import is_number
@@ -147,7 +148,6 @@ def bind(workflow: Mapping[str, Any], *, node: str, credential_type: str, secret
 
 # --- Slack with zero setup: the project's workflows post as the Clixen bot ----------------------
 
-BOT_SECRET = "CLIXEN_BOT"  # noqa: S105 (the secret's name)
 SLACK_API = "slackApi"
 SLACK_NODE = "n8n-nodes-base.slack"
 

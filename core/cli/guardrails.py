@@ -38,6 +38,14 @@ def register(sub: Any) -> None:
     s_set = ssub.add_parser("set", help="set a secret; the value is read from stdin")
     s_set.add_argument("name", help="e.g. SLACK_TOKEN")
     s_set.add_argument("--type", dest="credential_type", help="n8n credential type, e.g. slackApi")
+    s_set.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        metavar="HOST",
+        help="a host its credential may be sent to from HTTP Request/GraphQL (repeatable; "
+        "needed for generic types such as httpHeaderAuth, e.g. api.example.com, *.example.com)",
+    )
     s_set.set_defaults(func=_secret_set)
     s_list = ssub.add_parser("list", help="list secret names (never values)")
     s_list.set_defaults(func=_secret_list)
@@ -160,6 +168,7 @@ def _secret_set(args: argparse.Namespace) -> int:
             key=key,
             credential_type=args.credential_type,
             n8n=n8n,
+            allowed_hosts=args.allowed_hosts,
         )
     print(f"Secret {args.name} saved (encrypted) in project {project.name}.")
     if settings.n8n_url and settings.n8n_api_key:
@@ -203,7 +212,11 @@ def _secret_list(args: argparse.Namespace) -> int:
         return 0
     for info in infos:
         kind = info.credential_type or "-"
-        print(f"{info.name:<32} {kind:<24} set by {info.created_by} {info.updated_at:%Y-%m-%d}")
+        hosts = f"  hosts: {', '.join(info.allowed_hosts)}" if info.allowed_hosts else ""
+        print(
+            f"{info.name:<32} {kind:<24} set by {info.created_by} {info.updated_at:%Y-%m-%d}"
+            + hosts
+        )
     return 0
 
 

@@ -19,6 +19,12 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.catalog.credential_domains import (
+    BOT_SECRET,
+    OWNER_NAMED,
+    RESTRICTION_FIELDS,
+    restriction,
+)
 from core.errors import InvalidInput, PermissionDenied
 from core.models import Secret
 from core.secrets.crypto import decrypt
@@ -47,20 +53,23 @@ class CredentialsAPI(Protocol):
 _SECRETISH = re.compile(r"(?i)token|key|secret|password")
 
 
-def _credential_data(n8n: CredentialsAPI, row: Secret, value: str) -> dict[str, Any]:
-    """The n8n credential `data` for a secret: a JSON object value as is, else the one field the
-    credential type's schema needs."""
+def _credential_data(schema: Mapping[str, Any], row: Secret, value: str) -> dict[str, Any]:
+    """The n8n credential `data` for a secret: a JSON object value as is (without restriction
+    fields: Clixen sets those), else the one field the credential type's schema needs."""
     if value.lstrip().startswith("{"):
         try:
             data = json.loads(value)
         except json.JSONDecodeError:
             data = None
         if isinstance(data, dict):
-            return data
+            return {k: v for k, v in data.items() if k not in RESTRICTION_FIELDS}
     ctype = row.credential_type or ""
-    schema = n8n.credential_schema(ctype)
     props = schema.get("properties", {})
-    strings = [k for k, v in props.items() if isinstance(v, dict) and v.get("type") == "string"]
+    strings = [
+        k
+        for k, v in props.items()
+        if isinstance(v, dict) and v.get("type") == "string" and k not in RESTRICTION_FIELDS
+    ]
     required = [k for k in schema.get("required", []) if k in strings]
     if len(required) == 1:
         return {required[0]: value}
@@ -70,6 +79,35 @@ def _credential_data(n8n: CredentialsAPI, row: Secret, value: str) -> dict[str, 
     raise InvalidInput(
         f"Secret {row.name} is used as an n8n {ctype} credential, which needs several fields "
         f"({', '.join(strings)}). Set its value as a JSON object with those fields."
+    )
+
+
+def _restricted(schema: Mapping[str, Any], row: Secret, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with the n8n domain restriction the credential gets (see
+    `core.catalog.credential_domains`): its service's domains, the hosts its owner named, or
+    none at all. A type whose n8n schema has no restriction fields (n8n adds them only to types
+    that authenticate HTTP requests: Postgres, Redis… have none) is sent as is: the HTTP Request
+    and GraphQL nodes cannot use it."""
+    ctype = row.credential_type or ""
+    if ctype in OWNER_NAMED and not row.allowed_hosts:
+        raise InvalidInput(owner_hosts_needed(row.name, ctype))
+    if "allowedHttpRequestDomains" not in (schema.get("properties") or {}):
+        return data
+    if row.name == BOT_SECRET:
+        # The bot's token: never from HTTP Request or GraphQL, only from Slack's own nodes.
+        return {**data, "allowedHttpRequestDomains": "none"}
+    fields = restriction(ctype, data, row.allowed_hosts or ())
+    if fields["allowedHttpRequestDomains"] == "none":
+        return {**data, "allowedHttpRequestDomains": "none"}
+    return {**data, **fields}
+
+
+def owner_hosts_needed(name: str, credential_type: str) -> str:
+    """What to do when a generic credential has no allowed host."""
+    return (
+        f"Secret {name} is a {credential_type} credential, which authenticates whatever host a "
+        "workflow calls: name the hosts it may be sent to, e.g. "
+        f"`clixen secret set {name} --type {credential_type} --allowed-host api.example.com`."
     )
 
 
@@ -156,7 +194,8 @@ def sync_project_credentials(
 
 def ensure_credential(session: Session, *, n8n: CredentialsAPI, row: Secret, key: str) -> None:
     """Bring the secret's n8n credential up to date: created on first use, updated in place
-    (same id, so every workflow bound to it follows) when the value changed since."""
+    (same id, so every workflow bound to it follows) when the value changed since. Every write
+    carries the credential's domain restriction (`_restricted`)."""
     from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
 
     fresh = (
@@ -166,8 +205,11 @@ def ensure_credential(session: Session, *, n8n: CredentialsAPI, row: Secret, key
     )
     if fresh:
         return
-    data = _credential_data(n8n, row, decrypt(session, row=row, key=key))
     ctype, n8n_name = row.credential_type or "", _n8n_name(row)
+    schema = n8n.credential_schema(ctype)
+    data = _restricted(
+        schema, row, _credential_data(schema, row, decrypt(session, row=row, key=key))
+    )
     credential_id = row.n8n_credential_id
     if credential_id is not None:
         try:

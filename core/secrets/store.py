@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -16,9 +17,10 @@ from sqlalchemy import String, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from core.catalog.credential_domains import OWNER_NAMED, normalize_allowed_host
 from core.errors import InvalidInput, NotFound
 from core.models import Secret
-from core.secrets.credentials import CredentialsAPI, ensure_credential
+from core.secrets.credentials import CredentialsAPI, ensure_credential, owner_hosts_needed
 from core.secrets.crypto import BINDING_PREFIX, SecretKeyMismatch, decrypt, encrypt, is_postgres
 from core.settings import Settings, get_settings
 
@@ -36,6 +38,8 @@ class SecretInfo:
     credential_type: str | None
     created_by: str
     updated_at: dt.datetime
+    # Where its n8n credential may be sent, besides its service's own domains.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def secret_key(settings: Settings | None = None) -> str:
@@ -80,8 +84,14 @@ def set_secret(
     key: str,
     credential_type: str | None = None,
     n8n: CredentialsAPI | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> SecretInfo:
     """Store (or replace) the project's secret `name`, encrypted; returns what may be shown.
+
+    `allowed_hosts`: the hosts its n8n credential may be sent to from HTTP Request or GraphQL
+    (None keeps those stored). A generic type (`httpHeaderAuth`, `oAuth2Api`, …) needs at least
+    one (InvalidInput otherwise); a service type (`slackApi`) is limited to its service's domains
+    and these are added (`core.catalog.credential_domains`).
 
     Given `n8n`, a secret that already has an n8n credential gets it updated in place now (same
     credential id), so every workflow using it runs with the new value from its next execution;
@@ -99,8 +109,13 @@ def set_secret(
         raise InvalidInput(
             f"{credential_type[:60]!r} is not an n8n credential type (e.g. slackApi)."
         )
-    ciphertext = encrypt(session, value=value, key=key, project_id=project_id, name=name)
+    hosts = _allowed_hosts(allowed_hosts)
     row = _get_row(session, project_id, name)
+    ctype = credential_type or (row.credential_type if row is not None else None)
+    stored_hosts = hosts if hosts is not None else (row.allowed_hosts if row is not None else None)
+    if ctype in OWNER_NAMED and not stored_hosts:
+        raise InvalidInput(owner_hosts_needed(name, ctype))
+    ciphertext = encrypt(session, value=value, key=key, project_id=project_id, name=name)
     now = dt.datetime.now(dt.UTC)
     if row is None:
         row = Secret(
@@ -108,6 +123,7 @@ def set_secret(
             name=name,
             ciphertext=ciphertext,
             credential_type=credential_type,
+            allowed_hosts=hosts,
             created_by=actor_user_id,
             updated_at=now,
         )
@@ -117,6 +133,8 @@ def set_secret(
         row.updated_at = now
         if credential_type is not None:
             row.credential_type = credential_type
+        if hosts is not None:
+            row.allowed_hosts = hosts
     session.flush()
     if n8n is not None and row.n8n_credential_id is not None:
         ensure_credential(session, n8n=n8n, row=row, key=key)
@@ -124,8 +142,23 @@ def set_secret(
     return _info(row)
 
 
+def _allowed_hosts(values: Sequence[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    try:
+        return list(dict.fromkeys(normalize_allowed_host(v) for v in values))
+    except ValueError as e:
+        raise InvalidInput(str(e)) from None
+
+
 def _info(row: Secret) -> SecretInfo:
-    return SecretInfo(row.name, row.credential_type, row.created_by, row.updated_at)
+    return SecretInfo(
+        row.name,
+        row.credential_type,
+        row.created_by,
+        row.updated_at,
+        tuple(row.allowed_hosts or ()),
+    )
 
 
 def list_secrets(*, session: Session, project_id: int) -> list[SecretInfo]:

@@ -1,0 +1,250 @@
+"""No credential leaves its service: every n8n credential Clixen writes carries n8n's domain
+restriction (its service's domains, the hosts its owner named, or none), and the Clixen bot's
+token is never usable from an HTTP Request node. Real n8n and Postgres; a local HTTP sink stands
+for the collector a prompt injection would name."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import secrets as project_secrets
+from core.catalog.credential_domains import (
+    allowed_domains,
+    domain_allowed,
+    normalize_allowed_host,
+    restriction,
+)
+from core.credentials import adopt_bot_token
+from core.errors import InvalidInput
+from core.models import Project
+from core.n8n import N8nClient
+from core.projects import default_project
+from tests.doubles.http_sink import HttpSink
+from tests.workflows import webhook_workflow
+
+KEY = "k3y-for-domain-tests-7c1d"
+TEAM, USER = "T1", "U1"
+
+
+@pytest.fixture
+def sink() -> Iterator[HttpSink]:
+    with HttpSink() as server:
+        yield server
+
+
+def _project(factory: sessionmaker[Session]) -> int:
+    with factory.begin() as s:
+        return default_project(session=s, team_id=TEAM, user_id=USER).id
+
+
+def _predefined_call(path: str, url: str, ctype: str, secret: str) -> dict[str, Any]:
+    """Webhook → HTTP Request to `url` authenticated with the project secret `secret` as a
+    predefined `ctype` credential (what a prompt injection would write)."""
+    return webhook_workflow(
+        path,
+        {
+            "name": "Call",
+            "type": "n8n-nodes-base.httpRequest",
+            "typeVersion": 4.2,
+            "parameters": {
+                "method": "GET",
+                "url": url,
+                "authentication": "predefinedCredentialType",
+                "nodeCredentialType": ctype,
+                "options": {},
+            },
+            "credentials": {ctype: {"name": secret}},
+        },
+        method="GET",
+        name=f"domain test {path}",
+    )
+
+
+def _run_in_n8n(
+    factory: sessionmaker[Session], client: N8nClient, pid: int, wf: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Bind the secrets as Clixen does, put the workflow straight into n8n (no validator: this
+    is n8n's own line of defence), call it once; the finished execution and the credential id."""
+    with factory.begin() as s:
+        bound = project_secrets.sync_project_credentials(
+            session=s, project_id=pid, n8n=client, key=KEY, workflow_json=wf
+        )
+    credential_id = str(next(iter(bound["nodes"][1]["credentials"].values()))["id"])
+    workflow_id = client.create_workflow(bound)["id"]
+    try:
+        client.activate(workflow_id)
+        path = wf["nodes"][0]["parameters"]["path"]
+        client.call_webhook(path, method="GET")
+        execution = client.wait_for_execution(workflow_id, timeout_s=60)
+        assert execution is not None, "the workflow never finished"
+        return execution, credential_id
+    finally:
+        client.delete_workflow(workflow_id)
+
+
+def _error(execution: dict[str, Any]) -> str:
+    return str(execution["data"]["resultData"].get("error", {}).get("message", ""))
+
+
+def test_the_table_follows_n8ns_own_matching() -> None:
+    assert allowed_domains("slackApi", {}) == ["slack.com", "*.slack.com"]
+    assert domain_allowed("slack.com", ["slack.com", "*.slack.com"])
+    assert domain_allowed("hooks.slack.com", ["*.slack.com"])
+    assert not domain_allowed("slack.com", ["*.slack.com"])  # subdomains only, like n8n
+    assert not domain_allowed("slack.com.collector.example.net", ["slack.com", "*.slack.com"])
+    # A user-specific service: the host its own URL field names.
+    assert allowed_domains("jiraSoftwareCloudApi", {"domain": "https://acme.atlassian.net/"}) == [
+        "acme.atlassian.net"
+    ]
+    assert allowed_domains("githubApi", {"server": "https://ghe.acme.com/api/v3"}) == [
+        "github.com",
+        "*.github.com",
+        "ghe.acme.com",
+    ]
+    # Generic types: only what the owner named; unknown types: nowhere.
+    assert restriction("httpHeaderAuth", {}, ["api.example.com"]) == {
+        "allowedHttpRequestDomains": "domains",
+        "allowedDomains": "api.example.com",
+    }
+    assert restriction("someUnknownApi", {})["allowedHttpRequestDomains"] == "none"
+    assert normalize_allowed_host("https://API.Example.com/v1") == "api.example.com"
+    assert normalize_allowed_host("*.example.com") == "*.example.com"
+    with pytest.raises(ValueError, match="not a host"):
+        normalize_allowed_host("https://")
+
+
+def test_n8n_takes_the_restriction_fields_for_the_types_we_restrict(
+    n8n_client: N8nClient,
+) -> None:
+    """Checked on the real n8n, not assumed: its schema of each type."""
+    restricted = [
+        "slackApi",
+        "githubApi",
+        "notionApi",
+        "airtableTokenApi",
+        "openAiApi",
+        "hubspotAppToken",
+        "jiraSoftwareCloudApi",
+        "discordBotApi",
+        "httpHeaderAuth",
+        "httpBearerAuth",
+        "httpBasicAuth",
+    ]
+    for ctype in restricted:
+        props = n8n_client.credential_schema(ctype)["properties"]
+        assert props["allowedHttpRequestDomains"]["enum"] == ["all", "domains", "none"], ctype
+        assert props["allowedDomains"]["type"] == "string", ctype
+    # Types that authenticate no HTTP request have no such fields (and n8n refuses unknown
+    # fields): they are written without them; HTTP Request cannot send them anywhere.
+    for ctype in ("postgres", "redis", "mongoDb", "telegramApi"):
+        assert "allowedHttpRequestDomains" not in n8n_client.credential_schema(ctype)["properties"]
+
+
+def test_a_slack_token_is_never_sent_outside_slack(
+    session_factory: sessionmaker[Session], n8n_client: N8nClient, sink: HttpSink
+) -> None:
+    pid = _project(session_factory)
+    with session_factory.begin() as s:
+        project_secrets.set_secret(
+            session=s, project_id=pid, name="SLACK_TOKEN", value="xoxb-not-for-collectors",
+            actor_user_id=USER, key=KEY, credential_type="slackApi",
+        )  # fmt: skip
+    wf = _predefined_call(f"dom-{uuid.uuid4().hex[:8]}", sink.url("/collect"), "slackApi",
+                          "SLACK_TOKEN")  # fmt: skip
+    execution, credential_id = _run_in_n8n(session_factory, n8n_client, pid, wf)
+    try:
+        assert execution["status"] == "error"
+        assert "Domain not allowed" in _error(execution)
+        assert "slack.com, *.slack.com" in _error(execution) or "slack.com,*.slack.com" in _error(
+            execution
+        )
+        assert sink.requests == []  # the execution is over: nothing reached the collector
+    finally:
+        n8n_client.delete_credential(credential_id)
+
+
+def test_the_bot_token_is_refused_by_every_http_request_node(
+    session_factory: sessionmaker[Session], n8n_client: N8nClient, sink: HttpSink
+) -> None:
+    pid = _project(session_factory)
+    with session_factory.begin() as s:
+        secret = adopt_bot_token(
+            session=s, project_id=pid, team_id=TEAM, user_id=USER, token="xoxb-the-bot",
+            key=KEY,
+        )  # fmt: skip
+    wf = _predefined_call(f"bot-{uuid.uuid4().hex[:8]}", sink.url("/collect"), "slackApi", secret)
+    execution, credential_id = _run_in_n8n(session_factory, n8n_client, pid, wf)
+    try:
+        assert execution["status"] == "error"
+        assert "configured to prevent use within an HTTP Request" in _error(execution)
+        assert sink.requests == []
+    finally:
+        n8n_client.delete_credential(credential_id)
+
+
+def test_a_generic_credential_goes_only_to_the_hosts_its_owner_named(
+    session_factory: sessionmaker[Session], n8n_client: N8nClient, sink: HttpSink
+) -> None:
+    pid = _project(session_factory)
+    value = '{"name": "X-Api-Key", "value": "k-123"}'
+    with session_factory.begin() as s, pytest.raises(InvalidInput, match="--allowed-host"):
+        project_secrets.set_secret(
+            session=s, project_id=pid, name="API_AUTH", value=value, actor_user_id=USER,
+            key=KEY, credential_type="httpHeaderAuth",
+        )  # fmt: skip
+    with session_factory.begin() as s:
+        info = project_secrets.set_secret(
+            session=s, project_id=pid, name="API_AUTH", value=value, actor_user_id=USER,
+            key=KEY, credential_type="httpHeaderAuth", allowed_hosts=["127.0.0.1"],
+        )  # fmt: skip
+        assert info.allowed_hosts == ("127.0.0.1",)
+    wf = webhook_workflow(
+        f"gen-{uuid.uuid4().hex[:8]}",
+        {
+            "name": "Call",
+            "type": "n8n-nodes-base.httpRequest",
+            "typeVersion": 4.2,
+            "parameters": {
+                "method": "GET",
+                "url": sink.url("/api"),
+                "authentication": "genericCredentialType",
+                "genericAuthType": "httpHeaderAuth",
+                "options": {},
+            },
+            "credentials": {"httpHeaderAuth": {"name": "API_AUTH"}},
+        },
+        method="GET",
+    )
+    execution, credential_id = _run_in_n8n(session_factory, n8n_client, pid, wf)
+    try:
+        assert execution["status"] == "success", _error(execution)
+        assert [r.headers.get("x-api-key") for r in sink.requests] == ["k-123"]
+        # Another host for the same credential: refused by n8n.
+        with session_factory.begin() as s:
+            project_secrets.set_secret(
+                session=s, project_id=pid, name="API_AUTH", value=value, actor_user_id=USER,
+                key=KEY, allowed_hosts=["api.example.com"], n8n=n8n_client,
+            )  # fmt: skip
+        execution, _ = _run_in_n8n(session_factory, n8n_client, pid, wf)
+        assert execution["status"] == "error" and "Domain not allowed" in _error(execution)
+        assert len(sink.requests) == 1
+    finally:
+        n8n_client.delete_credential(credential_id)
+
+
+def test_secret_list_shows_the_allowed_hosts(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as s:
+        p = Project(team_id=TEAM, name="p", created_by=USER)
+        s.add(p)
+        s.flush()
+        project_secrets.set_secret(
+            session=s, project_id=p.id, name="API_AUTH", value="v", actor_user_id=USER,
+            key=KEY, credential_type="httpBearerAuth", allowed_hosts=["*.example.com"],
+        )  # fmt: skip
+        [info] = project_secrets.list_secrets(session=s, project_id=p.id)
+    assert info.allowed_hosts == ("*.example.com",)
