@@ -33,6 +33,7 @@ from bot.blocks.run_message import (
 from bot.channels import bot_scopes
 from bot.pictures import execution_layout, post_picture, version_layout
 from bot.services import BotServices
+from core.credentials import BOT_SECRET, bot_token_nodes
 from core.errors import ClixenError, LLMNotConfigured, NotFound
 from core.graph import text_outline, workflow_graph
 from core.models import PipelineRun
@@ -45,6 +46,7 @@ from core.pipeline import (
     start_run,
 )
 from core.pipeline.credentials import project_secret_types, provide_credentials
+from core.pipeline.model import RunContext
 from core.projects import Role, default_project
 from core.threads import ThreadTarget, find_run_thread, find_thread_target, set_run_message
 from core.vocabulary import RunKind, RunState
@@ -231,11 +233,20 @@ def credential_asks(services: BotServices, outcome: RunOutcome) -> list[Credenti
     with services.session_factory() as session:
         run = session.get(PipelineRun, outcome.run_id)
         secrets = project_secret_types(session, run.project_id) if run is not None else {}
+        candidate = (RunContext.of(run.context).candidate if run is not None else None) or {}
+    slack_nodes = set(bot_token_nodes(candidate, [node for node, _ in outcome.credentials_needed]))
     return [
         CredentialAsk(
             node=node,
             types=types,
-            existing=tuple(sorted(n for n, t in secrets.items() if t in types)),
+            existing=tuple(
+                sorted(
+                    n
+                    for n, t in secrets.items()
+                    if t in types and (n != BOT_SECRET or node in slack_nodes)
+                )
+            ),
+            posts_as_bot=node in slack_nodes,
         )
         for node, types in outcome.credentials_needed
     ]

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.catalog import NodeCatalog
+from core.catalog.credential_domains import BOT_NODE_TYPES
 from core.catalog.credential_domains import BOT_SECRET as BOT_SECRET
 from core.validation.parameters import ParamContext, shown, with_defaults
 from core.validation.report import Issue
@@ -187,6 +188,17 @@ def adopt_bot_token(
         n8n=n8n,
     )
     return BOT_SECRET
+
+
+def bot_token_nodes(workflow: Mapping[str, Any], nodes: Iterable[str]) -> list[str]:
+    """Of the nodes named, those the Clixen bot's token may be bound to: Slack's own nodes
+    (never an HTTP Request or GraphQL node, whatever credential type it names)."""
+    wanted = set(nodes)
+    return [
+        str(n["name"])
+        for n in workflow.get("nodes") or []
+        if isinstance(n, dict) and n.get("name") in wanted and n.get("type") in BOT_NODE_TYPES
+    ]
 
 
 def slack_channels(workflow: Mapping[str, Any]) -> list[str]:

@@ -45,6 +45,8 @@ class CredentialAsk:
     node: str
     types: tuple[str, ...]
     existing: tuple[str, ...] = ()
+    # A Slack node: it may post as the Clixen bot (never an HTTP Request node).
+    posts_as_bot: bool = True
 
 
 def ask_value(run_id: int, node: str, credential_type: str) -> str:
@@ -113,7 +115,7 @@ def credentials_needed_blocks(
                 style="primary",
             )
         ]
-        if SLACK_API in ask.types and bot_scopes is not None:
+        if SLACK_API in ask.types and ask.posts_as_bot and bot_scopes is not None:
             elements.append(
                 button(
                     "Post as Clixen",

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.catalog.credential_domains import (
+    BOT_NODE_TYPES,
     BOT_SECRET,
     OWNER_NAMED,
     RESTRICTION_FIELDS,
@@ -137,7 +138,8 @@ def _resolve(rows: list[Secret], node: Mapping[str, Any], ctype: str, ref: Any) 
             f"Node {str(node.get('name'))[:80]!r} refers to an n8n credential that is not one of "
             "this project's secrets."
         )
-    by_type = [r for r in rows if r.credential_type == ctype]
+    # The bot's token is used only where it was chosen by name, never found by type.
+    by_type = [r for r in rows if r.credential_type == ctype and r.name != BOT_SECRET]
     if len(by_type) == 1:
         return by_type[0]
     if not by_type:
@@ -166,7 +168,8 @@ def sync_project_credentials(
     """A copy of `workflow_json` whose node credentials point at this project's n8n credentials.
 
     Each secret the workflow refers to (by name, or as the only secret of the node's credential
-    type) gets an n8n credential, created on first use and replaced when the secret changed
+    type — never the Clixen bot's token, which only a Slack node naming it gets) gets an n8n
+    credential, created on first use and replaced when the secret changed
     since. References that do not resolve to a secret of this project are refused.
     """
     wf: dict[str, Any] = copy.deepcopy(dict(workflow_json))
@@ -178,6 +181,11 @@ def sync_project_credentials(
     )
     for node, ctype, ref in refs:
         row = _resolve(rows, node, ctype, ref)
+        if row.name == BOT_SECRET and node.get("type") not in BOT_NODE_TYPES:
+            raise PermissionDenied(
+                f"Node {str(node.get('name'))[:80]!r} may not use {BOT_SECRET}, the Clixen "
+                "bot's own Slack token: only Slack nodes may."
+            )
         if row.credential_type is None:
             row.credential_type = ctype
             session.flush()
