@@ -159,14 +159,14 @@ def own_hosts(data: Mapping[str, Any]) -> list[str]:
 
     found: list[str] = []
     for _, value in host_fields(data):
-        for part in _connection_hosts(value):
+        for part in connection_hosts(value):
             host = url_host(part)
             if host and host not in found:
                 found.append(host)
     return found
 
 
-def _connection_hosts(value: str) -> list[str]:
+def connection_hosts(value: str) -> list[str]:
     """`value`, or each host of a multi-host connection string (mongodb://a:1,b:2/db)."""
     scheme, sep, rest = value.partition("://")
     if not sep:

@@ -29,6 +29,7 @@ from core.catalog.credential_domains import (
 from core.errors import InvalidInput, PermissionDenied
 from core.models import Secret
 from core.secrets.crypto import decrypt
+from core.secrets.host_fields import check_host_fields, project_policy
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,8 @@ def sync_project_credentials(
 def ensure_credential(session: Session, *, n8n: CredentialsAPI, row: Secret, key: str) -> None:
     """Bring the secret's n8n credential up to date: created on first use, updated in place
     (same id, so every workflow bound to it follows) when the value changed since. Every write
-    carries the credential's domain restriction (`_restricted`)."""
+    carries the credential's domain restriction (`_restricted`); a host field pointing at an
+    internal host the project does not allow is refused (InvalidInput) before n8n is called."""
     from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
 
     fresh = (
@@ -215,9 +217,10 @@ def ensure_credential(session: Session, *, n8n: CredentialsAPI, row: Secret, key
         return
     ctype, n8n_name = row.credential_type or "", _n8n_name(row)
     schema = n8n.credential_schema(ctype)
-    data = _restricted(
-        schema, row, _credential_data(schema, row, decrypt(session, row=row, key=key))
-    )
+    data = _credential_data(schema, row, decrypt(session, row=row, key=key))
+    # The project's policy of today: a host allowed when the secret was set may be denied since.
+    check_host_fields(row.name, data, project_policy(session, row.project_id))
+    data = _restricted(schema, row, data)
     credential_id = row.n8n_credential_id
     if credential_id is not None:
         try:

@@ -7,6 +7,7 @@ The service functions (`set_secret`, `list_secrets`, `get_secret_value`, `delete
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from core.errors import InvalidInput, NotFound
 from core.models import Secret
 from core.secrets.credentials import CredentialsAPI, ensure_credential, owner_hosts_needed
 from core.secrets.crypto import BINDING_PREFIX, SecretKeyMismatch, decrypt, encrypt, is_postgres
+from core.secrets.host_fields import check_host_fields, project_policy
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -91,7 +93,9 @@ def set_secret(
     `allowed_hosts`: the hosts its n8n credential may be sent to from HTTP Request or GraphQL
     (None keeps those stored). A generic type (`httpHeaderAuth`, `oAuth2Api`, …) needs at least
     one (InvalidInput otherwise); a service type (`slackApi`) is limited to its service's domains
-    and these are added (`core.catalog.credential_domains`).
+    and these are added (`core.catalog.credential_domains`). A host field of a JSON value (a
+    database `host`, an API `url`…) on an internal host the project does not allow is refused
+    (InvalidInput naming the field and `clixen policy allow-host`).
 
     Given `n8n`, a secret that already has an n8n credential gets it updated in place now (same
     credential id), so every workflow using it runs with the new value from its next execution;
@@ -115,6 +119,7 @@ def set_secret(
     stored_hosts = hosts if hosts is not None else (row.allowed_hosts if row is not None else None)
     if ctype in OWNER_NAMED and not stored_hosts:
         raise InvalidInput(owner_hosts_needed(name, ctype))
+    _check_hosts(session, project_id, name, value)
     ciphertext = encrypt(session, value=value, key=key, project_id=project_id, name=name)
     now = dt.datetime.now(dt.UTC)
     if row is None:
@@ -140,6 +145,19 @@ def set_secret(
         ensure_credential(session, n8n=n8n, row=row, key=key)
     log.info("secret %s of project %s set by %s", name, project_id, actor_user_id)
     return _info(row)
+
+
+def _check_hosts(session: Session, project_id: int, name: str, value: str) -> None:
+    """A JSON object value (a credential's fields): its host fields hold to the project's
+    internal-host policy (a single value is a token or a password, never a host)."""
+    if not value.lstrip().startswith("{"):
+        return
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError:
+        return
+    if isinstance(data, dict):
+        check_host_fields(name, data, project_policy(session, project_id))
 
 
 def _allowed_hosts(values: Sequence[str] | None) -> list[str] | None:

@@ -171,19 +171,32 @@ def test_a_slack_token_is_never_sent_outside_slack(
 def test_the_bot_token_is_refused_by_every_http_request_node(
     session_factory: sessionmaker[Session], n8n_client: N8nClient, sink: HttpSink
 ) -> None:
+    """Clixen never binds it to such a node (test_credential_use); n8n refuses it even so."""
+    from core.models import Secret
+    from core.secrets.credentials import ensure_credential
+
     pid = _project(session_factory)
     with session_factory.begin() as s:
         secret = adopt_bot_token(
             session=s, project_id=pid, team_id=TEAM, user_id=USER, token="xoxb-the-bot",
             key=KEY,
         )  # fmt: skip
-    wf = _predefined_call(f"bot-{uuid.uuid4().hex[:8]}", sink.url("/collect"), "slackApi", secret)
-    execution, credential_id = _run_in_n8n(session_factory, n8n_client, pid, wf)
+        row = s.query(Secret).filter_by(project_id=pid, name=secret).one()
+        ensure_credential(s, n8n=n8n_client, row=row, key=KEY)
+        credential_id = str(row.n8n_credential_id)
+    path = f"bot-{uuid.uuid4().hex[:8]}"
+    wf = _predefined_call(path, sink.url("/collect"), "slackApi", secret)
+    wf["nodes"][1]["credentials"] = {"slackApi": {"id": credential_id, "name": "the bot"}}
+    workflow_id = n8n_client.create_workflow(wf)["id"]
     try:
-        assert execution["status"] == "error"
+        n8n_client.activate(workflow_id)
+        n8n_client.call_webhook(path, method="GET")
+        execution = n8n_client.wait_for_execution(workflow_id, timeout_s=60)
+        assert execution is not None and execution["status"] == "error"
         assert "configured to prevent use within an HTTP Request" in _error(execution)
         assert sink.requests == []
     finally:
+        n8n_client.delete_workflow(workflow_id)
         n8n_client.delete_credential(credential_id)
 
 
