@@ -23,6 +23,7 @@ from core.pipeline import claims
 from core.pipeline.active import ActiveRun, StopRun, credentials_message, outcome
 from core.pipeline.model import NeededCredential, PipelineServices, Progress, RunContext, RunOutcome
 from core.projects import require_role
+from core.secrets.store import secret_types
 from core.validation import Issue
 from core.vocabulary import Role, RunState
 
@@ -31,10 +32,7 @@ logger = logging.getLogger(__name__)
 
 def project_secret_types(session: Session, project_id: int) -> dict[str, str | None]:
     """The project's secrets: name → credential type (None: not typed yet)."""
-    rows = session.execute(
-        select(Secret.name, Secret.credential_type).where(Secret.project_id == project_id)
-    ).all()
-    return {name: ctype for name, ctype in rows}
+    return secret_types(session=session, project_id=project_id)
 
 
 def wrong_credentials(active: ActiveRun) -> list[Issue]:
@@ -73,8 +71,7 @@ def _auto_bind(
                     f"use it, and {need.node} is not one. Add a credential of its own."
                 )
         elif need.node not in ask:
-            fits = [n for n, t in secrets.items() if t in need.types and n != BOT_SECRET]
-            name = fits[0] if len(fits) == 1 else None
+            name = credentials.only_secret(need, secrets)
         if name is None:
             left.append(need)
             continue

@@ -17,6 +17,7 @@ from core.secrets.store import (
     list_secrets,
     rotate_key,
     secret_key,
+    secret_types,
     set_secret,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "list_secrets",
     "rotate_key",
     "secret_key",
+    "secret_types",
     "set_secret",
     "sync_project_credentials",
 ]

@@ -187,6 +187,14 @@ def list_secrets(*, session: Session, project_id: int) -> list[SecretInfo]:
     return [_info(r) for r in rows]
 
 
+def secret_types(*, session: Session, project_id: int) -> dict[str, str | None]:
+    """The project's secrets: name → credential type (None: not typed yet)."""
+    rows = session.execute(
+        select(Secret.name, Secret.credential_type).where(Secret.project_id == project_id)
+    ).all()
+    return {name: ctype for name, ctype in rows}
+
+
 def get_secret_value(*, session: Session, project_id: int, name: str, key: str) -> str:
     """Decrypt and return the value of the project's secret `name` (NotFound if absent)."""
     _check_key(key)

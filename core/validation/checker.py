@@ -7,6 +7,7 @@ from typing import Any
 from core.catalog import NodeCatalog, NodeSpec, default_catalog
 from core.policy import NodePolicy
 from core.validation.connections import ConnectionChecks
+from core.validation.credential_needs import missing_credential_issues
 from core.validation.guards import GuardChecks, short_name
 from core.validation.nodes import NodeChecks
 from core.validation.output_fields import field_issues
@@ -111,4 +112,5 @@ class _Validator(NodeChecks, ConnectionChecks, GuardChecks):
                 continue
             self.check_expressions(name, node.get("parameters"))
         self.issues.extend(field_issues(nodes, edges, self.catalog))
+        self.issues.extend(missing_credential_issues({"nodes": list(nodes.values())}, self.catalog))
         self.check_triggers_and_reachability(nodes, specs, edges)
