@@ -25,8 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from core.generation import MAX_QUESTION_CHARS, MAX_SUMMARY_CHARS, Question
 from core.safety import LLMOutputInvalid, parse_llm_json
-from core.validation.guards import EVERY_NODE_URLS, FETCHED_URLS, short_name, values_at
-from core.validation.hosts import url_host
+from core.validation.guards import called_hosts
 
 MAX_OPERATIONS = 40
 
@@ -320,21 +319,6 @@ class _Editor:
         current = self.wf.get("settings")
         self.wf["settings"] = merge_patch(current if isinstance(current, dict) else {}, op.settings)
         self.changes.append("settings changed")
-
-
-def called_hosts(node: Mapping[str, Any]) -> list[str | None]:
-    """The hosts of the URLs a node calls (`core.validation.guards.FETCHED_URLS`), in order;
-    None for a host built at run time."""
-    params = node.get("parameters")
-    if not isinstance(params, dict):
-        return []
-    kind = short_name(str(node.get("type") or ""))
-    return [
-        url_host(url)
-        for path in (*FETCHED_URLS.get(kind, ()), *EVERY_NODE_URLS)
-        for url in values_at(params, path)
-        if isinstance(url, str)
-    ]
 
 
 def _is_position(value: Any) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from core.validation.credential_use import CredentialUseChecks
@@ -229,6 +229,21 @@ class GuardChecks(CredentialUseChecks):
             inner.check_guards(raw, subject=where, report_as=report_as)
             inner.check_credential_use(raw, short_name(raw["type"]), report_as=report_as)
         self.issues.extend(inner.issues)
+
+
+def called_hosts(node: Mapping[str, Any]) -> list[str | None]:
+    """The hosts of the URLs a node calls (`FETCHED_URLS`), in order; None for a host built at
+    run time (an edit that changes them unbinds the node's credential)."""
+    params = node.get("parameters")
+    if not isinstance(params, dict):
+        return []
+    kind = short_name(str(node.get("type") or ""))
+    return [
+        url_host(url)
+        for path in (*FETCHED_URLS.get(kind, ()), *EVERY_NODE_URLS)
+        for url in values_at(params, path)
+        if isinstance(url, str)
+    ]
 
 
 def values_at(params: dict[str, Any], path: tuple[str, ...]) -> Iterator[object]:

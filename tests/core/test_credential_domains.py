@@ -261,3 +261,34 @@ def test_secret_list_shows_the_allowed_hosts(session_factory: sessionmaker[Sessi
         )  # fmt: skip
         [info] = project_secrets.list_secrets(session=s, project_id=p.id)
     assert info.allowed_hosts == ("*.example.com",)
+
+
+def test_clixen_secret_set_takes_the_hosts_a_generic_credential_may_go_to(
+    session_factory: sessionmaker[Session],
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import io
+    import sys
+
+    from core.cli import main
+    from core.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CLIXEN_CLI_USER", "erin")
+    monkeypatch.setenv("CLIXEN_SECRET_KEY", KEY)
+    monkeypatch.delenv("N8N_URL", raising=False)
+    get_settings.cache_clear()
+    value = '{"name": "X-Api-Key", "value": "k-9"}\n'
+    try:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(value))
+        assert main(["secret", "set", "API_AUTH", "--type", "httpHeaderAuth"]) != 0
+        assert "--allowed-host api.example.com" in capsys.readouterr().err
+        monkeypatch.setattr(sys, "stdin", io.StringIO(value))
+        args = ["--allowed-host", "https://api.example.com/v1", "--allowed-host", "*.example.io"]
+        assert main(["secret", "set", "API_AUTH", "--type", "httpHeaderAuth", *args]) == 0
+        assert main(["secret", "list"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert "hosts: api.example.com, *.example.io" in capsys.readouterr().out
