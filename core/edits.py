@@ -217,6 +217,8 @@ class _Editor:
         self.removed: list[str] = []
         self.recheck: list[str] = []
         self.rebind: list[str] = []
+        # Hosts called by removed nodes that held a credential, by name.
+        self.gone_hosts: dict[str, list[str | None]] = {}
 
     def node(self, name: str) -> dict[str, Any]:
         for n in self.nodes:
@@ -236,12 +238,19 @@ class _Editor:
         if "position" not in new:
             xs = [n["position"][0] for n in self.nodes if _is_position(n.get("position"))]
             new["position"] = [max(xs, default=0) + 220, 300]
+        gone = self.gone_hosts.get(op.node.name)
+        if gone is not None and new.get("credentials") and called_hosts(new) != gone:
+            # Removed and added again under its name, now calling elsewhere: asked again too.
+            new.pop("credentials")
+            self.rebind.append(op.node.name)
         self.nodes.append(new)
         self.changes.append(f"+ node {op.node.name}")
 
     def remove(self, op: RemoveNode) -> None:
         gone = self.node(op.node)
         self.nodes.remove(gone)
+        if gone.get("credentials"):
+            self.gone_hosts[op.node] = called_hosts(gone)
         self.conns.pop(op.node, None)
         for outputs in self.conns.values():
             _drop_targets(outputs, lambda t: t.get("node") == op.node)
@@ -386,7 +395,7 @@ def apply_operations(workflow: Mapping[str, Any], operations: Sequence[Operation
         changes=editor.changes,
         removed=editor.removed,
         recheck=sorted(set(editor.recheck) - set(editor.removed)),
-        rebind=sorted(set(editor.rebind) - set(editor.removed)),
+        rebind=sorted(set(editor.rebind) & {str(n.get("name")) for n in editor.nodes}),
     )
 
 

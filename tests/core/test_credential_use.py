@@ -18,7 +18,7 @@ from core import secrets as project_secrets
 from core.cli import main
 from core.credentials import adopt_bot_token
 from core.deploy import ValidationFailed
-from core.edits import UpdateParameters, apply_operations
+from core.edits import AddNode, RemoveNode, UpdateParameters, apply_operations
 from core.errors import InvalidInput, PermissionDenied
 from core.models import Secret
 from core.n8n import N8nClient
@@ -246,6 +246,18 @@ def test_an_edit_that_points_a_node_at_another_host_asks_for_its_credential_agai
                           parameters={"url": "https://api.example.com/other"})],
     )  # fmt: skip
     assert same.rebind == [] and "credentials" in same.workflow["nodes"][-1]
+    # Removed and added again under its name, calling elsewhere: asked again as well.
+    readded = apply_operations(
+        v1,
+        [
+            RemoveNode(op="remove_node", node="Call"),
+            AddNode.model_validate(
+                {"op": "add_node", "node": {**call, "parameters": {
+                    **call["parameters"], "url": "https://api.example.org/x"}}}
+            ),
+        ],
+    )  # fmt: skip
+    assert readded.rebind == ["Call"] and "credentials" not in readded.workflow["nodes"][-1]
 
     llm.script(
         {
