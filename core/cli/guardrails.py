@@ -57,6 +57,11 @@ def register(sub: Any) -> None:
         help="re-encrypt every secret from CLIXEN_SECRET_KEY to CLIXEN_NEW_SECRET_KEY (or stdin)",
     )
     s_rot.set_defaults(func=_secret_rotate)
+    s_sync = ssub.add_parser(
+        "resync",
+        help="write every stale n8n credential again now (after an upgrade: domain restrictions)",
+    )
+    s_sync.set_defaults(func=_secret_resync)
     for p in (s_set, s_list, s_del):
         p.add_argument("--project", help="project name (default: your active project)")
 
@@ -250,6 +255,18 @@ def _secret_rotate(args: argparse.Namespace) -> int:
         n = project_secrets.rotate_key(session=session, old_key=old_key, new_key=new_key)
     print(f"Re-encrypted {n} secret(s). Now set CLIXEN_SECRET_KEY to the new key everywhere.")
     return 0
+
+
+def _secret_resync(args: argparse.Namespace) -> int:
+    from core import secrets as project_secrets
+
+    key = project_secrets.secret_key()
+    with cli_session_factory() as factory, factory.begin() as session, cli_n8n() as n8n:
+        written, refused = project_secrets.resync_credentials(session=session, n8n=n8n, key=key)
+    print(f"Wrote {written} n8n credential(s) again.")
+    for why in refused:
+        print(f"not written: {why}", file=sys.stderr)
+    return 1 if refused else 0
 
 
 def _token_create(args: argparse.Namespace) -> int:

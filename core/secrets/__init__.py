@@ -5,7 +5,7 @@ secret's project and name: pgcrypto on Postgres, AES-256-GCM on SQLite), `creden
 as n8n credentials, bound to workflow nodes at deploy and updated in place when a value changes).
 """
 
-from core.secrets.credentials import CredentialsAPI, sync_project_credentials
+from core.secrets.credentials import CredentialsAPI, resync_credentials, sync_project_credentials
 from core.secrets.crypto import SecretKeyMismatch, SecretMisplaced
 from core.secrets.store import (
     MAX_VALUE_CHARS,
@@ -32,6 +32,7 @@ __all__ = [
     "delete_secret",
     "get_secret_value",
     "list_secrets",
+    "resync_credentials",
     "rotate_key",
     "secret_key",
     "secret_types",

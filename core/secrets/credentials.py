@@ -242,3 +242,26 @@ def ensure_credential(session: Session, *, n8n: CredentialsAPI, row: Secret, key
     )
     session.refresh(row)
     log.info("n8n credential for secret %s of project %s written", row.name, row.project_id)
+
+
+def resync_credentials(*, session: Session, n8n: CredentialsAPI, key: str) -> tuple[int, list[str]]:
+    """Write again, now, every n8n credential older than its secret or than the last upgrade
+    (which cleared `n8n_synced_at`), so each carries its domain restriction without waiting for
+    the next deploy that uses it. Returns how many were written and, for the secrets refused
+    (an internal host, a generic type with no allowed host), why; those stay as they were."""
+    from core.errors import ClixenError
+
+    rows = session.scalars(
+        select(Secret).where(Secret.n8n_credential_id.is_not(None)).order_by(Secret.id)
+    ).all()
+    written, refused = 0, []
+    for row in rows:
+        if row.n8n_synced_at is not None and row.n8n_synced_at >= row.updated_at:
+            continue
+        try:
+            with session.begin_nested():
+                ensure_credential(session, n8n=n8n, row=row, key=key)
+            written += 1
+        except ClixenError as e:
+            refused.append(f"project {row.project_id}: {e}")
+    return written, refused

@@ -24,6 +24,7 @@ from core.errors import InvalidInput
 from core.models import Project
 from core.n8n import N8nClient
 from core.projects import default_project
+from tests.conftest import N8nStack
 from tests.doubles.http_sink import HttpSink
 from tests.workflows import webhook_workflow
 
@@ -292,3 +293,62 @@ def test_clixen_secret_set_takes_the_hosts_a_generic_credential_may_go_to(
     finally:
         get_settings.cache_clear()
     assert "hosts: api.example.com, *.example.io" in capsys.readouterr().out
+
+
+def test_clixen_secret_resync_restricts_credentials_written_before_the_upgrade(
+    session_factory: sessionmaker[Session],
+    n8n_client: N8nClient,
+    sink: HttpSink,
+    database_url: str,
+    n8n: N8nStack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sqlalchemy import update
+
+    from core.cli import main
+    from core.models import Secret
+    from core.secrets.credentials import ensure_credential
+    from core.settings import get_settings
+
+    pid = _project(session_factory)
+    with session_factory.begin() as s:
+        project_secrets.set_secret(
+            session=s, project_id=pid, name="SLACK_TOKEN", value="xoxb-old-one",
+            actor_user_id=USER, key=KEY, credential_type="slackApi",
+        )  # fmt: skip
+        row = s.query(Secret).filter_by(project_id=pid).one()
+        ensure_credential(s, n8n=n8n_client, row=row, key=KEY)
+        credential_id = str(row.n8n_credential_id)
+    # As an older Clixen left it: no restriction; the upgrade (migration 0004) marks it stale.
+    n8n_client.update_credential(
+        credential_id, name=f"clixen-p{pid}-SLACK_TOKEN", type="slackApi",
+        data={"accessToken": "xoxb-old-one", "allowedHttpRequestDomains": "all"},
+    )  # fmt: skip
+    with session_factory.begin() as s:
+        s.execute(update(Secret).values(n8n_synced_at=None))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CLIXEN_CLI_USER", "erin")
+    monkeypatch.setenv("CLIXEN_SECRET_KEY", KEY)
+    monkeypatch.setenv("N8N_URL", n8n.url)
+    monkeypatch.setenv("N8N_API_KEY", n8n.api_key)
+    get_settings.cache_clear()
+    try:
+        assert main(["secret", "resync"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert "Wrote 1 n8n credential(s) again." in capsys.readouterr().out
+
+    path = f"resync-{uuid.uuid4().hex[:8]}"
+    wf = _predefined_call(path, sink.url("/collect"), "slackApi", "SLACK_TOKEN")
+    wf["nodes"][1]["credentials"] = {"slackApi": {"id": credential_id, "name": "old"}}
+    workflow_id = n8n_client.create_workflow(wf)["id"]
+    try:
+        n8n_client.activate(workflow_id)
+        n8n_client.call_webhook(path, method="GET")
+        execution = n8n_client.wait_for_execution(workflow_id, timeout_s=60)
+        assert execution is not None and "Domain not allowed" in _error(execution)
+        assert sink.requests == []
+    finally:
+        n8n_client.delete_workflow(workflow_id)
+        n8n_client.delete_credential(credential_id)
