@@ -31,6 +31,7 @@ ERROR_STATUS: dict[str, int] = {
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "validation_failed": 422,
+    "credentials_missing": 422,
     "quota_exceeded": 429,
     "internal_error": 500,
     "deploy_failed": 502,

@@ -39,6 +39,7 @@ from core.conversation.threads import (
     find_thread_target,
     set_run_message,
 )
+from core.credentials.needs import BOT_SECRET, bot_token_nodes
 from core.deploy.workflows import find_workflow, get_version, get_workflow, head_version
 from core.graph import text_outline, workflow_graph
 from core.kernel.errors import ClixenError, LLMNotConfigured, NotFound
@@ -53,6 +54,7 @@ from core.pipeline import (
     start_run,
 )
 from core.pipeline.credential_wait import project_secret_types, provide_credentials
+from core.pipeline.types import RunContext
 from core.workspace.projects import default_project
 
 log = logging.getLogger(__name__)
@@ -236,11 +238,20 @@ def credential_asks(services: BotServices, outcome: RunOutcome) -> list[Credenti
     with services.session_factory() as session:
         run = session.get(PipelineRun, outcome.run_id)
         secrets = project_secret_types(session, run.project_id) if run is not None else {}
+        candidate = (RunContext.of(run.context).candidate if run is not None else None) or {}
+    slack_nodes = set(bot_token_nodes(candidate, [node for node, _ in outcome.credentials_needed]))
     return [
         CredentialAsk(
             node=node,
             types=types,
-            existing=tuple(sorted(n for n, t in secrets.items() if t in types)),
+            existing=tuple(
+                sorted(
+                    n
+                    for n, t in secrets.items()
+                    if t in types and (n != BOT_SECRET or node in slack_nodes)
+                )
+            ),
+            posts_as_bot=node in slack_nodes,
         )
         for node, types in outcome.credentials_needed
     ]

@@ -38,6 +38,14 @@ def register(sub: Any) -> None:
     s_set = ssub.add_parser("set", help="set a secret; the value is read from stdin")
     s_set.add_argument("name", help="e.g. SLACK_TOKEN")
     s_set.add_argument("--type", dest="credential_type", help="n8n credential type, e.g. slackApi")
+    s_set.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        metavar="HOST",
+        help="a host its credential may be sent to from HTTP Request/GraphQL (repeatable; "
+        "needed for generic types such as httpHeaderAuth, e.g. api.example.com, *.example.com)",
+    )
     s_set.set_defaults(func=_secret_set)
     s_list = ssub.add_parser("list", help="list secret names (never values)")
     s_list.set_defaults(func=_secret_list)
@@ -49,6 +57,11 @@ def register(sub: Any) -> None:
         help="re-encrypt every secret from CLIXEN_SECRET_KEY to CLIXEN_NEW_SECRET_KEY (or stdin)",
     )
     s_rot.set_defaults(func=_secret_rotate)
+    s_sync = ssub.add_parser(
+        "resync",
+        help="write every stale n8n credential again now (after an upgrade: domain restrictions)",
+    )
+    s_sync.set_defaults(func=_secret_resync)
     for p in (s_set, s_list, s_del):
         p.add_argument("--project", help="project name (default: your active project)")
 
@@ -160,6 +173,7 @@ def _secret_set(args: argparse.Namespace) -> int:
             key=key,
             credential_type=args.credential_type,
             n8n=n8n,
+            allowed_hosts=args.allowed_hosts,
         )
     print(f"Secret {args.name} saved (encrypted) in project {project.name}.")
     if settings.n8n_url and settings.n8n_api_key:
@@ -203,7 +217,11 @@ def _secret_list(args: argparse.Namespace) -> int:
         return 0
     for info in infos:
         kind = info.credential_type or "-"
-        print(f"{info.name:<32} {kind:<24} set by {info.created_by} {info.updated_at:%Y-%m-%d}")
+        hosts = f"  hosts: {', '.join(info.allowed_hosts)}" if info.allowed_hosts else ""
+        print(
+            f"{info.name:<32} {kind:<24} set by {info.created_by} {info.updated_at:%Y-%m-%d}"
+            + hosts
+        )
     return 0
 
 
@@ -237,6 +255,19 @@ def _secret_rotate(args: argparse.Namespace) -> int:
         n = project_secrets.rotate_key(session=session, old_key=old_key, new_key=new_key)
     print(f"Re-encrypted {n} secret(s). Now set CLIXEN_SECRET_KEY to the new key everywhere.")
     return 0
+
+
+def _secret_resync(args: argparse.Namespace) -> int:
+    from core.credentials import secrets as project_secrets
+    from core.credentials.sync import resync_credentials
+
+    key = project_secrets.secret_key()
+    with cli_session_factory() as factory, factory.begin() as session, cli_n8n() as n8n:
+        written, refused = resync_credentials(session=session, n8n=n8n, key=key)
+    print(f"Wrote {written} n8n credential(s) again.")
+    for why in refused:
+        print(f"not written: {why}", file=sys.stderr)
+    return 1 if refused else 0
 
 
 def _token_create(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from bot.blocks.common import (
     plain,
     section,
 )
+from core.catalog.credential_domains import OWNER_NAMED, SERVICE_DOMAINS
 from core.credentials.needs import BOT_SECRET, SLACK_API, CredentialField, suggested_secret_name
 
 OPEN_ACTION = "credential_open"
@@ -29,6 +30,7 @@ CHOOSE_ACTION = "credential_choose"
 SUBMIT_CALLBACK = "credential_submit"
 NAME_BLOCK = "secret_name"
 FIELD_BLOCK = "field:"  # + the credential field's name
+HOSTS_BLOCK = "allowed_hosts"
 # Slack has no password input: say so where a secret is typed.
 VISIBLE_INPUT_NOTE = (
     "Slack has no password field, so what you type stays visible in this form while you type. "
@@ -43,6 +45,8 @@ class CredentialAsk:
     node: str
     types: tuple[str, ...]
     existing: tuple[str, ...] = ()
+    # A Slack node: it may post as the Clixen bot (never an HTTP Request node).
+    posts_as_bot: bool = True
 
 
 def ask_value(run_id: int, node: str, credential_type: str) -> str:
@@ -111,7 +115,7 @@ def credentials_needed_blocks(
                 style="primary",
             )
         ]
-        if SLACK_API in ask.types and bot_scopes is not None:
+        if SLACK_API in ask.types and ask.posts_as_bot and bot_scopes is not None:
             elements.append(
                 button(
                     "Post as Clixen",
@@ -192,6 +196,8 @@ def credential_modal(
         if f.secret:
             block["hint"] = plain("Stored encrypted; never shown again", 150)
         blocks.append(block)
+    if credential_type not in SERVICE_DOMAINS:
+        blocks.append(hosts_input(required=credential_type in OWNER_NAMED))
     if any(f.secret for f in fields):
         blocks.append(context(f":lock: {VISIBLE_INPUT_NOTE}"))
     return {
@@ -203,6 +209,31 @@ def credential_modal(
         "close": plain("Cancel", 24),
         "blocks": blocks,
     }
+
+
+def hosts_input(*, required: bool) -> Block:
+    """The input for the hosts a credential may be sent to (generic types need one)."""
+    why = (
+        "This credential authenticates whatever host a workflow calls: name the hosts"
+        if required
+        else "Without a host it works only in its own node, never from HTTP Request; hosts"
+    )
+    return {
+        "type": "input",
+        "block_id": HOSTS_BLOCK,
+        "optional": not required,
+        "label": plain("Hosts it may be sent to"),
+        "hint": plain(f"{why}, comma-separated, e.g. api.example.com, *.example.com", 150),
+        "element": {"type": "plain_text_input", "action_id": "value"},
+    }
+
+
+def submitted_hosts(view: Mapping[str, Any]) -> list[str] | None:
+    """The hosts typed in a form's hosts input (None when it has none or it was left empty)."""
+    values = view.get("state", {}).get("values", {})
+    raw = str((values.get(HOSTS_BLOCK, {}).get("value") or {}).get("value") or "")
+    hosts = [h for h in raw.replace(",", " ").split() if h]
+    return hosts or None
 
 
 def submitted_fields(view: Mapping[str, Any]) -> tuple[str, dict[str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.blocks.common import context, escape, plain
+from bot.blocks.credentials import hosts_input
 
 SECRET_CALLBACK = "secret_submit"  # noqa: S105 (a callback id, not a secret)
 
@@ -41,5 +42,6 @@ def secret_modal(*, project_id: int, project_name: str) -> dict[str, Any]:
                 "Optional, e.g. httpHeaderAuth, to create it as an n8n credential",
                 optional=True,
             ),
+            hosts_input(required=False),
         ],
     }

@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.catalog import NodeCatalog
-from core.validation.parameters import ParamContext, shown, with_defaults
+from core.catalog.credential_domains import BOT_NODE_TYPES
+from core.catalog.credential_domains import BOT_SECRET as BOT_SECRET
+from core.validation.credential_needs import CredentialNeed as CredentialNeed
+from core.validation.credential_needs import accepted_types as accepted_types
+from core.validation.credential_needs import missing_credential_issues, secret_command
+from core.validation.credential_needs import missing_credentials as missing_credentials
+from core.validation.credential_needs import suggested_secret_name as suggested_secret_name
 from core.validation.report import Issue
-from core.validation.shapes import is_number
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -27,62 +32,9 @@ if TYPE_CHECKING:
     from core.credentials.sync import CredentialsAPI
 
 HTTP_REQUEST = "n8n-nodes-base.httpRequest"
-# HTTP Request (v3+): the parameter that names the credential type, by `authentication` value.
-_TYPE_PARAM = {
-    "genericCredentialType": "genericAuthType",
-    "predefinedCredentialType": "nodeCredentialType",
-}
 _SECRET_FIELD = re.compile(r"(?i)token|key|secret|password|pass$")
 # n8n's test reached no service: the credential could not be checked, it was not rejected.
 _UNREACHABLE = re.compile(r"ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|getaddrinfo")
-
-
-@dataclass(frozen=True)
-class CredentialNeed:
-    """A node that needs a credential and has none bound: any one of `types` will do."""
-
-    node: str
-    types: tuple[str, ...]
-
-
-def accepted_types(node: Mapping[str, Any], catalog: NodeCatalog) -> tuple[str, ...]:
-    """The credential types `node` needs under its current parameters (any one of them);
-    () when it needs none (unknown type, no credential, or none applies)."""
-    spec = catalog.get(str(node.get("type", "")))
-    if spec is None:
-        return ()
-    tv = node.get("typeVersion")
-    version = float(tv) if is_number(tv) else spec.default_version
-    vc = spec.version_class(version)
-    params = node.get("parameters")
-    if vc is None or not isinstance(params, dict | None):
-        return ()
-    ctx = ParamContext(version, spec.type)
-    values = with_defaults(vc, params or {}, ctx)
-    auth = values.get("authentication")
-    if isinstance(auth, str) and auth in _TYPE_PARAM:
-        named = values.get(_TYPE_PARAM[auth])
-        if isinstance(named, str) and named and not named.startswith("="):
-            return (named,)
-    return tuple(
-        slot.name
-        for slot in vc.credentials
-        if slot.required and shown(slot.display_options, values, ctx)
-    )
-
-
-def missing_credentials(workflow: Mapping[str, Any], catalog: NodeCatalog) -> list[CredentialNeed]:
-    """The enabled nodes that need a credential and have no reference of an accepted type."""
-    needs: list[CredentialNeed] = []
-    for node in workflow.get("nodes") or []:
-        if not isinstance(node, dict) or node.get("disabled") is True:
-            continue
-        types = accepted_types(node, catalog)
-        creds = node.get("credentials")
-        bound = set(creds) if isinstance(creds, dict) else set()
-        if types and not bound & set(types):
-            needs.append(CredentialNeed(node=str(node.get("name", "")), types=types))
-    return needs
 
 
 def credential_issues(
@@ -91,17 +43,7 @@ def credential_issues(
     """The validator's credential findings against the project's secrets (name → credential
     type): `missing_credentials` for a node with no credential of a type it accepts, and
     `wrong_credential_type` for a reference to a secret of another type."""
-    issues = [
-        Issue(
-            "missing_credentials",
-            f'Node "{need.node}" needs a {" or ".join(need.types)} credential and has none.',
-            need.node,
-            "error",
-            f'Add "credentials": {{"{need.types[0]}": {{"name": "<SECRET NAME>"}}}} naming a '
-            "project secret of that type, or leave it out and the user is asked for one.",
-        )
-        for need in missing_credentials(workflow, catalog)
-    ]
+    issues = missing_credential_issues(workflow, catalog)
     for node in workflow.get("nodes") or []:
         creds = node.get("credentials") if isinstance(node, dict) else None
         if not isinstance(creds, dict):
@@ -128,9 +70,32 @@ def credential_issues(
     return issues
 
 
-def suggested_secret_name(credential_type: str) -> str:
-    """A secret name for a credential type: `slackApi` → SLACK_API."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", credential_type).upper()[:64]
+def only_secret(need: CredentialNeed, secrets: Mapping[str, str | None]) -> str | None:
+    """The project's only secret of a type `need` accepts (never the Clixen bot's token, which
+    is bound only where it is chosen), else None."""
+    fits = [n for n, t in secrets.items() if t in need.types and n != BOT_SECRET]
+    return fits[0] if len(fits) == 1 else None
+
+
+def unbound_message(needs: list[CredentialNeed], secrets: Mapping[str, str | None]) -> str:
+    """Why these nodes cannot get a credential, and the command or reference that fixes it."""
+    lines = []
+    for need in needs:
+        kinds = " or ".join(need.types)
+        several = sorted(n for n, t in secrets.items() if t in need.types and n != BOT_SECRET)
+        if several:
+            lines.append(
+                f'Node "{need.node}" needs a {kinds} credential and this project has several '
+                f"({', '.join(several)}): name the one to use in the node, e.g. "
+                f'"credentials": {{"{need.types[0]}": {{"name": "{several[0]}"}}}}.'
+            )
+        else:
+            lines.append(
+                f'Node "{need.node}" needs a {kinds} credential and this project has none: '
+                f"set one with `{secret_command(need.types[0])}` (value from stdin), then "
+                "deploy again."
+            )
+    return "\n".join(lines)
 
 
 def bind(workflow: Mapping[str, Any], *, node: str, credential_type: str, secret: str) -> None:
@@ -147,7 +112,6 @@ def bind(workflow: Mapping[str, Any], *, node: str, credential_type: str, secret
 
 # --- Slack with zero setup: the project's workflows post as the Clixen bot ----------------------
 
-BOT_SECRET = "CLIXEN_BOT"  # noqa: S105 (the secret's name)
 SLACK_API = "slackApi"
 SLACK_NODE = "n8n-nodes-base.slack"
 
@@ -187,6 +151,17 @@ def adopt_bot_token(
         n8n=n8n,
     )
     return BOT_SECRET
+
+
+def bot_token_nodes(workflow: Mapping[str, Any], nodes: Iterable[str]) -> list[str]:
+    """Of the nodes named, those the Clixen bot's token may be bound to: Slack's own nodes
+    (never an HTTP Request or GraphQL node, whatever credential type it names)."""
+    wanted = set(nodes)
+    return [
+        str(n["name"])
+        for n in workflow.get("nodes") or []
+        if isinstance(n, dict) and n.get("name") in wanted and n.get("type") in BOT_NODE_TYPES
+    ]
 
 
 def slack_channels(workflow: Mapping[str, Any]) -> list[str]:

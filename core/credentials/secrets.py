@@ -7,8 +7,10 @@ The service functions (`set_secret`, `list_secrets`, `get_secret_value`, `delete
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -16,14 +18,10 @@ from sqlalchemy import String, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from core.credentials.crypto import (
-    BINDING_PREFIX,
-    SecretKeyMismatch,
-    decrypt,
-    encrypt,
-    is_postgres,
-)
-from core.credentials.sync import CredentialsAPI, ensure_credential
+from core.catalog.credential_domains import OWNER_NAMED, normalize_allowed_host
+from core.credentials.crypto import BINDING_PREFIX, SecretKeyMismatch, decrypt, encrypt, is_postgres
+from core.credentials.host_fields import check_host_fields, project_policy
+from core.credentials.sync import CredentialsAPI, ensure_credential, owner_hosts_needed
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import Secret
 from core.kernel.settings import Settings, get_settings
@@ -42,6 +40,8 @@ class SecretInfo:
     credential_type: str | None
     created_by: str
     updated_at: dt.datetime
+    # Where its n8n credential may be sent, besides its service's own domains.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def secret_key(settings: Settings | None = None) -> str:
@@ -86,8 +86,16 @@ def set_secret(
     key: str,
     credential_type: str | None = None,
     n8n: CredentialsAPI | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> SecretInfo:
     """Store (or replace) the project's secret `name`, encrypted; returns what may be shown.
+
+    `allowed_hosts`: the hosts its n8n credential may be sent to from HTTP Request or GraphQL
+    (None keeps those stored). A generic type (`httpHeaderAuth`, `oAuth2Api`, …) needs at least
+    one (InvalidInput otherwise); a service type (`slackApi`) is limited to its service's domains
+    and these are added (`core.catalog.credential_domains`). A host field of a JSON value (a
+    database `host`, an API `url`…) on an internal host the project does not allow is refused
+    (InvalidInput naming the field and `clixen policy allow-host`).
 
     Given `n8n`, a secret that already has an n8n credential gets it updated in place now (same
     credential id), so every workflow using it runs with the new value from its next execution;
@@ -105,8 +113,14 @@ def set_secret(
         raise InvalidInput(
             f"{credential_type[:60]!r} is not an n8n credential type (e.g. slackApi)."
         )
-    ciphertext = encrypt(session, value=value, key=key, project_id=project_id, name=name)
+    hosts = _allowed_hosts(allowed_hosts)
     row = _get_row(session, project_id, name)
+    ctype = credential_type or (row.credential_type if row is not None else None)
+    stored_hosts = hosts if hosts is not None else (row.allowed_hosts if row is not None else None)
+    if ctype in OWNER_NAMED and not stored_hosts:
+        raise InvalidInput(owner_hosts_needed(name, ctype))
+    _check_hosts(session, project_id, name, value)
+    ciphertext = encrypt(session, value=value, key=key, project_id=project_id, name=name)
     now = dt.datetime.now(dt.UTC)
     if row is None:
         row = Secret(
@@ -114,6 +128,7 @@ def set_secret(
             name=name,
             ciphertext=ciphertext,
             credential_type=credential_type,
+            allowed_hosts=hosts,
             created_by=actor_user_id,
             updated_at=now,
         )
@@ -123,6 +138,8 @@ def set_secret(
         row.updated_at = now
         if credential_type is not None:
             row.credential_type = credential_type
+        if hosts is not None:
+            row.allowed_hosts = hosts
     session.flush()
     if n8n is not None and row.n8n_credential_id is not None:
         ensure_credential(session, n8n=n8n, row=row, key=key)
@@ -130,8 +147,36 @@ def set_secret(
     return _info(row)
 
 
+def _check_hosts(session: Session, project_id: int, name: str, value: str) -> None:
+    """A JSON object value (a credential's fields): its host fields hold to the project's
+    internal-host policy (a single value is a token or a password, never a host)."""
+    if not value.lstrip().startswith("{"):
+        return
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError:
+        return
+    if isinstance(data, dict):
+        check_host_fields(name, data, project_policy(session, project_id))
+
+
+def _allowed_hosts(values: Sequence[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    try:
+        return list(dict.fromkeys(normalize_allowed_host(v) for v in values))
+    except ValueError as e:
+        raise InvalidInput(str(e)) from None
+
+
 def _info(row: Secret) -> SecretInfo:
-    return SecretInfo(row.name, row.credential_type, row.created_by, row.updated_at)
+    return SecretInfo(
+        row.name,
+        row.credential_type,
+        row.created_by,
+        row.updated_at,
+        tuple(row.allowed_hosts or ()),
+    )
 
 
 def list_secrets(*, session: Session, project_id: int) -> list[SecretInfo]:
@@ -140,6 +185,14 @@ def list_secrets(*, session: Session, project_id: int) -> list[SecretInfo]:
         select(Secret).where(Secret.project_id == project_id).order_by(Secret.name)
     ).all()
     return [_info(r) for r in rows]
+
+
+def secret_types(*, session: Session, project_id: int) -> dict[str, str | None]:
+    """The project's secrets: name → credential type (None: not typed yet)."""
+    rows = session.execute(
+        select(Secret.name, Secret.credential_type).where(Secret.project_id == project_id)
+    ).all()
+    return {name: ctype for name, ctype in rows}
 
 
 def get_secret_value(*, session: Session, project_id: int, name: str, key: str) -> str:

@@ -19,7 +19,15 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.catalog.credential_domains import (
+    BOT_NODE_TYPES,
+    BOT_SECRET,
+    OWNER_NAMED,
+    RESTRICTION_FIELDS,
+    restriction,
+)
 from core.credentials.crypto import decrypt
+from core.credentials.host_fields import check_host_fields, project_policy
 from core.kernel.errors import InvalidInput, PermissionDenied
 from core.kernel.models import Secret
 
@@ -47,20 +55,23 @@ class CredentialsAPI(Protocol):
 _SECRETISH = re.compile(r"(?i)token|key|secret|password")
 
 
-def _credential_data(n8n: CredentialsAPI, row: Secret, value: str) -> dict[str, Any]:
-    """The n8n credential `data` for a secret: a JSON object value as is, else the one field the
-    credential type's schema needs."""
+def _credential_data(schema: Mapping[str, Any], row: Secret, value: str) -> dict[str, Any]:
+    """The n8n credential `data` for a secret: a JSON object value as is (without restriction
+    fields: Clixen sets those), else the one field the credential type's schema needs."""
     if value.lstrip().startswith("{"):
         try:
             data = json.loads(value)
         except json.JSONDecodeError:
             data = None
         if isinstance(data, dict):
-            return data
+            return {k: v for k, v in data.items() if k not in RESTRICTION_FIELDS}
     ctype = row.credential_type or ""
-    schema = n8n.credential_schema(ctype)
     props = schema.get("properties", {})
-    strings = [k for k, v in props.items() if isinstance(v, dict) and v.get("type") == "string"]
+    strings = [
+        k
+        for k, v in props.items()
+        if isinstance(v, dict) and v.get("type") == "string" and k not in RESTRICTION_FIELDS
+    ]
     required = [k for k in schema.get("required", []) if k in strings]
     if len(required) == 1:
         return {required[0]: value}
@@ -70,6 +81,35 @@ def _credential_data(n8n: CredentialsAPI, row: Secret, value: str) -> dict[str, 
     raise InvalidInput(
         f"Secret {row.name} is used as an n8n {ctype} credential, which needs several fields "
         f"({', '.join(strings)}). Set its value as a JSON object with those fields."
+    )
+
+
+def _restricted(schema: Mapping[str, Any], row: Secret, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with the n8n domain restriction the credential gets (see
+    `core.catalog.credential_domains`): its service's domains, the hosts its owner named, or
+    none at all. A type whose n8n schema has no restriction fields (n8n adds them only to types
+    that authenticate HTTP requests: Postgres, Redis… have none) is sent as is: the HTTP Request
+    and GraphQL nodes cannot use it."""
+    ctype = row.credential_type or ""
+    if ctype in OWNER_NAMED and not row.allowed_hosts:
+        raise InvalidInput(owner_hosts_needed(row.name, ctype))
+    if "allowedHttpRequestDomains" not in (schema.get("properties") or {}):
+        return data
+    if row.name == BOT_SECRET:
+        # The bot's token: never from HTTP Request or GraphQL, only from Slack's own nodes.
+        return {**data, "allowedHttpRequestDomains": "none"}
+    fields = restriction(ctype, data, row.allowed_hosts or ())
+    if fields["allowedHttpRequestDomains"] == "none":
+        return {**data, "allowedHttpRequestDomains": "none"}
+    return {**data, **fields}
+
+
+def owner_hosts_needed(name: str, credential_type: str) -> str:
+    """What to do when a generic credential has no allowed host."""
+    return (
+        f"Secret {name} is a {credential_type} credential, which authenticates whatever host a "
+        "workflow calls: name the hosts it may be sent to, e.g. "
+        f"`clixen secret set {name} --type {credential_type} --allowed-host api.example.com`."
     )
 
 
@@ -99,7 +139,8 @@ def _resolve(rows: list[Secret], node: Mapping[str, Any], ctype: str, ref: Any) 
             f"Node {str(node.get('name'))[:80]!r} refers to an n8n credential that is not one of "
             "this project's secrets."
         )
-    by_type = [r for r in rows if r.credential_type == ctype]
+    # The bot's token is used only where it was chosen by name, never found by type.
+    by_type = [r for r in rows if r.credential_type == ctype and r.name != BOT_SECRET]
     if len(by_type) == 1:
         return by_type[0]
     if not by_type:
@@ -128,7 +169,8 @@ def sync_project_credentials(
     """A copy of `workflow_json` whose node credentials point at this project's n8n credentials.
 
     Each secret the workflow refers to (by name, or as the only secret of the node's credential
-    type) gets an n8n credential, created on first use and replaced when the secret changed
+    type — never the Clixen bot's token, which only a Slack node naming it gets) gets an n8n
+    credential, created on first use and replaced when the secret changed
     since. References that do not resolve to a secret of this project are refused.
     """
     wf: dict[str, Any] = copy.deepcopy(dict(workflow_json))
@@ -140,6 +182,11 @@ def sync_project_credentials(
     )
     for node, ctype, ref in refs:
         row = _resolve(rows, node, ctype, ref)
+        if row.name == BOT_SECRET and node.get("type") not in BOT_NODE_TYPES:
+            raise PermissionDenied(
+                f"Node {str(node.get('name'))[:80]!r} may not use {BOT_SECRET}, the Clixen "
+                "bot's own Slack token: only Slack nodes may."
+            )
         if row.credential_type is None:
             row.credential_type = ctype
             session.flush()
@@ -156,7 +203,9 @@ def sync_project_credentials(
 
 def ensure_credential(session: Session, *, n8n: CredentialsAPI, row: Secret, key: str) -> None:
     """Bring the secret's n8n credential up to date: created on first use, updated in place
-    (same id, so every workflow bound to it follows) when the value changed since."""
+    (same id, so every workflow bound to it follows) when the value changed since. Every write
+    carries the credential's domain restriction (`_restricted`); a host field pointing at an
+    internal host the project does not allow is refused (InvalidInput) before n8n is called."""
     from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
 
     fresh = (
@@ -166,8 +215,12 @@ def ensure_credential(session: Session, *, n8n: CredentialsAPI, row: Secret, key
     )
     if fresh:
         return
-    data = _credential_data(n8n, row, decrypt(session, row=row, key=key))
     ctype, n8n_name = row.credential_type or "", _n8n_name(row)
+    schema = n8n.credential_schema(ctype)
+    data = _credential_data(schema, row, decrypt(session, row=row, key=key))
+    # The project's policy of today: a host allowed when the secret was set may be denied since.
+    check_host_fields(row.name, data, project_policy(session, row.project_id))
+    data = _restricted(schema, row, data)
     credential_id = row.n8n_credential_id
     if credential_id is not None:
         try:
@@ -189,3 +242,26 @@ def ensure_credential(session: Session, *, n8n: CredentialsAPI, row: Secret, key
     )
     session.refresh(row)
     log.info("n8n credential for secret %s of project %s written", row.name, row.project_id)
+
+
+def resync_credentials(*, session: Session, n8n: CredentialsAPI, key: str) -> tuple[int, list[str]]:
+    """Write again, now, every n8n credential older than its secret or than the last upgrade
+    (which cleared `n8n_synced_at`), so each carries its domain restriction without waiting for
+    the next deploy that uses it. Returns how many were written and, for the secrets refused
+    (an internal host, a generic type with no allowed host), why; those stay as they were."""
+    from core.kernel.errors import ClixenError
+
+    rows = session.scalars(
+        select(Secret).where(Secret.n8n_credential_id.is_not(None)).order_by(Secret.id)
+    ).all()
+    written, refused = 0, []
+    for row in rows:
+        if row.n8n_synced_at is not None and row.n8n_synced_at >= row.updated_at:
+            continue
+        try:
+            with session.begin_nested():
+                ensure_credential(session, n8n=n8n, row=row, key=key)
+            written += 1
+        except ClixenError as e:
+            refused.append(f"project {row.project_id}: {e}")
+    return written, refused

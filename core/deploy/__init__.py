@@ -8,7 +8,13 @@ that never deployed), `lock` (one deploy of a workflow at a time, across process
 `readback` (n8n must hold what we sent), `errors`.
 """
 
-from core.deploy.errors import DeployBusy, DeployFailed, HeadMoved, ValidationFailed
+from core.deploy.errors import (
+    CredentialsMissing,
+    DeployBusy,
+    DeployFailed,
+    HeadMoved,
+    ValidationFailed,
+)
 from core.deploy.lifecycle import (
     create_workflow_record,
     deactivate_workflow,
@@ -23,6 +29,7 @@ from core.deploy.versions import deploy_version
 
 __all__ = [
     "LOCK_WAIT_S",
+    "CredentialsMissing",
     "DeployBusy",
     "DeployFailed",
     "HeadMoved",

@@ -39,6 +39,17 @@ class ValidationFailed(ClixenError):
         )
 
 
+class CredentialsMissing(ClixenError):
+    """Nodes need credentials the project cannot give them (no secret of the type, or several
+    and none named), so nothing was sent to n8n. `needs` is (node, accepted types) per node."""
+
+    code = "credentials_missing"
+
+    def __init__(self, message: str, *, needs: list[tuple[str, tuple[str, ...]]]) -> None:
+        self.needs = needs
+        super().__init__(message)
+
+
 class DeployBusy(ClixenError):
     code = "deploy_busy"
 

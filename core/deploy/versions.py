@@ -20,6 +20,7 @@ on its own autocommit connection, so no transaction stays open across HTTP calls
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -28,9 +29,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.catalog import default_catalog
+from core.credentials import needs as credentials
 from core.credentials import secrets
 from core.credentials import sync as credential_sync
-from core.deploy.errors import DeployFailed, HeadMoved, ValidationFailed
+from core.deploy.errors import CredentialsMissing, DeployFailed, HeadMoved, ValidationFailed
 from core.deploy.lock import workflow_lock
 from core.deploy.publish import Progress, push
 from core.deploy.readback import Mismatch
@@ -116,13 +119,18 @@ def deploy_version(
     """Deploy `json_payload` as the workflow's next version and return it (status `deployed`).
 
     Node credentials that name a project secret (`{"slackApi": {"name": "SLACK_TOKEN"}}`) are
-    bound to that secret's n8n credential first (`core.credentials.sync.sync_project_credentials`,
-    with CLIXEN_SECRET_KEY from `settings`, default `get_settings()`); the stored version holds the
-    bound references, never a value. Workflow settings the product does not let the LLM choose
-    are cut before validation (`filter_settings`); each change is reported through `progress`.
+    bound to that secret's n8n credential first
+    (`core.credentials.sync.sync_project_credentials`, with CLIXEN_SECRET_KEY from `settings`,
+    default `get_settings()`); the stored version holds the bound references, never a value.
+    Workflow settings the product does not let the LLM choose are cut before validation
+    (`filter_settings`); each change is reported through `progress`.
+
+    A node that needs a credential and names none gets the project's only secret of an accepted
+    type (never the bot's token); when it cannot, CredentialsMissing is raised before n8n.
 
     Raises PermissionDenied (actor below editor, or a credential that is not the project's),
-    ValidationFailed (validation errors, including the project's node policy), QuotaExceeded,
+    ValidationFailed (validation errors, including the project's node policy),
+    CredentialsMissing, QuotaExceeded,
     SettingsError (secrets used but no CLIXEN_SECRET_KEY), InvalidInput (a secret the project
     does not have), DeployFailed (n8n refused it: the version is kept as `failed` with n8n's
     message and the quota is refunded) or DeployBusy.
@@ -243,6 +251,8 @@ def _allocate(
         report = validate(payload, policy=policy)
         if not report.valid:
             raise ValidationFailed(report)
+        # Before anything is charged or sent to n8n: every node that needs a credential gets one.
+        payload = _bind_needed(session, project_id=wf.project_id, payload=payload)
         reserved_at = utcnow()
         # Rollbacks are recovery: they never count against (or get blocked by) the daily limit.
         if source != VersionSource.rollback:
@@ -304,6 +314,30 @@ def _head_moved(session: Session, wf: Workflow, expected: int) -> HeadMoved:
         head_source=str(head.source) if head else "",
         rolled_back_from=head.rolled_back_from if head else None,
     )
+
+
+def _bind_needed(session: Session, *, project_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` with each node that needs a credential and names none bound to the project's
+    only secret of an accepted type (never the bot's token); CredentialsMissing, before any n8n
+    call, when a node cannot get one."""
+    needs = credentials.missing_credentials(payload, default_catalog())
+    if not needs:
+        return payload
+    types = secrets.secret_types(session=session, project_id=project_id)
+    bound = copy.deepcopy(payload)
+    left = []
+    for need in needs:
+        name = credentials.only_secret(need, types)
+        if name is None:
+            left.append(need)
+        else:
+            credentials.bind(bound, node=need.node, credential_type=str(types[name]), secret=name)
+    if left:
+        raise CredentialsMissing(
+            credentials.unbound_message(left, types),
+            needs=[(n.node, n.types) for n in left],
+        )
+    return bound
 
 
 def _bind_secrets(

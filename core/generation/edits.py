@@ -5,7 +5,8 @@ remove_node, update_parameters (a JSON merge on one node), rename_node (links an
 references follow), connect, disconnect, update_settings — never the whole workflow again.
 `apply_operations` applies them to a copy: every node and link not named by an operation is kept
 exactly, credentials included (the model never sees or writes a credential id; a node whose type
-changes loses its credential, which must then be bound again). An operation on a node that does
+changes loses its credential, which must then be bound again, and so does a node that now calls
+another host: the user is asked for it again). An operation on a node that does
 not exist, a duplicate name or a credential reference with an id raises `EditRejected` with the
 reason. `unrequested_removals` names the nodes a reply would remove that the user's words do not
 mention: such a reply is refused.
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from core.generation.replies import MAX_QUESTION_CHARS, MAX_SUMMARY_CHARS, Question
 from core.kernel.safety import LLMOutputInvalid, parse_llm_json
+from core.validation.guards import called_hosts
 
 MAX_OPERATIONS = 40
 
@@ -126,13 +128,16 @@ _OPERATIONS: TypeAdapter[list[Operation]] = TypeAdapter(list[Operation])
 
 @dataclass(frozen=True)
 class EditResult:
-    """The edited workflow; what each operation did, in words; the nodes removed; and the
-    nodes whose credential must be checked again (type or operation changed)."""
+    """The edited workflow; what each operation did, in words; the nodes removed; the nodes
+    whose credential must be checked again (type or operation changed); and the nodes whose
+    credential was unbound because they now call another host (`rebind`: the user chooses
+    their credential again, it is never bound by itself)."""
 
     workflow: dict[str, Any]
     changes: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     recheck: list[str] = field(default_factory=list)
+    rebind: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -211,6 +216,9 @@ class _Editor:
         self.changes: list[str] = []
         self.removed: list[str] = []
         self.recheck: list[str] = []
+        self.rebind: list[str] = []
+        # Hosts called by removed nodes that held a credential, by name.
+        self.gone_hosts: dict[str, list[str | None]] = {}
 
     def node(self, name: str) -> dict[str, Any]:
         for n in self.nodes:
@@ -230,12 +238,19 @@ class _Editor:
         if "position" not in new:
             xs = [n["position"][0] for n in self.nodes if _is_position(n.get("position"))]
             new["position"] = [max(xs, default=0) + 220, 300]
+        gone = self.gone_hosts.get(op.node.name)
+        if gone is not None and new.get("credentials") and called_hosts(new) != gone:
+            # Removed and added again under its name, now calling elsewhere: asked again too.
+            new.pop("credentials")
+            self.rebind.append(op.node.name)
         self.nodes.append(new)
         self.changes.append(f"+ node {op.node.name}")
 
     def remove(self, op: RemoveNode) -> None:
         gone = self.node(op.node)
         self.nodes.remove(gone)
+        if gone.get("credentials"):
+            self.gone_hosts[op.node] = called_hosts(gone)
         self.conns.pop(op.node, None)
         for outputs in self.conns.values():
             _drop_targets(outputs, lambda t: t.get("node") == op.node)
@@ -244,6 +259,7 @@ class _Editor:
 
     def update(self, op: UpdateParameters) -> None:
         node = self.node(op.node)
+        hosts = called_hosts(node)
         before = dict(node.get("parameters") or {})
         if op.parameters:
             node["parameters"] = merge_patch(before, op.parameters)
@@ -259,6 +275,11 @@ class _Editor:
             node.pop("credentials", None)
         if op.credentials is not None:
             node["credentials"] = {ctype: ref.model_dump() for ctype, ref in op.credentials.items()}
+        if node.get("credentials") and called_hosts(node) != hosts:
+            # A credential goes where it was given for: a node that now calls another host
+            # (or one built at run time) asks for its credential again.
+            node.pop("credentials", None)
+            self.rebind.append(op.node)
         if retyped or any(before.get(k) != after.get(k) for k in _OPERATION_KEYS):
             self.recheck.append(op.node)
         self.changes.append(f"~ node {op.node}")
@@ -374,6 +395,7 @@ def apply_operations(workflow: Mapping[str, Any], operations: Sequence[Operation
         changes=editor.changes,
         removed=editor.removed,
         recheck=sorted(set(editor.recheck) - set(editor.removed)),
+        rebind=sorted(set(editor.rebind) & {str(n.get("name")) for n in editor.nodes}),
     )
 
 

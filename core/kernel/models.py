@@ -262,6 +262,9 @@ class Secret(TimestampMixin, Base):
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     credential_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
     n8n_credential_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Hosts the owner allows the credential to be sent to (generic types need them; see
+    # core.catalog.credential_domains). Not secret: shown by `clixen secret list`.
+    allowed_hosts: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     # When the n8n credential was last written; older than `updated_at` = n8n holds a stale value.
     n8n_synced_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True

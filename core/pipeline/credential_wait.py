@@ -10,12 +10,14 @@ then sends the run on to deploy. A rejected credential leaves the run waiting, w
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.catalog.credential_domains import BOT_NODE_TYPES, BOT_SECRET
 from core.credentials import needs as credentials
+from core.credentials.secrets import secret_types
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import PipelineRun, Secret
 from core.kernel.vocabulary import Role, RunState
@@ -30,10 +32,7 @@ logger = logging.getLogger(__name__)
 
 def project_secret_types(session: Session, project_id: int) -> dict[str, str | None]:
     """The project's secrets: name → credential type (None: not typed yet)."""
-    rows = session.execute(
-        select(Secret.name, Secret.credential_type).where(Secret.project_id == project_id)
-    ).all()
-    return {name: ctype for name, ctype in rows}
+    return secret_types(session=session, project_id=project_id)
 
 
 def wrong_credentials(active: ActiveRun) -> list[Issue]:
@@ -50,9 +49,13 @@ def _auto_bind(
     needs: list[credentials.CredentialNeed],
     secrets: Mapping[str, str | None],
     chosen: Mapping[str, str],
+    ask: Sequence[str] = (),
 ) -> tuple[list[credentials.CredentialNeed], list[str]]:
     """Bind what can be bound: the secret chosen for a node, else the only secret of an accepted
-    type. Returns the needs left and the secrets bound."""
+    type — except for the nodes in `ask` (their credential must be chosen again) and never the
+    Clixen bot's token (only chosen, and only for a Slack node). Returns the needs left and the
+    secrets bound."""
+    types = _node_types(candidate)
     left, bound = [], []
     for need in needs:
         name = chosen.get(need.node)
@@ -62,9 +65,13 @@ def _auto_bind(
                 raise InvalidInput(
                     f"Secret {name} is not a {' or '.join(need.types)} credential of this project."
                 )
-        else:
-            fits = [n for n, t in secrets.items() if t in need.types]
-            name = fits[0] if len(fits) == 1 else None
+            if name == BOT_SECRET and types.get(need.node) not in BOT_NODE_TYPES:
+                raise InvalidInput(
+                    f"{BOT_SECRET} is the Clixen bot's own Slack token: only Slack nodes may "
+                    f"use it, and {need.node} is not one. Add a credential of its own."
+                )
+        elif need.node not in ask:
+            name = credentials.only_secret(need, secrets)
         if name is None:
             left.append(need)
             continue
@@ -73,17 +80,31 @@ def _auto_bind(
     return left, bound
 
 
+def _node_types(candidate: Mapping[str, object]) -> dict[str, object]:
+    nodes = candidate.get("nodes")
+    return {
+        str(n.get("name")): n.get("type")
+        for n in (nodes if isinstance(nodes, list) else [])
+        if isinstance(n, dict)
+    }
+
+
 def await_credentials(active: ActiveRun) -> None:
-    """Before deploy: bind the project's only secret of each needed type; if a node still has
-    none, save the run `awaiting_credentials` and stop (StopRun)."""
+    """Before deploy: bind the project's only secret of each needed type (not to the nodes whose
+    credential must be chosen again, `RunContext.ask_credentials`); if a node still has none,
+    save the run `awaiting_credentials` and stop (StopRun)."""
     candidate = active.context.candidate
     assert candidate is not None
+    ask = active.context.ask_credentials
+    for node in candidate.get("nodes") or []:
+        if isinstance(node, dict) and node.get("name") in ask:
+            node.pop("credentials", None)  # whatever a repair wrote there: the user chooses
     needs = credentials.missing_credentials(candidate, active.services.catalog)
     if not needs:
         return
     with active.services.session_factory() as session:
         secrets = project_secret_types(session, active.run.project_id)
-    left, _ = _auto_bind(candidate, needs, secrets, {})
+    left, _ = _auto_bind(candidate, needs, secrets, {}, active.context.ask_credentials)
     if not left:
         return
     active.context.credentials_needed = [
@@ -138,7 +159,7 @@ def provide_credentials(
         assert candidate is not None
         secrets = project_secret_types(session, run.project_id)
         needs = credentials.missing_credentials(candidate, services.catalog)
-        left, bound = _auto_bind(candidate, needs, secrets, chosen or {})
+        left, bound = _auto_bind(candidate, needs, secrets, chosen or {}, context.ask_credentials)
         rejected: list[str] = []
         if bound:
             key = secret_key(services.settings)
@@ -165,6 +186,7 @@ def provide_credentials(
         else:
             context.candidate = candidate
             context.credentials_needed = []
+            context.ask_credentials = []
             run.context = context.stored()
             run.state = RunState.deploying
             run.step_detail = "deploying"

@@ -231,6 +231,9 @@ def _parse(active: ActiveRun, text: str) -> Candidate | Question:
     result = apply_operations(target, parsed.operations)
     if result.recheck:
         logger.info("run %s: credentials to re-check on %s", active.run.id, result.recheck)
+    if result.rebind:
+        # Their credential is asked for again before deploy, never bound by itself.
+        context.ask_credentials = sorted({*context.ask_credentials, *result.rebind})
     return Candidate(workflow=result.workflow, summary=parsed.summary)
 
 

@@ -223,6 +223,9 @@ class RunContext(_Stored):
     runtime_failures: list[RuntimeFailure] = []
     # While `awaiting_credentials`: the nodes still without a credential.
     credentials_needed: list[NeededCredential] = []
+    # Nodes whose credential the user must choose again (an edit changed the host they call):
+    # never bound automatically.
+    ask_credentials: list[str] = []
 
     @classmethod
     def of(cls, stored: Mapping[str, Any] | None) -> RunContext:

@@ -17,14 +17,18 @@ id is an expression, is `foreign_workflow`; every URL a node fetches (`guards.FE
 Request and its tools, RSS, GraphQL, SSE, MCP client, LLM `baseURL` overrides, any node's proxy,
 …) on an internal host is `internal_host` unless the project allows it (`allow_hosts`), and a
 host built at run time is a `url_not_checked` warning. Without a policy none of these run.
+With or without one, a predefined credential sent outside its service's domains is
+`credential_host` and the Clixen bot's token on a node other than Slack's is
+`bot_token_misused` (`credential_use`).
 
 The package, by job: `report` (Issue, ValidationReport), `checker` (the run over one workflow),
 `nodes` and `connections` (the checks), `guards` (sub-workflows and fetched hosts, under the
-policy) with `hosts` (which host a URL calls and whether it is internal; no DNS), `parameters`
-(displayOptions and required parameters), `expressions` (`={{ … }}` syntax), `output_fields`
-(warnings for fields read that the upstream node's output schema lacks), `shapes` (what n8n's
-API accepts per field), and `mcp` (the n8n-mcp server's second opinion — import it from
-`core.validation.mcp`: it loads the MCP SDK, which the CLI's `validate` must not pay for).
+policy) with `hosts` (which host a URL calls and whether it is internal; no DNS),
+`credential_use` (where a node sends its credential), `parameters` (displayOptions and
+required parameters), `expressions` (`={{ … }}` syntax), `output_fields` (warnings for fields
+read that the upstream node's output schema lacks), `shapes` (what n8n's API accepts per
+field), and `mcp` (the n8n-mcp server's second opinion — import it from `core.validation.mcp`:
+it loads the MCP SDK, which the CLI's `validate` must not pay for).
 """
 
 from core.validation.checker import validate

@@ -6,7 +6,8 @@ from typing import Any
 
 from core.catalog import NodeCatalog, NodeSpec, default_catalog
 from core.validation.connections import ConnectionChecks
-from core.validation.guards import GuardChecks
+from core.validation.credential_needs import missing_credential_issues
+from core.validation.guards import GuardChecks, short_name
 from core.validation.nodes import NodeChecks
 from core.validation.output_fields import field_issues
 from core.validation.report import ValidationReport
@@ -93,6 +94,7 @@ class _Validator(NodeChecks, ConnectionChecks, GuardChecks):
             specs[name] = self.check_node_type(node)
             if specs[name] is not None:
                 self.check_guards(node, subject=f'Node "{name}"', report_as=name)
+                self.check_credential_use(node, short_name(node["type"]))
 
         edges = self.check_connections(conns, nodes, specs)
         connected = {s for s, _, _ in edges} | {t for _, t, _ in edges}
@@ -110,4 +112,5 @@ class _Validator(NodeChecks, ConnectionChecks, GuardChecks):
                 continue
             self.check_expressions(name, node.get("parameters"))
         self.issues.extend(field_issues(nodes, edges, self.catalog))
+        self.issues.extend(missing_credential_issues({"nodes": list(nodes.values())}, self.catalog))
         self.check_triggers_and_reachability(nodes, specs, edges)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from core.validation.base import Checks
-from core.validation.hosts import internal_host, url_host
+from core.kernel.hosts import internal_host, url_host
+from core.validation.credential_use import CredentialUseChecks
 
 # Inline sub-workflows inside inline sub-workflows: checked this many levels deep, refused deeper.
 MAX_SUBWORKFLOW_DEPTH = 3
@@ -56,7 +56,7 @@ def short_name(node_type: str) -> str:
     return short[: -len("tool")] if short.endswith("tool") and short != "tool" else short
 
 
-class GuardChecks(Checks):
+class GuardChecks(CredentialUseChecks):
     def check_guards(self, node: dict[str, Any], *, subject: str, report_as: str) -> None:
         """Check what `node` runs and calls; issues are reported on node `report_as`, and their
         messages start with `subject` (which names the node, and the sub-workflow it sits in)."""
@@ -67,7 +67,7 @@ class GuardChecks(Checks):
             return
         kind = short_name(str(node.get("type") or ""))
         for path in (*FETCHED_URLS.get(kind, ()), *EVERY_NODE_URLS):
-            for url in _values_at(params, path):
+            for url in values_at(params, path):
                 self._check_url(url, subject=subject, report_as=report_as)
         if kind in SUBWORKFLOW_NODES:
             self._check_subworkflow(params, subject=subject, report_as=report_as)
@@ -227,10 +227,26 @@ class GuardChecks(Checks):
                 )
                 continue
             inner.check_guards(raw, subject=where, report_as=report_as)
+            inner.check_credential_use(raw, short_name(raw["type"]), report_as=report_as)
         self.issues.extend(inner.issues)
 
 
-def _values_at(params: dict[str, Any], path: tuple[str, ...]) -> Iterator[object]:
+def called_hosts(node: Mapping[str, Any]) -> list[str | None]:
+    """The hosts of the URLs a node calls (`FETCHED_URLS`), in order; None for a host built at
+    run time (an edit that changes them unbinds the node's credential)."""
+    params = node.get("parameters")
+    if not isinstance(params, dict):
+        return []
+    kind = short_name(str(node.get("type") or ""))
+    return [
+        url_host(url)
+        for path in (*FETCHED_URLS.get(kind, ()), *EVERY_NODE_URLS)
+        for url in values_at(params, path)
+        if isinstance(url, str)
+    ]
+
+
+def values_at(params: dict[str, Any], path: tuple[str, ...]) -> Iterator[object]:
     """The values under `path` in a node's parameters, through any lists on the way."""
     here: list[object] = [params]
     for key in path:

@@ -176,3 +176,22 @@ def test_secret_modal_carries_project_and_never_a_value() -> None:
 def test_error_blocks_show_error_id() -> None:
     text = _text(error_blocks("Something broke", "ab12cd34"))
     assert "ab12cd34" in text and "Something broke" in text
+
+
+def test_a_generic_credential_form_asks_where_the_credential_may_be_sent() -> None:
+    from bot.blocks.credentials import HOSTS_BLOCK, credential_modal, submitted_hosts
+    from core.credentials.needs import CredentialField
+
+    fields = [CredentialField("value", "Value", True, True)]
+    generic = credential_modal(
+        run_id=1, node="Call", credential_type="httpHeaderAuth", project_name="p", fields=fields
+    )
+    [hosts] = [b for b in generic["blocks"] if b.get("block_id") == HOSTS_BLOCK]
+    assert hosts["optional"] is False and "api.example.com" in hosts["hint"]["text"]
+    slack = credential_modal(
+        run_id=1, node="Post", credential_type="slackApi", project_name="p", fields=fields
+    )
+    assert HOSTS_BLOCK not in json.dumps(slack)  # its service's domains, nothing to ask
+    view = {"state": {"values": {HOSTS_BLOCK: {"value": {"value": " a.example.com, b.io "}}}}}
+    assert submitted_hosts(view) == ["a.example.com", "b.io"]
+    assert HOSTS_BLOCK in json.dumps(secret_modal(project_id=1, project_name="p"))

@@ -393,7 +393,7 @@ def test_rotating_a_secret_updates_its_n8n_credential_in_place(
     try:
         with session_factory.begin() as s:
             _set(s, pid, name="API_AUTH", value='{"name": "X-Api-Key", "value": "old-value"}',
-                 credential_type="httpHeaderAuth")  # fmt: skip
+                 credential_type="httpHeaderAuth", allowed_hosts=["127.0.0.1"])  # fmt: skip
         paths = [f"clixen-rot-{uuid.uuid4().hex[:8]}" for _ in range(2)]
         for path in paths:
             with session_factory.begin() as s:

@@ -30,8 +30,8 @@ def link(*targets: str) -> list[dict[str, Any]]:
 
 
 def canonical() -> dict[str, Any]:
-    """The canonical RSS → IF → Slack workflow: valid as is."""
-    return {
+    """The canonical RSS → IF → Slack workflow: valid as is (its Slack node names a secret)."""
+    wf: dict[str, Any] = {
         "name": "RSS to Slack",
         "nodes": [
             node(
@@ -74,6 +74,8 @@ def canonical() -> dict[str, Any]:
         },
         "settings": {"executionOrder": "v1"},
     }
+    wf["nodes"][3]["credentials"] = {"slackApi": {"name": "SLACK_TOKEN"}}
+    return wf
 
 
 def codes(wf: object, **kw: Any) -> list[str]:
@@ -301,6 +303,7 @@ def test_ai_sub_nodes_attached_to_a_reachable_agent_are_reachable() -> None:
             800,
         )
     )
+    wf["nodes"][-1]["credentials"] = {"openAiApi": {"name": "OPENAI"}}
     wf["connections"]["Post"] = {"main": [link("Agent")]}
     wf["connections"]["Model"] = {
         "ai_languageModel": [[{"node": "Agent", "type": "ai_languageModel", "index": 0}]]

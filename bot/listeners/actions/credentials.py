@@ -12,7 +12,12 @@ from bot.blocks.credentials import credential_modal, parse_ask_value, parse_choi
 from bot.channels import join_channels
 from bot.listeners.context import after_ack, on_run_worker, services_of, team_of, user_of
 from bot.run_threads import give_credentials
-from core.credentials.needs import adopt_bot_token, credential_fields, slack_channels
+from core.credentials.needs import (
+    adopt_bot_token,
+    bot_token_nodes,
+    credential_fields,
+    slack_channels,
+)
 from core.credentials.secrets import secret_key
 from core.kernel.errors import NotFound
 from core.kernel.models import PipelineRun, Project
@@ -81,14 +86,16 @@ def handle_credential_use_bot(
                 key=secret_key(services.settings),
                 n8n=services.n8n,
             )
-            candidate = RunContext.of(run.context).candidate or {}
+            context_ = RunContext.of(run.context)
+            candidate = context_.candidate or {}
+            # Every waiting Slack node posts as the bot (the token is never bound by type alone).
+            waiting = [n.node for n in context_.credentials_needed] or [node]
+            chosen = dict.fromkeys(bot_token_nodes(candidate, waiting), secret)
             channel, thread_ts = run.slack_channel_id, run.slack_thread_ts
         notes = join_channels(client, slack_channels(candidate))
         if notes and channel:
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text="\n".join(notes))
-        give_credentials(
-            services, client, run_id=run_id, team_id=team, user_id=user, chosen={node: secret}
-        )
+        give_credentials(services, client, run_id=run_id, team_id=team, user_id=user, chosen=chosen)
 
     on_run_worker(context, body, client, adopt)
 

@@ -10,7 +10,12 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.blocks.credentials import NAME_BLOCK, parse_ask_value, submitted_fields
+from bot.blocks.credentials import (
+    NAME_BLOCK,
+    parse_ask_value,
+    submitted_fields,
+    submitted_hosts,
+)
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
 from core.credentials.secrets import secret_key, set_secret
@@ -59,6 +64,7 @@ def handle_credential_submission(
                 key=secret_key(services.settings),
                 credential_type=ctype,
                 n8n=services.n8n,
+                allowed_hosts=submitted_hosts(view),
             )
     except ClixenError as e:
         ack(response_action="errors", errors={NAME_BLOCK: str(e)[:150]})

@@ -9,6 +9,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.blocks.common import escape
+from bot.blocks.credentials import submitted_hosts
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
 from core.credentials.secrets import secret_key, set_secret
@@ -65,6 +66,7 @@ def handle_secret_submission(
                 key=secret_key(services.settings),
                 credential_type=credential_type,
                 n8n=services.n8n,  # a secret already in n8n: its credential updated now
+                allowed_hosts=submitted_hosts(view),
             )
     except InvalidInput as e:
         ack(response_action="errors", errors={"name": str(e)[:150]})

@@ -1,0 +1,104 @@
+"""Which credentials a node needs, and which nodes have none: `accepted_types` reads the node
+type's credential slots with their displayOptions (Slack's `slackApi` applies while
+`authentication` is `accessToken`, `slackOAuth2Api` while it is `oAuth2`); HTTP Request names its
+type in a parameter (`genericAuthType` / `nodeCredentialType`).
+
+A node without one is a `missing_credentials` warning, not an error: Clixen binds credentials at
+deploy (the project's only secret of the type, or the one the user picks), so a workflow file
+without them is the normal shape before deploy, and the LLM cannot create a secret (an error
+would send it to a repair that cannot succeed). What cannot be bound stops the deploy
+(`core.deploy`) and makes a pipeline run wait for the user.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core.catalog import NodeCatalog
+from core.validation.parameters import ParamContext, shown, with_defaults
+from core.validation.report import Issue
+from core.validation.shapes import is_number
+
+# HTTP Request (v3+): the parameter that names the credential type, by `authentication` value.
+_TYPE_PARAM = {
+    "genericCredentialType": "genericAuthType",
+    "predefinedCredentialType": "nodeCredentialType",
+}
+
+
+@dataclass(frozen=True)
+class CredentialNeed:
+    """A node that needs a credential and has none bound: any one of `types` will do."""
+
+    node: str
+    types: tuple[str, ...]
+
+
+def accepted_types(node: Mapping[str, Any], catalog: NodeCatalog) -> tuple[str, ...]:
+    """The credential types `node` needs under its current parameters (any one of them);
+    () when it needs none (unknown type, no credential, or none applies)."""
+    spec = catalog.get(str(node.get("type", "")))
+    if spec is None:
+        return ()
+    tv = node.get("typeVersion")
+    version = float(tv) if is_number(tv) else spec.default_version
+    vc = spec.version_class(version)
+    params = node.get("parameters")
+    if vc is None or not isinstance(params, dict | None):
+        return ()
+    ctx = ParamContext(version, spec.type)
+    values = with_defaults(vc, params or {}, ctx)
+    auth = values.get("authentication")
+    if isinstance(auth, str) and auth in _TYPE_PARAM:
+        named = values.get(_TYPE_PARAM[auth])
+        if isinstance(named, str) and named and not named.startswith("="):
+            return (named,)
+    return tuple(
+        slot.name
+        for slot in vc.credentials
+        if slot.required and shown(slot.display_options, values, ctx)
+    )
+
+
+def missing_credentials(workflow: Mapping[str, Any], catalog: NodeCatalog) -> list[CredentialNeed]:
+    """The enabled nodes that need a credential and have no reference of an accepted type."""
+    needs: list[CredentialNeed] = []
+    for node in workflow.get("nodes") or []:
+        if not isinstance(node, dict) or node.get("disabled") is True:
+            continue
+        types = accepted_types(node, catalog)
+        creds = node.get("credentials")
+        bound = set(creds) if isinstance(creds, dict) else set()
+        if types and not bound & set(types):
+            needs.append(CredentialNeed(node=str(node.get("name", "")), types=types))
+    return needs
+
+
+def suggested_secret_name(credential_type: str) -> str:
+    """A secret name for a credential type: `slackApi` → SLACK_API."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", credential_type).upper()[:64]
+
+
+def secret_command(credential_type: str) -> str:
+    """The command that gives a project a secret of `credential_type`."""
+    return f"clixen secret set {suggested_secret_name(credential_type)} --type {credential_type}"
+
+
+def missing_credential_issues(workflow: Mapping[str, Any], catalog: NodeCatalog) -> list[Issue]:
+    """A `missing_credentials` warning per node that needs a credential and has none, naming
+    the type and the command that sets one."""
+    return [
+        Issue(
+            "missing_credentials",
+            f'Node "{need.node}" needs a {" or ".join(need.types)} credential and has none: '
+            f"set one for the project with `{secret_command(need.types[0])}`.",
+            need.node,
+            "warning",
+            f'Add "credentials": {{"{need.types[0]}": {{"name": "<SECRET NAME>"}}}} naming a '
+            "project secret of that type, or leave it out and the user is asked for one.",
+        )
+        for need in missing_credentials(workflow, catalog)
+    ]

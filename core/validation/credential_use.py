@@ -1,0 +1,102 @@
+"""Where a node sends its credential: a predefined credential (HTTP Request with
+`authentication: predefinedCredentialType`, its AI-tool variants, GraphQL) may only go to its
+service's domains (`core.catalog.credential_domains`), and the Clixen bot's token only to
+Slack's own nodes. Run on every workflow, with or without a policy: n8n refuses both at run time
+(Clixen writes the same restriction on the credential), so they are errors here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.catalog.credential_domains import (
+    BOT_NODE_TYPES,
+    BOT_SECRET,
+    SERVICE_DOMAINS,
+    bot_secret_of,
+    domain_allowed,
+)
+from core.kernel.hosts import url_host
+from core.validation.base import Checks
+
+# Node short names (see guards.short_name) that send a credential to a URL of the workflow's
+# choosing, and where that URL sits in their parameters.
+CREDENTIAL_URLS: dict[str, tuple[str, ...]] = {
+    "httprequest": ("url",),
+    "toolhttprequest": ("url",),
+    "graphql": ("endpoint",),
+}
+PREDEFINED = "predefinedCredentialType"
+
+
+class CredentialUseChecks(Checks):
+    def check_credential_use(
+        self, node: dict[str, Any], kind: str, *, report_as: str | None = None
+    ) -> None:
+        """Issues for `node` (of short name `kind`) sending a credential where it may not,
+        reported on node `report_as` (default: `node` itself; an inline sub-workflow's node is
+        reported on the outer node that runs it)."""
+        name = str(node.get("name"))
+        where = report_as or name
+        self._check_bot_token(node, name, where)
+        params = node.get("parameters")
+        if kind not in CREDENTIAL_URLS or not isinstance(params, dict):
+            return
+        if params.get("authentication") != PREDEFINED:
+            return
+        ctype = params.get("nodeCredentialType")
+        if not isinstance(ctype, str) or not ctype:
+            return  # n8n's required-parameter check names it
+        if ctype.startswith("="):
+            self.add(
+                "credential_host",
+                f'Node "{name}" chooses its credential type at run time, so where the '
+                "credential goes cannot be checked.",
+                node=where,
+                hint='Set "nodeCredentialType" to the service\'s credential type, written out.',
+            )
+            return
+        domains = SERVICE_DOMAINS.get(ctype)
+        if not domains:
+            return  # generic or user-chosen host: n8n holds it to the hosts its owner named
+        url = params.get(CREDENTIAL_URLS[kind][0])
+        if not isinstance(url, str) or not url:
+            return
+        listed = ", ".join(domains)
+        host = url_host(url)
+        if host is None:
+            self.add(
+                "credential_host",
+                f'Node "{name}" sends its {ctype} credential to a host built at run time; it '
+                f"may only go to {listed}.",
+                node=where,
+                hint=f"Write the {ctype} service's host literally in the URL (e.g. "
+                f"https://{domains[0].removeprefix('*.')}/…) and keep expressions to the path.",
+            )
+        elif host and not domain_allowed(host, domains):
+            self.add(
+                "credential_host",
+                f'Node "{name}" sends its {ctype} credential to {host}, outside its service '
+                f"({listed}): a credential never leaves its service.",
+                node=where,
+                hint=f"Call the {ctype} service's own API on {listed}; to call {host}, use "
+                "no credential, or a credential set up for that host by its owner (e.g. "
+                "httpHeaderAuth with `clixen secret set NAME --type httpHeaderAuth "
+                f"--allowed-host {host}`).",
+            )
+
+    def _check_bot_token(self, node: dict[str, Any], name: str, where: str) -> None:
+        creds = node.get("credentials")
+        if not isinstance(creds, dict) or node.get("type") in BOT_NODE_TYPES:
+            return
+        for ref in creds.values():
+            ref_name = ref.get("name") if isinstance(ref, dict) else ref
+            if bot_secret_of(ref_name):
+                self.add(
+                    "bot_token_misused",
+                    f'Node "{name}" uses {BOT_SECRET}, the Clixen bot\'s own Slack token, '
+                    "which only Slack nodes may use.",
+                    node=where,
+                    hint="Use the Slack node to talk to Slack, or a Slack credential of the "
+                    "project's own (a secret of type slackApi).",
+                )
+                return
