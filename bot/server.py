@@ -53,6 +53,7 @@ def create_server_app(
     api_app: Any = None,
     slack_route: bool = True,
     slack_missing: Sequence[str] = (),
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
     """`POST /slack/events`, `GET /healthz`, and the HTTP API (if given) mounted beside them.
 
@@ -127,6 +128,7 @@ def create_server_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     if slack_route:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    routes.extend(extra_routes)  # e.g. /oauth/start (api/connect.py)
     if api_app is not None:
         routes.append(Mount("/", app=api_app))
     return Starlette(routes=routes, lifespan=lifespan)

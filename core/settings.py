@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     smoke_interval_s: int = Field(3600, validation_alias=AliasChoices("CLIXEN_SMOKE_INTERVAL_S"))
     smoke_timeout_s: float = Field(60.0, validation_alias=AliasChoices("CLIXEN_SMOKE_TIMEOUT_S"))
     watch_interval_s: int = Field(60, validation_alias=AliasChoices("CLIXEN_WATCH_INTERVAL_S"))
+    # How often opened Connect links are checked for the token n8n's OAuth2 callback stored.
+    connect_interval_s: int = Field(
+        10, ge=1, validation_alias=AliasChoices("CLIXEN_CONNECT_INTERVAL_S")
+    )
     # Workflows deployed within this many hours have their executions watched.
     watch_window_h: float = Field(24.0, validation_alias=AliasChoices("CLIXEN_WATCH_WINDOW_H"))
     recovery_interval_s: int = Field(

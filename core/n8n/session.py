@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from core.n8n.errors import N8nConnectionError, N8nError, error_for_status
+from core.settings import Settings
 
 _TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
@@ -53,6 +54,13 @@ class N8nUserSession:
             timeout=_TIMEOUT,
             transport=transport,
         )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> N8nUserSession:
+        """The session of N8N_OWNER_EMAIL on N8N_URL; SettingsError naming what is unset."""
+        settings.require("N8N_URL", "N8N_OWNER_EMAIL", "N8N_OWNER_PASSWORD")
+        assert settings.n8n_url and settings.n8n_owner_email and settings.n8n_owner_password
+        return cls(settings.n8n_url, settings.n8n_owner_email, settings.n8n_owner_password)
 
     def close(self) -> None:
         self._http.close()

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import db
 from core.scheduler import (
     ALL_JOBS,
+    CONNECT_WATCH,
     EXECUTION_WATCH,
     PRUNE_ACTIONS,
     QUOTA_RESET,
@@ -164,6 +165,7 @@ def job_schedules(
         RUN_RECOVERY: interval(RUN_RECOVERY, "run_recovery_job", settings.recovery_interval_s),
         PRUNE_ACTIONS: interval(PRUNE_ACTIONS, "prune_processed_actions_job", PRUNE_ACTIONS_S),
         TEST_COPY_SWEEP: interval(TEST_COPY_SWEEP, "sweep_test_copies_job", TEST_COPY_SWEEP_S),
+        CONNECT_WATCH: interval(CONNECT_WATCH, "connect_watch_job", settings.connect_interval_s),
     }
     if interval_override_s:
         schedules[QUOTA_RESET] = interval(QUOTA_RESET, "quota_reset_job", interval_override_s)
@@ -182,7 +184,7 @@ def default_jobs(settings: Settings) -> list[str]:
     """The jobs a process runs when not told otherwise: the n8n ones only if n8n is configured."""
     jobs = [QUOTA_RESET, RUN_RECOVERY, PRUNE_ACTIONS]
     if settings.n8n_url and settings.n8n_api_key:
-        jobs[0:0] = [SMOKE_TEST, EXECUTION_WATCH, TEST_COPY_SWEEP]
+        jobs[0:0] = [SMOKE_TEST, EXECUTION_WATCH, TEST_COPY_SWEEP, CONNECT_WATCH]
     return jobs
 
 

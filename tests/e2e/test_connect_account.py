@@ -13,7 +13,6 @@ Needs n8n started with N8N_SKIP_AUTH_ON_OAUTH_CALLBACK=true (scripts/n8n_stack.s
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -31,11 +30,10 @@ from core.n8n.session import N8nUserSession
 from core.pipeline import PipelineServices, execute_run, start_run
 from core.policy import set_project_policy
 from core.scheduler.watch import watch_executions
-from core.settings import STACK_ENV_FILE, Settings
+from core.settings import Settings
 from core.templates import default_library
 from core.vocabulary import RunState, WorkflowStatus
 from tests.builders import delete_deployed, new_project, pipeline_services
-from tests.conftest import N8nStack, _read_env_file
 from tests.doubles.llm_server import ScriptedLLM
 from tests.doubles.oauth_provider import OAuthProvider
 from tests.workflows import answer
@@ -78,19 +76,6 @@ def fetch_from_provider(provider: OAuthProvider, path: str) -> dict[str, Any]:
         },
         "settings": {"executionOrder": "v1"},
     }
-
-
-@pytest.fixture
-def n8n_user(n8n: N8nStack) -> Iterator[N8nUserSession]:
-    """Clixen's server-side n8n session (the owner the stack script created)."""
-    env = {**_read_env_file(STACK_ENV_FILE), **os.environ}
-    email, password = env.get("N8N_OWNER_EMAIL"), env.get("N8N_OWNER_PASSWORD")
-    assert email and password, (
-        "N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD are not set: run scripts/n8n_stack.sh start "
-        "(it writes them to .stack/n8n.env) or export them for the n8n in N8N_URL."
-    )
-    with N8nUserSession(n8n.url, email, password) as session:
-        yield session
 
 
 @pytest.fixture
