@@ -33,6 +33,7 @@ COMMAND_MODULES: list[str] = [
     "core.cli.projects",
     "core.cli.validate",
     "core.cli.guardrails",
+    "core.cli.connect",
     "core.cli.scheduler",
     "core.cli.catalog",
     "core.cli.db",
