@@ -177,6 +177,11 @@ class OAuthProvider:
 
     # --- the test's side -----------------------------------------------------------------
 
+    def tokens(self) -> list[str]:
+        """Every access and refresh token issued: for asserting none leaked anywhere."""
+        issued = [g.refresh_token for g in self._grants]
+        return issued + [t for g in self._grants for t in g.access_tokens]
+
     def expire_access_tokens(self) -> None:
         """Every access token issued so far stops working (refresh tokens still do)."""
         self._live.clear()
