@@ -123,6 +123,8 @@ def credential_data(*, session: Session, service: Service, key: str) -> dict[str
         "clientId": app.client_id,
         "clientSecret": decrypt(session, row=sealed, key=key),
     }
+    if service.scopes:
+        data.update(customScopes=True, enabledScopes=" ".join(service.scopes))
     if service.provider == GENERIC_PROVIDER:
         data.update(
             grantType="authorizationCode",

@@ -2,8 +2,10 @@
 OAuth app (provider) whose client it uses.
 
 n8n's own types carry their provider's endpoints and scopes (e.g. `googleSheetsOAuth2Api` asks
-for the Sheets and Drive scopes), so their credential needs only the app's client id and
-secret. `oauth2` is n8n's generic `oAuth2Api`: the endpoints and scopes come from the app.
+for the Sheets and Drive scopes; Microsoft's include `openid offline_access`), so their
+credential needs only the app's client id and secret (Google's also `openid email` on top of
+n8n's scopes, to name the account). `oauth2` is n8n's generic `oAuth2Api`: the endpoints and
+scopes come from the app.
 """
 
 from __future__ import annotations
@@ -23,15 +25,34 @@ class Service:
     credential_type: str
     provider: str
     label: str
+    # Set: the scopes asked for instead of the type's defaults (Google: n8n's defaults plus
+    # `openid email`, so the token response names the account — "connected as …").
+    scopes: tuple[str, ...] = ()
 
 
 GENERIC_PROVIDER: Final = "oauth2"
+_WHO = ("openid", "email")
+_G = "https://www.googleapis.com/auth/"
+# n8n 2.40.7's default scopes of each Google type (n8n-nodes-base/dist/credentials/*.js).
+_SHEETS = (f"{_G}drive.file", f"{_G}spreadsheets", f"{_G}drive.metadata")
+_GMAIL = (
+    f"{_G}gmail.labels",
+    f"{_G}gmail.addons.current.action.compose",
+    f"{_G}gmail.addons.current.message.action",
+    "https://mail.google.com/",
+    f"{_G}gmail.modify",
+    f"{_G}gmail.compose",
+)
+_DRIVE = (f"{_G}drive", f"{_G}drive.appdata", f"{_G}drive.photos.readonly")
+_CALENDAR = (f"{_G}calendar", f"{_G}calendar.events")
 
 SERVICES: Final[tuple[Service, ...]] = (
-    Service("google-sheets", "googleSheetsOAuth2Api", "google", "Google Sheets"),
-    Service("gmail", "gmailOAuth2", "google", "Gmail"),
-    Service("google-drive", "googleDriveOAuth2Api", "google", "Google Drive"),
-    Service("google-calendar", "googleCalendarOAuth2Api", "google", "Google Calendar"),
+    Service("google-sheets", "googleSheetsOAuth2Api", "google", "Google Sheets", _SHEETS + _WHO),
+    Service("gmail", "gmailOAuth2", "google", "Gmail", _GMAIL + _WHO),
+    Service("google-drive", "googleDriveOAuth2Api", "google", "Google Drive", _DRIVE + _WHO),
+    Service(
+        "google-calendar", "googleCalendarOAuth2Api", "google", "Google Calendar", _CALENDAR + _WHO
+    ),
     Service("outlook", "microsoftOutlookOAuth2Api", "microsoft", "Microsoft Outlook"),
     Service("excel", "microsoftExcelOAuth2Api", "microsoft", "Microsoft Excel"),
     Service("teams", "microsoftTeamsOAuth2Api", "microsoft", "Microsoft Teams"),
