@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -105,7 +104,7 @@ def test_connect_from_the_terminal_binds_the_account_and_resumes_the_run(
             session_factory=session_factory, n8n=cli_env, n8n_session=n8n_user, state=state,
             key=KEY,
         )  # fmt: skip
-        assert "Connection successful" in httpx.get(consent_url, follow_redirects=True).text
+        provider.consent(consent_url)
         waiter.join(timeout=60)
         code, out, err = result["done"]  # `run` read what the command printed after the link
         assert code == 0, err

@@ -199,6 +199,20 @@ class OAuthProvider:
             ok = self._changed.wait_for(lambda: self.events.count(event) >= count, timeout)
         assert ok, f"{event} x{count} did not happen; events: {self.events}"
 
+    @staticmethod
+    def consent(consent_url: str) -> str:
+        """The user's browser on `consent_url`: consent here, then n8n's callback page (its
+        text). AssertionError naming the n8n setting when n8n refused the callback."""
+        import httpx  # the tests' HTTP client; the provider itself needs none
+
+        page = httpx.get(consent_url, follow_redirects=True, timeout=30).text
+        assert "Connection successful" in page, (
+            "n8n refused its OAuth2 callback. It must run with "
+            "N8N_SKIP_AUTH_ON_OAUTH_CALLBACK=true (scripts/n8n_stack.sh sets it: "
+            "scripts/n8n_stack.sh stop && scripts/n8n_stack.sh start). Its page: " + page[-400:]
+        )
+        return page
+
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()

@@ -20,11 +20,14 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
-from core.connect import LinkRefused, create_link, finish_connections, list_accounts, open_link
+from api.connect import connect_routes
+from core.connect import create_link, finish_connections, list_accounts, open_link
 from core.connect.apps import set_oauth_app
 from core.connect.resume import resume_after_connect
-from core.models import ConnectedAccount, Secret, Workflow
+from core.models import ConnectedAccount, ConnectRequest, Secret, Workflow
 from core.n8n import N8nClient
 from core.n8n.session import N8nUserSession
 from core.pipeline import PipelineServices, execute_run, start_run
@@ -88,16 +91,31 @@ def services(
     )
     delete_deployed(session_factory, n8n_client)
     with session_factory() as session:
-        ids = [c for (c,) in session.query(Secret.n8n_credential_id) if c]
+        ids = {c for (c,) in session.query(ConnectRequest.n8n_credential_id) if c}
     for cid in ids:
         n8n_client.delete_credential(cid)
 
 
-def browse(url: str) -> httpx.Response:
-    """The user's browser: Clixen's link → provider consent → n8n's callback page."""
-    assert url.startswith(PUBLIC_URL)
-    # Clixen's route answers a redirect to the consent URL (tests/bot cover the HTTP route).
-    return httpx.get(url, follow_redirects=True, timeout=30)
+class Browser:
+    """The user's browser: Clixen's link (its HTTP route, here in-process) → the provider's
+    consent page → n8n's callback page, following redirects."""
+
+    def __init__(
+        self, session_factory: sessionmaker[Session], n8n: N8nClient, n8n_user: N8nUserSession
+    ) -> None:
+        def opener(state: str) -> str:
+            return open_link(
+                session_factory=session_factory, n8n=n8n, n8n_session=n8n_user, state=state,
+                key=KEY,
+            )  # fmt: skip
+
+        app = Starlette(routes=connect_routes(opener))
+        self.clixen = TestClient(app, base_url=PUBLIC_URL, follow_redirects=False)
+
+    def open(self, link: str) -> httpx.Response:
+        """Clixen's answer to the link: a 302 to the consent page, or a page saying why not."""
+        assert link.startswith(f"{PUBLIC_URL}/oauth/start?state=")
+        return self.clixen.get(link)
 
 
 def call(n8n_client: N8nClient, path: str) -> httpx.Response:
@@ -145,21 +163,16 @@ def test_connect_from_a_waiting_run_then_refresh_then_revoke_then_reconnect(
                 session=s, team_id=TEAM, user_id=USER, project_id=project_id,
                 service="oauth2", public_url=PUBLIC_URL, run_id=created.id,
             )  # fmt: skip
-        state = link.url.split("state=", 1)[1]
-        consent_url = open_link(
-            session_factory=session_factory, n8n=n8n_client, n8n_session=n8n_user,
-            state=state, key=KEY,
-        )  # fmt: skip
+        browser = Browser(session_factory, n8n_client, n8n_user)
+        opened = browser.open(link.url)
+        assert opened.status_code == 302, opened.text
+        consent_url = opened.headers["location"]
         assert consent_url.startswith(f"{provider.base_url}/authorize?")
-        with pytest.raises(LinkRefused, match="already used"):
-            open_link(
-                session_factory=session_factory, n8n=n8n_client, n8n_session=n8n_user,
-                state=state, key=KEY,
-            )  # fmt: skip
+        replayed = browser.open(link.url)
+        assert replayed.status_code == 400 and "already used" in replayed.text
 
         # 3. Consent: the provider sends the browser to n8n's callback, which stores the token.
-        page = httpx.get(consent_url, follow_redirects=True, timeout=30)
-        assert "Connection successful" in page.text, page.text[-600:]
+        provider.consent(consent_url)
         assert provider.redirect_uris == [f"{n8n_client.base_url}/rest/oauth2-credential/callback"]
         assert ("token", "authorization_code") in provider.events
 
@@ -219,11 +232,7 @@ def test_connect_from_a_waiting_run_then_refresh_then_revoke_then_reconnect(
                 session=s, team_id=TEAM, user_id=USER, project_id=project_id,
                 service="oauth2", public_url=PUBLIC_URL,
             )  # fmt: skip
-        consent_url = open_link(
-            session_factory=session_factory, n8n=n8n_client, n8n_session=n8n_user,
-            state=relink.url.split("state=", 1)[1], key=KEY,
-        )  # fmt: skip
-        assert "Connection successful" in httpx.get(consent_url, follow_redirects=True).text
+        provider.consent(browser.open(relink.url).headers["location"])
         [reconnected] = finish_connections(
             session_factory=session_factory, n8n=n8n_client, n8n_session=n8n_user, key=KEY
         )
