@@ -8,10 +8,11 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 
-from bot.blocks.common import Block, actions, button, context, escape, section
+from bot.blocks.common import Block, actions, button, confirm_dialog, context, escape, section
 from core.connect import AccountInfo
 
 CONNECT_ACTION = "account_connect"
+DISCONNECT_ACTION = "account_disconnect"
 # The link button opens the consent page in the browser; Slack still sends the click: acked.
 OPEN_LINK_ACTION = "account_connect_open"
 
@@ -78,15 +79,28 @@ def accounts_blocks(accounts: Sequence[AccountInfo]) -> list[Block]:
         )
         return blocks
     for account in accounts[:20]:
+        blocks.append(section(account_line(account)))
         blocks.append(
-            section(
-                account_line(account),
-                accessory=button(
+            actions(
+                button(
                     "Reconnect",
                     CONNECT_ACTION,
                     connect_value(account.service),
-                    style="danger" if account.needs_reconnect else None,
+                    style="primary" if account.needs_reconnect else None,
                 ),
+                button(
+                    "Disconnect",
+                    DISCONNECT_ACTION,
+                    account.service,
+                    style="danger",
+                    confirm=confirm_dialog(
+                        f"Disconnect {account.label}?",
+                        "Its access token is deleted from n8n; the project's workflows that use "
+                        "it fail until someone connects it again.",
+                        "Disconnect",
+                    ),
+                ),
+                block_id=f"account_{account.service}",
             )
         )
     return blocks

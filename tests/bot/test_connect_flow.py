@@ -22,7 +22,7 @@ from bot.notifier import SlackNotifier
 from bot.services import BotServices
 from core.connect.apps import set_oauth_app
 from core.models import ConnectRequest, PipelineRun
-from core.n8n import N8nClient
+from core.n8n import N8nClient, N8nNotFound
 from core.n8n.session import N8nUserSession
 from core.policy import set_project_policy
 from core.projects import default_project
@@ -157,6 +157,18 @@ def test_connect_button_link_consent_then_the_run_deploys_and_home_lists_the_acc
         shown = json.dumps(home)
         assert "Connected accounts" in shown and provider.email in shown and "<@U1>" in shown
         assert "Reconnect" in shown
+        disconnect = _elements(home["blocks"])["account_disconnect"]
+        assert "confirm" in disconnect  # Slack asks before deleting the token
+        with session_factory() as s:
+            credential_id = str(s.query(ConnectRequest.n8n_credential_id).one()[0])
+        published = len(slack.named("views.publish"))
+        bot.home_action(
+            {"action_id": "account_disconnect", "type": "button", "value": disconnect["value"]}
+        )
+        home = slack.wait_for("views.publish", count=published + 1)[-1].args["view"]
+        assert provider.email not in json.dumps(home) and "None yet" in json.dumps(home)
+        with pytest.raises(N8nNotFound):
+            n8n_user.oauth2_connection(credential_id)
 
         # `/clixen connect SERVICE` answers a link too; an unknown service says the choices.
         assert bot.command("connect google-sheets")

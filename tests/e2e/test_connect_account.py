@@ -13,6 +13,7 @@ Needs n8n started with N8N_SKIP_AUTH_ON_OAUTH_CALLBACK=true (scripts/n8n_stack.s
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -27,7 +28,7 @@ from api.connect import connect_routes
 from core.connect import create_link, finish_connections, list_accounts, open_link
 from core.connect.apps import set_oauth_app
 from core.connect.resume import resume_after_connect
-from core.models import ConnectedAccount, ConnectRequest, Secret, Workflow
+from core.models import Base, ConnectedAccount, ConnectRequest, Secret, Workflow
 from core.n8n import N8nClient
 from core.n8n.session import N8nUserSession
 from core.pipeline import PipelineServices, execute_run, start_run
@@ -128,7 +129,9 @@ def test_connect_from_a_waiting_run_then_refresh_then_revoke_then_reconnect(
     n8n_client: N8nClient,
     n8n_user: N8nUserSession,
     llm: ScriptedLLM,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     path = f"whoami-{uuid.uuid4().hex[:8]}"
     with OAuthProvider() as provider:
         project_id = new_project(session_factory, team_id=TEAM, user_id=USER)
@@ -187,7 +190,6 @@ def test_connect_from_a_waiting_run_then_refresh_then_revoke_then_reconnect(
         assert len(llm.requests) == 1  # resumed where it stopped
         with session_factory() as s:
             secret = s.query(Secret).filter_by(project_id=project_id, name="OAUTH2").one()
-            assert b"at-" not in bytes(secret.ciphertext)
         deployed = n8n_client.get_workflow(done.n8n_workflow_id or "")
         [node] = [n for n in deployed["nodes"] if n["name"] == "Ask the API"]
         assert node["credentials"]["oAuth2Api"]["id"] == secret.n8n_credential_id
@@ -244,3 +246,13 @@ def test_connect_from_a_waiting_run_then_refresh_then_revoke_then_reconnect(
             assert s.get(Workflow, done.workflow_id).status == WorkflowStatus.active  # type: ignore[union-attr]
         back = call(n8n_client, path)
         assert back.status_code == 200 and back.json()["email"] == provider.email, back.text
+
+    # No token anywhere on Clixen's side: not in any table, not in the logs.
+    assert len(provider.tokens()) >= 4  # two grants, each with a refresh and access tokens
+    with session_factory() as s:
+        stored = "\n".join(
+            repr(row) for table in Base.metadata.sorted_tables
+            for row in s.execute(table.select()).all()
+        )  # fmt: skip
+    assert not [t for t in provider.tokens() if t in stored]
+    assert not [t for t in provider.tokens() if t in caplog.text]

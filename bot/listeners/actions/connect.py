@@ -9,9 +9,10 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks.connect import connect_link_blocks, parse_connect_value
+from bot.home import publish_home
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.services import BotServices
-from core.connect import create_link
+from core.connect import create_link, disconnect
 from core.errors import NotFound
 from core.models import PipelineRun, Project
 from core.projects import default_project
@@ -85,6 +86,31 @@ def handle_account_connect(
             run_id=run_id,
         ),
     )
+
+
+def handle_account_disconnect(
+    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """App Home's Disconnect (confirmed in Slack): the account of the user's active project."""
+    ack()
+    services = services_of(context)
+    team, user = team_of(context), user_of(context)
+    service = str(action.get("value", ""))[:40]
+
+    def remove() -> None:
+        with services.session_factory.begin() as session:
+            project = default_project(session=session, team_id=team, user_id=user)
+            disconnect(
+                session=session,
+                n8n=services.n8n,
+                team_id=team,
+                user_id=user,
+                project_id=project.id,
+                service=service,
+            )
+        publish_home(services, client, team_id=team, user_id=user)
+
+    after_ack(context, body, client, remove)
 
 
 def handle_account_connect_open(ack: Ack) -> None:
