@@ -57,7 +57,7 @@ SERVICES: Final[tuple[Service, ...]] = (
     Service("excel", "microsoftExcelOAuth2Api", "microsoft", "Microsoft Excel"),
     Service("teams", "microsoftTeamsOAuth2Api", "microsoft", "Microsoft Teams"),
     Service("hubspot", "hubspotOAuth2Api", "hubspot", "HubSpot"),
-    Service("oauth2", "oAuth2Api", GENERIC_PROVIDER, "OAuth2 account"),
+    Service("oauth2", "oAuth2Api", GENERIC_PROVIDER, "OAuth2"),
 )
 PROVIDERS: Final = frozenset(s.provider for s in SERVICES)
 

@@ -106,13 +106,13 @@ def test_connect_button_link_consent_then_the_run_deploys_and_home_lists_the_acc
         llm.script(answer(fetch_from_provider(provider, "slack-whoami"), "Asks the API."))
         assert bot.command("create when called, ask the API who I am")
 
-        # Waiting: the message offers "Connect OAuth2 account", not a form to paste into.
+        # Waiting: the message offers "Connect OAuth2", not a form to paste into.
         waiting = _update_with(slack, "needs your")
         _save("connect-1-waiting", {"text": waiting["text"], "blocks": waiting["blocks"]})
         elements = _elements(waiting["blocks"])
         assert "credential_open" not in elements
         connect = elements["account_connect"]
-        assert connect["text"]["text"] == "Connect OAuth2 account"
+        assert connect["text"]["text"] == "Connect OAuth2"
 
         # Connect: the link comes back privately (response_url, ephemeral), never in a channel.
         bot.action({"action_id": "account_connect", "type": "button", "value": connect["value"]})

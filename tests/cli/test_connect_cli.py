@@ -108,7 +108,7 @@ def test_connect_from_the_terminal_binds_the_account_and_resumes_the_run(
         waiter.join(timeout=60)
         code, out, err = result["done"]  # `run` read what the command printed after the link
         assert code == 0, err
-        assert f"OAuth2 account connected as {provider.email}." in out
+        assert f"OAuth2 connected as {provider.email}." in out
         assert f"[run {waiting.id}] succeeded:" in out
         with session_factory() as s:
             assert s.get(PipelineRun, waiting.id).state == RunState.succeeded  # type: ignore[union-attr]
