@@ -75,6 +75,7 @@ STATUS_EMOJI = {
     "inactive": ":white_circle:",
     "draft": ":pencil2:",
     "failed": ":red_circle:",
+    "needs_reconnect": ":link:",
     "deleted": ":wastebasket:",
 }
 
@@ -86,7 +87,8 @@ def workflow_line(row: WorkflowRow) -> str:
         last = f"last run {row.last_execution_status}"
         if row.last_execution_at:
             last += f" {row.last_execution_at}"
-    return f"{emoji} *{escape(row.name)}* (#{row.id}) · v{row.head_version} · {row.status} · {last}"
+    status = row.status.replace("_", " ")  # needs_reconnect → "needs reconnect"
+    return f"{emoji} *{escape(row.name)}* (#{row.id}) · v{row.head_version} · {status} · {last}"
 
 
 def workflow_list_blocks(project_name: str, rows: Sequence[WorkflowRow], more: bool) -> list[Block]:
