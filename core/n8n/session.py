@@ -35,7 +35,8 @@ class OAuthConnection:
 
 class N8nUserSession:
     """An n8n user session for the internal REST endpoints; signs in on first use and again
-    when n8n answers 401 (an expired cookie)."""
+    when n8n answers 401 (an expired cookie). Keep one per process: n8n 2.40.7 allows 5
+    sign-ins per minute and user (`POST /rest/login`, keyed rate limit), then answers 429."""
 
     def __init__(
         self,

@@ -360,14 +360,14 @@ def _connect_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, An
     settings = ctx.settings
     if not (settings.n8n_owner_email and settings.n8n_owner_password and settings.secret_key):
         return {"skipped": "N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD / CLIXEN_SECRET_KEY not set"}
-    services = _services(ctx)
-    with N8nUserSession.from_settings(settings) as n8n_session:
-        return finish_connects(
-            services=services,
-            n8n_session=n8n_session,
-            notifier=ctx.notifier,
-            key=settings.secret_key,
-        )
+    if ctx.n8n_session is None:
+        ctx.n8n_session = N8nUserSession.from_settings(settings)  # signs in on first use
+    return finish_connects(
+        services=_services(ctx),
+        n8n_session=ctx.n8n_session,
+        notifier=ctx.notifier,
+        key=settings.secret_key,
+    )
 
 
 def connect_watch_job() -> None:

@@ -86,6 +86,9 @@ class SchedulerContext:
     notifier: Notifier
     schedules: dict[str, JobSchedule]
     services: Any = None  # the pipeline's services (repair, resume); built from settings if None
+    # The n8n user session of the connect job, kept for the process: n8n allows 5 sign-ins
+    # per minute and user.
+    n8n_session: Any = None
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     runner: str = field(default_factory=runner_id)
 
