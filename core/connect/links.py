@@ -26,7 +26,7 @@ from core.connect.apps import credential_data
 from core.connect.services import Service, secret_name_of, service_named
 from core.errors import ClixenError, InvalidInput, PermissionDenied
 from core.models import ConnectedAccount, ConnectRequest, PipelineRun
-from core.n8n import N8nClient, N8nError
+from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.session import N8nUserSession
 from core.projects import require_role
 from core.vocabulary import Role
@@ -176,10 +176,14 @@ def open_link(
     # The name deploys give the node's credential reference (n8n renames a mismatched one).
     name = f"clixen-p{project_id}-{secret_name_of(service.name)}"
     try:
+        credential_id = None
         if existing is not None:
-            n8n.update_credential(existing, name=name, type=service.credential_type, data=data)
-            credential_id = existing
-        else:
+            try:
+                n8n.update_credential(existing, name=name, type=service.credential_type, data=data)
+                credential_id = existing
+            except N8nNotFound:  # deleted in n8n meanwhile: connect a new one
+                logger.warning("connect %s: the account's n8n credential is gone", request_id)
+        if credential_id is None:
             created = n8n.create_credential(name=name, type=service.credential_type, data=data)
             credential_id = str(created["id"])
         before = n8n_session.oauth2_connection(credential_id)

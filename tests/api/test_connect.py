@@ -17,7 +17,7 @@ from api.connect import connect_routes
 from core.connect import create_link, finish_connections, open_link
 from core.connect.apps import set_oauth_app
 from core.errors import InvalidInput, PermissionDenied
-from core.models import ConnectRequest, OAuthApp
+from core.models import ConnectRequest, OAuthApp, Secret
 from core.n8n import N8nClient, N8nNotFound
 from core.n8n.session import N8nUserSession
 from core.projects import add_member
@@ -159,3 +159,24 @@ def test_a_link_needs_a_public_url_and_a_known_service(world: World) -> None:
                 session=s, team_id=TEAM, user_id=OWNER, project_id=world.project_id,
                 service="myspace", public_url=PUBLIC,
             )  # fmt: skip
+
+
+def test_reconnecting_an_account_whose_n8n_credential_was_deleted_connects_a_new_one(
+    world: World, n8n_client: N8nClient, n8n_user: N8nUserSession
+) -> None:
+    def connect() -> str:
+        opened = world.http.get(world.link())
+        assert opened.status_code == 302, opened.text
+        world.provider.consent(opened.headers["location"])
+        [done] = finish_connections(
+            session_factory=world.session_factory, n8n=n8n_client, n8n_session=n8n_user, key=KEY
+        )
+        assert done.account.account == world.provider.email
+        with world.session_factory() as s:
+            return str(s.query(Secret).filter_by(name="OAUTH2").one().n8n_credential_id)
+
+    first = connect()
+    n8n_client.delete_credential(first)  # someone removed it in n8n's editor
+    second = connect()
+    assert second != first
+    assert n8n_user.oauth2_connection(second).connected
