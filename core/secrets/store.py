@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
-from core.models import Secret
+from core.models import ConnectedAccount, Secret
 from core.secrets.credentials import CredentialsAPI, ensure_credential
 from core.secrets.crypto import BINDING_PREFIX, SecretKeyMismatch, decrypt, encrypt, is_postgres
 from core.settings import Settings, get_settings
@@ -99,8 +99,16 @@ def set_secret(
         raise InvalidInput(
             f"{credential_type[:60]!r} is not an n8n credential type (e.g. slackApi)."
         )
-    ciphertext = encrypt(session, value=value, key=key, project_id=project_id, name=name)
     row = _get_row(session, project_id, name)
+    if row is not None and session.scalar(
+        select(ConnectedAccount.service).where(ConnectedAccount.secret_id == row.id)
+    ):
+        # Its n8n credential holds a token n8n refreshes; a pasted value would overwrite it.
+        raise InvalidInput(
+            f"{name} is a connected account, not a pasted secret: reconnect it instead "
+            f"(`clixen connect {name.lower().replace('_', '-')}`, or Connect in Slack)."
+        )
+    ciphertext = encrypt(session, value=value, key=key, project_id=project_id, name=name)
     now = dt.datetime.now(dt.UTC)
     if row is None:
         row = Secret(

@@ -116,6 +116,9 @@ def test_connect_from_the_terminal_binds_the_account_and_resumes_the_run(
 
         code, out, _ = run(capsys, "accounts")
         assert code == 0 and "oauth2" in out and provider.email in out and "ok" in out
+        monkeypatch.setattr(sys, "stdin", io.StringIO("pasted-over-the-token\n"))
+        code, out, err = run(capsys, "secret", "set", "OAUTH2")
+        assert code == 1 and "is a connected account" in err and "clixen connect oauth2" in err
         code, out, _ = run(capsys, "disconnect", "oauth2")
         assert code == 0 and "disconnected" in out
         with pytest.raises(N8nNotFound):
