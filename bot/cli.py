@@ -108,6 +108,7 @@ def build_server(settings: Settings, services: BotServices) -> Server:
     """The server app of `clixen serve`: raises SettingsError for missing Slack variables
     outside development; in development serves everything else and answers /slack/events 503."""
     from api import create_api_app
+    from api.connect import connect_routes, link_opener
     from api.operations import operation_routes
     from bot.app import create_app
     from bot.server import create_server_app
@@ -127,7 +128,14 @@ def build_server(settings: Settings, services: BotServices) -> Server:
         api_app=api_app,
         slack_route=not socket_mode,
         slack_missing=missing,
-        extra_routes=operation_routes(settings=settings, readiness=services.readiness),
+        extra_routes=[
+            *operation_routes(settings=settings, readiness=services.readiness),
+            *connect_routes(
+                link_opener(
+                    settings=settings, session_factory=services.session_factory, n8n=services.n8n
+                )
+            ),
+        ],
     )
     return Server(http_app=http_app, bolt_app=bolt_app, missing=missing)
 

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from bot.blocks.home import ProjectChoice, home_view
 from bot.blocks.messages import QuotaView, WorkflowRow
 from bot.services import BotServices
+from core.connect import list_accounts
 from core.deploy.workflows import Direction, list_workflows
 from core.kernel.vocabulary import Role
 from core.workspace.projects import (
@@ -108,6 +109,7 @@ def publish_home(
             direction=direction,
         )
         rows = [workflow_row(wf) for wf in page.items]
+        accounts = list_accounts(session=session, project_id=project.id)
         quota = quota_view(
             services, session=session, team_id=team_id, user_id=user_id, project_id=project.id
         )
@@ -118,5 +120,6 @@ def publish_home(
         next_cursor=page.next_cursor,
         prev_cursor=page.prev_cursor,
         quota=quota,
+        accounts=accounts,
     )
     client.views_publish(user_id=user_id, view=view)

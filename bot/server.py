@@ -139,6 +139,7 @@ def create_server_app(
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *extra_routes]
     if slack_route:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    routes.extend(extra_routes)  # e.g. /oauth/start (api/connect.py)
     if api_app is not None:
         routes.append(Mount("/", app=api_app))
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -34,6 +34,7 @@ COMMAND_MODULES: list[str] = [
     "cli.projects",
     "cli.validate",
     "cli.workspace",
+    "cli.connect",
     "cli.scheduler",
     "cli.catalog",
     "cli.db",

@@ -143,15 +143,23 @@ def _finish(services: PipelineServices, outcome: RunOutcome, *, no_input: bool) 
 
 def print_credentials_needed(outcome: RunOutcome) -> None:
     """The exact commands that give a waiting run its credentials."""
+    from core.connect import service_for_type
     from core.credentials.needs import suggested_secret_name
 
     print(f"[run {outcome.run_id}] waiting for credentials: {outcome.message}")
     for node, types in outcome.credentials_needed:
         ctype = types[0]
         alternatives = f" (or one of {', '.join(types[1:])})" if len(types) > 1 else ""
-        command = f"clixen secret set {suggested_secret_name(ctype)} --type {ctype}"
+        service = service_for_type(ctype)
+        if service is not None:  # an OAuth2 account: connected with a link, never pasted
+            command = f"clixen connect {service.name} --run {outcome.run_id} --wait"
+        else:
+            command = f"clixen secret set {suggested_secret_name(ctype)} --type {ctype}"
         print(f"  {node}: {command}{alternatives}")
-    print("The value is read from stdin (hidden on a terminal); the run then resumes and deploys.")
+    print(
+        "A secret's value is read from stdin (hidden on a terminal); a connect link opens the "
+        "provider's consent page. The run then resumes and deploys."
+    )
 
 
 def _llm_missing(e: LLMNotConfigured) -> int:

@@ -40,6 +40,12 @@
 #   CLIXEN_N8N_LOCK_TIMEOUT   seconds to wait for another install/start/stop (default 900)
 #   CLIXEN_N8N_STATE_DIR      data, log, pid and n8n.env of this instance (default .stack): a
 #                             second instance on other ports shares the install, not the data
+#   CLIXEN_N8N_PUBLIC_URL     the URL users' browsers reach n8n at (default http://127.0.0.1:PORT):
+#                             n8n's N8N_EDITOR_BASE_URL and WEBHOOK_URL. OAuth2 providers send
+#                             the browser back to <this>/rest/oauth2-credential/callback, which
+#                             n8n serves without an n8n login (N8N_SKIP_AUTH_ON_OAUTH_CALLBACK=true:
+#                             Clixen starts the flow server-side, users have no n8n account;
+#                             n8n's single-use, 5-minute state still guards the callback)
 #   CLIXEN_N8N_SSRF_ALLOWED_IP_RANGES  internal ranges n8n may still call
 #                             (default 127.0.0.1/32,::1/128: tests and `clixen smoke` serve there)
 # Queue mode only (--queue; defaults keep it off the default stack's ports and data):
@@ -316,8 +322,11 @@ n8n_environment() {  # n8n_environment DATA_DIR BROKER_PORT
   printf 'N8N_LISTEN_ADDRESS=127.0.0.1\n'
   printf 'N8N_HOST=127.0.0.1\n'
   printf 'N8N_PROTOCOL=http\n'
-  printf 'N8N_WEBHOOK_URL=%s\n' "${BASE_URL}/"
-  printf 'N8N_EDITOR_BASE_URL=%s\n' "${BASE_URL}/"
+  # The address browsers reach n8n at (launch_n8n's CLIXEN_N8N_PUBLIC_URL): OAuth2 providers send
+  # the user back to its callback, which n8n serves without an n8n login.
+  printf 'N8N_WEBHOOK_URL=%s\n' "${WEBHOOK_BASE_URL:-${BASE_URL}/}"
+  printf 'N8N_EDITOR_BASE_URL=%s\n' "${EDITOR_BASE_URL:-${BASE_URL}/}"
+  printf 'N8N_SKIP_AUTH_ON_OAUTH_CALLBACK=true\n'
   printf 'N8N_RUNNERS_BROKER_PORT=%s\n' "$2"
   printf 'N8N_RUNNERS_BROKER_LISTEN_ADDRESS=127.0.0.1\n'
   printf 'N8N_DIAGNOSTICS_ENABLED=false\n'
@@ -336,6 +345,9 @@ launch_n8n() {
   local worker="${1:-}" p hardening
   local pid_file="${PID_FILE}" log_file="${LOG_FILE}" data_dir="${DATA_DIR}"
   local broker_port="${BROKER_PORT}" what="n8n on ${BASE_URL}"
+  # The address browsers reach n8n at: OAuth2 providers send the user back to its callback.
+  local public_url="${CLIXEN_N8N_PUBLIC_URL:-${BASE_URL}}"
+  local EDITOR_BASE_URL="${public_url%/}/" WEBHOOK_BASE_URL="${public_url%/}/"
   local -a ports=("${PORT}" "${BROKER_PORT}") mode_vars=(DB_TYPE=sqlite) cmd=(start)
   if [[ -n "${worker}" ]]; then
     pid_file="$(worker_file "${worker}" pid)"
@@ -708,6 +720,9 @@ write_env() {  # write_env KEY
       printf 'N8N_URL=%s\n' "${BASE_URL}"
       printf 'N8N_API_KEY=%s\n' "$1"
       printf 'N8N_MCP_COMMAND=%s %s\n' "${NODE24}" "${MCP_JS}"
+      # The owner Clixen signs in as (server-side) to run n8n's OAuth2 flow for "Connect".
+      printf 'N8N_OWNER_EMAIL=%s\n' "$(owner_field email)"
+      printf 'N8N_OWNER_PASSWORD=%s\n' "$(owner_field password)"
     } >"${tmp}"
   )
   chmod 600 "${tmp}"

@@ -20,6 +20,7 @@ from core.kernel import db
 from core.kernel.models import Base, Secret
 from core.kernel.settings import get_settings
 from core.n8n import N8nClient
+from core.n8n.session import N8nUserSession
 from tests.builders import delete_deployed
 from tests.doubles.llm_server import ScriptedLLM, start_llm_server
 from tests.doubles.slack_api import FakeSlack, start_fake_slack
@@ -142,6 +143,21 @@ def n8n_client(n8n: N8nStack) -> Iterator[N8nClient]:
     """A client of the real n8n (what a test creates there is its own to delete)."""
     with N8nClient(n8n.url, n8n.api_key) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def n8n_user(n8n: N8nStack) -> Iterator[N8nUserSession]:
+    """Clixen's server-side n8n user session (the owner scripts/n8n_stack.sh created; its login
+    is in .stack/n8n.env, or N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD for the n8n in N8N_URL). One
+    for the whole session: n8n allows 5 sign-ins per minute and user."""
+    env = {**_read_env_file(REPO / ".stack" / "n8n.env"), **os.environ}
+    email, password = env.get("N8N_OWNER_EMAIL"), env.get("N8N_OWNER_PASSWORD")
+    assert email and password, (
+        "N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD are not set: run scripts/n8n_stack.sh start "
+        "(it writes them to .stack/n8n.env) or export them for the n8n in N8N_URL."
+    )
+    with N8nUserSession(n8n.url, email, password) as session:
+        yield session
 
 
 @pytest.fixture

@@ -21,7 +21,9 @@ from bot.blocks.common import (
     plain,
     section,
 )
+from bot.blocks.connect import connect_button
 from core.catalog.credential_domains import OWNER_NAMED, SERVICE_DOMAINS
+from core.connect.services import service_for_type
 from core.credentials.needs import BOT_SECRET, SLACK_API, CredentialField, suggested_secret_name
 
 OPEN_ACTION = "credential_open"
@@ -106,15 +108,23 @@ def credentials_needed_blocks(
     for i, ask in enumerate(asks):
         ctype = ask.types[0]
         kinds = " or ".join(f"`{escape(t)}`" for t in ask.types)
-        blocks.append(section(f"*{escape(ask.node)}* needs a {kinds} credential."))
-        elements = [
-            button(
-                f"Add {ctype} credential",
-                OPEN_ACTION,
-                ask_value(run_id, ask.node, ctype),
-                style="primary",
+        service = next((s for t in ask.types if (s := service_for_type(t)) is not None), None)
+        if service is not None:
+            # An OAuth2 account: the user signs in at the provider, nothing is pasted.
+            blocks.append(
+                section(f"*{escape(ask.node)}* needs your {escape(service.label)} account.")
             )
-        ]
+            elements = [connect_button(service.label, service.name, run_id)]
+        else:
+            blocks.append(section(f"*{escape(ask.node)}* needs a {kinds} credential."))
+            elements = [
+                button(
+                    f"Add {ctype} credential",
+                    OPEN_ACTION,
+                    ask_value(run_id, ask.node, ctype),
+                    style="primary",
+                )
+            ]
         if SLACK_API in ask.types and ask.posts_as_bot and bot_scopes is not None:
             elements.append(
                 button(
@@ -139,6 +149,15 @@ def credentials_needed_blocks(
                 }
             )
         blocks.append(actions(*elements, block_id=f"credential_{i}"))
+    if all(service_for_type(a.types[0]) is not None for a in asks) and asks:
+        blocks.append(
+            context(
+                "Connect opens the provider's sign-in page: nothing to copy or paste, and the "
+                "token stays in n8n. From Slack or a terminal: `/clixen connect SERVICE`, "
+                "`clixen connect SERVICE`."
+            )
+        )
+        return blocks
     blocks.append(
         context(
             "The value is stored encrypted in the project and tested through n8n before the "

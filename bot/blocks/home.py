@@ -1,4 +1,5 @@
-"""The App Home dashboard: project switcher, workflows (cursor pages of 10), quota use."""
+"""The App Home dashboard: project switcher, workflows (cursor pages of 10), quota use,
+connected accounts."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from bot.blocks.common import (
     option,
     section,
 )
+from bot.blocks.connect import accounts_blocks
 from bot.blocks.messages import QuotaView, WorkflowRow, quota_text, workflow_line
+from core.connect import AccountInfo
 
 PAGE_SIZE = 10
 
@@ -49,6 +52,7 @@ def home_view(
     next_cursor: str | None,
     prev_cursor: str | None,
     quota: QuotaView | None,
+    accounts: Sequence[AccountInfo] = (),
 ) -> dict[str, Any]:
     """The `home` view for views.publish."""
     switcher: Block = {
@@ -80,4 +84,6 @@ def home_view(
         nav.append(button("Next →", "home_page_next", page_value(current.id, next_cursor, "next")))
     if nav:
         blocks.append(actions(*nav, block_id="home_pages"))
+    blocks.append(divider())
+    blocks.extend(accounts_blocks(accounts))
     return {"type": "home", "blocks": blocks}

@@ -17,6 +17,7 @@ HELP_TEXT = (
     "• `/clixen project [name]`: show your projects, or switch to (or create) one\n"
     "• `/clixen quota`: your use of today's limits\n"
     "• `/clixen secret`: store a credential for this project (opens a private form)\n"
+    "• `/clixen connect google-sheets`: connect an account (Google, Microsoft, HubSpot…)\n"
     "• `@Clixen <request>` in a channel starts a run there; reply in its thread with what to "
     "change (when a reply is not clearly a change, I ask first) or to answer its question.\n"
     "• `/clixen help`: this message. The App Home tab is your dashboard."
@@ -74,6 +75,7 @@ STATUS_EMOJI = {
     "inactive": ":white_circle:",
     "draft": ":pencil2:",
     "failed": ":red_circle:",
+    "needs_reconnect": ":link:",
     "deleted": ":wastebasket:",
 }
 
@@ -85,7 +87,8 @@ def workflow_line(row: WorkflowRow) -> str:
         last = f"last run {row.last_execution_status}"
         if row.last_execution_at:
             last += f" {row.last_execution_at}"
-    return f"{emoji} *{escape(row.name)}* (#{row.id}) · v{row.head_version} · {row.status} · {last}"
+    status = row.status.replace("_", " ")  # needs_reconnect → "needs reconnect"
+    return f"{emoji} *{escape(row.name)}* (#{row.id}) · v{row.head_version} · {status} · {last}"
 
 
 def workflow_list_blocks(project_name: str, rows: Sequence[WorkflowRow], more: bool) -> list[Block]:

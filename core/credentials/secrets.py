@@ -23,7 +23,7 @@ from core.credentials.crypto import BINDING_PREFIX, SecretKeyMismatch, decrypt, 
 from core.credentials.host_fields import check_host_fields, project_policy
 from core.credentials.sync import CredentialsAPI, ensure_credential, owner_hosts_needed
 from core.kernel.errors import InvalidInput, NotFound
-from core.kernel.models import Secret
+from core.kernel.models import ConnectedAccount, Secret
 from core.kernel.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,16 @@ def set_secret(
         raise InvalidInput(
             f"{credential_type[:60]!r} is not an n8n credential type (e.g. slackApi)."
         )
-    hosts = _allowed_hosts(allowed_hosts)
     row = _get_row(session, project_id, name)
+    if row is not None and session.scalar(
+        select(ConnectedAccount.service).where(ConnectedAccount.secret_id == row.id)
+    ):
+        # Its n8n credential holds a token n8n refreshes; a pasted value would overwrite it.
+        raise InvalidInput(
+            f"{name} is a connected account, not a pasted secret: reconnect it instead "
+            f"(`clixen connect {name.lower().replace('_', '-')}`, or Connect in Slack)."
+        )
+    hosts = _allowed_hosts(allowed_hosts)
     ctype = credential_type or (row.credential_type if row is not None else None)
     stored_hosts = hosts if hosts is not None else (row.allowed_hosts if row is not None else None)
     if ctype in OWNER_NAMED and not stored_hosts:

@@ -346,3 +346,73 @@ class SmokeResult(Base):
     failing_node: Mapped[str | None] = mapped_column(String(200), nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     fixture_version: Mapped[str] = mapped_column(String(16), default="1")
+
+
+class OAuthApp(TimestampMixin, Base):
+    """The OAuth client an operator registered with a provider (Google, Microsoft, …), set once
+    for the instance; `ciphertext` holds the client secret, encrypted like a project secret."""
+
+    __tablename__ = "oauth_apps"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(40), unique=True)
+    client_id: Mapped[str] = mapped_column(String(500))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    # The generic provider's endpoints and scopes (presets carry their own).
+    auth_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    token_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    scope: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    set_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
+
+
+class ConnectRequest(TimestampMixin, Base):
+    """One "Connect <service>" link: who may use it, for which project, run and credential type.
+    Only the SHA-256 of its state value is stored; it is used once and expires in minutes."""
+
+    __tablename__ = "connect_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pipeline_runs.id", ondelete="SET NULL"), nullable=True
+    )
+    service: Mapped[str] = mapped_column(String(40))
+    credential_type: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # Set when the browser used the link (then n8n's own 5-minute state takes over).
+    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    n8n_credential_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # n8n's `updatedAt` of that credential when the link was opened: a later one with a token
+    # means n8n's callback stored a new token (a reconnect keeps the old one until then).
+    n8n_updated_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class ConnectedAccount(TimestampMixin, Base):
+    """An account connected through OAuth2: the project secret that binds it to workflows (its
+    n8n credential holds the token, Clixen never does), who connected it and how it stands."""
+
+    __tablename__ = "connected_accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    secret_id: Mapped[int] = mapped_column(
+        ForeignKey("secrets.id", ondelete="CASCADE"), unique=True
+    )
+    service: Mapped[str] = mapped_column(String(40))
+    credential_type: Mapped[str] = mapped_column(String(100))
+    n8n_credential_id: Mapped[str] = mapped_column(String(64), index=True)
+    account: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    connected_by: Mapped[str] = mapped_column(String(64))
+    connected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    needs_reconnect_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )

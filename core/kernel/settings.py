@@ -35,6 +35,13 @@ PURPOSE: dict[str, str] = {
     "SLACK_APP_TOKEN": "Slack app-level token (xapp-…); when set the bot runs in Socket Mode",
     "SLACK_API_URL": "optional Slack Web API base URL (tests point it at a local fake)",
     "CLIXEN_SECRET_KEY": "key that encrypts per-project secrets (pgcrypto / AES-GCM)",
+    "N8N_OWNER_EMAIL": (
+        "an n8n user (the owner) Clixen signs in as, server-side only, to connect OAuth2 accounts"
+    ),
+    "N8N_OWNER_PASSWORD": "that n8n user's password (scripts/n8n_stack.sh writes both)",
+    "CLIXEN_PUBLIC_URL": (
+        "where users' browsers reach this server, e.g. https://clixen.example.com (Connect links)"
+    ),
     "PORT": "HTTP port for /slack/events, /healthz and the HTTP API",
     "CLIXEN_METRICS_TOKEN": "bearer token Prometheus sends to scrape GET /metrics",
 }
@@ -84,6 +91,13 @@ class Settings(BaseSettings):
     n8n_api_key: str | None = Field(None, validation_alias=AliasChoices("N8N_API_KEY"))
     n8n_public_url: str | None = Field(None, validation_alias=AliasChoices("N8N_PUBLIC_URL"))
     n8n_mcp_command: str | None = Field(None, validation_alias=AliasChoices("N8N_MCP_COMMAND"))
+    # An n8n user Clixen signs in as, server-side only, to run n8n's OAuth2 flow ("Connect").
+    n8n_owner_email: str | None = Field(None, validation_alias=AliasChoices("N8N_OWNER_EMAIL"))
+    n8n_owner_password: str | None = Field(
+        None, validation_alias=AliasChoices("N8N_OWNER_PASSWORD")
+    )
+    # Where users' browsers reach Clixen's HTTP server (the "Connect" links point there).
+    public_url: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_PUBLIC_URL"))
     openai_api_key: str | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
     openai_model: str = Field("gpt-4.1-mini", validation_alias=AliasChoices("OPENAI_MODEL"))
@@ -129,6 +143,10 @@ class Settings(BaseSettings):
     smoke_interval_s: int = Field(3600, validation_alias=AliasChoices("CLIXEN_SMOKE_INTERVAL_S"))
     smoke_timeout_s: float = Field(60.0, validation_alias=AliasChoices("CLIXEN_SMOKE_TIMEOUT_S"))
     watch_interval_s: int = Field(60, validation_alias=AliasChoices("CLIXEN_WATCH_INTERVAL_S"))
+    # How often opened Connect links are checked for the token n8n's OAuth2 callback stored.
+    connect_interval_s: int = Field(
+        10, ge=1, validation_alias=AliasChoices("CLIXEN_CONNECT_INTERVAL_S")
+    )
     # Workflows deployed within this many hours have their executions watched.
     watch_window_h: float = Field(24.0, validation_alias=AliasChoices("CLIXEN_WATCH_WINDOW_H"))
     recovery_interval_s: int = Field(
@@ -181,6 +199,7 @@ class Settings(BaseSettings):
 
 _SECRET_NAMES = {
     "N8N_API_KEY",
+    "N8N_OWNER_PASSWORD",
     "OPENAI_API_KEY",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",

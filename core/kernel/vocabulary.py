@@ -94,6 +94,8 @@ class WorkflowStatus(StrEnum):
     active = "active"
     inactive = "inactive"
     failed = "failed"
+    # Active in n8n, but an OAuth2 account it uses can no longer be refreshed (consent revoked).
+    needs_reconnect = "needs_reconnect"
     deleted = "deleted"
 
 

@@ -24,7 +24,9 @@ from core.kernel.safety import escape_mrkdwn
 from core.kernel.settings import Settings
 from core.kernel.vocabulary import RunState
 from core.n8n import ExecutionFailure, N8nClient
+from core.n8n.session import N8nUserSession
 from core.scheduler import (
+    CONNECT_WATCH,
     EXECUTION_WATCH,
     PRUNE_ACTIONS,
     QUOTA_RESET,
@@ -45,6 +47,7 @@ from core.scheduler.smoke import (
 from core.workspace import quotas
 
 if TYPE_CHECKING:
+    from core.connect import Connected
     from core.pipeline import PipelineServices, RunOutcome
 from core.scheduler.watch import RepairStarter, watch_executions
 
@@ -307,6 +310,69 @@ def _sweep_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]
 def sweep_test_copies_job() -> None:
     """Delete test copies (`core.run_now`) that a killed process left in n8n."""
     _fire(TEST_COPY_SWEEP, _sweep_body)
+
+
+def connected_notice(connected: Connected) -> str:
+    """The thread message when an account was connected (never a token: n8n holds it)."""
+    who = f" as {escape_mrkdwn(connected.account.account)}" if connected.account.account else ""
+    return (
+        f":white_check_mark: {escape_mrkdwn(connected.account.label)} is connected{who} "
+        f"(project secret {connected.account.secret_name})."
+    )
+
+
+def finish_connects(
+    *,
+    services: PipelineServices,
+    n8n_session: N8nUserSession,
+    notifier: Notifier | None,
+    key: str,
+) -> dict[str, Any]:
+    """Bind the accounts whose Connect link n8n completed, say so in the waiting run's thread,
+    and resume the run (its progress and outcome reported like a recovered run's)."""
+    from core.connect import finish_connections
+    from core.connect.resume import resume_after_connect
+
+    progress = getattr(notifier, "run_progress", None)
+    finished = getattr(notifier, "run_finished", None)
+    done = finish_connections(
+        session_factory=services.session_factory,
+        n8n=services.n8n,
+        n8n_session=n8n_session,
+        key=key,
+    )
+    resumed: list[dict[str, Any]] = []
+    for connected in done:
+        where: tuple[str | None, str | None] = (None, None)
+        if connected.run_id is not None:
+            with services.session_factory() as session:
+                run = session.get(PipelineRun, connected.run_id)
+                where = (run.slack_channel_id, run.slack_thread_ts) if run else where
+        if notifier is not None and where[0]:
+            notifier.post(where[0], connected_notice(connected), thread_ts=where[1])
+        for outcome in resume_after_connect(services, connected, progress=progress):
+            resumed.append({"run_id": outcome.run_id, "state": str(outcome.state)})
+            if finished is not None:
+                finished(outcome)
+    return {"connected": len(done), "resumed": resumed}
+
+
+def _connect_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
+    settings = ctx.settings
+    if not (settings.n8n_owner_email and settings.n8n_owner_password and settings.secret_key):
+        return {"skipped": "N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD / CLIXEN_SECRET_KEY not set"}
+    if ctx.n8n_session is None:
+        ctx.n8n_session = N8nUserSession.from_settings(settings)  # signs in on first use
+    return finish_connects(
+        services=_services(ctx),
+        n8n_session=ctx.n8n_session,
+        notifier=ctx.notifier,
+        key=settings.secret_key,
+    )
+
+
+def connect_watch_job() -> None:
+    _fire(CONNECT_WATCH, _connect_body)
 
 
 def execution_watch_job() -> None:

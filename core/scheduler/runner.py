@@ -41,6 +41,7 @@ from core.kernel.settings import Settings
 from core.observability.readiness import ReadinessProbe
 from core.scheduler import (
     ALL_JOBS,
+    CONNECT_WATCH,
     EXECUTION_WATCH,
     PRUNE_ACTIONS,
     QUOTA_RESET,
@@ -86,6 +87,9 @@ class SchedulerContext:
     notifier: Notifier
     schedules: dict[str, JobSchedule]
     services: Any = None  # the pipeline's services (repair, resume); built from settings if None
+    # The n8n user session of the connect job, kept for the process: n8n allows 5 sign-ins
+    # per minute and user.
+    n8n_session: Any = None
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     runner: str = field(default_factory=runner_id)
     # This replica's readiness (core.observability.readiness): not ready, it takes no job.
@@ -167,6 +171,7 @@ def job_schedules(
         RUN_RECOVERY: interval(RUN_RECOVERY, "run_recovery_job", settings.recovery_interval_s),
         PRUNE_ACTIONS: interval(PRUNE_ACTIONS, "prune_processed_actions_job", PRUNE_ACTIONS_S),
         TEST_COPY_SWEEP: interval(TEST_COPY_SWEEP, "sweep_test_copies_job", TEST_COPY_SWEEP_S),
+        CONNECT_WATCH: interval(CONNECT_WATCH, "connect_watch_job", settings.connect_interval_s),
     }
     if interval_override_s:
         schedules[QUOTA_RESET] = interval(QUOTA_RESET, "quota_reset_job", interval_override_s)
@@ -185,7 +190,7 @@ def default_jobs(settings: Settings) -> list[str]:
     """The jobs a process runs when not told otherwise: the n8n ones only if n8n is configured."""
     jobs = [QUOTA_RESET, RUN_RECOVERY, PRUNE_ACTIONS]
     if settings.n8n_url and settings.n8n_api_key:
-        jobs[0:0] = [SMOKE_TEST, EXECUTION_WATCH, TEST_COPY_SWEEP]
+        jobs[0:0] = [SMOKE_TEST, EXECUTION_WATCH, TEST_COPY_SWEEP, CONNECT_WATCH]
     return jobs
 
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.connect.accounts import RECONNECT_MESSAGE, mark_needs_reconnect, record_use
 from core.kernel.models import Workflow, WorkflowVersion
 from core.kernel.safety import escape_mrkdwn
 from core.kernel.vocabulary import WorkflowStatus
@@ -179,13 +180,93 @@ def watch_executions(
         if not getattr(moved, "rowcount", 0):
             continue  # another watch took these executions
         summary["new"] += len(new)
+        succeeded = [e for e in new if e.get("status") == "success"]
+        if succeeded:
+            _record_use(session_factory, wf, _parse_time(succeeded[0].get("stoppedAt")) or now)
         failed = [e for e in new if e.get("status") in FAILED]
         if not failed:
             continue
         failure, detailed = _failure_of(client, failed[0])
         summary["failed"].append({"workflow_id": wf.id, "execution_id": failure.execution_id})
+        if RECONNECT_MESSAGE in failure.message:
+            # A revoked or expired consent: no repair can fix it, the user reconnects.
+            _report_reconnect(session_factory, wf, failure, detailed, notifier=notifier, now=now)
+            summary.setdefault("needs_reconnect", []).append(wf.id)
+            continue
         _report_and_repair(wf, failure, detailed, notifier=notifier, repair=repair)
     return summary
+
+
+def _credential_ids(nodes: Any, only: str | None = None) -> set[str]:
+    """The n8n credential ids the workflow's nodes (or node `only`) are bound to."""
+    ids: set[str] = set()
+    for node in nodes if isinstance(nodes, list) else []:
+        if not isinstance(node, Mapping) or (only is not None and node.get("name") != only):
+            continue
+        creds = node.get("credentials")
+        for ref in creds.values() if isinstance(creds, Mapping) else []:
+            if isinstance(ref, Mapping) and ref.get("id"):
+                ids.add(str(ref["id"]))
+    return ids
+
+
+def _record_use(
+    session_factory: sessionmaker[Session], wf: WatchedWorkflow, at: dt.datetime
+) -> None:
+    """A successful execution: the connected accounts its deployed version uses were used."""
+    with session_factory.begin() as session:
+        payload = session.scalar(
+            select(WorkflowVersion.json_payload)
+            .where(WorkflowVersion.workflow_id == wf.id)
+            .order_by(WorkflowVersion.version.desc())
+            .limit(1)
+        )
+        nodes = payload.get("nodes") if isinstance(payload, Mapping) else None
+        record_use(session=session, n8n_credential_ids=_credential_ids(nodes), at=at)
+
+
+def _report_reconnect(
+    session_factory: sessionmaker[Session],
+    wf: WatchedWorkflow,
+    failure: ExecutionFailure,
+    execution: Mapping[str, Any] | None,
+    *,
+    notifier: Notifier | None,
+    now: dt.datetime,
+) -> None:
+    """n8n could not refresh an OAuth2 token: mark the accounts and the workflow "needs
+    reconnect" and say in the workflow's thread how to reconnect."""
+    ran = (execution or {}).get("workflowData")
+    nodes = ran.get("nodes") if isinstance(ran, Mapping) else None
+    ids = _credential_ids(nodes, failure.node) or _credential_ids(nodes)
+    with session_factory.begin() as session:
+        marked = mark_needs_reconnect(
+            session=session, n8n_credential_ids=ids, workflow_id=wf.id, now=now
+        )
+    logger.info("watch: workflow %s needs a reconnect (%d account(s))", wf.id, len(marked))
+    if notifier is None or not wf.slack_channel_id:
+        return
+    accounts = [
+        f"{a.label}" + (f" ({a.account})" if a.account else "") + f": `/clixen connect {a.service}`"
+        for a in marked
+    ]
+    notifier.post(
+        wf.slack_channel_id,
+        reconnect_notice(wf.name, failure, accounts),
+        thread_ts=wf.slack_thread_ts,
+    )
+
+
+def reconnect_notice(name: str, failure: ExecutionFailure, accounts: list[str]) -> str:
+    """The thread message when a connected account must be connected again."""
+    which = "\n".join(f"• {escape_mrkdwn(a)}" for a in accounts) or (
+        "• the account this workflow uses (reconnect it where it was connected)"
+    )
+    return (
+        f":link: “{escape_mrkdwn(name)}” needs a reconnect (execution {failure.execution_id}): "
+        "n8n can no longer refresh the access of a connected account (consent revoked or "
+        f"expired). Reconnect it and the workflow runs again:\n{which}"
+    )
 
 
 def _failure_of(

@@ -4,12 +4,18 @@ import re
 
 from slack_bolt import App
 
+from bot.blocks.connect import CONNECT_ACTION, DISCONNECT_ACTION, OPEN_LINK_ACTION
 from bot.blocks.credentials import CHOOSE_ACTION as CREDENTIAL_CHOOSE
 from bot.blocks.credentials import OPEN_ACTION as CREDENTIAL_OPEN
 from bot.blocks.credentials import USE_BOT_ACTION as CREDENTIAL_USE_BOT
 from bot.blocks.run_now import CANCEL_ACTION as TEST_RUN_CANCEL
 from bot.blocks.run_now import CONFIRM_ACTION as TEST_RUN_CONFIRM
 from bot.blocks.thread_replies import CANCEL_ACTION, CONFIRM_ACTION
+from bot.listeners.actions.connect import (
+    handle_account_connect,
+    handle_account_connect_open,
+    handle_account_disconnect,
+)
 from bot.listeners.actions.credentials import (
     handle_credential_choose,
     handle_credential_open,
@@ -45,3 +51,6 @@ def register(app: App) -> None:
     app.action(CREDENTIAL_OPEN)(handle_credential_open)
     app.action(CREDENTIAL_CHOOSE)(handle_credential_choose)
     app.action(CREDENTIAL_USE_BOT)(handle_credential_use_bot)
+    app.action(CONNECT_ACTION)(handle_account_connect)
+    app.action(OPEN_LINK_ACTION)(handle_account_connect_open)
+    app.action(DISCONNECT_ACTION)(handle_account_disconnect)

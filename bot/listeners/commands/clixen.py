@@ -16,6 +16,7 @@ from bot.blocks.messages import (
 )
 from bot.blocks.modals import secret_modal
 from bot.home import quota_view, workflow_row
+from bot.listeners.actions.connect import send_connect_link
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import start_request
 from bot.versions import picker_view, versions_view
@@ -30,7 +31,17 @@ from core.workspace.projects import (
     switch_project,
 )
 
-SUBCOMMANDS = {"create", "list", "versions", "rollback", "project", "quota", "secret", "help"}
+SUBCOMMANDS = {
+    "create",
+    "list",
+    "versions",
+    "rollback",
+    "project",
+    "quota",
+    "secret",
+    "connect",
+    "help",
+}
 
 
 def handle_clixen_command(
@@ -76,6 +87,14 @@ def run_clixen_command(
             text=rest,
             idempotency_key=key,
         )
+        return
+    if sub == "connect":
+        if not rest:
+            raise InvalidInput(
+                "Name the service: `/clixen connect google-sheets` (or gmail, google-drive, "
+                "google-calendar, outlook, excel, teams, hubspot, oauth2)."
+            )
+        send_connect_link(services, respond, team_id=team, user_id=user, service=rest, run_id=None)
         return
     if sub == "secret":
         with services.session_factory.begin() as session:

@@ -1,0 +1,137 @@
+"""OAuth apps: the client id and secret an operator registered with each provider, set once for
+the whole instance (`clixen oauth-app set google …`), never by each user.
+
+The client secret is encrypted like a project secret (`core.credentials.crypto`, bound to the name
+`OAUTH_APP_<PROVIDER>` of the instance, project 0) and decrypted only to write it into the n8n
+credential of a connection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.connect.services import GENERIC_PROVIDER, Service, check_provider
+from core.credentials.crypto import decrypt, encrypt
+from core.kernel.errors import InvalidInput, NotFound
+from core.kernel.models import OAuthApp, Secret
+
+_INSTANCE = 0  # the "project" an OAuth app's secret is bound to: the instance itself
+
+
+@dataclass(frozen=True)
+class OAuthAppInfo:
+    """What may be shown about an OAuth app: never its client secret."""
+
+    provider: str
+    client_id: str
+    auth_url: str | None
+    token_url: str | None
+    scope: str | None
+    set_by: str
+    updated_at: dt.datetime
+
+
+def _binding(provider: str) -> str:
+    return f"OAUTH_APP_{provider.upper()}"
+
+
+def _url(value: str | None, what: str) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput(f"The {what} must be an http(s) URL, e.g. https://example.com/oauth.")
+    return value.strip()
+
+
+def set_oauth_app(
+    *,
+    session: Session,
+    provider: str,
+    client_id: str,
+    client_secret: str,
+    key: str,
+    actor: str,
+    auth_url: str | None = None,
+    token_url: str | None = None,
+    scope: str | None = None,
+) -> OAuthAppInfo:
+    """Register (or replace) the OAuth app of `provider`. The generic provider needs its
+    authorization and token URLs; the others have theirs in n8n. InvalidInput says what's off."""
+    provider = check_provider(provider)
+    if not client_id.strip() or not client_secret.strip():
+        raise InvalidInput("Both a client id and a client secret are needed (from the provider).")
+    auth, token = _url(auth_url, "authorization URL"), _url(token_url, "token URL")
+    if provider == GENERIC_PROVIDER and not (auth and token):
+        raise InvalidInput(
+            "The generic oauth2 provider needs --auth-url and --token-url (the provider's "
+            "authorization and token endpoints)."
+        )
+    ciphertext = encrypt(
+        session,
+        value=client_secret.strip(),
+        key=key,
+        project_id=_INSTANCE,
+        name=_binding(provider),
+    )
+    app = session.scalar(select(OAuthApp).where(OAuthApp.provider == provider))
+    if app is None:
+        app = OAuthApp(provider=provider)
+        session.add(app)
+    app.client_id, app.ciphertext, app.set_by = client_id.strip(), ciphertext, actor
+    app.auth_url, app.token_url, app.scope = auth, token, (scope or "").strip() or None
+    session.flush()
+    return _info(app)
+
+
+def _info(app: OAuthApp) -> OAuthAppInfo:
+    return OAuthAppInfo(
+        app.provider,
+        app.client_id,
+        app.auth_url,
+        app.token_url,
+        app.scope,
+        app.set_by,
+        app.updated_at,
+    )
+
+
+def list_oauth_apps(*, session: Session) -> list[OAuthAppInfo]:
+    """Every registered OAuth app, by provider name."""
+    return [_info(a) for a in session.scalars(select(OAuthApp).order_by(OAuthApp.provider))]
+
+
+def credential_data(*, session: Session, service: Service, key: str) -> dict[str, Any]:
+    """The `data` of a new n8n credential for `service`: its provider's client id and secret
+    (and, for the generic provider, its endpoints and scopes). NotFound names the command to
+    run when no app is registered for the provider."""
+    app = session.scalar(select(OAuthApp).where(OAuthApp.provider == service.provider))
+    if app is None:
+        raise NotFound(
+            f"No OAuth app is registered for {service.provider}: an operator runs "
+            f"`clixen oauth-app set {service.provider} --client-id … --client-secret-stdin` once."
+        )
+    # decrypt reads a secret row's binding and ciphertext; an app's is bound to the instance.
+    sealed = Secret(project_id=_INSTANCE, name=_binding(app.provider), ciphertext=app.ciphertext)
+    data: dict[str, Any] = {
+        "clientId": app.client_id,
+        "clientSecret": decrypt(session, row=sealed, key=key),
+    }
+    if service.scopes:
+        data.update(customScopes=True, enabledScopes=" ".join(service.scopes))
+    if service.provider == GENERIC_PROVIDER:
+        data.update(
+            grantType="authorizationCode",
+            authUrl=app.auth_url,
+            accessTokenUrl=app.token_url,
+            scope=app.scope or "",
+            authQueryParameters="",
+            authentication="header",
+        )
+    return data

@@ -1,0 +1,207 @@
+"""Connect links: the single-use URL a user opens to connect an account, and what opening it does.
+
+`create_link` (an editor of the project asks; Slack button, `/clixen connect`, `clixen connect`)
+stores only the SHA-256 of a random state, bound to the user, project, run and credential type,
+expiring in `LINK_TTL`. `open_link` (the browser arrives at Clixen's `/oauth/start?state=…`)
+uses the state once: it writes the n8n credential (the OAuth app's client, never a token) and
+asks n8n, through Clixen's server-side n8n session, for the provider's consent URL. The browser
+then goes provider → n8n's callback, where n8n stores the token; `core.connect.accounts`
+notices it and binds the account to the project.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.connect.apps import credential_data
+from core.connect.services import Service, secret_name_of, service_named
+from core.kernel.errors import ClixenError, InvalidInput, PermissionDenied
+from core.kernel.models import ConnectedAccount, ConnectRequest, PipelineRun
+from core.kernel.vocabulary import Role
+from core.n8n import N8nClient, N8nError, N8nNotFound
+from core.n8n.session import N8nUserSession
+from core.workspace.projects import require_role
+
+logger = logging.getLogger(__name__)
+
+LINK_TTL: Final = dt.timedelta(minutes=10)
+START_PATH: Final = "/oauth/start"
+
+
+class LinkRefused(ClixenError):
+    """A connect link that cannot be used; the message is the page the browser shows."""
+
+    code = "connect_link_refused"
+
+
+@dataclass(frozen=True)
+class ConnectLink:
+    """A link to send to the user who asked (never to a channel): opens the consent page."""
+
+    url: str
+    service: Service
+    expires_at: dt.datetime
+
+
+def state_hash(state: str) -> str:
+    return hashlib.sha256(state.encode()).hexdigest()
+
+
+def create_link(
+    *,
+    session: Session,
+    team_id: str,
+    user_id: str,
+    project_id: int,
+    service: str,
+    public_url: str | None,
+    run_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> ConnectLink:
+    """A new single-use link for `user_id` to connect `service` to the project (and resume
+    `run_id` after). PermissionDenied below editor; InvalidInput for an unknown service, a run
+    of another project or no CLIXEN_PUBLIC_URL."""
+    chosen = service_named(service)
+    require_role(
+        session=session,
+        project_id=project_id,
+        team_id=team_id,
+        user_id=user_id,
+        at_least=Role.editor,
+    )
+    if not public_url:
+        raise InvalidInput(
+            "Connecting accounts needs CLIXEN_PUBLIC_URL (where browsers reach this server); "
+            "ask the operator to set it."
+        )
+    if run_id is not None:
+        run = session.get(PipelineRun, run_id)
+        if run is None or run.project_id != project_id or run.team_id != team_id:
+            raise InvalidInput(f"Run {run_id} is not one of this project's requests.")
+    now = now or dt.datetime.now(dt.UTC)
+    state = secrets.token_urlsafe(32)
+    request = ConnectRequest(
+        state_hash=state_hash(state),
+        team_id=team_id,
+        user_id=user_id,
+        project_id=project_id,
+        run_id=run_id,
+        service=chosen.name,
+        credential_type=chosen.credential_type,
+        expires_at=now + LINK_TTL,
+    )
+    session.add(request)
+    session.flush()
+    url = f"{public_url.rstrip('/')}{START_PATH}?{urlencode({'state': state})}"
+    return ConnectLink(url=url, service=chosen, expires_at=request.expires_at)
+
+
+def _claim(session: Session, state: str, now: dt.datetime) -> ConnectRequest:
+    """The link's request, marked opened; LinkRefused when unknown, used or expired, or when
+    its user is no longer an editor of the project."""
+    request = session.scalar(
+        select(ConnectRequest)
+        .where(ConnectRequest.state_hash == state_hash(state))
+        .with_for_update()
+    )
+    if request is None:
+        raise LinkRefused(
+            "This connect link is not valid. Ask Clixen in Slack for a new one "
+            "(`/clixen connect SERVICE`)."
+        )
+    if request.opened_at is not None:
+        raise LinkRefused(
+            "This connect link was already used; each link works once. Ask Clixen in Slack "
+            "for a new one (`/clixen connect SERVICE`)."
+        )
+    expires = request.expires_at
+    if expires.tzinfo is None:  # SQLite drops the zone
+        expires = expires.replace(tzinfo=dt.UTC)
+    if expires <= now:
+        raise LinkRefused(
+            "This connect link has expired (links last 10 minutes). Ask Clixen in Slack for "
+            "a new one (`/clixen connect SERVICE`)."
+        )
+    try:
+        require_role(
+            session=session,
+            project_id=request.project_id,
+            team_id=request.team_id,
+            user_id=request.user_id,
+            at_least=Role.editor,
+        )
+    except PermissionDenied as e:
+        raise LinkRefused(f"You can no longer connect accounts to this project: {e}") from e
+    request.opened_at = now
+    return request
+
+
+def open_link(
+    *,
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    n8n_session: N8nUserSession,
+    state: str,
+    key: str,
+    now: dt.datetime | None = None,
+) -> str:
+    """Use a connect link once: write the n8n credential (a reconnect reuses the account's, so
+    workflows keep their binding) and answer the provider's consent URL. LinkRefused with the
+    page's text when the link cannot be used or n8n cannot start the flow."""
+    now = now or dt.datetime.now(dt.UTC)
+    with session_factory.begin() as session:
+        request = _claim(session, state, now)
+        service = service_named(request.service)
+        try:
+            data = credential_data(session=session, service=service, key=key)
+        except ClixenError as e:
+            request.outcome = "failed"
+            raise LinkRefused(str(e)) from e
+        existing = session.scalar(
+            select(ConnectedAccount.n8n_credential_id).where(
+                ConnectedAccount.project_id == request.project_id,
+                ConnectedAccount.credential_type == service.credential_type,
+            )
+        )
+        request_id, project_id = request.id, request.project_id
+    # The name deploys give the node's credential reference (n8n renames a mismatched one).
+    name = f"clixen-p{project_id}-{secret_name_of(service.name)}"
+    try:
+        credential_id = None
+        if existing is not None:
+            try:
+                n8n.update_credential(existing, name=name, type=service.credential_type, data=data)
+                credential_id = existing
+            except N8nNotFound:  # deleted in n8n meanwhile: connect a new one
+                logger.warning("connect %s: the account's n8n credential is gone", request_id)
+        if credential_id is None:
+            created = n8n.create_credential(name=name, type=service.credential_type, data=data)
+            credential_id = str(created["id"])
+        before = n8n_session.oauth2_connection(credential_id)
+        consent_url = n8n_session.oauth2_consent_url(credential_id)
+    except N8nError as e:
+        logger.warning("connect %s: n8n could not start the flow: %s", request_id, e)
+        with session_factory.begin() as session:
+            failed = session.get(ConnectRequest, request_id)
+            if failed is not None:
+                failed.outcome = "failed"
+        raise LinkRefused(
+            "n8n could not start the connection right now. Try again in a minute with a new "
+            "link; if it keeps failing, tell your Clixen operator."
+        ) from e
+    with session_factory.begin() as session:
+        opened = session.get(ConnectRequest, request_id)
+        assert opened is not None
+        opened.n8n_credential_id = credential_id
+        opened.n8n_updated_at = before.updated_at
+    logger.info("connect %s: consent page for %s handed out", request_id, service.name)
+    return consent_url

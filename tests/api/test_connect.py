@@ -1,0 +1,182 @@
+"""`GET /oauth/start`: a Connect link redirects once to the provider's consent page (n8n's flow,
+started server-side); a replayed, unknown, expired or no-longer-allowed link gets a clear page.
+Real Postgres and n8n; the OAuth2 provider is the local double."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from api.connect import connect_routes
+from core.connect import create_link, finish_connections, open_link
+from core.connect.apps import set_oauth_app
+from core.kernel.errors import InvalidInput, PermissionDenied
+from core.kernel.models import ConnectRequest, OAuthApp, Secret
+from core.kernel.vocabulary import Role
+from core.n8n import N8nClient, N8nNotFound
+from core.n8n.session import N8nUserSession
+from core.workspace.projects import add_member
+from tests.builders import new_project
+from tests.doubles.oauth_provider import OAuthProvider
+
+TEAM, OWNER, EDITOR = "T1", "U1", "U2"
+KEY = "k3y-for-connect-route-tests-1b2c"
+PUBLIC = "https://clixen.example.test"
+
+
+@dataclass
+class World:
+    http: TestClient
+    project_id: int
+    provider: OAuthProvider
+    session_factory: sessionmaker[Session]
+
+    def link(self, user: str = OWNER, now: dt.datetime | None = None) -> str:
+        with self.session_factory.begin() as s:
+            made = create_link(
+                session=s, team_id=TEAM, user_id=user, project_id=self.project_id,
+                service="oauth2", public_url=PUBLIC, now=now,
+            )  # fmt: skip
+        assert made.url.startswith(f"{PUBLIC}/oauth/start?state=")
+        return made.url.removeprefix(PUBLIC)
+
+
+@pytest.fixture
+def world(
+    session_factory: sessionmaker[Session], n8n_client: N8nClient, n8n_user: N8nUserSession
+) -> Iterator[World]:
+    pid = new_project(session_factory, team_id=TEAM, user_id=OWNER)
+    with OAuthProvider() as provider:
+        with session_factory.begin() as s:
+            add_member(
+                session=s, project_id=pid, actor_user_id=OWNER, user_id=EDITOR, role=Role.editor
+            )
+            set_oauth_app(
+                session=s, provider="oauth2", client_id=provider.client_id,
+                client_secret=provider.client_secret, key=KEY, actor="operator",
+                auth_url=f"{provider.base_url}/authorize", token_url=f"{provider.base_url}/token",
+            )  # fmt: skip
+
+        def opener(state: str) -> str:
+            return open_link(
+                session_factory=session_factory, n8n=n8n_client, n8n_session=n8n_user,
+                state=state, key=KEY,
+            )  # fmt: skip
+
+        app = Starlette(routes=connect_routes(opener))
+        yield World(TestClient(app, follow_redirects=False), pid, provider, session_factory)
+    with session_factory() as s:
+        ids = [c for (c,) in s.query(ConnectRequest.n8n_credential_id) if c]
+    for cid in ids:
+        n8n_client.delete_credential(cid)
+
+
+def test_a_link_redirects_once_to_the_consent_page_then_says_it_was_used(world: World) -> None:
+    path = world.link()
+    first = world.http.get(path)
+    assert first.status_code == 302
+    consent = first.headers["location"]
+    assert consent.startswith(f"{world.provider.base_url}/authorize?")
+    assert "oauth2-credential%2Fcallback" in consent  # the provider sends the browser to n8n
+    assert first.headers["referrer-policy"] == "no-referrer"
+    assert first.headers["cache-control"] == "no-store"
+    again = world.http.get(path)
+    assert again.status_code == 400
+    assert "already used" in again.text and "/clixen connect" in again.text
+
+
+def test_unknown_expired_and_incomplete_links_get_a_page_saying_why(world: World) -> None:
+    unknown = world.http.get("/oauth/start?state=forged-or-from-another-server")
+    assert unknown.status_code == 400 and "not valid" in unknown.text
+    old = world.link(now=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11))
+    expired = world.http.get(old)
+    assert expired.status_code == 400 and "expired" in expired.text
+    assert world.http.get("/oauth/start").status_code == 400
+    hostile = world.http.get("/oauth/start?state=<script>alert(1)</script>")
+    assert "<script>" not in hostile.text
+
+
+def test_only_editors_make_links_and_a_demoted_user_s_link_stops_working(world: World) -> None:
+    with world.session_factory.begin() as s:
+        add_member(
+            session=s, project_id=world.project_id, actor_user_id=OWNER, user_id="U3",
+            role=Role.viewer,
+        )  # fmt: skip
+    with pytest.raises(PermissionDenied):
+        world.link(user="U3")
+    path = world.link(user=EDITOR)
+    with world.session_factory.begin() as s:
+        add_member(
+            session=s, project_id=world.project_id, actor_user_id=OWNER, user_id=EDITOR,
+            role=Role.viewer,
+        )  # fmt: skip
+    refused = world.http.get(path)
+    assert refused.status_code == 400 and "no longer connect" in refused.text
+
+
+def test_without_an_oauth_app_the_page_names_the_operator_command(world: World) -> None:
+    with world.session_factory.begin() as s:
+        s.query(OAuthApp).delete()
+    page = world.http.get(world.link())
+    assert page.status_code == 400
+    assert "clixen oauth-app set oauth2" in page.text
+
+
+def test_a_link_nobody_consents_to_is_given_up_and_its_credential_deleted(
+    world: World, n8n_client: N8nClient, n8n_user: N8nUserSession
+) -> None:
+    assert world.http.get(world.link()).status_code == 302
+    with world.session_factory() as s:
+        [request] = s.query(ConnectRequest).all()
+        credential_id = str(request.n8n_credential_id)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=11)
+    done = finish_connections(
+        session_factory=world.session_factory, n8n=n8n_client, n8n_session=n8n_user, key=KEY,
+        now=later,
+    )  # fmt: skip
+    assert done == []
+    with world.session_factory() as s:
+        assert s.query(ConnectRequest).one().outcome == "abandoned"
+    with pytest.raises(N8nNotFound):
+        n8n_user.oauth2_connection(credential_id)
+
+
+def test_a_link_needs_a_public_url_and_a_known_service(world: World) -> None:
+    with world.session_factory.begin() as s:
+        with pytest.raises(InvalidInput, match="CLIXEN_PUBLIC_URL"):
+            create_link(
+                session=s, team_id=TEAM, user_id=OWNER, project_id=world.project_id,
+                service="oauth2", public_url=None,
+            )  # fmt: skip
+        with pytest.raises(InvalidInput, match="google-sheets"):
+            create_link(
+                session=s, team_id=TEAM, user_id=OWNER, project_id=world.project_id,
+                service="myspace", public_url=PUBLIC,
+            )  # fmt: skip
+
+
+def test_reconnecting_an_account_whose_n8n_credential_was_deleted_connects_a_new_one(
+    world: World, n8n_client: N8nClient, n8n_user: N8nUserSession
+) -> None:
+    def connect() -> str:
+        opened = world.http.get(world.link())
+        assert opened.status_code == 302, opened.text
+        world.provider.consent(opened.headers["location"])
+        [done] = finish_connections(
+            session_factory=world.session_factory, n8n=n8n_client, n8n_session=n8n_user, key=KEY
+        )
+        assert done.account.account == world.provider.email
+        with world.session_factory() as s:
+            return str(s.query(Secret).filter_by(name="OAUTH2").one().n8n_credential_id)
+
+    first = connect()
+    n8n_client.delete_credential(first)  # someone removed it in n8n's editor
+    second = connect()
+    assert second != first
+    assert n8n_user.oauth2_connection(second).connected
