@@ -18,45 +18,38 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.connect import open_link
 from core.kernel.models import ConnectRequest, PipelineRun
+from core.kernel.settings import get_settings
 from core.kernel.vocabulary import RunState
 from core.n8n import N8nClient, N8nNotFound
 from core.n8n.session import N8nUserSession
-from tests.cli.common import cli_against, run
-from tests.conftest import N8nStack
+from tests.cli.common import run
+from tests.conftest import CLI_SECRET_KEY
 from tests.doubles.llm_server import ScriptedLLM
 from tests.doubles.oauth_provider import OAuthProvider
 from tests.e2e.test_connect_account import fetch_from_provider
 from tests.workflows import answer
 
-KEY = "k3y-for-connect-cli-tests-4d5e"
 PUBLIC = "https://clixen.example.test"
 
 
 @pytest.fixture
 def cli_env(
+    cli_env: N8nClient,
     monkeypatch: pytest.MonkeyPatch,
-    database_url: str,
-    n8n: N8nStack,
     n8n_user: N8nUserSession,
-    llm: ScriptedLLM,
     session_factory: sessionmaker[Session],
 ) -> Iterator[N8nClient]:
-    monkeypatch.setenv("OPENAI_API_KEY", "test")
-    monkeypatch.setenv("OPENAI_BASE_URL", llm.url)
-    monkeypatch.setenv("OPENAI_MODEL", "scripted")
-    monkeypatch.setenv("N8N_MCP_COMMAND", "")
-    monkeypatch.setenv("CLIXEN_SECRET_KEY", KEY)
+    """The CLI tests' environment (tests/conftest.py), plus where Clixen is reached and the n8n
+    user it starts OAuth2 flows as; afterwards deletes the credentials connect links created."""
     monkeypatch.setenv("CLIXEN_PUBLIC_URL", PUBLIC)
     monkeypatch.setenv("N8N_OWNER_EMAIL", n8n_user._email)
     monkeypatch.setenv("N8N_OWNER_PASSWORD", n8n_user._password)
-    with cli_against(
-        monkeypatch, session_factory, database_url=database_url, n8n=n8n, user="dora"
-    ) as client:
-        yield client
-        with session_factory() as s:
-            ids = [c for c in s.scalars(select(ConnectRequest.n8n_credential_id)) if c]
-        for cid in set(ids):
-            client.delete_credential(cid)
+    get_settings.cache_clear()
+    yield cli_env
+    with session_factory() as s:
+        ids = [c for c in s.scalars(select(ConnectRequest.n8n_credential_id)) if c]
+    for cid in set(ids):
+        cli_env.delete_credential(cid)
 
 
 def test_connect_from_the_terminal_binds_the_account_and_resumes_the_run(
@@ -102,7 +95,7 @@ def test_connect_from_the_terminal_binds_the_account_and_resumes_the_run(
         state = printed.split("state=", 1)[1].split()[0]
         consent_url = open_link(
             session_factory=session_factory, n8n=cli_env, n8n_session=n8n_user, state=state,
-            key=KEY,
+            key=CLI_SECRET_KEY,
         )  # fmt: skip
         provider.consent(consent_url)
         waiter.join(timeout=60)
