@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.models import PipelineRun, Workflow, WorkflowVersion
 from core.n8n import N8nClient
 from core.pipeline import MAX_VALIDATION_REPAIRS, PipelineServices, execute_run, start_run
-from tests.cli.test_pipeline_cli import cli_env, run  # noqa: F401 (fixture used below)
+from tests.cli.common import run
 from tests.core.test_pipeline import schedule_workflow
 from tests.doubles.llm_server import ScriptedLLM
 from tests.e2e.conftest import TEAM, USER
@@ -103,7 +103,7 @@ def test_model_that_complies_on_repair_deploys_without_the_node(
 
 
 def test_clixen_create_exits_1_saying_what_was_refused(
-    cli_env: N8nClient,  # noqa: F811 (the CLI tests' fixture, imported above)
+    cli_env: N8nClient,
     llm: ScriptedLLM,
     capsys: pytest.CaptureFixture[str],
     session_factory: sessionmaker[Session],
