@@ -118,11 +118,17 @@ def _read_env_file(path: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def template_library() -> TemplateLibrary:
-    """The real n8n.io templates from n8n-mcp's database (installed by the stack script when
-    missing, as on a fresh machine; never skipped)."""
+def n8n_install() -> Path:
+    """The n8n and n8n-mcp installed under .stack/ (by the stack script when missing, as on a
+    fresh machine; never skipped): n8n's node descriptions, n8n-mcp's template database."""
     if not DEFAULT_DB_PATH.is_file():
         subprocess.run([str(REPO / "scripts" / "n8n_stack.sh"), "install"], check=True, cwd=REPO)
+    return REPO / ".stack"
+
+
+@pytest.fixture(scope="session")
+def template_library(n8n_install: Path) -> TemplateLibrary:
+    """The real n8n.io templates from n8n-mcp's database."""
     return default_library()
 
 

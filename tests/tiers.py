@@ -40,7 +40,7 @@ SERVICE_FIXTURES = frozenset(
         "database_url",  # Postgres (engine, session_factory and the rest build on it)
         "fresh_database_url",  # Postgres, a database of the test's own
         "n8n",  # the real n8n (n8n_client and every pipeline/bot fixture build on it)
-        "template_library",  # n8n-mcp's template database, installed with the stack
+        "n8n_install",  # n8n and n8n-mcp installed under .stack (template_library needs it)
         "mcp_command",  # the n8n-mcp server over stdio
     }
 )

@@ -44,6 +44,7 @@ def test_request_without_llm_names_the_settings_to_set(bot: SlackSender, slack: 
     bot.command("every morning post the news to #general")
     reply = slack.wait_for("respond")[0]
     assert "OPENAI_API_KEY" in _texts(reply) and "OPENAI_BASE_URL" in _texts(reply)
+    bot.settle()
     assert slack.named("chat.postMessage") == []
 
 
@@ -151,6 +152,7 @@ def test_switching_to_a_project_of_another_workspace_is_refused(
     )
     refusal = slack.wait_for("chat.postMessage")[0]
     assert "access" in refusal.args["text"]
+    bot.settle()
     assert slack.named("views.publish") == []
 
 

@@ -194,6 +194,7 @@ def test_a_clear_change_request_still_edits_at_once(
     llm.script(edit_reply("Every morning", {"rule": {"interval": [{"triggerAtHour": 9}]}}))
     _reply(full_bot, thread_ts, "make it run at 9am instead")
     slack.wait_for_text("chat.update", "version 2")
+    full_bot.settle()
     assert _head(session_factory) == 2
     assert slack.named("chat.postEphemeral") == []
 

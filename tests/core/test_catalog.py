@@ -15,9 +15,6 @@ from core.catalog import (
     refresh_snapshot,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-STACK = REPO / ".stack"
-
 
 def test_snapshot_knows_the_common_nodes() -> None:
     cat = default_catalog()
@@ -57,11 +54,10 @@ def test_search_finds_the_needed_node(request_text: str, expected: str) -> None:
     assert expected in found
 
 
-def test_refresh_rebuilds_from_installed_n8n(tmp_path: Path) -> None:
-    if not find_nodes_json(STACK):
-        pytest.fail("n8n is not installed under .stack: run scripts/n8n_stack.sh install")
+def test_refresh_rebuilds_from_installed_n8n(tmp_path: Path, n8n_install: Path) -> None:
+    assert find_nodes_json(n8n_install), "n8n's node descriptions are missing under .stack"
     out = tmp_path / "catalog.json.gz"
-    assert main(["catalog", "refresh", "--from", str(STACK), "--out", str(out)]) == 0
+    assert main(["catalog", "refresh", "--from", str(n8n_install), "--out", str(out)]) == 0
     fresh = load_catalog(out)
     shipped = load_catalog(SNAPSHOT_PATH)
     assert fresh.n8n_version

@@ -30,6 +30,7 @@ from core.pipeline import (
 from tests.builders import delete_deployed, new_project, pipeline_services, versions
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
+from tests.waiting import wait_until
 from tests.workflows import THROWS, WORKS, answer, order_hook, schedule_workflow
 
 TEAM, USER = "T1", "U1"
@@ -451,11 +452,17 @@ def test_runtime_error_seen_later_by_the_watch_is_repaired_once(
     assert result.status == "success" and result.execution_id
 
 
+def heartbeat_of(services: PipelineServices, run_id: int) -> dt.datetime:
+    with services.session_factory() as session:
+        run = session.get(PipelineRun, run_id)
+        assert run is not None and run.heartbeat_at is not None
+        return run.heartbeat_at
+
+
 def test_a_live_run_keeps_its_heartbeat_so_recovery_leaves_it_alone(
     services: PipelineServices, project_id: int, llm: ScriptedLLM
 ) -> None:
     import threading
-    import time
 
     llm.delay_s = 2.0  # a slow LLM call
     llm.script(answer(schedule_workflow()))
@@ -466,7 +473,14 @@ def test_a_live_run_keeps_its_heartbeat_so_recovery_leaves_it_alone(
     outcomes: list[pipeline.RunOutcome] = []
     worker = threading.Thread(target=lambda: outcomes.append(execute_run(services, created.id)))
     worker.start()
-    time.sleep(1.2)
+    started = wait_until(lambda: llm.requests and heartbeat_of(services, created.id), 30)
+    # Well into the slow call, the run older than the staleness below, its heartbeat renewed.
+    wait_until(
+        lambda: heartbeat_of(services, created.id) - started > dt.timedelta(seconds=0.8),
+        10,
+        "the worker's heartbeat did not renew the claim during the LLM call",
+    )
+    assert llm.requests and not outcomes
     other = PipelineServices(**{**services.__dict__, "owner": "otherhost:2"})
     assert resume_incomplete_runs(other, older_than_s=0.6) == []
     worker.join(timeout=30)

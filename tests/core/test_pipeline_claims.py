@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -49,6 +48,13 @@ def other_process(services: PipelineServices, llm: ScriptedLLM) -> PipelineServi
     return other
 
 
+def lease_of(session_factory: sessionmaker[Session], run_id: int) -> dt.datetime:
+    with session_factory() as session:
+        run = session.get(PipelineRun, run_id)
+        assert run is not None and run.lease_until is not None
+        return run.lease_until
+
+
 def tokens_charged(session_factory: sessionmaker[Session]) -> int:
     with session_factory() as session:
         return int(session.scalar(select(func.coalesce(func.sum(QuotaUsage.tokens_used), 0))))
@@ -70,9 +76,19 @@ def test_a_run_waiting_for_a_free_worker_is_not_driven_again_by_recovery(
     second, _ = start_run(
         services, team_id=TEAM, user_id=USER, project_id=project_id, request="every evening news"
     )
+    first_lease = lease_of(session_factory, second.id)
     with ThreadPoolExecutor(max_workers=1) as pool:  # the bot's run pool, one worker
         futures = [pool.submit(execute_run, services, run.id) for run in (first, second)]
-        time.sleep(1.5)  # `second` has waited in the pool longer than its lease
+        # `second` has waited in the pool longer than its first lease, renewed meanwhile.
+        wait_until(
+            lambda: (
+                dt.datetime.now(dt.UTC) > first_lease
+                and lease_of(session_factory, second.id) > first_lease
+            ),
+            10,
+            "the claim of the queued run was not renewed past its first lease",
+        )
+        assert not futures[1].running() and not futures[1].done()
         # Another replica's recovery pass, with a staleness far below the wait.
         assert resume_incomplete_runs(other_process(services, llm), older_than_s=0.5) == []
         outcomes = [f.result(timeout=60) for f in futures]

@@ -16,22 +16,18 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from core.n8n.client import N8nClient
 from core.n8n.errors import N8nAPIError
 from core.validation import validate
 from tests.conftest import N8nStack
 
-REPO = Path(__file__).resolve().parents[2]
 SAMPLE = 40
 KNOWN = ("n8n-nodes-base.", "@n8n/n8n-nodes-langchain.")
 
 
-def real_templates() -> list[tuple[int, dict[str, Any]]]:
-    dbs = sorted(REPO.glob(".stack/**/n8n-mcp/data/nodes.db"))
-    if not dbs:
-        pytest.fail("n8n-mcp's nodes.db is missing: run scripts/n8n_stack.sh install")
+def real_templates(n8n_install: Path) -> list[tuple[int, dict[str, Any]]]:
+    dbs = sorted(n8n_install.glob("**/n8n-mcp/data/nodes.db"))
+    assert dbs, "n8n-mcp's nodes.db is missing under .stack"
     out = []
     with sqlite3.connect(dbs[0]) as conn:
         rows = conn.execute("SELECT id, workflow_json_compressed FROM templates ORDER BY id")
@@ -45,8 +41,8 @@ def real_templates() -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
-def test_validator_never_crashes_on_any_real_template() -> None:
-    templates = real_templates()
+def test_validator_never_crashes_on_any_real_template(n8n_install: Path) -> None:
+    templates = real_templates(n8n_install)
     assert len(templates) > 1500
     for _, wf in templates:
         report = validate(wf)
@@ -78,10 +74,12 @@ def n8n_objects(client: N8nClient, wf: dict[str, Any], tid: int) -> bool:
         client.delete_workflow(created["id"])
 
 
-def test_false_alarms_on_real_templates_stay_under_2_percent(n8n: N8nStack) -> None:
+def test_false_alarms_on_real_templates_stay_under_2_percent(
+    n8n: N8nStack, n8n_install: Path
+) -> None:
     templates = [
         (tid, wf)
-        for tid, wf in real_templates()
+        for tid, wf in real_templates(n8n_install)
         if all(str(n.get("type", "")).startswith(KNOWN) for n in wf.get("nodes", []))
     ]
     sample = random.Random(20261125).sample(templates, SAMPLE)

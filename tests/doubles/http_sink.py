@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.doubles import SHUTDOWN_POLL_S
+
 
 @dataclass(frozen=True)
 class SinkRequest:
@@ -55,7 +57,9 @@ class HttpSink:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, args=(SHUTDOWN_POLL_S,), daemon=True
+        ).start()
 
     def url(self, path: str = "/") -> str:
         return self.base_url + path

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests.doubles import SHUTDOWN_POLL_S
 from tests.waiting import wait_until
 
 
@@ -162,6 +163,6 @@ def start_fake_slack(fake: FakeSlack) -> ThreadingHTTPServer:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(SHUTDOWN_POLL_S,), daemon=True).start()
     fake.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
     return server
