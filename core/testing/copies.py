@@ -33,7 +33,7 @@ NO_EFFECT_NAMES = (
     "code function functionItem set if switch filter merge noOp stickyNote limit sort "
     "aggregate summarize splitOut splitInBatches removeDuplicates renameKeys itemLists "
     "dateTime crypto markdown html xml compareDatasets wait respondToWebhook stopAndError "
-    "rssFeedRead executionData debugHelper convertToFile extractFromFile editImage"
+    "rssFeedRead executionData convertToFile extractFromFile editImage"
 )
 # Node types that only compute: everything else may post, write, send or call out.
 NO_OUTSIDE_EFFECT = frozenset("n8n-nodes-base." + t for t in NO_EFFECT_NAMES.split())

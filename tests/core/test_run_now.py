@@ -223,3 +223,12 @@ def test_the_copy_never_starts_the_live_error_workflow_or_reuses_its_webhooks() 
     hook = next(n for n in copy.workflow["nodes"] if n["type"] == "n8n-nodes-base.webhook")
     assert hook["parameters"]["path"] == copy.path != "live-orders"
     assert hook.get("webhookId") not in live_ids - {None}
+
+
+def test_debug_helper_is_an_outside_effect_a_test_run_asks_about() -> None:
+    wf = _chain(
+        "Crash",
+        _node("Every hour", "scheduleTrigger", 1.2, {"rule": {"interval": [{}]}}, 0),
+        _node("Crash n8n", "debugHelper", 1, {"category": "oom"}, 200),
+    )
+    assert [name for name, _ in outside_effects(wf)] == ["Crash n8n"]
