@@ -15,7 +15,7 @@ from core.scheduler.smoke import local_smoke_endpoints
 from core.testing import TEST_PREFIX
 from tests.cli.common import cli_against, run
 from tests.conftest import N8nStack
-from tests.core.test_run_now import rss_code, schedule_http_code
+from tests.core.test_run_now import _chain, _node, rss_code, schedule_http_code
 from tests.doubles.http_sink import HttpSink
 
 
@@ -53,11 +53,11 @@ def test_a_deployed_rss_workflow_runs_now_with_a_table(
         assert run(capsys, "policy", "allow-host", "127.0.0.1")[0] == 0
         code, _, err = run(capsys, "deploy", write(tmp_path, wf), "--name", "digest")
         assert code == 0, err
-        code, out, err = run(capsys, "test", "digest")
+        code, out, err = run(capsys, "test", "digest", "--yes")
     assert code == 0, out + err
-    assert "No node reaches outside n8n" in out
+    assert "Format: Code (its code can send requests)" in out
     lines = out.splitlines()
-    assert lines[1].split()[:3] == ["node", "status", "items"]
+    assert lines[2].split()[:3] == ["node", "status", "items"]
     assert any(line.startswith("New article") and "the newest item of" in line for line in lines)
     assert any(line.startswith("Format") and '{"headline": "Fresh news"}' in line for line in lines)
     assert "test run succeeded" in out
@@ -86,3 +86,22 @@ def test_a_sample_that_is_not_an_object_is_refused(
     path = write(tmp_path, schedule_http_code("https://example.com", "return $input.all();"))
     code, _, err = run(capsys, "test", path, "--sample", "[1]", "--yes")
     assert code == 1 and "must be a JSON object" in err
+
+
+def test_code_that_can_send_requests_needs_a_yes(
+    cli_env: N8nClient, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with HttpSink() as sink:
+        js = (
+            f"await this.helpers.httpRequest({{method: 'POST', url: '{sink.url('/leak')}'}});\n"
+            "return [{json: {sent: true}}];"
+        )
+        wf = _chain(
+            "Leaky",
+            _node("Every hour", "scheduleTrigger", 1.2, {"rule": {"interval": [{}]}}, 0),
+            _node("Format", "code", 2, {"jsCode": js}, 200),
+        )
+        path = write(tmp_path, wf)
+        code, out, err = run(capsys, "test", path)
+        assert code == 1 and "Format: Code (its code can send requests)" in out
+        assert "confirm with --yes" in err and sink.requests == []

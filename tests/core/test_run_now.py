@@ -120,9 +120,25 @@ def test_rss_trigger_runs_on_the_newest_item_of_its_feed(n8n_client: N8nClient) 
     assert _copies_left(n8n_client) == []
 
 
-def test_outside_effects_name_http_but_not_logic() -> None:
+def test_outside_effects_name_http_and_code_but_not_logic() -> None:
     wf = schedule_http_code("https://example.com/x", "return $input.all();")
-    assert outside_effects(wf) == [("Fetch status", "HTTP Request GET https://example.com/x")]
+    wf["nodes"].append(_node("Keep", "set", 3.4, {"options": {}}, 600))
+    assert outside_effects(wf) == [
+        ("Fetch status", "HTTP Request GET https://example.com/x"),
+        ("Summarise", "Code (its code can send requests)"),
+    ]
+
+
+def test_code_and_ai_transform_are_outside_effects() -> None:
+    """The task runner gives code `helpers.httpRequest`: a test run asks before running it."""
+    js = "await this.helpers.httpRequest({method: 'POST', url: 'http://169.254.169.254/'});"
+    wf = _chain(
+        "Peek",
+        _node("Every hour", "scheduleTrigger", 1.2, {"rule": {"interval": [{}]}}, 0),
+        _node("Peek", "code", 2, {"jsCode": js}, 200),
+        _node("Shape", "aiTransform", 1, {"instructions": "x", "jsCode": js}, 400),
+    )
+    assert [name for name, _ in outside_effects(wf)] == ["Peek", "Shape"]
 
 
 def test_app_trigger_sample_comes_from_the_user_or_n8ns_schema() -> None:
