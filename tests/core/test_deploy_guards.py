@@ -379,3 +379,23 @@ def test_the_tool_variant_of_the_data_table_node_is_denied_too() -> None:
     policy = NodePolicy.default()
     assert policy.denied_as("n8n-nodes-base.dataTableTool") == "n8n-nodes-base.dataTable"
     assert policy.is_denied("dataTable") and policy.is_denied("DEBUGHELPER")
+
+
+def test_the_test_copy_prefix_is_reserved_at_the_deploy_gate(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    """Only test copies carry "[clixen test] " in n8n: a workflow the LLM or a user names so is
+    renamed, and one stored with it before (the gate names it in n8n) is deployed without it."""
+    pid = new_project(session_factory, team_id=OWNER.team_id, user_id=OWNER.user_id)
+    wid = new_workflow(session_factory, pid, "  [Clixen Test]  [clixen test] Payroll sync")
+    legacy = new_workflow(session_factory, pid, "placeholder")
+    with session_factory.begin() as s:
+        assert s.get(Workflow, wid).name == "Payroll sync"  # type: ignore[union-attr]
+        s.get(Workflow, legacy).name = "[clixen test] Old report"  # type: ignore[union-attr]
+    payload = labelled_schedule("x", name="[clixen test] LLM's own name")
+    deploy(session_factory, client, wid, payload)
+    version, _ = deploy(session_factory, client, legacy, payload)
+    assert version.json_payload["name"] == "Old report"
+    for workflow_id, name in ((wid, "Payroll sync"), (legacy, "Old report")):
+        n8n_wf = client.get_workflow(str(n8n_id(session_factory, workflow_id)))
+        assert n8n_wf["name"] == name
