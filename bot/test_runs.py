@@ -24,6 +24,7 @@ class TestTarget:
     __test__ = False  # not a pytest class
 
     workflow_id: int
+    project_id: int
     name: str
     payload: dict[str, Any]
     channel: str | None
@@ -51,6 +52,7 @@ def target_for_test(
             raise NotFound(f"{wf.name} has no version to test yet.")
         return TestTarget(
             workflow_id=workflow_id,
+            project_id=wf.project_id,
             name=wf.name,
             payload=dict(head.json_payload),
             channel=wf.slack_channel_id,
@@ -61,9 +63,16 @@ def target_for_test(
 def run_test(
     services: BotServices, target: TestTarget, *, client: WebClient | None = None
 ) -> TestRunReport:
-    """Run the target now; with a `client`, post the picture of what each node did in its
+    """Run the target now (its head version, under the project's policy of today: see
+    `core.testing.run_now`); with a `client`, post the picture of what each node did in its
     thread."""
-    report = run_now(services.n8n, target.payload)
+    report = run_now(
+        session_factory=services.session_factory,
+        n8n=services.n8n,
+        project_id=target.project_id,
+        workflow=target.payload,
+        settings=services.settings,
+    )
     if client is not None and target.channel and target.thread_ts and report.execution:
         post_picture(
             client,

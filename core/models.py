@@ -343,3 +343,22 @@ class SmokeResult(Base):
     failing_node: Mapped[str | None] = mapped_column(String(200), nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     fixture_version: Mapped[str] = mapped_column(String(16), default="1")
+
+
+class TestCopyRecord(Base):
+    """A test copy (`core.testing`) this product made in n8n: recorded before n8n creates it
+    (its unique webhook `path`), its n8n id the moment n8n answers; deleted with the copy. The
+    sweep deletes only what is recorded here, never a workflow it merely finds by name."""
+
+    __test__ = False  # not a pytest class
+    __tablename__ = "test_copies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), nullable=True
+    )
+    path: Mapped[str] = mapped_column(String(80), unique=True)
+    n8n_workflow_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
+    )

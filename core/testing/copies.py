@@ -20,9 +20,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.catalog import NodeCatalog, default_catalog
+from core.deploy.gate import TEST_COPY_PREFIX
 from core.output_schemas import output_shape, sample_item
 
-TEST_PREFIX = "[clixen test] "
+# Reserved at the deploy gate: no other workflow carries it.
+TEST_PREFIX = TEST_COPY_PREFIX
 ENTRY_NODE = "Clixen test call"
 WEBHOOK = "n8n-nodes-base.webhook"
 RSS_TRIGGER = "n8n-nodes-base.rssFeedReadTrigger"
