@@ -159,3 +159,24 @@ def test_the_copy_gets_the_settings_a_deploy_would_keep(
         "callerPolicy": "workflowsFromSameOwner",
     }
     assert "pinData" not in built.workflow
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"slackApi": {"name": "Slack account"}},
+        {"slackApi": {"id": "", "name": "Slack account"}},
+        {"slackApi": "Slack account"},
+        {"slackApi": None},
+    ],
+)
+def test_a_credential_reference_without_an_id_is_refused(credentials: dict[str, Any]) -> None:
+    from core.deploy.gate import require_credential_ids
+    from core.errors import PermissionDenied
+
+    wf = _chain("Post", _node("Post", "slack", 2.3, {}, 0))
+    wf["nodes"][0]["credentials"] = credentials
+    with pytest.raises(PermissionDenied, match="without an id"):
+        require_credential_ids(wf)
+    wf["nodes"][0]["credentials"] = {"slackApi": {"id": "7", "name": "clixen-p1-SLACK"}}
+    require_credential_ids(wf)
