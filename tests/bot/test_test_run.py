@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.blocks.test_run import (
     CONFIRM_ACTION,
     confirm_test_run_blocks,
+    confirm_test_run_text,
     run_result_blocks,
     run_result_text,
 )
@@ -46,6 +47,7 @@ def test_builders_escape_n8n_text() -> None:
         workflow_id=3, name=HOSTILE, effects=[(HOSTILE, f"HTTP Request POST {HOSTILE}")]
     )
     assert_inert(list(mrkdwn_of(confirm)))
+    assert_inert([confirm_test_run_text(f"Flow {HOSTILE}")])
     assert [e["action_id"] for e in confirm[-1]["elements"]] == [
         CONFIRM_ACTION,
         "workflow_test_run_cancel",
