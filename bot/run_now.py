@@ -22,6 +22,7 @@ class RunNowTarget:
     """The workflow a test run is about: its head version's JSON and where its thread is."""
 
     workflow_id: int
+    project_id: int
     name: str
     payload: dict[str, Any]
     channel: str | None
@@ -49,6 +50,7 @@ def target_for_test(
             raise NotFound(f"{wf.name} has no version to test yet.")
         return RunNowTarget(
             workflow_id=workflow_id,
+            project_id=wf.project_id,
             name=wf.name,
             payload=dict(head.json_payload),
             channel=wf.slack_channel_id,
@@ -59,9 +61,16 @@ def target_for_test(
 def run_test(
     services: BotServices, target: RunNowTarget, *, client: WebClient | None = None
 ) -> RunNowReport:
-    """Run the target now; with a `client`, post the picture of what each node did in its
+    """Run the target now (its head version, under the project's policy of today: see
+    `core.run_now.run_now`); with a `client`, post the picture of what each node did in its
     thread."""
-    report = run_now(services.n8n, target.payload)
+    report = run_now(
+        session_factory=services.session_factory,
+        n8n=services.n8n,
+        project_id=target.project_id,
+        workflow=target.payload,
+        settings=services.settings,
+    )
     if client is not None and target.channel and target.thread_ts and report.execution:
         post_picture(
             client,

@@ -1,5 +1,7 @@
 """`clixen test W [--sample JSON] [--yes]`: run a workflow now, whatever its trigger, on a test
-copy in n8n, and print what each node did. W is a workflow (name or #id) or a workflow JSON file.
+copy in n8n, and print what each node did. W is a workflow (name or #id) or a workflow JSON file,
+which runs in the project given (or the active one) under its policy and with its secrets, like a
+deploy there (the user must be an editor).
 
 A test run really runs the workflow's outside effects (HTTP calls, messages, writes): they are
 listed first, and the run asks for confirmation unless --yes.
@@ -24,6 +26,8 @@ from core.kernel.errors import InvalidInput
 from core.kernel.vocabulary import Role
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from core.run_now import RunNowReport
 
 FIRST_ITEM_COLUMN = 70
@@ -55,21 +59,33 @@ def _sample(text: str | None) -> dict[str, Any] | None:
     return value
 
 
-def _workflow(args: argparse.Namespace) -> dict[str, Any]:
+def _workflow_file(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The workflow of the JSON file W names (read before anything else is touched), or None
+    when W names a workflow of the project."""
     path = Path(args.workflow)
     if args.workflow.endswith(".json") and path.is_file():
         return read_runnable_workflow(path)
+    return None
+
+
+def _workflow(
+    args: argparse.Namespace, factory: sessionmaker[Session], workflow: dict[str, Any] | None
+) -> tuple[int, dict[str, Any]]:
+    """(project id, workflow JSON): a file runs in the given or active project, a workflow in
+    its own; the user must be an editor there."""
     from core.deploy.workflows import head_version, resolve_workflow
     from core.kernel.errors import NotFound
 
     actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
+    with factory.begin() as session:
         project = project_for(session=session, actor=actor, name=args.project, at_least=Role.editor)
+        if workflow is not None:
+            return project.id, workflow
         wf = resolve_workflow(session=session, project_id=project.id, ref=args.workflow)
         version = head_version(session=session, workflow_id=wf.id)
         if version is None:
             raise NotFound(f"#{wf.id} {wf.name!r} has no version to test yet.")
-        return dict(version.json_payload)
+        return project.id, dict(version.json_payload)
 
 
 def _confirm(effects: list[tuple[str, str]], yes: bool) -> bool:
@@ -116,11 +132,20 @@ def _test(args: argparse.Namespace) -> int:
     from core.run_now import outside_effects, run_now
 
     sample = _sample(args.sample)
-    workflow = _workflow(args)
-    if not _confirm(outside_effects(workflow), args.yes):
-        return 1
-    with cli_n8n() as n8n:
-        report = run_now(n8n, workflow, sample=sample, timeout_s=args.timeout)
+    from_file = _workflow_file(args)
+    with cli_session_factory() as factory:
+        project_id, workflow = _workflow(args, factory, from_file)
+        if not _confirm(outside_effects(workflow), args.yes):
+            return 1
+        with cli_n8n() as n8n:
+            report = run_now(
+                session_factory=factory,
+                n8n=n8n,
+                project_id=project_id,
+                workflow=workflow,
+                sample=sample,
+                timeout_s=args.timeout,
+            )
     for line in report_table(report):
         print(line)
     return 0 if report.ok else 1

@@ -347,6 +347,13 @@ def _change_policy(args: argparse.Namespace, *, deny: bool) -> int:
         )
     verb = "denied" if deny else "allowed"
     print(f"{', '.join(args.types)} {verb} in project {project.name}.")
+    lifted = [] if deny else [t for t in args.types if NodePolicy.default().is_denied(t)]
+    if lifted:
+        # scripts/n8n_stack.sh (and README "Hardening your n8n") exclude every default-denied type
+        print(
+            f"n8n does not load {', '.join(lifted)} while its NODES_EXCLUDE lists them: drop them "
+            "from NODES_EXCLUDE and restart n8n (README: Hardening your n8n)."
+        )
     print(f"{len(policy.denied)} node type(s) denied in total (clixen policy show).")
     return 0
 

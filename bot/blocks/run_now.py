@@ -34,6 +34,11 @@ def confirm_test_run_blocks(
     ]
 
 
+def confirm_test_run_text(name: str) -> str:
+    """The confirmation's fallback text (notifications, screen readers)."""
+    return f"Test run of {escape(name)}: confirm"
+
+
 def running_blocks(name: str) -> list[Block]:
     return [section(f":hourglass_flowing_sand: Testing *{escape(name)}* now…")]
 

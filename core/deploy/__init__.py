@@ -5,7 +5,8 @@ validation gate, authorization, quota and version history cannot be skipped. By 
 (create the record, deploy a version: the three-phase order that loses nothing), `lifecycle`
 (a new workflow deployed whole or not at all, rollback, deactivate, delete, discarding a draft
 that never deployed), `lock` (one deploy of a workflow at a time, across processes),
-`readback` (n8n must hold what we sent), `errors`.
+`readback` (n8n must hold what we sent), `gate` (parse, check and bind: what every workflow passes
+before n8n gets it, test copies included), `errors`.
 """
 
 from core.deploy.errors import (

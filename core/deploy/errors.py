@@ -27,13 +27,13 @@ class ValidationFailed(ClixenError):
 
     code = "validation_failed"
 
-    def __init__(self, report: ValidationReport) -> None:
+    def __init__(self, report: ValidationReport, *, not_done: str = "deployed") -> None:
         self.report = report
         errors = report.errors
         lines = [f"  - {(i.node + ': ') if i.node else ''}{i.message}" for i in errors[:10]]
         more = f"\n  … and {len(errors) - 10} more" if len(errors) > 10 else ""
         super().__init__(
-            f"The workflow has {len(errors)} problem(s) and was not deployed:\n"
+            f"The workflow has {len(errors)} problem(s) and was not {not_done}:\n"
             + "\n".join(lines)
             + more
         )

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.deploy.gate import unreserved_name
 from core.deploy.lock import workflow_lock
 from core.deploy.publish import Progress
 from core.deploy.versions import authorized, deploy_version, replay
@@ -45,8 +46,9 @@ def create_workflow_record(
     slack_thread_ts: str | None = None,
     description: str | None = None,
 ) -> Workflow:
-    """A new workflow (status `draft`, no versions yet) in the project."""
-    name = name.strip()
+    """A new workflow (status `draft`, no versions yet) in the project. A name starting with the
+    test copies' prefix loses it (`gate.unreserved_name`): that prefix marks test copies in n8n."""
+    name = unreserved_name(name) if name.strip() else ""
     if not name or len(name) > 200:
         raise InvalidInput("A workflow name needs 1 to 200 characters.")
     if session.get(Project, project_id) is None:

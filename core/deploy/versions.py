@@ -7,9 +7,10 @@ sub-workflows, other projects' workflows, internal hosts), authorization, quota 
 history cannot be skipped.
 
 Order of a deploy, chosen so nothing is lost if n8n or this process fails halfway:
-  1. one short transaction: authorize, cut the settings to what the product sets
-     (`workflow_settings.filter_settings`; each change is a progress line), validate, reserve
-     quota, allocate vN under a row lock on the workflow, store vN as `pending`;
+  1. one short transaction: authorize, pass the gate (`gate.check`: cut the settings to what
+     the product sets, each change a progress line, and validate), reserve quota, bind the
+     credentials (`gate.bind`), allocate vN under a row lock on the workflow, store vN as
+     `pending`;
   2. n8n calls (no transaction open): create or update, activate, read back and compare;
   3. one short transaction: vN `deployed` (previous head `superseded`), or vN `failed` with
      n8n's message and the quota refunded.
@@ -20,7 +21,6 @@ on its own autocommit connection, so no transaction stays open across HTTP calls
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -29,31 +29,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.catalog import default_catalog
-from core.credentials import needs as credentials
-from core.credentials import secrets
-from core.credentials import sync as credential_sync
-from core.deploy.errors import CredentialsMissing, DeployFailed, HeadMoved, ValidationFailed
+from core.deploy.errors import DeployFailed, HeadMoved
+from core.deploy.gate import bind, check, parse, unreserved_name
 from core.deploy.lock import workflow_lock
 from core.deploy.publish import Progress, push
 from core.deploy.readback import Mismatch
 from core.deploy.settle import fail, succeed
-from core.deploy.workflow_settings import filter_settings
 from core.deploy.workflows import get_version, get_workflow, head_version
 from core.kernel.errors import InvalidInput
 from core.kernel.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
-from core.kernel.safety import sanitize_workflow_json
-from core.kernel.settings import Settings, get_settings
+from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role, VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nAPIError, N8nClient, N8nError
-from core.n8n.workflow_json import (
-    N8nWorkflow,
-    checksum,
-    to_n8n_payload,
-)
-from core.validation import validate
+from core.n8n.workflow_json import N8nWorkflow, checksum
 from core.workspace import quotas
-from core.workspace.policy import policy_for_project
 from core.workspace.projects import Actor
 
 log = logging.getLogger(__name__)
@@ -62,23 +51,6 @@ SOURCES = frozenset(s.value for s in VersionSource)
 
 def _quiet(_: str) -> None:
     pass
-
-
-def _parse(json_payload: Mapping[str, Any] | N8nWorkflow) -> tuple[N8nWorkflow, dict[str, Any]]:
-    """The workflow as a model (for validation) and as the JSON we will send (as given, only
-    stripped of the fields n8n's API refuses). Every path deploys through here, so the size
-    guards (`sanitize_workflow_json`: nodes, depth, string and total length, pinned data) hold
-    for generated, repaired, edited, imported and rolled-back workflows alike."""
-    if isinstance(json_payload, N8nWorkflow):
-        json_payload = json_payload.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if not isinstance(json_payload, Mapping):
-        raise InvalidInput("A workflow JSON must be an object with nodes and connections.")
-    clean = sanitize_workflow_json(dict(json_payload))
-    try:
-        model = N8nWorkflow.model_validate(clean)
-    except ValueError as e:
-        raise InvalidInput(f"That is not a valid n8n workflow JSON: {e}") from e
-    return model, to_n8n_payload(clean)
 
 
 def _n8n_message(e: Exception) -> str:
@@ -129,8 +101,7 @@ def deploy_version(
     type (never the bot's token); when it cannot, CredentialsMissing is raised before n8n.
 
     Raises PermissionDenied (actor below editor, or a credential that is not the project's),
-    ValidationFailed (validation errors, including the project's node policy),
-    CredentialsMissing, QuotaExceeded,
+    ValidationFailed (validation errors, including the project's node policy), QuotaExceeded,
     SettingsError (secrets used but no CLIXEN_SECRET_KEY), InvalidInput (a secret the project
     does not have), DeployFailed (n8n refused it: the version is kept as `failed` with n8n's
     message and the quota is refunded) or DeployBusy.
@@ -142,7 +113,7 @@ def deploy_version(
     if source not in SOURCES:
         raise InvalidInput(f"Unknown version source {source!r}.")
     say = progress or _quiet
-    model, payload = _parse(json_payload)
+    model, payload = parse(json_payload)
     key = f"deploy:{idempotency_key}" if idempotency_key else None
     with workflow_lock(session_factory, workflow_id):
         if key and (earlier := replay(session_factory, key)) is not None:
@@ -240,19 +211,7 @@ def _allocate(
             if wf.head_version != expected_head:
                 raise _head_moved(session, wf, expected_head)
         # Settings the LLM may not choose are cut first, so the version stored is the cut one.
-        payload, changes = filter_settings(
-            session=session, project_id=wf.project_id, payload=payload
-        )
-        for change in changes:
-            log.info("workflow %s: %s", workflow_id, change)
-            say(change)
-        say("validating")
-        policy = policy_for_project(session=session, project_id=wf.project_id)
-        report = validate(payload, policy=policy)
-        if not report.valid:
-            raise ValidationFailed(report)
-        # Before anything is charged or sent to n8n: every node that needs a credential gets one.
-        payload = _bind_needed(session, project_id=wf.project_id, payload=payload)
+        payload, _ = check(session=session, project_id=wf.project_id, payload=payload, say=say)
         reserved_at = utcnow()
         # Rollbacks are recovery: they never count against (or get blocked by) the daily limit.
         if source != VersionSource.rollback:
@@ -265,7 +224,7 @@ def _allocate(
             )
         # After validation (a refused workflow never creates a credential) and inside this
         # transaction (a failure here also undoes the quota reservation).
-        payload = _bind_secrets(
+        payload = bind(
             session, n8n=n8n, project_id=wf.project_id, payload=payload, settings=settings, say=say
         )
         locked = session.execute(
@@ -286,7 +245,7 @@ def _allocate(
                 WorkflowVersion.workflow_id == workflow_id
             )
         )
-        payload = {**payload, "name": locked.name}
+        payload = {**payload, "name": unreserved_name(locked.name)}
         version = WorkflowVersion(
             workflow_id=workflow_id,
             version=(last or 0) + 1,
@@ -313,50 +272,6 @@ def _head_moved(session: Session, wf: Workflow, expected: int) -> HeadMoved:
         head=wf.head_version,
         head_source=str(head.source) if head else "",
         rolled_back_from=head.rolled_back_from if head else None,
-    )
-
-
-def _bind_needed(session: Session, *, project_id: int, payload: dict[str, Any]) -> dict[str, Any]:
-    """`payload` with each node that needs a credential and names none bound to the project's
-    only secret of an accepted type (never the bot's token); CredentialsMissing, before any n8n
-    call, when a node cannot get one."""
-    needs = credentials.missing_credentials(payload, default_catalog())
-    if not needs:
-        return payload
-    types = secrets.secret_types(session=session, project_id=project_id)
-    bound = copy.deepcopy(payload)
-    left = []
-    for need in needs:
-        name = credentials.only_secret(need, types)
-        if name is None:
-            left.append(need)
-        else:
-            credentials.bind(bound, node=need.node, credential_type=str(types[name]), secret=name)
-    if left:
-        raise CredentialsMissing(
-            credentials.unbound_message(left, types),
-            needs=[(n.node, n.types) for n in left],
-        )
-    return bound
-
-
-def _bind_secrets(
-    session: Session,
-    *,
-    n8n: N8nClient,
-    project_id: int,
-    payload: dict[str, Any],
-    settings: Settings | None,
-    say: Progress,
-) -> dict[str, Any]:
-    """`payload` with node credentials bound to the project's n8n credentials (unchanged when
-    no node has credentials, so workflows without secrets need no CLIXEN_SECRET_KEY)."""
-    if not any(isinstance(n, dict) and n.get("credentials") for n in payload.get("nodes") or []):
-        return payload
-    key = secrets.secret_key(settings or get_settings())
-    say("binding project secrets as n8n credentials")
-    return credential_sync.sync_project_credentials(
-        session=session, project_id=project_id, n8n=n8n, key=key, workflow_json=payload
     )
 
 

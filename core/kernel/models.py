@@ -416,3 +416,21 @@ class ConnectedAccount(TimestampMixin, Base):
     needs_reconnect_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+
+
+class RunNowCopyRecord(Base):
+    """A test copy (`core.run_now`) this product made in n8n: recorded before n8n creates it
+    (its unique webhook `path`), its n8n id the moment n8n answers; deleted with the copy. The
+    sweep deletes only what is recorded here, never a workflow it merely finds by name."""
+
+    __tablename__ = "test_copies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), nullable=True
+    )
+    path: Mapped[str] = mapped_column(String(80), unique=True)
+    n8n_workflow_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
+    )

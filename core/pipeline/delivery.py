@@ -138,7 +138,7 @@ def step_watching(active: ActiveRun) -> None:
     testing = sample is not None and hook is not None
     failure = None
     if sample is not None and hook is None:
-        failure = _test_copy_failure(active, candidate, sample)
+        failure = _test_copy_failure(active, sample)
     elif testing:
         active.emit(RunState.watching, "Test-running it with the sample call…")
     elif active.services.watch_s > 0:
@@ -178,15 +178,30 @@ def step_watching(active: ActiveRun) -> None:
     succeed(active)
 
 
-def _test_copy_failure(
-    active: ActiveRun, candidate: Mapping[str, Any], sample: Mapping[str, Any]
-) -> ExecutionFailure | None:
-    """Any trigger but a webhook: run the candidate once now on a test copy (`core.run_now`),
-    `sample` in its trigger's place (empty: the trigger's own sample); its failure, if any."""
+def _test_copy_failure(active: ActiveRun, sample: Mapping[str, Any]) -> ExecutionFailure | None:
+    """Any trigger but a webhook: run the version just deployed once now on a test copy
+    (`core.run_now`: built from the stored, filtered and bound version, never from the raw
+    candidate), `sample` in its trigger's place (empty: the trigger's own sample); its failure,
+    if any."""
+    from core.deploy.workflows import get_version
     from core.run_now import run_now
 
+    run = active.run
+    assert run.workflow_id is not None
+    with active.services.session_factory() as session:
+        deployed = get_version(
+            session=session, workflow_id=run.workflow_id, version=active.context.base_version or 0
+        )
+        payload = dict(deployed.json_payload)
     active.emit(RunState.watching, "Test-running it now on a test copy…")
-    report = run_now(active.services.n8n, candidate, sample=sample or None)
+    report = run_now(
+        session_factory=active.services.session_factory,
+        n8n=active.services.n8n,
+        project_id=run.project_id,
+        workflow=payload,
+        sample=sample or None,
+        settings=active.services.settings,
+    )
     if report.ok or report.status == "unknown":
         return None
     return ExecutionFailure(

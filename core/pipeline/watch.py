@@ -45,13 +45,20 @@ def run_test_call(
         if wf is None or wf.n8n_workflow_id is None:
             raise NotFound(f"Workflow {workflow_id} is not deployed.")
         version = head_version(session=session, workflow_id=wf.id)
-        n8n_id = wf.n8n_workflow_id
+        n8n_id, project_id = wf.n8n_workflow_id, wf.project_id
     candidate = dict(version.json_payload) if version else {}
     hook = webhook_path(candidate)
     if hook is None:
         from core.run_now import run_now
 
-        report = run_now(services.n8n, candidate, sample=sample)
+        report = run_now(
+            session_factory=services.session_factory,
+            n8n=services.n8n,
+            project_id=project_id,
+            workflow=candidate,
+            sample=sample,
+            settings=services.settings,
+        )
         status = report.status if report.status in ("success", "unknown") else "error"
         return SampleCallResult(status=status, node=report.node, message=report.message)
     page = services.n8n.list_executions(workflow_id=n8n_id, limit=1)

@@ -21,8 +21,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.catalog import NodeCatalog, default_catalog
 from core.catalog.output_schemas import output_shape, sample_item
+from core.deploy.gate import TEST_COPY_PREFIX
 
-TEST_PREFIX = "[clixen test] "
+# Reserved at the deploy gate: no other workflow carries it.
+TEST_PREFIX = TEST_COPY_PREFIX
 ENTRY_NODE = "Clixen test call"
 WEBHOOK = "n8n-nodes-base.webhook"
 RSS_TRIGGER = "n8n-nodes-base.rssFeedReadTrigger"
@@ -30,13 +32,17 @@ SCHEDULES = frozenset(
     {"n8n-nodes-base.scheduleTrigger", "n8n-nodes-base.cron", "n8n-nodes-base.interval"}
 )
 NO_EFFECT_NAMES = (
-    "code function functionItem set if switch filter merge noOp stickyNote limit sort "
+    "set if switch filter merge noOp stickyNote limit sort "
     "aggregate summarize splitOut splitInBatches removeDuplicates renameKeys itemLists "
     "dateTime crypto markdown html xml compareDatasets wait respondToWebhook stopAndError "
-    "rssFeedRead executionData debugHelper convertToFile extractFromFile editImage"
+    "rssFeedRead executionData convertToFile extractFromFile editImage"
 )
-# Node types that only compute: everything else may post, write, send or call out.
+# Node types that only compute: everything else may post, write, send or call out. Code (and
+# AI Transform, Function) are not among them: the task runner gives code `helpers.httpRequest`.
 NO_OUTSIDE_EFFECT = frozenset("n8n-nodes-base." + t for t in NO_EFFECT_NAMES.split())
+CODE_NODES = frozenset(
+    "n8n-nodes-base." + t for t in ("code", "aiTransform", "function", "functionItem")
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,8 @@ def outside_effects(
     workflow: Mapping[str, Any], *, catalog: NodeCatalog | None = None
 ) -> list[tuple[str, str]]:
     """(node name, what it is) for every enabled node a test run really runs against the outside
-    world: anything that is not a trigger, logic or code (HTTP, Slack, email, databases...)."""
+    world: anything that is not a trigger or logic (HTTP, Slack, email, databases, and code,
+    which can send requests)."""
     cat = catalog or default_catalog()
     found: list[tuple[str, str]] = []
     for node in workflow.get("nodes") or []:
@@ -79,6 +86,8 @@ def outside_effects(
         params = node.get("parameters") or {}
         if kind == "n8n-nodes-base.httpRequest":
             what += f" {params.get('method') or 'GET'} {str(params.get('url') or '')[:80]}"
+        elif kind in CODE_NODES:
+            what += " (its code can send requests)"
         elif params.get("operation"):
             what += f" ({params.get('resource') or ''} {params['operation']})".replace("( ", "(")
         found.append((str(node.get("name")), what))

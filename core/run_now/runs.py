@@ -1,14 +1,16 @@
 """Run a workflow now on its test copy and say what each node did.
 
-Contract: the copy is created, activated, called once and read back; it is deleted in a
-`finally`, and `sweep_test_copies` (a scheduler job) deletes any a killed process left behind.
-Nothing is stored: a test copy is never a version. A test run really runs the workflow's
-outside effects (see `core.run_now.copies.outside_effects`): callers confirm with the user first.
+Contract: the copy is built only from what the deploy gate lets through (`core.deploy.gate`,
+under the project's policy of today), then created, activated, called once and read back; it
+is deleted in a `finally`. Each copy is recorded in the database before n8n creates it (with
+its n8n id the moment n8n answers), so `core.run_now.sweep` (a scheduler job) deletes exactly
+the copies a killed process left behind. A test copy is never a version. A test run really runs
+the workflow's outside effects (see `core.run_now.copies.outside_effects`): callers confirm
+with the user first.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import re
@@ -19,14 +21,18 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import NodeCatalog
-from core.kernel.errors import NotFound
+from core.deploy import gate
+from core.deploy.errors import ValidationFailed
+from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
 from core.kernel.logging import redact
+from core.kernel.settings import Settings
 from core.n8n import N8nClient, N8nError, execution_failure
-from core.run_now.copies import TEST_PREFIX, RunNowCopy, build_test_copy
+from core.run_now.copies import RunNowCopy, build_test_copy
+from core.run_now.sweep import forget_copy, record_copy, record_created
+from core.validation import validate
 
 logger = logging.getLogger(__name__)
 
-SWEEP_AGE_MINUTES = 15
 MAX_VALUE_CHARS = 80
 MAX_ITEM_CHARS = 300
 _SECRET_KEY = re.compile(r"(?i)(pass(word)?|secret|token|api[_-]?key|authorization|cookie)")
@@ -131,20 +137,42 @@ def node_results(
 
 
 def run_now(
-    n8n: N8nClient,
-    workflow: Mapping[str, Any],
     *,
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    project_id: int,
+    workflow: Mapping[str, Any],
     sample: Mapping[str, Any] | None = None,
     timeout_s: float = 60.0,
+    settings: Settings | None = None,
     catalog: NodeCatalog | None = None,
 ) -> RunNowReport:
-    """Run `workflow` once now on a test copy and report per node. Never raises for what n8n
-    does with the copy (that is the report); the copy is deleted whatever happens."""
-    test_copy = build_test_copy(workflow, sample=sample, catalog=catalog)
+    """Run `workflow` once now on a test copy in project `project_id` and report per node.
+
+    The copy is built only from what passes the deploy gate (`core.deploy.gate`: size guards,
+    settings cut, validation under the project's policy of today, credentials bound to the
+    project's own), and the copy itself is checked against that policy; a workflow the gate
+    refuses is not run (status `refused`, with the reason). Callers check the user's role first
+    (an editor's action). Never raises for what n8n does with the copy (that is the report);
+    the copy is deleted whatever happens."""
+    try:
+        test_copy = gated_copy(
+            session_factory=session_factory,
+            n8n=n8n,
+            project_id=project_id,
+            workflow=workflow,
+            sample=sample,
+            settings=settings,
+            catalog=catalog,
+        )
+    except (ValidationFailed, InvalidInput, PermissionDenied) as e:
+        return RunNowReport(status="refused", message=str(e))
+    record = record_copy(session_factory, project_id=project_id, path=test_copy.path)
     copy_id: str | None = None
     try:
         try:
             copy_id = str(n8n.create_workflow(test_copy.workflow)["id"])
+            record_created(session_factory, record, copy_id)
             n8n.activate(copy_id)
         except N8nError as e:
             return RunNowReport(status="refused", message=f"n8n refused the test copy: {e}")
@@ -174,11 +202,45 @@ def run_now(
             execution=execution,
         )
     finally:
-        if copy_id is not None:
-            try:
+        try:
+            if copy_id is not None:
                 n8n.delete_workflow(copy_id)
-            except N8nError as e:  # the sweep removes it later
-                logger.warning("test copy %s not deleted: %s", copy_id, e)
+            forget_copy(session_factory, record)
+        except N8nError as e:  # recorded: the sweep removes it later
+            logger.warning("test copy %s not deleted: %s", copy_id, e)
+
+
+def gated_copy(
+    *,
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    project_id: int,
+    workflow: Mapping[str, Any],
+    sample: Mapping[str, Any] | None = None,
+    settings: Settings | None = None,
+    catalog: NodeCatalog | None = None,
+) -> RunNowCopy:
+    """The test copy of `workflow` as the deploy gate lets it through for project `project_id`.
+    Raises ValidationFailed (the workflow or its copy breaks today's policy), InvalidInput or
+    PermissionDenied (a credential the project does not have, or a reference without an id)."""
+    with session_factory.begin() as session:
+        _, payload = gate.parse(workflow)
+        payload, policy = gate.check(
+            session=session, project_id=project_id, payload=payload, say=_quiet, not_done="run"
+        )
+        payload = gate.bind(
+            session, n8n=n8n, project_id=project_id, payload=payload, settings=settings, say=_quiet
+        )
+    test_copy = build_test_copy(payload, sample=sample, catalog=catalog)
+    report = validate(test_copy.workflow, catalog=catalog, policy=policy)
+    if not report.valid:
+        raise ValidationFailed(report, not_done="run")
+    gate.require_credential_ids(test_copy.workflow)
+    return test_copy
+
+
+def _quiet(_: str) -> None:
+    pass
 
 
 def run_workflow_now(
@@ -188,9 +250,10 @@ def run_workflow_now(
     workflow_id: int,
     sample: Mapping[str, Any] | None = None,
     timeout_s: float = 60.0,
+    settings: Settings | None = None,
 ) -> RunNowReport:
     """`run_now` on the head version of the product's workflow `workflow_id` (NotFound when it
-    has none). Callers check the user's role first (an editor's action)."""
+    has none), in its project. Callers check the user's role first (an editor's action)."""
     from core.deploy.workflows import head_version
 
     with session_factory() as session:
@@ -198,40 +261,13 @@ def run_workflow_now(
         if version is None:
             raise NotFound(f"Workflow {workflow_id} has no version to test.")
         payload = dict(version.json_payload)
-    return run_now(n8n, payload, sample=sample, timeout_s=timeout_s)
-
-
-def sweep_test_copies(n8n: N8nClient, *, older_than_minutes: float | None = None) -> int:
-    """Delete test copies older than `older_than_minutes` (default SWEEP_AGE_MINUTES: a live
-    test run never lasts that long, so only copies a killed process left); returns how many."""
-    age = SWEEP_AGE_MINUTES if older_than_minutes is None else older_than_minutes
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=age)
-    stale: list[str] = []
-    cursor: str | None = None
-    while True:
-        page = n8n.list_workflows(limit=100, cursor=cursor)
-        for wf in page.get("data") or []:
-            if not str(wf.get("name") or "").startswith(TEST_PREFIX):
-                continue
-            created = _parse_time(wf.get("createdAt"))
-            if created is None or created <= cutoff:
-                stale.append(str(wf["id"]))
-        cursor = page.get("nextCursor")
-        if not cursor:
-            break
-    deleted = 0
-    for copy_id in stale:
-        try:
-            n8n.delete_workflow(copy_id)
-            deleted += 1
-        except N8nError as e:
-            logger.warning("sweep: test copy %s not deleted: %s", copy_id, e)
-    return deleted
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        project_id = version.workflow.project_id
+    return run_now(
+        session_factory=session_factory,
+        n8n=n8n,
+        project_id=project_id,
+        workflow=payload,
+        sample=sample,
+        timeout_s=timeout_s,
+        settings=settings,
+    )

@@ -304,11 +304,11 @@ def _sweep_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]
     from core.run_now import sweep_test_copies
 
     with _n8n_client(ctx.settings) as client:
-        return {"deleted": sweep_test_copies(client)}
+        return {"deleted": sweep_test_copies(ctx.session_factory, client)}
 
 
 def sweep_test_copies_job() -> None:
-    """Delete test copies (`core.run_now`) that a killed process left in n8n."""
+    """Delete the recorded test copies (`core.run_now.sweep`) a killed process left in n8n."""
     _fire(TEST_COPY_SWEEP, _sweep_body)
 
 

@@ -1,7 +1,8 @@
 """The policy's guards on what a node does, beyond its type: sub-workflows a node runs (inline
 ones are checked like the workflow itself; from the database only the project's own workflows;
-other sources are refused) and the hosts of every URL a node fetches (internal ones are refused
-unless the project allows them). Only with a policy."""
+other sources are refused), the hosts of every URL a node fetches (internal ones are refused
+unless the project allows them) and literal internal URLs in code (a warning: code can send
+requests, and builds URLs at run time too). Only with a policy."""
 
 from __future__ import annotations
 
@@ -40,6 +41,16 @@ FETCHED_URLS: dict[str, tuple[tuple[str, ...], ...]] = {
     "kafka": (("schemaRegistryUrl",),),
     "kafkatrigger": (("schemaRegistryUrl",),),
 }
+# Node short name → its code parameters. The task runner gives code `helpers.httpRequest`, so a
+# literal internal URL in it is a call n8n may make; only a warning: code builds URLs at run time
+# too, which no check here sees (n8n's SSRF protection is the defence for those).
+CODE_FIELDS: dict[str, tuple[str, ...]] = {
+    "code": ("jsCode", "pythonCode"),
+    "aitransform": ("jsCode",),
+    "function": ("functionCode",),
+    "functionitem": ("functionCode",),
+}
+_URL_IN_CODE = re.compile(r"(?i)\b(?:https?|wss?|ftp)://[^\s'\"`<>\\]+")
 # Every declarative (routing-based) node has this option: n8n connects to the proxy it names.
 EVERY_NODE_URLS = (("requestOptions", "proxy"),)
 # The workflow id in an n8n editor URL (https://n8n.example.com/workflow/<id>/…).
@@ -71,6 +82,10 @@ class GuardChecks(CredentialUseChecks):
                 self._check_url(url, subject=subject, report_as=report_as)
         if kind in SUBWORKFLOW_NODES:
             self._check_subworkflow(params, subject=subject, report_as=report_as)
+        for name in CODE_FIELDS.get(kind, ()):
+            code = params.get(name)
+            if isinstance(code, str):
+                self._check_code(code, subject=subject, report_as=report_as)
 
     # -- URLs a node fetches --------------------------------------------------------------------
 
@@ -102,6 +117,29 @@ class GuardChecks(CredentialUseChecks):
             hint="Call a public address instead. If the workflow really must reach this host, a "
             f"project owner can allow it: `clixen policy allow-host {allow}`.",
         )
+
+    def _check_code(self, code: str, *, subject: str, report_as: str) -> None:
+        assert self.policy is not None
+        seen: set[str] = set()
+        for match in _URL_IN_CODE.finditer(code):
+            host = url_host(match.group(0))
+            found = internal_host(host) if host else None
+            if found is None or found.host in seen:
+                continue
+            if self.policy.host_allowed(found.host, found.ip):
+                continue
+            seen.add(found.host)
+            allow = str(found.ip) if found.ip is not None else found.host
+            self.add(
+                "internal_host_in_code",
+                f"{subject} has code that names {found.shown()}, {found.why}: code can send "
+                "requests (helpers.httpRequest), and workflows may not call internal hosts unless "
+                "the project allows them.",
+                node=report_as,
+                hint="Call a public address instead. If the workflow really must reach this host, "
+                f"a project owner can allow it: `clixen policy allow-host {allow}`.",
+                severity="warning",
+            )
 
     # -- sub-workflows --------------------------------------------------------------------------
 

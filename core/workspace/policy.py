@@ -1,7 +1,9 @@
 """Which node types a project may deploy, which internal hosts its nodes may fetch, and which
 n8n workflows its nodes may run.
 
-By default, nodes that act on the n8n host are denied. A project's `node_policy` JSON
+By default, nodes that act on the n8n host, and nodes that reach what every project of the one
+shared n8n sees (data tables, the in-memory vector store, Debug Helper's memory exhaustion), are
+denied. A project's `node_policy` JSON
 (`{"deny": [...], "allow": [...], "allow_hosts": [...]}`) adjusts that: `deny` adds types, `allow`
 lifts default entries, `allow_hosts` lists internal hosts (names, `*.suffix` names, IPs or CIDR
 networks) its nodes may fetch. Only a project owner may change it. The workflows a node may run
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 _HOST = "it runs on the n8n server itself"
+_SHARED = "every project's workflows"
 
 # Node type → why it is denied, in plain words a Slack user can read.
 DEFAULT_DENYLIST: dict[str, str] = {
@@ -58,6 +61,18 @@ DEFAULT_DENYLIST: dict[str, str] = {
     # sandbox of the Code node: it can reach n8n's memory, environment and credentials.
     "@n8n/n8n-nodes-langchain.code": "LangChain Code runs JavaScript inside n8n's main process, "
     "outside the Code node's sandbox; use the Code node instead.",
+    # One n8n serves every project, and these nodes reach what the whole instance shares. Denied
+    # rather than confined: a per-project id list or key prefix is undone by one expression
+    # (`={{ ... }}`) evaluated at run time, which no check before deploy can see.
+    # Lists every data table of the instance and reads, changes or deletes their rows by id.
+    "n8n-nodes-base.dataTable": f"Data Table reads and deletes the data tables of {_SHARED}.",
+    # 1.2+ stores vectors under a `memoryKey` global to the n8n process (earlier versions and the
+    # legacy Insert/Load nodes prefix it with the workflow id): any workflow reads any other's.
+    "@n8n/n8n-nodes-langchain.vectorStoreInMemory": "Simple Vector Store keeps its vectors "
+    f"under a key shared by {_SHARED}; use a hosted vector store (Qdrant, Pinecone, PGVector).",
+    # Its `oom` category allocates on n8n's own heap until it fails: n8n goes down for all.
+    "n8n-nodes-base.debugHelper": "Debug Helper can exhaust the memory of the n8n server "
+    f"that runs {_SHARED}.",
 }
 # FTP/SFTP stay allowed: they talk to remote servers over the network, like any other service
 # node, and never touch the n8n host's disk. The Code node stays allowed: it runs sandboxed.

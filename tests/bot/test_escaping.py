@@ -17,6 +17,7 @@ from bot.blocks import messages, run_message
 from bot.blocks.home import ProjectChoice, home_view
 from bot.blocks.messages import QuotaView, WorkflowRow
 from bot.blocks.modals import secret_modal
+from bot.blocks.run_now import CONFIRM_ACTION
 from bot.blocks.thread_replies import (
     WorkflowFacts,
     answer_blocks,
@@ -228,8 +229,18 @@ def test_llm_and_n8n_text_is_inert_from_question_to_test_run(
             "value": buttons["workflow_test_run"]["value"],
         }
     )
-    result = slack.wait_for_text("respond", "Test run")
-    assert "failed" in result.args["text"]
+    # The Code node can send requests: the run asks first, naming it (inert too).
+    confirm = slack.wait_for_text("respond", "really")
+    assert_inert(list(mrkdwn_of(confirm.args)))
+    full_bot.action(
+        {
+            "action_id": CONFIRM_ACTION,
+            "type": "button",
+            "value": buttons["workflow_test_run"]["value"],
+        }
+    )
+    result = slack.wait_for_text("respond", "failed at")
+    assert result.args["text"].startswith("Test run of")
     assert_inert(list(mrkdwn_of(result.args)))
     # Nothing that reached Slack, in any call, carries a live broadcast or forged mention.
     for call in slack.calls:

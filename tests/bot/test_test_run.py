@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.blocks.run_now import (
     CONFIRM_ACTION,
     confirm_test_run_blocks,
+    confirm_test_run_text,
     run_result_blocks,
     run_result_text,
 )
@@ -46,6 +47,7 @@ def test_builders_escape_n8n_text() -> None:
         workflow_id=3, name=HOSTILE, effects=[(HOSTILE, f"HTTP Request POST {HOSTILE}")]
     )
     assert_inert(list(mrkdwn_of(confirm)))
+    assert_inert([confirm_test_run_text(f"Flow {HOSTILE}")])
     assert [e["action_id"] for e in confirm[-1]["elements"]] == [
         CONFIRM_ACTION,
         "workflow_test_run_cancel",
@@ -92,3 +94,43 @@ def test_a_schedule_workflow_asks_then_shows_each_node(
     BLOCK_KIT_SAMPLE.write_text(
         json.dumps({"blocks": result.args["blocks"]}, indent=2, ensure_ascii=False)
     )
+
+
+def test_a_test_run_from_slack_applies_todays_policy_not_the_deploy_days(
+    full_bot: SlackSender,
+    slack: FakeSlack,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Deployed while the owner allowed the loopback; the owner has withdrawn it since: the Test
+    run button replays the head version under today's policy, so nothing is called."""
+    with session_factory.begin() as session:
+        project = create_project(
+            session=session, team_id=TEAM, name="default", creator_user_id="U1"
+        )
+        set_project_policy(
+            session=session, project_id=project.id, actor_user_id="U1", allow_hosts=["127.0.0.1"]
+        )
+        project_id = project.id
+    with HttpSink() as sink:
+        llm.script(answer(schedule_http_code(sink.url("/status"), "return $input.all();"), "Hi."))
+        full_bot.command("every morning check our status page")
+        summary = slack.wait_for_text("chat.update", "is active")
+        value = next(
+            e["value"]
+            for b in summary.args["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == "workflow_test_run"
+        )
+        with session_factory.begin() as session:
+            set_project_policy(
+                session=session, project_id=project_id, actor_user_id="U1", allow_hosts=[]
+            )
+        full_bot.action({"action_id": "workflow_test_run", "type": "button", "value": value})
+        slack.wait_for_text("respond", "really")
+        full_bot.action({"action_id": CONFIRM_ACTION, "type": "button", "value": value})
+        result = slack.wait_for_text("respond", "refused")
+        assert sink.requests == []
+    text = json.dumps(result.args, ensure_ascii=False)
+    assert "was not run" in text and "127.0.0.1" in text

@@ -76,3 +76,16 @@ def test_allow_host_refuses_what_is_not_a_host(
     assert run(capsys, "project", "create", "ops")[0] == 0
     code, _, err = run(capsys, "policy", "allow-host", "http://10.1.2.3/", "--project", "ops")
     assert code == 1 and "host" in err
+
+
+def test_allowing_a_default_denied_type_says_n8n_must_load_it_too(
+    cli_env: N8nClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, "project", "create", "tables")[0] == 0
+    code, out, _ = run(capsys, "policy", "allow", "n8n-nodes-base.dataTable", "--project", "tables")
+    assert code == 0 and "n8n-nodes-base.dataTable allowed in project tables" in out
+    assert "drop them from NODES_EXCLUDE and restart n8n" in out
+    code, out, _ = run(capsys, "policy", "show", "--project", "tables")
+    assert "n8n-nodes-base.debugHelper" in out and "n8n-nodes-base.dataTable " not in out
+    code, out, _ = run(capsys, "policy", "allow", "n8n-nodes-base.slack", "--project", "tables")
+    assert code == 0 and "NODES_EXCLUDE" not in out

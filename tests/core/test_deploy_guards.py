@@ -319,3 +319,83 @@ def test_a_feed_or_endpoint_on_an_internal_host_never_reaches_n8n(
         deploy(session_factory, client, wid, payload)
     assert ("internal_host", "Peek") in [(i.code, i.node) for i in err.value.report.errors]
     assert versions(session_factory, wid) == [] and n8n_id(session_factory, wid) is None
+
+
+SHARED_BY_EVERY_PROJECT = [
+    {
+        "name": "Every table",
+        "type": "n8n-nodes-base.dataTable",
+        "typeVersion": 1.1,
+        "parameters": {"operation": "get", "dataTableId": {"mode": "id", "value": "other-team"}},
+    },
+    {
+        "name": "Shared vectors",
+        "type": "@n8n/n8n-nodes-langchain.vectorStoreInMemory",
+        "typeVersion": 1.3,
+        "parameters": {
+            "mode": "load",
+            "prompt": "salaries",
+            "memoryKey": {"mode": "list", "value": "vector_store_key"},
+        },
+    },
+    {
+        "name": "Crash n8n",
+        "type": "n8n-nodes-base.debugHelper",
+        "typeVersion": 1,
+        "parameters": {"category": "oom", "memorySizeValue": 100000},
+    },
+]
+
+
+@pytest.mark.parametrize("node", SHARED_BY_EVERY_PROJECT, ids=lambda n: str(n["type"]))
+def test_nodes_reaching_what_every_project_shares_deploy_only_once_an_owner_allows_them(
+    session_factory: sessionmaker[Session], client: N8nClient, node: dict[str, Any]
+) -> None:
+    from core.validation import validate
+    from core.workspace.policy import policy_for_project
+
+    pid = new_project(session_factory, team_id=OWNER.team_id, user_id=OWNER.user_id)
+    wid = new_workflow(session_factory, pid, "shared")
+    payload = with_node(labelled_schedule("x"), dict(node))
+    with pytest.raises(ValidationFailed) as err:
+        deploy(session_factory, client, wid, payload)
+    denied = [i for i in err.value.report.errors if i.code == "node_denied"]
+    assert [i.node for i in denied] == [node["name"]]
+    assert "every project" in denied[0].message
+    assert versions(session_factory, wid) == [] and n8n_id(session_factory, wid) is None
+
+    with session_factory.begin() as s:
+        set_project_policy(
+            session=s, project_id=pid, actor_user_id=OWNER.user_id, allow=[node["type"]]
+        )
+        policy = policy_for_project(session=s, project_id=pid)
+    report = validate(payload, policy=policy)
+    assert not [i for i in report.errors if i.code == "node_denied"]
+
+
+def test_the_tool_variant_of_the_data_table_node_is_denied_too() -> None:
+    from core.workspace.policy import NodePolicy
+
+    policy = NodePolicy.default()
+    assert policy.denied_as("n8n-nodes-base.dataTableTool") == "n8n-nodes-base.dataTable"
+    assert policy.is_denied("dataTable") and policy.is_denied("DEBUGHELPER")
+
+
+def test_the_test_copy_prefix_is_reserved_at_the_deploy_gate(
+    session_factory: sessionmaker[Session], client: N8nClient
+) -> None:
+    """Only test copies carry "[clixen test] " in n8n: a workflow the LLM or a user names so is
+    renamed, and one stored with it before (the gate names it in n8n) is deployed without it."""
+    pid = new_project(session_factory, team_id=OWNER.team_id, user_id=OWNER.user_id)
+    wid = new_workflow(session_factory, pid, "  [Clixen Test]  [clixen test] Payroll sync")
+    legacy = new_workflow(session_factory, pid, "placeholder")
+    with session_factory.begin() as s:
+        assert s.get(Workflow, wid).name == "Payroll sync"  # type: ignore[union-attr]
+        s.get(Workflow, legacy).name = "[clixen test] Old report"  # type: ignore[union-attr]
+    payload = labelled_schedule("x", name="[clixen test] LLM's own name")
+    deploy(session_factory, client, wid, payload)
+    version, _ = deploy(session_factory, client, legacy, payload)
+    assert version.json_payload["name"] == "Old report"
+    for workflow_id, name in ((wid, "Payroll sync"), (legacy, "Old report")):
+        n8n_wf = client.get_workflow(str(n8n_id(session_factory, workflow_id)))
+        assert n8n_wf["name"] == name

@@ -557,3 +557,53 @@ def test_public_feed_urls_pass() -> None:
         policy=DEFAULT,
     )
     assert "internal_host" not in [i.code for i in report.errors]
+
+
+def code_node(field: str, code: str, type_: str = "n8n-nodes-base.code") -> dict[str, Any]:
+    params = {"language": "python", field: code} if field == "pythonCode" else {field: code}
+    return node("Peek", type_, 2 if type_.endswith("code") else 1, params, 220)
+
+
+def code_warnings(wf: dict[str, Any], policy: NodePolicy = DEFAULT) -> list[tuple[str, str]]:
+    report = validate(wf, policy=policy)
+    return [
+        (i.node or "", i.message)
+        for i in report.warnings
+        if i.code == "internal_host_in_code" and i.severity == "warning"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "code", "host"),
+    [
+        (
+            "jsCode",
+            "return [{json: await this.helpers.httpRequest({method: 'POST', "
+            "url: 'http://169.254.169.254/latest/meta-data/iam/'})}];",
+            "169.254.169.254",
+        ),
+        (
+            "pythonCode",
+            "r = _helpers.httpRequest({'url': \"http://localhost:5678/rest/credentials\"})",
+            "localhost",
+        ),
+        ("jsCode", "const u = `http://10.1.2.3:8080/admin`; return [];", "10.1.2.3"),
+        ("jsCode", "const u = 'https://[::ffff:127.0.0.1]/'; return [];", "127.0.0.1"),
+    ],
+)
+def test_a_literal_internal_url_in_code_is_a_warning_naming_the_host(
+    field: str, code: str, host: str
+) -> None:
+    [(name, message)] = code_warnings(hourly(code_node(field, code)))
+    assert name == "Peek" and host in message and "helpers.httpRequest" in message
+    assert validate(hourly(code_node(field, code)), policy=DEFAULT).valid
+
+
+def test_ai_transform_code_is_checked_and_public_or_allowed_hosts_are_not_warned() -> None:
+    peek = "await this.helpers.httpRequest({url: 'http://169.254.169.254/'}); return [];"
+    wf = hourly(code_node("jsCode", peek, "n8n-nodes-base.aiTransform"))
+    assert [n for n, _ in code_warnings(wf)] == ["Peek"]
+    public = "await this.helpers.httpRequest({url: 'https://api.github.com/'}); return [];"
+    assert code_warnings(hourly(code_node("jsCode", public))) == []
+    allowed = NodePolicy.from_json({"allow_hosts": ["169.254.169.254"]})
+    assert code_warnings(wf, allowed) == []

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
-from core.run_now import TEST_PREFIX, build_test_copy, runs
+from core.run_now import TEST_PREFIX, build_test_copy, sweep
 from core.scheduler import TEST_COPY_SWEEP
 from core.scheduler.jobs import sweep_test_copies_job
 from core.scheduler.runner import SchedulerContext, default_jobs, job_schedules
@@ -30,13 +30,16 @@ def test_the_sweep_job_deletes_a_left_over_test_copy(
     assert TEST_COPY_SWEEP in default_jobs(settings)
     scheduler_context.settings = settings
     scheduler_context.schedules = job_schedules(settings)
-    left = build_test_copy(schedule_http_code("https://example.com", "return $input.all();"))
+    wf = schedule_http_code("https://example.com", "return $input.all();")
+    left = build_test_copy(wf)
+    record = sweep.record_copy(session_factory, project_id=None, path=left.path)
     copy_id = str(n8n_client.create_workflow(left.workflow)["id"])
+    sweep.record_created(session_factory, record, copy_id)
     n8n_client.activate(copy_id)  # the process dies here: no finally ran
     try:
-        monkeypatch.setattr(runs, "SWEEP_AGE_MINUTES", 0)
+        monkeypatch.setattr(sweep, "SWEEP_AGE_MINUTES", 0)
         sweep_test_copies_job()
         names = [str(w["name"]) for w in n8n_client.list_workflows(limit=250)["data"]]
-        assert not [n for n in names if n.startswith(TEST_PREFIX)]
+        assert TEST_PREFIX + wf["name"] not in names
     finally:
         n8n_client.delete_workflow(copy_id)

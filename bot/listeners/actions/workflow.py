@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from bot.blocks.run_now import (
     cancelled_blocks,
     confirm_test_run_blocks,
+    confirm_test_run_text,
     run_result_blocks,
     run_result_text,
     running_blocks,
@@ -169,7 +170,7 @@ def handle_test_run(
             blocks = confirm_test_run_blocks(
                 workflow_id=workflow_id, name=target.name, effects=effects
             )
-            text = f"Test run of {target.name}: confirm"
+            text = confirm_test_run_text(target.name)
             respond(blocks=blocks, text=text, response_type="ephemeral", replace_original=False)
             return
         report = run_test(services_of(context), target, client=client)

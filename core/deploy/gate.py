@@ -1,0 +1,159 @@
+"""The gate every workflow passes before n8n gets it, whether it is deployed (`deploy_version`)
+or run once on a test copy (`core.run_now.run_now`), so neither can skip a step:
+
+1. `parse`: the size guards (`sanitize_workflow_json`), the n8n workflow model, and only the
+   fields n8n's API takes;
+2. `check`: settings cut to what the product sets (`filter_settings`; each change is a progress
+   line), the validator with the project's node policy *as it is today*; raises ValidationFailed;
+   then every node that needs a credential and names none gets the project's only secret of an
+   accepted type (never the bot's token), or CredentialsMissing before anything reaches n8n;
+3. `bind`: node credentials bound to the project's own n8n credentials; every reference then
+   carries an id, so n8n never picks "the first credential of that type" in the whole instance
+   (another project's).
+
+Names starting with `TEST_COPY_PREFIX` belong to test copies: `unreserved_name` renames any other
+workflow that would carry it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core.catalog import default_catalog
+from core.credentials import needs as credentials
+from core.credentials import secrets
+from core.credentials import sync as credential_sync
+from core.deploy.errors import CredentialsMissing, ValidationFailed
+from core.deploy.publish import Progress
+from core.deploy.workflow_settings import filter_settings
+from core.kernel.errors import InvalidInput, PermissionDenied
+from core.kernel.safety import sanitize_workflow_json
+from core.kernel.settings import Settings, get_settings
+from core.n8n import N8nClient
+from core.n8n.workflow_json import N8nWorkflow, to_n8n_payload
+from core.validation import validate
+from core.workspace.policy import NodePolicy, policy_for_project
+
+log = logging.getLogger(__name__)
+
+# The name every test copy carries in n8n (what a user sees there); reserved to them.
+TEST_COPY_PREFIX = "[clixen test] "
+
+
+def unreserved_name(name: str) -> str:
+    """`name` without the test copies' prefix (however cased or spaced), so no workflow of a
+    user or the LLM is ever taken for a test copy; "Workflow" when nothing else is left."""
+    text = name.strip()
+    reserved = TEST_COPY_PREFIX.strip().lower()
+    while text.lower().startswith(reserved):
+        text = text[len(reserved) :].strip()
+    return text or "Workflow"
+
+
+def parse(json_payload: Mapping[str, Any] | N8nWorkflow) -> tuple[N8nWorkflow, dict[str, Any]]:
+    """The workflow as a model (for validation) and as the JSON we will send (as given, only
+    stripped of the fields n8n's API refuses). Every path goes through here, so the size guards
+    (`sanitize_workflow_json`: nodes, depth, string and total length, pinned data) hold for
+    generated, repaired, edited, imported, rolled-back and test-run workflows alike."""
+    if isinstance(json_payload, N8nWorkflow):
+        json_payload = json_payload.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if not isinstance(json_payload, Mapping):
+        raise InvalidInput("A workflow JSON must be an object with nodes and connections.")
+    clean = sanitize_workflow_json(dict(json_payload))
+    try:
+        model = N8nWorkflow.model_validate(clean)
+    except ValueError as e:
+        raise InvalidInput(f"That is not a valid n8n workflow JSON: {e}") from e
+    return model, to_n8n_payload(clean)
+
+
+def check(
+    *,
+    session: Session,
+    project_id: int,
+    payload: dict[str, Any],
+    say: Progress,
+    not_done: str = "deployed",
+) -> tuple[dict[str, Any], NodePolicy]:
+    """`payload` with its settings cut, and the project's policy of today it was validated
+    under. Raises ValidationFailed (saying the workflow was not `not_done`) on any error."""
+    payload, changes = filter_settings(session=session, project_id=project_id, payload=payload)
+    for change in changes:
+        log.info("project %s: %s", project_id, change)
+        say(change)
+    say("validating")
+    policy = policy_for_project(session=session, project_id=project_id)
+    report = validate(payload, policy=policy)
+    if not report.valid:
+        raise ValidationFailed(report, not_done=not_done)
+    return bind_needed(session, project_id=project_id, payload=payload), policy
+
+
+def bind_needed(session: Session, *, project_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload` with each node that needs a credential and names none bound to the project's
+    only secret of an accepted type (never the bot's token); CredentialsMissing, before any n8n
+    call, when a node cannot get one."""
+    needs = credentials.missing_credentials(payload, default_catalog())
+    if not needs:
+        return payload
+    types = secrets.secret_types(session=session, project_id=project_id)
+    bound = copy.deepcopy(payload)
+    left = []
+    for need in needs:
+        name = credentials.only_secret(need, types)
+        if name is None:
+            left.append(need)
+        else:
+            credentials.bind(bound, node=need.node, credential_type=str(types[name]), secret=name)
+    if left:
+        raise CredentialsMissing(
+            credentials.unbound_message(left, types),
+            needs=[(n.node, n.types) for n in left],
+        )
+    return bound
+
+
+def bind(
+    session: Session,
+    *,
+    n8n: N8nClient,
+    project_id: int,
+    payload: dict[str, Any],
+    settings: Settings | None,
+    say: Progress,
+) -> dict[str, Any]:
+    """`payload` with node credentials bound to the project's n8n credentials (unchanged when
+    no node has credentials, so workflows without secrets need no CLIXEN_SECRET_KEY). Raises
+    PermissionDenied for a credential that is not the project's, InvalidInput for one it lacks."""
+    if any(isinstance(n, dict) and n.get("credentials") for n in payload.get("nodes") or []):
+        key = secrets.secret_key(settings or get_settings())
+        say("binding project secrets as n8n credentials")
+        payload = credential_sync.sync_project_credentials(
+            session=session, project_id=project_id, n8n=n8n, key=key, workflow_json=payload
+        )
+    require_credential_ids(payload)
+    return payload
+
+
+def require_credential_ids(workflow: Mapping[str, Any]) -> None:
+    """Raise PermissionDenied when a node's credential reference has no id: n8n resolves a
+    reference by name or type alone to the first credential of that type in the whole instance,
+    which may be another project's."""
+    for node in workflow.get("nodes") or []:
+        creds = node.get("credentials") if isinstance(node, Mapping) else None
+        if not creds:
+            continue
+        refs = creds.items() if isinstance(creds, Mapping) else [("?", creds)]
+        for ctype, ref in refs:
+            ref_id = ref.get("id") if isinstance(ref, Mapping) else None
+            if not isinstance(ref_id, str | int) or isinstance(ref_id, bool) or ref_id == "":
+                raise PermissionDenied(
+                    f"Node {str(node.get('name'))[:80]!r} refers to a {ctype} credential without "
+                    "an id, which n8n would resolve to any credential of that type. Name one of "
+                    f"this project's secrets instead (`clixen secret set NAME --type {ctype}`)."
+                )
