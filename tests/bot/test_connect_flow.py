@@ -29,7 +29,7 @@ from core.scheduler.jobs import finish_connects
 from core.workspace.policy import set_project_policy
 from core.workspace.projects import default_project
 from tests.bot.conftest import TEAM, SlackSender, bot_settings, make_sender
-from tests.bot.test_credentials_flow import _elements, _save, _update_with
+from tests.bot.test_credentials_flow import _elements, _save
 from tests.builders import delete_deployed, pipeline_services
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
@@ -107,7 +107,7 @@ def test_connect_button_link_consent_then_the_run_deploys_and_home_lists_the_acc
         assert bot.command("create when called, ask the API who I am")
 
         # Waiting: the message offers "Connect OAuth2", not a form to paste into.
-        waiting = _update_with(slack, "needs your")
+        waiting = slack.wait_for_text("chat.update", "needs your").args
         _save("connect-1-waiting", {"text": waiting["text"], "blocks": waiting["blocks"]})
         elements = _elements(waiting["blocks"])
         assert "credential_open" not in elements
@@ -145,7 +145,7 @@ def test_connect_button_link_consent_then_the_run_deploys_and_home_lists_the_acc
         ]
         _save("connect-3-connected", said)
         assert provider.email in said["text"] and said.get("thread_ts")
-        done = _update_with(slack, "is active")
+        done = slack.wait_for_text("chat.update", "is active").args
         _save("connect-4-deployed", {"text": done["text"], "blocks": done["blocks"]})
         with session_factory() as s:
             assert s.query(PipelineRun).one().state == RunState.succeeded

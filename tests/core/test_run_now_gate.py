@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.credentials import secrets
+from core.credentials import sync as credential_sync
 from core.kernel.models import RunNowCopyRecord, Secret
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
@@ -90,11 +91,12 @@ def test_a_credential_named_but_not_the_projects_is_never_sent_by_a_test_run(
             key=KEY,
             actor_user_id=OWNER,
             credential_type="httpHeaderAuth",
+            allowed_hosts=["127.0.0.1"],  # the local sink
         )
     with HttpSink() as sink:
         # Their project deploys with it, so its n8n credential exists under a known name.
         with session_factory.begin() as s:
-            bound = secrets.sync_project_credentials(
+            bound = credential_sync.sync_project_credentials(
                 session=s,
                 project_id=theirs,
                 n8n=client,

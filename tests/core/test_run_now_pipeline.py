@@ -106,6 +106,7 @@ def test_the_test_copy_runs_the_bound_version_with_this_projects_credential(
             key=KEY,
             actor_user_id=USER,
             credential_type="httpHeaderAuth",
+            allowed_hosts=["127.0.0.1"],  # the local sink
         )
     try:
         with HttpSink() as sink:
