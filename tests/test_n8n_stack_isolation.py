@@ -29,6 +29,9 @@ from core.n8n import N8nClient
 from tests.conftest import PG_ADMIN, REPO, _read_env_file
 from tests.workflows import WORKS, order_hook
 
+# Each test starts n8n instances of its own (and Postgres roles, Redis keys): integration tier.
+pytestmark = pytest.mark.integration
+
 SCRIPT = REPO / "scripts" / "n8n_stack.sh"
 # What a caller's environment may hold; none of it may reach n8n.
 CALLER_SECRETS = {
@@ -48,6 +51,7 @@ ALLOWED = {
     "N8N_PROTOCOL",
     "N8N_WEBHOOK_URL",
     "N8N_EDITOR_BASE_URL",
+    "N8N_SKIP_AUTH_ON_OAUTH_CALLBACK",
     "N8N_RUNNERS_BROKER_PORT",
     "N8N_RUNNERS_BROKER_LISTEN_ADDRESS",
     "N8N_DIAGNOSTICS_ENABLED",
