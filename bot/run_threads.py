@@ -53,7 +53,8 @@ from core.pipeline import (
     run_test_call,
     start_run,
 )
-from core.pipeline.credential_wait import project_secret_types, provide_credentials
+from core.pipeline.credential_wait import project_secret_types
+from core.pipeline.resume import provide_credentials
 from core.pipeline.types import RunContext
 from core.workspace.projects import default_project
 

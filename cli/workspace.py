@@ -185,7 +185,7 @@ def _resume_waiting(settings: Any, project_id: int) -> int:
     """Runs of the project waiting for credentials try again with the secrets it has now."""
     from core.kernel.vocabulary import RunState
     from core.pipeline import build_services
-    from core.pipeline.credential_wait import resume_waiting_runs
+    from core.pipeline.resume import resume_waiting_runs
 
     with cli_session_factory() as factory, cli_n8n() as n8n:
         services = build_services(

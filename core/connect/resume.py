@@ -7,7 +7,7 @@ import logging
 
 from core.connect.accounts import Connected
 from core.kernel.errors import ClixenError
-from core.pipeline.credential_wait import provide_credentials, resume_waiting_runs
+from core.pipeline.resume import provide_credentials, resume_waiting_runs
 from core.pipeline.types import PipelineServices, Progress, RunOutcome
 
 logger = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from core.kernel.settings import Settings
 from core.kernel.vocabulary import RunState
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices, execute_run, start_run
-from core.pipeline.credential_wait import provide_credentials
+from core.pipeline.resume import provide_credentials
 from core.validation import validate
 from core.workspace.policy import NodePolicy
 from tests.builders import delete_deployed, new_project, pipeline_services, versions

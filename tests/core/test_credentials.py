@@ -19,7 +19,7 @@ from core.kernel.settings import Settings
 from core.kernel.vocabulary import IN_PROGRESS, RunState
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices, execute_run, start_run
-from core.pipeline.credential_wait import provide_credentials
+from core.pipeline.resume import provide_credentials
 from tests.builders import delete_deployed, new_project, pipeline_services
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import answer

@@ -15,7 +15,7 @@ from bot.run_threads import give_credentials
 from core.credentials.secrets import secret_key, set_secret
 from core.kernel.errors import ClixenError, InvalidInput
 from core.kernel.vocabulary import Role
-from core.pipeline.credential_wait import waiting_runs
+from core.pipeline.resume import waiting_runs
 from core.workspace.projects import require_role
 
 

@@ -1,0 +1,130 @@
+"""A waiting run goes on: given the credentials it waited for, it resumes where it stopped.
+
+`provide_credentials` binds the project's secrets to the waiting nodes (named ones, or the only
+secret of an accepted type), tests each through n8n before anything goes live, and only then
+sends the run on to deploy. A rejected credential leaves the run waiting, with the reason.
+`resume_waiting_runs` does it for every waiting run of a project once a secret arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.credentials import needs as credentials
+from core.credentials.secrets import secret_key
+from core.credentials.sync import ensure_credential
+from core.kernel.errors import InvalidInput, NotFound
+from core.kernel.models import PipelineRun, Secret
+from core.kernel.vocabulary import Role, RunState
+from core.pipeline import claims
+from core.pipeline.active import ActiveRun, credentials_message, outcome
+from core.pipeline.credential_wait import auto_bind, project_secret_types
+from core.pipeline.engine import execute_run
+from core.pipeline.runs import get_run
+from core.pipeline.types import NeededCredential, PipelineServices, Progress, RunContext, RunOutcome
+from core.workspace.projects import require_role
+
+logger = logging.getLogger(__name__)
+
+
+def provide_credentials(
+    services: PipelineServices,
+    run_id: int,
+    *,
+    chosen: Mapping[str, str] | None = None,
+    team_id: str | None = None,
+    user_id: str | None = None,
+    progress: Progress | None = None,
+) -> RunOutcome:
+    """Give a run waiting for credentials the project's secrets and, once every node has one
+    that n8n did not reject, drive it on to deploy.
+
+    `chosen`: node name → secret name picked by the user; other nodes get the project's only
+    secret of an accepted type. With `team_id`/`user_id`, only an editor of the run's project
+    may do it (any editor: a secret is the project's, not the requester's). Raises NotFound,
+    PermissionDenied, InvalidInput (a run not waiting, a secret of the wrong type).
+    """
+    with services.session_factory.begin() as session:
+        run = session.get(PipelineRun, run_id, with_for_update=True)
+        if run is None:
+            raise NotFound(f"Run {run_id} does not exist.")
+        if team_id is not None and run.team_id != team_id:
+            raise InvalidInput("This request belongs to another workspace.")
+        if team_id is not None and user_id is not None:
+            require_role(
+                session=session,
+                project_id=run.project_id,
+                team_id=team_id,
+                user_id=user_id,
+                at_least=Role.editor,
+            )
+        if run.state != RunState.awaiting_credentials:
+            raise InvalidInput(f"Run {run_id} is not waiting for credentials (it is {run.state}).")
+        context = RunContext.of(run.context)
+        candidate = context.candidate
+        assert candidate is not None
+        secrets = project_secret_types(session, run.project_id)
+        needs = credentials.missing_credentials(candidate, services.catalog)
+        left, bound = auto_bind(candidate, needs, secrets, chosen or {}, context.ask_credentials)
+        rejected: list[str] = []
+        if bound:
+            key = secret_key(services.settings)
+            rows = session.scalars(
+                select(Secret).where(Secret.project_id == run.project_id, Secret.name.in_(bound))
+            )
+            for row in rows:
+                # Tested before anything goes live: a rejected token is said now, in words.
+                ensure_credential(session, n8n=services.n8n, row=row, key=key)
+                check = credentials.check_credential(
+                    services.n8n, str(row.n8n_credential_id), label=f"Secret {row.name}"
+                )
+                if check.rejected:
+                    rejected.append(check.message)
+                elif not check.checked:
+                    logger.info("credential of secret %s %s", row.name, check.message)
+        if rejected or left:
+            waiting = RunContext.of(run.context)
+            waiting.credentials_needed = [
+                NeededCredential(node=n.node, types=list(n.types)) for n in left
+            ] or waiting.credentials_needed
+            run.context = waiting.stored()
+            message = " ".join(rejected) or credentials_message(waiting.credentials_needed)
+        else:
+            context.candidate = candidate
+            context.credentials_needed = []
+            context.ask_credentials = []
+            run.context = context.stored()
+            run.state = RunState.deploying
+            run.step_detail = "deploying"
+            claims.hold_here(services, run)
+            message = ""
+    if message:
+        return outcome(ActiveRun.of(services, get_run(services, run_id), progress), message=message)
+    return execute_run(services, run_id, progress)
+
+
+def waiting_runs(session: Session, project_id: int) -> list[int]:
+    """The ids of the project's runs waiting for credentials, oldest first."""
+    return list(
+        session.scalars(
+            select(PipelineRun.id)
+            .where(
+                PipelineRun.project_id == project_id,
+                PipelineRun.state == RunState.awaiting_credentials,
+            )
+            .order_by(PipelineRun.id)
+        )
+    )
+
+
+def resume_waiting_runs(
+    services: PipelineServices, *, project_id: int, progress: Progress | None = None
+) -> list[RunOutcome]:
+    """After a secret was set: every run of the project waiting for credentials tries again."""
+    with services.session_factory() as session:
+        ids = waiting_runs(session, project_id)
+    return [provide_credentials(services, run_id, progress=progress) for run_id in ids]

@@ -1,0 +1,172 @@
+"""The import graph of every product module: one direction, no circles, lazy imports included.
+
+Layers of core, lowest first: a package may import its own layer and the layers below, never one
+above. Front ends (cli, bot, api) sit on top: core imports none of them, and none imports Slack
+but bot. Imports inside functions count like any other: a lazy import that climbs a layer is
+still a dependency, only later.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PRODUCT = ("core", "cli", "bot", "api")
+
+# Lowest first. Packages of one layer do not import each other.
+CORE_LAYERS: list[set[str]] = [
+    {"core.kernel"},
+    {"core.n8n", "core.conversation"},
+    {"core.catalog", "core.graph"},
+    {"core.workspace"},
+    {"core.validation"},
+    {"core.generation", "core.credentials"},
+    {"core.deploy", "core.observability"},
+    {"core.run_now"},
+    {"core.pipeline"},
+    {"core.connect"},
+    {"core.scheduler"},
+]
+# Front ends: which front end may use which other one.
+FRONT_ENDS = {"api": set(), "cli": set(), "bot": {"api"}}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for top in PRODUCT:
+        for path in (REPO / top).rglob("*.py"):
+            parts = list(path.relative_to(REPO).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(path: Path) -> Iterator[tuple[str, int]]:
+    """Every module of ours `path` imports (a `from package import submodule` counts as the
+    submodule, not the package's __init__), with its line."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            subs = [f"{node.module}.{a.name}" for a in node.names]
+            ours = [s for s in subs if s in MODULES]
+            if ours:
+                yield from ((s, node.lineno) for s in ours)
+            if len(ours) < len(subs):
+                yield node.module, node.lineno
+
+
+def _owner(name: str) -> str | None:
+    """The module of ours that `name` (a module or an attribute path) resolves to."""
+    while name not in MODULES and "." in name:
+        name = name.rsplit(".", 1)[0]
+    return name if name in MODULES else None
+
+
+def _graph() -> dict[str, set[tuple[str, int]]]:
+    edges: dict[str, set[tuple[str, int]]] = {}
+    for name, path in MODULES.items():
+        for target, line in _imports(path):
+            owner = _owner(target)
+            if owner and owner != name and not name.startswith(owner + "."):
+                # A package's own __init__ runs before its modules anyway: not an edge.
+                edges.setdefault(name, set()).add((owner, line))
+    return edges
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "core" and len(parts) > 1 else parts[0]
+
+
+def _layer(package: str) -> int | None:
+    for i, layer in enumerate(CORE_LAYERS):
+        if package in layer:
+            return i
+    return None
+
+
+def test_the_scan_sees_the_product() -> None:
+    assert len(MODULES) > 150 and "core.pipeline.engine" in MODULES and "bot.app" in MODULES
+
+
+def test_every_core_package_has_a_layer() -> None:
+    packages = {_package(m) for m in MODULES if m.startswith("core.")}
+    assert {p for p in packages if _layer(p) is None} == set()
+
+
+def test_the_top_of_core_holds_packages_only() -> None:
+    loose = sorted(p.name for p in (REPO / "core").glob("*.py") if p.name != "__init__.py")
+    assert loose == []
+
+
+def test_imports_run_one_way() -> None:
+    wrong = []
+    for source, targets in _graph().items():
+        src = _package(source)
+        for target, line in targets:
+            dst = _package(target)
+            if src == dst or dst == "core":
+                continue
+            where = f"{MODULES[source].relative_to(REPO)}:{line} imports {target}"
+            if src.startswith("core"):
+                if not dst.startswith("core"):
+                    wrong.append(f"{where} (core never imports a front end)")
+                elif (_layer(dst) or 0) >= (_layer(src) or 0):
+                    wrong.append(f"{where} ({dst} is not below {src})")
+            elif dst in FRONT_ENDS and dst not in FRONT_ENDS.get(src, set()):
+                wrong.append(f"{where} (front ends stay apart)")
+    assert wrong == []
+
+
+def test_no_import_circles_between_modules() -> None:
+    edges = {m: {t for t, _ in ts} for m, ts in _graph().items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for module in MODULES:
+        if module not in index:
+            visit(module)
+    assert circles == []
+
+
+def test_only_the_bot_imports_slack() -> None:
+    wrong = []
+    for name, path in MODULES.items():
+        if name.startswith("bot"):
+            continue
+        for target, line in _imports(path):
+            if target.split(".")[0] in ("slack_bolt", "slack_sdk"):
+                wrong.append(f"{path.relative_to(REPO)}:{line} imports {target}")
+    assert wrong == []
