@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from core.deploy.publish import WAITING_PREFIX
 from core.models import PipelineRun
 from core.n8n import ExecutionFailure, execution_failure
 from core.n8n.workflow_json import checksum
@@ -59,9 +60,12 @@ def step_deploying(active: ActiveRun) -> None:
             idempotency_key=f"run:{active.run.id}:{digest}",
             settings=active.services.settings,
             expected_head=context.base_version,
-            # Only what the user should hear (settings the product dropped), not every call.
+            # Only what the user should hear (settings the product dropped, n8n keeping us
+            # waiting), not every call.
             progress=lambda line: (
-                active.emit(RunState.deploying, line) if line.startswith("settings:") else None
+                active.emit(RunState.deploying, line)
+                if line.startswith(("settings:", WAITING_PREFIX))
+                else None
             ),
         )
     except deploy.HeadMoved as e:

@@ -27,6 +27,7 @@ from core.scheduler import (
     EXECUTION_WATCH,
     PRUNE_ACTIONS,
     QUOTA_RESET,
+    RECONCILE,
     RUN_RECOVERY,
     SMOKE_TEST,
     TEST_COPY_SWEEP,
@@ -306,6 +307,23 @@ def _sweep_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]
 def sweep_test_copies_job() -> None:
     """Delete test copies (`core.testing`) that a killed process left in n8n."""
     _fire(TEST_COPY_SWEEP, _sweep_body)
+
+
+def _reconcile_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
+    from core.deploy.reconcile import reconcile
+
+    with _n8n_client(ctx.settings) as client:
+        return reconcile(
+            session_factory=ctx.session_factory,
+            n8n=client,
+            now=ctx.clock(),
+            grace_s=ctx.settings.reconcile_grace_s,
+        )
+
+
+def reconcile_job() -> None:
+    """Remove what interrupted deploys left in n8n and in the product (`core.deploy.reconcile`)."""
+    _fire(RECONCILE, _reconcile_body)
 
 
 def execution_watch_job() -> None:

@@ -42,6 +42,7 @@ from core.scheduler import (
     EXECUTION_WATCH,
     PRUNE_ACTIONS,
     QUOTA_RESET,
+    RECONCILE,
     RUN_RECOVERY,
     SMOKE_TEST,
     TEST_COPY_SWEEP,
@@ -164,6 +165,7 @@ def job_schedules(
         RUN_RECOVERY: interval(RUN_RECOVERY, "run_recovery_job", settings.recovery_interval_s),
         PRUNE_ACTIONS: interval(PRUNE_ACTIONS, "prune_processed_actions_job", PRUNE_ACTIONS_S),
         TEST_COPY_SWEEP: interval(TEST_COPY_SWEEP, "sweep_test_copies_job", TEST_COPY_SWEEP_S),
+        RECONCILE: interval(RECONCILE, "reconcile_job", settings.reconcile_interval_s),
     }
     if interval_override_s:
         schedules[QUOTA_RESET] = interval(QUOTA_RESET, "quota_reset_job", interval_override_s)
@@ -182,7 +184,7 @@ def default_jobs(settings: Settings) -> list[str]:
     """The jobs a process runs when not told otherwise: the n8n ones only if n8n is configured."""
     jobs = [QUOTA_RESET, RUN_RECOVERY, PRUNE_ACTIONS]
     if settings.n8n_url and settings.n8n_api_key:
-        jobs[0:0] = [SMOKE_TEST, EXECUTION_WATCH, TEST_COPY_SWEEP]
+        jobs[0:0] = [SMOKE_TEST, EXECUTION_WATCH, TEST_COPY_SWEEP, RECONCILE]
     return jobs
 
 
