@@ -47,7 +47,7 @@ from core.pipeline import (
 from core.pipeline.credentials import project_secret_types, provide_credentials
 from core.projects import Role, default_project
 from core.threads import ThreadTarget, find_run_thread, find_thread_target, set_run_message
-from core.vocabulary import RunKind, RunState
+from core.vocabulary import IN_PROGRESS, RunKind, RunState
 from core.workflows import find_workflow, get_version, get_workflow, head_version
 
 log = logging.getLogger(__name__)
@@ -284,6 +284,9 @@ def _drive(
                 request=request, error=f"an internal error (id {error_id})", needs_review=True
             ),
         )
+        return
+    if outcome.state in IN_PROGRESS:
+        # Handed over (this process stops): the replica that takes it over reports it here.
         return
     report_outcome(services, client, outcome=outcome, message=message, request=request)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -82,6 +83,9 @@ class PipelineServices:
     owner: str = field(default_factory=lambda: f"{socket.gethostname()[:40]}:{os.getpid()}")
     # The claims this process holds and renews (see core/pipeline/claims.py).
     claims: RunClaims = field(default_factory=RunClaims, repr=False)
+    # Set when this process stops (SIGTERM): workers end after the step in progress and hand
+    # their runs over (claims released), and queued runs are not started here.
+    stopping: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
 @dataclass(frozen=True)

@@ -347,3 +347,14 @@ def run_recovery_at_start_job() -> None:
         body=lambda: _recovery_body(ctx, now),
         runner=ctx.runner,
     )
+
+
+def run_recovery_on_handover_job() -> None:
+    """Recover the runs another replica just released as it stopped. Outside the job's lock (a
+    replica's recovery may be busy driving a run for minutes): each run is taken with one
+    conditional UPDATE, so two replicas recovering at once still never take the same run."""
+    ctx = current_context()
+    if RUN_RECOVERY not in ctx.schedules:
+        return
+    summary = _recovery_body(ctx, ctx.clock())
+    logger.info("run recovery after a handover: %s", summary)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
@@ -47,6 +48,7 @@ from core.scheduler import (
     SMOKE_TEST,
     TEST_COPY_SWEEP,
 )
+from core.scheduler.handover import HandoverListener
 from core.scheduler.locks import TICK_ANCHOR, day_tick, interval_tick, runner_id
 from core.scheduler.notify import Notifier
 from core.settings import Settings
@@ -203,7 +205,9 @@ def start_scheduler(
     `jobs` defaults to `default_jobs(settings)`. Every replica should run the same job set:
     the job store is shared, and a replica removes the known jobs it does not run.
     `recover_at_start` runs run recovery once right away (runs interrupted by the previous
-    process's death are picked up on start, not a full interval later).
+    process's death are picked up on start, not a full interval later). With run recovery on
+    Postgres, runs another replica hands over when it stops are recovered at once
+    (`core.scheduler.handover`).
     """
     if session_factory is None:
         session_factory = db.make_session_factory(db.make_engine(settings.database_url))
@@ -235,16 +239,28 @@ def start_scheduler(
         scheduler, [schedules[name] for name in enabled], remove=set(ALL_JOBS) - set(enabled)
     )
     if recover_at_start and RUN_RECOVERY in enabled:
-        scheduler.add_job(
-            "core.scheduler.jobs:run_recovery_at_start_job",
-            id="run_recovery_at_start",
-            jobstore="local",
-            next_run_time=dt.datetime.now(dt.UTC),
-            misfire_grace_time=None,
-        )
+        recover_now(scheduler, "run_recovery_at_start_job")
+    if RUN_RECOVERY in enabled:
+        # Runs a stopping replica released are taken over at once, not at the next tick.
+        listener = HandoverListener(
+            session_factory, lambda: recover_now(scheduler, "run_recovery_on_handover_job")
+        ).start()
+        scheduler.add_listener(lambda _: listener.stop(), EVENT_SCHEDULER_SHUTDOWN)
     scheduler.resume()
     logger.info("scheduler started (%s) with jobs: %s", runner_id(), ", ".join(enabled))
     return scheduler
+
+
+def recover_now(scheduler: BackgroundScheduler, job: str) -> None:
+    """Run the run-recovery job function `job` (of core.scheduler.jobs) once, now, here."""
+    scheduler.add_job(
+        f"core.scheduler.jobs:{job}",
+        id=job,
+        jobstore="local",
+        next_run_time=dt.datetime.now(dt.UTC),
+        misfire_grace_time=None,
+        replace_existing=True,
+    )
 
 
 def _sync_jobs(
