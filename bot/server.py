@@ -290,5 +290,26 @@ def serve_socket_mode(
     try:
         serve_http(http_app, port=port, on_stop=on_stop)
     finally:
+        _send_close_frame(handler)
         handler.close()  # type: ignore[no-untyped-call]
         log.info("Socket Mode connection closed")
+
+
+def _send_close_frame(handler: Any) -> None:
+    """A WebSocket close frame (1000, normal closure) on the Socket Mode connection: slack_sdk's
+    built-in client only drops the TCP connection, which Slack cannot tell from a network cut.
+    Best effort: the connection is closed right after either way."""
+    try:
+        from slack_sdk.socket_mode.builtin.frame_header import FrameHeader
+        from slack_sdk.socket_mode.builtin.internals import _build_data_frame_for_sending
+
+        session = handler.client.current_session
+        if session is None or session.sock is None:
+            return
+        frame = _build_data_frame_for_sending(
+            (1000).to_bytes(2, "big") + b"replica stopping", FrameHeader.OPCODE_CLOSE
+        )
+        with session.sock_send_lock:
+            session.sock.send(frame)
+    except Exception:
+        log.debug("could not send a close frame on the Socket Mode connection", exc_info=True)
