@@ -185,6 +185,7 @@ def deploy_version(
                 n8n_message=_n8n_message(e),
                 version=version.version,
                 status=status,
+                unanswered=isinstance(e, N8nConnectionError),
             ) from e
         except BaseException:
             # Anything unexpected (a bug, the database, Ctrl-C): never leave vN pending with the

@@ -77,6 +77,10 @@ def step_deploying(active: ActiveRun) -> None:
         need_repair(active, ProblemKind.validation)
         return
     except deploy.DeployFailed as e:
+        if e.unanswered:
+            # n8n was not there to refuse anything: no repair can help; say what to check.
+            fail(active, str(e), category="n8n")
+            raise StopRun from e
         context.problems = [Issue(code="n8n_rejected", message=e.n8n_message)]
         context.problem_kind = ProblemKind.validation
         need_repair(active, ProblemKind.validation)

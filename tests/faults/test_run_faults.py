@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.models import PipelineRun, QuotaUsage, Workflow, WorkflowVersion
 from core.n8n import N8nClient
 from core.pipeline import execute_run, start_run
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from core.vocabulary import RunState, VersionStatus
 from tests.bot.conftest import TEAM
 from tests.builders import new_project, pipeline_services
@@ -79,6 +79,39 @@ def test_a_run_whose_database_connections_drop_mid_deploy_still_deploys_once(
     assert found == [wf.n8n_workflow_id]
     assert client.get_workflow(found[0])["active"] is True
     client.delete_workflow(found[0])
+
+
+def test_a_run_whose_deploy_n8n_never_answers_fails_with_what_to_check_and_no_repair(
+    private_n8n: PrivateN8n,
+    client: N8nClient,
+    session_factory: sessionmaker[Session],
+    llm: ScriptedLLM,
+) -> None:
+    name = f"never answered {uuid.uuid4().hex[:8]}"
+    llm.script(answer(labelled_schedule("never", name=name)))
+    services = pipeline_services(
+        session_factory, client, llm.url, settings=Settings(n8n_deadline_s=5)
+    )
+    project_id = new_project(session_factory, team_id=TEAM, user_id="U1")
+    run_row, _ = start_run(
+        services, team_id=TEAM, user_id="U1", project_id=project_id, request="a morning digest"
+    )
+    private_n8n.freeze()
+    try:
+        outcome = execute_run(services, run_row.id)
+    finally:
+        private_n8n.resume()
+    assert outcome.state == RunState.failed
+    assert "n8n did not answer while deploying version 1" in outcome.message, outcome.message
+    assert "Nothing was duplicated" in outcome.message
+    assert len(llm.requests) == 1  # a silent n8n is not a reason to ask the LLM for a repair
+    with session_factory() as s:
+        # The run's draft went with it; its failed version was removed with the draft.
+        assert s.scalar(select(func.count()).select_from(Workflow)) == 0
+    # What n8n made once resumed is reconciliation's (tests/faults/test_reconcile.py).
+    wait_until(lambda: copies(client, name), 30, "n8n makes the late create")
+    for n8n_id in copies(client, name):
+        client.delete_workflow(n8n_id)
 
 
 def test_an_llm_that_hangs_fails_the_run_in_bounded_time_with_its_reason(
