@@ -251,6 +251,11 @@ def start_scheduler(
     return scheduler
 
 
+# Handovers recovered at once in this process: a recovery still driving the runs of one
+# replica that stopped does not hold back those of the next one (runs are claimed one by one).
+HANDOVER_RECOVERIES = 4
+
+
 def recover_now(scheduler: BackgroundScheduler, job: str) -> None:
     """Run the run-recovery job function `job` (of core.scheduler.jobs) once, now, here."""
     scheduler.add_job(
@@ -260,6 +265,7 @@ def recover_now(scheduler: BackgroundScheduler, job: str) -> None:
         next_run_time=dt.datetime.now(dt.UTC),
         misfire_grace_time=None,
         replace_existing=True,
+        max_instances=HANDOVER_RECOVERIES,
     )
 
 
