@@ -217,7 +217,10 @@ class N8nClient:
     def _unreachable(self, method: str, path: str, e: Exception) -> N8nConnectionError:
         if isinstance(e, httpx.TimeoutException):
             return N8nTimeout(f"n8n at {self.base_url} timed out on {method} {path}")
-        return N8nConnectionError(f"cannot reach n8n at {self.base_url} ({type(e).__name__}: {e})")
+        return N8nConnectionError(
+            f"cannot reach n8n at {self.base_url} ({type(e).__name__}: {e}); check that it is "
+            "running and that N8N_URL points at it"
+        )
 
     def _sleep(self, attempt: int, retry_after: str | None) -> bool:
         """Wait before retry `attempt + 1`; False (no wait) when the deadline comes first."""
