@@ -96,11 +96,14 @@ def test_a_run_whose_deploy_n8n_never_answers_fails_with_what_to_check_and_no_re
     run_row, _ = start_run(
         services, team_id=TEAM, user_id="U1", project_id=project_id, request="a morning digest"
     )
+    said: list[str] = []
     private_n8n.freeze()
     try:
-        outcome = execute_run(services, run_row.id)
+        outcome = execute_run(services, run_row.id, lambda event: said.append(event.message))
     finally:
         private_n8n.resume()
+    # The progress message (Slack's, the CLI's) shows the wait.
+    assert any(line.startswith("still waiting for n8n (") for line in said), said
     assert outcome.state == RunState.failed
     assert "n8n did not answer while deploying version 1" in outcome.message, outcome.message
     assert "Nothing was duplicated" in outcome.message
