@@ -4,8 +4,9 @@
   points to: a create n8n did late (after the deploy gave up waiting), or one whose id the
   deploying process died before recording. It is **removed, never adopted**: Clixen never
   activated it (activation comes after the id is recorded), the deploy that sent it was
-  reported failed to its user, and its JSON is kept in that version's row — adopting it would
-  bring back a workflow the user was told did not deploy, while removing it loses nothing.
+  reported failed to its user, and its JSON stays on Clixen's side (the failed version, the run
+  that generated it, or the deployed file) — adopting it would bring back a workflow the user
+  was told did not deploy, while removing it loses nothing.
 - In the product, a workflow that never had a version deployed (a `draft` or `failed` record,
   or one hidden because n8n could not delete its copy then) with no run in progress on it.
 
