@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -175,6 +176,12 @@ def _serve(args: argparse.Namespace) -> int:
             session_factory=services.session_factory,
             readiness=services.readiness,
         )
+
+    def on_stop() -> None:
+        log.info("stopping: no new requests; runs in progress end after their current step")
+        if services.pipeline is not None:
+            services.pipeline.stopping.set()
+
     try:
         if server.bolt_app is not None and settings.slack_app_token:
             serve_socket_mode(
@@ -182,11 +189,40 @@ def _serve(args: argparse.Namespace) -> int:
                 app_token=settings.slack_app_token,
                 http_app=server.http_app,
                 port=port,
+                on_stop=on_stop,
             )
         else:
-            serve_http(server.http_app, port=port)
+            serve_http(server.http_app, port=port, on_stop=on_stop)
     finally:
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        services.shutdown(wait=False)
+        finished = stop_gracefully(services, scheduler, grace_s=settings.shutdown_grace_s)
+    if not finished:
+        # Workers still inside a step past the grace period: their runs were handed over, and
+        # they find their claims gone at their next save. Do not wait for them.
+        logging.shutdown()
+        os._exit(0)
     return 0
+
+
+def stop_gracefully(services: BotServices, scheduler: Any, *, grace_s: float) -> bool:
+    """The end of `clixen serve` after SIGTERM: no scheduled job starts any more, run workers
+    finish the step in progress (up to `grace_s`), every run this process still holds is
+    released and announced to the other replicas, which take them over at once. True when
+    every run worker ended within the grace period."""
+    from core.scheduler.handover import announce_handover
+
+    if services.pipeline is not None:
+        services.pipeline.stopping.set()
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    finished = services.stop(grace_s)
+    pipeline = services.pipeline
+    if pipeline is not None:
+        # Runs whose workers ended between steps released their claims themselves; the rest
+        # (queued here, or a step still going past the grace period) are released now.
+        released = pipeline.claims.release_all()
+        announce_handover(services.session_factory)
+        log.info("handed over runs to the other replicas (released at exit: %s)", released)
+        if pipeline.mcp is not None:
+            pipeline.mcp.close()
+    log.info("stopped (%s)", "all runs paused" if finished else f"grace of {grace_s:.0f} s over")
+    return finished

@@ -44,7 +44,7 @@ from core.deploy.workflows import find_workflow, get_version, get_workflow, head
 from core.graph import text_outline, workflow_graph
 from core.kernel.errors import ClixenError, LLMNotConfigured, NotFound
 from core.kernel.models import PipelineRun
-from core.kernel.vocabulary import Role, RunKind, RunState
+from core.kernel.vocabulary import IN_PROGRESS, Role, RunKind, RunState
 from core.pipeline import (
     ProgressEvent,
     RunOutcome,
@@ -301,6 +301,9 @@ def _drive(
                 request=request, error=f"an internal error (id {error_id})", needs_review=True
             ),
         )
+        return
+    if outcome.state in IN_PROGRESS:
+        # Handed over (this process stops): the replica that takes it over reports it here.
         return
     report_outcome(services, client, outcome=outcome, message=message, request=request)
 

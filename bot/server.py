@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -230,13 +234,51 @@ def prefer_short_gil_turns() -> None:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
 
-def serve_http(asgi_app: Starlette, *, port: int) -> None:
-    """Serve on `port` until interrupted (HOST defaults to all interfaces, for containers)."""
+# On SIGTERM, HTTP requests already in flight get this long to finish (Slack's are answered at
+# once; the API's are short).
+HTTP_DRAIN_S = 5
+
+
+def serve_http(
+    asgi_app: Starlette, *, port: int, on_stop: Callable[[], None] | None = None
+) -> None:
+    """Serve on `port` until SIGTERM or SIGINT (HOST defaults to all interfaces, for
+    containers), then return: the listening socket closes at once (new requests go to another
+    replica), requests in flight finish. `on_stop` runs when the signal arrives; the signal is
+    not raised again afterwards, so the caller finishes stopping and the process exits 0."""
     import uvicorn
+
+    class StoppingServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            signals = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.stop_on) for sig in signals}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+        def stop_on(self, sig: int, frame: FrameType | None) -> None:
+            first = not self.should_exit
+            self.handle_exit(sig, frame)
+            if first and on_stop is not None:
+                on_stop()
 
     prefer_short_gil_turns()
     host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104 (a server behind TLS termination)
-    uvicorn.run(asgi_app, host=host, port=port, log_config=None, proxy_headers=True)
+    config = uvicorn.Config(
+        asgi_app,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=HTTP_DRAIN_S,
+    )
+    StoppingServer(config).run()
 
 
 # Socket Mode pings Slack this often; a socket that dropped without a close is given up and
@@ -244,14 +286,45 @@ def serve_http(asgi_app: Starlette, *, port: int) -> None:
 SOCKET_MODE_PING_INTERVAL_S = float(os.environ.get("CLIXEN_SOCKET_MODE_PING_INTERVAL_S", "10"))
 
 
-def serve_socket_mode(bolt_app: App, *, app_token: str, http_app: Starlette, port: int) -> None:
-    """Socket Mode for Slack, plus /healthz and the HTTP API on `port`."""
+def serve_socket_mode(
+    bolt_app: App,
+    *,
+    app_token: str,
+    http_app: Starlette,
+    port: int,
+    on_stop: Callable[[], None] | None = None,
+) -> None:
+    """Socket Mode for Slack, plus /healthz and the HTTP API on `port`, until SIGTERM or SIGINT
+    (see `serve_http`); then the socket is closed cleanly, so Slack sends the next envelopes to
+    the other replicas' sockets."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     handler = SocketModeHandler(bolt_app, app_token, ping_interval=SOCKET_MODE_PING_INTERVAL_S)
     handler.connect()  # type: ignore[no-untyped-call]
     log.info("connected to Slack in Socket Mode")
     try:
-        serve_http(http_app, port=port)
+        serve_http(http_app, port=port, on_stop=on_stop)
     finally:
+        _send_close_frame(handler)
         handler.close()  # type: ignore[no-untyped-call]
+        log.info("Socket Mode connection closed")
+
+
+def _send_close_frame(handler: Any) -> None:
+    """A WebSocket close frame (1000, normal closure) on the Socket Mode connection: slack_sdk's
+    built-in client only drops the TCP connection, which Slack cannot tell from a network cut.
+    Best effort: the connection is closed right after either way."""
+    try:
+        from slack_sdk.socket_mode.builtin.frame_header import FrameHeader
+        from slack_sdk.socket_mode.builtin.internals import _build_data_frame_for_sending
+
+        session = handler.client.current_session
+        if session is None or session.sock is None:
+            return
+        frame = _build_data_frame_for_sending(
+            (1000).to_bytes(2, "big") + b"replica stopping", FrameHeader.OPCODE_CLOSE
+        )
+        with session.sock_send_lock:
+            session.sock.send(frame)
+    except Exception:
+        log.debug("could not send a close frame on the Socket Mode connection", exc_info=True)

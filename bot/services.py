@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,7 @@ class BotServices:
     _executor: WorkerPool | None = field(default=None, repr=False)
     _intake: WorkerPool | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _running: set[Future[Any]] = field(default_factory=set, repr=False)
 
     @property
     def executor(self) -> WorkerPool:
@@ -79,9 +80,32 @@ class BotServices:
         except BaseException:
             RUNS_WAITING.dec()
             raise
+        with self._lock:
+            self._running.add(future)
         future.add_done_callback(_left_waiting)
-        future.add_done_callback(_log_failure)
+        future.add_done_callback(self._done)
         return future
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._running.discard(future)
+        if not future.cancelled():
+            _log_failure(future)
+
+    def stop(self, grace_s: float) -> bool:
+        """Stop gracefully (SIGTERM): workers end after the step in progress and hand their
+        runs over, runs not started yet are not started (their claims released), intake work
+        finishes; waits up to `grace_s` for the run workers. True when all of them ended."""
+        if self.pipeline is not None:
+            self.pipeline.stopping.set()
+        if self._intake is not None:
+            self._intake.shutdown(wait=True)  # quick work: the database, a Slack reply, a start
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            running = set(self._running)
+        _, not_done = wait(running, timeout=grace_s)
+        return not not_done
 
     def after_ack(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
         """Run `fn` on an intake thread: the work a listener does once it has acknowledged."""

@@ -9,16 +9,24 @@ from core.validation import ValidationReport
 
 
 class DeployFailed(ClixenError):
-    """n8n refused or lost the deploy. `n8n_message` is n8n's own text (feed it to repair)."""
+    """n8n refused or lost the deploy. `n8n_message` is n8n's own text (feed it to repair);
+    `unanswered`: n8n did not answer in time or could not be reached (nothing to repair)."""
 
     code = "deploy_failed"
 
     def __init__(
-        self, message: str, *, n8n_message: str, version: int | None, status: int | None = None
+        self,
+        message: str,
+        *,
+        n8n_message: str,
+        version: int | None,
+        status: int | None = None,
+        unanswered: bool = False,
     ) -> None:
         self.n8n_message = n8n_message
         self.version = version
         self.status = status
+        self.unanswered = unanswered
         super().__init__(message)
 
 

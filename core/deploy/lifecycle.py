@@ -18,7 +18,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy.gate import unreserved_name
-from core.deploy.lock import workflow_lock
+from core.deploy.lock import LOCK_WAIT_S, workflow_lock
 from core.deploy.publish import Progress
 from core.deploy.versions import authorized, deploy_version, replay
 from core.deploy.workflows import get_version
@@ -118,19 +118,29 @@ def deploy_new_workflow(
 
 
 def discard_draft(
-    *, session_factory: sessionmaker[Session], n8n: N8nClient, workflow_id: int
+    *,
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    workflow_id: int,
+    include_hidden: bool = False,
+    lock_wait_s: float = LOCK_WAIT_S,
 ) -> bool:
     """Remove a workflow that never had a version deployed; True if it was removed.
 
     Its record goes with its failed or pending versions (runs that worked on it keep their own
     record, unlinked), and the inactive n8n workflow a refused first deploy may have created is
     deleted. When n8n cannot delete that one now, the record is hidden (status `deleted`) and
-    keeps the n8n id instead. A workflow with a deployed version is never touched (False).
+    keeps the n8n id instead; `include_hidden` tries such a hidden record again (reconciliation).
+    A workflow with a deployed version is never touched (False). DeployBusy when a deploy of it
+    holds its lock past `lock_wait_s`.
     """
-    with workflow_lock(session_factory, workflow_id):
+    with workflow_lock(session_factory, workflow_id, wait_s=lock_wait_s):
         with session_factory.begin() as session:
             wf = session.get(Workflow, workflow_id)
-            if wf is None or wf.head_version > 0 or wf.status == WorkflowStatus.deleted:
+            if wf is None or wf.head_version > 0:
+                return False
+            hidden = wf.status == WorkflowStatus.deleted
+            if hidden and not include_hidden:
                 return False
             n8n_id = wf.n8n_workflow_id
         if n8n_id is not None:
@@ -138,14 +148,16 @@ def discard_draft(
                 n8n.delete_workflow(n8n_id, settle_s=DELETE_SETTLE_S)
             except N8nError as e:
                 log.warning("draft %s: n8n workflow %s not deleted (%s)", workflow_id, n8n_id, e)
+                if hidden:
+                    return False  # still hidden; tried again next time
                 with session_factory.begin() as session:
-                    hidden = session.execute(
+                    hiding = session.execute(
                         update(Workflow)
                         .where(Workflow.id == workflow_id, Workflow.head_version == 0)
                         .values(status=WorkflowStatus.deleted)
                         .execution_options(synchronize_session=False)
                     )
-                    return bool(getattr(hidden, "rowcount", 0))
+                    return bool(getattr(hiding, "rowcount", 0))
         with session_factory.begin() as session:
             # Under the deploy lock nothing deploys it meanwhile; the condition says so again.
             gone = session.execute(

@@ -6,14 +6,18 @@ across the n8n calls); on SQLite (one process) a process-local lock."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Iterator
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy.errors import DeployBusy
+
+log = logging.getLogger(__name__)
 
 # How long a deploy waits for another deploy of the same workflow to finish.
 LOCK_WAIT_S = 60.0
@@ -24,14 +28,18 @@ _local_locks_guard = threading.Lock()
 
 
 @contextlib.contextmanager
-def workflow_lock(session_factory: sessionmaker[Session], workflow_id: int) -> Iterator[None]:
+def workflow_lock(
+    session_factory: sessionmaker[Session], workflow_id: int, *, wait_s: float = LOCK_WAIT_S
+) -> Iterator[None]:
+    """Hold the deploy lock of `workflow_id` for the block; DeployBusy when another holder keeps
+    it past `wait_s` (0: one try)."""
     engine = session_factory.kw.get("bind")
     busy = DeployBusy("Another deploy of this workflow is still running; try again in a minute.")
     if not isinstance(engine, Engine) or engine.dialect.name != "postgresql":
         # SQLite runs in one process: a process-local lock serializes deploys there.
         with _local_locks_guard:
             lock = _local_locks.setdefault(workflow_id, threading.Lock())
-        if not lock.acquire(timeout=LOCK_WAIT_S):
+        if not lock.acquire(timeout=wait_s):
             raise busy
         try:
             yield
@@ -41,7 +49,7 @@ def workflow_lock(session_factory: sessionmaker[Session], workflow_id: int) -> I
     key = {"c": _LOCK_CLASS, "o": workflow_id & 0x7FFFFFFF}
     with engine.connect() as raw:
         conn = raw.execution_options(isolation_level="AUTOCOMMIT")
-        deadline = time.monotonic() + LOCK_WAIT_S
+        deadline = time.monotonic() + wait_s
         while not conn.scalar(text("SELECT pg_try_advisory_lock(:c, :o)"), key):
             if time.monotonic() >= deadline:
                 raise busy
@@ -49,4 +57,11 @@ def workflow_lock(session_factory: sessionmaker[Session], workflow_id: int) -> I
         try:
             yield
         finally:
-            conn.execute(text("SELECT pg_advisory_unlock(:c, :o)"), key)
+            try:
+                conn.execute(text("SELECT pg_advisory_unlock(:c, :o)"), key)
+            except DBAPIError as e:
+                # The lock's connection died (Postgres restarted, the backend was terminated):
+                # the lock went with it, and the deploy it guarded must not fail for that.
+                if not e.connection_invalidated:
+                    raise
+                log.warning("deploy lock of workflow %s: its connection was lost", workflow_id)

@@ -1,21 +1,56 @@
 """Phase 2 of a deploy, with no transaction open: create or update the workflow in n8n, activate
-it, read it back; after a failed update, put the last good version back."""
+it, read it back; after a failed update, put the last good version back.
+
+The create is sent once, marked (`marker`): when n8n does not answer it, the workflow it may
+have made is looked up by its mark until it shows up or the deadline passes, never created again.
+While n8n keeps a call waiting, a line says so every WAIT_NOTE_S.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.deploy.marker import DeployMark, find_marked, site_of
 from core.deploy.readback import Mismatch, confirm_active, holds_sent
 from core.kernel.models import Workflow
-from core.n8n import N8nClient, N8nError, N8nNotFound
+from core.n8n import N8nAPIError, N8nClient, N8nError, N8nNotFound, N8nTimeout, N8nUnanswered
 
 log = logging.getLogger(__name__)
 # What a deploy says while it works: one line of text at a time (the CLI prints it).
 Progress = Callable[[str], None]
+# While a deploy waits for n8n, a progress line says so this often.
+WAIT_NOTE_S = 10.0
+# How often a create n8n did not answer is looked up by its mark.
+LOOKUP_EVERY_S = 1.0
+# How long a lookup goes on without a deadline.
+LOOKUP_WITHOUT_DEADLINE_S = 60.0
+WAITING_PREFIX = "still waiting for n8n"
+
+
+@contextlib.contextmanager
+def still_waiting(say: Progress, every_s: float = WAIT_NOTE_S) -> Iterator[None]:
+    """Within the block, say "still waiting for n8n (N s)…" every `every_s` (from a helper
+    thread) until the block ends: someone watching sees the deploy is alive, not hung."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def note() -> None:
+        while not done.wait(every_s):
+            say(f"{WAITING_PREFIX} ({time.monotonic() - started:.0f} s)…")
+
+    ticker = threading.Thread(target=note, name="n8n-wait-note", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def push(
@@ -41,10 +76,8 @@ def push(
             # Someone deleted it in n8n: recreate rather than leave the workflow unrecoverable.
             n8n_id = None
     if n8n_id is None:
-        created = n8n.create_workflow(payload)
-        if not isinstance(created, dict) or not created.get("id"):
-            raise Mismatch("n8n answered the create without a workflow id.")
-        n8n_id = str(created["id"])
+        mark = DeployMark.new(site_of(session_factory), workflow_id, version)
+        n8n_id = _create_once(n8n, payload, mark, say)
         # Remember the id at once, so a crash before activation cannot orphan it in n8n.
         with session_factory.begin() as session:
             wf = session.get(Workflow, workflow_id)
@@ -56,6 +89,43 @@ def push(
     say("activated; reading back")
     confirm_active(n8n, n8n_id, payload)
     return n8n_id
+
+
+def _create_once(n8n: N8nClient, payload: dict[str, Any], mark: DeployMark, say: Progress) -> str:
+    """The id of the n8n workflow made from `payload` by one create call carrying `mark`."""
+    try:
+        created = n8n.create_workflow(mark.on(payload))
+    except N8nUnanswered:
+        say("n8n did not answer the create; looking for the workflow it may have made")
+        return _await_marked(n8n, mark, name=payload.get("name"))
+    if not isinstance(created, dict) or not created.get("id"):
+        raise Mismatch("n8n answered the create without a workflow id.")
+    return str(created["id"])
+
+
+def _await_marked(n8n: N8nClient, mark: DeployMark, *, name: Any) -> str:
+    """Look for the workflow an unanswered create carrying `mark` made, until n8n's deadline
+    (the create may still be queued in a frozen or busy n8n). Raises N8nTimeout, saying that
+    nothing was duplicated, when it does not show up in time."""
+    left = n8n.time_left()
+    end = time.monotonic() + (LOOKUP_WITHOUT_DEADLINE_S if left is None else left)
+    while time.monotonic() < end:
+        try:
+            found = find_marked(n8n, mark, name=str(name) if name else None)
+        except N8nAPIError:
+            raise
+        except N8nError:  # no answer yet, or not reachable: n8n may be frozen or restarting
+            found = []
+        if found:
+            # One create was sent, so one workflow at most carries this deploy's mark.
+            return found[0]
+        time.sleep(max(0.0, min(LOOKUP_EVERY_S, end - time.monotonic())))
+    raise N8nTimeout(
+        f"n8n at {n8n.base_url} did not answer in time. Check that n8n is running and "
+        "responsive (its /healthz and its log), then deploy again. Nothing was duplicated: the "
+        "workflow was sent once, and should n8n still make it, Clixen's reconciliation job "
+        "removes it."
+    )
 
 
 def restore(n8n: N8nClient, n8n_id: str, payload: dict[str, Any]) -> None:

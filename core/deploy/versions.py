@@ -32,15 +32,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.deploy.errors import DeployFailed, HeadMoved
 from core.deploy.gate import bind, check, parse, unreserved_name
 from core.deploy.lock import workflow_lock
-from core.deploy.publish import Progress, push
+from core.deploy.publish import WAIT_NOTE_S, Progress, push, still_waiting
 from core.deploy.readback import Mismatch
 from core.deploy.settle import fail, succeed
 from core.deploy.workflows import get_version, get_workflow, head_version
 from core.kernel.errors import InvalidInput
 from core.kernel.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
-from core.kernel.settings import Settings
+from core.kernel.settings import Settings, get_settings
 from core.kernel.vocabulary import Role, VersionSource, VersionStatus, WorkflowStatus
-from core.n8n import N8nAPIError, N8nClient, N8nError
+from core.n8n import N8nAPIError, N8nClient, N8nConnectionError, N8nError
 from core.n8n.workflow_json import N8nWorkflow, checksum
 from core.workspace import quotas
 from core.workspace.projects import Actor
@@ -115,7 +115,9 @@ def deploy_version(
     say = progress or _quiet
     model, payload = parse(json_payload)
     key = f"deploy:{idempotency_key}" if idempotency_key else None
-    with workflow_lock(session_factory, workflow_id):
+    # Everything this deploy asks of n8n ends within CLIXEN_N8N_DEADLINE_S.
+    deadline_s = (settings or get_settings()).n8n_deadline_s
+    with workflow_lock(session_factory, workflow_id), n8n.deadline(deadline_s):
         if key and (earlier := replay(session_factory, key)) is not None:
             return earlier
         version, payload, n8n_id, reserved_at = _allocate(
@@ -134,15 +136,16 @@ def deploy_version(
             expected_head=expected_head,
         )
         try:
-            n8n_id = push(
-                session_factory=session_factory,
-                n8n=n8n,
-                workflow_id=workflow_id,
-                n8n_id=n8n_id,
-                payload=payload,
-                version=version.version,
-                say=say,
-            )
+            with still_waiting(say, every_s=min(WAIT_NOTE_S, deadline_s / 4)):
+                n8n_id = push(
+                    session_factory=session_factory,
+                    n8n=n8n,
+                    workflow_id=workflow_id,
+                    n8n_id=n8n_id,
+                    payload=payload,
+                    version=version.version,
+                    say=say,
+                )
         except (N8nError, Mismatch) as e:
             fail(
                 session_factory=session_factory,
@@ -153,11 +156,17 @@ def deploy_version(
                 message=_n8n_message(e),
             )
             status = e.status if isinstance(e, N8nAPIError) else None
+            what = (
+                "n8n did not answer while deploying"
+                if isinstance(e, N8nConnectionError)
+                else "n8n did not accept"
+            )
             raise DeployFailed(
-                f"n8n did not accept version {version.version}: {_n8n_message(e)}",
+                f"{what} version {version.version}: {_n8n_message(e)}",
                 n8n_message=_n8n_message(e),
                 version=version.version,
                 status=status,
+                unanswered=isinstance(e, N8nConnectionError),
             ) from e
         except BaseException:
             # Anything unexpected (a bug, the database, Ctrl-C): never leave vN pending with the

@@ -153,6 +153,8 @@ class LLMClient:
     ) -> None:
         self.model = model
         self.base_url = base_url
+        self.timeout_s = timeout
+        self.max_retries = max_retries
         # The most tokens one answer may use: sent on every call.
         self.max_tokens = max_tokens
         # Whether the server takes a json_schema response format: None until the first call
@@ -176,6 +178,7 @@ class LLMClient:
             base_url=settings.openai_base_url,
             model=settings.openai_model,
             max_tokens=settings.llm_max_tokens,
+            timeout=settings.llm_timeout_s,
         )
 
     def chat(
@@ -240,7 +243,10 @@ class LLMClient:
                 **kwargs,
             )
         except openai.APITimeoutError as e:
-            raise LLMTimeout("The LLM server did not answer in time.") from e
+            raise LLMTimeout(
+                f"The LLM server did not answer in time ({self.timeout_s:.0f} s a try, "
+                f"{self.max_retries + 1} tries; CLIXEN_LLM_TIMEOUT_S); check that it is up."
+            ) from e
         except openai.APIConnectionError as e:
             raise LLMConnectionError(f"The LLM server could not be reached ({e.message}).") from e
         except openai.AuthenticationError as e:

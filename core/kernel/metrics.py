@@ -25,7 +25,7 @@ RUNS_STARTED = Counter(
 RUNS_FINISHED = Counter(
     "clixen_runs_finished",
     "Pipeline runs that stopped executing, by kind and the state they stopped in "
-    "(succeeded, failed, awaiting_input, awaiting_credentials, taken_over).",
+    "(succeeded, failed, awaiting_input, awaiting_credentials, taken_over, handed_over).",
     ["kind", "outcome"],
 )
 RUN_FAILURES = Counter(

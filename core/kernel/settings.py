@@ -157,6 +157,25 @@ class Settings(BaseSettings):
     recovery_stale_s: int = Field(
         120, ge=4, validation_alias=AliasChoices("CLIXEN_RECOVERY_STALE_S")
     )
+    # Everything one deploy asks of n8n (create or update, activate, read back) ends within this;
+    # then the deploy fails saying what to check (a create is never sent twice).
+    n8n_deadline_s: float = Field(
+        120.0, gt=0, validation_alias=AliasChoices("CLIXEN_N8N_DEADLINE_S")
+    )
+    # How long one LLM answer may take (the client tries up to 3 times before giving up).
+    llm_timeout_s: float = Field(120.0, gt=0, validation_alias=AliasChoices("CLIXEN_LLM_TIMEOUT_S"))
+    # Reconciliation (scheduler): how often it looks, and how old a leftover must be to go.
+    reconcile_interval_s: int = Field(
+        600, ge=1, validation_alias=AliasChoices("CLIXEN_RECONCILE_INTERVAL_S")
+    )
+    reconcile_grace_s: float = Field(
+        600.0, ge=0, validation_alias=AliasChoices("CLIXEN_RECONCILE_GRACE_S")
+    )
+    # On SIGTERM, how long `clixen serve` lets the steps in progress finish before it hands
+    # the runs it still holds to another replica and exits.
+    shutdown_grace_s: float = Field(
+        20.0, ge=0, validation_alias=AliasChoices("CLIXEN_SHUTDOWN_GRACE_S")
+    )
 
     @field_validator("database_url")
     @classmethod

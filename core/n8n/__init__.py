@@ -16,6 +16,7 @@ from core.n8n.errors import (
     N8nRateLimited,
     N8nServerError,
     N8nTimeout,
+    N8nUnanswered,
     N8nUnauthorized,
     error_for_status,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "N8nRateLimited",
     "N8nServerError",
     "N8nTimeout",
+    "N8nUnanswered",
     "N8nUnauthorized",
     "error_for_status",
     "execution_failure",

@@ -2,12 +2,18 @@
 
 The one place that knows each n8n endpoint. Explicit timeouts; retries only on connection
 errors, 429 and 5xx with capped exponential backoff (honouring a capped Retry-After).
+
+A call that creates something (a workflow, a credential) is never sent twice blindly: it is
+retried only when it surely did not reach n8n (no connection, 429); after a timeout or a dropped
+connection it raises `N8nUnanswered` and the caller looks for what it would have created. A
+`deadline` bounds everything one thread asks of n8n within it, retries and backoff included.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +27,7 @@ from core.n8n.errors import (
     N8nConnectionError,
     N8nNotFound,
     N8nTimeout,
+    N8nUnanswered,
     error_for_status,
 )
 from core.n8n.metering import MeteredTransport
@@ -32,6 +39,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 MAX_RETRIES = 3
 MAX_BACKOFF_S = 8.0
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Failures after which a request surely never reached n8n: safe to send again, whatever it does.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Statuses after which a call that creates something surely created nothing.
+NOT_DONE_STATUSES = frozenset({429})
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,9 @@ class N8nClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
+        self._timeout = httpx.Timeout(timeout)
+        # Per thread: the monotonic time by which this thread's calls must end (see `deadline`).
+        self._local = threading.local()
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={"X-N8N-API-KEY": api_key, "Accept": "application/json"},
@@ -117,6 +131,27 @@ class N8nClient:
 
     # --- transport -------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def deadline(self, seconds: float | None) -> Iterator[None]:
+        """Within the block, every call this thread makes ends within `seconds` from now,
+        retries and backoff included; once it passed, calls raise N8nTimeout at once. None: no
+        bound. A nested block never extends an outer one."""
+        if seconds is None:
+            yield
+            return
+        outer: float | None = getattr(self._local, "deadline", None)
+        end = time.monotonic() + seconds
+        self._local.deadline = end if outer is None else min(outer, end)
+        try:
+            yield
+        finally:
+            self._local.deadline = outer
+
+    def time_left(self) -> float | None:
+        """Seconds left before this thread's `deadline` (None: no deadline)."""
+        end: float | None = getattr(self._local, "deadline", None)
+        return None if end is None else end - time.monotonic()
+
     def _request(
         self,
         method: str,
@@ -125,44 +160,80 @@ class N8nClient:
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         retry: bool = True,
+        idempotent: bool = True,
     ) -> Any:
+        """One API call. `idempotent=False` (the call creates something): sent again only when
+        it surely did not reach n8n; a timeout or dropped connection raises N8nUnanswered."""
         attempts = self.max_retries + 1 if retry else 1
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         for attempt in range(attempts):
             last = attempt == attempts - 1
+            timeout = self._call_timeout(method, path)
             try:
-                response = self._http.request(method, path, json=json, params=clean_params)
-            except httpx.TimeoutException as e:
-                if last:
-                    raise N8nTimeout(f"n8n at {self.base_url} timed out on {method} {path}") from e
-                self._sleep(attempt, None)
+                response = self._http.request(
+                    method, path, json=json, params=clean_params, timeout=timeout
+                )
+            except NOT_SENT as e:
+                if last or not self._sleep(attempt, None):
+                    raise self._unreachable(method, path, e) from e
                 continue
-            except httpx.TransportError as e:
-                if last:
-                    raise N8nConnectionError(
-                        f"cannot reach n8n at {self.base_url} ({type(e).__name__}: {e})"
+            except (httpx.TimeoutException, httpx.TransportError) as e:
+                if not idempotent:
+                    raise N8nUnanswered(
+                        f"n8n at {self.base_url} did not answer {method} {path} "
+                        f"({type(e).__name__}); it may or may not have done it"
                     ) from e
-                self._sleep(attempt, None)
+                if last or not self._sleep(attempt, None):
+                    raise self._unreachable(method, path, e) from e
                 continue
             if response.status_code < 400:
                 if not response.content:
                     return None
                 return response.json()
-            if response.status_code in RETRY_STATUSES and not last:
-                self._sleep(attempt, response.headers.get("Retry-After"))
+            may_retry = idempotent or response.status_code in NOT_DONE_STATUSES
+            if (
+                response.status_code in RETRY_STATUSES
+                and may_retry
+                and not last
+                and self._sleep(attempt, response.headers.get("Retry-After"))
+            ):
                 continue
             raise error_for_status(response.status_code)(
                 response.status_code, _message_of(response), method=method, path=path
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def _sleep(attempt: int, retry_after: str | None) -> None:
+    def _call_timeout(self, method: str, path: str) -> httpx.Timeout:
+        left = self.time_left()
+        if left is None:
+            return self._timeout
+        if left <= 0:
+            raise N8nTimeout(
+                f"n8n at {self.base_url} did not answer in time (deadline passed before "
+                f"{method} {path})"
+            )
+        read = min(self._timeout.read or left, left)
+        return httpx.Timeout(read, connect=min(self._timeout.connect or left, left))
+
+    def _unreachable(self, method: str, path: str, e: Exception) -> N8nConnectionError:
+        if isinstance(e, httpx.TimeoutException):
+            return N8nTimeout(f"n8n at {self.base_url} timed out on {method} {path}")
+        return N8nConnectionError(
+            f"cannot reach n8n at {self.base_url} ({type(e).__name__}: {e}); check that it is "
+            "running and that N8N_URL points at it"
+        )
+
+    def _sleep(self, attempt: int, retry_after: str | None) -> bool:
+        """Wait before retry `attempt + 1`; False (no wait) when the deadline comes first."""
         delay = min(MAX_BACKOFF_S, 0.25 * (2**attempt))
         if retry_after:
             with contextlib.suppress(ValueError):
                 delay = min(MAX_BACKOFF_S, max(0.0, float(retry_after)))
+        left = self.time_left()
+        if left is not None and left <= delay:
+            return False
         time.sleep(delay)
+        return True
 
     # --- health ----------------------------------------------------------------------------
 
@@ -177,9 +248,10 @@ class N8nClient:
     # --- workflows -------------------------------------------------------------------------
 
     def create_workflow(self, workflow: Mapping[str, Any]) -> dict[str, Any]:
-        """Create a workflow (inactive); read-only and unknown fields are stripped first."""
+        """Create a workflow (inactive); read-only and unknown fields are stripped first.
+        Raises N8nUnanswered when n8n may or may not have created it (never sent twice)."""
         result: dict[str, Any] = self._request(
-            "POST", "/api/v1/workflows", json=strip_read_only(workflow)
+            "POST", "/api/v1/workflows", json=strip_read_only(workflow), idempotent=False
         )
         return result
 
@@ -194,11 +266,27 @@ class N8nClient:
         )
         return result
 
-    def list_workflows(self, *, limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
+    def list_workflows(
+        self, *, limit: int = 100, cursor: str | None = None, name: str | None = None
+    ) -> dict[str, Any]:
+        """One page of workflows (without pinned data); `name`: only those whose name contains
+        it (n8n matches with SQL LIKE)."""
         result: dict[str, Any] = self._request(
-            "GET", "/api/v1/workflows", params={"limit": limit, "cursor": cursor}
+            "GET",
+            "/api/v1/workflows",
+            params={"limit": limit, "cursor": cursor, "name": name, "excludePinnedData": "true"},
         )
         return result
+
+    def iter_workflows(self, *, name: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every workflow (filtered like `list_workflows`), following the cursor."""
+        cursor: str | None = None
+        while True:
+            page = self.list_workflows(limit=100, cursor=cursor, name=name)
+            yield from page.get("data") or []
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return
 
     def activate(self, workflow_id: str) -> dict[str, Any]:
         """Activate (publish) a workflow; n8n refuses workflows with configuration issues."""
@@ -342,7 +430,10 @@ class N8nClient:
     def create_credential(self, *, name: str, type: str, data: Mapping[str, Any]) -> dict[str, Any]:
         """Create an n8n credential; the returned dict has its `id` (never the data)."""
         result: dict[str, Any] = self._request(
-            "POST", "/api/v1/credentials", json={"name": name, "type": type, "data": dict(data)}
+            "POST",
+            "/api/v1/credentials",
+            json={"name": name, "type": type, "data": dict(data)},
+            idempotent=False,
         )
         return result
 

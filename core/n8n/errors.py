@@ -21,6 +21,14 @@ class N8nTimeout(N8nConnectionError):
     code = "n8n_timeout"
 
 
+class N8nUnanswered(N8nTimeout):
+    """A call that is not safe to repeat (it creates something) was sent, and n8n did not answer
+    it (a timeout, a dropped connection): n8n may or may not have done it. Never sent again
+    blindly; the caller looks for what it would have created (`N8nClient.find_marked`)."""
+
+    code = "n8n_unanswered"
+
+
 class N8nAPIError(N8nError):
     """n8n answered with an error status; `message` is n8n's own explanation."""
 

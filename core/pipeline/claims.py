@@ -15,7 +15,8 @@
 
 Contract: a claim is renewed only by the process that holds it (its `RunClaims` heartbeat), and
 released (lease set to now) when its worker stops, so recovery can take a run at once if its
-worker stopped while it was still in progress.
+worker stopped while it was still in progress. A stopping process releases every claim it still
+holds (`RunClaims.release_all`), queued runs included.
 """
 
 from __future__ import annotations
@@ -176,6 +177,27 @@ class RunClaims:
             held = self._held.get(run_id)
             if held is not None and held.owner == owner:
                 del self._held[run_id]
+
+    def release_all(self) -> list[int]:
+        """Stop renewing every claim held here and end each lease now, so another process's
+        recovery may take the runs at once; the ids of the runs released (this process is
+        stopping: a worker still in a step past that finds its claim gone at its next save)."""
+        with self._lock:
+            held, self._held = self._held, {}
+        released = []
+        for run_id, h in held.items():
+            try:
+                with h.services.session_factory.begin() as session:
+                    session.execute(
+                        update(PipelineRun)
+                        .where(PipelineRun.id == run_id, PipelineRun.owner_pid == h.owner)
+                        .values(lease_until=h.services.clock())
+                        .execution_options(synchronize_session=False)
+                    )
+                released.append(run_id)
+            except Exception:  # that lease then simply runs out
+                logger.warning("could not release the claim of run %s", run_id, exc_info=True)
+        return released
 
     def holds(self, run_id: int) -> str | None:
         """The owner id this process renews run `run_id` for, if any."""

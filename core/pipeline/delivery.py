@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from core.deploy.publish import WAITING_PREFIX
 from core.kernel.models import PipelineRun
 from core.kernel.vocabulary import RunKind, RunState, VersionSource
 from core.n8n import ExecutionFailure, execution_failure
@@ -59,9 +60,12 @@ def step_deploying(active: ActiveRun) -> None:
             idempotency_key=f"run:{active.run.id}:{digest}",
             settings=active.services.settings,
             expected_head=context.base_version,
-            # Only what the user should hear (settings the product dropped), not every call.
+            # Only what the user should hear (settings the product dropped, n8n keeping us
+            # waiting), not every call.
             progress=lambda line: (
-                active.emit(RunState.deploying, line) if line.startswith("settings:") else None
+                active.emit(RunState.deploying, line)
+                if line.startswith(("settings:", WAITING_PREFIX))
+                else None
             ),
         )
     except deploy.HeadMoved as e:
@@ -73,6 +77,10 @@ def step_deploying(active: ActiveRun) -> None:
         need_repair(active, ProblemKind.validation)
         return
     except deploy.DeployFailed as e:
+        if e.unanswered:
+            # n8n was not there to refuse anything: no repair can help; say what to check.
+            fail(active, str(e), category="n8n")
+            raise StopRun from e
         context.problems = [Issue(code="n8n_rejected", message=e.n8n_message)]
         context.problem_kind = ProblemKind.validation
         need_repair(active, ProblemKind.validation)

@@ -1,6 +1,8 @@
 """Driving a run: `execute_run` takes the run's claim, runs the steps from its saved state until
 it succeeds, fails or asks a question, and releases the claim; `answer_question` gives a waiting
-run the user's answer and drives it on.
+run the user's answer and drives it on. When the process stops (`services.stopping`), a worker
+ends after the step in progress and hands the run over (its claim released, the run still in
+progress for another process's recovery), and a queued run is not started.
 
 Contract: only the holder of a run's claim drives it (see `claims`): `execute_run` refuses a run
 another worker holds, and a worker whose claim was taken over stops at its next save. It never
@@ -40,6 +42,11 @@ STEP_NAMES = {
     RunState.watching: "test_run",
 }
 
+# The outcome of a run this process stopped driving because it is stopping (still in progress).
+HANDED_OVER = (
+    "This server is restarting; another one picks the request up at once and reports here."
+)
+
 
 def execute_run(
     services: PipelineServices, run_id: int, progress: Progress | None = None
@@ -53,6 +60,10 @@ def execute_run(
     run = get_run(services, run_id)
     if RunState(run.state) not in IN_PROGRESS:
         return outcome(ActiveRun.of(services, run, progress))
+    if services.stopping.is_set():
+        # This process is stopping: its queued claim is released for another one to take.
+        claims.release(services, run_id, services.owner)
+        return outcome(ActiveRun.of(services, run, progress), message=HANDED_OVER)
     owner = claims.take(services, run_id)
     if owner is None:
         return _held_elsewhere(services, run_id, progress)
@@ -104,6 +115,12 @@ def _drive(
     try:
         try:
             while active.state in IN_PROGRESS:
+                if services.stopping.is_set():
+                    # Between two steps: the run is saved; the claim is released below.
+                    logger.info(
+                        "run %s handed over at %s: this process stops", run_id, active.state
+                    )
+                    return outcome(active, message=HANDED_OVER), "handed_over"
                 _step(active)
         except StopRun:
             pass

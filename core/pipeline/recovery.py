@@ -53,6 +53,8 @@ def resume_incomplete_runs(
         )
     outcomes: list[RunOutcome] = []
     for run_id in stale:
+        if services.stopping.is_set():
+            break  # a stopping process takes no run over
         owner = claims.take(services, run_id, expired_only=True, stale_before=stale_before)
         if owner is None:
             continue  # another recovering process took it, or its holder renewed it meanwhile

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -86,6 +87,9 @@ class PipelineServices:
     # This replica's readiness (`clixen serve`): while not ready, no new run starts. None: the
     # caller (the CLI, a test) vouches for its dependencies itself.
     readiness: ReadinessProbe | None = None
+    # Set when this process stops (SIGTERM): workers end after the step in progress and hand
+    # their runs over (claims released), and queued runs are not started here.
+    stopping: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ RUN_RECOVERY = "run_recovery"
 PRUNE_ACTIONS = "prune_processed_actions"
 TEST_COPY_SWEEP = "test_copy_sweep"
 CONNECT_WATCH = "connect_watch"
+RECONCILE = "reconcile"
 ALL_JOBS = (
     SMOKE_TEST,
     QUOTA_RESET,
@@ -20,4 +21,5 @@ ALL_JOBS = (
     PRUNE_ACTIONS,
     TEST_COPY_SWEEP,
     CONNECT_WATCH,
+    RECONCILE,
 )

@@ -30,6 +30,7 @@ from core.scheduler import (
     EXECUTION_WATCH,
     PRUNE_ACTIONS,
     QUOTA_RESET,
+    RECONCILE,
     RUN_RECOVERY,
     SMOKE_TEST,
     TEST_COPY_SWEEP,
@@ -375,6 +376,23 @@ def connect_watch_job() -> None:
     _fire(CONNECT_WATCH, _connect_body)
 
 
+def _reconcile_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
+    from core.deploy.reconcile import reconcile
+
+    with _n8n_client(ctx.settings) as client:
+        return reconcile(
+            session_factory=ctx.session_factory,
+            n8n=client,
+            now=ctx.clock(),
+            grace_s=ctx.settings.reconcile_grace_s,
+        )
+
+
+def reconcile_job() -> None:
+    """Remove what interrupted deploys left in n8n and in the product (`core.deploy.reconcile`)."""
+    _fire(RECONCILE, _reconcile_body)
+
+
 def execution_watch_job() -> None:
     _fire(EXECUTION_WATCH, _watch_body)
 
@@ -397,3 +415,14 @@ def run_recovery_at_start_job() -> None:
         runner=ctx.runner,
         ready=ctx.readiness.is_ready if ctx.readiness is not None else None,
     )
+
+
+def run_recovery_on_handover_job() -> None:
+    """Recover the runs another replica just released as it stopped. Outside the job's lock (a
+    replica's recovery may be busy driving a run for minutes): each run is taken with one
+    conditional UPDATE, so two replicas recovering at once still never take the same run."""
+    ctx = current_context()
+    if RUN_RECOVERY not in ctx.schedules:
+        return
+    summary = _recovery_body(ctx, ctx.clock())
+    logger.info("run recovery after a handover: %s", summary)

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN
 from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
@@ -45,10 +46,12 @@ from core.scheduler import (
     EXECUTION_WATCH,
     PRUNE_ACTIONS,
     QUOTA_RESET,
+    RECONCILE,
     RUN_RECOVERY,
     SMOKE_TEST,
     TEST_COPY_SWEEP,
 )
+from core.scheduler.handover import HandoverListener
 from core.scheduler.locks import TICK_ANCHOR, day_tick, interval_tick, runner_id
 from core.scheduler.notify import Notifier
 
@@ -172,6 +175,7 @@ def job_schedules(
         PRUNE_ACTIONS: interval(PRUNE_ACTIONS, "prune_processed_actions_job", PRUNE_ACTIONS_S),
         TEST_COPY_SWEEP: interval(TEST_COPY_SWEEP, "sweep_test_copies_job", TEST_COPY_SWEEP_S),
         CONNECT_WATCH: interval(CONNECT_WATCH, "connect_watch_job", settings.connect_interval_s),
+        RECONCILE: interval(RECONCILE, "reconcile_job", settings.reconcile_interval_s),
     }
     if interval_override_s:
         schedules[QUOTA_RESET] = interval(QUOTA_RESET, "quota_reset_job", interval_override_s)
@@ -190,7 +194,7 @@ def default_jobs(settings: Settings) -> list[str]:
     """The jobs a process runs when not told otherwise: the n8n ones only if n8n is configured."""
     jobs = [QUOTA_RESET, RUN_RECOVERY, PRUNE_ACTIONS]
     if settings.n8n_url and settings.n8n_api_key:
-        jobs[0:0] = [SMOKE_TEST, EXECUTION_WATCH, TEST_COPY_SWEEP, CONNECT_WATCH]
+        jobs[0:0] = [SMOKE_TEST, EXECUTION_WATCH, TEST_COPY_SWEEP, CONNECT_WATCH, RECONCILE]
     return jobs
 
 
@@ -211,7 +215,9 @@ def start_scheduler(
     the job store is shared, and a replica removes the known jobs it does not run.
     `recover_at_start` runs run recovery once right away (runs interrupted by the previous
     process's death are picked up on start, not a full interval later). With `readiness`, a
-    tick fired while this replica is not ready is left to the other replicas.
+    tick fired while this replica is not ready is left to the other replicas; with run recovery on
+    Postgres, runs another replica hands over when it stops are recovered at once
+    (`core.scheduler.handover`).
     """
     if session_factory is None:
         session_factory = db.make_session_factory(db.make_engine(settings.database_url))
@@ -244,16 +250,34 @@ def start_scheduler(
         scheduler, [schedules[name] for name in enabled], remove=set(ALL_JOBS) - set(enabled)
     )
     if recover_at_start and RUN_RECOVERY in enabled:
-        scheduler.add_job(
-            "core.scheduler.jobs:run_recovery_at_start_job",
-            id="run_recovery_at_start",
-            jobstore="local",
-            next_run_time=dt.datetime.now(dt.UTC),
-            misfire_grace_time=None,
-        )
+        recover_now(scheduler, "run_recovery_at_start_job")
+    if RUN_RECOVERY in enabled:
+        # Runs a stopping replica released are taken over at once, not at the next tick.
+        listener = HandoverListener(
+            session_factory, lambda: recover_now(scheduler, "run_recovery_on_handover_job")
+        ).start()
+        scheduler.add_listener(lambda _: listener.stop(), EVENT_SCHEDULER_SHUTDOWN)
     scheduler.resume()
     logger.info("scheduler started (%s) with jobs: %s", runner_id(), ", ".join(enabled))
     return scheduler
+
+
+# Handovers recovered at once in this process: a recovery still driving the runs of one
+# replica that stopped does not hold back those of the next one (runs are claimed one by one).
+HANDOVER_RECOVERIES = 4
+
+
+def recover_now(scheduler: BackgroundScheduler, job: str) -> None:
+    """Run the run-recovery job function `job` (of core.scheduler.jobs) once, now, here."""
+    scheduler.add_job(
+        f"core.scheduler.jobs:{job}",
+        id=job,
+        jobstore="local",
+        next_run_time=dt.datetime.now(dt.UTC),
+        misfire_grace_time=None,
+        replace_existing=True,
+        max_instances=HANDOVER_RECOVERIES,
+    )
 
 
 def _sync_jobs(

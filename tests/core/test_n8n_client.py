@@ -15,6 +15,8 @@ from core.n8n import (
     N8nConnectionError,
     N8nNotFound,
     N8nServerError,
+    N8nTimeout,
+    N8nUnanswered,
     N8nUnauthorized,
     error_for_status,
     execution_failure,
@@ -170,6 +172,56 @@ def test_no_retry_on_4xx() -> None:
     ):
         c.create_workflow({"name": "x", "nodes": [], "connections": {}})
     assert calls["n"] == 1
+
+
+def test_a_create_n8n_did_not_answer_is_never_sent_again_but_a_read_is_retried() -> None:
+    calls: list[str] = []
+
+    def frozen(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.ReadTimeout("n8n is frozen", request=request)
+
+    with N8nClient("http://n8n.invalid", "k", transport=httpx.MockTransport(frozen)) as c:
+        with pytest.raises(N8nUnanswered, match="may or may not have done it"):
+            c.create_workflow({"name": "x", "nodes": [], "connections": {}})
+        assert calls == ["POST"]
+        calls.clear()
+        with pytest.raises(N8nTimeout):
+            c.get_workflow("1")
+        assert calls == ["GET"] * 4
+
+
+def test_a_create_that_never_reached_n8n_is_sent_again() -> None:
+    calls: list[str] = []
+
+    def refused_once(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) == 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return httpx.Response(200, json={"id": "9"})
+
+    with N8nClient("http://n8n.invalid", "k", transport=httpx.MockTransport(refused_once)) as c:
+        assert c.create_workflow({"name": "x", "nodes": [], "connections": {}}) == {"id": "9"}
+    assert calls == ["POST", "POST"]
+
+
+def test_a_deadline_bounds_retries_and_refuses_calls_once_passed() -> None:
+    calls: list[str] = []
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(503, json={"message": "busy"}, headers={"Retry-After": "5"})
+
+    with N8nClient("http://n8n.invalid", "k", transport=httpx.MockTransport(busy)) as c:
+        with c.deadline(1.0):
+            # The backoff n8n asks for (5 s) ends after the deadline: no retry.
+            with pytest.raises(N8nServerError):
+                c.get_workflow("1")
+            assert calls == ["GET"]
+        with c.deadline(0.0), pytest.raises(N8nTimeout, match="deadline passed"):
+            c.get_workflow("1")
+        assert calls == ["GET"]
+        assert c.time_left() is None
 
 
 def test_strip_read_only_keeps_only_accepted_fields() -> None:

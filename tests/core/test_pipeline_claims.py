@@ -179,3 +179,39 @@ def test_a_worker_that_lost_its_claim_stops_without_writing(
         assert session.scalar(select(func.count(Workflow.id))) == 0
     # The call it made is still charged (its estimate): tokens spent are never free.
     assert tokens_charged(session_factory) > 0
+
+
+def test_a_stopping_process_ends_after_the_step_and_another_takes_the_run_over_at_once(
+    services: PipelineServices,
+    project_id: int,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """SIGTERM: the worker finishes the LLM step it is in, stops before the next one and
+    releases its claim; a run still queued is not started here. Another process's recovery
+    takes both at once (no lease wait: the lease here is 10 minutes) and calls the LLM only
+    for the run that had not called it yet."""
+    services.lease_s = 600.0
+    llm.delay_s = 1.0
+    llm.default = answer(schedule_workflow())
+    driving, _ = start_run(
+        services, team_id=TEAM, user_id=USER, project_id=project_id, request="every morning news"
+    )
+    queued, _ = start_run(
+        services, team_id=TEAM, user_id=USER, project_id=project_id, request="every evening news"
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(execute_run, services, driving.id)
+        wait_until(lambda: llm.requests, 60, "the run never called the LLM")
+        services.stopping.set()  # what SIGTERM does, while the LLM answers
+        handed = first.result(timeout=60)
+        not_started = execute_run(services, queued.id)
+    assert handed.state == "validating" and "another one picks the request up" in handed.message
+    assert not_started.state == "queued"
+    assert services.claims.release_all() == []  # both claims were already released
+    assert len(llm.requests) == 1
+
+    recovered = resume_incomplete_runs(other_process(services, llm), older_than_s=600)
+    assert sorted(o.run_id for o in recovered) == sorted([driving.id, queued.id])
+    assert all(o.ok for o in recovered), [o.message for o in recovered]
+    assert len(llm.requests) == 2  # the first run's answer was not asked for again

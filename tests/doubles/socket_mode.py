@@ -47,6 +47,8 @@ class FakeSocketMode:
 
     acks: dict[str, Any] = field(default_factory=dict)
     connections: int = 0
+    # Connections the app ended with a close frame (a clean close), not by dropping them.
+    closed_by_app: int = 0
     url: str = ""
     _current: socket.socket | None = None
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -148,6 +150,9 @@ class FakeSocketMode:
                     _send_frame(sock, PONG, data)
                 elif opcode == CLOSE:
                     _send_frame(sock, CLOSE, data[:2])
+                    with self._changed:
+                        self.closed_by_app += 1
+                        self._changed.notify_all()
                     break
         except (OSError, ConnectionError, ValueError):
             pass

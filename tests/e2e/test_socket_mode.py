@@ -276,3 +276,11 @@ def test_socket_mode_help_request_rollback_and_reconnect(
     socket_app.command("help")
     assert "/clixen rollback" in _text(slack.wait_for("respond", 5)[4])
     assert socket_app.proc.poll() is None, socket_app.output()
+
+
+def test_sigterm_closes_the_socket_cleanly_and_exits_0(socket_app: SocketApp) -> None:
+    """A stopping replica says goodbye on its socket (Slack then sends to the other replicas'
+    sockets) and exits 0, not by the signal."""
+    socket_app.proc.send_signal(signal.SIGTERM)
+    assert socket_app.proc.wait(timeout=60) == 0, socket_app.output()
+    assert socket_app.socket.closed_by_app == 1, socket_app.output()
