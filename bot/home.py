@@ -14,9 +14,8 @@ from core.deploy.workflows import Direction, list_workflows
 from core.kernel.vocabulary import Role
 from core.workspace.projects import (
     default_project,
-    get_project,
     list_projects,
-    require_role,
+    project_for,
     switch_project,
 )
 from core.workspace.quotas import usage
@@ -70,14 +69,13 @@ def publish_home(
     with services.session_factory.begin() as session:
         project: Project
         if switch_to is not None:
-            require_role(
+            target = project_for(
                 session=session,
                 project_id=switch_to,
                 team_id=team_id,
                 user_id=user_id,
                 at_least=Role.viewer,
             )
-            target = get_project(session=session, project_id=switch_to)
             project = switch_project(
                 session=session,
                 team_id=team_id,
@@ -86,14 +84,13 @@ def publish_home(
                 create_if_missing=False,
             )
         elif project_id is not None:
-            require_role(
+            project = project_for(
                 session=session,
                 project_id=project_id,
                 team_id=team_id,
                 user_id=user_id,
                 at_least=Role.viewer,
             )
-            project = get_project(session=session, project_id=project_id)
         else:
             project = default_project(session=session, team_id=team_id, user_id=user_id)
         choices = [

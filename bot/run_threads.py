@@ -39,11 +39,9 @@ from core.conversation.threads import (
     find_thread_target,
     set_run_message,
 )
-from core.credentials.needs import BOT_SECRET, bot_token_nodes
 from core.deploy.workflows import find_workflow, get_version, get_workflow, head_version
 from core.graph import text_outline, workflow_graph
 from core.kernel.errors import ClixenError, LLMNotConfigured, NotFound
-from core.kernel.models import PipelineRun
 from core.kernel.vocabulary import IN_PROGRESS, Role, RunKind, RunState
 from core.pipeline import (
     ProgressEvent,
@@ -53,9 +51,8 @@ from core.pipeline import (
     run_test_call,
     start_run,
 )
-from core.pipeline.credential_wait import project_secret_types
+from core.pipeline.credential_wait import credential_choices
 from core.pipeline.resume import provide_credentials
-from core.pipeline.types import RunContext
 from core.workspace.projects import default_project
 
 log = logging.getLogger(__name__)
@@ -236,25 +233,12 @@ def give_credentials(
 
 def credential_asks(services: BotServices, outcome: RunOutcome) -> list[CredentialAsk]:
     """What the waiting run's message asks for, with the project's secrets of each type."""
-    with services.session_factory() as session:
-        run = session.get(PipelineRun, outcome.run_id)
-        secrets = project_secret_types(session, run.project_id) if run is not None else {}
-        candidate = (RunContext.of(run.context).candidate if run is not None else None) or {}
-    slack_nodes = set(bot_token_nodes(candidate, [node for node, _ in outcome.credentials_needed]))
+    choices = credential_choices(
+        services.session_factory, outcome.run_id, list(outcome.credentials_needed)
+    )
     return [
-        CredentialAsk(
-            node=node,
-            types=types,
-            existing=tuple(
-                sorted(
-                    n
-                    for n, t in secrets.items()
-                    if t in types and (n != BOT_SECRET or node in slack_nodes)
-                )
-            ),
-            posts_as_bot=node in slack_nodes,
-        )
-        for node, types in outcome.credentials_needed
+        CredentialAsk(node=c.node, types=c.types, existing=c.existing, posts_as_bot=c.posts_as_bot)
+        for c in choices
     ]
 
 

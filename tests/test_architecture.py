@@ -170,3 +170,23 @@ def test_only_the_bot_imports_slack() -> None:
             if target.split(".")[0] in ("slack_bolt", "slack_sdk"):
                 wrong.append(f"{path.relative_to(REPO)}:{line} imports {target}")
     assert wrong == []
+
+
+def test_slack_listeners_leave_authorization_and_queries_to_core() -> None:
+    """The bot parses, calls core and renders: no role check and no query of its own."""
+    wrong = []
+    for path in sorted((REPO / "bot").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            queries = (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id == "session"
+                and func.attr in {"get", "scalar", "scalars", "execute", "add", "delete"}
+            )
+            if name in {"require_role", "select"} or queries:
+                wrong.append(f"{path.relative_to(REPO)}:{node.lineno} calls {name}")
+    assert wrong == []

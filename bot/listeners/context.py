@@ -1,11 +1,19 @@
-"""What every listener reads from Bolt's context, and how it hands work off after the ack."""
+"""What every listener reads from Bolt's context, and how it hands work off after the ack.
+
+Most listeners are `@acked()` functions of one `SlackRequest`: the decorator acknowledges at
+once (Slack's 3 seconds) and runs the function on the intake threads (`pool="runs"`: on the run
+workers, for work that waits on n8n), where an error reaches the user through the one error
+handler. A listener parses the payload, calls one core function and renders; authorization
+and every business rule are core's.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from slack_bolt import BoltContext
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.errors import handle_error
@@ -60,3 +68,65 @@ def _guarded(
             handle_error(e, body, context, client)
 
     return guarded
+
+
+@dataclass(frozen=True)
+class SlackRequest:
+    """What an acknowledged listener works with: the payload (the action, view, command or
+    event), the whole request body, the Web API client, Bolt's context and `respond`."""
+
+    payload: dict[str, Any]
+    body: dict[str, Any]
+    client: WebClient
+    context: BoltContext
+    respond: Respond | None
+
+    @property
+    def services(self) -> BotServices:
+        return services_of(self.context)
+
+    @property
+    def team(self) -> str:
+        return team_of(self.context)
+
+    @property
+    def user(self) -> str:
+        return user_of(self.context)
+
+    def reply(self, **message: Any) -> None:
+        """An answer through `respond` (actions and commands have one)."""
+        if self.respond is None:
+            raise RuntimeError("this Slack request has no response URL")
+        self.respond(**message)
+
+
+Listener = Callable[..., None]
+
+
+def acked(
+    *, pool: Literal["intake", "runs"] = "intake"
+) -> Callable[[Callable[[SlackRequest], None]], Listener]:
+    """A Bolt listener that acknowledges first and then runs the decorated work on `pool`."""
+
+    def decorate(work: Callable[[SlackRequest], None]) -> Listener:
+        # Bolt passes the arguments this signature names; `payload` is the action, view,
+        # command or event, whichever the request carries.
+        def listener(
+            ack: Ack,
+            payload: dict[str, Any],
+            body: dict[str, Any],
+            client: WebClient,
+            context: BoltContext,
+            respond: Respond | None = None,
+        ) -> None:
+            ack()
+            request = SlackRequest(payload, body, client, context, respond)
+            hand_off = after_ack if pool == "intake" else on_run_worker
+            hand_off(context, body, client, lambda: work(request))
+
+        listener.__name__ = listener.__qualname__ = work.__name__
+        listener.__doc__ = work.__doc__
+        listener.__module__ = work.__module__
+        return listener
+
+    return decorate

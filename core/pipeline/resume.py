@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.credentials import needs as credentials
+from core.credentials.needs import adopt_bot_token, bot_token_nodes, slack_channels
 from core.credentials.secrets import secret_key
 from core.credentials.sync import ensure_credential
 from core.kernel.errors import InvalidInput, NotFound
@@ -24,11 +26,64 @@ from core.pipeline import claims
 from core.pipeline.active import ActiveRun, credentials_message, outcome
 from core.pipeline.credential_wait import auto_bind, project_secret_types
 from core.pipeline.engine import execute_run
-from core.pipeline.runs import get_run
+from core.pipeline.runs import get_run, run_and_project
 from core.pipeline.types import NeededCredential, PipelineServices, Progress, RunContext, RunOutcome
 from core.workspace.projects import require_role
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PostAsBot:
+    """What "Post as Clixen" settled: the bot's secret for each waiting Slack node, the public
+    channels its workflow posts to (for the bot to join) and the run's thread."""
+
+    chosen: dict[str, str]
+    channels: list[str]
+    channel: str | None
+    thread_ts: str | None
+
+
+def post_as_bot(
+    services: PipelineServices, *, run_id: int, node: str, team_id: str, user_id: str, token: str
+) -> PostAsBot:
+    """A project owner lets the waiting run's Slack nodes post as the Clixen bot: its token
+    becomes the project's slackApi secret (`adopt_bot_token`, owners only) and every waiting
+    Slack node is to use it (never bound by type alone). Give the result's `chosen` to
+    `provide_credentials` once the bot joined the channels."""
+    with services.session_factory.begin() as session:
+        run, project = run_and_project(
+            session=session, run_id=run_id, team_id=team_id, user_id=user_id, at_least=Role.viewer
+        )
+        secret = adopt_bot_token(
+            session=session,
+            project_id=project.id,
+            team_id=team_id,
+            user_id=user_id,
+            token=token,
+            key=secret_key(services.settings),
+            n8n=services.n8n,
+        )
+        context = RunContext.of(run.context)
+        candidate = context.candidate or {}
+        waiting = [n.node for n in context.credentials_needed] or [node]
+        return PostAsBot(
+            chosen=dict.fromkeys(bot_token_nodes(candidate, waiting), secret),
+            channels=list(slack_channels(candidate)),
+            channel=run.slack_channel_id,
+            thread_ts=run.slack_thread_ts,
+        )
+
+
+def credential_form_project(
+    session_factory: sessionmaker[Session], *, run_id: int, team_id: str, user_id: str
+) -> str:
+    """The name of the waiting run's project, when the user may give it a credential (editors)."""
+    with session_factory() as session:
+        _, project = run_and_project(
+            session=session, run_id=run_id, team_id=team_id, user_id=user_id, at_least=Role.editor
+        )
+        return project.name
 
 
 def provide_credentials(

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.generation.retrieval import valid_timezone
 from core.kernel.errors import InvalidInput, NotFound
-from core.kernel.models import PipelineRun, Workflow
+from core.kernel.models import PipelineRun, Project, Workflow
 from core.kernel.safety import sanitize_request
 from core.kernel.vocabulary import IN_PROGRESS, Role, RunKind, RunState, WorkflowStatus
 from core.pipeline.claims import hold_here
 from core.pipeline.types import PipelineError, PipelineServices, RunContext
 from core.workspace import quotas
-from core.workspace.projects import require_role
+from core.workspace.projects import project_for, require_role
 
 
 def start_run(
@@ -134,6 +134,22 @@ def run_by_key(factory: sessionmaker[Session], key: str) -> PipelineRun | None:
     """The run started with idempotency key `key`, if any (detached)."""
     with factory() as session:
         return session.scalar(select(PipelineRun).where(PipelineRun.idempotency_key == key))
+
+
+def run_and_project(
+    *, session: Session, run_id: int, team_id: str, user_id: str, at_least: Role
+) -> tuple[PipelineRun, Project]:
+    """A run of the user's workspace and its project, when the user has `at_least` rights in
+    that project. NotFound for no such run (or one of another workspace: the same answer),
+    PermissionDenied below `at_least`. Run ids come back from chat buttons: always untrusted."""
+    run = session.get(PipelineRun, run_id)
+    if run is None or run.team_id != team_id:
+        raise NotFound(f"There is no request {run_id}.")
+    project = project_for(
+        session=session, project_id=run.project_id, team_id=team_id, user_id=user_id,
+        at_least=at_least,
+    )  # fmt: skip
+    return run, project
 
 
 def get_run(services: PipelineServices, run_id: int) -> PipelineRun:

@@ -146,6 +146,25 @@ def require_role(
     return member
 
 
+def project_for(
+    *, session: Session, project_id: int | None, team_id: str, user_id: str, at_least: Role
+) -> Project:
+    """Project `project_id` (None: the user's active one) when the user has `at_least` rights
+    there; PermissionDenied otherwise. The check every front end makes on an id it was sent."""
+    if project_id is None:
+        project = default_project(session=session, team_id=team_id, user_id=user_id)
+    else:
+        require_role(
+            session=session, project_id=project_id, team_id=team_id, user_id=user_id,
+            at_least=at_least,
+        )  # fmt: skip
+        return get_project(session=session, project_id=project_id)
+    require_role(
+        session=session, project_id=project.id, team_id=team_id, user_id=user_id, at_least=at_least
+    )
+    return project
+
+
 def list_projects(*, session: Session, team_id: str, user_id: str) -> list[tuple[Project, Role]]:
     """The user's projects in this workspace with their role in each, by name."""
     rows = session.execute(

@@ -3,19 +3,16 @@ clicking user, answered privately (ephemeral), never posted where others could u
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt import Ack, BoltContext, Respond
-from slack_sdk import WebClient
+from slack_bolt import Ack, Respond
 
 from bot.blocks.connect import connect_link_blocks, parse_connect_value
 from bot.home import publish_home
-from bot.listeners.context import after_ack, services_of, team_of, user_of
+from bot.listeners.context import SlackRequest, acked
 from bot.services import BotServices
 from core.connect import create_link, disconnect
-from core.kernel.errors import NotFound
-from core.kernel.models import PipelineRun, Project
-from core.workspace.projects import default_project
+from core.kernel.vocabulary import Role
+from core.pipeline.runs import run_and_project
+from core.workspace.projects import default_project, project_for
 
 
 def send_connect_link(
@@ -31,13 +28,15 @@ def send_connect_link(
     Raises PermissionDenied below editor, InvalidInput for an unknown service, NotFound."""
     with services.session_factory.begin() as session:
         if run_id is not None:
-            run = session.get(PipelineRun, run_id)
-            if run is None or run.team_id != team_id:
-                raise NotFound(f"There is no request {run_id}.")
-            project = session.get(Project, run.project_id)
-            assert project is not None
+            _, project = run_and_project(
+                session=session, run_id=run_id, team_id=team_id, user_id=user_id,
+                at_least=Role.editor,
+            )  # fmt: skip
         else:
-            project = default_project(session=session, team_id=team_id, user_id=user_id)
+            project = project_for(
+                session=session, project_id=None, team_id=team_id, user_id=user_id,
+                at_least=Role.editor,
+            )  # fmt: skip
         link = create_link(
             session=session,
             team_id=team_id,
@@ -62,55 +61,36 @@ def send_connect_link(
     )
 
 
-def handle_account_connect(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    ack()
-    service, run_id = parse_connect_value(action["value"])
-    services = services_of(context)
-    after_ack(
-        context,
-        body,
-        client,
-        lambda: send_connect_link(
-            services,
-            respond,
-            team_id=team_of(context),
-            user_id=user_of(context),
-            service=service,
-            run_id=run_id,
-        ),
+@acked()
+def handle_account_connect(request: SlackRequest) -> None:
+    service, run_id = parse_connect_value(request.payload["value"])
+    assert request.respond is not None
+    send_connect_link(
+        request.services,
+        request.respond,
+        team_id=request.team,
+        user_id=request.user,
+        service=service,
+        run_id=run_id,
     )
 
 
-def handle_account_disconnect(
-    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
-) -> None:
+@acked()
+def handle_account_disconnect(request: SlackRequest) -> None:
     """App Home's Disconnect (confirmed in Slack): the account of the user's active project."""
-    ack()
-    services = services_of(context)
-    team, user = team_of(context), user_of(context)
-    service = str(action.get("value", ""))[:40]
-
-    def remove() -> None:
-        with services.session_factory.begin() as session:
-            project = default_project(session=session, team_id=team, user_id=user)
-            disconnect(
-                session=session,
-                n8n=services.n8n,
-                team_id=team,
-                user_id=user,
-                project_id=project.id,
-                service=service,
-            )
-        publish_home(services, client, team_id=team, user_id=user)
-
-    after_ack(context, body, client, remove)
+    services, team, user = request.services, request.team, request.user
+    service = str(request.payload.get("value", ""))[:40]
+    with services.session_factory.begin() as session:
+        project = default_project(session=session, team_id=team, user_id=user)
+        disconnect(
+            session=session,
+            n8n=services.n8n,
+            team_id=team,
+            user_id=user,
+            project_id=project.id,
+            service=service,
+        )
+    publish_home(services, request.client, team_id=team, user_id=user)
 
 
 def handle_account_connect_open(ack: Ack) -> None:

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, BoltContext
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.blocks.home import parse_page_value
 from bot.home import publish_home
-from bot.listeners.context import after_ack, services_of, team_of, user_of
+from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
 from core.kernel.errors import InvalidInput
 
 
-def handle_home_project_select(
-    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
-) -> None:
-    ack()
-    after_ack(context, body, client, lambda: switch_home_project(action, client, context))
+@acked()
+def handle_home_project_select(request: SlackRequest) -> None:
+    switch_home_project(request.payload, request.client, request.context)
 
 
 def switch_home_project(action: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -34,11 +32,9 @@ def switch_home_project(action: dict[str, Any], client: WebClient, context: Bolt
     )
 
 
-def handle_home_page(
-    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
-) -> None:
-    ack()
-    after_ack(context, body, client, lambda: turn_home_page(action, client, context))
+@acked()
+def handle_home_page(request: SlackRequest) -> None:
+    turn_home_page(request.payload, request.client, request.context)
 
 
 def turn_home_page(action: dict[str, Any], client: WebClient, context: BoltContext) -> None:

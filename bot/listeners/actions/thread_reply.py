@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, BoltContext, Respond
+from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks.thread_replies import (
@@ -15,7 +15,7 @@ from bot.blocks.thread_replies import (
     edit_declined_blocks,
     parse_pending_value,
 )
-from bot.listeners.context import after_ack, services_of, team_of, user_of
+from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
 from bot.thread_replies import confirm_pending_edit
 from core.kernel.errors import InvalidInput, PermissionDenied
 
@@ -27,16 +27,10 @@ def _pending(action: dict[str, Any]) -> PendingEdit:
         raise InvalidInput("That button is not valid any more; reply again in the thread.") from e
 
 
-def handle_thread_edit_confirm(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    ack()
-    after_ack(context, body, client, lambda: confirm_edit(action, respond, client, context))
+@acked()
+def handle_thread_edit_confirm(request: SlackRequest) -> None:
+    assert request.respond is not None
+    confirm_edit(request.payload, request.respond, request.client, request.context)
 
 
 def confirm_edit(
@@ -57,16 +51,10 @@ def confirm_edit(
     )
 
 
-def handle_thread_edit_cancel(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    ack()
-    after_ack(context, body, client, lambda: decline_edit(action, respond, context))
+@acked()
+def handle_thread_edit_cancel(request: SlackRequest) -> None:
+    assert request.respond is not None
+    decline_edit(request.payload, request.respond, request.context)
 
 
 def decline_edit(action: dict[str, Any], respond: Respond, context: BoltContext) -> None:

@@ -17,7 +17,7 @@ from bot.blocks.run_now import (
     running_blocks,
 )
 from bot.blocks.versions import parse_rollback_value, rollback_done_blocks
-from bot.listeners.context import after_ack, on_run_worker, services_of, team_of, user_of
+from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
 from bot.run_now import RunNowTarget, run_test, target_for_test
 from bot.versions import picker_view, post_rollback_picture, roll_back, versions_view
 from core.kernel.errors import InvalidInput
@@ -52,50 +52,22 @@ def _respond_with_view(
     respond(blocks=blocks, text=text, response_type="ephemeral", replace_original=False)
 
 
-def handle_versions(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    ack()
-    after_ack(
-        context,
-        body,
-        client,
-        lambda: _respond_with_view(versions_view, "Versions", action, respond, context),
-    )
+@acked()
+def handle_versions(request: SlackRequest) -> None:
+    assert request.respond is not None
+    _respond_with_view(versions_view, "Versions", request.payload, request.respond, request.context)
 
 
-def handle_rollback_open(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    ack()
-    after_ack(
-        context,
-        body,
-        client,
-        lambda: _respond_with_view(picker_view, "Roll back", action, respond, context),
-    )
+@acked()
+def handle_rollback_open(request: SlackRequest) -> None:
+    assert request.respond is not None
+    _respond_with_view(picker_view, "Roll back", request.payload, request.respond, request.context)
 
 
-def handle_rollback_select(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    ack()
-    after_ack(context, body, client, lambda: show_rollback_choice(action, respond, context))
+@acked()
+def handle_rollback_select(request: SlackRequest) -> None:
+    assert request.respond is not None
+    show_rollback_choice(request.payload, request.respond, request.context)
 
 
 def show_rollback_choice(action: dict[str, Any], respond: Respond, context: BoltContext) -> None:
@@ -113,22 +85,12 @@ def show_rollback_choice(action: dict[str, Any], respond: Respond, context: Bolt
     respond(blocks=blocks, text="Roll back", replace_original=True)
 
 
-def handle_rollback_confirm(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    ack()
-    workflow_id, version = _rollback_target(action.get("value", ""))
-    on_run_worker(
-        context,
-        body,
-        client,
-        lambda: confirm_rollback(workflow_id, version, respond, client, context),
-    )
+@acked(pool="runs")
+def handle_rollback_confirm(request: SlackRequest) -> None:
+    """Redeploys n8n: seconds, so on a run worker."""
+    assert request.respond is not None
+    workflow_id, version = _rollback_target(request.payload.get("value", ""))
+    confirm_rollback(workflow_id, version, request.respond, request.client, request.context)
 
 
 def confirm_rollback(
@@ -150,39 +112,25 @@ def confirm_rollback(
         post_rollback_picture(services, client, workflow_id=workflow_id, done=done)
 
 
-def handle_test_run(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
+@acked(pool="runs")  # waits for n8n's execution: seconds, so on a run worker
+def handle_test_run(request: SlackRequest) -> None:
     """Test run: a workflow whose nodes act outside n8n asks first (Run the test / Cancel);
     one that only computes runs at once. The result is one ephemeral message."""
-    ack()
-    workflow_id = _workflow_id(action)
-
-    def start() -> None:
-        target = _test_target(context, workflow_id)
-        effects = target.effects
-        if effects:
-            blocks = confirm_test_run_blocks(
-                workflow_id=workflow_id, name=target.name, effects=effects
-            )
-            text = confirm_test_run_text(target.name)
-            respond(blocks=blocks, text=text, response_type="ephemeral", replace_original=False)
-            return
-        report = run_test(services_of(context), target, client=client)
-        respond(
-            blocks=run_result_blocks(target.name, report),
-            text=run_result_text(target.name, report),
-            response_type="ephemeral",
-            replace_original=False,
-        )
-
-    # Waits for n8n's execution: seconds, so on a run worker.
-    on_run_worker(context, body, client, start)
+    workflow_id = _workflow_id(request.payload)
+    target = _test_target(request.context, workflow_id)
+    effects = target.effects
+    if effects:
+        blocks = confirm_test_run_blocks(workflow_id=workflow_id, name=target.name, effects=effects)
+        text = confirm_test_run_text(target.name)
+        request.reply(blocks=blocks, text=text, response_type="ephemeral", replace_original=False)
+        return
+    report = run_test(request.services, target, client=request.client)
+    request.reply(
+        blocks=run_result_blocks(target.name, report),
+        text=run_result_text(target.name, report),
+        response_type="ephemeral",
+        replace_original=False,
+    )
 
 
 def _test_target(context: BoltContext, workflow_id: int) -> RunNowTarget:
@@ -194,30 +142,19 @@ def _test_target(context: BoltContext, workflow_id: int) -> RunNowTarget:
     )
 
 
-def handle_test_run_confirm(
-    ack: Ack,
-    action: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
+@acked(pool="runs")
+def handle_test_run_confirm(request: SlackRequest) -> None:
     """Run the confirmed test; the confirmation message becomes the running note, then the
     per-node result."""
-    ack()
-    workflow_id = _workflow_id(action)
-
-    def confirmed() -> None:
-        target = _test_target(context, workflow_id)  # the role is checked again on this click
-        respond(blocks=running_blocks(target.name), text="Testing…", replace_original=True)
-        report = run_test(services_of(context), target, client=client)
-        respond(
-            blocks=run_result_blocks(target.name, report),
-            text=run_result_text(target.name, report),
-            replace_original=True,
-        )
-
-    on_run_worker(context, body, client, confirmed)
+    workflow_id = _workflow_id(request.payload)
+    target = _test_target(request.context, workflow_id)  # the role is checked again on this click
+    request.reply(blocks=running_blocks(target.name), text="Testing…", replace_original=True)
+    report = run_test(request.services, target, client=request.client)
+    request.reply(
+        blocks=run_result_blocks(target.name, report),
+        text=run_result_text(target.name, report),
+        replace_original=True,
+    )
 
 
 def handle_test_run_cancel(

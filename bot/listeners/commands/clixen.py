@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, BoltContext, Respond
+from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks.messages import (
@@ -17,7 +17,7 @@ from bot.blocks.messages import (
 from bot.blocks.modals import secret_modal
 from bot.home import quota_view, workflow_row
 from bot.listeners.actions.connect import send_connect_link
-from bot.listeners.context import after_ack, services_of, team_of, user_of
+from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
 from bot.run_threads import start_request
 from bot.versions import picker_view, versions_view
 from core.deploy.workflows import list_workflows, resolve_workflow
@@ -27,7 +27,7 @@ from core.kernel.vocabulary import Role
 from core.workspace.projects import (
     default_project,
     list_projects,
-    require_role,
+    project_for,
     switch_project,
 )
 
@@ -44,16 +44,10 @@ SUBCOMMANDS = {
 }
 
 
-def handle_clixen_command(
-    ack: Ack,
-    command: dict[str, Any],
-    body: dict[str, Any],
-    respond: Respond,
-    client: WebClient,
-    context: BoltContext,
-) -> None:
-    ack()
-    after_ack(context, body, client, lambda: run_clixen_command(command, respond, client, context))
+@acked()
+def handle_clixen_command(request: SlackRequest) -> None:
+    assert request.respond is not None
+    run_clixen_command(request.payload, request.respond, request.client, request.context)
 
 
 def run_clixen_command(
@@ -98,13 +92,8 @@ def run_clixen_command(
         return
     if sub == "secret":
         with services.session_factory.begin() as session:
-            project = default_project(session=session, team_id=team, user_id=user)
-            require_role(
-                session=session,
-                project_id=project.id,
-                team_id=team,
-                user_id=user,
-                at_least=Role.editor,
+            project = project_for(
+                session=session, project_id=None, team_id=team, user_id=user, at_least=Role.editor
             )
             view = secret_modal(project_id=project.id, project_name=project.name)
         client.views_open(trigger_id=command["trigger_id"], view=view)

@@ -19,10 +19,9 @@ from bot.blocks.credentials import (
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
 from core.credentials.secrets import secret_key, set_secret
-from core.kernel.errors import ClixenError, InvalidInput
-from core.kernel.models import PipelineRun
+from core.kernel.errors import ClixenError
 from core.kernel.vocabulary import Role
-from core.workspace.projects import require_role
+from core.pipeline.runs import run_and_project
 
 
 def handle_credential_submission(
@@ -44,20 +43,14 @@ def handle_credential_submission(
     team, user = team_of(context), user_of(context)
     try:
         with services.session_factory.begin() as session:
-            run = session.get(PipelineRun, run_id)
-            if run is None or run.team_id != team:
-                raise InvalidInput("This request no longer exists.")
-            # private_metadata comes back from Slack: check the user may edit the project.
-            require_role(
-                session=session,
-                project_id=run.project_id,
-                team_id=team,
-                user_id=user,
-                at_least=Role.editor,
+            # private_metadata comes back from Slack: the user must be an editor of the run's
+            # project (NotFound for a run that no longer exists).
+            _, project = run_and_project(
+                session=session, run_id=run_id, team_id=team, user_id=user, at_least=Role.editor
             )
             set_secret(
                 session=session,
-                project_id=run.project_id,
+                project_id=project.id,
                 name=name,
                 value=json.dumps(data),  # the n8n credential's data, field by field
                 actor_user_id=user,

@@ -16,7 +16,7 @@ from core.credentials.secrets import secret_key, set_secret
 from core.kernel.errors import ClixenError, InvalidInput
 from core.kernel.vocabulary import Role
 from core.pipeline.resume import waiting_runs
-from core.workspace.projects import require_role
+from core.workspace.projects import project_for
 
 
 def _field(view: dict[str, Any], block_id: str) -> str:
@@ -49,8 +49,8 @@ def handle_secret_submission(
         return
     try:
         with services.session_factory.begin() as session:
-            # private_metadata comes back from Slack: check the user may still edit the project.
-            require_role(
+            # private_metadata comes back from Slack: the user must still be an editor there.
+            project_for(
                 session=session,
                 project_id=project_id,
                 team_id=team_of(context),
