@@ -16,7 +16,7 @@ from cli.context import (
     read_workflow_file,
 )
 from core.kernel.errors import NotFound
-from core.kernel.vocabulary import Role
+from core.kernel.vocabulary import Role, VersionSource
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -122,7 +122,7 @@ def _deploy(args: argparse.Namespace) -> int:
                 project_id=project_id,
                 name=name,
                 json_payload=payload,
-                source="import",
+                source=VersionSource.imported,
                 actor=actor,
                 progress=_progress,
             )
@@ -134,7 +134,7 @@ def _deploy(args: argparse.Namespace) -> int:
                 n8n=n8n,
                 workflow_id=workflow_id,
                 json_payload=payload,
-                source="import",
+                source=VersionSource.imported,
                 actor=actor,
                 progress=_progress,
             )

@@ -20,11 +20,12 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.catalog import default_catalog
+from core.catalog import NodeCatalog, default_catalog
 from core.credentials import needs as credentials
 from core.credentials import secrets
 from core.credentials import sync as credential_sync
@@ -35,8 +36,8 @@ from core.kernel.errors import InvalidInput, PermissionDenied
 from core.kernel.safety import sanitize_workflow_json
 from core.kernel.settings import Settings, get_settings
 from core.n8n import N8nClient
-from core.n8n.workflow_json import N8nWorkflow, to_n8n_payload
-from core.validation import validate
+from core.n8n.workflow_json import N8nWorkflow, checksum, to_n8n_payload
+from core.validation import ValidationReport, validate
 from core.workspace.policy import NodePolicy, policy_for_project
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,43 @@ def parse(json_payload: Mapping[str, Any] | N8nWorkflow) -> tuple[N8nWorkflow, d
     return model, to_n8n_payload(clean)
 
 
+@dataclass(frozen=True)
+class Inspection:
+    """A payload as the gate sees it: settings cut, the validator's report under the project's
+    policy of today, and the digest of that pair (`check(checked=digest)` skips validating the
+    very same bytes under the very same policy a second time)."""
+
+    payload: dict[str, Any]
+    report: ValidationReport
+    policy: NodePolicy
+    digest: str
+
+
+def _cut(
+    session: Session, project_id: int, payload: dict[str, Any], say: Progress
+) -> tuple[dict[str, Any], NodePolicy, str]:
+    payload, changes = filter_settings(session=session, project_id=project_id, payload=payload)
+    for change in changes:
+        log.info("project %s: %s", project_id, change)
+        say(change)
+    policy = policy_for_project(session=session, project_id=project_id)
+    return payload, policy, f"{checksum(payload)}:{policy.fingerprint()}"
+
+
+def inspect(
+    *,
+    session: Session,
+    project_id: int,
+    payload: dict[str, Any],
+    say: Progress,
+    catalog: NodeCatalog | None = None,
+) -> Inspection:
+    """What `check` would find, without raising: the pipeline's validate step uses it, so the
+    deploy that follows need not validate the same workflow again."""
+    payload, policy, digest = _cut(session, project_id, payload, say)
+    return Inspection(payload, validate(payload, policy=policy, catalog=catalog), policy, digest)
+
+
 def check(
     *,
     session: Session,
@@ -79,26 +117,33 @@ def check(
     payload: dict[str, Any],
     say: Progress,
     not_done: str = "deployed",
+    catalog: NodeCatalog | None = None,
+    checked: str | None = None,
 ) -> tuple[dict[str, Any], NodePolicy]:
-    """`payload` with its settings cut, and the project's policy of today it was validated
-    under. Raises ValidationFailed (saying the workflow was not `not_done`) on any error."""
-    payload, changes = filter_settings(session=session, project_id=project_id, payload=payload)
-    for change in changes:
-        log.info("project %s: %s", project_id, change)
-        say(change)
-    say("validating")
-    policy = policy_for_project(session=session, project_id=project_id)
-    report = validate(payload, policy=policy)
-    if not report.valid:
-        raise ValidationFailed(report, not_done=not_done)
-    return bind_needed(session, project_id=project_id, payload=payload), policy
+    """`payload` with its settings cut and its missing credentials bound, and the project's
+    policy of today it was validated under. Raises ValidationFailed (saying the workflow was not
+    `not_done`) on any error. `checked`: the digest of an `inspect` that found no error; when
+    the cut payload and today's policy give that same digest, it is not validated again."""
+    payload, policy, digest = _cut(session, project_id, payload, say)
+    if checked != digest:
+        say("validating")
+        report = validate(payload, policy=policy, catalog=catalog)
+        if not report.valid:
+            raise ValidationFailed(report, not_done=not_done)
+    return bind_needed(session, project_id=project_id, payload=payload, catalog=catalog), policy
 
 
-def bind_needed(session: Session, *, project_id: int, payload: dict[str, Any]) -> dict[str, Any]:
+def bind_needed(
+    session: Session,
+    *,
+    project_id: int,
+    payload: dict[str, Any],
+    catalog: NodeCatalog | None = None,
+) -> dict[str, Any]:
     """`payload` with each node that needs a credential and names none bound to the project's
     only secret of an accepted type (never the bot's token); CredentialsMissing, before any n8n
     call, when a node cannot get one."""
-    needs = credentials.missing_credentials(payload, default_catalog())
+    needs = credentials.missing_credentials(payload, catalog or default_catalog())
     if not needs:
         return payload
     types = secrets.secret_types(session=session, project_id=project_id)

@@ -75,7 +75,7 @@ def deploy_new_workflow(
     project_id: int,
     name: str,
     json_payload: Mapping[str, Any] | N8nWorkflow,
-    source: str,
+    source: VersionSource,
     actor: Actor,
     description: str | None = None,
     prompt: str | None = None,

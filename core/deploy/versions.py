@@ -24,11 +24,13 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.catalog import NodeCatalog
 from core.deploy.errors import DeployFailed, HeadMoved
 from core.deploy.gate import bind, check, parse, unreserved_name
 from core.deploy.lock import workflow_lock
@@ -46,7 +48,6 @@ from core.workspace import quotas
 from core.workspace.projects import Actor
 
 log = logging.getLogger(__name__)
-SOURCES = frozenset(s.value for s in VersionSource)
 
 
 def _quiet(_: str) -> None:
@@ -78,7 +79,7 @@ def deploy_version(
     n8n: N8nClient,
     workflow_id: int,
     json_payload: Mapping[str, Any] | N8nWorkflow,
-    source: str,
+    source: VersionSource,
     actor: Actor,
     prompt: str | None = None,
     run_id: int | None = None,
@@ -87,8 +88,14 @@ def deploy_version(
     progress: Progress | None = None,
     settings: Settings | None = None,
     expected_head: int | None = None,
+    catalog: NodeCatalog | None = None,
+    checked: str | None = None,
 ) -> WorkflowVersion:
     """Deploy `json_payload` as the workflow's next version and return it (status `deployed`).
+
+    `catalog`: the node catalog to validate with (the run's; default the shipped one).
+    `checked`: the digest of the gate's `inspect` of this same payload, from the pipeline's
+    validate step: validation is then not repeated unless the payload or the policy changed.
 
     Node credentials that name a project secret (`{"slackApi": {"name": "SLACK_TOKEN"}}`) are
     bound to that secret's n8n credential first
@@ -110,30 +117,32 @@ def deploy_version(
     when the head moved past it meanwhile (a rollback, an edit, a repair), raises HeadMoved and
     deploys nothing, so a change made from an older version never silently undoes a newer one.
     """
-    if source not in SOURCES:
-        raise InvalidInput(f"Unknown version source {source!r}.")
     say = progress or _quiet
-    model, payload = parse(json_payload)
+    _, payload = parse(json_payload)  # size guards and only the fields n8n takes
     key = f"deploy:{idempotency_key}" if idempotency_key else None
     # Everything this deploy asks of n8n ends within CLIXEN_N8N_DEADLINE_S.
     deadline_s = (settings or get_settings()).n8n_deadline_s
     with workflow_lock(session_factory, workflow_id), n8n.deadline(deadline_s):
         if key and (earlier := replay(session_factory, key)) is not None:
             return earlier
-        version, payload, n8n_id, reserved_at = _allocate(
-            session_factory=session_factory,
+        new = _NewVersion(
             workflow_id=workflow_id,
-            model=model,
-            payload=payload,
-            source=source,
+            source=VersionSource(source),
             actor=actor,
             prompt=prompt,
             run_id=run_id,
             rolled_back_from=rolled_back_from,
+            expected_head=expected_head,
+        )
+        version, payload, n8n_id, reserved_at = _allocate(
+            session_factory,
+            new,
+            payload,
             say=say,
             n8n=n8n,
             settings=settings,
-            expected_head=expected_head,
+            catalog=catalog,
+            checked=checked,
         )
         try:
             with still_waiting(say, every_s=min(WAIT_NOTE_S, deadline_s / 4)):
@@ -193,22 +202,31 @@ def deploy_version(
         return done
 
 
+@dataclass(frozen=True)
+class _NewVersion:
+    """What the version about to be stored says of itself."""
+
+    workflow_id: int
+    source: VersionSource
+    actor: Actor
+    prompt: str | None
+    run_id: int | None
+    rolled_back_from: int | None
+    expected_head: int | None
+
+
 def _allocate(
-    *,
     session_factory: sessionmaker[Session],
-    workflow_id: int,
-    model: N8nWorkflow,
+    new: _NewVersion,
     payload: dict[str, Any],
-    source: str,
-    actor: Actor,
-    prompt: str | None,
-    run_id: int | None,
-    rolled_back_from: int | None,
+    *,
     say: Progress,
     n8n: N8nClient,
     settings: Settings | None,
-    expected_head: int | None = None,
+    catalog: NodeCatalog | None,
+    checked: str | None,
 ) -> tuple[WorkflowVersion, dict[str, Any], str | None, dt.datetime]:
+    workflow_id, actor, expected_head = new.workflow_id, new.actor, new.expected_head
     with session_factory.begin() as session:
         wf = authorized(session, workflow_id, actor)
         if wf.status == WorkflowStatus.deleted:
@@ -220,10 +238,17 @@ def _allocate(
             if wf.head_version != expected_head:
                 raise _head_moved(session, wf, expected_head)
         # Settings the LLM may not choose are cut first, so the version stored is the cut one.
-        payload, _ = check(session=session, project_id=wf.project_id, payload=payload, say=say)
+        payload, _ = check(
+            session=session,
+            project_id=wf.project_id,
+            payload=payload,
+            say=say,
+            catalog=catalog,
+            checked=checked,
+        )
         reserved_at = utcnow()
         # Rollbacks are recovery: they never count against (or get blocked by) the daily limit.
-        if source != VersionSource.rollback:
+        if new.source != VersionSource.rollback:
             quotas.reserve_deploy(
                 session=session,
                 team_id=actor.team_id,
@@ -260,12 +285,12 @@ def _allocate(
             version=(last or 0) + 1,
             json_payload=payload,
             checksum=checksum(payload),
-            prompt=prompt,
-            source=source,
+            prompt=new.prompt,
+            source=new.source,
             status=VersionStatus.pending,
             created_by=actor.user_id,
-            run_id=run_id,
-            rolled_back_from=rolled_back_from,
+            run_id=new.run_id,
+            rolled_back_from=new.rolled_back_from,
         )
         session.add(version)
         session.flush()

@@ -24,8 +24,7 @@ from core.pipeline.types import (
     RuntimeFailure,
 )
 from core.pipeline.watch import await_execution, newest_execution_id, webhook_path
-from core.validation import Issue, validate
-from core.validation.output_fields import UNKNOWN_FIELD
+from core.validation import Issue
 from core.workspace.projects import Actor
 
 if TYPE_CHECKING:
@@ -60,6 +59,9 @@ def step_deploying(active: ActiveRun) -> None:
             idempotency_key=f"run:{active.run.id}:{digest}",
             settings=active.services.settings,
             expected_head=context.base_version,
+            # Validated by the validate step with the run's catalog: not again unless changed.
+            catalog=active.services.catalog,
+            checked=context.checked,
             # Only what the user should hear (settings the product dropped, n8n keeping us
             # waiting), not every call.
             progress=lambda line: (
@@ -167,10 +169,9 @@ def step_watching(active: ActiveRun) -> None:
             failure = execution_failure(execution)
     if failure is not None:
         # Fields read that the upstream node does not output often explain a runtime error.
-        fields = validate(candidate, catalog=active.services.catalog).warnings
         context.problems = [
             Issue(code="execution_failed", message=failure.message, node=failure.node),
-            *[i for i in fields if i.code == UNKNOWN_FIELD][:5],
+            *context.field_warnings,
         ]
         context.problem_kind = ProblemKind.runtime
         context.runtime_failures = [

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from core.deploy import gate
 from core.deploy.workflows import head_version
 from core.generation.edit_prompts import edit_messages, edit_repair_messages
 from core.generation.edits import (
@@ -56,7 +57,7 @@ from core.pipeline.types import (
     PipelineError,
     ProblemKind,
 )
-from core.validation import Issue, validate
+from core.validation import Issue
 from core.validation.mcp import MCP_ISSUE_CODE, McpUnavailable, combine
 from core.validation.output_fields import UNKNOWN_FIELD
 from core.workspace.policy import policy_for_project
@@ -294,10 +295,22 @@ def _step_validating(active: ActiveRun) -> None:
 
 
 def _validate(active: ActiveRun, wf: dict[str, Any]) -> list[Issue]:
-    """The errors (not warnings) our validator, combined with n8n-mcp's verdict, finds."""
+    """The errors (not warnings) the deploy gate's validator (with the run's catalog and the
+    project's policy of today), combined with n8n-mcp's verdict, finds. A clean verdict is kept
+    as `context.checked`, so the deploy does not validate the same workflow again."""
+    _, payload = gate.parse(wf)
     with active.services.session_factory() as session:
-        policy = policy_for_project(session=session, project_id=active.run.project_id)
-    report = validate(wf, catalog=active.services.catalog, policy=policy)
+        inspection = gate.inspect(
+            session=session,
+            project_id=active.run.project_id,
+            payload=payload,
+            say=lambda _line: None,  # the deploy step reports the settings it cut
+            catalog=active.services.catalog,
+        )
+    report = inspection.report
+    active.context.checked = inspection.digest if report.valid else None
+    # Fields read that upstream nodes do not output: kept for a runtime failure's repair.
+    active.context.field_warnings = [i for i in report.warnings if i.code == UNKNOWN_FIELD][:5]
     if active.services.mcp is not None:
         # n8n-mcp's verdict counts only through the rule `combine` documents.
         try:

@@ -216,6 +216,12 @@ class RunContext(_Stored):
     summary: str = ""
     # What the next repair must fix, and which kind of problem it is.
     problems: list[StoredIssue] = []
+    # The deploy gate's digest of the candidate as the validate step passed it (None: not
+    # checked, or found wrong): the deploy skips validating those same bytes under that policy.
+    checked: str | None = None
+    # Fields the candidate reads that upstream nodes do not output (validator warnings), kept
+    # for the repair prompt of a runtime failure.
+    field_warnings: list[StoredIssue] = []
     problem_kind: ProblemKind | None = None
     bad_reply: str | None = None
     # Deterministic fixes applied so far (the latest 40), in words.

@@ -22,7 +22,9 @@ two functions that read and write a project's policy load the ORM when they are 
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -135,6 +137,17 @@ class NodePolicy:
             if candidate in table:
                 return table[candidate]
         return None
+
+    def fingerprint(self) -> str:
+        """A digest of everything this policy decides by: equal digests, equal verdicts."""
+        state = {
+            "denied": sorted(self.denied),
+            "reason": sorted(self.reason.items()),
+            "allowed": sorted(self.allowed),
+            "hosts": list(self.allowed_hosts),
+            "workflows": None if self.workflows is None else sorted(self.workflows.items()),
+        }
+        return hashlib.sha256(json.dumps(state).encode()).hexdigest()
 
     def is_denied(self, node_type: str) -> bool:
         return self.denied_as(node_type) is not None
