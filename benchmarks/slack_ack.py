@@ -90,7 +90,7 @@ def serve(port: int) -> None:
     http_app = create_server_app(bolt, signing_secret=settings.slack_signing_secret)
     http_app.router.routes.insert(0, bare_bolt_route(settings))
     try:
-        serve_http(http_app, port=port)
+        serve_http(http_app, settings=settings.model_copy(update={"port": port}))
     finally:
         services.shutdown(wait=False)
 

@@ -159,7 +159,8 @@ def _serve(args: argparse.Namespace) -> int:
             "/slack/events answers 503 while /healthz, the HTTP API and the scheduler run",
             " and ".join(server.missing),
         )
-    port = args.port or settings.port
+    if args.port:  # --port wins over PORT
+        settings = settings.model_copy(update={"port": args.port})
     scheduler = None
     if not args.no_scheduler:
         from core.scheduler.runner import start_scheduler
@@ -188,11 +189,11 @@ def _serve(args: argparse.Namespace) -> int:
                 server.bolt_app,
                 app_token=settings.slack_app_token,
                 http_app=server.http_app,
-                port=port,
+                settings=settings,
                 on_stop=on_stop,
             )
         else:
-            serve_http(server.http_app, port=port, on_stop=on_stop)
+            serve_http(server.http_app, settings=settings, on_stop=on_stop)
     finally:
         finished = stop_gracefully(services, scheduler, grace_s=settings.shutdown_grace_s)
     if not finished:

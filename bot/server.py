@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -28,7 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from bot.metrics import acknowledged, surface_of
 from bot.pools import WorkerPool
-from core.kernel.settings import PURPOSE
+from core.kernel.settings import PURPOSE, Settings
 
 log = logging.getLogger(__name__)
 
@@ -224,14 +223,11 @@ def slack_not_configured(missing: Sequence[str]) -> Response:
     )
 
 
-# CPython hands the GIL to a waiting thread only after the holder ran this long (default 5 ms).
-# A request's ack crosses several threads (event loop, dispatch, listener); behind busy run
-# workers each crossing can cost a full interval, so this process prefers shorter turns.
-GIL_SWITCH_INTERVAL_S = float(os.environ.get("CLIXEN_GIL_SWITCH_INTERVAL_S", "0.001"))
-
-
-def prefer_short_gil_turns() -> None:
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+def prefer_short_gil_turns(settings: Settings) -> None:
+    """CPython hands the GIL to a waiting thread only after the holder ran this long (default
+    5 ms). A request's ack crosses several threads (event loop, dispatch, listener); behind busy
+    run workers each crossing can cost a full interval, so this process prefers shorter turns."""
+    sys.setswitchinterval(settings.gil_switch_interval_s)
 
 
 # On SIGTERM, HTTP requests already in flight get this long to finish (Slack's are answered at
@@ -240,9 +236,12 @@ HTTP_DRAIN_S = 5
 
 
 def serve_http(
-    asgi_app: Starlette, *, port: int, on_stop: Callable[[], None] | None = None
+    asgi_app: Starlette,
+    *,
+    settings: Settings,
+    on_stop: Callable[[], None] | None = None,
 ) -> None:
-    """Serve on `port` until SIGTERM or SIGINT (HOST defaults to all interfaces, for
+    """Serve on `settings.port` until SIGTERM or SIGINT (HOST defaults to all interfaces, for
     containers), then return: the listening socket closes at once (new requests go to another
     replica), requests in flight finish. `on_stop` runs when the signal arrives; the signal is
     not raised again afterwards, so the caller finishes stopping and the process exits 0."""
@@ -268,12 +267,11 @@ def serve_http(
             if first and on_stop is not None:
                 on_stop()
 
-    prefer_short_gil_turns()
-    host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104 (a server behind TLS termination)
+    prefer_short_gil_turns(settings)
     config = uvicorn.Config(
         asgi_app,
-        host=host,
-        port=port,
+        host=settings.host,
+        port=settings.port,
         log_config=None,
         proxy_headers=True,
         timeout_graceful_shutdown=HTTP_DRAIN_S,
@@ -281,29 +279,28 @@ def serve_http(
     StoppingServer(config).run()
 
 
-# Socket Mode pings Slack this often; a socket that dropped without a close is given up and
-# reopened after five failed pings (slack_sdk's rule), so this bounds how long a drop lasts.
-SOCKET_MODE_PING_INTERVAL_S = float(os.environ.get("CLIXEN_SOCKET_MODE_PING_INTERVAL_S", "10"))
-
-
 def serve_socket_mode(
     bolt_app: App,
     *,
     app_token: str,
     http_app: Starlette,
-    port: int,
+    settings: Settings,
     on_stop: Callable[[], None] | None = None,
 ) -> None:
-    """Socket Mode for Slack, plus /healthz and the HTTP API on `port`, until SIGTERM or SIGINT
-    (see `serve_http`); then the socket is closed cleanly, so Slack sends the next envelopes to
-    the other replicas' sockets."""
+    """Socket Mode for Slack, plus /healthz and the HTTP API on `settings.port`, until SIGTERM or
+    SIGINT (see `serve_http`); then the socket is closed cleanly, so Slack sends the next envelopes
+    to the other replicas' sockets."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    handler = SocketModeHandler(bolt_app, app_token, ping_interval=SOCKET_MODE_PING_INTERVAL_S)
+    # A socket that dropped without a close is given up and reopened after five failed pings
+    # (slack_sdk's rule), so the ping interval bounds how long a drop lasts.
+    handler = SocketModeHandler(
+        bolt_app, app_token, ping_interval=settings.socket_mode_ping_interval_s
+    )
     handler.connect()  # type: ignore[no-untyped-call]
     log.info("connected to Slack in Socket Mode")
     try:
-        serve_http(http_app, port=port, on_stop=on_stop)
+        serve_http(http_app, settings=settings, on_stop=on_stop)
     finally:
         _send_close_frame(handler)
         handler.close()  # type: ignore[no-untyped-call]

@@ -109,6 +109,17 @@ class Settings(BaseSettings):
     slack_api_url: str | None = Field(None, validation_alias=AliasChoices("SLACK_API_URL"))
     secret_key: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_SECRET_KEY"))
     port: int = Field(3000, validation_alias=AliasChoices("PORT"))
+    # The address `clixen serve` listens on (all interfaces: a container behind TLS termination).
+    host: str = Field("0.0.0.0", validation_alias=AliasChoices("HOST"))  # noqa: S104
+    # CPython's GIL switch interval for `clixen serve` (default 5 ms): shorter turns keep the
+    # Slack ack fast while run workers are busy.
+    gil_switch_interval_s: float = Field(
+        0.001, validation_alias=AliasChoices("CLIXEN_GIL_SWITCH_INTERVAL_S")
+    )
+    # Socket Mode pings Slack this often; five failed pings reopen the socket.
+    socket_mode_ping_interval_s: float = Field(
+        10.0, validation_alias=AliasChoices("CLIXEN_SOCKET_MODE_PING_INTERVAL_S")
+    )
     # Quotas (per user, per UTC day); projects may override.
     daily_token_limit: int = Field(200_000, validation_alias=AliasChoices("CLIXEN_DAILY_TOKENS"))
     daily_deploy_limit: int = Field(20, validation_alias=AliasChoices("CLIXEN_DAILY_DEPLOYS"))
