@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from retrieval import worktree  # noqa: E402  (the benchmark folder's own helper)
+from retrieval import worktree
 
 REPO = Path(__file__).resolve().parent.parent
 NEW_SET = Path(__file__).resolve().parent / "generalization_requests.json"
@@ -72,11 +72,12 @@ for item in json.load(sys.stdin)["requests"]:
     start = time.perf_counter()
     if first_message is not None:
         fm = first_message(text=text, catalog=catalog, templates=library)
-        messages, specs, candidates = fm.messages, fm.specs, fm.candidates
+        messages, specs, candidates, tokens = fm.messages, fm.specs, fm.candidates, fm.tokens
     else:
         found = retrieve(text=text, catalog=catalog, templates=library)
         messages = generation_messages(request=text, ctx=found.context)
         specs, candidates = list(found.context.node_specs), []
+        tokens = estimate_tokens(messages)
     elapsed = time.perf_counter() - start
     out.append({
         "request": text,
@@ -84,12 +85,13 @@ for item in json.load(sys.stdin)["requests"]:
         "ops": [[[full(t), r, o] for t, r, o in alts] for alts in item.get("ops", [])],
         "specs": [
             {"type": s["type"], "resource": s.get("resource"), "operation": s.get("operation"),
-             "other_operations": s.get("other_operations", [])}
+             "other_operations": s.get("other_operations", []),
+             "operations": s.get("operations")}
             for s in specs
         ],
         "candidates": candidates,
         "chars": sum(len(m["content"]) for m in messages),
-        "estimate": estimate_tokens(messages),
+        "estimate": tokens,
         "seconds": elapsed,
     })
 print(json.dumps(out))
@@ -140,8 +142,12 @@ def _offered(row: dict[str, Any]) -> tuple[set[str], set[str], set[tuple[str, An
     pairs: set[tuple[str, Any, Any]] = set()
     for s in row["specs"]:
         pairs.add((s["type"], s["resource"], s["operation"]))
-        for other in s["other_operations"]:
+        for other in s.get("other_operations", []):
             pairs.add((s["type"], s["resource"], other))
+        ops = s.get("operations") or {}
+        for resource, names in ops.items() if isinstance(ops, dict) else [(None, ops)]:
+            for name in names:
+                pairs.add((s["type"], resource, name))
     for c in row["candidates"]:
         for resource, operation in c.get("operations", []):
             pairs.add((c["type"], resource, operation))
@@ -195,7 +201,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def misses(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
     for r in rows:
-        specs, offered, pairs = _offered(r)
+        _, offered, pairs = _offered(r)
         lost = [alts for alts in r["needs"] if not offered.intersection(alts)]
         lost_ops = [alts for alts in r["ops"] if not _pair_hit(alts, pairs)]
         if lost or lost_ops:

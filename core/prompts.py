@@ -22,7 +22,7 @@ Message = dict[str, str]
 
 # Caps that keep a prompt predictable in size (and cost): see benchmarks/prompt_size.py.
 MAX_REQUEST_CHARS = 4_000
-MAX_EXAMPLE_CHARS = 3_500
+MAX_EXAMPLE_CHARS = 1_800
 MAX_WORKFLOW_CHARS = 40_000
 MAX_ERROR_CHARS = 1_500
 
@@ -92,6 +92,10 @@ class PromptContext:
     known: KnownContext | None = None
     # Short technique guides that apply to the request (core.guides).
     guides: Sequence[str] = ()
+    # Other node types worth considering, one line each (type, purpose, operations).
+    candidates: Sequence[str] = ()
+    # The model may call search_nodes / get_node_spec (core.node_lookup.tools).
+    tools: bool = False
 
 
 def compact(value: Any) -> str:
@@ -111,11 +115,23 @@ def context_block(ctx: PromptContext, *, examples: bool = True) -> str:
     if ctx.node_specs:
         parts.append(
             "Node specs, one JSON object per node type: type; typeVersion to use; the likely "
-            "resource/operation (other_operations: what else it can do, when the request named "
-            "no operation); the parameters that operation shows (type, required, options, "
-            "defaults, value shape); a real example configuration; outputs; credential types; "
-            "output_fields (the fields each item it outputs carries, for expressions like "
-            "{{ $json.title }}):\n" + "\n".join(compact(spec) for spec in ctx.node_specs)
+            "resource/operation (a guess: operations lists every one the node offers, by "
+            "resource); the parameters that operation shows (type, required, options, "
+            "defaults, value shape, hint); a real example configuration; outputs; credential "
+            "types; hints; output_fields (the fields each item it outputs carries, for "
+            "expressions like {{ $json.title }}):\n"
+            + "\n".join(compact(spec) for spec in ctx.node_specs)
+        )
+    if ctx.candidates:
+        ask = (
+            "call get_node_spec(type, resource, operation) for the parameters of one you use, "
+            "or of another operation of a spec'd node; search_nodes(query) finds others"
+            if ctx.tools
+            else "use one only with parameters you are sure of"
+        )
+        parts.append(
+            f"Other node types that may fit (type — purpose; ops resource: operations); {ask}:\n"
+            + "\n".join(f"- {line}" for line in ctx.candidates)
         )
     if ctx.guides:
         parts.append(

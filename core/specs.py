@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.catalog import NodeSpec, ParamSpec, VersionClass
+from core.node_lookup import details, shapes
+from core.node_lookup.operations import operation_pairs
 from core.output_schemas import output_shape
 from core.templates import tokens
 from core.validation.parameters import ParamContext, with_defaults
@@ -32,11 +34,13 @@ if TYPE_CHECKING:
     from core.templates import TemplateLibrary
 
 PARAMS_PATH = Path(__file__).parent / "data" / "node_params.json.gz"
-PARAMS_FORMAT = 1
+PARAMS_FORMAT = 2
 
 MAX_OPTIONS_IN_FULL = 12  # longer option lists are trimmed to their first values
 MAX_PARAMS = 14
 MAX_COLLECTION_FIELDS = 10
+MAX_DEPTH = 4  # fixedCollections inside fixedCollections, rendered this deep (full specs)
+MAX_GROUP_FIELDS = 16  # fields of one fixedCollection group in a first message
 MAX_EXAMPLE_CHARS = 450
 # Parameter types that are UI only.
 _UI_TYPES = frozenset({"notice", "callout", "button", "curlImport", "credentials"})
@@ -68,24 +72,30 @@ _VERB_HINTS: dict[str, str] = {
     "search": "search getAll",
     "find": "search get",
     "download": "download get",
+    "make": "create",
+    "new": "create",
+    "get": "get getall",
+    "msg": "send post",
+    "ping": "send post",
+    "reply": "reply",
+    "approve": "sendandwait",
+    "approval": "sendandwait",
+    "approved": "sendandwait",
+    "approves": "sendandwait",
+    "transcribe": "transcribe",
+    "upsert": "upsert appendorupdate",
+    "sync": "appendorupdate upsert",
+    "exist": "appendorupdate upsert",
+    "exists": "appendorupdate upsert",
+    "label": "addlabels",
+    "labelled": "addlabels",
 }
-# Shapes n8n's filter and assignment parameters take (IF/Filter v2 conditions, Set fields).
-_FILTER_SHAPE = {
-    "options": {"caseSensitive": True, "leftValue": "", "typeValidation": "strict"},
-    "conditions": [
-        {
-            "leftValue": "={{ $json.field }}",
-            "rightValue": "value",
-            "operator": {"type": "string", "operation": "equals"},
-        }
-    ],
-    "combinator": "and",
-}
-_ASSIGNMENTS_SHAPE = {
-    "assignments": [{"id": "a1", "name": "field", "value": "={{ $json.x }}", "type": "string"}]
-}
+# Verbs the template keyword search drops as noise but that name an operation.
+_OPERATION_VERBS = frozenset({"create", "send", "make", "new", "get", "gets", "update", "all"})
 _SECRET_KEY = re.compile(r"(?i)(api_?key|token|secret|password|passwd|authorization|bearer)")
 _ID_LIKE = re.compile(r"^[A-Za-z0-9_-]{20,}$")
+# Parameters whose names look secret but hold an option value ("authentication": "oAuth2").
+_OPTION_KEYS = frozenset({"authentication", "nodeCredentialType", "genericAuthType"})
 
 
 # --- the parameter snapshot -------------------------------------------------------------------
@@ -125,8 +135,23 @@ def _slim_property(p: Mapping[str, Any]) -> dict[str, Any] | None:
         ]
     elif ptype == "collection" and isinstance(options, list):
         out["f"] = [o["name"] for o in options if isinstance(o, dict) and "name" in o]
+        hints = {
+            o["name"]: o["builderHint"]["propertyHint"]
+            for o in options
+            if isinstance(o, dict)
+            and "name" in o
+            and isinstance((o.get("builderHint") or {}).get("propertyHint"), str)
+        }
+        if hints:
+            out["fh"] = hints
     if ptype in ("resourceLocator", "workflowSelector"):
         out["m"] = [m["name"] for m in p.get("modes") or [] if isinstance(m, dict) and "name" in m]
+    rule = ((p.get("typeOptions") or {}).get("filter") or {}).get("version")
+    if ptype == "filter" and isinstance(rule, str):
+        out["fv"] = rule  # which options.version the filter has at each node version
+    hint = (p.get("builderHint") or {}).get("propertyHint")
+    if isinstance(hint, str) and hint.strip():
+        out["bh"] = hint.strip()  # n8n's own advice to its workflow builder
     return out
 
 
@@ -143,6 +168,9 @@ def build_params_snapshot(descriptions: Iterable[tuple[str, Mapping[str, Any]]])
     for full, (version, desc) in newest.items():
         props = [_slim_property(p) for p in desc.get("properties", [])]
         nodes[full] = {"v": version, "p": [p for p in props if p]}
+        hint = (desc.get("builderHint") or {}).get("searchHint")
+        if isinstance(hint, str) and hint.strip():
+            nodes[full]["h"] = hint.strip()
     return {"format": PARAMS_FORMAT, "nodes": nodes}
 
 
@@ -192,19 +220,41 @@ def _as_param_specs(props: Sequence[Mapping[str, Any]]) -> tuple[ParamSpec, ...]
     )
 
 
+def _words(text: str) -> set[str]:
+    """`tokens` of `text` keeping the verbs that name operations ("create", "send", "get")."""
+    raw = re.findall(r"[a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text).lower())
+    return tokens(text) | {w for w in raw if w in _OPERATION_VERBS}
+
+
 def _request_words(text: str) -> set[str]:
-    words = tokens(text)
+    words = _words(text)
     for w in list(words):
         words |= set(_VERB_HINTS.get(w, "").lower().split())
     return words
 
 
 def _match(words: set[str], value: Any, label: str) -> float:
-    option = tokens(f"{value} {label}") | {str(value).lower()}
+    option = _words(f"{value} {label}") | {str(value).lower()}
     return float(len(words & option))
 
 
+def _usage_with_defaults(
+    usage: Mapping[tuple[str | None, str | None], int],
+    default_resource: Any,
+    default_ops: Mapping[Any, Any],
+) -> dict[tuple[Any, Any], int]:
+    """Template usage with implicit values filled in: a Slack node that leaves resource and
+    operation out posts a message (n8n's defaults), so it counts as ("message", "post")."""
+    out: dict[tuple[Any, Any], int] = {}
+    for (resource, operation), n in usage.items():
+        r = resource if resource is not None else default_resource
+        o = operation if operation is not None else default_ops.get(r)
+        out[(r, o)] = out.get((r, o), 0) + n
+    return out
+
+
 MAX_ALTERNATIVES = 12
+_DESTRUCTIVE = re.compile(r"(?i)^(delete|remove|clear|archive|kick|leave|ban|trash|close|disable)")
 
 
 def choose_operation(
@@ -228,6 +278,7 @@ def choose_operation(
     best: tuple[tuple[float, int, int], Operation] | None = None
     named_op = False
     choices: tuple[str, ...] = ()
+    per_resource: list[tuple[Any, str, list[tuple[Any, str]], Any]] = []
     for resource, r_label in resources:
         values = with_defaults(vc, {"resource": resource} if resource is not None else {}, ctx)
         shown_ops = [
@@ -236,10 +287,19 @@ def choose_operation(
         ops: list[tuple[Any, str]] = (
             [tuple(o) for o in shown_ops[0]["o"]] if shown_ops else [(None, "")]
         )
-        default_op = values.get("operation")
+        per_resource.append((resource, r_label, ops, values.get("operation")))
+    default_resource = resource_prop.get("d") if resource_prop else None
+    counts = _usage_with_defaults(
+        usage or {}, default_resource, {r: d for r, _, _, d in per_resource}
+    )
+    for resource, r_label, ops, default_op in per_resource:
         for op, o_label in ops:
+            if _DESTRUCTIVE.match(str(op or "")) and not (
+                tokens(str(op)) & words and (resource is None or tokens(str(resource)) & words)
+            ):
+                continue  # never guessed: "delete the channel" gets it, "leave a note" not
             score = _match(words, resource, r_label) * 0.5 + _match(words, op, o_label)
-            used = (usage or {}).get((resource, op), 0)
+            used = counts.get((resource, op), 0)
             is_default = int(
                 (resource_prop is None or resource == resource_prop.get("d")) and op == default_op
             )
@@ -276,8 +336,11 @@ def _options_text(values: Sequence[Any]) -> list[Any]:
     return [*values[: MAX_OPTIONS_IN_FULL - 2], f"…{len(values) - MAX_OPTIONS_IN_FULL + 2} more"]
 
 
-def _describe(p: Mapping[str, Any], *, depth: int = 0) -> Any:
-    """One parameter for the prompt: a short dict of what the model must get right."""
+def _describe(
+    p: Mapping[str, Any], *, depth: int = 0, version: float = 1.0, full: bool = False
+) -> Any:
+    """One parameter for the prompt: a short dict of what the model must get right (`full`:
+    every field of a fixedCollection at every depth, else the first few of each group)."""
     ptype = p["t"]
     out: dict[str, Any] = {"type": ptype}
     if p.get("r"):
@@ -297,17 +360,24 @@ def _describe(p: Mapping[str, Any], *, depth: int = 0) -> Any:
             "modes": modes,
         }
     elif ptype == "filter":
-        out["value"] = _FILTER_SHAPE
+        out["value"] = shapes.filter_shape(p.get("fv"), version)
+        out["notes"] = shapes.FILTER_NOTES
     elif ptype == "assignmentCollection":
-        out["value"] = _ASSIGNMENTS_SHAPE
-    elif ptype == "fixedCollection" and depth < 2:
+        out["value"] = shapes.ASSIGNMENTS_SHAPE
+    elif ptype == "resourceMapper":
+        out["value"] = shapes.RESOURCE_MAPPER_SHAPE
+        out["notes"] = shapes.RESOURCE_MAPPER_NOTES
+    elif ptype == "fixedCollection" and depth < (MAX_DEPTH if full else 2):
         shape: dict[str, Any] = {}
-        for group in p.get("c", [])[:6]:
-            fields = {v["n"]: _describe(v, depth=depth + 1) for v in group["v"][:10]}
+        for group in p.get("c", []):
+            values = group["v"] if full else group["v"][:MAX_GROUP_FIELDS]
+            fields = {
+                v["n"]: _describe(v, depth=depth + 1, version=version, full=full) for v in values
+            }
+            if len(values) < len(group["v"]):
+                fields["…"] = f"{len(group['v']) - len(values)} more: get_node_spec"
             shape[group["n"]] = [fields] if p.get("mv") else fields
-        out["value"] = shape
-        if "d" in p:
-            out["default"] = p["d"]
+        out["value"] = shape  # (its default repeats the shape: left out)
     elif ptype == "collection":
         names = _unique(p.get("f", []))
         out["fields"] = names[:MAX_COLLECTION_FIELDS] + (
@@ -315,13 +385,33 @@ def _describe(p: Mapping[str, Any], *, depth: int = 0) -> Any:
             if len(names) > MAX_COLLECTION_FIELDS
             else []
         )
+    hints = [h for h in (shapes.hint_text(t) for t in _param_hints(p)) if h]
+    if hints:
+        out["hint"] = " ".join(_unique(hints))
     if depth > 0 and set(out) == {"type"}:
         return ptype
     return out
 
 
-def operation_params(node: Mapping[str, Any], node_type: str, op: Operation) -> dict[str, Any]:
-    """The parameters shown for `op`, required ones first, each described."""
+def _param_hints(p: Mapping[str, Any]) -> list[str]:
+    """n8n's builder hints on a parameter and on the fields of its collection."""
+    found = [p["bh"]] if "bh" in p else []
+    found += [f"{name}: {text}" for name, text in (p.get("fh") or {}).items()]
+    return found
+
+
+def _params_of(node_type: str) -> Mapping[str, Any] | None:
+    """The slimmed parameters of `node_type` (a `<type>Tool` variant has its base's)."""
+    nodes = default_params()
+    node = nodes.get(node_type)
+    if node is None and node_type.endswith("Tool"):
+        node = nodes.get(node_type.removesuffix("Tool"))
+    return node
+
+
+def shown_values(node: Mapping[str, Any], node_type: str, op: Operation) -> dict[str, Any]:
+    """Every parameter value n8n holds for `op` before the user sets anything (defaults, and
+    an options parameter without one at its first option, as the editor shows it)."""
     props = node["p"]
     vc = VersionClass((node["v"],), None, 0, _as_param_specs(props))
     ctx = ParamContext(version=node["v"], node_type=node_type)
@@ -335,7 +425,18 @@ def operation_params(node: Mapping[str, Any], node_type: str, op: Operation) -> 
         if "o" in p and p["o"] and values.get(p["n"]) in (None, "", MISSING):
             first = p["o"][0]
             chosen[p["n"]] = first[0] if isinstance(first, list) else first
-    values = with_defaults(vc, chosen, ctx)
+    return with_defaults(vc, chosen, ctx)
+
+
+def operation_params(
+    node: Mapping[str, Any], node_type: str, op: Operation, *, limit: int | None = MAX_PARAMS
+) -> dict[str, Any]:
+    """The parameters shown for `op`, required ones first, each described (all of them when
+    `limit` is None)."""
+    props = node["p"]
+    vc = VersionClass((node["v"],), None, 0, _as_param_specs(props))
+    ctx = ParamContext(version=node["v"], node_type=node_type)
+    values = shown_values(node, node_type, op)
     seen: set[str] = set()
     shown = []
     for p in props:
@@ -344,7 +445,8 @@ def operation_params(node: Mapping[str, Any], node_type: str, op: Operation) -> 
         seen.add(p["n"])
         shown.append(p)
     shown.sort(key=lambda p: not p.get("r"))
-    return {p["n"]: _describe(p) for p in shown[:MAX_PARAMS]}
+    full = limit is None
+    return {p["n"]: _describe(p, version=float(node["v"]), full=full) for p in shown[:limit]}
 
 
 def node_spec(
@@ -353,19 +455,23 @@ def node_spec(
     request: str,
     library: TemplateLibrary | None = None,
     current: Mapping[str, Any] | None = None,
+    full: bool = False,
 ) -> dict[str, Any]:
     """What the LLM needs to use `spec` for `request`: the newest typeVersion, the likely
     resource/operation (the one `current` parameters name, when given) and its parameters,
-    outputs, credential types, the fields its items carry, and one real configuration from the
-    templates."""
+    every operation the node offers, outputs, the credential types of that version, n8n's
+    builder hints, the fields its items carry, and one real configuration from the templates
+    of the same version class and operation. `full`: every parameter (no cap)."""
     summary: dict[str, Any] = {"type": spec.type, "typeVersion": _num(spec.latest_version)}
-    if "trigger" in spec.group or spec.type.endswith(("Trigger", ".webhook")):
+    if is_start_node(spec):
         summary["trigger"] = True
     cls = spec.version_class(spec.latest_version)
     if cls is not None and cls.outputs is not None and len(cls.outputs) != 1:
         summary["outputs"] = len(cls.outputs)
-    node = default_params().get(spec.type)
-    usage = library.operation_usage(spec.type) if library is not None else {}
+    node = _params_of(spec.type)
+    params_type = spec.type if spec.type in default_params() else spec.type.removesuffix("Tool")
+    usage = library.operation_usage(params_type) if library is not None else {}
+    op = Operation(None, None)
     if node is not None and float(node["v"]) == spec.latest_version:
         if current is not None and ("resource" in current or "operation" in current):
             op = Operation(current.get("resource"), current.get("operation"))
@@ -375,22 +481,95 @@ def node_spec(
             summary["resource"] = op.resource
         if op.operation is not None:
             summary["operation"] = op.operation
-        if op.alternatives:
-            # Not named by the request: a guess, shown with what else this resource can do.
-            summary["other_operations"] = list(op.alternatives)
-        params = operation_params(node, spec.type, op)
+        operations = details.operations_text(params_type)
+        if operations and len(operation_pairs(params_type)) > 1:
+            # Every operation, so a guessed one never hides the one the request needs.
+            summary["operations"] = operations
+        params = operation_params(node, spec.type, op, limit=None if full else MAX_PARAMS)
         if params:
             summary["parameters"] = params
         if library is not None:
-            example = mined_configuration(library, spec.type, op)
+            example = mined_configuration(
+                library, params_type, op, cls=cls, defaults=_default_operations(params_type)
+            )
             if example:
                 summary["example_parameters"] = example
-    if spec.credentials:
-        summary["credentials"] = list(spec.credentials)
+    credentials = details.credential_types(spec, cls, node, op)
+    if credentials:
+        summary["credentials"] = credentials
+    hints = details.node_hints(spec, node)
+    if hints:
+        summary["hints"] = hints
     fields = output_fields(spec, summary.get("resource"), summary.get("operation"))
     if fields:
         summary["output_fields"] = fields
     return summary
+
+
+def node_spec_for(
+    spec: NodeSpec,
+    *,
+    resource: str | None = None,
+    operation: str | None = None,
+    library: TemplateLibrary | None = None,
+) -> dict[str, Any]:
+    """The full spec of `spec` for an exact resource/operation (what `get_node_spec` answers
+    and `clixen spec` prints): every parameter that operation shows. A missing resource or
+    operation is n8n's default (or the resource that offers `operation`); raises ValueError
+    naming the valid values when the node has no such resource or operation."""
+    params_type = spec.type if spec.type in default_params() else spec.type.removesuffix("Tool")
+    pairs = operation_pairs(params_type)
+    defaults = _default_operations(params_type)
+    if pairs and (resource is not None or operation is not None):
+        resources = _unique(r for r, _ in pairs)
+        if resource is not None and resource not in resources:
+            raise ValueError(
+                f"{spec.type} has no resource {resource!r}; "
+                f"resources: {', '.join(map(str, resources))}"
+            )
+        if resource is None:
+            resource = next((r for r, o in pairs if o == operation), defaults.get(None))
+        ops = [o for r, o in pairs if r == resource]
+        if operation is None:
+            operation = defaults.get(resource) or (ops[0] if ops else None)
+        if operation not in ops:
+            raise ValueError(
+                f"{spec.type} has no operation {operation!r}"
+                + (f" for resource {resource!r}" if resource is not None else "")
+                + f"; operations: {', '.join(ops)}"
+            )
+    current = {k: v for k, v in (("resource", resource), ("operation", operation)) if v}
+    return node_spec(spec, request="", library=library, current=current or None, full=True)
+
+
+@lru_cache(maxsize=1024)
+def _default_operations(node_type: str) -> dict[Any, Any]:
+    """n8n's defaults: None → the default resource, each resource → its default operation."""
+    node = default_params().get(node_type)
+    if node is None:
+        return {}
+    props = node["p"]
+    vc = VersionClass((node["v"],), None, 0, _as_param_specs(props))
+    ctx = ParamContext(version=node["v"], node_type=node_type)
+    values = with_defaults(vc, {}, ctx)
+    out: dict[Any, Any] = {None: _given(values.get("resource"))}
+    resource_prop = next((p for p in props if p["n"] == "resource" and "o" in p), None)
+    for value in [o[0] for o in resource_prop["o"]] if resource_prop else [None]:
+        shown = with_defaults(vc, {"resource": value} if value is not None else {}, ctx)
+        out[value] = _given(shown.get("operation"))
+    return out
+
+
+def _given(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
+def is_start_node(spec: NodeSpec) -> bool:
+    """True when the node starts runs on its own: a trigger, poller or the Webhook node — not
+    an action that merely waits on a webhook (Slack's send-and-wait, Wait, Send Email)."""
+    if spec.is_manual_trigger:
+        return False
+    return "trigger" in spec.group or spec.type.endswith("Trigger") or spec.polling
 
 
 MAX_OUTPUT_FIELDS = 30
@@ -412,15 +591,29 @@ def output_fields(spec: NodeSpec, resource: str | None, operation: str | None) -
 _NODE_REFERENCE = re.compile(r"\$\(|\$node\[")
 
 
-def mined_configuration(library: TemplateLibrary, node_type: str, op: Operation) -> Any:
+def mined_configuration(
+    library: TemplateLibrary,
+    node_type: str,
+    op: Operation,
+    *,
+    cls: VersionClass | None = None,
+    defaults: Mapping[Any, Any] | None = None,
+) -> Any:
     """One real `parameters` object of `node_type` doing `op` in the shipped templates, with
     secrets, ids and caches removed and none naming another node of its template; None when no
-    template has one small enough."""
+    template has one small enough. With `cls`, only nodes of a typeVersion that class serves;
+    a resource/operation a template leaves out counts as n8n's default (`defaults`: None →
+    the default resource, each resource → its default operation)."""
     best: tuple[int, Any] | None = None
-    for params in library.configurations(node_type):
-        if op.resource is not None and params.get("resource", op.resource) != op.resource:
+    implicit = defaults or {}
+    for version, params in library.versioned_configurations(node_type):
+        if cls is not None and (version is None or float(version) not in cls.versions):
+            continue  # another version class has other parameters
+        resource = params.get("resource", implicit.get(None))
+        operation = params.get("operation", implicit.get(resource))
+        if op.resource is not None and resource != op.resource:
             continue
-        if op.operation is not None and params.get("operation", op.operation) != op.operation:
+        if op.operation is not None and operation != op.operation:
             continue
         clean = _scrub(params)
         text = json.dumps(clean, separators=(",", ":"), ensure_ascii=False)
@@ -448,10 +641,10 @@ def _scrub(value: Any, key: str = "") -> Any:
     if isinstance(value, list):
         return [_scrub(v, key) for v in value[:4]]
     if isinstance(value, str):
-        if _SECRET_KEY.search(key):
+        if _SECRET_KEY.search(key) and key not in _OPTION_KEYS:
             return "<secret>"
-        if _ID_LIKE.match(value):
-            return "<id>"
+        if _ID_LIKE.match(value) and any(c.isdigit() for c in value):
+            return "<id>"  # ids mix digits in; option values and field names never do
         return value if len(value) <= 120 else value[:120] + "..."
     return value
 
