@@ -385,6 +385,8 @@ def _describe(
             if len(names) > MAX_COLLECTION_FIELDS
             else []
         )
+    if "value" in out:
+        out.pop("default", None)  # the shape says more than n8n's empty default
     hints = [h for h in (shapes.hint_text(t) for t in _param_hints(p)) if h]
     if hints:
         out["hint"] = " ".join(_unique(hints))

@@ -26,6 +26,7 @@ from core.logging import configure_logging
 COMMAND_MODULES: list[str] = [
     "core.cli.pipeline",
     "core.cli.prompt",
+    "core.cli.spec",
     "core.cli.eval",
     "core.cli.workflows",
     "core.cli.testrun",

@@ -135,6 +135,8 @@ _SDK_PAIR = re.compile(r"(?<![\"\w])([A-Za-z_][A-Za-z0-9_]*): '([^']*)'")
 _SDK_BARE = re.compile(r"(?<![\"\w])([A-Za-z_][A-Za-z0-9_]*): (true|false|\d+)\b")
 _SDK_CODE = re.compile(r"\b(node|trigger|config|expr|sticky|newCredential)\(|\w\(\{|=>|<pattern")
 _SDK_CALL = re.compile(r"\.\w+\(|\bsubnodes\b|SDK")
+# Advice for n8n's editor (pick from a list in the UI): our workflows are set up without it.
+_EDITOR_ONLY = re.compile(r"(?i)mode\W+list|cachedResult|picker|from.list|explored resources")
 MAX_HINT_CHARS = 300
 
 
@@ -144,7 +146,10 @@ def hint_text(text: str) -> str | None:
     kept = [
         sentence
         for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
-        if sentence and not _SDK_CODE.search(sentence) and not _SDK_CALL.search(sentence)
+        if sentence
+        and not _SDK_CODE.search(sentence)
+        and not _SDK_CALL.search(sentence)
+        and not _EDITOR_ONLY.search(sentence)
     ]
     if not kept:
         return None
