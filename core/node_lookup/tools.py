@@ -14,7 +14,7 @@ over-long arguments are answered with an error text, never an exception.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -148,8 +148,8 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_ANSWER_CHARS else text[:MAX_ANSWER_CHARS] + "…(cut)"
 
 
-def tool_schema_tokens(schemas: list[Mapping[str, Any]] | None = None) -> int:
+def tool_schema_tokens(schemas: Sequence[Mapping[str, Any]] | None = None) -> int:
     """Our estimate of the tokens the tool definitions add to every call."""
     from core.llm import estimate_text_tokens
 
-    return estimate_text_tokens(json.dumps(schemas or TOOL_SCHEMAS))
+    return estimate_text_tokens(json.dumps(list(schemas or TOOL_SCHEMAS)))

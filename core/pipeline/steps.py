@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -41,9 +42,10 @@ from core.generation import (
     retrieve_context,
 )
 from core.models import Secret, Workflow
+from core.node_lookup.tools import NodeLookup
 from core.pipeline.active import ActiveRun, StopRun, need_repair
 from core.pipeline.credentials import await_credentials, wrong_credentials
-from core.pipeline.llm_calls import LLMCall, call_llm
+from core.pipeline.llm_calls import LLMCall, call_llm, converse, tools_offered
 from core.pipeline.model import (
     MAX_QUESTIONS,
     MAX_TOTAL_REPAIRS,
@@ -51,7 +53,7 @@ from core.pipeline.model import (
     ProblemKind,
 )
 from core.policy import policy_for_project
-from core.prompts import PromptContext, generation_messages
+from core.prompts import Message, PromptContext, generation_messages
 from core.prompts import repair_messages as _repair_messages
 from core.retrieval import known_context, repair_context
 from core.safety import LLMOutputInvalid
@@ -72,11 +74,32 @@ def _step_queued(active: ActiveRun) -> None:
     active.save(RunState.generating, detail="generating")
 
 
+def _ask(active: ActiveRun, messages: list[Message], ctx: PromptContext) -> LLMCall:
+    """The model's answer, after the lookups it asks for when the server takes tools."""
+    if not ctx.tools:
+        return call_llm(active.services, active.run, messages)
+    lookup = NodeLookup(
+        catalog=active.services.catalog,
+        templates=active.services.templates,
+        denied=frozenset(ctx.denied_types),
+    )
+    return converse(active.services, active.run, messages, lookup)
+
+
 def _project_context(
     active: ActiveRun, text: str, *, repairing: Mapping[str, Any] | None = None
 ) -> PromptContext:
     """Specs, examples, secrets, policy and known context for a prompt about `text`; for a
-    repair of the workflow `repairing`, the specs of the node types it uses come first."""
+    repair of the workflow `repairing`, the specs of the node types it uses come first. It
+    tells the model it may look nodes up when the server takes tools."""
+    return replace(
+        _retrieved_context(active, text, repairing=repairing), tools=tools_offered(active.services)
+    )
+
+
+def _retrieved_context(
+    active: ActiveRun, text: str, *, repairing: Mapping[str, Any] | None = None
+) -> PromptContext:
     project_id = active.run.project_id
     with active.services.session_factory() as session:
         policy = policy_for_project(session=session, project_id=project_id)
@@ -138,7 +161,7 @@ def _step_generating(active: ActiveRun) -> None:
         messages[-1]["content"] += (
             "\nDo not ask another question: decide sensibly and return the workflow."
         )
-    reply = call_llm(active.services, active.run, messages)
+    reply = _ask(active, messages, prompt_ctx)
     _take_reply(active, reply, repair_kind=None)
 
 
@@ -265,7 +288,7 @@ def _step_repairing(active: ActiveRun) -> None:
             bad_reply=context.bad_reply,
             answers=answers,
         )
-    reply = call_llm(active.services, active.run, messages)
+    reply = _ask(active, messages, prompt_ctx)
     _take_reply(active, reply, repair_kind=kind)
 
 
