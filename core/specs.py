@@ -108,7 +108,8 @@ def _slim_property(p: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     out: dict[str, Any] = {"n": p["name"], "t": ptype}
     default = p.get("default")
-    if default not in (None, "", [], {}) and len(json.dumps(default)) <= 400:
+    # "" / [] / {} defaults matter: n8n's displayOptions compare against them (hide: [""]).
+    if default is not None and len(json.dumps(default)) <= 400:
         out["d"] = default
     if p.get("required"):
         out["r"] = 1
@@ -424,7 +425,7 @@ def shown_values(node: Mapping[str, Any], node_type: str, op: Operation) -> dict
     # An options parameter without a default shows its first option in n8n's editor; what that
     # option displays (Slack's channel for "select") is what the model must see.
     for p in props:
-        if "o" in p and p["o"] and values.get(p["n"]) in (None, "", MISSING):
+        if p["t"] == "options" and p.get("o") and values.get(p["n"]) in (None, "", MISSING):
             first = p["o"][0]
             chosen[p["n"]] = first[0] if isinstance(first, list) else first
     return with_defaults(vc, chosen, ctx)
@@ -491,8 +492,14 @@ def node_spec(
         if params:
             summary["parameters"] = params
         if library is not None:
+            shown = params if full else operation_params(node, spec.type, op, limit=None)
             example = mined_configuration(
-                library, params_type, op, cls=cls, defaults=_default_operations(params_type)
+                library,
+                params_type,
+                op,
+                cls=cls,
+                defaults=_default_operations(params_type),
+                keys={*shown, "resource", "operation"},
             )
             if example:
                 summary["example_parameters"] = example
@@ -600,12 +607,14 @@ def mined_configuration(
     *,
     cls: VersionClass | None = None,
     defaults: Mapping[Any, Any] | None = None,
+    keys: set[str] | None = None,
 ) -> Any:
     """One real `parameters` object of `node_type` doing `op` in the shipped templates, with
     secrets, ids and caches removed and none naming another node of its template; None when no
     template has one small enough. With `cls`, only nodes of a typeVersion that class serves;
     a resource/operation a template leaves out counts as n8n's default (`defaults`: None →
-    the default resource, each resource → its default operation)."""
+    the default resource, each resource → its default operation). With `keys`, only a
+    configuration whose every key is one of them (a parameter the spec shows)."""
     best: tuple[int, Any] | None = None
     implicit = defaults or {}
     for version, params in library.versioned_configurations(node_type):
@@ -617,6 +626,8 @@ def mined_configuration(
             continue
         if op.operation is not None and operation != op.operation:
             continue
+        if keys is not None and not set(params) <= keys:
+            continue  # set under other option values than the spec's: it would mislead
         clean = _scrub(params)
         text = json.dumps(clean, separators=(",", ":"), ensure_ascii=False)
         if len(text) > MAX_EXAMPLE_CHARS or not text.isascii():
@@ -645,10 +656,18 @@ def _scrub(value: Any, key: str = "") -> Any:
     if isinstance(value, str):
         if _SECRET_KEY.search(key) and key not in _OPTION_KEYS:
             return "<secret>"
-        if _ID_LIKE.match(value) and any(c.isdigit() for c in value):
-            return "<id>"  # ids mix digits in; option values and field names never do
+        if _ID_LIKE.match(value) and _looks_generated(value):
+            return "<id>"
         return value if len(value) <= 120 else value[:120] + "..."
     return value
+
+
+def _looks_generated(value: str) -> bool:
+    """An id mixes in digits (a model name such as text-embedding-3-small, an option value or
+    a field name does not look like this): three or more, or any in an unbroken mixed-case run."""
+    digits = sum(c.isdigit() for c in value)
+    mixed = value.lower() != value and value.upper() != value and not re.search(r"[-_]", value)
+    return digits >= 3 or (digits >= 1 and mixed)
 
 
 def _unique(values: Iterable[Any]) -> list[Any]:
