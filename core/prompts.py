@@ -53,6 +53,26 @@ Workflow rules:
   password, and never put an "id" in a credential reference.
 - Do not use a node type listed as denied.
 
+How data flows in n8n:
+- Each node runs once per input item. After an action node (Slack, Sheets, HTTP…) $json is
+  that node's output, not the trigger's: reach an earlier node's fields with
+  "={{ $('Node Name').item.json.field }}".
+- One message for many items: put Aggregate (or Summarize) before the message, or set
+  "executeOnce": true on the node; otherwise it sends one message per item.
+- Polling triggers (schedule + read, RSS, "get many") return every item each run: to act on new
+  ones only use the app's trigger or Remove Duplicates after the read.
+- Webhook, Form and Chat triggers need a unique "path" (Webhook, Form) and a "webhookId" (a new
+  uuid) on the node; a webhook that answers with data uses responseMode "responseNode" and a
+  Respond to Webhook node.
+- An AI agent behind anything but the Chat Trigger needs "promptType": "define" and "text"
+  from the input, and its memory "sessionIdType": "customKey" with a "sessionKey". Its model,
+  memory and tools connect FROM those nodes TO the agent (ai_languageModel, ai_memory,
+  ai_tool); a tool node is the <type>Tool variant, its agent-filled parameters
+  "={{ $fromAI('key', 'what it is', 'string') }}".
+- Ask for approval with the send-and-wait operation of Slack, Gmail, Telegram, Discord,
+  Teams or Send Email (it pauses until the answer), not with a Wait node; then branch with IF
+  on the answer.
+
 """
 SECURITY_RULES = """\
 Security rules:

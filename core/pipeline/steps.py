@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from core.edit_diff import edit_from_whole_workflow
 from core.edit_prompts import edit_messages, edit_repair_messages
 from core.edits import (
     EditRejected,
@@ -231,16 +232,24 @@ def _edit_target(active: ActiveRun) -> dict[str, Any]:
 
 
 def _parse(active: ActiveRun, text: str) -> Candidate | Question:
-    """The candidate (or question) in a reply. An edit's reply is operations, applied here to
-    the workflow as it stands; one that removes nodes of the base version the request does not
-    mention is refused (`UnrequestedRemoval`)."""
+    """The candidate (or question) in a reply. An edit's reply is operations (or a whole
+    workflow, turned into operations by diff), applied here to the workflow as it stands; one
+    that removes nodes of the base version the request does not mention is refused
+    (`UnrequestedRemoval`)."""
     if active.run.kind != RunKind.edit:
         return parse_reply(text)
-    parsed = parse_edit_reply(text)
+    target = _edit_target(active)
+    try:
+        parsed = parse_edit_reply(text)
+    except LLMOutputInvalid:
+        # A whole workflow instead of operations: its diff is the edit, under the same guards.
+        whole = edit_from_whole_workflow(text, target)
+        if whole is None:
+            raise
+        parsed = whole
     if isinstance(parsed, Question):
         return parsed
     context = active.context
-    target = _edit_target(active)
     base = context.base_workflow or {}
     dropped = unrequested_removals(
         operations=parsed.operations,
