@@ -22,7 +22,7 @@ Message = dict[str, str]
 
 # Caps that keep a prompt predictable in size (and cost): see benchmarks/prompt_size.py.
 MAX_REQUEST_CHARS = 4_000
-MAX_EXAMPLE_CHARS = 1_800
+MAX_EXAMPLE_CHARS = 1_200
 MAX_WORKFLOW_CHARS = 40_000
 MAX_ERROR_CHARS = 1_500
 

@@ -26,7 +26,7 @@ from core.node_hints import (
     offerable,
     trigger_types,
 )
-from core.node_lookup.candidates import Candidate, shortlist
+from core.node_lookup.candidates import Candidate, candidate, shortlist
 from core.node_lookup.tools import tool_schema_tokens
 from core.prompts import KnownContext, PromptContext, generation_messages
 from core.specs import node_spec, popularity
@@ -37,6 +37,9 @@ SEARCH_SLOTS = 4
 SEARCH_FILLS_UP_TO = 7
 # Full specs in a first message: the few most likely; the rest of the shortlist is listed.
 MAX_SPECS = 7
+# Our estimate of a first message's tokens (tool definitions included) is kept under this.
+FIRST_MESSAGE_BUDGET = 6_000
+MIN_SPECS = 3
 # Search hits considered for the listed shortlist (candidates).
 CANDIDATE_SEARCH = 30
 EXAMPLES_PER_PROMPT = 1
@@ -145,9 +148,36 @@ def retrieve(
         guides=guides_for(text, chosen),
         candidates=[c.line() for c in listed],
     )
-    return Retrieval(
+    found = Retrieval(
         node_types=tuple(chosen), examples=tuple(picked), context=context, candidates=tuple(listed)
     )
+    return _within_budget(found, text, catalog)
+
+
+def _within_budget(found: Retrieval, text: str, catalog: NodeCatalog) -> Retrieval:
+    """`found` cut to FIRST_MESSAGE_BUDGET: the example workflow goes first, then the last
+    specs become listed candidates (the model can still fetch them), never below MIN_SPECS."""
+    while True:
+        ctx = found.context
+        size = estimate_tokens(generation_messages(request=text, ctx=ctx)) + tool_schema_tokens()
+        if size <= FIRST_MESSAGE_BUDGET:
+            return found
+        if ctx.examples:
+            found = replace(found, examples=(), context=replace(ctx, examples=[]))
+        elif len(ctx.node_specs) > MIN_SPECS:
+            moved = candidate(found.node_types[-1], catalog)
+            found = replace(
+                found,
+                node_types=found.node_types[:-1],
+                candidates=(moved, *found.candidates),
+                context=replace(
+                    ctx,
+                    node_specs=list(ctx.node_specs[:-1]),
+                    candidates=[moved.line(), *ctx.candidates],
+                ),
+            )
+        else:
+            return found
 
 
 _EVENT_WORDS = re.compile(

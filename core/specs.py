@@ -40,6 +40,7 @@ MAX_OPTIONS_IN_FULL = 12  # longer option lists are trimmed to their first value
 MAX_PARAMS = 14
 MAX_COLLECTION_FIELDS = 10
 MAX_DEPTH = 4  # fixedCollections inside fixedCollections, rendered this deep (full specs)
+MAX_HINT = 200  # characters of n8n's hints on one parameter in a first message
 MAX_GROUP_FIELDS = 16  # fields of one fixedCollection group in a first message
 MAX_EXAMPLE_CHARS = 450
 # Parameter types that are UI only.
@@ -361,7 +362,10 @@ def _describe(
             "modes": modes,
         }
     elif ptype == "filter":
-        out["value"] = shapes.filter_shape(p.get("fv"), version)
+        value = shapes.filter_shape(p.get("fv"), version)
+        if not full:  # the notes say how a unary condition differs
+            value["conditions"] = value["conditions"][:1]
+        out["value"] = value
         out["notes"] = shapes.FILTER_NOTES
     elif ptype == "assignmentCollection":
         out["value"] = shapes.ASSIGNMENTS_SHAPE
@@ -390,7 +394,8 @@ def _describe(
         out.pop("default", None)  # the shape says more than n8n's empty default
     hints = [h for h in (shapes.hint_text(t) for t in _param_hints(p)) if h]
     if hints:
-        out["hint"] = " ".join(_unique(hints))
+        text = " ".join(_unique(hints))
+        out["hint"] = text if full or len(text) <= MAX_HINT else text[: MAX_HINT - 1] + "…"
     if depth > 0 and set(out) == {"type"}:
         return ptype
     return out

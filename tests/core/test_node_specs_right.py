@@ -15,7 +15,7 @@ from core.catalog import default_catalog
 from core.node_hints import is_trigger, named_apps
 from core.node_lookup.shapes import hint_text
 from core.retrieval import first_message, retrieve
-from core.specs import Operation, _scrub, mined_configuration, node_spec
+from core.specs import Operation, _scrub, mined_configuration, node_spec, node_spec_for
 from core.templates import TemplateLibrary
 
 B, L = "n8n-nodes-base.", "@n8n/n8n-nodes-langchain."
@@ -89,7 +89,9 @@ def test_credentials_are_those_of_the_version_and_its_settings() -> None:
 def test_filters_carry_operators_and_the_versions_options_version() -> None:
     conditions = _spec(B + "if", "if the total is over 500")["parameters"]["conditions"]
     assert conditions["value"]["options"]["version"] == 3  # IF 2.3
-    assert "singleValue" in json.dumps(conditions["value"]) and "gte" in conditions["notes"]
+    assert "singleValue" in conditions["notes"] and "gte" in conditions["notes"]
+    full = node_spec_for(default_catalog().nodes[B + "if"])["parameters"]["conditions"]
+    assert "singleValue" in json.dumps(full["value"])  # get_node_spec shows a unary one too
     switch = _spec(B + "switch", "route by type")
     rules = switch["parameters"]["rules"]["value"]["values"][0]["conditions"]["value"]
     assert rules["options"]["version"] == 3  # Switch 3.4
