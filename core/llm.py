@@ -16,9 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import openai
-from openai.types.chat import ChatCompletionMessageFunctionToolCall
-
 from core.errors import ClixenError, LLMNotConfigured
 from core.settings import Settings
 
@@ -191,6 +188,8 @@ class LLMClient:
         # The name of the answer-length parameter: OpenAI's reasoning models refuse
         # `max_tokens` (400 "Unsupported parameter") and take `max_completion_tokens`.
         self.answer_limit_name = "max_tokens"
+        import openai  # here, not at import: `clixen prompt` and the retrieval need no client
+
         # A local server (Ollama, vLLM) often needs no key, but the client insists on one.
         self._client = openai.OpenAI(
             api_key=api_key or "not-needed",
@@ -297,6 +296,9 @@ class LLMClient:
         response_format: dict[str, Any] | None,
         extra: dict[str, Any],
     ) -> LLMReply:
+        import openai
+        from openai.types.chat import ChatCompletionMessageFunctionToolCall
+
         kwargs: dict[str, Any] = {self.answer_limit_name: limit, **extra}
         if response_format is not None:
             kwargs["response_format"] = response_format
