@@ -169,6 +169,7 @@ def _step_generating(active: ActiveRun) -> None:
 def _take_reply(active: ActiveRun, reply: LLMCall, *, repair_kind: ProblemKind | None) -> None:
     """Save what one LLM reply gave (candidate, question, or unusable text) with its charge."""
     context = active.context
+    context.tool_rounds += reply.tool_rounds
     try:
         parsed = _parse(active, reply.text)
     except LLMOutputInvalid as e:
