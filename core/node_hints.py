@@ -22,7 +22,8 @@ def _rx(pattern: str) -> re.Pattern[str]:
 HINTED_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         _rx(
-            r"\b(every|each|daily|hourly|weekly|monthly|morning|evening|night|nightly|weekday|"
+            r"\b(every(?!thing|one|body|where)|each|daily|hourly|weekly|monthly|morning|evening|"
+            r"night|nightly|weekday|"
             r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|schedule|cron|at \d)"
         ),
         B + "scheduleTrigger",

@@ -20,6 +20,7 @@ from core.guides import guides_for
 from core.llm import Message, estimate_tokens
 from core.node_hints import (
     HINTED_TYPES,
+    NEEDS_CHAT_MODEL,
     companions,
     is_trigger,
     named_apps,
@@ -109,6 +110,7 @@ def retrieve(
             add(node_type)
     for node_type in companions(text, chosen, catalog):
         add(node_type)
+    chosen = _ai_first(chosen, text)
     # What the request names or implies; search hits only fill the remaining slots.
     named = list(chosen)
     ai = bool(_AI_WORDS.search(text))
@@ -152,6 +154,23 @@ def retrieve(
         node_types=tuple(chosen), examples=tuple(picked), context=context, candidates=tuple(listed)
     )
     return _within_budget(found, text, catalog)
+
+
+_OPENAI_NODE_WORDS = re.compile(r"\b(image|dall|picture|audio|transcri\w+|whisper|speech)", re.I)
+
+
+def _ai_first(chosen: list[str], text: str) -> list[str]:
+    """With an agent or chain, the chat model and memory it cannot run without come right
+    after the trigger (a spec slot lost to them costs a broken workflow), and "openai" means
+    that chat model, not the OpenAI app node — unless images or audio are asked for."""
+    if not any(t in NEEDS_CHAT_MODEL for t in chosen):
+        return chosen
+    if L + "openAi" in chosen and not _OPENAI_NODE_WORDS.search(text):
+        chosen = [t for t in chosen if t != L + "openAi"]
+    ai = [t for t in chosen if t in NEEDS_CHAT_MODEL or ".lmChat" in t or ".memory" in t]
+    triggers = [t for t in chosen if t not in ai and t.endswith(("Trigger", ".webhook"))]
+    rest = [t for t in chosen if t not in ai and t not in triggers]
+    return [*triggers, *ai, *rest]
 
 
 def _within_budget(found: Retrieval, text: str, catalog: NodeCatalog) -> Retrieval:

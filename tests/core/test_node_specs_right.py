@@ -154,3 +154,28 @@ def test_scrubbing_keeps_option_values_and_field_names() -> None:
     assert clean["authentication"] == "predefinedCredentialType"
     assert clean["headerName"] == "X-Customer-Reference-Id"
     assert clean["channelId"]["value"] == "<id>" and clean["apiKey"] == "<secret>"
+
+
+def test_an_agent_gets_its_chat_model_and_memory_specd_and_openai_means_the_model() -> None:
+    found = retrieve(
+        text="when someone mentions @helper in slack, an ai agent with an openai model and "
+        "memory answers using our notion docs and our api, and replies in the thread",
+        catalog=default_catalog(),
+        templates=None,
+    )
+    assert found.node_types[:4] == (
+        B + "slackTrigger",
+        L + "agent",
+        L + "memoryBufferWindow",
+        L + "lmChatOpenAi",
+    )
+    assert L + "openAi" not in found.offered_types
+
+
+def test_everything_else_is_no_schedule() -> None:
+    found = retrieve(
+        text="webhook gets events; route by type, everything else emails me",
+        catalog=default_catalog(),
+        templates=None,
+    )
+    assert B + "scheduleTrigger" not in found.node_types and B + "webhook" in found.node_types
