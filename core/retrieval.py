@@ -178,7 +178,8 @@ def _within_budget(found: Retrieval, text: str, catalog: NodeCatalog) -> Retriev
     specs become listed candidates (the model can still fetch them), never below MIN_SPECS."""
     while True:
         ctx = found.context
-        size = estimate_tokens(generation_messages(request=text, ctx=ctx)) + tool_schema_tokens()
+        sized = replace(ctx, tools=True)  # the longer wording, as sent with tools
+        size = estimate_tokens(generation_messages(request=text, ctx=sized)) + tool_schema_tokens()
         if size <= FIRST_MESSAGE_BUDGET:
             return found
         if ctx.examples:

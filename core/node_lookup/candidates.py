@@ -73,6 +73,7 @@ def shortlist(
     for, the `<app>Tool` variants of named apps when an agent is in play, then the search
     ranking (`ranked`), at most MAX_CANDIDATES."""
     out: list[str] = []
+    agent = AGENT in spec_types or AGENT in overflow
 
     def add(node_type: str) -> None:
         spec = catalog.get(node_type)
@@ -83,13 +84,14 @@ def shortlist(
             or node_type in denied
             or not offerable(spec, catalog)
             or (node_type == AGENT + "Tool" and not _SUB_AGENT.search(text))
+            or (spec.hidden and not agent)  # a `<type>Tool` variant serves an agent only
         ):
             return
         out.append(node_type)
 
     for node_type in overflow:
         add(node_type)
-    if AGENT in spec_types or AGENT in overflow:
+    if agent:
         for app in named_apps(text, catalog):
             add(app + "Tool")
     for node_type in ranked:
