@@ -4,12 +4,14 @@ was tuned? (issue 19, step 0)
 
     .venv/bin/python benchmarks/generalization.py [--set new|old] [--half tuning|heldout|all]
                                                    [--misses] [--compare-rev REV] [--json]
+    .venv/bin/python benchmarks/generalization.py --set templates [--every 20]
 
 The new set (benchmarks/generalization_requests.json) is frozen: 64 requests as Slack users type
 them, each labelled with the node types and the operations a correct workflow needs. It is split
 by index parity: `tuning` (even indexes; its misses may be read while improving retrieval) and
 `heldout` (odd; `--misses` refuses to list them). The old set (benchmarks/retrieval_requests.json)
-has types only.
+has types only, and so has `--set templates` (every N-th shipped template's name as the request,
+its node types as the needs: a noisy key, the author chose among equivalent nodes).
 
 Measured on what generation really builds (the same core functions `clixen prompt --json` calls):
 
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from retrieval import worktree
+from retrieval import template_requests, worktree
 
 REPO = Path(__file__).resolve().parent.parent
 NEW_SET = Path(__file__).resolve().parent / "generalization_requests.json"
@@ -243,7 +245,10 @@ def select(request_set: dict[str, Any], half: str) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--set", choices=("new", "old"), default="new")
+    ap.add_argument("--set", choices=("new", "old", "templates"), default="new")
+    ap.add_argument(
+        "--every", type=int, default=20, help="with --set templates: every N-th template"
+    )
     ap.add_argument("--half", choices=("tuning", "heldout", "all"), default="all")
     ap.add_argument("--misses", action="store_true", help="list misses (tuning half only)")
     ap.add_argument("--compare-rev", metavar="REV", help="also measure this git revision's tree")
@@ -251,7 +256,11 @@ def main() -> None:
     args = ap.parse_args()
     if args.misses and (args.set != "new" or args.half != "tuning"):
         raise SystemExit("--misses lists the new set's tuning half only: add --half tuning")
-    source = json.loads((NEW_SET if args.set == "new" else OLD_SET).read_text())
+    if args.set == "templates":
+        # A template's name as the request, its node types as the needs (types only).
+        source = json.loads(template_requests(args.every))
+    else:
+        source = json.loads((NEW_SET if args.set == "new" else OLD_SET).read_text())
     request_set = json.dumps(select(source, args.half) if args.set == "new" else source)
     probe = source["requests"][0]["request"]
     results: dict[str, list[dict[str, Any]]] = {}
