@@ -73,8 +73,10 @@ _VERB_HINTS: dict[str, str] = {
     "search": "search getAll",
     "find": "search get",
     "download": "download get",
+    "export": "append create",
+    "put": "append create",
+    "log": "append create",
     "make": "create",
-    "new": "create",
     "get": "get getall",
     "msg": "send post",
     "ping": "send post",
@@ -92,7 +94,7 @@ _VERB_HINTS: dict[str, str] = {
     "labelled": "addlabels",
 }
 # Verbs the template keyword search drops as noise but that name an operation.
-_OPERATION_VERBS = frozenset({"create", "send", "make", "new", "get", "gets", "update", "all"})
+_OPERATION_VERBS = frozenset({"create", "send", "make", "get", "gets", "update", "all"})
 _SECRET_KEY = re.compile(r"(?i)(api_?key|token|secret|password|passwd|authorization|bearer)")
 _ID_LIKE = re.compile(r"^[A-Za-z0-9_-]{20,}$")
 # Parameters whose names look secret but hold an option value ("authentication": "oAuth2").
@@ -256,6 +258,7 @@ def _usage_with_defaults(
 
 
 MAX_ALTERNATIVES = 12
+USAGE_WEIGHT = 0.9
 _DESTRUCTIVE = re.compile(r"(?i)^(delete|remove|clear|archive|kick|leave|ban|trash|close|disable)")
 
 
@@ -294,6 +297,7 @@ def choose_operation(
     counts = _usage_with_defaults(
         usage or {}, default_resource, {r: d for r, _, _, d in per_resource}
     )
+    most_used = max(counts.values(), default=0)
     for resource, r_label, ops, default_op in per_resource:
         for op, o_label in ops:
             if _DESTRUCTIVE.match(str(op or "")) and not (
@@ -305,7 +309,10 @@ def choose_operation(
             is_default = int(
                 (resource_prop is None or resource == resource_prop.get("d")) and op == default_op
             )
-            key = (score, used, is_default)
+            # How real templates use this node counts like half a matching word at most: a
+            # weak match ("list" → getAll) must not beat what nearly every template does.
+            prior = USAGE_WEIGHT * popularity(used, most_used)
+            key = (score + prior, used, is_default)
             if best is None or key > best[0]:
                 best = (key, Operation(resource, op))
                 # Named = a word of the operation itself (not its resource) is in the request.

@@ -179,3 +179,15 @@ def test_everything_else_is_no_schedule() -> None:
         templates=None,
     )
     assert B + "scheduleTrigger" not in found.node_types and B + "webhook" in found.node_types
+
+
+def test_what_templates_nearly_always_do_outweighs_a_weak_word_match(
+    library: TemplateLibrary,
+) -> None:
+    """ "new stuff" is not "create a channel", "#news" asks for no channel operation: without a
+    verb naming one, Slack posts a message (what nearly every template does); "export … to a
+    sheet" appends."""
+    slack = _spec(B + "slack", "every 30 minutes the new headlines go to #news", library)
+    assert (slack["resource"], slack["operation"]) == ("message", "post")
+    sheets = _spec(B + "googleSheets", "export all the deals to a google sheet", library)
+    assert sheets["operation"] in ("append", "appendOrUpdate")
