@@ -232,12 +232,17 @@ def _edit_target(active: ActiveRun) -> dict[str, Any]:
     return target
 
 
+# Runs whose replies are operations on an existing workflow: edits, and repairs the execution
+# watch starts on a deployed head.
+_AS_OPERATIONS = (RunKind.edit, RunKind.repair)
+
+
 def _parse(active: ActiveRun, text: str) -> Candidate | Question:
     """The candidate (or question) in a reply. An edit's reply is operations (or a whole
     workflow, turned into operations by diff), applied here to the workflow as it stands; one
     that removes nodes of the base version the request does not mention is refused
     (`UnrequestedRemoval`)."""
-    if active.run.kind != RunKind.edit:
+    if active.run.kind not in _AS_OPERATIONS:
         return parse_reply(text)
     target = _edit_target(active)
     try:
@@ -274,7 +279,7 @@ def _step_repairing(active: ActiveRun) -> None:
     active.emit(RunState.repairing, f"Repairing ({number} of {MAX_TOTAL_REPAIRS})…")
     answers = [a.model_dump() for a in context.answers]
     text = " ".join([active.run.request, *(a.answer for a in context.answers)])
-    if active.run.kind == RunKind.edit:
+    if active.run.kind in _AS_OPERATIONS:
         target = _edit_target(active)
         prompt_ctx = _project_context(active, text, repairing=target)
         messages = edit_repair_messages(
