@@ -7,26 +7,30 @@ The catalog snapshot (`core.catalog`) keeps only what validation needs; prompts 
 parameter of the newest version, so `clixen catalog refresh` also writes
 `core/data/node_params.json.gz` (the newest implementation class of each type, descriptions and
 UI text dropped), loaded on first use. Which parameters show under which values is the
-validator's own displayOptions logic (`core.validation.parameters.with_defaults`).
+validator's own displayOptions logic (`core.validation.parameters.with_defaults`). Which
+operation a request needs is `core.node_lookup.choice`; the mined example is
+`core.node_lookup.examples` (both re-exported here).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.catalog import NodeSpec, ParamSpec, VersionClass
+from core.catalog import NodeSpec, VersionClass
 from core.node_lookup import details, shapes
+from core.node_lookup.choice import Operation as Operation
+from core.node_lookup.choice import _as_param_specs as _as_param_specs
+from core.node_lookup.choice import _shown as _shown
+from core.node_lookup.choice import choose_operation as choose_operation
+from core.node_lookup.choice import popularity as popularity
+from core.node_lookup.examples import mined_configuration as mined_configuration
 from core.node_lookup.operations import operation_pairs
 from core.output_schemas import output_shape
-from core.templates import tokens
 from core.validation.parameters import ParamContext, with_defaults
 from core.validation.shapes import MISSING
 
@@ -42,65 +46,8 @@ MAX_COLLECTION_FIELDS = 10
 MAX_DEPTH = 4  # fixedCollections inside fixedCollections, rendered this deep (full specs)
 MAX_HINT = 200  # characters of n8n's hints on one parameter in a first message
 MAX_GROUP_FIELDS = 16  # fields of one fixedCollection group in a first message
-MAX_EXAMPLE_CHARS = 450
 # Parameter types that are UI only.
 _UI_TYPES = frozenset({"notice", "callout", "button", "curlImport", "credentials"})
-# Request verbs and the operation words they usually mean.
-_VERB_HINTS: dict[str, str] = {
-    "post": "send post create",
-    "send": "send post",
-    "notify": "send post",
-    "alert": "send post",
-    "dm": "send post",
-    "message": "send post",
-    "email": "send",
-    "mail": "send",
-    "tweet": "create",
-    "add": "create append add insert",
-    "insert": "insert create append",
-    "create": "create",
-    "store": "create append insert",
-    "save": "create append upload",
-    "upload": "upload",
-    "write": "append create update",
-    "update": "update",
-    "delete": "delete",
-    "remove": "delete",
-    "fetch": "get getAll",
-    "read": "get getAll",
-    "list": "getAll",
-    "look": "get search",
-    "search": "search getAll",
-    "find": "search get",
-    "download": "download get",
-    "export": "append create",
-    "put": "append create",
-    "log": "append create",
-    "make": "create",
-    "get": "get getall",
-    "msg": "send post",
-    "ping": "send post",
-    "reply": "reply",
-    "approve": "sendandwait",
-    "approval": "sendandwait",
-    "approved": "sendandwait",
-    "approves": "sendandwait",
-    "transcribe": "transcribe",
-    "upsert": "upsert appendorupdate",
-    "sync": "appendorupdate upsert",
-    "exist": "appendorupdate upsert",
-    "exists": "appendorupdate upsert",
-    "label": "addlabels",
-    "labelled": "addlabels",
-}
-# Verbs the template keyword search drops as noise but that name an operation.
-_OPERATION_VERBS = frozenset({"create", "send", "make", "get", "gets", "update", "all"})
-_SECRET_KEY = re.compile(r"(?i)(api_?key|token|secret|password|passwd|authorization|bearer)")
-_ID_LIKE = re.compile(r"^[A-Za-z0-9_-]{20,}$")
-# Parameters whose names look secret but hold an option value ("authentication": "oAuth2").
-_OPTION_KEYS = frozenset({"authentication", "nodeCredentialType", "genericAuthType"})
-
-
 # --- the parameter snapshot -------------------------------------------------------------------
 
 
@@ -197,143 +144,6 @@ def default_params() -> Mapping[str, Any]:
         return {}
     nodes: Mapping[str, Any] = data["nodes"]
     return nodes
-
-
-# --- choosing the operation -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Operation:
-    resource: str | None
-    operation: str | None
-    # When no word of the request named the operation (it is the most used or n8n's default),
-    # the resource's other operations, so the prompt offers the choice instead of imposing it.
-    alternatives: tuple[str, ...] = ()
-
-
-def _as_param_specs(props: Sequence[Mapping[str, Any]]) -> tuple[ParamSpec, ...]:
-    return tuple(
-        ParamSpec(
-            name=p["n"],
-            type=p["t"],
-            default=p.get("d"),
-            required=bool(p.get("r")),
-            display_options=p.get("s"),
-        )
-        for p in props
-    )
-
-
-def _words(text: str) -> set[str]:
-    """`tokens` of `text` keeping the verbs that name operations ("create", "send", "get")."""
-    raw = re.findall(r"[a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", text).lower())
-    return tokens(text) | {w for w in raw if w in _OPERATION_VERBS}
-
-
-def _request_words(text: str) -> set[str]:
-    words = _words(text)
-    for w in list(words):
-        words |= set(_VERB_HINTS.get(w, "").lower().split())
-    return words
-
-
-def _match(words: set[str], value: Any, label: str) -> float:
-    option = _words(f"{value} {label}") | {str(value).lower()}
-    return float(len(words & option))
-
-
-def _usage_with_defaults(
-    usage: Mapping[tuple[str | None, str | None], int],
-    default_resource: Any,
-    default_ops: Mapping[Any, Any],
-) -> dict[tuple[Any, Any], int]:
-    """Template usage with implicit values filled in: a Slack node that leaves resource and
-    operation out posts a message (n8n's defaults), so it counts as ("message", "post")."""
-    out: dict[tuple[Any, Any], int] = {}
-    for (resource, operation), n in usage.items():
-        r = resource if resource is not None else default_resource
-        o = operation if operation is not None else default_ops.get(r)
-        out[(r, o)] = out.get((r, o), 0) + n
-    return out
-
-
-MAX_ALTERNATIVES = 12
-USAGE_WEIGHT = 0.9
-_DESTRUCTIVE = re.compile(r"(?i)^(delete|remove|clear|archive|kick|leave|ban|trash|close|disable)")
-
-
-def choose_operation(
-    node: Mapping[str, Any],
-    node_type: str,
-    request: str,
-    *,
-    usage: Mapping[tuple[str | None, str | None], int] | None = None,
-) -> Operation:
-    """The resource/operation of `node` that `request` most likely needs: the most words in
-    common with the option's value and action, then the most used in real templates, then
-    n8n's default."""
-    props = node["p"]
-    vc = VersionClass((node["v"],), None, 0, _as_param_specs(props))
-    ctx = ParamContext(version=node["v"], node_type=node_type)
-    words = _request_words(request)
-    resource_prop = next((p for p in props if p["n"] == "resource" and "o" in p), None)
-    resources: list[tuple[Any, str]] = (
-        [tuple(o) for o in resource_prop["o"]] if resource_prop else [(None, "")]
-    )
-    best: tuple[tuple[float, int, int], Operation] | None = None
-    named_op = False
-    choices: tuple[str, ...] = ()
-    per_resource: list[tuple[Any, str, list[tuple[Any, str]], Any]] = []
-    for resource, r_label in resources:
-        values = with_defaults(vc, {"resource": resource} if resource is not None else {}, ctx)
-        shown_ops = [
-            p for p in props if p["n"] == "operation" and "o" in p and _shown(p, vc, values, ctx)
-        ]
-        ops: list[tuple[Any, str]] = (
-            [tuple(o) for o in shown_ops[0]["o"]] if shown_ops else [(None, "")]
-        )
-        per_resource.append((resource, r_label, ops, values.get("operation")))
-    default_resource = resource_prop.get("d") if resource_prop else None
-    counts = _usage_with_defaults(
-        usage or {}, default_resource, {r: d for r, _, _, d in per_resource}
-    )
-    most_used = max(counts.values(), default=0)
-    for resource, r_label, ops, default_op in per_resource:
-        for op, o_label in ops:
-            if _DESTRUCTIVE.match(str(op or "")) and not (
-                tokens(str(op)) & words and (resource is None or tokens(str(resource)) & words)
-            ):
-                continue  # never guessed: "delete the channel" gets it, "leave a note" not
-            score = _match(words, resource, r_label) * 0.5 + _match(words, op, o_label)
-            used = counts.get((resource, op), 0)
-            is_default = int(
-                (resource_prop is None or resource == resource_prop.get("d")) and op == default_op
-            )
-            # How real templates use this node counts like half a matching word at most: a
-            # weak match ("list" → getAll) must not beat what nearly every template does.
-            prior = USAGE_WEIGHT * popularity(used, most_used)
-            key = (score + prior, used, is_default)
-            if best is None or key > best[0]:
-                best = (key, Operation(resource, op))
-                # Named = a word of the operation itself (not its resource) is in the request.
-                named_op = bool(tokens(str(op)) & words) if op is not None else False
-                choices = tuple(str(o) for o, _ in ops if o is not None)
-    if best is None:
-        return Operation(None, None)
-    chosen = best[1]
-    if named_op or len(choices) < 2:
-        return chosen
-    others = tuple(o for o in choices if o != chosen.operation)[:MAX_ALTERNATIVES]
-    return Operation(chosen.resource, chosen.operation, others)
-
-
-def _shown(
-    p: Mapping[str, Any], vc: VersionClass, values: Mapping[str, Any], ctx: ParamContext
-) -> bool:
-    # with_defaults leaves out exactly the parameters that are not displayed.
-    single = VersionClass(vc.versions, None, 0, _as_param_specs([p]))
-    probe = {k: v for k, v in values.items() if k != p["n"]}
-    return p["n"] in with_defaults(single, probe, ctx)
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -608,80 +418,6 @@ def output_fields(spec: NodeSpec, resource: str | None, operation: str | None) -
     return names
 
 
-# `$('Other node')` / `$node["Other node"]`: an expression that only makes sense in its template.
-_NODE_REFERENCE = re.compile(r"\$\(|\$node\[")
-
-
-def mined_configuration(
-    library: TemplateLibrary,
-    node_type: str,
-    op: Operation,
-    *,
-    cls: VersionClass | None = None,
-    defaults: Mapping[Any, Any] | None = None,
-    keys: set[str] | None = None,
-) -> Any:
-    """One real `parameters` object of `node_type` doing `op` in the shipped templates, with
-    secrets, ids and caches removed and none naming another node of its template; None when no
-    template has one small enough. With `cls`, only nodes of a typeVersion that class serves;
-    a resource/operation a template leaves out counts as n8n's default (`defaults`: None →
-    the default resource, each resource → its default operation). With `keys`, only a
-    configuration whose every key is one of them (a parameter the spec shows)."""
-    best: tuple[int, Any] | None = None
-    implicit = defaults or {}
-    for version, params in library.versioned_configurations(node_type):
-        if cls is not None and (version is None or float(version) not in cls.versions):
-            continue  # another version class has other parameters
-        resource = params.get("resource", implicit.get(None))
-        operation = params.get("operation", implicit.get(resource))
-        if op.resource is not None and resource != op.resource:
-            continue
-        if op.operation is not None and operation != op.operation:
-            continue
-        if keys is not None and not set(params) <= keys:
-            continue  # set under other option values than the spec's: it would mislead
-        clean = _scrub(params)
-        text = json.dumps(clean, separators=(",", ":"), ensure_ascii=False)
-        if len(text) > MAX_EXAMPLE_CHARS or not text.isascii():
-            continue
-        if _NODE_REFERENCE.search(text):
-            continue  # names a node of its own template, which the user's workflow lacks
-        # Prefer a configuration with some substance: the richest that fits the budget.
-        if best is None or len(text) > best[0]:
-            best = (len(text), clean)
-    return best[1] if best else None
-
-
-def _scrub(value: Any, key: str = "") -> Any:
-    if isinstance(value, dict):
-        if value.get("__rl") is True:
-            mode = value.get("mode", "id")
-            keep = mode in ("name", "url") and not _ID_LIKE.match(str(value.get("value", "")))
-            return {"__rl": True, "mode": mode, "value": value.get("value") if keep else "<id>"}
-        return {
-            k: _scrub(v, k)
-            for k, v in value.items()
-            if not k.startswith("cachedResult") and k not in ("webhookId", "credentials")
-        }
-    if isinstance(value, list):
-        return [_scrub(v, key) for v in value[:4]]
-    if isinstance(value, str):
-        if _SECRET_KEY.search(key) and key not in _OPTION_KEYS:
-            return "<secret>"
-        if _ID_LIKE.match(value) and _looks_generated(value):
-            return "<id>"
-        return value if len(value) <= 120 else value[:120] + "..."
-    return value
-
-
-def _looks_generated(value: str) -> bool:
-    """An id mixes in digits (a model name such as text-embedding-3-small, an option value or
-    a field name does not look like this): three or more, or any in an unbroken mixed-case run."""
-    digits = sum(c.isdigit() for c in value)
-    mixed = value.lower() != value and value.upper() != value and not re.search(r"[-_]", value)
-    return digits >= 3 or (digits >= 1 and mixed)
-
-
 def _unique(values: Iterable[Any]) -> list[Any]:
     out: list[Any] = []
     for v in values:
@@ -692,10 +428,3 @@ def _unique(values: Iterable[Any]) -> list[Any]:
 
 def _num(v: float) -> float | int:
     return int(v) if float(v).is_integer() else v
-
-
-def popularity(count: int, most: int) -> float:
-    """0..1: how common a node type is in real templates, on a log scale."""
-    if most <= 0:
-        return 0.0
-    return math.log1p(count) / math.log1p(most)

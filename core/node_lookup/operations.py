@@ -13,7 +13,8 @@ from core.validation.parameters import ParamContext, with_defaults
 def operations_by_resource(node_type: str) -> dict[str | None, tuple[str, ...]]:
     """Resource → the operations it shows ({None: ops} for a node without resources; {} when
     the node has no operation parameter or its parameters are not in the snapshot)."""
-    from core.specs import _as_param_specs, _shown, default_params
+    from core.node_lookup.choice import _as_param_specs, _shown
+    from core.specs import default_params
 
     node = default_params().get(node_type)
     if node is None:

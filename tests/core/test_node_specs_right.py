@@ -13,9 +13,10 @@ import pytest
 
 from core.catalog import default_catalog
 from core.node_hints import is_trigger, named_apps
+from core.node_lookup.examples import _scrub
 from core.node_lookup.shapes import hint_text
 from core.retrieval import first_message, retrieve
-from core.specs import Operation, _scrub, mined_configuration, node_spec, node_spec_for
+from core.specs import Operation, mined_configuration, node_spec, node_spec_for
 from core.templates import TemplateLibrary
 
 B, L = "n8n-nodes-base.", "@n8n/n8n-nodes-langchain."
