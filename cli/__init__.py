@@ -27,6 +27,7 @@ from core.kernel.logging import configure_logging
 COMMAND_MODULES: list[str] = [
     "cli.pipeline",
     "cli.prompt",
+    "cli.spec",
     "cli.eval",
     "cli.workflows",
     "cli.run_now",

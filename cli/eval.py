@@ -1,8 +1,9 @@
 """`clixen eval PROMPTS_FILE [--json] [--keep]`: run each request of a file through the real
 pipeline (the configured model, the configured n8n) in a throwaway project, and report per
 request and in total: first reply valid, valid after repair, deployed and activated, test
-execution, repairs, tokens, seconds. Compare models and prompt changes with it; the CI runs it
-against the scripted LLM (tests/cli/test_eval_cli.py). What it deployed is deleted afterwards.
+execution, repairs, tool rounds (the model's node lookups), tokens, seconds. Compare models and
+prompt changes with it; the CI runs it against the scripted LLM (tests/cli/test_eval_cli.py).
+What it deployed is deleted afterwards.
 
 PROMPTS_FILE holds one request a line (blank lines and lines starting with # are skipped), or a
 JSON list of strings.
@@ -30,6 +31,7 @@ COLUMNS = (
     ("deployed", "active"),
     ("test_execution", "test run"),
     ("repairs", "repairs"),
+    ("tool_rounds", "lookups"),
     ("tokens", "tokens"),
     ("seconds", "secs"),
 )
@@ -142,6 +144,7 @@ def evaluate(
                     "test_execution": execution.status if execution is not None else "none",
                     "question": outcome.question,
                     "repairs": outcome.repairs,
+                    "tool_rounds": context.tool_rounds,
                     "tokens": outcome.tokens,
                     "seconds": round(seconds, 2),
                 }
@@ -178,6 +181,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "deployed": sum(r["deployed"] for r in rows) / n,
         "test_execution_ok": sum(r["test_execution"] == "success" for r in rows) / n,
         "repairs": sum(r["repairs"] for r in rows),
+        "tool_rounds": sum(r["tool_rounds"] for r in rows),
         "tokens": sum(r["tokens"] for r in rows),
         "seconds": round(sum(r["seconds"] for r in rows), 2),
     }
@@ -198,7 +202,8 @@ def table(rows: list[dict[str, Any]], totals: dict[str, Any]) -> str:
     lines.append(
         f"| total ({totals['requests']}) | {totals['first_reply_valid']:.0%} | "
         f"{totals['valid_after_repair']:.0%} | {totals['deployed']:.0%} | "
-        f"{totals['test_execution_ok']:.0%} ok | {totals['repairs']} | {totals['tokens']} | "
+        f"{totals['test_execution_ok']:.0%} ok | {totals['repairs']} | "
+        f"{totals['tool_rounds']} | {totals['tokens']} | "
         f"{totals['seconds']} |"
     )
     return "\n".join(lines)

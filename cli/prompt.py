@@ -28,16 +28,16 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--json",
         action="store_true",
-        help="one JSON object: messages, node_types, examples, tokens",
+        help="one JSON object: messages, node_types (spec'd or listed), specs, candidates, "
+        "tools, examples, tokens",
     )
     p.set_defaults(func=run, uses_settings=False)
 
 
 def run(args: argparse.Namespace) -> int:
     from core.catalog import default_catalog
-    from core.generation.llm import estimate_tokens
-    from core.generation.prompts import generation_messages
-    from core.generation.replies import retrieve
+    from core.generation.node_lookup.tools import TOOL_SCHEMAS
+    from core.generation.retrieval import first_message
     from core.generation.templates import TemplatesUnavailable, default_library
     from core.workspace.policy import NodePolicy
 
@@ -50,27 +50,29 @@ def run(args: argparse.Namespace) -> int:
         library = default_library()
     except TemplatesUnavailable:
         library = None
-    found = retrieve(
+    fm = first_message(
         text=request,
         catalog=default_catalog(),
         templates=library,
         secret_names=secret_names,
         denied_types=sorted(policy.denied),
     )
-    messages = generation_messages(request=request, ctx=found.context)
-    tokens = estimate_tokens(messages)
+    found = fm.retrieval
     result = {
-        "messages": messages,
-        "node_types": list(found.node_types),
+        "messages": fm.messages,
+        "node_types": fm.node_types,
+        "specs": [s["type"] for s in fm.specs],
+        "candidates": fm.candidates,
+        "tools": TOOL_SCHEMAS,
         "examples": [
             {"id": t.id, "name": t.name, "node_types": sorted(t.node_types)} for t in found.examples
         ],
-        "tokens": tokens,
+        "tokens": fm.tokens,
     }
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        print(_summary(found, tokens, templates=library is not None))
+        print(_summary(found, fm.tokens, templates=library is not None))
     return 0
 
 
@@ -93,7 +95,11 @@ def _project_inputs(name: str) -> tuple[list[str], Any]:
 
 
 def _summary(found: Retrieval, tokens: int, *, templates: bool) -> str:
-    lines = [f"Prompt: about {tokens} tokens (no LLM was called).", "", "Node specs it carries:"]
+    lines = [
+        f"First message: about {tokens} tokens with the tool definitions (no LLM was called).",
+        "",
+        "Node specs it carries:",
+    ]
     for spec in found.context.node_specs:
         extra = []
         if spec.get("trigger"):
@@ -103,6 +109,9 @@ def _summary(found: Retrieval, tokens: int, *, templates: bool) -> str:
         lines.append(
             f"  {spec['type']} v{spec['typeVersion']}" + (f" ({', '.join(extra)})" if extra else "")
         )
+    if found.candidates:
+        lines += ["", "Also listed (the model can fetch their specs with get_node_spec):"]
+        lines += [f"  {c.type}" + (" (trigger)" if c.trigger else "") for c in found.candidates]
     lines += ["", "Example workflows:"]
     if not templates:
         lines.append("  none (n8n-mcp's template library is not installed)")

@@ -1,15 +1,19 @@
 """The OpenAI-compatible chat client the generator talks to (OpenAI, Azure, vLLM, Ollama…).
 
 One client per process, built from settings; errors are mapped once into the `LLMError` hierarchy.
-Every call sends `max_tokens`, so one answer can never cost more than the caller reserved for it
+Every call sends `max_tokens` (`max_completion_tokens` to a model that refuses it, remembered),
+so one answer can never cost more than the caller reserved for it
 (`core.workspace.quotas.reserve_tokens`, with `estimate_tokens` for the prompt); a server that
-reports no usage is charged our estimate, never nothing.
+reports no usage is charged our estimate, never nothing. Tool calls (`tools=`) are offered where
+the server takes them; one that refuses them is asked again without and remembered, like one that
+refuses structured outputs.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,14 +75,32 @@ class LLMBadReply(LLMError):
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """One tool call the model asked for: its id, the tool's name and its JSON arguments (text,
+    untrusted)."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def as_message_part(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+@dataclass(frozen=True)
 class LLMReply:
     """The answer's text and what it cost; `estimated` when the server reported no usage and
-    the tokens are our estimate (never 0)."""
+    the tokens are our estimate (never 0). `tool_calls` when the model asked for tools."""
 
     text: str
     prompt_tokens: int
     completion_tokens: int
     estimated: bool = False
+    tool_calls: tuple[ToolCall, ...] = ()
 
     @property
     def total_tokens(self) -> int:
@@ -86,6 +108,9 @@ class LLMReply:
 
 
 Message = dict[str, str]
+# A message of a tool conversation: an assistant turn may carry `tool_calls` (and no content),
+# a `tool` turn answers one call by its `tool_call_id`.
+ChatMessage = Mapping[str, Any]
 
 # The reply shape core.generation.prompts.SYSTEM_RULES asks for, as a structured-output JSON
 # schema. Not `strict`: node parameters are free-form objects, which strict mode cannot express;
@@ -131,11 +156,14 @@ def estimate_text_tokens(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
-def estimate_tokens(messages: Sequence[Message]) -> int:
-    """Our estimate of the prompt tokens of `messages`: what to reserve before a call, and
-    what a server that reports no usage is charged for the prompt."""
+def estimate_tokens(messages: Sequence[ChatMessage]) -> int:
+    """Our estimate of the prompt tokens of `messages` (tool calls included): what to reserve
+    before a call, and what a server that reports no usage is charged for the prompt."""
     return TOKENS_PER_REPLY + sum(
-        TOKENS_PER_MESSAGE + estimate_text_tokens(str(m.get("content") or "")) for m in messages
+        TOKENS_PER_MESSAGE
+        + estimate_text_tokens(str(m.get("content") or ""))
+        + (estimate_text_tokens(json.dumps(m["tool_calls"])) if m.get("tool_calls") else 0)
+        for m in messages
     )
 
 
@@ -160,6 +188,13 @@ class LLMClient:
         # Whether the server takes a json_schema response format: None until the first call
         # tells; False (remembered) when it refused one, and json_object is asked instead.
         self.json_schema_supported: bool | None = None
+        # Whether the server takes `tools` (None until a call with tools tells; False when it
+        # refused them: generation then makes today's single call).
+        self.tools_supported: bool | None = None
+        # The name of the answer-length parameter: OpenAI's reasoning models refuse
+        # `max_tokens` (400 "Unsupported parameter") and take `max_completion_tokens`.
+        self.answer_limit_name = "max_tokens"
+
         # A local server (Ollama, vLLM) often needs no key, but the client insists on one.
         self._client = openai.OpenAI(
             api_key=api_key or "not-needed",
@@ -183,44 +218,76 @@ class LLMClient:
 
     def chat(
         self,
-        messages: Sequence[Message],
+        messages: Sequence[ChatMessage],
         *,
         response_format_json: bool = True,
         max_tokens: int | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        tool_choice: str | None = None,
     ) -> LLMReply:
         """Send `messages` with `max_tokens` (default: the client's); returns the reply text and
         its token usage (our estimate when the server reports none), or raises an LLMError.
 
         `response_format_json` asks for the reply schema (`REPLY_SCHEMA`) where the server
         supports structured outputs, else for any JSON object: a server that refuses the schema
-        (400 naming response_format) is asked again at once and remembered."""
+        (400 naming response_format) is asked again at once and remembered. `tools` offers
+        tool calls (`tool_choice` "none" forbids them this turn); a server that refuses tools
+        (400 naming them) is asked again without them and remembered (`tools_supported`), so
+        the caller sees a plain answer."""
         limit = self.max_tokens if max_tokens is None else max_tokens
         if limit < 1:
             raise ValueError("max_tokens must be at least 1")
-        if not response_format_json:
-            return self._chat(messages, limit, None)
+        extra: dict[str, Any] = {}
+        if tools and self.tools_supported is not False:
+            extra["tools"] = [dict(t) for t in tools]
+            if tool_choice is not None:
+                extra["tool_choice"] = tool_choice
+        try:
+            reply = self._formatted(messages, limit, response_format_json, extra)
+        except LLMStatusError as e:
+            if "tools" not in extra or e.status not in (400, 422) or not _about_tools(str(e)):
+                raise
+            self.tools_supported = False
+            return self._formatted(messages, limit, response_format_json, {})
+        if "tools" in extra:
+            self.tools_supported = True
+        return reply
+
+    def _formatted(
+        self,
+        messages: Sequence[ChatMessage],
+        limit: int,
+        json_reply: bool,
+        extra: dict[str, Any],
+    ) -> LLMReply:
+        if not json_reply:
+            return self._chat(messages, limit, None, extra)
         if self.json_schema_supported is False:
-            return self._chat(messages, limit, {"type": "json_object"})
+            return self._chat(messages, limit, {"type": "json_object"}, extra)
         try:
             reply = self._chat(
-                messages, limit, {"type": "json_schema", "json_schema": REPLY_SCHEMA}
+                messages, limit, {"type": "json_schema", "json_schema": REPLY_SCHEMA}, extra
             )
         except LLMStatusError as e:
             if e.status not in (400, 422) or not _about_response_format(str(e)):
                 raise
             self.json_schema_supported = False
-            return self._chat(messages, limit, {"type": "json_object"})
+            return self._chat(messages, limit, {"type": "json_object"}, extra)
         self.json_schema_supported = True
         return reply
 
     def _chat(
-        self, messages: Sequence[Message], limit: int, response_format: dict[str, Any] | None
+        self,
+        messages: Sequence[ChatMessage],
+        limit: int,
+        response_format: dict[str, Any] | None,
+        extra: dict[str, Any],
     ) -> LLMReply:
         """One call, counted, timed and its tokens added up by model (`clixen_llm_*`)."""
         LLM_CALLS.labels(self.model).inc()
         try:
             with LLM_SECONDS.labels(self.model).time():
-                reply = self._call(messages, limit, response_format)
+                reply = self._limited(messages, limit, response_format, extra)
         except LLMError as e:
             LLM_ERRORS.labels(self.model, _error_label(e)).inc()
             raise
@@ -228,10 +295,37 @@ class LLMClient:
         LLM_TOKENS.labels(self.model, "completion").inc(reply.completion_tokens)
         return reply
 
-    def _call(
-        self, messages: Sequence[Message], limit: int, response_format: dict[str, Any] | None
+    def _limited(
+        self,
+        messages: Sequence[ChatMessage],
+        limit: int,
+        response_format: dict[str, Any] | None,
+        extra: dict[str, Any],
     ) -> LLMReply:
-        kwargs: dict[str, Any] = {}
+        """The call with the answer limit this model takes (`max_completion_tokens` for one
+        that refuses `max_tokens`, found once and remembered)."""
+        try:
+            return self._send(messages, limit, response_format, extra)
+        except LLMStatusError as e:
+            if (
+                e.status != 400
+                or self.answer_limit_name != "max_tokens"
+                or not _refuses_max_tokens(str(e))
+            ):
+                raise
+            self.answer_limit_name = "max_completion_tokens"
+            return self._send(messages, limit, response_format, extra)
+
+    def _send(
+        self,
+        messages: Sequence[ChatMessage],
+        limit: int,
+        response_format: dict[str, Any] | None,
+        extra: dict[str, Any],
+    ) -> LLMReply:
+        from openai.types.chat import ChatCompletionMessageFunctionToolCall
+
+        kwargs: dict[str, Any] = {self.answer_limit_name: limit, **extra}
         if response_format is not None:
             kwargs["response_format"] = response_format
         try:
@@ -239,7 +333,6 @@ class LLMClient:
                 model=self.model,
                 messages=[dict(m) for m in messages],  # type: ignore[misc]
                 temperature=0,
-                max_tokens=limit,
                 **kwargs,
             )
         except openai.APITimeoutError as e:
@@ -268,20 +361,29 @@ class LLMClient:
             raise LLMError(f"The LLM call failed: {_short(str(e))}") from e
         if not completion.choices:
             raise LLMBadReply("The LLM server answered without any choice.")
-        text = completion.choices[0].message.content or ""
+        message = completion.choices[0].message
+        text = message.content or ""
+        calls = tuple(
+            ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "")
+            for c in message.tool_calls or ()
+            if isinstance(c, ChatCompletionMessageFunctionToolCall)
+        )
         usage = completion.usage
         if usage is None or not (usage.prompt_tokens or usage.completion_tokens):
             # Some servers report nothing: the call still cost tokens, charge our estimate.
+            spent = text + "".join(c.arguments for c in calls)
             return LLMReply(
                 text=text,
                 prompt_tokens=estimate_tokens(messages),
-                completion_tokens=min(limit, max(1, estimate_text_tokens(text))),
+                completion_tokens=min(limit, max(1, estimate_text_tokens(spent))),
                 estimated=True,
+                tool_calls=calls,
             )
         return LLMReply(
             text=text,
             prompt_tokens=usage.prompt_tokens or 0,
             completion_tokens=usage.completion_tokens or 0,
+            tool_calls=calls,
         )
 
 
@@ -299,6 +401,19 @@ _ERROR_LABELS: tuple[tuple[type[LLMError], str], ...] = (
 def _error_label(e: LLMError) -> str:
     """The `error` label of a failed call (most specific class first)."""
     return next((label for cls, label in _ERROR_LABELS if isinstance(e, cls)), "other")
+
+
+def _about_tools(message: str) -> bool:
+    """True when a refusal is about tool calling (a server without it)."""
+    text = message.lower()
+    return any(w in text for w in ("tools", "tool_choice", "function", "tool call"))
+
+
+def _refuses_max_tokens(message: str) -> bool:
+    """True for OpenAI's answer to `max_tokens` from a model that takes only
+    `max_completion_tokens` ("Unsupported parameter: 'max_tokens' …")."""
+    text = message.lower()
+    return "max_tokens" in text and ("unsupported" in text or "max_completion_tokens" in text)
 
 
 def _about_response_format(message: str) -> bool:

@@ -22,7 +22,8 @@ def _rx(pattern: str) -> re.Pattern[str]:
 HINTED_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         _rx(
-            r"\b(every|each|daily|hourly|weekly|monthly|morning|evening|night|nightly|weekday|"
+            r"\b(every(?!thing|one|body|where)|each|daily|hourly|weekly|monthly|morning|evening|"
+            r"night|nightly|weekday|"
             r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|schedule|cron|at \d)"
         ),
         B + "scheduleTrigger",
@@ -34,7 +35,8 @@ HINTED_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         _rx(
             r"\b(if|only|unless|filter|whose|marked|labell?ed|label|urgent|critical|vip|"
-            r"negative|down|overdue)\b"
+            r"negative|down|overdue|under|over|above|below|older than|newer than|more than|"
+            r"less than|greater than|failed|only if)\b|[<>]=?\s*\d"
         ),
         B + "if",
     ),
@@ -72,7 +74,10 @@ HINTED_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
         B + "httpRequest",
     ),
     (_rx(r"\b(chat ?bot|chat with|chat)\b"), L + "chatTrigger"),
-    (_rx(r"\bagent\b|\bassistant\b|\bchat ?bot\b"), L + "agent"),
+    (
+        _rx(r"\bagent\b|\bassistant\b|\bchat ?bot\b|\bbot\b.*\b(answer|repl|respond)\w*"),
+        L + "agent",
+    ),
     (_rx(r"\b(classify|classif\w+|categori[sz]e)\b"), L + "textClassifier"),
     (_rx(r"\bsentiment\b"), L + "sentimentAnalysis"),
     (
@@ -87,9 +92,62 @@ HINTED_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         L + "chainLlm",
     ),
-    (_rx(r"\b(remember|memory|conversation)\b"), L + "memoryBufferWindow"),
-    (_rx(r"\bas a tool\b|\btools?\b.*\bhttp|\bhttp\b.*\btools?\b"), L + "toolHttpRequest"),
+    (_rx(r"\b(remembers?|memory|conversation|convo|history)\b"), L + "memoryBufferWindow"),
+    (
+        _rx(
+            r"\bas a tool\b|\btools?\b.*\b(http|api)\b|\b(http|api)\b.*\btools?\b|"
+            r"\b(agent|chat ?bot|assistant)\b.*\b(via|through|using|from) (our|the|an?) api"
+        ),
+        B + "httpRequestTool",
+    ),
+    (_rx(r"\bforms?\b"), B + "formTrigger"),
+    (_rx(r"\b(approv\w*|sign[- ]off|confirm)\b"), B + "if"),
+    (_rx(r"\bcalculator\b"), L + "toolCalculator"),
+    (_rx(r"\bwikipedia\b"), L + "toolWikipedia"),
+    (_rx(r"\b(zip|unzip|compress)\b"), B + "compression"),
+    (_rx(r"\b(pdf|parse (the|a|it)|csv lands|extract (the )?text)\b"), B + "extractFromFile"),
+    (
+        _rx(r"\b(structured|extract)\b.*\b(llm|ai|gpt)\b|\b(llm|ai)\b.*\bstructured"),
+        L + "informationExtractor",
+    ),
+    (
+        _rx(r"\b(history|memory)\b.*\bpostgres|\bpostgres\b.*\b(history|memory)\b"),
+        L + "memoryPostgresChat",
+    ),
 )
+# Lowercase spellings and abbreviations people type in Slack → the node they mean (our list).
+ABBREVIATIONS: dict[str, str] = {
+    "gh": B + "github",
+    "pr": B + "github",
+    "prs": B + "github",
+    "gsheet": B + "googleSheets",
+    "gsheets": B + "googleSheets",
+    "sheet": B + "googleSheets",
+    "spreadsheet": B + "googleSheets",
+    "gcal": B + "googleCalendar",
+    "calendar": B + "googleCalendar",
+    "gdrive": B + "googleDrive",
+    "drive": B + "googleDrive",
+    "openai": L + "openAi",
+    "gpt": L + "openAi",
+    "chatgpt": L + "openAi",
+    "dalle": L + "openAi",
+    "whisper": L + "openAi",
+    "dall": L + "openAi",
+    "tg": B + "telegram",
+    "pg": B + "postgres",
+    "postgresql": B + "postgres",
+    "s3": B + "awsS3",
+    "sfdc": B + "salesforce",
+    "hn": B + "hackerNews",
+    "yt": B + "youTube",
+    "teams": B + "microsoftTeams",
+    "outlook": B + "microsoftOutlook",
+    "onedrive": B + "microsoftOneDrive",
+    "pinecone": L + "vectorStorePinecone",
+    "claude": L + "lmChatAnthropic",
+    "mysql": B + "mySql",
+}
 # The chat model a request's provider words name (the first one wins; OpenAI when none does).
 CHAT_MODELS: tuple[tuple[re.Pattern[str], str], ...] = (
     (_rx(r"\b(anthropic|claude)\b"), L + "lmChatAnthropic"),
@@ -122,11 +180,31 @@ NEEDS_CHAT_MODEL = frozenset(
 _TRIGGER_CLAUSES = (
     _rx(r"\b(?:when(?:ever)?|once|as soon as|every time|each time)\b([^,;.]*)"),
     _rx(r"\b(?:new|incoming|inbound)\s+((?:[a-z0-9]+\s+){0,2}[a-z0-9]+)"),
+    # "gh issue labelled bug -> jira ticket": what comes before the first arrow starts it.
+    _rx(r"^([^,;.>]*?)\s*(?:->|→|=>)"),
 )
 
 
 def is_trigger(spec: NodeSpec) -> bool:
-    return spec.is_trigger or spec.type == L + "chatTrigger"
+    """A node that starts runs: a trigger, poller or webhook — not an action that merely
+    waits on a webhook (Slack's or Gmail's send-and-wait, Wait, Send Email)."""
+    if spec.is_manual_trigger:
+        return False
+    return (
+        "trigger" in spec.group
+        or spec.type.endswith("Trigger")
+        or spec.polling
+        or spec.type == L + "chatTrigger"
+    )
+
+
+def offerable(spec: NodeSpec, catalog: NodeCatalog) -> bool:
+    """Never a hidden type (kept for old workflows only), except n8n's derived `<type>Tool`
+    variant of a visible node (an agent's tool)."""
+    if not spec.hidden:
+        return True
+    base = catalog.get(spec.type.removesuffix("Tool")) if spec.type.endswith("Tool") else None
+    return base is not None and not base.hidden
 
 
 def trigger_types(text: str, catalog: NodeCatalog) -> list[str]:
@@ -184,6 +262,8 @@ _AMBIGUOUS_NAMES = frozenset(
         "read",
         "write",
         "send",
+        "chat",
+        "agent",
     ]
 )
 _NAME_INDEX: dict[int, tuple[NodeCatalog, dict[tuple[str, ...], str]]] = {}
@@ -215,8 +295,14 @@ def _app_names(catalog: NodeCatalog) -> dict[tuple[str, ...], str]:
             if not words or (len(words) == 1 and words[0] in _AMBIGUOUS_NAMES):
                 continue
             index.setdefault(words, base)
+            if len(words) > 1:
+                # People type "openai", "clickup", "youtube", "hubspot" as one word.
+                index.setdefault(("".join(words),), base)
             if len(words) == 2 and words[0] in ("aws", "google"):
                 index.setdefault(words[1:], base)
+    for word, node_type in ABBREVIATIONS.items():
+        if node_type in catalog:
+            index[(word,)] = node_type
     _NAME_INDEX[id(catalog)] = (catalog, index)
     return index
 

@@ -23,7 +23,7 @@ Message = dict[str, str]
 
 # Caps that keep a prompt predictable in size (and cost): see benchmarks/prompt_size.py.
 MAX_REQUEST_CHARS = 4_000
-MAX_EXAMPLE_CHARS = 3_500
+MAX_EXAMPLE_CHARS = 1_200
 MAX_WORKFLOW_CHARS = 40_000
 MAX_ERROR_CHARS = 1_500
 
@@ -53,6 +53,26 @@ Workflow rules:
   Use only secret names listed as available; never invent or write a secret value, token or
   password, and never put an "id" in a credential reference.
 - Do not use a node type listed as denied.
+
+How data flows in n8n:
+- Each node runs once per input item. After an action node (Slack, Sheets, HTTP…) $json is
+  that node's output, not the trigger's: reach an earlier node's fields with
+  "={{ $('Node Name').item.json.field }}".
+- One message for many items: put Aggregate (or Summarize) before the message, or set
+  "executeOnce": true on the node; otherwise it sends one message per item.
+- Polling triggers (schedule + read, RSS, "get many") return every item each run: to act on new
+  ones only use the app's trigger or Remove Duplicates after the read.
+- Webhook, Form and Chat triggers need a unique "path" (Webhook, Form) and a "webhookId" (a new
+  uuid) on the node; a webhook that answers with data uses responseMode "responseNode" and a
+  Respond to Webhook node.
+- An AI agent behind anything but the Chat Trigger needs "promptType": "define" and "text"
+  from the input, and its memory "sessionIdType": "customKey" with a "sessionKey". Its model,
+  memory and tools connect FROM those nodes TO the agent (ai_languageModel, ai_memory,
+  ai_tool); a tool node is the <type>Tool variant, its agent-filled parameters
+  "={{ $fromAI('key', 'what it is', 'string') }}".
+- Ask for approval with the send-and-wait operation of Slack, Gmail, Telegram, Discord,
+  Teams or Send Email (it pauses until the answer), not with a Wait node; then branch with IF
+  on the answer.
 
 """
 SECURITY_RULES = """\
@@ -93,6 +113,10 @@ class PromptContext:
     known: KnownContext | None = None
     # Short technique guides that apply to the request (core.generation.guides).
     guides: Sequence[str] = ()
+    # Other node types worth considering, one line each (type, purpose, operations).
+    candidates: Sequence[str] = ()
+    # The model may call search_nodes / get_node_spec (core.generation.node_lookup.tools).
+    tools: bool = False
 
 
 def compact(value: Any) -> str:
@@ -112,11 +136,23 @@ def context_block(ctx: PromptContext, *, examples: bool = True) -> str:
     if ctx.node_specs:
         parts.append(
             "Node specs, one JSON object per node type: type; typeVersion to use; the likely "
-            "resource/operation (other_operations: what else it can do, when the request named "
-            "no operation); the parameters that operation shows (type, required, options, "
-            "defaults, value shape); a real example configuration; outputs; credential types; "
-            "output_fields (the fields each item it outputs carries, for expressions like "
-            "{{ $json.title }}):\n" + "\n".join(compact(spec) for spec in ctx.node_specs)
+            "resource/operation (a guess: operations lists every one the node offers, by "
+            "resource); the parameters that operation shows (type, required, options, "
+            "defaults, value shape, hint); a real example configuration; outputs; credential "
+            "types; hints; output_fields (the fields each item it outputs carries, for "
+            "expressions like {{ $json.title }}):\n"
+            + "\n".join(compact(spec) for spec in ctx.node_specs)
+        )
+    if ctx.candidates:
+        ask = (
+            "call get_node_spec(type, resource, operation) for the parameters of one you use, "
+            "or of another operation of a spec'd node; search_nodes(query) finds others"
+            if ctx.tools
+            else "use one only with parameters you are sure of"
+        )
+        parts.append(
+            f"Other node types that may fit (type — purpose; ops resource: operations); {ask}:\n"
+            + "\n".join(f"- {line}" for line in ctx.candidates)
         )
     if ctx.guides:
         parts.append(

@@ -17,22 +17,33 @@ from typing import Any
 
 from core.catalog import BASE_PREFIX, LANGCHAIN_PREFIX, NodeCatalog
 from core.generation.guides import guides_for
+from core.generation.llm import Message, estimate_tokens
 from core.generation.node_hints import (
     HINTED_TYPES,
+    NEEDS_CHAT_MODEL,
     companions,
     is_trigger,
     named_apps,
+    offerable,
     trigger_types,
 )
-from core.generation.prompts import KnownContext, PromptContext
+from core.generation.node_lookup.candidates import Candidate, candidate, shortlist
+from core.generation.node_lookup.tools import tool_schema_tokens
+from core.generation.prompts import KnownContext, PromptContext, generation_messages
 from core.generation.specs import node_spec, popularity
 from core.generation.templates import Template, TemplateLibrary, compact
 
 # Specs filled by keyword search; types the wording, the trigger or companions name come on top.
 SEARCH_SLOTS = 4
 SEARCH_FILLS_UP_TO = 7
-MAX_SPECS = 10
-EXAMPLES_PER_PROMPT = 2
+# Full specs in a first message: the few most likely; the rest of the shortlist is listed.
+MAX_SPECS = 7
+# Our estimate of a first message's tokens (tool definitions included) is kept under this.
+FIRST_MESSAGE_BUDGET = 6_000
+MIN_SPECS = 3
+# Search hits considered for the listed shortlist (candidates).
+CANDIDATE_SEARCH = 30
+EXAMPLES_PER_PROMPT = 1
 # A repair prompt also carries the failing workflow: fewer specs, mostly its own node types.
 REPAIR_SPECS = 8
 REPAIR_EXTRA_SPECS = 2
@@ -57,6 +68,13 @@ class Retrieval:
     node_types: tuple[str, ...]
     examples: tuple[Template, ...]
     context: PromptContext
+    # Listed below the specs with their operations (the model asks for a spec when it needs one).
+    candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def offered_types(self) -> tuple[str, ...]:
+        """Every node type the first message offers: spec'd, then listed."""
+        return (*self.node_types, *(c.type for c in self.candidates))
 
 
 def retrieve(
@@ -72,10 +90,16 @@ def retrieve(
     """The node types and example templates chosen for `text`, and the prompt context."""
     denied = set(denied_types)
     chosen: list[str] = []
+    tools: list[str] = []
 
     def add(node_type: str) -> None:
-        if node_type in catalog and node_type not in chosen and node_type not in denied:
+        spec = catalog.get(node_type)
+        if spec is None or node_type in chosen or node_type in denied:
+            return
+        if not spec.hidden:
             chosen.append(node_type)
+        elif offerable(spec, catalog) and node_type not in tools:
+            tools.append(node_type)  # an agent's `<type>Tool` variant: listed, not spec'd
 
     for node_type in trigger_types(text, catalog):
         add(node_type)
@@ -86,6 +110,7 @@ def retrieve(
             add(node_type)
     for node_type in companions(text, chosen, catalog):
         add(node_type)
+    chosen = _ai_first(chosen, text)
     # What the request names or implies; search hits only fill the remaining slots.
     named = list(chosen)
     ai = bool(_AI_WORDS.search(text))
@@ -95,10 +120,21 @@ def retrieve(
         if ai or not node_type.startswith(L):
             add(node_type)
     if not any(is_trigger(catalog.nodes[t]) for t in chosen):
-        # n8n activates only a workflow that starts on its own; a schedule is the usual start.
-        chosen.insert(0, B + "scheduleTrigger")
-        named.insert(0, B + "scheduleTrigger")
+        # n8n activates only a workflow that starts on its own: an event in a named app ("when
+        # someone mentions…", "slack bot") starts with that app's trigger, else a schedule.
+        start = _event_trigger(text, catalog, named) or B + "scheduleTrigger"
+        chosen.insert(0, start)
+        named.insert(0, start)
+    overflow = chosen[MAX_SPECS:]
     chosen = chosen[:MAX_SPECS]
+    listed = shortlist(
+        text=text,
+        catalog=catalog,
+        ranked=_broad_search(text, catalog, templates, ai=ai),
+        spec_types=chosen,
+        overflow=[*tools, *overflow],
+        denied=denied,
+    )
     picked: list[Template] = []
     if templates is not None:
         # Examples are chosen for what the request named; guesses from search would steer them.
@@ -112,8 +148,137 @@ def retrieve(
         secret_types=dict(secret_types or {}),
         known=known,
         guides=guides_for(text, chosen),
+        candidates=[c.line() for c in listed],
     )
-    return Retrieval(node_types=tuple(chosen), examples=tuple(picked), context=context)
+    found = Retrieval(
+        node_types=tuple(chosen), examples=tuple(picked), context=context, candidates=tuple(listed)
+    )
+    return _within_budget(found, text, catalog)
+
+
+_OPENAI_NODE_WORDS = re.compile(r"\b(image|dall|picture|audio|transcri\w+|whisper|speech)", re.I)
+
+
+def _ai_first(chosen: list[str], text: str) -> list[str]:
+    """With an agent or chain, the chat model and memory it cannot run without come right
+    after the trigger (a spec slot lost to them costs a broken workflow), and "openai" means
+    that chat model, not the OpenAI app node — unless images or audio are asked for."""
+    if not any(t in NEEDS_CHAT_MODEL for t in chosen):
+        return chosen
+    if L + "openAi" in chosen and not _OPENAI_NODE_WORDS.search(text):
+        chosen = [t for t in chosen if t != L + "openAi"]
+    ai = [t for t in chosen if t in NEEDS_CHAT_MODEL or ".lmChat" in t or ".memory" in t]
+    triggers = [t for t in chosen if t not in ai and t.endswith(("Trigger", ".webhook"))]
+    rest = [t for t in chosen if t not in ai and t not in triggers]
+    return [*triggers, *ai, *rest]
+
+
+def _within_budget(found: Retrieval, text: str, catalog: NodeCatalog) -> Retrieval:
+    """`found` cut to FIRST_MESSAGE_BUDGET: the example workflow goes first, then the last
+    specs become listed candidates (the model can still fetch them), never below MIN_SPECS."""
+    while True:
+        ctx = found.context
+        sized = replace(ctx, tools=True)  # the longer wording, as sent with tools
+        size = estimate_tokens(generation_messages(request=text, ctx=sized)) + tool_schema_tokens()
+        if size <= FIRST_MESSAGE_BUDGET:
+            return found
+        if ctx.examples:
+            found = replace(found, examples=(), context=replace(ctx, examples=[]))
+        elif len(ctx.node_specs) > MIN_SPECS:
+            moved = candidate(found.node_types[-1], catalog)
+            found = replace(
+                found,
+                node_types=found.node_types[:-1],
+                candidates=(moved, *found.candidates),
+                context=replace(
+                    ctx,
+                    node_specs=list(ctx.node_specs[:-1]),
+                    candidates=[moved.line(), *ctx.candidates],
+                ),
+            )
+        else:
+            return found
+
+
+_EVENT_WORDS = re.compile(
+    r"\b(when(ever)?|bot|mentions?|someone|incoming|receives?|gets? a|new message)\b", re.I
+)
+
+
+def _event_trigger(text: str, catalog: NodeCatalog, named: Sequence[str]) -> str | None:
+    """The trigger of the first named app with one, when the wording is about an event."""
+    if _SCHEDULE_WORDS.search(text) or not _EVENT_WORDS.search(text):
+        return None
+    for app in named:
+        trigger = catalog.get(app + "Trigger")
+        if trigger is not None and offerable(trigger, catalog):
+            return trigger.type
+    return None
+
+
+_SCHEDULE_WORDS = HINTED_TYPES[0][0]
+
+
+def _broad_search(
+    text: str, catalog: NodeCatalog, templates: TemplateLibrary | None, *, ai: bool
+) -> list[str]:
+    """Keyword hits for the listed shortlist, weighted by how often templates use each type:
+    recall over precision (triggers included), n8n's tutorial nodes and debug helpers not."""
+    counts = templates.type_counts() if templates is not None else None
+    most = max(counts.values(), default=0) if counts else 0
+    scored = []
+    for spec, score in catalog.search_scored(text, CANDIDATE_SEARCH):
+        if spec.type.startswith((B + "n8nTraining", B + "debugHelper")):
+            continue
+        if spec.type.startswith(L) and not ai:
+            continue
+        prior = popularity(counts.get(spec.type, 0), most) if counts else 0.5
+        scored.append((score * (0.2 + prior), spec.type))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [t for _, t in scored]
+
+
+@dataclass(frozen=True)
+class FirstMessage:
+    """What the model is sent first for a new workflow: the messages, the specs they carry,
+    the listed candidates (`[{type, operations: [[resource, operation], …]}]`) and our token
+    estimate (messages, plus the tool definitions when tools are offered)."""
+
+    messages: list[Message]
+    specs: list[dict[str, Any]]
+    candidates: list[dict[str, Any]]
+    node_types: list[str]
+    tokens: int
+    retrieval: Retrieval
+
+
+def first_message(
+    *,
+    text: str,
+    catalog: NodeCatalog,
+    templates: TemplateLibrary | None,
+    secret_names: Sequence[str] = (),
+    denied_types: Sequence[str] = (),
+    tools: bool = True,
+) -> FirstMessage:
+    """The first message of a create for `text` (`clixen prompt` and the benchmarks show it)."""
+    found = retrieve(
+        text=text,
+        catalog=catalog,
+        templates=templates,
+        secret_names=secret_names,
+        denied_types=denied_types,
+    )
+    ctx = replace(found.context, tools=tools)
+    messages = generation_messages(request=text, ctx=ctx)
+    return FirstMessage(
+        messages=messages,
+        specs=[dict(s) for s in ctx.node_specs],
+        candidates=[c.as_json() for c in found.candidates],
+        node_types=list(found.offered_types),
+        tokens=estimate_tokens(messages) + (tool_schema_tokens() if tools else 0),
+        retrieval=replace(found, context=ctx),
+    )
 
 
 def retrieve_context(

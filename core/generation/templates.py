@@ -126,7 +126,7 @@ class TemplateLibrary:
         n = max(1, len(self.templates))
         self._idf = {tok: math.log(1 + n / count) for tok, count in df.items()}
         self._type_counts: Counter[str] | None = None
-        self._configs: dict[str, list[dict[str, Any]]] | None = None
+        self._configs: dict[str, list[tuple[float | None, dict[str, Any]]]] | None = None
 
     def __len__(self) -> int:
         return len(self.templates)
@@ -257,13 +257,20 @@ class TemplateLibrary:
 
     def configurations(self, node_type: str) -> list[dict[str, Any]]:
         """The non-empty `parameters` of every node of `node_type` in the templates."""
+        return [params for _, params in self.versioned_configurations(node_type)]
+
+    def versioned_configurations(self, node_type: str) -> list[tuple[float | None, dict[str, Any]]]:
+        """(typeVersion, non-empty `parameters`) of every node of `node_type` in the templates
+        (None when the node names no numeric typeVersion)."""
         if self._configs is None:
-            configs: dict[str, list[dict[str, Any]]] = {}
+            configs: dict[str, list[tuple[float | None, dict[str, Any]]]] = {}
             for t in self.templates:
                 for n in t.workflow.get("nodes") or []:
                     params = n.get("parameters") if isinstance(n, dict) else None
                     if isinstance(params, dict) and params and isinstance(n.get("type"), str):
-                        configs.setdefault(n["type"], []).append(params)
+                        tv = n.get("typeVersion")
+                        version = float(tv) if isinstance(tv, int | float) else None
+                        configs.setdefault(n["type"], []).append((version, params))
             self._configs = configs
         return self._configs.get(node_type, [])
 

@@ -120,11 +120,11 @@ class ActiveRun:
             row.heartbeat_at = self.services.clock()
             row.lease_until = lease_end(self.services)
             if charge is not None:
-                reply = charge.reply
-                row.prompt_tokens += reply.prompt_tokens
-                row.completion_tokens += reply.completion_tokens
+                # Tool rounds before the answer were settled as they ended; all count here.
+                row.prompt_tokens += charge.prompt_tokens
+                row.completion_tokens += charge.completion_tokens
                 quotas.settle_tokens(
-                    session=session, reservation=charge.reservation, used=reply.total_tokens
+                    session=session, reservation=charge.reservation, used=charge.reply.total_tokens
                 )
             if repair_kind is not None:
                 spent = RepairBudget(row.total_repairs, row.validation_repairs).spend(repair_kind)

@@ -5,7 +5,9 @@ Contract: the combined cap spans every automatic repair since the last version a
 for (generate, edit, rollback), across executions; when it is spent the workflow is reported once
 per head version as needing manual review. The same failed execution never starts two repairs.
 A repair is built from the head it saw: if a person rolls back or edits meanwhile, the fix is not
-deployed over their version, they are told so, and the watch goes on from the new head.
+deployed over their version, they are told so, and the watch goes on from the new head. The model
+answers it with edit operations on the head (as for a change request), so nothing it does not
+name changes and a large workflow is never clipped.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ def repair_after_runtime_error(
         spent_total, spent_validation = _repairs_spent(session, wf)
         context = RunContext(
             base_version=head.version,
+            # The repair is operations on the head, like an edit (never the whole workflow).
+            base_workflow=dict(head.json_payload),
             candidate=dict(head.json_payload),
             problems=[Issue(code="execution_failed", message=failure.message, node=failure.node)],
             problem_kind=ProblemKind.runtime,

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 
 from core.deploy import gate
 from core.deploy.workflows import head_version
+from core.generation.edit_diff import edit_from_whole_workflow
 from core.generation.edit_prompts import edit_messages, edit_repair_messages
 from core.generation.edits import (
     EditRejected,
@@ -33,7 +35,8 @@ from core.generation.edits import (
     parse_edit_reply,
     unrequested_removals,
 )
-from core.generation.prompts import PromptContext, generation_messages
+from core.generation.node_lookup.tools import NodeLookup
+from core.generation.prompts import Message, PromptContext, generation_messages
 from core.generation.prompts import repair_messages as _repair_messages
 from core.generation.replies import (
     Candidate,
@@ -51,7 +54,8 @@ from core.kernel.vocabulary import RunKind, RunState
 from core.pipeline.active import ActiveRun, StopRun, need_repair
 from core.pipeline.budget import RepairBudget
 from core.pipeline.credential_wait import await_credentials, wrong_credentials
-from core.pipeline.llm_calls import LLMCall, call_llm
+from core.pipeline.delivery import step_deploying, step_watching
+from core.pipeline.llm_calls import LLMCall, call_llm, converse, tools_offered
 from core.pipeline.types import (
     MAX_QUESTIONS,
     PipelineError,
@@ -62,10 +66,6 @@ from core.validation.mcp import MCP_ISSUE_CODE, McpUnavailable, combine
 from core.validation.output_fields import UNKNOWN_FIELD
 from core.workspace.policy import policy_for_project
 
-if TYPE_CHECKING:
-    pass
-from core.pipeline.delivery import step_deploying, step_watching
-
 logger = logging.getLogger(__name__)
 
 
@@ -73,11 +73,32 @@ def _step_queued(active: ActiveRun) -> None:
     active.save(RunState.generating, detail="generating")
 
 
+def _ask(active: ActiveRun, messages: list[Message], ctx: PromptContext) -> LLMCall:
+    """The model's answer, after the lookups it asks for when the server takes tools."""
+    if not ctx.tools:
+        return call_llm(active.services, active.run, messages)
+    lookup = NodeLookup(
+        catalog=active.services.catalog,
+        templates=active.services.templates,
+        denied=frozenset(ctx.denied_types),
+    )
+    return converse(active.services, active.run, messages, lookup)
+
+
 def _project_context(
     active: ActiveRun, text: str, *, repairing: Mapping[str, Any] | None = None
 ) -> PromptContext:
     """Specs, examples, secrets, policy and known context for a prompt about `text`; for a
-    repair of the workflow `repairing`, the specs of the node types it uses come first."""
+    repair of the workflow `repairing`, the specs of the node types it uses come first. It
+    tells the model it may look nodes up when the server takes tools."""
+    return replace(
+        _retrieved_context(active, text, repairing=repairing), tools=tools_offered(active.services)
+    )
+
+
+def _retrieved_context(
+    active: ActiveRun, text: str, *, repairing: Mapping[str, Any] | None = None
+) -> PromptContext:
     project_id = active.run.project_id
     with active.services.session_factory() as session:
         policy = policy_for_project(session=session, project_id=project_id)
@@ -139,13 +160,14 @@ def _step_generating(active: ActiveRun) -> None:
         messages[-1]["content"] += (
             "\nDo not ask another question: decide sensibly and return the workflow."
         )
-    reply = call_llm(active.services, active.run, messages)
+    reply = _ask(active, messages, prompt_ctx)
     _take_reply(active, reply, repair_kind=None)
 
 
 def _take_reply(active: ActiveRun, reply: LLMCall, *, repair_kind: ProblemKind | None) -> None:
     """Save what one LLM reply gave (candidate, question, or unusable text) with its charge."""
     context = active.context
+    context.tool_rounds += reply.tool_rounds
     try:
         parsed = _parse(active, reply.text)
     except LLMOutputInvalid as e:
@@ -208,17 +230,30 @@ def _edit_target(active: ActiveRun) -> dict[str, Any]:
     return target
 
 
+# Runs whose replies are operations on an existing workflow: edits, and repairs the execution
+# watch starts on a deployed head.
+_AS_OPERATIONS = (RunKind.edit, RunKind.repair)
+
+
 def _parse(active: ActiveRun, text: str) -> Candidate | Question:
-    """The candidate (or question) in a reply. An edit's reply is operations, applied here to
-    the workflow as it stands; one that removes nodes of the base version the request does not
-    mention is refused (`UnrequestedRemoval`)."""
-    if active.run.kind != RunKind.edit:
+    """The candidate (or question) in a reply. An edit's reply is operations (or a whole
+    workflow, turned into operations by diff), applied here to the workflow as it stands; one
+    that removes nodes of the base version the request does not mention is refused
+    (`UnrequestedRemoval`)."""
+    if active.run.kind not in _AS_OPERATIONS:
         return parse_reply(text)
-    parsed = parse_edit_reply(text)
+    target = _edit_target(active)
+    try:
+        parsed = parse_edit_reply(text)
+    except LLMOutputInvalid:
+        # A whole workflow instead of operations: its diff is the edit, under the same guards.
+        whole = edit_from_whole_workflow(text, target)
+        if whole is None:
+            raise
+        parsed = whole
     if isinstance(parsed, Question):
         return parsed
     context = active.context
-    target = _edit_target(active)
     base = context.base_workflow or {}
     dropped = unrequested_removals(
         operations=parsed.operations,
@@ -245,7 +280,7 @@ def _step_repairing(active: ActiveRun) -> None:
     active.emit(RunState.repairing, f"Repairing ({budget.next_label.removeprefix('repair ')})…")
     answers = [a.model_dump() for a in context.answers]
     text = " ".join([active.run.request, *(a.answer for a in context.answers)])
-    if active.run.kind == RunKind.edit:
+    if active.run.kind in _AS_OPERATIONS:
         target = _edit_target(active)
         prompt_ctx = _project_context(active, text, repairing=target)
         messages = edit_repair_messages(
@@ -269,7 +304,7 @@ def _step_repairing(active: ActiveRun) -> None:
             bad_reply=context.bad_reply,
             answers=answers,
         )
-    reply = call_llm(active.services, active.run, messages)
+    reply = _ask(active, messages, prompt_ctx)
     _take_reply(active, reply, repair_kind=kind)
 
 

@@ -226,6 +226,8 @@ class RunContext(_Stored):
     bad_reply: str | None = None
     # Deterministic fixes applied so far (the latest 40), in words.
     fixes: list[str] = []
+    # Rounds in which the model looked nodes up (search_nodes / get_node_spec), all calls.
+    tool_rounds: int = 0
     deployed: list[DeployedVersion] = []
     # The newest execution id before the last deploy: the watch looks only past it.
     watch_after: str | None = None

@@ -16,7 +16,7 @@ from core.n8n import N8nClient
 from core.n8n.errors import N8nNotFound
 from tests.cli.common import run
 from tests.core.test_pipeline import with_unknown_node
-from tests.doubles.llm_server import ScriptedLLM
+from tests.doubles.llm_server import ScriptedLLM, tool_calls
 from tests.workflows import answer, schedule_workflow
 
 
@@ -32,6 +32,7 @@ def test_eval_scores_each_request_and_cleans_up(
         "# two everyday requests\nevery morning post the news\n\nevery evening sum up\n"
     )
     llm.script(
+        tool_calls(("get_node_spec", {"type": "n8n-nodes-base.slack"})),  # one lookup first
         answer(schedule_workflow("Eval one")),
         answer(with_unknown_node(schedule_workflow("Eval two"))),
         answer(schedule_workflow("Eval two")),
@@ -43,7 +44,9 @@ def test_eval_scores_each_request_and_cleans_up(
     assert (first["first_reply_valid"], first["deployed"], first["repairs"]) == (True, True, 0)
     assert (second["first_reply_valid"], second["valid_after_repair"]) == (False, True)
     assert second["deployed"] and second["repairs"] == 1 and second["tokens"] > 0
+    assert (first["tool_rounds"], second["tool_rounds"]) == (1, 0)  # lookups are not repairs
     totals = result["totals"]
+    assert totals["tool_rounds"] == 1
     assert (totals["requests"], totals["first_reply_valid"], totals["deployed"]) == (2, 0.5, 1.0)
     # Nothing left behind: no workflow in n8n, no eval project.
     for row in result["rows"]:

@@ -270,41 +270,33 @@ def test_a_reply_that_drops_nodes_the_user_did_not_mention_is_refused(
     assert only.json_payload == v1
 
 
-def test_a_whole_workflow_reply_is_repaired_into_operations_and_a_named_removal_is_allowed(
+def test_a_whole_workflow_reply_is_turned_into_operations_and_a_named_removal_is_allowed(
     services: PipelineServices,
     project_id: int,
     llm: ScriptedLLM,
     session_factory: sessionmaker[Session],
 ) -> None:
+    """Smaller models answer a change with the whole workflow: its diff is the edit (issue 19;
+    before, the reply was refused and cost a repair)."""
     workflow_id, _ = deploy_v1(services, project_id, labelled_schedule("from v1"))
-    llm.script(
-        answer(labelled_schedule("from v2")),  # the old shape: refused as unparseable
+    whole = labelled_schedule("from v2")
+    whole["nodes"].append(
         {
-            "operations": [
-                {
-                    "op": "update_parameters",
-                    "node": "Label",
-                    "parameters": {
-                        "assignments": {
-                            "assignments": [
-                                {"id": "a1", "name": "label", "value": "from v2", "type": "string"}
-                            ]
-                        }
-                    },
-                },
-                {"op": "add_node", "node": {"name": "Spare", "type": "n8n-nodes-base.noOp"}},
-                {"op": "connect", "from": "Label", "to": "Spare"},
-            ],
-            "summary": "Labels it v2.",
-        },
+            "id": "spare",
+            "name": "Spare",
+            "type": "n8n-nodes-base.noOp",
+            "typeVersion": 1,
+            "position": [600, 0],
+            "parameters": {},
+        }
     )
+    whole["connections"]["Label"] = {"main": [[{"node": "Spare", "type": "main", "index": 0}]]}
+    llm.script(answer(whole, "Labels it v2."))
     outcome = edit(services, project_id, workflow_id, "label it from v2")
     assert outcome.ok, outcome.message
-    assert len(llm.requests) == 2 and outcome.repairs == 1
-    assert '"operations"' in llm.requests[1].text and "never the whole workflow" in (
-        llm.requests[1].text
-    )
+    assert len(llm.requests) == 1 and outcome.repairs == 0
     assert "Label: assignments.assignments[label].value: from v1 → from v2" in outcome.message
+    assert "+ node Spare" in outcome.message
 
     # "remove the label node": the user named it, so the removal goes through.
     llm.script({"operations": [{"op": "remove_node", "node": "Label"}], "summary": "No label."})
@@ -351,3 +343,58 @@ def test_a_failed_validation_of_an_edit_is_repaired_with_operations_on_the_candi
     v2 = versions(session_factory, workflow_id)[-1].json_payload
     assert [n["name"] for n in v2["nodes"]] == ["Every hour", "Label", "Tidy up"]
     assert v2["nodes"][:2] == v1["nodes"]
+
+
+def test_a_whole_workflow_reply_passes_the_same_guards_and_keeps_credentials(
+    services: PipelineServices,
+    project_id: int,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The diff of a whole-workflow reply is checked like operations: a node the user did not
+    mention may not go, and the bound credentials (which the model never sees) stay."""
+    with session_factory.begin() as session:
+        project_secrets.set_secret(
+            session=session,
+            project_id=project_id,
+            name="SLACK_TOKEN",
+            value=SLACK_VALUE,
+            key=KEY,
+            actor_user_id=USER,
+            credential_type="slackApi",
+        )
+
+    def thirty_short_nodes() -> dict[str, Any]:
+        wf = big_workflow()
+        for node in wf["nodes"]:
+            if "jsCode" in node["parameters"]:
+                node["parameters"]["jsCode"] = "return $input.all();"
+        return wf
+
+    workflow_id, v1 = deploy_v1(services, project_id, thirty_short_nodes())
+    bound = v1["nodes"][-1]["credentials"]["slackApi"]
+
+    def as_the_model_sees_it(drop: str | None) -> dict[str, Any]:
+        wf = thirty_short_nodes()
+        for node in wf["nodes"]:
+            node.pop("credentials", None)
+            if node["name"] == "Post 1":
+                node["parameters"]["text"] = "=News: {{ $json.title }}"
+        if drop is not None:
+            wf["nodes"] = [n for n in wf["nodes"] if n["name"] != drop]
+            wf["connections"].pop(drop, None)
+        return wf
+
+    llm.script(answer(as_the_model_sees_it("Post 5")))
+    llm.default = answer(as_the_model_sees_it("Post 5"))
+    refused = edit(services, project_id, workflow_id, "prefix the first post with News:")
+    assert refused.state == RunState.failed and "would remove Post 5" in refused.message
+
+    llm.default = None
+    llm.script(answer(as_the_model_sees_it(None)))
+    outcome = edit(services, project_id, workflow_id, "prefix the first post with News:")
+    assert outcome.ok, outcome.message
+    latest = versions(session_factory, workflow_id)[-1].json_payload
+    posts = {n["name"]: n for n in latest["nodes"] if n["name"].startswith("Post")}
+    assert posts["Post 1"]["parameters"]["text"] == "=News: {{ $json.title }}"
+    assert all(p["credentials"]["slackApi"]["id"] == bound["id"] for p in posts.values())

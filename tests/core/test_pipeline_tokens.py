@@ -114,7 +114,13 @@ def test_room_for_one_call_lets_exactly_one_of_two_concurrent_runs_call_the_mode
 
     llm.default = answer(schedule_workflow())
     assert run(services, project_id).ok  # the same request once, to size its prompt
-    prompt = estimate_tokens(llm.requests[0].messages)
+    from core.generation.node_lookup.tools import tool_schema_tokens
+
+    # The reservation counts the tool definitions the call offers (issue 19), as sent.
+    first = llm.requests[0]
+    prompt = estimate_tokens(first.messages) + (
+        tool_schema_tokens(first.body["tools"]) if first.body.get("tools") else 0
+    )
     limit = tokens_used(session_factory) + prompt + MIN_REPLY_TOKENS + 100
     set_token_limit(session_factory, project_id, limit)
     llm.delay_s = 1.0

@@ -167,16 +167,19 @@ def test_a_mined_configuration_never_names_a_node_of_its_own_template(
     assert seen >= 2
 
 
-def test_a_guessed_operation_comes_with_the_others_and_a_named_one_alone(
+def test_every_spec_lists_all_operations_guessed_or_named(
     library: TemplateLibrary,
 ) -> None:
-    """ "When an issue gets a label" names no GitHub operation: the spec offers the choice
-    rather than imposing the most used one; "post to #news" names Slack's."""
+    """ "When an issue gets a label" names no GitHub operation and "post to #news" names
+    Slack's: either way the spec lists every resource's operations, so a guess (or a word that
+    happens to match) never hides the one the request needs (issue 19)."""
     catalog = default_catalog()
     guessed = node_spec(
         catalog.get(B + "github"), request="when an issue gets the label bug", library=library
     )
-    assert guessed["resource"] == "issue" and "get" in guessed["other_operations"]
-    assert guessed["operation"] not in guessed["other_operations"]
+    assert guessed["resource"] == "issue" and "get" in guessed["operations"]["issue"]
+    assert "getPullRequests" in guessed["operations"]["repository"]
     named = node_spec(catalog.get(B + "slack"), request="post it to #news", library=library)
-    assert named["operation"] == "post" and "other_operations" not in named
+    assert named["operation"] == "post"
+    assert "sendAndWait" in named["operations"]["message"]
+    assert "getAll" in named["operations"]["channel"]

@@ -56,6 +56,10 @@ class ScriptedLLM:
     # False: a `json_schema` response format is refused with a 400, as servers without
     # structured outputs do (the reply script is not consumed).
     json_schema_supported: bool = True
+    # False: a request with `tools` is refused with a 400, as servers without tool calls do.
+    tools_supported: bool = True
+    # False: `max_tokens` is refused with OpenAI's 400 for reasoning models.
+    max_tokens_supported: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
 
@@ -74,27 +78,49 @@ class ScriptedLLM:
         return reply(body) if callable(reply) else reply
 
 
-def _completion(content: str, body: dict[str, Any], *, report_usage: bool) -> dict[str, Any]:
+def tool_calls(*calls: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """A scripted reply that calls tools: `tool_calls(("search_nodes", {"query": "x"}))`."""
+    return {"__tool_calls__": [{"name": n, "arguments": a} for n, a in calls]}
+
+
+def _completion(
+    content: str | None,
+    body: dict[str, Any],
+    *,
+    report_usage: bool,
+    calls: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     prompt_chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
     prompt_tokens = max(1, prompt_chars // 4)
+    if calls:
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": f"call_{i}_{time.time_ns()}",
+                    "type": "function",
+                    "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])},
+                }
+                for i, c in enumerate(calls)
+            ],
+        }
+        reply = _envelope(body, message, "tool_calls")
+        if report_usage:
+            used = max(1, len(json.dumps(calls)) // 4)
+            reply["usage"] = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": used,
+                "total_tokens": prompt_tokens + used,
+            }
+        return reply
+    content = content or ""
     finish_reason = "stop"
-    max_tokens = body.get("max_tokens")
+    max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
     if isinstance(max_tokens, int) and len(content) > 4 * max_tokens:
         content, finish_reason = content[: 4 * max_tokens], "length"
     completion_tokens = max(1, len(content) // 4)
-    reply: dict[str, Any] = {
-        "id": f"chatcmpl-{time.time_ns()}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": body.get("model", "scripted"),
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": content},
-                "finish_reason": finish_reason,
-            }
-        ],
-    }
+    reply = _envelope(body, {"role": "assistant", "content": content}, finish_reason)
     if report_usage:
         reply["usage"] = {
             "prompt_tokens": prompt_tokens,
@@ -102,6 +128,16 @@ def _completion(content: str, body: dict[str, Any], *, report_usage: bool) -> di
             "total_tokens": prompt_tokens + completion_tokens,
         }
     return reply
+
+
+def _envelope(body: dict[str, Any], message: dict[str, Any], finish: str) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{time.time_ns()}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "scripted"),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+    }
 
 
 def start_llm_server(llm: ScriptedLLM) -> tuple[ThreadingHTTPServer, str]:
@@ -130,6 +166,22 @@ def start_llm_server(llm: ScriptedLLM) -> tuple[ThreadingHTTPServer, str]:
                     {"error": {"message": "response_format json_schema is not supported"}},
                 )
                 return
+            if not llm.tools_supported and body.get("tools"):
+                self._send(400, {"error": {"message": "tools is not supported by this server"}})
+                return
+            if not llm.max_tokens_supported and "max_tokens" in body:
+                self._send(
+                    400,
+                    {
+                        "error": {
+                            "message": "Unsupported parameter: 'max_tokens' is not supported "
+                            "with this model. Use 'max_completion_tokens' instead.",
+                            "type": "invalid_request_error",
+                            "param": "max_tokens",
+                        }
+                    },
+                )
+                return
             if llm.delay_s:
                 time.sleep(llm.delay_s)
             try:
@@ -139,6 +191,12 @@ def start_llm_server(llm: ScriptedLLM) -> tuple[ThreadingHTTPServer, str]:
                 return
             if isinstance(reply, dict) and "__status__" in reply:
                 self._send(int(reply["__status__"]), reply.get("body", {}))
+                return
+            if isinstance(reply, dict) and "__tool_calls__" in reply:
+                payload = _completion(
+                    None, body, report_usage=llm.report_usage, calls=reply["__tool_calls__"]
+                )
+                self._send(200, payload)
                 return
             content = reply if isinstance(reply, str) else json.dumps(reply)
             self._send(200, _completion(content, body, report_usage=llm.report_usage))

@@ -317,3 +317,36 @@ def test_two_replicas_repair_a_runtime_error_once(
     # Both replicas fired the watch every second (the same ticks); every tick ran once, cleanly.
     assert all("running jobs: execution_watch" in out for out, _ in outputs)
     assert watch_ticks_ok(session_factory) and all(watch_ticks_ok(session_factory))
+
+
+def test_a_watch_repair_is_operations_on_the_head(
+    services: PipelineServices,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+    n8n_client: N8nClient,
+    project_id: int,
+) -> None:
+    """The repair of a deployed workflow asks for operations on its head, like an edit (issue
+    19): the prompt is the edit prompt (never the whole workflow asked back, never clipped),
+    and a reply of one update_parameters is applied, every other node kept as it was."""
+    path = f"orders-{uuid.uuid4().hex[:10]}"
+    created = deploy(services, project_id, llm, answer(order_hook(path, THROWS)))
+    workflow_id = created.workflow_id or 0
+    failed = execution_failure(
+        n8n_client.get_execution(fail_in_n8n(services, workflow_id), include_data=True)
+    )
+    assert failed is not None
+
+    llm.script(edit_reply(ORDER_CHECK_NODE, {"jsCode": WORKS}, "Lets valid orders through."))
+    line = pipeline.repair_after_runtime_error(services, workflow_id=workflow_id, failure=failed)
+    assert line is not None and "deployed version 2" in line, line
+    prompt = llm.requests[-1].text
+    assert "Reply with the JSON object of operations" in prompt
+    assert "Return the corrected FULL workflow" not in prompt
+    v1, v2 = versions(session_factory, workflow_id)
+    old = {n["name"]: n for n in v1.json_payload["nodes"]}
+    new = {n["name"]: n for n in v2.json_payload["nodes"]}
+    assert new[ORDER_CHECK_NODE]["parameters"]["jsCode"] == WORKS
+    for name, node in old.items():
+        if name != ORDER_CHECK_NODE:
+            assert new[name] == node
