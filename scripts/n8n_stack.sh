@@ -12,6 +12,8 @@
 #            default-denied node types (read from core/workspace/policy.py at each start) and n8n's SSRF
 #            protection is on, with only the loopback allowed among internal addresses.
 #   stop     stop the n8n started by this script (pid in .stack/n8n.pid, its process group).
+#   destroy  (--queue) stop, then drop the Postgres database and role and the Redis keys this state
+#            dir created (only those carrying its marker) and forget its keys.
 #   status   print running/stopped and the URL.
 #   env      print the variables of .stack/n8n.env with the API key masked.
 #
@@ -107,15 +109,28 @@ WORKER_BROKER_PORT_BASE="${CLIXEN_N8N_WORKER_BROKER_PORT:-5730}"
 REDIS_HOST="${CLIXEN_N8N_REDIS_HOST:-127.0.0.1}"
 REDIS_PORT="${CLIXEN_N8N_REDIS_PORT:-6379}"
 REDIS_DB="${CLIXEN_N8N_REDIS_DB:-0}"
-BULL_PREFIX="${CLIXEN_N8N_BULL_PREFIX:-clixen_n8n_queue}"
+PG_MARKER_FILE="${STATE_DIR}/pg.marker"
+# The random id of this state dir (created once): it marks what the queue stack creates, and it
+# names them by default, so two checkouts (or a new clone in CI) never meet each other's leftovers.
+if ((QUEUE)); then
+  if [[ ! -s "${PG_MARKER_FILE}" ]]; then
+    mkdir -p "${STATE_DIR}"
+    (umask 077 && printf 'clixen-n8n-state %s\n' \
+      "$(python3 -c 'import secrets; print(secrets.token_hex(16))')" >"${PG_MARKER_FILE}")
+  fi
+  STATE_ID="$(cut -d' ' -f2 "${PG_MARKER_FILE}" | cut -c1-8)"
+  DEFAULT_QUEUE_NAME="clixen_n8n_queue_${STATE_ID}"
+else
+  DEFAULT_QUEUE_NAME="clixen_n8n_queue"
+fi
+BULL_PREFIX="${CLIXEN_N8N_BULL_PREFIX:-${DEFAULT_QUEUE_NAME}}"
 PG_HOST="${CLIXEN_N8N_PG_HOST:-127.0.0.1}"
 PG_PORT="${CLIXEN_N8N_PG_PORT:-5432}"
 PG_USER="${CLIXEN_N8N_PG_USER:-postgres}"
 PG_PASSWORD="${CLIXEN_N8N_PG_PASSWORD:-}"
-PG_DATABASE="${CLIXEN_N8N_PG_DATABASE:-clixen_n8n_queue}"
+PG_DATABASE="${CLIXEN_N8N_PG_DATABASE:-${DEFAULT_QUEUE_NAME}}"
 PG_ROLE="${CLIXEN_N8N_PG_ROLE:-${PG_DATABASE}}"
 ENCRYPTION_KEY_FILE="${STATE_DIR}/encryption.key"
-PG_MARKER_FILE="${STATE_DIR}/pg.marker"
 PG_ROLE_PASSWORD_FILE="${STATE_DIR}/pg_role.password"
 WORKERS_FILE="${STATE_DIR}/n8n.workers"
 START_TIMEOUT="${CLIXEN_N8N_START_TIMEOUT:-180}"
@@ -753,6 +768,34 @@ cmd_start() {
   log "start: ready at ${BASE_URL}; env in ${ENV_FILE}"
 }
 
+# destroy --queue: stop the queue stack, then drop what this state dir created (n8n's database and
+# role when they carry its marker, its Redis keys) and forget its keys, so nothing stays behind.
+cmd_destroy() {
+  cmd_stop
+  ((QUEUE)) || { log "destroy: only --queue owns a Postgres database and Redis keys"; return 0; }
+  [[ -s "${PG_MARKER_FILE}" ]] || { log "destroy: nothing was created here"; return 0; }
+  local marker
+  marker="$(cat "${PG_MARKER_FILE}")"
+  if command -v psql >/dev/null; then
+    if [[ "$(printf "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = '%s'\n" "${PG_DATABASE}" | psql_admin)" == "${marker}" ]]; then
+      printf 'DROP DATABASE "%s" WITH (FORCE);\n' "${PG_DATABASE}" | psql_admin >/dev/null \
+        && log "destroy: dropped Postgres database ${PG_DATABASE}"
+    fi
+    if [[ "$(printf "SELECT coalesce(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = '%s'\n" "${PG_ROLE}" | psql_admin)" == "${marker}" ]]; then
+      printf 'DROP ROLE "%s";\n' "${PG_ROLE}" | psql_admin >/dev/null \
+        && log "destroy: dropped Postgres role ${PG_ROLE}"
+    fi
+  fi
+  if command -v redis-cli >/dev/null; then
+    redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" --scan --pattern "${BULL_PREFIX}:*" \
+      | xargs -r redis-cli -h "${REDIS_HOST}" -p "${REDIS_PORT}" del >/dev/null || true
+  fi
+  rm -f "${PG_MARKER_FILE}" "${ENCRYPTION_KEY_FILE}" "${PG_ROLE_PASSWORD_FILE}" \
+    "${STATE_DIR}/pg_database.oid" "${ENV_FILE}" "${OWNER_FILE}"
+  rm -rf "${DATA_DIR}" "${STATE_DIR}"/worker-*-data
+  log "destroy: ${STATE_DIR} holds no n8n state any more"
+}
+
 cmd_stop() {
   if ((QUEUE)); then
     local i
@@ -856,16 +899,17 @@ main() {
   done
   mkdir -p "${STACK_DIR}" "${STATE_DIR}"
   case "${command}" in
-    install | start | stop) take_lock ;;
+    install | start | stop | destroy) take_lock ;;
   esac
   case "${command}" in
     install) cmd_install ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
+    destroy) cmd_destroy ;;
     status) cmd_status ;;
     env) cmd_env ;;
     *)
-      echo "usage: $0 install|start|stop|status|env [--queue]" >&2
+      echo "usage: $0 install|start|stop|destroy|status|env [--queue]" >&2
       exit 2
       ;;
   esac

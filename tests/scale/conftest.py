@@ -35,6 +35,15 @@ class QueueStack:
     def worker_pid(self, i: int) -> int:
         return int((self.state_dir / f"worker-{i}.pid").read_text())
 
+    @property
+    def pg_database(self) -> str:
+        """n8n's Postgres database: CLIXEN_N8N_PG_DATABASE, else named after the state dir's id
+        (scripts/n8n_stack.sh: `clixen_n8n_queue_<first 8 of pg.marker's id>`)."""
+        if name := os.environ.get("CLIXEN_N8N_PG_DATABASE"):
+            return name
+        state_id = (self.state_dir / "pg.marker").read_text().split()[1][:8]
+        return f"clixen_n8n_queue_{state_id}"
+
 
 def stack_script(*args: str, **env: str) -> str:
     """Run scripts/n8n_stack.sh `args` --queue; its stdout."""

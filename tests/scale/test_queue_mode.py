@@ -94,10 +94,9 @@ def workers_that_ran(stack: QueueStack, execution_id: str, *, wait_s: float = 10
     return wait_until(ran, wait_s, f"no worker's log says it ran execution {execution_id}")
 
 
-def n8n_db_status(execution_id: str) -> str | None:
-    """The execution's status in n8n's own Postgres database (clixen_n8n_queue)."""
-    dbname = os.environ.get("CLIXEN_N8N_PG_DATABASE", "clixen_n8n_queue")
-    with psycopg.connect(make_conninfo(PG_ADMIN, dbname=dbname)) as conn:
+def n8n_db_status(stack: QueueStack, execution_id: str) -> str | None:
+    """The execution's status in n8n's own Postgres database."""
+    with psycopg.connect(make_conninfo(PG_ADMIN, dbname=stack.pg_database)) as conn:
         row = conn.execute(
             "SELECT status FROM execution_entity WHERE id = %s", (int(execution_id),)
         ).fetchone()
@@ -110,7 +109,7 @@ def test_a_workflow_deployed_through_the_product_runs_on_a_worker(
     path, workflow_id = deploy_hook(session_factory, client)
     for _ in range(4):
         execution_id = run_hook(client, path, workflow_id)
-        assert n8n_db_status(execution_id) == "success"
+        assert n8n_db_status(queue_n8n, execution_id) == "success"
         main_log = queue_n8n.main_log.read_text(errors="replace")
         assert f"Enqueued execution {execution_id} (job" in main_log
         assert f"Worker started execution {execution_id} " not in main_log
