@@ -312,7 +312,7 @@ def report_outcome(
                 run_id=outcome.run_id,
                 request=request,
                 asks=asks,
-                note=outcome.message if "rejected" in outcome.message else None,
+                note=outcome.credentials_rejected,
                 bot_scopes=bot_scopes(client) if services.settings.slack_bot_token else None,
             ),
         )

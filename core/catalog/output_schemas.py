@@ -76,7 +76,7 @@ HAND_WRITTEN: dict[str, dict[str, Shape]] = {
 }
 
 
-def compact(schema: Any, depth: int = 0) -> Shape:
+def compact_schema(schema: Any, depth: int = 0) -> Shape:
     """A JSON Schema as a compact shape (nested objects down to 6 levels)."""
     if not isinstance(schema, Mapping):
         return "any"
@@ -86,9 +86,12 @@ def compact(schema: Any, depth: int = 0) -> Shape:
     if isinstance(props, Mapping) and ("object" in kinds or not kinds):
         if depth >= 6:
             return "object"
-        return {str(k): compact(v, depth + 1) for k, v in props.items()}
+        return {str(k): compact_schema(v, depth + 1) for k, v in props.items()}
     if "array" in kinds:
-        return ["array", compact(schema.get("items"), depth + 1) if schema.get("items") else None]
+        return [
+            "array",
+            compact_schema(schema.get("items"), depth + 1) if schema.get("items") else None,
+        ]
     return "|".join(kinds) or "any"
 
 
@@ -128,7 +131,7 @@ def build_index(dist: Path) -> dict[str, Any]:
         for version, op, f in _schema_files(schema_dir):
             files += 1
             try:
-                versions.setdefault(version, {})[op] = compact(json.loads(f.read_text()))
+                versions.setdefault(version, {})[op] = compact_schema(json.loads(f.read_text()))
             except ValueError:
                 continue
         folders[key] = versions

@@ -21,9 +21,9 @@ from core.generation.prompts import (
     Message,
     PromptContext,
     answers_block,
-    clip,
-    compact,
+    compact_json,
     context_block,
+    cut_for_model,
     problem_report,
 )
 from core.kernel.safety import fence
@@ -111,7 +111,7 @@ def outline(workflow: Mapping[str, Any], *, shown: Iterable[str] = ()) -> str:
         lines.append("- " + " | ".join(parts))
     settings = workflow.get("settings")
     if isinstance(settings, Mapping) and settings:
-        lines.append("Settings: " + compact(settings))
+        lines.append("Settings: " + compact_json(settings))
     return "\n".join(lines)
 
 
@@ -163,7 +163,7 @@ def _shown_json(workflow: Mapping[str, Any], likely: Sequence[str]) -> tuple[lis
         spent = 0
         for name in names:
             node = {k: v for k, v in by_name[name].items() if k not in ("credentials", "position")}
-            text = compact(node)
+            text = compact_json(node)
             if spent + len(text) > budget or used + len(text) > MAX_SHOWN_CHARS:
                 continue
             shown.append(name)
@@ -198,7 +198,7 @@ def edit_messages(
         + "\n\nThe workflow currently deployed:\n"
         + _workflow_block(current, order)
         + "\n\nThe change the user wants:\n"
-        + fence(clip(change, MAX_REQUEST_CHARS), "user_change")
+        + fence(cut_for_model(change, MAX_REQUEST_CHARS), "user_change")
         + answers_block(answers)
         + "\n\nReply with the JSON object of operations now."
     )
@@ -228,7 +228,7 @@ def edit_repair_messages(
     user = (
         context_block(ctx, examples=False)
         + "\n\nThe change the user asked for:\n"
-        + fence(clip(request, MAX_REQUEST_CHARS), "user_request")
+        + fence(cut_for_model(request, MAX_REQUEST_CHARS), "user_request")
         + answers_block(answers)
         + "\n\nThe workflow your operations apply to:\n"
         + _workflow_block(workflow, order)

@@ -119,11 +119,11 @@ class PromptContext:
     tools: bool = False
 
 
-def compact(value: Any) -> str:
+def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=False)
 
 
-def clip(text: str, limit: int) -> str:
+def cut_for_model(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "…(cut)"
 
 
@@ -141,7 +141,7 @@ def context_block(ctx: PromptContext, *, examples: bool = True) -> str:
             "defaults, value shape, hint); a real example configuration; outputs; credential "
             "types; hints; output_fields (the fields each item it outputs carries, for "
             "expressions like {{ $json.title }}):\n"
-            + "\n".join(compact(spec) for spec in ctx.node_specs)
+            + "\n".join(compact_json(spec) for spec in ctx.node_specs)
         )
     if ctx.candidates:
         ask = (
@@ -162,7 +162,7 @@ def context_block(ctx: PromptContext, *, examples: bool = True) -> str:
     if examples and ctx.examples:
         parts.append(
             "Similar real n8n workflows, as examples of structure (do not copy blindly):\n"
-            + "\n".join(clip(compact(ex), MAX_EXAMPLE_CHARS) for ex in ctx.examples)
+            + "\n".join(cut_for_model(compact_json(ex), MAX_EXAMPLE_CHARS) for ex in ctx.examples)
         )
     parts.append(
         "Secrets available in this project (reference by name only): "
@@ -231,7 +231,7 @@ def generation_messages(
     user = (
         context_block(ctx)
         + "\n\nThe user's request:\n"
-        + fence(clip(request, MAX_REQUEST_CHARS), "user_request")
+        + fence(cut_for_model(request, MAX_REQUEST_CHARS), "user_request")
         + answers_block(answers)
         + "\n\nReply with the JSON object now."
     )
@@ -247,7 +247,7 @@ def problem_report(kind: str, problems: Sequence[Issue], bad_reply: str | None) 
             "Your last reply could not be used: "
             + "; ".join(p.message for p in problems)
             + "\nYour last reply began with (data, fenced):\n"
-            + fence(clip(bad_reply or "", 600), "last_reply")
+            + fence(cut_for_model(bad_reply or "", 600), "last_reply")
         )
     header, label = (
         ("Running it in n8n failed. n8n's error report (data, fenced):", "n8n_error")
@@ -257,8 +257,8 @@ def problem_report(kind: str, problems: Sequence[Issue], bad_reply: str | None) 
             "validation_problems",
         )
     )
-    report = clip(
-        "\n".join(clip(compact(p.brief()), MAX_ERROR_CHARS) for p in problems),
+    report = cut_for_model(
+        "\n".join(cut_for_model(compact_json(p.brief()), MAX_ERROR_CHARS) for p in problems),
         20 * MAX_ERROR_CHARS,
     )
     return header + "\n" + fence(report, label)
@@ -284,7 +284,7 @@ def repair_messages(
     if kind != "parse":
         what = (
             "This workflow was generated for the request below:\n"
-            + clip(compact(workflow or {}), MAX_WORKFLOW_CHARS)
+            + cut_for_model(compact_json(workflow or {}), MAX_WORKFLOW_CHARS)
             + "\n\n"
             + what
         )
@@ -292,7 +292,7 @@ def repair_messages(
     user = (
         context_block(ctx, examples=False)
         + "\n\nThe user's request:\n"
-        + fence(clip(request, MAX_REQUEST_CHARS), "user_request")
+        + fence(cut_for_model(request, MAX_REQUEST_CHARS), "user_request")
         + answers_block(answers)
         + "\n\n"
         + what

@@ -31,7 +31,7 @@ from core.generation.node_lookup.candidates import Candidate, candidate, shortli
 from core.generation.node_lookup.tools import tool_schema_tokens
 from core.generation.prompts import KnownContext, PromptContext, generation_messages
 from core.generation.specs import node_spec, popularity
-from core.generation.templates import Template, TemplateLibrary, compact
+from core.generation.templates import Template, TemplateLibrary, compact_template
 
 # Specs filled by keyword search; types the wording, the trigger or companions name come on top.
 SEARCH_SLOTS = 4
@@ -142,7 +142,7 @@ def retrieve(
     specs = [node_spec(catalog.nodes[t], request=text, library=templates) for t in chosen]
     context = PromptContext(
         node_specs=specs,
-        examples=[compact(t.workflow) for t in picked],
+        examples=[compact_template(t.workflow) for t in picked],
         secret_names=list(secret_names),
         denied_types=sorted(denied),
         secret_types=dict(secret_types or {}),

@@ -5,8 +5,8 @@ The templates come from n8n-mcp's SQLite file `data/nodes.db` (table `templates`
 every node's `parameters` emptied to `{}`; those teach nothing and are dropped at load.
 
 `TemplateLibrary.similar(request)` ranks templates by keyword overlap (IDF-weighted, token sets
-precomputed at load, so a query costs a few milliseconds) and `compact(workflow)` shrinks one to
-what a generation prompt needs.
+precomputed at load, so a query costs a few milliseconds) and `compact_template(workflow)` shrinks
+one to what a generation prompt needs.
 """
 
 from __future__ import annotations
@@ -324,7 +324,7 @@ _NODE_KEYS = ("name", "type", "typeVersion", "parameters", "credentials", "onErr
 _NOISE_PARAM_KEYS = frozenset({"cachedResultUrl", "cachedResultName"})
 
 
-def compact(
+def compact_template(
     workflow: Mapping[str, Any], *, max_string: int = 160, max_list: int = 8
 ) -> dict[str, Any]:
     """A small copy of `workflow` for a prompt: name, nodes and connections only.

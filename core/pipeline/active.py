@@ -299,8 +299,11 @@ def _discard_draft(active: ActiveRun) -> None:
         run.workflow_id = None
 
 
-def outcome(active: ActiveRun, *, message: str | None = None) -> RunOutcome:
-    """Where the run stands now, in words a user can read (or in `message`)."""
+def outcome(
+    active: ActiveRun, *, message: str | None = None, rejected: str | None = None
+) -> RunOutcome:
+    """Where the run stands now, in words a user can read (or in `message`); `rejected`: why
+    n8n refused the credentials just given to a waiting run."""
     run, context, state = active.run, active.context, active.state
     if message is None:
         message = _state_message(active)
@@ -320,6 +323,7 @@ def outcome(active: ActiveRun, *, message: str | None = None) -> RunOutcome:
         credentials_needed=tuple((n.node, tuple(n.types)) for n in context.credentials_needed)
         if state == RunState.awaiting_credentials
         else (),
+        credentials_rejected=rejected,
     )
 
 

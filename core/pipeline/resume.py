@@ -158,7 +158,11 @@ def provide_credentials(
             claims.hold_here(services, run)
             message = ""
     if message:
-        return outcome(ActiveRun.of(services, get_run(services, run_id), progress), message=message)
+        return outcome(
+            ActiveRun.of(services, get_run(services, run_id), progress),
+            message=message,
+            rejected=" ".join(rejected) or None,
+        )
     return execute_run(services, run_id, progress)
 
 

@@ -125,6 +125,8 @@ class RunOutcome:
     problems: tuple[str, ...] = ()
     # While `awaiting_credentials`: (node, acceptable credential types) still missing.
     credentials_needed: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # While `awaiting_credentials`: why n8n refused the credentials just given (None: none was).
+    credentials_rejected: str | None = None
 
     @property
     def ok(self) -> bool:

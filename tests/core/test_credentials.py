@@ -239,4 +239,7 @@ def test_a_rejected_credential_keeps_the_run_waiting_and_says_why(
     outcome = provide_credentials(services, created.id)
     assert outcome.state == RunState.awaiting_credentials
     assert "Secret SLACK_BOT was rejected by the service: invalid_auth" in outcome.message
+    # The chat shows it as a warning above the asks (RunOutcome says it, not a word in a text).
+    assert outcome.credentials_rejected is not None
+    assert "invalid_auth" in outcome.credentials_rejected
     assert outcome.n8n_workflow_id is None

@@ -16,7 +16,7 @@ from core.generation.templates import (
     TemplateLibrary,
     TemplatesUnavailable,
     approx_tokens,
-    compact,
+    compact_template,
     is_emptied,
 )
 from core.kernel.settings import Settings
@@ -88,7 +88,7 @@ def test_a_request_with_no_overlap_finds_nothing(library: TemplateLibrary) -> No
 
 def test_compact_keeps_a_runnable_shape_and_drops_noise(library: TemplateLibrary) -> None:
     template = library.similar("RSS feed to Slack", k=1)[0]
-    small = compact(template.workflow)
+    small = compact_template(template.workflow)
 
     names = {n["name"] for n in small["nodes"]}
     assert names and all(n["type"] != STICKY_NOTE for n in small["nodes"])
@@ -119,7 +119,7 @@ def test_compact_cuts_long_strings_and_hides_credential_ids() -> None:
         "connections": {"Code": {"main": [[{"node": "Note", "type": "main", "index": 0}]]}},
         "pinData": {"Code": [{"json": {}}]},
     }
-    small = compact(wf, max_string=100)
+    small = compact_template(wf, max_string=100)
     [code] = small["nodes"]
     assert len(code["parameters"]["jsCode"]) == 101
     assert code["credentials"] == {"slackApi": {"name": "slackApi"}}
@@ -132,7 +132,7 @@ def test_typical_examples_fit_a_prompt_budget(library: TemplateLibrary) -> None:
     # Three examples must leave room in a generation prompt of about 6,000 tokens.
     for request in ("RSS feed to Slack", "new Google Sheets row to email", "webhook to Postgres"):
         examples = library.similar(request, k=3)
-        assert sum(approx_tokens(compact(t.workflow)) for t in examples) < 4500, request
+        assert sum(approx_tokens(compact_template(t.workflow)) for t in examples) < 4500, request
 
 
 def test_a_missing_database_is_a_clear_error(tmp_path: Path) -> None:

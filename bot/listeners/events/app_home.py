@@ -1,3 +1,6 @@
+"""App Home opened: publish the user's dashboard (their active project's workflows, quotas
+and accounts)."""
+
 from __future__ import annotations
 
 from typing import Any
