@@ -15,13 +15,13 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from core.kernel.errors import ClixenError, LLMNotConfigured
 from core.kernel.metrics import LLM_CALLS, LLM_ERRORS, LLM_SECONDS, LLM_TOKENS
-from core.kernel.settings import Settings
+
+if TYPE_CHECKING:
+    from core.kernel.settings import Settings
 
 # The openai client retries 408/409/429/5xx and connection errors itself with capped backoff.
 MAX_RETRIES = 2
@@ -195,6 +195,10 @@ class LLMClient:
         # `max_tokens` (400 "Unsupported parameter") and take `max_completion_tokens`.
         self.answer_limit_name = "max_tokens"
 
+        # Imported here, not at the top: the SDK costs ~0.4 s to import, and `clixen prompt` and
+        # retrieval use this module's message types and token estimate without a client.
+        import openai
+
         # A local server (Ollama, vLLM) often needs no key, but the client insists on one.
         self._client = openai.OpenAI(
             api_key=api_key or "not-needed",
@@ -323,6 +327,7 @@ class LLMClient:
         response_format: dict[str, Any] | None,
         extra: dict[str, Any],
     ) -> LLMReply:
+        import openai
         from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
         kwargs: dict[str, Any] = {self.answer_limit_name: limit, **extra}

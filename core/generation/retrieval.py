@@ -31,7 +31,8 @@ from core.generation.node_lookup.candidates import Candidate, candidate, shortli
 from core.generation.node_lookup.tools import tool_schema_tokens
 from core.generation.prompts import KnownContext, PromptContext, generation_messages
 from core.generation.specs import node_spec, popularity
-from core.generation.templates import Template, TemplateLibrary, compact_template
+from core.generation.template_compact import compact_template
+from core.generation.templates import Template, TemplateLibrary
 
 # Specs filled by keyword search; types the wording, the trigger or companions name come on top.
 SEARCH_SLOTS = 4

@@ -5,8 +5,10 @@ The templates come from n8n-mcp's SQLite file `data/nodes.db` (table `templates`
 every node's `parameters` emptied to `{}`; those teach nothing and are dropped at load.
 
 `TemplateLibrary.similar(request)` ranks templates by keyword overlap (IDF-weighted, token sets
-precomputed at load, so a query costs a few milliseconds) and `compact_template(workflow)` shrinks
-one to what a generation prompt needs.
+precomputed at load, so a query costs a few milliseconds); `core.generation.template_compact`
+shrinks one to what a generation prompt needs. What load derives is kept in a cache
+(`core.generation.template_cache`), so only the first process after n8n-mcp changes pays for it;
+each workflow and each node type's mined configurations stay packed until first asked for.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import base64
 import binascii
 import gzip
 import json
+import logging
+import marshal
 import math
 import re
 import sqlite3
@@ -22,19 +26,23 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.generation.template_cache import DEFAULT_CACHE_DIR, read_cache, write_cache
 from core.kernel.errors import ClixenError
-from core.kernel.settings import REPO_ROOT
 
 if TYPE_CHECKING:
     from core.kernel.settings import Settings
 
+log = logging.getLogger(__name__)
+
 STICKY_NOTE = "n8n-nodes-base.stickyNote"
+# The settings' REPO_ROOT, without importing the settings (pydantic-settings: ~0.1 s).
+_REPO = Path(__file__).resolve().parents[2]
 # Where scripts/n8n_stack.sh installs n8n-mcp.
-DEFAULT_DB_PATH = REPO_ROOT / ".stack" / "npm" / "node_modules" / "n8n-mcp" / "data" / "nodes.db"
+DEFAULT_DB_PATH = _REPO / ".stack" / "npm" / "node_modules" / "n8n-mcp" / "data" / "nodes.db"
 
 _STOPWORDS = frozenset(
     " ".join(
@@ -74,12 +82,18 @@ class Template:
     id: int
     name: str
     description: str
-    workflow: dict[str, Any]
     node_types: frozenset[str]
     node_count: int  # nodes other than sticky notes
+    _packed_workflow: bytes = field(repr=False, compare=False)
     _name_tokens: frozenset[str] = field(repr=False, compare=False, default=frozenset())
     _node_tokens: frozenset[str] = field(repr=False, compare=False, default=frozenset())
     _desc_tokens: frozenset[str] = field(repr=False, compare=False, default=frozenset())
+
+    @cached_property
+    def workflow(self) -> dict[str, Any]:
+        """The full n8n JSON (unpacked on first use: a prompt reads one of ~1,800)."""
+        data: dict[str, Any] = marshal.loads(self._packed_workflow)  # noqa: S302 - packed by load
+        return data
 
 
 def tokens(text: str) -> set[str]:
@@ -117,7 +131,13 @@ def decode_workflow(compressed: str) -> dict[str, Any]:
 class TemplateLibrary:
     """The usable templates (emptied ones dropped), searchable by keyword overlap."""
 
-    def __init__(self, templates: Iterable[Template], *, dropped_emptied: int = 0) -> None:
+    def __init__(
+        self,
+        templates: Iterable[Template],
+        *,
+        dropped_emptied: int = 0,
+        packed_configurations: Mapping[str, bytes] | None = None,
+    ) -> None:
         self.templates: list[Template] = list(templates)
         self.dropped_emptied = dropped_emptied
         df: Counter[str] = Counter()
@@ -126,20 +146,56 @@ class TemplateLibrary:
         n = max(1, len(self.templates))
         self._idf = {tok: math.log(1 + n / count) for tok, count in df.items()}
         self._type_counts: Counter[str] | None = None
-        self._configs: dict[str, list[tuple[float | None, dict[str, Any]]]] | None = None
+        # Node type -> its mined configurations, marshalled; each unpacked when first asked for.
+        self._packed_configs = packed_configurations
+        self._configs: dict[str, list[tuple[float | None, dict[str, Any]]]] = {}
 
     def __len__(self) -> int:
         return len(self.templates)
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> TemplateLibrary:
-        """Read every template from n8n-mcp's `nodes.db` (default: the one under `.stack/`)."""
+    def load(
+        cls, path: str | Path | None = None, *, cache_dir: Path | None = None
+    ) -> TemplateLibrary:
+        """Every usable template of n8n-mcp's `nodes.db` (default: the one under `.stack/`).
+
+        With `cache_dir`, from the derived copy there when it matches `nodes.db` as it is now,
+        else from `nodes.db` (then the copy is written for the next process); without, from
+        `nodes.db`, writing nothing. Both ways give the same library."""
         db = Path(path) if path is not None else DEFAULT_DB_PATH
         if not db.is_file():
             raise TemplatesUnavailable(
                 f"n8n-mcp's template database was not found at {db} "
                 "(run scripts/n8n_stack.sh install)."
             )
+        if cache_dir is not None:
+            cached = read_cache(db, cache_dir)
+            if cached is not None:
+                try:
+                    return cls._from_plain(cached)
+                except (KeyError, TypeError, ValueError) as e:
+                    log.warning("template cache for %s is malformed (%s): rebuilding it", db, e)
+        plain = cls._read_database(db)
+        if cache_dir is not None:
+            write_cache(db, cache_dir, plain)
+        return cls._from_plain(plain)
+
+    @classmethod
+    def _from_plain(cls, data: Mapping[str, Any]) -> TemplateLibrary:
+        templates = [Template(*row) for row in data["templates"]]
+        configs = data["configurations"]
+        if not isinstance(configs, dict):
+            raise TypeError("configurations is not a dict")
+        return cls(
+            templates,
+            dropped_emptied=int(data["dropped_emptied"]),
+            packed_configurations=configs,
+        )
+
+    @staticmethod
+    def _read_database(db: Path) -> dict[str, Any]:
+        """What the library is made of, as plain data (what the cache stores): each usable
+        template decoded and tokenized, and the configurations mined from all of them."""
         try:
             with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
                 rows = conn.execute(
@@ -148,7 +204,8 @@ class TemplateLibrary:
                 ).fetchall()
         except sqlite3.Error as e:
             raise TemplatesUnavailable(f"n8n-mcp's template database is unreadable: {e}") from e
-        kept: list[Template] = []
+        kept: list[tuple[Any, ...]] = []
+        workflows: list[dict[str, Any]] = []
         emptied = 0
         for tid, name, description, compressed in rows:
             try:
@@ -158,19 +215,27 @@ class TemplateLibrary:
             if not isinstance(workflow.get("nodes"), list) or is_emptied(workflow):
                 emptied += 1
                 continue
-            kept.append(_template(int(tid), str(name), str(description), workflow))
-        return cls(kept, dropped_emptied=emptied)
+            kept.append(_template_row(int(tid), str(name), str(description), workflow))
+            workflows.append(workflow)
+        return {
+            "templates": kept,
+            "dropped_emptied": emptied,
+            "configurations": _packed_configurations(workflows),
+        }
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TemplateLibrary:
-        """The library of the n8n-mcp that `settings.n8n_mcp_command` runs, else the default."""
+    def from_settings(
+        cls, settings: Settings, *, cache_dir: Path | None = DEFAULT_CACHE_DIR
+    ) -> TemplateLibrary:
+        """The library of the n8n-mcp that `settings.n8n_mcp_command` runs, else the default
+        (through the derived copy in `cache_dir`, see `load`)."""
         for part in (settings.n8n_mcp_command or "").split():
             if part.endswith("index.js"):
                 # .../n8n-mcp/dist/mcp/index.js -> .../n8n-mcp/data/nodes.db
                 candidate = Path(part).resolve().parents[2] / "data" / "nodes.db"
                 if candidate.is_file():
-                    return cls.load(candidate)
-        return cls.load()
+                    return cls.load(candidate, cache_dir=cache_dir)
+        return cls.load(cache_dir=cache_dir)
 
     def similar(
         self,
@@ -262,17 +327,13 @@ class TemplateLibrary:
     def versioned_configurations(self, node_type: str) -> list[tuple[float | None, dict[str, Any]]]:
         """(typeVersion, non-empty `parameters`) of every node of `node_type` in the templates
         (None when the node names no numeric typeVersion)."""
-        if self._configs is None:
-            configs: dict[str, list[tuple[float | None, dict[str, Any]]]] = {}
-            for t in self.templates:
-                for n in t.workflow.get("nodes") or []:
-                    params = n.get("parameters") if isinstance(n, dict) else None
-                    if isinstance(params, dict) and params and isinstance(n.get("type"), str):
-                        tv = n.get("typeVersion")
-                        version = float(tv) if isinstance(tv, int | float) else None
-                        configs.setdefault(n["type"], []).append((version, params))
-            self._configs = configs
-        return self._configs.get(node_type, [])
+        if self._packed_configs is None:
+            self._packed_configs = _packed_configurations(t.workflow for t in self.templates)
+        configs = self._configs.get(node_type)
+        if configs is None:
+            packed = self._packed_configs.get(node_type)
+            configs = self._configs[node_type] = marshal.loads(packed) if packed else []  # noqa: S302
+        return configs
 
     def operation_usage(self, node_type: str) -> dict[tuple[str | None, str | None], int]:
         """How often the templates use each (resource, operation) of `node_type`."""
@@ -292,6 +353,13 @@ class TemplateLibrary:
 
 
 def _template(tid: int, name: str, description: str, workflow: dict[str, Any]) -> Template:
+    return Template(*_template_row(tid, name, description, workflow))
+
+
+def _template_row(
+    tid: int, name: str, description: str, workflow: dict[str, Any]
+) -> tuple[Any, ...]:
+    """One template as plain data, in `Template`'s field order (what the cache stores)."""
     nodes = [n for n in workflow["nodes"] if isinstance(n, dict)]
     types = frozenset(
         str(n["type"]) for n in nodes if isinstance(n.get("type"), str) and n["type"] != STICKY_NOTE
@@ -299,88 +367,34 @@ def _template(tid: int, name: str, description: str, workflow: dict[str, Any]) -
     node_tokens: set[str] = set()
     for t in types:
         node_tokens |= _node_type_tokens(t)
-    return Template(
-        id=tid,
-        name=name,
-        description=description,
-        workflow=workflow,
-        node_types=types,
-        node_count=sum(1 for n in nodes if n.get("type") != STICKY_NOTE),
-        _name_tokens=frozenset(tokens(name)),
-        _node_tokens=frozenset(node_tokens),
-        _desc_tokens=frozenset(tokens(description[:_DESC_CHARS])),
+    return (
+        tid,
+        name,
+        description,
+        types,
+        sum(1 for n in nodes if n.get("type") != STICKY_NOTE),
+        marshal.dumps(workflow),
+        frozenset(tokens(name)),
+        frozenset(node_tokens),
+        frozenset(tokens(description[:_DESC_CHARS])),
     )
+
+
+def _packed_configurations(workflows: Iterable[Mapping[str, Any]]) -> dict[str, bytes]:
+    """Node type -> (typeVersion, non-empty `parameters`) of each of its nodes, marshalled."""
+    configs: dict[str, list[tuple[float | None, dict[str, Any]]]] = {}
+    for workflow in workflows:
+        for n in workflow.get("nodes") or []:
+            params = n.get("parameters") if isinstance(n, dict) else None
+            if isinstance(params, dict) and params and isinstance(n.get("type"), str):
+                tv = n.get("typeVersion")
+                version = float(tv) if isinstance(tv, int | float) else None
+                configs.setdefault(n["type"], []).append((version, params))
+    return {node_type: marshal.dumps(found) for node_type, found in configs.items()}
 
 
 @lru_cache(maxsize=1)
 def default_library() -> TemplateLibrary:
-    """The library under `.stack/`, loaded once per process (about half a second)."""
-    return TemplateLibrary.load()
-
-
-# Node keys a generation example needs; the rest (ids, positions, notes, webhook ids) is noise.
-_NODE_KEYS = ("name", "type", "typeVersion", "parameters", "credentials", "onError", "disabled")
-# Resource-locator caches name the author's own sheets and channels; they teach nothing.
-_NOISE_PARAM_KEYS = frozenset({"cachedResultUrl", "cachedResultName"})
-
-
-def compact_template(
-    workflow: Mapping[str, Any], *, max_string: int = 160, max_list: int = 8
-) -> dict[str, Any]:
-    """A small copy of `workflow` for a prompt: name, nodes and connections only.
-
-    Sticky notes, node ids, positions, notes, webhook ids, credential ids, pinned data and meta are
-    dropped; strings longer than `max_string` are cut (marked with "…") and lists longer than
-    `max_list` keep their first items. Connections to dropped nodes are removed.
-    """
-    nodes_out: list[dict[str, Any]] = []
-    for node in workflow.get("nodes") or []:
-        if not isinstance(node, dict) or node.get("type") == STICKY_NOTE:
-            continue
-        slim: dict[str, Any] = {}
-        for key in _NODE_KEYS:
-            if key not in node:
-                continue
-            value = node[key]
-            if key == "credentials" and isinstance(value, dict):
-                # Keep which credential type the node needs, never the author's credential ids.
-                value = {ctype: {"name": ctype} for ctype in value}
-            elif key == "parameters":
-                value = _shrink(value, max_string, max_list)
-            slim[key] = value
-        nodes_out.append(slim)
-    kept = {n.get("name") for n in nodes_out}
-    connections: dict[str, Any] = {}
-    raw_connections = workflow.get("connections")
-    for source, outputs in (raw_connections if isinstance(raw_connections, dict) else {}).items():
-        if source not in kept or not isinstance(outputs, dict):
-            continue
-        slim_outputs: dict[str, Any] = {}
-        for kind, branches in outputs.items():
-            if not isinstance(branches, list):
-                continue
-            slim_outputs[kind] = [
-                [c for c in branch or [] if isinstance(c, dict) and c.get("node") in kept]
-                for branch in branches
-            ]
-        connections[source] = slim_outputs
-    return {"name": workflow.get("name", ""), "nodes": nodes_out, "connections": connections}
-
-
-def _shrink(value: Any, max_string: int, max_list: int) -> Any:
-    if isinstance(value, str):
-        return value if len(value) <= max_string else value[:max_string] + "…"
-    if isinstance(value, list):
-        return [_shrink(v, max_string, max_list) for v in value[:max_list]]
-    if isinstance(value, dict):
-        return {
-            k: _shrink(v, max_string, max_list)
-            for k, v in value.items()
-            if k not in _NOISE_PARAM_KEYS
-        }
-    return value
-
-
-def approx_tokens(value: Any) -> int:
-    """A rough LLM token count of `value` as compact JSON (about 4 characters a token)."""
-    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"))) // 4 + 1
+    """The library under `.stack/`, loaded once per process (tens of milliseconds from the
+    cache; about a second when nodes.db changed since the cache was written)."""
+    return TemplateLibrary.load(cache_dir=DEFAULT_CACHE_DIR)

@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
+from core.generation.template_compact import approx_tokens, compact_template
 from core.generation.templates import (
     STICKY_NOTE,
     TemplateLibrary,
     TemplatesUnavailable,
-    approx_tokens,
-    compact_template,
     is_emptied,
 )
 from core.kernel.settings import Settings
@@ -148,6 +147,6 @@ def test_from_settings_reads_the_database_of_the_configured_n8n_mcp(tmp_path: Pa
     _write_db(mcp / "data" / "nodes.db", [("Only one", real)])
     settings = Settings(N8N_MCP_COMMAND=f"/usr/bin/node {mcp / 'dist' / 'mcp' / 'index.js'}")
 
-    lib = TemplateLibrary.from_settings(settings)
+    lib = TemplateLibrary.from_settings(settings, cache_dir=tmp_path / "cache")
 
     assert [t.name for t in lib.templates] == ["Only one"]
