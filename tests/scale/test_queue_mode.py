@@ -67,13 +67,13 @@ def deploy_hook(factory: sessionmaker[Session], n8n: N8nClient) -> tuple[str, st
         return path, wf.n8n_workflow_id
 
 
-def run_hook(n8n: N8nClient, path: str, workflow_id: str) -> str:
+def run_hook(n8n: N8nClient, path: str, workflow_id: str, timeout_s: float = 60) -> str:
     """Call the webhook once; the id of the execution it produced, finished."""
     before = n8n.list_executions(workflow_id=workflow_id, limit=1).items
     after_id = str(before[0]["id"]) if before else None
     assert n8n.call_webhook(path, method="GET").status_code == 200
-    execution = n8n.wait_for_execution(workflow_id, after_id=after_id, timeout_s=60)
-    assert execution is not None, "no finished execution within 60 s"
+    execution = n8n.wait_for_execution(workflow_id, after_id=after_id, timeout_s=timeout_s)
+    assert execution is not None, f"no finished execution within {timeout_s:.0f} s"
     assert execution["status"] == "success", execution
     return str(execution["id"])
 
@@ -131,7 +131,10 @@ def test_a_killed_worker_leaves_the_queue_to_the_others(
     try:
         wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 10, f"worker {pid} still runs")
         for _ in range(3):
-            execution_id = run_hook(client, path, workflow_id)
+            # A job the killed worker's queue connection had already taken comes back only
+            # with n8n's stalled-job check (QUEUE_WORKER_STALLED_INTERVAL, 30 s), then runs on
+            # the survivor: allow for that on a loaded machine.
+            execution_id = run_hook(client, path, workflow_id, timeout_s=150)
             ran = workers_that_ran(queue_n8n, execution_id)
             assert ran and victim not in ran
     finally:
