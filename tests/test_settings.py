@@ -81,3 +81,21 @@ def test_a_database_without_tables_says_which_command_sets_it_up(
         assert "no workflows yet" in capsys.readouterr().out
     finally:
         get_settings.cache_clear()
+
+
+def test_no_secret_shows_in_the_settings_repr() -> None:
+    """A Settings object in a log line, a traceback's locals or an error message shows no key."""
+    secrets = {
+        "N8N_API_KEY": "n8n-key-canary",
+        "N8N_OWNER_PASSWORD": "owner-password-canary",
+        "OPENAI_API_KEY": "sk-canary-openai",
+        "SLACK_BOT_TOKEN": "xoxb-canary",
+        "SLACK_SIGNING_SECRET": "signing-canary",
+        "SLACK_APP_TOKEN": "xapp-canary",
+        "CLIXEN_SECRET_KEY": "secret-key-canary-0123456789",
+        "CLIXEN_METRICS_TOKEN": "metrics-canary",
+    }
+    settings = Settings(_env_file=None, **secrets)  # type: ignore[call-arg]
+    shown = repr(settings) + str(settings)
+    assert [k for k, v in secrets.items() if v in shown] == []
+    assert settings.slack_bot_token == "xoxb-canary"  # still there for the code that uses it

@@ -88,26 +88,34 @@ class Settings(BaseSettings):
         f"sqlite:///{DEFAULT_SQLITE_PATH}", validation_alias=AliasChoices("DATABASE_URL")
     )
     n8n_url: str | None = Field(None, validation_alias=AliasChoices("N8N_URL"))
-    n8n_api_key: str | None = Field(None, validation_alias=AliasChoices("N8N_API_KEY"))
+    n8n_api_key: str | None = Field(None, validation_alias=AliasChoices("N8N_API_KEY"), repr=False)
     n8n_public_url: str | None = Field(None, validation_alias=AliasChoices("N8N_PUBLIC_URL"))
     n8n_mcp_command: str | None = Field(None, validation_alias=AliasChoices("N8N_MCP_COMMAND"))
     # An n8n user Clixen signs in as, server-side only, to run n8n's OAuth2 flow ("Connect").
     n8n_owner_email: str | None = Field(None, validation_alias=AliasChoices("N8N_OWNER_EMAIL"))
     n8n_owner_password: str | None = Field(
-        None, validation_alias=AliasChoices("N8N_OWNER_PASSWORD")
+        None, validation_alias=AliasChoices("N8N_OWNER_PASSWORD"), repr=False
     )
     # Where users' browsers reach Clixen's HTTP server (the "Connect" links point there).
     public_url: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_PUBLIC_URL"))
-    openai_api_key: str | None = Field(None, validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_api_key: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY"), repr=False
+    )
     openai_base_url: str | None = Field(None, validation_alias=AliasChoices("OPENAI_BASE_URL"))
     openai_model: str = Field("gpt-4.1-mini", validation_alias=AliasChoices("OPENAI_MODEL"))
-    slack_bot_token: str | None = Field(None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
-    slack_signing_secret: str | None = Field(
-        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    slack_bot_token: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"), repr=False
     )
-    slack_app_token: str | None = Field(None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
+    slack_signing_secret: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET"), repr=False
+    )
+    slack_app_token: str | None = Field(
+        None, validation_alias=AliasChoices("SLACK_APP_TOKEN"), repr=False
+    )
     slack_api_url: str | None = Field(None, validation_alias=AliasChoices("SLACK_API_URL"))
-    secret_key: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_SECRET_KEY"))
+    secret_key: str | None = Field(
+        None, validation_alias=AliasChoices("CLIXEN_SECRET_KEY"), repr=False
+    )
     port: int = Field(3000, validation_alias=AliasChoices("PORT"))
     # The address `clixen serve` listens on (all interfaces: a container behind TLS termination).
     host: str = Field("0.0.0.0", validation_alias=AliasChoices("HOST"))  # noqa: S104
@@ -144,7 +152,9 @@ class Settings(BaseSettings):
     metrics: Literal["off", "public"] = Field(
         "off", validation_alias=AliasChoices("CLIXEN_METRICS")
     )
-    metrics_token: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_METRICS_TOKEN"))
+    metrics_token: str | None = Field(
+        None, validation_alias=AliasChoices("CLIXEN_METRICS_TOKEN"), repr=False
+    )
     # Scheduler. The canonical smoke workflow reads this feed and posts to this Slack webhook;
     # unset, the smoke test serves both itself on 127.0.0.1 (works when n8n runs on this host).
     smoke_feed_url: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_SMOKE_FEED_URL"))
