@@ -4,7 +4,8 @@ of decoding and tokenizing ~2,300 gzip'd workflows from n8n-mcp's `nodes.db` (ab
 The file holds plain data only (ints, strings, bytes, tuples, frozensets, dicts) written with
 `marshal` by `TemplateLibrary.load` itself: never code, never pickle. It lives in the user's
 cache dir (`~/.cache/clixen/`), one file per `nodes.db` path, and is valid only for that file's
-exact size and mtime, this module's `CACHE_FORMAT` and this Python's marshal version. Anything
+exact size and mtime, this module's `CACHE_FORMAT` and this Python's marshal version; a copy
+whose `nodes.db` is gone is deleted the next time a copy is written (`forget_gone`). Anything
 else (stale, unreadable, corrupt, unwritable) means the slow path, logged once, never a crash.
 """
 
@@ -79,5 +80,21 @@ def write_cache(db: Path, cache_dir: Path, data: dict[str, Any]) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        path.with_suffix(".source").write_text(str(db.resolve()))
     except (OSError, ValueError) as e:
         log.warning("template cache %s could not be written (%s): next load is slow too", path, e)
+        return
+    forget_gone(cache_dir)
+
+
+def forget_gone(cache_dir: Path) -> None:
+    """Delete the copies whose `nodes.db` no longer exists (a removed checkout, a CI clone), so
+    the cache dir holds one file per installed n8n-mcp, not one per checkout ever made."""
+    for source in cache_dir.glob("templates-*.source"):
+        try:
+            if Path(source.read_text().strip()).is_file():
+                continue
+            source.with_suffix(".marshal").unlink(missing_ok=True)
+            source.unlink(missing_ok=True)
+        except OSError:
+            continue

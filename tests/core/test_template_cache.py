@@ -146,6 +146,21 @@ def test_a_cached_library_retrieves_what_nodes_db_gives(db: Path, tmp_path: Path
     assert _retrieved(cached) == expected
 
 
+def test_copies_of_a_nodes_db_that_is_gone_are_deleted(db: Path, tmp_path: Path) -> None:
+    """A removed checkout (a CI clone) leaves no 52 MB copy behind in the shared cache dir."""
+    cache = tmp_path / "cache"
+    gone = tmp_path / "old-checkout" / "nodes.db"
+    gone.parent.mkdir()
+    _write_db(gone)
+    TemplateLibrary.load(gone, cache_dir=cache)
+    old_copy = cache_file(gone, cache)
+    assert old_copy.is_file()
+    gone.unlink()
+    TemplateLibrary.load(db, cache_dir=cache)  # the next copy written sweeps the dir
+    assert not old_copy.exists()
+    assert cache_file(db, cache).is_file()
+
+
 def test_a_changed_nodes_db_rebuilds_the_cache(db: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     TemplateLibrary.load(db, cache_dir=cache)
