@@ -55,6 +55,7 @@ def main() -> None:
                         json_payload=labelled_schedule(f"v{i + 1}", "bench"),
                         source="edit",
                         actor=ACTOR,
+                        settings=get_settings(),
                     )
                     times["create" if i == 0 else "update"].append(time.perf_counter() - t)
                 for i in range(min(10, args.versions - 1)):
@@ -65,6 +66,7 @@ def main() -> None:
                         workflow_id=wid,
                         version=i + 1,
                         actor=ACTOR,
+                        settings=get_settings(),
                     )
                     times["rollback"].append(time.perf_counter() - t)
             finally:

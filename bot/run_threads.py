@@ -28,10 +28,9 @@ from bot.blocks.run_message import (
     request_root_text,
     summary_blocks,
     summary_text,
-    test_run_text,
 )
 from bot.channels import bot_scopes
-from bot.pictures import execution_layout, post_picture, version_layout
+from bot.pictures import post_picture, version_layout
 from bot.services import BotServices
 from core.conversation.threads import (
     ThreadTarget,
@@ -39,16 +38,15 @@ from core.conversation.threads import (
     find_thread_target,
     set_run_message,
 )
-from core.deploy.workflows import find_workflow, get_version, get_workflow, head_version
+from core.deploy.workflows import find_workflow, get_version
 from core.graph import text_outline, workflow_graph
 from core.kernel.errors import ClixenError, LLMNotConfigured, NotFound
-from core.kernel.vocabulary import IN_PROGRESS, Role, RunKind, RunState
+from core.kernel.vocabulary import IN_PROGRESS, RunKind, RunState
 from core.pipeline import (
     ProgressEvent,
     RunOutcome,
     answer_question,
     execute_run,
-    run_test_call,
     start_run,
 )
 from core.pipeline.credential_wait import credential_choices
@@ -375,46 +373,6 @@ def report_outcome(
         layout=layout,
         filename=f"workflow-{outcome.workflow_id}-v{outcome.version}.png",
         alt_text=" ; ".join(outline),
-    )
-
-
-def call_webhook_once(
-    services: BotServices,
-    *,
-    team_id: str,
-    user_id: str,
-    workflow_id: int,
-    client: WebClient | None = None,
-) -> str:
-    """Call the workflow's webhook once (editors only) and say what its execution did; with a
-    `client`, also post the picture of what each node did into the workflow's thread."""
-    with services.session_factory.begin() as session:
-        wf = get_workflow(
-            session=session,
-            workflow_id=workflow_id,
-            team_id=team_id,
-            user_id=user_id,
-            at_least=Role.editor,
-        )
-        channel, thread, name = wf.slack_channel_id, wf.slack_thread_ts, wf.name
-        head = head_version(session=session, workflow_id=workflow_id)
-        payload = dict(head.json_payload) if head is not None else None
-    result = run_test_call(services.pipeline, workflow_id=workflow_id, sample={})
-    if client is not None and channel and thread and payload and result.execution_id:
-        execution = services.n8n.get_execution(result.execution_id, include_data=True)
-        post_picture(
-            client,
-            channel=channel,
-            thread_ts=thread,
-            layout=execution_layout(payload, execution, title=f"{name} · test run"),
-            filename=f"workflow-{workflow_id}-execution-{result.execution_id}.png",
-            alt_text=f"{name}: test run {result.status}",
-        )
-    return test_run_text(
-        status=result.status,
-        execution_id=result.execution_id,
-        node=result.node,
-        message=result.message,
     )
 
 

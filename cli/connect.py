@@ -70,8 +70,9 @@ def _secret_from_stdin() -> str:
 def _app_set(args: argparse.Namespace) -> int:
     from core.connect import set_oauth_app
     from core.credentials.secrets import secret_key
+    from core.kernel.settings import get_settings
 
-    key = secret_key()
+    key = secret_key(get_settings())
     client_secret = _secret_from_stdin()
     with cli_session_factory() as factory, factory.begin() as session:
         info = set_oauth_app(
@@ -145,10 +146,11 @@ def _wait_and_resume(settings: Any, factory: Any, until: Any) -> int:
     from core.connect import finish_connections
     from core.connect.resume import resume_after_connect
     from core.credentials.secrets import secret_key
+    from core.kernel.settings import get_settings
     from core.n8n.session import N8nUserSession
     from core.pipeline import build_services
 
-    key = secret_key()
+    key = secret_key(get_settings())
     deadline = until + dt.timedelta(minutes=10)  # opened at the last minute: n8n's 5 + margin
     with cli_n8n() as n8n, N8nUserSession.from_settings(settings) as n8n_session:
         services = build_services(

@@ -129,6 +129,7 @@ def report_table(report: RunNowReport) -> list[str]:
 
 
 def _test(args: argparse.Namespace) -> int:
+    from core.kernel.settings import get_settings
     from core.run_now import outside_effects, run_now
 
     sample = _sample(args.sample)
@@ -145,6 +146,7 @@ def _test(args: argparse.Namespace) -> int:
                 workflow=workflow,
                 sample=sample,
                 timeout_s=args.timeout,
+                settings=get_settings(),
             )
     for line in report_table(report):
         print(line)

@@ -98,6 +98,7 @@ def _list(args: argparse.Namespace) -> int:
 def _deploy(args: argparse.Namespace) -> int:
     from core.deploy import deploy_new_workflow, deploy_version
     from core.deploy.workflows import resolve_workflow
+    from core.kernel.settings import get_settings
 
     actor = cli_actor()
     payload = read_workflow_file(args.file)
@@ -124,6 +125,7 @@ def _deploy(args: argparse.Namespace) -> int:
                 json_payload=payload,
                 source=VersionSource.imported,
                 actor=actor,
+                settings=get_settings(),
                 progress=_progress,
             )
             workflow_id = version.workflow_id
@@ -136,6 +138,7 @@ def _deploy(args: argparse.Namespace) -> int:
                 json_payload=payload,
                 source=VersionSource.imported,
                 actor=actor,
+                settings=get_settings(),
                 progress=_progress,
             )
         print(f"deployed v{version.version} (n8n id {_n8n_id(factory, workflow_id)})")
@@ -184,6 +187,7 @@ def _versions(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     from core.deploy import rollback_to
+    from core.kernel.settings import get_settings
 
     with cli_session_factory() as factory, cli_n8n() as n8n:
         workflow_id, name = _resolve(factory, args, Role.editor)
@@ -195,6 +199,7 @@ def _rollback(args: argparse.Namespace) -> int:
             version=args.to,
             actor=cli_actor(),
             progress=_progress,
+            settings=get_settings(),
         )
         print(f"v{version.version} now runs v{args.to}'s workflow")
     return 0

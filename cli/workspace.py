@@ -105,13 +105,18 @@ def register(sub: Any) -> None:
 
 
 def _quota(args: argparse.Namespace) -> int:
+    from core.kernel.settings import get_settings
     from core.workspace import quotas
 
     actor = cli_actor()
     with cli_session_factory() as factory, factory.begin() as session:
         project = project_for(session=session, actor=actor, name=args.project)
         status = quotas.usage(
-            session=session, team_id=actor.team_id, user_id=actor.user_id, project_id=project.id
+            session=session,
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            project_id=project.id,
+            settings=get_settings(),
         )
     print(f"Today's use for {actor.user_id} in project {project.name}:")
     print(f"  LLM tokens:  {status.tokens_used:,} of {status.token_limit:,}")
@@ -153,7 +158,7 @@ def _secret_set(args: argparse.Namespace) -> int:
     from core.kernel.settings import get_settings
 
     project_secrets.check_name(args.name)
-    key = project_secrets.secret_key()
+    key = project_secrets.secret_key(get_settings())
     value = _read_value(f"Value of {args.name} (hidden): ")
     settings = get_settings()
     with (
@@ -246,8 +251,9 @@ def _secret_delete(args: argparse.Namespace) -> int:
 
 def _secret_rotate(args: argparse.Namespace) -> int:
     from core.credentials import secrets as project_secrets
+    from core.kernel.settings import get_settings
 
-    old_key = project_secrets.secret_key()
+    old_key = project_secrets.secret_key(get_settings())
     new_key = os.environ.get("CLIXEN_NEW_SECRET_KEY") or _read_value("New secret key (hidden): ")
     if not new_key or new_key == old_key:
         raise InvalidInput("Give a new key that differs from CLIXEN_SECRET_KEY.")
@@ -260,8 +266,9 @@ def _secret_rotate(args: argparse.Namespace) -> int:
 def _secret_resync(args: argparse.Namespace) -> int:
     from core.credentials import secrets as project_secrets
     from core.credentials.sync import resync_credentials
+    from core.kernel.settings import get_settings
 
-    key = project_secrets.secret_key()
+    key = project_secrets.secret_key(get_settings())
     with cli_session_factory() as factory, factory.begin() as session, cli_n8n() as n8n:
         written, refused = resync_credentials(session=session, n8n=n8n, key=key)
     print(f"Wrote {written} n8n credential(s) again.")

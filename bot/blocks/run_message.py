@@ -45,18 +45,6 @@ def notice_text(message: str) -> str:
     return escape(message)
 
 
-def test_run_text(
-    *, status: str, execution_id: str | None, node: str | None, message: str | None
-) -> str:
-    """What a test run of the workflow's webhook did, in one line."""
-    if status == "success":
-        return f":white_check_mark: Test run succeeded (execution {escape(str(execution_id))})."
-    if status == "error":
-        where = escape(node) if node else "a node"
-        return f":x: Test run failed at {where}: {escape(message or 'no error message')}"
-    return f"Test run sent; {escape(message or 'no execution seen yet')}."
-
-
 def progress_text(step: str, repair_number: int = 0, repair_cap: int = 0) -> str:
     label = dict(STEP_LABELS).get(step, step.replace("_", " ").capitalize())
     if step == "repairing" and repair_cap:

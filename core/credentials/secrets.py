@@ -24,7 +24,7 @@ from core.credentials.host_fields import check_host_fields, project_policy
 from core.credentials.sync import CredentialsAPI, ensure_credential, owner_hosts_needed
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import ConnectedAccount, Secret
-from core.kernel.settings import Settings, get_settings
+from core.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,8 @@ class SecretInfo:
     allowed_hosts: tuple[str, ...] = ()
 
 
-def secret_key(settings: Settings | None = None) -> str:
+def secret_key(settings: Settings) -> str:
     """CLIXEN_SECRET_KEY, or SettingsError naming it when it is missing (or a placeholder)."""
-    settings = settings or get_settings()
     settings.require("CLIXEN_SECRET_KEY")
     assert settings.secret_key is not None
     return settings.secret_key

@@ -34,7 +34,7 @@ from core.deploy.publish import Progress
 from core.deploy.workflow_settings import filter_settings
 from core.kernel.errors import InvalidInput, PermissionDenied
 from core.kernel.safety import sanitize_workflow_json
-from core.kernel.settings import Settings, get_settings
+from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.n8n.workflow_json import N8nWorkflow, checksum, to_n8n_payload
 from core.validation import ValidationReport, validate
@@ -169,14 +169,14 @@ def bind(
     n8n: N8nClient,
     project_id: int,
     payload: dict[str, Any],
-    settings: Settings | None,
+    settings: Settings,
     say: Progress,
 ) -> dict[str, Any]:
     """`payload` with node credentials bound to the project's n8n credentials (unchanged when
     no node has credentials, so workflows without secrets need no CLIXEN_SECRET_KEY). Raises
     PermissionDenied for a credential that is not the project's, InvalidInput for one it lacks."""
     if any(isinstance(n, dict) and n.get("credentials") for n in payload.get("nodes") or []):
-        key = secrets.secret_key(settings or get_settings())
+        key = secrets.secret_key(settings)
         say("binding project secrets as n8n credentials")
         payload = credential_sync.sync_project_credentials(
             session=session, project_id=project_id, n8n=n8n, key=key, workflow_json=payload

@@ -80,7 +80,7 @@ def deploy_new_workflow(
     description: str | None = None,
     prompt: str | None = None,
     progress: Progress | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> WorkflowVersion:
     """Create a workflow named `name` in the project and deploy `json_payload` as its v1.
 
@@ -180,7 +180,7 @@ def rollback_to(
     actor: Actor,
     idempotency_key: str | None = None,
     progress: Progress | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> WorkflowVersion:
     """Redeploy version `version`'s JSON as a new head version (source `rollback`) on the same n8n
     workflow and return it. History stays linear: nothing is rewritten or removed.

@@ -40,7 +40,7 @@ from core.deploy.settle import fail, succeed
 from core.deploy.workflows import get_version, get_workflow, head_version
 from core.kernel.errors import InvalidInput
 from core.kernel.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
-from core.kernel.settings import Settings, get_settings
+from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role, VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nAPIError, N8nClient, N8nConnectionError, N8nError
 from core.n8n.workflow_json import N8nWorkflow, checksum
@@ -86,7 +86,7 @@ def deploy_version(
     rolled_back_from: int | None = None,
     idempotency_key: str | None = None,
     progress: Progress | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
     expected_head: int | None = None,
     catalog: NodeCatalog | None = None,
     checked: str | None = None,
@@ -121,7 +121,7 @@ def deploy_version(
     _, payload = parse(json_payload)  # size guards and only the fields n8n takes
     key = f"deploy:{idempotency_key}" if idempotency_key else None
     # Everything this deploy asks of n8n ends within CLIXEN_N8N_DEADLINE_S.
-    deadline_s = (settings or get_settings()).n8n_deadline_s
+    deadline_s = settings.n8n_deadline_s
     with workflow_lock(session_factory, workflow_id), n8n.deadline(deadline_s):
         if key and (earlier := replay(session_factory, key)) is not None:
             return earlier
@@ -222,7 +222,7 @@ def _allocate(
     *,
     say: Progress,
     n8n: N8nClient,
-    settings: Settings | None,
+    settings: Settings,
     catalog: NodeCatalog | None,
     checked: str | None,
 ) -> tuple[WorkflowVersion, dict[str, Any], str | None, dt.datetime]:
@@ -255,6 +255,7 @@ def _allocate(
                 user_id=actor.user_id,
                 project_id=wf.project_id,
                 now=reserved_at,
+                settings=settings,
             )
         # After validation (a refused workflow never creates a credential) and inside this
         # transaction (a failure here also undoes the quota reservation).

@@ -144,7 +144,7 @@ def run_now(
     workflow: Mapping[str, Any],
     sample: Mapping[str, Any] | None = None,
     timeout_s: float = 60.0,
-    settings: Settings | None = None,
+    settings: Settings,
     catalog: NodeCatalog | None = None,
 ) -> RunNowReport:
     """Run `workflow` once now on a test copy in project `project_id` and report per node.
@@ -217,7 +217,7 @@ def gated_copy(
     project_id: int,
     workflow: Mapping[str, Any],
     sample: Mapping[str, Any] | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
     catalog: NodeCatalog | None = None,
 ) -> RunNowCopy:
     """The test copy of `workflow` as the deploy gate lets it through for project `project_id`.
@@ -250,7 +250,7 @@ def run_workflow_now(
     workflow_id: int,
     sample: Mapping[str, Any] | None = None,
     timeout_s: float = 60.0,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> RunNowReport:
     """`run_now` on the head version of the product's workflow `workflow_id` (NotFound when it
     has none), in its project. Callers check the user's role first (an editor's action)."""

@@ -23,7 +23,7 @@ from core.kernel.db import upsert_insert
 from core.kernel.errors import ClixenError, InvalidInput
 from core.kernel.metrics import QUOTA_REFUSALS
 from core.kernel.models import Project, QuotaUsage
-from core.kernel.settings import Settings, get_settings
+from core.kernel.settings import Settings
 
 TOKENS = "LLM tokens"
 DEPLOYS = "deployments"
@@ -133,11 +133,8 @@ class QuotaStatus:
     resets_at: dt.datetime
 
 
-def limits_for(
-    *, session: Session, project_id: int | None, settings: Settings | None = None
-) -> Limits:
+def limits_for(*, session: Session, project_id: int | None, settings: Settings) -> Limits:
     """The daily limits that apply in `project_id`: the project's overrides, else the defaults."""
-    settings = settings or get_settings()
     tokens, deploys = settings.daily_token_limit, settings.daily_deploy_limit
     if project_id is not None:
         row = session.execute(
@@ -192,7 +189,7 @@ def usage(
     user_id: str,
     project_id: int | None,
     now: dt.datetime | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> QuotaStatus:
     """The user's use of today's limits (in `project_id`'s limits) and when they reset."""
     limits = limits_for(session=session, project_id=project_id, settings=settings)
@@ -213,7 +210,7 @@ def check_tokens(
     user_id: str,
     project_id: int | None,
     now: dt.datetime | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> QuotaStatus:
     """Raise QuotaExceeded if the user has no LLM tokens left today; else return their status."""
     status = usage(
@@ -284,7 +281,7 @@ def reserve_tokens(
     max_completion: int,
     min_completion: int = 1,
     now: dt.datetime | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> TokenReservation:
     """Take today's tokens for one LLM call before it is made, or raise QuotaExceeded.
 
@@ -342,10 +339,10 @@ def settle_tokens(*, session: Session, reservation: TokenReservation, used: int)
     )[0]
 
 
-def check_concurrent_runs(*, running: int, settings: Settings | None = None) -> None:
+def check_concurrent_runs(*, running: int, settings: Settings) -> None:
     """Raise TooManyRuns when `running` (the user's requests in progress, counted while
     `lock_user_day` holds their row) leaves no room for one more."""
-    limit = (settings or get_settings()).max_concurrent_runs
+    limit = settings.max_concurrent_runs
     if running >= limit:
         raise TooManyRuns(running=running, limit=limit)
 
@@ -357,7 +354,7 @@ def reserve_deploy(
     user_id: str,
     project_id: int | None,
     now: dt.datetime | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> int:
     """Take one of today's deployments, or raise QuotaExceeded; returns the use after it.
 

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from api import create_api_app
 from core.deploy import create_workflow_record, deploy_version
 from core.kernel.models import Workflow, WorkflowVersion
-from core.kernel.settings import Settings
+from core.kernel.settings import Settings, get_settings
 from core.kernel.vocabulary import Role
 from core.n8n import N8nClient
 from core.workspace import api_tokens
@@ -310,6 +310,7 @@ def test_rollback_through_the_api_redeploys_an_earlier_version(
             json_payload=labelled_schedule(label, "api rollback"),
             source="import",
             actor=OWNER_A,
+            settings=get_settings(),
         )
     versions = w.http.get(f"/api/v1/workflows/{wf_id}/versions", headers=w.auth()).json()
     assert [(v["version"], v["status"]) for v in versions["items"]] == [

@@ -116,16 +116,6 @@ BUILDERS: dict[str, Callable[[], Any]] = {
         request=HOSTILE, step="validating", message=HOSTILE
     ),
     "request_root_text": lambda: {"text": run_message.request_root_text("U9", HOSTILE)},
-    "test_run_failed": lambda: {
-        "text": run_message.test_run_text(
-            status="error", execution_id="7", node=HOSTILE, message=HOSTILE
-        )
-    },
-    "test_run_sent": lambda: {
-        "text": run_message.test_run_text(
-            status="waiting", execution_id=None, node=None, message=HOSTILE
-        )
-    },
     "error": lambda: messages.error_blocks(HOSTILE, "abc123"),
     "error_text": lambda: {"text": messages.error_text(HOSTILE)},
     "workflow_list": lambda: messages.workflow_list_blocks(

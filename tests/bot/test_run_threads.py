@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
-from slack_sdk import WebClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import run_threads
 from core.kernel.models import PipelineRun, Workflow, WorkflowVersion
-from core.n8n import N8nClient
-from core.pipeline import execute_run, start_run
-from tests.bot.conftest import TEAM, SlackSender, pipeline_bot_services
-from tests.builders import new_project
-from tests.conftest import N8nStack
+from tests.bot.conftest import SlackSender
 from tests.core.test_pipeline import answer, schedule_workflow
 from tests.doubles.llm_server import ScriptedLLM
 from tests.doubles.slack_api import FakeSlack
-from tests.workflows import ORDER_CHECK_NODE, THROWS, order_hook
 
 
 def _buttons(blocks: list[dict]) -> dict[str, dict]:
@@ -168,44 +160,3 @@ def test_slack_retry_of_a_slash_command_starts_one_run(
         assert session.scalar(select(func.count(PipelineRun.id))) == 1
     roots = [c for c in slack.named("chat.postMessage") if "asked Clixen" in c.args["text"]]
     assert len(roots) == 1
-
-
-def test_a_test_run_posts_the_picture_of_what_each_node_did_in_the_thread(
-    slack: FakeSlack,
-    database_url: str,
-    session_factory: sessionmaker[Session],
-    llm: ScriptedLLM,
-    n8n: N8nStack,
-    n8n_client: N8nClient,
-) -> None:
-    path = f"orders-{uuid.uuid4().hex[:8]}"
-    with pipeline_bot_services(
-        slack, database_url, session_factory, llm, n8n, n8n_client
-    ) as services:
-        project_id = new_project(session_factory, team_id=TEAM, user_id="U1")
-        llm.script(answer(order_hook(path, THROWS)))
-        run, _ = start_run(
-            services.pipeline,
-            team_id=TEAM,
-            user_id="U1",
-            project_id=project_id,
-            request="check each incoming order",
-            slack_channel_id="C1",
-            slack_thread_ts="1700000000.000500",
-        )
-        outcome = execute_run(services.pipeline, run.id)
-        assert outcome.ok and outcome.workflow_id
-
-        reply = run_threads.call_webhook_once(
-            services,
-            team_id=TEAM,
-            user_id="U1",
-            workflow_id=outcome.workflow_id,
-            client=WebClient(token="xoxb-test", base_url=slack.url),
-        )
-
-    assert reply.startswith(f":x: Test run failed at {ORDER_CHECK_NODE}")
-    done = slack.wait_for("files.completeUploadExternal")[0]
-    assert done.args["thread_ts"] == "1700000000.000500"
-    assert "test run" in json.dumps(done.args)
-    assert any(data.startswith(b"\x89PNG") for data in slack.uploads.values())

@@ -22,7 +22,7 @@ from core.deploy import ValidationFailed
 from core.generation.edits import AddNode, RemoveNode, UpdateParameters, apply_operations
 from core.kernel.errors import InvalidInput, PermissionDenied
 from core.kernel.models import Secret
-from core.kernel.settings import Settings
+from core.kernel.settings import Settings, get_settings
 from core.kernel.vocabulary import RunState
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices, execute_run, start_run
@@ -164,7 +164,7 @@ def test_clixen_validate_and_deploy_refuse_it(
     with pytest.raises(ValidationFailed) as err:
         deploy_version(
             session_factory=session_factory, n8n=n8n_client, workflow_id=wid, json_payload=bad,
-            source="generate", actor=Actor(TEAM, USER),
+            source="generate", actor=Actor(TEAM, USER), settings=get_settings(),
         )  # fmt: skip
     assert [i.code for i in err.value.report.errors] == ["credential_host"]
     assert versions(session_factory, wid) == []

@@ -24,6 +24,7 @@ from core.deploy import (
 from core.deploy.workflows import list_versions
 from core.kernel.errors import InvalidInput, PermissionDenied
 from core.kernel.models import Project, QuotaUsage, TelemetryEvent, Workflow, WorkflowVersion
+from core.kernel.settings import get_settings
 from core.kernel.vocabulary import Role
 from core.n8n import N8nClient, N8nNotFound
 from core.workspace.projects import Actor, add_member, create_project
@@ -51,7 +52,7 @@ def deploy(
         workflow_id=workflow_id,
         json_payload=payload,
         source=source,
-        **{"actor": OWNER, **kwargs},
+        **{"actor": OWNER, "settings": get_settings(), **kwargs},
     )
 
 
@@ -121,7 +122,12 @@ def test_deploy_update_and_rollback_keep_one_n8n_workflow_and_linear_history(
     assert label_of(client.get_workflow(n8n_id)) == "second"
 
     v3 = rollback_to(
-        session_factory=session_factory, n8n=client, workflow_id=wid, version=1, actor=OWNER
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=wid,
+        version=1,
+        actor=OWNER,
+        settings=get_settings(),
     )
     assert (v3.version, v3.source, v3.rolled_back_from) == (3, "rollback", 1)
     assert v3.checksum == v1.checksum and v3.json_payload == v1.json_payload
@@ -144,7 +150,12 @@ def test_deploy_update_and_rollback_keep_one_n8n_workflow_and_linear_history(
 
     with pytest.raises(InvalidInput, match="already the running version"):
         rollback_to(
-            session_factory=session_factory, n8n=client, workflow_id=wid, version=3, actor=OWNER
+            session_factory=session_factory,
+            n8n=client,
+            workflow_id=wid,
+            version=3,
+            actor=OWNER,
+            settings=get_settings(),
         )
 
 
@@ -166,6 +177,7 @@ def test_repeated_rollback_click_creates_one_version(
                     version=1,
                     actor=OWNER,
                     idempotency_key=key,
+                    settings=get_settings(),
                 ).version
             )
         )
@@ -307,6 +319,7 @@ def test_viewers_and_other_workspaces_cannot_deploy_or_roll_back(
                 workflow_id=wid,
                 version=1,
                 actor=actor,
+                settings=get_settings(),
             )
         with pytest.raises(PermissionDenied):
             delete_workflow(
@@ -423,7 +436,12 @@ def test_a_deploy_built_from_an_older_head_is_refused_as_a_conflict(
     deploy(session_factory, client, wid, labelled_schedule("first"), "generate")
     deploy(session_factory, client, wid, labelled_schedule("second"), "edit")
     rollback_to(
-        session_factory=session_factory, n8n=client, workflow_id=wid, version=1, actor=OWNER
+        session_factory=session_factory,
+        n8n=client,
+        workflow_id=wid,
+        version=1,
+        actor=OWNER,
+        settings=get_settings(),
     )
     used = deploys_used(session_factory)
 

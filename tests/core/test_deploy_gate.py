@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.catalog import default_catalog
 from core.deploy import ValidationFailed, deploy_version, gate
 from core.kernel.models import Workflow
+from core.kernel.settings import get_settings
 from core.kernel.vocabulary import VersionSource
 from core.n8n import N8nClient
 from core.workspace.policy import set_project_policy
@@ -66,6 +67,7 @@ def test_a_checked_workflow_is_not_validated_again(
         actor=OWNER,
         progress=lines.append,
         checked=inspection.digest,
+        settings=get_settings(),
     )
     assert version.version == 1
     assert "validating" not in lines, lines
@@ -79,6 +81,7 @@ def test_a_checked_workflow_is_not_validated_again(
         source=VersionSource.imported,
         actor=OWNER,
         progress=again.append,
+        settings=get_settings(),
     )
     assert "validating" in again
 
@@ -107,6 +110,7 @@ def test_a_policy_changed_since_the_check_is_applied(
             source=VersionSource.imported,
             actor=OWNER,
             checked=inspection.digest,
+            settings=get_settings(),
         )
 
 
@@ -127,4 +131,5 @@ def test_a_digest_of_other_bytes_does_not_let_a_workflow_through(
             source=VersionSource.imported,
             actor=OWNER,
             checked=good.digest,
+            settings=get_settings(),
         )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import ValidationFailed, create_workflow_record, deploy_version
 from core.kernel.models import Workflow
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient
 from core.workspace.policy import set_project_policy
 from core.workspace.projects import Actor
@@ -48,6 +49,7 @@ def deploy(
         source="generate",
         actor=OWNER,
         progress=said.append,
+        settings=get_settings(),
     )
     return version, said
 
@@ -222,6 +224,7 @@ def test_a_workflow_may_call_only_workflows_of_its_own_project(
         json_payload=labelled_schedule("theirs"),
         source="generate",
         actor=Actor(OWNER.team_id, "U-other"),
+        settings=get_settings(),
     )
     helper_n8n, foreign_n8n = n8n_id(session_factory, helper), n8n_id(session_factory, foreign)
     assert helper_n8n and foreign_n8n

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import pipeline
 from core.deploy import rollback_to
+from core.kernel.settings import get_settings
 from core.n8n import ExecutionFailure, N8nClient, execution_failure
 from core.pipeline import PipelineServices, RunOutcome, execute_run, start_run
 from core.workspace.projects import Actor
@@ -77,6 +78,7 @@ def rolls_back_first(
             workflow_id=workflow_id,
             version=to,
             actor=ACTOR,
+            settings=get_settings(),
         )
         return reply
 

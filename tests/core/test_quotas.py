@@ -85,11 +85,21 @@ def test_exceeded_message_names_limit_use_and_reset_time(
     with session_factory.begin() as s:
         for _ in range(2):
             quotas.reserve_deploy(
-                session=s, team_id="T1", user_id="U1", project_id=project_id, now=now
+                session=s,
+                team_id="T1",
+                user_id="U1",
+                project_id=project_id,
+                now=now,
+                settings=get_settings(),
             )
         with pytest.raises(QuotaExceeded) as err:
             quotas.reserve_deploy(
-                session=s, team_id="T1", user_id="U1", project_id=project_id, now=now
+                session=s,
+                team_id="T1",
+                user_id="U1",
+                project_id=project_id,
+                now=now,
+                settings=get_settings(),
             )
     e = err.value
     assert (e.limit_name, e.used, e.limit) == ("deployments", 2, 2)
@@ -145,7 +155,10 @@ def test_concurrent_token_charges_are_not_lost(session_factory: sessionmaker[Ses
         t.join()
     with session_factory.begin() as s:
         assert (
-            quotas.usage(session=s, team_id="T1", user_id="U1", project_id=None).tokens_used == 140
+            quotas.usage(
+                session=s, team_id="T1", user_id="U1", project_id=None, settings=get_settings()
+            ).tokens_used
+            == 140
         )
 
 
@@ -184,13 +197,19 @@ def test_concurrent_token_reservations_never_pass_the_limit(
     assert "needs about 300" in str(refused[0])
     with session_factory.begin() as s:
         assert (
-            quotas.usage(session=s, team_id="T1", user_id="U1", project_id=None).tokens_used == 900
+            quotas.usage(
+                session=s, team_id="T1", user_id="U1", project_id=None, settings=get_settings()
+            ).tokens_used
+            == 900
         )
         # Settled to what the calls really used: the rest of each reservation comes back.
         for r in granted:
             quotas.settle_tokens(session=s, reservation=r, used=320)
         assert (
-            quotas.usage(session=s, team_id="T1", user_id="U1", project_id=None).tokens_used == 640
+            quotas.usage(
+                session=s, team_id="T1", user_id="U1", project_id=None, settings=get_settings()
+            ).tokens_used
+            == 640
         )
         # The last 360 tokens: a prompt of 200 leaves 160 for the answer, and no more is sent.
         last = quotas.reserve_tokens(
@@ -216,7 +235,12 @@ def test_reset_boundary_at_utc_midnight(session_factory: sessionmaker[Session]) 
     project_id = _project(session_factory, daily_deploy_limit=1)
     before = dt.datetime(2026, 11, 5, 23, 59, 59, tzinfo=UTC)
     midnight = dt.datetime(2026, 11, 6, 0, 0, 0, tzinfo=UTC)
-    kw: dict[str, Any] = {"team_id": "T1", "user_id": "U1", "project_id": project_id}
+    kw: dict[str, Any] = {
+        "team_id": "T1",
+        "user_id": "U1",
+        "project_id": project_id,
+        "settings": get_settings(),
+    }
     with session_factory.begin() as s:
         quotas.reserve_deploy(session=s, now=before, **kw)
         with pytest.raises(QuotaExceeded) as err:
@@ -248,12 +272,13 @@ def test_reset_prunes_old_days_only(session_factory: sessionmaker[Session]) -> N
 def test_refund_gives_a_deployment_back(session_factory: sessionmaker[Session]) -> None:
     project_id = _project(session_factory, daily_deploy_limit=1)
     kw: dict[str, Any] = {"team_id": "T1", "user_id": "U1", "project_id": project_id}
+    settings = get_settings()
     with session_factory.begin() as s:
-        quotas.reserve_deploy(session=s, **kw)
+        quotas.reserve_deploy(session=s, settings=settings, **kw)
         quotas.refund_deploy(session=s, **kw)
         quotas.refund_deploy(session=s, **kw)  # never below zero
-        assert quotas.usage(session=s, **kw).deploys_used == 0
-        assert quotas.reserve_deploy(session=s, **kw) == 1
+        assert quotas.usage(session=s, settings=settings, **kw).deploys_used == 0
+        assert quotas.reserve_deploy(session=s, settings=settings, **kw) == 1
 
 
 @pytest.fixture
@@ -296,7 +321,13 @@ def test_quota_command_prints_use_limits_and_reset(
         quotas.charge_tokens(
             session=s, team_id="local", user_id="cli:alice", project_id=None, tokens=1234
         )
-        quotas.reserve_deploy(session=s, team_id="local", user_id="cli:alice", project_id=None)
+        quotas.reserve_deploy(
+            session=s,
+            team_id="local",
+            user_id="cli:alice",
+            project_id=None,
+            settings=get_settings(),
+        )
     assert main(["quota"]) == 0
     out = capsys.readouterr().out
     assert "LLM tokens:  1,234 of 50,000" in out

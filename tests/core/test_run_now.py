@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel.models import RunNowCopyRecord
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient
 from core.run_now import (
     TEST_PREFIX,
@@ -108,7 +109,7 @@ def run_in_project(
             n8n=n8n_client,
             project_id=project,
             workflow=workflow,
-            **kwargs,
+            **{"settings": get_settings(), **kwargs},
         )
 
     return run

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.credentials import secrets
 from core.credentials import sync as credential_sync
 from core.kernel.models import RunNowCopyRecord, Secret
-from core.kernel.settings import Settings
+from core.kernel.settings import Settings, get_settings
 from core.n8n import N8nClient
 from core.run_now import run_now
 from core.run_now.runs import gated_copy
@@ -132,6 +132,7 @@ def test_a_test_run_refuses_what_the_policy_refuses_and_calls_nothing(
                 _node("Every hour", "scheduleTrigger", 1.2, {"rule": {"interval": [{}]}}, 0),
                 _node("Fetch", "httpRequest", 4.2, {"url": sink.url("/peek")}, 200),
             ),
+            settings=get_settings(),
         )
         assert sink.requests == []
     assert report.status == "refused"
@@ -155,7 +156,13 @@ def test_the_copy_gets_the_settings_a_deploy_would_keep(
         "errorWorkflow": "someone-elses",
     }
     wf["pinData"] = {"Keep": [{"json": {"pinned": True}}]}
-    built = gated_copy(session_factory=session_factory, n8n=client, project_id=pid, workflow=wf)
+    built = gated_copy(
+        session_factory=session_factory,
+        n8n=client,
+        project_id=pid,
+        workflow=wf,
+        settings=get_settings(),
+    )
     assert built.workflow["settings"] == {
         "executionOrder": "v1",
         "callerPolicy": "workflowsFromSameOwner",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import default_catalog
 from core.deploy import ValidationFailed, create_workflow_record, deploy_version
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient
 from core.validation import validate
 from core.workspace.projects import Actor
@@ -120,6 +121,7 @@ def test_the_deploy_gate_refuses_input_100000_before_n8n(
             json_payload=wf,
             source="generate",
             actor=OWNER,
+            settings=get_settings(),
         )
     assert [i.code for i in err.value.report.errors] == ["input_index_out_of_range"]
     assert versions(session_factory, wid) == []

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import deploy_version
 from core.kernel.models import WorkflowVersion
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient
 from core.workspace.projects import Actor
 from tests.builders import delete_deployed
@@ -235,6 +236,7 @@ def test_socket_mode_help_request_rollback_and_reconnect(
         json_payload=schedule_workflow("Morning news v2"),
         source="edit",
         actor=Actor(TEAM, USER),
+        settings=get_settings(),
     )
     assert v2.version == 2
 

@@ -16,7 +16,7 @@ from core.deploy.lock import workflow_lock
 from core.deploy.marker import DeployMark, site_of
 from core.deploy.reconcile import reconcile
 from core.kernel.models import PipelineRun, Workflow
-from core.kernel.settings import Settings
+from core.kernel.settings import Settings, get_settings
 from core.kernel.vocabulary import RunState, WorkflowStatus
 from core.n8n import N8nClient, N8nNotFound
 from core.scheduler import RECONCILE
@@ -72,6 +72,7 @@ def test_marked_leftovers_and_stale_drafts_go_and_everything_else_stays(
         json_payload=labelled_schedule("live"),
         source="import",
         actor=OWNER,
+        settings=get_settings(),
     )
     # Removed: a copy no record points to, a draft and a failed first deploy with no run.
     orphan = marked(deployed)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import create_workflow_record, deploy_version
 from core.kernel.models import Workflow
+from core.kernel.settings import get_settings
 from core.n8n import N8nClient
 from core.workspace.projects import Actor
 from tests.builders import delete_deployed, new_project
@@ -59,6 +60,7 @@ def deploy_hook(factory: sessionmaker[Session], n8n: N8nClient) -> tuple[str, st
         source="generate",
         actor=OWNER,
         prompt="a hook",
+        settings=get_settings(),
     )
     assert version.status == "deployed"
     with factory() as s:

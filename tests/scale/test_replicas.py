@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import create_workflow_record, deploy_version
 from core.kernel.models import PipelineRun, Workflow, WorkflowVersion
+from core.kernel.settings import get_settings
 from core.kernel.vocabulary import FINISHED, RunState
 from core.n8n import N8nClient
 from core.workspace.projects import Actor
@@ -187,6 +188,7 @@ def test_rollbacks_of_one_workflow_from_two_replicas_serialise(
             json_payload=labelled_schedule(label),
             source="generate",
             actor=owner,
+            settings=get_settings(),
         )
     # Two people confirm different rollbacks of the same workflow at once, on two replicas.
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel.models import JobRun, QuotaUsage
+from core.kernel.settings import get_settings
 from core.scheduler.jobs import quota_reset_job
 from core.scheduler.runner import QUOTA_RESET, SchedulerContext
 from core.workspace import quotas
@@ -47,7 +48,12 @@ def test_usage_starts_from_zero_at_the_day_boundary_and_the_reset_runs_once_per_
 
     with session_factory.begin() as session, pytest.raises(quotas.QuotaExceeded):
         quotas.reserve_deploy(
-            session=session, team_id=TEAM, user_id=USER, project_id=None, now=_at(1, 23, 59, 59)
+            session=session,
+            team_id=TEAM,
+            user_id=USER,
+            project_id=None,
+            now=_at(1, 23, 59, 59),
+            settings=get_settings(),
         )
 
     clock.now = _at(2, 0, 0, 0)
@@ -60,7 +66,12 @@ def test_usage_starts_from_zero_at_the_day_boundary_and_the_reset_runs_once_per_
     with session_factory.begin() as session:
         assert (
             quotas.reserve_deploy(
-                session=session, team_id=TEAM, user_id=USER, project_id=None, now=_at(2, 0, 0, 1)
+                session=session,
+                team_id=TEAM,
+                user_id=USER,
+                project_id=None,
+                now=_at(2, 0, 0, 1),
+                settings=get_settings(),
             )
             == 1
         )
