@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,10 +21,19 @@ import pytest
 from core.n8n import N8nClient
 from tests.conftest import REPO, _read_env_file
 
+
+def _free_port() -> str:
+    """A local port nothing listens on right now (two runs of the suite never share one)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
+
+
 SCRIPT = REPO / "scripts" / "n8n_stack.sh"
-STATE_DIR = Path(os.environ.get("CLIXEN_FAULT_N8N_STATE_DIR", "/tmp/clixen-fault-n8n"))
-PORT = os.environ.get("CLIXEN_FAULT_N8N_PORT", "5790")
-BROKER_PORT = os.environ.get("CLIXEN_FAULT_N8N_BROKER_PORT", "5791")
+# In this checkout's .stack (ignored by git): a second checkout's suite has its own.
+STATE_DIR = Path(os.environ.get("CLIXEN_FAULT_N8N_STATE_DIR") or REPO / ".stack" / "faults")
+PORT = os.environ.get("CLIXEN_FAULT_N8N_PORT") or _free_port()
+BROKER_PORT = os.environ.get("CLIXEN_FAULT_N8N_BROKER_PORT") or _free_port()
 # Short client timeouts, so a frozen n8n shows within seconds (production: 30 s).
 READ_TIMEOUT_S = 3.0
 
