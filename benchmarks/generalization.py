@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from layout import LAYOUT_SHIM
 from retrieval import template_requests, worktree
 
 REPO = Path(__file__).resolve().parent.parent
@@ -104,7 +105,7 @@ print(json.dumps(out))
 def measure(tree: Path, request_set: str) -> list[dict[str, Any]]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
     proc = subprocess.run(
-        [sys.executable, "-c", MEASURE],
+        [sys.executable, "-c", LAYOUT_SHIM + MEASURE],
         input=request_set,
         capture_output=True,
         text=True,
@@ -118,7 +119,7 @@ def measure(tree: Path, request_set: str) -> list[dict[str, Any]]:
     return rows
 
 
-CLI = "import sys; from cli import main; sys.exit(main())"
+CLI = LAYOUT_SHIM + "import sys; from cli import main; sys.exit(main())"
 
 
 def cli_seconds(tree: Path, request: str, runs: int = 3) -> float:

@@ -36,6 +36,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from layout import LAYOUT_SHIM
+
 REPO = Path(__file__).resolve().parent.parent
 REQUESTS = Path(__file__).resolve().parent / "retrieval_requests.json"
 TARGET_SHARE = 0.95
@@ -103,7 +105,7 @@ def measure(tree: Path, request_set: str) -> list[dict[str, Any]]:
     """Per-request results of the MEASURE script run on `tree`'s code."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     proc = subprocess.run(
-        [sys.executable, "-c", MEASURE],
+        [sys.executable, "-c", LAYOUT_SHIM + MEASURE],
         input=request_set,
         capture_output=True,
         text=True,

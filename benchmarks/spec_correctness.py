@@ -39,6 +39,7 @@ def old_counts(rev: str, checked: list[str]) -> str:
     import os
     import subprocess
 
+    from layout import LAYOUT_SHIM
     from retrieval import worktree
 
     from tests.core.spec_checks import _ids_outside_id_fields, displayed_names
@@ -50,7 +51,7 @@ def old_counts(rev: str, checked: list[str]) -> str:
         labels.append((node_type, resource, operation))
     with worktree(rev) as tree:
         proc = subprocess.run(
-            [sys.executable, "-c", OLD_SPECS],
+            [sys.executable, "-c", LAYOUT_SHIM + OLD_SPECS],
             input=json.dumps(labels),
             capture_output=True,
             text=True,

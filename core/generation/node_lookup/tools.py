@@ -84,9 +84,11 @@ class NodeLookup:
 
     def answer(self, name: str, arguments: str) -> str:
         """The tool's answer as text (JSON), or an error text the model can act on."""
+        if len(arguments or "") > MAX_ARGUMENT_CHARS * 4:
+            return _error("the arguments are too long")
         try:
             args = json.loads(arguments or "{}")
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return _error("the arguments are not a JSON object")
         if not isinstance(args, dict):
             return _error("the arguments are not a JSON object")
