@@ -4,7 +4,7 @@ command starts — each run at most once per its TTL (a probe every second costs
 in `clixen serve` on a background thread so a probe never waits on a slow check.
 
 Contract: `status()` never raises; a failing check gives a one-line reason (redacted, no secret)
-that `/readyz` shows. `require_ready()` raises `NotReady`, whose message names only which parts
+that is logged when it changes; `/readyz` shows only each check's name and whether it is ok. `require_ready()` raises `NotReady`, whose message names only which parts
 are not ready (users see it), never addresses or errors. Who asks: `GET /readyz`, the start of a
 run (`core.pipeline.start_run`) and the scheduler's tick lock (`core.scheduler.locks`): a
 replica that is not ready starts no run and takes no scheduled job.
@@ -79,11 +79,12 @@ class Readiness:
         return [name for name, c in self.checks.items() if not c.ok]
 
     def body(self) -> dict[str, Any]:
-        """The JSON of /readyz: status, and each check with its detail."""
+        """The JSON of /readyz: status, and each check's name with ok or not. The details
+        (addresses, errors) go to the log only: /readyz answers anyone who reaches the port."""
         return {
             "status": "ready" if self.ready else "not ready",
             "not_ready": self.failing,
-            "checks": {n: {"ok": c.ok, "detail": c.detail} for n, c in self.checks.items()},
+            "checks": {n: {"ok": c.ok} for n, c in self.checks.items()},
         }
 
 
@@ -177,7 +178,8 @@ class ReadinessProbe:
     def _rerun(self, name: str) -> CheckResult:
         previous = self._cache.get(name)
         result = _run(name, self._checks[name])
-        if previous is not None and previous.result.ok != result.ok:
+        # Each change is logged once, with its detail (the first answer only when failing).
+        if (previous.result if previous is not None else CheckResult(True, "ok")) != result:
             log = logger.info if result.ok else logger.warning
             word = "ok" if result.ok else "failing"
             log("readiness: %s is %s (%s)", name, word, result.detail)
