@@ -21,12 +21,14 @@ from core.kernel import db
 from core.kernel.models import JobRun, PipelineRun
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
+from core.n8n.session import N8nUserSession
 from core.observability.readiness import (
     NotReady,
     ReadinessProbe,
     database_check,
     mcp_check,
     n8n_check,
+    n8n_sign_in_check,
 )
 from core.pipeline import start_run
 from core.scheduler.locks import run_once_per_tick
@@ -117,6 +119,18 @@ def test_readyz_names_checks_with_ok_or_not_and_no_detail(n8n: N8nStack, databas
         "not_ready": ["database", "n8n"],
         "checks": {"database": {"ok": False}, "n8n": {"ok": False}},
     }
+
+
+def test_the_n8n_user_that_cannot_sign_in_is_not_ready(
+    n8n: N8nStack, n8n_user: N8nUserSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Another login than the owner's: n8n limits sign-ins per user, and others share this n8n.
+    with N8nUserSession(n8n.url, "nobody@clixen.invalid", "not-the-password") as wrong:
+        status, body = readyz(ReadinessProbe({"n8n_sign_in": n8n_sign_in_check(wrong)}, ttl_s=0))
+    assert status == 503 and body["not_ready"] == ["n8n_sign_in"]
+    assert "cannot sign in" in caplog.text and "not-the-password" not in caplog.text
+    status, body = readyz(ReadinessProbe({"n8n_sign_in": n8n_sign_in_check(n8n_user)}, ttl_s=0))
+    assert status == 200 and body["checks"] == {"n8n_sign_in": {"ok": True}}
 
 
 def test_mcp_command_unavailable_then_installed(n8n: N8nStack, tmp_path: Path) -> None:
