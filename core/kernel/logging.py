@@ -149,6 +149,20 @@ def _clean(key: str, value: object) -> object:
     return redact(value if isinstance(value, str) else str(value))
 
 
+class WithoutQueryStrings(logging.Filter):
+    """Drops the query string from an access log line's path (uvicorn's `uvicorn.access`
+    record: client, method, path with query, HTTP version, status): a live connect link's
+    `state=`, an OAuth `code=` or any token in a URL never reaches the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, sep, _ = args[2].partition("?")
+            if sep:
+                record.args = (*args[:2], path + "?…", *args[3:])
+        return True
+
+
 def make_formatter(log_format: str = "text") -> logging.Formatter:
     """The formatter of `log_format` ("json", else text)."""
     if log_format == "json":
@@ -178,5 +192,8 @@ def configure_logging(level: int | None = None, log_format: str | None = None) -
         handler._clixen = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     handler.setFormatter(make_formatter(log_format))
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WithoutQueryStrings) for f in access.filters):
+        access.addFilter(WithoutQueryStrings())
     for noisy in ("httpx", "httpx2", "httpcore", "apscheduler.executors.default", "openai"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
