@@ -28,6 +28,7 @@ ERROR_STATUS: dict[str, int] = {
     "validation_failed": 422,
     "credentials_missing": 422,
     "quota_exceeded": 429,
+    "rate_limited": 429,
     "internal_error": 500,
     "deploy_failed": 502,
     "n8n_error": 502,

@@ -51,7 +51,9 @@ def send_junk(api: TestClient, bot: SlackSender, rounds: int) -> None:
 def test_junk_methods_paths_and_slack_payloads_add_no_series(
     bot: SlackSender, session_factory: sessionmaker[Session]
 ) -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, CLIXEN_API_RATE_PER_ADDRESS=100_000, CLIXEN_API_RATE_PER_TOKEN=100_000
+    )
     app = create_api_app(
         settings=settings, session_factory=session_factory, n8n_factory=unreachable_n8n
     )
