@@ -185,18 +185,18 @@ def test_reconnecting_an_account_whose_n8n_credential_was_deleted_connects_a_new
     assert n8n_user.oauth2_connection(second).connected
 
 
-def n8n_credential_names(n8n: N8nStack) -> list[str]:
-    """The names of every credential in n8n (its public API lists them without a license)."""
-    names: list[str] = []
-    cursor = None
+def n8n_credentials(n8n: N8nStack) -> dict[str, str]:
+    """Every credential in n8n, id → name (its public API lists them without a license)."""
+    found: dict[str, str] = {}
+    params: dict[str, str | int] = {"limit": 250}
     with httpx.Client(base_url=n8n.url, headers={"X-N8N-API-KEY": n8n.api_key}) as http:
         while True:
-            page = http.get("/api/v1/credentials", params={"limit": 250, "cursor": cursor})
+            page = http.get("/api/v1/credentials", params=params)
             page.raise_for_status()
-            names += [str(c["name"]) for c in page.json()["data"]]
-            cursor = page.json().get("nextCursor")
-            if not cursor:
-                return names
+            found |= {str(c["id"]): str(c["name"]) for c in page.json()["data"]}
+            if not page.json().get("nextCursor"):
+                return found
+            params["cursor"] = page.json()["nextCursor"]
 
 
 def closed_port() -> int:
@@ -211,6 +211,7 @@ def test_a_failed_start_leaves_no_credential_with_the_client_secret_in_n8n(
 ) -> None:
     # Another login than the owner's: n8n limits sign-ins per user, and others share this n8n.
     base = n8n.url if failure == "wrong sign-in" else f"http://127.0.0.1:{closed_port()}"
+    before = n8n_credentials(n8n)
     with N8nUserSession(base, "nobody@clixen.invalid", "not-the-password") as bad_session:
         path = world.link()
         with pytest.raises(LinkRefused, match="could not start"):
@@ -218,8 +219,10 @@ def test_a_failed_start_leaves_no_credential_with_the_client_secret_in_n8n(
                 session_factory=world.session_factory, n8n=n8n_client, n8n_session=bad_session,
                 state=path.split("state=", 1)[1], key=KEY,
             )  # fmt: skip
+    # Shared n8n: others' tests add credentials too; none of the new ones may be this link's.
     name = f"clixen-p{world.project_id}-OAUTH2"
-    assert name not in n8n_credential_names(n8n)
+    added = {i: n for i, n in n8n_credentials(n8n).items() if i not in before}
+    assert name not in added.values()
     with world.session_factory() as s:
         assert s.query(ConnectRequest).one().outcome == "failed"
     assert world.http.get(path).status_code == 400  # and the link is used up
