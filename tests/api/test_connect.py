@@ -205,18 +205,24 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.parametrize("failure", ["wrong sign-in", "n8n down"])
+@pytest.mark.parametrize("failure", ["wrong sign-in", "n8n down", "n8n refuses the flow"])
 def test_a_failed_start_leaves_no_credential_with_the_client_secret_in_n8n(
-    world: World, n8n: N8nStack, n8n_client: N8nClient, failure: str
+    world: World, n8n: N8nStack, n8n_client: N8nClient, n8n_user: N8nUserSession, failure: str
 ) -> None:
     # Another login than the owner's: n8n limits sign-ins per user, and others share this n8n.
     base = n8n.url if failure == "wrong sign-in" else f"http://127.0.0.1:{closed_port()}"
+    if failure == "n8n refuses the flow":
+        # An app n8n stores a credential for but cannot start a consent with (500): the
+        # credential is written, then the start fails.
+        with world.session_factory.begin() as s:
+            s.query(OAuthApp).update({"auth_url": ""})
     before = n8n_credentials(n8n)
     with N8nUserSession(base, "nobody@clixen.invalid", "not-the-password") as bad_session:
+        session = n8n_user if failure == "n8n refuses the flow" else bad_session
         path = world.link()
         with pytest.raises(LinkRefused, match="could not start"):
             open_link(
-                session_factory=world.session_factory, n8n=n8n_client, n8n_session=bad_session,
+                session_factory=world.session_factory, n8n=n8n_client, n8n_session=session,
                 state=path.split("state=", 1)[1], key=KEY,
             )  # fmt: skip
     # Shared n8n: others' tests add credentials too; none of the new ones may be this link's.
