@@ -54,9 +54,10 @@ _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@]*:)[^\s/@]+@")
 _KEY_WORDS = (
     r"api[_-]?key|apikey|x-n8n-api-key|authorization|token|secret|password|passwd|pwd"
     r"|passphrase|private[_-]?key|cookie|signature|n8n-auth"
-    # `pass` and `key` only as a whole word or after `_`/`-` (`DB_PASS`, `AWS_SECRET_ACCESS_KEY`,
-    # `CLIXEN_SECRET_KEY`), so `bypass:` and `monkey=` stay.
-    r"|(?<![a-z0-9])pass|(?<![a-z0-9])key"
+    # `pass` as a whole word or after `_`/`-` (`pass:`, `DB_PASS=`), so `bypass:` stays; `key`
+    # only after `_`/`-` (`AWS_SECRET_ACCESS_KEY=`, `CLIXEN_SECRET_KEY=`, `x-custom-key:`), so a
+    # data field named `key` and `monkey=` stay.
+    r"|(?<![a-z0-9])pass|(?<=[_-])key"
 )
 _KEYED = re.compile(
     r"(?i)(?<![\w-])([\w-]*?(?:" + _KEY_WORDS + r")(?:\\?[\"'])?\s*[:=]\s*)"
