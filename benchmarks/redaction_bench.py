@@ -12,14 +12,10 @@ token); `"password": "` then an unterminated value; ordinary text with a secret 
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from core.kernel.logging import redact  # noqa: E402
+from core.kernel.logging import redact
 
 SHAPES: dict[str, Callable[[int], str]] = {
     "endless word": lambda n: "a" * n,

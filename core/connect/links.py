@@ -143,9 +143,18 @@ def _claim(session: Session, state: str, now: dt.datetime) -> ConnectRequest:
             at_least=Role.editor,
         )
     except PermissionDenied as e:
+        if _use_up(session, request, now):  # committed by the caller: the link is spent
+            request.outcome = "refused"
         raise LinkRefused(f"You can no longer connect accounts to this project: {e}") from e
-    # Single use on every database: only the open that flips opened_at from NULL gets the link
-    # (`with_for_update` above locks the row on Postgres but is a no-op on SQLite).
+    if not _use_up(session, request, now):
+        raise LinkRefused(ALREADY_USED)
+    return request
+
+
+def _use_up(session: Session, request: ConnectRequest, now: dt.datetime) -> bool:
+    """Mark the link opened; False when another open got there first. Single use on every
+    database: only the open that flips opened_at from NULL gets the link (`with_for_update`
+    locks the row on Postgres but is a no-op on SQLite)."""
     claimed = session.execute(
         update(ConnectRequest)
         .where(ConnectRequest.id == request.id, ConnectRequest.opened_at.is_(None))
@@ -153,9 +162,9 @@ def _claim(session: Session, state: str, now: dt.datetime) -> ConnectRequest:
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise LinkRefused(ALREADY_USED)
+        return False
     request.opened_at = now
-    return request
+    return True
 
 
 def open_link(
@@ -173,22 +182,28 @@ def open_link(
     now = now or dt.datetime.now(dt.UTC)
     refused: ClixenError | None = None
     with session_factory.begin() as session:
-        request = _claim(session, state, now)
-        service = service_named(request.service)
         try:
-            data = credential_data(session=session, service=service, key=key)
-        except ClixenError as e:
-            # The link is used up even so (committed below): a state seen once, e.g. in a
-            # log or a browser's history, never opens anything later.
-            request.outcome = "failed"
-            refused = e
-        existing = session.scalar(
-            select(ConnectedAccount.n8n_credential_id).where(
-                ConnectedAccount.project_id == request.project_id,
-                ConnectedAccount.credential_type == service.credential_type,
+            request = _claim(session, state, now)
+        except LinkRefused as e:
+            refused = e  # raised once what it marked (a spent link) is committed
+        else:
+            service = service_named(request.service)
+            try:
+                data = credential_data(session=session, service=service, key=key)
+            except ClixenError as e:
+                # The link is used up even so (committed below): a state seen once, e.g. in a
+                # log or a browser's history, never opens anything later.
+                request.outcome = "failed"
+                refused = e
+            existing = session.scalar(
+                select(ConnectedAccount.n8n_credential_id).where(
+                    ConnectedAccount.project_id == request.project_id,
+                    ConnectedAccount.credential_type == service.credential_type,
+                )
             )
-        )
-        request_id, project_id = request.id, request.project_id
+            request_id, project_id = request.id, request.project_id
+    if isinstance(refused, LinkRefused):
+        raise refused
     if refused is not None:
         raise LinkRefused(str(refused)) from refused
     # The name deploys give the node's credential reference (n8n renames a mismatched one).

@@ -121,6 +121,14 @@ def test_only_editors_make_links_and_a_demoted_user_s_link_stops_working(world: 
         )  # fmt: skip
     refused = world.http.get(path)
     assert refused.status_code == 400 and "no longer connect" in refused.text
+    # A refused open spends the link: promoted again, the user needs a new one.
+    with world.session_factory.begin() as s:
+        add_member(
+            session=s, project_id=world.project_id, actor_user_id=OWNER, user_id=EDITOR,
+            role=Role.editor,
+        )  # fmt: skip
+    again = world.http.get(path)
+    assert again.status_code == 400 and "already used" in again.text
 
 
 def test_without_an_oauth_app_the_page_names_the_operator_command(world: World) -> None:
