@@ -120,7 +120,8 @@ def prune_processed_actions(
             delete(ProcessedAction).where(ProcessedAction.created_at < now - KEEP_PROCESSED_ACTIONS)
         )
     pruned = int(getattr(result, "rowcount", 0) or 0)
-    logger.info("pruned %d processed actions older than %s", pruned, KEEP_PROCESSED_ACTIONS)
+    if pruned:  # an INFO line when something happened, not every interval
+        logger.info("pruned %d processed actions older than %s", pruned, KEEP_PROCESSED_ACTIONS)
     return {"pruned": pruned}
 
 
@@ -228,7 +229,7 @@ def _fire(
         ready=ctx.readiness.is_ready if ctx.readiness is not None else None,
     )
     if result.ran:
-        logger.info("job %s tick %s ran (ok=%s)", job, tick, result.ok)
+        logger.debug("job %s tick %s ran (ok=%s)", job, tick, result.ok)
     return result
 
 
