@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
     from bot.services import BotServices
     from core.kernel.settings import Settings
-    from core.scheduler.notify import Notifier, Picture
+    from core.pipeline import ProgressEvent, RunOutcome
+    from core.scheduler.notify import Notifier, SchedulerEvent
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +38,16 @@ def register(sub: Any) -> None:
 class LogNotifier:
     """Scheduler reports while Slack is not configured (development): written to the log."""
 
-    def post(
-        self,
-        channel: str,
-        text: str,
-        *,
-        thread_ts: str | None = None,
-        picture: Picture | None = None,
-    ) -> str | None:
-        log.warning("[for Slack channel %s] %s", channel, " ".join(text.split("\n")))
+    def notify(self, event: SchedulerEvent) -> None:
+        from bot.blocks.notices import notice_text  # loads Slack's words only when there is news
+
+        text = " ".join(notice_text(event).split("\n"))
+        log.warning("[for Slack channel %s] %s", event.where.channel, text)
+
+    def run_progress(self, event: ProgressEvent) -> None:
+        return None
+
+    def run_finished(self, outcome: RunOutcome) -> None:
         return None
 
 

@@ -109,8 +109,8 @@ def _migrated_session_factory(settings: Settings) -> Any:
 
 
 def _scheduler_run(args: argparse.Namespace) -> int:
+    from cli.notifier import PrintNotifier
     from core.kernel.settings import get_settings
-    from core.scheduler.notify import PrintNotifier
     from core.scheduler.runner import default_jobs, start_scheduler
 
     settings = get_settings()

@@ -9,6 +9,7 @@ still a dependency, only later.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -206,3 +207,22 @@ def test_the_architecture_map_names_every_module() -> None:
         if section == -1 or f"`{path.name}`" not in body:
             missing.append(f"{folder}/{path.name}")
     assert missing == []
+
+
+# An emoji code (":warning:"), not a word between colons (":memory:" of SQLite).
+EMOJI_CODE = re.compile(r"(?<![\w:]):(?!memory:)[a-z][a-z0-9_+-]*[a-z0-9]:(?![\w:])")
+
+
+def test_slack_text_is_written_only_in_the_bot() -> None:
+    """Core (and the other front ends) hand typed results and events; no string of theirs holds
+    a Slack emoji code or mrkdwn escaping: the words Slack shows are the bot's."""
+    wrong = []
+    for name, path in MODULES.items():
+        if name.startswith("bot"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+                if EMOJI_CODE.search(text) or "&lt;" in text or "&amp;" in text:
+                    wrong.append(f"{path.relative_to(REPO)}:{node.lineno} {text[:50]!r}")
+    assert wrong == []
