@@ -112,8 +112,8 @@ async def list_versions(request: Request) -> Response:
 async def rollback(request: Request) -> Response:
     deps, workflow_id = _deps(request), workflow_id_of(request)
     # Authenticate before reading the body: no parsing work for anonymous callers.
-    project_id, actor = await run_in_threadpool(
-        lambda: handlers.rollback_actor(
+    caller = await run_in_threadpool(
+        lambda: handlers.rollback_caller(
             deps, authorization=_authorization(request), workflow_id=workflow_id
         )
     )
@@ -122,8 +122,7 @@ async def rollback(request: Request) -> Response:
     body = await run_in_threadpool(
         lambda: handlers.rollback(
             deps,
-            project_id=project_id,
-            actor=actor,
+            caller=caller,
             workflow_id=workflow_id,
             version=version,
             idempotency_key=idempotency_key,

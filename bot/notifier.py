@@ -15,9 +15,9 @@ from bot.blocks.run_message import progress_blocks, progress_text
 from bot.pictures import upload_png
 from bot.run_threads import ProgressMessage, SlackProgress, report_outcome
 from bot.services import BotServices
-from core.conversation.threads import find_run_thread, set_run_message
 from core.pipeline import ProgressEvent, RunOutcome
 from core.scheduler.notify import ExecutionFailed, SchedulerEvent
+from core.usecases.requests import record_run_message, run_thread
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +87,11 @@ class SlackNotifier:
     def _load_or_post(self, run_id: int) -> _RunMessage | None:
         if self.services is None:
             return None
-        with self.services.session_factory.begin() as session:
-            run = find_run_thread(session=session, run_id=run_id)
-            if run is None or not run.channel_id:
-                return None
-            channel, thread_ts = run.channel_id, run.thread_ts
-            message_ts, request = run.message_ts, run.request
+        run = run_thread(self.services.session_factory, run_id)
+        if run is None or not run.channel_id:
+            return None
+        channel, thread_ts = run.channel_id, run.thread_ts
+        message_ts, request = run.message_ts, run.request
         if message_ts is None:
             # The process died before the progress message was posted: post it now.
             try:
@@ -106,6 +105,5 @@ class SlackNotifier:
                 log.warning("could not post the progress message of run %s", run_id, exc_info=True)
                 return None
             message_ts = str(posted["ts"])
-            with self.services.session_factory.begin() as session:
-                set_run_message(session=session, run_id=run_id, message_ts=message_ts)
+            record_run_message(self.services.session_factory, run_id=run_id, message_ts=message_ts)
         return _RunMessage(ProgressMessage(channel, message_ts), request)
