@@ -10,7 +10,6 @@ Parameters are parsed strictly by `api.params`; what each endpoint does is a pla
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,7 +42,7 @@ from api.params import (
     rollback_version,
     workflow_id_of,
 )
-from core.kernel.errors import ClixenError
+from core.kernel.errors import user_message
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.workspace import api_tokens
@@ -65,13 +64,10 @@ def endpoint(fn: Handler) -> Handler:
             return error_response("unauthorized", str(e), headers={"WWW-Authenticate": "Bearer"})
         except TooLarge:
             raise  # BodySizeLimit answers 413
-        except ClixenError as e:
-            code = e.code if e.code in ERROR_STATUS else "invalid_input"
-            return error_response(code, str(e))
-        except Exception:
-            error_id = uuid.uuid4().hex[:12]
-            log.exception("API error %s on %s %s", error_id, request.method, request.url.path)
-            return error_response("internal_error", f"Something went wrong (error id {error_id}).")
+        except Exception as e:
+            told = user_message(e, log=log, where=f"{request.method} {request.url.path}")
+            code = told.code if told.code in ERROR_STATUS else "invalid_input"
+            return error_response(code, told.text)
 
     return wrapped
 

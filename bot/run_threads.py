@@ -4,7 +4,6 @@ each step, then the summary (with a picture of the workflow) or the question or 
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +31,7 @@ from bot.channels import bot_scopes
 from bot.pictures import post_picture
 from bot.services import BotServices
 from core.conversation.threads import ThreadTarget
-from core.kernel.errors import ClixenError, NotFound
+from core.kernel.errors import NotFound, user_message
 from core.kernel.vocabulary import IN_PROGRESS, RunState
 from core.pipeline import ProgressEvent, RunOutcome, answer_question, execute_run
 from core.pipeline.resume import provide_credentials
@@ -240,23 +239,20 @@ def _drive(
 ) -> None:
     try:
         outcome = work()
-    except ClixenError as e:  # e.g. an answer to a question that was already answered
-        client.chat_postMessage(
-            channel=message.channel,
-            thread_ts=_thread_of(services, run_id),
-            text=notice_text(str(e)),
-        )
-        return
     except Exception as e:
-        error_id = uuid.uuid4().hex[:8]
-        log.error("run %s failed unexpectedly (error id %s)", run_id, error_id, exc_info=e)
+        told = user_message(e, log=log, where=f"run {run_id}")
+        if told.error_id is None:  # e.g. an answer to a question that was already answered
+            client.chat_postMessage(
+                channel=message.channel,
+                thread_ts=_thread_of(services, run_id),
+                text=notice_text(told.text),
+            )
+            return
         client.chat_update(
             channel=message.channel,
             ts=message.ts,
             text="The run failed.",
-            blocks=failure_blocks(
-                request=request, error=f"an internal error (id {error_id})", needs_review=True
-            ),
+            blocks=failure_blocks(request=request, error=told.text, needs_review=True),
         )
         return
     if outcome.state in IN_PROGRESS:

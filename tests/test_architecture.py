@@ -305,3 +305,14 @@ def test_slack_text_is_written_only_in_the_bot() -> None:
                 if EMOJI_CODE.search(text) or "&lt;" in text or "&amp;" in text:
                     wrong.append(f"{path.relative_to(REPO)}:{node.lineno} {text[:50]!r}")
     assert wrong == []
+
+
+def test_error_ids_are_made_in_one_place() -> None:
+    """`core.kernel.errors.new_error_id` makes every error id; no front end makes its own."""
+    wrong = []
+    for top in FRONT_END_DIRS:
+        for path in sorted((REPO / top).rglob("*.py")):
+            for target, line in _imports(path):
+                if target == "uuid":
+                    wrong.append(f"{path.relative_to(REPO)}:{line} imports uuid")
+    assert wrong == []
