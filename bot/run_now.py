@@ -28,7 +28,10 @@ def run_test(
     """Run the target now; with a `client`, post the picture of what each node did in its
     thread."""
     done = run_workflow_now(
-        services.session_factory, n8n=services.n8n, settings=services.settings, target=target
+        services.session_factory,
+        n8n=services.require_n8n(),
+        settings=services.settings,
+        target=target,
     )
     report = done.report
     if client is not None and target.channel and target.thread_ts and done.picture:

@@ -167,7 +167,7 @@ def answer(
     progress = SlackProgress(client, channel, message_ts, request)
 
     def work() -> RunOutcome:
-        return answer_question(services.pipeline, run_id, text, progress, user_id=user_id)
+        return answer_question(services.require_pipeline(), run_id, text, progress, user_id=user_id)
 
     services.submit(_drive, services, client, run_id, message, request, work)
 
@@ -194,7 +194,7 @@ def give_credentials(
 
     def work() -> RunOutcome:
         return provide_credentials(
-            services.pipeline,
+            services.require_pipeline(),
             run_id,
             chosen=chosen,
             team_id=team_id,
@@ -225,7 +225,7 @@ def execute_in_background(
         run_id,
         message,
         request,
-        lambda: execute_run(services.pipeline, run_id, progress),
+        lambda: execute_run(services.require_pipeline(), run_id, progress),
     )
 
 

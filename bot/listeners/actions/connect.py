@@ -66,7 +66,10 @@ def handle_account_disconnect(request: SlackRequest) -> None:
     services, team, user = request.services, request.team, request.user
     service = str(request.payload.get("value", ""))[:40]
     disconnect_account(
-        services.session_factory, n8n=services.n8n, actor=Actor(team, user), service=service
+        services.session_factory,
+        n8n=services.require_n8n(),
+        actor=Actor(team, user),
+        service=service,
     )
     publish_home(services, request.client, team_id=team, user_id=user)
 
