@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.catalog import NodeCatalog
-from core.generation.node_hints import is_trigger, named_apps, offerable
+from core.generation.node_hints import named_apps, offerable
 from core.generation.node_lookup.operations import operation_pairs
 
 MAX_CANDIDATES = 10
@@ -55,7 +55,7 @@ def candidate(node_type: str, catalog: NodeCatalog) -> Candidate:
     return Candidate(
         type=node_type,
         purpose=purpose,
-        trigger=is_trigger(spec),
+        trigger=spec.is_trigger,
         operations=tuple(operation_pairs(base)),
     )
 
