@@ -26,7 +26,7 @@ from core.generation.node_hints import (
     offerable,
     trigger_types,
 )
-from core.generation.node_lookup.candidates import Candidate, candidate, shortlist
+from core.generation.node_lookup.candidates import NodeCandidate, candidate, shortlist
 from core.generation.node_lookup.tools import tool_schema_tokens
 from core.generation.prompts import KnownContext, PromptContext, generation_messages
 from core.generation.specs import node_spec, popularity
@@ -69,7 +69,7 @@ class Retrieval:
     examples: tuple[Template, ...]
     context: PromptContext
     # Listed below the specs with their operations (the model asks for a spec when it needs one).
-    candidates: tuple[Candidate, ...] = ()
+    candidates: tuple[NodeCandidate, ...] = ()
 
     @property
     def offered_types(self) -> tuple[str, ...]:
