@@ -211,40 +211,15 @@ def front_end_decisions(source: str) -> Iterator[tuple[int, str]]:
                     yield node.lineno, f"imports {alias.name}"
 
 
-# The CLI's commands not yet moved onto use cases, with how many such moves each still makes.
-# Only shrinks: a file moved onto `core.usecases` leaves this list (the test fails until it does).
-CLI_NOT_YET_ON_USE_CASES = {
-    "cli/connect.py": 20,
-    "cli/context.py": 8,
-    "cli/eval.py": 6,
-    "cli/graph.py": 10,
-    "cli/pipeline.py": 9,
-    "cli/prompt.py": 8,
-    "cli/projects.py": 11,
-    "cli/run_now.py": 9,
-    "cli/scheduler.py": 2,
-    "cli/workflows.py": 27,
-    "cli/workspace.py": 45,
-}
-
-
 def test_front_ends_leave_sessions_queries_and_roles_to_core() -> None:
     """bot/, cli/ and api/ parse, call one use case (`core.usecases`) and render: no session
     or transaction of their own, no query, no role level, no authorization check."""
     wrong = []
-    counts: dict[str, int] = {}
     for top in FRONT_END_DIRS:
         for path in sorted((REPO / top).rglob("*.py")):
-            where = path.relative_to(REPO).as_posix()
-            found = [
-                f"{where}:{line} {what}" for line, what in front_end_decisions(path.read_text())
-            ]
-            if where in CLI_NOT_YET_ON_USE_CASES:
-                counts[where] = len(found)
-            else:
-                wrong.extend(found)
+            for line, what in front_end_decisions(path.read_text()):
+                wrong.append(f"{path.relative_to(REPO)}:{line} {what}")
     assert wrong == []
-    assert counts == CLI_NOT_YET_ON_USE_CASES
 
 
 def test_the_front_end_check_sees_what_it_forbids() -> None:

@@ -16,6 +16,7 @@ from core.deploy.workflows import Direction, list_workflows
 from core.kernel.models import Project, Workflow
 from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role
+from core.usecases.projects import project_named
 from core.workspace import projects
 from core.workspace.projects import Actor
 from core.workspace.quotas import QuotaStatus, usage
@@ -122,27 +123,34 @@ def dashboard(
 
 
 def workflows(
-    session_factory: sessionmaker[Session], *, actor: Actor, limit: int = 20
+    session_factory: sessionmaker[Session],
+    *,
+    actor: Actor,
+    project: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
 ) -> WorkflowPage:
-    """The first page of the actor's active project's workflows."""
+    """A page of the workflows of the project called `project` (None: the actor's active
+    one), newest first; the actor must be a member."""
     with session_factory.begin() as session:
-        project = projects.default_project(
-            session=session, team_id=actor.team_id, user_id=actor.user_id
-        )
-        return _page(session, project, _projects(session, actor), limit=limit)
+        found = project_named(session, actor=actor, name=project, at_least=Role.viewer)
+        return _page(session, found, _projects(session, actor), limit=limit, cursor=cursor)
 
 
 def quota(
-    session_factory: sessionmaker[Session], *, settings: Settings, actor: Actor
-) -> QuotaStatus:
-    """The actor's use of today's limits in their active project, and when they reset."""
+    session_factory: sessionmaker[Session],
+    *,
+    settings: Settings,
+    actor: Actor,
+    project: str | None = None,
+) -> tuple[str, QuotaStatus]:
+    """(project name, the actor's use of today's limits there and when they reset): the
+    project called `project`, or the actor's active one."""
     with session_factory.begin() as session:
-        project = projects.default_project(
-            session=session, team_id=actor.team_id, user_id=actor.user_id
-        )
-        return usage(
+        found = project_named(session, actor=actor, name=project, at_least=Role.viewer)
+        return found.name, usage(
             session=session, team_id=actor.team_id, user_id=actor.user_id,
-            project_id=project.id, settings=settings,
+            project_id=found.id, settings=settings,
         )  # fmt: skip
 
 

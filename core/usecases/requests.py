@@ -8,6 +8,7 @@ result; the front end renders it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,15 +19,19 @@ from core.conversation.threads import (
     find_thread_target,
     set_run_message,
 )
+from core.credentials.secrets import list_secrets
 from core.deploy.workflows import find_workflow, get_version
 from core.graph import Layout, text_outline, workflow_graph
 from core.kernel.errors import LLMNotConfigured, NotFound
+from core.kernel.models import PipelineRun
 from core.kernel.settings import Settings
-from core.kernel.vocabulary import RunKind
-from core.pipeline import PipelineServices, RunOutcome, start_run
+from core.kernel.vocabulary import Role, RunKind
+from core.pipeline import PipelineServices, RunOutcome, list_runs, start_run
 from core.pipeline.credential_wait import CredentialChoice, credential_choices
+from core.usecases.projects import project_named
 from core.usecases.versions import version_picture
-from core.workspace.projects import Actor, default_project
+from core.workspace.policy import NodePolicy, policy_for_project
+from core.workspace.projects import Actor
 
 
 @dataclass(frozen=True)
@@ -45,19 +50,22 @@ def request_run(
     settings: Settings,
     actor: Actor,
     text: str,
-    idempotency_key: str,
+    idempotency_key: str | None = None,
     channel_id: str | None = None,
     thread_ts: str | None = None,
     workflow_id: int | None = None,
+    project: str | None = None,
     timezone: str | None = None,
+    test_sample: dict[str, Any] | None = None,
 ) -> RequestedRun:
-    """Start a run for `text`: a new workflow in the actor's active project, or (with
-    `workflow_id`) an edit of that workflow in its own project. The run is stored `queued` and
-    claimed by this process; drive it with `core.pipeline.execute_run`.
+    """Start a run for `text`: a new workflow in the project called `project` (None: the
+    actor's active project), or (with `workflow_id`) an edit of that workflow in its own
+    project. The run is stored `queued` and claimed by this process; drive it with
+    `core.pipeline.execute_run`. `test_sample`: the JSON body of a test call after deploy.
 
-    Raises LLMNotConfigured (no model configured), NotFound (no such workflow), and what
-    `core.pipeline.start_run` raises: PermissionDenied below editor, InvalidInput, TooManyRuns,
-    NotReady.
+    Raises LLMNotConfigured (no model configured), NotFound (no such workflow or project), and
+    what `core.pipeline.start_run` raises: PermissionDenied below editor, InvalidInput,
+    TooManyRuns, NotReady.
     """
     if not settings.llm_configured or pipeline is None:
         raise LLMNotConfigured()
@@ -68,9 +76,8 @@ def request_run(
                 raise NotFound(f"There is no workflow #{workflow_id}.")
             project_id = wf.project_id
         else:
-            project_id = default_project(
-                session=session, team_id=actor.team_id, user_id=actor.user_id
-            ).id
+            # start_run checks the editor role; here only membership picks the project.
+            project_id = project_named(session, actor=actor, name=project, at_least=Role.viewer).id
     run, created = start_run(
         pipeline,
         team_id=actor.team_id,
@@ -83,8 +90,54 @@ def request_run(
         slack_channel_id=channel_id,
         slack_thread_ts=thread_ts,
         timezone=timezone,
+        test_sample=test_sample,
     )
     return RequestedRun(run_id=int(run.id), request=run.request, created=created)
+
+
+def runs(
+    session_factory: sessionmaker[Session],
+    *,
+    actor: Actor,
+    project: str | None = None,
+    state: str | None = None,
+    limit: int = 20,
+) -> list[PipelineRun]:
+    """The newest runs of the actor's workspace, newest first: of the project called `project`
+    (its members only) or of every project when None; optionally only those in `state`."""
+    with session_factory.begin() as session:
+        project_id = (
+            project_named(session, actor=actor, name=project, at_least=Role.viewer).id
+            if project is not None
+            else None
+        )
+        return list_runs(
+            session=session,
+            team_id=actor.team_id,
+            project_id=project_id,
+            state=state,
+            limit=max(1, min(limit, 200)),
+        )
+
+
+@dataclass(frozen=True)
+class PromptInputs:
+    """What a request's prompt takes from its project: its secrets' names (never values) and
+    the node policy in force."""
+
+    secret_names: list[str]
+    policy: NodePolicy
+
+
+def prompt_inputs(
+    session_factory: sessionmaker[Session], *, actor: Actor, project: str | None
+) -> PromptInputs:
+    """The prompt inputs of the project called `project` (None: the actor's active one), for
+    its members."""
+    with session_factory.begin() as session:
+        found = project_named(session, actor=actor, name=project, at_least=Role.viewer)
+        names = [s.name for s in list_secrets(session=session, project_id=found.id)]
+        return PromptInputs(names, policy_for_project(session=session, project_id=found.id))
 
 
 def record_run_message(

@@ -16,6 +16,7 @@ from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role
 from core.n8n import N8nClient
 from core.run_now import RunNowReport, outside_effects, run_now
+from core.usecases.projects import project_named
 from core.workspace.projects import Actor
 
 
@@ -23,7 +24,7 @@ from core.workspace.projects import Actor
 class RunNowTarget:
     """The workflow a test run is about: its head version's JSON and where its thread is."""
 
-    workflow_id: int
+    workflow_id: int | None  # None: a workflow from a file, not stored
     project_id: int
     name: str
     payload: dict[str, Any]
@@ -61,6 +62,21 @@ def run_now_target(
         )
 
 
+def file_target(
+    session_factory: sessionmaker[Session],
+    *,
+    actor: Actor,
+    project: str | None,
+    workflow: dict[str, Any],
+    name: str,
+) -> RunNowTarget:
+    """A workflow read from a file, to run in the project called `project` (None: the actor's
+    active one), if the actor is an editor there."""
+    with session_factory.begin() as session:
+        found = project_named(session, actor=actor, name=project, at_least=Role.editor)
+        return RunNowTarget(None, found.id, name, workflow, None, None)
+
+
 @dataclass(frozen=True)
 class RunNowResult:
     """What the test run did, node by node, and its picture (None: n8n kept no execution)."""
@@ -75,14 +91,18 @@ def run_workflow_now(
     n8n: N8nClient,
     settings: Settings,
     target: RunNowTarget,
+    sample: dict[str, Any] | None = None,
+    timeout_s: float = 60.0,
 ) -> RunNowResult:
-    """Run the target's head version now, under the project's policy of today (see
-    `core.run_now.run_now`)."""
+    """Run the target now, under the project's policy of today (see `core.run_now.run_now`;
+    `sample`: what its trigger emits)."""
     report = run_now(
         session_factory=session_factory,
         n8n=n8n,
         project_id=target.project_id,
         workflow=target.payload,
+        sample=sample,
+        timeout_s=timeout_s,
         settings=settings,
     )
     picture = None

@@ -1,7 +1,8 @@
-"""What a caller holding an API token may do: read its project's workflows and their versions,
-and roll a workflow back. A token acts as its creator, in the token's project only (anything of
-another project is "not found"), and never outlives its creator's access there: every call
-checks the token and the creator's role again (viewers read, editors roll back)."""
+"""API tokens: an owner creates and revokes them (editors list them), and what a caller holding
+one may do: read its project's workflows and their versions, and roll a workflow back. A token
+acts as its creator, in the token's project only (anything of another project is "not found"),
+and never outlives its creator's access there: every call checks the token and the creator's
+role again (viewers read, editors roll back)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import rollback_to
 from core.deploy.workflows import Page, get_project_workflow, list_versions, list_workflows
-from core.kernel.models import WorkflowVersion
+from core.kernel.models import ApiToken, WorkflowVersion
 from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role
 from core.n8n import N8nClient
+from core.usecases.projects import ProjectRef, project_named
 from core.usecases.versions import VersionHistory
 from core.workspace import api_tokens
 from core.workspace.projects import Actor
@@ -89,3 +91,44 @@ def token_rollback(
         idempotency_key=f"api:{caller.project_id}:{idempotency_key}" if idempotency_key else None,
         settings=settings,
     )
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    """A new token: its raw value is here only, shown once."""
+
+    id: int
+    name: str
+    raw: str
+    project: str
+
+
+def create_token(
+    session_factory: sessionmaker[Session], *, actor: Actor, project: ProjectRef, name: str
+) -> CreatedToken:
+    """A new API token of the project, acting as the actor (owners only)."""
+    with session_factory.begin() as session:
+        found = project_named(session, actor=actor, name=project, at_least=Role.owner)
+        token = api_tokens.create_token(
+            session=session, project_id=found.id, name=name, created_by=actor.user_id
+        )
+        return CreatedToken(token.id, token.name, token.raw, found.name)
+
+
+def tokens(
+    session_factory: sessionmaker[Session], *, actor: Actor, project: ProjectRef
+) -> tuple[str, list[ApiToken]]:
+    """(project name, its tokens newest first, revoked ones included): editors only; never a
+    raw value."""
+    with session_factory.begin() as session:
+        found = project_named(session, actor=actor, name=project, at_least=Role.editor)
+        return found.name, api_tokens.list_tokens(session=session, project_id=found.id)
+
+
+def revoke_token(
+    session_factory: sessionmaker[Session], *, actor: Actor, project: ProjectRef, token_id: int
+) -> None:
+    """Revoke the project's token `token_id` (owners only; NotFound for another project's)."""
+    with session_factory.begin() as session:
+        found = project_named(session, actor=actor, name=project, at_least=Role.owner)
+        api_tokens.revoke(session=session, project_id=found.id, token_id=token_id)

@@ -7,6 +7,7 @@ Viewers see the history; only editors get the rollback choice and roll back.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -14,18 +15,20 @@ from core.deploy import rollback_to
 from core.deploy.workflows import (
     get_version,
     get_workflow,
+    head_version,
     list_versions,
     resolve_workflow,
     version_diff,
 )
 from core.graph import Layout, diff_marks, layout_workflow
-from core.kernel.errors import InvalidInput
+from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import Workflow, WorkflowVersion
 from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role, VersionStatus
 from core.n8n import N8nClient
 from core.n8n.workflow_json import WorkflowDiff
-from core.workspace.projects import Actor, default_project
+from core.usecases.projects import project_named
+from core.workspace.projects import Actor
 
 ROLLBACK_TARGETS = (VersionStatus.deployed, VersionStatus.superseded)
 
@@ -41,11 +44,65 @@ class VersionHistory:
     diff: WorkflowDiff | None = None
 
 
-def find_workflow_id(session_factory: sessionmaker[Session], *, actor: Actor, ref: str) -> int:
-    """The id of the workflow `ref` (its name or #id) names in the actor's active project."""
+def find_workflow_id(
+    session_factory: sessionmaker[Session], *, actor: Actor, ref: str, project: str | None = None
+) -> int:
+    """The id of the workflow `ref` (its name or #id) names in the project called `project`
+    (None: the actor's active project), which the actor must be a member of."""
     with session_factory.begin() as session:
-        project = default_project(session=session, team_id=actor.team_id, user_id=actor.user_id)
-        return resolve_workflow(session=session, project_id=project.id, ref=ref).id
+        found = project_named(session, actor=actor, name=project, at_least=Role.viewer)
+        return resolve_workflow(session=session, project_id=found.id, ref=ref).id
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """One stored version of a workflow: its JSON and a title naming it ("name · vN")."""
+
+    workflow_id: int
+    version: int
+    payload: dict[str, Any]
+    title: str
+
+
+def stored_version(
+    session_factory: sessionmaker[Session],
+    *,
+    actor: Actor,
+    workflow_id: int,
+    version: int | None = None,
+) -> StoredVersion:
+    """Version `version` of the workflow (None: the one running), for anyone who may see it;
+    NotFound when it has none."""
+    with session_factory.begin() as session:
+        wf = get_workflow(
+            session=session, workflow_id=workflow_id, team_id=actor.team_id, user_id=actor.user_id
+        )
+        v = (
+            get_version(session=session, workflow_id=wf.id, version=version)
+            if version is not None
+            else head_version(session=session, workflow_id=wf.id)
+        )
+        if v is None:
+            raise NotFound(f"Workflow #{wf.id} {wf.name!r} has no version yet.")
+        return StoredVersion(wf.id, v.version, dict(v.json_payload), f"{wf.name} · v{v.version}")
+
+
+def version_changes(
+    session_factory: sessionmaker[Session],
+    *,
+    actor: Actor,
+    workflow_id: int,
+    from_version: int,
+    to_version: int,
+) -> WorkflowDiff:
+    """What changed between two versions of the workflow, for anyone who may see it."""
+    with session_factory.begin() as session:
+        wf = get_workflow(
+            session=session, workflow_id=workflow_id, team_id=actor.team_id, user_id=actor.user_id
+        )
+        return version_diff(
+            session=session, workflow_id=wf.id, from_version=from_version, to_version=to_version
+        )
 
 
 def versions(

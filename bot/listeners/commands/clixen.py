@@ -98,7 +98,8 @@ def run_clixen_command(
         rows: list[WorkflowRow] = [workflow_row(wf) for wf in page.workflows]
         blocks = workflow_list_blocks(page.project.name, rows, more=page.next_cursor is not None)
     elif sub == "quota":
-        blocks = quota_blocks(quota_view(quota(factory, settings=services.settings, actor=actor)))
+        _, used = quota(factory, settings=services.settings, actor=actor)
+        blocks = quota_blocks(quota_view(used))
     elif sub == "project":
         listed = project_list(factory, actor=actor, switch_to=rest or None)
         names = [(p.name, p.role.name) for p in listed.projects]

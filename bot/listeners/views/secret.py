@@ -53,7 +53,7 @@ def handle_secret_submission(
             settings=services.settings,
             n8n=services.n8n,  # a secret already in n8n: its credential updated now
             actor=Actor(team, user),
-            project_id=project_id,
+            project=project_id,
             name=name,
             value=value,
             credential_type=credential_type,
