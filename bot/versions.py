@@ -67,7 +67,7 @@ def rolled_back(
     """Redeploy `version` as the new head (once, however often Slack delivers the click)."""
     return roll_back(
         services.session_factory,
-        n8n=services.require_n8n(),
+        n8n=services.n8n,
         settings=services.settings,
         actor=Actor(team_id, user_id),
         workflow_id=workflow_id,

@@ -8,6 +8,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, TextIO
 
+from core.kernel.vocabulary import RunState
 from core.scheduler.notify import (
     AccountConnected,
     ExecutionFailed,
@@ -29,9 +30,13 @@ def event_line(event: SchedulerEvent) -> str:
             return format_smoke_message(event.outcome)
         case RunRecovered():
             outcome = event.outcome
-            return f"Run {outcome.run_id} was interrupted by a restart and picked up again: " + (
-                f"{outcome.state}. {outcome.message or ''}".strip()
-            )
+            if outcome.state == RunState.succeeded:
+                head = "interrupted by a restart; picked up again and finished it."
+            elif outcome.state == RunState.failed:
+                head = "interrupted by a restart and could not be finished."
+            else:
+                head = f"interrupted by a restart; picked up again ({outcome.state})."
+            return f"Run {outcome.run_id} was {head} {outcome.message or ''}".rstrip()
         case AccountConnected():
             who = f" as {event.account.account}" if event.account.account else ""
             return (

@@ -23,6 +23,7 @@ from core.connect import (
     set_oauth_app,
 )
 from core.credentials.secrets import secret_key
+from core.kernel.errors import SettingsError
 from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role
 from core.n8n import N8nClient
@@ -74,7 +75,7 @@ def connect_account(
 def disconnect_account(
     session_factory: sessionmaker[Session],
     *,
-    n8n: N8nClient,
+    n8n: N8nClient | None,
     actor: Actor,
     service: str,
     project: str | None = None,
@@ -84,6 +85,8 @@ def disconnect_account(
     connected again. Editors only; NotFound. Returns (project name, the account removed)."""
     with session_factory.begin() as session:
         found = project_named(session, actor=actor, name=project, at_least=Role.viewer)
+        if n8n is None:
+            raise SettingsError(["N8N_URL and N8N_API_KEY are needed to disconnect an account."])
         removed = disconnect(
             session=session,
             n8n=n8n,

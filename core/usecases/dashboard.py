@@ -168,13 +168,13 @@ def project_list(
     """The actor's projects; `switch_to` (a name) first makes that one active, creating it
     (the actor its owner) when no project of the workspace has that name."""
     with session_factory.begin() as session:
+        # A first-time user joins their workspace's shared project before anything else.
+        active = projects.default_project(
+            session=session, team_id=actor.team_id, user_id=actor.user_id
+        )
         if switch_to:
             active = projects.switch_project(
                 session=session, team_id=actor.team_id, user_id=actor.user_id, name=switch_to
-            )
-        else:
-            active = projects.default_project(
-                session=session, team_id=actor.team_id, user_id=actor.user_id
             )
         mine = _projects(session, actor)
         return ProjectList(next(p for p in mine if p.id == active.id), mine)

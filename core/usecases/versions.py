@@ -21,7 +21,7 @@ from core.deploy.workflows import (
     version_diff,
 )
 from core.graph import Layout, diff_marks, layout_workflow
-from core.kernel.errors import InvalidInput, NotFound
+from core.kernel.errors import InvalidInput, NotFound, SettingsError
 from core.kernel.models import Workflow, WorkflowVersion
 from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role, VersionStatus
@@ -168,15 +168,16 @@ class RolledBack:
 def roll_back(
     session_factory: sessionmaker[Session],
     *,
-    n8n: N8nClient,
+    n8n: N8nClient | None,
     settings: Settings,
     actor: Actor,
     workflow_id: int,
     version: int,
     idempotency_prefix: str,
 ) -> RolledBack:
-    """Redeploy `version` as the new head (editors only). Asking twice (a double click, a
-    retry) rolls back once: the key names the head the actor saw and the target."""
+    """Redeploy `version` as the new head (editors only: checked before anything else, so a
+    forged request learns nothing more). Asking twice (a double click, a retry) rolls back
+    once: the key names the head the actor saw and the target. SettingsError without n8n."""
     with session_factory.begin() as session:
         wf = get_workflow(
             session=session,
@@ -187,6 +188,8 @@ def roll_back(
         )
         from_head = wf.head_version
         name, channel, thread = wf.name, wf.slack_channel_id, wf.slack_thread_ts
+    if n8n is None:
+        raise SettingsError(["N8N_URL and N8N_API_KEY are needed to roll back."])
     new = rollback_to(
         session_factory=session_factory,
         n8n=n8n,

@@ -173,8 +173,7 @@ def scheduler_env(n8n: N8nStack, database_url: str, **extra: str) -> dict[str, s
         N8N_URL=n8n.url,
         N8N_API_KEY=n8n.api_key,
         DATABASE_URL=database_url,
-        CLIXEN_LOG_LEVEL="INFO",
-        **extra,
+        **{"CLIXEN_LOG_LEVEL": "INFO", **extra},
     )
     return env
 

@@ -67,7 +67,7 @@ def handle_account_disconnect(request: SlackRequest) -> None:
     service = str(request.payload.get("value", ""))[:40]
     disconnect_account(
         services.session_factory,
-        n8n=services.require_n8n(),
+        n8n=services.n8n,
         actor=Actor(team, user),
         service=service,
     )
