@@ -198,3 +198,6 @@ def configure_logging(level: int | None = None, log_format: str | None = None) -
         access.addFilter(WithoutQueryStrings())
     for noisy in ("httpx", "httpx2", "httpcore", "apscheduler.executors.default", "openai"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # Alembic announces each plugin it sets up at INFO on every migration run: set-up, not an
+    # event. Its "Running upgrade a -> b" lines (alembic.runtime.migration) stay at INFO.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
