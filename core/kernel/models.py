@@ -173,6 +173,25 @@ class WorkflowVersion(TimestampMixin, Base):
     workflow: Mapped[Workflow] = relationship(back_populates="versions")
 
 
+class WorkflowEvent(Base):
+    """Something a person did to a workflow besides a new version: paused, resumed, renamed,
+    deleted, restored (`core.kernel.vocabulary.WorkflowEventKind`), by whom and when; shown in
+    the versions view beside the versions. `detail`: the old and new name of a rename."""
+
+    __tablename__ = "workflow_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(
+        ForeignKey("workflows.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(420), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
 class PipelineRun(TimestampMixin, Base):
     """The durable state of one request (create, edit, rollback, repair) through the pipeline."""
 

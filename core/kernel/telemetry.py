@@ -1,7 +1,8 @@
 """Core product events only, in the `telemetry_events` table: never prompt text or secret values.
 
-Events: signup (a user's first interaction), workflow_created, deployed, rolled_back and error
-(with a category). Properties are limited to an allowlist of small, non-sensitive values.
+Events: signup (a user's first interaction), workflow_created, deployed, rolled_back, paused,
+resumed, renamed, deleted, restored and error (with a
+category). Properties are limited to an allowlist of small, non-sensitive values.
 """
 
 from __future__ import annotations
@@ -21,7 +22,26 @@ WORKFLOW_CREATED: Final = "workflow_created"
 DEPLOYED: Final = "deployed"
 ROLLED_BACK: Final = "rolled_back"
 ERROR: Final = "error"
-EVENT_TYPES: Final = frozenset({SIGNUP, WORKFLOW_CREATED, DEPLOYED, ROLLED_BACK, ERROR})
+# A person paused, resumed, renamed, deleted or restored a workflow (`core.usecases.lifecycle`).
+PAUSED: Final = "paused"
+RESUMED: Final = "resumed"
+RENAMED: Final = "renamed"
+DELETED: Final = "deleted"
+RESTORED: Final = "restored"
+EVENT_TYPES: Final = frozenset(
+    {
+        SIGNUP,
+        WORKFLOW_CREATED,
+        DEPLOYED,
+        ROLLED_BACK,
+        ERROR,
+        PAUSED,
+        RESUMED,
+        RENAMED,
+        DELETED,
+        RESTORED,
+    }
+)
 
 # Property keys allowed on an event, with the value types they may carry. Nothing free-form: a
 # key outside this list could carry a prompt or a secret.

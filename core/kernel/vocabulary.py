@@ -95,6 +95,16 @@ class WorkflowStatus(StrEnum):
     deleted = "deleted"
 
 
+class WorkflowEventKind(StrEnum):
+    """What a person did to a workflow besides a new version (`WorkflowEvent.kind`)."""
+
+    paused = "paused"
+    resumed = "resumed"
+    renamed = "renamed"
+    deleted = "deleted"
+    restored = "restored"
+
+
 class Role(IntEnum):
     """What a member may do in a project (`ProjectMember.role` holds the name); a higher role
     includes every lower one."""

@@ -80,6 +80,8 @@ def repair_after_runtime_error(
         wf = session.get(Workflow, workflow_id)
         if wf is None or wf.status == WorkflowStatus.deleted or wf.head_version < 1:
             raise NotFound(f"Workflow {workflow_id} has no deployed version to repair.")
+        if wf.status == WorkflowStatus.inactive:
+            return None  # paused by a person: not repaired until resumed
         head = head_version(session=session, workflow_id=wf.id)
         project = session.get(Project, wf.project_id)
         assert head is not None and project is not None

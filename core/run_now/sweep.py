@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel.models import RunNowCopyRecord, utcnow
-from core.n8n import N8nClient, N8nError
+from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.run_now.copies import TEST_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -109,3 +109,41 @@ def _webhook_paths(wf: Mapping[str, Any]) -> set[str]:
         for node in wf.get("nodes") or []
         if isinstance(node, Mapping) and node.get("type") == "n8n-nodes-base.webhook"
     }
+
+
+def delete_copies_named(
+    session_factory: sessionmaker[Session], n8n: N8nClient, *, project_id: int, name: str
+) -> int:
+    """Delete the project's recorded test copies of the workflow called `name` (a copy is named
+    TEST_PREFIX + the workflow's name) from n8n and forget them; how many were deleted. A copy
+    n8n no longer has is forgotten too. Called when the workflow itself is deleted."""
+    with session_factory() as session:
+        rows = [
+            (row.id, row.n8n_workflow_id)
+            for row in session.scalars(
+                select(RunNowCopyRecord).where(
+                    RunNowCopyRecord.project_id == project_id,
+                    RunNowCopyRecord.n8n_workflow_id.is_not(None),
+                )
+            )
+        ]
+    deleted = 0
+    for record_id, n8n_id in rows:
+        assert n8n_id is not None
+        try:
+            found = n8n.get_workflow(n8n_id)
+        except N8nNotFound:
+            forget_copy(session_factory, record_id)
+            continue
+        except N8nError:
+            continue  # n8n did not answer: the sweep deletes it later
+        if str(found.get("name") or "") != f"{TEST_PREFIX}{name}":
+            continue
+        try:
+            n8n.delete_workflow(n8n_id)
+        except N8nError:
+            logger.warning("test copy %s could not be deleted; the sweep retries", n8n_id)
+            continue
+        forget_copy(session_factory, record_id)
+        deleted += 1
+    return deleted
