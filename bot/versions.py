@@ -6,6 +6,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.blocks.common import Block
+from bot.blocks.lifecycle import EventRow, events_block, own_buttons
 from bot.blocks.versions import VersionRow, diff_lines, rollback_blocks, versions_blocks
 from bot.pictures import post_picture
 from bot.services import BotServices
@@ -26,12 +27,20 @@ def versions_view(
         services.session_factory, actor=Actor(team_id, user_id), workflow_id=workflow_id
     )
     wf = history.workflow
-    return versions_blocks(
+    blocks = versions_blocks(
         workflow_id=wf.id,
         name=wf.name,
         head_version=wf.head_version,
         versions=version_rows(history.versions),
     )
+    events = events_block(
+        [EventRow(e.kind, e.actor, e.created_at, e.detail) for e in history.events]
+    )
+    if events is not None:
+        blocks.insert(1, events)
+    if wf.status != "deleted":
+        blocks.append(own_buttons(workflow_id=wf.id, name=wf.name, status=wf.status))
+    return blocks
 
 
 def picker_view(

@@ -34,6 +34,7 @@ COMMAND_MODULES: list[str] = [
     "cli.spec",
     "cli.eval",
     "cli.workflows",
+    "cli.own",
     "cli.run_now",
     "cli.graph",
     "cli.projects",

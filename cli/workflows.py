@@ -1,10 +1,9 @@
-"""`clixen list|deploy|versions|rollback|diff|deactivate|delete`: workflows and their versions
+"""`clixen list|deploy|versions|rollback|diff`: workflows and their versions
 from a terminal, through the same core functions as Slack (no LLM needed)."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,8 +11,6 @@ from cli.context import cli_actor, cli_n8n, cli_session_factory, read_workflow_f
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
-
-    from core.kernel.models import Workflow
 
 
 def register(sub: Any) -> None:
@@ -50,15 +47,6 @@ def register(sub: Any) -> None:
     df.add_argument("b", type=int, help="newer version")
     df.add_argument("--project", "-p")
     df.set_defaults(func=_diff)
-
-    for name, helptext, func in (
-        ("deactivate", "stop a workflow in n8n (keeps its versions)", _deactivate),
-        ("delete", "remove a workflow from n8n (keeps its history here)", _delete),
-    ):
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("workflow", help="workflow name or #id")
-        p.add_argument("--project", "-p")
-        p.set_defaults(func=func)
 
 
 def _progress(line: str) -> None:
@@ -133,6 +121,9 @@ def _versions(args: argparse.Namespace) -> int:
         if v.status == "failed" and v.error:
             line += f" ({v.error[:80]})"
         print(line)
+    for e in history.events:
+        detail = f" ({e.detail})" if e.detail else ""
+        print(f"  {e.kind}{detail} by {e.actor} · {e.created_at:%Y-%m-%d %H:%M}")
     return 0
 
 
@@ -171,26 +162,4 @@ def _diff(args: argparse.Namespace) -> int:
     print(f"#{workflow_id} {args.workflow!r} v{args.a} → v{args.b}: {diff.summary()}")
     for line in diff.lines():
         print(f"  {line}")
-    return 0
-
-
-def _deactivate(args: argparse.Namespace) -> int:
-    from core.deploy import deactivate_workflow
-
-    return _change(args, deactivate_workflow, "is stopped in n8n")
-
-
-def _delete(args: argparse.Namespace) -> int:
-    from core.deploy import delete_workflow
-
-    return _change(args, delete_workflow, "deleted from n8n; its history is kept")
-
-
-def _change(args: argparse.Namespace, change: Callable[..., Workflow], done: str) -> int:
-    """Run `deactivate_workflow` or `delete_workflow` (editors only: core checks) on the named
-    workflow, then say `done`."""
-    with cli_session_factory() as factory, cli_n8n() as n8n:
-        workflow_id = _workflow_id(factory, args)
-        wf = change(session_factory=factory, n8n=n8n, workflow_id=workflow_id, actor=cli_actor())
-        print(f"#{workflow_id} {wf.name!r} {done}")
     return 0

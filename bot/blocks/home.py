@@ -20,6 +20,7 @@ from bot.blocks.common import (
     section,
 )
 from bot.blocks.connect import accounts_blocks
+from bot.blocks.lifecycle import home_menu
 from bot.blocks.messages import QuotaView, WorkflowRow, quota_text, workflow_line
 from core.connect import AccountInfo
 
@@ -42,6 +43,14 @@ def parse_page_value(value: str) -> tuple[int, str, str]:
     data = json.loads(value)
     direction = "prev" if data.get("d") == "prev" else "next"
     return int(data["p"]), str(data["c"]), direction
+
+
+def workflow_home_row(row: WorkflowRow) -> Block:
+    """A workflow's line on App Home, with its menu (pause/resume, runs, explain, rename,
+    delete) when it is not deleted."""
+    if row.status == "deleted":
+        return section(workflow_line(row))
+    return section(workflow_line(row), accessory=home_menu(workflow_id=row.id, status=row.status))
 
 
 def home_view(
@@ -70,7 +79,7 @@ def home_view(
         blocks.append(context(quota_text(quota)))
     blocks.append(divider())
     if workflows:
-        blocks.extend(section(workflow_line(row)) for row in workflows)
+        blocks.extend(workflow_home_row(row) for row in workflows)
     else:
         blocks.append(
             section("No workflows here yet. Try `/clixen every hour post the weather to #general`.")

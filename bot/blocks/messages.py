@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.blocks.common import Block, context, escape, section
+from bot.blocks.lifecycle import status_word
 
 HELP_TEXT = (
     "*Clixen* turns a plain-language request into a tested, running n8n workflow.\n"
@@ -14,6 +15,11 @@ HELP_TEXT = (
     "• `/clixen list`: the workflows of your current project\n"
     "• `/clixen versions <workflow>`: its deployed versions\n"
     "• `/clixen rollback <workflow> [version]`: redeploy an earlier version\n"
+    "• `/clixen pause <workflow>` / `/clixen resume <workflow>`: stop it running, start it again\n"
+    "• `/clixen rename <workflow>` (or `/clixen rename #12 to New name`), "
+    "`/clixen delete <workflow>` (asks first; an owner can restore it for 30 days)\n"
+    "• `/clixen runs <workflow>`: its last runs, why one failed; "
+    "`/clixen explain <workflow>`: what it does\n"
     "• `/clixen project [name]`: show your projects, or switch to (or create) one\n"
     "• `/clixen quota`: your use of today's limits\n"
     "• `/clixen secret`: store a credential for this project (opens a private form)\n"
@@ -72,7 +78,7 @@ class WorkflowRow:
 
 STATUS_EMOJI = {
     "active": ":large_green_circle:",
-    "inactive": ":white_circle:",
+    "inactive": ":double_vertical_bar:",
     "draft": ":pencil2:",
     "failed": ":red_circle:",
     "needs_reconnect": ":link:",
@@ -87,7 +93,7 @@ def workflow_line(row: WorkflowRow) -> str:
         last = f"last run {row.last_execution_status}"
         if row.last_execution_at:
             last += f" {row.last_execution_at}"
-    status = row.status.replace("_", " ")  # needs_reconnect → "needs reconnect"
+    status = status_word(row.status)  # inactive → "paused", needs_reconnect → "needs reconnect"
     return f"{emoji} *{escape(row.name)}* (#{row.id}) · v{row.head_version} · {status} · {last}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.blocks.common import Block, actions, button, context, escape, section
+from bot.blocks.lifecycle import is_paused, own_buttons, status_word
 
 # The steps a user sees, in order; the pipeline's ProgressEvent.step names one of them.
 STEP_LABELS: list[tuple[str, str]] = [
@@ -106,19 +107,30 @@ def summary_blocks(
     outline: Sequence[str],
     n8n_url: str | None,
     note: str | None = None,
+    status: str = "active",
 ) -> list[Block]:
-    """The finished run: what was deployed, what it does, its shape, and what can be done next."""
-    blocks = [
-        section(f":white_check_mark: *{escape(name)}* is active · version {version}"),
-    ]
+    """The finished run: what was deployed, what it does, its shape, and what can be done next.
+    Shown again with the workflow's `status` after a pause, resume, rename or delete."""
+    blocks = [section(summary_head(name=name, version=version, status=status))]
     if description:
         blocks.append(section(escape(description)))
     if outline:
         blocks.append(section("*Flow*\n```" + escape("\n".join(outline)) + "```"))
     if note:
         blocks.append(context(escape(note)))
+    if status == "deleted":
+        return blocks
     blocks.append(workflow_buttons(workflow_id=workflow_id, n8n_url=n8n_url))
+    blocks.append(own_buttons(workflow_id=workflow_id, name=name, status=status))
     return blocks
+
+
+def summary_head(*, name: str, version: int, status: str) -> str:
+    """The summary's first line: the workflow, how it stands, its running version."""
+    if status == "deleted":
+        return f":wastebasket: *{escape(name)}* is deleted (its versions are kept)"
+    emoji = ":double_vertical_bar:" if is_paused(status) else ":white_check_mark:"
+    return f"{emoji} *{escape(name)}* is {status_word(status)} · version {version}"
 
 
 def failure_blocks(*, request: str, error: str, needs_review: bool) -> list[Block]:

@@ -238,24 +238,6 @@ def delete(
             return _result(wf, kind, True, test_copies_deleted=copies)
 
 
-def workflow_events(
-    session_factory: sessionmaker[Session], *, actor: Actor, workflow_id: int
-) -> list[WorkflowEvent]:
-    """What people did to the workflow besides its versions, oldest first (anyone who may see
-    it)."""
-    with session_factory.begin() as session:
-        wf = get_workflow(
-            session=session, workflow_id=workflow_id, team_id=actor.team_id, user_id=actor.user_id
-        )
-        return list(
-            session.scalars(
-                select(WorkflowEvent)
-                .where(WorkflowEvent.workflow_id == wf.id)
-                .order_by(WorkflowEvent.created_at, WorkflowEvent.id)
-            )
-        )
-
-
 @dataclass(frozen=True)
 class Restored:
     """A deleted workflow deployed again from its last version that ran (a new head)."""

@@ -6,9 +6,10 @@ Viewers see the history; only editors get the rollback choice and roll back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import rollback_to
@@ -22,7 +23,7 @@ from core.deploy.workflows import (
 )
 from core.graph import Layout, diff_marks, layout_workflow
 from core.kernel.errors import InvalidInput, NotFound, SettingsError
-from core.kernel.models import Workflow, WorkflowVersion
+from core.kernel.models import Workflow, WorkflowEvent, WorkflowVersion
 from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role, VersionStatus
 from core.n8n import N8nClient
@@ -42,6 +43,8 @@ class VersionHistory:
     versions: list[WorkflowVersion]
     selected: int | None = None
     diff: WorkflowDiff | None = None
+    # Pause, resume, rename, delete, restore: who did it and when (`versions` only).
+    events: list[WorkflowEvent] = field(default_factory=list)
 
 
 def find_workflow_id(
@@ -113,7 +116,14 @@ def versions(
         wf = get_workflow(
             session=session, workflow_id=workflow_id, team_id=actor.team_id, user_id=actor.user_id
         )
-        return VersionHistory(wf, list_versions(session=session, workflow_id=wf.id))
+        events = session.scalars(
+            select(WorkflowEvent)
+            .where(WorkflowEvent.workflow_id == wf.id)
+            .order_by(WorkflowEvent.created_at, WorkflowEvent.id)
+        )
+        return VersionHistory(
+            wf, list_versions(session=session, workflow_id=wf.id), events=list(events)
+        )
 
 
 def rollback_choice(

@@ -22,6 +22,19 @@ from bot.listeners.actions.credentials import (
     handle_credential_use_bot,
 )
 from bot.listeners.actions.home import handle_home_page, handle_home_project_select
+from bot.listeners.actions.insight import (
+    handle_explain,
+    handle_run_failure,
+    handle_runs,
+    handle_runs_page,
+)
+from bot.listeners.actions.lifecycle import (
+    handle_delete,
+    handle_home_menu,
+    handle_pause,
+    handle_rename_open,
+    handle_resume,
+)
 from bot.listeners.actions.thread_reply import handle_thread_edit_cancel, handle_thread_edit_confirm
 from bot.listeners.actions.workflow import (
     handle_open_in_n8n,
@@ -36,6 +49,7 @@ from bot.listeners.actions.workflow import (
 
 
 def register(app: App) -> None:
+    register_own(app)
     app.action("workflow_versions")(handle_versions)
     app.action("workflow_rollback")(handle_rollback_open)
     app.action("rollback_select")(handle_rollback_select)
@@ -54,3 +68,16 @@ def register(app: App) -> None:
     app.action(CONNECT_ACTION)(handle_account_connect)
     app.action(OPEN_LINK_ACTION)(handle_account_connect_open)
     app.action(DISCONNECT_ACTION)(handle_account_disconnect)
+
+
+def register_own(app: App) -> None:
+    """Owning a workflow: pause, resume, rename, delete, its runs, what it does."""
+    app.action("workflow_pause")(handle_pause)
+    app.action("workflow_resume")(handle_resume)
+    app.action("workflow_rename")(handle_rename_open)
+    app.action("workflow_delete")(handle_delete)
+    app.action("workflow_runs")(handle_runs)
+    app.action("workflow_runs_page")(handle_runs_page)
+    app.action("workflow_run_failure")(handle_run_failure)
+    app.action("workflow_explain")(handle_explain)
+    app.action("home_workflow_menu")(handle_home_menu)

@@ -1,4 +1,5 @@
-"""`/clixen …`: start a run, or list, versions, rollback, project, quota, secret, help."""
+"""`/clixen …`: start a run, or list, versions, rollback, project, quota, secret, connect, help,
+and pause, resume, rename, delete, runs, explain (`bot.listeners.commands.own`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.blocks.messages import (
 from bot.blocks.modals import secret_modal
 from bot.home import quota_view, workflow_row
 from bot.listeners.actions.connect import send_connect_link
+from bot.listeners.commands.own import OWN_SUBCOMMANDS, run_own_command
 from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
 from bot.run_threads import start_request
 from bot.versions import picker_view, versions_view
@@ -37,6 +39,7 @@ SUBCOMMANDS = {
     "secret",
     "connect",
     "help",
+    *OWN_SUBCOMMANDS,
 }
 
 
@@ -85,6 +88,9 @@ def run_clixen_command(
                 "google-calendar, outlook, excel, teams, hubspot, oauth2)."
             )
         send_connect_link(services, respond, team_id=team, user_id=user, service=rest, run_id=None)
+        return
+    if sub in OWN_SUBCOMMANDS:
+        run_own_command(sub, rest, command, respond, client, context)
         return
     actor = Actor(team, user)
     factory = services.session_factory

@@ -1,0 +1,96 @@
+"""`/clixen pause|resume|rename|delete|runs|explain WORKFLOW`: owning a workflow from a slash
+command. Delete is never done by the command alone: it answers with the confirmed Delete button.
+`rename WORKFLOW` opens the rename form; `rename #ID to NEW NAME` renames at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.blocks.common import actions, button, escape, section
+from bot.blocks.lifecycle import delete_confirm, rename_modal
+from bot.insight import explain_view, runs_view
+from bot.lifecycle import change_workflow, current_name, rename_workflow, tell_thread
+from bot.listeners.context import on_run_worker, services_of, team_of, user_of
+from core.kernel.errors import InvalidInput
+from core.usecases import Actor
+from core.usecases.versions import find_workflow_id
+
+OWN_SUBCOMMANDS = frozenset({"pause", "resume", "rename", "delete", "runs", "explain"})
+
+
+def _rename_parts(rest: str) -> tuple[str, str | None]:
+    """(workflow, new name or None): `#12 to New name` names both; anything else is a workflow
+    whose new name the form asks for (a name can itself contain " to ")."""
+    head, sep, tail = rest.partition(" to ")
+    if sep and head.strip().startswith("#") and head.strip()[1:].isdigit() and tail.strip():
+        return head.strip(), tail.strip()
+    return rest, None
+
+
+def run_own_command(
+    sub: str,
+    rest: str,
+    command: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    context: BoltContext,
+) -> None:
+    services = services_of(context)
+    team, user = team_of(context), user_of(context)
+    if not rest:
+        raise InvalidInput(f"Name a workflow: `/clixen {sub} NAME` or `#id` (see `/clixen list`).")
+    ref, new_name = _rename_parts(rest) if sub == "rename" else (rest, None)
+    workflow_id = find_workflow_id(services.session_factory, actor=Actor(team, user), ref=ref)
+    if sub == "rename" and new_name is None:
+        name = current_name(services, team_id=team, user_id=user, workflow_id=workflow_id)
+        client.views_open(
+            trigger_id=command["trigger_id"],
+            view=rename_modal(workflow_id=workflow_id, name=name),
+        )
+        return
+    if sub == "delete":
+        name = current_name(services, team_id=team, user_id=user, workflow_id=workflow_id)
+        respond(
+            blocks=[
+                section(f"Delete *{escape(name)}*? Click Delete and confirm."),
+                actions(
+                    button(
+                        "Delete",
+                        "workflow_delete",
+                        str(workflow_id),
+                        style="danger",
+                        confirm=delete_confirm(name),
+                    ),
+                    block_id=f"workflow_own:{workflow_id}",
+                ),
+            ],
+            text=f"Delete {name}?",
+            response_type="ephemeral",
+        )
+        return
+
+    def work() -> None:
+        if sub == "runs":
+            blocks = runs_view(services, team_id=team, user_id=user, workflow_id=workflow_id)
+            respond(blocks=blocks, text="Runs", response_type="ephemeral")
+            return
+        if sub == "explain":
+            blocks = explain_view(services, team_id=team, user_id=user, workflow_id=workflow_id)
+            respond(blocks=blocks, text="Explain", response_type="ephemeral")
+            return
+        if sub == "rename":
+            assert new_name is not None
+            done = rename_workflow(
+                services, team_id=team, user_id=user, workflow_id=workflow_id, name=new_name
+            )
+        else:
+            done = change_workflow(
+                services, action=sub, team_id=team, user_id=user, workflow_id=workflow_id
+            )
+        text = tell_thread(client, done, actor=user)
+        respond(text=text, response_type="ephemeral")
+
+    on_run_worker(context, command, client, work)
