@@ -79,6 +79,12 @@ def test_summary_has_buttons_and_test_run_for_every_workflow() -> None:
         "workflow_rollback",
         "workflow_test_run",  # any trigger can be test-run now
         "workflow_open_n8n",
+        # owning it: the second row
+        "workflow_pause",
+        "workflow_rename",
+        "workflow_runs",
+        "workflow_explain",
+        "workflow_delete",
     ]
     assert _elements(blocks)[3]["url"] == "http://n8n.local/workflow/abc"
     assert "Schedule → RSS → Slack" in _text(blocks)
@@ -90,10 +96,11 @@ def test_summary_has_buttons_and_test_run_for_every_workflow() -> None:
         outline=[],
         n8n_url=None,
     )
-    assert [e["action_id"] for e in _elements(with_hook)] == [
+    assert [e["action_id"] for e in _elements(with_hook)][:4] == [
         "workflow_versions",
         "workflow_rollback",
         "workflow_test_run",
+        "workflow_pause",
     ]
 
 

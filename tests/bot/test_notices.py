@@ -7,7 +7,7 @@ import datetime as dt
 import io
 
 from bot.blocks.common import escape
-from bot.blocks.notices import notice_text
+from bot.blocks.notices import connected_privately, notice_text
 from cli.notifier import PrintNotifier
 from core.connect import AccountInfo
 from core.kernel.vocabulary import RunState
@@ -51,9 +51,10 @@ def test_mrkdwn_escape_defuses_links_mentions_and_broadcasts() -> None:
 def test_every_event_reads_in_slack_with_what_came_from_outside_escaped() -> None:
     recovered, connected, failed, reconnect = (notice_text(e) for e in _events())
     assert recovered.startswith(":arrows_counterclockwise: Your request was interrupted")
-    assert (
-        connected == ":white_check_mark: Gmail is connected as &lt;@U9&gt; (project secret GMAIL)."
-    )
+    # Whose account it is goes only to the person who connected it (`connected_privately`).
+    assert connected == ":white_check_mark: Gmail is connected (project secret GMAIL)."
+    private = connected_privately(AccountConnected(Thread("C1"), GMAIL, "U7"))
+    assert private is not None and "&lt;@U9&gt;" in private and "Only you" in private
     assert failed.startswith(
         ":warning: “Sync *now*” failed in n8n at node “Fetch &lt;!channel&gt;”"
     )
