@@ -99,7 +99,10 @@ _PLAIN: Final[list[tuple[re.Pattern[str], str]]] = [
         "the address's host name could not be found (a typo in the URL, or the service is gone)",
     ),
     (
-        re.compile(r"ECONNREFUSED|ECONNRESET|socket hang up|EHOSTUNREACH", re.I),
+        re.compile(
+            r"ECONNREFUSED|ECONNRESET|socket hang up|EHOSTUNREACH|refused the connection|offline",
+            re.I,
+        ),
         "the service could not be reached (it is down or refuses connections)",
     ),
     (
