@@ -98,8 +98,16 @@ class SlackSender:
         return self.post(urlencode(form), "application/x-www-form-urlencoded", **kw)
 
     def action(
-        self, action: dict[str, Any], *, user: str = "U1", team: str = TEAM, **kw: Any
+        self,
+        action: dict[str, Any],
+        *,
+        user: str = "U1",
+        team: str = TEAM,
+        container: dict[str, Any] | None = None,
+        **kw: Any,
     ) -> Any:
+        """A button click; by default on an ephemeral message (`container`: another one, e.g.
+        the run summary, a message in the channel)."""
         payload = {
             "type": "block_actions",
             "team": {"id": team, "domain": "acme"},
@@ -107,7 +115,8 @@ class SlackSender:
             "api_app_id": "A1",
             "token": "legacy",
             "trigger_id": f"trig-{uuid.uuid4().hex[:8]}",
-            "container": {
+            "container": container
+            or {
                 "type": "message",
                 "message_ts": "1700000000.000100",
                 "channel_id": "C1",
