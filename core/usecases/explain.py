@@ -207,7 +207,8 @@ def describe(
     by_name = {str(n.get("name")): n for n in nodes}
     steps: list[Step] = []
     trigger = ""
-    for node_name in _order(nodes, workflow)[:MAX_STEPS]:
+    order = _order(nodes, workflow)
+    for node_name in order[:MAX_STEPS]:
         node = by_name[node_name]
         spec = cat.get(str(node.get("type")))
         display = spec.display_name if spec else str(node.get("type")).rsplit(".", 1)[-1]
@@ -223,7 +224,7 @@ def describe(
         next((s.words for s in steps if s.node == node), what)
         for node, what in outside_effects(workflow, catalog=cat)
     ]
-    accounts = _accounts(nodes)
+    accounts = _accounts([by_name[n] for n in order])
     actions = len(steps) - (1 if trigger else 0)
     sentences = [
         f"“{name}” runs {trigger or 'only when started by hand or by another workflow'}"
