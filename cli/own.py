@@ -75,7 +75,8 @@ def _change(args: argparse.Namespace) -> int:
         workflow_id = _workflow_id(args)
         done = change[args.change](factory, n8n=n8n, actor=cli_actor(), workflow_id=workflow_id)
     if not done.changed:
-        print(f"#{done.workflow_id} {done.name!r} is already {done.status}; nothing changed.")
+        state = "paused" if done.status == "inactive" else done.status
+        print(f"#{done.workflow_id} {done.name!r} is already {state}; nothing changed.")
         return 0
     said = {
         "pause": "is paused: it does not run, is not repaired and sends no failure alerts "
