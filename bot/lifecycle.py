@@ -4,10 +4,12 @@ summary, the versions view, App Home) is shown again as the workflow now stands.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import Block
 from bot.blocks.lifecycle import done_text, unchanged_text
@@ -15,6 +17,8 @@ from bot.blocks.run_message import summary_blocks
 from bot.services import BotServices
 from core.usecases import Actor
 from core.usecases.lifecycle import WorkflowChanged, delete, pause, rename, resume, workflow_card
+
+log = logging.getLogger(__name__)
 
 Change = Callable[..., WorkflowChanged]
 
@@ -52,8 +56,9 @@ def current_name(services: BotServices, *, team_id: str, user_id: str, workflow_
 
 def summary_card(
     services: BotServices, *, team_id: str, user_id: str, workflow_id: int
-) -> tuple[list[Block], str]:
-    """(the workflow's summary as it stands now, its name)."""
+) -> tuple[list[Block], str, tuple[str, str] | None]:
+    """(the workflow's summary as it stands now, its name, where its latest summary was
+    posted)."""
     card = workflow_card(
         services.session_factory,
         settings=services.settings,
@@ -69,7 +74,7 @@ def summary_card(
         n8n_url=card.n8n_url,
         status=card.status,
     )
-    return blocks, card.name
+    return blocks, card.name, card.summary_at
 
 
 def tell_thread(client: WebClient, done: WorkflowChanged, *, actor: str) -> str:
@@ -92,12 +97,26 @@ def refresh_message(
     user_id: str,
     workflow_id: int,
 ) -> bool:
-    """Show the workflow's summary as it now stands in the (non-ephemeral) message the button
-    was on; False when the click came from somewhere else (an ephemeral view, App Home)."""
+    """Show the workflow's summary as it now stands in its latest run summary and in the
+    (non-ephemeral) message the button was on; True when the click came from such a message
+    (False: an ephemeral view, App Home, a command)."""
     container = body.get("container") or {}
     channel, ts = container.get("channel_id"), container.get("message_ts")
-    if container.get("type") != "message" or container.get("is_ephemeral") or not channel or not ts:
-        return False
-    blocks, name = summary_card(services, team_id=team_id, user_id=user_id, workflow_id=workflow_id)
-    client.chat_update(channel=str(channel), ts=str(ts), blocks=blocks, text=name)
-    return True
+    clicked = (
+        (str(channel), str(ts))
+        if container.get("type") == "message"
+        and not container.get("is_ephemeral")
+        and channel
+        and ts
+        else None
+    )
+    blocks, name, summary_at = summary_card(
+        services, team_id=team_id, user_id=user_id, workflow_id=workflow_id
+    )
+    for where in {w for w in (clicked, summary_at) if w is not None}:
+        try:
+            client.chat_update(channel=where[0], ts=where[1], blocks=blocks, text=name)
+        except SlackApiError:
+            # A summary deleted in Slack, or in a channel the bot left: the thread is told.
+            log.warning("could not update the summary %s in %s", where[1], where[0])
+    return clicked is not None

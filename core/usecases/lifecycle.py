@@ -28,9 +28,9 @@ from core.deploy.workflows import get_workflow, head_version
 from core.graph import text_outline, workflow_graph
 from core.kernel import telemetry
 from core.kernel.errors import InvalidInput, SettingsError
-from core.kernel.models import Workflow, WorkflowEvent, utcnow
+from core.kernel.models import PipelineRun, Workflow, WorkflowEvent, utcnow
 from core.kernel.settings import Settings
-from core.kernel.vocabulary import Role, WorkflowEventKind, WorkflowStatus
+from core.kernel.vocabulary import Role, RunState, WorkflowEventKind, WorkflowStatus
 from core.n8n import N8nClient, N8nNotFound
 from core.run_now.sweep import delete_copies_named
 from core.workspace.projects import Actor
@@ -308,6 +308,8 @@ class WorkflowCard:
     description: str | None
     outline: list[str]
     n8n_url: str | None
+    # Where its latest summary was posted (channel, message ts): the message to show again.
+    summary_at: tuple[str, str] | None = None
 
 
 def workflow_card(
@@ -322,6 +324,17 @@ def workflow_card(
         payload = dict(head.json_payload) if head is not None else {}
         name, status, n8n_id = wf.name, WorkflowStatus(wf.status), wf.n8n_workflow_id
         version, description = wf.head_version, wf.description
+        latest = session.execute(
+            select(PipelineRun.slack_channel_id, PipelineRun.slack_message_ts)
+            .where(
+                PipelineRun.workflow_id == wf.id,
+                PipelineRun.state == RunState.succeeded,
+                PipelineRun.slack_channel_id.is_not(None),
+                PipelineRun.slack_message_ts.is_not(None),
+            )
+            .order_by(PipelineRun.id.desc())
+            .limit(1)
+        ).first()
     base = settings.n8n_public_url or settings.n8n_url
     return WorkflowCard(
         workflow_id=workflow_id,
@@ -331,4 +344,5 @@ def workflow_card(
         description=description,
         outline=text_outline(workflow_graph(payload)) if payload else [],
         n8n_url=f"{base.rstrip('/')}/workflow/{n8n_id}" if base and n8n_id else None,
+        summary_at=(str(latest[0]), str(latest[1])) if latest is not None else None,
     )

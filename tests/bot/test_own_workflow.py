@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import deploy_new_workflow
-from core.kernel.models import Workflow, WorkflowEvent
-from core.kernel.vocabulary import Role, VersionSource
+from core.kernel.models import PipelineRun, Workflow, WorkflowEvent
+from core.kernel.vocabulary import Role, RunKind, RunState, VersionSource
 from core.n8n import N8nClient, N8nNotFound
 from core.run_now.copies import TEST_PREFIX
 from core.run_now.sweep import record_copy, record_created
@@ -189,6 +189,34 @@ def test_pause_from_the_summary_and_resume_from_app_home(
         ).all()
     assert list(kinds) == ["paused", "resumed"]
 
+    # Paused by command, the latest run summary (wherever it is) says so too.
+    record_summary(session_factory, wf_id, "1700000000.000070")
+    own_bot.command("pause Ticker")
+    shown = slack.wait_for_text("chat.update", "is paused", after=1).args
+    assert shown["ts"] == "1700000000.000070" and shown["channel"] == CHANNEL
+    wait_until(lambda: n8n_client.get_workflow(n8n_id)["active"] is False, 60, "not paused")
+
+
+def record_summary(session_factory: sessionmaker[Session], workflow_id: int, ts: str) -> None:
+    """The workflow's latest run, finished, its summary posted as message `ts` in CHANNEL."""
+    with session_factory.begin() as session:
+        wf = session.get(Workflow, workflow_id)
+        assert wf is not None
+        session.add(
+            PipelineRun(
+                project_id=wf.project_id,
+                workflow_id=workflow_id,
+                team_id=TEAM,
+                user_id=OWNER,
+                kind=RunKind.edit,
+                request="also stamp the time",
+                state=RunState.succeeded,
+                slack_channel_id=CHANNEL,
+                slack_thread_ts=THREAD,
+                slack_message_ts=ts,
+            )
+        )
+
 
 def _test_copy(
     session_factory: sessionmaker[Session], n8n_client: N8nClient, project_id: int, name: str
@@ -290,3 +318,23 @@ def test_runs_and_explain_from_the_summary(
     text = json.dumps(explained["blocks"], ensure_ascii=False)
     assert ":sparkles: Every five seconds it stamps an item." in text
     assert "every 5 seconds" in text and "Stamp" in text
+
+    # Rename from the summary: a form, then the name changes here and in n8n.
+    own_bot.action({"action_id": "workflow_rename", "type": "button", "value": str(wf_id)})
+    form = slack.wait_for("views.open")[-1].args["view"]
+    assert form["private_metadata"] == str(wf_id)
+    assert form["blocks"][0]["element"]["initial_value"] == "Pulse"
+    own_bot.view_submission(
+        {
+            **form,
+            "id": "V9",
+            "state": {"values": {"name": {"value": {"type": "plain_text_input", "value": "Beat"}}}},
+        }
+    )
+    told = slack.wait_for_text("chat.postMessage", "renamed *Pulse* to *Beat*").args
+    assert told["thread_ts"] == THREAD
+    assert n8n_client.get_workflow(n8n_id)["name"] == "Beat"
+    # And from the command: `#id to NEW NAME`.
+    own_bot.command(f"rename #{wf_id} to Heartbeat")
+    slack.wait_for_text("respond", "renamed *Beat* to *Heartbeat*")
+    assert n8n_client.get_workflow(n8n_id)["name"] == "Heartbeat"

@@ -116,6 +116,9 @@ def handle_rename_submission(
             services_of(context), team_id=team, user_id=user, workflow_id=workflow_id, name=new_name
         )
         tell_thread(client, done, actor=user)
+        refresh_message(
+            services_of(context), client, body, team_id=team, user_id=user, workflow_id=workflow_id
+        )
         publish_home(services_of(context), client, team_id=team, user_id=user)
 
     after_ack(context, body, client, work)
@@ -135,6 +138,7 @@ def handle_delete_submission(
             services, action="delete", team_id=team, user_id=user, workflow_id=workflow_id
         )
         tell_thread(client, done, actor=user)
+        refresh_message(services, client, body, team_id=team, user_id=user, workflow_id=workflow_id)
         publish_home(services, client, team_id=team, user_id=user)
 
     on_run_worker(context, body, client, work)
@@ -173,6 +177,7 @@ def handle_home_menu(
             services, action=choice, team_id=team, user_id=user, workflow_id=workflow_id
         )
         tell_thread(client, done, actor=user)
+        refresh_message(services, client, body, team_id=team, user_id=user, workflow_id=workflow_id)
         publish_home(services, client, team_id=team, user_id=user)
 
     on_run_worker(context, body, client, work)

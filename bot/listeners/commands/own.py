@@ -12,7 +12,13 @@ from slack_sdk import WebClient
 from bot.blocks.common import actions, button, escape, section
 from bot.blocks.lifecycle import delete_confirm, rename_modal
 from bot.insight import explain_view, runs_view
-from bot.lifecycle import change_workflow, current_name, rename_workflow, tell_thread
+from bot.lifecycle import (
+    change_workflow,
+    current_name,
+    refresh_message,
+    rename_workflow,
+    tell_thread,
+)
 from bot.listeners.context import on_run_worker, services_of, team_of, user_of
 from core.kernel.errors import InvalidInput
 from core.usecases import Actor
@@ -91,6 +97,9 @@ def run_own_command(
                 services, action=sub, team_id=team, user_id=user, workflow_id=workflow_id
             )
         text = tell_thread(client, done, actor=user)
+        refresh_message(
+            services, client, command, team_id=team, user_id=user, workflow_id=workflow_id
+        )
         respond(text=text, response_type="ephemeral")
 
     on_run_worker(context, command, client, work)
