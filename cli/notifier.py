@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 from core.kernel.vocabulary import RunState
 from core.scheduler.notify import (
     AccountConnected,
+    DigestReady,
     ExecutionFailed,
     ReconnectNeeded,
     RunRecovered,
@@ -60,6 +61,13 @@ def event_line(event: SchedulerEvent) -> str:
             return (
                 f'"{event.workflow_name}" needs a reconnect (execution '
                 f"{event.failure.execution_id}): {accounts or 'the account it uses'}."
+            )
+        case DigestReady():
+            r = event.report
+            return (
+                f"{r.every} digest of {r.project}: {r.runs} runs, {r.failures} failed, "
+                f"{r.repairs} repairs ({r.repairs_deployed} deployed), {r.tokens} tokens, "
+                f"{r.active} active, {len(r.paused)} paused."
             )
 
 

@@ -1,4 +1,4 @@
-"""`clixen pause|resume|rename|delete|runs-of|explain`: owning a workflow from a terminal,
+"""`clixen pause|resume|rename|delete|runs-of|explain|digest`: owning a workflow from a terminal,
 through the same use cases as Slack (`core.usecases.lifecycle`, `runs`, `explain`).
 
 `deactivate` is `pause` and `activate` is `resume` under their older names."""
@@ -58,6 +58,14 @@ def register(sub: Any) -> None:
         "--no-ai", action="store_true", help="no AI summary on top, even with an LLM configured"
     )
     ex.set_defaults(func=_explain)
+
+    dg = sub.add_parser(
+        "digest", help="a project's daily or weekly digest in a Slack channel (owners)"
+    )
+    dg.add_argument("every", choices=["daily", "weekly", "off"])
+    dg.add_argument("--channel", help="the Slack channel's id (C0123ABCD)")
+    dg.add_argument("--project", "-p", help="project name (default: your active project)")
+    dg.set_defaults(func=_digest)
 
 
 def _workflow_id(args: argparse.Namespace) -> int:
@@ -180,4 +188,22 @@ def _explain(args: argparse.Namespace) -> int:
     print("flow:")
     for line in expl.outline:
         print(f"  {line}")
+    return 0
+
+
+def _digest(args: argparse.Namespace) -> int:
+    from core.usecases.digest import set_digest
+
+    with cli_session_factory() as factory:
+        done = set_digest(
+            factory,
+            actor=cli_actor(),
+            project=args.project,
+            every=args.every,
+            channel=args.channel,
+        )
+    if done.every is None:
+        print(f"The digest of project {done.project} is off.")
+    else:
+        print(f"A {done.every} digest of project {done.project} goes to channel {done.channel}.")
     return 0

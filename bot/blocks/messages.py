@@ -20,6 +20,7 @@ HELP_TEXT = (
     "`/clixen delete <workflow>` (asks first; an owner can restore it for 30 days)\n"
     "• `/clixen runs <workflow>`: its last runs, why one failed; "
     "`/clixen explain <workflow>`: what it does\n"
+    "• `/clixen digest daily|weekly [#channel]` or `off`: the project's digest (owners)\n"
     "• `/clixen project [name]`: show your projects, or switch to (or create) one\n"
     "• `/clixen quota`: your use of today's limits\n"
     "• `/clixen secret`: store a credential for this project (opens a private form)\n"

@@ -10,6 +10,7 @@ from bot.blocks.common import escape
 from core.kernel.vocabulary import RunState
 from core.scheduler.notify import (
     AccountConnected,
+    DigestReady,
     ExecutionFailed,
     ReconnectNeeded,
     RunRecovered,
@@ -32,6 +33,8 @@ def notice_text(event: SchedulerEvent) -> str:
             return failure_notice(event)
         case ReconnectNeeded():
             return reconnect_notice(event)
+        case DigestReady():
+            return digest_notice(event)
 
 
 def recovery_notice(event: RunRecovered) -> str:
@@ -93,3 +96,25 @@ def reconnect_notice(event: ReconnectNeeded) -> str:
         f"connected account (consent revoked or expired). Reconnect it and the workflow runs "
         f"again:\n{which}"
     )
+
+
+def digest_notice(event: DigestReady) -> str:
+    """A project's daily or weekly digest: runs, failures, the workflows that failed or ran
+    most, repairs, tokens, paused workflows."""
+    r = event.report
+    lines = [
+        f":bar_chart: *{r.every.capitalize()} digest of {escape(r.project)}* "
+        f"({r.since:%b %d %H:%M} – {r.until:%b %d %H:%M} UTC)",
+        f"• Runs in n8n: *{r.runs}*, failed: *{r.failures}*",
+    ]
+    for w in r.busiest:
+        failed = f", {w.failures} failed" if w.failures else ""
+        lines.append(f"    ◦ {escape(w.name)}: {w.runs} run{'s' if w.runs != 1 else ''}{failed}")
+    lines.append(f"• Automatic repairs: *{r.repairs}* ({r.repairs_deployed} deployed)")
+    lines.append(f"• LLM tokens used: *{r.tokens:,}*")
+    paused = f" · paused: {', '.join(escape(n) for n in r.paused)}" if r.paused else ""
+    lines.append(f"• Workflows active: *{r.active}*{paused}")
+    if r.unread:
+        lines.append(f"_n8n did not list the runs of {', '.join(escape(n) for n in r.unread)}._")
+    lines.append("_Turn it off with `/clixen digest off`._")
+    return "\n".join(lines)

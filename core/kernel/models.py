@@ -69,6 +69,12 @@ class Project(TimestampMixin, Base):
     daily_token_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     daily_deploy_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)
     n8n_project_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The opt-in digest (`core.usecases.digest`): where, how often (daily | weekly), last sent.
+    digest_channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    digest_every: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    digest_sent_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
 
     members: Mapped[list[ProjectMember]] = relationship(
         back_populates="project", cascade="all, delete-orphan"

@@ -13,6 +13,7 @@ PRUNE_ACTIONS = "prune_processed_actions"
 TEST_COPY_SWEEP = "test_copy_sweep"
 CONNECT_WATCH = "connect_watch"
 RECONCILE = "reconcile"
+DIGEST = "digest"
 ALL_JOBS = (
     SMOKE_TEST,
     QUOTA_RESET,
@@ -22,4 +23,5 @@ ALL_JOBS = (
     TEST_COPY_SWEEP,
     CONNECT_WATCH,
     RECONCILE,
+    DIGEST,
 )

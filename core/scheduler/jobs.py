@@ -25,6 +25,7 @@ from core.n8n import ExecutionFailure, N8nClient
 from core.n8n.session import N8nUserSession
 from core.scheduler import (
     CONNECT_WATCH,
+    DIGEST,
     EXECUTION_WATCH,
     PRUNE_ACTIONS,
     QUOTA_RESET,
@@ -36,6 +37,7 @@ from core.scheduler import (
 from core.scheduler.locks import TickResult, run_once_per_tick
 from core.scheduler.notify import (
     AccountConnected,
+    DigestReady,
     Notifier,
     RunRecovered,
     SmokeTestFinished,
@@ -363,6 +365,27 @@ def _connect_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, An
 
 def connect_watch_job() -> None:
     _fire(CONNECT_WATCH, _connect_body)
+
+
+def _digest_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
+    from core.usecases.digest import send_due_digests
+
+    def tell(report: Any) -> None:
+        if ctx.notifier is not None:
+            ctx.notifier.notify(DigestReady(Thread(report.channel), report))
+
+    settings = ctx.settings
+    if settings.n8n_url and settings.n8n_api_key:
+        with _n8n_client(settings) as client:
+            told = send_due_digests(ctx.session_factory, n8n=client, now=ctx.clock(), tell=tell)
+    else:
+        told = send_due_digests(ctx.session_factory, n8n=None, now=ctx.clock(), tell=tell)
+    return {"digests": told}
+
+
+def digest_job() -> None:
+    """Send each project's opt-in digest that is due (`core.usecases.digest`)."""
+    _fire(DIGEST, _digest_body)
 
 
 def _reconcile_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from core.scheduler.smoke import SmokeOutcome
 
 if TYPE_CHECKING:
     from core.pipeline import ProgressEvent, RunOutcome
+    from core.usecases.digest import DigestReport
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,21 @@ class ReconnectNeeded:
     accounts: tuple[AccountInfo, ...]
 
 
+@dataclass(frozen=True)
+class DigestReady:
+    """A project's daily or weekly digest (`core.usecases.digest`), told in its channel."""
+
+    where: Thread
+    report: DigestReport
+
+
 SchedulerEvent = (
-    SmokeTestFinished | RunRecovered | AccountConnected | ExecutionFailed | ReconnectNeeded
+    SmokeTestFinished
+    | RunRecovered
+    | AccountConnected
+    | ExecutionFailed
+    | ReconnectNeeded
+    | DigestReady
 )
 
 

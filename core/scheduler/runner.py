@@ -43,6 +43,7 @@ from core.observability.readiness import ReadinessProbe
 from core.scheduler import (
     ALL_JOBS,
     CONNECT_WATCH,
+    DIGEST,
     EXECUTION_WATCH,
     PRUNE_ACTIONS,
     QUOTA_RESET,
@@ -63,6 +64,7 @@ QUOTA_RESET_GRACE_S = 6 * 3600
 PRUNE_ACTIONS_S = 6 * 3600
 # Test copies a killed process left in n8n are deleted within about this long.
 TEST_COPY_SWEEP_S = 10 * 60
+DIGEST_S = 60 * 60  # digests are daily or weekly: an hourly look finds each due one
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ def job_schedules(
         TEST_COPY_SWEEP: interval(TEST_COPY_SWEEP, "sweep_test_copies_job", TEST_COPY_SWEEP_S),
         CONNECT_WATCH: interval(CONNECT_WATCH, "connect_watch_job", settings.connect_interval_s),
         RECONCILE: interval(RECONCILE, "reconcile_job", settings.reconcile_interval_s),
+        DIGEST: interval(DIGEST, "digest_job", DIGEST_S),
     }
     if interval_override_s:
         schedules[QUOTA_RESET] = interval(QUOTA_RESET, "quota_reset_job", interval_override_s)
@@ -192,7 +195,7 @@ def job_schedules(
 
 def default_jobs(settings: Settings) -> list[str]:
     """The jobs a process runs when not told otherwise: the n8n ones only if n8n is configured."""
-    jobs = [QUOTA_RESET, RUN_RECOVERY, PRUNE_ACTIONS]
+    jobs = [QUOTA_RESET, RUN_RECOVERY, PRUNE_ACTIONS, DIGEST]
     if settings.n8n_url and settings.n8n_api_key:
         jobs[0:0] = [SMOKE_TEST, EXECUTION_WATCH, TEST_COPY_SWEEP, CONNECT_WATCH, RECONCILE]
     return jobs

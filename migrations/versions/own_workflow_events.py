@@ -1,4 +1,5 @@
-"""Workflow events: who paused, resumed, renamed, deleted or restored a workflow, and when
+"""Workflow events: who paused, resumed, renamed, deleted or restored a workflow, and when;
+a project's opt-in digest (channel, daily or weekly, when last sent)
 
 Revision ID: own_workflow_events
 Revises: harden_attempts_scopes
@@ -41,8 +42,16 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_workflow_events_workflow_id"), "workflow_events", ["workflow_id"], unique=False
     )
+    op.add_column("projects", sa.Column("digest_channel", sa.String(length=32), nullable=True))
+    op.add_column("projects", sa.Column("digest_every", sa.String(length=8), nullable=True))
+    op.add_column(
+        "projects", sa.Column("digest_sent_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("projects", "digest_sent_at")
+    op.drop_column("projects", "digest_every")
+    op.drop_column("projects", "digest_channel")
     op.drop_index(op.f("ix_workflow_events_workflow_id"), table_name="workflow_events")
     op.drop_table("workflow_events")

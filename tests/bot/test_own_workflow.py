@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import deploy_new_workflow
-from core.kernel.models import PipelineRun, Workflow, WorkflowEvent
+from core.kernel.models import PipelineRun, Project, Workflow, WorkflowEvent
 from core.kernel.vocabulary import Role, RunKind, RunState, VersionSource
 from core.n8n import N8nClient, N8nNotFound
 from core.run_now.copies import TEST_PREFIX
@@ -338,3 +338,32 @@ def test_runs_and_explain_from_the_summary(
     own_bot.command(f"rename #{wf_id} to Heartbeat")
     slack.wait_for_text("respond", "renamed *Beat* to *Heartbeat*")
     assert n8n_client.get_workflow(n8n_id)["name"] == "Heartbeat"
+
+
+def test_digest_is_turned_on_in_a_picked_channel_by_an_owner_only(
+    bot: SlackSender, slack: FakeSlack, session_factory: sessionmaker[Session]
+) -> None:
+    project_id = new_project(session_factory, team_id=TEAM, user_id=OWNER)
+    with session_factory.begin() as session:
+        add_member(
+            session=session,
+            project_id=project_id,
+            actor_user_id=OWNER,
+            user_id=VIEWER,
+            role=Role.editor,
+        )
+    bot.command("digest weekly <#C0OPS|team-ops>", user=VIEWER)
+    slack.wait_for_text("respond", "this needs owner rights")
+    bot.command("digest weekly <#C0OPS|team-ops>")
+    slack.wait_for_text("respond", "A weekly digest of project")
+    bot.command("digest daily #team-ops")
+    slack.wait_for_text("respond", "Pick the channel from Slack")
+    with session_factory() as session:
+        project = session.get(Project, project_id)
+        assert project is not None
+        assert (project.digest_every, project.digest_channel) == ("weekly", "C0OPS")
+    bot.command("digest off")
+    slack.wait_for_text("respond", "is off")
+    with session_factory() as session:
+        project = session.get(Project, project_id)
+        assert project is not None and project.digest_every is None

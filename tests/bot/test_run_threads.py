@@ -45,6 +45,11 @@ def test_create_ends_in_summary_with_picture_and_buttons_then_rolls_back(
         "workflow_rollback",
         "workflow_test_run",  # a schedule workflow can be test-run too
         "workflow_open_n8n",
+        "workflow_pause",
+        "workflow_rename",
+        "workflow_runs",
+        "workflow_explain",
+        "workflow_delete",
     }
     assert "/workflow/" in buttons["workflow_open_n8n"]["url"]
     # The picture went into the same thread.

@@ -4,6 +4,7 @@ command. Delete is never done by the command alone: it answers with the confirme
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt import BoltContext, Respond
@@ -22,9 +23,43 @@ from bot.lifecycle import (
 from bot.listeners.context import on_run_worker, services_of, team_of, user_of
 from core.kernel.errors import InvalidInput
 from core.usecases import Actor
+from core.usecases.digest import set_digest
 from core.usecases.versions import find_workflow_id
 
-OWN_SUBCOMMANDS = frozenset({"pause", "resume", "rename", "delete", "runs", "explain"})
+OWN_SUBCOMMANDS = frozenset({"pause", "resume", "rename", "delete", "runs", "explain", "digest"})
+
+_CHANNEL_MENTION = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def _digest(rest: str, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    """`/clixen digest daily|weekly [#channel]` (default: this channel) or `off`."""
+    every, _, where = rest.partition(" ")
+    where = where.strip()
+    channel = str(command.get("channel_id") or "")
+    if where:
+        mention = _CHANNEL_MENTION.match(where)
+        if mention is None:
+            raise InvalidInput(
+                "Pick the channel from Slack's list after typing # (or run the command in that "
+                "channel): `/clixen digest weekly #team-ops`."
+            )
+        channel = mention.group(1)
+    done = set_digest(
+        services_of(context).session_factory,
+        actor=Actor(team_of(context), user_of(context)),
+        project=None,
+        every=every,
+        channel=channel,
+    )
+    if done.every is None:
+        text = f"The digest of project *{escape(done.project)}* is off."
+    else:
+        text = (
+            f"A {done.every} digest of project *{escape(done.project)}* (runs, failures, "
+            f"repairs, tokens) will be posted in <#{done.channel}>. "
+            "Turn it off with `/clixen digest off`."
+        )
+    respond(text=text, response_type="ephemeral")
 
 
 def _rename_parts(rest: str) -> tuple[str, str | None]:
@@ -44,6 +79,9 @@ def run_own_command(
     client: WebClient,
     context: BoltContext,
 ) -> None:
+    if sub == "digest":
+        _digest(rest, command, respond, context)
+        return
     services = services_of(context)
     team, user = team_of(context), user_of(context)
     if not rest:
