@@ -368,7 +368,7 @@ def connect_watch_job() -> None:
 
 
 def _digest_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
-    from core.usecases.digest import send_due_digests
+    from core.scheduler.digest import send_due_digests
 
     def tell(report: Any) -> None:
         if ctx.notifier is not None:

@@ -19,7 +19,7 @@ from core.scheduler.smoke import SmokeOutcome
 
 if TYPE_CHECKING:
     from core.pipeline import ProgressEvent, RunOutcome
-    from core.usecases.digest import DigestReport
+    from core.scheduler.digest import DigestReport
 
 
 @dataclass(frozen=True)

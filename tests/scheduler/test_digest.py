@@ -15,11 +15,12 @@ from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role, RunKind, RunState
 from core.n8n import N8nClient
 from core.scheduler import DIGEST
+from core.scheduler.digest import due_digests
 from core.scheduler.jobs import digest_job
 from core.scheduler.notify import DigestReady
 from core.scheduler.runner import SchedulerContext, default_jobs, job_schedules
 from core.usecases import Actor
-from core.usecases.digest import due_digests, set_digest
+from core.usecases.digest import set_digest
 from core.workspace.projects import add_member
 from tests.conftest import N8nStack
 from tests.scheduler.conftest import TEAM, USER, Clock, RecordingNotifier, closed_port
