@@ -79,13 +79,13 @@ def handle_delete(request: SlackRequest) -> None:
     _change_from_button(request, "delete")
 
 
-def handle_rename_open(
-    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
-) -> None:
-    """Open the rename modal at once (a trigger id lives 3 seconds); core checks the role on
-    submit (and here only that the user may see the workflow)."""
-    ack()
-    open_rename(_workflow_id(action.get("value")), body, client, context)
+@acked()
+def handle_rename_open(request: SlackRequest) -> None:
+    """Open the rename modal (on an intake thread, well within the trigger id's 3 seconds);
+    core checks the role on submit (here only that the user may see the workflow)."""
+    open_rename(
+        _workflow_id(request.payload.get("value")), request.body, request.client, request.context
+    )
 
 
 def open_rename(
@@ -144,13 +144,17 @@ def handle_delete_submission(
     on_run_worker(context, body, client, work)
 
 
-def handle_home_menu(
-    ack: Ack, action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
+@acked()
+def handle_home_menu(request: SlackRequest) -> None:
+    """An App Home row's menu: rename/delete open their modal (the trigger id expires in 3
+    seconds: on an intake thread, at once); pause/resume go to a run worker and publish the
+    home again; runs/explain open a modal filled on a run worker."""
+    home_menu_choice(request.payload, request.body, request.client, request.context)
+
+
+def home_menu_choice(
+    action: dict[str, Any], body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
-    """An App Home row's menu: rename/delete open their modal now (the trigger id expires in 3
-    seconds); pause/resume run on a run worker and publish the home again; runs/explain open a
-    modal."""
-    ack()
     try:
         choice, workflow_id = parse_menu_value(str(action["selected_option"]["value"]))
     except (KeyError, TypeError, ValueError) as e:
