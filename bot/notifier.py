@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
-from bot.blocks.notices import notice_text
+from bot.blocks.notices import connected_privately, notice_text
 from bot.blocks.run_message import progress_blocks, progress_text
 from bot.pictures import upload_png
 from bot.run_threads import ProgressMessage, SlackProgress, report_outcome
 from bot.services import BotServices
 from core.pipeline import ProgressEvent, RunOutcome
-from core.scheduler.notify import ExecutionFailed, SchedulerEvent
+from core.scheduler.notify import AccountConnected, ExecutionFailed, SchedulerEvent
 from core.usecases.requests import record_run_message, run_thread
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ class SlackNotifier:
         response = self.client.chat_postMessage(
             channel=where.channel, text=notice_text(event), thread_ts=where.thread_ts
         )
+        if isinstance(event, AccountConnected):
+            self._tell_privately(event)
         picture = event.picture if isinstance(event, ExecutionFailed) else None
         if picture is not None:
             upload_png(
@@ -57,6 +59,22 @@ class SlackNotifier:
                 filename=picture.filename,
                 title=picture.title,
                 alt_text=picture.alt_text,
+            )
+
+    def _tell_privately(self, event: AccountConnected) -> None:
+        """An ephemeral message only the connecting user sees (in the thread); a failure (e.g.
+        the user left the channel) is logged: the message is not posted anywhere else."""
+        private = connected_privately(event)
+        if private is None:
+            return
+        where = event.where
+        try:
+            self.client.chat_postEphemeral(
+                channel=where.channel, user=event.user_id, text=private, thread_ts=where.thread_ts
+            )
+        except Exception:
+            log.warning(
+                "could not tell %s privately in %s", event.user_id, where.channel, exc_info=True
             )
 
     def run_progress(self, event: ProgressEvent) -> None:

@@ -338,7 +338,7 @@ def finish_connects(
             else None
         )
         if notifier is not None and where is not None:
-            notifier.notify(AccountConnected(where, connected.account))
+            notifier.notify(AccountConnected(where, connected.account, connected.user_id))
         progress = notifier.run_progress if notifier is not None else None
         for outcome in resume_after_connect(services, connected, progress=progress):
             resumed.append({"run_id": outcome.run_id, "state": str(outcome.state)})

@@ -58,10 +58,12 @@ class RunRecovered:
 
 @dataclass(frozen=True)
 class AccountConnected:
-    """An account the user connected through n8n is bound to the project (never a token)."""
+    """An account `user_id` connected through n8n is bound to the project (never a token). The
+    thread is told which service; whose account it is (an email) only `user_id`, privately."""
 
     where: Thread
     account: AccountInfo
+    user_id: str
 
 
 @dataclass(frozen=True)

@@ -101,18 +101,29 @@ class CreatedToken:
     name: str
     raw: str
     project: str
+    read_only: bool
 
 
 def create_token(
-    session_factory: sessionmaker[Session], *, actor: Actor, project: ProjectRef, name: str
+    session_factory: sessionmaker[Session],
+    *,
+    actor: Actor,
+    project: ProjectRef,
+    name: str,
+    read_only: bool = False,
 ) -> CreatedToken:
-    """A new API token of the project, acting as the actor (owners only)."""
+    """A new API token of the project, acting as the actor (owners only); `read_only`: viewer
+    rights at most, whatever the actor's role."""
     with session_factory.begin() as session:
         found = project_named(session, actor=actor, name=project, at_least=Role.owner)
         token = api_tokens.create_token(
-            session=session, project_id=found.id, name=name, created_by=actor.user_id
+            session=session,
+            project_id=found.id,
+            name=name,
+            created_by=actor.user_id,
+            read_only=read_only,
         )
-        return CreatedToken(token.id, token.name, token.raw, found.name)
+        return CreatedToken(token.id, token.name, token.raw, found.name, token.read_only)
 
 
 def tokens(
