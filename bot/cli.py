@@ -39,21 +39,22 @@ class LogNotifier:
     """Scheduler reports while Slack is not configured (development): written to the log."""
 
     def notify(self, event: SchedulerEvent) -> None:
-        from bot.blocks.notices import notice_text  # loads Slack's words only when there is news
+        # Slack's words load only when there is news.
+        from bot.blocks.notices import connected_privately, notice_text
+        from core.scheduler.notify import AccountConnected
 
         text = " ".join(notice_text(event).split("\n"))
         log.warning("[for Slack channel %s] %s", event.where.channel, text)
+        if isinstance(event, AccountConnected) and (private := connected_privately(event)):
+            log.warning(
+                "[for %s only, in Slack channel %s] %s", event.user_id, event.where.channel, private
+            )
 
     def run_progress(self, event: ProgressEvent) -> None:
         return None
 
     def run_finished(self, outcome: RunOutcome) -> None:
         return None
-
-    def post_private(
-        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
-    ) -> None:
-        log.warning("[for %s only, in Slack channel %s] %s", user, channel, " ".join(text.split()))
 
 
 def slack_variables(settings: Settings) -> tuple[str, ...]:

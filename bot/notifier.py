@@ -47,10 +47,8 @@ class SlackNotifier:
         response = self.client.chat_postMessage(
             channel=where.channel, text=notice_text(event), thread_ts=where.thread_ts
         )
-        if isinstance(event, AccountConnected) and event.user_id:
-            private = connected_privately(event)
-            if private is not None:
-                self.post_private(where.channel, event.user_id, private, thread_ts=where.thread_ts)
+        if isinstance(event, AccountConnected):
+            self._tell_privately(event)
         picture = event.picture if isinstance(event, ExecutionFailed) else None
         if picture is not None:
             upload_png(
@@ -63,17 +61,21 @@ class SlackNotifier:
                 alt_text=picture.alt_text,
             )
 
-    def post_private(
-        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
-    ) -> None:
-        """An ephemeral message only `user` sees (in the thread when given); a failure (e.g.
+    def _tell_privately(self, event: AccountConnected) -> None:
+        """An ephemeral message only the connecting user sees (in the thread); a failure (e.g.
         the user left the channel) is logged: the message is not posted anywhere else."""
+        private = connected_privately(event)
+        if private is None:
+            return
+        where = event.where
         try:
             self.client.chat_postEphemeral(
-                channel=channel, user=user, text=text, thread_ts=thread_ts
+                channel=where.channel, user=event.user_id, text=private, thread_ts=where.thread_ts
             )
         except Exception:
-            log.warning("could not tell %s privately in %s", user, channel, exc_info=True)
+            log.warning(
+                "could not tell %s privately in %s", event.user_id, where.channel, exc_info=True
+            )
 
     def run_progress(self, event: ProgressEvent) -> None:
         run = self._message_of(event.run_id)

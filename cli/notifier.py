@@ -39,10 +39,8 @@ def event_line(event: SchedulerEvent) -> str:
                 head = f"interrupted by a restart; picked up again ({outcome.state})."
             return f"Run {outcome.run_id} was {head} {outcome.message or ''}".rstrip()
         case AccountConnected():
-            who = f" as {event.account.account}" if event.account.account else ""
             return (
-                f"{event.account.label} is connected{who} "
-                f"(project secret {event.account.secret_name})."
+                f"{event.account.label} is connected (project secret {event.account.secret_name})."
             )
         case ExecutionFailed():
             failure = event.failure
@@ -82,7 +80,16 @@ class PrintNotifier:
     def notify(self, event: SchedulerEvent) -> None:
         where = event.where
         place = f"{where.channel} (thread {where.thread_ts})" if where.thread_ts else where.channel
-        line = " ".join(event_line(event).split())
+        self._print(place, event_line(event))
+        if isinstance(event, AccountConnected) and event.account.account:
+            # Whose account it is goes to the person who connected it only.
+            self._print(
+                f"{place}, only to {event.user_id}",
+                f"You connected {event.account.label} as {event.account.account}.",
+            )
+
+    def _print(self, place: str, text: str) -> None:
+        line = " ".join(text.split())
         with self._lock:
             print(f"[notify {place}] {line}", file=self._stream or sys.stdout, flush=True)
 

@@ -51,18 +51,17 @@ def recovery_notice(event: RunRecovered) -> str:
 
 
 def connected_notice(event: AccountConnected) -> str:
-    """The thread message when an account was connected: which service, never whose account
-    (an email is said only to the person who connected it) and never a token (n8n holds it)."""
-    account = event.account
+    """An account was connected: which service, never whose account (an email is said only to
+    the person who connected it: `connected_privately`) and never a token (n8n holds it)."""
     return (
-        f":white_check_mark: {escape(account.label)} is connected "
-        f"(project secret {escape(account.secret_name)})."
+        f":white_check_mark: {escape(event.account.label)} is connected "
+        f"(project secret {escape(event.account.secret_name)})."
     )
 
 
 def connected_privately(event: AccountConnected) -> str | None:
     """What only the person who connected is told: the account, when the provider named it."""
-    if not event.account.account or not event.user_id:
+    if not event.account.account:
         return None
     return (
         f"You connected {escape(event.account.label)} as {escape(event.account.account)}. "

@@ -384,7 +384,7 @@ def _digest_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any
 
 
 def digest_job() -> None:
-    """Send each project's opt-in digest that is due (`core.usecases.digest`)."""
+    """Send each project's opt-in digest that is due (`core.scheduler.digest`)."""
     _fire(DIGEST, _digest_body)
 
 

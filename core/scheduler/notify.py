@@ -59,12 +59,12 @@ class RunRecovered:
 
 @dataclass(frozen=True)
 class AccountConnected:
-    """An account the user connected through n8n is bound to the project (never a token).
-    Whose account it is (an email) is told only to `user_id`, the person who connected it."""
+    """An account `user_id` connected through n8n is bound to the project (never a token). The
+    thread is told which service; whose account it is (an email) only `user_id`, privately."""
 
     where: Thread
     account: AccountInfo
-    user_id: str | None = None
+    user_id: str
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ class ReconnectNeeded:
 
 @dataclass(frozen=True)
 class DigestReady:
-    """A project's daily or weekly digest (`core.usecases.digest`), told in its channel."""
+    """A project's daily or weekly digest (`core.scheduler.digest`), told in its channel."""
 
     where: Thread
     report: DigestReport

@@ -16,7 +16,12 @@ actions of one part of the product (`requests`: ask for a workflow and follow th
 A front end (`bot/`, `cli/`, `api/`) parses its input, calls ONE use case and renders what it
 returns: it names no role, opens no session, runs no query (`tests/test_architecture.py`).
 A new user action is a new function here (in the module of its part of the product, or a new
-module), then one listener/command/endpoint per front end that calls it.
+module), then one listener/command/endpoint per front end that calls it. For example, asking
+for a workflow is `requests.request_run(pipeline, settings=…, actor=Actor(team, user),
+text=…)`: Slack's `bot.run_threads.start_request` and the CLI's `clixen create` both call it,
+and each shows the `RequestedRun` it returns in its own way. A project is named the way the
+front end knows it (`projects.ProjectRef`: an id from a chat button, a name from a command
+line, None for the actor's active project); the use case checks the role its action needs.
 """
 
 from core.workspace.projects import Actor

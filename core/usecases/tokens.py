@@ -101,7 +101,7 @@ class CreatedToken:
     name: str
     raw: str
     project: str
-    read_only: bool = False
+    read_only: bool
 
 
 def create_token(
@@ -112,8 +112,8 @@ def create_token(
     name: str,
     read_only: bool = False,
 ) -> CreatedToken:
-    """A new API token of the project, acting as the actor (owners only); `read_only`: the
-    token acts as a viewer at most."""
+    """A new API token of the project, acting as the actor (owners only); `read_only`: viewer
+    rights at most, whatever the actor's role."""
     with session_factory.begin() as session:
         found = project_named(session, actor=actor, name=project, at_least=Role.owner)
         token = api_tokens.create_token(

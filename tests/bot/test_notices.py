@@ -33,7 +33,7 @@ def _events() -> list[SchedulerEvent]:
     picture = Picture(b"png", "workflow-1-execution-41.png", "Sync", "Sync: 1 failed")
     return [
         RunRecovered(where, RunOutcome(run_id=7, state=RunState.failed, message="<!here> gone")),
-        AccountConnected(where, GMAIL),
+        AccountConnected(where, GMAIL, "U1"),
         ExecutionFailed(where, "Sync *now*", FAILURE, "I deployed version 2.", picture),
         ReconnectNeeded(where, "Sync", FAILURE, (GMAIL,)),
     ]
@@ -51,16 +51,15 @@ def test_mrkdwn_escape_defuses_links_mentions_and_broadcasts() -> None:
 def test_every_event_reads_in_slack_with_what_came_from_outside_escaped() -> None:
     recovered, connected, failed, reconnect = (notice_text(e) for e in _events())
     assert recovered.startswith(":arrows_counterclockwise: Your request was interrupted")
-    # Whose account it is goes only to the person who connected it (`connected_privately`).
     assert connected == ":white_check_mark: Gmail is connected (project secret GMAIL)."
-    private = connected_privately(AccountConnected(Thread("C1"), GMAIL, "U7"))
-    assert private is not None and "&lt;@U9&gt;" in private and "Only you" in private
     assert failed.startswith(
         ":warning: “Sync *now*” failed in n8n at node “Fetch &lt;!channel&gt;”"
     )
     assert "(execution 41)" in failed and failed.endswith("I deployed version 2.")
     assert "Gmail (&lt;@U9&gt;): `/clixen connect gmail`" in reconnect
-    for text in (recovered, connected, failed, reconnect):
+    private = connected_privately(AccountConnected(Thread("C1"), GMAIL, "U1"))
+    assert private == "You connected Gmail as &lt;@U9&gt;. Only you see this message."
+    for text in (recovered, connected, failed, reconnect, private):
         assert "<!" not in text and "<@" not in text and "@here" not in text
 
 
@@ -70,6 +69,8 @@ def test_the_cli_prints_one_plain_line_per_event() -> None:
     for event in _events():
         printer.notify(event)
     lines = out.getvalue().splitlines()
+    # Whose account was connected is a line for its user only.
+    assert lines.pop(2) == "[notify C1 (thread 111.1), only to U1] You connected Gmail as <@U9>."
     assert len(lines) == 4 and all(line.startswith("[notify C1 (thread 111.1)] ") for line in lines)
     assert "interrupted by a restart" in lines[0]
     assert 'failed in n8n at node "Fetch <!channel>"' in lines[2]
