@@ -367,3 +367,62 @@ def test_digest_is_turned_on_in_a_picked_channel_by_an_owner_only(
     with session_factory() as session:
         project = session.get(Project, project_id)
         assert project is not None and project.digest_every is None
+
+
+def _menu(bot: SlackSender, value: str, user: str = OWNER) -> None:
+    bot.home_action(
+        {
+            "action_id": "home_workflow_menu",
+            "type": "overflow",
+            "selected_option": {"value": value, "text": {"type": "plain_text", "text": value}},
+        },
+        user=user,
+    )
+
+
+def test_app_home_menu_explains_lists_runs_and_deletes_after_its_form(
+    own_bot: SlackSender,
+    slack: FakeSlack,
+    session_factory: sessionmaker[Session],
+    n8n_client: N8nClient,
+) -> None:
+    wf_id, n8n_id = deployed(own_bot, session_factory, n8n_client, "Metronome")
+    assert n8n_client.wait_for_execution(n8n_id, timeout_s=60) is not None
+
+    # Runs and Explain open a modal at once, then fill it.
+    _menu(own_bot, f"runs:{wf_id}")
+    slack.wait_for_text("views.open", "Reading it from n8n")
+    filled = slack.wait_for_text("views.update", "Runs of Metronome").args
+    assert "success" in json.dumps(filled["view"]["blocks"])
+    _menu(own_bot, f"explain:{wf_id}")
+    slack.wait_for_text("views.update", "What Metronome does")
+
+    # A forged menu value naming another workspace's workflow is refused.
+    new_project(session_factory, team_id="T0OTHER", user_id="UEVIL")
+    own_bot.home_action(
+        {
+            "action_id": "home_workflow_menu",
+            "type": "overflow",
+            "selected_option": {
+                "value": f"pause:{wf_id}",
+                "text": {"type": "plain_text", "text": "x"},
+            },
+        },
+        user="UEVIL",
+        team="T0OTHER",
+    )
+    own_bot.settle()
+    assert n8n_client.get_workflow(n8n_id)["active"] is True
+
+    # Delete asks in a form first; submitting it deletes.
+    _menu(own_bot, f"delete:{wf_id}")
+    form = slack.wait_for_text("views.open", "Delete *Metronome*?").args["view"]
+    assert form["private_metadata"] == str(wf_id) and form["submit"]["text"] == "Delete"
+    published = len(slack.named("views.publish"))
+    own_bot.view_submission({**form, "id": "V7", "state": {"values": {}}})
+    slack.wait_for_text("chat.postMessage", "deleted *Metronome*")
+    with pytest.raises(N8nNotFound):
+        n8n_client.get_workflow(n8n_id)
+    # App Home, published again, lists it no more.
+    home = slack.wait_for("views.publish", published + 1)[-1].args
+    assert "Metronome" not in json.dumps(home["view"]["blocks"])
