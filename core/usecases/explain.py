@@ -18,6 +18,7 @@ from core.catalog import NodeCatalog, default_catalog
 from core.deploy.workflows import get_workflow, head_version
 from core.graph import text_outline, workflow_graph
 from core.kernel.errors import ClixenError, NotFound
+from core.kernel.logging import redact
 from core.kernel.settings import Settings
 from core.run_now.copies import is_trigger, outside_effects
 from core.workspace.projects import Actor
@@ -54,7 +55,7 @@ class Explanation:
 def _short(value: Any, limit: int = _TEXT) -> str:
     if isinstance(value, Mapping):  # a resource locator: {"__rl": true, "value": …, …}
         value = value.get("cachedResultName") or value.get("value") or ""
-    text = " ".join(str(value).split())
+    text = redact(" ".join(str(value).split()))  # a key in a URL's query, a token in a header
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

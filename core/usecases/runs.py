@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.deploy.workflows import get_workflow, head_version
 from core.graph import Layout, execution_marks, layout_workflow
 from core.kernel.errors import InvalidInput, NotFound, SettingsError
+from core.kernel.logging import redact
 from core.kernel.settings import Settings
 from core.n8n import N8nClient, N8nNotFound
 from core.n8n.client import execution_failure
@@ -261,7 +262,7 @@ def failed_run(
         name=name,
         execution_id=execution_id,
         node=node,
-        message=message[:1500],
+        message=redact(message[:1500]),
         plain=plain_error(message, node) if failure else "This execution did not fail.",
         url=_execution_url(settings, n8n_id, execution_id),
         picture=picture,

@@ -105,3 +105,21 @@ def test_a_workflow_that_only_computes_says_so() -> None:
     assert [s.words for s in steps] == [f"Starts {trigger}", "Shapes the data"]
     assert destinations == [] and accounts == []
     assert "It only computes" in " ".join(sentences)
+
+
+def test_a_secret_in_a_parameter_is_never_repeated() -> None:
+    wf = {
+        "nodes": [
+            _node("Go", "manualTrigger", 0, {}),
+            _node(
+                "Call",
+                "httpRequest",
+                200,
+                {"url": "https://api.example.com/v1?api_key=s3cr3tvalue"},
+            ),
+        ],
+        "connections": {"Go": {"main": [[{"node": "Call", "type": "main", "index": 0}]]}},
+    }
+    _, steps, destinations, _, sentences = describe(wf, name="Leaky")
+    said = " ".join([*(s.words for s in steps), *destinations, *sentences])
+    assert "s3cr3tvalue" not in said and "api_key=***" in said
