@@ -40,7 +40,7 @@ class RunRow:
     started_at: dt.datetime | None
     duration_s: float | None
     failed_node: str | None
-    error: str | None  # in plain words, for a failed one
+    error: str | None  # a failed one's error in plain words (n8n's, shortened, if not known)
     url: str | None
 
     @property
@@ -125,13 +125,19 @@ _PLAIN: Final[list[tuple[re.Pattern[str], str]]] = [
 ]
 
 
+def error_meaning(message: str) -> str | None:
+    """What an n8n error message means for the workflow's owner (None: not one we know)."""
+    for pattern, meaning in _PLAIN:
+        if pattern.search(message):
+            return meaning
+    return None
+
+
 def plain_error(message: str, node: str | None) -> str:
     """What a failed execution's error means, in a sentence (n8n's own words follow it)."""
     where = f"The step “{node}” failed" if node else "The workflow failed"
-    for pattern, meaning in _PLAIN:
-        if pattern.search(message):
-            return f"{where}: {meaning}."
-    return f"{where}; n8n said why below."
+    meaning = error_meaning(message)
+    return f"{where}: {meaning}." if meaning else f"{where}; n8n said why below."
 
 
 def _time(value: Any) -> dt.datetime | None:
@@ -211,7 +217,9 @@ def runs_of(
             except N8nNotFound:
                 failure = None
             if failure is not None:
-                node, error = failure.node, plain_error(failure.message, failure.node)
+                meaning = error_meaning(failure.message)
+                node = failure.node
+                error = meaning or redact(" ".join(failure.message.split())[:200])
         rows.append(
             RunRow(
                 execution_id=execution_id,
