@@ -28,6 +28,7 @@ from core.generation.node_hints import (
     trigger_types,
 )
 from core.generation.node_lookup.candidates import Candidate, candidate, shortlist
+from core.generation.node_lookup.toolbox import TOOLBOX, toolbox_lines
 from core.generation.node_lookup.tools import tool_schema_tokens
 from core.generation.prompts import KnownContext, PromptContext, generation_messages
 from core.generation.specs import node_spec, popularity
@@ -42,6 +43,8 @@ MAX_SPECS = 7
 # Our estimate of a first message's tokens (tool definitions included) is kept under this.
 FIRST_MESSAGE_BUDGET = 6_000
 MIN_SPECS = 3
+# Core toolbox lines a first message keeps when it must shrink (Code, HTTP Request, Set, IF…).
+MIN_TOOLBOX = 8
 # Search hits considered for the listed shortlist (candidates).
 CANDIDATE_SEARCH = 30
 EXAMPLES_PER_PROMPT = 1
@@ -141,6 +144,9 @@ def retrieve(
         # Examples are chosen for what the request named; guesses from search would steer them.
         picked = templates.covering(text, named or chosen, EXAMPLES_PER_PROMPT, max_nodes=12)
     specs = [node_spec(catalog.nodes[t], request=text, library=templates) for t in chosen]
+    # The core toolbox's line says more than a candidate's: a toolbox type is listed there.
+    toolbox = toolbox_lines(catalog, exclude={*chosen, *denied})
+    listed = [c for c in listed if c.type not in TOOLBOX]
     context = PromptContext(
         node_specs=specs,
         examples=[compact_template(t.workflow) for t in picked],
@@ -150,6 +156,7 @@ def retrieve(
         known=known,
         guides=guides_for(text, chosen),
         candidates=[c.line() for c in listed],
+        toolbox=toolbox,
     )
     found = Retrieval(
         node_types=tuple(chosen), examples=tuple(picked), context=context, candidates=tuple(listed)
@@ -185,6 +192,8 @@ def _within_budget(found: Retrieval, text: str, catalog: NodeCatalog) -> Retriev
             return found
         if ctx.examples:
             found = replace(found, examples=(), context=replace(ctx, examples=[]))
+        elif len(ctx.toolbox) > MIN_TOOLBOX:
+            found = replace(found, context=replace(ctx, toolbox=ctx.toolbox[:-1]))
         elif len(ctx.node_specs) > MIN_SPECS:
             moved = candidate(found.node_types[-1], catalog)
             found = replace(

@@ -14,6 +14,7 @@ operation a request needs is `core.generation.node_lookup.choice`; the mined exa
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,13 @@ from core.generation.node_lookup.choice import choose_operation as choose_operat
 from core.generation.node_lookup.choice import popularity as popularity
 from core.generation.node_lookup.examples import mined_configuration as mined_configuration
 from core.generation.node_lookup.operations import operation_pairs
-from core.generation.node_lookup.params import _params_of, default_params, shown_values
+from core.generation.node_lookup.params import (
+    _params_of,
+    default_params,
+    generic_auth_types,
+    shown_values,
+)
+from core.generation.node_lookup.switches import parse_values, switched
 from core.validation.parameters import ParamContext, with_defaults
 from core.validation.shapes import MISSING
 
@@ -41,6 +48,19 @@ MAX_COLLECTION_FIELDS = 10
 MAX_DEPTH = 4  # fixedCollections inside fixedCollections, rendered this deep (full specs)
 MAX_HINT = 200  # characters of n8n's hints on one parameter in a first message
 MAX_GROUP_FIELDS = 16  # fields of one fixedCollection group in a first message
+GENERIC_AUTH_NOTES = (
+    "The node's credentials key is this same type: "
+    '"credentials": {"httpHeaderAuth": {"name": "SECRET_NAME"}}.'
+)
+PREDEFINED_NOTES = (
+    "The credential type n8n ships for the service called (e.g. slackApi, githubApi, "
+    "notionApi); the node's credentials key is that same type."
+)
+WHEN_NOTE = (
+    "when: parameters n8n shows only when a switch has that value; set the switch too. "
+    "credentials_when: credential types for that switch value. For one setting in full call "
+    'get_node_spec with "switches", e.g. {"sendBody": true}.'
+)
 
 
 def _options_text(values: Sequence[Any]) -> list[Any]:
@@ -96,17 +116,26 @@ def _describe(
         out["value"] = shape  # (its default repeats the shape: left out)
     elif ptype == "collection":
         names = _unique(p.get("f", []))
-        out["fields"] = names[:MAX_COLLECTION_FIELDS] + (
-            [f"…{len(names) - MAX_COLLECTION_FIELDS} more"]
-            if len(names) > MAX_COLLECTION_FIELDS
-            else []
+        out["fields"] = (
+            names
+            if full or len(names) <= MAX_COLLECTION_FIELDS
+            else [*names[:MAX_COLLECTION_FIELDS], f"…{len(names) - MAX_COLLECTION_FIELDS} more"]
         )
+    elif ptype == "credentialsSelect":
+        out.pop("default", None)
+        if p.get("ct") == ["has:genericAuth"] and generic_auth_types():
+            out["options"] = list(generic_auth_types())
+            out["notes"] = GENERIC_AUTH_NOTES
+        else:
+            out["notes"] = PREDEFINED_NOTES
     if "value" in out:
         out.pop("default", None)  # the shape says more than n8n's empty default
     hints = [h for h in (shapes.hint_text(t) for t in _param_hints(p)) if h]
     if hints:
         text = " ".join(_unique(hints))
-        out["hint"] = text if full or len(text) <= MAX_HINT else text[: MAX_HINT - 1] + "…"
+        out["hint"] = text if full else shapes.whole_sentences(text, MAX_HINT)
+    if depth > 0 and out.get("default") == "":
+        del out["default"]  # an empty text field says nothing at depth
     if depth > 0 and set(out) == {"type"}:
         return ptype
     return out
@@ -120,14 +149,19 @@ def _param_hints(p: Mapping[str, Any]) -> list[str]:
 
 
 def operation_params(
-    node: Mapping[str, Any], node_type: str, op: Operation, *, limit: int | None = MAX_PARAMS
+    node: Mapping[str, Any],
+    node_type: str,
+    op: Operation,
+    *,
+    limit: int | None = MAX_PARAMS,
+    switches: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The parameters shown for `op`, required ones first, each described (all of them when
-    `limit` is None)."""
+    """The parameters shown for `op` (with `switches` turned), required ones first, each
+    described (all of them when `limit` is None)."""
     props = node["p"]
     vc = VersionClass((node["v"],), None, 0, _as_param_specs(props))
     ctx = ParamContext(version=node["v"], node_type=node_type)
-    values = shown_values(node, node_type, op)
+    values = shown_values(node, node_type, op, switches)
     seen: set[str] = set()
     shown = []
     for p in props:
@@ -137,7 +171,55 @@ def operation_params(
         shown.append(p)
     shown.sort(key=lambda p: not p.get("r"))
     full = limit is None
-    return {p["n"]: _describe(p, version=float(node["v"]), full=full) for p in shown[:limit]}
+    described = {p["n"]: _describe(p, version=float(node["v"]), full=full) for p in shown[:limit]}
+    for name, value in (switches or {}).items():
+        if name in described:  # what the caller turned is what the node sets
+            described[name] = _with_value(described[name], value)
+    return described
+
+
+def _with_value(desc: Any, value: Any) -> Any:
+    out = {"type": desc} if isinstance(desc, str) else dict(desc)
+    out.pop("default", None)
+    return {**out, "set": value}
+
+
+def switched_params(
+    node: Mapping[str, Any],
+    spec: NodeSpec,
+    cls: VersionClass | None,
+    op: Operation,
+    *,
+    full: bool,
+    switches: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The parameters (and credential types) a switch shows when set to another value than
+    its default: condition ("sendBody=true, specifyBody=json") → {name: description} (`full`)
+    or the names only (a first message); and condition → credential types."""
+    creds = [(c.name, c.display_options) for c in (cls.credentials if cls else ())]
+    params: dict[str, Any] = {}
+    credentials: dict[str, list[str]] = {}
+    version = float(node["v"])
+    at_base = set(operation_params(node, spec.type, op, limit=None, switches=switches))
+    for item in switched(node, spec.type, op, creds, base=switches):
+        # A name already shown (Code's jsCode with another default) is not news.
+        props = [
+            node["p"][i]
+            for i in item.params
+            if node["p"][i]["n"] not in item.values and node["p"][i]["n"] not in at_base
+        ]
+        if not full:  # names only: a name listed under an earlier setting is not news
+            listed = _names(params)
+            props = [p for p in props if p["n"] not in listed]
+        if props:
+            params[item.condition] = (
+                {p["n"]: _describe(p, version=version, full=True) for p in props}
+                if full
+                else _unique(p["n"] for p in props)
+            )
+        if item.credentials:
+            credentials[item.condition] = list(item.credentials)
+    return params, credentials
 
 
 def node_spec(
@@ -147,12 +229,15 @@ def node_spec(
     library: TemplateLibrary | None = None,
     current: Mapping[str, Any] | None = None,
     full: bool = False,
+    switches: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the LLM needs to use `spec` for `request`: the newest typeVersion, the likely
     resource/operation (the one `current` parameters name, when given) and its parameters,
     every operation the node offers, outputs, the credential types of that version, n8n's
     builder hints, the fields its items carry, and one real configuration from the templates
-    of the same version class and operation. `full`: every parameter (no cap)."""
+    of the same version class and operation; under `when`, the parameters a switch shows at
+    another value (e.g. "sendBody=true"). `full`: every parameter (no cap), each switched one
+    described. `switches`: switch values to render the spec at (e.g. {"sendBody": True})."""
     summary: dict[str, Any] = {"type": spec.type, "typeVersion": _num(spec.latest_version)}
     if is_start_node(spec):
         summary["trigger"] = True
@@ -163,6 +248,8 @@ def node_spec(
     params_type = spec.type if spec.type in default_params() else spec.type.removesuffix("Tool")
     usage = library.operation_usage(params_type) if library is not None else {}
     op = Operation(None, None)
+    when: dict[str, Any] = {}
+    credentials_when: dict[str, list[str]] = {}
     if node is not None and float(node["v"]) == spec.latest_version:
         if current is not None and ("resource" in current or "operation" in current):
             op = Operation(current.get("resource"), current.get("operation"))
@@ -176,9 +263,15 @@ def node_spec(
         if operations and len(operation_pairs(params_type)) > 1:
             # Every operation, so a guessed one never hides the one the request needs.
             summary["operations"] = operations
-        params = operation_params(node, spec.type, op, limit=None if full else MAX_PARAMS)
+        params = operation_params(
+            node, spec.type, op, limit=None if full else MAX_PARAMS, switches=switches
+        )
         if params:
             summary["parameters"] = params
+        when, credentials_when = switched_params(node, spec, cls, op, full=full, switches=switches)
+        if when:
+            summary["when"] = when
+            summary["when_note"] = WHEN_NOTE
         if library is not None:
             shown = params if full else operation_params(node, spec.type, op, limit=None)
             example = mined_configuration(
@@ -187,13 +280,15 @@ def node_spec(
                 op,
                 cls=cls,
                 defaults=_default_operations(params_type),
-                keys={*shown, "resource", "operation"},
+                keys={*shown, *_names(when), "resource", "operation"},
             )
             if example:
-                summary["example_parameters"] = example
-    credentials = details.credential_types(spec, cls, node, op)
+                summary["example_parameters"] = _filter_versions(example, node)
+    credentials = details.credential_types(spec, cls, node, op, switches)
     if credentials:
         summary["credentials"] = credentials
+    if credentials_when:
+        summary["credentials_when"] = credentials_when
     hints = details.node_hints(spec, node)
     if hints:
         summary["hints"] = hints
@@ -209,11 +304,14 @@ def node_spec_for(
     resource: str | None = None,
     operation: str | None = None,
     library: TemplateLibrary | None = None,
+    switches: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The full spec of `spec` for an exact resource/operation (what `get_node_spec` answers
     and `clixen spec` prints): every parameter that operation shows. A missing resource or
     operation is n8n's default (or the resource that offers `operation`); raises ValueError
-    naming the valid values when the node has no such resource or operation."""
+    naming the valid values when the node has no such resource or operation. `switches`
+    (e.g. {"sendBody": True}) renders it at those switch values; raises ValueError naming the
+    switches when one is not a switch of that operation or takes no such value."""
     params_type = spec.type if spec.type in default_params() else spec.type.removesuffix("Tool")
     pairs = operation_pairs(params_type)
     defaults = _default_operations(params_type)
@@ -236,7 +334,44 @@ def node_spec_for(
                 + f"; operations: {', '.join(ops)}"
             )
     current = {k: v for k, v in (("resource", resource), ("operation", operation)) if v}
-    return node_spec(spec, request="", library=library, current=current or None, full=True)
+    if switches:
+        switches = _checked_switches(spec, Operation(resource, operation), switches)
+    return node_spec(
+        spec, request="", library=library, current=current or None, full=True, switches=switches
+    )
+
+
+def _checked_switches(spec: NodeSpec, op: Operation, switches: Mapping[str, Any]) -> dict[str, Any]:
+    """`switches` with text values read as n8n compares them; ValueError when a name is not a
+    boolean/options parameter of the operation (at these values) or a value not one of its."""
+    node = _params_of(spec.type)
+    if node is None or float(node["v"]) != spec.latest_version:
+        raise ValueError(f"{spec.type} has no switches to set")
+    values = parse_values(switches)
+    vc = VersionClass((node["v"],), None, 0, _as_param_specs(node["p"]))
+    ctx = ParamContext(version=node["v"], node_type=spec.type)
+    shown = shown_values(node, spec.type, op, values)
+    names = []
+    for p in node["p"]:
+        switch = p["t"] in ("boolean", "options") and p["n"] not in ("resource", "operation")
+        if switch and p["n"] not in names and _shown(p, vc, shown, ctx):
+            names.append(p["n"])
+    for name, value in values.items():
+        if name not in names:
+            raise ValueError(
+                f"{name!r} is not a switch of {spec.type} here; switches: {', '.join(names)}"
+            )
+        p = next(p for p in node["p"] if p["n"] == name and _shown(p, vc, shown, ctx))
+        allowed = (
+            [True, False]
+            if p["t"] == "boolean"
+            else [o[0] if isinstance(o, list) else o for o in p.get("o") or []]
+        )
+        if value not in allowed or isinstance(value, bool) != (p["t"] == "boolean"):
+            raise ValueError(
+                f"{name} takes {', '.join(json.dumps(a) for a in allowed)}, not {json.dumps(value)}"
+            )
+    return values
 
 
 @lru_cache(maxsize=1024)
@@ -282,6 +417,43 @@ def output_fields(spec: NodeSpec, resource: str | None, operation: str | None) -
     if len(names) > MAX_OUTPUT_FIELDS:
         return [*names[:MAX_OUTPUT_FIELDS], f"…{len(names) - MAX_OUTPUT_FIELDS} more"]
     return names
+
+
+def _filter_versions(example: Any, node: Mapping[str, Any]) -> Any:
+    """`example` with each filter's `options.version` the one the spec states for the node's
+    version (a template of an older version of the same class carries an older one)."""
+    versions = {
+        shapes.filter_version(p.get("fv"), float(node["v"]))
+        for p in _all_props(node["p"])
+        if p["t"] == "filter"
+    }
+    if len(versions) != 1:
+        return example
+    [version] = versions
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        out = {k: fix(v) for k, v in value.items()}
+        options = out.get("options")
+        if "conditions" in out and isinstance(options, dict) and "version" in options:
+            out["options"] = {**options, "version": version}
+        return out
+
+    return fix(example)
+
+
+def _all_props(props: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+    for p in props:
+        yield p
+        for group in p.get("c") or []:
+            yield from _all_props(group.get("v") or [])
+
+
+def _names(when: Mapping[str, Any]) -> set[str]:
+    return {name for group in when.values() for name in group}
 
 
 def _unique(values: Iterable[Any]) -> list[Any]:
