@@ -147,6 +147,8 @@ def retrieve(
     # The core toolbox's line says more than a candidate's: a toolbox type is listed there.
     toolbox = toolbox_lines(catalog, exclude={*chosen, *denied})
     listed = [c for c in listed if c.type not in TOOLBOX]
+    if any(t in NEEDS_CHAT_MODEL for t in chosen) and not _OPENAI_NODE_WORDS.search(text):
+        listed = [c for c in listed if c.type != L + "openAi"]  # "openai" means the model
     context = PromptContext(
         node_specs=specs,
         examples=[compact_template(t.workflow) for t in picked],
