@@ -48,6 +48,7 @@ MAX_COLLECTION_FIELDS = 10
 MAX_DEPTH = 4  # fixedCollections inside fixedCollections, rendered this deep (full specs)
 MAX_HINT = 200  # characters of n8n's hints on one parameter in a first message
 MAX_GROUP_FIELDS = 16  # fields of one fixedCollection group in a first message
+MAX_SPEC_CHARS = 8_500  # a full spec longer than this lists `when` by names only
 GENERIC_AUTH_NOTES = (
     "The node's credentials key is this same type: "
     '"credentials": {"httpHeaderAuth": {"name": "SECRET_NAME"}}.'
@@ -336,9 +337,18 @@ def node_spec_for(
     current = {k: v for k, v in (("resource", resource), ("operation", operation)) if v}
     if switches:
         switches = _checked_switches(spec, Operation(resource, operation), switches)
-    return node_spec(
+    out = node_spec(
         spec, request="", library=library, current=current or None, full=True, switches=switches
     )
+    if len(json.dumps(out, separators=(",", ":"), ensure_ascii=False)) > MAX_SPEC_CHARS:
+        # Too long to read whole (a node with dozens of modes): `when` by names; the model
+        # asks for one setting in full with `switches`.
+        node = _params_of(spec.type)
+        cls = spec.version_class(spec.latest_version)
+        if node is not None and "when" in out:
+            op = Operation(out.get("resource"), out.get("operation"))
+            out["when"], _ = switched_params(node, spec, cls, op, full=False, switches=switches)
+    return out
 
 
 def _checked_switches(spec: NodeSpec, op: Operation, switches: Mapping[str, Any]) -> dict[str, Any]:

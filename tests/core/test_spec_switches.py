@@ -39,6 +39,17 @@ def test_http_request_names_body_headers_query_and_generic_auth() -> None:
     assert "queryParameters" in when["sendQuery=true"]
     assert "genericAuthType" in when["authentication=genericCredentialType"]
     assert "nodeCredentialType" in when["authentication=predefinedCredentialType"]
+    generic = spec(B + "httpRequest")["when"]["authentication=genericCredentialType"]  # type: ignore[index]
+    assert {"httpHeaderAuth", "httpBearerAuth", "oAuth2Api"} <= set(
+        generic["genericAuthType"]["options"]
+    )
+
+
+def test_a_spec_too_long_to_read_whole_lists_when_by_names() -> None:
+    lookup = NodeLookup(default_catalog())
+    answer = lookup.answer("get_node_spec", json.dumps({"type": B + "uproc"}))
+    assert not answer.endswith("…(cut)")
+    assert all(isinstance(v, list) for v in json.loads(answer)["when"].values())
 
 
 def test_switched_parameters_of_set_respond_and_merge() -> None:

@@ -75,7 +75,7 @@ def _slim_property(p: Mapping[str, Any]) -> dict[str, Any] | None:
         }
         if hints:
             out["fh"] = hints
-    kinds = (p.get("typeOptions") or {}).get("credentialTypes")
+    kinds = p.get("credentialTypes")
     if ptype == "credentialsSelect" and isinstance(kinds, list):
         out["ct"] = [
             str(k) for k in kinds
@@ -178,7 +178,7 @@ def _params_of(node_type: str) -> Mapping[str, Any] | None:
 
 @lru_cache(maxsize=256)
 def _tool_variant(base_type: str) -> Mapping[str, Any] | None:
-    """n8n's derived `<type>Tool` node (n8n-workflow's convertNodeToAiTool): the base's
+    """n8n's derived `<type>Tool` node (`convertNodeToAiTool`, n8n/dist/tool-generation): the base's
     parameters and `toolDescription` — behind `descriptionType: manual` on a node with
     resources or operations, where n8n describes the tool from the operation by default."""
     node: Mapping[str, Any] | None = default_params().get(base_type)
