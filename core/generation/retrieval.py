@@ -77,8 +77,9 @@ class Retrieval:
 
     @property
     def offered_types(self) -> tuple[str, ...]:
-        """Every node type the first message offers: spec'd, then listed."""
-        return (*self.node_types, *(c.type for c in self.candidates))
+        """Every node type the first message offers: spec'd, listed, then in the core toolbox."""
+        toolbox = (line.split(" ", 1)[0] for line in self.context.toolbox)
+        return (*self.node_types, *(c.type for c in self.candidates), *toolbox)
 
 
 def retrieve(
