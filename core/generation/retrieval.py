@@ -44,7 +44,7 @@ MAX_SPECS = 7
 FIRST_MESSAGE_BUDGET = 6_000
 MIN_SPECS = 3
 # Core toolbox lines a first message keeps when it must shrink (Code, HTTP Request, Set, IF…).
-MIN_TOOLBOX = 8
+MIN_TOOLBOX = 6
 # Search hits considered for the listed shortlist (candidates).
 CANDIDATE_SEARCH = 30
 EXAMPLES_PER_PROMPT = 1

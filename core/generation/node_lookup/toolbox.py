@@ -33,7 +33,7 @@ TOOLBOX: tuple[str, ...] = (  # most needed first: a first message short of room
 )
 MAX_LINE_CHARS = 300
 MAX_OPTIONS = 3
-MAX_WHEN = 2  # switch settings named per line
+MAX_WHEN = 1  # switch settings named per line (the one that shows the most)
 # Every node has its `options` collection; the line leaves it out.
 _LEFT_OUT = frozenset({"options"})
 
