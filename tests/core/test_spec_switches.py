@@ -137,3 +137,16 @@ def test_the_first_message_carries_the_core_toolbox() -> None:
     assert not any(
         line.startswith(B + "code ") for line in toolbox_lines(catalog, exclude={B + "code"})
     )
+
+
+def test_an_examples_filter_version_is_the_specs() -> None:
+    from core.generation.node_lookup.params import default_params
+    from core.generation.specs import _filter_versions
+
+    stated = spec(B + "if")["parameters"]["conditions"]["value"]["options"]["version"]  # type: ignore[index]
+    old = {"conditions": {"options": {"version": 1}, "conditions": [], "combinator": "and"}}
+    fixed = _filter_versions(old, default_params()[B + "if"])
+    assert fixed["conditions"]["options"]["version"] == stated
+    nested = {"rules": {"values": [{"conditions": {"options": {"version": 1}, "conditions": []}}]}}
+    fixed = _filter_versions(nested, default_params()[B + "switch"])
+    assert fixed["rules"]["values"][0]["conditions"]["options"]["version"] == stated
