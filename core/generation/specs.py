@@ -272,7 +272,8 @@ def node_spec(
         when, credentials_when = switched_params(node, spec, cls, op, full=full, switches=switches)
         if when:
             summary["when"] = when
-            summary["when_note"] = WHEN_NOTE
+            if full:  # a first message's header says what `when` is (with tools or without)
+                summary["when_note"] = WHEN_NOTE
         if library is not None:
             shown = params if full else operation_params(node, spec.type, op, limit=None)
             example = mined_configuration(
