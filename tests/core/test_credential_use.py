@@ -117,6 +117,12 @@ def test_a_literal_prefix_names_the_host_and_a_run_time_host_is_a_warning() -> N
     wf = with_node(labelled_schedule("x"), http_node(prefixed, "githubApi"))
     assert not [i for i in validate(wf).issues if i.code == "credential_host"]
     assert codes(wf) == []
+    # Hosts of the same service that real workflows n8n accepts call.
+    for url, ctype in (
+        ("https://models.github.ai/inference/chat/completions", "githubApi"),
+        ("https://management.azure.com/subscriptions", "microsoftOAuth2Api"),
+    ):
+        assert codes(with_node(labelled_schedule("x"), http_node(url, ctype))) == [], url
     for url in ("={{ $json.where }}", "={{ $fromAI('url', 'the URL', 'string') }}"):
         report = validate(with_node(labelled_schedule("x"), http_node(url)))
         assert not report.errors, url
