@@ -150,3 +150,13 @@ def test_an_examples_filter_version_is_the_specs() -> None:
     nested = {"rules": {"values": [{"conditions": {"options": {"version": 1}, "conditions": []}}]}}
     fixed = _filter_versions(nested, default_params()[B + "switch"])
     assert fixed["rules"]["values"][0]["conditions"]["options"]["version"] == stated
+
+
+def test_a_first_message_spec_lists_switched_parameters_by_name() -> None:
+    from core.generation.specs import node_spec
+
+    catalog = default_catalog()
+    brief = node_spec(catalog.nodes[B + "httpRequest"], request="post json to an api")
+    assert "jsonBody" in brief["when"]["sendBody=true, specifyBody=json"]
+    assert "when_note" not in brief  # the first message's header says what `when` is
+    assert "get_node_spec" not in json.dumps(brief)
