@@ -160,8 +160,8 @@ def context_block(ctx: PromptContext, *, examples: bool = True) -> str:
         )
     if ctx.toolbox:
         parts.append(
-            "Core nodes (type, typeVersion, display name: parameters, * required, (option "
-            "values); after ';' a switch setting → the parameters it adds):\n"
+            "Core nodes (type, typeVersion: parameters, * required, (option values); after "
+            "';' a switch setting → the parameters it adds):\n"
             + "\n".join(f"- {line}" for line in ctx.toolbox)
         )
     if ctx.guides:

@@ -44,7 +44,7 @@ MAX_SPECS = 7
 FIRST_MESSAGE_BUDGET = 6_000
 MIN_SPECS = 3
 # Core toolbox lines a first message keeps when it must shrink (Code, HTTP Request, Set, IF…).
-MIN_TOOLBOX = 6
+MIN_TOOLBOX = 4
 # Search hits considered for the listed shortlist (candidates).
 CANDIDATE_SEARCH = 30
 EXAMPLES_PER_PROMPT = 1
@@ -185,18 +185,19 @@ def _ai_first(chosen: list[str], text: str) -> list[str]:
 
 
 def _within_budget(found: Retrieval, text: str, catalog: NodeCatalog) -> Retrieval:
-    """`found` cut to FIRST_MESSAGE_BUDGET: the example workflow goes first, then the last
-    specs become listed candidates (the model can still fetch them), never below MIN_SPECS."""
+    """`found` cut to FIRST_MESSAGE_BUDGET: the core toolbox's last lines go first (never
+    below MIN_TOOLBOX), then the example workflow, then the last specs become listed
+    candidates (the model can still fetch them), never below MIN_SPECS."""
     while True:
         ctx = found.context
         sized = replace(ctx, tools=True)  # the longer wording, as sent with tools
         size = estimate_tokens(generation_messages(request=text, ctx=sized)) + tool_schema_tokens()
         if size <= FIRST_MESSAGE_BUDGET:
             return found
-        if ctx.examples:
-            found = replace(found, examples=(), context=replace(ctx, examples=[]))
-        elif len(ctx.toolbox) > MIN_TOOLBOX:
+        if len(ctx.toolbox) > MIN_TOOLBOX:
             found = replace(found, context=replace(ctx, toolbox=ctx.toolbox[:-1]))
+        elif ctx.examples:
+            found = replace(found, examples=(), context=replace(ctx, examples=[]))
         elif len(ctx.node_specs) > MIN_SPECS:
             moved = candidate(found.node_types[-1], catalog)
             found = replace(

@@ -1,7 +1,7 @@
-"""The core toolbox: one compact line for each general node most workflows lean on (Code, HTTP
-Request, Set, IF, Filter, Switch, Merge, Wait, Aggregate, Split Out, an agent's model and
-memory…), carried by every first message, so a model without tool calls still knows their
-type, version and parameter names — and what each switch turns on."""
+"""The core toolbox: one compact line for each general node most workflows lean on (HTTP
+Request, Code, Set, IF, Filter, Wait, Merge, an agent's memory, Switch, Aggregate, Split Out,
+Remove Duplicates, Loop), carried by every first message, so a model without tool calls still
+knows their type, version and parameter names — and what their main switch turns on."""
 
 from __future__ import annotations
 
@@ -24,15 +24,13 @@ TOOLBOX: tuple[str, ...] = (  # most needed first: a first message short of room
     B + "aggregate",
     B + "splitOut",
     B + "removeDuplicates",
-    L + "agent",
-    L + "lmChatOpenAi",
-    B + "scheduleTrigger",
-    B + "webhook",
-    B + "respondToWebhook",
     B + "splitInBatches",
 )
+# Triggers, Respond to Webhook and the agent with its chat model are not here: retrieval adds
+# them whenever a request implies them (every workflow gets a trigger; AI words bring the agent,
+# its model and memory).
 MAX_LINE_CHARS = 300
-MAX_OPTIONS = 3
+MAX_OPTIONS = 5  # an options parameter with more values (HTTP methods) is named without them
 MAX_WHEN = 1  # switch settings named per line (the one that shows the most)
 # Every node has its `options` collection; the line leaves it out.
 _LEFT_OUT = frozenset({"options"})
@@ -57,7 +55,10 @@ def _render(node_type: str, version: float, display_name: str) -> str:
     from core.generation.specs import _num, operation_params, switched_params
 
     node = _params_of(node_type)
-    head = f"{node_type} v{_num(version)} ({display_name})"
+    short = node_type.rsplit(".", 1)[-1].lower()
+    # The display name only where the type does not say it ("Edit Fields (Set)", not "If").
+    named = "".join(display_name.lower().split()) in (short, short + "node")
+    head = f"{node_type} v{_num(version)}" + ("" if named else f" ({display_name})")
     if node is None or float(node["v"]) != version:
         return head
     op = Operation(None, None)
@@ -68,9 +69,8 @@ def _render(node_type: str, version: float, display_name: str) -> str:
             continue
         text = name + ("*" if isinstance(desc, dict) and desc.get("required") else "")
         options = desc.get("options") if isinstance(desc, dict) else None
-        if options:
-            shown = [str(o) for o in options[:MAX_OPTIONS]]
-            text += "(" + "|".join(shown) + ("|…" if len(options) > MAX_OPTIONS else "") + ")"
+        if options and len(options) <= MAX_OPTIONS:
+            text += "(" + "|".join(str(o) for o in options) + ")"
         parts.append(text)
     spec = default_catalog().get(node_type)
     if spec is None or spec.latest_version != version:
