@@ -140,8 +140,8 @@ def test_the_first_message_carries_the_core_toolbox() -> None:
 
 
 def test_an_examples_filter_version_is_the_specs() -> None:
+    from core.generation.node_lookup.describe import _filter_versions
     from core.generation.node_lookup.params import default_params
-    from core.generation.specs import _filter_versions
 
     stated = spec(B + "if")["parameters"]["conditions"]["value"]["options"]["version"]  # type: ignore[index]
     old = {"conditions": {"options": {"version": 1}, "conditions": [], "combinator": "and"}}

@@ -51,14 +51,15 @@ def _line(node_type: str, catalog: NodeCatalog) -> str:
 def _render(node_type: str, version: float, display_name: str) -> str:
     from core.catalog import default_catalog
     from core.generation.node_lookup.choice import Operation
+    from core.generation.node_lookup.describe import operation_params, switched_params
     from core.generation.node_lookup.params import _params_of
-    from core.generation.specs import _num, operation_params, switched_params
 
     node = _params_of(node_type)
     short = node_type.rsplit(".", 1)[-1].lower()
     # The display name only where the type does not say it ("Edit Fields (Set)", not "If").
     named = "".join(display_name.lower().split()) in (short, short + "node")
-    head = f"{node_type} v{_num(version)}" + ("" if named else f" ({display_name})")
+    number = int(version) if float(version).is_integer() else version
+    head = f"{node_type} v{number}" + ("" if named else f" ({display_name})")
     if node is None or float(node["v"]) != version:
         return head
     op = Operation(None, None)
