@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from core.catalog.clixen_nodes import CLIXEN_NODES
 from core.catalog.index import NodeCatalog
 from core.catalog.node_spec import (
     BASE_PREFIX,
@@ -212,19 +213,22 @@ class _SpecsOnDemand(Mapping[str, NodeSpec]):
         self._built: dict[str, NodeSpec] = {}
 
     def __getitem__(self, node_type: str) -> NodeSpec:
+        if node_type in CLIXEN_NODES:
+            return CLIXEN_NODES[node_type]
         spec = self._built.get(node_type)
         if spec is None:
             spec = self._built[node_type] = _spec_from_entry(node_type, self._entries[node_type])
         return spec
 
     def __contains__(self, node_type: object) -> bool:
-        return node_type in self._entries
+        return node_type in self._entries or node_type in CLIXEN_NODES
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
+        yield from self._entries
+        yield from CLIXEN_NODES
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + len(CLIXEN_NODES)
 
 
 def _spec_from_entry(node_type: str, e: Mapping[str, Any]) -> NodeSpec:
