@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.catalog import NodeSpec, VersionClass
 from core.catalog.output_schemas import output_shape
+from core.catalog.slack_trigger import model_spec
 from core.generation.node_lookup import details, shapes
 from core.generation.node_lookup.choice import Operation as Operation
 from core.generation.node_lookup.choice import _as_param_specs as _as_param_specs
@@ -29,6 +30,7 @@ from core.generation.node_lookup.choice import popularity as popularity
 from core.generation.node_lookup.examples import mined_configuration as mined_configuration
 from core.generation.node_lookup.operations import operation_pairs
 from core.generation.node_lookup.params import _params_of, default_params, shown_values
+from core.kernel.slack_trigger import SLACK_TRIGGER_TYPE
 from core.validation.parameters import ParamContext, with_defaults
 from core.validation.shapes import MISSING
 
@@ -153,6 +155,8 @@ def node_spec(
     every operation the node offers, outputs, the credential types of that version, n8n's
     builder hints, the fields its items carry, and one real configuration from the templates
     of the same version class and operation. `full`: every parameter (no cap)."""
+    if spec.type == SLACK_TRIGGER_TYPE:  # Clixen's own node: no n8n definition to read
+        return model_spec()
     summary: dict[str, Any] = {"type": spec.type, "typeVersion": _num(spec.latest_version)}
     if is_start_node(spec):
         summary["trigger"] = True

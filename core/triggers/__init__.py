@@ -3,8 +3,8 @@ Clixen's one request URL, so Clixen receives it, matches it against what the act
 listen to, and calls the workflow in n8n through a Webhook trigger only Clixen can call.
 
 By job:
-- `spec` — the `clixen.slackTrigger` node's parameters, checked and bounded (the node type
-  itself is in the catalog: `core.catalog.clixen_nodes`);
+- `spec` — the `clixen.slackTrigger` node's parameters, checked and bounded (the node itself
+  is defined in `core.kernel.slack_trigger`, its catalog entry in `core.catalog.slack_trigger`);
 - `payload` — the one payload shape a workflow receives (`PAYLOAD_FIELDS`), and what a delivery
   adds from Slack;
 - `endpoints`, `compile` — the n8n side: a random webhook path, a per-workflow secret as an n8n
@@ -23,7 +23,7 @@ Layer: above `core.workspace`, below `core.validation` (whose `$json.X` checks r
 `PAYLOAD_FIELDS`) and `core.deploy` (which calls the deploy hooks).
 """
 
-from core.catalog.clixen_nodes import SLACK_TRIGGER_TYPE, TRIGGER_EVENTS
+from core.kernel.slack_trigger import SLACK_TRIGGER_TYPE, TRIGGER_EVENTS
 from core.triggers.access import (
     Channel,
     ChannelAccess,

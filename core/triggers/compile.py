@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from core.catalog.clixen_nodes import SLACK_TRIGGER_TYPE
+from core.kernel.slack_trigger import SLACK_TRIGGER_TYPE
 from core.triggers.endpoints import CREDENTIAL_TYPE, Endpoint
 from core.triggers.spec import trigger_nodes
 

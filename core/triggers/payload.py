@@ -1,6 +1,7 @@
 """The one payload shape a workflow started from Slack receives: these are the trigger's output
-fields, read downstream as `$json.<field>` (`PAYLOAD_FIELDS` names them for the validator's
-field checks, the catalog, the prompts and the README).
+fields, read downstream as `$json.<field>` (`PAYLOAD_FIELDS`, defined with the node in
+`core.kernel.slack_trigger`, names them for the validator's field checks, the catalog, the
+prompts and the README).
 
 Built in two steps: `event_payload` when an event is received (only what the event itself says:
 the ack path makes no Slack call), then `enrich` at delivery (the reacted-to message's text, the
@@ -13,29 +14,10 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from core.kernel.slack_trigger import PAYLOAD_FIELDS
 from core.triggers.access import SlackReader
 
-# Name → one-line meaning.
-PAYLOAD_FIELDS: Mapping[str, str] = {
-    "kind": "what started the run: message | reaction_added | member_joined_channel | command | "
-    "shortcut | button | test",
-    "team_id": "the Slack workspace id",
-    "channel_id": "the channel's id (C…)",
-    "channel_name": "the channel's name, without #",
-    "user_id": "who did it: the author, the reacting user, the member who joined, or who ran it",
-    "user_name": "that user's Slack name",
-    "text": "the message text (the reacted-to message for a reaction; the text typed after "
-    "/clixen run WORKFLOW for a run by hand)",
-    "ts": "the message's Slack timestamp (its id in the channel)",
-    "thread_ts": "the thread's parent timestamp when the message is in a thread, else empty",
-    "permalink": "a link to the message",
-    "reaction": "the emoji name added, without colons (reaction_added only)",
-    "message": "the message a reaction or the message shortcut points at: "
-    "{text, ts, user_id, permalink}",
-    "inputs": "what the user typed in the run's modal: input name → value",
-    "event_id": "Slack's id of the event (or Clixen's id of a run by hand)",
-    "workflow_id": "Clixen's id of the workflow",
-}
+__all__ = ["PAYLOAD_FIELDS", "PayloadKind", "empty_payload", "enrich", "event_payload"]
 
 MAX_TEXT = 12_000
 

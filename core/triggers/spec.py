@@ -2,51 +2,37 @@
 checked and bounded (every one of them comes from an LLM or a user), and whether a message
 matches its text filters.
 
-Parameters (all optional except `events`): `events` (message | reaction_added |
-member_joined_channel | manual), `channels` (ids `C…` or names `#support`; empty = anywhere
-Clixen is, not allowed for `message`), `emoji` (names without colons), `contains` (text, case
-insensitive), `pattern` (a regex: bounded length, no nested repetition, matched against at most
-MAX_MATCHED_TEXT characters, so a match always ends quickly), `include_bots`,
-`include_thread_replies`, `accepts_message` (offered by the message shortcut), `inputs`
-(`{name, label, required, multiline}`, asked in a modal before a run by hand).
+The parameters and their bounds are `core.kernel.slack_trigger`'s (`parse_trigger_params`);
+on top, a `pattern` that could take long to match is refused (`check_pattern`: no nested
+repetition, no two repetitions side by side) and at most MAX_MATCHED_TEXT characters of a
+message are matched, so a match always ends quickly.
 """
 
 from __future__ import annotations
 
 import re
 import re._parser as sre_parse  # the stdlib's own regex parser: to refuse nested repetition
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.catalog.clixen_nodes import SLACK_TRIGGER_TYPE, TRIGGER_EVENTS
 from core.kernel.errors import InvalidInput
+from core.kernel.slack_trigger import (
+    SLACK_TRIGGER_TYPE,
+    TriggerEvent,
+    TriggerInput,
+    parse_trigger_params,
+)
 
-MAX_CHANNELS = 20
-MAX_EMOJI = 20
-MAX_CONTAINS = 200
-MAX_PATTERN = 200
-MAX_INPUTS = 10
 MAX_MATCHED_TEXT = 4_000
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
-_CHANNEL_NAME = re.compile(r"^#?[a-z0-9][a-z0-9._\-]{0,79}$")
-_EMOJI = re.compile(r"^:?[a-z0-9_+\-']{1,100}:?$")
-_INPUT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
-
-
-@dataclass(frozen=True)
-class InputField:
-    """One input a workflow asks for before a run by hand (a modal field)."""
-
-    name: str
-    label: str
-    required: bool = False
-    multiline: bool = False
+# One input a workflow asks for before a run by hand (a modal field).
+InputField = TriggerInput
 
 
 @dataclass(frozen=True)
 class TriggerSpec:
-    """The trigger node of one workflow version, checked."""
+    """The trigger node of one workflow version, checked (`core.kernel.slack_trigger` reads the
+    parameters; this adds the node's name and what matching and subscribing need)."""
 
     node_name: str
     events: tuple[str, ...]
@@ -62,11 +48,11 @@ class TriggerSpec:
     @property
     def listens(self) -> tuple[str, ...]:
         """The Slack events it listens to (everything but `manual`)."""
-        return tuple(e for e in self.events if e != "manual")
+        return tuple(e for e in self.events if e != TriggerEvent.manual)
 
     @property
     def runs_by_hand(self) -> bool:
-        return "manual" in self.events or self.accepts_message
+        return TriggerEvent.manual in self.events
 
     def filters(self) -> dict[str, Any]:
         """What a subscription keeps to match events (stored as JSON)."""
@@ -103,95 +89,27 @@ def trigger_of(workflow: Mapping[str, Any]) -> TriggerSpec | None:
     return parse_trigger(nodes[0])
 
 
-def _strings(value: Any, what: str, limit: int) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        value = [v for v in re.split(r"[,\s]+", value) if v]
-    if not isinstance(value, Sequence) or not all(isinstance(v, str) for v in value):
-        raise InvalidInput(f"The Slack trigger's `{what}` must be a list of texts.")
-    if len(value) > limit:
-        raise InvalidInput(f"The Slack trigger's `{what}` can list at most {limit}.")
-    return [v.strip() for v in value if v.strip()]
-
-
 def parse_trigger(node: Mapping[str, Any]) -> TriggerSpec:
     """One trigger node's parameters, checked (InvalidInput says which and what to do)."""
     name = str(node.get("name") or "Slack trigger")[:120]
-    params = node.get("parameters") or {}
-    if not isinstance(params, Mapping):
-        raise InvalidInput(f'The parameters of "{name}" must be an object.')
-    events = _strings(params.get("events"), "events", len(TRIGGER_EVENTS))
-    unknown = [e for e in events if e not in TRIGGER_EVENTS]
-    if not events or unknown:
-        raise InvalidInput(
-            f'"{name}" needs `events` from: {", ".join(TRIGGER_EVENTS)}'
-            + (f" (unknown: {', '.join(u[:40] for u in unknown)})." if unknown else ".")
-        )
-    channels = _strings(params.get("channels"), "channels", MAX_CHANNELS)
-    for c in channels:
-        if not (_CHANNEL_ID.match(c) or _CHANNEL_NAME.match(c.lower())):
-            raise InvalidInput(
-                f'"{name}": {c[:80]!r} is not a channel; write a channel id (C0123…) or a name '
-                "such as #support."
-            )
-    if "message" in events and not channels:
-        raise InvalidInput(
-            f'"{name}" listens to messages: name the channels in `channels` (a message listener '
-            "never listens everywhere)."
-        )
-    emoji = [e.strip(":").lower() for e in _strings(params.get("emoji"), "emoji", MAX_EMOJI)]
-    if any(not _EMOJI.match(e) for e in emoji):
-        raise InvalidInput(f'"{name}": write `emoji` as names without colons, e.g. ["ticket"].')
-    contains = _text(params.get("contains"), "contains", MAX_CONTAINS, name)
-    pattern = _text(params.get("pattern"), "pattern", MAX_PATTERN, name)
-    if pattern:
-        check_pattern(pattern)
+    try:
+        params = parse_trigger_params(node.get("parameters") or {})
+    except ValueError as e:
+        raise InvalidInput(f'The Slack trigger "{name}": {e}') from e
+    if params.pattern:
+        check_pattern(params.pattern)
     return TriggerSpec(
         node_name=name,
-        events=tuple(dict.fromkeys(events)),
-        channels=tuple(dict.fromkeys(channels)),
-        emoji=tuple(dict.fromkeys(emoji)),
-        contains=contains,
-        pattern=pattern,
-        include_bots=params.get("include_bots") is True,
-        include_thread_replies=params.get("include_thread_replies") is True,
-        accepts_message=params.get("accepts_message") is True,
-        inputs=_inputs(params.get("inputs"), name),
+        events=tuple(str(e) for e in params.events),
+        channels=params.channels,
+        emoji=params.emoji,
+        contains=params.contains,
+        pattern=params.pattern,
+        include_bots=params.include_bots,
+        include_thread_replies=params.include_thread_replies,
+        accepts_message=params.accepts_message,
+        inputs=params.inputs,
     )
-
-
-def _text(value: Any, what: str, limit: int, name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > limit:
-        raise InvalidInput(f'"{name}": `{what}` must be a text of at most {limit} characters.')
-    return value.strip()
-
-
-def _inputs(value: Any, name: str) -> tuple[InputField, ...]:
-    if not value:
-        return ()
-    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) > MAX_INPUTS:
-        raise InvalidInput(f'"{name}": `inputs` must be a list of at most {MAX_INPUTS} fields.')
-    out: list[InputField] = []
-    for item in value:
-        if not isinstance(item, Mapping) or not _INPUT_NAME.match(str(item.get("name") or "")):
-            raise InvalidInput(
-                f'"{name}": each input needs a `name` of letters, digits and _ (e.g. "summary").'
-            )
-        label = str(item.get("label") or item["name"])[:48]
-        out.append(
-            InputField(
-                name=str(item["name"]),
-                label=label,
-                required=item.get("required") is True,
-                multiline=item.get("multiline") is True,
-            )
-        )
-    if len({f.name for f in out}) < len(out):
-        raise InvalidInput(f'"{name}": two inputs have the same name.')
-    return tuple(out)
 
 
 def check_pattern(pattern: str) -> re.Pattern[str]:

@@ -68,9 +68,10 @@ def plan(
     for ref in spec.channels:
         channel = access.channel(ref)
         if channel is None:
+            shown = ref if ref[:1] in "CG" and ref[1:].isalnum() and ref.isupper() else f"#{ref}"
             raise SubscriptionRefused(
-                f"There is no channel {ref[:80]} that Clixen can see. Check the name, and invite "
-                "Clixen to it if it is private."
+                f"There is no channel {shown[:80]} that Clixen can see. Check the name, and "
+                "invite Clixen to it if it is private."
             )
         if channel.kind in (ChannelKind.im, ChannelKind.mpim):
             raise SubscriptionRefused(

@@ -26,6 +26,7 @@ from core.deploy import (
     rollback_to,
 )
 from core.kernel import db
+from core.kernel.errors import ClixenError
 from core.kernel.models import (
     Project,
     TriggerDelivery,
@@ -50,7 +51,6 @@ from core.triggers import (
     RecordingNotifier,
     SlackEnvelope,
     SubscriptionDropped,
-    SubscriptionRefused,
     WebhookSender,
     deliver_due,
     install,
@@ -521,7 +521,7 @@ def test_a_subscription_where_its_creator_cannot_read_is_refused_and_nothing_dep
     says: str,
 ) -> None:
     wf_id = new_workflow(session_factory)
-    with pytest.raises(SubscriptionRefused, match=says):
+    with pytest.raises(ClixenError, match=says):
         deploy(
             session_factory,
             client,
