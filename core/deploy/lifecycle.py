@@ -159,6 +159,8 @@ def discard_draft(
                         .execution_options(synchronize_session=False)
                     )
                     return bool(getattr(hiding, "rowcount", 0))
+        # A first deploy that failed after its Slack trigger's credential was made leaves it.
+        drop_endpoint(session_factory=session_factory, n8n=n8n, workflow_id=workflow_id)
         with session_factory.begin() as session:
             # Under the deploy lock nothing deploys it meanwhile; the condition says so again.
             gone = session.execute(

@@ -126,7 +126,7 @@ def deploy_version(
     with workflow_lock(session_factory, workflow_id), n8n.deadline(deadline_s):
         if key and (earlier := replay(session_factory, key)) is not None:
             return earlier
-        trigger = _prepare_trigger(session_factory, n8n, workflow_id, payload, actor)
+        trigger = _prepare_trigger(session_factory, workflow_id, payload, actor)
         new = _NewVersion(
             workflow_id=workflow_id,
             source=VersionSource(source),
@@ -153,7 +153,9 @@ def deploy_version(
                     n8n=n8n,
                     workflow_id=workflow_id,
                     n8n_id=n8n_id,
-                    payload=trigger.compile(payload),
+                    payload=trigger.for_n8n(
+                        session_factory=session_factory, n8n=n8n, payload=payload
+                    ),
                     version=version.version,
                     say=say,
                 )
@@ -209,23 +211,16 @@ def deploy_version(
 
 def _prepare_trigger(
     session_factory: sessionmaker[Session],
-    n8n: N8nClient,
     workflow_id: int,
     payload: dict[str, Any],
     actor: Actor,
 ) -> triggers.Prepared:
-    """The version's Slack trigger checked with Slack and its n8n endpoint made, before anything
+    """The version's Slack trigger checked, where it listens checked with Slack, before anything
     is stored (no transaction open); an editor only, like the deploy itself."""
     if triggers.has_trigger(payload):
         with session_factory.begin() as session:
             authorized(session, workflow_id, actor)
-    return triggers.prepare(
-        session_factory=session_factory,
-        n8n=n8n,
-        workflow_id=workflow_id,
-        payload=payload,
-        user_id=actor.user_id,
-    )
+    return triggers.prepare(workflow_id=workflow_id, payload=payload, user_id=actor.user_id)
 
 
 @dataclass(frozen=True)

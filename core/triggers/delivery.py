@@ -21,12 +21,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel.models import TriggerDelivery, Workflow, utcnow
@@ -45,6 +46,11 @@ MAX_ATTEMPTS = len(BACKOFF_S)
 # How long a claimed delivery stays with its worker before another may take it.
 LEASE_S = 60
 SEND_TIMEOUT_S = 10.0
+# Delivered and skipped rows are kept this long (Slack retries an event for about an hour, and
+# the row is what makes a retry a duplicate); given-up ones longer, for App Home.
+KEEP_DONE = dt.timedelta(days=1)
+KEEP_GAVE_UP = dt.timedelta(days=30)
+PRUNE_EVERY_S = 600.0
 
 
 class DeliveryError(Exception):
@@ -236,6 +242,31 @@ def _record(
     return notices
 
 
+def prune_deliveries(
+    *, session_factory: sessionmaker[Session], now: dt.datetime | None = None
+) -> int:
+    """Delete deliveries past keeping (see KEEP_DONE, KEEP_GAVE_UP); how many went."""
+    now = now or utcnow()
+    with session_factory.begin() as session:
+        gone = session.execute(
+            delete(TriggerDelivery)
+            .where(
+                or_(
+                    and_(
+                        TriggerDelivery.status.in_(("delivered", "skipped")),
+                        TriggerDelivery.created_at < now - KEEP_DONE,
+                    ),
+                    and_(
+                        TriggerDelivery.status == "gave_up",
+                        TriggerDelivery.created_at < now - KEEP_GAVE_UP,
+                    ),
+                )
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(gone, "rowcount", 0) or 0)
+
+
 class DeliveryWorker:
     """Delivery passes on `threads` threads: at once after `wake()`, else every `idle_s`."""
 
@@ -265,10 +296,12 @@ class DeliveryWorker:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        for i in range(self._threads_n):
-            t = threading.Thread(target=self._loop, name=f"trigger-delivery-{i}", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"trigger-delivery-{i}", daemon=True)
+            for i in range(self._threads_n)
+        ]
+        for t in self._threads:
             t.start()
-            self._threads.append(t)
 
     def wake(self) -> None:
         """Deliveries were enqueued: look now."""
@@ -283,7 +316,16 @@ class DeliveryWorker:
             t.join(timeout_s)
 
     def _loop(self) -> None:
+        pruned_at = time.monotonic()
         while not self._stop.is_set():
+            if threading.current_thread() is self._threads[0] and (
+                time.monotonic() - pruned_at > PRUNE_EVERY_S
+            ):
+                pruned_at = time.monotonic()
+                try:
+                    prune_deliveries(session_factory=self._args["session_factory"])
+                except Exception:
+                    log.exception("pruning trigger deliveries failed")
             with self._wake:
                 seen = self._woken
             try:

@@ -58,6 +58,7 @@ from core.triggers import (
     run_by_hand,
     triggers_in_channel,
 )
+from core.triggers.delivery import prune_deliveries
 from core.triggers.spec import parse_trigger
 from core.triggers.subscriptions import plan, sync
 from core.workspace.projects import Actor, add_member, create_project
@@ -717,3 +718,19 @@ def test_a_run_by_hand_asks_for_its_required_input_then_reaches_the_workflow_wit
     assert (
         triggers_in_channel(session_factory=session_factory, actor=OWNER, channel_id=SUPPORT) == []
     )
+
+
+def test_old_deliveries_are_pruned_and_recent_ones_kept_for_dedupe(
+    session_factory: sessionmaker[Session], matching: None
+) -> None:
+    wf_id = subscribe(session_factory, **TICKETS)
+    receive(session_factory, reaction(event_id="Ev-old"))
+    receive(session_factory, reaction(event_id="Ev-new"))
+    with session_factory.begin() as s:
+        for row in s.scalars(select(TriggerDelivery)):
+            row.status = "delivered"
+            if row.event_id == "Ev-old":
+                row.created_at = utcnow() - dt.timedelta(days=2)
+    assert prune_deliveries(session_factory=session_factory) == 1
+    assert [d.event_id for d in deliveries(session_factory, wf_id)] == ["Ev-new"]
+    assert receive(session_factory, reaction(event_id="Ev-new")).status == ReceiveStatus.duplicate
