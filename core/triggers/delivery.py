@@ -1,0 +1,340 @@
+"""Delivering enqueued events to n8n, with backoff, until n8n accepts them or Clixen gives up
+visibly.
+
+`deliver_due` is one pass: it claims due deliveries (`FOR UPDATE SKIP LOCKED` and a lease, so
+replicas and threads never send one twice at once), commits, then — no transaction open — adds
+what Slack knows to each payload (`payload.enrich`), checks an "anywhere" subscription's creator
+can read the channel, and POSTs it to the workflow's webhook with its secret header; then one
+short transaction records each outcome: `delivered`; `pending` again after BACKOFF_S[attempt]
+(n8n down, slow, not registered yet, Slack unreachable for enrichment); `gave_up` after
+MAX_ATTEMPTS or when the workflow stopped (a `DeliveryGaveUp` notice: the thread and App Home say
+what was lost and why); `skipped` when the creator cannot read that channel.
+
+`DeliveryWorker` runs passes on a few threads: right away when `wake()` is called (the receiver
+calls it after enqueuing, so a delivery normally leaves within milliseconds), and every `idle_s`
+for retries that came due and for deliveries another replica enqueued and could not send (it
+stopped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.kernel.models import TriggerDelivery, Workflow, utcnow
+from core.n8n import N8nClient
+from core.triggers.access import ChannelAccess, SlackReader
+from core.triggers.endpoints import HEADER_NAME, Endpoint, endpoint_of
+from core.triggers.notices import QUIET, DeliveryGaveUp, TriggerNotifier
+from core.triggers.payload import enrich
+from core.triggers.subscriptions import ACTIVE_STATUSES, workflow_ref
+
+log = logging.getLogger(__name__)
+
+# Seconds before attempt n+1 (after attempt n failed); the last failure gives up (~35 min).
+BACKOFF_S = (1, 2, 5, 15, 30, 60, 120, 300, 600, 900)
+MAX_ATTEMPTS = len(BACKOFF_S)
+# How long a claimed delivery stays with its worker before another may take it.
+LEASE_S = 60
+SEND_TIMEOUT_S = 10.0
+# Delivered and skipped rows are kept this long (Slack retries an event for about an hour, and
+# the row is what makes a retry a duplicate); given-up ones longer, for App Home.
+KEEP_DONE = dt.timedelta(days=1)
+KEEP_GAVE_UP = dt.timedelta(days=30)
+PRUNE_EVERY_S = 600.0
+
+
+class DeliveryError(Exception):
+    """n8n (or the network) did not accept a delivery; the text says what it answered."""
+
+
+class WebhookSender:
+    """POSTs payloads to workflows' n8n webhooks with their secret header (one pooled HTTP
+    client; the URL comes from `N8nClient.webhook_url`, the one place that knows it)."""
+
+    def __init__(self, n8n: N8nClient, *, timeout_s: float = SEND_TIMEOUT_S) -> None:
+        self._n8n = n8n
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(3.0, timeout_s)))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send(self, endpoint: Endpoint, payload: Mapping[str, Any]) -> None:
+        url = self._n8n.webhook_url(endpoint.path)
+        try:
+            response = self._http.post(
+                url, json=dict(payload), headers={HEADER_NAME: endpoint.secret}
+            )
+        except httpx.HTTPError as e:
+            raise DeliveryError(f"n8n did not answer ({type(e).__name__})") from e
+        if response.status_code >= 300:
+            raise DeliveryError(f"n8n answered {response.status_code}: {response.text[:200]}")
+
+
+@dataclass(frozen=True)
+class DeliveryPass:
+    """What one pass did."""
+
+    delivered: int = 0
+    retrying: int = 0
+    gave_up: int = 0
+    skipped: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.delivered + self.retrying + self.gave_up + self.skipped
+
+
+@dataclass
+class _Job:
+    id: int
+    workflow_id: int
+    payload: dict[str, Any]
+    enriched: bool
+    check_reader: str | None
+    attempts: int
+    endpoint: Endpoint | None
+    active: bool
+    outcome: str = ""
+    error: str = ""
+
+
+def deliver_due(
+    *,
+    session_factory: sessionmaker[Session],
+    sender: WebhookSender,
+    reader: SlackReader | None = None,
+    access: ChannelAccess | None = None,
+    notifier: TriggerNotifier = QUIET,
+    now: dt.datetime | None = None,
+    limit: int = 8,
+) -> DeliveryPass:
+    """One pass over at most `limit` due deliveries (see the module docstring)."""
+    now = now or utcnow()
+    jobs = _claim(session_factory, now, limit)
+    if not jobs:
+        return DeliveryPass()
+    for job in jobs:
+        _attempt(job, sender=sender, reader=reader, access=access)
+    notices = _record(session_factory, jobs, now)
+    for notice in notices:
+        notifier.notify(notice)
+    count = {
+        k: sum(1 for j in jobs if j.outcome == k)
+        for k in ("delivered", "pending", "gave_up", "skipped")
+    }
+    return DeliveryPass(count["delivered"], count["pending"], count["gave_up"], count["skipped"])
+
+
+def _claim(session_factory: sessionmaker[Session], now: dt.datetime, limit: int) -> list[_Job]:
+    with session_factory.begin() as session:
+        rows = session.scalars(
+            select(TriggerDelivery)
+            .where(
+                TriggerDelivery.status == "pending",
+                TriggerDelivery.next_attempt_at <= now,
+                or_(TriggerDelivery.claimed_until.is_(None), TriggerDelivery.claimed_until < now),
+            )
+            .order_by(TriggerDelivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        jobs = []
+        statuses = dict(
+            session.execute(
+                select(Workflow.id, Workflow.status).where(
+                    Workflow.id.in_({r.workflow_id for r in rows})
+                )
+            ).all()
+        )
+        for row in rows:
+            row.claimed_until = now + dt.timedelta(seconds=LEASE_S)
+            row.attempts += 1
+            jobs.append(
+                _Job(
+                    id=row.id,
+                    workflow_id=row.workflow_id,
+                    payload=dict(row.payload),
+                    enriched=row.enriched,
+                    check_reader=row.check_reader,
+                    attempts=row.attempts,
+                    endpoint=endpoint_of(session, row.workflow_id),
+                    active=statuses.get(row.workflow_id) in ACTIVE_STATUSES,
+                )
+            )
+        return jobs
+
+
+def _attempt(
+    job: _Job, *, sender: WebhookSender, reader: SlackReader | None, access: ChannelAccess | None
+) -> None:
+    if not job.active or job.endpoint is None:
+        job.outcome, job.error = "gave_up", "the workflow is no longer active"
+        return
+    channel = str(job.payload.get("channel_id") or "")
+    try:
+        if (job.check_reader and channel) and (
+            access is None or not access.can_read(job.check_reader, channel)
+        ):
+            job.outcome = "skipped"
+            job.error = "its creator cannot read that channel"
+            return
+        if not job.enriched and reader is not None:
+            job.payload = enrich(job.payload, reader)
+            job.enriched = True
+    except Exception as e:  # Slack unreachable or refusing: try again later
+        log.warning("delivery %s: Slack lookup failed (%s)", job.id, type(e).__name__)
+        job.outcome, job.error = "pending", f"Slack did not answer ({type(e).__name__})"
+        return
+    try:
+        sender.send(job.endpoint, job.payload)
+    except DeliveryError as e:
+        log.info("delivery %s to workflow %s failed: %s", job.id, job.workflow_id, e)
+        job.outcome, job.error = "pending", str(e)
+        return
+    job.outcome = "delivered"
+
+
+def _record(
+    session_factory: sessionmaker[Session], jobs: list[_Job], now: dt.datetime
+) -> list[DeliveryGaveUp]:
+    notices = []
+    with session_factory.begin() as session:
+        for job in jobs:
+            row = session.get(TriggerDelivery, job.id)
+            if row is None:
+                continue
+            row.claimed_until = None
+            row.payload = job.payload
+            row.enriched = job.enriched
+            row.last_error = job.error[:2000] or None
+            if job.outcome == "pending" and job.attempts >= MAX_ATTEMPTS:
+                job.outcome = "gave_up"
+            if job.outcome == "delivered":
+                row.status = "delivered"
+                row.delivered_at = utcnow()
+            elif job.outcome == "pending":
+                delay = BACKOFF_S[min(job.attempts, MAX_ATTEMPTS) - 1]
+                row.next_attempt_at = now + dt.timedelta(seconds=delay)
+            else:
+                row.status = job.outcome
+            if job.outcome == "gave_up":
+                wf = session.get(Workflow, job.workflow_id)
+                if wf is not None:
+                    notices.append(
+                        DeliveryGaveUp(
+                            workflow_ref(wf),
+                            row.kind,
+                            str(job.payload.get("channel_id") or ""),
+                            job.attempts,
+                            job.error,
+                        )
+                    )
+    return notices
+
+
+def prune_deliveries(
+    *, session_factory: sessionmaker[Session], now: dt.datetime | None = None
+) -> int:
+    """Delete deliveries past keeping (see KEEP_DONE, KEEP_GAVE_UP); how many went."""
+    now = now or utcnow()
+    with session_factory.begin() as session:
+        gone = session.execute(
+            delete(TriggerDelivery)
+            .where(
+                or_(
+                    and_(
+                        TriggerDelivery.status.in_(("delivered", "skipped")),
+                        TriggerDelivery.created_at < now - KEEP_DONE,
+                    ),
+                    and_(
+                        TriggerDelivery.status == "gave_up",
+                        TriggerDelivery.created_at < now - KEEP_GAVE_UP,
+                    ),
+                )
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(gone, "rowcount", 0) or 0)
+
+
+class DeliveryWorker:
+    """Delivery passes on `threads` threads: at once after `wake()`, else every `idle_s`."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        sender: WebhookSender,
+        reader: SlackReader | None = None,
+        access: ChannelAccess | None = None,
+        notifier: TriggerNotifier = QUIET,
+        threads: int = 2,
+        idle_s: float = 1.0,
+    ) -> None:
+        self._args: dict[str, Any] = {
+            "session_factory": session_factory,
+            "sender": sender,
+            "reader": reader,
+            "access": access,
+            "notifier": notifier,
+        }
+        self._threads_n = threads
+        self._idle_s = idle_s
+        self._wake = threading.Condition()
+        self._woken = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"trigger-delivery-{i}", daemon=True)
+            for i in range(self._threads_n)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def wake(self) -> None:
+        """Deliveries were enqueued: look now."""
+        with self._wake:
+            self._woken += 1
+            self._wake.notify_all()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.set()
+        self.wake()
+        for t in self._threads:
+            t.join(timeout_s)
+
+    def _loop(self) -> None:
+        pruned_at = time.monotonic()
+        while not self._stop.is_set():
+            if threading.current_thread() is self._threads[0] and (
+                time.monotonic() - pruned_at > PRUNE_EVERY_S
+            ):
+                pruned_at = time.monotonic()
+                try:
+                    prune_deliveries(session_factory=self._args["session_factory"])
+                except Exception:
+                    log.exception("pruning trigger deliveries failed")
+            with self._wake:
+                seen = self._woken
+            try:
+                done = deliver_due(**self._args, limit=4)
+            except Exception:  # the database or a bug: log, wait, go on (nothing is lost)
+                log.exception("trigger delivery pass failed")
+                done = DeliveryPass()
+            if done.handled:
+                continue
+            with self._wake:
+                if self._woken == seen and not self._stop.is_set():
+                    self._wake.wait(self._idle_s)
