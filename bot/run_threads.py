@@ -29,6 +29,7 @@ from bot.blocks.run_message import (
     summary_blocks,
     summary_text,
 )
+from bot.blocks.triggers import runs_by_hand
 from bot.channels import bot_scopes
 from bot.pictures import post_picture, version_layout
 from bot.services import BotServices
@@ -363,6 +364,7 @@ def report_outcome(
             outline=outline,
             has_webhook=has_webhook,
             n8n_url=url,
+            runnable=runs_by_hand(payload),
         ),
     )
     # An edit's picture marks what changed since the version it replaced (see bot.pictures).

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.blocks.common import Block, button, clip, context, escape, header, plain, section
-from core.kernel.slack_trigger import TriggerEvent, TriggerParams, describe_trigger
+from core.kernel.slack_trigger import (
+    SLACK_TRIGGER_TYPE,
+    TriggerEvent,
+    TriggerParams,
+    describe_trigger,
+)
 from core.triggers import (
     DeliveryGaveUp,
     InputField,
@@ -77,6 +82,17 @@ class RunRequest:
             channel_id=str(data.get("c") or ""),
             message={str(k): str(v) for k, v in message.items()},
         )
+
+
+def runs_by_hand(workflow: Mapping[str, Any]) -> bool:
+    """Whether the workflow JSON's Slack trigger has `manual` among its events (it gets a Run
+    button); what the JSON says, nothing checked."""
+    for node in workflow.get("nodes") or []:
+        if isinstance(node, Mapping) and node.get("type") == SLACK_TRIGGER_TYPE:
+            events = (node.get("parameters") or {}).get("events")
+            if isinstance(events, list) and "manual" in events and not node.get("disabled"):
+                return True
+    return False
 
 
 def run_button(workflow_id: int, *, label: str = "Run") -> Block:

@@ -25,6 +25,7 @@ from core.kernel.models import Project, TriggerDelivery, TriggerEndpoint, Workfl
 from core.kernel.settings import get_settings
 from core.kernel.vocabulary import VersionSource
 from core.n8n import N8nClient
+from core.run_now import run_workflow_now
 from core.workspace.projects import Actor, create_project
 from tests.bot.conftest import TEAM, SlackSender, bot_settings, make_sender
 from tests.builders import delete_deployed
@@ -281,3 +282,28 @@ def test_n8ns_slack_trigger_is_refused_and_the_fixers_version_deploys_and_fires(
     trigger_bot.event(_reaction())
     got = _ran(n8n_client, session_factory, wf_id)
     assert got["kind"] == "reaction_added" and got["text"] == TICKET_TEXT
+
+
+def test_a_test_run_sends_the_last_real_event_or_a_sample_of_the_same_shape(
+    trigger_bot: SlackSender, session_factory: sessionmaker[Session], n8n_client: N8nClient
+) -> None:
+    wf_id = _deploy(session_factory, n8n_client, _workflow(_clixen(**TICKETS)))
+    settings = get_settings()
+
+    def keep_item() -> dict[str, Any]:
+        report = run_workflow_now(
+            session_factory=session_factory, n8n=n8n_client, workflow_id=wf_id, settings=settings
+        )
+        assert report.ok, report.message
+        assert report.execution is not None
+        return _payload(report.execution)
+
+    before = keep_item()  # nothing received yet: a sample in the payload's shape
+    assert before["kind"] == "test" and before["reaction"] == "ticket"
+    assert set(before) >= {"text", "permalink", "channel_id", "message", "inputs"}
+
+    trigger_bot.event(_reaction())
+    _ran(n8n_client, session_factory, wf_id)
+    after = keep_item()
+    assert after["kind"] == "reaction_added" and after["text"] == TICKET_TEXT
+    assert after["event_id"].startswith("test:")
