@@ -8,11 +8,15 @@ from slack_sdk import WebClient
 
 from bot.blocks.home import ProjectChoice, home_view
 from bot.blocks.messages import QuotaView, WorkflowRow
+from bot.blocks.triggers import home_triggers_blocks
 from bot.services import BotServices
 from core.connect import list_accounts
+from core.deploy.named import workflows_run_by_hand
 from core.deploy.workflows import Direction, list_workflows
 from core.kernel.vocabulary import Role
+from core.triggers import triggers_of_project
 from core.workspace.projects import (
+    Actor,
     default_project,
     list_projects,
     project_for,
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
     from core.kernel.models import Project, Workflow
 
 PAGE_SIZE = 10
+MAX_HOME_BLOCKS = 100  # Slack's limit for a view
 
 
 def workflow_row(wf: Workflow) -> WorkflowRow:
@@ -110,6 +115,14 @@ def publish_home(
         quota = quota_view(
             services, session=session, team_id=team_id, user_id=user_id, project_id=project.id
         )
+    # Workflows that start from Slack (what they listen to, Run buttons): core's use cases.
+    actor = Actor(team_id, user_id)
+    listings = triggers_of_project(
+        session_factory=services.session_factory, actor=actor, project_id=current.id
+    )
+    runnable = workflows_run_by_hand(
+        session_factory=services.session_factory, actor=actor, project_id=current.id
+    )
     view = home_view(
         projects=choices,
         current=current,
@@ -119,4 +132,6 @@ def publish_home(
         quota=quota,
         accounts=accounts,
     )
+    extra = home_triggers_blocks(listings, [(w.workflow_id, w.name) for w in runnable])
+    view["blocks"] = (view["blocks"] + extra)[:MAX_HOME_BLOCKS]
     client.views_publish(user_id=user_id, view=view)

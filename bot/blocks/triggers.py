@@ -245,17 +245,25 @@ def channel_triggers_blocks(channel_id: str, listings: Sequence[TriggerListing])
     return blocks
 
 
-def home_triggers_blocks(listings: Sequence[TriggerListing], *, runnable: set[int]) -> list[Block]:
-    """App Home's section: the project's workflows that start from Slack, a Run button on those
-    that run by hand (`runnable`)."""
-    if not listings:
+def home_triggers_blocks(
+    listings: Sequence[TriggerListing], runnable: Sequence[tuple[int, str]]
+) -> list[Block]:
+    """App Home's section: the project's workflows that start from Slack (what they listen to,
+    where, who made them, events lost this week), and a Run button on each that runs by hand
+    (`runnable`: workflow id and name)."""
+    if not listings and not runnable:
         return []
+    names = dict(runnable)
     blocks: list[Block] = [header("Started from Slack")]
     for t in listings[:MAX_LISTED]:
-        accessory = run_button(t.workflow_id) if t.workflow_id in runnable else None
-        blocks.append(section(_listing_line(t), accessory))
-    if len(listings) > MAX_LISTED:
-        blocks.append(context(f"…and {len(listings) - MAX_LISTED} more: `/clixen list`."))
+        line = _listing_line(t) + (" or by hand" if t.workflow_id in names else "")
+        accessory = run_button(t.workflow_id) if names.pop(t.workflow_id, None) else None
+        blocks.append(section(line, accessory))
+    for workflow_id, name in list(names.items())[:MAX_LISTED]:
+        blocks.append(section(f"• *{escape(name)}* — by hand", run_button(workflow_id)))
+    shown = min(len(listings), MAX_LISTED) + min(len(names), MAX_LISTED)
+    if len(listings) + len(names) > shown:
+        blocks.append(context(f"…and {len(listings) + len(names) - shown} more."))
     return blocks
 
 

@@ -307,3 +307,44 @@ def test_a_test_run_sends_the_last_real_event_or_a_sample_of_the_same_shape(
     after = keep_item()
     assert after["kind"] == "reaction_added" and after["text"] == TICKET_TEXT
     assert after["event_id"].startswith("test:")
+
+
+def test_clixen_triggers_app_home_and_the_run_button_and_leaving_the_channel(
+    trigger_bot: SlackSender,
+    slack: FakeSlack,
+    session_factory: sessionmaker[Session],
+    n8n_client: N8nClient,
+) -> None:
+    tickets = _deploy(session_factory, n8n_client, _workflow(_clixen(**TICKETS)))
+    weekly = _deploy(session_factory, n8n_client, _workflow(_clixen(events=["manual"]), "weekly"))
+
+    form = {
+        "team_id": TEAM,
+        "channel_id": SUPPORT,
+        "user_id": "U-alice",  # any member of the channel may ask
+        "command": "/clixen",
+        "text": "triggers",
+        "response_url": f"{slack.url}respond",
+        "trigger_id": "trig-triggers",
+    }
+    assert trigger_bot.post(urlencode(form), "application/x-www-form-urlencoded").status_code
+    listed = json.dumps(
+        slack.wait_for_text("respond", "Workflows that listen").args, ensure_ascii=False
+    )
+    assert "*tickets* — reaction :ticket: in <#C0SUPPORT>" in listed and "weekly" not in listed
+
+    trigger_bot.event({"type": "app_home_opened", "user": USER, "tab": "home"})
+    home = slack.wait_for_text("views.publish", "Started from Slack")
+    blocks = json.dumps(home.args, ensure_ascii=False)
+    assert "reaction :ticket: in <#C0SUPPORT>" in blocks and f'"value": "{weekly}"' in blocks
+
+    assert trigger_bot.action({"action_id": "workflow_run", "value": str(weekly)}).status_code
+    got = _ran(n8n_client, session_factory, weekly)
+    assert got["kind"] == "button" and got["user_id"] == USER
+
+    # The creator leaves #support: the tickets workflow stops listening there.
+    trigger_bot.event({"type": "member_left_channel", "user": USER, "channel": SUPPORT})
+    trigger_bot.settle()
+    trigger_bot.event(_reaction())
+    trigger_bot.settle()
+    assert _deliveries(session_factory, tickets) == []
