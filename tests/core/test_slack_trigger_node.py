@@ -14,6 +14,7 @@ from core.generation.node_lookup.tools import NodeLookup
 from core.generation.replies import apply_deterministic_fixes, known_versions
 from core.generation.retrieval import first_message
 from core.graph import text_outline, workflow_graph
+from core.graph.layout import layout_workflow
 from core.kernel.slack_trigger import (
     PAYLOAD_FIELDS,
     SLACK_TRIGGER_TYPE,
@@ -160,9 +161,12 @@ def test_the_fixer_turns_n8ns_slack_trigger_into_clixens() -> None:
     assert same["nodes"][0]["type"] == N8N_SLACK_TRIGGER
 
 
-def test_the_outline_shows_the_trigger_in_words() -> None:
+def test_the_outline_and_the_picture_show_the_trigger_in_words() -> None:
     lines = text_outline(workflow_graph(_workflow(CLIXEN)))
     assert lines == ["Slack trigger (reaction :ticket: in #support) → Jira"]
+    boxes = layout_workflow(_workflow(CLIXEN)).nodes
+    assert boxes["Slack trigger"].type_label == "reaction :ticket: in #support"
+    assert boxes["Jira"].type_label == "jira"
 
 
 def test_the_models_tools_offer_clixens_trigger_never_n8ns() -> None:
