@@ -278,7 +278,7 @@ class DeliveryWorker:
         reader: SlackReader | None = None,
         access: ChannelAccess | None = None,
         notifier: TriggerNotifier = QUIET,
-        threads: int = 2,
+        threads: int = 4,
         idle_s: float = 1.0,
     ) -> None:
         self._args: dict[str, Any] = {
@@ -329,7 +329,8 @@ class DeliveryWorker:
             with self._wake:
                 seen = self._woken
             try:
-                done = deliver_due(**self._args, limit=4)
+                # One at a time: a thread waiting on n8n holds no other delivery back.
+                done = deliver_due(**self._args, limit=1)
             except Exception:  # the database or a bug: log, wait, go on (nothing is lost)
                 log.exception("trigger delivery pass failed")
                 done = DeliveryPass()
