@@ -43,8 +43,9 @@ log = logging.getLogger(__name__)
 # Seconds before attempt n+1 (after attempt n failed); the last failure gives up (~35 min).
 BACKOFF_S = (1, 2, 5, 15, 30, 60, 120, 300, 600, 900)
 MAX_ATTEMPTS = len(BACKOFF_S)
-# How long a claimed delivery stays with its worker before another may take it.
-LEASE_S = 60
+# How long a claimed delivery stays with its worker before another may take it: longer than
+# one attempt can take, so a slow attempt is never sent twice.
+LEASE_S = 180  # longer than the Slack reads (30 s each at most) and the POST (10 s) together
 SEND_TIMEOUT_S = 10.0
 # Delivered and skipped rows are kept this long (Slack retries an event for about an hour, and
 # the row is what makes a retry a duplicate); given-up ones longer, for App Home.
