@@ -12,9 +12,10 @@ numbers, neither is Slack's way to Clixen).
 - Relay: `receive_event` (the ack path: match, dedupe, enqueue) → `DeliveryWorker.wake()` →
   claim, read from Slack, POST with the secret header → n8n starts the execution.
 - Direct: the same workflows' webhooks POSTed by this script (the secret header, the payload).
-- Latency: `--events` of each, one every `--gap-ms` (well below n8n's rate, so nothing queues);
-  from the call (receive_event / the POST) to the execution's `startedAt` in n8n, read back once
-  at the end (no polling meanwhile). p50 / p99 (nearest rank).
+- Latency: `--events` of each, one at a time (the next `--gap-ms` after the previous one was
+  handed to n8n: its POST answered, or its delivery row `delivered`), so nothing queues; from
+  the call (receive_event / the POST) to the execution's `startedAt` in n8n, read back once at
+  the end (n8n is not polled meanwhile). p50 / p99 (nearest rank).
 - Rate: `--burst` events sent at once from 8 threads; executions started per second, from the
   first send to the last execution start.
 Each subscribed workflow is a Slack trigger → NoOp.
@@ -34,9 +35,11 @@ from typing import Any
 import httpx
 from common import add_pg_arguments, pct, throwaway_database
 from slack_sdk import WebClient
+from sqlalchemy import func, select
 
 from bot.trigger_access import SlackChannelAccess, SlackTriggerReader
 from core.deploy import create_workflow_record, delete_workflow, deploy_version
+from core.kernel.models import TriggerDelivery, Workflow
 from core.kernel.settings import get_settings
 from core.n8n import N8nClient
 from core.triggers import (
@@ -131,6 +134,7 @@ def started(
 def measure(
     label: str,
     send: Callable[[str], None],
+    settle: Callable[[str], None],
     n8n: N8nClient,
     n8n_ids: list[str],
     *,
@@ -143,6 +147,7 @@ def measure(
         eid = f"{label}-lat-{i}-{uuid.uuid4().hex[:6]}"
         sent[eid] = time.time()
         send(eid)
+        settle(eid)
         time.sleep(gap_s)
     starts = started(n8n, n8n_ids, set(sent), len(n8n_ids))
     lat = [max(starts[e]) - t for e, t in sent.items() if len(starts.get(e, [])) >= len(n8n_ids)]
@@ -193,11 +198,12 @@ def main() -> None:
             sender=sender,
             reader=SlackTriggerReader(slack),
             access=SlackChannelAccess(slack),
-            threads=4,
+            threads=8,  # as many as the direct burst's senders
             idle_s=1.0,
         )
         worker.start()
-        direct_http = httpx.Client(timeout=30)
+        direct_http = httpx.Client(timeout=30, limits=httpx.Limits(max_connections=32))
+        fanout = ThreadPoolExecutor(16)
         try:
             for n_wf in (1, 2):
                 with factory.begin() as s:
@@ -219,8 +225,6 @@ def main() -> None:
                     settings=settings,
                 )
                 with factory() as s:
-                    from core.kernel.models import Workflow
-
                     n8n_ids = [str(s.get(Workflow, w).n8n_workflow_id) for w in wf_ids]  # type: ignore[union-attr]
                     endpoints = [endpoint_of(s, w) for w in wf_ids]
                 # Wait for n8n to register the new webhook (a delivery is retried meanwhile).
@@ -237,7 +241,8 @@ def main() -> None:
                     worker.wake()
 
                 def direct(eid: str, endpoints: list[Any] = endpoints) -> None:
-                    for w, ep in zip(wf_ids, endpoints, strict=True):
+                    def post(pair: tuple[int, Any]) -> None:
+                        w, ep = pair
                         body = event_payload(
                             event(args.kind, eid), team_id=TEAM, event_id=eid, workflow_id=w
                         )
@@ -246,10 +251,31 @@ def main() -> None:
                         )
                         r.raise_for_status()
 
-                for label, send in (("direct", direct), ("relay", relay)):
+                    # Every subscribed workflow at once, as the relay's workers do.
+                    list(fanout.map(post, zip(wf_ids, endpoints, strict=True)))
+
+                def handed(eid: str, count: int = n_wf) -> None:
+                    """The relay handed this event to n8n (every workflow's delivery)."""
+                    while True:
+                        with factory() as s:
+                            done = s.scalar(
+                                select(func.count()).where(
+                                    TriggerDelivery.event_id == eid,
+                                    TriggerDelivery.status == "delivered",
+                                )
+                            )
+                        if done == count:
+                            return
+                        time.sleep(0.005)
+
+                def answered(eid: str) -> None:
+                    pass  # the direct POST returns once n8n answered
+
+                for label, send, settle in (("direct", direct, answered), ("relay", relay, handed)):
                     result = measure(
                         label,
                         send,
+                        settle,
                         n8n,
                         n8n_ids,
                         events=args.events,
@@ -269,6 +295,7 @@ def main() -> None:
             worker.stop()
             sender.close()
             direct_http.close()
+            fanout.shutdown()
             for w in wf_ids:
                 delete_workflow(session_factory=factory, n8n=n8n, workflow_id=w, actor=ACTOR)
             install(None)

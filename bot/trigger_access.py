@@ -125,8 +125,8 @@ class SlackChannelAccess:
 
 
 class SlackTriggerReader:
-    """`SlackReader` over conversations.history / conversations.replies, chat.getPermalink,
-    conversations.info and users.info."""
+    """`SlackReader` over conversations.history / conversations.replies, auth.test (the
+    workspace URL, for permalinks), conversations.info and users.info."""
 
     def __init__(self, client: WebClient, *, cache_s: float = CACHE_S) -> None:
         self._client = client
@@ -152,10 +152,26 @@ class SlackTriggerReader:
             thread_ts=m.get("thread_ts"),
         )
 
-    def permalink(self, channel_id: str, ts: str) -> str | None:
+    def permalink(self, channel_id: str, ts: str, thread_ts: str | None = None) -> str | None:
+        """Slack's link to the message, composed from the workspace's URL (auth.test, asked
+        once) the way Slack writes it — no call per event; chat.getPermalink when the URL is
+        unknown."""
+        base = self._cache.get(("team_url",), self._team_url)
+        if base:
+            link = f"{base.rstrip('/')}/archives/{channel_id}/p{ts.replace('.', '')}"
+            if thread_ts and thread_ts != ts:
+                link += f"?thread_ts={thread_ts}&cid={channel_id}"
+            return link
         response = self._client.chat_getPermalink(channel=channel_id, message_ts=ts)
-        link = response.get("permalink")
-        return str(link) if link else None
+        found = response.get("permalink")
+        return str(found) if found else None
+
+    def _team_url(self) -> str | None:
+        try:
+            url = self._client.auth_test().get("url")
+        except SlackApiError:
+            return None
+        return str(url) if isinstance(url, str) and url.startswith("https://") else None
 
     def channel_name(self, channel_id: str) -> str | None:
         def load() -> str | None:

@@ -43,8 +43,9 @@ log = logging.getLogger(__name__)
 # Seconds before attempt n+1 (after attempt n failed); the last failure gives up (~35 min).
 BACKOFF_S = (1, 2, 5, 15, 30, 60, 120, 300, 600, 900)
 MAX_ATTEMPTS = len(BACKOFF_S)
-# How long a claimed delivery stays with its worker before another may take it.
-LEASE_S = 60
+# How long a claimed delivery stays with its worker before another may take it: longer than
+# one attempt can take, so a slow attempt is never sent twice.
+LEASE_S = 180  # longer than the Slack reads (30 s each at most) and the POST (10 s) together
 SEND_TIMEOUT_S = 10.0
 # Delivered and skipped rows are kept this long (Slack retries an event for about an hour, and
 # the row is what makes a retry a duplicate); given-up ones longer, for App Home.
@@ -278,7 +279,7 @@ class DeliveryWorker:
         reader: SlackReader | None = None,
         access: ChannelAccess | None = None,
         notifier: TriggerNotifier = QUIET,
-        threads: int = 2,
+        threads: int = 4,
         idle_s: float = 1.0,
     ) -> None:
         self._args: dict[str, Any] = {
@@ -329,7 +330,8 @@ class DeliveryWorker:
             with self._wake:
                 seen = self._woken
             try:
-                done = deliver_due(**self._args, limit=4)
+                # One at a time: a thread waiting on n8n holds no other delivery back.
+                done = deliver_due(**self._args, limit=1)
             except Exception:  # the database or a bug: log, wait, go on (nothing is lost)
                 log.exception("trigger delivery pass failed")
                 done = DeliveryPass()

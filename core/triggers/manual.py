@@ -230,7 +230,7 @@ def workflows_accepting_message(
 @dataclass(frozen=True)
 class TriggerListing:
     """One workflow that listens: to what, where (channel ids; "" = anywhere Clixen is), made by
-    whom, and how many events it lost in the last week (gave up)."""
+    whom, how many events it lost in the last week (gave up) and why the last one was lost."""
 
     workflow_id: int
     name: str
@@ -240,6 +240,7 @@ class TriggerListing:
     emoji: tuple[str, ...]
     created_by: str
     lost_last_week: int = 0
+    last_lost_reason: str = ""
 
 
 def _listings(
@@ -259,6 +260,13 @@ def _listings(
             .group_by(TriggerDelivery.workflow_id)
         ).all()
     )
+    reasons: dict[int, str] = {}
+    for wf_id, reason in session.execute(
+        select(TriggerDelivery.workflow_id, TriggerDelivery.last_error)
+        .where(TriggerDelivery.workflow_id.in_(list(lost)), TriggerDelivery.status == "gave_up")
+        .order_by(TriggerDelivery.id)
+    ):
+        reasons[wf_id] = reason or ""
     out = []
     for wf_id, subs in by_wf.items():
         wf = subs[0][1]
@@ -274,6 +282,7 @@ def _listings(
                 ),
                 created_by=subs[0][0].created_by,
                 lost_last_week=int(lost.get(wf_id, 0)),
+                last_lost_reason=reasons.get(wf_id, ""),
             )
         )
     return sorted(out, key=lambda t: (t.name.lower(), t.workflow_id))

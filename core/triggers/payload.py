@@ -93,7 +93,7 @@ def enrich(payload: dict[str, Any], reader: SlackReader) -> dict[str, Any]:
             out["thread_ts"] = found.thread_ts or ""
             out["message"] = {**out["message"], "text": out["text"], "user_id": found.user_id}
     if channel and ts and not out.get("permalink"):
-        out["permalink"] = reader.permalink(channel, ts) or ""
+        out["permalink"] = reader.permalink(channel, ts, out.get("thread_ts") or None) or ""
         if out.get("kind") == PayloadKind.reaction_added:
             out["message"] = {**out["message"], "permalink": out["permalink"]}
     if channel and not out.get("channel_name"):

@@ -57,6 +57,7 @@ from core.triggers import (
     receive_event,
     run_by_hand,
     triggers_in_channel,
+    triggers_of_project,
 )
 from core.triggers.delivery import prune_deliveries
 from core.triggers.spec import parse_trigger
@@ -424,6 +425,10 @@ def test_a_delivery_n8n_never_accepts_gives_up_visibly(
     assert isinstance(gave_up, DeliveryGaveUp)
     assert gave_up.workflow.workflow_id == wf_id and gave_up.attempts == MAX_ATTEMPTS
     assert "did not answer" in gave_up.reason
+    (listed,) = triggers_of_project(
+        session_factory=session_factory, actor=OWNER, project_id=gave_up.workflow.project_id
+    )
+    assert listed.lost_last_week == 1 and "did not answer" in listed.last_lost_reason
 
 
 # --- loops, floods, other workspaces ---

@@ -104,7 +104,13 @@ class FakeSlack:
         if method == "files.completeUploadExternal":
             return {"ok": True, "files": [{"id": f["id"]} for f in _jsonish(args.get("files"))]}
         if method == "auth.test":
-            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0FAKE"}
+            return {
+                "ok": True,
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+                "team_id": "T0FAKE",
+                "url": "https://fake.slack.com/",
+            }
         if method == "conversations.list":
             channels: list[dict[str, Any]] = [
                 {"id": i, "name": n} for n, i in self.public_channels.items()
