@@ -348,3 +348,12 @@ def test_clixen_triggers_app_home_and_the_run_button_and_leaving_the_channel(
     trigger_bot.event(_reaction())
     trigger_bot.settle()
     assert _deliveries(session_factory, tickets) == []
+
+
+def test_clixen_run_of_an_unknown_workflow_says_what_to_do(
+    bot: SlackSender, slack: FakeSlack
+) -> None:
+    assert bot.command("run quarterly numbers please").status_code == 200
+    said = slack.wait_for_text("respond", "No workflow of your current project")
+    assert "/clixen list" in json.dumps(said.args)
+    assert not slack.named("views.open")

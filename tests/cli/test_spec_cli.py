@@ -62,3 +62,20 @@ def test_prompt_json_lists_specs_candidates_and_tools(capsys: pytest.CaptureFixt
     assert listed and listed <= set(result["node_types"]) and not listed & set(result["specs"])
     gmail_tool = next(c for c in result["candidates"] if c["type"] == B + "gmailTool")
     assert ["message", "getAll"] in gmail_tool["operations"]
+
+
+def test_spec_of_clixens_slack_trigger_and_n8ns_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, stdout, _ = run(capsys, "spec", "clixen.slackTrigger", "--json")
+    assert code == 0
+    spec = json.loads(stdout)
+    assert spec["parameters"]["events"]["options"] == [
+        "message",
+        "reaction_added",
+        "member_joined_channel",
+        "manual",
+    ]
+    assert {"text", "permalink", "inputs", "message"} <= set(spec["output_fields"])
+    code, _, stderr = run(capsys, "spec", "n8n-nodes-base.slackTrigger")
+    assert code == 1 and "one request URL" in stderr and "clixen.slackTrigger" in stderr

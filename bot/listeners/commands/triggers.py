@@ -12,9 +12,11 @@ from bot.blocks.triggers import RunRequest, channel_triggers_blocks
 from bot.services import BotServices
 from bot.triggers import run_workflow
 from core.deploy.named import workflow_named
-from core.kernel.errors import InvalidInput
+from core.kernel.errors import InvalidInput, NotFound
 from core.triggers import triggers_in_channel
 from core.workspace.projects import Actor
+
+MAX_NAME_WORDS = 8  # the longest workflow name `/clixen run` tries, in words
 
 
 def _workflow_and_text(rest: str, services: BotServices, actor: Actor) -> tuple[int, str]:
@@ -30,20 +32,18 @@ def _workflow_and_text(rest: str, services: BotServices, actor: Actor) -> tuple[
             session_factory=services.session_factory, actor=actor, ref=name
         ).workflow_id, text.strip()
     words = rest.split()
-    last_error: Exception | None = None
-    for n in range(min(len(words), 8), 0, -1):
+    for n in range(min(len(words), MAX_NAME_WORDS), 0, -1):
         try:
             wf = workflow_named(
                 session_factory=services.session_factory, actor=actor, ref=" ".join(words[:n])
             )
-        except InvalidInput:
-            raise  # the name matches several workflows: say so
-        except Exception as e:  # NotFound: try a shorter name
-            last_error = e
+        except NotFound:  # try a shorter name (an ambiguous one raises InvalidInput: said)
             continue
         return wf.workflow_id, " ".join(words[n:])
-    assert last_error is not None
-    raise last_error
+    raise NotFound(
+        f"No workflow of your current project is called {' '.join(words[:MAX_NAME_WORDS])!r} "
+        "or a first part of it: see `/clixen list` (a name in quotes is taken as is)."
+    )
 
 
 def run_command(
