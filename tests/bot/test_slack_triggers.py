@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import BotServices
-from bot.triggers import start_triggers
+from bot.triggers import SlackTriggerNotifier, start_triggers
 from core.catalog import default_catalog
 from core.deploy import ValidationFailed, create_workflow_record, deploy_version
 from core.generation.replies import apply_deterministic_fixes, known_versions
@@ -26,6 +26,7 @@ from core.kernel.settings import get_settings
 from core.kernel.vocabulary import VersionSource
 from core.n8n import N8nClient
 from core.run_now import run_workflow_now
+from core.triggers import OutboxFull, SubscriptionDropped, WorkflowRef
 from core.workspace.projects import Actor, create_project
 from tests.bot.conftest import TEAM, SlackSender, bot_settings, make_sender
 from tests.builders import delete_deployed
@@ -357,3 +358,19 @@ def test_clixen_run_of_an_unknown_workflow_says_what_to_do(
     said = slack.wait_for_text("respond", "No workflow of your current project")
     assert "/clixen list" in json.dumps(said.args)
     assert not slack.named("views.open")
+
+
+def test_a_notice_is_posted_in_the_workflows_thread(slack: FakeSlack) -> None:
+    notifier = SlackTriggerNotifier(WebClient(token="xoxb-test", base_url=slack.url), _now)
+    ref = WorkflowRef(7, "Tickets", 1, "C0THREAD", "1700000000.000100")
+    notifier.notify(SubscriptionDropped(ref, SUPPORT, USER, "left_channel"))
+    notifier.notify(OutboxFull(9000))  # nowhere to post: logged only
+    posted = slack.wait_for("chat.postMessage")
+    assert len(posted) == 1
+    assert posted[0].args["channel"] == "C0THREAD"
+    assert posted[0].args["thread_ts"] == "1700000000.000100"
+    assert "stopped listening in <#C0SUPPORT>" in posted[0].args["text"]
+
+
+def _now(work: Any) -> None:
+    work()
