@@ -16,7 +16,6 @@ from typing import Any
 
 from core.kernel.errors import InvalidInput
 from core.kernel.slack_trigger import N8N_SLACK_TRIGGER, SLACK_TRIGGER_TYPE, TriggerEvent
-from core.triggers.spec import parse_trigger
 from core.validation.report import Issue
 
 N8N_TRIGGER_REFUSED = "slack_trigger_never_fires"
@@ -46,6 +45,14 @@ _EVENTS = {
 _URL_CHANNEL = re.compile(r"/([CG][A-Z0-9]{2,})/?$")
 
 
+def _parse_trigger(node: Mapping[str, Any]) -> None:
+    # Imported here: `core.triggers` brings the database and HTTP layers, which `clixen validate`
+    # never needs (tests/cli/test_startup.py); only a workflow with Clixen's trigger loads it.
+    from core.triggers.spec import parse_trigger
+
+    parse_trigger(node)
+
+
 def slack_trigger_issues(
     nodes: Mapping[str, Mapping[str, Any]], *, in_project: bool
 ) -> list[Issue]:
@@ -70,7 +77,7 @@ def slack_trigger_issues(
         elif ntype == SLACK_TRIGGER_TYPE:
             ours.append(name)
             try:  # the checks the deploy and the delivery apply (core.triggers.spec)
-                parse_trigger(node)
+                _parse_trigger(node)
             except InvalidInput as e:
                 issues.append(
                     Issue(
@@ -138,7 +145,7 @@ def clixen_trigger_parameters(n8n_parameters: object) -> dict[str, Any] | None:
     if emoji and TriggerEvent.reaction_added.value in events:
         out["emoji"] = emoji
     try:
-        parse_trigger({"name": "Slack trigger", "parameters": out})
+        _parse_trigger({"name": "Slack trigger", "parameters": out})
     except InvalidInput:
         return None
     return out
