@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "triggers_slack"
-down_revision: str | None = "0006"
+down_revision: str | None = "harden_attempts_scopes"  # relinked after main merged harden
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
