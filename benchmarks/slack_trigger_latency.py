@@ -16,6 +16,8 @@ numbers, neither is Slack's way to Clixen).
   handed to n8n: its POST answered, or its delivery row `delivered`), so nothing queues; from
   the call (receive_event / the POST) to the execution's `startedAt` in n8n, read back once at
   the end (n8n is not polled meanwhile). p50 / p99 (nearest rank).
+- The relay's own part: from `receive_event` to the moment its worker POSTs to n8n (the rest
+  is n8n's, as in the direct path), p50 / p99 over the same events.
 - Rate: `--burst` events sent at once from 8 threads; executions started per second, from the
   first send to the last execution start.
 Each subscribed workflow is a Slack trigger → NoOp.
@@ -131,10 +133,24 @@ def started(
         time.sleep(0.5)
 
 
+class TimedSender(WebhookSender):
+    """The worker's sender, noting when each event's POST leaves (the relay's own part ends)."""
+
+    def __init__(self, n8n: N8nClient) -> None:
+        super().__init__(n8n)
+        self.posted: dict[str, float] = {}
+
+    def send(self, endpoint: Any, payload: Any) -> None:
+        key = str(payload.get("event_id"))  # the last workflow's POST ends the relay's part
+        self.posted[key] = max(self.posted.get(key, 0.0), time.time())
+        super().send(endpoint, payload)
+
+
 def measure(
     label: str,
     send: Callable[[str], None],
     settle: Callable[[str], None],
+    posted: dict[str, float],
     n8n: N8nClient,
     n8n_ids: list[str],
     *,
@@ -151,6 +167,7 @@ def measure(
         time.sleep(gap_s)
     starts = started(n8n, n8n_ids, set(sent), len(n8n_ids))
     lat = [max(starts[e]) - t for e, t in sent.items() if len(starts.get(e, [])) >= len(n8n_ids)]
+    own = [posted[e] - t for e, t in sent.items() if e in posted]
     ids = [f"{label}-burst-{i}-{uuid.uuid4().hex[:6]}" for i in range(burst)]
     t0 = time.time()
     with ThreadPoolExecutor(8) as pool:
@@ -161,6 +178,8 @@ def measure(
     return {
         "p50_ms": statistics.median(lat) * 1000,
         "p99_ms": pct(lat, 0.99) * 1000,
+        "own_p50_ms": statistics.median(own) * 1000 if own else 0.0,
+        "own_p99_ms": pct(own, 0.99) * 1000 if own else 0.0,
         "executions_per_s": rate,
         "events_per_s": rate / len(n8n_ids),
         "n": len(lat),
@@ -192,7 +211,7 @@ def main() -> None:
     ):
         project_id = new_project(factory, team_id=TEAM, user_id=ACTOR.user_id, name="bench")
         wf_ids: list[int] = []
-        sender = WebhookSender(n8n)
+        sender = TimedSender(n8n)
         worker = DeliveryWorker(
             session_factory=factory,
             sender=sender,
@@ -276,6 +295,7 @@ def main() -> None:
                         label,
                         send,
                         settle,
+                        sender.posted if label == "relay" else {},
                         n8n,
                         n8n_ids,
                         events=args.events,
@@ -288,7 +308,13 @@ def main() -> None:
                         f"p99 {result['p99_ms']:6.1f} ms  "
                         f"{result['executions_per_s']:5.1f} exec/s  "
                         f"{result['events_per_s']:5.1f} events/s  (n={result['n']:.0f}, "
-                        f"lost {result['lost']:.0f})",
+                        f"lost {result['lost']:.0f})"
+                        + (
+                            f"; relay's own part p50 {result['own_p50_ms']:.1f} ms, "
+                            f"p99 {result['own_p99_ms']:.1f} ms"
+                            if label == "relay"
+                            else ""
+                        ),
                         flush=True,
                     )
         finally:

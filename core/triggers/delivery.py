@@ -27,13 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.kernel.models import TriggerDelivery, Workflow, utcnow
+from core.kernel.models import TriggerDelivery, TriggerEndpoint, Workflow, utcnow
 from core.n8n import N8nClient
 from core.triggers.access import ChannelAccess, SlackReader
-from core.triggers.endpoints import HEADER_NAME, Endpoint, endpoint_of
+from core.triggers.endpoints import HEADER_NAME, Endpoint
 from core.triggers.notices import QUIET, DeliveryGaveUp, TriggerNotifier
 from core.triggers.payload import enrich
 from core.triggers.subscriptions import ACTIVE_STATUSES, workflow_ref
@@ -137,42 +137,69 @@ def deliver_due(
 
 
 def _claim(session_factory: sessionmaker[Session], now: dt.datetime, limit: int) -> list[_Job]:
-    with session_factory.begin() as session:
-        rows = session.scalars(
-            select(TriggerDelivery)
-            .where(
-                TriggerDelivery.status == "pending",
-                TriggerDelivery.next_attempt_at <= now,
-                or_(TriggerDelivery.claimed_until.is_(None), TriggerDelivery.claimed_until < now),
-            )
-            .order_by(TriggerDelivery.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        ).all()
-        jobs = []
-        statuses = dict(
-            session.execute(
-                select(Workflow.id, Workflow.status).where(
-                    Workflow.id.in_({r.workflow_id for r in rows})
-                )
-            ).all()
+    """Claim up to `limit` due deliveries in one statement (UPDATE … RETURNING over a
+    `SKIP LOCKED` pick), then read their workflows' state and endpoints in one more."""
+    due = (
+        select(TriggerDelivery.id)
+        .where(
+            TriggerDelivery.status == "pending",
+            TriggerDelivery.next_attempt_at <= now,
+            or_(TriggerDelivery.claimed_until.is_(None), TriggerDelivery.claimed_until < now),
         )
-        for row in rows:
-            row.claimed_until = now + dt.timedelta(seconds=LEASE_S)
-            row.attempts += 1
-            jobs.append(
-                _Job(
-                    id=row.id,
-                    workflow_id=row.workflow_id,
-                    payload=dict(row.payload),
-                    enriched=row.enriched,
-                    check_reader=row.check_reader,
-                    attempts=row.attempts,
-                    endpoint=endpoint_of(session, row.workflow_id),
-                    active=statuses.get(row.workflow_id) in ACTIVE_STATUSES,
-                )
+        .order_by(TriggerDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with session_factory.begin() as session:
+        rows = session.execute(
+            update(TriggerDelivery)
+            .where(TriggerDelivery.id.in_(due.scalar_subquery()))
+            .values(
+                claimed_until=now + dt.timedelta(seconds=LEASE_S),
+                attempts=TriggerDelivery.attempts + 1,
             )
-        return jobs
+            .returning(
+                TriggerDelivery.id,
+                TriggerDelivery.workflow_id,
+                TriggerDelivery.payload,
+                TriggerDelivery.enriched,
+                TriggerDelivery.check_reader,
+                TriggerDelivery.attempts,
+            )
+            .execution_options(synchronize_session=False)
+        ).all()
+        if not rows:
+            return []
+        states = {
+            wf_id: (status, Endpoint(wf_id, path, secret, cred) if path and cred else None)
+            for wf_id, status, path, secret, cred in session.execute(
+                select(
+                    Workflow.id,
+                    Workflow.status,
+                    TriggerEndpoint.path,
+                    TriggerEndpoint.secret,
+                    TriggerEndpoint.n8n_credential_id,
+                )
+                .outerjoin(TriggerEndpoint, TriggerEndpoint.workflow_id == Workflow.id)
+                .where(Workflow.id.in_({r.workflow_id for r in rows}))
+            )
+        }
+    jobs = []
+    for row in sorted(rows, key=lambda r: r.id):
+        status, endpoint = states.get(row.workflow_id, (None, None))
+        jobs.append(
+            _Job(
+                id=row.id,
+                workflow_id=row.workflow_id,
+                payload=dict(row.payload),
+                enriched=row.enriched,
+                check_reader=row.check_reader,
+                attempts=row.attempts,
+                endpoint=endpoint,
+                active=status in ACTIVE_STATUSES,
+            )
+        )
+    return jobs
 
 
 def _attempt(
@@ -208,33 +235,38 @@ def _attempt(
 def _record(
     session_factory: sessionmaker[Session], jobs: list[_Job], now: dt.datetime
 ) -> list[DeliveryGaveUp]:
+    """Each outcome in one UPDATE (one short transaction for the pass)."""
     notices = []
     with session_factory.begin() as session:
         for job in jobs:
-            row = session.get(TriggerDelivery, job.id)
-            if row is None:
-                continue
-            row.claimed_until = None
-            row.payload = job.payload
-            row.enriched = job.enriched
-            row.last_error = job.error[:2000] or None
             if job.outcome == "pending" and job.attempts >= MAX_ATTEMPTS:
                 job.outcome = "gave_up"
+            values: dict[str, Any] = {
+                "claimed_until": None,
+                "last_error": job.error[:2000] or None,
+            }
+            if job.enriched:
+                values.update(payload=job.payload, enriched=True)
             if job.outcome == "delivered":
-                row.status = "delivered"
-                row.delivered_at = utcnow()
+                values.update(status="delivered", delivered_at=utcnow())
             elif job.outcome == "pending":
                 delay = BACKOFF_S[min(job.attempts, MAX_ATTEMPTS) - 1]
-                row.next_attempt_at = now + dt.timedelta(seconds=delay)
+                values["next_attempt_at"] = now + dt.timedelta(seconds=delay)
             else:
-                row.status = job.outcome
+                values["status"] = job.outcome
+            session.execute(
+                update(TriggerDelivery)
+                .where(TriggerDelivery.id == job.id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
             if job.outcome == "gave_up":
                 wf = session.get(Workflow, job.workflow_id)
                 if wf is not None:
                     notices.append(
                         DeliveryGaveUp(
                             workflow_ref(wf),
-                            row.kind,
+                            str(job.payload.get("kind") or ""),
                             str(job.payload.get("channel_id") or ""),
                             job.attempts,
                             job.error,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -172,27 +172,35 @@ def _enqueue(
     now: dt.datetime,
     notices: list[TriggerNotice],
 ) -> tuple[list[int], ReceiveStatus]:
-    pending = session.scalar(
-        select(func.count()).select_from(TriggerDelivery).where(TriggerDelivery.status == "pending")
-    )
-    if (pending or 0) >= settings.trigger_max_pending:
+    # One query for both limits: deliveries waiting in all, and each workflow's this minute.
+    since = now - dt.timedelta(minutes=1)
+    ids = sorted(matching)
+    counts = session.execute(
+        select(
+            func.count().filter(TriggerDelivery.status == "pending"),
+            *(
+                func.count().filter(
+                    and_(TriggerDelivery.workflow_id == wf_id, TriggerDelivery.created_at > since)
+                )
+                for wf_id in ids
+            ),
+        ).where(
+            or_(
+                TriggerDelivery.status == "pending",
+                and_(TriggerDelivery.workflow_id.in_(ids), TriggerDelivery.created_at > since),
+            )
+        )
+    ).one()
+    pending = int(counts[0] or 0)
+    if pending >= settings.trigger_max_pending:
         if _first_in_window(session, f"trigger-outbox-full:{_minute(now)}"):
-            notices.append(OutboxFull(int(pending or 0)))
+            notices.append(OutboxFull(pending))
         log.warning(
             "trigger outbox full (%s pending): event %s refused", pending, envelope.event_id
         )
         return [], ReceiveStatus.refused
     limit = settings.trigger_rate_per_min
-    recent = dict(
-        session.execute(
-            select(TriggerDelivery.workflow_id, func.count())
-            .where(
-                TriggerDelivery.workflow_id.in_(list(matching)),
-                TriggerDelivery.created_at > now - dt.timedelta(minutes=1),
-            )
-            .group_by(TriggerDelivery.workflow_id)
-        ).all()
-    )
+    recent = {wf_id: int(n or 0) for wf_id, n in zip(ids, counts[1:], strict=True)}
     stored: list[int] = []
     limited = 0
     for wf_id, (sub, wf) in sorted(matching.items()):
