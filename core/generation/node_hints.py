@@ -45,8 +45,6 @@ HINTED_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
             r"\b(reacts?|reacted|reactions?|emoji|shortcut|by hand|on demand)\b"
             r"|\b(joins?|joined|leaves|left)\s+(the\s+|a\s+)?(#|channel)"
             r"|\brun (\w+ ){0,4}now\b"
-            r"|\b(posted|posts?|says?|messages?)\b[^.,;]{0,30}\bin #[a-z0-9_-]+"
-            r"|(^|\s):[a-z0-9_+-]+:"
         ),
         SLACK_TRIGGER_TYPE,
     ),
