@@ -29,8 +29,8 @@ from bot.blocks.run_message import (
     summary_blocks,
     summary_text,
 )
-from bot.blocks.triggers import runs_by_hand
-from bot.channels import bot_scopes
+from bot.blocks.triggers import listens_in, runs_by_hand
+from bot.channels import bot_scopes, join_channels
 from bot.pictures import post_picture, version_layout
 from bot.services import BotServices
 from core.conversation.threads import (
@@ -365,6 +365,14 @@ def report_outcome(
             has_webhook=has_webhook,
             n8n_url=url,
             runnable=runs_by_hand(payload),
+            note=" ".join(
+                join_channels(
+                    client,
+                    listens_in(payload),
+                    otherwise="the workflow will not hear what happens there",
+                )
+            )
+            or None,
         ),
     )
     # An edit's picture marks what changed since the version it replaced (see bot.pictures).

@@ -95,6 +95,18 @@ def runs_by_hand(workflow: Mapping[str, Any]) -> bool:
     return False
 
 
+def listens_in(workflow: Mapping[str, Any]) -> list[str]:
+    """The channels the workflow JSON's Slack trigger names (ids or #names): Slack sends a
+    channel's messages, reactions and joins only when Clixen is in it, so the bot joins the
+    public ones after the deploy and says whom to invite to the others."""
+    for node in workflow.get("nodes") or []:
+        if isinstance(node, Mapping) and node.get("type") == SLACK_TRIGGER_TYPE:
+            channels = (node.get("parameters") or {}).get("channels")
+            if isinstance(channels, list) and not node.get("disabled"):
+                return [c for c in channels if isinstance(c, str) and c.strip()][:20]
+    return []
+
+
 def run_button(workflow_id: int, *, label: str = "Run") -> Block:
     return button(f"▶ {label}", RUN_ACTION, str(workflow_id))
 

@@ -28,11 +28,19 @@ from core.n8n import N8nClient
 from core.run_now import run_workflow_now
 from core.triggers import OutboxFull, SubscriptionDropped, WorkflowRef
 from core.workspace.projects import Actor, create_project
-from tests.bot.conftest import TEAM, SlackSender, bot_settings, make_sender
+from tests.bot.conftest import (
+    TEAM,
+    SlackSender,
+    bot_settings,
+    make_sender,
+    pipeline_bot_services,
+)
 from tests.builders import delete_deployed
 from tests.conftest import N8nStack
+from tests.doubles.llm_server import ScriptedLLM
 from tests.doubles.slack_api import FakeSlack
 from tests.waiting import wait_until
+from tests.workflows import answer
 
 USER = "U1"
 ACTOR = Actor(TEAM, USER)
@@ -374,3 +382,64 @@ def test_a_notice_is_posted_in_the_workflows_thread(slack: FakeSlack) -> None:
 
 def _now(work: Any) -> None:
     work()
+
+
+@pytest.fixture
+def pipeline_trigger_bot(
+    slack: FakeSlack,
+    database_url: str,
+    session_factory: sessionmaker[Session],
+    llm: ScriptedLLM,
+    n8n: N8nStack,
+    n8n_client: N8nClient,
+) -> Iterator[SlackSender]:
+    """The bot with the pipeline (scripted LLM, real n8n) and its Slack-trigger worker."""
+    slack.public_channels["support"] = SUPPORT
+    slack.members[SUPPORT] = {USER, "U-alice"}
+    slack.messages[(SUPPORT, TS)] = {"ts": TS, "text": TICKET_TEXT, "user": "U-alice"}
+    with pipeline_bot_services(
+        slack, database_url, session_factory, llm, n8n, n8n_client
+    ) as services:
+        services.triggers = start_triggers(
+            services, WebClient(token=services.settings.slack_bot_token, base_url=slack.url)
+        )
+        try:
+            yield from make_sender(services.settings, services, slack)
+        finally:
+            with session_factory() as s:
+                creds = [c for c in s.scalars(select(TriggerEndpoint.n8n_credential_id)) if c]
+            for cred in creds:
+                n8n_client.delete_credential(cred)
+
+
+def test_a_request_whose_model_used_n8ns_slack_trigger_deploys_clixens_joins_and_fires(
+    pipeline_trigger_bot: SlackSender,
+    slack: FakeSlack,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+    n8n_client: N8nClient,
+) -> None:
+    n8ns = _workflow(
+        {
+            "type": "n8n-nodes-base.slackTrigger",
+            "parameters": {
+                "trigger": ["reaction_added"],
+                "channelId": {"__rl": True, "mode": "id", "value": SUPPORT},
+                "options": {"reactionEmojis": "ticket"},
+            },
+        }
+    )
+    llm.script(answer(n8ns, "Keeps each message marked with :ticket:."))
+    command = "when someone adds a :ticket: reaction to a message in #support, keep it"
+    assert pipeline_trigger_bot.command(command).status_code == 200
+
+    summary = slack.wait_for_text("chat.update", "is active", timeout=120).args
+    text = json.dumps(summary["blocks"], ensure_ascii=False)
+    assert "When (reaction :ticket: in C0SUPPORT) → Keep" in text  # Clixen's trigger, in words
+    assert [c.args["channel"] for c in slack.named("conversations.join")] == [SUPPORT]
+    with session_factory() as s:
+        wf_id = s.scalars(select(Workflow.id).order_by(Workflow.id.desc())).first()
+    assert wf_id is not None
+    pipeline_trigger_bot.event(_reaction())
+    got = _ran(n8n_client, session_factory, wf_id)
+    assert got["kind"] == "reaction_added" and got["text"] == TICKET_TEXT

@@ -14,6 +14,7 @@ from bot.blocks.triggers import (
     channel_triggers_blocks,
     home_triggers_blocks,
     inputs_modal,
+    listens_in,
     notice_text,
     picked_workflow,
     picker_modal,
@@ -51,6 +52,9 @@ def test_the_summary_of_a_workflow_that_runs_by_hand_has_a_run_button() -> None:
     manual = {"nodes": [{"type": "clixen.slackTrigger", "parameters": {"events": ["manual"]}}]}
     assert runs_by_hand(manual)
     assert not runs_by_hand({"nodes": [{"type": "n8n-nodes-base.scheduleTrigger"}]})
+    listening = {"type": "clixen.slackTrigger", "parameters": {"channels": ["#support", "C0X1"]}}
+    assert listens_in({"nodes": [listening]}) == ["#support", "C0X1"]
+    assert listens_in(manual) == []
     blocks = summary_blocks(
         workflow_id=7,
         name="weekly",
