@@ -42,7 +42,8 @@ def _workflow_and_text(rest: str, services: BotServices, actor: Actor) -> tuple[
         return wf.workflow_id, " ".join(words[n:])
     raise NotFound(
         f"No workflow of your current project is called {' '.join(words[:MAX_NAME_WORDS])!r} "
-        "or a first part of it: see `/clixen list` (a name in quotes is taken as is)."
+        "or a first part of it: see `/clixen list` (a name in quotes is taken as is). To build "
+        f"a new workflow, say `/clixen create run {' '.join(words[:MAX_NAME_WORDS])}`."
     )
 
 
