@@ -23,6 +23,7 @@ from core.triggers import Channel, ChannelKind, SlackMessage
 
 _ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
 CACHE_S = 60.0
+MESSAGE_CACHE_S = 5.0
 MEMBER_PAGES = 20  # conversations.members: up to 20,000 members looked at
 T = TypeVar("T")
 
@@ -131,8 +132,13 @@ class SlackTriggerReader:
     def __init__(self, client: WebClient, *, cache_s: float = CACHE_S) -> None:
         self._client = client
         self._cache = _Cache(cache_s)
+        # One event for several workflows reads its message once (a few seconds: edits show).
+        self._messages = _Cache(min(cache_s, MESSAGE_CACHE_S))
 
     def message(self, channel_id: str, ts: str) -> SlackMessage | None:
+        return self._messages.get((channel_id, ts), lambda: self._message(channel_id, ts))
+
+    def _message(self, channel_id: str, ts: str) -> SlackMessage | None:
         response = self._client.conversations_history(
             channel=channel_id, latest=ts, oldest=ts, inclusive=True, limit=1
         )

@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,12 +118,16 @@ def deliver_due(
     notifier: TriggerNotifier = QUIET,
     now: dt.datetime | None = None,
     limit: int = 8,
+    on_claim: Callable[[], None] | None = None,
 ) -> DeliveryPass:
-    """One pass over at most `limit` due deliveries (see the module docstring)."""
+    """One pass over at most `limit` due deliveries (see the module docstring); `on_claim` is
+    called once some were claimed, before they are sent."""
     now = now or utcnow()
     jobs = _claim(session_factory, now, limit)
     if not jobs:
         return DeliveryPass()
+    if on_claim is not None:
+        on_claim()
     for job in jobs:
         _attempt(job, sender=sender, reader=reader, access=access)
     notices = _record(session_factory, jobs, now)
@@ -337,14 +341,22 @@ class DeliveryWorker:
             t.start()
 
     def wake(self) -> None:
-        """Deliveries were enqueued: look now."""
+        """Deliveries were enqueued: one thread looks now; a thread that finds one wakes the
+        next (so several deliveries go out side by side, and one event never stirs them all)."""
         with self._wake:
             self._woken += 1
-            self._wake.notify_all()
+            self._wake.notify(1)
+
+    def _pass_on(self) -> None:
+        with self._wake:
+            self._woken += 1
+            self._wake.notify(1)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stop.set()
-        self.wake()
+        with self._wake:
+            self._woken += 1
+            self._wake.notify_all()
         for t in self._threads:
             t.join(timeout_s)
 
@@ -363,7 +375,7 @@ class DeliveryWorker:
                 seen = self._woken
             try:
                 # One at a time: a thread waiting on n8n holds no other delivery back.
-                done = deliver_due(**self._args, limit=1)
+                done = deliver_due(**self._args, limit=1, on_claim=self._pass_on)
             except Exception:  # the database or a bug: log, wait, go on (nothing is lost)
                 log.exception("trigger delivery pass failed")
                 done = DeliveryPass()

@@ -2,7 +2,7 @@
 and the outbox of events to deliver (unique by event id and workflow)
 
 Revision ID: triggers_slack
-Revises: 0006
+Revises: harden_attempts_scopes
 Create Date: 2026-12-07 11:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "triggers_slack"
-down_revision: str | None = "harden_attempts_scopes"  # relinked after main merged harden
+down_revision: str | None = "harden_attempts_scopes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
