@@ -230,8 +230,10 @@ def listing_words(t: TriggerListing) -> str:
     return words
 
 
-def _listing_line(t: TriggerListing) -> str:
+def _listing_line(t: TriggerListing, *, why: bool = False) -> str:
     lost = f" · ⚠️ {t.lost_last_week} lost this week" if t.lost_last_week else ""
+    if lost and why and t.last_lost_reason:
+        lost += f" (last: {escape(clip(t.last_lost_reason, 120))})"
     return f"• *{escape(t.name)}* — {listing_words(t)} (made by <@{t.created_by}>){lost}"
 
 
@@ -268,7 +270,7 @@ def home_triggers_blocks(
     names = dict(runnable)
     blocks: list[Block] = [header("Started from Slack")]
     for t in listings[:MAX_LISTED]:
-        line = _listing_line(t) + (" or by hand" if t.workflow_id in names else "")
+        line = _listing_line(t, why=True) + (" or by hand" if t.workflow_id in names else "")
         accessory = run_button(t.workflow_id) if names.pop(t.workflow_id, None) else None
         blocks.append(section(line, accessory))
     for workflow_id, name in list(names.items())[:MAX_LISTED]:

@@ -40,6 +40,7 @@ TICKETS = TriggerListing(
     emoji=("ticket",),
     created_by="U1",
     lost_last_week=2,
+    last_lost_reason="n8n answered 503",
 )
 REF = WorkflowRef(7, "Tickets", 1, "C0THREAD", "1700000000.000100")
 
@@ -114,6 +115,7 @@ def test_clixen_triggers_and_app_home_say_what_listens_where() -> None:
     home = home_triggers_blocks([TICKETS], [(7, "Tickets"), (9, "Weekly report")])
     buttons = [b["accessory"]["value"] for b in home if "accessory" in b]
     assert buttons == ["7", "9"] and "Weekly report* — by hand" in _text(home)
+    assert "2 lost this week (last: n8n answered 503)" in _text(home)  # App Home says why
     assert home_triggers_blocks([], []) == []
 
 
