@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from bot.trigger_access import SlackChannelAccess, SlackTriggerReader
 from core.triggers import (
     DeliveryWorker,
     HandRunStatus,
+    InputField,
     MessageRef,
     PayloadKind,
     Received,
@@ -36,6 +37,7 @@ from core.triggers import (
     TriggerNotice,
     TriggerNotifier,
     WebhookSender,
+    declared_inputs,
     install,
     receive_event,
     run_by_hand,
@@ -151,10 +153,22 @@ def run_workflow(
     trigger_id: str | None,
     inputs: Mapping[str, str] | None = None,
     reply: Callable[[str], None],
+    workflow_name: str = "",
 ) -> None:
     """Run `request.workflow_id` by hand: ask its inputs in a modal first when it declares any
-    that are missing (and a modal can be opened), else start it and `reply` that it runs."""
+    and none were given (a modal needs `trigger_id`), else start it and `reply` that it runs."""
     message = request.message
+    if inputs is None and trigger_id is not None:
+        declared = declared_inputs(
+            session_factory=services.session_factory,
+            actor=actor,
+            workflow_id=request.workflow_id,
+        )
+        if declared:  # the form first, optional fields included; its submission runs it
+            _open_inputs_modal(
+                client, trigger_id, request, inputs=declared, workflow_name=workflow_name
+            )
+            return
     run = run_by_hand(
         session_factory=services.session_factory,
         actor=actor,
@@ -179,20 +193,23 @@ def run_workflow(
             names = ", ".join(f.label for f in run.missing)
             reply(f"*{run.workflow_name}* needs {names}; use its Run button to fill them in.")
             return
-        view = inputs_modal(
-            workflow_name=run.workflow_name,
-            inputs=run.inputs,
-            request=RunRequest(
-                source=request.source,
-                workflow_id=run.workflow_id,
-                text=request.text,
-                channel_id=request.channel_id,
-                message=request.message,
-            ),
+        _open_inputs_modal(
+            client, trigger_id, request, inputs=run.inputs, workflow_name=run.workflow_name
         )
-        client.views_open(trigger_id=trigger_id, view=view)
         return
     triggers: SlackTriggers | None = services.triggers
     if triggers is not None:
         triggers.wake()
     reply(run_started_text(run.workflow_name, on_message=bool(message)))
+
+
+def _open_inputs_modal(
+    client: WebClient,
+    trigger_id: str,
+    request: RunRequest,
+    *,
+    inputs: Sequence[InputField],
+    workflow_name: str = "",
+) -> None:
+    view = inputs_modal(workflow_name=workflow_name, inputs=inputs, request=request)
+    client.views_open(trigger_id=trigger_id, view=view)

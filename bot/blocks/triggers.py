@@ -132,8 +132,10 @@ def _input_block(f: InputField, value: str = "") -> Block:
 def inputs_modal(
     *, workflow_name: str, inputs: Sequence[InputField], request: RunRequest
 ) -> dict[str, Any]:
-    """The modal asking a workflow's declared inputs before it runs."""
-    blocks: list[Block] = [context(f"Run *{escape(workflow_name)}* with:")]
+    """The modal asking a workflow's declared inputs before it runs (`workflow_name`: "" when
+    the caller does not know it)."""
+    what = f"*{escape(workflow_name)}*" if workflow_name else "the workflow"
+    blocks: list[Block] = [context(f"Run {what} with:")]
     if request.message.get("text"):
         blocks.append(context("On the message: " + escape(clip(request.message["text"], 300))))
     blocks += [_input_block(f) for f in inputs]

@@ -189,7 +189,10 @@ TICKETS = {"events": ["reaction_added"], "channels": ["#support"], "emoji": ["ti
 WEEKLY = {
     "events": ["manual"],
     "accepts_message": True,
-    "inputs": [{"name": "week", "label": "Which week", "required": True}],
+    "inputs": [
+        {"name": "week", "label": "Which week", "required": True},
+        {"name": "note", "label": "A note"},
+    ],
 }
 
 
@@ -223,7 +226,11 @@ def test_clixen_run_asks_the_declared_input_in_a_modal_and_runs_with_it(
     assert trigger_bot.command("run weekly report for the board").status_code == 200
     modal = _opened_view(slack, 1)
     assert modal["callback_id"] == "workflow_run_inputs"
-    assert [b.get("block_id") for b in modal["blocks"]][-1] == "input_week"
+    assert "*weekly report*" in json.dumps(modal["blocks"])
+    assert [b.get("block_id") for b in modal["blocks"] if b["type"] == "input"] == [
+        "input_week",
+        "input_note",  # optional inputs are asked too
+    ]
     answer = trigger_bot.view_submission(
         _submitted(modal, {"input_week": {"value": {"type": "plain_text_input", "value": "W49"}}})
     )

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from bot.blocks.triggers import RunRequest, channel_triggers_blocks
 from bot.services import BotServices
 from bot.triggers import run_workflow
-from core.deploy.named import workflow_named
+from core.deploy.named import NamedWorkflow, workflow_named
 from core.kernel.errors import InvalidInput, NotFound
 from core.triggers import triggers_in_channel
 from core.workspace.projects import Actor
@@ -19,7 +19,7 @@ from core.workspace.projects import Actor
 MAX_NAME_WORDS = 8  # the longest workflow name `/clixen run` tries, in words
 
 
-def _workflow_and_text(rest: str, services: BotServices, actor: Actor) -> tuple[int, str]:
+def _workflow_and_text(rest: str, services: BotServices, actor: Actor) -> tuple[NamedWorkflow, str]:
     """`WORKFLOW [text]`: the longest leading words that name a workflow, the rest is the text
     ("Weekly report for Q3" runs "Weekly report" with "for Q3" when no workflow has the longer
     name). A quoted name ("…") is taken as is."""
@@ -30,7 +30,7 @@ def _workflow_and_text(rest: str, services: BotServices, actor: Actor) -> tuple[
         name, _, text = rest[1:].partition("”" if rest[0] == "“" else '"')
         return workflow_named(
             session_factory=services.session_factory, actor=actor, ref=name
-        ).workflow_id, text.strip()
+        ), text.strip()
     words = rest.split()
     for n in range(min(len(words), MAX_NAME_WORDS), 0, -1):
         try:
@@ -39,7 +39,7 @@ def _workflow_and_text(rest: str, services: BotServices, actor: Actor) -> tuple[
             )
         except NotFound:  # try a shorter name (an ambiguous one raises InvalidInput: said)
             continue
-        return wf.workflow_id, " ".join(words[n:])
+        return wf, " ".join(words[n:])
     raise NotFound(
         f"No workflow of your current project is called {' '.join(words[:MAX_NAME_WORDS])!r} "
         "or a first part of it: see `/clixen list` (a name in quotes is taken as is). To build "
@@ -56,7 +56,7 @@ def run_command(
     actor: Actor,
     rest: str,
 ) -> None:
-    workflow_id, text = _workflow_and_text(rest, services, actor)
+    workflow, text = _workflow_and_text(rest, services, actor)
 
     def reply(message: str) -> None:
         respond(text=message, response_type="ephemeral")
@@ -67,13 +67,14 @@ def run_command(
         actor=actor,
         request=RunRequest(
             source="command",
-            workflow_id=workflow_id,
+            workflow_id=workflow.workflow_id,
             text=text,
             channel_id=str(command.get("channel_id") or ""),
         ),
         request_id=str(command["trigger_id"]),
         trigger_id=str(command["trigger_id"]),
         reply=reply,
+        workflow_name=workflow.name,
     )
 
 
