@@ -14,12 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.blocks.common import Block, button, clip, context, escape, header, plain, section
-from core.kernel.slack_trigger import (
-    SLACK_TRIGGER_TYPE,
-    TriggerEvent,
-    TriggerParams,
-    describe_trigger,
-)
+from core.kernel.slack_trigger import TriggerEvent, TriggerParams, describe_trigger
 from core.triggers import (
     DeliveryGaveUp,
     InputField,
@@ -82,29 +77,6 @@ class RunRequest:
             channel_id=str(data.get("c") or ""),
             message={str(k): str(v) for k, v in message.items()},
         )
-
-
-def runs_by_hand(workflow: Mapping[str, Any]) -> bool:
-    """Whether the workflow JSON's Slack trigger has `manual` among its events (it gets a Run
-    button); what the JSON says, nothing checked."""
-    for node in workflow.get("nodes") or []:
-        if isinstance(node, Mapping) and node.get("type") == SLACK_TRIGGER_TYPE:
-            events = (node.get("parameters") or {}).get("events")
-            if isinstance(events, list) and "manual" in events and not node.get("disabled"):
-                return True
-    return False
-
-
-def listens_in(workflow: Mapping[str, Any]) -> list[str]:
-    """The channels the workflow JSON's Slack trigger names (ids or #names): Slack sends a
-    channel's messages, reactions and joins only when Clixen is in it, so the bot joins the
-    public ones after the deploy and says whom to invite to the others."""
-    for node in workflow.get("nodes") or []:
-        if isinstance(node, Mapping) and node.get("type") == SLACK_TRIGGER_TYPE:
-            channels = (node.get("parameters") or {}).get("channels")
-            if isinstance(channels, list) and not node.get("disabled"):
-                return [c for c in channels if isinstance(c, str) and c.strip()][:20]
-    return []
 
 
 def run_button(workflow_id: int, *, label: str = "Run") -> Block:

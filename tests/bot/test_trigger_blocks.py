@@ -14,13 +14,12 @@ from bot.blocks.triggers import (
     channel_triggers_blocks,
     home_triggers_blocks,
     inputs_modal,
-    listens_in,
     notice_text,
     picked_workflow,
     picker_modal,
-    runs_by_hand,
     submitted_inputs,
 )
+from core.kernel.slack_trigger import listens_in, runs_by_hand
 from core.triggers import (
     DeliveryGaveUp,
     InputField,
@@ -54,8 +53,8 @@ def test_the_summary_of_a_workflow_that_runs_by_hand_has_a_run_button() -> None:
     assert runs_by_hand(manual)
     assert not runs_by_hand({"nodes": [{"type": "n8n-nodes-base.scheduleTrigger"}]})
     listening = {"type": "clixen.slackTrigger", "parameters": {"channels": ["#support", "C0X1"]}}
-    assert listens_in({"nodes": [listening]}) == ["#support", "C0X1"]
-    assert listens_in(manual) == []
+    assert listens_in({"nodes": [listening]}) == ("#support", "C0X1")
+    assert listens_in(manual) == ()
     blocks = summary_blocks(
         workflow_id=7,
         name="weekly",
