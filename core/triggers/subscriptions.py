@@ -83,6 +83,11 @@ def plan(
                 f"You are not a member of #{channel.name}, so a workflow of yours cannot listen "
                 "there. Join it (or ask a member of it to make this workflow)."
             )
+        if not channel.clixen_in and not access.join(channel.id):
+            raise SubscriptionRefused(
+                f"Clixen is not in #{channel.name}, so Slack would send it nothing from there: "
+                f"invite it (`/invite @Clixen` in #{channel.name}), then deploy again."
+            )
         ids.append(channel.id)
     return TriggerPlan(spec, tuple(dict.fromkeys(ids)), user_id)
 

@@ -51,6 +51,7 @@ from core.triggers import (
     RecordingNotifier,
     SlackEnvelope,
     SubscriptionDropped,
+    SubscriptionRefused,
     WebhookSender,
     deliver_due,
     install,
@@ -766,3 +767,22 @@ def test_housekeeping_drops_the_subscriptions_of_a_creator_removed_from_the_proj
     assert (
         triggers_in_channel(session_factory=session_factory, actor=OWNER, channel_id=SUPPORT) == []
     )
+
+
+def test_a_trigger_in_a_public_channel_clixen_is_not_in_makes_clixen_join_it(
+    session_factory: sessionmaker[Session], matching: None, fake: FakeSlack
+) -> None:
+    fake.bot_outside.add(SUPPORT)
+    subscribe(session_factory, **TICKETS)
+    assert fake.wait_for("conversations.join")[0].args["channel"] == SUPPORT
+    assert SUPPORT not in fake.bot_outside
+
+
+def test_a_trigger_in_a_private_channel_clixen_is_not_in_is_refused_saying_to_invite_it(
+    session_factory: sessionmaker[Session], matching: None, fake: FakeSlack
+) -> None:
+    fake.members[SECRET] = {OWNER.user_id}
+    fake.bot_outside.add(SECRET)
+    spec = parse_trigger({"name": "T", "parameters": {**TICKETS, "channels": ["#secret"]}})
+    with pytest.raises(SubscriptionRefused, match=r"invite it \(`/invite @Clixen` in #secret\)"):
+        plan(spec, user_id=OWNER.user_id, access=SlackChannelAccess(FAKE_CLIENT[0]))
