@@ -57,11 +57,18 @@ def _channel_of(info: dict[str, Any]) -> Channel:
         kind = ChannelKind.private
     else:
         kind = ChannelKind.public
-    return Channel(str(info["id"]), str(info.get("name") or info["id"]), kind)
+    member = info.get("is_member")
+    return Channel(
+        str(info["id"]),
+        str(info.get("name") or info["id"]),
+        kind,
+        clixen_in=member is not False,  # unknown (not said): assume in, as Slack lists it
+    )
 
 
 class SlackChannelAccess:
-    """`ChannelAccess` over conversations.info / conversations.list / conversations.members."""
+    """`ChannelAccess` over conversations.info / conversations.list / conversations.members,
+    and conversations.join."""
 
     def __init__(self, client: WebClient, *, cache_s: float = CACHE_S) -> None:
         self._client = client
@@ -100,6 +107,13 @@ class SlackChannelAccess:
             if not cursor:
                 return None
         return None
+
+    def join(self, channel_id: str) -> bool:
+        try:
+            self._client.conversations_join(channel=channel_id)
+        except SlackApiError:
+            return False
+        return True
 
     def can_read(self, user_id: str, channel_id: str) -> bool:
         return self._cache.get(

@@ -4,7 +4,9 @@ imports Slack.
 
 - `ChannelAccess`: who may listen where. A workflow listens only in channels its creator can
   read: a member of the channel, never a direct message. Checked when a subscription is made
-  (the deploy), and for "anywhere" subscriptions at each delivery.
+  (the deploy), and for "anywhere" subscriptions at each delivery. Clixen itself must be in the
+  channel (Slack sends nothing otherwise): the deploy joins a public one, and is refused with
+  "invite Clixen" when it cannot.
 - `SlackReader`: what a delivery adds to an event's payload (a reacted-to message's text, the
   permalink, names).
 
@@ -32,6 +34,8 @@ class Channel:
     id: str
     name: str
     kind: ChannelKind
+    # Whether Clixen is in it: Slack sends a channel's events only to apps that are.
+    clixen_in: bool = True
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class ChannelAccess(Protocol):
 
     def can_read(self, user_id: str, channel_id: str) -> bool:
         """Whether `user_id` is a member of the channel (so can read what is posted there)."""
+        ...
+
+    def join(self, channel_id: str) -> bool:
+        """Clixen joins the (public) channel, so its events reach Clixen; False if it cannot."""
         ...
 
 

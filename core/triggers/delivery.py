@@ -10,10 +10,11 @@ short transaction records each outcome: `delivered`; `pending` again after BACKO
 MAX_ATTEMPTS or when the workflow stopped (a `DeliveryGaveUp` notice: the thread and App Home say
 what was lost and why); `skipped` when the creator cannot read that channel.
 
-`DeliveryWorker` runs passes on a few threads: right away when `wake()` is called (the receiver
-calls it after enqueuing, so a delivery normally leaves within milliseconds), and every `idle_s`
-for retries that came due and for deliveries another replica enqueued and could not send (it
-stopped).
+`DeliveryWorker` runs passes on a few threads: right away when `wake()` is called (the
+receiver calls it after enqueuing, so a delivery normally leaves within milliseconds), and every
+`idle_s` for retries that came due and for deliveries another replica enqueued and could not
+send (it stopped). Every PRUNE_EVERY_S it also prunes old rows and drops the subscriptions of
+creators who are no longer editors.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from core.triggers.access import ChannelAccess, SlackReader
 from core.triggers.endpoints import HEADER_NAME, Endpoint
 from core.triggers.notices import QUIET, DeliveryGaveUp, TriggerNotifier
 from core.triggers.payload import enrich
-from core.triggers.subscriptions import ACTIVE_STATUSES, workflow_ref
+from core.triggers.subscriptions import ACTIVE_STATUSES, drop_lost_creators, workflow_ref
 
 log = logging.getLogger(__name__)
 
@@ -369,8 +370,12 @@ class DeliveryWorker:
                 pruned_at = time.monotonic()
                 try:
                     prune_deliveries(session_factory=self._args["session_factory"])
+                    drop_lost_creators(
+                        session_factory=self._args["session_factory"],
+                        notifier=self._args["notifier"],
+                    )
                 except Exception:
-                    log.exception("pruning trigger deliveries failed")
+                    log.exception("trigger housekeeping failed")
             with self._wake:
                 seen = self._woken
             try:

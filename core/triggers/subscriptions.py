@@ -4,7 +4,8 @@ rollback) plans them before it stores anything (`plan`: the trigger checked, cha
 resolved, the creator's access checked with Slack — no transaction open) and replaces the
 workflow's rows once n8n confirmed the version (`sync`); deactivate and delete remove them
 (`unsubscribe`). A creator who leaves a channel (`member_left`) or stops being an editor of the
-project (noticed when an event is matched) has their subscriptions there dropped, with a notice.
+project (noticed when an event is matched, and by `drop_lost_creators`, which the delivery
+worker runs every few minutes) has their subscriptions there dropped, with a notice.
 
 Who may listen where: editors only (the deploy already requires an editor); a channel its
 creator is a member of (checked through `ChannelAccess`); never a direct message.
@@ -15,12 +16,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel.errors import ClixenError, InvalidInput
-from core.kernel.models import TriggerSubscription, Workflow
-from core.kernel.vocabulary import WorkflowStatus
+from core.kernel.models import ProjectMember, TriggerSubscription, Workflow
+from core.kernel.vocabulary import Role, WorkflowStatus
 from core.triggers.access import ChannelAccess, ChannelKind
 from core.triggers.notices import QUIET, SubscriptionDropped, TriggerNotifier, WorkflowRef
 from core.triggers.spec import TriggerSpec
@@ -81,6 +82,11 @@ def plan(
             raise SubscriptionRefused(
                 f"You are not a member of #{channel.name}, so a workflow of yours cannot listen "
                 "there. Join it (or ask a member of it to make this workflow)."
+            )
+        if not channel.clixen_in and not access.join(channel.id):
+            raise SubscriptionRefused(
+                f"Clixen is not in #{channel.name}, so Slack would send it nothing from there: "
+                f"invite it (`/invite @Clixen` in #{channel.name}), then deploy again."
             )
         ids.append(channel.id)
     return TriggerPlan(spec, tuple(dict.fromkeys(ids)), user_id)
@@ -182,3 +188,29 @@ def drop_for_lost_role(
             SubscriptionDropped(workflow_ref(wf), sub.channel_id, sub.created_by, "left_project"),
         )
     return list(out.values())
+
+
+def drop_lost_creators(
+    *, session_factory: sessionmaker[Session], notifier: TriggerNotifier = QUIET
+) -> list[SubscriptionDropped]:
+    """Drop every subscription whose creator is no longer an editor of the workflow's project
+    (removed, or now a viewer), each with a notice; the delivery worker runs it now and then,
+    and matching an event does it on the spot."""
+    editors = (Role.editor.name, Role.owner.name)
+    with session_factory.begin() as session:
+        rows = session.execute(
+            select(TriggerSubscription, Workflow, ProjectMember.role)
+            .join(Workflow, Workflow.id == TriggerSubscription.workflow_id)
+            .outerjoin(
+                ProjectMember,
+                and_(
+                    ProjectMember.project_id == Workflow.project_id,
+                    ProjectMember.user_id == TriggerSubscription.created_by,
+                ),
+            )
+            .where(or_(ProjectMember.role.is_(None), ProjectMember.role.not_in(editors)))
+        ).all()
+        dropped = drop_for_lost_role(session, [(sub, wf) for sub, wf, _ in rows])
+    for notice in dropped:
+        notifier.notify(notice)
+    return dropped

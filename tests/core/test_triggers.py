@@ -51,6 +51,7 @@ from core.triggers import (
     RecordingNotifier,
     SlackEnvelope,
     SubscriptionDropped,
+    SubscriptionRefused,
     WebhookSender,
     deliver_due,
     install,
@@ -61,7 +62,7 @@ from core.triggers import (
 )
 from core.triggers.delivery import prune_deliveries
 from core.triggers.spec import parse_trigger
-from core.triggers.subscriptions import plan, sync
+from core.triggers.subscriptions import drop_lost_creators, plan, sync
 from core.workspace.projects import Actor, add_member, create_project
 from tests.builders import delete_deployed
 from tests.conftest import N8nStack
@@ -585,6 +586,7 @@ def test_a_subscription_stops_when_its_creator_is_no_longer_an_editor(
     notices = RecordingNotifier()
     assert receive(session_factory, reaction(), notifier=notices).status == ReceiveStatus.no_match
     (dropped,) = notices.of(SubscriptionDropped)
+    assert drop_lost_creators(session_factory=session_factory) == []  # already gone
     assert isinstance(dropped, SubscriptionDropped) and dropped.reason == "left_project"
     assert dropped.workflow.workflow_id == wf_id
 
@@ -739,3 +741,48 @@ def test_old_deliveries_are_pruned_and_recent_ones_kept_for_dedupe(
     assert prune_deliveries(session_factory=session_factory) == 1
     assert [d.event_id for d in deliveries(session_factory, wf_id)] == ["Ev-new"]
     assert receive(session_factory, reaction(event_id="Ev-new")).status == ReceiveStatus.duplicate
+
+
+def test_housekeeping_drops_the_subscriptions_of_a_creator_removed_from_the_project(
+    session_factory: sessionmaker[Session], matching: None
+) -> None:
+    wf_id = subscribe(session_factory, **TICKETS)
+    with session_factory.begin() as s:
+        project = s.scalar(select(Project))
+        assert project is not None
+        add_member(
+            session=s,
+            project_id=project.id,
+            actor_user_id=OWNER.user_id,
+            user_id="U-viewer",
+            role=Role.viewer,
+        )
+        s.execute(
+            TriggerSubscription.__table__.update().values(created_by="U-viewer")  # type: ignore[attr-defined]
+        )
+    notices = RecordingNotifier()
+    (dropped,) = drop_lost_creators(session_factory=session_factory, notifier=notices)
+    assert (dropped.workflow.workflow_id, dropped.reason) == (wf_id, "left_project")
+    assert notices.notices == [dropped]
+    assert (
+        triggers_in_channel(session_factory=session_factory, actor=OWNER, channel_id=SUPPORT) == []
+    )
+
+
+def test_a_trigger_in_a_public_channel_clixen_is_not_in_makes_clixen_join_it(
+    session_factory: sessionmaker[Session], matching: None, fake: FakeSlack
+) -> None:
+    fake.bot_outside.add(SUPPORT)
+    subscribe(session_factory, **TICKETS)
+    assert fake.wait_for("conversations.join")[0].args["channel"] == SUPPORT
+    assert SUPPORT not in fake.bot_outside
+
+
+def test_a_trigger_in_a_private_channel_clixen_is_not_in_is_refused_saying_to_invite_it(
+    session_factory: sessionmaker[Session], matching: None, fake: FakeSlack
+) -> None:
+    fake.members[SECRET] = {OWNER.user_id}
+    fake.bot_outside.add(SECRET)
+    spec = parse_trigger({"name": "T", "parameters": {**TICKETS, "channels": ["#secret"]}})
+    with pytest.raises(SubscriptionRefused, match=r"invite it \(`/invite @Clixen` in #secret\)"):
+        plan(spec, user_id=OWNER.user_id, access=SlackChannelAccess(FAKE_CLIENT[0]))

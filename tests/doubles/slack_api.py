@@ -41,6 +41,8 @@ class FakeSlack:
     private_channels: dict[str, str] = field(default_factory=dict)
     members: dict[str, set[str]] = field(default_factory=dict)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # Channels (ids) the bot is not in (conversations.info/list say `is_member: false`).
+    bot_outside: set[str] = field(default_factory=set)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def named(self, method: str) -> list[SlackCall]:
@@ -113,11 +115,12 @@ class FakeSlack:
             }
         if method == "conversations.list":
             channels: list[dict[str, Any]] = [
-                {"id": i, "name": n} for n, i in self.public_channels.items()
+                {"id": i, "name": n, "is_member": i not in self.bot_outside}
+                for n, i in self.public_channels.items()
             ]
             if "private_channel" in str(args.get("types") or ""):
                 channels += [
-                    {"id": i, "name": n, "is_private": True}
+                    {"id": i, "name": n, "is_private": True, "is_member": i not in self.bot_outside}
                     for n, i in self.private_channels.items()
                 ]
             return {"ok": True, "channels": channels}
@@ -134,6 +137,7 @@ class FakeSlack:
         if method == "conversations.join":
             if channel not in self.public_channels.values():
                 return {"ok": False, "error": "method_not_supported_for_channel_type"}
+            self.bot_outside.discard(str(channel))
             return {"ok": True, "channel": {"id": channel}}
         if method == "users.info":
             user = str(args.get("user"))
@@ -150,7 +154,12 @@ class FakeSlack:
             info: dict[str, Any] = {"id": channel, "is_im": True}
         elif channel in names:
             name, private = names[channel]
-            info = {"id": channel, "name": name, "is_private": private}
+            info = {
+                "id": channel,
+                "name": name,
+                "is_private": private,
+                "is_member": channel not in self.bot_outside,
+            }
         else:
             return {"ok": False, "error": "channel_not_found"}
         if method == "conversations.info":
