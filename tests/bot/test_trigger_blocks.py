@@ -61,7 +61,6 @@ def test_the_summary_of_a_workflow_that_runs_by_hand_has_a_run_button() -> None:
         version=1,
         description=None,
         outline=["Slack trigger (by hand) → Keep"],
-        has_webhook=False,
         n8n_url=None,
         runnable=True,
     )
