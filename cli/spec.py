@@ -49,7 +49,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.catalog import default_catalog
+    from core.catalog import N8N_SLACK_TRIGGER, SLACK_TRIGGER_TYPE, default_catalog
     from core.generation.node_hints import offerable
     from core.generation.specs import node_spec_for
     from core.generation.templates import TemplatesUnavailable, default_library
@@ -62,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
             f"find one with: clixen catalog search WORDS"
         )
     spec = catalog.nodes[node_type]
+    if node_type == N8N_SLACK_TRIGGER:
+        raise UnknownNodeType(
+            f"{node_type} never fires with Clixen's Slack app (one app, one request URL: "
+            f"Clixen's); use Clixen's Slack trigger: clixen spec {SLACK_TRIGGER_TYPE}"
+        )
     if not offerable(spec, catalog):
         raise UnknownNodeType(
             f"{node_type} is hidden in n8n (kept for old workflows only) and never offered; "

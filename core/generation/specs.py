@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.catalog import NodeSpec, VersionClass
 from core.catalog.output_schemas import output_shape
+from core.catalog.slack_trigger import model_spec
 from core.generation.node_lookup import details
 from core.generation.node_lookup.choice import Operation as Operation
 from core.generation.node_lookup.choice import _as_param_specs as _as_param_specs
@@ -42,6 +43,7 @@ from core.generation.node_lookup.describe import (
 from core.generation.node_lookup.examples import mined_configuration as mined_configuration
 from core.generation.node_lookup.operations import operation_pairs
 from core.generation.node_lookup.params import _params_of, default_params
+from core.kernel.slack_trigger import SLACK_TRIGGER_TYPE
 from core.validation.parameters import ParamContext, with_defaults
 from core.validation.shapes import MISSING
 
@@ -65,6 +67,8 @@ def node_spec(
     of the same version class and operation; under `when`, the parameters a switch shows at
     another value (e.g. "sendBody=true"). `full`: every parameter (no cap), each switched one
     described. `switches`: switch values to render the spec at (e.g. {"sendBody": True})."""
+    if spec.type == SLACK_TRIGGER_TYPE:  # Clixen's own node: no n8n definition to read
+        return model_spec()
     summary: dict[str, Any] = {"type": spec.type, "typeVersion": _num(spec.latest_version)}
     if spec.is_trigger:
         summary["trigger"] = True

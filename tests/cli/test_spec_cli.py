@@ -107,3 +107,20 @@ def test_spec_set_renders_a_switch_setting(capsys: pytest.CaptureFixture[str]) -
     assert code == 1 and "SWITCH=VALUE" in stderr
     code, _, stderr = run(capsys, "spec", "httpRequest", "--set", "nope=1")
     assert code == 1 and "sendBody" in stderr
+
+
+def test_spec_of_clixens_slack_trigger_and_n8ns_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, stdout, _ = run(capsys, "spec", "clixen.slackTrigger", "--json")
+    assert code == 0
+    spec = json.loads(stdout)
+    assert spec["parameters"]["events"]["options"] == [
+        "message",
+        "reaction_added",
+        "member_joined_channel",
+        "manual",
+    ]
+    assert {"text", "permalink", "inputs", "message"} <= set(spec["output_fields"])
+    code, _, stderr = run(capsys, "spec", "n8n-nodes-base.slackTrigger")
+    assert code == 1 and "one request URL" in stderr and "clixen.slackTrigger" in stderr

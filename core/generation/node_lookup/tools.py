@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.catalog import NodeCatalog
+from core.catalog import N8N_SLACK_TRIGGER, SLACK_TRIGGER_TYPE, NodeCatalog
 from core.generation.node_hints import offerable
 from core.generation.node_lookup.candidates import candidate
 
@@ -141,6 +141,11 @@ class NodeLookup:
         spec = self.catalog.nodes[resolved]
         if resolved in self.denied:
             return _error(f"{resolved} is denied in this project: do not use it")
+        if resolved == N8N_SLACK_TRIGGER:
+            return _error(
+                f"{resolved} never fires here (one Slack app, one request URL: ours); "
+                f"use {SLACK_TRIGGER_TYPE}"
+            )
         if not offerable(spec, self.catalog):
             return _error(f"{resolved} is hidden (old workflows only): call search_nodes")
         try:
