@@ -152,7 +152,6 @@ def _editor_project(session: Any, args: argparse.Namespace, at_least: Role = Rol
 
 
 def _secret_set(args: argparse.Namespace) -> int:
-    import contextlib
 
     from core.credentials import secrets as project_secrets
     from core.kernel.settings import get_settings
@@ -161,25 +160,25 @@ def _secret_set(args: argparse.Namespace) -> int:
     key = project_secrets.secret_key(get_settings())
     value = _read_value(f"Value of {args.name} (hidden): ")
     settings = get_settings()
-    with (
-        cli_session_factory() as factory,
-        factory.begin() as session,
-        contextlib.ExitStack() as stack,
-    ):
-        project = _editor_project(session, args)
+    with cli_session_factory() as factory:
+        with factory.begin() as session:
+            project = _editor_project(session, args)
+            project_secrets.set_secret(
+                session=session,
+                project_id=project.id,
+                name=args.name,
+                value=value,
+                actor_user_id=cli_actor().user_id,
+                key=key,
+                credential_type=args.credential_type,
+                allowed_hosts=args.allowed_hosts,
+            )
         # With n8n configured, a secret already in n8n gets its credential updated right away.
-        n8n = stack.enter_context(cli_n8n()) if settings.n8n_url and settings.n8n_api_key else None
-        project_secrets.set_secret(
-            session=session,
-            project_id=project.id,
-            name=args.name,
-            value=value,
-            actor_user_id=cli_actor().user_id,
-            key=key,
-            credential_type=args.credential_type,
-            n8n=n8n,
-            allowed_hosts=args.allowed_hosts,
-        )
+        if settings.n8n_url and settings.n8n_api_key:
+            with cli_n8n() as n8n:
+                project_secrets.push_secret(
+                    factory, n8n=n8n, project_id=project.id, name=args.name, key=key
+                )
     print(f"Secret {args.name} saved (encrypted) in project {project.name}.")
     if settings.n8n_url and settings.n8n_api_key:
         return _resume_waiting(settings, project.id)
@@ -234,17 +233,17 @@ def _secret_delete(args: argparse.Namespace) -> int:
     from core.credentials import secrets as project_secrets
     from core.kernel.settings import get_settings
 
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = _editor_project(session, args)
+    with cli_session_factory() as factory:
+        with factory.begin() as session:
+            project = _editor_project(session, args)
+            credential_id = project_secrets.delete_secret(
+                session=session, project_id=project.id, name=args.name
+            )
         # The n8n credential (if any) is removed with the secret when n8n is configured.
         settings = get_settings()
-        if settings.n8n_url and settings.n8n_api_key:
+        if credential_id and settings.n8n_url and settings.n8n_api_key:
             with cli_n8n() as n8n:
-                project_secrets.delete_secret(
-                    session=session, project_id=project.id, name=args.name, n8n=n8n
-                )
-        else:
-            project_secrets.delete_secret(session=session, project_id=project.id, name=args.name)
+                project_secrets.forget_credential(n8n, credential_id)
     print(f"Secret {args.name} deleted from project {project.name}.")
     return 0
 
@@ -269,8 +268,8 @@ def _secret_resync(args: argparse.Namespace) -> int:
     from core.kernel.settings import get_settings
 
     key = project_secrets.secret_key(get_settings())
-    with cli_session_factory() as factory, factory.begin() as session, cli_n8n() as n8n:
-        written, refused = resync_credentials(session=session, n8n=n8n, key=key)
+    with cli_session_factory() as factory, cli_n8n() as n8n:
+        written, refused = resync_credentials(session_factory=factory, n8n=n8n, key=key)
     print(f"Wrote {written} n8n credential(s) again.")
     for why in refused:
         print(f"not written: {why}", file=sys.stderr)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.generation.templates import DEFAULT_DB_PATH, TemplateLibrary, default_library
-from core.kernel import db
+from core.kernel import db, transactions
 from core.kernel.models import Base, Secret
 from core.kernel.settings import get_settings
 from core.n8n import N8nClient
@@ -66,6 +66,15 @@ def _fast_tier_guard(
     yield
     if guard.violations:
         pytest.fail("\n".join(dict.fromkeys(guard.violations)), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_call_in_transaction() -> Iterator[None]:
+    """Every test runs under the transaction guard: an n8n, LLM or Slack call made while the
+    calling thread holds an open database transaction raises TransactionOpen (the test fails)."""
+    before = transactions.guard_transactions(strict=True)
+    yield
+    transactions.guard_transactions(strict=before)
 
 
 @pytest.fixture(scope="session")

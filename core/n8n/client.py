@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from core.kernel.settings import Settings
+from core.kernel.transactions import outside_transaction
 from core.n8n.errors import (
     N8nAPIError,
     N8nConnectionError,
@@ -30,7 +31,7 @@ from core.n8n.errors import (
     N8nUnanswered,
     error_for_status,
 )
-from core.n8n.metering import MeteredTransport
+from core.n8n.metering import MeteredTransport, endpoint_of
 from core.n8n.payload import strip_read_only
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class N8nClient:
             headers={"X-N8N-API-KEY": api_key, "Accept": "application/json"},
             timeout=timeout,
             transport=MeteredTransport(transport),
+            event_hooks={"request": [guard_request]},
         )
 
     @classmethod
@@ -416,6 +418,7 @@ class N8nClient:
         deadline = time.monotonic() + wait_registered_s
         url = self.webhook_url(path)
         while True:
+            outside_transaction("n8n", f"{method} /webhook")
             try:
                 response = httpx.request(method, url, json=json, timeout=DEFAULT_TIMEOUT)
             except httpx.HTTPError as e:
@@ -472,6 +475,11 @@ def _id_le(a: str, b: str) -> bool:
     if a.isdigit() and b.isdigit():
         return int(a) <= int(b)
     return a == b
+
+
+def guard_request(request: httpx.Request) -> None:
+    """Every request of an n8n client passes here first: never inside an open transaction."""
+    outside_transaction("n8n", endpoint_of(request.method, request.url.path))
 
 
 def _message_of(response: httpx.Response) -> str:

@@ -18,7 +18,7 @@ from bot.blocks.credentials import (
 )
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
-from core.credentials.secrets import secret_key, set_secret
+from core.credentials.secrets import push_secret, secret_key, set_secret
 from core.kernel.errors import ClixenError
 from core.kernel.vocabulary import Role
 from core.pipeline.runs import run_and_project
@@ -56,8 +56,15 @@ def handle_credential_submission(
                 actor_user_id=user,
                 key=secret_key(services.settings),
                 credential_type=ctype,
-                n8n=services.n8n,
                 allowed_hosts=submitted_hosts(view),
+            )
+        if services.n8n is not None:  # a secret already in n8n: its credential updated now
+            push_secret(
+                services.session_factory,
+                n8n=services.n8n,
+                project_id=project.id,
+                name=name,
+                key=secret_key(services.settings),
             )
     except ClixenError as e:
         ack(response_action="errors", errors={NAME_BLOCK: str(e)[:150]})

@@ -12,7 +12,7 @@ from bot.blocks.common import escape
 from bot.blocks.credentials import submitted_hosts
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
-from core.credentials.secrets import secret_key, set_secret
+from core.credentials.secrets import push_secret, secret_key, set_secret
 from core.kernel.errors import ClixenError, InvalidInput
 from core.kernel.vocabulary import Role
 from core.pipeline.resume import waiting_runs
@@ -65,8 +65,15 @@ def handle_secret_submission(
                 actor_user_id=user_of(context),
                 key=secret_key(services.settings),
                 credential_type=credential_type,
-                n8n=services.n8n,  # a secret already in n8n: its credential updated now
                 allowed_hosts=submitted_hosts(view),
+            )
+        if services.n8n is not None:  # a secret already in n8n: its credential updated now
+            push_secret(
+                services.session_factory,
+                n8n=services.n8n,
+                project_id=project_id,
+                name=name,
+                key=secret_key(services.settings),
             )
     except InvalidInput as e:
         ack(response_action="errors", errors={"name": str(e)[:150]})
