@@ -36,6 +36,14 @@ def register(sub: Any) -> None:
     a_set.add_argument("--auth-url", help="oauth2 only: the authorization endpoint")
     a_set.add_argument("--token-url", help="oauth2 only: the token endpoint")
     a_set.add_argument("--scope", help="oauth2 only: scopes, space separated")
+    a_set.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="oauth2 only (required): an API host its tokens may be sent to; repeat for more",
+    )
     a_set.set_defaults(func=_app_set)
     a_list = asub.add_parser("list", help="registered OAuth apps (never their secrets)")
     a_list.set_defaults(func=_app_list)
@@ -85,6 +93,7 @@ def _app_set(args: argparse.Namespace) -> int:
             auth_url=args.auth_url,
             token_url=args.token_url,
             scope=args.scope,
+            allowed_hosts=args.allowed_hosts,
         )
     print(f"OAuth app for {info.provider} saved (client id {info.client_id}; secret encrypted).")
     print(f"Register this redirect URL with {info.provider}: {_callback_url()}")
@@ -190,18 +199,20 @@ def _accounts(args: argparse.Namespace) -> int:
 
 
 def _disconnect(args: argparse.Namespace) -> int:
-    from core.connect import disconnect
+    from core.connect import disconnect, forget_credential
 
     actor = cli_actor()
-    with cli_session_factory() as factory, cli_n8n() as n8n, factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project)
-        info = disconnect(
-            session=session,
-            n8n=n8n,
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            project_id=project.id,
-            service=args.service,
-        )
+    with cli_session_factory() as factory, cli_n8n() as n8n:
+        with factory.begin() as session:
+            project = project_for(session=session, actor=actor, name=args.project)
+            removed = disconnect(
+                session=session,
+                team_id=actor.team_id,
+                user_id=actor.user_id,
+                project_id=project.id,
+                service=args.service,
+            )
+        forget_credential(n8n, removed.credential_id)  # after the commit: no transaction open
+    info = removed.account
     print(f"{info.label} disconnected from project {project.name} (its n8n credential deleted).")
     return 0

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import NodeCatalog, default_catalog
+from core.catalog.credential_domains import allowed_domains
 from core.credentials import needs as credentials
 from core.credentials import secrets
 from core.credentials import sync as credential_sync
@@ -41,6 +42,7 @@ from core.n8n import N8nClient
 from core.n8n.workflow_json import N8nWorkflow, checksum, to_n8n_payload
 from core.validation import ValidationReport, validate
 from core.validation.credential_needs import CredentialNeed
+from core.validation.credential_use import generic_credential_issues
 from core.workspace.policy import NodePolicy, policy_for_project
 
 log = logging.getLogger(__name__)
@@ -97,9 +99,17 @@ def _prepare(
     payload: dict[str, Any],
     say: Progress,
     catalog: NodeCatalog,
-) -> tuple[dict[str, Any], NodePolicy, str, Resolution, dict[str, str | None]]:
+) -> tuple[
+    dict[str, Any],
+    NodePolicy,
+    str,
+    Resolution,
+    dict[str, str | None],
+    list[secrets.SecretInfo],
+]:
     # Bound before the digest: the deploy of a workflow the pipeline bound validates it once.
-    types = secrets.secret_types(session=session, project_id=project_id)
+    infos = secrets.list_secrets(session=session, project_id=project_id)
+    types = {i.name: i.credential_type for i in infos}
     resolution = resolve(payload, types, catalog)
     payload, changes = filter_settings(
         session=session, project_id=project_id, payload=resolution.workflow
@@ -108,7 +118,27 @@ def _prepare(
         log.info("project %s: %s", project_id, change)
         say(change)
     policy = policy_for_project(session=session, project_id=project_id)
-    return payload, policy, f"{checksum(payload)}:{policy.fingerprint()}", resolution, types
+    digest = f"{checksum(payload)}:{policy.fingerprint()}:{_hosts_print(infos)}"
+    return payload, policy, digest, resolution, types, infos
+
+
+def _hosts_print(infos: list[secrets.SecretInfo]) -> str:
+    return checksum({"hosts": [[i.name, i.credential_type, list(i.allowed_hosts)] for i in infos]})
+
+
+def _validated(
+    payload: dict[str, Any],
+    policy: NodePolicy,
+    catalog: NodeCatalog,
+    infos: list[secrets.SecretInfo],
+) -> ValidationReport:
+    """The validator's report, with where each generic credential may go (its owner's hosts)."""
+    report = validate(payload, policy=policy, catalog=catalog)
+    hosts_of = {
+        i.name: allowed_domains(i.credential_type or "", {}, i.allowed_hosts) for i in infos
+    }
+    extra = generic_credential_issues(payload, hosts_of)
+    return ValidationReport([*report.issues, *extra]) if extra else report
 
 
 def inspect(
@@ -122,10 +152,10 @@ def inspect(
     """What `check` would find, without raising: the pipeline's validate step uses it, so the
     deploy that follows need not validate the same workflow again."""
     catalog = catalog or default_catalog()
-    payload, policy, digest, resolution, types = _prepare(
+    payload, policy, digest, resolution, types, infos = _prepare(
         session, project_id, payload, say, catalog
     )
-    report = validate(payload, policy=policy, catalog=catalog)
+    report = _validated(payload, policy, catalog, infos)
     return Inspection(payload, report, policy, digest, resolution.missing, types)
 
 
@@ -146,12 +176,12 @@ def check(
     error; when the payload and today's policy give that same digest, it is not validated
     again."""
     catalog = catalog or default_catalog()
-    payload, policy, digest, resolution, types = _prepare(
+    payload, policy, digest, resolution, types, infos = _prepare(
         session, project_id, payload, say, catalog
     )
     if checked != digest:
         say("validating")
-        report = validate(payload, policy=policy, catalog=catalog)
+        report = _validated(payload, policy, catalog, infos)
         if not report.valid:
             raise ValidationFailed(report, not_done=not_done)
     if resolution.missing:

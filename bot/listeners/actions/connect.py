@@ -9,7 +9,7 @@ from bot.blocks.connect import connect_link_blocks, parse_connect_value
 from bot.home import publish_home
 from bot.listeners.context import SlackRequest, acked
 from bot.services import BotServices
-from core.connect import create_link, disconnect
+from core.connect import create_link, disconnect, forget_credential
 from core.kernel.vocabulary import Role
 from core.pipeline.runs import run_and_project
 from core.workspace.projects import default_project, project_for
@@ -82,14 +82,10 @@ def handle_account_disconnect(request: SlackRequest) -> None:
     service = str(request.payload.get("value", ""))[:40]
     with services.session_factory.begin() as session:
         project = default_project(session=session, team_id=team, user_id=user)
-        disconnect(
-            session=session,
-            n8n=services.n8n,
-            team_id=team,
-            user_id=user,
-            project_id=project.id,
-            service=service,
+        removed = disconnect(
+            session=session, team_id=team, user_id=user, project_id=project.id, service=service
         )
+    forget_credential(services.n8n, removed.credential_id)  # after the commit
     publish_home(services, request.client, team_id=team, user_id=user)
 
 
