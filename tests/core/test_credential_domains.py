@@ -74,7 +74,7 @@ def _run_in_n8n(
     is n8n's own line of defence), call it once; the finished execution and the credential id."""
     with factory.begin() as s:
         bound = credential_sync.sync_project_credentials(
-            session=s, project_id=pid, n8n=client, key=KEY, workflow_json=wf
+            session_factory=session_factory, project_id=pid, n8n=client, key=KEY, workflow_json=wf
         )
     credential_id = str(next(iter(bound["nodes"][1]["credentials"].values()))["id"])
     workflow_id = client.create_workflow(bound)["id"]

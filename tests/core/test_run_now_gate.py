@@ -97,7 +97,7 @@ def test_a_credential_named_but_not_the_projects_is_never_sent_by_a_test_run(
         # Their project deploys with it, so its n8n credential exists under a known name.
         with session_factory.begin() as s:
             bound = credential_sync.sync_project_credentials(
-                session=s,
+                session_factory=session_factory,
                 project_id=theirs,
                 n8n=client,
                 key=KEY,
