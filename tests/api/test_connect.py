@@ -61,6 +61,7 @@ def world(
                 session=s, provider="oauth2", client_id=provider.client_id,
                 client_secret=provider.client_secret, key=KEY, actor="operator",
                 auth_url=f"{provider.base_url}/authorize", token_url=f"{provider.base_url}/token",
+                allowed_hosts=["127.0.0.1"],
             )  # fmt: skip
 
         def opener(state: str) -> str:

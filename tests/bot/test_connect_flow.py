@@ -102,6 +102,7 @@ def test_connect_button_link_consent_then_the_run_deploys_and_home_lists_the_acc
                 client_secret=provider.client_secret, key=str(settings.secret_key),
                 actor="operator", auth_url=f"{provider.base_url}/authorize",
                 token_url=f"{provider.base_url}/token", scope="openid email",
+                allowed_hosts=["127.0.0.1"],
             )  # fmt: skip
         llm.script(answer(fetch_from_provider(provider, "slack-whoami"), "Asks the API."))
         assert bot.command("create when called, ask the API who I am")

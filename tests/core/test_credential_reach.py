@@ -9,7 +9,6 @@ import json
 from typing import Any
 
 from core.validation import validate
-from core.validation.credential_use import credential_targets, generic_credential_issues
 from core.workspace.policy import NodePolicy
 from tests.core.test_credential_use import COLLECTOR, http_node
 from tests.core.test_deploy_guards import with_node
@@ -51,6 +50,8 @@ def test_a_literal_pagination_next_url_outside_the_service_is_an_error() -> None
 
 
 def test_a_generic_credential_may_go_only_to_its_owners_hosts() -> None:
+    from core.validation.credential_use import credential_targets, generic_credential_issues
+
     def generic(url: str, **options: Any) -> dict[str, Any]:
         node = http_node(url, ctype="oAuth2Api", secret="OAUTH2")
         node["parameters"] |= {

@@ -408,8 +408,11 @@ def test_rotating_a_secret_updates_its_n8n_credential_in_place(
         assert [r.headers.get("x-api-key") for r in sink.wait_for(1)] == ["old-value"]
 
         with session_factory.begin() as s:
-            _set(s, pid, name="API_AUTH", value='{"name": "X-Api-Key", "value": "new-value"}',
-                 n8n=client)  # fmt: skip
+            _set(s, pid, name="API_AUTH", value='{"name": "X-Api-Key", "value": "new-value"}')
+        assert project_secrets.push_secret(
+            session_factory, n8n=client, project_id=pid, name="API_AUTH", key=KEY
+        )
+        with session_factory.begin() as s:
             (row_credential,) = s.execute(
                 text("SELECT n8n_credential_id FROM secrets WHERE name = 'API_AUTH'")
             ).scalars()
