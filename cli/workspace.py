@@ -263,6 +263,7 @@ def _secret_rotate(args: argparse.Namespace) -> int:
 
 
 def _secret_resync(args: argparse.Namespace) -> int:
+    from core.connect.accounts import resync_accounts
     from core.credentials import secrets as project_secrets
     from core.credentials.sync import resync_credentials
     from core.kernel.settings import get_settings
@@ -270,6 +271,8 @@ def _secret_resync(args: argparse.Namespace) -> int:
     key = project_secrets.secret_key(get_settings())
     with cli_session_factory() as factory, cli_n8n() as n8n:
         written, refused = resync_credentials(session_factory=factory, n8n=n8n, key=key)
+        accounts, not_accounts = resync_accounts(session_factory=factory, n8n=n8n)
+    written, refused = written + accounts, refused + not_accounts
     print(f"Wrote {written} n8n credential(s) again.")
     for why in refused:
         print(f"not written: {why}", file=sys.stderr)

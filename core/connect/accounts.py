@@ -19,10 +19,16 @@ from typing import Final
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.connect.apps import app_hosts
+from core.catalog.credential_domains import OWNER_NAMED, restriction
+from core.connect.apps import app_hosts, generic_hosts_needed
 from core.connect.links import LINK_TTL
 from core.connect.services import secret_name_of, service_named
-from core.credentials.accounts import bind_account, credential_in_use, remove_account
+from core.credentials.accounts import (
+    bind_account,
+    credential_in_use,
+    mark_synced,
+    remove_account,
+)
 from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
 from core.kernel.models import ConnectedAccount, ConnectRequest, Secret, Workflow
 from core.kernel.vocabulary import Role, WorkflowStatus
@@ -299,3 +305,48 @@ def record_use(*, session: Session, n8n_credential_ids: Iterable[str], at: dt.da
             .where(ConnectedAccount.n8n_credential_id.in_(ids))
             .values(last_used_at=at)
         )
+
+
+def resync_accounts(
+    *, session_factory: sessionmaker[Session], n8n: N8nClient
+) -> tuple[int, list[str]]:
+    """Every connected account whose n8n credential predates its domain restriction (the
+    upgrade marked them) gets it written now, its token kept (a partial update: n8n keeps the
+    token it holds). Returns how many were written and, for those refused (a generic app that
+    names no host), why."""
+    now = dt.datetime.now(dt.UTC)
+    refused: list[str] = []
+    todo: list[tuple[int, str, str, str, dict[str, str]]] = []
+    with session_factory() as session:
+        rows = session.execute(
+            select(ConnectedAccount, Secret)
+            .join(Secret, Secret.id == ConnectedAccount.secret_id)
+            .where(Secret.n8n_synced_at.is_(None))
+            .order_by(ConnectedAccount.id)
+        ).all()
+        for account, secret in rows:
+            service = service_named(account.service)
+            hosts = app_hosts(session=session, service=service)
+            if service.credential_type in OWNER_NAMED and not hosts:
+                refused.append(f"project {account.project_id}: {generic_hosts_needed()}")
+                continue
+            todo.append(
+                (
+                    secret.id,
+                    account.n8n_credential_id,
+                    f"clixen-p{account.project_id}-{secret.name}",
+                    service.credential_type,
+                    restriction(service.credential_type, {}, hosts),
+                )
+            )
+    written = 0
+    for secret_id, credential_id, name, ctype, fields in todo:
+        try:
+            n8n.update_credential(credential_id, name=name, type=ctype, data=fields, partial=True)
+        except N8nError as e:
+            refused.append(f"{name}: n8n refused the restriction ({e})")
+            continue
+        with session_factory.begin() as session:
+            mark_synced(session, secret_id=secret_id, at=now)
+        written += 1
+    return written, refused

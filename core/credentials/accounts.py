@@ -133,3 +133,14 @@ def remove_account(session: Session, row: ConnectedAccount) -> str:
     # The account goes with its secret (ON DELETE CASCADE).
     session.execute(delete(Secret).where(Secret.id == row.secret_id))
     return credential_id
+
+
+def mark_synced(session: Session, *, secret_id: int, at: dt.datetime) -> None:
+    """The account's n8n credential carries what Clixen writes on it (its restriction) as of
+    `at`; the secret's value (a marker) is unchanged."""
+    session.execute(
+        update(Secret)
+        .where(Secret.id == secret_id)
+        .values(n8n_synced_at=at, updated_at=Secret.updated_at)
+        .execution_options(synchronize_session=False)
+    )

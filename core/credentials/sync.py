@@ -348,12 +348,13 @@ def resync_credentials(
     from core.kernel.errors import ClixenError
 
     with session_factory() as session:
+        accounts = set(session.scalars(select(ConnectedAccount.secret_id)))
         rows = [
             (r.project_id, r.name)
             for r in session.scalars(
                 select(Secret).where(Secret.n8n_credential_id.is_not(None)).order_by(Secret.id)
             )
-            if _stale(r)
+            if _stale(r) and r.id not in accounts  # accounts: `core.connect.resync_accounts`
         ]
     written, refused = 0, []
     for project_id, name in rows:

@@ -441,14 +441,23 @@ class N8nClient:
         return result
 
     def update_credential(
-        self, credential_id: str, *, name: str, type: str, data: Mapping[str, Any]
+        self,
+        credential_id: str,
+        *,
+        name: str,
+        type: str,
+        data: Mapping[str, Any],
+        partial: bool = False,
     ) -> dict[str, Any]:
         """Replace an n8n credential's name, type and data in place: its id stays, so every
-        workflow bound to it uses the new data from its next execution. N8nNotFound if gone."""
+        workflow bound to it uses the new data from its next execution. N8nNotFound if gone.
+        `partial`: only the fields given change, the rest (an OAuth2 token n8n holds) is kept
+        (n8n 2.x `isPartialData`; a full replace drops the token)."""
+        body: dict[str, Any] = {"name": name, "type": type, "data": dict(data)}
+        if partial:
+            body["isPartialData"] = True
         result: dict[str, Any] = self._request(
-            "PATCH",
-            f"/api/v1/credentials/{credential_id}",
-            json={"name": name, "type": type, "data": dict(data)},
+            "PATCH", f"/api/v1/credentials/{credential_id}", json=body
         )
         return result
 
