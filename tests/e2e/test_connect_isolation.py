@@ -207,3 +207,48 @@ def test_a_user_no_longer_an_editor_gets_nothing_bound(
         assert s.query(ConnectedAccount).count() == 0 and s.query(Secret).count() == 0
     with pytest.raises(N8nNotFound):  # its credential (with Bob's token) is deleted
         n8n_user.oauth2_connection(str(request.n8n_credential_id))
+
+
+def test_an_account_connected_without_a_restriction_gets_it_on_resync(
+    services: PipelineServices,  # noqa: F811
+    session_factory: sessionmaker[Session],
+    n8n_client: N8nClient,
+    n8n_user: N8nUserSession,
+) -> None:
+    from sqlalchemy import update
+
+    from core.connect.accounts import resync_accounts
+
+    path = f"resync-{uuid.uuid4().hex[:8]}"
+    with OAuthProvider() as provider, HttpSink() as collector:
+        project_id = _project_with_app(session_factory, provider)
+        browser = Browser(session_factory, n8n_client, n8n_user)
+        provider.consent(browser.open(_link(session_factory, project_id, ADA)).headers["location"])
+        [connected] = finish_connections(
+            session_factory=session_factory, n8n=n8n_client, n8n_session=n8n_user, key=KEY
+        )
+        with session_factory() as s:
+            secret = s.query(Secret).filter_by(name=connected.account.secret_name).one()
+        credential_id = str(secret.n8n_credential_id)
+        # As an older Clixen left it: no restriction (token kept); the upgrade marks it stale.
+        n8n_client.update_credential(
+            credential_id, name="old", type="oAuth2Api", partial=True,
+            data={"allowedHttpRequestDomains": "all"},
+        )  # fmt: skip
+        with session_factory.begin() as s:
+            s.execute(update(Secret).where(Secret.id == secret.id).values(n8n_synced_at=None))
+        assert resync_accounts(session_factory=session_factory, n8n=n8n_client) == (1, [])
+        assert n8n_user.oauth2_connection(credential_id).connected  # the token is still there
+
+        wf = fetch_from_provider(provider, path)
+        wf["nodes"][1]["parameters"]["url"] = collector.url("/x").replace("127.0.0.1", "localhost")
+        wf["nodes"][1]["credentials"] = {"oAuth2Api": {"id": credential_id, "name": "x"}}
+        workflow_id = n8n_client.create_workflow(wf)["id"]
+        try:
+            n8n_client.activate(workflow_id)
+            n8n_client.call_webhook(path, method="GET")
+            execution = n8n_client.wait_for_execution(workflow_id, timeout_s=60)
+        finally:
+            n8n_client.delete_workflow(workflow_id)
+        assert execution is not None and "Domain not allowed" in _error(execution)
+        assert collector.requests == []
