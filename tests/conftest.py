@@ -165,7 +165,8 @@ def n8n_user(n8n: N8nStack) -> Iterator[N8nUserSession]:
     """Clixen's server-side n8n user session (the owner scripts/n8n_stack.sh created; its login
     is in .stack/n8n.env, or N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD for the n8n in N8N_URL). One
     for the whole session: n8n allows 5 sign-ins per minute and user."""
-    env = {**_read_env_file(REPO / ".stack" / "n8n.env"), **os.environ}
+    stack_env = REPO / ".stack" / "n8n.env"  # absent when N8N_URL names a shared n8n
+    env = {**(_read_env_file(stack_env) if stack_env.is_file() else {}), **os.environ}
     email, password = env.get("N8N_OWNER_EMAIL"), env.get("N8N_OWNER_PASSWORD")
     assert email and password, (
         "N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD are not set: run scripts/n8n_stack.sh start "

@@ -145,6 +145,10 @@ def finish_connections(
         for credential_id in unused:
             with contextlib.suppress(N8nNotFound):
                 n8n.delete_credential(credential_id)
+        if connected is not None and connected.renamed:
+            # A second user's account (GMAIL_2): deploys name the reference after the secret,
+            # and n8n would rename a reference whose name differs from the credential's.
+            n8n.rename_credential(link.credential_id, name=connected.renamed)
         if connected is not None:
             done.append(connected.connected)
             logger.info("connect %s: %s connected to project", link.id, connected.service)
@@ -158,6 +162,7 @@ class _Settled:
     connected: Connected
     service: str
     unused: list[str]
+    renamed: str | None = None  # the n8n name the credential must take
 
 
 def _settle(
@@ -200,7 +205,10 @@ def _settle(
     connected = Connected(
         request.project_id, request.team_id, request.user_id, request.run_id, info
     )
-    return "connected", _Settled(connected, service.name, [bound.superseded or ""])
+    renamed = None
+    if bound.secret_name != secret_name_of(service.name):
+        renamed = f"clixen-p{request.project_id}-{bound.secret_name}"
+    return "connected", _Settled(connected, service.name, [bound.superseded or ""], renamed)
 
 
 def list_accounts(*, session: Session, project_id: int) -> list[AccountInfo]:

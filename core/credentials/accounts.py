@@ -76,17 +76,13 @@ def bind_account(
     the project that stopped for a reconnect run again."""
     row = own_account(session, project_id=project_id, service=service, user_id=user_id)
     secret = session.get(Secret, row.secret_id, with_for_update=True) if row is not None else None
+    name = secret.name if secret is not None else _free_name(session, project_id, secret_base)
+    sealed = encrypt(session, value=MARKER, key=key, project_id=project_id, name=name)
     if secret is None:
-        secret = Secret(
-            project_id=project_id,
-            name=_free_name(session, project_id, secret_base),
-            created_by=user_id,
-        )
+        secret = Secret(project_id=project_id, name=name, created_by=user_id, ciphertext=sealed)
         session.add(secret)
     superseded = secret.n8n_credential_id
-    secret.ciphertext = encrypt(
-        session, value=MARKER, key=key, project_id=project_id, name=secret.name
-    )
+    secret.ciphertext = sealed
     secret.credential_type = credential_type
     secret.allowed_hosts = list(allowed_hosts) or None
     secret.n8n_credential_id = n8n_credential_id

@@ -461,6 +461,10 @@ class N8nClient:
         )
         return result
 
+    def rename_credential(self, credential_id: str, *, name: str) -> None:
+        """Give an n8n credential another name; its data (an OAuth2 token too) is kept."""
+        self._request("PATCH", f"/api/v1/credentials/{credential_id}", json={"name": name})
+
     def delete_credential(self, credential_id: str) -> None:
         try:
             self._request("DELETE", f"/api/v1/credentials/{credential_id}")
