@@ -3,7 +3,7 @@ be sent to, and every connected account's n8n credential is written again with i
 restriction (its secret marked not synced)
 
 Revision ID: creds_oauth_hosts
-Revises: 0006
+Revises: harden_attempts_scopes
 Create Date: 2026-12-07 11:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "creds_oauth_hosts"
-down_revision: str | None = "0006"
+down_revision: str | None = "harden_attempts_scopes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
