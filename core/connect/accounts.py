@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog.credential_domains import OWNER_NAMED, restriction
 from core.connect.apps import app_hosts, generic_hosts_needed
+from core.connect.connectable import secret_name_of, service_named
 from core.connect.links import LINK_TTL
-from core.connect.services import secret_name_of, service_named
 from core.credentials.accounts import (
     bind_account,
     credential_in_use,
