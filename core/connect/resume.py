@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from core.connect.accounts import Connected
-from core.connect.services import service_named
+from core.connect.connectable import service_named
 from core.kernel.errors import ClixenError
 from core.kernel.models import PipelineRun
 from core.pipeline.resume import provide_credentials, resume_waiting_runs
