@@ -12,6 +12,7 @@ from bot.error_handler import handle_error
 from bot.listeners import register_listeners
 from bot.metrics import SLACK_REQUESTS, surface_of_body
 from bot.services import BotServices
+from bot.slack_client import SlackClient
 from core.kernel.idempotency import claim_once
 from core.kernel.log_context import ContextThreadPoolExecutor, begin
 from core.kernel.settings import Settings
@@ -33,7 +34,7 @@ def create_app(
         kwargs: dict[str, Any] = {"token": settings.slack_bot_token}
         if settings.slack_api_url:
             kwargs["base_url"] = settings.slack_api_url
-        client = WebClient(**kwargs)
+        client = SlackClient(**kwargs)
     app = App(
         token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret,
@@ -47,6 +48,9 @@ def create_app(
         # (after Slack got its 200). Socket Mode has no signature to check.
         request_verification_enabled=False,
         listener_executor=ContextThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
+        # A request no listener takes goes to `handle_error`, which acknowledges interactions
+        # (link buttons of n8n's Slack node: no error icon) whatever the listeners' order.
+        raise_error_for_unhandled_request=True,
     )
 
     @app.middleware

@@ -29,11 +29,13 @@ def change_workflow(
     services: BotServices, *, action: str, team_id: str, user_id: str, workflow_id: int
 ) -> WorkflowChanged:
     """Pause, resume or delete the workflow as the user (core checks the role)."""
+    extra = {"settings": services.settings} if action == "resume" else {}
     return CHANGES[action](
         services.session_factory,
         n8n=services.n8n,
         actor=Actor(team_id, user_id),
         workflow_id=workflow_id,
+        **extra,
     )
 
 
@@ -73,6 +75,7 @@ def summary_card(
         outline=card.outline,
         n8n_url=card.n8n_url,
         status=card.status,
+        runnable=card.runs_by_hand,
     )
     return blocks, card.name, card.summary_at
 

@@ -76,12 +76,16 @@ def _workflow_id(args: argparse.Namespace) -> int:
 
 
 def _change(args: argparse.Namespace) -> int:
+    from core.kernel.settings import get_settings
     from core.usecases import lifecycle
 
     change = {"pause": lifecycle.pause, "resume": lifecycle.resume, "delete": lifecycle.delete}
     with cli_session_factory() as factory, cli_n8n() as n8n:
         workflow_id = _workflow_id(args)
-        done = change[args.change](factory, n8n=n8n, actor=cli_actor(), workflow_id=workflow_id)
+        extra = {"settings": get_settings()} if args.change == "resume" else {}
+        done = change[args.change](
+            factory, n8n=n8n, actor=cli_actor(), workflow_id=workflow_id, **extra
+        )
     if not done.changed:
         state = "paused" if done.status == "inactive" else done.status
         print(f"#{done.workflow_id} {done.name!r} is already {state}; nothing changed.")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from bot.blocks.common import Block, actions, button, context, escape, section
 from bot.blocks.lifecycle import is_paused, own_buttons, status_word
+from bot.blocks.triggers import run_button
 
 # The steps a user sees, in order; the pipeline's ProgressEvent.step names one of them.
 STEP_LABELS: list[tuple[str, str]] = [
@@ -84,11 +85,12 @@ def progress_blocks(
     return blocks
 
 
-def workflow_buttons(*, workflow_id: int, n8n_url: str | None) -> Block:
-    """Versions, Roll back, Test run (any trigger: `core.run_now` runs a test copy), Open in
-    n8n."""
+def workflow_buttons(*, workflow_id: int, n8n_url: str | None, runnable: bool = False) -> Block:
+    """Run (`runnable`: its Slack trigger runs by hand), Versions, Roll back, Test run (any
+    trigger: `core.run_now` runs a test copy), Open in n8n."""
     value = str(workflow_id)
-    elements = [
+    elements = [run_button(workflow_id)] if runnable else []
+    elements += [
         button("Versions", "workflow_versions", value),
         button("Roll back", "workflow_rollback", value),
         button("Test run", "workflow_test_run", value),
@@ -107,6 +109,7 @@ def summary_blocks(
     outline: Sequence[str],
     n8n_url: str | None,
     note: str | None = None,
+    runnable: bool = False,
     status: str = "active",
 ) -> list[Block]:
     """The finished run: what was deployed, what it does, its shape, and what can be done next.
@@ -120,7 +123,7 @@ def summary_blocks(
         blocks.append(context(escape(note)))
     if status == "deleted":
         return blocks
-    blocks.append(workflow_buttons(workflow_id=workflow_id, n8n_url=n8n_url))
+    blocks.append(workflow_buttons(workflow_id=workflow_id, n8n_url=n8n_url, runnable=runnable))
     blocks.append(own_buttons(workflow_id=workflow_id, name=name, status=status))
     return blocks
 

@@ -33,7 +33,7 @@ BOT_NODE_TYPES: Final = frozenset(
 _N8N_NAME = re.compile(r"clixen-p[0-9]+-(?P<secret>[A-Z][A-Z0-9_]*)")
 
 _SLACK = ("slack.com", "*.slack.com")
-_GITHUB = ("github.com", "*.github.com")
+_GITHUB = ("github.com", "*.github.com", "models.github.ai")  # GitHub Models' API
 _GITLAB = ("gitlab.com", "*.gitlab.com")
 _NOTION = ("api.notion.com",)
 _AIRTABLE = ("airtable.com", "*.airtable.com")
@@ -92,7 +92,9 @@ SERVICE_DOMAINS: Final[Mapping[str, tuple[str, ...]]] = {
     "googleDriveOAuth2Api": _GOOGLE,
     "googleCalendarOAuth2Api": _GOOGLE,
     "googleDocsOAuth2Api": _GOOGLE,
-    "microsoftOAuth2Api": _MICROSOFT,
+    # The generic Microsoft OAuth2 credential: any Microsoft API its scopes name, Azure
+    # Resource Manager included.
+    "microsoftOAuth2Api": (*_MICROSOFT, "management.azure.com"),
     "microsoftOutlookOAuth2Api": _MICROSOFT,
     "microsoftTeamsOAuth2Api": _MICROSOFT,
     "microsoftExcelOAuth2Api": _MICROSOFT,
@@ -141,6 +143,15 @@ def bot_secret_of(name: object) -> bool:
         return False
     found = _N8N_NAME.fullmatch(name)
     return (found.group("secret") if found else name) == BOT_SECRET
+
+
+def secret_name_of(name: object) -> str | None:
+    """The project secret a node's credential reference name means (the secret's own name, or
+    its n8n credential's `clixen-p<project>-<SECRET>`); None when it is not a string."""
+    if not isinstance(name, str):
+        return None
+    found = _N8N_NAME.fullmatch(name)
+    return found.group("secret") if found else name
 
 
 def host_fields(data: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -12,7 +12,6 @@ n8n is asked, then the result is recorded in a new transaction.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import Final
@@ -21,18 +20,25 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy.gate import unreserved_name
-from core.deploy.lifecycle import DELETE_SETTLE_S, restore_workflow
+from core.deploy.lifecycle import deactivate_workflow, delete_workflow, restore_workflow
 from core.deploy.lock import workflow_lock
-from core.deploy.versions import authorized
+from core.deploy.versions import authorized, deploy_version
 from core.deploy.workflows import get_workflow, head_version
 from core.graph import text_outline, workflow_graph
-from core.kernel import telemetry
+from core.kernel import slack_trigger, telemetry
 from core.kernel.errors import InvalidInput, SettingsError
 from core.kernel.models import PipelineRun, Workflow, WorkflowEvent, utcnow
 from core.kernel.settings import Settings
-from core.kernel.vocabulary import Role, RunState, WorkflowEventKind, WorkflowStatus
-from core.n8n import N8nClient, N8nNotFound
+from core.kernel.vocabulary import (
+    Role,
+    RunState,
+    VersionSource,
+    WorkflowEventKind,
+    WorkflowStatus,
+)
+from core.n8n import N8nClient
 from core.run_now.sweep import delete_copies_named
+from core.triggers import has_trigger
 from core.workspace.projects import Actor
 
 # How long a deleted workflow's versions are kept for its owner to restore it (README).
@@ -131,25 +137,26 @@ def pause(
     actor: Actor,
     workflow_id: int,
 ) -> WorkflowChanged:
-    """Stop the workflow in n8n until resumed (editors only). Pausing a paused one changes
-    nothing; a workflow never deployed cannot be paused."""
+    """Stop the workflow in n8n until resumed (editors only); a Slack-triggered one stops
+    listening too. Pausing a paused one changes nothing; one never deployed cannot be paused."""
     kind = WorkflowEventKind.paused
-    with workflow_lock(session_factory, workflow_id):
-        with session_factory.begin() as session:
-            wf = _live(session, workflow_id, actor)
-            if wf.status == WorkflowStatus.inactive:
-                return _result(wf, kind, False)
-            if wf.n8n_workflow_id is None:
-                raise InvalidInput(f"Workflow {wf.name!r} was never deployed; nothing to pause.")
-            n8n_id = wf.n8n_workflow_id
-        client = _need_n8n(n8n, "pause")
-        with contextlib.suppress(N8nNotFound):
-            client.deactivate(n8n_id)
-        with session_factory.begin() as session:
-            wf = _live(session, workflow_id, actor)
-            wf.status = WorkflowStatus.inactive
-            _record(session, wf, actor, kind)
-            return _result(wf, kind, True)
+    with session_factory.begin() as session:
+        wf = _live(session, workflow_id, actor)
+        if wf.status == WorkflowStatus.inactive:
+            return _result(wf, kind, False)
+        if wf.n8n_workflow_id is None:
+            raise InvalidInput(f"Workflow {wf.name!r} was never deployed; nothing to pause.")
+    # Under the workflow's deploy lock, n8n first, then the record (and its subscriptions).
+    deactivate_workflow(
+        session_factory=session_factory,
+        n8n=_need_n8n(n8n, "pause"),
+        workflow_id=workflow_id,
+        actor=actor,
+    )
+    with session_factory.begin() as session:
+        wf = authorized(session, workflow_id, actor)
+        _record(session, wf, actor, kind)
+        return _result(wf, kind, True)
 
 
 def resume(
@@ -158,24 +165,48 @@ def resume(
     n8n: N8nClient | None,
     actor: Actor,
     workflow_id: int,
+    settings: Settings | None = None,
 ) -> WorkflowChanged:
     """Start a paused workflow again in n8n (editors only): its schedule and webhooks run again.
-    Resuming an active one changes nothing."""
+    A Slack-triggered one is deployed again from its running version (where it listens is
+    checked with Slack again): `settings` is needed for it. Resuming an active one changes
+    nothing."""
     kind = WorkflowEventKind.resumed
-    with workflow_lock(session_factory, workflow_id):
-        with session_factory.begin() as session:
-            wf = _live(session, workflow_id, actor)
-            if wf.status == WorkflowStatus.active:
-                return _result(wf, kind, False)
-            if wf.n8n_workflow_id is None or wf.head_version < 1:
-                raise InvalidInput(f"Workflow {wf.name!r} was never deployed; nothing to resume.")
-            n8n_id = wf.n8n_workflow_id
-        _need_n8n(n8n, "resume").activate(n8n_id)
-        with session_factory.begin() as session:
-            wf = _live(session, workflow_id, actor)
-            wf.status = WorkflowStatus.active
-            _record(session, wf, actor, kind)
-            return _result(wf, kind, True)
+    with session_factory.begin() as session:
+        wf = _live(session, workflow_id, actor)
+        if wf.status == WorkflowStatus.active:
+            return _result(wf, kind, False)
+        if wf.n8n_workflow_id is None or wf.head_version < 1:
+            raise InvalidInput(f"Workflow {wf.name!r} was never deployed; nothing to resume.")
+        head = head_version(session=session, workflow_id=wf.id)
+        assert head is not None
+        payload, version = dict(head.json_payload), head.version
+    client = _need_n8n(n8n, "resume")
+    if has_trigger(payload):
+        if settings is None:
+            raise SettingsError(["Resuming a Slack-triggered workflow needs the settings."])
+        deploy_version(
+            session_factory=session_factory,
+            n8n=client,
+            workflow_id=workflow_id,
+            json_payload=payload,
+            source=VersionSource.rollback,
+            actor=actor,
+            rolled_back_from=version,
+            settings=settings,
+        )
+    else:
+        with workflow_lock(session_factory, workflow_id):
+            with session_factory.begin() as session:
+                n8n_id = _live(session, workflow_id, actor).n8n_workflow_id
+            assert n8n_id is not None
+            client.activate(n8n_id)
+            with session_factory.begin() as session:
+                _live(session, workflow_id, actor).status = WorkflowStatus.active
+    with session_factory.begin() as session:
+        wf = _live(session, workflow_id, actor)
+        _record(session, wf, actor, kind)
+        return _result(wf, kind, True)
 
 
 def rename(
@@ -217,25 +248,24 @@ def delete(
     actor: Actor,
     workflow_id: int,
 ) -> WorkflowChanged:
-    """Remove the workflow from n8n with its test copies and mark it deleted (editors only).
-    Its versions stay: the owner can restore it for DELETED_RETENTION_DAYS days."""
+    """Remove the workflow from n8n with its test copies (and its Slack listening) and mark it
+    deleted (editors only). Its versions stay: the owner can restore it for
+    DELETED_RETENTION_DAYS days."""
     kind = WorkflowEventKind.deleted
-    with workflow_lock(session_factory, workflow_id):
-        with session_factory.begin() as session:
-            wf = authorized(session, workflow_id, actor)
-            if wf.status == WorkflowStatus.deleted:
-                return _result(wf, kind, False)
-            n8n_id, project_id, name = wf.n8n_workflow_id, wf.project_id, wf.name
-        client = _need_n8n(n8n, "delete")
-        if n8n_id is not None:
-            with contextlib.suppress(N8nNotFound):
-                client.delete_workflow(n8n_id, settle_s=DELETE_SETTLE_S)
-        copies = delete_copies_named(session_factory, client, project_id=project_id, name=name)
-        with session_factory.begin() as session:
-            wf = authorized(session, workflow_id, actor)
-            wf.status = WorkflowStatus.deleted
-            _record(session, wf, actor, kind)
-            return _result(wf, kind, True, test_copies_deleted=copies)
+    with session_factory.begin() as session:
+        wf = authorized(session, workflow_id, actor)
+        if wf.status == WorkflowStatus.deleted:
+            return _result(wf, kind, False)
+        project_id, name = wf.project_id, wf.name
+    client = _need_n8n(n8n, "delete")
+    delete_workflow(
+        session_factory=session_factory, n8n=client, workflow_id=workflow_id, actor=actor
+    )
+    copies = delete_copies_named(session_factory, client, project_id=project_id, name=name)
+    with session_factory.begin() as session:
+        wf = authorized(session, workflow_id, actor)
+        _record(session, wf, actor, kind)
+        return _result(wf, kind, True, test_copies_deleted=copies)
 
 
 @dataclass(frozen=True)
@@ -310,6 +340,7 @@ class WorkflowCard:
     n8n_url: str | None
     # Where its latest summary was posted (channel, message ts): the message to show again.
     summary_at: tuple[str, str] | None = None
+    runs_by_hand: bool = False  # it has a Slack trigger that can be run by hand (a Run button)
 
 
 def workflow_card(
@@ -345,4 +376,5 @@ def workflow_card(
         outline=text_outline(workflow_graph(payload)) if payload else [],
         n8n_url=f"{base.rstrip('/')}/workflow/{n8n_id}" if base and n8n_id else None,
         summary_at=(str(latest[0]), str(latest[1])) if latest is not None else None,
+        runs_by_hand=slack_trigger.runs_by_hand(payload) if payload else False,
     )

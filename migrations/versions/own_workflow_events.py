@@ -2,7 +2,7 @@
 a project's opt-in digest (channel, daily or weekly, when last sent)
 
 Revision ID: own_workflow_events
-Revises: harden_attempts_scopes
+Revises: creds_oauth_hosts
 Create Date: 2026-12-07 12:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "own_workflow_events"
-down_revision: str | None = "harden_attempts_scopes"
+down_revision: str | None = "creds_oauth_hosts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

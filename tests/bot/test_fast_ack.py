@@ -12,13 +12,13 @@ from urllib.parse import urlencode
 
 import pytest
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from bot.app import create_app
 from bot.server import create_server_app, request_kind
 from bot.services import BotServices
+from bot.slack_client import SlackClient
 from tests.bot.conftest import SlackSender, bot_settings
 from tests.doubles.slack_api import FakeSlack
 
@@ -45,12 +45,12 @@ def gated(
     """The real bot app with three extra listeners that block until the test lets them ack."""
     settings = bot_settings(slack, database_url)
     services = BotServices(settings=settings, session_factory=session_factory)
-    client = WebClient(token=settings.slack_bot_token, base_url=slack.url)
+    client = SlackClient(token=settings.slack_bot_token, base_url=slack.url)
     bolt: App = create_app(settings=settings, services=services, client=client)
     gate = Gate()
     bolt.command("/slow")(gate.listener)
     bolt.action("slow_button")(gate.listener)
-    bolt.event("reaction_added")(gate.listener)
+    bolt.event("reaction_removed")(gate.listener)  # an event no listener of ours takes
     server = create_server_app(bolt, signing_secret=settings.slack_signing_secret)
     try:
         with TestClient(server) as http:
@@ -68,7 +68,7 @@ def _send(sender: SlackSender, kind: str) -> Any:
         return sender.post(urlencode(form), "application/x-www-form-urlencoded")
     if kind == "block_actions":
         return sender.action({"action_id": "slow_button", "type": "button", "value": "1"})
-    event = {"type": "reaction_added", "user": "U1", "reaction": "eyes", "item": {}}
+    event = {"type": "reaction_removed", "user": "U1", "reaction": "eyes", "item": {}}
     return sender.event(event)
 
 

@@ -11,6 +11,7 @@ from bot.blocks.credentials import USE_BOT_ACTION as CREDENTIAL_USE_BOT
 from bot.blocks.run_now import CANCEL_ACTION as TEST_RUN_CANCEL
 from bot.blocks.run_now import CONFIRM_ACTION as TEST_RUN_CONFIRM
 from bot.blocks.thread_replies import CANCEL_ACTION, CONFIRM_ACTION
+from bot.blocks.triggers import RUN_ACTION
 from bot.listeners.actions.connect import (
     handle_account_connect,
     handle_account_connect_open,
@@ -35,6 +36,7 @@ from bot.listeners.actions.lifecycle import (
     handle_rename_open,
     handle_resume,
 )
+from bot.listeners.actions.run import handle_run_button
 from bot.listeners.actions.thread_reply import handle_thread_edit_cancel, handle_thread_edit_confirm
 from bot.listeners.actions.workflow import (
     handle_open_in_n8n,
@@ -68,6 +70,7 @@ def register(app: App) -> None:
     app.action(CONNECT_ACTION)(handle_account_connect)
     app.action(OPEN_LINK_ACTION)(handle_account_connect_open)
     app.action(DISCONNECT_ACTION)(handle_account_disconnect)
+    app.action(RUN_ACTION)(handle_run_button)
 
 
 def register_own(app: App) -> None:

@@ -1,5 +1,6 @@
-"""`/clixen …`: start a run, or list, versions, rollback, project, quota, secret, connect, help,
-and pause, resume, rename, delete, runs, explain (`bot.listeners.commands.own`)."""
+"""`/clixen …`: start a run, or list, versions, rollback, project, quota, secret, connect, run
+(a workflow by hand), triggers (which workflows listen here), help, and pause, resume, rename,
+delete, runs, explain, digest (`bot.listeners.commands.own`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.blocks.modals import secret_modal
 from bot.home import quota_view, workflow_row
 from bot.listeners.actions.connect import send_connect_link
 from bot.listeners.commands.own import OWN_SUBCOMMANDS, run_own_command
+from bot.listeners.commands.triggers import run_command, triggers_command
 from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
 from bot.run_threads import start_request
 from bot.versions import picker_view, versions_view
@@ -39,6 +41,8 @@ SUBCOMMANDS = {
     "secret",
     "connect",
     "help",
+    "run",
+    "triggers",
     *OWN_SUBCOMMANDS,
 }
 
@@ -80,6 +84,12 @@ def run_clixen_command(
             text=rest,
             idempotency_key=key,
         )
+        return
+    if sub == "run":
+        run_command(services, client, respond, command=command, actor=Actor(team, user), rest=rest)
+        return
+    if sub == "triggers":
+        triggers_command(services, respond, command=command, actor=Actor(team, user))
         return
     if sub == "connect":
         if not rest:
