@@ -293,7 +293,8 @@ def test_delete_is_confirmed_refused_to_a_viewer_and_a_forged_button_and_restora
     with session_factory() as session:
         wf = session.get(Workflow, wf_id)
         assert wf is not None and wf.status == "active" and wf.n8n_workflow_id
-        assert n8n_client.get_workflow(wf.n8n_workflow_id)["active"] is True
+        restored_id = wf.n8n_workflow_id
+    assert n8n_client.get_workflow(restored_id)["active"] is True
 
 
 def test_runs_and_explain_from_the_summary(
