@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--port", type=int, default=None, help="HTTP port (default: PORT or 3000)")
     p.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs here")
-    p.set_defaults(func=_serve)
+    p.set_defaults(func=_serve, service=True)
 
 
 class LogNotifier:

@@ -29,11 +29,20 @@ CLI_TEAM_ID = "local"
 
 
 def cli_actor() -> Actor:
-    """The actor for this terminal; CLIXEN_CLI_USER overrides the login name."""
+    """The actor for this terminal: user `cli:<login name>`; CLIXEN_CLI_USER overrides the
+    name (`bob` acts as `cli:bob`; a full id such as `cli:bob` is taken as given)."""
     from core.workspace.projects import Actor
 
-    name = os.environ.get("CLIXEN_CLI_USER") or _login_name()
-    return Actor(team_id=CLI_TEAM_ID, user_id=f"cli:{name}"[:64])
+    given = (os.environ.get("CLIXEN_CLI_USER") or "").strip()
+    user_id = given if ":" in given else f"cli:{given or _login_name()}"
+    if len(user_id) > 64 or any(c.isspace() for c in user_id):
+        raise SettingsError(
+            [
+                f"CLIXEN_CLI_USER: {given[:70]!r} is not a user id "
+                "(at most 64 characters, no spaces)."
+            ]
+        )
+    return Actor(team_id=CLI_TEAM_ID, user_id=user_id)
 
 
 def _login_name() -> str:
@@ -81,6 +90,15 @@ def _ensure_schema(engine: Engine, url: str) -> None:
     raise SettingsError(
         ["DATABASE_URL points at a database without Clixen's tables: run `clixen db upgrade`."]
     )
+
+
+def database_exists() -> bool:
+    """False while DATABASE_URL is the embedded default and that file was never created: a
+    command that only reads (a dry run) then uses defaults instead of creating it."""
+    from core.kernel.settings import DEFAULT_SQLITE_PATH, get_settings
+
+    url = get_settings().database_url
+    return url != f"sqlite:///{DEFAULT_SQLITE_PATH}" or DEFAULT_SQLITE_PATH.exists()
 
 
 @contextmanager

@@ -2,8 +2,9 @@
 dry run — no LLM call, no n8n. It answers "why did it pick this node?" and is what
 benchmarks/retrieval.py measures.
 
-Without `--project` it needs no database: the default node policy and no secrets. With one, the
-project's policy and secret names apply, as in a real run.
+The project's policy and secret names apply, as in a real run: `--project`/`-p`, else your
+active project when the database is set up; with no database at all (nothing configured yet) the
+default node policy and no secrets, and the summary says so.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("request", nargs="+", help="the request, in plain words")
     p.add_argument(
-        "--project", help="use this project's node policy and secret names (needs the database)"
+        "--project",
+        "-p",
+        help="use this project's node policy and secret names (default: your active project)",
     )
     p.add_argument(
         "--json",
@@ -44,8 +47,11 @@ def run(args: argparse.Namespace) -> int:
     request = " ".join(args.request)
     secret_names: list[str] = []
     policy = NodePolicy.default()
+    project: str | None = None
     if args.project is not None:
-        secret_names, policy = _project_inputs(args.project)
+        project, secret_names, policy = _project_inputs(args.project)
+    elif (active := _active_project_inputs()) is not None:
+        project, secret_names, policy = active
     try:
         library = default_library()
     except TemplatesUnavailable:
@@ -68,16 +74,33 @@ def run(args: argparse.Namespace) -> int:
             {"id": t.id, "name": t.name, "node_types": sorted(t.node_types)} for t in found.examples
         ],
         "tokens": fm.tokens,
+        "project": project,
     }
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        print(_summary(found, fm.tokens, templates=library is not None))
+        print(_summary(found, fm.tokens, templates=library is not None, project=project))
     return 0
 
 
-def _project_inputs(name: str) -> tuple[list[str], Any]:
-    """The secret names and node policy of project `name` (the CLI user must be a member)."""
+def _active_project_inputs() -> tuple[str, list[str], Any] | None:
+    """`_project_inputs` of the active project, or None when there is no database yet (the
+    embedded default not created, or a DATABASE_URL without Clixen's tables): nothing is
+    created for a dry run."""
+    from cli.context import database_exists
+    from core.kernel.errors import SettingsError
+
+    if not database_exists():
+        return None
+    try:
+        return _project_inputs(None)
+    except SettingsError:
+        return None
+
+
+def _project_inputs(name: str | None) -> tuple[str, list[str], Any]:
+    """The name, secret names and node policy of project `name` (None: the active one); the CLI
+    user must be a member."""
     from sqlalchemy import select
 
     from cli.context import cli_actor, cli_session_factory, project_for
@@ -91,10 +114,13 @@ def _project_inputs(name: str) -> tuple[list[str], Any]:
                 select(Secret.name).where(Secret.project_id == project.id).order_by(Secret.name)
             )
         )
-        return names, policy_for_project(session=session, project_id=project.id)
+        policy = policy_for_project(session=session, project_id=project.id)
+        project_name = project.name
+        session.commit()  # a first command creates the user's default project
+        return project_name, names, policy
 
 
-def _summary(found: Retrieval, tokens: int, *, templates: bool) -> str:
+def _summary(found: Retrieval, tokens: int, *, templates: bool, project: str | None) -> str:
     lines = [
         f"First message: about {tokens} tokens with the tool definitions (no LLM was called).",
         "",
@@ -121,6 +147,9 @@ def _summary(found: Retrieval, tokens: int, *, templates: bool) -> str:
     ctx = found.context
     lines += [
         "",
+        f"Project: {project} (its node policy and secret names)"
+        if project
+        else "Project: none (no database yet): the default node policy and no secrets",
         "Secrets named: " + (", ".join(ctx.secret_names) or "none"),
         "Denied types: " + (", ".join(ctx.denied_types) or "none"),
         "",

@@ -29,6 +29,9 @@ def register(sub: Any) -> None:
     ls.add_argument("--project", "-p", help="project name (default: your active project)")
     ls.add_argument("--cursor", help="page cursor printed by a previous `clixen list`")
     ls.add_argument("--limit", type=int, default=10, help="workflows per page (1-100)")
+    ls.add_argument(
+        "--deleted", action="store_true", help="also list deleted workflows (restorable)"
+    )
     ls.set_defaults(func=_list)
 
     dep = sub.add_parser("deploy", help="validate and deploy a workflow JSON file (no LLM)")
@@ -68,6 +71,13 @@ def register(sub: Any) -> None:
         p.add_argument("--project", "-p")
         p.set_defaults(func=func)
 
+    rs = sub.add_parser(
+        "restore", help="bring a deleted workflow back in n8n from its last version (owners)"
+    )
+    rs.add_argument("workflow", help="workflow name or #id (see `clixen list --deleted`)")
+    rs.add_argument("--project", "-p")
+    rs.set_defaults(func=_restore)
+
 
 def _progress(line: str) -> None:
     print(f"  … {line}", flush=True)
@@ -80,7 +90,11 @@ def _list(args: argparse.Namespace) -> int:
     with cli_session_factory() as factory, factory.begin() as session:
         project = project_for(session=session, actor=actor, name=args.project)
         page = list_workflows(
-            session=session, project_id=project.id, limit=args.limit, cursor=args.cursor
+            session=session,
+            project_id=project.id,
+            limit=args.limit,
+            cursor=args.cursor,
+            include_deleted=args.deleted,
         )
         print(f"project {project.name}:")
         if not page.items:
@@ -88,10 +102,13 @@ def _list(args: argparse.Namespace) -> int:
         for wf in page.items:
             head = f"v{wf.head_version}" if wf.head_version else "-"
             print(f"  #{wf.id:<5} {wf.name[:50]:<50} {wf.status:<9} {head}")
+        more = " --deleted" if args.deleted else ""
         if page.prev_cursor:
-            print(f"newer: clixen list -p {project.name!r} --cursor {page.prev_cursor}")
+            print(f"newer: clixen list -p {project.name!r}{more} --cursor {page.prev_cursor}")
         if page.next_cursor:
-            print(f"older: clixen list -p {project.name!r} --cursor {page.next_cursor}")
+            print(f"older: clixen list -p {project.name!r}{more} --cursor {page.next_cursor}")
+        if args.deleted and any(wf.status == "deleted" for wf in page.items):
+            print("restore a deleted one (project owners): clixen restore #ID")
     return 0
 
 
@@ -154,14 +171,23 @@ def _n8n_id(factory: sessionmaker[Session], workflow_id: int) -> str:
 
 
 def _resolve(
-    factory: sessionmaker[Session], args: argparse.Namespace, at_least: Role
+    factory: sessionmaker[Session],
+    args: argparse.Namespace,
+    at_least: Role,
+    *,
+    include_deleted: bool = False,
 ) -> tuple[int, str]:
     from core.deploy.workflows import resolve_workflow
 
     actor = cli_actor()
     with factory.begin() as session:
         project = project_for(session=session, actor=actor, name=args.project, at_least=at_least)
-        wf = resolve_workflow(session=session, project_id=project.id, ref=args.workflow)
+        wf = resolve_workflow(
+            session=session,
+            project_id=project.id,
+            ref=args.workflow,
+            include_deleted=include_deleted,
+        )
         return wf.id, wf.name
 
 
@@ -169,10 +195,11 @@ def _versions(args: argparse.Namespace) -> int:
     from core.deploy.workflows import list_versions
 
     with cli_session_factory() as factory:
-        workflow_id, name = _resolve(factory, args, Role.viewer)
+        workflow_id, name = _resolve(factory, args, Role.viewer, include_deleted=True)
         with factory.begin() as session:
             versions = list_versions(session=session, workflow_id=workflow_id)
-        print(f"workflow #{workflow_id} {name!r}")
+            deleted = _is_deleted(session, workflow_id)
+        print(f"workflow #{workflow_id} {name!r}" + (" (deleted)" if deleted else ""))
         if not versions:
             print("  (no versions yet)")
         for v in versions:
@@ -182,6 +209,37 @@ def _versions(args: argparse.Namespace) -> int:
             if v.status == "failed" and v.error:
                 line += f" ({v.error[:80]})"
             print(line)
+        if deleted:
+            print(f"bring it back (project owners): clixen restore #{workflow_id}")
+    return 0
+
+
+def _is_deleted(session: Session, workflow_id: int) -> bool:
+    from core.kernel.models import Workflow
+
+    wf = session.get(Workflow, workflow_id)
+    return wf is not None and wf.status == "deleted"
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from core.deploy import restore_workflow
+    from core.kernel.settings import get_settings
+
+    with cli_session_factory() as factory, cli_n8n() as n8n:
+        workflow_id, name = _resolve(factory, args, Role.viewer, include_deleted=True)
+        print(f"restoring #{workflow_id} {name!r}")
+        version = restore_workflow(
+            session_factory=factory,
+            n8n=n8n,
+            workflow_id=workflow_id,
+            actor=cli_actor(),
+            settings=get_settings(),
+            progress=_progress,
+        )
+        print(
+            f"#{workflow_id} {name!r} is back: v{version.version} (v{version.rolled_back_from}'s "
+            f"workflow) runs in n8n (id {_n8n_id(factory, workflow_id)})"
+        )
     return 0
 
 
@@ -209,7 +267,7 @@ def _diff(args: argparse.Namespace) -> int:
     from core.deploy.workflows import version_diff
 
     with cli_session_factory() as factory:
-        workflow_id, name = _resolve(factory, args, Role.viewer)
+        workflow_id, name = _resolve(factory, args, Role.viewer, include_deleted=True)
         with factory.begin() as session:
             diff = version_diff(
                 session=session, workflow_id=workflow_id, from_version=args.a, to_version=args.b
@@ -229,7 +287,12 @@ def _deactivate(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     from core.deploy import delete_workflow
 
-    return _change(args, delete_workflow, "deleted from n8n; its history is kept")
+    return _change(
+        args,
+        delete_workflow,
+        "deleted from n8n; its versions are kept here (clixen versions, clixen list --deleted) "
+        "and a project owner can bring it back: clixen restore #{id}",
+    )
 
 
 def _change(args: argparse.Namespace, change: Callable[..., Workflow], done: str) -> int:
@@ -237,5 +300,5 @@ def _change(args: argparse.Namespace, change: Callable[..., Workflow], done: str
     with cli_session_factory() as factory, cli_n8n() as n8n:
         workflow_id, name = _resolve(factory, args, Role.editor)
         change(session_factory=factory, n8n=n8n, workflow_id=workflow_id, actor=cli_actor())
-        print(f"#{workflow_id} {name!r} {done}")
+        print(f"#{workflow_id} {name!r} {done.format(id=workflow_id)}")
     return 0

@@ -35,9 +35,21 @@ def register(sub: Any) -> None:
     sec: argparse.ArgumentParser = sub.add_parser("secret", help="per-project encrypted secrets")
     ssub = sec.add_subparsers(dest="secret_command", metavar="ACTION")
     ssub.required = True
-    s_set = ssub.add_parser("set", help="set a secret; the value is read from stdin")
+    s_set = ssub.add_parser(
+        "set",
+        help="set a secret: field by field on a terminal, or from stdin (one value or a JSON "
+        "object of fields)",
+    )
     s_set.add_argument("name", help="e.g. SLACK_TOKEN")
     s_set.add_argument("--type", dest="credential_type", help="n8n credential type, e.g. slackApi")
+    s_set.add_argument(
+        "--field",
+        dest="fields",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="a field of the credential that is not secret, e.g. --field name=X-API-Key "
+        "(repeatable; secret fields are asked for, hidden, or read from stdin)",
+    )
     s_set.add_argument(
         "--allowed-host",
         dest="allowed_hosts",
@@ -159,7 +171,7 @@ def _secret_set(args: argparse.Namespace) -> int:
 
     project_secrets.check_name(args.name)
     key = project_secrets.secret_key(get_settings())
-    value = _read_value(f"Value of {args.name} (hidden): ")
+    value = _secret_value(args)
     settings = get_settings()
     with (
         cli_session_factory() as factory,
@@ -184,6 +196,48 @@ def _secret_set(args: argparse.Namespace) -> int:
     if settings.n8n_url and settings.n8n_api_key:
         return _resume_waiting(settings, project.id)
     return 0
+
+
+def _secret_value(args: argparse.Namespace) -> str:
+    """The value to store: n8n's fields of --type (when n8n is configured) from --field, then
+    asked one by one on a terminal, or from stdin; checked against n8n's schema now."""
+    from core.credentials.entry import (
+        compose_value,
+        parse_field_arguments,
+        refuse_secret_arguments,
+        secret_form,
+    )
+    from core.kernel.settings import get_settings
+
+    settings = get_settings()
+    given = parse_field_arguments(args.fields)
+    if settings.n8n_url and settings.n8n_api_key and args.credential_type:
+        with cli_n8n() as n8n:
+            form = secret_form(n8n, args.credential_type)
+    else:
+        form = secret_form(None, args.credential_type)
+    refuse_secret_arguments(form, given, secret=args.name)
+    if not sys.stdin.isatty():
+        return compose_value(form, given, sys.stdin.read(), secret=args.name)
+    if not form.checked:
+        if args.credential_type:
+            print(
+                f"note: N8N_URL is not set, so the fields of {args.credential_type} are not "
+                "checked: give one value, or a JSON object of its fields.",
+                file=sys.stderr,
+            )
+        return compose_value(
+            form, given, getpass.getpass(f"Value of {args.name} (hidden): "), secret=args.name
+        )
+    asked = dict(given)
+    for field in form.to_ask(given):
+        label = field.name + (f" ({'/'.join(field.options)})" if field.options else "")
+        label += "" if field.required else " (optional, Enter to skip)"
+        ask = getpass.getpass if field.secret else input
+        answer = ask(f"{label}{' (hidden)' if field.secret else ''}: ")
+        if answer:
+            asked[field.name] = answer
+    return compose_value(form, asked, None, secret=args.name)
 
 
 def _resume_waiting(settings: Any, project_id: int) -> int:

@@ -19,7 +19,14 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.catalog.credential_domains import OWNER_NAMED, normalize_allowed_host
-from core.credentials.crypto import BINDING_PREFIX, SecretKeyMismatch, decrypt, encrypt, is_postgres
+from core.credentials.crypto import (
+    BINDING_PREFIX,
+    SecretKeyMismatch,
+    SecretMisplaced,
+    decrypt,
+    encrypt,
+    is_postgres,
+)
 from core.credentials.host_fields import check_host_fields, project_policy
 from core.credentials.sync import CredentialsAPI, ensure_credential, owner_hosts_needed
 from core.kernel.errors import InvalidInput, NotFound
@@ -113,6 +120,7 @@ def set_secret(
             f"{credential_type[:60]!r} is not an n8n credential type (e.g. slackApi)."
         )
     row = _get_row(session, project_id, name)
+    check_store_key(session, key=key, replacing=row)
     if row is not None and session.scalar(
         select(ConnectedAccount.service).where(ConnectedAccount.secret_id == row.id)
     ):
@@ -152,6 +160,29 @@ def set_secret(
         ensure_credential(session, n8n=n8n, row=row, key=key)
     log.info("secret %s of project %s set by %s", name, project_id, actor_user_id)
     return _info(row)
+
+
+def check_store_key(session: Session, *, key: str, replacing: Secret | None = None) -> None:
+    """The store holds one key: `key` must read the most recently written secret (other than
+    the one being replaced), else SecretKeyMismatch names that secret and nothing is written —
+    a secret stored under another key would make the next `rotate` fail halfway."""
+    query = select(Secret).order_by(Secret.updated_at.desc(), Secret.id.desc()).limit(1)
+    if replacing is not None:
+        query = query.where(Secret.id != replacing.id)
+    newest = session.scalars(query).first()
+    if newest is None:
+        return
+    try:
+        decrypt(session, row=newest, key=key)
+    except SecretMisplaced:
+        return  # that row's problem (set it again), not the key's
+    except SecretKeyMismatch:
+        raise SecretKeyMismatch(
+            f"CLIXEN_SECRET_KEY cannot read secret {newest.name} of project "
+            f"{newest.project_id}, which is stored under another key: nothing was saved. Set "
+            "CLIXEN_SECRET_KEY to the key the secrets are stored under (after `clixen secret "
+            "rotate`, the new one) and run the command again."
+        ) from None
 
 
 def _check_hosts(session: Session, project_id: int, name: str, value: str) -> None:
@@ -233,6 +264,9 @@ def rotate_key(*, session: Session, old_key: str, new_key: str) -> int:
     """
     _check_key(old_key)
     _check_key(new_key)
+    unreadable = unreadable_secrets(session, key=old_key)
+    if unreadable:
+        raise SecretKeyMismatch(rotate_failure(unreadable))
     if is_postgres(session):
         # The header stays as it is (a misplaced value stays refused); a value stored before
         # values were bound gets the header of the row it is on.
@@ -276,3 +310,34 @@ def rotate_key(*, session: Session, old_key: str, new_key: str) -> int:
         )
     session.expire_all()
     return len(fresh)
+
+
+def unreadable_secrets(session: Session, *, key: str) -> list[tuple[str, str]]:
+    """(project name, secret name) of every secret `key` cannot decrypt, oldest first."""
+    from core.kernel.models import Project
+
+    bad = []
+    for row, project in session.execute(
+        select(Secret, Project.name)
+        .join(Project, Project.id == Secret.project_id)
+        .order_by(Secret.id)
+    ):
+        try:
+            decrypt(session, row=row, key=key)
+        except SecretKeyMismatch:
+            bad.append((project, row.name))
+    return bad
+
+
+def rotate_failure(unreadable: Sequence[tuple[str, str]]) -> str:
+    """Why a rotation stopped before changing anything, and the ways out."""
+    names = ", ".join(f"{name} (project {project})" for project, name in unreadable[:5])
+    more = f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""
+    project, first = unreadable[0]
+    return (
+        f"Nothing was re-encrypted: CLIXEN_SECRET_KEY cannot read {names}{more}, stored under "
+        "another key. Either run the rotation with CLIXEN_SECRET_KEY set to the key those were "
+        "stored under (if every other secret is under it too), or set each of them again with "
+        f"the current key (`clixen secret delete {first} --project {project}`, then `clixen "
+        f"secret set {first} --project {project}`) and run `clixen secret rotate` again."
+    )

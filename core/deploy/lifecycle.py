@@ -25,7 +25,7 @@ from core.deploy.workflows import get_version
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import Project, Workflow, WorkflowVersion
 from core.kernel.settings import Settings
-from core.kernel.vocabulary import VersionSource, VersionStatus, WorkflowStatus
+from core.kernel.vocabulary import Role, VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.workflow_json import N8nWorkflow
 from core.workspace.projects import Actor
@@ -249,3 +249,70 @@ def delete_workflow(
             wf = authorized(session, workflow_id, actor)
             wf.status = WorkflowStatus.deleted
             return wf
+
+
+def restore_workflow(
+    *,
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    workflow_id: int,
+    actor: Actor,
+    settings: Settings,
+    progress: Progress | None = None,
+) -> WorkflowVersion:
+    """Bring a deleted workflow back: its last deployed version is deployed again as a new
+    version (source `rollback` of that version) on a new n8n workflow, active. Project owners
+    only (PermissionDenied otherwise); InvalidInput for a workflow that is not deleted or never
+    ran. When n8n refuses or does not answer, the workflow stays deleted (and restorable) and
+    DeployFailed says why; the failed attempt is listed in its versions."""
+    from sqlalchemy import select
+
+    from core.workspace.projects import require_role
+
+    with session_factory.begin() as session:
+        wf = session.get(Workflow, workflow_id)
+        if wf is None:
+            raise NotFound(f"There is no workflow #{workflow_id}.")
+        require_role(
+            session=session,
+            project_id=wf.project_id,
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            at_least=Role.owner,
+        )
+        if wf.status != WorkflowStatus.deleted:
+            raise InvalidInput(f"Workflow #{wf.id} {wf.name!r} is not deleted; nothing to restore.")
+        last = session.scalar(
+            select(WorkflowVersion)
+            .where(
+                WorkflowVersion.workflow_id == workflow_id,
+                WorkflowVersion.status.in_((VersionStatus.deployed, VersionStatus.superseded)),
+            )
+            .order_by(WorkflowVersion.version.desc())
+            .limit(1)
+        )
+        if last is None:
+            raise InvalidInput(
+                f"Workflow #{wf.id} {wf.name!r} never ran in n8n: there is no version to restore."
+            )
+        payload, from_version = dict(last.json_payload), last.version
+        # The n8n workflow it had is gone: the deploy creates a new one.
+        wf.status, wf.n8n_workflow_id = WorkflowStatus.inactive, None
+    try:
+        return deploy_version(
+            session_factory=session_factory,
+            n8n=n8n,
+            workflow_id=workflow_id,
+            json_payload=payload,
+            source=VersionSource.rollback,
+            actor=actor,
+            rolled_back_from=from_version,
+            progress=progress,
+            settings=settings,
+        )
+    except BaseException:
+        with session_factory.begin() as session:
+            back = session.get(Workflow, workflow_id)
+            if back is not None and back.n8n_workflow_id is None:
+                back.status = WorkflowStatus.deleted
+        raise
