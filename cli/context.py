@@ -137,11 +137,12 @@ def project_for(
     return project
 
 
-def read_workflow_file(path: Path) -> dict[str, Any]:
+def read_workflow_file(path: Path, *, max_nodes: int | None = None) -> dict[str, Any]:
     """The workflow JSON in `path`, fit to deploy (the validator then reports what is wrong
     inside it), or InvalidInput saying what is wrong with the file (unreadable, not JSON, not
-    one workflow object, too large)."""
-    from core.kernel.safety import sanitize_workflow_json
+    one workflow object, too large). `max_nodes`: a reader that only looks (a picture's
+    outline) takes more nodes than a deploy would."""
+    from core.kernel.safety import MAX_NODES, sanitize_workflow_json
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -152,15 +153,15 @@ def read_workflow_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput(f"{path} must hold one workflow object.")
     try:
-        clean = sanitize_workflow_json(data)
+        clean = sanitize_workflow_json(data, max_nodes=max_nodes or MAX_NODES)
     except InvalidInput as e:
         raise InvalidInput(f"{path}: {e}") from e
     return clean
 
 
-def read_runnable_workflow(path: Path) -> dict[str, Any]:
+def read_runnable_workflow(path: Path, *, max_nodes: int | None = None) -> dict[str, Any]:
     """`read_workflow_file`, and its nodes and connections shaped well enough to draw or run."""
-    clean = read_workflow_file(path)
+    clean = read_workflow_file(path, max_nodes=max_nodes)
     nodes = clean.get("nodes")
     if not isinstance(nodes, list) or not all(
         isinstance(n, dict) and isinstance(n.get("name"), str) and isinstance(n.get("type"), str)

@@ -22,6 +22,9 @@ from core.kernel.vocabulary import Role
 if TYPE_CHECKING:
     from core.graph import Marks
 
+# A file drawn by `clixen graph` may hold more nodes than a deploy takes: it gets its outline.
+OUTLINE_MAX_NODES = 2_000
+
 
 def register(sub: Any) -> None:
     g = sub.add_parser(
@@ -57,13 +60,23 @@ def _is_file(ref: str) -> bool:
 
 def _stored(args: argparse.Namespace, version: int | None) -> tuple[dict[str, Any], str]:
     """(JSON, title) of a stored version of the named workflow (the current one by default)."""
+    workflow, title, _ = _stored_with_id(args, version)
+    return workflow, title
+
+
+def _stored_with_id(
+    args: argparse.Namespace, version: int | None
+) -> tuple[dict[str, Any], str, str | None]:
+    """`_stored`, and the workflow's n8n id (None: never deployed, or deleted)."""
     from core.deploy.workflows import get_version, head_version, resolve_workflow
 
     with cli_session_factory() as factory, factory.begin() as session:
         project = project_for(
             session=session, actor=cli_actor(), name=args.project, at_least=Role.viewer
         )
-        wf = resolve_workflow(session=session, project_id=project.id, ref=args.workflow)
+        wf = resolve_workflow(
+            session=session, project_id=project.id, ref=args.workflow, include_deleted=True
+        )
         v = (
             get_version(session=session, workflow_id=wf.id, version=version)
             if version is not None
@@ -71,12 +84,15 @@ def _stored(args: argparse.Namespace, version: int | None) -> tuple[dict[str, An
         )
         if v is None:
             raise NotFound(f"Workflow #{wf.id} {wf.name!r} has no version yet.")
-        return dict(v.json_payload), f"{wf.name} · v{v.version}"
+        n8n_id = wf.n8n_workflow_id if wf.status != "deleted" else None
+        return dict(v.json_payload), f"{wf.name} · v{v.version}", n8n_id
 
 
 def _graph(args: argparse.Namespace) -> int:
     from core.graph import (
         INSTALL_HINT,
+        PictureTooLarge,
+        check_execution_of,
         diff_marks,
         dot_available,
         execution_marks,
@@ -90,10 +106,12 @@ def _graph(args: argparse.Namespace) -> int:
     if from_file:
         if args.version is not None:
             raise InvalidInput("--version needs a stored workflow, not a file.")
-        workflow = read_runnable_workflow(Path(args.workflow))
+        # Only looked at: more nodes than a deploy takes still get their outline.
+        workflow = read_runnable_workflow(Path(args.workflow), max_nodes=OUTLINE_MAX_NODES)
         title = str(workflow.get("name") or Path(args.workflow).stem)
+        n8n_id: str | None = None
     else:
-        workflow, title = _stored(args, args.version)
+        workflow, title, n8n_id = _stored_with_id(args, args.version)
     marks: Marks | None = None
     if args.changes_from is not None:
         ref = str(args.changes_from)
@@ -107,19 +125,33 @@ def _graph(args: argparse.Namespace) -> int:
             )
         workflow, marks = diff_marks(old, workflow)
     if args.execution is not None:
+        from core.n8n import N8nNotFound
+
         with cli_n8n() as n8n:
-            execution = n8n.get_execution(str(args.execution), include_data=True)
+            try:
+                execution = n8n.get_execution(str(args.execution), include_data=True)
+            except N8nNotFound:
+                raise NotFound(
+                    f"n8n at {n8n.base_url} has no execution {args.execution}. A test run's "
+                    "execution goes with its test copy, which is deleted after the run: graph "
+                    "it while the run reports, or pick an execution of the workflow itself."
+                ) from None
+        check_execution_of(workflow, execution, n8n_workflow_id=n8n_id)
         marks = execution_marks(workflow, execution)
     engine = args.layout
     if engine == "auto" and not dot_available():
         print(f"note: Graphviz is missing, so a simple layout; {INSTALL_HINT}", file=sys.stderr)
         engine = "simple"
-    layout = layout_workflow(workflow, marks=marks, title=title, engine=engine)
-    args.png.write_bytes(render_png(layout))
     for line in text_outline(workflow_graph(workflow)):
         print(f"  {line}")
     if marks is not None and marks.caption:
         print(f"  ({marks.caption})")
+    try:
+        layout = layout_workflow(workflow, marks=marks, title=title, engine=engine)
+        args.png.write_bytes(render_png(layout))
+    except PictureTooLarge as e:
+        print(f"no picture written: {e}", file=sys.stderr)
+        return 1
     print(
         f"wrote {args.png} ({layout.width}×{layout.height} px, {len(layout.nodes)} nodes, "
         f"layout: {layout.engine})"

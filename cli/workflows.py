@@ -206,9 +206,10 @@ def _versions(args: argparse.Namespace) -> int:
             when = v.created_at.strftime("%Y-%m-%d %H:%M")
             source = v.source + (f" of v{v.rolled_back_from}" if v.rolled_back_from else "")
             line = f"  v{v.version:<4} · {when} · {source:<16} · {v.created_by} · {v.status}"
-            if v.status == "failed" and v.error:
-                line += f" ({v.error[:80]})"
             print(line)
+            if v.status == "failed" and v.error:
+                # The whole reason, on its own line: a cut one hides what to do.
+                print(f"        why: {' '.join(v.error.split())[:600]}")
         if deleted:
             print(f"bring it back (project owners): clixen restore #{workflow_id}")
     return 0

@@ -73,6 +73,7 @@ def fail(
     reserved_at: dt.datetime,
     message: str,
     category: str = "n8n_rejected",
+    restore_head: bool = True,
 ) -> None:
     with session_factory.begin() as session:
         wf = session.execute(
@@ -103,5 +104,5 @@ def fail(
         )
         head = head_version(session=session, workflow_id=wf.id)
         n8n_id = wf.n8n_workflow_id
-    if head is not None and n8n_id is not None:
+    if restore_head and head is not None and n8n_id is not None:
         restore(n8n, n8n_id, head.json_payload)

@@ -1,0 +1,99 @@
+"""`clixen serve` never leaves its n8n-mcp child behind: not when Slack cannot be reached at
+start (it says what failed and where, without a traceback), not when it is killed (SIGKILL: no
+code of ours runs). The n8n-mcp processes are counted by a mark on their command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import uuid
+from pathlib import Path
+
+from tests.conftest import N8nStack
+from tests.core.test_validation_mcp import mcp_command as mcp_command  # the fixture
+from tests.doubles.slack_api import FakeSlack
+from tests.e2e.test_serve import _clixen, _env, _free_port
+from tests.waiting import wait_until
+
+
+def _running_with(mark: str) -> list[int]:
+    """Pids of live processes whose command line carries `mark`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][:1]
+        except OSError:
+            continue
+        if mark.encode() in cmdline and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+def _serve_env(tmp_path: Path, n8n: N8nStack, mcp: str, mark: str) -> dict[str, str]:
+    env = _env(tmp_path, n8n, "development", _free_port())
+    env.update(
+        # n8n-mcp ignores arguments other than `telemetry`: the mark only names the process.
+        N8N_MCP_COMMAND=f"{mcp} {mark}",
+        OPENAI_API_KEY="test",
+        OPENAI_BASE_URL="http://127.0.0.1:9/v1",  # never called: no request is sent
+        OPENAI_MODEL="scripted",
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET="signing-secret-for-tests",
+    )
+    subprocess.run(_clixen("db", "upgrade"), env=env, cwd=tmp_path, check=True, timeout=120)
+    return env
+
+
+def test_serve_that_cannot_reach_slack_says_where_and_leaves_no_child(
+    tmp_path: Path, n8n: N8nStack, mcp_command: str
+) -> None:
+    mark = f"--clixen-test-{uuid.uuid4().hex}"
+    env = _serve_env(tmp_path, n8n, mcp_command, mark)
+    nowhere = f"http://127.0.0.1:{_free_port()}/api/"
+    env["SLACK_API_URL"] = nowhere
+    done = subprocess.run(
+        _clixen("serve"), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"The Slack Web API at {nowhere} did not answer auth.test" in done.stderr
+    assert "SLACK_API_URL" in done.stderr and "Traceback" not in done.stderr
+    wait_until(lambda: not _running_with(mark), 30, f"n8n-mcp ({mark}) outlived clixen serve")
+
+
+def test_a_killed_serve_leaves_no_n8n_mcp_behind(
+    tmp_path: Path, n8n: N8nStack, mcp_command: str, slack: FakeSlack
+) -> None:
+    mark = f"--clixen-test-{uuid.uuid4().hex}"
+    env = _serve_env(tmp_path, n8n, mcp_command, mark)
+    env["SLACK_API_URL"] = slack.url
+    proc = subprocess.Popen(
+        _clixen("serve"),
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        # serve starts n8n-mcp at once (the pipeline's validator, warmed up): two with the
+        # readiness check's own while it runs.
+        wait_until(lambda: _running_with(mark), 60, "clixen serve did not start n8n-mcp")
+        children = _running_with(mark)
+        assert children
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        wait_until(
+            lambda: not _running_with(mark),
+            30,
+            f"n8n-mcp {children} kept running after clixen serve was killed",
+        )
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in _running_with(mark):  # only on failure: never leak them into other tests
+            os.kill(pid, signal.SIGKILL)
