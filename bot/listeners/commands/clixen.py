@@ -19,7 +19,7 @@ from bot.home import quota_view, workflow_row
 from bot.listeners.actions.connect import send_connect_link
 from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
 from bot.run_threads import start_request
-from bot.versions import picker_view, versions_view
+from bot.versions import picker_view, restore_named, versions_view
 from core.deploy.workflows import list_workflows, resolve_workflow
 from core.kernel.errors import InvalidInput
 from core.kernel.idempotency import claim_once
@@ -36,6 +36,7 @@ SUBCOMMANDS = {
     "list",
     "versions",
     "rollback",
+    "restore",
     "project",
     "quota",
     "secret",
@@ -98,6 +99,10 @@ def run_clixen_command(
             view = secret_modal(project_id=project.id, project_name=project.name)
         client.views_open(trigger_id=command["trigger_id"], view=view)
         return
+    if sub == "restore":
+        respond(text=restore_named(services, team_id=team, user_id=user, ref=rest),
+                response_type="ephemeral")  # fmt: skip
+        return
     with services.session_factory.begin() as session:
         project = default_project(session=session, team_id=team, user_id=user)
         if sub == "list":
@@ -120,7 +125,9 @@ def run_clixen_command(
             blocks = projects_blocks(project.name, names)
         else:  # versions / rollback <workflow> [version]
             ref, version = _workflow_and_version(rest, allow_version=sub == "rollback")
-            wf = resolve_workflow(session=session, project_id=project.id, ref=ref)
+            wf = resolve_workflow(
+                session=session, project_id=project.id, ref=ref, include_deleted=sub == "versions"
+            )
             if sub == "versions":
                 blocks = versions_view(session, team_id=team, user_id=user, workflow_id=wf.id)
             else:
