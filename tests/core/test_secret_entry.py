@@ -57,7 +57,7 @@ def test_the_field_left_takes_the_plain_value() -> None:
 
 
 def test_unknown_missing_and_out_of_range_fields_are_refused() -> None:
-    with pytest.raises(InvalidInput, match="no field 'header'.*name, value"):
+    with pytest.raises(InvalidInput, match=r"no field 'header'.*name, value"):
         compose_value(HEADER, {"header": "X"}, None, secret="API_AUTH")
     with pytest.raises(InvalidInput, match="needs host"):
         compose_value(POSTGRES, {}, '{"password": "p"}', secret="DB")
