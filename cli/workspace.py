@@ -217,15 +217,15 @@ def _secret_value(args: argparse.Namespace) -> str:
     else:
         form = secret_form(None, args.credential_type)
     refuse_secret_arguments(form, given, secret=args.name)
+    if args.credential_type and not form.checked:
+        print(
+            f"note: without N8N_URL/N8N_API_KEY the fields of {args.credential_type} cannot be "
+            "checked now: give one value, or a JSON object of its fields.",
+            file=sys.stderr,
+        )
     if not sys.stdin.isatty():
         return compose_value(form, given, sys.stdin.read(), secret=args.name)
     if not form.checked:
-        if args.credential_type:
-            print(
-                f"note: N8N_URL is not set, so the fields of {args.credential_type} are not "
-                "checked: give one value, or a JSON object of its fields.",
-                file=sys.stderr,
-            )
         return compose_value(
             form, given, getpass.getpass(f"Value of {args.name} (hidden): "), secret=args.name
         )
