@@ -239,7 +239,7 @@ def _restore(args: argparse.Namespace) -> int:
         )
         print(
             f"#{workflow_id} {name!r} is back: v{version.version} (v{version.rolled_back_from}'s "
-            f"workflow) runs in n8n (id {_n8n_id(factory, workflow_id)})"
+            f"workflow) is active (n8n id {_n8n_id(factory, workflow_id)})"
         )
     return 0
 

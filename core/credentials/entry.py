@@ -160,6 +160,9 @@ def compose_value(
         fields.update(more)
     elif rest:
         plain = rest
+    known = set(form.names()) | set(RESTRICTION_FIELDS)
+    if form.checked and any(n not in known for n in fields):
+        _check_fields(form, fields, secret)  # names the fields the type has
     if not form.checked:
         if plain is not None and fields:
             raise InvalidInput(

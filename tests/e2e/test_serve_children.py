@@ -7,8 +7,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import uuid
 from pathlib import Path
+
+import httpx
 
 from tests.conftest import N8nStack
 from tests.core.test_validation_mcp import mcp_command as mcp_command  # the fixture
@@ -78,12 +81,20 @@ def test_a_killed_serve_leaves_no_n8n_mcp_behind(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    base = f"http://127.0.0.1:{env['PORT']}"
+
+    def mcp_ready() -> bool:
+        try:
+            checks = httpx.get(f"{base}/readyz", timeout=2).json()["checks"]
+        except (httpx.TransportError, ValueError, KeyError):
+            return False
+        return bool(checks.get("mcp", {}).get("ok"))
+
     try:
-        # serve starts n8n-mcp at once (the pipeline's validator, warmed up): two with the
-        # readiness check's own while it runs.
-        wait_until(lambda: _running_with(mark), 60, "clixen serve did not start n8n-mcp")
-        children = _running_with(mark)
-        assert children
+        # serve holds n8n-mcp from the start (the pipeline's validator, warmed up), past its
+        # handshake: the readiness check's own one has completed one too, and closed it.
+        wait_until(mcp_ready, 90, "clixen serve never reported n8n-mcp ready")
+        children = wait_until(lambda: _running_with(mark), 30, "no n8n-mcp is held")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         wait_until(
@@ -96,4 +107,37 @@ def test_a_killed_serve_leaves_no_n8n_mcp_behind(
             proc.kill()
             proc.wait()
         for pid in _running_with(mark):  # only on failure: never leak them into other tests
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_killed_process_takes_its_n8n_mcp_with_it(mcp_command: str) -> None:
+    """Any process of ours that holds n8n-mcp (serve, scheduler, a CLI run): SIGKILLed after
+    the handshake, with the server idle, the server goes too."""
+    mark = f"--clixen-test-{uuid.uuid4().hex}"
+    holder = (
+        "import sys, time\n"
+        "from core.validation.mcp import McpValidator\n"
+        "v = McpValidator(sys.argv[1])\n"
+        "v.start()\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", holder, f"{mcp_command} {mark}"],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        children = _running_with(mark)
+        assert children
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        wait_until(lambda: not _running_with(mark), 30, f"n8n-mcp {children} outlived its holder")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in _running_with(mark):
             os.kill(pid, signal.SIGKILL)
