@@ -58,13 +58,17 @@ def test_serve_that_cannot_reach_slack_says_where_and_leaves_no_child(
     env = _serve_env(tmp_path, n8n, mcp_command, mark)
     nowhere = f"http://127.0.0.1:{_free_port()}/api/"
     env["SLACK_API_URL"] = nowhere
-    done = subprocess.run(
-        _clixen("serve"), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert f"The Slack Web API at {nowhere} did not answer auth.test" in done.stderr
-    assert "SLACK_API_URL" in done.stderr and "Traceback" not in done.stderr
-    wait_until(lambda: not _running_with(mark), 30, f"n8n-mcp ({mark}) outlived clixen serve")
+    try:
+        done = subprocess.run(
+            _clixen("serve"), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert f"The Slack Web API at {nowhere} did not answer auth.test" in done.stderr
+        assert "SLACK_API_URL" in done.stderr and "Traceback" not in done.stderr
+        wait_until(lambda: not _running_with(mark), 30, f"n8n-mcp ({mark}) outlived serve")
+    finally:
+        for pid in _running_with(mark):  # only on failure: never leak them into other tests
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_a_killed_serve_leaves_no_n8n_mcp_behind(
