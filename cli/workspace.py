@@ -230,9 +230,11 @@ def _secret_value(args: argparse.Namespace) -> str:
             form, given, getpass.getpass(f"Value of {args.name} (hidden): "), secret=args.name
         )
     asked = dict(given)
+    # A type that marks no field required leaves each to the field: none is called optional.
+    some_required = any(f.required for f in form.fields)
     for field in form.to_ask(given):
         label = field.name + (f" ({'/'.join(field.options)})" if field.options else "")
-        label += "" if field.required else " (optional, Enter to skip)"
+        label += " (optional, Enter to skip)" if some_required and not field.required else ""
         ask = getpass.getpass if field.secret else input
         answer = ask(f"{label}{' (hidden)' if field.secret else ''}: ")
         if answer:

@@ -190,15 +190,18 @@ def compose_value(
 
 def _several_fields(form: SecretForm, fields: Mapping[str, Any], secret: str) -> str:
     missing = [f.name for f in form.to_ask(fields)]
-    plain_args = " ".join(f"--field {f.name}=…" for f in form.fields if not f.secret)
+    plain = [f.name for f in form.fields if not f.secret and f.name in missing]
+    secret_left = [f.name for f in form.fields if f.secret and f.name in missing]
+    either = (
+        f"give {' '.join(f'--field {n}=…' for n in plain)} and {secret_left[0]} alone on stdin"
+        if plain and len(secret_left) == 1
+        else "give them as one JSON object on stdin, e.g. "
+        + json.dumps({n: "…" for n in missing}, ensure_ascii=False)
+    )
     return (
-        f"A {form.credential_type} credential has the fields {', '.join(form.names())}; one "
-        f"plain value cannot fill {', '.join(missing)}. Run `clixen secret set {secret} --type "
-        f"{form.credential_type}` on a terminal to be asked for each, or give "
-        + (f"{plain_args} and " if plain_args else "")
-        + "the rest as a JSON object on stdin, e.g. "
-        + json.dumps({f.name: "…" for f in form.fields if f.name in missing})
-        + "."
+        f"The {form.credential_type} credential type has the fields {', '.join(form.names())}: "
+        f"one plain value cannot fill {', '.join(missing)} of {secret}. Run the same command on "
+        f"a terminal to be asked for each field, or {either}."
     )
 
 
@@ -212,21 +215,21 @@ def _check_fields(form: SecretForm, fields: Mapping[str, Any], secret: str) -> N
     unknown = [n for n in fields if n not in by_name]
     if unknown:
         raise InvalidInput(
-            f"A {form.credential_type} credential has no field {', '.join(map(repr, unknown))}; "
-            f"its fields are {', '.join(form.names())}."
+            f"The {form.credential_type} credential type has no field "
+            f"{', '.join(map(repr, unknown))}; its fields are {', '.join(form.names())}."
         )
     missing = [f.name for f in form.fields if f.required and not str(fields.get(f.name, ""))]
     if missing:
         raise InvalidInput(
             f"{secret} needs {', '.join(missing)} (required by n8n's {form.credential_type}): "
-            f"run `clixen secret set {secret} --type {form.credential_type}` on a terminal to "
-            "be asked for it, or add it to the JSON object on stdin."
+            "run the same command on a terminal to be asked for it, or add it to the JSON "
+            "object on stdin."
         )
     for name, value in fields.items():
         field = by_name[name]
         if field.options and str(value) not in field.options:
             raise InvalidInput(
-                f"{name} of a {form.credential_type} credential is one of "
+                f"{name} of the {form.credential_type} credential type is one of "
                 f"{', '.join(field.options)}; got {str(value)[:40]!r}."
             )
     if not any(str(v) for v in fields.values()):
