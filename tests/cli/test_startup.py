@@ -1,6 +1,6 @@
 """`clixen --help` and `clixen validate --no-policy FILE` start at once: they load no database,
-LLM, MCP, Slack or settings code. Each subcommand imports what it uses when it runs, so no command pays for
-every other command's dependencies (timings: benchmarks/cli_startup.py)."""
+LLM, MCP, Slack or settings code. Each subcommand imports what it uses when it runs, so no command
+pays for every other command's dependencies (timings: benchmarks/cli_startup.py)."""
 
 from __future__ import annotations
 
