@@ -324,6 +324,8 @@ def unreadable_secrets(session: Session, *, key: str) -> list[tuple[str, str]]:
     ):
         try:
             decrypt(session, row=row, key=key)
+        except SecretMisplaced:
+            pass  # readable with this key; the rotation keeps it bound where it was made
         except SecretKeyMismatch:
             bad.append((project, row.name))
     return bad

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import threading
@@ -60,8 +61,9 @@ _DIE_WITH_PARENT = (
 
 
 def guarded_argv(argv: list[str]) -> list[str]:
-    """`argv` started so that it dies with this process (Linux; elsewhere `argv` as is)."""
-    if not sys.platform.startswith("linux"):
+    """`argv` started so that it dies with this process (Linux; elsewhere `argv` as is). A
+    program that is not there is started as is, so the start fails saying so."""
+    if not sys.platform.startswith("linux") or shutil.which(argv[0]) is None:
         return argv
     return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv]
 
