@@ -17,6 +17,7 @@ from core.catalog.credential_domains import (
 )
 from core.kernel.hosts import url_host
 from core.validation.base import Checks
+from core.validation.credential_needs import secret_command
 
 # Node short names (see guards.short_name) that send a credential to a URL of the workflow's
 # choosing, and where that URL sits in their parameters.
@@ -80,8 +81,7 @@ class CredentialUseChecks(Checks):
                 node=where,
                 hint=f"Call the {ctype} service's own API on {listed}; to call {host}, use "
                 "no credential, or a credential set up for that host by its owner (e.g. "
-                "httpHeaderAuth with `clixen secret set NAME --type httpHeaderAuth "
-                f"--allowed-host {host}`).",
+                f"`{secret_command('httpHeaderAuth', host=host)}`).",
             )
 
     def _check_bot_token(self, node: dict[str, Any], name: str, where: str) -> None:
