@@ -253,9 +253,9 @@ def test_a_failed_start_leaves_no_credential_with_the_client_secret_in_n8n(
 def test_a_link_whose_open_failed_is_used_up(world: World) -> None:
     """A state that reached a log or a browser history while its open failed opens nothing
     later, even once the cause is fixed."""
+    path = world.link()  # no link is made without an app: it goes after the link was made
     with world.session_factory.begin() as s:
         s.query(OAuthApp).delete()
-    path = world.link()
     assert "clixen oauth-app set" in world.http.get(path).text
     with world.session_factory.begin() as s:
         set_oauth_app(
