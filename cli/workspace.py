@@ -207,6 +207,7 @@ def _secret_value(args: argparse.Namespace) -> str:
     """The value to store: n8n's fields of --type (when n8n is configured) from --field, then
     asked one by one on a terminal, or from stdin; checked against n8n's schema now."""
     from core.credentials.entry import (
+        SeveralFields,
         compose_value,
         parse_field_arguments,
         refuse_secret_arguments,
@@ -229,7 +230,19 @@ def _secret_value(args: argparse.Namespace) -> str:
             file=sys.stderr,
         )
     if not sys.stdin.isatty():
-        return compose_value(form, given, sys.stdin.read(), secret=args.name)
+        try:
+            return compose_value(form, given, sys.stdin.read(), secret=args.name)
+        except SeveralFields as e:
+            fields = " ".join(f"--field {n}=…" for n in e.plain)
+            alone = (
+                f", or {fields} with {e.secret_left[0]} alone on stdin"
+                if e.plain and len(e.secret_left) == 1
+                else ""
+            )
+            raise InvalidInput(
+                f"{e} On stdin{alone}; or run the same command on a terminal: it asks for "
+                "each field."
+            ) from None
     if not form.checked:
         return compose_value(
             form, given, getpass.getpass(f"Value of {args.name} (hidden): "), secret=args.name

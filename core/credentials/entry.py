@@ -180,7 +180,7 @@ def compose_value(
             else None
         )
         if target is None:
-            raise InvalidInput(_several_fields(form, fields, secret))
+            raise SeveralFields(form, fields, secret)
         fields[target] = plain
     _check_fields(form, fields, secret)
     if set(fields) == {form.plain_field} and not given and plain is not None:
@@ -188,21 +188,21 @@ def compose_value(
     return json.dumps(_typed(form, fields))
 
 
-def _several_fields(form: SecretForm, fields: Mapping[str, Any], secret: str) -> str:
-    missing = [f.name for f in form.to_ask(fields)]
-    plain = [f.name for f in form.fields if not f.secret and f.name in missing]
-    secret_left = [f.name for f in form.fields if f.secret and f.name in missing]
-    either = (
-        f"give {' '.join(f'--field {n}=…' for n in plain)} and {secret_left[0]} alone on stdin"
-        if plain and len(secret_left) == 1
-        else "give them as one JSON object on stdin, e.g. "
-        + json.dumps({n: "…" for n in missing}, ensure_ascii=False)
-    )
-    return (
-        f"The {form.credential_type} credential type has the fields {', '.join(form.names())}: "
-        f"one plain value cannot fill {', '.join(missing)} of {secret}. Run the same command on "
-        f"a terminal to be asked for each field, or {either}."
-    )
+class SeveralFields(InvalidInput):
+    """One plain value was given for a credential type that needs several fields. `missing`:
+    the fields still to give; `plain`: those of them that are not secret (a front end may take
+    them as arguments and the one secret left alone)."""
+
+    def __init__(self, form: SecretForm, fields: Mapping[str, Any], secret: str) -> None:
+        self.missing = [f.name for f in form.to_ask(fields)]
+        self.plain = [f.name for f in form.fields if not f.secret and f.name in self.missing]
+        self.secret_left = [f.name for f in form.fields if f.secret and f.name in self.missing]
+        example = json.dumps({n: "…" for n in self.missing}, ensure_ascii=False)
+        super().__init__(
+            f"The {form.credential_type} credential type has the fields "
+            f"{', '.join(form.names())}: one plain value cannot fill {', '.join(self.missing)} "
+            f"of {secret}. Give them as one JSON object, e.g. {example}."
+        )
 
 
 def _check_fields(form: SecretForm, fields: Mapping[str, Any], secret: str) -> None:
@@ -222,8 +222,7 @@ def _check_fields(form: SecretForm, fields: Mapping[str, Any], secret: str) -> N
     if missing:
         raise InvalidInput(
             f"{secret} needs {', '.join(missing)} (required by n8n's {form.credential_type}): "
-            "run the same command on a terminal to be asked for it, or add it to the JSON "
-            "object on stdin."
+            "give it too."
         )
     for name, value in fields.items():
         field = by_name[name]
@@ -253,3 +252,14 @@ def _typed(form: SecretForm, fields: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def entered_value(
+    n8n: SchemaSource | None, credential_type: str | None, raw: str, *, secret: str
+) -> str:
+    """A value typed in one box (a form's value field): checked against n8n's schema of
+    `credential_type` (one value for a one-field type, else a JSON object of its fields);
+    returned as it is stored. Without a type or n8n, `raw` as it is."""
+    if not credential_type or n8n is None:
+        return raw
+    return compose_value(secret_form(n8n, credential_type), {}, raw, secret=secret)

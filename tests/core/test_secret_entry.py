@@ -8,12 +8,16 @@ import json
 import pytest
 
 from core.credentials.entry import (
+    SeveralFields,
     compose_value,
+    entered_value,
     form_from_schema,
     parse_field_arguments,
     refuse_secret_arguments,
+    secret_form,
 )
 from core.kernel.errors import InvalidInput
+from core.n8n import N8nClient
 from core.validation import validate
 from core.validation.credential_needs import secret_command
 
@@ -45,8 +49,9 @@ POSTGRES = form_from_schema(
 
 
 def test_a_plain_value_for_a_type_with_several_fields_is_refused_naming_them() -> None:
-    with pytest.raises(InvalidInput, match=r"fields name, value.*--field name=…"):
+    with pytest.raises(SeveralFields, match=r"fields name, value.*JSON object") as refused:
         compose_value(HEADER, {}, "hdrval", secret="API_AUTH")
+    assert refused.value.plain == ["name"] and refused.value.secret_left == ["value"]
 
 
 def test_the_field_left_takes_the_plain_value() -> None:
@@ -97,3 +102,17 @@ def test_hints_for_a_generic_type_name_the_host_the_node_calls() -> None:
     }  # fmt: skip
     [issue] = [i for i in validate(wf).issues if i.code == "missing_credentials"]
     assert "--allowed-host data.example.org`" in issue.message
+
+
+def test_n8n_schemas_of_real_types(n8n_client: N8nClient) -> None:
+    """The check uses n8n's own schema (what the Slack form's one value box goes through)."""
+    with pytest.raises(SeveralFields) as refused:
+        entered_value(n8n_client, "httpHeaderAuth", "hdrval", secret="API_AUTH")
+    assert refused.value.missing == ["name", "value"] and refused.value.plain == ["name"]
+    both = entered_value(
+        n8n_client, "httpHeaderAuth", '{"name": "X-Key", "value": "v"}', secret="API_AUTH"
+    )
+    assert json.loads(both) == {"name": "X-Key", "value": "v"}
+    assert entered_value(n8n_client, "slackApi", "xoxb-1", secret="SLACK_API") == "xoxb-1"
+    with pytest.raises(InvalidInput, match="no credential type 'noSuchApi'"):
+        secret_form(n8n_client, "noSuchApi")

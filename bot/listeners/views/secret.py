@@ -12,6 +12,7 @@ from bot.blocks.common import escape
 from bot.blocks.credentials import submitted_hosts
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
+from core.credentials.entry import SeveralFields, entered_value
 from core.credentials.secrets import secret_key, set_secret
 from core.kernel.errors import ClixenError, InvalidInput
 from core.kernel.vocabulary import Role
@@ -48,6 +49,19 @@ def handle_secret_submission(
         ack(response_action="errors", errors=errors)
         return
     try:
+        # A typed secret is checked against n8n's schema of its type now (a JSON object of its
+        # fields, or the one value a one-field type takes), never at deploy.
+        try:
+            value = entered_value(services.n8n, credential_type, value, secret=name)
+        except SeveralFields as e:
+            example = ", ".join(f'"{n}": "…"' for n in e.missing)
+            ack(
+                response_action="errors",
+                errors={
+                    "value": f"{credential_type} has several fields: enter {{{example}}}"[:150]
+                },
+            )
+            return
         with services.session_factory.begin() as session:
             # private_metadata comes back from Slack: the user must still be an editor there.
             project_for(
