@@ -92,9 +92,17 @@ def _ensure_schema(engine: Engine, url: str) -> None:
     )
 
 
+# core.kernel.settings.DEFAULT_SQLITE_PATH, known here without loading the settings code
+# (tests/cli/test_newcomer_errors_cli.py checks they agree).
+EMBEDDED_DATABASE = Path(__file__).resolve().parents[1] / ".stack" / "clixen.sqlite3"
+
+
 def database_exists() -> bool:
     """False while DATABASE_URL is the embedded default and that file was never created: a
-    command that only reads (a dry run) then uses defaults instead of creating it."""
+    command that only reads (a dry run) then uses defaults instead of creating it. Nothing
+    configured at all is seen without loading the settings."""
+    if not (os.environ.get("DATABASE_URL") or Path(".env").is_file()):
+        return EMBEDDED_DATABASE.exists()
     from core.kernel.settings import DEFAULT_SQLITE_PATH, get_settings
 
     url = get_settings().database_url

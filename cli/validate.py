@@ -42,7 +42,8 @@ def _policy(project: str | None) -> Any:
 
     if project is None and not database_exists():
         print(
-            "note: no database yet, so the default policy (clixen policy show: a project's)",
+            "note: no database yet, so the default node policy applies (once there is one, "
+            "your active project's; --no-policy for none)",
             file=sys.stderr,
         )
         return NodePolicy.default()

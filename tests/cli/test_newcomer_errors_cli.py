@@ -218,3 +218,10 @@ def test_the_http_api_401_says_how_to_get_a_token() -> None:
     from core.workspace.api_tokens import InvalidToken
 
     assert "clixen token create NAME --project PROJECT" in str(InvalidToken())
+
+
+def test_the_cli_knows_the_embedded_database_without_loading_settings() -> None:
+    from cli.context import EMBEDDED_DATABASE
+    from core.kernel.settings import DEFAULT_SQLITE_PATH
+
+    assert EMBEDDED_DATABASE == DEFAULT_SQLITE_PATH
