@@ -235,13 +235,13 @@ def _secret_value(args: argparse.Namespace) -> str:
         except SeveralFields as e:
             fields = " ".join(f"--field {n}=…" for n in e.plain)
             alone = (
-                f", or {fields} with {e.secret_left[0]} alone on stdin"
+                f", give {fields} with {e.secret_left[0]} alone on stdin,"
                 if e.plain and len(e.secret_left) == 1
                 else ""
             )
             raise InvalidInput(
-                f"{e} On stdin{alone}; or run the same command on a terminal: it asks for "
-                "each field."
+                f"{e.summary} Run the same command on a terminal (it asks for each field)"
+                f"{alone} or give a JSON object {e.example} on stdin."
             ) from None
     if not form.checked:
         return compose_value(

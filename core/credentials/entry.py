@@ -197,12 +197,13 @@ class SeveralFields(InvalidInput):
         self.missing = [f.name for f in form.to_ask(fields)]
         self.plain = [f.name for f in form.fields if not f.secret and f.name in self.missing]
         self.secret_left = [f.name for f in form.fields if f.secret and f.name in self.missing]
-        example = json.dumps({n: "…" for n in self.missing}, ensure_ascii=False)
-        super().__init__(
+        self.example = json.dumps({n: "…" for n in self.missing}, ensure_ascii=False)
+        self.summary = (
             f"The {form.credential_type} credential type has the fields "
             f"{', '.join(form.names())}: one plain value cannot fill {', '.join(self.missing)} "
-            f"of {secret}. Give them as one JSON object, e.g. {example}."
+            f"of {secret}."
         )
+        super().__init__(f"{self.summary} Give them as one JSON object, e.g. {self.example}.")
 
 
 def _check_fields(form: SecretForm, fields: Mapping[str, Any], secret: str) -> None:
