@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.blocks.common import Block
+from bot.blocks.common import Block, escape
 from bot.blocks.versions import VersionRow, diff_lines, rollback_blocks, versions_blocks
 from bot.pictures import post_picture, version_layout
 from bot.services import BotServices
 from core.deploy import rollback_to
 from core.deploy.workflows import get_workflow, list_versions, version_diff
-from core.kernel.errors import ClixenError, InvalidInput
+from core.kernel.errors import ClixenError
 from core.kernel.vocabulary import Role
 from core.workspace.projects import Actor
 
@@ -117,26 +117,18 @@ def roll_back(
 
 def restore_named(services: BotServices, *, team_id: str, user_id: str, ref: str) -> str:
     """`/clixen restore <workflow>`: a deleted workflow of the user's active project back in
-    n8n from its last version (project owners; core.deploy.restore_workflow); the reply."""
-    from core.deploy import restore_workflow
-    from core.deploy.workflows import resolve_workflow
-    from core.workspace.projects import default_project
+    n8n from its last version (project owners; core.deploy.restore_named); the reply."""
+    from core.deploy import restore_named as restore
 
-    if not ref:
-        raise InvalidInput("Name the deleted workflow: `/clixen restore <name or #id>`.")
-    with services.session_factory.begin() as session:
-        project = default_project(session=session, team_id=team_id, user_id=user_id)
-        wf = resolve_workflow(session=session, project_id=project.id, ref=ref, include_deleted=True)
-        workflow_id, name = wf.id, wf.name
-    new = restore_workflow(
+    wf, new = restore(
         session_factory=services.session_factory,
         n8n=services.n8n,
-        workflow_id=workflow_id,
         actor=Actor(team_id=team_id, user_id=user_id),
+        ref=ref,
         settings=services.settings,
     )
     return (
-        f":white_check_mark: *{name}* (#{workflow_id}) is back: v{new.version} "
+        f":white_check_mark: *{escape(wf.name)}* (#{wf.id}) is back: v{new.version} "
         f"(v{new.rolled_back_from}'s workflow) runs in n8n."
     )
 

@@ -22,6 +22,7 @@ from core.deploy.lifecycle import (
     delete_workflow,
     deploy_new_workflow,
     discard_draft,
+    restore_named,
     restore_workflow,
     rollback_to,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "deploy_new_workflow",
     "deploy_version",
     "discard_draft",
+    "restore_named",
     "restore_workflow",
     "rollback_to",
 ]

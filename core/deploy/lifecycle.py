@@ -316,3 +316,46 @@ def restore_workflow(
             if back is not None and back.n8n_workflow_id is None:
                 back.status = WorkflowStatus.deleted
         raise
+
+
+def restore_named(
+    *,
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    actor: Actor,
+    ref: str,
+    settings: Settings,
+    project_id: int | None = None,
+    progress: Progress | None = None,
+) -> tuple[Workflow, WorkflowVersion]:
+    """`restore_workflow` of the deleted workflow named `ref` (name or #id) in project
+    `project_id` (None: the actor's active project): the workflow and its new version."""
+    from core.deploy.workflows import resolve_workflow
+    from core.workspace.projects import project_for
+
+    if not ref.strip():
+        raise InvalidInput("Name the deleted workflow: its name or #id (see `list --deleted`).")
+    with session_factory.begin() as session:
+        project = project_for(
+            session=session,
+            project_id=project_id,
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            at_least=Role.viewer,
+        )
+        workflow_id = resolve_workflow(
+            session=session, project_id=project.id, ref=ref, include_deleted=True
+        ).id
+    version = restore_workflow(
+        session_factory=session_factory,
+        n8n=n8n,
+        workflow_id=workflow_id,
+        actor=actor,
+        settings=settings,
+        progress=progress,
+    )
+    with session_factory.begin() as session:
+        wf = session.get(Workflow, workflow_id)
+        assert wf is not None
+        session.expunge(wf)
+    return wf, version
