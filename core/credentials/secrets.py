@@ -177,9 +177,13 @@ def check_store_key(session: Session, *, key: str, replacing: Secret | None = No
     except SecretMisplaced:
         return  # that row's problem (set it again), not the key's
     except SecretKeyMismatch:
+        from core.kernel.models import Project
+
+        project = session.get(Project, newest.project_id)
+        where = project.name if project is not None else f"#{newest.project_id}"
         raise SecretKeyMismatch(
-            f"CLIXEN_SECRET_KEY cannot read secret {newest.name} of project "
-            f"{newest.project_id}, which is stored under another key: nothing was saved. Set "
+            f"CLIXEN_SECRET_KEY cannot read secret {newest.name} of project {where}, which is "
+            "stored under another key: nothing was saved. Set "
             "CLIXEN_SECRET_KEY to the key the secrets are stored under (after `clixen secret "
             "rotate`, the new one) and run the command again."
         ) from None
