@@ -176,7 +176,12 @@ def _secret_set(args: argparse.Namespace) -> int:
 
     project_secrets.check_name(args.name)
     key = project_secrets.secret_key(get_settings())
-    value = _secret_value(args)
+    with cli_session_factory() as factory, factory() as session:
+        # A secret set again keeps its type: its fields are asked for and checked the same.
+        stored = project_secrets.secret_types(
+            session=session, project_id=_editor_project(session, args).id
+        ).get(args.name)
+    value = _secret_value(args, args.credential_type or stored)
     settings = get_settings()
     with (
         cli_session_factory() as factory,
@@ -203,7 +208,7 @@ def _secret_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def _secret_value(args: argparse.Namespace) -> str:
+def _secret_value(args: argparse.Namespace, credential_type: str | None) -> str:
     """The value to store: n8n's fields of --type (when n8n is configured) from --field, then
     asked one by one on a terminal, or from stdin; checked against n8n's schema now."""
     from core.credentials.entry import (
@@ -217,15 +222,15 @@ def _secret_value(args: argparse.Namespace) -> str:
 
     settings = get_settings()
     given = parse_field_arguments(args.fields)
-    if settings.n8n_url and settings.n8n_api_key and args.credential_type:
+    if settings.n8n_url and settings.n8n_api_key and credential_type:
         with cli_n8n() as n8n:
-            form = secret_form(n8n, args.credential_type)
+            form = secret_form(n8n, credential_type)
     else:
-        form = secret_form(None, args.credential_type)
+        form = secret_form(None, credential_type)
     refuse_secret_arguments(form, given, secret=args.name)
-    if args.credential_type and not form.checked:
+    if credential_type and not form.checked:
         print(
-            f"note: without N8N_URL/N8N_API_KEY the fields of {args.credential_type} cannot be "
+            f"note: without N8N_URL/N8N_API_KEY the fields of {credential_type} cannot be "
             "checked now: give one value, or a JSON object of its fields.",
             file=sys.stderr,
         )

@@ -111,6 +111,15 @@ def test_an_http_header_key_from_the_hint_to_a_deployed_workflow(
     assert fetch["credentials"]["httpHeaderAuth"]["id"] == secret.n8n_credential_id
     assert deployed["active"] is True
 
+    # Set again without --type, it keeps its type: the same fields, the same checks.
+    _stdin(monkeypatch, "hdrval-new\n")
+    code, _, err = run(capsys, "secret", "set", "HTTP_HEADER_AUTH")
+    assert code == 1 and "fields name, value" in err
+    _stdin(monkeypatch, "hdrval-new\n")
+    code, _, err = run(capsys, "secret", "set", "HTTP_HEADER_AUTH", "--field", "name=X-API-Key")
+    assert code == 0, err
+    assert json.loads(_value(session_factory, "HTTP_HEADER_AUTH"))["value"] == "hdrval-new"
+
 
 def test_a_terminal_asks_field_by_field(
     cli_env: N8nClient,
