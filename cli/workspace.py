@@ -178,9 +178,9 @@ def _secret_set(args: argparse.Namespace) -> int:
     key = project_secrets.secret_key(get_settings())
     with cli_session_factory() as factory, factory() as session:
         # A secret set again keeps its type: its fields are asked for and checked the same.
-        stored = project_secrets.secret_types(
-            session=session, project_id=_editor_project(session, args).id
-        ).get(args.name)
+        stored = project_secrets.type_to_set(
+            session=session, project_id=_editor_project(session, args).id, name=args.name
+        )
     value = _secret_value(args, args.credential_type or stored)
     settings = get_settings()
     with (

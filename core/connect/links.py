@@ -93,7 +93,7 @@ def create_link(
     if session.scalar(select(OAuthApp.id).where(OAuthApp.provider == chosen.provider)) is None:
         # Said now, before any link exists: the link would only fail in the browser.
         raise NotFound(
-            f"{chosen.name} cannot be connected yet: no OAuth app is registered for "
+            f"{chosen.label} cannot be connected yet: no OAuth app is registered for "
             f"{chosen.provider}. An operator runs `clixen oauth-app set {chosen.provider} "
             "--client-id … --client-secret-stdin` once (README: Connecting accounts)."
         )

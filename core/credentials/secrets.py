@@ -121,14 +121,7 @@ def set_secret(
         )
     row = _get_row(session, project_id, name)
     check_store_key(session, key=key, replacing=row)
-    if row is not None and session.scalar(
-        select(ConnectedAccount.service).where(ConnectedAccount.secret_id == row.id)
-    ):
-        # Its n8n credential holds a token n8n refreshes; a pasted value would overwrite it.
-        raise InvalidInput(
-            f"{name} is a connected account, not a pasted secret: reconnect it instead "
-            f"(`clixen connect {name.lower().replace('_', '-')}`, or Connect in Slack)."
-        )
+    _refuse_connected(session, row, name)
     hosts = _allowed_hosts(allowed_hosts)
     ctype = credential_type or (row.credential_type if row is not None else None)
     stored_hosts = hosts if hosts is not None else (row.allowed_hosts if row is not None else None)
@@ -160,6 +153,25 @@ def set_secret(
         ensure_credential(session, n8n=n8n, row=row, key=key)
     log.info("secret %s of project %s set by %s", name, project_id, actor_user_id)
     return _info(row)
+
+
+def _refuse_connected(session: Session, row: Secret | None, name: str) -> None:
+    if row is not None and session.scalar(
+        select(ConnectedAccount.service).where(ConnectedAccount.secret_id == row.id)
+    ):
+        # Its n8n credential holds a token n8n refreshes; a pasted value would overwrite it.
+        raise InvalidInput(
+            f"{name} is a connected account, not a pasted secret: reconnect it instead "
+            f"(`clixen connect {name.lower().replace('_', '-')}`, or Connect in Slack)."
+        )
+
+
+def type_to_set(*, session: Session, project_id: int, name: str) -> str | None:
+    """Before a value is asked for: the credential type the project's secret `name` has (None:
+    new or untyped), or InvalidInput when it is a connected account (reconnected, not set)."""
+    row = _get_row(session, project_id, check_name(name))
+    _refuse_connected(session, row, name)
+    return row.credential_type if row is not None else None
 
 
 def check_store_key(session: Session, *, key: str, replacing: Secret | None = None) -> None:
