@@ -48,10 +48,8 @@ def run(args: argparse.Namespace) -> int:
     secret_names: list[str] = []
     policy = NodePolicy.default()
     project: str | None = None
-    if args.project is not None:
+    if args.project is not None or _database_exists():
         project, secret_names, policy = _project_inputs(args.project)
-    elif (active := _active_project_inputs()) is not None:
-        project, secret_names, policy = active
     try:
         library = default_library()
     except TemplatesUnavailable:
@@ -83,41 +81,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _active_project_inputs() -> tuple[str, list[str], Any] | None:
-    """`_project_inputs` of the active project, or None when there is no database yet (the
-    embedded default not created, or a DATABASE_URL without Clixen's tables): nothing is
-    created for a dry run."""
+def _database_exists() -> bool:
     from cli.context import database_exists
-    from core.kernel.errors import SettingsError
 
-    if not database_exists():
-        return None
-    try:
-        return _project_inputs(None)
-    except SettingsError:
-        return None
+    return database_exists()
 
 
 def _project_inputs(name: str | None) -> tuple[str, list[str], Any]:
-    """The name, secret names and node policy of project `name` (None: the active one); the CLI
-    user must be a member."""
-    from sqlalchemy import select
+    """The name, secret names and node policy of project `name` (None: the active one); the
+    CLI user must be a member."""
+    from cli.context import cli_actor, cli_session_factory
+    from core.usecases.requests import prompt_inputs
 
-    from cli.context import cli_actor, cli_session_factory, project_for
-    from core.kernel.models import Secret
-    from core.workspace.policy import policy_for_project
-
-    with cli_session_factory() as factory, factory() as session:
-        project = project_for(session=session, actor=cli_actor(), name=name)
-        names = list(
-            session.scalars(
-                select(Secret.name).where(Secret.project_id == project.id).order_by(Secret.name)
-            )
-        )
-        policy = policy_for_project(session=session, project_id=project.id)
-        project_name = project.name
-        session.commit()  # a first command creates the user's default project
-        return project_name, names, policy
+    with cli_session_factory() as factory:
+        found = prompt_inputs(factory, actor=cli_actor(), project=name)
+    return found.project, found.secret_names, found.policy
 
 
 def _summary(found: Retrieval, tokens: int, *, templates: bool, project: str | None) -> str:

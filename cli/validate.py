@@ -37,8 +37,9 @@ def register(sub: Any) -> None:
 def _policy(project: str | None) -> Any:
     """The node policy deploys of the project would apply: `project`'s, else the active
     project's; the default policy when there is no database yet (said on stderr)."""
-    from cli.context import cli_actor, cli_session_factory, database_exists, project_for
-    from core.workspace.policy import NodePolicy, policy_for_project
+    from cli.context import cli_actor, cli_session_factory, database_exists
+    from core.usecases.policy import node_policy
+    from core.workspace.policy import NodePolicy
 
     if project is None and not database_exists():
         print(
@@ -47,9 +48,8 @@ def _policy(project: str | None) -> Any:
             file=sys.stderr,
         )
         return NodePolicy.default()
-    with cli_session_factory() as factory, factory.begin() as session:
-        found = project_for(session=session, actor=cli_actor(), name=project)
-        return policy_for_project(session=session, project_id=found.id)
+    with cli_session_factory() as factory:
+        return node_policy(factory, actor=cli_actor(), project=project).policy
 
 
 def _issue(i: Any) -> dict[str, Any]:

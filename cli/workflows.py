@@ -8,15 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.context import (
-    cli_actor,
-    cli_n8n,
-    cli_session_factory,
-    project_for,
-    read_workflow_file,
-)
-from core.kernel.errors import NotFound
-from core.kernel.vocabulary import Role, VersionSource
+from cli.context import cli_actor, cli_n8n, cli_session_factory, read_workflow_file
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -84,163 +76,116 @@ def _progress(line: str) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from core.deploy.workflows import list_workflows
+    from core.usecases.dashboard import workflows
 
-    actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project)
-        page = list_workflows(
-            session=session,
-            project_id=project.id,
+    with cli_session_factory() as factory:
+        page = workflows(
+            factory,
+            actor=cli_actor(),
+            project=args.project,
             limit=args.limit,
             cursor=args.cursor,
             include_deleted=args.deleted,
         )
-        print(f"project {project.name}:")
-        if not page.items:
-            print("  (no workflows yet)")
-        for wf in page.items:
-            head = f"v{wf.head_version}" if wf.head_version else "-"
-            print(f"  #{wf.id:<5} {wf.name[:50]:<50} {wf.status:<9} {head}")
-        more = " --deleted" if args.deleted else ""
-        if page.prev_cursor:
-            print(f"newer: clixen list -p {project.name!r}{more} --cursor {page.prev_cursor}")
-        if page.next_cursor:
-            print(f"older: clixen list -p {project.name!r}{more} --cursor {page.next_cursor}")
-        if args.deleted and any(wf.status == "deleted" for wf in page.items):
-            print("restore a deleted one (project owners): clixen restore #ID")
+    name = page.project.name
+    print(f"project {name}:")
+    if not page.workflows:
+        print("  (no workflows yet)")
+    for wf in page.workflows:
+        head = f"v{wf.head_version}" if wf.head_version else "-"
+        print(f"  #{wf.id:<5} {wf.name[:50]:<50} {wf.status:<9} {head}")
+    more = " --deleted" if args.deleted else ""
+    if page.prev_cursor:
+        print(f"newer: clixen list -p {name!r}{more} --cursor {page.prev_cursor}")
+    if page.next_cursor:
+        print(f"older: clixen list -p {name!r}{more} --cursor {page.next_cursor}")
+    if args.deleted and any(wf.status == "deleted" for wf in page.workflows):
+        print("restore a deleted one (project owners): clixen restore #ID")
     return 0
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    from core.deploy import deploy_new_workflow, deploy_version
-    from core.deploy.workflows import resolve_workflow
     from core.kernel.settings import get_settings
+    from core.usecases.workflows import deploy_workflow_json
 
-    actor = cli_actor()
     payload = read_workflow_file(args.file)
     name = (args.name or str(payload.get("name") or args.file.stem)).strip()
     with cli_session_factory() as factory, cli_n8n() as n8n:
-        with factory.begin() as session:
-            project = project_for(
-                session=session, actor=actor, name=args.project, at_least=Role.editor
-            )
-            project_id, project_name = project.id, project.name
-            try:
-                wf = resolve_workflow(session=session, project_id=project.id, ref=name)
-                print(f"workflow #{wf.id} {wf.name!r} exists: deploying a new version")
-                workflow_id: int | None = wf.id
-            except NotFound:
-                workflow_id = None
-        if workflow_id is None:
-            # A new workflow is created with its first version or not at all (no empty draft).
-            version = deploy_new_workflow(
-                session_factory=factory,
-                n8n=n8n,
-                project_id=project_id,
-                name=name,
-                json_payload=payload,
-                source=VersionSource.imported,
-                actor=actor,
-                settings=get_settings(),
-                progress=_progress,
-            )
-            workflow_id = version.workflow_id
-            print(f"new workflow #{workflow_id} {name!r} in project {project_name!r}")
-        else:
-            version = deploy_version(
-                session_factory=factory,
-                n8n=n8n,
-                workflow_id=workflow_id,
-                json_payload=payload,
-                source=VersionSource.imported,
-                actor=actor,
-                settings=get_settings(),
-                progress=_progress,
-            )
-        print(f"deployed v{version.version} (n8n id {_n8n_id(factory, workflow_id)})")
+        done = deploy_workflow_json(
+            factory,
+            n8n=n8n,
+            settings=get_settings(),
+            actor=cli_actor(),
+            project=args.project,
+            name=name,
+            payload=payload,
+            progress=_progress,
+        )
+    if done.created:
+        print(f"new workflow #{done.workflow_id} {done.name!r} in project {done.project!r}")
+    else:
+        print(f"workflow #{done.workflow_id} {done.name!r}: a new version")
+    print(f"deployed v{done.version} (n8n id {done.n8n_workflow_id or '?'})")
     return 0
 
 
-def _n8n_id(factory: sessionmaker[Session], workflow_id: int) -> str:
-    from core.kernel.models import Workflow
+def _workflow_id(
+    factory: sessionmaker[Session], args: argparse.Namespace, *, include_deleted: bool = False
+) -> int:
+    from core.usecases.versions import find_workflow_id
 
-    with factory.begin() as session:
-        wf = session.get(Workflow, workflow_id)
-        return str(wf.n8n_workflow_id) if wf is not None else "?"
-
-
-def _resolve(
-    factory: sessionmaker[Session],
-    args: argparse.Namespace,
-    at_least: Role,
-    *,
-    include_deleted: bool = False,
-) -> tuple[int, str]:
-    from core.deploy.workflows import resolve_workflow
-
-    actor = cli_actor()
-    with factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project, at_least=at_least)
-        wf = resolve_workflow(
-            session=session,
-            project_id=project.id,
-            ref=args.workflow,
-            include_deleted=include_deleted,
-        )
-        return wf.id, wf.name
+    return find_workflow_id(
+        factory,
+        actor=cli_actor(),
+        ref=args.workflow,
+        project=args.project,
+        include_deleted=include_deleted,
+    )
 
 
 def _versions(args: argparse.Namespace) -> int:
-    from core.deploy.workflows import list_versions
+    from core.usecases.versions import versions
 
     with cli_session_factory() as factory:
-        workflow_id, name = _resolve(factory, args, Role.viewer, include_deleted=True)
-        with factory.begin() as session:
-            versions = list_versions(session=session, workflow_id=workflow_id)
-            deleted = _is_deleted(session, workflow_id)
-        print(f"workflow #{workflow_id} {name!r}" + (" (deleted)" if deleted else ""))
-        if not versions:
-            print("  (no versions yet)")
-        for v in versions:
-            when = v.created_at.strftime("%Y-%m-%d %H:%M")
-            source = v.source + (f" of v{v.rolled_back_from}" if v.rolled_back_from else "")
-            line = f"  v{v.version:<4} · {when} · {source:<16} · {v.created_by} · {v.status}"
-            print(line)
-            if v.status == "failed" and v.error:
-                # The whole reason, on its own line: a cut one hides what to do.
-                print(f"        why: {' '.join(v.error.split())[:600]}")
-        if deleted:
-            print(f"bring it back (project owners): clixen restore #{workflow_id}")
+        workflow_id = _workflow_id(factory, args, include_deleted=True)
+        history = versions(factory, actor=cli_actor(), workflow_id=workflow_id)
+    wf = history.workflow
+    deleted = wf.status == "deleted"
+    print(f"workflow #{wf.id} {wf.name!r}" + (" (deleted)" if deleted else ""))
+    if not history.versions:
+        print("  (no versions yet)")
+    for v in history.versions:
+        when = v.created_at.strftime("%Y-%m-%d %H:%M")
+        source = v.source + (f" of v{v.rolled_back_from}" if v.rolled_back_from else "")
+        line = f"  v{v.version:<4} · {when} · {source:<16} · {v.created_by} · {v.status}"
+        print(line)
+        if v.status == "failed" and v.error:
+            # The whole reason, on its own line: a cut one hides what to do.
+            print(f"        why: {' '.join(v.error.split())[:600]}")
+    if deleted:
+        print(f"bring it back (project owners): clixen restore #{wf.id}")
     return 0
 
 
-def _is_deleted(session: Session, workflow_id: int) -> bool:
-    from core.kernel.models import Workflow
-
-    wf = session.get(Workflow, workflow_id)
-    return wf is not None and wf.status == "deleted"
-
-
 def _restore(args: argparse.Namespace) -> int:
-    from core.deploy import restore_workflow
     from core.kernel.settings import get_settings
+    from core.usecases.versions import restore
 
+    print(f"restoring {args.workflow!r}")
     with cli_session_factory() as factory, cli_n8n() as n8n:
-        workflow_id, name = _resolve(factory, args, Role.viewer, include_deleted=True)
-        print(f"restoring #{workflow_id} {name!r}")
-        version = restore_workflow(
-            session_factory=factory,
+        done = restore(
+            factory,
             n8n=n8n,
-            workflow_id=workflow_id,
-            actor=cli_actor(),
             settings=get_settings(),
+            actor=cli_actor(),
+            ref=args.workflow,
+            project=args.project,
             progress=_progress,
         )
-        print(
-            f"#{workflow_id} {name!r} is back: v{version.version} (v{version.rolled_back_from}'s "
-            f"workflow) is active (n8n id {_n8n_id(factory, workflow_id)})"
-        )
+    print(
+        f"#{done.workflow_id} {done.name!r} is back: v{done.version} (v{done.from_version}'s "
+        f"workflow) is active (n8n id {done.n8n_workflow_id or '?'})"
+    )
     return 0
 
 
@@ -249,8 +194,8 @@ def _rollback(args: argparse.Namespace) -> int:
     from core.kernel.settings import get_settings
 
     with cli_session_factory() as factory, cli_n8n() as n8n:
-        workflow_id, name = _resolve(factory, args, Role.editor)
-        print(f"rolling back #{workflow_id} {name!r} to v{args.to}")
+        workflow_id = _workflow_id(factory, args)
+        print(f"rolling back #{workflow_id} {args.workflow!r} to v{args.to}")
         version = rollback_to(
             session_factory=factory,
             n8n=n8n,
@@ -265,17 +210,20 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from core.deploy.workflows import version_diff
+    from core.usecases.versions import version_changes
 
     with cli_session_factory() as factory:
-        workflow_id, name = _resolve(factory, args, Role.viewer, include_deleted=True)
-        with factory.begin() as session:
-            diff = version_diff(
-                session=session, workflow_id=workflow_id, from_version=args.a, to_version=args.b
-            )
-        print(f"#{workflow_id} {name!r} v{args.a} → v{args.b}: {diff.summary()}")
-        for line in diff.lines():
-            print(f"  {line}")
+        workflow_id = _workflow_id(factory, args, include_deleted=True)
+        diff = version_changes(
+            factory,
+            actor=cli_actor(),
+            workflow_id=workflow_id,
+            from_version=args.a,
+            to_version=args.b,
+        )
+    print(f"#{workflow_id} {args.workflow!r} v{args.a} → v{args.b}: {diff.summary()}")
+    for line in diff.lines():
+        print(f"  {line}")
     return 0
 
 
@@ -297,9 +245,10 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _change(args: argparse.Namespace, change: Callable[..., Workflow], done: str) -> int:
-    """Run `deactivate_workflow` or `delete_workflow` on the named workflow, then say `done`."""
+    """Run `deactivate_workflow` or `delete_workflow` (editors only: core checks) on the named
+    workflow, then say `done`."""
     with cli_session_factory() as factory, cli_n8n() as n8n:
-        workflow_id, name = _resolve(factory, args, Role.editor)
-        change(session_factory=factory, n8n=n8n, workflow_id=workflow_id, actor=cli_actor())
-        print(f"#{workflow_id} {name!r} {done.format(id=workflow_id)}")
+        workflow_id = _workflow_id(factory, args)
+        wf = change(session_factory=factory, n8n=n8n, workflow_id=workflow_id, actor=cli_actor())
+        print(f"#{workflow_id} {wf.name!r} {done.format(id=workflow_id)}")
     return 0

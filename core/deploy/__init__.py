@@ -22,7 +22,6 @@ from core.deploy.lifecycle import (
     delete_workflow,
     deploy_new_workflow,
     discard_draft,
-    restore_named,
     restore_workflow,
     rollback_to,
 )
@@ -44,7 +43,6 @@ __all__ = [
     "deploy_new_workflow",
     "deploy_version",
     "discard_draft",
-    "restore_named",
     "restore_workflow",
     "rollback_to",
 ]

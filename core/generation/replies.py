@@ -21,7 +21,7 @@ from core.generation.retrieval import Retrieval, retrieve, retrieve_context
 from core.kernel.safety import LLMOutputInvalid, parse_llm_json
 
 __all__ = [
-    "Candidate",
+    "ProposedWorkflow",
     "Question",
     "Retrieval",
     "apply_deterministic_fixes",
@@ -36,7 +36,9 @@ MAX_SUMMARY_CHARS = 300
 
 
 @dataclass(frozen=True)
-class Candidate:
+class ProposedWorkflow:
+    """The workflow an LLM reply proposes, and its one-line summary ("" when it gave none)."""
+
     workflow: dict[str, Any]
     summary: str
 
@@ -46,7 +48,7 @@ class Question:
     text: str
 
 
-def parse_reply(text: str) -> Candidate | Question:
+def parse_reply(text: str) -> ProposedWorkflow | Question:
     """The candidate workflow or clarifying question in an LLM reply; raises LLMOutputInvalid."""
     data = parse_llm_json(text)
     question = data.get("question")
@@ -67,7 +69,7 @@ def parse_reply(text: str) -> Candidate | Question:
     wf.setdefault("connections", {})
     summary = data.get("summary")
     summary_text = summary.strip()[:MAX_SUMMARY_CHARS] if isinstance(summary, str) else ""
-    return Candidate(workflow=wf, summary=summary_text)
+    return ProposedWorkflow(workflow=wf, summary=summary_text)
 
 
 # --- deterministic fixes ----------------------------------------------------------------------
