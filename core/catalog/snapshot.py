@@ -23,6 +23,8 @@ from core.catalog.node_spec import (
     ParamSpec,
     VersionClass,
 )
+from core.catalog.slack_trigger import slack_trigger_spec
+from core.kernel.slack_trigger import SLACK_TRIGGER_TYPE
 
 # ---------------------------------------------------------------------------------------------
 # Building from n8n's nodes.json and (de)serialising the snapshot
@@ -199,17 +201,22 @@ def catalog_from_snapshot(data: Mapping[str, Any]) -> NodeCatalog:
             "rebuild it with `clixen catalog refresh`"
         )
     return NodeCatalog(
-        nodes=_SpecsOnDemand(data["nodes"]), n8n_version=str(data.get("n8n_version", ""))
+        nodes=_SpecsOnDemand(data["nodes"], clixen_nodes()),
+        n8n_version=str(data.get("n8n_version", "")),
     )
 
 
 class _SpecsOnDemand(Mapping[str, NodeSpec]):
     """Node type → `NodeSpec`, each built from its snapshot entry when first looked up: checking
-    one workflow reads a handful of the ~840 types, and building them all was most of the load."""
+    one workflow reads a handful of the ~840 types, and building them all was most of the load.
+    `extra`: Clixen's own nodes (not n8n's), already built."""
 
-    def __init__(self, entries: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(
+        self, entries: Mapping[str, Mapping[str, Any]], extra: Mapping[str, NodeSpec] | None = None
+    ) -> None:
         self._entries = entries
-        self._built: dict[str, NodeSpec] = {}
+        self._extra = {t: s for t, s in (extra or {}).items() if t not in entries}
+        self._built: dict[str, NodeSpec] = dict(self._extra)
 
     def __getitem__(self, node_type: str) -> NodeSpec:
         spec = self._built.get(node_type)
@@ -218,13 +225,19 @@ class _SpecsOnDemand(Mapping[str, NodeSpec]):
         return spec
 
     def __contains__(self, node_type: object) -> bool:
-        return node_type in self._entries
+        return node_type in self._entries or node_type in self._extra
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
+        yield from self._entries
+        yield from self._extra
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + len(self._extra)
+
+
+def clixen_nodes() -> dict[str, NodeSpec]:
+    """Clixen's own node types, which Clixen compiles into n8n nodes at deploy time."""
+    return {SLACK_TRIGGER_TYPE: slack_trigger_spec()}
 
 
 def _spec_from_entry(node_type: str, e: Mapping[str, Any]) -> NodeSpec:

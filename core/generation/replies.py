@@ -3,7 +3,8 @@
 `parse_reply` reads a reply strictly (one JSON object: a workflow with a summary, or a question).
 `apply_deterministic_fixes` repairs the mistakes a machine can fix for free (typeVersion too high,
 id-keyed connections, missing package prefix, missing "=" before an expression, missing ids or
-positions) so that LLM repairs are spent only on real problems. `retrieve_context` (from
+positions, n8n's Slack Trigger that never fires here turned into Clixen's)
+so that LLM repairs are spent only on real problems. `retrieve_context` (from
 `core.generation.retrieval`) picks the node specs and example workflows a prompt needs.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from core.catalog import NodeCatalog
 from core.generation.retrieval import Retrieval, retrieve, retrieve_context
 from core.kernel.safety import LLMOutputInvalid, parse_llm_json
+from core.validation.slack_trigger import replace_n8n_slack_triggers
 
 __all__ = [
     "ProposedWorkflow",
@@ -110,7 +112,7 @@ def apply_deterministic_fixes(
     `known_versions` maps each known node type to the typeVersions the installed n8n supports.
     """
     wf = copy.deepcopy(dict(workflow))
-    fixes: list[str] = []
+    fixes: list[str] = replace_n8n_slack_triggers(wf)
     nodes = wf.get("nodes")
     if not isinstance(nodes, list):
         return wf, fixes

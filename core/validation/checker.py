@@ -13,6 +13,7 @@ from core.validation.nodes import NodeChecks
 from core.validation.output_fields import field_issues
 from core.validation.report import ValidationReport
 from core.validation.shapes import HINT_NODES, STICKY_NOTE, json_kind
+from core.validation.slack_trigger import slack_trigger_issues
 from core.workspace.policy import NodePolicy
 
 
@@ -121,5 +122,6 @@ class _Validator(NodeChecks, ConnectionChecks, GuardChecks):
                 continue
             self.check_expressions(name, node.get("parameters"))
         self.issues.extend(field_issues(nodes, edges, self.catalog))
+        self.issues.extend(slack_trigger_issues(nodes, in_project=self.policy is not None))
         self.issues.extend(missing_credential_issues({"nodes": list(nodes.values())}, self.catalog))
         self.check_triggers_and_reachability(nodes, specs, edges)
