@@ -11,8 +11,12 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.pools import WorkerPool
+from core.kernel.errors import LLMNotConfigured, SettingsError
 from core.kernel.metrics import RUNS_WAITING
 from core.kernel.settings import Settings
+from core.n8n import N8nClient
+from core.observability.readiness import ReadinessProbe
+from core.pipeline import PipelineServices
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +39,21 @@ class BotServices:
     worker pools that do everything after a request was acknowledged.
 
     `pipeline` is the core pipeline's services object (LLM, n8n, validators); None when the
-    process only serves dashboards.
+    process only serves dashboards (`require_pipeline` then says what to set). Built whole by
+    `bot.cli.build_bot_services`, never changed after.
     """
 
     settings: Settings
     session_factory: sessionmaker[Session]
-    pipeline: Any = None
-    n8n: Any = None
+    pipeline: PipelineServices | None = None
+    n8n: N8nClient | None = None
     run_workers: int = DEFAULT_RUN_WORKERS
     intake_workers: int = DEFAULT_INTAKE_WORKERS
     # This replica's readiness (core.observability.readiness); None: not checked.
-    readiness: Any = None
+    readiness: ReadinessProbe | None = None
+    # Slack triggers' delivery worker and notifier (bot.triggers.SlackTriggers); None: events
+    # are still received (enqueued) and wait for a replica that delivers them.
+    triggers: Any = None
     # Both pools run each task in its submitter's context: a request's log fields follow it.
     _executor: WorkerPool | None = field(default=None, repr=False)
     _intake: WorkerPool | None = field(default=None, repr=False)
@@ -98,6 +106,8 @@ class BotServices:
         finishes; waits up to `grace_s` for the run workers. True when all of them ended."""
         if self.pipeline is not None:
             self.pipeline.stopping.set()
+        if self.triggers is not None:
+            self.triggers.stop()  # deliveries in flight finish; the rest wait in the database
         if self._intake is not None:
             self._intake.shutdown(wait=True)  # quick work: the database, a Slack reply, a start
         if self._executor is not None:
@@ -113,11 +123,25 @@ class BotServices:
         future.add_done_callback(_log_failure)
         return future
 
+    def require_pipeline(self) -> PipelineServices:
+        """The pipeline's services; LLMNotConfigured (saying what to set) when there are none."""
+        if self.pipeline is None:
+            raise LLMNotConfigured()
+        return self.pipeline
+
+    def require_n8n(self) -> N8nClient:
+        """The n8n client; SettingsError naming N8N_URL / N8N_API_KEY when there is none."""
+        if self.n8n is None:
+            raise SettingsError(["N8N_URL and N8N_API_KEY are needed for this."])
+        return self.n8n
+
     def n8n_base_url(self) -> str | None:
         """Where users open workflows: N8N_PUBLIC_URL, else N8N_URL."""
         return self.settings.n8n_public_url or self.settings.n8n_url
 
     def shutdown(self, wait: bool = True) -> None:
+        if self.triggers is not None:
+            self.triggers.stop()
         # Intake first: it may still hand runs to the run workers.
         for pool in (self._intake, self._executor):
             if pool is not None:

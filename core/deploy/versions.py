@@ -100,8 +100,8 @@ def deploy_version(
 
     Node credentials that name a project secret (`{"slackApi": {"name": "SLACK_TOKEN"}}`) are
     bound to that secret's n8n credential first
-    (`core.credentials.sync.sync_project_credentials`, with CLIXEN_SECRET_KEY from `settings`,
-    default `get_settings()`); the stored version holds the bound references, never a value.
+    (`core.credentials.sync.sync_project_credentials`, with CLIXEN_SECRET_KEY from `settings`);
+    the stored version holds the bound references, never a value.
     Workflow settings the product does not let the LLM choose are cut before validation
     (`filter_settings`); each change is reported through `progress`.
 

@@ -45,8 +45,6 @@ HINTED_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
             r"\b(reacts?|reacted|reactions?|emoji|shortcut|by hand|on demand)\b"
             r"|\b(joins?|joined|leaves|left)\s+(the\s+|a\s+)?(#|channel)"
             r"|\brun (\w+ ){0,4}now\b"
-            r"|\b(posted|posts?|says?|messages?)\b[^.,;]{0,30}\bin #[a-z0-9_-]+"
-            r"|(^|\s):[a-z0-9_+-]+:"
         ),
         SLACK_TRIGGER_TYPE,
     ),
@@ -203,19 +201,6 @@ _TRIGGER_CLAUSES = (
 )
 
 
-def is_trigger(spec: NodeSpec) -> bool:
-    """A node that starts runs: a trigger, poller or webhook — not an action that merely
-    waits on a webhook (Slack's or Gmail's send-and-wait, Wait, Send Email)."""
-    if spec.is_manual_trigger:
-        return False
-    return (
-        "trigger" in spec.group
-        or spec.type.endswith("Trigger")
-        or spec.polling
-        or spec.type == L + "chatTrigger"
-    )
-
-
 def offerable(spec: NodeSpec, catalog: NodeCatalog) -> bool:
     """Never a hidden type (kept for old workflows only), except n8n's derived `<type>Tool`
     variant of a visible node (an agent's tool); never n8n's Slack Trigger (it cannot fire with
@@ -238,7 +223,7 @@ def trigger_types(text: str, catalog: NodeCatalog) -> list[str]:
             apps = named_apps(clause, catalog)
             for app in apps:
                 spec = catalog.nodes[app]
-                trigger = catalog.get(app + "Trigger") or (spec if is_trigger(spec) else None)
+                trigger = catalog.get(app + "Trigger") or (spec if spec.is_trigger else None)
                 if trigger is not None and trigger.type == N8N_SLACK_TRIGGER:
                     trigger = catalog.get(SLACK_TRIGGER_TYPE)
                 if trigger is not None and not trigger.hidden:

@@ -23,7 +23,7 @@ from core.kernel.safety import LLMOutputInvalid, parse_llm_json
 from core.validation.slack_trigger import replace_n8n_slack_triggers
 
 __all__ = [
-    "Candidate",
+    "ProposedWorkflow",
     "Question",
     "Retrieval",
     "apply_deterministic_fixes",
@@ -38,7 +38,9 @@ MAX_SUMMARY_CHARS = 300
 
 
 @dataclass(frozen=True)
-class Candidate:
+class ProposedWorkflow:
+    """The workflow an LLM reply proposes, and its one-line summary ("" when it gave none)."""
+
     workflow: dict[str, Any]
     summary: str
 
@@ -48,7 +50,7 @@ class Question:
     text: str
 
 
-def parse_reply(text: str) -> Candidate | Question:
+def parse_reply(text: str) -> ProposedWorkflow | Question:
     """The candidate workflow or clarifying question in an LLM reply; raises LLMOutputInvalid."""
     data = parse_llm_json(text)
     question = data.get("question")
@@ -69,7 +71,7 @@ def parse_reply(text: str) -> Candidate | Question:
     wf.setdefault("connections", {})
     summary = data.get("summary")
     summary_text = summary.strip()[:MAX_SUMMARY_CHARS] if isinstance(summary, str) else ""
-    return Candidate(workflow=wf, summary=summary_text)
+    return ProposedWorkflow(workflow=wf, summary=summary_text)
 
 
 # --- deterministic fixes ----------------------------------------------------------------------

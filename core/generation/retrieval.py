@@ -22,12 +22,12 @@ from core.generation.node_hints import (
     HINTED_TYPES,
     NEEDS_CHAT_MODEL,
     companions,
-    is_trigger,
     named_apps,
     offerable,
     trigger_types,
 )
-from core.generation.node_lookup.candidates import Candidate, candidate, shortlist
+from core.generation.node_lookup.candidates import NodeCandidate, candidate, shortlist
+from core.generation.node_lookup.toolbox import TOOLBOX, toolbox_lines
 from core.generation.node_lookup.tools import tool_schema_tokens
 from core.generation.prompts import KnownContext, PromptContext, generation_messages
 from core.generation.specs import node_spec, popularity
@@ -42,6 +42,8 @@ MAX_SPECS = 7
 # Our estimate of a first message's tokens (tool definitions included) is kept under this.
 FIRST_MESSAGE_BUDGET = 6_000
 MIN_SPECS = 3
+# Core toolbox lines a first message keeps when it must shrink (Code, HTTP Request, Set, IF…).
+MIN_TOOLBOX = 4
 # Search hits considered for the listed shortlist (candidates).
 CANDIDATE_SEARCH = 30
 EXAMPLES_PER_PROMPT = 1
@@ -70,12 +72,13 @@ class Retrieval:
     examples: tuple[Template, ...]
     context: PromptContext
     # Listed below the specs with their operations (the model asks for a spec when it needs one).
-    candidates: tuple[Candidate, ...] = ()
+    candidates: tuple[NodeCandidate, ...] = ()
 
     @property
     def offered_types(self) -> tuple[str, ...]:
-        """Every node type the first message offers: spec'd, then listed."""
-        return (*self.node_types, *(c.type for c in self.candidates))
+        """Every node type the first message offers: spec'd, listed, then in the core toolbox."""
+        toolbox = (line.split(" ", 1)[0] for line in self.context.toolbox)
+        return (*self.node_types, *(c.type for c in self.candidates), *toolbox)
 
 
 def retrieve(
@@ -120,7 +123,7 @@ def retrieve(
             break
         if ai or not node_type.startswith(L):
             add(node_type)
-    if not any(is_trigger(catalog.nodes[t]) for t in chosen):
+    if not any(catalog.nodes[t].is_trigger for t in chosen):
         # n8n activates only a workflow that starts on its own: an event in a named app ("when
         # someone mentions…", "slack bot") starts with that app's trigger, else a schedule.
         start = _event_trigger(text, catalog, named) or B + "scheduleTrigger"
@@ -141,6 +144,11 @@ def retrieve(
         # Examples are chosen for what the request named; guesses from search would steer them.
         picked = templates.covering(text, named or chosen, EXAMPLES_PER_PROMPT, max_nodes=12)
     specs = [node_spec(catalog.nodes[t], request=text, library=templates) for t in chosen]
+    # The core toolbox's line says more than a candidate's: a toolbox type is listed there.
+    toolbox = toolbox_lines(catalog, exclude={*chosen, *denied})
+    listed = [c for c in listed if c.type not in TOOLBOX]
+    if any(t in NEEDS_CHAT_MODEL for t in chosen) and not _OPENAI_NODE_WORDS.search(text):
+        listed = [c for c in listed if c.type != L + "openAi"]  # "openai" means the model
     context = PromptContext(
         node_specs=specs,
         examples=[compact_template(t.workflow) for t in picked],
@@ -150,6 +158,7 @@ def retrieve(
         known=known,
         guides=guides_for(text, chosen),
         candidates=[c.line() for c in listed],
+        toolbox=toolbox,
     )
     found = Retrieval(
         node_types=tuple(chosen), examples=tuple(picked), context=context, candidates=tuple(listed)
@@ -175,15 +184,18 @@ def _ai_first(chosen: list[str], text: str) -> list[str]:
 
 
 def _within_budget(found: Retrieval, text: str, catalog: NodeCatalog) -> Retrieval:
-    """`found` cut to FIRST_MESSAGE_BUDGET: the example workflow goes first, then the last
-    specs become listed candidates (the model can still fetch them), never below MIN_SPECS."""
+    """`found` cut to FIRST_MESSAGE_BUDGET: the core toolbox's last lines go first (never
+    below MIN_TOOLBOX), then the example workflow, then the last specs become listed
+    candidates (the model can still fetch them), never below MIN_SPECS."""
     while True:
         ctx = found.context
         sized = replace(ctx, tools=True)  # the longer wording, as sent with tools
         size = estimate_tokens(generation_messages(request=text, ctx=sized)) + tool_schema_tokens()
         if size <= FIRST_MESSAGE_BUDGET:
             return found
-        if ctx.examples:
+        if len(ctx.toolbox) > MIN_TOOLBOX:
+            found = replace(found, context=replace(ctx, toolbox=ctx.toolbox[:-1]))
+        elif ctx.examples:
             found = replace(found, examples=(), context=replace(ctx, examples=[]))
         elif len(ctx.node_specs) > MIN_SPECS:
             moved = candidate(found.node_types[-1], catalog)
@@ -311,7 +323,7 @@ def _ranked_search(text: str, catalog: NodeCatalog, templates: TemplateLibrary |
     most = max(counts.values(), default=0) if counts else 0
     scored: list[tuple[float, str]] = []
     for spec, score in catalog.search_scored(text, 40):
-        if spec.hidden or is_trigger(spec):
+        if spec.hidden or spec.is_trigger:
             continue
         if spec.type.startswith(B + "n8nTraining"):
             continue  # n8n's tutorial nodes

@@ -1,6 +1,6 @@
 """The workflow as text, for Slack's summary and the picture's alt text: one chain per branch
 (`Schedule → RSS → IF (true) → Slack`; a Slack trigger says what starts it: `Slack trigger
-(reaction :ticket: in #support) → Jira`), then the AI sub-nodes each node uses."""
+(reaction <emoji code> in #support) → Jira`), then the AI sub-nodes each node uses."""
 
 from __future__ import annotations
 

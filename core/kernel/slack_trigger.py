@@ -279,8 +279,9 @@ def _where(params: TriggerParams) -> str:
 
 
 def describe_trigger(params: TriggerParams) -> str:
-    """The trigger in words, e.g. `reaction :ticket: in #support`, `message containing "urgent"
-    in #support or by hand` (for the picture's outline, the summary and App Home)."""
+    """The trigger in words, e.g. `reaction <emoji code> in #support`, `message containing
+    "urgent" in #support or by hand` (the picture and its outline; the emoji is named by its
+    code, as a word, never drawn by core)."""
     parts = []
     where = _where(params)
     for event in params.events:
@@ -307,3 +308,32 @@ def describe_node(parameters: object) -> str:
         return describe_trigger(parse_trigger_params(parameters))
     except ValueError:
         return ""
+
+
+def trigger_node(workflow: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The workflow JSON's (first, enabled) Slack trigger node, as stored; None when none."""
+    for node in workflow.get("nodes") or []:
+        if (
+            isinstance(node, Mapping)
+            and node.get("type") == SLACK_TRIGGER_TYPE
+            and not node.get("disabled")
+        ):
+            return node
+    return None
+
+
+def runs_by_hand(workflow: Mapping[str, Any]) -> bool:
+    """Whether the workflow's Slack trigger has `manual` among its events (a Run button)."""
+    node = trigger_node(workflow)
+    events = (node.get("parameters") or {}).get("events") if node is not None else None
+    return isinstance(events, list) and "manual" in events
+
+
+def listens_in(workflow: Mapping[str, Any]) -> tuple[str, ...]:
+    """The channels the workflow's Slack trigger names (ids or #names, as written): Slack sends
+    a channel's events only where Clixen is, so the bot joins them after a deploy."""
+    node = trigger_node(workflow)
+    channels = (node.get("parameters") or {}).get("channels") if node is not None else None
+    if not isinstance(channels, list):
+        return ()
+    return tuple(c for c in channels if isinstance(c, str) and c.strip())[:MAX_CHANNELS]

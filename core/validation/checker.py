@@ -106,7 +106,7 @@ class _Validator(NodeChecks, ConnectionChecks, GuardChecks):
             if spec.type == STICKY_NOTE:
                 continue
             # n8n only checks parameters of nodes that are wired in or start runs.
-            wired = name in connected or spec.is_trigger
+            wired = name in connected or spec.lets_n8n_activate
             self.check_parameters(node, spec, severity="error" if wired else "warning")
         for name, node in nodes.items():
             if specs.get(name) is not None and specs[name].type == STICKY_NOTE:  # type: ignore[union-attr]

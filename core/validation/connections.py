@@ -173,7 +173,7 @@ class ConnectionChecks(Checks):
         edges: list[tuple[str, str, str]],
     ) -> None:
         live = {n for n in nodes if nodes[n].get("disabled") is not True}
-        triggers = {n for n in live if (s := specs.get(n)) is not None and s.is_trigger}
+        triggers = {n for n in live if (s := specs.get(n)) is not None and s.lets_n8n_activate}
         manual = {n for n in live if (s := specs.get(n)) is not None and s.is_manual_trigger}
         unknown = any(specs.get(n) is None for n in live)
         if not triggers and not unknown:

@@ -4,7 +4,8 @@ LLM (n8n's Slack Trigger turned into Clixen's, its events, channel and emoji car
 
 Pure functions over the workflow's nodes, registered in one line each (the validator,
 `core.generation.replies.apply_deterministic_fixes`). The node's definition is
-`core.kernel.slack_trigger`.
+`core.kernel.slack_trigger`; its parameters are checked by `core.triggers.spec`, exactly as the
+deploy and the delivery check them.
 """
 
 from __future__ import annotations
@@ -13,12 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from core.kernel.slack_trigger import (
-    N8N_SLACK_TRIGGER,
-    SLACK_TRIGGER_TYPE,
-    TriggerEvent,
-    parse_trigger_params,
-)
+from core.kernel.errors import InvalidInput
+from core.kernel.slack_trigger import N8N_SLACK_TRIGGER, SLACK_TRIGGER_TYPE, TriggerEvent
 from core.validation.report import Issue
 
 N8N_TRIGGER_REFUSED = "slack_trigger_never_fires"
@@ -48,6 +45,14 @@ _EVENTS = {
 _URL_CHANNEL = re.compile(r"/([CG][A-Z0-9]{2,})/?$")
 
 
+def _parse_trigger(node: Mapping[str, Any]) -> None:
+    # Imported here: `core.triggers` brings the database and HTTP layers, which `clixen validate`
+    # never needs (tests/cli/test_startup.py); only a workflow with Clixen's trigger loads it.
+    from core.triggers.spec import parse_trigger
+
+    parse_trigger(node)
+
+
 def slack_trigger_issues(
     nodes: Mapping[str, Mapping[str, Any]], *, in_project: bool
 ) -> list[Issue]:
@@ -71,13 +76,13 @@ def slack_trigger_issues(
             )
         elif ntype == SLACK_TRIGGER_TYPE:
             ours.append(name)
-            try:
-                parse_trigger_params(node.get("parameters") or {})
-            except ValueError as e:
+            try:  # the checks the deploy and the delivery apply (core.triggers.spec)
+                _parse_trigger(node)
+            except InvalidInput as e:
                 issues.append(
                     Issue(
                         INVALID_TRIGGER,
-                        f'Node "{name}" (Slack trigger): {e}',
+                        str(e),
                         name,
                         "error",
                         f'Fix the parameters of "{name}" (events: message, reaction_added, '
@@ -140,8 +145,8 @@ def clixen_trigger_parameters(n8n_parameters: object) -> dict[str, Any] | None:
     if emoji and TriggerEvent.reaction_added.value in events:
         out["emoji"] = emoji
     try:
-        parse_trigger_params(out)
-    except ValueError:
+        _parse_trigger({"name": "Slack trigger", "parameters": out})
+    except InvalidInput:
         return None
     return out
 

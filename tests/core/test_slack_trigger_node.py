@@ -13,7 +13,9 @@ from core.catalog import default_catalog
 from core.generation.node_lookup.tools import NodeLookup
 from core.generation.replies import apply_deterministic_fixes, known_versions
 from core.generation.retrieval import first_message
+from core.generation.template_compact import compact_template
 from core.graph import text_outline, workflow_graph
+from core.graph.layout import layout_workflow
 from core.kernel.slack_trigger import (
     PAYLOAD_FIELDS,
     SLACK_TRIGGER_TYPE,
@@ -160,9 +162,12 @@ def test_the_fixer_turns_n8ns_slack_trigger_into_clixens() -> None:
     assert same["nodes"][0]["type"] == N8N_SLACK_TRIGGER
 
 
-def test_the_outline_shows_the_trigger_in_words() -> None:
+def test_the_outline_and_the_picture_show_the_trigger_in_words() -> None:
     lines = text_outline(workflow_graph(_workflow(CLIXEN)))
     assert lines == ["Slack trigger (reaction :ticket: in #support) → Jira"]
+    boxes = layout_workflow(_workflow(CLIXEN)).nodes
+    assert boxes["Slack trigger"].type_label == "reaction :ticket: in #support"
+    assert boxes["Jira"].type_label == "jira"
 
 
 def test_the_models_tools_offer_clixens_trigger_never_n8ns() -> None:
@@ -193,3 +198,10 @@ def test_the_first_prompt_offers_clixens_trigger(request_text: str) -> None:
     assert N8N_SLACK_TRIGGER not in fm.node_types
     spec = next(s for s in fm.specs if s["type"] == SLACK_TRIGGER_TYPE)
     assert "text" in spec["output_fields"]
+
+
+def test_an_example_workflow_shows_clixens_trigger_not_n8ns() -> None:
+    example = compact_template(_workflow(N8N))
+    types = [n["type"] for n in example["nodes"]]
+    assert types == [SLACK_TRIGGER_TYPE, "n8n-nodes-base.jira"]
+    assert _workflow(N8N)["nodes"][0]["type"] == N8N_SLACK_TRIGGER  # the template is untouched

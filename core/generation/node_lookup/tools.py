@@ -4,8 +4,9 @@ and fetches the exact details of the node and operation it chose).
 
 - `search_nodes(query)`: up to 8 node types for the words, each with its one-line purpose,
   whether it starts a workflow, and its (resource, operation) pairs.
-- `get_node_spec(type, resource?, operation?)`: the full spec of that exact type and operation,
-  the same object `clixen spec` prints.
+- `get_node_spec(type, resource?, operation?, switches?)`: the full spec of that exact type and
+  operation (with the parameters each switch shows at its other values under `when`; with
+  `switches`, rendered at those values), the same object `clixen spec` prints.
 
 Everything a model sends here is untrusted: unknown types, denied types, hidden types and
 over-long arguments are answered with an error text, never an exception.
@@ -64,6 +65,10 @@ TOOL_SCHEMAS: list[dict[str, Any]] = [
                     },
                     "resource": {"type": "string"},
                     "operation": {"type": "string"},
+                    "switches": {
+                        "type": "object",
+                        "description": 'switch values to show in full, e.g. {"sendBody": true}',
+                    },
                 },
                 "required": ["type"],
             },
@@ -94,6 +99,9 @@ class NodeLookup:
             return _error("the arguments are not a JSON object")
         if any(isinstance(v, str) and len(v) > MAX_ARGUMENT_CHARS for v in args.values()):
             return _error("an argument is too long")
+        switches = args.get("switches")
+        if switches is not None and not _flat_switches(switches):
+            return _error('switches is an object of names to plain values, e.g. {"sendBody": true}')
         if name == "search_nodes":
             return self.search(str(args.get("query") or ""))
         if name == "get_node_spec":
@@ -101,6 +109,7 @@ class NodeLookup:
                 str(args.get("type") or ""),
                 _opt(args.get("resource")),
                 _opt(args.get("operation")),
+                switches or None,
             )
         return _error(f"unknown tool {name[:40]!r}: use search_nodes or get_node_spec")
 
@@ -117,7 +126,13 @@ class NodeLookup:
                 break
         return _clip(json.dumps({"results": found}, separators=(",", ":")))
 
-    def spec(self, node_type: str, resource: str | None, operation: str | None) -> str:
+    def spec(
+        self,
+        node_type: str,
+        resource: str | None,
+        operation: str | None,
+        switches: Mapping[str, Any] | None = None,
+    ) -> str:
         from core.generation.specs import node_spec_for
 
         resolved = node_type if node_type in self.catalog else self.catalog.closest_type(node_type)
@@ -135,12 +150,33 @@ class NodeLookup:
             return _error(f"{resolved} is hidden (old workflows only): call search_nodes")
         try:
             answer = node_spec_for(
-                spec, resource=resource, operation=operation, library=self.templates
+                spec,
+                resource=resource,
+                operation=operation,
+                library=self.templates,
+                switches=switches,
             )
         except ValueError as e:
             return _error(str(e))
         self.served.append((resolved, resource, operation))
         return _clip(json.dumps(answer, separators=(",", ":"), ensure_ascii=False))
+
+
+MAX_SWITCHES = 8
+
+
+def _flat_switches(value: Any) -> bool:
+    """A small object of switch names to strings, numbers or booleans."""
+    return (
+        isinstance(value, dict)
+        and len(value) <= MAX_SWITCHES
+        and all(
+            isinstance(k, str)
+            and len(k) <= 80
+            and (isinstance(v, bool | int | float) or (isinstance(v, str) and len(v) <= 80))
+            for k, v in value.items()
+        )
+    )
 
 
 def _opt(value: Any) -> str | None:
