@@ -22,8 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
-
+from core.credentials.secrets import secret_types
 from core.deploy import gate
 from core.deploy.workflows import head_version
 from core.generation.edit_diff import edit_from_whole_workflow
@@ -48,12 +47,12 @@ from core.generation.replies import (
 )
 from core.generation.retrieval import known_context, repair_context
 from core.kernel.errors import NotFound
-from core.kernel.models import Secret, Workflow
+from core.kernel.models import Workflow
 from core.kernel.safety import LLMOutputInvalid
 from core.kernel.vocabulary import RunKind, RunState
 from core.pipeline.active import ActiveRun, StopRun, need_repair
 from core.pipeline.budget import RepairBudget
-from core.pipeline.credential_wait import await_credentials, wrong_credentials
+from core.pipeline.credential_wait import await_credentials, bind_credentials, wrong_credentials
 from core.pipeline.delivery import step_deploying, step_watching
 from core.pipeline.llm_calls import LLMCall, call_llm, converse, tools_offered
 from core.pipeline.types import (
@@ -102,12 +101,7 @@ def _retrieved_context(
     project_id = active.run.project_id
     with active.services.session_factory() as session:
         policy = policy_for_project(session=session, project_id=project_id)
-        secrets = session.execute(
-            select(Secret.name, Secret.credential_type)
-            .where(Secret.project_id == project_id)
-            .order_by(Secret.name)
-            .limit(50)
-        ).all()
+        secrets = sorted(secret_types(session=session, project_id=project_id).items())[:50]
     common: dict[str, Any] = {
         "text": text,
         "catalog": active.services.catalog,
@@ -319,13 +313,15 @@ def _step_validating(active: ActiveRun) -> None:
     if fixes:
         context.fixes = [*context.fixes, *fixes][-40:]
     context.candidate = fixed
-    problems = _validate(active, fixed) or wrong_credentials(active)
+    missing, secrets = bind_credentials(active)  # before the digest: the deploy validates once
+    assert context.candidate is not None
+    problems = _validate(active, context.candidate) or wrong_credentials(active, secrets)
     if problems:
         context.problems = problems
         context.problem_kind = ProblemKind.validation
         need_repair(active, ProblemKind.validation)
         return
-    await_credentials(active)  # stops the run until the project has the credentials needed
+    await_credentials(active, missing)  # stops the run until the project has the credentials
     active.save(RunState.deploying, detail="deploying")
 
 

@@ -7,7 +7,8 @@ from typing import Any
 from core.catalog import NodeCatalog, NodeSpec, default_catalog
 from core.validation.connections import ConnectionChecks
 from core.validation.credential_needs import missing_credential_issues
-from core.validation.guards import GuardChecks, short_name
+from core.validation.credential_use import short_name
+from core.validation.guards import GuardChecks
 from core.validation.nodes import NodeChecks
 from core.validation.output_fields import field_issues
 from core.validation.report import ValidationReport

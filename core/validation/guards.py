@@ -12,7 +12,11 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from core.kernel.hosts import internal_host, url_host
-from core.validation.credential_use import CredentialUseChecks
+from core.validation.credential_use import (
+    CredentialUseChecks,
+    inline_credential_issues,
+    short_name,
+)
 
 # Inline sub-workflows inside inline sub-workflows: checked this many levels deep, refused deeper.
 MAX_SUBWORKFLOW_DEPTH = 3
@@ -59,12 +63,6 @@ SUBWORKFLOW_SOURCES = ("database", "parameter")
 HINT_DATABASE = (
     'Set "source" to "database" and pick, in "workflowId", a workflow of the same project.'
 )
-
-
-def short_name(node_type: str) -> str:
-    """`n8n-nodes-base.httpRequestTool` → `httprequest`: what a node does, however spelled."""
-    short = node_type.strip().rsplit(".", 1)[-1].lower()
-    return short[: -len("tool")] if short.endswith("tool") and short != "tool" else short
 
 
 class GuardChecks(CredentialUseChecks):
@@ -266,6 +264,7 @@ class GuardChecks(CredentialUseChecks):
                 continue
             inner.check_guards(raw, subject=where, report_as=report_as)
             inner.check_credential_use(raw, short_name(raw["type"]), report_as=report_as)
+            inner.issues.extend(inline_credential_issues(raw, where=where, report_as=report_as))
         self.issues.extend(inner.issues)
 
 
