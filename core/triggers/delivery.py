@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel import metrics, telemetry
 from core.kernel.models import Project, TriggerDelivery, TriggerEndpoint, Workflow, utcnow
+from core.kernel.transactions import outside_transaction
 from core.n8n import N8nClient
 from core.triggers.access import ChannelAccess, SlackReader
 from core.triggers.endpoints import HEADER_NAME, Endpoint
@@ -73,6 +74,7 @@ class WebhookSender:
 
     def send(self, endpoint: Endpoint, payload: Mapping[str, Any]) -> None:
         url = self._n8n.webhook_url(endpoint.path)
+        outside_transaction("n8n", "POST /webhook/{path}")
         started = time.perf_counter()
         try:
             response = self._http.post(
