@@ -21,6 +21,7 @@ HELP_TEXT = (
     "• `/clixen runs <workflow>`: its last runs, why one failed; "
     "`/clixen explain <workflow>`: what it does\n"
     "• `/clixen digest daily|weekly [#channel]` or `off`: the project's digest (owners)\n"
+    "• `/clixen restore <workflow>`: bring a deleted workflow back (project owners)\n"
     "• `/clixen project [name]`: show your projects, or switch to (or create) one\n"
     "• `/clixen quota`: your use of today's limits\n"
     "• `/clixen secret`: store a credential for this project (opens a private form)\n"

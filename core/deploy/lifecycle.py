@@ -1,6 +1,7 @@
 """A workflow's life around its versions: the record is created (a draft) and deployed whole or
 not at all, an earlier version is rolled back to (as a new head), the workflow is deactivated or
-deleted (history kept).
+deleted (history kept), and a deleted one is restored by a project owner (its last deployed
+version deployed again on a new n8n workflow).
 
 Nothing half-made: a draft whose first deploy never succeeded is not left listed as an empty
 workflow — `deploy_new_workflow` removes it when that deploy fails, and the pipeline calls

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.deploy import rollback_to
+from core.deploy import Progress, rollback_to
 from core.deploy.workflows import (
     get_version,
     get_workflow,
@@ -48,13 +48,21 @@ class VersionHistory:
 
 
 def find_workflow_id(
-    session_factory: sessionmaker[Session], *, actor: Actor, ref: str, project: str | None = None
+    session_factory: sessionmaker[Session],
+    *,
+    actor: Actor,
+    ref: str,
+    project: str | int | None = None,
+    include_deleted: bool = False,
 ) -> int:
     """The id of the workflow `ref` (its name or #id) names in the project called `project`
-    (None: the actor's active project), which the actor must be a member of."""
+    (None: the actor's active project), which the actor must be a member of. A deleted one
+    only with `include_deleted` (its history, a restore); else NotFound says how to restore."""
     with session_factory.begin() as session:
         found = project_named(session, actor=actor, name=project, at_least=Role.viewer)
-        return resolve_workflow(session=session, project_id=found.id, ref=ref).id
+        return resolve_workflow(
+            session=session, project_id=found.id, ref=ref, include_deleted=include_deleted
+        ).id
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,8 @@ class StoredVersion:
     version: int
     payload: dict[str, Any]
     title: str
+    # Its workflow in n8n (None: never deployed, or deleted): the runs that are its own.
+    n8n_workflow_id: str | None = None
 
 
 def stored_version(
@@ -87,7 +97,9 @@ def stored_version(
         )
         if v is None:
             raise NotFound(f"Workflow #{wf.id} {wf.name!r} has no version yet.")
-        return StoredVersion(wf.id, v.version, dict(v.json_payload), f"{wf.name} · v{v.version}")
+        n8n_id = wf.n8n_workflow_id if wf.status != "deleted" else None
+        title = f"{wf.name} · v{v.version}"
+        return StoredVersion(wf.id, v.version, dict(v.json_payload), title, n8n_id)
 
 
 def version_changes(
@@ -244,3 +256,48 @@ def version_picture(
         return layout_workflow(payload, title=title)
     picture, marks = diff_marks(before, payload)
     return layout_workflow(picture, marks=marks, title=title)
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A deleted workflow back in n8n: its new version runs `from_version`'s workflow."""
+
+    workflow_id: int
+    name: str
+    version: int
+    from_version: int | None
+    n8n_workflow_id: str | None
+
+
+def restore(
+    session_factory: sessionmaker[Session],
+    *,
+    n8n: N8nClient | None,
+    settings: Settings,
+    actor: Actor,
+    ref: str,
+    project: str | int | None = None,
+    progress: Progress | None = None,
+) -> Restored:
+    """Bring back the deleted workflow `ref` (name or #id) of the project `project` (None: the
+    actor's active one): its last deployed version deployed again on a new n8n workflow.
+    Project owners only (core.deploy.restore_workflow checks)."""
+    from core.deploy.workflows import find_workflow
+    from core.usecases.lifecycle import restore as restore_deleted
+
+    workflow_id = find_workflow_id(
+        session_factory, actor=actor, ref=ref, project=project, include_deleted=True
+    )
+    # Owners only, within the retention period; the restore is a history event.
+    new = restore_deleted(
+        session_factory,
+        n8n=n8n,
+        settings=settings,
+        actor=actor,
+        workflow_id=workflow_id,
+        progress=progress,
+    )
+    with session_factory.begin() as session:
+        wf = find_workflow(session=session, workflow_id=workflow_id)
+        assert wf is not None
+        return Restored(wf.id, wf.name, new.new_version, new.from_version, wf.n8n_workflow_id)

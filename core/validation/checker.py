@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.catalog import NodeCatalog, NodeSpec, default_catalog
+from core.kernel.safety import MAX_NODES
 from core.validation.connections import ConnectionChecks
 from core.validation.credential_needs import missing_credential_issues
 from core.validation.credential_use import short_name
@@ -58,6 +59,14 @@ class _Validator(NodeChecks, ConnectionChecks, GuardChecks):
                 hint=HINT_NODES,
             )
             return
+        if len(nodes_raw) > MAX_NODES:
+            self.add(
+                "too_many_nodes",
+                f"The workflow has {len(nodes_raw)} nodes; Clixen deploys (and draws) at most "
+                f"{MAX_NODES}.",
+                hint="Split it into workflows that call each other (Execute Workflow), or "
+                "remove nodes.",
+            )
         conns = wf.get("connections")
         if conns is None:
             self.add(

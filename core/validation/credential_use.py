@@ -20,6 +20,7 @@ from core.catalog.credential_domains import (
 )
 from core.kernel.hosts import url_host
 from core.validation.base import Checks
+from core.validation.credential_needs import secret_command
 from core.validation.report import Issue
 
 # Node short names (see guards.short_name) that send a credential to a URL of the workflow's
@@ -204,8 +205,8 @@ def host_issues(
                     where,
                     "error",
                     f"Call only {listed} with this credential; to call {host}, use no credential, "
-                    "or a credential set up for that host by its owner (e.g. `clixen secret set "
-                    f"NAME --type httpHeaderAuth --allowed-host {host}`).",
+                    "or a credential set up for that host by its owner (e.g. "
+                    f"`{secret_command('httpHeaderAuth', host=host)}`).",
                 )
             )
     return issues
