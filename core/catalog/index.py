@@ -3,6 +3,7 @@ type to a misspelt one, and a word search over names and descriptions."""
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -47,7 +48,6 @@ class NodeCatalog:
         hit = self._by_lower.get(short)
         if hit:
             return hit
-        import difflib
 
         shorts = [t.rsplit(".", 1)[-1].lower() for t in self.nodes]
         match = difflib.get_close_matches(short, shorts, n=1, cutoff=0.8)

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from core.kernel.log_context import FIELDS, bound_fields
+from core.kernel.settings import get_settings
 
 MASK = "***"
 
@@ -144,8 +145,6 @@ def configure_logging(level: int | None = None, log_format: str | None = None) -
     the settings)."""
     root = logging.getLogger()
     if level is None or log_format is None:
-        from core.kernel.settings import get_settings
-
         settings = get_settings()
         if level is None:
             level = logging.getLevelName(settings.log_level.upper())

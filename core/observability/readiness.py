@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 
+from core.kernel.db import alembic_config
 from core.kernel.errors import ClixenError
 from core.kernel.logging import redact
 from core.kernel.metrics import READINESS_CHECK, READY
+from core.n8n import N8nClient, N8nError, N8nUnauthorized
+from core.validation.mcp import McpValidator
 
 if TYPE_CHECKING:
     from core.kernel.settings import Settings
@@ -201,10 +204,9 @@ def _run(name: str, check: Check) -> CheckResult:
 
 def database_check(engine: Engine) -> Check:
     """The database answers and its Alembic revision is the migrations' head."""
+    # Alembic loads when the check is built, not with the module (see `core.kernel.db`).
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
-
-    from core.kernel.db import alembic_config
 
     heads = set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
@@ -228,7 +230,6 @@ def database_check(engine: Engine) -> Check:
 
 def n8n_check(url: str, api_key: str, *, timeout_s: float = N8N_TIMEOUT_S) -> Check:
     """n8n's public API answers a one-item workflow list with the configured key (no retries)."""
-    from core.n8n import N8nClient, N8nError, N8nUnauthorized
 
     def check() -> str | None:
         with N8nClient(url, api_key, timeout=timeout_s, max_retries=0) as client:
@@ -245,7 +246,6 @@ def n8n_check(url: str, api_key: str, *, timeout_s: float = N8N_TIMEOUT_S) -> Ch
 
 def mcp_check(command: str, *, timeout_s: float = MCP_TIMEOUT_S) -> Check:
     """The n8n-mcp command (N8N_MCP_COMMAND) starts and completes the MCP handshake."""
-    from core.validation.mcp import McpValidator
 
     def check() -> str | None:
         with McpValidator(command, timeout_s=timeout_s) as validator:

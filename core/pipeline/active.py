@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core import deploy
 from core.kernel import metrics, telemetry
 from core.kernel.models import PipelineRun, Workflow
 from core.kernel.vocabulary import FINISHED, RunKind, RunState
@@ -281,8 +282,6 @@ def fail(active: ActiveRun, message: str, *, category: str, needs_review: bool =
 def _discard_draft(active: ActiveRun) -> None:
     """A failed `create` run that never deployed leaves no empty workflow behind (its candidate
     and problems stay in the run for a manual look)."""
-    from core import deploy
-
     run = active.run
     if run.kind != RunKind.create or run.workflow_id is None:
         return
