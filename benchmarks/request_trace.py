@@ -117,11 +117,14 @@ def run_tree(root: Path, out: Path) -> dict[str, Trace]:
     cmd = [
         sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
         "--rootdir", str(root), "-c", str(root / "pyproject.toml"),
-        "-p", "tests.conftest", "-o", "python_files=trace_scenarios.py", str(SCENARIOS),
+        "-p", "tests.conftest", "-p", "tests.bot.conftest", "-p", "tests.bot.test_connect_flow",
+        "-o", "python_files=trace_scenarios.py", str(SCENARIOS),
     ]  # fmt: skip
     done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     if done.returncode:
-        raise SystemExit(f"scenarios failed on {root}:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}")
+        raise SystemExit(
+            f"scenarios failed on {root}:\n{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
+        )
     return {
         name: measure(root, json.loads((out / f"{name}.json").read_text())["edges"])
         for name in NAMES

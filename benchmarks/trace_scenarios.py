@@ -104,9 +104,9 @@ TRACER = Tracer()
 threading.setprofile(TRACER)
 sys.setprofile(TRACER)
 
-# The tests' fixtures: the bot with the pipeline (`full_bot`), and with OAuth connect.
-from tests.bot.conftest import full_bot  # noqa: E402,F401
-from tests.bot.test_connect_flow import PUBLIC, _respond_with, connect_bot  # noqa: E402,F401
+# The tests' fixtures (`full_bot`: the bot with the pipeline; `connect_bot`: with OAuth connect)
+# come from tests.bot.conftest and tests.bot.test_connect_flow, loaded as plugins (`-p`).
+from tests.bot.test_connect_flow import PUBLIC, _respond_with  # noqa: E402
 from tests.bot.test_credentials_flow import _elements  # noqa: E402
 from tests.core.test_credentials import rss_to_slack  # noqa: E402
 from tests.workflows import answer  # noqa: E402
@@ -179,7 +179,9 @@ def test_connect_resume(
             assert bot.command("create when called, ask the API who I am")
             waiting = slack.wait_for_text("chat.update", "needs your").args
             connect = _elements(waiting["blocks"])["account_connect"]
-            bot.action({"action_id": "account_connect", "type": "button", "value": connect["value"]})
+            bot.action(
+                {"action_id": "account_connect", "type": "button", "value": connect["value"]}
+            )
             link = _elements(_respond_with(slack, "consent page")["blocks"])[
                 "account_connect_open"
             ]["url"]
