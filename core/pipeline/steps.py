@@ -41,8 +41,6 @@ from core.generation.prompts import repair_messages as _repair_messages
 from core.generation.replies import (
     Candidate,
     Question,
-    apply_deterministic_fixes,
-    known_versions,
     parse_reply,
     retrieve_context,
 )
@@ -62,6 +60,7 @@ from core.pipeline.types import (
     ProblemKind,
 )
 from core.validation import Issue
+from core.validation.fixes import apply_deterministic_fixes, known_versions
 from core.validation.mcp import MCP_ISSUE_CODE, McpUnavailable, combine
 from core.validation.output_fields import UNKNOWN_FIELD
 from core.workspace.policy import policy_for_project

@@ -26,7 +26,8 @@ The package, by job: `report` (Issue, ValidationReport), `checker` (the run over
 policy) with `hosts` (which host a URL calls and whether it is internal; no DNS),
 `credential_use` (where a node sends its credential), `parameters` (displayOptions and
 required parameters), `expressions` (`={{ … }}` syntax), `output_fields` (warnings for fields
-read that the upstream node's output schema lacks), `shapes` (what n8n's API accepts per
+read that the upstream node's output schema lacks), `fixes` (what needs no LLM to repair,
+applied before validating), `shapes` (what n8n's API accepts per
 field), and `mcp` (the n8n-mcp server's second opinion — import it from `core.validation.mcp`:
 it loads the MCP SDK, which the CLI's `validate` must not pay for).
 """
