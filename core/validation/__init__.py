@@ -21,8 +21,9 @@ With or without one, a predefined credential sent outside its service's domains 
 `credential_host` and the Clixen bot's token on a node other than Slack's is
 `bot_token_misused` (`credential_use`).
 
-The package, by job: `report` (Issue, ValidationReport), `checker` (the run over one workflow),
-`nodes` and `connections` (the checks), `guards` (sub-workflows and fetched hosts, under the
+The package, by job: `report` (Issue, ValidationReport), `checker` (the checks combined over one
+workflow), `base` (what a check is given), `nodes` and `connections` (the checks, each a function
+returning its issues), `guards` (sub-workflows and fetched hosts, under the
 policy) with `hosts` (which host a URL calls and whether it is internal; no DNS),
 `credential_use` (where a node sends its credential), `parameters` (displayOptions and
 required parameters), `expressions` (`={{ … }}` syntax), `output_fields` (warnings for fields

@@ -16,7 +16,8 @@ from core.catalog.credential_domains import (
     domain_allowed,
 )
 from core.kernel.hosts import url_host
-from core.validation.base import Checks
+from core.validation.base import collect
+from core.validation.report import Issue
 
 # Node short names (see guards.short_name) that send a credential to a URL of the workflow's
 # choosing, and where that URL sits in their parameters.
@@ -28,75 +29,81 @@ CREDENTIAL_URLS: dict[str, tuple[str, ...]] = {
 PREDEFINED = "predefinedCredentialType"
 
 
-class CredentialUseChecks(Checks):
-    def check_credential_use(
-        self, node: dict[str, Any], kind: str, *, report_as: str | None = None
-    ) -> None:
-        """Issues for `node` (of short name `kind`) sending a credential where it may not,
-        reported on node `report_as` (default: `node` itself; an inline sub-workflow's node is
-        reported on the outer node that runs it)."""
-        name = str(node.get("name"))
-        where = report_as or name
-        self._check_bot_token(node, name, where)
-        params = node.get("parameters")
-        if kind not in CREDENTIAL_URLS or not isinstance(params, dict):
-            return
-        if params.get("authentication") != PREDEFINED:
-            return
-        ctype = params.get("nodeCredentialType")
-        if not isinstance(ctype, str) or not ctype:
-            return  # n8n's required-parameter check names it
-        if ctype.startswith("="):
-            self.add(
-                "credential_host",
-                f'Node "{name}" chooses its credential type at run time, so where the '
-                "credential goes cannot be checked.",
-                node=where,
-                hint='Set "nodeCredentialType" to the service\'s credential type, written out.',
-            )
-            return
-        domains = SERVICE_DOMAINS.get(ctype)
-        if not domains:
-            return  # generic or user-chosen host: n8n holds it to the hosts its owner named
-        url = params.get(CREDENTIAL_URLS[kind][0])
-        if not isinstance(url, str) or not url:
-            return
-        listed = ", ".join(domains)
-        host = url_host(url)
-        if host is None:
-            self.add(
-                "credential_host",
-                f'Node "{name}" sends its {ctype} credential to a host built at run time; it '
-                f"may only go to {listed}.",
-                node=where,
-                hint=f"Write the {ctype} service's host literally in the URL (e.g. "
-                f"https://{domains[0].removeprefix('*.')}/…) and keep expressions to the path.",
-            )
-        elif host and not domain_allowed(host, domains):
-            self.add(
-                "credential_host",
-                f'Node "{name}" sends its {ctype} credential to {host}, outside its service '
-                f"({listed}): a credential never leaves its service.",
-                node=where,
-                hint=f"Call the {ctype} service's own API on {listed}; to call {host}, use "
-                "no credential, or a credential set up for that host by its owner (e.g. "
-                "httpHeaderAuth with `clixen secret set NAME --type httpHeaderAuth "
-                f"--allowed-host {host}`).",
-            )
+def check_credential_use(
+    node: dict[str, Any], kind: str, *, report_as: str | None = None
+) -> list[Issue]:
+    """Issues for `node` (of short name `kind`) sending a credential where it may not,
+    reported on node `report_as` (default: `node` itself; an inline sub-workflow's node is
+    reported on the outer node that runs it)."""
+    out: list[Issue] = []
+    add = collect(out)
+    name = str(node.get("name"))
+    where = report_as or name
+    out += _check_bot_token(node, name, where)
+    params = node.get("parameters")
+    if kind not in CREDENTIAL_URLS or not isinstance(params, dict):
+        return out
+    if params.get("authentication") != PREDEFINED:
+        return out
+    ctype = params.get("nodeCredentialType")
+    if not isinstance(ctype, str) or not ctype:
+        return out  # n8n's required-parameter check names it
+    if ctype.startswith("="):
+        add(
+            "credential_host",
+            f'Node "{name}" chooses its credential type at run time, so where the '
+            "credential goes cannot be checked.",
+            node=where,
+            hint='Set "nodeCredentialType" to the service\'s credential type, written out.',
+        )
+        return out
+    domains = SERVICE_DOMAINS.get(ctype)
+    if not domains:
+        return out  # generic or user-chosen host: n8n holds it to the hosts its owner named
+    url = params.get(CREDENTIAL_URLS[kind][0])
+    if not isinstance(url, str) or not url:
+        return out
+    listed = ", ".join(domains)
+    host = url_host(url)
+    if host is None:
+        add(
+            "credential_host",
+            f'Node "{name}" sends its {ctype} credential to a host built at run time; it '
+            f"may only go to {listed}.",
+            node=where,
+            hint=f"Write the {ctype} service's host literally in the URL (e.g. "
+            f"https://{domains[0].removeprefix('*.')}/…) and keep expressions to the path.",
+        )
+    elif host and not domain_allowed(host, domains):
+        add(
+            "credential_host",
+            f'Node "{name}" sends its {ctype} credential to {host}, outside its service '
+            f"({listed}): a credential never leaves its service.",
+            node=where,
+            hint=f"Call the {ctype} service's own API on {listed}; to call {host}, use "
+            "no credential, or a credential set up for that host by its owner (e.g. "
+            "httpHeaderAuth with `clixen secret set NAME --type httpHeaderAuth "
+            f"--allowed-host {host}`).",
+        )
+    return out
 
-    def _check_bot_token(self, node: dict[str, Any], name: str, where: str) -> None:
-        creds = node.get("credentials")
-        if not isinstance(creds, dict) or node.get("type") in BOT_NODE_TYPES:
-            return
-        for ref in creds.values():
-            ref_name = ref.get("name") if isinstance(ref, dict) else ref
-            if bot_secret_of(ref_name):
-                self.add(
-                    "bot_token_misused",
-                    f'Node "{name}" uses {BOT_SECRET}, the Clixen bot\'s own Slack token, '
-                    "which only Slack nodes may use.",
-                    node=where,
-                    hint="Use the Slack node to talk to Slack, or a Slack credential of the "
-                    "project's own (a secret of type slackApi).",
-                )
-                return
+
+def _check_bot_token(node: dict[str, Any], name: str, where: str) -> list[Issue]:
+    out: list[Issue] = []
+    add = collect(out)
+    creds = node.get("credentials")
+    if not isinstance(creds, dict) or node.get("type") in BOT_NODE_TYPES:
+        return out
+    for ref in creds.values():
+        ref_name = ref.get("name") if isinstance(ref, dict) else ref
+        if bot_secret_of(ref_name):
+            add(
+                "bot_token_misused",
+                f'Node "{name}" uses {BOT_SECRET}, the Clixen bot\'s own Slack token, '
+                "which only Slack nodes may use.",
+                node=where,
+                hint="Use the Slack node to talk to Slack, or a Slack credential of the "
+                "project's own (a secret of type slackApi).",
+            )
+            return out
+    return out
