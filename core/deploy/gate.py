@@ -86,13 +86,18 @@ class Inspection:
 
 
 def _cut(
-    session: Session, project_id: int, payload: dict[str, Any], say: Progress
+    session: Session,
+    project_id: int,
+    payload: dict[str, Any],
+    say: Progress,
+    policy: NodePolicy | None = None,
 ) -> tuple[dict[str, Any], NodePolicy, str]:
     payload, changes = filter_settings(session=session, project_id=project_id, payload=payload)
     for change in changes:
         log.info("project %s: %s", project_id, change)
         say(change)
-    policy = policy_for_project(session=session, project_id=project_id)
+    if policy is None:
+        policy = policy_for_project(session=session, project_id=project_id)
     return payload, policy, f"{checksum(payload)}:{policy.fingerprint()}"
 
 
@@ -103,10 +108,12 @@ def inspect(
     payload: dict[str, Any],
     say: Progress,
     catalog: NodeCatalog | None = None,
+    policy: NodePolicy | None = None,
 ) -> Inspection:
     """What `check` would find, without raising: the pipeline's validate step uses it, so the
-    deploy that follows need not validate the same workflow again."""
-    payload, policy, digest = _cut(session, project_id, payload, say)
+    deploy that follows need not validate the same workflow again. `policy`: the project's
+    policy as the caller just read it (else read here)."""
+    payload, policy, digest = _cut(session, project_id, payload, say, policy)
     return Inspection(payload, validate(payload, policy=policy, catalog=catalog), policy, digest)
 
 

@@ -35,8 +35,7 @@ def project_secret_types(session: Session, project_id: int) -> dict[str, str | N
 def wrong_credentials(active: ActiveRun) -> list[Issue]:
     """References in the candidate to a project secret of another credential type."""
     candidate = active.context.candidate or {}
-    with active.services.session_factory() as session:
-        secrets = project_secret_types(session, active.run.project_id)
+    secrets = active.project().secrets
     issues = credentials.credential_issues(candidate, active.services.catalog, secrets)
     return [i for i in issues if i.code == "wrong_credential_type"]
 
@@ -99,8 +98,7 @@ def await_credentials(active: ActiveRun) -> None:
     needs = credentials.missing_credentials(candidate, active.services.catalog)
     if not needs:
         return
-    with active.services.session_factory() as session:
-        secrets = project_secret_types(session, active.run.project_id)
+    secrets = active.project().secrets
     left, _ = auto_bind(candidate, needs, secrets, {}, active.context.ask_credentials)
     if not left:
         return

@@ -22,8 +22,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
-
 from core.deploy import gate
 from core.deploy.workflows import head_version
 from core.generation.edit_diff import edit_from_whole_workflow
@@ -46,7 +44,7 @@ from core.generation.replies import (
 )
 from core.generation.retrieval import known_context, repair_context
 from core.kernel.errors import NotFound
-from core.kernel.models import Secret, Workflow
+from core.kernel.models import Workflow
 from core.kernel.safety import LLMOutputInvalid
 from core.kernel.vocabulary import RunKind, RunState
 from core.pipeline.active import ActiveRun, StopRun, need_repair
@@ -63,7 +61,6 @@ from core.validation import Issue
 from core.validation.fixes import apply_deterministic_fixes, known_versions
 from core.validation.mcp import MCP_ISSUE_CODE, McpUnavailable, combine
 from core.validation.output_fields import UNKNOWN_FIELD
-from core.workspace.policy import policy_for_project
 
 logger = logging.getLogger(__name__)
 
@@ -98,15 +95,9 @@ def _project_context(
 def _retrieved_context(
     active: ActiveRun, text: str, *, repairing: Mapping[str, Any] | None = None
 ) -> PromptContext:
-    project_id = active.run.project_id
-    with active.services.session_factory() as session:
-        policy = policy_for_project(session=session, project_id=project_id)
-        secrets = session.execute(
-            select(Secret.name, Secret.credential_type)
-            .where(Secret.project_id == project_id)
-            .order_by(Secret.name)
-            .limit(50)
-        ).all()
+    project = active.project()
+    policy = project.policy
+    secrets = sorted(project.secrets.items())[:50]
     common: dict[str, Any] = {
         "text": text,
         "catalog": active.services.catalog,
@@ -340,6 +331,7 @@ def _validate(active: ActiveRun, wf: dict[str, Any]) -> list[Issue]:
             payload=payload,
             say=lambda _line: None,  # the deploy step reports the settings it cut
             catalog=active.services.catalog,
+            policy=active.project().policy,
         )
     report = inspection.report
     active.context.checked = inspection.digest if report.valid else None
