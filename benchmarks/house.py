@@ -108,7 +108,7 @@ def main() -> None:
     print(f"modules reachable from {START}: {len(seen)}")
     local = function_imports(root / "core")
     print(f"function-level imports in core/: {len(local)}")
-    long = long_functions(mods)
+    long = long_functions(root, mods)
     print(f"product functions over {LONG} lines: {len(long)}")
     if "-v" in sys.argv:
         for line in local + long:
@@ -131,7 +131,7 @@ def function_imports(top: Path) -> list[str]:
 LONG = 60
 
 
-def long_functions(mods: dict[str, Path]) -> list[str]:
+def long_functions(root: Path, mods: dict[str, Path]) -> list[str]:
     """`file:line name (n lines)` of every product function longer than LONG lines."""
     out = []
     for path in sorted(set(mods.values())):
@@ -139,7 +139,7 @@ def long_functions(mods: dict[str, Path]) -> list[str]:
             if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.end_lineno:
                 n = fn.end_lineno - fn.lineno + 1
                 if n > LONG:
-                    out.append(f"{path}:{fn.lineno} {fn.name} ({n} lines)")
+                    out.append(f"{path.relative_to(root)}:{fn.lineno} {fn.name} ({n} lines)")
     return out
 
 

@@ -112,6 +112,13 @@ def check_node_shape(
             hint='Set "type" to a full node type such as "n8n-nodes-base.httpRequest".',
         )
         return None, out
+    return raw, [*out, *_check_node_fields(ctx, label, ntype, raw)]
+
+
+def _check_node_fields(ctx: Context, label: str, ntype: str, raw: dict[str, Any]) -> list[Issue]:
+    """A named, typed node's typeVersion, position, parameters and field types."""
+    out: list[Issue] = []
+    add = collect(out)
     if "typeVersion" not in raw:
         add(
             "missing_field",
@@ -157,8 +164,7 @@ def check_node_shape(
             hint='Add the node\'s "parameters" object with the settings it needs.',
             severity="warning",
         )
-    out += check_field_types(label, raw)
-    return raw, out
+    return [*out, *check_field_types(label, raw)]
 
 
 def check_field_types(label: str, raw: dict[str, Any]) -> list[Issue]:
