@@ -28,7 +28,7 @@ from core.catalog.credential_domains import (
 )
 from core.credentials.crypto import decrypt
 from core.credentials.host_fields import check_host_fields, project_policy
-from core.kernel.errors import InvalidInput, PermissionDenied
+from core.kernel.errors import ClixenError, InvalidInput, PermissionDenied
 from core.kernel.models import Secret
 
 log = logging.getLogger(__name__)
@@ -249,8 +249,6 @@ def resync_credentials(*, session: Session, n8n: CredentialsAPI, key: str) -> tu
     (which cleared `n8n_synced_at`), so each carries its domain restriction without waiting for
     the next deploy that uses it. Returns how many were written and, for the secrets refused
     (an internal host, a generic type with no allowed host), why; those stay as they were."""
-    from core.kernel.errors import ClixenError
-
     rows = session.scalars(
         select(Secret).where(Secret.n8n_credential_id.is_not(None)).order_by(Secret.id)
     ).all()
