@@ -1,15 +1,13 @@
-"""What every check is given and how it writes a finding: `Context` (the catalog, the policy, how
-many inline sub-workflows deep the check is) and `collect` (an `add(code, message, …)` that
-appends an `Issue` to the check's own list). Each check is a function of its inputs that returns
-the issues it found; `core.validation.checker` combines them."""
+"""What every check is given: `Context` (the catalog, the policy, how many inline sub-workflows
+deep the check is) and `denied_type` (what a node type stands for under the policy). Each check
+is a function of its inputs that returns the issues it found; `core.validation.checker` combines
+them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from core.catalog import KNOWN_PREFIXES, NodeCatalog
-from core.validation.report import Issue, Severity
 from core.workspace.policy import NodePolicy
 
 
@@ -24,34 +22,6 @@ class Context:
 
     def deeper(self) -> Context:
         return replace(self, depth=self.depth + 1)
-
-
-class Add(Protocol):
-    def __call__(
-        self,
-        code: str,
-        message: str,
-        *,
-        node: str | None = None,
-        hint: str = "",
-        severity: Severity = "error",
-    ) -> None: ...
-
-
-def collect(issues: list[Issue]) -> Add:
-    """An `add(code, message, node=, hint=, severity=)` writing into `issues`."""
-
-    def add(
-        code: str,
-        message: str,
-        *,
-        node: str | None = None,
-        hint: str = "",
-        severity: Severity = "error",
-    ) -> None:
-        issues.append(Issue(code, message, node, severity, hint))
-
-    return add
 
 
 def denied_type(ctx: Context, node_type: str) -> str | None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from core.catalog import NodeSpec
-from core.validation.base import collect
 from core.validation.report import Issue
 from core.validation.shapes import (
     HINT_CONN,
@@ -24,95 +24,129 @@ def check_connections(
     """The valid edges as (source, target, connection type), and what is wrong with the
     connections."""
     out: list[Issue] = []
-    add = collect(out)
     ids = {n.get("id"): name for name, n in nodes.items() if isinstance(n.get("id"), str)}
     edges: list[tuple[str, str, str]] = []
     reported: set[tuple[str, str]] = set()
 
-    def bad_endpoint(ref: str, role: str, where: str | None) -> None:
+    def bad_endpoint(ref: str, role: str, where: str | None) -> list[Issue]:
+        """A connection end that is no node, reported once per name and role."""
         if (ref, role) in reported:
-            return
+            return []
         reported.add((ref, role))
         if ref in ids:
-            add(
-                "connection_by_id",
-                f'A connection {role} is the node id "{ref}" instead of its name.',
-                node=ids[ref],
-                hint=f'Key connections by node name: use "{ids[ref]}" instead of "{ref}".',
-            )
-        else:
-            add(
+            return [
+                Issue(
+                    "connection_by_id",
+                    f'A connection {role} is the node id "{ref}" instead of its name.',
+                    node=ids[ref],
+                    hint=f'Key connections by node name: use "{ids[ref]}" instead of "{ref}".',
+                )
+            ]
+        return [
+            Issue(
                 "dangling_connection",
                 f'A connection {role} "{ref}", which is not a node of this workflow.',
                 node=where,
                 hint=f"Remove the connection or point it at an existing node name "
                 f'instead of "{ref}".',
             )
+        ]
 
     for src, by_type in conns.items():
         src_ok = src in nodes
         if not src_ok:
-            bad_endpoint(src, "comes from", None)
+            out += bad_endpoint(src, "comes from", None)
         if not isinstance(by_type, dict):
-            add(
-                "invalid_json_shape",
-                f'The connections of "{src}" must be an object keyed by connection type.',
-                node=src if src_ok else None,
-                hint='Write connections as {"Source": {"main": [[{"node": "Target", '
-                '"type": "main", "index": 0}]]}}.',
+            out.append(
+                Issue(
+                    "invalid_json_shape",
+                    f'The connections of "{src}" must be an object keyed by connection type.',
+                    node=src if src_ok else None,
+                    hint='Write connections as {"Source": {"main": [[{"node": "Target", '
+                    '"type": "main", "index": 0}]]}}.',
+                )
             )
             continue
         for ctype, outputs in by_type.items():
             if not isinstance(outputs, list):
-                add(
-                    "invalid_json_shape",
-                    f'Connections "{src}".{ctype} must be a list of outputs.',
-                    node=src if src_ok else None,
-                    hint=HINT_CONN,
+                out.append(
+                    Issue(
+                        "invalid_json_shape",
+                        f'Connections "{src}".{ctype} must be a list of outputs.',
+                        node=src if src_ok else None,
+                        hint=HINT_CONN,
+                    )
                 )
                 continue
             n_out = output_count(nodes[src], specs.get(src), ctype) if src_ok else None
             for idx, targets in enumerate(outputs):
-                if targets is None:
-                    continue
-                if not isinstance(targets, list):
-                    add(
-                        "invalid_json_shape",
-                        f'Connections "{src}".{ctype}[{idx}] must be a list of targets.',
-                        node=src if src_ok else None,
-                        hint=HINT_CONN,
-                    )
-                    continue
-                if targets and n_out is not None and idx >= n_out:
-                    spec = specs.get(src)
-                    label = spec.display_name if spec else src
-                    add(
-                        "output_index_out_of_range",
-                        f'"{src}" ({label}) has {n_out} {ctype} output'
-                        f"{'' if n_out == 1 else 's'}, but a connection uses output "
-                        f"{idx} (counted from 0).",
-                        node=src,
-                        hint=f'Connect from outputs 0..{n_out - 1} of "{src}" only'
-                        + (" (IF: 0 = true, 1 = false)." if label == "If" else "."),
-                    )
-                for t in targets:
-                    if not isinstance(t, dict) or not isinstance(t.get("node"), str):
-                        add(
-                            "invalid_json_shape",
-                            f'A connection from "{src}" is not an object with a "node".',
-                            node=src if src_ok else None,
-                            hint=HINT_CONN,
-                        )
-                        continue
-                    out += check_connection_entry(src, ctype, idx, t, src_ok)
-                    dst = t["node"]
-                    if dst not in nodes:
-                        bad_endpoint(dst, "goes to", src if src_ok else None)
-                    else:
-                        out += check_input_index(t, nodes[dst], specs.get(dst), src, ctype)
-                        if src_ok:
-                            edges.append((src, dst, str(t.get("type") or ctype)))
+                out += _check_targets(
+                    src, ctype, idx, targets, n_out, nodes, specs, edges, bad_endpoint
+                )
     return edges, out
+
+
+def _check_targets(
+    src: str,
+    ctype: str,
+    idx: int,
+    targets: object,
+    n_out: int | None,
+    nodes: dict[str, dict[str, Any]],
+    specs: dict[str, NodeSpec | None],
+    edges: list[tuple[str, str, str]],
+    bad_endpoint: Callable[[str, str, str | None], list[Issue]],
+) -> list[Issue]:
+    """Output `idx` of `src`'s `ctype` connections; its valid edges are added to `edges`, and
+    `bad_endpoint` says what is wrong with a target that is no node."""
+    out: list[Issue] = []
+    src_ok = src in nodes
+    if targets is None:
+        return out
+    if not isinstance(targets, list):
+        out.append(
+            Issue(
+                "invalid_json_shape",
+                f'Connections "{src}".{ctype}[{idx}] must be a list of targets.',
+                node=src if src_ok else None,
+                hint=HINT_CONN,
+            )
+        )
+        return out
+    if targets and n_out is not None and idx >= n_out:
+        spec = specs.get(src)
+        label = spec.display_name if spec else src
+        out.append(
+            Issue(
+                "output_index_out_of_range",
+                f'"{src}" ({label}) has {n_out} {ctype} output'
+                f"{'' if n_out == 1 else 's'}, but a connection uses output "
+                f"{idx} (counted from 0).",
+                node=src,
+                hint=f'Connect from outputs 0..{n_out - 1} of "{src}" only'
+                + (" (IF: 0 = true, 1 = false)." if label == "If" else "."),
+            )
+        )
+    for t in targets:
+        if not isinstance(t, dict) or not isinstance(t.get("node"), str):
+            out.append(
+                Issue(
+                    "invalid_json_shape",
+                    f'A connection from "{src}" is not an object with a "node".',
+                    node=src if src_ok else None,
+                    hint=HINT_CONN,
+                )
+            )
+            continue
+        out += check_connection_entry(src, ctype, idx, t, src_ok)
+        dst = t["node"]
+        if dst not in nodes:
+            out += bad_endpoint(dst, "goes to", src if src_ok else None)
+        else:
+            out += check_input_index(t, nodes[dst], specs.get(dst), src, ctype)
+            if src_ok:
+                edges.append((src, dst, str(t.get("type") or ctype)))
+    return out
 
 
 def check_input_index(
@@ -125,7 +159,6 @@ def check_input_index(
     """A connection into an input the target node does not have (input 100000 of a Set node)
     is refused: n8n's canvas drops it, so the flow silently never reaches the node."""
     out: list[Issue] = []
-    add = collect(out)
     index, ttype = target.get("index"), target.get("type")
     ttype = ttype if isinstance(ttype, str) and ttype else ctype
     if not is_number(index) or not float(index).is_integer() or index < 0:
@@ -136,17 +169,19 @@ def check_input_index(
     dst = str(target["node"])
     label = spec.display_name if spec else dst
     shown = f"{int(index)}" if index < 1_000_000 else "a huge number"
-    add(
-        "input_index_out_of_range",
-        f'"{dst}" ({label}) has {n_in} {ttype} input{"" if n_in == 1 else "s"}, but the '
-        f'connection from "{src}" goes into input {shown} (counted from 0).',
-        node=dst,
-        hint=f'Connect into inputs 0..{n_in - 1} of "{dst}" only'
-        + (
-            " (a Merge takes more with parameters.numberInputs, up to 10)."
-            if spec is not None and spec.type == "n8n-nodes-base.merge"
-            else "."
-        ),
+    out.append(
+        Issue(
+            "input_index_out_of_range",
+            f'"{dst}" ({label}) has {n_in} {ttype} input{"" if n_in == 1 else "s"}, but the '
+            f'connection from "{src}" goes into input {shown} (counted from 0).',
+            node=dst,
+            hint=f'Connect into inputs 0..{n_in - 1} of "{dst}" only'
+            + (
+                " (a Merge takes more with parameters.numberInputs, up to 10)."
+                if spec is not None and spec.type == "n8n-nodes-base.merge"
+                else "."
+            ),
+        )
     )
     return out
 
@@ -156,7 +191,6 @@ def check_connection_entry(
 ) -> list[Issue]:
     # n8n's structure check: every entry has a non-empty "type" and an integer "index" >= 0.
     out: list[Issue] = []
-    add = collect(out)
     ttype, tindex = target.get("type"), target.get("index")
     where = f'The connection from "{src}" ({ctype}[{idx}]) to "{target["node"]}"'
     if not isinstance(ttype, str) or not ttype:
@@ -165,11 +199,13 @@ def check_connection_entry(
         problem = 'has no "index"' if tindex is None else '"index" is not a whole number >= 0'
     else:
         return out
-    add(
-        "invalid_json_shape",
-        f"{where}: {problem}.",
-        node=src if src_ok else None,
-        hint=HINT_CONN,
+    out.append(
+        Issue(
+            "invalid_json_shape",
+            f"{where}: {problem}.",
+            node=src if src_ok else None,
+            hint=HINT_CONN,
+        )
     )
     return out
 
@@ -183,7 +219,6 @@ def check_triggers_and_reachability(
     edges: list[tuple[str, str, str]],
 ) -> list[Issue]:
     out: list[Issue] = []
-    add = collect(out)
     live = {n for n in nodes if nodes[n].get("disabled") is not True}
     triggers = {n for n in live if (s := specs.get(n)) is not None and s.is_trigger}
     manual = {n for n in live if (s := specs.get(n)) is not None and s.is_manual_trigger}
@@ -196,11 +231,13 @@ def check_triggers_and_reachability(
             )
         else:
             msg = "The workflow has no trigger node, so n8n will not activate it."
-        add(
-            "no_trigger",
-            msg,
-            hint="Start the workflow with a trigger such as Schedule Trigger "
-            "(n8n-nodes-base.scheduleTrigger), Webhook or an app trigger.",
+        out.append(
+            Issue(
+                "no_trigger",
+                msg,
+                hint="Start the workflow with a trigger such as Schedule Trigger "
+                "(n8n-nodes-base.scheduleTrigger), Webhook or an app trigger.",
+            )
         )
     roots = triggers | manual
     if not roots:
@@ -222,11 +259,13 @@ def check_triggers_and_reachability(
         spec = specs.get(name)
         if name in seen or name not in live or (spec is not None and spec.type == STICKY_NOTE):
             continue
-        add(
-            "unreachable_node",
-            f'Node "{name}" is not connected to any trigger, so it never runs.',
-            node=name,
-            hint=f'Connect "{name}" to the flow after the trigger, or remove it.',
-            severity="warning",
+        out.append(
+            Issue(
+                "unreachable_node",
+                f'Node "{name}" is not connected to any trigger, so it never runs.',
+                node=name,
+                hint=f'Connect "{name}" to the flow after the trigger, or remove it.',
+                severity="warning",
+            )
         )
     return out

@@ -16,7 +16,6 @@ from core.catalog.credential_domains import (
     domain_allowed,
 )
 from core.kernel.hosts import url_host
-from core.validation.base import collect
 from core.validation.report import Issue
 
 # Node short names (see guards.short_name) that send a credential to a URL of the workflow's
@@ -36,7 +35,6 @@ def check_credential_use(
     reported on node `report_as` (default: `node` itself; an inline sub-workflow's node is
     reported on the outer node that runs it)."""
     out: list[Issue] = []
-    add = collect(out)
     name = str(node.get("name"))
     where = report_as or name
     out += _check_bot_token(node, name, where)
@@ -49,12 +47,14 @@ def check_credential_use(
     if not isinstance(ctype, str) or not ctype:
         return out  # n8n's required-parameter check names it
     if ctype.startswith("="):
-        add(
-            "credential_host",
-            f'Node "{name}" chooses its credential type at run time, so where the '
-            "credential goes cannot be checked.",
-            node=where,
-            hint='Set "nodeCredentialType" to the service\'s credential type, written out.',
+        out.append(
+            Issue(
+                "credential_host",
+                f'Node "{name}" chooses its credential type at run time, so where the '
+                "credential goes cannot be checked.",
+                node=where,
+                hint='Set "nodeCredentialType" to the service\'s credential type, written out.',
+            )
         )
         return out
     domains = SERVICE_DOMAINS.get(ctype)
@@ -66,44 +66,49 @@ def check_credential_use(
     listed = ", ".join(domains)
     host = url_host(url)
     if host is None:
-        add(
-            "credential_host",
-            f'Node "{name}" sends its {ctype} credential to a host built at run time; it '
-            f"may only go to {listed}.",
-            node=where,
-            hint=f"Write the {ctype} service's host literally in the URL (e.g. "
-            f"https://{domains[0].removeprefix('*.')}/…) and keep expressions to the path.",
+        out.append(
+            Issue(
+                "credential_host",
+                f'Node "{name}" sends its {ctype} credential to a host built at run time; it '
+                f"may only go to {listed}.",
+                node=where,
+                hint=f"Write the {ctype} service's host literally in the URL (e.g. "
+                f"https://{domains[0].removeprefix('*.')}/…) and keep expressions to the path.",
+            )
         )
     elif host and not domain_allowed(host, domains):
-        add(
-            "credential_host",
-            f'Node "{name}" sends its {ctype} credential to {host}, outside its service '
-            f"({listed}): a credential never leaves its service.",
-            node=where,
-            hint=f"Call the {ctype} service's own API on {listed}; to call {host}, use "
-            "no credential, or a credential set up for that host by its owner (e.g. "
-            "httpHeaderAuth with `clixen secret set NAME --type httpHeaderAuth "
-            f"--allowed-host {host}`).",
+        out.append(
+            Issue(
+                "credential_host",
+                f'Node "{name}" sends its {ctype} credential to {host}, outside its service '
+                f"({listed}): a credential never leaves its service.",
+                node=where,
+                hint=f"Call the {ctype} service's own API on {listed}; to call {host}, use "
+                "no credential, or a credential set up for that host by its owner (e.g. "
+                "httpHeaderAuth with `clixen secret set NAME --type httpHeaderAuth "
+                f"--allowed-host {host}`).",
+            )
         )
     return out
 
 
 def _check_bot_token(node: dict[str, Any], name: str, where: str) -> list[Issue]:
     out: list[Issue] = []
-    add = collect(out)
     creds = node.get("credentials")
     if not isinstance(creds, dict) or node.get("type") in BOT_NODE_TYPES:
         return out
     for ref in creds.values():
         ref_name = ref.get("name") if isinstance(ref, dict) else ref
         if bot_secret_of(ref_name):
-            add(
-                "bot_token_misused",
-                f'Node "{name}" uses {BOT_SECRET}, the Clixen bot\'s own Slack token, '
-                "which only Slack nodes may use.",
-                node=where,
-                hint="Use the Slack node to talk to Slack, or a Slack credential of the "
-                "project's own (a secret of type slackApi).",
+            out.append(
+                Issue(
+                    "bot_token_misused",
+                    f'Node "{name}" uses {BOT_SECRET}, the Clixen bot\'s own Slack token, '
+                    "which only Slack nodes may use.",
+                    node=where,
+                    hint="Use the Slack node to talk to Slack, or a Slack credential of the "
+                    "project's own (a secret of type slackApi).",
+                )
             )
             return out
     return out

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from core.kernel.hosts import internal_host, url_host
-from core.validation.base import Context, collect, denied_type
+from core.validation.base import Context, denied_type
 from core.validation.credential_use import check_credential_use
 from core.validation.report import Issue
 
@@ -100,40 +100,42 @@ def check_guards(
 
 def _check_url(ctx: Context, url: object, *, subject: str, report_as: str) -> list[Issue]:
     out: list[Issue] = []
-    add = collect(out)
     assert ctx.policy is not None
     if not isinstance(url, str) or not url:
         return out
     host = url_host(url)
     if host is None:
-        add(
-            "url_not_checked",
-            f"{subject}: its URL is built at run time, so the host it calls cannot be "
-            "checked before deploy; make sure it can never point at an internal address.",
-            node=report_as,
-            hint="Write the scheme and host literally (https://api.example.com/…) and keep "
-            "expressions to the path and query.",
-            severity="warning",
+        out.append(
+            Issue(
+                "url_not_checked",
+                f"{subject}: its URL is built at run time, so the host it calls cannot be "
+                "checked before deploy; make sure it can never point at an internal address.",
+                node=report_as,
+                hint="Write the scheme and host literally (https://api.example.com/…) and keep "
+                "expressions to the path and query.",
+                severity="warning",
+            )
         )
         return out
     found = internal_host(host)
     if found is None or ctx.policy.host_allowed(found.host, found.ip):
         return out
     allow = str(found.ip) if found.ip is not None else found.host
-    add(
-        "internal_host",
-        f"{subject} calls {found.shown()}, {found.why}: workflows may not call internal "
-        "hosts unless the project allows them.",
-        node=report_as,
-        hint="Call a public address instead. If the workflow really must reach this host, a "
-        f"project owner can allow it: `clixen policy allow-host {allow}`.",
+    out.append(
+        Issue(
+            "internal_host",
+            f"{subject} calls {found.shown()}, {found.why}: workflows may not call internal "
+            "hosts unless the project allows them.",
+            node=report_as,
+            hint="Call a public address instead. If the workflow really must reach this host, a "
+            f"project owner can allow it: `clixen policy allow-host {allow}`.",
+        )
     )
     return out
 
 
 def _check_code(ctx: Context, code: str, *, subject: str, report_as: str) -> list[Issue]:
     out: list[Issue] = []
-    add = collect(out)
     assert ctx.policy is not None
     seen: set[str] = set()
     for match in _URL_IN_CODE.finditer(code):
@@ -145,15 +147,17 @@ def _check_code(ctx: Context, code: str, *, subject: str, report_as: str) -> lis
             continue
         seen.add(found.host)
         allow = str(found.ip) if found.ip is not None else found.host
-        add(
-            "internal_host_in_code",
-            f"{subject} has code that names {found.shown()}, {found.why}: code can send "
-            "requests (helpers.httpRequest), and workflows may not call internal hosts unless "
-            "the project allows them.",
-            node=report_as,
-            hint="Call a public address instead. If the workflow really must reach this host, "
-            f"a project owner can allow it: `clixen policy allow-host {allow}`.",
-            severity="warning",
+        out.append(
+            Issue(
+                "internal_host_in_code",
+                f"{subject} has code that names {found.shown()}, {found.why}: code can send "
+                "requests (helpers.httpRequest), and workflows may not call internal hosts unless "
+                "the project allows them.",
+                node=report_as,
+                hint="Call a public address instead. If the workflow really must reach this host, "
+                f"a project owner can allow it: `clixen policy allow-host {allow}`.",
+                severity="warning",
+            )
         )
     return out
 
@@ -210,7 +214,6 @@ def _check_called(
     """A workflow run from n8n's database must be one of the project's own (when the policy
     knows them): another project's workflow would run with that project's credentials."""
     out: list[Issue] = []
-    add = collect(out)
     assert ctx.policy is not None
     ours = ctx.policy.workflows
     if ours is None:
@@ -233,13 +236,15 @@ def _check_called(
         if called in ours:
             if called != value:
                 # n8n (2.40.7) runs and publishes by the locator's value as is: a URL is no id.
-                add(
-                    "invalid_parameter_value",
-                    f'{subject} names workflow "{ours[called]}" by its URL, but n8n looks '
-                    "a sub-workflow up by its id only.",
-                    node=report_as,
-                    hint='Set "workflowId" to {"__rl": true, "mode": "id", "value": '
-                    f'"{called}"}}.',
+                out.append(
+                    Issue(
+                        "invalid_parameter_value",
+                        f'{subject} names workflow "{ours[called]}" by its URL, but n8n looks '
+                        "a sub-workflow up by its id only.",
+                        node=report_as,
+                        hint='Set "workflowId" to {"__rl": true, "mode": "id", "value": '
+                        f'"{called}"}}.',
+                    )
                 )
             return out
         shown = f'"{called}"' if called else f"the URL {value!r}, which names no workflow,"
@@ -256,7 +261,7 @@ def _check_called(
             "This project has no deployed workflow to call yet: deploy the sub-workflow in "
             'this project first, then set "workflowId" to its id.'
         )
-    add("foreign_workflow", f"{subject} {problem}", node=report_as, hint=hint)
+    out.append(Issue("foreign_workflow", f"{subject} {problem}", node=report_as, hint=hint))
     return out
 
 
@@ -266,7 +271,6 @@ def _check_inline(
     """Every node of an inline sub-workflow, under the same policy, one level deeper. Only
     what the policy guards is checked: n8n checks nothing else of it before it runs."""
     out: list[Issue] = []
-    add = collect(out)
     nodes = sub.get("nodes")
     if not isinstance(nodes, list):
         return out  # nothing in it can run
@@ -281,13 +285,15 @@ def _check_inline(
             assert ctx.policy is not None
             spec = ctx.catalog.get(denied)
             shown = spec.display_name if spec is not None else denied
-            add(
-                "node_denied",
-                f"{where} ({shown}) is not allowed in this project: {ctx.policy.why(denied)}",
-                node=report_as,
-                hint=f"Remove the {shown} node from the inline sub-workflow of "
-                f'"{report_as}", or run a workflow of the same project instead '
-                '(source "database").',
+            out.append(
+                Issue(
+                    "node_denied",
+                    f"{where} ({shown}) is not allowed in this project: {ctx.policy.why(denied)}",
+                    node=report_as,
+                    hint=f"Remove the {shown} node from the inline sub-workflow of "
+                    f'"{report_as}", or run a workflow of the same project instead '
+                    '(source "database").',
+                )
             )
             continue
         found += check_guards(inner, raw, subject=where, report_as=report_as)
