@@ -17,7 +17,11 @@ out into a temporary `git worktree`, with today's scenarios file.
 - **climb**: a step into a module that imports the caller's module (directly or not, function-
   level imports included): control running back up the import order — a callback, a protocol an
   upper layer implements, a service handed down and called back.
+- **file hops**: distinct (caller file → callee file) pairs among the steps.
 - **entered**: per file, how many distinct steps lead into it from other modules.
+
+These are this script's own definitions (a running trace, every helper call counted once); the
+figures quoted in issue 27 came from another, static count and are not comparable with them.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ def worktree(rev: str) -> Iterator[Path]:
 @dataclass
 class Trace:
     steps: int
+    hops: int
     files: list[str]
     packages: list[str]
     climbs: list[str]
@@ -98,6 +103,7 @@ def measure(root: Path, edges: list[list[object]]) -> Trace:
     files: list[str] = []
     climbs: list[str] = []
     entered: Counter[str] = Counter()
+    hops: set[tuple[str, str]] = set()
     steps = 0
     for caller, caller_fn, callee, callee_fn, _count in edges:
         assert isinstance(caller, str) and isinstance(callee, str)
@@ -106,10 +112,12 @@ def measure(root: Path, edges: list[list[object]]) -> Trace:
         if path not in files:
             files.append(path)
         entered[path] += 1
+        if caller in mods:
+            hops.add((file_of(caller, mods, root), path))
         if caller in mods and caller in closure.get(callee, ()):
             climbs.append(f"{file_of(caller, mods, root)}:{caller_fn} -> {path}:{callee_fn}")
     packages = sorted({package(m) for m in {str(e[2]) for e in edges}})
-    return Trace(steps, files, packages, climbs, entered)
+    return Trace(steps, len(hops), files, packages, climbs, entered)
 
 
 def run_tree(root: Path, out: Path) -> dict[str, Trace]:
@@ -152,6 +160,7 @@ def main() -> None:
     for name in NAMES:
         for label, value in (
             ("steps", lambda t: t.steps),
+            ("file hops", lambda t: t.hops),
             ("files", lambda t: len(t.files)),
             ("packages", lambda t: len(t.packages)),
             ("climbs", lambda t: len(t.climbs)),
@@ -177,6 +186,7 @@ def main() -> None:
                     t: {
                         n: {
                             "steps": r.steps,
+                            "file_hops": r.hops,
                             "files": r.files,
                             "packages": r.packages,
                             "climbs": r.climbs,
