@@ -158,6 +158,6 @@ def _num(v: float) -> float | int:
     return int(v) if float(v).is_integer() else v
 
 
-def known_versions(catalog: NodeCatalog) -> dict[str, tuple[float, ...]]:
+def known_versions(catalog: NodeCatalog) -> Mapping[str, tuple[float, ...]]:
     """Every node type the installed n8n knows, with its supported typeVersions."""
-    return {t: spec.versions for t, spec in catalog.nodes.items()}
+    return catalog.versions()
