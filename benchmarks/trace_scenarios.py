@@ -114,6 +114,18 @@ from tests.workflows import answer  # noqa: E402
 SECRET_KEY = "test-secret-key-for-the-bot-tests-0123456789"
 
 
+@pytest.fixture(scope="session")
+def n8n_user(n8n: Any) -> Iterator[Any]:
+    """The n8n owner's session from N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD (as the shared stack's
+    n8n.env gives them): a tree checked out elsewhere has no .stack of its own to read."""
+    from core.n8n.session import N8nUserSession
+
+    with N8nUserSession(
+        n8n.url, os.environ["N8N_OWNER_EMAIL"], os.environ["N8N_OWNER_PASSWORD"]
+    ) as session:
+        yield session
+
+
 def _every_morning() -> dict[str, Any]:
     wf = rss_to_slack()
     trigger = wf["nodes"][0]
