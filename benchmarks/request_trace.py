@@ -47,16 +47,22 @@ NAMES = ("slash_command", "connect_resume")
 
 @contextmanager
 def worktree(rev: str) -> Iterator[Path]:
-    """REV checked out (detached) into a temporary directory, removed afterwards."""
+    """REV checked out (detached) into a temporary directory, removed afterwards; its `.stack`
+    is this checkout's (the installed n8n-mcp and its template database)."""
     with tempfile.TemporaryDirectory(prefix="clixen-rev-") as parent:
         path = Path(parent) / "tree"
         subprocess.run(
             ["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(path), rev],
             check=True,
         )
+        stack = path / ".stack"
+        if (REPO / ".stack").exists() and not stack.exists():
+            stack.symlink_to(REPO / ".stack")
         try:
             yield path
         finally:
+            if stack.is_symlink():
+                stack.unlink()  # the link only, before git removes the tree
             subprocess.run(
                 ["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)], check=True
             )
