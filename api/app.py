@@ -10,6 +10,7 @@ Parameters are parsed strictly by `api.params`; what each endpoint does is a pla
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -43,6 +44,7 @@ from api.params import (
     rollback_version,
     workflow_id_of,
 )
+from api.ratelimit import RateLimit
 from core.kernel.errors import ClixenError
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
@@ -152,10 +154,12 @@ def create_api_app(
     settings: Settings,
     n8n: N8nClient | None = None,
     n8n_factory: Callable[[], N8nClient] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Starlette:
     """The HTTP API as a Starlette app (routes under /api/v1), to mount beside /slack/events.
 
     `n8n` is a shared client (kept open), or `n8n_factory` makes one per rollback (closed after).
+    `clock` times the rate limits (`api.ratelimit`).
     """
     deps = ApiDeps(
         session_factory=session_factory, settings=settings, n8n=n8n, n8n_factory=n8n_factory
@@ -177,7 +181,14 @@ def create_api_app(
                 allow_origins=origins,
                 allow_methods=["GET", "POST"],
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+                expose_headers=["Retry-After"],
                 max_age=600,
+            ),
+            Middleware(
+                RateLimit,
+                per_address=settings.api_rate_per_address,
+                per_token=settings.api_rate_per_token,
+                clock=clock,
             ),
             Middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES),
         ],

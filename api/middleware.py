@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Histogram
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-if TYPE_CHECKING:
-    pass
-
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -33,6 +28,7 @@ ERROR_STATUS: dict[str, int] = {
     "validation_failed": 422,
     "credentials_missing": 422,
     "quota_exceeded": 429,
+    "rate_limited": 429,
     "internal_error": 500,
     "deploy_failed": 502,
     "n8n_error": 502,
@@ -143,9 +139,24 @@ HTTP_SECONDS = Histogram(
 )
 
 
+# The `method` label: any other request-line method (anyone can send `FOO /x`) counts as
+# `other`, so the series stay a fixed set whatever the internet sends.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+def status_label(status: int) -> str:
+    """The status as sent when it is a real HTTP status, else `other`."""
+    return str(status) if 100 <= status <= 599 else "other"
+
+
 class RequestMetrics:
     """Counts and times every request under its route template (`/api/v1/workflows/{workflow_id}
-    /versions`, never the raw path; `unmatched` for any other path) and its final status."""
+    /versions`, never the raw path; `unmatched` for any other path), its method (`other` beyond
+    METHODS) and its final status: every label value is from a fixed set."""
 
     def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
         self.app = app
@@ -175,5 +186,5 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, recording_send)
         finally:
-            HTTP_REQUESTS.labels(route, scope["method"], str(status)).inc()
+            HTTP_REQUESTS.labels(route, method_label(scope["method"]), status_label(status)).inc()
             HTTP_SECONDS.labels(route).observe(time.perf_counter() - started)

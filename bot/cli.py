@@ -48,6 +48,11 @@ class LogNotifier:
         log.warning("[for Slack channel %s] %s", channel, " ".join(text.split("\n")))
         return None
 
+    def post_private(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
+    ) -> None:
+        log.warning("[for %s only, in Slack channel %s] %s", user, channel, " ".join(text.split()))
+
 
 def slack_variables(settings: Settings) -> tuple[str, ...]:
     """The Slack variables this mode needs: Socket Mode with SLACK_APP_TOKEN, else HTTP."""

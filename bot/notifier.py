@@ -62,6 +62,18 @@ class SlackNotifier:
             )
         return ts
 
+    def post_private(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
+    ) -> None:
+        """An ephemeral message only `user` sees (in the thread when given); a failure (e.g.
+        the user left the channel) is logged: the message is not posted anywhere else."""
+        try:
+            self.client.chat_postEphemeral(
+                channel=channel, user=user, text=text, thread_ts=thread_ts
+            )
+        except Exception:
+            log.warning("could not tell %s privately in %s", user, channel, exc_info=True)
+
     def run_progress(self, event: ProgressEvent) -> None:
         run = self._message_of(event.run_id)
         if run is not None:

@@ -70,6 +70,11 @@ def register(sub: Any) -> None:
     tsub.required = True
     t_new = tsub.add_parser("create", help="create a token (shown once)")
     t_new.add_argument("name")
+    t_new.add_argument(
+        "--read-only",
+        action="store_true",
+        help="a token that can list workflows and versions but never roll back",
+    )
     t_new.set_defaults(func=_token_create)
     t_list = tsub.add_parser("list", help="list tokens")
     t_list.set_defaults(func=_token_list)
@@ -283,9 +288,14 @@ def _token_create(args: argparse.Namespace) -> int:
     with cli_session_factory() as factory, factory.begin() as session:
         project = _editor_project(session, args, Role.owner)
         token = api_tokens.create_token(
-            session=session, project_id=project.id, name=args.name, created_by=cli_actor().user_id
+            session=session,
+            project_id=project.id,
+            name=args.name,
+            created_by=cli_actor().user_id,
+            read_only=args.read_only,
         )
-    print(f"API token #{token.id} ({token.name}) for project {project.name}:")
+    scope = "read-only " if token.read_only else ""
+    print(f"{scope}API token #{token.id} ({token.name}) for project {project.name}:")
     print(token.raw)
     print("It is shown only now; send it as 'Authorization: Bearer <token>'.")
     return 0
@@ -302,7 +312,8 @@ def _token_list(args: argparse.Namespace) -> int:
     for t in tokens:
         state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
         used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
-        print(f"#{t.id:<5} {t.name:<24} {t.prefix}…  {state:<18} last used {used}")
+        scope = "read-only" if t.read_only else "read-write"
+        print(f"#{t.id:<5} {t.name:<24} {t.prefix}…  {scope:<10} {state:<18} last used {used}")
     return 0
 
 

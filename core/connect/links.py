@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.connect.apps import credential_data
@@ -41,6 +41,12 @@ class LinkRefused(ClixenError):
     """A connect link that cannot be used; the message is the page the browser shows."""
 
     code = "connect_link_refused"
+
+
+ALREADY_USED: Final = (
+    "This connect link was already used; each link works once. Ask Clixen in Slack "
+    "for a new one (`/clixen connect SERVICE`)."
+)
 
 
 @dataclass(frozen=True)
@@ -119,10 +125,7 @@ def _claim(session: Session, state: str, now: dt.datetime) -> ConnectRequest:
             "(`/clixen connect SERVICE`)."
         )
     if request.opened_at is not None:
-        raise LinkRefused(
-            "This connect link was already used; each link works once. Ask Clixen in Slack "
-            "for a new one (`/clixen connect SERVICE`)."
-        )
+        raise LinkRefused(ALREADY_USED)
     expires = request.expires_at
     if expires.tzinfo is None:  # SQLite drops the zone
         expires = expires.replace(tzinfo=dt.UTC)
@@ -140,9 +143,28 @@ def _claim(session: Session, state: str, now: dt.datetime) -> ConnectRequest:
             at_least=Role.editor,
         )
     except PermissionDenied as e:
+        if _use_up(session, request, now):  # committed by the caller: the link is spent
+            request.outcome = "refused"
         raise LinkRefused(f"You can no longer connect accounts to this project: {e}") from e
-    request.opened_at = now
+    if not _use_up(session, request, now):
+        raise LinkRefused(ALREADY_USED)
     return request
+
+
+def _use_up(session: Session, request: ConnectRequest, now: dt.datetime) -> bool:
+    """Mark the link opened; False when another open got there first. Single use on every
+    database: only the open that flips opened_at from NULL gets the link (`with_for_update`
+    locks the row on Postgres but is a no-op on SQLite)."""
+    claimed = session.execute(
+        update(ConnectRequest)
+        .where(ConnectRequest.id == request.id, ConnectRequest.opened_at.is_(None))
+        .values(opened_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    request.opened_at = now
+    return True
 
 
 def open_link(
@@ -158,24 +180,39 @@ def open_link(
     workflows keep their binding) and answer the provider's consent URL. LinkRefused with the
     page's text when the link cannot be used or n8n cannot start the flow."""
     now = now or dt.datetime.now(dt.UTC)
+    refused: ClixenError | None = None
     with session_factory.begin() as session:
-        request = _claim(session, state, now)
-        service = service_named(request.service)
         try:
-            data = credential_data(session=session, service=service, key=key)
-        except ClixenError as e:
-            request.outcome = "failed"
-            raise LinkRefused(str(e)) from e
-        existing = session.scalar(
-            select(ConnectedAccount.n8n_credential_id).where(
-                ConnectedAccount.project_id == request.project_id,
-                ConnectedAccount.credential_type == service.credential_type,
+            request = _claim(session, state, now)
+        except LinkRefused as e:
+            refused = e  # raised once what it marked (a spent link) is committed
+        else:
+            service = service_named(request.service)
+            try:
+                data = credential_data(session=session, service=service, key=key)
+            except ClixenError as e:
+                # The link is used up even so (committed below): a state seen once, e.g. in a
+                # log or a browser's history, never opens anything later.
+                request.outcome = "failed"
+                refused = e
+            existing = session.scalar(
+                select(ConnectedAccount.n8n_credential_id).where(
+                    ConnectedAccount.project_id == request.project_id,
+                    ConnectedAccount.credential_type == service.credential_type,
+                )
             )
-        )
-        request_id, project_id = request.id, request.project_id
+            request_id, project_id = request.id, request.project_id
+    if isinstance(refused, LinkRefused):
+        raise refused
+    if refused is not None:
+        raise LinkRefused(str(refused)) from refused
     # The name deploys give the node's credential reference (n8n renames a mismatched one).
     name = f"clixen-p{project_id}-{secret_name_of(service.name)}"
+    created_id: str | None = None
     try:
+        # Sign in first: a wrong owner password or an n8n that is down fails before n8n holds
+        # a credential with the client secret.
+        n8n_session.sign_in()
         credential_id = None
         if existing is not None:
             try:
@@ -185,11 +222,13 @@ def open_link(
                 logger.warning("connect %s: the account's n8n credential is gone", request_id)
         if credential_id is None:
             created = n8n.create_credential(name=name, type=service.credential_type, data=data)
-            credential_id = str(created["id"])
+            credential_id = created_id = str(created["id"])
         before = n8n_session.oauth2_connection(credential_id)
         consent_url = n8n_session.oauth2_consent_url(credential_id)
     except N8nError as e:
         logger.warning("connect %s: n8n could not start the flow: %s", request_id, e)
+        if created_id is not None:  # nothing holding the client secret stays behind
+            _delete_quietly(n8n, created_id, request_id)
         with session_factory.begin() as session:
             failed = session.get(ConnectRequest, request_id)
             if failed is not None:
@@ -205,3 +244,18 @@ def open_link(
         opened.n8n_updated_at = before.updated_at
     logger.info("connect %s: consent page for %s handed out", request_id, service.name)
     return consent_url
+
+
+def _delete_quietly(n8n: N8nClient, credential_id: str, request_id: int) -> None:
+    try:
+        n8n.delete_credential(credential_id)
+    except N8nNotFound:
+        pass
+    except N8nError as e:  # n8n down: the connect watch's sweep cannot know this one; say so
+        logger.error(
+            "connect %s: could not delete n8n credential %s after a failed start (%s); "
+            "delete it in n8n",
+            request_id,
+            credential_id,
+            e,
+        )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy.marker import DeployMark, find_marked, site_of
 from core.deploy.readback import Mismatch, confirm_active, holds_sent
-from core.kernel.models import Workflow
+from core.kernel.models import DeployAttempt, Workflow
 from core.n8n import N8nAPIError, N8nClient, N8nError, N8nNotFound, N8nTimeout, N8nUnanswered
 
 log = logging.getLogger(__name__)
@@ -77,12 +77,18 @@ def push(
             n8n_id = None
     if n8n_id is None:
         mark = DeployMark.new(site_of(session_factory), workflow_id, version)
+        # Recorded before it is sent: reconciliation removes only what Clixen itself sent.
+        with session_factory.begin() as session:
+            session.add(DeployAttempt(deploy=mark.deploy, workflow_id=workflow_id, version=version))
         n8n_id = _create_once(n8n, payload, mark, say)
         # Remember the id at once, so a crash before activation cannot orphan it in n8n.
         with session_factory.begin() as session:
             wf = session.get(Workflow, workflow_id)
             assert wf is not None
             wf.n8n_workflow_id = n8n_id
+            attempt = session.get(DeployAttempt, mark.deploy)
+            if attempt is not None:
+                attempt.n8n_workflow_id = n8n_id
         say(f"created n8n workflow {n8n_id}")
     if not published:
         n8n.activate(n8n_id)

@@ -1,12 +1,16 @@
 """Reconciliation: remove what interrupted deploys left behind, on both sides.
 
 - In n8n, a workflow carrying this installation's mark (`marker`) that no product workflow
-  points to: a create n8n did late (after the deploy gave up waiting), or one whose id the
-  deploying process died before recording. It is **removed, never adopted**: Clixen never
-  activated it (activation comes after the id is recorded), the deploy that sent it was
-  reported failed to its user, and its JSON stays on Clixen's side (the failed version, the run
-  that generated it, or the deployed file) — adopting it would bring back a workflow the user
-  was told did not deploy, while removing it loses nothing.
+  points to, whose mark names a create Clixen recorded before sending it (`DeployAttempt`) and
+  never learnt the id of: a create n8n did late (after the deploy gave up waiting), or one whose
+  id the deploying process died before recording. The mark alone proves nothing (anyone can
+  copy it onto a workflow, and duplicating a workflow in n8n copies it): a mark of an attempt
+  whose id is known, or of no recorded attempt, deletes nothing, and each attempt removes at
+  most one workflow (the first n8n made), after which it is settled. It is **removed, never
+  adopted**: Clixen never activated it (activation comes after the id is recorded), the deploy
+  that sent it was reported failed to its user, and its JSON stays on Clixen's side (the failed
+  version, the run that generated it, or the deployed file) — adopting it would bring back a
+  workflow the user was told did not deploy, while removing it loses nothing.
 - In the product, a workflow that never had a version deployed (a `draft` or `failed` record,
   or one hidden because n8n could not delete its copy then) with no run in progress on it.
 
@@ -21,18 +25,21 @@ import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy import and_, delete, exists, not_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy.errors import DeployBusy
 from core.deploy.lifecycle import discard_draft
 from core.deploy.lock import workflow_lock
-from core.deploy.marker import mark_of, site_of
-from core.kernel.models import PipelineRun, Workflow
+from core.deploy.marker import DeployMark, mark_of, site_of
+from core.kernel.models import DeployAttempt, PipelineRun, Workflow
 from core.kernel.vocabulary import FINISHED, WorkflowStatus
 from core.n8n import N8nClient, N8nError
 
 log = logging.getLogger(__name__)
+
+# How long a recorded create is remembered (`DeployAttempt`).
+ATTEMPT_KEEP = dt.timedelta(days=7)
 
 
 def reconcile(
@@ -43,6 +50,7 @@ def reconcile(
     cutoff = now - dt.timedelta(seconds=grace_s)
     removed_n8n = _remove_unknown_marked(session_factory, n8n, cutoff)
     removed_drafts = _remove_stale_drafts(session_factory, n8n, cutoff)
+    _prune_attempts(session_factory, now)
     if removed_n8n or removed_drafts:
         log.info("reconcile: removed n8n workflows %s, drafts %s", removed_n8n, removed_drafts)
     return {"n8n_removed": removed_n8n, "drafts_removed": removed_drafts}
@@ -58,13 +66,17 @@ def _remove_unknown_marked(
             )
         )
     site = site_of(session_factory)
-    removed: list[str] = []
+    candidates: list[tuple[str, DeployMark, dt.datetime | None]] = []
     for wf in list(n8n.iter_workflows()):
         mark, n8n_id = mark_of(wf), str(wf.get("id"))
         if mark is None or mark.site != site or n8n_id in known:
             continue  # not Clixen's, another installation's, or known here
-        created = _parse_time(wf.get("createdAt"))
-        if created is not None and created > cutoff:
+        candidates.append((n8n_id, mark, _parse_time(wf.get("createdAt"))))
+    # The first workflow made for an attempt is its create; any later one is a copy.
+    candidates.sort(key=lambda c: (c[2] or dt.datetime.min.replace(tzinfo=dt.UTC), _id_key(c[0])))
+    removed: list[str] = []
+    for n8n_id, mark, created in candidates:
+        if created is None or created > cutoff:
             continue
         try:
             with workflow_lock(session_factory, mark.workflow, wait_s=0):
@@ -72,9 +84,19 @@ def _remove_unknown_marked(
                     recorded = session.scalar(
                         select(Workflow.id).where(Workflow.n8n_workflow_id == n8n_id)
                     )
-                if recorded is not None:
-                    continue
+                    attempt = session.get(DeployAttempt, mark.deploy)
+                    unresolved = (
+                        attempt is not None
+                        and attempt.n8n_workflow_id is None
+                        and (attempt.workflow_id, attempt.version) == (mark.workflow, mark.version)
+                    )
+                if recorded is not None or not unresolved:
+                    continue  # known, or not a create whose result Clixen never learnt
                 n8n.delete_workflow(n8n_id)
+                with session_factory.begin() as session:  # settled: a copy of its mark stays
+                    settled = session.get(DeployAttempt, mark.deploy)
+                    if settled is not None:
+                        settled.n8n_workflow_id = n8n_id
         except DeployBusy:
             continue  # a deploy of that workflow is in progress; look again next time
         except N8nError as e:
@@ -130,6 +152,17 @@ def _remove_stale_drafts(
         if gone:
             removed.append(workflow_id)
     return removed
+
+
+def _prune_attempts(session_factory: sessionmaker[Session], now: dt.datetime) -> None:
+    """Forget attempts older than ATTEMPT_KEEP: a leftover shows up within minutes, and a mark
+    without an attempt deletes nothing."""
+    with session_factory.begin() as session:
+        session.execute(delete(DeployAttempt).where(DeployAttempt.created_at < now - ATTEMPT_KEEP))
+
+
+def _id_key(n8n_id: str) -> tuple[int, str]:
+    return (int(n8n_id), "") if n8n_id.isdigit() else (0, n8n_id)
 
 
 def _parse_time(value: Any) -> dt.datetime | None:

@@ -32,14 +32,21 @@ _TOKENS = re.compile(
     | [rs]k_(?:live|test)_[A-Za-z0-9]{8,}   # Stripe
     | (?:AKIA|ASIA)[0-9A-Z]{16}             # AWS access key ids
     | AIza[0-9A-Za-z_-]{30,}                # Google API keys
+    | ya29\.[A-Za-z0-9_.-]{8,}              # Google OAuth access tokens
+    | (?<![\w/])1//[A-Za-z0-9_-]{8,}         # Google OAuth refresh tokens
+    | clx_[A-Za-z0-9_-]{16,}                # Clixen API tokens (core.workspace.api_tokens)
     | eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*   # JWTs (n8n API keys)
     | -----BEGIN[A-Z ]*PRIVATE\ KEY-----.*?(?:-----END[A-Z ]*PRIVATE\ KEY-----|\Z)
     """,
     re.VERBOSE | re.DOTALL,
 )
-# The credential of an HTTP authorization scheme: `Bearer abc…`, `Basic dXNl…` (capital B, so
-# "basic workflow" stays).
-_SCHEME = re.compile(r"\b([Bb]earer|BEARER|Basic)(\s+)[A-Za-z0-9._~+/:-]{8,}=*")
+# The credential of an HTTP authorization scheme: `Bearer abc…`, `Basic dXNl…`; after a lowercase
+# `basic` only what looks like base64 (a digit, `+/=`, or a capital inside), so "basic workflow"
+# and "basic Scheduler" stay.
+_SCHEME = re.compile(
+    r"\b([Bb]earer|BEARER|Basic|BASIC)(\s+)[A-Za-z0-9._~+/:-]{8,}=*"
+    r"|\b(basic)(\s+)(?=[A-Za-z0-9+/]*(?:[0-9+/=]|[a-z][A-Z]))[A-Za-z0-9+/]{8,}={0,2}(?![\w:])"
+)
 # `password:` in a URL: scheme://user:password@host.
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@]*:)[^\s/@]+@")
 # `key = value` where the key names a secret (also inside JSON, headers and query strings):
@@ -47,7 +54,11 @@ _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@]*:)[^\s/@]+@")
 # at the next quote of its kind (or the line's end), so the work stays linear in the text.
 _KEY_WORDS = (
     r"api[_-]?key|apikey|x-n8n-api-key|authorization|token|secret|password|passwd|pwd"
-    r"|passphrase|private[_-]?key|cookie|signature"
+    r"|passphrase|private[_-]?key|cookie|signature|n8n-auth"
+    # `pass` as a whole word or after `_`/`-` (`pass:`, `DB_PASS=`), so `bypass:` stays; `key`
+    # only after `_`/`-` (`AWS_SECRET_ACCESS_KEY=`, `CLIXEN_SECRET_KEY=`, `x-custom-key:`), so a
+    # data field named `key` and `monkey=` stay.
+    r"|(?<![a-z0-9])pass|(?<=[_-])key"
 )
 _KEYED = re.compile(
     r"(?i)(?<![\w-])([\w-]*?(?:" + _KEY_WORDS + r")(?:\\?[\"'])?\s*[:=]\s*)"
@@ -67,13 +78,21 @@ def _mask_value(m: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     """`text` with every secret it seems to hold replaced by ***: tokens by their shape (Slack,
-    GitHub, OpenAI, AWS, JWT, private keys, …), the credential after an auth scheme (`Bearer …`),
-    a URL's password, and the value of any key naming a secret (`Authorization: Bearer …`,
-    `token=…`, `password: …`, `"api_key": "…"`, `DB_PASSWORD=…`). The key itself is kept."""
+    GitHub, OpenAI, AWS, Google, Clixen, JWT, private keys, …), the credential after an auth
+    scheme (`Bearer …`), a URL's password, and the value of any key naming a secret
+    (`Authorization: Bearer …`, `token=…`, `password: …`, `pass: …`, `"api_key": "…"`,
+    `DB_PASSWORD=…`, `*_KEY=…`, `n8n-auth=…`). The key itself is kept. The work stays linear in
+    the text's length (each pattern tries only word starts and bounds its values)."""
     text = _TOKENS.sub(MASK, text)
     text = _USERINFO.sub(lambda m: m.group(1) + MASK + "@", text)
     text = _KEYED.sub(_mask_value, text)
-    return _SCHEME.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
+    return _SCHEME.sub(_mask_scheme, text)
+
+
+def _mask_scheme(m: re.Match[str]) -> str:
+    if m.group(1) is not None:
+        return m.group(1) + m.group(2) + MASK
+    return m.group(3) + m.group(4) + MASK
 
 
 # An `extra=` field with one of these words in its name is never written, whatever its value.
@@ -132,6 +151,20 @@ def _clean(key: str, value: object) -> object:
     return redact(value if isinstance(value, str) else str(value))
 
 
+class WithoutQueryStrings(logging.Filter):
+    """Drops the query string from an access log line's path (uvicorn's `uvicorn.access`
+    record: client, method, path with query, HTTP version, status): a live connect link's
+    `state=`, an OAuth `code=` or any token in a URL never reaches the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, sep, _ = args[2].partition("?")
+            if sep:
+                record.args = (*args[:2], path + "?…", *args[3:])
+        return True
+
+
 def make_formatter(log_format: str = "text") -> logging.Formatter:
     """The formatter of `log_format` ("json", else text)."""
     if log_format == "json":
@@ -159,5 +192,8 @@ def configure_logging(level: int | None = None, log_format: str | None = None) -
         handler._clixen = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     handler.setFormatter(make_formatter(log_format))
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WithoutQueryStrings) for f in access.filters):
+        access.addFilter(WithoutQueryStrings())
     for noisy in ("httpx", "httpx2", "httpcore", "apscheduler.executors.default", "openai"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

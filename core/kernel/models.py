@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     Unicode,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -288,6 +289,8 @@ class ApiToken(TimestampMixin, Base):
     created_by: Mapped[str] = mapped_column(String(64))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A read-only token lists workflows and versions; it cannot roll back (or change anything).
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ProcessedAction(Base):
@@ -431,6 +434,24 @@ class RunNowCopyRecord(Base):
     )
     path: Mapped[str] = mapped_column(String(80), unique=True)
     n8n_workflow_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
+    )
+
+
+class DeployAttempt(Base):
+    """One create Clixen sent to n8n, recorded before it is sent (its mark's `deploy` token),
+    and the n8n id it made once Clixen knows it. Reconciliation deletes an unrecorded n8n
+    workflow only when its mark names an attempt recorded here whose id Clixen never learnt;
+    a mark copied onto another workflow (by hand, or by duplicating one in n8n) deletes
+    nothing."""
+
+    __tablename__ = "deploy_attempts"
+
+    deploy: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    n8n_workflow_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
     )

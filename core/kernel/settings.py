@@ -141,6 +141,13 @@ class Settings(BaseSettings):
         8_000, ge=256, validation_alias=AliasChoices("CLIXEN_LLM_MAX_TOKENS")
     )
     allowed_origins: str = Field("", validation_alias=AliasChoices("CLIXEN_ALLOWED_ORIGINS"))
+    # HTTP API rate limits, requests per minute (a burst of that many, then refilled evenly).
+    api_rate_per_token: int = Field(
+        120, ge=1, validation_alias=AliasChoices("CLIXEN_API_RATE_PER_TOKEN")
+    )
+    api_rate_per_address: int = Field(
+        600, ge=1, validation_alias=AliasChoices("CLIXEN_API_RATE_PER_ADDRESS")
+    )
     ops_channel: str | None = Field(None, validation_alias=AliasChoices("CLIXEN_OPS_CHANNEL"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("CLIXEN_LOG_LEVEL"))
     # `json`: one JSON object per log line, with the run's and request's ids

@@ -88,6 +88,18 @@ class N8nUserSession:
             )
         self._signed_in = True
 
+    def sign_in(self) -> None:
+        """Make sure the session is signed in (signs in unless it already is): a caller about to
+        write something for the flow calls this first, so a wrong password or an n8n that does
+        not answer fails before anything is written. N8nError when n8n refuses or is down."""
+        if not self._signed_in:
+            self._sign_in()
+
+    def check(self) -> None:
+        """Ask n8n who this session is (`GET /rest/login`), signing in when needed: N8nError
+        when the owner cannot sign in. Cheap once signed in (no new sign-in per call)."""
+        self._get("/rest/login", {})
+
     def _get(self, path: str, params: dict[str, str]) -> Any:
         for attempt in range(2):
             if not self._signed_in:

@@ -1,13 +1,15 @@
 """Is this replica ready to take work? `ReadinessProbe` answers from named checks — the database
-answers and its schema is at Alembic's head, n8n's API answers the configured key, the n8n-mcp
-command starts — each run at most once per its TTL (a probe every second costs nothing more),
-in `clixen serve` on a background thread so a probe never waits on a slow check.
+answers and its schema is at Alembic's head, n8n's API answers the configured key, Clixen's n8n
+user signs in (when connecting accounts is set up), the n8n-mcp command starts — each run at
+most once per its TTL (a probe every second costs nothing more), in `clixen serve` on a
+background thread so a probe never waits on a slow check.
 
 Contract: `status()` never raises; a failing check gives a one-line reason (redacted, no secret)
-that `/readyz` shows. `require_ready()` raises `NotReady`, whose message names only which parts
-are not ready (users see it), never addresses or errors. Who asks: `GET /readyz`, the start of a
-run (`core.pipeline.start_run`) and the scheduler's tick lock (`core.scheduler.locks`): a
-replica that is not ready starts no run and takes no scheduled job.
+that is logged when it changes; `/readyz` shows only each check's name and whether it is ok.
+`require_ready()` raises `NotReady`, whose message names only which parts are not ready (users
+see it), never addresses or errors. Who asks: `GET /readyz`, the start of a run
+(`core.pipeline.start_run`) and the scheduler's tick lock (`core.scheduler.locks`): a replica
+that is not ready starts no run and takes no scheduled job.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from core.validation.mcp import McpValidator
 
 if TYPE_CHECKING:
     from core.kernel.settings import Settings
+    from core.n8n.session import N8nUserSession
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ logger = logging.getLogger(__name__)
 DATABASE_TTL_S = 5.0
 N8N_TTL_S = 5.0
 MCP_TTL_S = 300.0
+# A wrong password costs a sign-in per check: at most one a minute (n8n allows 5).
+N8N_SIGN_IN_TTL_S = 60.0
 N8N_TIMEOUT_S = 5.0
 MCP_TIMEOUT_S = 30.0
 
@@ -82,11 +87,12 @@ class Readiness:
         return [name for name, c in self.checks.items() if not c.ok]
 
     def body(self) -> dict[str, Any]:
-        """The JSON of /readyz: status, and each check with its detail."""
+        """The JSON of /readyz: status, and each check's name with ok or not. The details
+        (addresses, errors) go to the log only: /readyz answers anyone who reaches the port."""
         return {
             "status": "ready" if self.ready else "not ready",
             "not_ready": self.failing,
-            "checks": {n: {"ok": c.ok, "detail": c.detail} for n, c in self.checks.items()},
+            "checks": {n: {"ok": c.ok} for n, c in self.checks.items()},
         }
 
 
@@ -180,7 +186,8 @@ class ReadinessProbe:
     def _rerun(self, name: str) -> CheckResult:
         previous = self._cache.get(name)
         result = _run(name, self._checks[name])
-        if previous is not None and previous.result.ok != result.ok:
+        # Each change is logged once, with its detail (the first answer only when failing).
+        if (previous.result if previous is not None else CheckResult(True, "ok")) != result:
             log = logger.info if result.ok else logger.warning
             word = "ok" if result.ok else "failing"
             log("readiness: %s is %s (%s)", name, word, result.detail)
@@ -244,6 +251,22 @@ def n8n_check(url: str, api_key: str, *, timeout_s: float = N8N_TIMEOUT_S) -> Ch
     return check
 
 
+def n8n_sign_in_check(session: N8nUserSession) -> Check:
+    """Clixen's n8n user (N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD) signs in: connecting accounts
+    needs it. One long-lived session, so a check signs in again only when its cookie expired
+    (n8n allows 5 sign-ins per minute and user)."""
+    from core.n8n import N8nError
+
+    def check() -> str | None:
+        try:
+            session.check()
+        except N8nError as e:
+            return f"Clixen's n8n user cannot sign in: {_first_line(e)}"
+        return None
+
+    return check
+
+
 def mcp_check(command: str, *, timeout_s: float = MCP_TIMEOUT_S) -> Check:
     """The n8n-mcp command (N8N_MCP_COMMAND) starts and completes the MCP handshake."""
 
@@ -260,11 +283,20 @@ def probe_from_settings(settings: Settings, *, engine: Engine) -> ReadinessProbe
     checks: dict[str, Check] = {"database": database_check(engine)}
     if settings.n8n_url and settings.n8n_api_key:
         checks["n8n"] = n8n_check(settings.n8n_url, settings.n8n_api_key)
+    if settings.n8n_url and settings.n8n_owner_email and settings.n8n_owner_password:
+        from core.n8n.session import N8nUserSession
+
+        checks["n8n_sign_in"] = n8n_sign_in_check(N8nUserSession.from_settings(settings))
     if (settings.n8n_mcp_command or "").strip():
         checks["mcp"] = mcp_check(str(settings.n8n_mcp_command))
     return ReadinessProbe(
         checks,
-        ttl_s={"database": DATABASE_TTL_S, "n8n": N8N_TTL_S, "mcp": MCP_TTL_S},
+        ttl_s={
+            "database": DATABASE_TTL_S,
+            "n8n": N8N_TTL_S,
+            "n8n_sign_in": N8N_SIGN_IN_TTL_S,
+            "mcp": MCP_TTL_S,
+        },
         in_background=True,
     )
 

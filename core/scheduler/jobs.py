@@ -312,11 +312,21 @@ def sweep_test_copies_job() -> None:
 
 
 def connected_notice(connected: Connected) -> str:
-    """The thread message when an account was connected (never a token: n8n holds it)."""
-    who = f" as {escape_mrkdwn(connected.account.account)}" if connected.account.account else ""
+    """The thread message when an account was connected: which service, never whose account
+    (an email is said only to the person who connected it) and never a token (n8n holds it)."""
     return (
-        f":white_check_mark: {escape_mrkdwn(connected.account.label)} is connected{who} "
+        f":white_check_mark: {escape_mrkdwn(connected.account.label)} is connected "
         f"(project secret {connected.account.secret_name})."
+    )
+
+
+def connected_privately(connected: Connected) -> str | None:
+    """What only the person who connected is told: the account, when the provider named it."""
+    if not connected.account.account:
+        return None
+    return (
+        f"You connected {escape_mrkdwn(connected.account.label)} as "
+        f"{escape_mrkdwn(connected.account.account)}. Only you see this message."
     )
 
 
@@ -346,6 +356,10 @@ def finish_connects(
                 where = (run.slack_channel_id, run.slack_thread_ts) if run else where
         if notifier is not None and where[0]:
             notifier.post(where[0], connected_notice(connected), thread_ts=where[1])
+            private = connected_privately(connected)
+            post_private = getattr(notifier, "post_private", None)
+            if private is not None and post_private is not None:
+                post_private(where[0], connected.user_id, private, thread_ts=where[1])
         for outcome in resume_after_connect(services, connected, progress=progress):
             resumed.append({"run_id": outcome.run_id, "state": str(outcome.state)})
             if finished is not None:

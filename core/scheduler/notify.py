@@ -40,6 +40,16 @@ class Notifier(Protocol):
     ) -> str | None: ...
 
 
+class PrivateNotifier(Protocol):
+    """Optionally also implemented by a notifier that can show a message to one person only
+    (Slack: an ephemeral message in the channel or thread): what names a person's account (an
+    email) goes there, never into the channel."""
+
+    def post_private(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
+    ) -> None: ...
+
+
 class RunReporter(Protocol):
     """Optionally also implemented by a notifier that can show pipeline runs (the Slack bot's):
     run recovery then passes `run_progress` as the resumed runs' progress callback and calls
@@ -67,10 +77,19 @@ class PrintNotifier:
         picture: Picture | None = None,
     ) -> str | None:
         where = f"{channel} (thread {thread_ts})" if thread_ts else channel
+        self._print(where, text, picture)
+        return None
+
+    def post_private(
+        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
+    ) -> None:
+        where = f"{channel} (thread {thread_ts})" if thread_ts else channel
+        self._print(f"{where}, only to {user}", text, None)
+
+    def _print(self, where: str, text: str, picture: Picture | None) -> None:
         with self._lock:
             stream = self._stream or sys.stdout
             one_line = " ".join(text.split("\n"))
             if picture is not None:
                 one_line += f" [picture {picture.filename}: not shown here]"
             print(f"[notify {where}] {one_line}", file=stream, flush=True)
-        return None

@@ -2,7 +2,8 @@
 
 A token acts for one project, with the rights its creator has there: it can never reach another
 project, and it stops working when revoked, and wherever its creator lacks the role a request
-needs (removed from the project: for everything, reads included).
+needs (removed from the project: for everything, reads included). A read-only token acts with
+viewer rights at most, whatever its creator's role: it lists, it never rolls back.
 """
 
 from __future__ import annotations
@@ -46,14 +47,18 @@ class NewToken:
     name: str
     raw: str
     prefix: str
+    read_only: bool = False
 
 
 def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def create_token(*, session: Session, project_id: int, name: str, created_by: str) -> NewToken:
-    """A new API token of the project; its raw value is in the result only."""
+def create_token(
+    *, session: Session, project_id: int, name: str, created_by: str, read_only: bool = False
+) -> NewToken:
+    """A new API token of the project (`read_only`: viewer rights at most); its raw value is in
+    the result only."""
     name = name.strip()
     if not 1 <= len(name) <= 80:
         raise InvalidInput("Give the token a name of 1 to 80 characters (e.g. 'ci').")
@@ -66,10 +71,11 @@ def create_token(*, session: Session, project_id: int, name: str, created_by: st
         token_hash=_hash(raw),
         prefix=raw[:_SHOWN_CHARS],
         created_by=created_by,
+        read_only=read_only,
     )
     session.add(row)
     session.flush()
-    return NewToken(id=row.id, name=name, raw=raw, prefix=row.prefix)
+    return NewToken(id=row.id, name=name, raw=raw, prefix=row.prefix, read_only=read_only)
 
 
 def list_tokens(*, session: Session, project_id: int) -> list[ApiToken]:
@@ -91,7 +97,8 @@ def authenticate(
     """The project and token that `raw_token` stands for, or InvalidToken.
 
     Raises PermissionDenied when the token's creator no longer has `at_least` rights in the
-    token's project (removed from it, or demoted): a token never outlives its creator's access.
+    token's project (removed from it, or demoted): a token never outlives its creator's access;
+    and when the token is read-only and the request needs more than viewer rights.
     """
     if not _TOKEN_RE.fullmatch(raw_token or ""):
         raise InvalidToken()
@@ -103,6 +110,11 @@ def authenticate(
     project = session.get(Project, row.project_id)
     if project is None:
         raise InvalidToken()
+    if row.read_only and at_least > Role.viewer:
+        raise PermissionDenied(
+            f"API token #{row.id} ({row.name}) is read-only: it can list workflows and versions, "
+            "not change them. Use a token created without --read-only."
+        )
     try:
         require_role(
             session=session,

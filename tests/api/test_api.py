@@ -164,6 +164,30 @@ def test_token_stops_working_when_its_creator_loses_access(world: World) -> None
     assert world.http.get(versions, headers=world.auth()).status_code == 200
 
 
+def test_a_read_only_token_lists_but_cannot_roll_back(world: World) -> None:
+    """An owner's read-only token (`clixen token create --read-only`) acts as a viewer."""
+    (wf,) = _add_workflows(world, world.project_a, "one")
+    with world.factory.begin() as s:
+        reader = api_tokens.create_token(
+            session=s, project_id=world.project_a, name="dashboard", created_by="U-alice",
+            read_only=True,
+        )  # fmt: skip
+    assert reader.read_only
+    assert world.http.get("/api/v1/workflows", headers=world.auth(reader.raw)).status_code == 200
+    versions = world.http.get(f"/api/v1/workflows/{wf}/versions", headers=world.auth(reader.raw))
+    assert versions.status_code == 200
+    denied = world.http.post(
+        f"/api/v1/workflows/{wf}/rollback", json={"version": 1}, headers=world.auth(reader.raw)
+    )
+    assert denied.status_code == 403 and _error(denied)["code"] == "forbidden"
+    assert "read-only" in _error(denied)["message"]
+    # The same owner's ordinary token is not read-only: it gets past the scope check.
+    allowed = world.http.post(
+        f"/api/v1/workflows/{wf}/rollback", json={"version": 1}, headers=world.auth()
+    )
+    assert allowed.status_code != 403
+
+
 def test_workflow_list_is_cursor_paged_and_project_scoped(world: World) -> None:
     _add_workflows(world, world.project_a, "one", "two", "three")
     _add_workflows(world, world.project_b, "secret beta flow")

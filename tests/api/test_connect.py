@@ -5,16 +5,18 @@ Real Postgres and n8n; the OAuth2 provider is the local double."""
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.connect import connect_routes
-from core.connect import create_link, finish_connections, open_link
+from core.connect import LinkRefused, create_link, finish_connections, open_link
 from core.connect.apps import set_oauth_app
 from core.kernel.errors import InvalidInput, PermissionDenied
 from core.kernel.models import ConnectRequest, OAuthApp, Secret
@@ -23,6 +25,7 @@ from core.n8n import N8nClient, N8nNotFound
 from core.n8n.session import N8nUserSession
 from core.workspace.projects import add_member
 from tests.builders import new_project
+from tests.conftest import N8nStack
 from tests.doubles.oauth_provider import OAuthProvider
 
 TEAM, OWNER, EDITOR = "T1", "U1", "U2"
@@ -118,6 +121,14 @@ def test_only_editors_make_links_and_a_demoted_user_s_link_stops_working(world: 
         )  # fmt: skip
     refused = world.http.get(path)
     assert refused.status_code == 400 and "no longer connect" in refused.text
+    # A refused open spends the link: promoted again, the user needs a new one.
+    with world.session_factory.begin() as s:
+        add_member(
+            session=s, project_id=world.project_id, actor_user_id=OWNER, user_id=EDITOR,
+            role=Role.editor,
+        )  # fmt: skip
+    again = world.http.get(path)
+    assert again.status_code == 400 and "already used" in again.text
 
 
 def test_without_an_oauth_app_the_page_names_the_operator_command(world: World) -> None:
@@ -180,3 +191,72 @@ def test_reconnecting_an_account_whose_n8n_credential_was_deleted_connects_a_new
     second = connect()
     assert second != first
     assert n8n_user.oauth2_connection(second).connected
+
+
+def n8n_credentials(n8n: N8nStack) -> dict[str, str]:
+    """Every credential in n8n, id → name (its public API lists them without a license)."""
+    found: dict[str, str] = {}
+    params: dict[str, str | int] = {"limit": 250}
+    with httpx.Client(base_url=n8n.url, headers={"X-N8N-API-KEY": n8n.api_key}) as http:
+        while True:
+            page = http.get("/api/v1/credentials", params=params)
+            page.raise_for_status()
+            found |= {str(c["id"]): str(c["name"]) for c in page.json()["data"]}
+            if not page.json().get("nextCursor"):
+                return found
+            params["cursor"] = page.json()["nextCursor"]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("failure", ["wrong sign-in", "n8n down", "n8n refuses the flow"])
+def test_a_failed_start_leaves_no_credential_with_the_client_secret_in_n8n(
+    world: World, n8n: N8nStack, n8n_client: N8nClient, n8n_user: N8nUserSession, failure: str
+) -> None:
+    # Another login than the owner's: n8n limits sign-ins per user, and others share this n8n.
+    base = n8n.url if failure == "wrong sign-in" else f"http://127.0.0.1:{closed_port()}"
+    if failure == "n8n refuses the flow":
+        # An app n8n stores a credential for but cannot start a consent with (500): the
+        # credential is written, then the start fails.
+        with world.session_factory.begin() as s:
+            s.query(OAuthApp).update({"auth_url": ""})
+    before = n8n_credentials(n8n)
+    with N8nUserSession(base, "nobody@clixen.invalid", "not-the-password") as bad_session:
+        session = n8n_user if failure == "n8n refuses the flow" else bad_session
+        path = world.link()
+        with pytest.raises(LinkRefused, match="could not start"):
+            open_link(
+                session_factory=world.session_factory, n8n=n8n_client, n8n_session=session,
+                state=path.split("state=", 1)[1], key=KEY,
+            )  # fmt: skip
+    # Shared n8n: others' tests add credentials too; none of the new ones may be this link's.
+    name = f"clixen-p{world.project_id}-OAUTH2"
+    added = {i: n for i, n in n8n_credentials(n8n).items() if i not in before}
+    assert name not in added.values()
+    with world.session_factory() as s:
+        assert s.query(ConnectRequest).one().outcome == "failed"
+    assert world.http.get(path).status_code == 400  # and the link is used up
+
+
+def test_a_link_whose_open_failed_is_used_up(world: World) -> None:
+    """A state that reached a log or a browser history while its open failed opens nothing
+    later, even once the cause is fixed."""
+    with world.session_factory.begin() as s:
+        s.query(OAuthApp).delete()
+    path = world.link()
+    assert "clixen oauth-app set" in world.http.get(path).text
+    with world.session_factory.begin() as s:
+        set_oauth_app(
+            session=s, provider="oauth2", client_id=world.provider.client_id,
+            client_secret=world.provider.client_secret, key=KEY, actor="operator",
+            auth_url=f"{world.provider.base_url}/authorize",
+            token_url=f"{world.provider.base_url}/token",
+        )  # fmt: skip
+    again = world.http.get(path)
+    assert again.status_code == 400 and "already used" in again.text
+    with world.session_factory() as s:
+        assert s.query(ConnectRequest).one().outcome == "failed"

@@ -138,13 +138,19 @@ def test_connect_button_link_consent_then_the_run_deploys_and_home_lists_the_acc
             key=str(settings.secret_key),
         )  # fmt: skip
         assert summary["connected"] == 1 and summary["resumed"][0]["state"] == "succeeded"
+        # The thread says which service; whose mailbox is said to the connecting user only.
         [said] = [
-            c.args
-            for c in slack.named("chat.postMessage")
-            if "is connected as" in json.dumps(c.args)
+            c.args for c in slack.named("chat.postMessage") if "is connected" in json.dumps(c.args)
         ]
         _save("connect-3-connected", said)
-        assert provider.email in said["text"] and said.get("thread_ts")
+        assert "OAuth2" in said["text"] and said.get("thread_ts")
+        assert provider.email not in json.dumps([c.args for c in slack.named("chat.postMessage")])
+        [private] = [
+            c.args
+            for c in slack.named("chat.postEphemeral")
+            if provider.email in json.dumps(c.args)
+        ]
+        assert private["user"] == "U1" and private["thread_ts"] == said["thread_ts"]
         done = slack.wait_for_text("chat.update", "is active").args
         _save("connect-4-deployed", {"text": done["text"], "blocks": done["blocks"]})
         with session_factory() as s:

@@ -16,6 +16,10 @@ SK = "sk-proj-Abc123Def456Ghi789"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3YTQ1In0.c2lnbmF0dXJlLXBhcnQ"
 PASSWORD = "hunter2 correct horse"
 PLAIN = "s3cr3tValue99"
+CLX = "clx_" + "Ab1_-" * 8 + "xyz"
+YA29 = "ya29.a0AfB_byC" + "Q1w2E3r4" * 4
+GOOGLE_REFRESH = "1//0gLx" + "Q1w2E3r4" * 4
+BASIC = "dXNlcjpodW50ZXIy"  # user:hunter2
 
 LEAKS = [
     f"Authorization: Bearer {GHP}",
@@ -55,13 +59,30 @@ LEAKS = [
     "aws key AKIAIOSFODNN7EXAMPLE",
     f"n8n key {JWT}",
     f"-----BEGIN RSA PRIVATE KEY-----\nMIIE{PLAIN}\n-----END RSA PRIVATE KEY-----",
+    f"CLIXEN_SECRET_KEY={PLAIN}",
+    f"AWS_SECRET_ACCESS_KEY={PLAIN}",
+    f"STRIPE_WEBHOOK_KEY: {PLAIN}",
+    f"x-custom-key: {PLAIN}",
+    f'{{"signing_key": "{PLAIN}"}}',
+    f"called the API with {CLX}",
+    f"google said 401 for {YA29}",
+    f"refresh with {GOOGLE_REFRESH}",
+    f"Cookie: rl=1; n8n-auth={PLAIN}",
+    f"set n8n-auth={PLAIN}; Path=/",
+    f"pass: {PLAIN}",
+    f"DB_PASS={PLAIN}",
+    f"authorization failed for basic {BASIC}",
+    f"sent basic {BASIC}== upstream",
 ]
 
 
 @pytest.mark.parametrize("line", LEAKS)
 def test_no_secret_survives_in_any_spelling(line: str) -> None:
     out = redact(line)
+    shapes = (CLX, YA29, GOOGLE_REFRESH, BASIC)
     for secret in (GHP, XOXB, XAPP, SK, JWT, PLAIN, PASSWORD, "hunter2", "AKIAIOSFODNN7EXAMPLE"):
+        assert secret not in out, (line, out)
+    for secret in shapes:
         assert secret not in out, (line, out)
     assert "***" in out
 
@@ -85,6 +106,10 @@ def test_the_key_and_the_shape_around_the_secret_are_kept() -> None:
         "credential type slackApi bound to node Post",
         "password_hint=none secret_name=SLACK",
         "https://hooks.example.com/path?page=2",
+        "a basic Scheduler workflow: every morning",
+        "bypass: the cache, monkey=3, keyboard: us",
+        '{"key": "row-7", "value": 3}',
+        "workflow 1//2 done",
     ],
 )
 def test_ordinary_log_text_is_left_alone(line: str) -> None:

@@ -223,8 +223,12 @@ def test_clixen_serve_on_a_fresh_machine_runs_without_slack(
     api = httpx.get(f"{base}/api/v1/workflows")
     assert api.status_code == 401 and api.json()["error"]["code"] == "unauthorized"
     _assert_secure(api)
+    state, code = "live-state-Zq81xN0p", "oauth-code-4hT7wQ2e"
+    httpx.get(f"{base}/oauth/start", params={"state": state, "code": code})
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=20)
+    assert "GET /oauth/start?…" in out, out  # the access log names the path, not the query
+    assert state not in out and code not in out
     banner = [line for line in out.splitlines() if "SLACK NOT CONFIGURED" in line]
     assert len(banner) == 1, out
     assert "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in banner[0]

@@ -15,7 +15,7 @@ from core.deploy import create_workflow_record, deploy_version
 from core.deploy.lock import workflow_lock
 from core.deploy.marker import DeployMark, site_of
 from core.deploy.reconcile import reconcile
-from core.kernel.models import PipelineRun, Workflow
+from core.kernel.models import DeployAttempt, PipelineRun, Workflow
 from core.kernel.settings import Settings, get_settings
 from core.kernel.vocabulary import RunState, WorkflowStatus
 from core.n8n import N8nClient, N8nNotFound
@@ -59,7 +59,10 @@ def test_marked_leftovers_and_stale_drafts_go_and_everything_else_stays(
             return wf.id
 
     def marked(workflow_id: int, *, of_site: str = site) -> str:
+        """A create Clixen recorded and sent, whose answer it never got."""
         mark = DeployMark(site=of_site, workflow=workflow_id, version=1, deploy=uuid.uuid4().hex)
+        with session_factory.begin() as s:
+            s.add(DeployAttempt(deploy=mark.deploy, workflow_id=workflow_id, version=1))
         created = client.create_workflow(mark.on(labelled_schedule(f"left {workflow_id}")))
         return str(created["id"])
 
