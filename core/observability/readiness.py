@@ -28,11 +28,11 @@ from core.kernel.errors import ClixenError
 from core.kernel.logging import redact
 from core.kernel.metrics import READINESS_CHECK, READY
 from core.n8n import N8nClient, N8nError, N8nUnauthorized
+from core.n8n.session import N8nUserSession
 from core.validation.mcp import McpValidator
 
 if TYPE_CHECKING:
     from core.kernel.settings import Settings
-    from core.n8n.session import N8nUserSession
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +255,6 @@ def n8n_sign_in_check(session: N8nUserSession) -> Check:
     """Clixen's n8n user (N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD) signs in: connecting accounts
     needs it. One long-lived session, so a check signs in again only when its cookie expired
     (n8n allows 5 sign-ins per minute and user)."""
-    from core.n8n import N8nError
 
     def check() -> str | None:
         try:
@@ -284,8 +283,6 @@ def probe_from_settings(settings: Settings, *, engine: Engine) -> ReadinessProbe
     if settings.n8n_url and settings.n8n_api_key:
         checks["n8n"] = n8n_check(settings.n8n_url, settings.n8n_api_key)
     if settings.n8n_url and settings.n8n_owner_email and settings.n8n_owner_password:
-        from core.n8n.session import N8nUserSession
-
         checks["n8n_sign_in"] = n8n_sign_in_check(N8nUserSession.from_settings(settings))
     if (settings.n8n_mcp_command or "").strip():
         checks["mcp"] = mcp_check(str(settings.n8n_mcp_command))
