@@ -223,9 +223,14 @@ def test_core_imports_inside_functions_say_why() -> None:
                     continue
                 here = lines[node.lineno - 1]
                 above = lines[node.lineno - 2].strip() if node.lineno > 1 else ""
-                # One comment may cover a run of lazy imports written together.
+                # One comment may cover a run of lazy imports written together (a blank line
+                # between the groups of one run included).
                 k = node.lineno - 2
-                while k > 0 and lines[k].strip().startswith(("import ", "from ")):
+                while k > 0 and (
+                    not lines[k].strip() or lines[k].strip().startswith(("import ", "from "))
+                ):
+                    if "#" in lines[k]:
+                        break
                     k -= 1
                     above = lines[k].strip()
                 if "#" not in here and not above.startswith("#") and "#" not in above:

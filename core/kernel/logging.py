@@ -16,7 +16,6 @@ import re
 from typing import Any
 
 from core.kernel.log_context import FIELDS, bound_fields
-from core.kernel.settings import get_settings
 
 MASK = "***"
 
@@ -178,6 +177,10 @@ def configure_logging(level: int | None = None, log_format: str | None = None) -
     the settings)."""
     root = logging.getLogger()
     if level is None or log_format is None:
+        # pydantic-settings (~0.25 s) loads only here: `clixen --help` and `clixen validate`
+        # import this module without needing the settings (benchmarks/cli_startup.py).
+        from core.kernel.settings import get_settings
+
         settings = get_settings()
         if level is None:
             level = logging.getLevelName(settings.log_level.upper())
