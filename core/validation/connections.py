@@ -33,24 +33,7 @@ def check_connections(
         if (ref, role) in reported:
             return []
         reported.add((ref, role))
-        if ref in ids:
-            return [
-                Issue(
-                    "connection_by_id",
-                    f'A connection {role} is the node id "{ref}" instead of its name.',
-                    node=ids[ref],
-                    hint=f'Key connections by node name: use "{ids[ref]}" instead of "{ref}".',
-                )
-            ]
-        return [
-            Issue(
-                "dangling_connection",
-                f'A connection {role} "{ref}", which is not a node of this workflow.',
-                node=where,
-                hint=f"Remove the connection or point it at an existing node name "
-                f'instead of "{ref}".',
-            )
-        ]
+        return [_not_a_node(ref, role, where, ids)]
 
     for src, by_type in conns.items():
         src_ok = src in nodes
@@ -86,6 +69,23 @@ def check_connections(
     return edges, out
 
 
+def _not_a_node(ref: str, role: str, where: str | None, ids: dict[Any, str]) -> Issue:
+    """A connection end naming no node: a node's id instead of its name, or nothing at all."""
+    if ref in ids:
+        return Issue(
+            "connection_by_id",
+            f'A connection {role} is the node id "{ref}" instead of its name.',
+            node=ids[ref],
+            hint=f'Key connections by node name: use "{ids[ref]}" instead of "{ref}".',
+        )
+    return Issue(
+        "dangling_connection",
+        f'A connection {role} "{ref}", which is not a node of this workflow.',
+        node=where,
+        hint=f'Remove the connection or point it at an existing node name instead of "{ref}".',
+    )
+
+
 def _check_targets(
     src: str,
     ctype: str,
@@ -97,8 +97,7 @@ def _check_targets(
     edges: list[tuple[str, str, str]],
     bad_endpoint: Callable[[str, str, str | None], list[Issue]],
 ) -> list[Issue]:
-    """Output `idx` of `src`'s `ctype` connections; its valid edges are added to `edges`, and
-    `bad_endpoint` says what is wrong with a target that is no node."""
+    """The issues of output `idx` of `src`'s `ctype` connections; its edges go to `edges`."""
     out: list[Issue] = []
     src_ok = src in nodes
     if targets is None:

@@ -6,6 +6,7 @@ Slack's own nodes. Run on every workflow, with or without a policy: n8n refuses 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from core.catalog.credential_domains import (
@@ -63,6 +64,14 @@ def check_credential_use(
     url = params.get(CREDENTIAL_URLS[kind][0])
     if not isinstance(url, str) or not url:
         return out
+    return [*out, *_service_host(name, where, ctype, domains, url)]
+
+
+def _service_host(
+    name: str, where: str, ctype: str, domains: Sequence[str], url: str
+) -> list[Issue]:
+    """A predefined `ctype` credential sent to `url`: its host must be one of its service's."""
+    out: list[Issue] = []
     listed = ", ".join(domains)
     host = url_host(url)
     if host is None:
