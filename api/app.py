@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,7 +44,7 @@ from api.params import (
     workflow_id_of,
 )
 from api.ratelimit import RateLimit
-from core.kernel.errors import ClixenError
+from core.kernel.errors import user_message
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.workspace import api_tokens
@@ -67,13 +66,10 @@ def endpoint(fn: Handler) -> Handler:
             return error_response("unauthorized", str(e), headers={"WWW-Authenticate": "Bearer"})
         except TooLarge:
             raise  # BodySizeLimit answers 413
-        except ClixenError as e:
-            code = e.code if e.code in ERROR_STATUS else "invalid_input"
-            return error_response(code, str(e))
-        except Exception:
-            error_id = uuid.uuid4().hex[:12]
-            log.exception("API error %s on %s %s", error_id, request.method, request.url.path)
-            return error_response("internal_error", f"Something went wrong (error id {error_id}).")
+        except Exception as e:
+            told = user_message(e, log=log, where=f"{request.method} {request.url.path}")
+            code = told.code if told.code in ERROR_STATUS else "invalid_input"
+            return error_response(code, told.text)
 
     return wrapped
 
@@ -114,8 +110,8 @@ async def list_versions(request: Request) -> Response:
 async def rollback(request: Request) -> Response:
     deps, workflow_id = _deps(request), workflow_id_of(request)
     # Authenticate before reading the body: no parsing work for anonymous callers.
-    project_id, actor = await run_in_threadpool(
-        lambda: handlers.rollback_actor(
+    caller = await run_in_threadpool(
+        lambda: handlers.rollback_caller(
             deps, authorization=_authorization(request), workflow_id=workflow_id
         )
     )
@@ -124,8 +120,7 @@ async def rollback(request: Request) -> Response:
     body = await run_in_threadpool(
         lambda: handlers.rollback(
             deps,
-            project_id=project_id,
-            actor=actor,
+            caller=caller,
             workflow_id=workflow_id,
             version=version,
             idempotency_key=idempotency_key,

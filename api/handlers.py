@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.deploy import workflows
 from core.kernel.settings import Settings
-from core.kernel.vocabulary import Role
 from core.n8n import N8nClient
+from core.usecases import tokens
+from core.usecases.tokens import TokenCaller
 from core.workspace import api_tokens
-from core.workspace.projects import Actor
 
 if TYPE_CHECKING:
-    from core.kernel.models import ApiToken, Project, Workflow, WorkflowVersion
+    from core.kernel.models import Workflow, WorkflowVersion
 
 T = TypeVar("T")
 
@@ -90,76 +89,67 @@ def version_json(v: WorkflowVersion) -> dict[str, Any]:
 # --- handlers ---------------------------------------------------------------------------------
 
 
-def authenticate(
-    session: Session, authorization: str, at_least: Role = Role.viewer
-) -> tuple[Project, ApiToken]:
-    """The token's project, if its creator still has `at_least` rights there (raises
-    `api_tokens.InvalidToken` otherwise). `authorization` is the raw Authorization header."""
+def bearer_token(authorization: str) -> str:
+    """The token of an `Authorization: Bearer <token>` header (InvalidToken for another
+    scheme)."""
     scheme, _, raw = authorization.partition(" ")
     if scheme.lower() != "bearer":
         raise api_tokens.InvalidToken()
-    return api_tokens.authenticate(session=session, raw_token=raw.strip(), at_least=at_least)
+    return raw.strip()
 
 
 def list_workflows(
     deps: ApiDeps, *, authorization: str, limit: int, cursor: str | None
 ) -> dict[str, Any]:
     """One page of the token's project's workflows, with the cursors of the pages around it."""
-    with deps.session_factory.begin() as session:
-        project, _ = authenticate(session, authorization)
-        page = workflows.list_workflows(
-            session=session, project_id=project.id, limit=limit, cursor=cursor
-        )
-        return {
-            "items": [workflow_json(w) for w in page.items],
-            "next_cursor": page.next_cursor,
-            "prev_cursor": page.prev_cursor,
-        }
+    page = tokens.token_workflows(
+        deps.session_factory, token=bearer_token(authorization), limit=limit, cursor=cursor
+    )
+    return {
+        "items": [workflow_json(w) for w in page.items],
+        "next_cursor": page.next_cursor,
+        "prev_cursor": page.prev_cursor,
+    }
 
 
 def list_versions(deps: ApiDeps, *, authorization: str, workflow_id: int) -> dict[str, Any]:
     """A workflow of the token's project and every version it has had, newest first."""
-    with deps.session_factory.begin() as session:
-        project, _ = authenticate(session, authorization)
-        wf = workflows.get_project_workflow(
-            session=session, project_id=project.id, workflow_id=workflow_id
-        )
-        versions = workflows.list_versions(session=session, workflow_id=wf.id)
-        return {"workflow": workflow_json(wf), "items": [version_json(v) for v in versions]}
+    history = tokens.token_versions(
+        deps.session_factory, token=bearer_token(authorization), workflow_id=workflow_id
+    )
+    return {
+        "workflow": workflow_json(history.workflow),
+        "items": [version_json(v) for v in history.versions],
+    }
 
 
-def rollback_actor(deps: ApiDeps, *, authorization: str, workflow_id: int) -> tuple[int, Actor]:
-    """The project and the actor a rollback of `workflow_id` runs as (editors only); checked
-    before the request body is read, so anonymous callers cost no parsing."""
-    with deps.session_factory.begin() as session:
-        project, token = authenticate(session, authorization, Role.editor)
-        workflows.get_project_workflow(
-            session=session, project_id=project.id, workflow_id=workflow_id
-        )
-        return project.id, Actor(team_id=project.team_id, user_id=token.created_by)
+def rollback_caller(deps: ApiDeps, *, authorization: str, workflow_id: int) -> TokenCaller:
+    """Who a rollback of `workflow_id` runs as (editors only); checked before the request body
+    is read, so anonymous callers cost no parsing."""
+    return tokens.token_rollback_caller(
+        deps.session_factory, token=bearer_token(authorization), workflow_id=workflow_id
+    )
 
 
 def rollback(
     deps: ApiDeps,
     *,
-    project_id: int,
-    actor: Actor,
+    caller: TokenCaller,
     workflow_id: int,
     version: int,
     idempotency_key: str | None,
 ) -> dict[str, Any]:
     """Redeploy `version` as the workflow's new head; the new version."""
-    from core.deploy import rollback_to  # the deploy service pulls in n8n and validation
 
     def run(client: N8nClient) -> WorkflowVersion:
-        return rollback_to(
-            session_factory=deps.session_factory,
+        return tokens.token_rollback(
+            deps.session_factory,
             n8n=client,
+            settings=deps.settings,
+            caller=caller,
             workflow_id=workflow_id,
             version=version,
-            actor=actor,
-            idempotency_key=f"api:{project_id}:{idempotency_key}" if idempotency_key else None,
-            settings=deps.settings,
+            idempotency_key=idempotency_key,
         )
 
     return {"version": version_json(deps.with_n8n(run))}

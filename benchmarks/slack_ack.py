@@ -71,14 +71,14 @@ def serve(port: int) -> None:
     """The bot as `clixen serve` builds it (settings from the environment), plus the no-op
     command the probe uses; runs until SIGTERM."""
     from bot.app import create_app
-    from bot.cli import build_services
+    from bot.cli import build_bot_services
     from bot.server import create_server_app, serve_http
     from core.kernel.logging import configure_logging
     from core.kernel.settings import get_settings
 
     configure_logging()
     settings = get_settings()
-    services = build_services(settings)
+    services = build_bot_services(settings)
     # No execution watch after deploy: the benchmark is about Slack, not n8n executions.
     services.pipeline = dataclasses.replace(services.pipeline, watch_s=0.0)
     bolt = create_app(settings=settings, services=services)

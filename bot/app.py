@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
-from bot.errors import handle_error
+from bot.error_handler import handle_error
 from bot.listeners import register_listeners
 from bot.metrics import SLACK_REQUESTS, surface_of_body
 from bot.services import BotServices

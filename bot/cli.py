@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
     from bot.services import BotServices
     from core.kernel.settings import Settings
-    from core.scheduler.notify import Notifier, Picture
+    from core.pipeline import ProgressEvent, RunOutcome
+    from core.scheduler.notify import Notifier, SchedulerEvent
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +38,23 @@ def register(sub: Any) -> None:
 class LogNotifier:
     """Scheduler reports while Slack is not configured (development): written to the log."""
 
-    def post(
-        self,
-        channel: str,
-        text: str,
-        *,
-        thread_ts: str | None = None,
-        picture: Picture | None = None,
-    ) -> str | None:
-        log.warning("[for Slack channel %s] %s", channel, " ".join(text.split("\n")))
+    def notify(self, event: SchedulerEvent) -> None:
+        # Slack's words load only when there is news.
+        from bot.blocks.notices import connected_privately, notice_text
+        from core.scheduler.notify import AccountConnected
+
+        text = " ".join(notice_text(event).split("\n"))
+        log.warning("[for Slack channel %s] %s", event.where.channel, text)
+        if isinstance(event, AccountConnected) and (private := connected_privately(event)):
+            log.warning(
+                "[for %s only, in Slack channel %s] %s", event.user_id, event.where.channel, private
+            )
+
+    def run_progress(self, event: ProgressEvent) -> None:
         return None
 
-    def post_private(
-        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
-    ) -> None:
-        log.warning("[for %s only, in Slack channel %s] %s", user, channel, " ".join(text.split()))
+    def run_finished(self, outcome: RunOutcome) -> None:
+        return None
 
 
 def slack_variables(settings: Settings) -> tuple[str, ...]:
@@ -72,7 +75,7 @@ def missing_slack_variables(settings: Settings) -> list[str]:
     return missing
 
 
-def build_services(settings: Settings) -> BotServices:
+def build_bot_services(settings: Settings) -> BotServices:
     """Database, n8n, readiness and (when an LLM is configured) the pipeline, from settings."""
     from bot.services import BotServices
     from core.kernel.db import make_engine, make_session_factory
@@ -87,8 +90,10 @@ def build_services(settings: Settings) -> BotServices:
     pipeline = None
     if settings.llm_configured:
         # The services live as long as the process: the n8n-mcp validator is never closed.
-        pipeline = build_pipeline_services(settings, session_factory=session_factory, n8n=n8n)
-        pipeline.readiness = readiness  # a replica that is not ready starts no run
+        # A replica that is not ready starts no run.
+        pipeline = build_pipeline_services(
+            settings, session_factory=session_factory, n8n=n8n, readiness=readiness
+        )
     else:
         log.warning("no LLM configured: requests will answer with the settings to set")
     return BotServices(
@@ -155,8 +160,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings.require("DATABASE_URL", "N8N_URL", "N8N_API_KEY")
     if missing_slack_variables(settings) and settings.environment != "development":
         settings.require(*slack_variables(settings))  # before opening anything
-    services = build_services(settings)
-    services.readiness.warm()  # the first /readyz answers from a finished check
+    services = build_bot_services(settings)
+    if services.readiness is not None:
+        services.readiness.warm()  # the first /readyz answers from a finished check
     server = build_server(settings, services)
     if server.bolt_app is None:
         log.warning(

@@ -1,4 +1,4 @@
-"""App Home: gather the dashboard's data through core and publish it."""
+"""App Home: the user's dashboard (`core.usecases.dashboard`), published as a view."""
 
 from __future__ import annotations
 
@@ -9,19 +9,13 @@ from slack_sdk import WebClient
 from bot.blocks.home import ProjectChoice, home_view
 from bot.blocks.messages import QuotaView, WorkflowRow
 from bot.services import BotServices
-from core.connect import list_accounts
-from core.deploy.workflows import Direction, list_workflows
-from core.kernel.vocabulary import Role
-from core.workspace.projects import (
-    default_project,
-    list_projects,
-    project_for,
-    switch_project,
-)
-from core.workspace.quotas import usage
+from core.deploy.workflows import Direction
+from core.usecases import Actor
+from core.usecases.dashboard import ProjectRole, dashboard
 
 if TYPE_CHECKING:
-    from core.kernel.models import Project, Workflow
+    from core.kernel.models import Workflow
+    from core.workspace.quotas import QuotaStatus
 
 PAGE_SIZE = 10
 
@@ -38,19 +32,14 @@ def workflow_row(wf: Workflow) -> WorkflowRow:
     )
 
 
-def quota_view(
-    services: BotServices, *, session: object, team_id: str, user_id: str, project_id: int
-) -> QuotaView:
-    status = usage(
-        session=session,  # type: ignore[arg-type]
-        team_id=team_id,
-        user_id=user_id,
-        project_id=project_id,
-        settings=services.settings,
-    )
+def quota_view(status: QuotaStatus) -> QuotaView:
     return QuotaView(
         status.tokens_used, status.token_limit, status.deploys_used, status.deploy_limit
     )
+
+
+def project_choice(project: ProjectRole) -> ProjectChoice:
+    return ProjectChoice(project.id, project.name, project.role.name)
 
 
 def publish_home(
@@ -65,58 +54,24 @@ def publish_home(
     direction: Direction | None = None,
 ) -> None:
     """Publish the user's dashboard: `switch_to` makes a project their active one (remembered);
-    `project_id` + `cursor` show another page. Every id here came from Slack, so is checked."""
-    with services.session_factory.begin() as session:
-        project: Project
-        if switch_to is not None:
-            target = project_for(
-                session=session,
-                project_id=switch_to,
-                team_id=team_id,
-                user_id=user_id,
-                at_least=Role.viewer,
-            )
-            project = switch_project(
-                session=session,
-                team_id=team_id,
-                user_id=user_id,
-                name=target.name,
-                create_if_missing=False,
-            )
-        elif project_id is not None:
-            project = project_for(
-                session=session,
-                project_id=project_id,
-                team_id=team_id,
-                user_id=user_id,
-                at_least=Role.viewer,
-            )
-        else:
-            project = default_project(session=session, team_id=team_id, user_id=user_id)
-        choices = [
-            ProjectChoice(p.id, p.name, role.name)
-            for p, role in list_projects(session=session, team_id=team_id, user_id=user_id)
-        ]
-        current = next(c for c in choices if c.id == project.id)
-        page = list_workflows(
-            session=session,
-            project_id=project.id,
-            limit=PAGE_SIZE,
-            cursor=cursor,
-            direction=direction,
-        )
-        rows = [workflow_row(wf) for wf in page.items]
-        accounts = list_accounts(session=session, project_id=project.id)
-        quota = quota_view(
-            services, session=session, team_id=team_id, user_id=user_id, project_id=project.id
-        )
+    `project_id` + `cursor` show another page. Every id here came from Slack: core checks it."""
+    board = dashboard(
+        services.session_factory,
+        settings=services.settings,
+        actor=Actor(team_id, user_id),
+        switch_to=switch_to,
+        project_id=project_id,
+        cursor=cursor,
+        direction=direction,
+        page_size=PAGE_SIZE,
+    )
     view = home_view(
-        projects=choices,
-        current=current,
-        workflows=rows,
-        next_cursor=page.next_cursor,
-        prev_cursor=page.prev_cursor,
-        quota=quota,
-        accounts=accounts,
+        projects=[project_choice(p) for p in board.projects],
+        current=project_choice(board.page.project),
+        workflows=[workflow_row(wf) for wf in board.page.workflows],
+        next_cursor=board.page.next_cursor,
+        prev_cursor=board.page.prev_cursor,
+        quota=quota_view(board.quota),
+        accounts=board.accounts,
     )
     client.views_publish(user_id=user_id, view=view)

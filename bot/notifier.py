@@ -1,6 +1,6 @@
-"""What the scheduler says in Slack: its messages (with a picture beside one when given), and the
-runs it resumes after a restart (their progress message keeps updating and ends in the summary,
-like any other run's)."""
+"""What the scheduler says in Slack: its events as messages (words in `bot.blocks.notices`, with a
+picture beside one when given), and the runs it resumes after a restart (their progress message
+keeps updating and ends in the summary, like any other run's)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from slack_sdk import WebClient
 
+from bot.blocks.notices import connected_privately, notice_text
 from bot.blocks.run_message import progress_blocks, progress_text
 from bot.pictures import upload_png
 from bot.run_threads import ProgressMessage, SlackProgress, report_outcome
 from bot.services import BotServices
-from core.conversation.threads import find_run_thread, set_run_message
 from core.pipeline import ProgressEvent, RunOutcome
-from core.scheduler.notify import Picture
+from core.scheduler.notify import AccountConnected, ExecutionFailed, SchedulerEvent
+from core.usecases.requests import record_run_message, run_thread
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +29,9 @@ class _RunMessage:
 
 
 class SlackNotifier:
-    """The scheduler's `Notifier` for Slack, which also reports resumed runs: `run_progress`
-    edits the run's progress message (posting one in its thread if the run never got one) and
-    `run_finished` turns it into the summary, question or failure."""
+    """The scheduler's `Notifier` (`core.scheduler.notify`) for Slack. It also reports resumed
+    runs: `run_progress` edits the run's progress message (posting one in its thread if the run
+    never got one) and `run_finished` turns it into the summary, question or failure."""
 
     def __init__(self, client: WebClient, services: BotServices | None = None) -> None:
         self.client = client
@@ -38,41 +39,43 @@ class SlackNotifier:
         self._messages: dict[int, _RunMessage | None] = {}
         self._lock = threading.Lock()
 
-    def post(
-        self,
-        channel: str,
-        text: str,
-        *,
-        thread_ts: str | None = None,
-        picture: Picture | None = None,
-    ) -> str | None:
-        """The text first, then the picture in the same thread (under the message itself when
-        it started none): a failed upload is logged and the text stands alone."""
-        response = self.client.chat_postMessage(channel=channel, text=text, thread_ts=thread_ts)
-        ts = str(response.get("ts")) if response.get("ts") else None
+    def notify(self, event: SchedulerEvent) -> None:
+        """The event's message in its thread (or channel), then its picture in the same thread
+        (under the message itself when it started none): a failed upload is logged and the text
+        stands alone."""
+        where = event.where
+        response = self.client.chat_postMessage(
+            channel=where.channel, text=notice_text(event), thread_ts=where.thread_ts
+        )
+        if isinstance(event, AccountConnected):
+            self._tell_privately(event)
+        picture = event.picture if isinstance(event, ExecutionFailed) else None
         if picture is not None:
             upload_png(
                 self.client,
-                channel=channel,
-                thread_ts=thread_ts or ts,
+                channel=where.channel,
+                thread_ts=where.thread_ts or str(response.get("ts") or "") or None,
                 png=picture.png,
                 filename=picture.filename,
                 title=picture.title,
                 alt_text=picture.alt_text,
             )
-        return ts
 
-    def post_private(
-        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
-    ) -> None:
-        """An ephemeral message only `user` sees (in the thread when given); a failure (e.g.
+    def _tell_privately(self, event: AccountConnected) -> None:
+        """An ephemeral message only the connecting user sees (in the thread); a failure (e.g.
         the user left the channel) is logged: the message is not posted anywhere else."""
+        private = connected_privately(event)
+        if private is None:
+            return
+        where = event.where
         try:
             self.client.chat_postEphemeral(
-                channel=channel, user=user, text=text, thread_ts=thread_ts
+                channel=where.channel, user=event.user_id, text=private, thread_ts=where.thread_ts
             )
         except Exception:
-            log.warning("could not tell %s privately in %s", user, channel, exc_info=True)
+            log.warning(
+                "could not tell %s privately in %s", event.user_id, where.channel, exc_info=True
+            )
 
     def run_progress(self, event: ProgressEvent) -> None:
         run = self._message_of(event.run_id)
@@ -102,12 +105,11 @@ class SlackNotifier:
     def _load_or_post(self, run_id: int) -> _RunMessage | None:
         if self.services is None:
             return None
-        with self.services.session_factory.begin() as session:
-            run = find_run_thread(session=session, run_id=run_id)
-            if run is None or not run.channel_id:
-                return None
-            channel, thread_ts = run.channel_id, run.thread_ts
-            message_ts, request = run.message_ts, run.request
+        run = run_thread(self.services.session_factory, run_id)
+        if run is None or not run.channel_id:
+            return None
+        channel, thread_ts = run.channel_id, run.thread_ts
+        message_ts, request = run.message_ts, run.request
         if message_ts is None:
             # The process died before the progress message was posted: post it now.
             try:
@@ -121,6 +123,5 @@ class SlackNotifier:
                 log.warning("could not post the progress message of run %s", run_id, exc_info=True)
                 return None
             message_ts = str(posted["ts"])
-            with self.services.session_factory.begin() as session:
-                set_run_message(session=session, run_id=run_id, message_ts=message_ts)
+            record_run_message(self.services.session_factory, run_id=run_id, message_ts=message_ts)
         return _RunMessage(ProgressMessage(channel, message_ts), request)

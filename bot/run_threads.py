@@ -4,7 +4,6 @@ each step, then the summary (with a picture of the workflow) or the question or 
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,6 @@ from bot.blocks.credentials import (
 from bot.blocks.run_message import (
     failure_blocks,
     failure_text,
-    n8n_link,
     notice_text,
     progress_blocks,
     progress_text,
@@ -30,28 +28,22 @@ from bot.blocks.run_message import (
     summary_text,
 )
 from bot.channels import bot_scopes
-from bot.pictures import post_picture, version_layout
+from bot.pictures import post_picture
 from bot.services import BotServices
-from core.conversation.threads import (
-    ThreadTarget,
-    find_run_thread,
-    find_thread_target,
-    set_run_message,
-)
-from core.deploy.workflows import find_workflow, get_version
-from core.graph import text_outline, workflow_graph
-from core.kernel.errors import ClixenError, LLMNotConfigured, NotFound
-from core.kernel.vocabulary import IN_PROGRESS, RunKind, RunState
-from core.pipeline import (
-    ProgressEvent,
-    RunOutcome,
-    answer_question,
-    execute_run,
-    start_run,
-)
-from core.pipeline.credential_wait import credential_choices
+from core.conversation.threads import ThreadTarget
+from core.kernel.errors import NotFound, user_message
+from core.kernel.vocabulary import IN_PROGRESS, RunState
+from core.pipeline import ProgressEvent, RunOutcome, answer_question, execute_run
 from core.pipeline.resume import provide_credentials
-from core.workspace.projects import default_project
+from core.usecases import Actor
+from core.usecases.requests import (
+    record_run_message,
+    request_run,
+    run_summary,
+    run_thread,
+    waiting_for,
+)
+from core.usecases.requests import thread_target as find_thread
 
 log = logging.getLogger(__name__)
 
@@ -123,32 +115,20 @@ def start_request(
     `start_run` sanitises the request and checks the user may edit the project, before anything
     is posted; without `thread_ts` the run's thread is opened after that.
     """
-    if not services.settings.llm_configured or services.pipeline is None:
-        raise LLMNotConfigured()
-    with services.session_factory.begin() as session:
-        if workflow_id is not None:
-            wf = find_workflow(session=session, workflow_id=workflow_id)
-            if wf is None:
-                raise NotFound(f"There is no workflow #{workflow_id}.")
-            project_id = wf.project_id
-        else:
-            project_id = default_project(session=session, team_id=team_id, user_id=user_id).id
-    run, created = start_run(
+    started = request_run(
         services.pipeline,
-        team_id=team_id,
-        user_id=user_id,
-        project_id=project_id,
-        request=text,
-        kind=RunKind.edit if workflow_id is not None else RunKind.create,
-        workflow_id=workflow_id,
+        settings=services.settings,
+        actor=Actor(team_id, user_id),
+        text=text,
         idempotency_key=idempotency_key,
-        slack_channel_id=channel_id,
-        slack_thread_ts=thread_ts,
+        channel_id=channel_id,
+        thread_ts=thread_ts,
+        workflow_id=workflow_id,
         timezone=requester_timezone(client, user_id),
     )
-    if not created:
+    if not started.created:
         return None
-    request = run.request  # as sanitised
+    request = started.request  # as sanitised
     opened = None
     if thread_ts is None:
         root = client.chat_postMessage(channel=channel_id, text=request_root_text(user_id, request))
@@ -160,37 +140,34 @@ def start_request(
         blocks=progress_blocks(request=request, step="understanding"),
     )
     message_ts = str(message["ts"])
-    with services.session_factory.begin() as session:
-        recorded = set_run_message(
-            session=session, run_id=run.id, message_ts=message_ts, thread_ts=opened
-        )
-        assert recorded
+    record_run_message(
+        services.session_factory, run_id=started.run_id, message_ts=message_ts, thread_ts=opened
+    )
     services.submit(
         execute_in_background,
         services,
         client,
-        run.id,
+        started.run_id,
         ProgressMessage(channel_id, message_ts),
         request,
     )
-    return int(run.id)
+    return started.run_id
 
 
 def answer(
     services: BotServices, client: WebClient, *, run_id: int, user_id: str, text: str
 ) -> None:
     """Hand the user's reply to the run's pending question; the run carries on in the background."""
-    with services.session_factory.begin() as session:
-        run = find_run_thread(session=session, run_id=run_id)
-        assert run is not None
-        channel, message_ts, request = run.channel_id, run.message_ts, run.request
+    run = run_thread(services.session_factory, run_id)
+    assert run is not None
+    channel, message_ts, request = run.channel_id, run.message_ts, run.request
     if not channel or not message_ts:
         return
     message = ProgressMessage(channel, message_ts)
     progress = SlackProgress(client, channel, message_ts, request)
 
     def work() -> RunOutcome:
-        return answer_question(services.pipeline, run_id, text, progress, user_id=user_id)
+        return answer_question(services.require_pipeline(), run_id, text, progress, user_id=user_id)
 
     services.submit(_drive, services, client, run_id, message, request, work)
 
@@ -206,11 +183,10 @@ def give_credentials(
 ) -> None:
     """A secret was stored or picked for a run waiting for credentials: bind, test and deploy it
     on a run worker, then show the outcome in the run's message."""
-    with services.session_factory.begin() as session:
-        run = find_run_thread(session=session, run_id=run_id)
-        if run is None:
-            raise NotFound(f"There is no request {run_id}.")
-        channel, message_ts, request = run.channel_id, run.message_ts, run.request
+    run = run_thread(services.session_factory, run_id)
+    if run is None:
+        raise NotFound(f"There is no request {run_id}.")
+    channel, message_ts, request = run.channel_id, run.message_ts, run.request
     if not channel or not message_ts:
         return
     message = ProgressMessage(channel, message_ts)
@@ -218,7 +194,7 @@ def give_credentials(
 
     def work() -> RunOutcome:
         return provide_credentials(
-            services.pipeline,
+            services.require_pipeline(),
             run_id,
             chosen=chosen,
             team_id=team_id,
@@ -231,9 +207,7 @@ def give_credentials(
 
 def credential_asks(services: BotServices, outcome: RunOutcome) -> list[CredentialAsk]:
     """What the waiting run's message asks for, with the project's secrets of each type."""
-    choices = credential_choices(
-        services.session_factory, outcome.run_id, list(outcome.credentials_needed)
-    )
+    choices = waiting_for(services.session_factory, outcome)
     return [
         CredentialAsk(node=c.node, types=c.types, existing=c.existing, posts_as_bot=c.posts_as_bot)
         for c in choices
@@ -251,7 +225,7 @@ def execute_in_background(
         run_id,
         message,
         request,
-        lambda: execute_run(services.pipeline, run_id, progress),
+        lambda: execute_run(services.require_pipeline(), run_id, progress),
     )
 
 
@@ -265,23 +239,20 @@ def _drive(
 ) -> None:
     try:
         outcome = work()
-    except ClixenError as e:  # e.g. an answer to a question that was already answered
-        client.chat_postMessage(
-            channel=message.channel,
-            thread_ts=_thread_of(services, run_id),
-            text=notice_text(str(e)),
-        )
-        return
     except Exception as e:
-        error_id = uuid.uuid4().hex[:8]
-        log.error("run %s failed unexpectedly (error id %s)", run_id, error_id, exc_info=e)
+        told = user_message(e, log=log, where=f"run {run_id}")
+        if told.error_id is None:  # e.g. an answer to a question that was already answered
+            client.chat_postMessage(
+                channel=message.channel,
+                thread_ts=_thread_of(services, run_id),
+                text=notice_text(told.text),
+            )
+            return
         client.chat_update(
             channel=message.channel,
             ts=message.ts,
             text="The run failed.",
-            blocks=failure_blocks(
-                request=request, error=f"an internal error (id {error_id})", needs_review=True
-            ),
+            blocks=failure_blocks(request=request, error=told.text, needs_review=True),
         )
         return
     if outcome.state in IN_PROGRESS:
@@ -333,64 +304,47 @@ def report_outcome(
             ),
         )
         return
-    with services.session_factory.begin() as session:
-        wf = find_workflow(session=session, workflow_id=outcome.workflow_id)
-        assert wf is not None
-        name, n8n_id, thread = wf.name, wf.n8n_workflow_id, wf.slack_thread_ts
-        payload = get_version(
-            session=session, workflow_id=wf.id, version=outcome.version
-        ).json_payload
-        layout = version_layout(
-            session,
-            workflow_id=wf.id,
-            version=outcome.version,
-            title=f"{name} · v{outcome.version}",
-        )
-    graph = workflow_graph(payload)
-    outline = text_outline(graph)
-    has_webhook = any(t.endswith(".webhook") for t in graph.types.values())
-    base = services.n8n_base_url()
-    url = n8n_link(base, n8n_id) if base and n8n_id else None
+    summary = run_summary(services.session_factory, settings=services.settings, outcome=outcome)
     client.chat_update(
         channel=message.channel,
         ts=message.ts,
-        text=summary_text(name, outcome.version),
+        text=summary_text(summary.name, summary.version),
         blocks=summary_blocks(
-            workflow_id=outcome.workflow_id,
-            name=name,
-            version=outcome.version,
-            description=outcome.summary,
-            outline=outline,
-            has_webhook=has_webhook,
-            n8n_url=url,
+            workflow_id=summary.workflow_id,
+            name=summary.name,
+            version=summary.version,
+            description=summary.description,
+            outline=summary.outline,
+            n8n_url=summary.n8n_url,
         ),
     )
-    # An edit's picture marks what changed since the version it replaced (see bot.pictures).
+    # An edit's picture marks what changed since the version it replaced.
     post_picture(
         client,
         channel=message.channel,
-        thread_ts=thread or _thread_of(services, outcome.run_id),
-        layout=layout,
-        filename=f"workflow-{outcome.workflow_id}-v{outcome.version}.png",
-        alt_text=" ; ".join(outline),
+        thread_ts=summary.thread_ts,
+        layout=summary.picture,
+        filename=f"workflow-{summary.workflow_id}-v{summary.version}.png",
+        alt_text=" ; ".join(summary.outline),
     )
 
 
 def _thread_of(services: BotServices, run_id: int) -> str | None:
-    with services.session_factory.begin() as session:
-        run = find_run_thread(session=session, run_id=run_id)
-        return run.thread_ts if run else None
+    run = run_thread(services.session_factory, run_id)
+    return run.thread_ts if run else None
 
 
 def thread_target(
-    services: BotServices, *, team_id: str, channel: str, thread_ts: str
+    services: BotServices, *, team_id: str, user_id: str, channel: str, thread_ts: str
 ) -> ThreadTarget | None:
     """What a reply in this thread is about: ("answer", run id) for a run waiting on a question,
     ("edit", workflow id) for a workflow made in this thread, else None."""
-    with services.session_factory.begin() as session:
-        return find_thread_target(
-            session=session, team_id=team_id, channel_id=channel, thread_ts=thread_ts
-        )
+    return find_thread(
+        services.session_factory,
+        actor=Actor(team_id, user_id),
+        channel_id=channel,
+        thread_ts=thread_ts,
+    )
 
 
 def requester_timezone(client: WebClient, user_id: str) -> str | None:

@@ -11,8 +11,12 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.pools import WorkerPool
+from core.kernel.errors import LLMNotConfigured, SettingsError
 from core.kernel.metrics import RUNS_WAITING
 from core.kernel.settings import Settings
+from core.n8n import N8nClient
+from core.observability.readiness import ReadinessProbe
+from core.pipeline import PipelineServices
 
 log = logging.getLogger(__name__)
 
@@ -35,17 +39,18 @@ class BotServices:
     worker pools that do everything after a request was acknowledged.
 
     `pipeline` is the core pipeline's services object (LLM, n8n, validators); None when the
-    process only serves dashboards.
+    process only serves dashboards (`require_pipeline` then says what to set). Built whole by
+    `bot.cli.build_bot_services`, never changed after.
     """
 
     settings: Settings
     session_factory: sessionmaker[Session]
-    pipeline: Any = None
-    n8n: Any = None
+    pipeline: PipelineServices | None = None
+    n8n: N8nClient | None = None
     run_workers: int = DEFAULT_RUN_WORKERS
     intake_workers: int = DEFAULT_INTAKE_WORKERS
     # This replica's readiness (core.observability.readiness); None: not checked.
-    readiness: Any = None
+    readiness: ReadinessProbe | None = None
     # Both pools run each task in its submitter's context: a request's log fields follow it.
     _executor: WorkerPool | None = field(default=None, repr=False)
     _intake: WorkerPool | None = field(default=None, repr=False)
@@ -112,6 +117,18 @@ class BotServices:
         future = self.intake.submit(fn, *args, **kwargs)
         future.add_done_callback(_log_failure)
         return future
+
+    def require_pipeline(self) -> PipelineServices:
+        """The pipeline's services; LLMNotConfigured (saying what to set) when there are none."""
+        if self.pipeline is None:
+            raise LLMNotConfigured()
+        return self.pipeline
+
+    def require_n8n(self) -> N8nClient:
+        """The n8n client; SettingsError naming N8N_URL / N8N_API_KEY when there is none."""
+        if self.n8n is None:
+            raise SettingsError(["N8N_URL and N8N_API_KEY are needed for this."])
+        return self.n8n
 
     def n8n_base_url(self) -> str | None:
         """Where users open workflows: N8N_PUBLIC_URL, else N8N_URL."""

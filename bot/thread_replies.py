@@ -9,7 +9,6 @@ from slack_sdk import WebClient
 
 from bot.blocks.thread_replies import (
     PendingEdit,
-    WorkflowFacts,
     acknowledgement_text,
     answer_blocks,
     answer_text,
@@ -20,9 +19,10 @@ from bot.blocks.thread_replies import (
 from bot.run_threads import start_request
 from bot.services import BotServices
 from core.conversation.intent import ReplyIntent, classify_reply
-from core.deploy.workflows import get_workflow, head_version
-from core.graph import text_outline, workflow_graph
 from core.kernel.errors import PermissionDenied
+from core.usecases import Actor
+from core.usecases.workflows import WorkflowFacts
+from core.usecases.workflows import workflow_facts as facts_of
 
 
 def reply_in_workflow_thread(
@@ -102,20 +102,6 @@ def workflow_facts(
     services: BotServices, *, team_id: str, user_id: str, workflow_id: int
 ) -> WorkflowFacts:
     """What is known about the workflow, for anyone who may see it."""
-    with services.session_factory.begin() as session:
-        wf = get_workflow(
-            session=session, workflow_id=workflow_id, team_id=team_id, user_id=user_id
-        )
-        head = head_version(session=session, workflow_id=wf.id)
-        outline = text_outline(workflow_graph(dict(head.json_payload))) if head else []
-        last_at = wf.last_execution_at
-        return WorkflowFacts(
-            id=wf.id,
-            name=wf.name,
-            version=wf.head_version,
-            status=str(wf.status),
-            description=wf.description,
-            outline=outline,
-            last_execution_status=wf.last_execution_status,
-            last_execution_at=f"{last_at:%Y-%m-%d %H:%M} UTC" if last_at else None,
-        )
+    return facts_of(
+        services.session_factory, actor=Actor(team_id, user_id), workflow_id=workflow_id
+    )

@@ -22,8 +22,10 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
-from core.kernel.errors import ClixenError, SettingsError
+from core.kernel.errors import ClixenError, SettingsError, user_message
 from core.kernel.logging import configure_logging
+
+log = logging.getLogger(__name__)
 
 # Subcommand modules inside core, in the order they appear in --help.
 COMMAND_MODULES: list[str] = [
@@ -75,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(e), file=sys.stderr)
         return 2
     except ClixenError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {user_message(e, log=log, where=str(args.command)).text}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

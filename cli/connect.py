@@ -10,8 +10,7 @@ import sys
 import time
 from typing import Any
 
-from cli.context import cli_actor, cli_n8n, cli_session_factory, project_for
-from core.kernel.vocabulary import Role
+from cli.context import cli_actor, cli_n8n, cli_session_factory
 
 SERVICES_HELP = (
     "google-sheets, gmail, google-drive, google-calendar, outlook, excel, teams, hubspot, oauth2"
@@ -68,20 +67,20 @@ def _secret_from_stdin() -> str:
 
 
 def _app_set(args: argparse.Namespace) -> int:
-    from core.connect import set_oauth_app
-    from core.credentials.secrets import secret_key
     from core.kernel.settings import get_settings
+    from core.usecases.accounts import register_oauth_app
 
-    key = secret_key(get_settings())
+    settings = get_settings()
+    settings.require("CLIXEN_SECRET_KEY")  # before the secret is asked for
     client_secret = _secret_from_stdin()
-    with cli_session_factory() as factory, factory.begin() as session:
-        info = set_oauth_app(
-            session=session,
+    with cli_session_factory() as factory:
+        info = register_oauth_app(
+            factory,
+            settings=settings,
+            actor=cli_actor(),
             provider=args.provider,
             client_id=args.client_id,
             client_secret=client_secret,
-            key=key,
-            actor=cli_actor().user_id,
             auth_url=args.auth_url,
             token_url=args.token_url,
             scope=args.scope,
@@ -100,10 +99,10 @@ def _callback_url() -> str:
 
 
 def _app_list(args: argparse.Namespace) -> int:
-    from core.connect import list_oauth_apps
+    from core.usecases.accounts import oauth_apps
 
-    with cli_session_factory() as factory, factory() as session:
-        apps = list_oauth_apps(session=session)
+    with cli_session_factory() as factory:
+        apps = oauth_apps(factory)
     if not apps:
         print("No OAuth app yet: clixen oauth-app set google --client-id … --client-secret-stdin")
     for app in apps:
@@ -113,26 +112,21 @@ def _app_list(args: argparse.Namespace) -> int:
 
 
 def _connect(args: argparse.Namespace) -> int:
-    from core.connect import create_link
     from core.kernel.settings import get_settings
+    from core.usecases.accounts import connect_account
 
     settings = get_settings()
-    actor = cli_actor()
     with cli_session_factory() as factory:
-        with factory.begin() as session:
-            project = project_for(
-                session=session, actor=actor, name=args.project, at_least=Role.editor
-            )
-            link = create_link(
-                session=session,
-                team_id=actor.team_id,
-                user_id=actor.user_id,
-                project_id=project.id,
-                service=args.service,
-                public_url=settings.public_url,
-                run_id=args.run,
-            )
-        print(f"Open this link to connect {link.service.label} to project {project.name}")
+        made = connect_account(
+            factory,
+            settings=settings,
+            actor=cli_actor(),
+            service=args.service,
+            run_id=args.run,
+            project=args.project,
+        )
+        link = made.link
+        print(f"Open this link to connect {link.service.label} to project {made.project}")
         print(f"(single use, valid until {link.expires_at:%H:%M} UTC):\n{link.url}")
         if not args.wait:
             print("`clixen serve` binds the account after consent and resumes waiting runs.")
@@ -172,14 +166,13 @@ def _wait_and_resume(settings: Any, factory: Any, until: Any) -> int:
 
 
 def _accounts(args: argparse.Namespace) -> int:
-    from core.connect import list_accounts
+    from core.usecases.accounts import accounts
 
-    with cli_session_factory() as factory, factory() as session:
-        project = project_for(session=session, actor=cli_actor(), name=args.project)
-        accounts = list_accounts(session=session, project_id=project.id)
-    if not accounts:
-        print(f"No connected account in project {project.name}: clixen connect SERVICE")
-    for a in accounts:
+    with cli_session_factory() as factory:
+        project, listed = accounts(factory, actor=cli_actor(), project=args.project)
+    if not listed:
+        print(f"No connected account in project {project}: clixen connect SERVICE")
+    for a in listed:
         used = f"{a.last_used_at:%Y-%m-%d %H:%M}" if a.last_used_at else "never"
         state = "NEEDS RECONNECT" if a.needs_reconnect else "ok"
         print(
@@ -190,18 +183,11 @@ def _accounts(args: argparse.Namespace) -> int:
 
 
 def _disconnect(args: argparse.Namespace) -> int:
-    from core.connect import disconnect
+    from core.usecases.accounts import disconnect_account
 
-    actor = cli_actor()
-    with cli_session_factory() as factory, cli_n8n() as n8n, factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project)
-        info = disconnect(
-            session=session,
-            n8n=n8n,
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            project_id=project.id,
-            service=args.service,
+    with cli_session_factory() as factory, cli_n8n() as n8n:
+        project, info = disconnect_account(
+            factory, n8n=n8n, actor=cli_actor(), service=args.service, project=args.project
         )
-    print(f"{info.label} disconnected from project {project.name} (its n8n credential deleted).")
+    print(f"{info.label} disconnected from project {project} (its n8n credential deleted).")
     return 0

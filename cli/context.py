@@ -14,14 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.kernel.errors import InvalidInput, NotFound, SettingsError
-from core.kernel.vocabulary import Role
+from core.kernel.errors import InvalidInput, SettingsError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
-    from core.kernel.models import Project
     from core.n8n import N8nClient
     from core.workspace.projects import Actor
 
@@ -91,32 +89,6 @@ def cli_n8n() -> Iterator[N8nClient]:
 
     with N8nClient.from_settings(get_settings()) as client:
         yield client
-
-
-def project_for(
-    *, session: Session, actor: Actor, name: str | None, at_least: Role = Role.viewer
-) -> Project:
-    """The project named `name`, or the actor's active project; the actor's role in it must be
-    at least `at_least` (PermissionDenied otherwise)."""
-    from core.workspace.projects import default_project, get_project_by_name, require_role
-
-    if name is None:
-        project = default_project(session=session, team_id=actor.team_id, user_id=actor.user_id)
-    else:
-        found = get_project_by_name(session=session, team_id=actor.team_id, name=name)
-        if found is None:
-            raise NotFound(
-                f"There is no project called {name!r}. Create it: clixen project create NAME"
-            )
-        project = found
-    require_role(
-        session=session,
-        project_id=project.id,
-        team_id=actor.team_id,
-        user_id=actor.user_id,
-        at_least=at_least,
-    )
-    return project
 
 
 def read_workflow_file(path: Path) -> dict[str, Any]:

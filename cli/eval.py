@@ -96,46 +96,39 @@ def evaluate(
 ) -> list[dict[str, Any]]:
     """One result row per request, run in a new project that is removed afterwards (with what
     it deployed) unless `keep`."""
-    from core.kernel.models import PipelineRun
-    from core.pipeline import RunContext, execute_run, start_run
-    from core.workspace.projects import create_project
+    from core.kernel.settings import get_settings
+    from core.pipeline import RunContext, execute_run, get_run
+    from core.usecases.projects import create_project
+    from core.usecases.requests import request_run
 
     actor = cli_actor()
-    with services.session_factory.begin() as session:
-        project = create_project(
-            session=session,
-            team_id=actor.team_id,
-            name=f"eval-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10_000}",
-            creator_user_id=actor.user_id,
-        )
-        project_id, project_name = project.id, project.name
+    project = create_project(
+        services.session_factory,
+        actor=actor,
+        name=f"eval-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10_000}",
+    )
+    project_id, project_name = project.id, project.name
     rows: list[dict[str, Any]] = []
     deployed: list[str] = []
     try:
         for request in requests:
             events: list[ProgressEvent] = []
             started = time.monotonic()
-            created, _ = start_run(
-                services,
-                team_id=actor.team_id,
-                user_id=actor.user_id,
-                project_id=project_id,
-                request=request,
+            created = request_run(
+                services, settings=get_settings(), actor=actor, text=request, project=project_name
             )
-            outcome = execute_run(services, created.id, events.append)
+            outcome = execute_run(services, created.run_id, events.append)
             seconds = time.monotonic() - started
             if outcome.n8n_workflow_id:
                 deployed.append(outcome.n8n_workflow_id)
-            with services.session_factory() as session:
-                stored = session.get(PipelineRun, created.id)
-                context = RunContext.of(stored.context if stored is not None else None)
+            context = RunContext.of(get_run(services, created.run_id).context)
             steps = [str(e.step) for e in events]
             first_deploy = steps.index("deploying") if "deploying" in steps else None
             execution = context.last_execution
             rows.append(
                 {
                     "request": request,
-                    "run_id": created.id,
+                    "run_id": created.run_id,
                     "n8n_workflow_id": outcome.n8n_workflow_id,
                     "first_reply_valid": first_deploy is not None
                     and "repairing" not in steps[:first_deploy],
@@ -158,18 +151,15 @@ def evaluate(
 
 
 def _clean_up(services: PipelineServices, project_id: int, n8n_ids: list[str]) -> None:
-    from sqlalchemy import delete
-
     from core.kernel.errors import ClixenError
-    from core.kernel.models import Project
+    from core.usecases.projects import discard_project
 
     for n8n_id in n8n_ids:
         try:
             services.n8n.delete_workflow(n8n_id)
         except ClixenError as e:
             print(f"could not delete n8n workflow {n8n_id}: {e}", file=sys.stderr)
-    with services.session_factory.begin() as session:
-        session.execute(delete(Project).where(Project.id == project_id))
+    discard_project(services.session_factory, actor=cli_actor(), project_id=project_id)
 
 
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:

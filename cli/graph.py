@@ -9,15 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.context import (
-    cli_actor,
-    cli_n8n,
-    cli_session_factory,
-    project_for,
-    read_runnable_workflow,
-)
-from core.kernel.errors import InvalidInput, NotFound
-from core.kernel.vocabulary import Role
+from cli.context import cli_actor, cli_n8n, cli_session_factory, read_runnable_workflow
+from core.kernel.errors import InvalidInput
 
 if TYPE_CHECKING:
     from core.graph import Marks
@@ -57,21 +50,15 @@ def _is_file(ref: str) -> bool:
 
 def _stored(args: argparse.Namespace, version: int | None) -> tuple[dict[str, Any], str]:
     """(JSON, title) of a stored version of the named workflow (the current one by default)."""
-    from core.deploy.workflows import get_version, head_version, resolve_workflow
+    from core.usecases.versions import find_workflow_id, stored_version
 
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = project_for(
-            session=session, actor=cli_actor(), name=args.project, at_least=Role.viewer
+    actor = cli_actor()
+    with cli_session_factory() as factory:
+        workflow_id = find_workflow_id(
+            factory, actor=actor, ref=args.workflow, project=args.project
         )
-        wf = resolve_workflow(session=session, project_id=project.id, ref=args.workflow)
-        v = (
-            get_version(session=session, workflow_id=wf.id, version=version)
-            if version is not None
-            else head_version(session=session, workflow_id=wf.id)
-        )
-        if v is None:
-            raise NotFound(f"Workflow #{wf.id} {wf.name!r} has no version yet.")
-        return dict(v.json_payload), f"{wf.name} · v{v.version}"
+        stored = stored_version(factory, actor=actor, workflow_id=workflow_id, version=version)
+    return stored.payload, stored.title
 
 
 def _graph(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
-from cli.context import cli_actor, cli_n8n, cli_session_factory, project_for
+from cli.context import cli_actor, cli_n8n, cli_session_factory
 from core.kernel.errors import InvalidInput, LLMNotConfigured
 from core.kernel.vocabulary import IN_PROGRESS, RunKind, RunState
 
@@ -176,33 +176,33 @@ def _edit(args: argparse.Namespace) -> int:
 
 
 def _start(args: argparse.Namespace, *, kind: RunKind) -> int:
-    from core.deploy.workflows import resolve_workflow
-    from core.pipeline import execute_run, start_run
+    from core.kernel.settings import get_settings
+    from core.pipeline import execute_run
+    from core.usecases.requests import request_run
+    from core.usecases.versions import find_workflow_id
 
     actor = cli_actor()
     sample = _sample(args)
     try:
         with _services(watch_s=args.watch) as services:
-            with services.session_factory.begin() as session:
-                project = project_for(session=session, actor=actor, name=args.project)
-                project_id = project.id
-                workflow_id = None
-                if kind == RunKind.edit:
-                    workflow_id = resolve_workflow(
-                        session=session, project_id=project_id, ref=args.workflow
-                    ).id
-            run, _ = start_run(
+            workflow_id = (
+                find_workflow_id(
+                    services.session_factory, actor=actor, ref=args.workflow, project=args.project
+                )
+                if kind == RunKind.edit
+                else None
+            )
+            started = request_run(
                 services,
-                team_id=actor.team_id,
-                user_id=actor.user_id,
-                project_id=project_id,
-                request=args.request,
-                kind=kind,
+                settings=get_settings(),
+                actor=actor,
+                text=args.request,
                 workflow_id=workflow_id,
+                project=args.project,
                 test_sample=sample,
             )
-            print(f"[run {run.id}] started ({kind})", flush=True)
-            outcome = execute_run(services, run.id, _print_progress)
+            print(f"[run {started.run_id}] started ({kind})", flush=True)
+            outcome = execute_run(services, started.run_id, _print_progress)
             return _finish(services, outcome, no_input=args.no_input)
     except LLMNotConfigured as e:
         return _llm_missing(e)
@@ -228,43 +228,39 @@ def _answer(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from core.pipeline import list_runs
+    from core.usecases.requests import runs as list_runs
 
-    actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
-        project_id = None
-        if args.project:
-            project_id = project_for(session=session, actor=actor, name=args.project).id
-        runs = list_runs(
-            session=session,
-            team_id=actor.team_id,
-            project_id=project_id,
+    with cli_session_factory() as factory:
+        found = list_runs(
+            factory,
+            actor=cli_actor(),
+            project=args.project,
             state=args.state,
-            limit=max(1, min(args.limit, 200)),
+            limit=args.limit,
         )
-        if not runs:
-            print("no runs")
-            return EXIT_OK
-        for r in runs:
-            row = {
-                "id": r.id,
-                "state": r.state,
-                "kind": r.kind,
-                "workflow_id": r.workflow_id,
-                "repairs": r.total_repairs,
-                "tokens": r.prompt_tokens + r.completion_tokens,
-                "needs_review": r.needs_review,
-                "created_at": r.created_at.isoformat() if r.created_at else None,
-                "request": r.request,
-            }
-            if args.json:
-                print(json.dumps(row))
-                continue
-            request = r.request if len(r.request) <= 60 else r.request[:59] + "…"
-            flag = " needs-review" if r.needs_review else ""
-            live = " (in progress)" if r.state in IN_PROGRESS else ""
-            print(
-                f"{r.id:>5}  {r.state:<15} {r.kind:<6} wf={r.workflow_id or '-':<5} "
-                f"repairs={r.total_repairs} tokens={row['tokens']}{flag}{live}  {request}"
-            )
+    if not found:
+        print("no runs")
+        return EXIT_OK
+    for r in found:
+        row = {
+            "id": r.id,
+            "state": r.state,
+            "kind": r.kind,
+            "workflow_id": r.workflow_id,
+            "repairs": r.total_repairs,
+            "tokens": r.prompt_tokens + r.completion_tokens,
+            "needs_review": r.needs_review,
+            "created_at": r.created_at.isoformat() if r.created_at else None,
+            "request": r.request,
+        }
+        if args.json:
+            print(json.dumps(row))
+            continue
+        request = r.request if len(r.request) <= 60 else r.request[:59] + "…"
+        flag = " needs-review" if r.needs_review else ""
+        live = " (in progress)" if r.state in IN_PROGRESS else ""
+        print(
+            f"{r.id:>5}  {r.state:<15} {r.kind:<6} wf={r.workflow_id or '-':<5} "
+            f"repairs={r.total_repairs} tokens={row['tokens']}{flag}{live}  {request}"
+        )
     return EXIT_OK

@@ -1,4 +1,5 @@
-"""`clixen project list|create|use|add-member`: the CLI's project switcher."""
+"""`clixen project list|create|use|add-member|remove-member`: the CLI's project switcher, each
+command one use case (`core.usecases.projects`, `core.usecases.dashboard`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import argparse
 from typing import Any
 
 from cli.context import cli_actor, cli_session_factory
-from core.kernel.errors import NotFound
-from core.kernel.vocabulary import Role
+
+ROLES = ("viewer", "editor", "owner")
 
 
 def register(sub: Any) -> None:
@@ -25,62 +26,61 @@ def register(sub: Any) -> None:
     member = psub.add_parser("add-member", help="add a member or change their role (owners)")
     member.add_argument("name", help="project name")
     member.add_argument("user", help="user id, e.g. cli:alice or a Slack user id")
-    member.add_argument("role", choices=[r.name for r in Role])
+    member.add_argument("role", choices=ROLES)
     member.set_defaults(func=_add_member)
+    remove = psub.add_parser(
+        "remove-member", help="remove a member; they stay out until added back (owners)"
+    )
+    remove.add_argument("name", help="project name")
+    remove.add_argument("user", help="user id, e.g. cli:alice or a Slack user id")
+    remove.set_defaults(func=_remove_member)
 
 
 def _list(args: argparse.Namespace) -> int:
-    from core.workspace.projects import default_project, list_projects
+    from core.usecases.dashboard import project_list
 
-    actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
-        active = default_project(session=session, team_id=actor.team_id, user_id=actor.user_id)
-        for project, role in list_projects(
-            session=session, team_id=actor.team_id, user_id=actor.user_id
-        ):
-            mark = "*" if project.id == active.id else " "
-            print(f"{mark} {project.name}  ({role.name})")
+    with cli_session_factory() as factory:
+        listed = project_list(factory, actor=cli_actor())
+    for project in listed.projects:
+        mark = "*" if project.id == listed.active.id else " "
+        print(f"{mark} {project.name}  ({project.role.name})")
     return 0
 
 
 def _create(args: argparse.Namespace) -> int:
-    from core.workspace.projects import create_project
+    from core.usecases.projects import create_project
 
-    actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = create_project(
-            session=session, team_id=actor.team_id, name=args.name, creator_user_id=actor.user_id
-        )
-        print(f"created project {project.name!r}; you are its owner")
+    with cli_session_factory() as factory:
+        project = create_project(factory, actor=cli_actor(), name=args.name)
+    print(f"created project {project.name!r}; you are its owner")
     return 0
 
 
 def _use(args: argparse.Namespace) -> int:
-    from core.workspace.projects import switch_project
+    from core.usecases.dashboard import project_list
 
-    actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = switch_project(
-            session=session, team_id=actor.team_id, user_id=actor.user_id, name=args.name
-        )
-        print(f"active project: {project.name}")
+    with cli_session_factory() as factory:
+        listed = project_list(factory, actor=cli_actor(), switch_to=args.name)
+    print(f"active project: {listed.active.name}")
     return 0
 
 
 def _add_member(args: argparse.Namespace) -> int:
-    from core.workspace.projects import add_member, get_project_by_name
+    from core.usecases.projects import set_member
 
-    actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = get_project_by_name(session=session, team_id=actor.team_id, name=args.name)
-        if project is None:
-            raise NotFound(f"There is no project called {args.name!r}.")
-        member = add_member(
-            session=session,
-            project_id=project.id,
-            actor_user_id=actor.user_id,
-            user_id=args.user,
-            role=Role.parse(args.role),
+    with cli_session_factory() as factory:
+        done = set_member(
+            factory, actor=cli_actor(), project=args.name, user_id=args.user, role=args.role
         )
-        print(f"{member.user_id} is now {member.role} of {project.name!r}")
+    assert done.role is not None
+    print(f"{done.user_id} is now {done.role.name} of {done.project!r}")
+    return 0
+
+
+def _remove_member(args: argparse.Namespace) -> int:
+    from core.usecases.projects import remove_member
+
+    with cli_session_factory() as factory:
+        done = remove_member(factory, actor=cli_actor(), project=args.name, user_id=args.user)
+    print(f"{done.user_id} is no longer a member of {done.project!r}")
     return 0

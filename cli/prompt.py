@@ -78,20 +78,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _project_inputs(name: str) -> tuple[list[str], Any]:
     """The secret names and node policy of project `name` (the CLI user must be a member)."""
-    from sqlalchemy import select
+    from cli.context import cli_actor, cli_session_factory
+    from core.usecases.requests import prompt_inputs
 
-    from cli.context import cli_actor, cli_session_factory, project_for
-    from core.kernel.models import Secret
-    from core.workspace.policy import policy_for_project
-
-    with cli_session_factory() as factory, factory() as session:
-        project = project_for(session=session, actor=cli_actor(), name=name)
-        names = list(
-            session.scalars(
-                select(Secret.name).where(Secret.project_id == project.id).order_by(Secret.name)
-            )
-        )
-        return names, policy_for_project(session=session, project_id=project.id)
+    with cli_session_factory() as factory:
+        found = prompt_inputs(factory, actor=cli_actor(), project=name)
+    return found.secret_names, found.policy
 
 
 def _summary(found: Retrieval, tokens: int, *, templates: bool) -> str:

@@ -19,15 +19,11 @@ from cli.context import (
     cli_actor,
     cli_n8n,
     cli_session_factory,
-    project_for,
     read_runnable_workflow,
 )
 from core.kernel.errors import InvalidInput
-from core.kernel.vocabulary import Role
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
     from core.run_now import RunNowReport
 
 FIRST_ITEM_COLUMN = 70
@@ -66,26 +62,6 @@ def _workflow_file(args: argparse.Namespace) -> dict[str, Any] | None:
     if args.workflow.endswith(".json") and path.is_file():
         return read_runnable_workflow(path)
     return None
-
-
-def _workflow(
-    args: argparse.Namespace, factory: sessionmaker[Session], workflow: dict[str, Any] | None
-) -> tuple[int, dict[str, Any]]:
-    """(project id, workflow JSON): a file runs in the given or active project, a workflow in
-    its own; the user must be an editor there."""
-    from core.deploy.workflows import head_version, resolve_workflow
-    from core.kernel.errors import NotFound
-
-    actor = cli_actor()
-    with factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project, at_least=Role.editor)
-        if workflow is not None:
-            return project.id, workflow
-        wf = resolve_workflow(session=session, project_id=project.id, ref=args.workflow)
-        version = head_version(session=session, workflow_id=wf.id)
-        if version is None:
-            raise NotFound(f"#{wf.id} {wf.name!r} has no version to test yet.")
-        return project.id, dict(version.json_payload)
 
 
 def _confirm(effects: list[tuple[str, str]], yes: bool) -> bool:
@@ -130,24 +106,34 @@ def report_table(report: RunNowReport) -> list[str]:
 
 def _test(args: argparse.Namespace) -> int:
     from core.kernel.settings import get_settings
-    from core.run_now import outside_effects, run_now
+    from core.usecases.run_now import file_target, run_now_target, run_workflow_now
+    from core.usecases.versions import find_workflow_id
 
     sample = _sample(args.sample)
     from_file = _workflow_file(args)
+    actor = cli_actor()
     with cli_session_factory() as factory:
-        project_id, workflow = _workflow(args, factory, from_file)
-        if not _confirm(outside_effects(workflow), args.yes):
+        if from_file is not None:
+            name = str(from_file.get("name") or Path(args.workflow).stem)
+            target = file_target(
+                factory, actor=actor, project=args.project, workflow=from_file, name=name
+            )
+        else:
+            workflow_id = find_workflow_id(
+                factory, actor=actor, ref=args.workflow, project=args.project
+            )
+            target = run_now_target(factory, actor=actor, workflow_id=workflow_id)
+        if not _confirm(target.effects, args.yes):
             return 1
         with cli_n8n() as n8n:
-            report = run_now(
-                session_factory=factory,
+            done = run_workflow_now(
+                factory,
                 n8n=n8n,
-                project_id=project_id,
-                workflow=workflow,
+                settings=get_settings(),
+                target=target,
                 sample=sample,
                 timeout_s=args.timeout,
-                settings=get_settings(),
             )
-    for line in report_table(report):
+    for line in report_table(done.report):
         print(line)
-    return 0 if report.ok else 1
+    return 0 if done.report.ok else 1

@@ -109,8 +109,8 @@ def _migrated_session_factory(settings: Settings) -> Any:
 
 
 def _scheduler_run(args: argparse.Namespace) -> int:
+    from cli.notifier import PrintNotifier
     from core.kernel.settings import get_settings
-    from core.scheduler.notify import PrintNotifier
     from core.scheduler.runner import default_jobs, start_scheduler
 
     settings = get_settings()
@@ -143,33 +143,29 @@ def _scheduler_run(args: argparse.Namespace) -> int:
 def _jobs(args: argparse.Namespace) -> int:
     from core.kernel import db
     from core.kernel.settings import get_settings
-    from core.scheduler.locks import recent_job_runs
+    from core.usecases.operations import job_runs
 
     settings = get_settings()
     engine = db.make_engine(settings.database_url)
-    factory = db.make_session_factory(engine)
-    with factory() as session:
-        rows = recent_job_runs(session=session, job=args.job, limit=args.limit)
-        for r in rows:
-            if args.json:
-                print(
-                    json.dumps(
-                        {
-                            "job": r.job,
-                            "tick": r.tick,
-                            "runner": r.runner,
-                            "started_at": r.started_at.isoformat(),
-                            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
-                            "ok": r.ok,
-                            "summary": r.summary,
-                        }
-                    )
+    rows = job_runs(db.make_session_factory(engine), job=args.job, limit=args.limit)
+    for r in rows:
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "job": r.job,
+                        "tick": r.tick,
+                        "runner": r.runner,
+                        "started_at": r.started_at.isoformat(),
+                        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                        "ok": r.ok,
+                        "summary": r.summary,
+                    }
                 )
-            else:
-                state = "running" if r.ok is None else ("ok" if r.ok else "FAILED")
-                print(
-                    f"{r.started_at:%Y-%m-%d %H:%M:%S} {r.job:16} {r.tick:26} {state:8} {r.runner}"
-                )
+            )
+        else:
+            state = "running" if r.ok is None else ("ok" if r.ok else "FAILED")
+            print(f"{r.started_at:%Y-%m-%d %H:%M:%S} {r.job:16} {r.tick:26} {state:8} {r.runner}")
     engine.dispose()
     if not rows and not args.json:
         print("no job runs yet")

@@ -8,15 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.context import (
-    cli_actor,
-    cli_n8n,
-    cli_session_factory,
-    project_for,
-    read_workflow_file,
-)
-from core.kernel.errors import NotFound
-from core.kernel.vocabulary import Role, VersionSource
+from cli.context import cli_actor, cli_n8n, cli_session_factory, read_workflow_file
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -74,114 +66,73 @@ def _progress(line: str) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from core.deploy.workflows import list_workflows
+    from core.usecases.dashboard import workflows
 
-    actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project)
-        page = list_workflows(
-            session=session, project_id=project.id, limit=args.limit, cursor=args.cursor
+    with cli_session_factory() as factory:
+        page = workflows(
+            factory, actor=cli_actor(), project=args.project, limit=args.limit, cursor=args.cursor
         )
-        print(f"project {project.name}:")
-        if not page.items:
-            print("  (no workflows yet)")
-        for wf in page.items:
-            head = f"v{wf.head_version}" if wf.head_version else "-"
-            print(f"  #{wf.id:<5} {wf.name[:50]:<50} {wf.status:<9} {head}")
-        if page.prev_cursor:
-            print(f"newer: clixen list -p {project.name!r} --cursor {page.prev_cursor}")
-        if page.next_cursor:
-            print(f"older: clixen list -p {project.name!r} --cursor {page.next_cursor}")
+    name = page.project.name
+    print(f"project {name}:")
+    if not page.workflows:
+        print("  (no workflows yet)")
+    for wf in page.workflows:
+        head = f"v{wf.head_version}" if wf.head_version else "-"
+        print(f"  #{wf.id:<5} {wf.name[:50]:<50} {wf.status:<9} {head}")
+    if page.prev_cursor:
+        print(f"newer: clixen list -p {name!r} --cursor {page.prev_cursor}")
+    if page.next_cursor:
+        print(f"older: clixen list -p {name!r} --cursor {page.next_cursor}")
     return 0
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    from core.deploy import deploy_new_workflow, deploy_version
-    from core.deploy.workflows import resolve_workflow
     from core.kernel.settings import get_settings
+    from core.usecases.workflows import deploy_workflow_json
 
-    actor = cli_actor()
     payload = read_workflow_file(args.file)
     name = (args.name or str(payload.get("name") or args.file.stem)).strip()
     with cli_session_factory() as factory, cli_n8n() as n8n:
-        with factory.begin() as session:
-            project = project_for(
-                session=session, actor=actor, name=args.project, at_least=Role.editor
-            )
-            project_id, project_name = project.id, project.name
-            try:
-                wf = resolve_workflow(session=session, project_id=project.id, ref=name)
-                print(f"workflow #{wf.id} {wf.name!r} exists: deploying a new version")
-                workflow_id: int | None = wf.id
-            except NotFound:
-                workflow_id = None
-        if workflow_id is None:
-            # A new workflow is created with its first version or not at all (no empty draft).
-            version = deploy_new_workflow(
-                session_factory=factory,
-                n8n=n8n,
-                project_id=project_id,
-                name=name,
-                json_payload=payload,
-                source=VersionSource.imported,
-                actor=actor,
-                settings=get_settings(),
-                progress=_progress,
-            )
-            workflow_id = version.workflow_id
-            print(f"new workflow #{workflow_id} {name!r} in project {project_name!r}")
-        else:
-            version = deploy_version(
-                session_factory=factory,
-                n8n=n8n,
-                workflow_id=workflow_id,
-                json_payload=payload,
-                source=VersionSource.imported,
-                actor=actor,
-                settings=get_settings(),
-                progress=_progress,
-            )
-        print(f"deployed v{version.version} (n8n id {_n8n_id(factory, workflow_id)})")
+        done = deploy_workflow_json(
+            factory,
+            n8n=n8n,
+            settings=get_settings(),
+            actor=cli_actor(),
+            project=args.project,
+            name=name,
+            payload=payload,
+            progress=_progress,
+        )
+    if done.created:
+        print(f"new workflow #{done.workflow_id} {done.name!r} in project {done.project!r}")
+    else:
+        print(f"workflow #{done.workflow_id} {done.name!r}: a new version")
+    print(f"deployed v{done.version} (n8n id {done.n8n_workflow_id or '?'})")
     return 0
 
 
-def _n8n_id(factory: sessionmaker[Session], workflow_id: int) -> str:
-    from core.kernel.models import Workflow
+def _workflow_id(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+    from core.usecases.versions import find_workflow_id
 
-    with factory.begin() as session:
-        wf = session.get(Workflow, workflow_id)
-        return str(wf.n8n_workflow_id) if wf is not None else "?"
-
-
-def _resolve(
-    factory: sessionmaker[Session], args: argparse.Namespace, at_least: Role
-) -> tuple[int, str]:
-    from core.deploy.workflows import resolve_workflow
-
-    actor = cli_actor()
-    with factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project, at_least=at_least)
-        wf = resolve_workflow(session=session, project_id=project.id, ref=args.workflow)
-        return wf.id, wf.name
+    return find_workflow_id(factory, actor=cli_actor(), ref=args.workflow, project=args.project)
 
 
 def _versions(args: argparse.Namespace) -> int:
-    from core.deploy.workflows import list_versions
+    from core.usecases.versions import versions
 
     with cli_session_factory() as factory:
-        workflow_id, name = _resolve(factory, args, Role.viewer)
-        with factory.begin() as session:
-            versions = list_versions(session=session, workflow_id=workflow_id)
-        print(f"workflow #{workflow_id} {name!r}")
-        if not versions:
-            print("  (no versions yet)")
-        for v in versions:
-            when = v.created_at.strftime("%Y-%m-%d %H:%M")
-            source = v.source + (f" of v{v.rolled_back_from}" if v.rolled_back_from else "")
-            line = f"  v{v.version:<4} · {when} · {source:<16} · {v.created_by} · {v.status}"
-            if v.status == "failed" and v.error:
-                line += f" ({v.error[:80]})"
-            print(line)
+        history = versions(factory, actor=cli_actor(), workflow_id=_workflow_id(factory, args))
+    wf = history.workflow
+    print(f"workflow #{wf.id} {wf.name!r}")
+    if not history.versions:
+        print("  (no versions yet)")
+    for v in history.versions:
+        when = v.created_at.strftime("%Y-%m-%d %H:%M")
+        source = v.source + (f" of v{v.rolled_back_from}" if v.rolled_back_from else "")
+        line = f"  v{v.version:<4} · {when} · {source:<16} · {v.created_by} · {v.status}"
+        if v.status == "failed" and v.error:
+            line += f" ({v.error[:80]})"
+        print(line)
     return 0
 
 
@@ -190,8 +141,8 @@ def _rollback(args: argparse.Namespace) -> int:
     from core.kernel.settings import get_settings
 
     with cli_session_factory() as factory, cli_n8n() as n8n:
-        workflow_id, name = _resolve(factory, args, Role.editor)
-        print(f"rolling back #{workflow_id} {name!r} to v{args.to}")
+        workflow_id = _workflow_id(factory, args)
+        print(f"rolling back #{workflow_id} {args.workflow!r} to v{args.to}")
         version = rollback_to(
             session_factory=factory,
             n8n=n8n,
@@ -206,17 +157,20 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from core.deploy.workflows import version_diff
+    from core.usecases.versions import version_changes
 
     with cli_session_factory() as factory:
-        workflow_id, name = _resolve(factory, args, Role.viewer)
-        with factory.begin() as session:
-            diff = version_diff(
-                session=session, workflow_id=workflow_id, from_version=args.a, to_version=args.b
-            )
-        print(f"#{workflow_id} {name!r} v{args.a} → v{args.b}: {diff.summary()}")
-        for line in diff.lines():
-            print(f"  {line}")
+        workflow_id = _workflow_id(factory, args)
+        diff = version_changes(
+            factory,
+            actor=cli_actor(),
+            workflow_id=workflow_id,
+            from_version=args.a,
+            to_version=args.b,
+        )
+    print(f"#{workflow_id} {args.workflow!r} v{args.a} → v{args.b}: {diff.summary()}")
+    for line in diff.lines():
+        print(f"  {line}")
     return 0
 
 
@@ -233,9 +187,10 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _change(args: argparse.Namespace, change: Callable[..., Workflow], done: str) -> int:
-    """Run `deactivate_workflow` or `delete_workflow` on the named workflow, then say `done`."""
+    """Run `deactivate_workflow` or `delete_workflow` (editors only: core checks) on the named
+    workflow, then say `done`."""
     with cli_session_factory() as factory, cli_n8n() as n8n:
-        workflow_id, name = _resolve(factory, args, Role.editor)
-        change(session_factory=factory, n8n=n8n, workflow_id=workflow_id, actor=cli_actor())
-        print(f"#{workflow_id} {name!r} {done}")
+        workflow_id = _workflow_id(factory, args)
+        wf = change(session_factory=factory, n8n=n8n, workflow_id=workflow_id, actor=cli_actor())
+        print(f"#{workflow_id} {wf.name!r} {done}")
     return 0

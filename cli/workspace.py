@@ -12,15 +12,7 @@ import os
 import sys
 from typing import Any
 
-from cli.context import cli_actor, cli_n8n, cli_session_factory, project_for
-from core.kernel.errors import InvalidInput
-from core.kernel.vocabulary import Role
-from core.workspace.policy import (
-    NodePolicy,
-    normalize_host,
-    policy_for_project,
-    set_project_policy,
-)
+from cli.context import cli_actor, cli_n8n, cli_session_factory
 
 
 def register(sub: Any) -> None:
@@ -111,19 +103,12 @@ def register(sub: Any) -> None:
 
 def _quota(args: argparse.Namespace) -> int:
     from core.kernel.settings import get_settings
-    from core.workspace import quotas
+    from core.usecases.dashboard import quota
 
     actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project)
-        status = quotas.usage(
-            session=session,
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            project_id=project.id,
-            settings=get_settings(),
-        )
-    print(f"Today's use for {actor.user_id} in project {project.name}:")
+    with cli_session_factory() as factory:
+        project, status = quota(factory, settings=get_settings(), actor=actor, project=args.project)
+    print(f"Today's use for {actor.user_id} in project {project}:")
     print(f"  LLM tokens:  {status.tokens_used:,} of {status.token_limit:,}")
     print(f"  deployments: {status.deploys_used:,} of {status.deploy_limit:,}")
     print(f"Limits reset at {status.resets_at:%Y-%m-%d %H:%M} UTC.")
@@ -131,12 +116,10 @@ def _quota(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from core.kernel import telemetry
+    from core.usecases.operations import event_counts
 
-    if not 1 <= args.days <= 366:
-        raise InvalidInput("--days must be between 1 and 366.")
-    with cli_session_factory() as factory, factory.begin() as session:
-        rows = telemetry.daily_counts(session=session, days=args.days)
+    with cli_session_factory() as factory:
+        rows = event_counts(factory, days=args.days)
     if not rows:
         print(f"No events in the last {args.days} days.")
         return 0
@@ -152,42 +135,41 @@ def _read_value(prompt: str) -> str:
     return sys.stdin.read().rstrip("\r\n")
 
 
-def _editor_project(session: Any, args: argparse.Namespace, at_least: Role = Role.editor) -> Any:
-    return project_for(session=session, actor=cli_actor(), name=args.project, at_least=at_least)
+def _n8n_configured() -> bool:
+    from core.kernel.settings import get_settings
+
+    settings = get_settings()
+    return bool(settings.n8n_url and settings.n8n_api_key)
 
 
 def _secret_set(args: argparse.Namespace) -> int:
     import contextlib
 
-    from core.credentials import secrets as project_secrets
+    from core.credentials.secrets import check_name
     from core.kernel.settings import get_settings
+    from core.usecases.secrets import save_secret
 
-    project_secrets.check_name(args.name)
-    key = project_secrets.secret_key(get_settings())
-    value = _read_value(f"Value of {args.name} (hidden): ")
+    check_name(args.name)
     settings = get_settings()
-    with (
-        cli_session_factory() as factory,
-        factory.begin() as session,
-        contextlib.ExitStack() as stack,
-    ):
-        project = _editor_project(session, args)
+    settings.require("CLIXEN_SECRET_KEY")  # before the value is asked for
+    value = _read_value(f"Value of {args.name} (hidden): ")
+    with cli_session_factory() as factory, contextlib.ExitStack() as stack:
         # With n8n configured, a secret already in n8n gets its credential updated right away.
-        n8n = stack.enter_context(cli_n8n()) if settings.n8n_url and settings.n8n_api_key else None
-        project_secrets.set_secret(
-            session=session,
-            project_id=project.id,
+        n8n = stack.enter_context(cli_n8n()) if _n8n_configured() else None
+        saved = save_secret(
+            factory,
+            settings=settings,
+            n8n=n8n,
+            actor=cli_actor(),
+            project=args.project,
             name=args.name,
             value=value,
-            actor_user_id=cli_actor().user_id,
-            key=key,
             credential_type=args.credential_type,
-            n8n=n8n,
             allowed_hosts=args.allowed_hosts,
         )
-    print(f"Secret {args.name} saved (encrypted) in project {project.name}.")
-    if settings.n8n_url and settings.n8n_api_key:
-        return _resume_waiting(settings, project.id)
+    print(f"Secret {args.name} saved (encrypted) in project {saved.project}.")
+    if n8n is not None:
+        return _resume_waiting(settings, saved.project_id)
     return 0
 
 
@@ -216,14 +198,12 @@ def _resume_waiting(settings: Any, project_id: int) -> int:
 
 
 def _secret_list(args: argparse.Namespace) -> int:
-    from core.credentials import secrets as project_secrets
+    from core.usecases.secrets import secrets
 
-    actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project)
-        infos = project_secrets.list_secrets(session=session, project_id=project.id)
+    with cli_session_factory() as factory:
+        project, infos = secrets(factory, actor=cli_actor(), project=args.project)
     if not infos:
-        print(f"Project {project.name} has no secrets.")
+        print(f"Project {project} has no secrets.")
         return 0
     for info in infos:
         kind = info.credential_type or "-"
@@ -236,46 +216,41 @@ def _secret_list(args: argparse.Namespace) -> int:
 
 
 def _secret_delete(args: argparse.Namespace) -> int:
-    from core.credentials import secrets as project_secrets
-    from core.kernel.settings import get_settings
+    import contextlib
 
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = _editor_project(session, args)
+    from core.usecases.secrets import delete_secret
+
+    with cli_session_factory() as factory, contextlib.ExitStack() as stack:
         # The n8n credential (if any) is removed with the secret when n8n is configured.
-        settings = get_settings()
-        if settings.n8n_url and settings.n8n_api_key:
-            with cli_n8n() as n8n:
-                project_secrets.delete_secret(
-                    session=session, project_id=project.id, name=args.name, n8n=n8n
-                )
-        else:
-            project_secrets.delete_secret(session=session, project_id=project.id, name=args.name)
-    print(f"Secret {args.name} deleted from project {project.name}.")
+        n8n = stack.enter_context(cli_n8n()) if _n8n_configured() else None
+        project = delete_secret(
+            factory, n8n=n8n, actor=cli_actor(), project=args.project, name=args.name
+        )
+    print(f"Secret {args.name} deleted from project {project}.")
     return 0
 
 
 def _secret_rotate(args: argparse.Namespace) -> int:
-    from core.credentials import secrets as project_secrets
     from core.kernel.settings import get_settings
+    from core.usecases.secrets import rotate_secret_key
 
-    old_key = project_secrets.secret_key(get_settings())
+    settings = get_settings()
+    settings.require("CLIXEN_SECRET_KEY")
     new_key = os.environ.get("CLIXEN_NEW_SECRET_KEY") or _read_value("New secret key (hidden): ")
-    if not new_key or new_key == old_key:
-        raise InvalidInput("Give a new key that differs from CLIXEN_SECRET_KEY.")
-    with cli_session_factory() as factory, factory.begin() as session:
-        n = project_secrets.rotate_key(session=session, old_key=old_key, new_key=new_key)
+    with cli_session_factory() as factory:
+        n = rotate_secret_key(factory, settings=settings, new_key=new_key)
     print(f"Re-encrypted {n} secret(s). Now set CLIXEN_SECRET_KEY to the new key everywhere.")
     return 0
 
 
 def _secret_resync(args: argparse.Namespace) -> int:
-    from core.credentials import secrets as project_secrets
-    from core.credentials.sync import resync_credentials
     from core.kernel.settings import get_settings
+    from core.usecases.secrets import resync_secrets
 
-    key = project_secrets.secret_key(get_settings())
-    with cli_session_factory() as factory, factory.begin() as session, cli_n8n() as n8n:
-        written, refused = resync_credentials(session=session, n8n=n8n, key=key)
+    settings = get_settings()
+    settings.require("CLIXEN_SECRET_KEY")
+    with cli_session_factory() as factory, cli_n8n() as n8n:
+        written, refused = resync_secrets(factory, settings=settings, n8n=n8n)
     print(f"Wrote {written} n8n credential(s) again.")
     for why in refused:
         print(f"not written: {why}", file=sys.stderr)
@@ -283,33 +258,31 @@ def _secret_resync(args: argparse.Namespace) -> int:
 
 
 def _token_create(args: argparse.Namespace) -> int:
-    from core.workspace import api_tokens
+    from core.usecases.tokens import create_token
 
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = _editor_project(session, args, Role.owner)
-        token = api_tokens.create_token(
-            session=session,
-            project_id=project.id,
+    with cli_session_factory() as factory:
+        token = create_token(
+            factory,
+            actor=cli_actor(),
+            project=args.project,
             name=args.name,
-            created_by=cli_actor().user_id,
             read_only=args.read_only,
         )
     scope = "read-only " if token.read_only else ""
-    print(f"{scope}API token #{token.id} ({token.name}) for project {project.name}:")
+    print(f"{scope}API token #{token.id} ({token.name}) for project {token.project}:")
     print(token.raw)
     print("It is shown only now; send it as 'Authorization: Bearer <token>'.")
     return 0
 
 
 def _token_list(args: argparse.Namespace) -> int:
-    from core.workspace import api_tokens
+    from core.usecases.tokens import tokens
 
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = _editor_project(session, args)
-        tokens = api_tokens.list_tokens(session=session, project_id=project.id)
-    if not tokens:
-        print(f"Project {project.name} has no API tokens.")
-    for t in tokens:
+    with cli_session_factory() as factory:
+        project, listed = tokens(factory, actor=cli_actor(), project=args.project)
+    if not listed:
+        print(f"Project {project} has no API tokens.")
+    for t in listed:
         state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "active"
         used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
         scope = "read-only" if t.read_only else "read-write"
@@ -318,21 +291,21 @@ def _token_list(args: argparse.Namespace) -> int:
 
 
 def _token_revoke(args: argparse.Namespace) -> int:
-    from core.workspace import api_tokens
+    from core.usecases.tokens import revoke_token
 
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = _editor_project(session, args, Role.owner)
-        api_tokens.revoke(session=session, project_id=project.id, token_id=args.token_id)
+    with cli_session_factory() as factory:
+        revoke_token(factory, actor=cli_actor(), project=args.project, token_id=args.token_id)
     print(f"API token #{args.token_id} revoked.")
     return 0
 
 
 def _policy_show(args: argparse.Namespace) -> int:
-    actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project)
-        policy = policy_for_project(session=session, project_id=project.id)
-    print(f"Node types denied in project {project.name} (their <type>Tool variants too):")
+    from core.usecases.policy import node_policy
+
+    with cli_session_factory() as factory:
+        shown = node_policy(factory, actor=cli_actor(), project=args.project)
+    policy = shown.policy
+    print(f"Node types denied in project {shown.project} (their <type>Tool variants too):")
     for t in sorted(policy.denied):
         print(f"  {t:<40} {policy.why(t)}")
     print("Internal hosts its HTTP requests may call:")
@@ -342,37 +315,21 @@ def _policy_show(args: argparse.Namespace) -> int:
 
 
 def _change_policy(args: argparse.Namespace, *, deny: bool) -> int:
-    actor = cli_actor()
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project)
-        current = dict(project.node_policy or {})
-        denied, allowed = set(current.get("deny", [])), set(current.get("allow", []))
-        for t in args.types:
-            if deny:
-                denied.add(t)
-                allowed.discard(t)
-            else:
-                denied.discard(t)
-                # A default entry, or a variant (…Tool) of a denied type: allowed only by name.
-                if NodePolicy.from_json({"deny": sorted(denied)}).is_denied(t):
-                    allowed.add(t)
-        policy = set_project_policy(
-            session=session,
-            project_id=project.id,
-            actor_user_id=actor.user_id,
-            deny=sorted(denied),
-            allow=sorted(allowed),
+    from core.usecases.policy import change_node_types
+
+    with cli_session_factory() as factory:
+        changed = change_node_types(
+            factory, actor=cli_actor(), project=args.project, types=args.types, deny=deny
         )
     verb = "denied" if deny else "allowed"
-    print(f"{', '.join(args.types)} {verb} in project {project.name}.")
-    lifted = [] if deny else [t for t in args.types if NodePolicy.default().is_denied(t)]
-    if lifted:
+    print(f"{', '.join(args.types)} {verb} in project {changed.project}.")
+    if changed.lifted:
         # scripts/n8n_stack.sh (and README "Hardening your n8n") exclude every default-denied type
         print(
-            f"n8n does not load {', '.join(lifted)} while its NODES_EXCLUDE lists them: drop them "
-            "from NODES_EXCLUDE and restart n8n (README: Hardening your n8n)."
+            f"n8n does not load {', '.join(changed.lifted)} while its NODES_EXCLUDE lists them: "
+            "drop them from NODES_EXCLUDE and restart n8n (README: Hardening your n8n)."
         )
-    print(f"{len(policy.denied)} node type(s) denied in total (clixen policy show).")
+    print(f"{len(changed.policy.denied)} node type(s) denied in total (clixen policy show).")
     return 0
 
 
@@ -385,18 +342,17 @@ def _policy_allow(args: argparse.Namespace) -> int:
 
 
 def _change_hosts(args: argparse.Namespace, *, allow: bool) -> int:
-    actor = cli_actor()
+    from core.usecases.policy import change_hosts
+    from core.workspace.policy import normalize_host
+
     wanted = [normalize_host(h) for h in args.hosts]
-    with cli_session_factory() as factory, factory.begin() as session:
-        project = project_for(session=session, actor=actor, name=args.project)
-        hosts = set(NodePolicy.from_json(project.node_policy).allowed_hosts)
-        hosts = hosts | set(wanted) if allow else hosts - set(wanted)
-        policy = set_project_policy(
-            session=session, project_id=project.id, actor_user_id=actor.user_id, allow_hosts=hosts
+    with cli_session_factory() as factory:
+        changed = change_hosts(
+            factory, actor=cli_actor(), project=args.project, hosts=args.hosts, allow=allow
         )
     verb = "may now be called" if allow else "may no longer be called"
-    print(f"{', '.join(wanted)} {verb} by HTTP requests in project {project.name}.")
-    print(f"Allowed internal hosts: {', '.join(policy.allowed_hosts) or '(none)'}")
+    print(f"{', '.join(wanted)} {verb} by HTTP requests in project {changed.project}.")
+    print(f"Allowed internal hosts: {', '.join(changed.policy.allowed_hosts) or '(none)'}")
     return 0
 
 

@@ -3,18 +3,19 @@ scripted LLM, and the removal of what a test deployed to the real n8n."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import default_catalog
 from core.generation.llm import LLMClient
 from core.generation.templates import TemplateLibrary
-from core.kernel.models import Workflow, WorkflowVersion
+from core.kernel.models import QuotaUsage, Workflow, WorkflowVersion
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices
 from core.validation.mcp import McpValidator
 from core.workspace.projects import create_project
+from core.workspace.quotas import lock_user_day, utc_day
 
 
 def new_project(
@@ -80,3 +81,17 @@ def versions(session_factory: sessionmaker[Session], workflow_id: int) -> list[W
                 .order_by(WorkflowVersion.version)
             )
         )
+
+
+def spend_tokens(session: Session, *, team_id: str, user_id: str, tokens: int) -> None:
+    """Count `tokens` as used today by the user, as if other work of theirs had spent them."""
+    lock_user_day(session=session, team_id=team_id, user_id=user_id)
+    session.execute(
+        update(QuotaUsage)
+        .where(
+            QuotaUsage.team_id == team_id,
+            QuotaUsage.user_id == user_id,
+            QuotaUsage.day == utc_day(),
+        )
+        .values(tokens_used=QuotaUsage.tokens_used + tokens)
+    )

@@ -9,6 +9,7 @@ still a dependency, only later.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ CORE_LAYERS: list[set[str]] = [
     {"core.pipeline"},
     {"core.connect"},
     {"core.scheduler"},
+    {"core.usecases"},
 ]
 # Front ends: which front end may use which other one.
 FRONT_ENDS = {"api": set(), "cli": set(), "bot": {"api"}}
@@ -172,24 +174,77 @@ def test_only_the_bot_imports_slack() -> None:
     assert wrong == []
 
 
-def test_slack_listeners_leave_authorization_and_queries_to_core() -> None:
-    """The bot parses, calls core and renders: no role check and no query of its own."""
-    wrong = []
-    for path in sorted((REPO / "bot").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.Call):
-                continue
+FRONT_END_DIRS = ("bot", "cli", "api")
+# What only core does: open a transaction, query, choose a role level.
+ROLE_LEVELS = {"viewer", "editor", "owner"}
+AUTHORIZING = {"require_role", "project_for", "run_and_project", "select"}
+QUERYING = {"get", "scalar", "scalars", "execute", "add", "delete", "flush", "begin"}
+
+
+def front_end_decisions(source: str) -> Iterator[tuple[int, str]]:
+    """(line, what) for each thing in `source` a front end leaves to core: a transaction or
+    session opened, a query, a role level chosen, an authorization check of its own."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            queries = (
-                isinstance(func, ast.Attribute)
-                and isinstance(func.value, ast.Name)
-                and func.value.id == "session"
-                and func.attr in {"get", "scalar", "scalars", "execute", "add", "delete"}
-            )
-            if name in {"require_role", "select"} or queries:
-                wrong.append(f"{path.relative_to(REPO)}:{node.lineno} calls {name}")
+            if name in AUTHORIZING:
+                yield node.lineno, f"calls {name}"
+            elif isinstance(func, ast.Attribute) and name in QUERYING:
+                owner = func.value
+                owner_name = (
+                    owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+                )
+                if name == "begin" or "session" in owner_name:
+                    yield node.lineno, f"calls {owner_name}.{name}"
+            elif name in {"session_factory", "factory"}:
+                yield node.lineno, f"opens a session ({name}())"
+            for kw in node.keywords:
+                if kw.arg in {"session", "at_least"}:
+                    yield node.lineno, f"passes {kw.arg}="
+        elif isinstance(node, ast.Attribute) and node.attr in ROLE_LEVELS:
+            if isinstance(node.value, ast.Name) and node.value.id == "Role":
+                yield node.lineno, f"chooses Role.{node.attr}"
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                if alias.name in AUTHORIZING | {"Role"}:
+                    yield node.lineno, f"imports {alias.name}"
+
+
+def test_front_ends_leave_sessions_queries_and_roles_to_core() -> None:
+    """bot/, cli/ and api/ parse, call one use case (`core.usecases`) and render: no session
+    or transaction of their own, no query, no role level, no authorization check."""
+    wrong = []
+    for top in FRONT_END_DIRS:
+        for path in sorted((REPO / top).rglob("*.py")):
+            for line, what in front_end_decisions(path.read_text()):
+                wrong.append(f"{path.relative_to(REPO)}:{line} {what}")
     assert wrong == []
+
+
+def test_the_front_end_check_sees_what_it_forbids() -> None:
+    """The check above is not blind: each forbidden move in a sample is reported."""
+    sample = """
+from core.kernel.vocabulary import Role
+with services.session_factory.begin() as session:
+    project = project_for(session=session, project_id=None, team_id=t, user_id=u,
+                          at_least=Role.editor)
+    session.scalar(select(Workflow))
+with factory() as s:
+    pass
+"""
+    found = {what for _, what in front_end_decisions(sample)}
+    assert {
+        "imports Role",
+        "calls session_factory.begin",
+        "calls project_for",
+        "passes session=",
+        "passes at_least=",
+        "chooses Role.editor",
+        "calls session.scalar",
+        "calls select",
+        "opens a session (factory())",
+    } <= found
 
 
 def test_the_architecture_map_names_every_module() -> None:
@@ -206,6 +261,36 @@ def test_the_architecture_map_names_every_module() -> None:
         if section == -1 or f"`{path.name}`" not in body:
             missing.append(f"{folder}/{path.name}")
     assert missing == []
+
+
+# An emoji code (":warning:"), not a word between colons (":memory:" of SQLite).
+EMOJI_CODE = re.compile(r"(?<![\w:]):(?!memory:)[a-z][a-z0-9_+-]*[a-z0-9]:(?![\w:])")
+
+
+def test_slack_text_is_written_only_in_the_bot() -> None:
+    """Core (and the other front ends) hand typed results and events; no string of theirs holds
+    a Slack emoji code or mrkdwn escaping: the words Slack shows are the bot's."""
+    wrong = []
+    for name, path in MODULES.items():
+        if name.startswith("bot"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+                if EMOJI_CODE.search(text) or "&lt;" in text or "&amp;" in text:
+                    wrong.append(f"{path.relative_to(REPO)}:{node.lineno} {text[:50]!r}")
+    assert wrong == []
+
+
+def test_error_ids_are_made_in_one_place() -> None:
+    """`core.kernel.errors.new_error_id` makes every error id; no front end makes its own."""
+    wrong = []
+    for top in FRONT_END_DIRS:
+        for path in sorted((REPO / top).rglob("*.py")):
+            for target, line in _imports(path):
+                if target == "uuid":
+                    wrong.append(f"{path.relative_to(REPO)}:{line} imports uuid")
+    assert wrong == []
 
 
 def test_core_imports_inside_functions_say_why() -> None:

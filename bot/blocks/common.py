@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
-
-from core.kernel.safety import escape_mrkdwn
 
 Block = dict[str, Any]
 
@@ -13,9 +12,14 @@ SECTION_LIMIT = 3000
 OPTION_LIMIT = 75
 
 
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+
+
 def escape(text: str) -> str:
-    """`text` safe to embed in mrkdwn: no forged links, mentions or broadcasts."""
-    return escape_mrkdwn(text)
+    """`text` safe to echo in Slack mrkdwn: `&`, `<`, `>` escaped (so no `<!channel>`, `<@U…>`
+    or links can be forged) and plain `@channel`/`@here`/`@everyone` defused."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub(lambda m: "@\u200b" + m.group(1), text)
 
 
 def clip(text: str, limit: int) -> str:

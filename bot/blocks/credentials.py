@@ -23,7 +23,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.connect import connect_button
 from core.catalog.credential_domains import OWNER_NAMED, SERVICE_DOMAINS
-from core.connect.services import service_for_type
+from core.connect.connectable import service_for_type
 from core.credentials.needs import BOT_SECRET, SLACK_API, CredentialField, suggested_secret_name
 
 OPEN_ACTION = "credential_open"

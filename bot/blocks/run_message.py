@@ -83,13 +83,9 @@ def progress_blocks(
     return blocks
 
 
-def n8n_link(base_url: str, n8n_workflow_id: str) -> str:
-    return f"{base_url.rstrip('/')}/workflow/{n8n_workflow_id}"
-
-
-def workflow_buttons(*, workflow_id: int, has_webhook: bool, n8n_url: str | None) -> Block:
-    """Versions, Roll back, Test run (any trigger: `core.run_now` runs a test copy; a webhook
-    workflow is called with a sample — `has_webhook` no longer changes the buttons), Open in n8n."""
+def workflow_buttons(*, workflow_id: int, n8n_url: str | None) -> Block:
+    """Versions, Roll back, Test run (any trigger: `core.run_now` runs a test copy), Open in
+    n8n."""
     value = str(workflow_id)
     elements = [
         button("Versions", "workflow_versions", value),
@@ -108,7 +104,6 @@ def summary_blocks(
     version: int,
     description: str | None,
     outline: Sequence[str],
-    has_webhook: bool,
     n8n_url: str | None,
     note: str | None = None,
 ) -> list[Block]:
@@ -122,9 +117,7 @@ def summary_blocks(
         blocks.append(section("*Flow*\n```" + escape("\n".join(outline)) + "```"))
     if note:
         blocks.append(context(escape(note)))
-    blocks.append(
-        workflow_buttons(workflow_id=workflow_id, has_webhook=has_webhook, n8n_url=n8n_url)
-    )
+    blocks.append(workflow_buttons(workflow_id=workflow_id, n8n_url=n8n_url))
     return blocks
 
 

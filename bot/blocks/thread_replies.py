@@ -4,10 +4,10 @@ short note for thanks, an answer for a question, and the "change it?" question w
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.blocks.common import Block, actions, button, context, escape, section
+from core.usecases.workflows import WorkflowFacts
 
 BUTTON_VALUE_LIMIT = 2000  # Slack's limit on a button's value
 
@@ -15,20 +15,6 @@ CONFIRM_ACTION = "thread_edit_confirm"
 CANCEL_ACTION = "thread_edit_cancel"
 
 ASK_FOR_CHANGE = "Do you want me to change the workflow? Reply with what to change."
-
-
-@dataclass(frozen=True)
-class WorkflowFacts:
-    """What is known about a workflow without asking anyone: enough to answer a question."""
-
-    id: int
-    name: str
-    version: int
-    status: str
-    description: str | None
-    outline: Sequence[str]
-    last_execution_status: str | None = None
-    last_execution_at: str | None = None  # already formatted
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.errors import handle_error
+from bot.error_handler import handle_error
 from bot.services import BotServices
 
 

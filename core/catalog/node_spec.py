@@ -103,12 +103,19 @@ class NodeSpec:
 
     @property
     def is_trigger(self) -> bool:
-        """True when the node can start a run on its own (trigger, poller or webhook)."""
+        """True when the node starts runs on its own: a trigger, a poller or the Webhook node —
+        not the manual trigger, and not an action that merely waits on a webhook (Slack's or
+        Gmail's send-and-wait, Wait, Send Email, Form). The one rule for "is this a trigger"."""
         if self.type in MANUAL_TRIGGERS:
             return False
-        return (
-            "trigger" in self.group or self.type.endswith("Trigger") or self.webhook or self.polling
-        )
+        return "trigger" in self.group or self.type.endswith("Trigger") or self.polling
+
+    @property
+    def lets_n8n_activate(self) -> bool:
+        """True when n8n accepts this node as what a workflow is activated on: a trigger, a
+        poller, or any node with a webhook (Slack's send-and-wait counts for n8n, though it
+        never starts a run: that is `is_trigger`)."""
+        return self.is_trigger or (self.webhook and self.type not in MANUAL_TRIGGERS)
 
     @property
     def is_manual_trigger(self) -> bool:

@@ -15,6 +15,7 @@ from core.connect.accounts import (
     list_accounts,
 )
 from core.connect.apps import OAuthAppInfo, list_oauth_apps, set_oauth_app
+from core.connect.connectable import SERVICES, Service, service_for_type, service_named
 from core.connect.links import (
     LINK_TTL,
     START_PATH,
@@ -23,7 +24,6 @@ from core.connect.links import (
     create_link,
     open_link,
 )
-from core.connect.services import SERVICES, Service, service_for_type, service_named
 
 __all__ = [
     "LINK_TTL",

@@ -19,8 +19,8 @@ from typing import Final
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.connect.connectable import secret_name_of, service_named
 from core.connect.links import LINK_TTL
-from core.connect.services import secret_name_of, service_named
 from core.credentials.crypto import encrypt
 from core.kernel.errors import NotFound
 from core.kernel.models import ConnectedAccount, ConnectRequest, Secret, Workflow

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.connect.services import GENERIC_PROVIDER, Service, check_provider
+from core.connect.connectable import GENERIC_PROVIDER, Service, check_provider
 from core.credentials.crypto import decrypt, encrypt
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import OAuthApp, Secret

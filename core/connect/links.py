@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.connect.apps import credential_data
-from core.connect.services import Service, secret_name_of, service_named
+from core.connect.connectable import Service, secret_name_of, service_named
 from core.kernel.errors import ClixenError, InvalidInput, PermissionDenied
 from core.kernel.models import ConnectedAccount, ConnectRequest, PipelineRun
 from core.kernel.vocabulary import Role

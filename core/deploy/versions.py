@@ -98,9 +98,10 @@ def deploy_version(
     validate step: validation is then not repeated unless the payload or the policy changed.
 
     Node credentials that name a project secret (`{"slackApi": {"name": "SLACK_TOKEN"}}`) are
-    bound to that secret's n8n credential first (`core.credentials.sync.sync_project_credentials`,
-    with CLIXEN_SECRET_KEY from `settings`); the stored version holds the bound references, never
-    a value. Workflow settings the product does not let the LLM choose are cut before validation
+    bound to that secret's n8n credential first
+    (`core.credentials.sync.sync_project_credentials`, with CLIXEN_SECRET_KEY from `settings`);
+    the stored version holds the bound references, never a value.
+    Workflow settings the product does not let the LLM choose are cut before validation
     (`filter_settings`); each change is reported through `progress`.
 
     A node that needs a credential and names none gets the project's only secret of an accepted

@@ -185,19 +185,6 @@ _TRIGGER_CLAUSES = (
 )
 
 
-def is_trigger(spec: NodeSpec) -> bool:
-    """A node that starts runs: a trigger, poller or webhook — not an action that merely
-    waits on a webhook (Slack's or Gmail's send-and-wait, Wait, Send Email)."""
-    if spec.is_manual_trigger:
-        return False
-    return (
-        "trigger" in spec.group
-        or spec.type.endswith("Trigger")
-        or spec.polling
-        or spec.type == L + "chatTrigger"
-    )
-
-
 def offerable(spec: NodeSpec, catalog: NodeCatalog) -> bool:
     """Never a hidden type (kept for old workflows only), except n8n's derived `<type>Tool`
     variant of a visible node (an agent's tool)."""
@@ -217,7 +204,7 @@ def trigger_types(text: str, catalog: NodeCatalog) -> list[str]:
             apps = named_apps(clause, catalog)
             for app in apps:
                 spec = catalog.nodes[app]
-                trigger = catalog.get(app + "Trigger") or (spec if is_trigger(spec) else None)
+                trigger = catalog.get(app + "Trigger") or (spec if spec.is_trigger else None)
                 if trigger is not None and not trigger.hidden:
                     if trigger.type not in found:
                         found.append(trigger.type)

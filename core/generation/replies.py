@@ -15,7 +15,7 @@ from core.generation.retrieval import Retrieval, retrieve, retrieve_context
 from core.kernel.safety import LLMOutputInvalid, parse_llm_json
 
 __all__ = [
-    "Candidate",
+    "ProposedWorkflow",
     "Question",
     "Retrieval",
     "parse_reply",
@@ -28,7 +28,9 @@ MAX_SUMMARY_CHARS = 300
 
 
 @dataclass(frozen=True)
-class Candidate:
+class ProposedWorkflow:
+    """The workflow an LLM reply proposes, and its one-line summary ("" when it gave none)."""
+
     workflow: dict[str, Any]
     summary: str
 
@@ -38,7 +40,7 @@ class Question:
     text: str
 
 
-def parse_reply(text: str) -> Candidate | Question:
+def parse_reply(text: str) -> ProposedWorkflow | Question:
     """The candidate workflow or clarifying question in an LLM reply; raises LLMOutputInvalid."""
     data = parse_llm_json(text)
     question = data.get("question")
@@ -59,4 +61,4 @@ def parse_reply(text: str) -> Candidate | Question:
     wf.setdefault("connections", {})
     summary = data.get("summary")
     summary_text = summary.strip()[:MAX_SUMMARY_CHARS] if isinstance(summary, str) else ""
-    return Candidate(workflow=wf, summary=summary_text)
+    return ProposedWorkflow(workflow=wf, summary=summary_text)

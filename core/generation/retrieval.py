@@ -23,12 +23,11 @@ from core.generation.node_hints import (
     HINTED_TYPES,
     NEEDS_CHAT_MODEL,
     companions,
-    is_trigger,
     named_apps,
     offerable,
     trigger_types,
 )
-from core.generation.node_lookup.candidates import Candidate, candidate, shortlist
+from core.generation.node_lookup.candidates import NodeCandidate, candidate, shortlist
 from core.generation.node_lookup.tools import tool_schema_tokens
 from core.generation.prompts import KnownContext, PromptContext, generation_messages
 from core.generation.specs import node_spec, popularity
@@ -71,7 +70,7 @@ class Retrieval:
     examples: tuple[Template, ...]
     context: PromptContext
     # Listed below the specs with their operations (the model asks for a spec when it needs one).
-    candidates: tuple[Candidate, ...] = ()
+    candidates: tuple[NodeCandidate, ...] = ()
 
     @property
     def offered_types(self) -> tuple[str, ...]:
@@ -121,7 +120,7 @@ def retrieve(
             break
         if ai or not node_type.startswith(L):
             add(node_type)
-    if not any(is_trigger(catalog.nodes[t]) for t in chosen):
+    if not any(catalog.nodes[t].is_trigger for t in chosen):
         # n8n activates only a workflow that starts on its own: an event in a named app ("when
         # someone mentions…", "slack bot") starts with that app's trigger, else a schedule.
         start = _event_trigger(text, catalog, named) or B + "scheduleTrigger"
@@ -312,7 +311,7 @@ def _ranked_search(text: str, catalog: NodeCatalog, templates: TemplateLibrary |
     most = max(counts.values(), default=0) if counts else 0
     scored: list[tuple[float, str]] = []
     for spec, score in catalog.search_scored(text, 40):
-        if spec.hidden or is_trigger(spec):
+        if spec.hidden or spec.is_trigger:
             continue
         if spec.type.startswith(B + "n8nTraining"):
             continue  # n8n's tutorial nodes

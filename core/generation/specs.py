@@ -154,7 +154,7 @@ def node_spec(
     builder hints, the fields its items carry, and one real configuration from the templates
     of the same version class and operation. `full`: every parameter (no cap)."""
     summary: dict[str, Any] = {"type": spec.type, "typeVersion": _num(spec.latest_version)}
-    if is_start_node(spec):
+    if spec.is_trigger:
         summary["trigger"] = True
     cls = spec.version_class(spec.latest_version)
     if cls is not None and cls.outputs is not None and len(cls.outputs) != 1:
@@ -259,14 +259,6 @@ def _default_operations(node_type: str) -> dict[Any, Any]:
 
 def _given(value: Any) -> Any:
     return None if value is MISSING else value
-
-
-def is_start_node(spec: NodeSpec) -> bool:
-    """True when the node starts runs on its own: a trigger, poller or the Webhook node — not
-    an action that merely waits on a webhook (Slack's send-and-wait, Wait, Send Email)."""
-    if spec.is_manual_trigger:
-        return False
-    return "trigger" in spec.group or spec.type.endswith("Trigger") or spec.polling
 
 
 MAX_OUTPUT_FIELDS = 30

@@ -7,9 +7,6 @@ Importing this package loads Pillow but not pydantic, SQLAlchemy or httpx.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from core.graph.engines import INSTALL_HINT, dot_available
 from core.graph.geometry import (
     MAX_NODES,
@@ -55,16 +52,4 @@ __all__ = [
     "run_marks",
     "text_outline",
     "workflow_graph",
-    "workflow_png",
 ]
-
-
-def workflow_png(
-    workflow: Mapping[str, Any],
-    *,
-    marks: Marks | None = None,
-    title: str | None = None,
-    engine: str = "auto",
-) -> bytes:
-    """The PNG picture of an n8n workflow JSON, with `marks` (execution or diff) drawn on it."""
-    return render_png(layout_workflow(workflow, marks=marks, title=title, engine=engine))

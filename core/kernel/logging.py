@@ -171,6 +171,14 @@ def make_formatter(log_format: str = "text") -> logging.Formatter:
     return RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
+class _MigrationSetUp(logging.Filter):
+    """Drops Alembic's set-up lines below WARNING ("Context impl …", "Will assume …")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        setup = str(record.msg).startswith(("Context impl", "Will assume"))
+        return record.levelno >= logging.WARNING or not setup
+
+
 def configure_logging(level: int | None = None, log_format: str | None = None) -> None:
     """Install the product's single log handler on the root logger (idempotent); `level` and
     `log_format` None mean the configured CLIXEN_LOG_LEVEL and CLIXEN_LOG_FORMAT (which loads
@@ -200,3 +208,9 @@ def configure_logging(level: int | None = None, log_format: str | None = None) -
         access.addFilter(WithoutQueryStrings())
     for noisy in ("httpx", "httpx2", "httpcore", "apscheduler.executors.default", "openai"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # Alembic announces its set-up at INFO on every migration run (each plugin, the dialect, the
+    # DDL mode): not events. Its "Running upgrade a -> b" lines stay at INFO.
+    logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _MigrationSetUp) for f in migration.filters):
+        migration.addFilter(_MigrationSetUp())

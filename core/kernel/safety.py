@@ -1,10 +1,10 @@
-"""Input safety at every boundary: user text in, LLM output in, text echoed back into Slack.
+"""Input safety at every boundary: user text in, LLM output in (Slack text out is escaped by the
+bot: `bot.blocks.common.escape`).
 
 - `sanitize_request`: what a user typed, before it is stored or shown to the LLM.
 - `fence`: user text inside a prompt, between markers the user cannot forge.
 - `parse_llm_json`: the LLM's reply, parsed strictly with caps on size, depth and node count.
 - `sanitize_workflow_json`: a workflow (from the LLM or an import) before it is stored or deployed.
-- `escape_mrkdwn`: user text and node names echoed into Slack mrkdwn.
 """
 
 from __future__ import annotations
@@ -89,16 +89,6 @@ def fence(text: str, label: str = "user_request") -> str:
     cleaned = re.sub(r"<{3,}", "‹‹", text)
     cleaned = re.sub(r">{3,}", "››", cleaned)
     return f"<<<{marker}>>>\n{cleaned}\n<<<END_{marker}>>>"
-
-
-_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-
-
-def escape_mrkdwn(text: str) -> str:
-    """`text` safe to echo in Slack mrkdwn: `&`, `<`, `>` escaped (so no `<!channel>`, `<@U…>`
-    or links can be forged) and plain `@channel`/`@here`/`@everyone` defused."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BROADCAST.sub(lambda m: "@\u200b" + m.group(1), text)
 
 
 _WHOLE_FENCE = re.compile(r"\A```(?:json|JSON)?[ \t]*\n(?P<body>.*)\n```\Z", re.DOTALL)

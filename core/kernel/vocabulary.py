@@ -32,10 +32,6 @@ class RunState(StrEnum):
     failed = "failed"
 
     @property
-    def in_progress(self) -> bool:
-        return self in IN_PROGRESS
-
-    @property
     def finished(self) -> bool:
         return self in FINISHED
 

@@ -18,7 +18,7 @@ import time
 
 from core.generation.llm import LLMError
 from core.kernel import metrics
-from core.kernel.errors import ClixenError, InvalidInput, NotFound
+from core.kernel.errors import ClixenError, InvalidInput, NotFound, user_message
 from core.kernel.log_context import bind, rebind
 from core.kernel.models import PipelineRun
 from core.kernel.safety import sanitize_request
@@ -135,13 +135,9 @@ def _drive(
             fail(active, str(e), category="pipeline")
         except ClaimLost:
             raise
-        except Exception:
-            logger.exception("run %s crashed", run_id)
-            fail(
-                active,
-                "An internal error stopped this request; it was logged.",
-                category="internal",
-            )
+        except Exception as e:
+            told = user_message(e, log=logger, where=f"run {run_id}")
+            fail(active, told.text, category="internal")
     except ClaimLost:
         logger.warning("run %s was taken over by another worker; this one stops", run_id)
         return outcome(

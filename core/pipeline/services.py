@@ -17,6 +17,7 @@ from core.generation.llm import LLMClient
 from core.generation.templates import TemplateLibrary, TemplatesUnavailable
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
+from core.observability.readiness import ReadinessProbe
 from core.pipeline.types import PipelineServices
 from core.validation.mcp import McpValidator
 
@@ -32,6 +33,7 @@ def build_services(
     with_mcp: bool = True,
     with_templates: bool = True,
     watch_s: float = 5.0,
+    readiness: ReadinessProbe | None = None,
 ) -> PipelineServices:
     """The pipeline's services on `session_factory` and `n8n`, the rest from `settings`.
 
@@ -40,7 +42,8 @@ def build_services(
     `with_mcp`: n8n-mcp's second opinion when N8N_MCP_COMMAND is set (the caller closes it).
     `with_templates`: example workflows for the prompts, when their library can be loaded.
     `watch_s`: seconds to watch for a first execution after each deploy. A run's claim lasts
-    CLIXEN_RECOVERY_STALE_S (`recovery_stale_s`) unless its holder renews it.
+    CLIXEN_RECOVERY_STALE_S (`recovery_stale_s`) unless its holder renews it. `readiness`:
+    this replica's probe; while it is not ready, no new run starts.
     """
     llm = LLMClient.from_settings(settings) if require_llm or settings.llm_configured else None
     templates: TemplateLibrary | None = None
@@ -65,4 +68,5 @@ def build_services(
         lease_s=lease_s,
         # Several beats per lease: a slow beat or two never lets a live claim lapse.
         heartbeat_s=min(15.0, lease_s / 4),
+        readiness=readiness,
     )

@@ -37,7 +37,7 @@ from core.generation.node_lookup.tools import NodeLookup
 from core.generation.prompts import Message, PromptContext, generation_messages
 from core.generation.prompts import repair_messages as _repair_messages
 from core.generation.replies import (
-    Candidate,
+    ProposedWorkflow,
     Question,
     parse_reply,
     retrieve_context,
@@ -188,7 +188,7 @@ def _take_reply(active: ActiveRun, reply: LLMCall, *, repair_kind: ProblemKind |
         context.bad_reply = reply.text[:600]
         need_repair(active, ProblemKind.parse, charge=reply, repair_kind=repair_kind)
         return
-    assert isinstance(parsed, Candidate)
+    assert isinstance(parsed, ProposedWorkflow)
     context.candidate = parsed.workflow
     if context.timezone and isinstance(parsed.workflow.get("settings", {}), dict):
         # The requester's timezone, unless the reply chose one: "every morning" means theirs.
@@ -225,7 +225,7 @@ def _edit_target(active: ActiveRun) -> dict[str, Any]:
 _AS_OPERATIONS = (RunKind.edit, RunKind.repair)
 
 
-def _parse(active: ActiveRun, text: str) -> Candidate | Question:
+def _parse(active: ActiveRun, text: str) -> ProposedWorkflow | Question:
     """The candidate (or question) in a reply. An edit's reply is operations (or a whole
     workflow, turned into operations by diff), applied here to the workflow as it stands; one
     that removes nodes of the base version the request does not mention is refused
@@ -260,7 +260,7 @@ def _parse(active: ActiveRun, text: str) -> Candidate | Question:
     if result.rebind:
         # Their credential is asked for again before deploy, never bound by itself.
         context.ask_credentials = sorted({*context.ask_credentials, *result.rebind})
-    return Candidate(workflow=result.workflow, summary=parsed.summary)
+    return ProposedWorkflow(workflow=result.workflow, summary=parsed.summary)
 
 
 def _step_repairing(active: ActiveRun) -> None:

@@ -59,7 +59,6 @@ class HandoverListener:
         )
         self._on_handover = on_handover
         self._stop = threading.Event()
-        self._listening = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> HandoverListener:
@@ -70,10 +69,6 @@ class HandoverListener:
             self._thread.start()
         return self
 
-    def wait_listening(self, timeout: float) -> bool:
-        """True once the listener is subscribed (False on SQLite, or not within `timeout`)."""
-        return self._listening.wait(timeout)
-
     def stop(self) -> None:
         self._stop.set()
 
@@ -83,12 +78,10 @@ class HandoverListener:
             try:
                 with psycopg.connect(self._dsn, autocommit=True) as conn:
                     conn.execute(f"LISTEN {HANDOVER_CHANNEL}")
-                    self._listening.set()
                     while not self._stop.is_set():
                         if any(True for _ in conn.notifies(timeout=POLL_S)):
                             self._handover()
             except psycopg.Error:
-                self._listening.clear()
                 logger.warning("handover listener lost its connection; reconnecting")
                 self._stop.wait(RECONNECT_S)
 

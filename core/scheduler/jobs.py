@@ -24,9 +24,7 @@ from core.connect import finish_connections
 from core.connect.resume import resume_after_connect
 from core.deploy.reconcile import reconcile
 from core.kernel.models import PipelineRun, ProcessedAction
-from core.kernel.safety import escape_mrkdwn
 from core.kernel.settings import Settings
-from core.kernel.vocabulary import RunState
 from core.n8n import ExecutionFailure, N8nClient
 from core.n8n.session import N8nUserSession
 from core.pipeline import build_services, repair_after_runtime_error
@@ -42,7 +40,13 @@ from core.scheduler import (
     TEST_COPY_SWEEP,
 )
 from core.scheduler.locks import TickResult, run_once_per_tick
-from core.scheduler.notify import Notifier
+from core.scheduler.notify import (
+    AccountConnected,
+    Notifier,
+    RunRecovered,
+    SmokeTestFinished,
+    Thread,
+)
 from core.scheduler.runner import SchedulerContext, current_context, current_fire_time
 from core.scheduler.smoke import (
     SmokeOutcome,
@@ -55,8 +59,7 @@ from core.scheduler.watch import RepairStarter, watch_executions
 from core.workspace import quotas
 
 if TYPE_CHECKING:
-    from core.connect import Connected
-    from core.pipeline import PipelineServices, RunOutcome
+    from core.pipeline import PipelineServices
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +95,7 @@ def smoke_test(
         with session_factory.begin() as session:
             record_smoke_result(session=session, outcome=outcome)
     if notifier is not None and ops_channel:
-        notifier.post(ops_channel, format_smoke_message(outcome))
+        notifier.notify(SmokeTestFinished(Thread(ops_channel), outcome))
     log = logger.info if outcome.ok else logger.error
     log("%s", format_smoke_message(outcome))
     return outcome
@@ -126,23 +129,12 @@ def prune_processed_actions(
             delete(ProcessedAction).where(ProcessedAction.created_at < now - KEEP_PROCESSED_ACTIONS)
         )
     pruned = int(getattr(result, "rowcount", 0) or 0)
-    logger.info("pruned %d processed actions older than %s", pruned, KEEP_PROCESSED_ACTIONS)
+    if pruned:  # an INFO line when something happened, not every interval
+        logger.info("pruned %d processed actions older than %s", pruned, KEEP_PROCESSED_ACTIONS)
     return {"pruned": pruned}
 
 
 # --- run recovery -----------------------------------------------------------------------------
-
-
-def recovery_notice(outcome: RunOutcome) -> str:
-    """The thread message telling a user what became of their interrupted request."""
-    message = escape_mrkdwn((outcome.message or "")[:1500])
-    if outcome.state == RunState.succeeded:
-        head = "Your request was interrupted by a restart; I picked it up again and finished it."
-    elif outcome.state == RunState.failed:
-        head = "Your request was interrupted by a restart and could not be finished."
-    else:
-        head = "Your request was interrupted by a restart; I picked it up again."
-    return f":arrows_counterclockwise: {head}\n{message}".rstrip()
 
 
 def recover_runs(
@@ -151,26 +143,24 @@ def recover_runs(
     """Resume (or fail, when that is unsafe) the pipeline runs whose process died mid-way, and
     tell each run's user in its thread. The pipeline claims each run with a compare-and-set on
     its heartbeat, so two recovering replicas never take (or announce) the same run."""
-    # A notifier that can show runs (the Slack bot's) keeps each resumed run's own progress
-    # message updating and ends it in the run's summary; see notify.RunReporter.
-    progress = getattr(notifier, "run_progress", None)
-    finished = getattr(notifier, "run_finished", None)
+    # The notifier keeps each resumed run's own progress message updating and ends it in the
+    # run's summary (the Slack bot's does; the CLI's prints the event below only).
     outcomes = pipeline.resume_incomplete_runs(
-        services, older_than_s=older_than_s, progress=progress
+        services,
+        older_than_s=older_than_s,
+        progress=notifier.run_progress if notifier is not None else None,
     )
     recovered: list[dict[str, Any]] = []
     for outcome in outcomes:
-        if finished is not None:
+        if notifier is not None:
             try:
-                finished(outcome)
+                notifier.run_finished(outcome)
             except Exception:  # the thread notice below still tells the user
                 logger.warning("could not report resumed run %s", outcome.run_id, exc_info=True)
-        with services.session_factory() as session:
-            run = session.get(PipelineRun, outcome.run_id)
-            where = (run.slack_channel_id, run.slack_thread_ts) if run else (None, None)
         recovered.append({"run_id": outcome.run_id, "state": str(outcome.state)})
-        if notifier is not None and where[0]:
-            notifier.post(where[0], recovery_notice(outcome), thread_ts=where[1])
+        where = _run_thread(services.session_factory, outcome.run_id)
+        if notifier is not None and where is not None:
+            notifier.notify(RunRecovered(where, outcome))
     if recovered:
         logger.info("run recovery: %s", recovered)
     return {"recovered": recovered}
@@ -230,7 +220,7 @@ def _fire(
         ready=ctx.readiness.is_ready if ctx.readiness is not None else None,
     )
     if result.ran:
-        logger.info("job %s tick %s ran (ok=%s)", job, tick, result.ok)
+        logger.debug("job %s tick %s ran (ok=%s)", job, tick, result.ok)
     return result
 
 
@@ -311,23 +301,13 @@ def sweep_test_copies_job() -> None:
     _fire(TEST_COPY_SWEEP, _sweep_body)
 
 
-def connected_notice(connected: Connected) -> str:
-    """The thread message when an account was connected: which service, never whose account
-    (an email is said only to the person who connected it) and never a token (n8n holds it)."""
-    return (
-        f":white_check_mark: {escape_mrkdwn(connected.account.label)} is connected "
-        f"(project secret {connected.account.secret_name})."
-    )
-
-
-def connected_privately(connected: Connected) -> str | None:
-    """What only the person who connected is told: the account, when the provider named it."""
-    if not connected.account.account:
-        return None
-    return (
-        f"You connected {escape_mrkdwn(connected.account.label)} as "
-        f"{escape_mrkdwn(connected.account.account)}. Only you see this message."
-    )
+def _run_thread(session_factory: sessionmaker[Session], run_id: int) -> Thread | None:
+    """Where the run shows itself (None: it was not started from a chat)."""
+    with session_factory() as session:
+        run = session.get(PipelineRun, run_id)
+        if run is None or not run.slack_channel_id:
+            return None
+        return Thread(run.slack_channel_id, run.slack_thread_ts)
 
 
 def finish_connects(
@@ -339,8 +319,6 @@ def finish_connects(
 ) -> dict[str, Any]:
     """Bind the accounts whose Connect link n8n completed, say so in the waiting run's thread,
     and resume the run (its progress and outcome reported like a recovered run's)."""
-    progress = getattr(notifier, "run_progress", None)
-    finished = getattr(notifier, "run_finished", None)
     done = finish_connections(
         session_factory=services.session_factory,
         n8n=services.n8n,
@@ -349,21 +327,18 @@ def finish_connects(
     )
     resumed: list[dict[str, Any]] = []
     for connected in done:
-        where: tuple[str | None, str | None] = (None, None)
-        if connected.run_id is not None:
-            with services.session_factory() as session:
-                run = session.get(PipelineRun, connected.run_id)
-                where = (run.slack_channel_id, run.slack_thread_ts) if run else where
-        if notifier is not None and where[0]:
-            notifier.post(where[0], connected_notice(connected), thread_ts=where[1])
-            private = connected_privately(connected)
-            post_private = getattr(notifier, "post_private", None)
-            if private is not None and post_private is not None:
-                post_private(where[0], connected.user_id, private, thread_ts=where[1])
+        where = (
+            _run_thread(services.session_factory, connected.run_id)
+            if connected.run_id is not None
+            else None
+        )
+        if notifier is not None and where is not None:
+            notifier.notify(AccountConnected(where, connected.account, connected.user_id))
+        progress = notifier.run_progress if notifier is not None else None
         for outcome in resume_after_connect(services, connected, progress=progress):
             resumed.append({"run_id": outcome.run_id, "state": str(outcome.state)})
-            if finished is not None:
-                finished(outcome)
+            if notifier is not None:
+                notifier.run_finished(outcome)
     return {"connected": len(done), "resumed": resumed}
 
 

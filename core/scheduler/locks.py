@@ -127,7 +127,7 @@ def run_once_per_tick(
     With `ready` given and false, this replica neither locks nor claims: another one runs it.
     """
     if ready is not None and not ready():
-        logger.info("job %s tick %s: this replica is not ready; left to others", job, tick)
+        logger.debug("job %s tick %s: this replica is not ready; left to others", job, tick)
         metrics.JOB_SKIPPED_NOT_READY.labels(job).inc()
         return TickResult(job, tick, ran=False, skipped_because="not ready")
     with bind(job=job):

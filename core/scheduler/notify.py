@@ -1,12 +1,21 @@
-"""Where scheduler jobs send what they have to say. Core never imports Slack: the bot supplies a
-Slack implementation of `Notifier`, the CLI prints."""
+"""What scheduler jobs tell people, as typed events; the front end writes the words.
+
+Core never writes Slack text (no mrkdwn, no emoji): a job hands a `SchedulerEvent` — a frozen
+dataclass saying what happened, where (`Thread`: a channel and maybe a thread) and the facts — to
+the `Notifier` it was given. The Slack bot's notifier (`bot/notifier.py`, words in
+`bot/blocks/notices.py`) posts each as a Slack message; `clixen scheduler run` prints one plain
+line per event (`cli/scheduler.py`). A new kind of message is a new event class here plus one
+rendering per front end.
+"""
 
 from __future__ import annotations
 
-import sys
-import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol
+
+from core.connect.accounts import AccountInfo
+from core.n8n import ExecutionFailure
+from core.scheduler.smoke import SmokeOutcome
 
 if TYPE_CHECKING:
     from core.pipeline import ProgressEvent, RunOutcome
@@ -23,73 +32,78 @@ class Picture:
     alt_text: str
 
 
-class Notifier(Protocol):
-    """Posts a plain-text message to a channel (optionally in a thread), and `picture` beside it
-    when the implementation can show one (else it is left out: the text says what happened).
+@dataclass(frozen=True)
+class Thread:
+    """Where an event is told: a channel, and the thread in it (None: a new message)."""
 
-    Returns the message's id (Slack `ts`) when the implementation has one, else None.
+    channel: str
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class SmokeTestFinished:
+    """The smoke test ran (told in the ops channel)."""
+
+    where: Thread
+    outcome: SmokeOutcome
+
+
+@dataclass(frozen=True)
+class RunRecovered:
+    """A run interrupted by a restart was picked up again; `outcome` is where it ended."""
+
+    where: Thread
+    outcome: RunOutcome
+
+
+@dataclass(frozen=True)
+class AccountConnected:
+    """An account `user_id` connected through n8n is bound to the project (never a token). The
+    thread is told which service; whose account it is (an email) only `user_id`, privately."""
+
+    where: Thread
+    account: AccountInfo
+    user_id: str
+
+
+@dataclass(frozen=True)
+class ExecutionFailed:
+    """A deployed workflow failed in n8n; `next_step` says what became of it (the repair's own
+    words: a new version deployed, or manual review); `picture` shows what the execution did."""
+
+    where: Thread
+    workflow_name: str
+    failure: ExecutionFailure
+    next_step: str
+    picture: Picture | None = None
+
+
+@dataclass(frozen=True)
+class ReconnectNeeded:
+    """n8n can no longer refresh a connected account's access: the accounts to connect again
+    (empty when n8n did not say which)."""
+
+    where: Thread
+    workflow_name: str
+    failure: ExecutionFailure
+    accounts: tuple[AccountInfo, ...]
+
+
+SchedulerEvent = (
+    SmokeTestFinished | RunRecovered | AccountConnected | ExecutionFailed | ReconnectNeeded
+)
+
+
+class Notifier(Protocol):
+    """Where scheduler jobs send what happened.
+
+    `notify` tells one event. `run_progress` and `run_finished` follow a run the scheduler
+    resumes (run recovery, a connected account): a front end that shows runs keeps the run's own
+    progress message updating and ends it in its summary; one that does not may ignore both.
     """
 
-    def post(
-        self,
-        channel: str,
-        text: str,
-        *,
-        thread_ts: str | None = None,
-        picture: Picture | None = None,
-    ) -> str | None: ...
-
-
-class PrivateNotifier(Protocol):
-    """Optionally also implemented by a notifier that can show a message to one person only
-    (Slack: an ephemeral message in the channel or thread): what names a person's account (an
-    email) goes there, never into the channel."""
-
-    def post_private(
-        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
-    ) -> None: ...
-
-
-class RunReporter(Protocol):
-    """Optionally also implemented by a notifier that can show pipeline runs (the Slack bot's):
-    run recovery then passes `run_progress` as the resumed runs' progress callback and calls
-    `run_finished` with each outcome, so a resumed run ends where it started, in its own message."""
+    def notify(self, event: SchedulerEvent) -> None: ...
 
     def run_progress(self, event: ProgressEvent) -> None: ...
 
     def run_finished(self, outcome: RunOutcome) -> None: ...
-
-
-class PrintNotifier:
-    """The CLI's notifier: one line per message on a stream (stdout by default); a picture is
-    not drawn in the terminal, only named (`clixen graph … --execution ID` draws it)."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream
-        self._lock = threading.Lock()
-
-    def post(
-        self,
-        channel: str,
-        text: str,
-        *,
-        thread_ts: str | None = None,
-        picture: Picture | None = None,
-    ) -> str | None:
-        where = f"{channel} (thread {thread_ts})" if thread_ts else channel
-        self._print(where, text, picture)
-        return None
-
-    def post_private(
-        self, channel: str, user: str, text: str, *, thread_ts: str | None = None
-    ) -> None:
-        where = f"{channel} (thread {thread_ts})" if thread_ts else channel
-        self._print(f"{where}, only to {user}", text, None)
-
-    def _print(self, where: str, text: str, picture: Picture | None) -> None:
-        with self._lock:
-            stream = self._stream or sys.stdout
-            one_line = " ".join(text.split("\n"))
-            if picture is not None:
-                one_line += f" [picture {picture.filename}: not shown here]"
-            print(f"[notify {where}] {one_line}", file=stream, flush=True)

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -235,15 +234,6 @@ class LocalSmokeEndpoints:
     def bodies(self) -> list[Any]:
         with self._lock:
             return list(self.received)
-
-    def wait_for_message(self, timeout_s: float = 10.0) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            bodies = self.bodies()
-            if bodies:
-                return bodies[-1]
-            time.sleep(0.05)
-        return None
 
 
 @contextmanager

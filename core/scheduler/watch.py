@@ -1,7 +1,7 @@
-"""The execution watch: read new finished executions of recently deployed workflows from n8n,
-record how each workflow last ran, and for a failure post one message in the workflow's thread —
-with the picture of what the execution did to each node — and start a repair (`watch_executions`,
-fired by `core.scheduler.jobs.execution_watch_job`)."""
+"""The execution watch (`watch_executions`, fired by `core.scheduler.jobs.execution_watch_job`):
+read new finished executions of recently deployed workflows from n8n, record how each workflow
+last ran, and for a failure start a repair and tell the workflow's thread (an `ExecutionFailed`
+event, with the picture of what the execution did to each node)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.connect.accounts import RECONNECT_MESSAGE, mark_needs_reconnect, record_use
 from core.kernel.models import Workflow, WorkflowVersion
-from core.kernel.safety import escape_mrkdwn
 from core.kernel.vocabulary import WorkflowStatus
 from core.n8n import ExecutionFailure, N8nClient, N8nError, execution_failure
-from core.scheduler.notify import Notifier, Picture
+from core.scheduler.notify import ExecutionFailed, Notifier, Picture, ReconnectNeeded, Thread
 
 logger = logging.getLogger(__name__)
 
@@ -118,17 +117,6 @@ def _parse_time(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def failure_notice(name: str, failure: ExecutionFailure, next_step: str) -> str:
-    """The thread message about a runtime error and what became of it (n8n's and the repair's
-    text escaped for Slack mrkdwn: both can quote what the workflow or the model produced)."""
-    where = f" at node “{escape_mrkdwn(failure.node)}”" if failure.node else ""
-    return (
-        f":warning: “{escape_mrkdwn(name)}” failed in n8n{where} "
-        f"(execution {failure.execution_id}): {escape_mrkdwn(failure.message[:500])}\n"
-        f"{escape_mrkdwn(next_step[:1500])}"
-    )
 
 
 def watch_executions(
@@ -246,26 +234,10 @@ def _report_reconnect(
     logger.info("watch: workflow %s needs a reconnect (%d account(s))", wf.id, len(marked))
     if notifier is None or not wf.slack_channel_id:
         return
-    accounts = [
-        f"{a.label}" + (f" ({a.account})" if a.account else "") + f": `/clixen connect {a.service}`"
-        for a in marked
-    ]
-    notifier.post(
-        wf.slack_channel_id,
-        reconnect_notice(wf.name, failure, accounts),
-        thread_ts=wf.slack_thread_ts,
-    )
-
-
-def reconnect_notice(name: str, failure: ExecutionFailure, accounts: list[str]) -> str:
-    """The thread message when a connected account must be connected again."""
-    which = "\n".join(f"• {escape_mrkdwn(a)}" for a in accounts) or (
-        "• the account this workflow uses (reconnect it where it was connected)"
-    )
-    return (
-        f":link: “{escape_mrkdwn(name)}” needs a reconnect (execution {failure.execution_id}): "
-        "n8n can no longer refresh the access of a connected account (consent revoked or "
-        f"expired). Reconnect it and the workflow runs again:\n{which}"
+    notifier.notify(
+        ReconnectNeeded(
+            Thread(wf.slack_channel_id, wf.slack_thread_ts), wf.name, failure, tuple(marked)
+        )
     )
 
 
@@ -345,9 +317,12 @@ def _report_and_repair(
     if next_step is None:
         return
     if notifier is not None and wf.slack_channel_id:
-        notifier.post(
-            wf.slack_channel_id,
-            failure_notice(wf.name, failure, next_step),
-            thread_ts=wf.slack_thread_ts,
-            picture=failure_picture(wf, failure, execution) if execution is not None else None,
+        notifier.notify(
+            ExecutionFailed(
+                Thread(wf.slack_channel_id, wf.slack_thread_ts),
+                wf.name,
+                failure,
+                next_step,
+                picture=failure_picture(wf, failure, execution) if execution is not None else None,
+            )
         )

@@ -55,7 +55,9 @@ def validate(
                 for n, spec in specs.items()
                 if spec is not None and n in drawn and nodes[n].get("disabled") is not True
                 for issue in check_parameters(
-                    nodes[n], spec, severity="error" if n in wired or spec.is_trigger else "warning"
+                    nodes[n],
+                    spec,
+                    severity="error" if n in wired or spec.lets_n8n_activate else "warning",
                 )
             ),
             *(

@@ -219,7 +219,7 @@ def check_triggers_and_reachability(
 ) -> list[Issue]:
     out: list[Issue] = []
     live = {n for n in nodes if nodes[n].get("disabled") is not True}
-    triggers = {n for n in live if (s := specs.get(n)) is not None and s.is_trigger}
+    triggers = {n for n in live if (s := specs.get(n)) is not None and s.lets_n8n_activate}
     manual = {n for n in live if (s := specs.get(n)) is not None and s.is_manual_trigger}
     unknown = any(specs.get(n) is None for n in live)
     if not triggers and not unknown:

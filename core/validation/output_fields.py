@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.catalog import NodeCatalog
-from core.catalog.output_schemas import Shape, default_index, output_shape
+from core.catalog.output_schemas import Shape, output_shape
 from core.validation.expressions import expression_strings
 from core.validation.report import Issue
 
@@ -165,23 +165,3 @@ def field_issues(
                     )
                 )
     return issues
-
-
-def checkable_share(index: Mapping[str, Any] | None = None) -> tuple[int, int]:
-    """(schema files this check uses, schema files n8n ships): a schema counts when a node type
-    that is not a trigger and not a user-columns node maps to it and it lists two or more fields
-    (a trigger cannot select a resource/operation schema; see `node_output_shape`)."""
-    idx = index if index is not None else default_index()
-    folders = {
-        folder
-        for kind, folder in idx["types"].items()
-        if kind not in USER_COLUMNS and not kind.endswith("Trigger")
-    }
-    usable = sum(
-        1
-        for folder in folders
-        for shapes in idx["folders"].get(folder, {}).values()
-        for shape in shapes.values()
-        if isinstance(shape, dict) and len(shape) > 1
-    )
-    return usable, int(idx["files"])

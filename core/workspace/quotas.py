@@ -203,59 +203,6 @@ def usage(
     )
 
 
-def check_tokens(
-    *,
-    session: Session,
-    team_id: str,
-    user_id: str,
-    project_id: int | None,
-    now: dt.datetime | None = None,
-    settings: Settings,
-) -> QuotaStatus:
-    """Raise QuotaExceeded if the user has no LLM tokens left today; else return their status."""
-    status = usage(
-        session=session,
-        team_id=team_id,
-        user_id=user_id,
-        project_id=project_id,
-        now=now,
-        settings=settings,
-    )
-    if status.tokens_used >= status.token_limit:
-        raise QuotaExceeded(
-            limit_name=TOKENS,
-            used=status.tokens_used,
-            limit=status.token_limit,
-            resets_at=status.resets_at,
-            now=now,
-        )
-    return status
-
-
-def charge_tokens(
-    *,
-    session: Session,
-    team_id: str,
-    user_id: str,
-    project_id: int | None,
-    tokens: int,
-    now: dt.datetime | None = None,
-) -> int:
-    """Add `tokens` (prompt + completion, as the API reported them) to today's use; returns it.
-
-    Charging never fails on the limit: the tokens were already spent. LLM calls of the pipeline
-    reserve first instead (`reserve_tokens`); this is for use counted after the fact.
-    `project_id` is accepted for symmetry and future per-project accounting.
-    """
-    del project_id
-    if tokens < 0:
-        raise InvalidInput("A token charge cannot be negative.")
-    day = utc_day(now)
-    if tokens:
-        _upsert(session, team_id=team_id, user_id=user_id, day=day, tokens=tokens)
-    return _row(session, team_id=team_id, user_id=user_id, day=day)[0]
-
-
 def lock_user_day(
     *, session: Session, team_id: str, user_id: str, now: dt.datetime | None = None
 ) -> tuple[int, int]:

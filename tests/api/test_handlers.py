@@ -67,7 +67,7 @@ def test_another_projects_workflow_is_not_found(session_factory: sessionmaker[Se
     with pytest.raises(NotFound):
         handlers.list_versions(deps, authorization=f"Bearer {token_a}", workflow_id=other)
     with pytest.raises(NotFound):
-        handlers.rollback_actor(deps, authorization=f"Bearer {token_a}", workflow_id=other)
+        handlers.rollback_caller(deps, authorization=f"Bearer {token_a}", workflow_id=other)
 
 
 def test_rollback_needs_a_token_whose_creator_is_still_an_editor(
@@ -84,7 +84,7 @@ def test_rollback_needs_a_token_whose_creator_is_still_an_editor(
         ).raw
         wf = create_workflow_record(session=s, project_id=a, name="w", created_by="U-a").id
     with pytest.raises((api_tokens.InvalidToken, PermissionDenied)):
-        handlers.rollback_actor(deps, authorization=f"Bearer {viewer_token}", workflow_id=wf)
+        handlers.rollback_caller(deps, authorization=f"Bearer {viewer_token}", workflow_id=wf)
     listed = handlers.list_versions(deps, authorization=f"Bearer {viewer_token}", workflow_id=wf)
     assert listed["workflow"]["name"] == "w" and listed["items"] == []
 

@@ -71,7 +71,6 @@ def test_summary_has_buttons_and_test_run_for_every_workflow() -> None:
         version=3,
         description="Posts new items.",
         outline=["Schedule → RSS → Slack"],
-        has_webhook=False,
         n8n_url="http://n8n.local/workflow/abc",
     )
     ids = [e["action_id"] for e in _elements(blocks)]
@@ -89,7 +88,6 @@ def test_summary_has_buttons_and_test_run_for_every_workflow() -> None:
         version=1,
         description=None,
         outline=[],
-        has_webhook=True,
         n8n_url=None,
     )
     assert [e["action_id"] for e in _elements(with_hook)] == [

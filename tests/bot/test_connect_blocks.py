@@ -12,9 +12,10 @@ import pytest
 from bot.blocks.connect import accounts_blocks, connect_link_blocks, parse_connect_value
 from bot.blocks.credentials import CredentialAsk, credentials_needed_blocks
 from bot.blocks.messages import WorkflowRow, workflow_line
+from bot.blocks.notices import reconnect_notice
 from core.connect import AccountInfo
 from core.n8n import ExecutionFailure
-from core.scheduler.watch import reconnect_notice
+from core.scheduler.notify import ReconnectNeeded, Thread
 
 WHEN = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)
 
@@ -79,5 +80,6 @@ def test_needs_reconnect_reads_as_words() -> None:
     failure = ExecutionFailure(
         "9", "Read <@U1>", "The credential needs to be reconnected.", "error"
     )
-    notice = reconnect_notice("<!here> Sync", failure, ["Gmail (a@b.c): `/clixen connect gmail`"])
-    assert "<!here>" not in notice and "`/clixen connect gmail`" in notice
+    gmail = AccountInfo("gmail", "Gmail", "GMAIL", "a@b.c", "U1", WHEN, None, True)
+    notice = reconnect_notice(ReconnectNeeded(Thread("C1"), "<!here> Sync", failure, (gmail,)))
+    assert "<!here>" not in notice and "Gmail (a@b.c): `/clixen connect gmail`" in notice

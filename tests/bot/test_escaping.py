@@ -101,7 +101,6 @@ BUILDERS: dict[str, Callable[[], Any]] = {
         version=2,
         description=HOSTILE,
         outline=[HOSTILE],
-        has_webhook=True,
         n8n_url="https://n8n.example/workflow/1",
         note=HOSTILE,
     ),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.kernel.settings import get_settings
 from core.n8n import N8nClient, N8nNotFound
 from tests.cli.common import run
+from tests.conftest import CLI_USER
 from tests.workflows import label_of, labelled_schedule
 
 
@@ -157,6 +158,16 @@ def test_projects_switch_and_membership_are_enforced(
     code, _, err = run(capsys, "deploy", str(tmp_path / "w.json"), "-p", "beta", "-n", "w")
     assert code == 1 and "viewer" in err
     code, _, err = run(capsys, "list", "-p", "alpha")
+    assert code == 1 and "not a member" in err
+
+    # Bob is no owner: he cannot remove anyone; the owner can, and then bob is out.
+    code, _, err = run(capsys, "project", "remove-member", "beta", "cli:bob")
+    assert code == 1 and "owner" in err
+    monkeypatch.setenv("CLIXEN_CLI_USER", CLI_USER)
+    code, out, _ = run(capsys, "project", "remove-member", "beta", "cli:bob")
+    assert code == 0 and "cli:bob is no longer a member of 'beta'" in out
+    monkeypatch.setenv("CLIXEN_CLI_USER", "bob")
+    code, _, err = run(capsys, "versions", "w", "-p", "beta")
     assert code == 1 and "not a member" in err
 
 

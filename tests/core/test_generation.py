@@ -10,7 +10,7 @@ from core.catalog import default_catalog
 from core.generation.edit_prompts import edit_messages
 from core.generation.prompts import PromptContext, generation_messages, repair_messages
 from core.generation.replies import (
-    Candidate,
+    ProposedWorkflow,
     Question,
     parse_reply,
     retrieve_context,
@@ -24,12 +24,12 @@ from tests.core.test_pipeline import schedule_workflow
 def test_parse_reply_accepts_a_workflow_or_a_question() -> None:
     wf = schedule_workflow()
     parsed = parse_reply(json.dumps({"workflow": wf, "summary": "  Posts news.  "}))
-    assert isinstance(parsed, Candidate)
+    assert isinstance(parsed, ProposedWorkflow)
     assert parsed.workflow["name"] == "Morning news" and parsed.summary == "Posts news."
     asked = parse_reply('{"question": "Which channel?"}')
     assert asked == Question("Which channel?")
     fenced = parse_reply("```json\n" + json.dumps({"workflow": wf}) + "\n```")
-    assert isinstance(fenced, Candidate) and fenced.summary == ""
+    assert isinstance(fenced, ProposedWorkflow) and fenced.summary == ""
 
 
 @pytest.mark.parametrize(

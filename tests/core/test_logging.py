@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from core.kernel.logging import RedactingFormatter, redact
+from core.kernel.logging import RedactingFormatter, configure_logging, redact
 
 GHP = "ghp_" + "A1b2C3d4E5f6G7h8I9j0" * 2
 XOXB = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOp"
@@ -128,3 +128,24 @@ def test_the_formatter_redacts_messages_arguments_and_tracebacks() -> None:
         )
     out = formatter.format(record)
     assert GHP not in out and PLAIN not in out and "calling token=***" in out
+
+
+def test_migrations_log_what_ran_not_their_set_up(caplog: pytest.LogCaptureFixture) -> None:
+    """At INFO a migration run says which revisions ran, once each; Alembic's set-up lines (its
+    plugins, its dialect, its DDL mode) are not events."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    configure_logging(logging.INFO, "text")
+    try:
+        with caplog.at_level(logging.INFO):
+            logging.getLogger("alembic.runtime.plugins").info("setup plugin alembic.autogenerate")
+            migration = logging.getLogger("alembic.runtime.migration")
+            migration.info("Context impl PostgresqlImpl.")
+            migration.info("Will assume transactional DDL.")
+            migration.info("Running upgrade 0001 -> 0002, Project removals")
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
+    assert [r.getMessage() for r in caplog.records] == [
+        "Running upgrade 0001 -> 0002, Project removals"
+    ]

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from core.catalog import default_catalog
-from core.generation.node_hints import is_trigger, named_apps
+from core.generation.node_hints import named_apps
 from core.generation.node_lookup.examples import _scrub
 from core.generation.node_lookup.shapes import hint_text
 from core.generation.retrieval import first_message, retrieve
@@ -60,7 +60,7 @@ def test_actions_that_wait_on_a_webhook_are_not_triggers() -> None:
     run, so a request naming them still gets a real trigger."""
     catalog = default_catalog()
     for t in ("slack", "gmail", "wait", "emailSend", "telegram"):
-        assert not is_trigger(catalog.nodes[B + t]), t
+        assert not catalog.nodes[B + t].is_trigger, t
         assert "trigger" not in _spec(B + t, "post it")
     found = retrieve(text="post the weather to slack and gmail", catalog=catalog, templates=None)
     assert found.node_types[0] == B + "scheduleTrigger"

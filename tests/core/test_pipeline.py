@@ -27,7 +27,7 @@ from core.pipeline import (
     resume_incomplete_runs,
     start_run,
 )
-from tests.builders import delete_deployed, new_project, pipeline_services, versions
+from tests.builders import delete_deployed, new_project, pipeline_services, spend_tokens, versions
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
 from tests.waiting import wait_until
@@ -535,7 +535,6 @@ def test_token_quota_is_checked_before_each_llm_call(
     session_factory: sessionmaker[Session],
 ) -> None:
     from core.kernel.models import Project
-    from core.workspace import quotas
 
     with session_factory.begin() as session:
         project = session.get(Project, project_id)
@@ -545,9 +544,7 @@ def test_token_quota_is_checked_before_each_llm_call(
     def spent_elsewhere_meanwhile(body: dict[str, Any]) -> str:
         # While the first call is answered, the user's other work uses up the day's tokens.
         with session_factory.begin() as session:
-            quotas.charge_tokens(
-                session=session, team_id=TEAM, user_id=USER, project_id=project_id, tokens=59_000
-            )
+            spend_tokens(session, team_id=TEAM, user_id=USER, tokens=59_000)
         return "not json at all"
 
     llm.script(spent_elsewhere_meanwhile, answer(schedule_workflow()))

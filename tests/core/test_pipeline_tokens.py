@@ -16,8 +16,7 @@ from core.kernel.errors import ClixenError
 from core.kernel.models import PipelineRun, Project, QuotaUsage
 from core.n8n import N8nClient
 from core.pipeline import PipelineServices, RunOutcome, execute_run, start_run
-from core.workspace import quotas
-from tests.builders import delete_deployed, new_project, pipeline_services
+from tests.builders import delete_deployed, new_project, pipeline_services, spend_tokens
 from tests.doubles.llm_server import ScriptedLLM
 from tests.workflows import answer, schedule_workflow
 
@@ -87,9 +86,7 @@ def test_two_concurrent_runs_with_1000_tokens_left_never_spend_past_the_limit(
 ) -> None:
     set_token_limit(session_factory, project_id, 20_000)
     with session_factory.begin() as session:
-        quotas.charge_tokens(
-            session=session, team_id=TEAM, user_id=USER, project_id=project_id, tokens=19_000
-        )
+        spend_tokens(session, team_id=TEAM, user_id=USER, tokens=19_000)
     llm.delay_s = 1.0  # both calls would be in flight together
     llm.default = answer(schedule_workflow())
 

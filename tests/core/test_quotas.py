@@ -16,6 +16,7 @@ from core.kernel.models import Base, Project, QuotaUsage
 from core.kernel.settings import Settings, get_settings
 from core.workspace import quotas
 from core.workspace.quotas import QuotaExceeded
+from tests.builders import spend_tokens
 
 UTC = dt.UTC
 
@@ -110,45 +111,57 @@ def test_exceeded_message_names_limit_use_and_reset_time(
     )
 
 
-def test_tokens_charged_atomically_and_checked_before_spending(
+def test_tokens_reserved_settled_and_refused_past_the_limit(
     session_factory: sessionmaker[Session],
 ) -> None:
     settings = _settings(CLIXEN_DAILY_TOKENS="1000")
+    kw: dict[str, Any] = {"team_id": "T1", "user_id": "U1", "project_id": None}
     with session_factory.begin() as s:
-        quotas.check_tokens(
-            session=s, team_id="T1", user_id="U1", project_id=None, settings=settings
+        first = quotas.reserve_tokens(
+            session=s, **kw, prompt_tokens=100, max_completion=500, settings=settings
         )
-        assert (
-            quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=600)
-            == 600
+        assert quotas.settle_tokens(session=s, reservation=first, used=600) == 600
+        # Only 300 are left for the answer after a 100-token prompt.
+        second = quotas.reserve_tokens(
+            session=s, **kw, prompt_tokens=100, max_completion=500, settings=settings
         )
-        quotas.check_tokens(
-            session=s, team_id="T1", user_id="U1", project_id=None, settings=settings
-        )
-        # The call that crosses the limit is still charged in full (the tokens were spent).
-        assert (
-            quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=500)
-            == 1100
-        )
+        assert second.completion_budget == 300
+        # The server's count is the truth, even past the reservation.
+        assert quotas.settle_tokens(session=s, reservation=second, used=500) == 1100
         with pytest.raises(QuotaExceeded, match="used 1,100 of your 1,000 LLM tokens today"):
-            quotas.check_tokens(
-                session=s, team_id="T1", user_id="U1", project_id=None, settings=settings
+            quotas.reserve_tokens(
+                session=s, **kw, prompt_tokens=1, max_completion=10, settings=settings
             )
         # Another user of the same workspace is not affected.
-        quotas.check_tokens(
-            session=s, team_id="T1", user_id="U2", project_id=None, settings=settings
+        quotas.reserve_tokens(
+            session=s,
+            team_id="T1",
+            user_id="U2",
+            project_id=None,
+            prompt_tokens=1,
+            max_completion=10,
+            settings=settings,
         )
 
 
-def test_concurrent_token_charges_are_not_lost(session_factory: sessionmaker[Session]) -> None:
+def test_concurrent_token_settlements_are_not_lost(session_factory: sessionmaker[Session]) -> None:
     barrier = threading.Barrier(20)
 
-    def charge() -> None:
+    def spend() -> None:
         barrier.wait()
         with session_factory.begin() as s:
-            quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=7)
+            reservation = quotas.reserve_tokens(
+                session=s,
+                team_id="T1",
+                user_id="U1",
+                project_id=None,
+                prompt_tokens=0,
+                max_completion=10,
+                settings=get_settings(),
+            )
+            quotas.settle_tokens(session=s, reservation=reservation, used=7)
 
-    threads = [threading.Thread(target=charge) for _ in range(20)]
+    threads = [threading.Thread(target=spend) for _ in range(20)]
     for t in threads:
         t.start()
     for t in threads:
@@ -301,8 +314,9 @@ def test_same_behaviour_on_embedded_sqlite(sqlite_factory: sessionmaker[Session]
         assert quotas.reserve_deploy(session=s, **kw) == 2
         with pytest.raises(QuotaExceeded):
             quotas.reserve_deploy(session=s, **kw)
-        quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=5)
-        quotas.charge_tokens(session=s, team_id="T1", user_id="U1", project_id=None, tokens=5)
+        for _ in range(2):
+            reservation = quotas.reserve_tokens(session=s, **kw, prompt_tokens=0, max_completion=10)
+            quotas.settle_tokens(session=s, reservation=reservation, used=5)
         assert quotas.usage(session=s, **kw).tokens_used == 10
 
 
@@ -318,9 +332,7 @@ def test_quota_command_prints_use_limits_and_reset(
     session_factory: sessionmaker[Session], quota_limits: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with session_factory.begin() as s:
-        quotas.charge_tokens(
-            session=s, team_id="local", user_id="cli:alice", project_id=None, tokens=1234
-        )
+        spend_tokens(s, team_id="local", user_id="cli:alice", tokens=1234)
         quotas.reserve_deploy(
             session=s,
             team_id="local",

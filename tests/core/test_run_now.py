@@ -182,6 +182,17 @@ def test_outside_effects_name_http_and_code_but_not_logic() -> None:
     ]
 
 
+def test_actions_that_can_wait_on_a_webhook_are_outside_effects_not_triggers() -> None:
+    """Slack's node has a webhook (send-and-wait) but never starts a run: a test run posts for
+    real, so it is listed and asked about, and the test copy keeps it."""
+    wf = _chain(
+        "Post",
+        _node("Every hour", "scheduleTrigger", 1.2, {"rule": {"interval": [{}]}}, 0),
+        _node("Post", "slack", 2.3, {"resource": "message", "operation": "post"}, 200),
+    )
+    assert outside_effects(wf) == [("Post", "Slack (message post)")]
+
+
 def test_code_and_ai_transform_are_outside_effects() -> None:
     """The task runner gives code `helpers.httpRequest`: a test run asks before running it."""
     js = "await this.helpers.httpRequest({method: 'POST', url: 'http://169.254.169.254/'});"

@@ -11,7 +11,6 @@ from core.kernel.errors import InvalidInput
 from core.kernel.safety import (
     MAX_REQUEST_CHARS,
     LLMOutputInvalid,
-    escape_mrkdwn,
     fence,
     parse_llm_json,
     sanitize_request,
@@ -51,15 +50,6 @@ def test_fence_markers_are_unique_and_cannot_be_closed_by_the_user() -> None:
     # Only the real markers remain: the forged closing marker was defused.
     assert a.count("<<<") == 2 and a.count(">>>") == 2
     assert "‹‹END_USER_REQUEST_000000››" in a
-
-
-def test_mrkdwn_escape_defuses_links_mentions_and_broadcasts() -> None:
-    text = "Tom & Jerry <!channel> <@U123> <https://evil.example|click> @here @Everyone a@hereby"
-    out = escape_mrkdwn(text)
-    assert "<" not in out and ">" not in out
-    assert out.startswith("Tom &amp; Jerry &lt;!channel&gt; &lt;@U123&gt;")
-    assert "@\u200bhere" in out and "@\u200bEveryone" in out
-    assert "a@hereby" in out  # not a broadcast: left alone
 
 
 def test_llm_json_plain_and_whole_fenced_reply() -> None:

@@ -4,11 +4,12 @@ fields it has (n8n's output schemas, plus RSS items and the Schedule Trigger's i
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Any
 
 from core.catalog.output_schemas import default_index, output_shape, usable_share
 from core.validation import validate
-from core.validation.output_fields import checkable_share
+from core.validation.output_fields import USER_COLUMNS
 
 
 def _node(name: str, kind: str, version: float, params: dict[str, Any], x: int) -> dict[str, Any]:
@@ -103,6 +104,25 @@ def test_the_shipped_index_covers_n8ns_schemas() -> None:
     mapped, seen = usable_share(default_index())
     assert seen == 1230 and mapped == 1230  # every schema file maps to a node type
     # the check leaves out user-column nodes, trigger-only folders and one-field samples
-    assert checkable_share() == (969, 1230)
+    assert checkable_share(default_index()) == (969, 1230)
     shape = output_shape("n8n-nodes-base.github", 1, "issue", "get")
     assert shape is not None and "title" in shape and "number" in shape
+
+
+def checkable_share(index: Mapping[str, Any]) -> tuple[int, int]:
+    """(schema files the check uses, schema files n8n ships): a schema counts when a node type
+    that is not a trigger and not a user-columns node maps to it and it lists two or more fields
+    (a trigger cannot select a resource/operation schema; see `node_output_shape`)."""
+    folders = {
+        folder
+        for kind, folder in index["types"].items()
+        if kind not in USER_COLUMNS and not kind.endswith("Trigger")
+    }
+    usable = sum(
+        1
+        for folder in folders
+        for shapes in index["folders"].get(folder, {}).values()
+        for shape in shapes.values()
+        if isinstance(shape, dict) and len(shape) > 1
+    )
+    return usable, int(index["files"])

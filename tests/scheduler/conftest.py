@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.blocks.notices import notice_text
 from core.kernel.models import Workflow, WorkflowVersion
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
-from core.scheduler.notify import Picture
+from core.pipeline import ProgressEvent, RunOutcome
+from core.scheduler.notify import ExecutionFailed, Picture, SchedulerEvent
 from core.scheduler.runner import SchedulerContext, install_context, job_schedules
 from tests.builders import new_project
 from tests.conftest import REPO, N8nStack
@@ -28,27 +30,34 @@ from tests.conftest import REPO, N8nStack
 
 @dataclass
 class Posted:
+    """One event told, with the words Slack would show (`bot.blocks.notices`)."""
+
     channel: str
     text: str
     thread_ts: str | None
+    event: SchedulerEvent
     picture: Picture | None = None
 
 
 @dataclass
 class RecordingNotifier:
+    """The scheduler's notifier, recording each event instead of posting it."""
+
     posted: list[Posted] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def post(
-        self,
-        channel: str,
-        text: str,
-        *,
-        thread_ts: str | None = None,
-        picture: Picture | None = None,
-    ) -> str | None:
+    def notify(self, event: SchedulerEvent) -> None:
+        picture = event.picture if isinstance(event, ExecutionFailed) else None
+        told = Posted(
+            event.where.channel, notice_text(event), event.where.thread_ts, event, picture
+        )
         with self.lock:
-            self.posted.append(Posted(channel, text, thread_ts, picture))
+            self.posted.append(told)
+
+    def run_progress(self, event: ProgressEvent) -> None:
+        return None
+
+    def run_finished(self, outcome: RunOutcome) -> None:
         return None
 
 
@@ -164,8 +173,7 @@ def scheduler_env(n8n: N8nStack, database_url: str, **extra: str) -> dict[str, s
         N8N_URL=n8n.url,
         N8N_API_KEY=n8n.api_key,
         DATABASE_URL=database_url,
-        CLIXEN_LOG_LEVEL="INFO",
-        **extra,
+        **{"CLIXEN_LOG_LEVEL": "INFO", **extra},
     )
     return env
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,3 +47,16 @@ def test_old_processed_actions_are_pruned_and_recent_ones_kept(
     # A pruned key can be claimed again; a kept one still cannot.
     assert claim_once(session_factory=session_factory, key="slack:Ev-old")
     assert not claim_once(session_factory=session_factory, key="slack:Ev-recent")
+
+
+def test_a_tick_with_nothing_to_do_says_nothing_at_info(
+    scheduler_context: SchedulerContext, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every job fires every few seconds: a tick that changed nothing leaves no INFO line (its
+    record is in `clixen jobs`); one that pruned something says so once."""
+    clock = scheduler_context.clock
+    assert isinstance(clock, Clock)
+    clock.now = NOW
+    with caplog.at_level(logging.INFO, logger="core"):
+        prune_processed_actions_job()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == []

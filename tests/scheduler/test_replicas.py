@@ -113,7 +113,8 @@ def test_two_replicas_run_each_job_once_per_tick(
 ) -> None:
     workflow_id = _failing_workflow_in_n8n(n8n_client, session_factory, project_id, n8n_cleanup)
     run_id = _interrupted_run(session_factory, project_id)
-    env = scheduler_env(n8n, database_url, CLIXEN_RECOVERY_STALE_S="60")
+    # Each tick's "ran" line is DEBUG (at INFO a tick says nothing): this test reads them.
+    env = scheduler_env(n8n, database_url, CLIXEN_RECOVERY_STALE_S="60", CLIXEN_LOG_LEVEL="DEBUG")
     args = ("--jobs", "quota_reset,execution_watch,run_recovery", "--interval", "1")
     replicas = [start_replica(env, *args, "--duration", "10") for _ in range(2)]
     outputs = [finish_replica(p) for p in replicas]

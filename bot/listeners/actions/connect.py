@@ -9,10 +9,8 @@ from bot.blocks.connect import connect_link_blocks, parse_connect_value
 from bot.home import publish_home
 from bot.listeners.context import SlackRequest, acked
 from bot.services import BotServices
-from core.connect import create_link, disconnect
-from core.kernel.vocabulary import Role
-from core.pipeline.runs import run_and_project
-from core.workspace.projects import default_project, project_for
+from core.usecases import Actor
+from core.usecases.accounts import connect_account, disconnect_account
 
 
 def send_connect_link(
@@ -26,33 +24,20 @@ def send_connect_link(
 ) -> None:
     """Make the user's link (in the run's project, else their active one) and show it privately.
     Raises PermissionDenied below editor, InvalidInput for an unknown service, NotFound."""
-    with services.session_factory.begin() as session:
-        if run_id is not None:
-            _, project = run_and_project(
-                session=session, run_id=run_id, team_id=team_id, user_id=user_id,
-                at_least=Role.editor,
-            )  # fmt: skip
-        else:
-            project = project_for(
-                session=session, project_id=None, team_id=team_id, user_id=user_id,
-                at_least=Role.editor,
-            )  # fmt: skip
-        link = create_link(
-            session=session,
-            team_id=team_id,
-            user_id=user_id,
-            project_id=project.id,
-            service=service,
-            public_url=services.settings.public_url,
-            run_id=run_id,
-        )
-        project_name = project.name
+    made = connect_account(
+        services.session_factory,
+        settings=services.settings,
+        actor=Actor(team_id, user_id),
+        service=service,
+        run_id=run_id,
+    )
+    link = made.link
     respond(
         blocks=connect_link_blocks(
             label=link.service.label,
             url=link.url,
             expires_at=link.expires_at,
-            project=project_name,
+            project=made.project,
             resumes_run=run_id is not None,
         ),
         text=f"Connect {link.service.label}",
@@ -80,16 +65,12 @@ def handle_account_disconnect(request: SlackRequest) -> None:
     """App Home's Disconnect (confirmed in Slack): the account of the user's active project."""
     services, team, user = request.services, request.team, request.user
     service = str(request.payload.get("value", ""))[:40]
-    with services.session_factory.begin() as session:
-        project = default_project(session=session, team_id=team, user_id=user)
-        disconnect(
-            session=session,
-            n8n=services.n8n,
-            team_id=team,
-            user_id=user,
-            project_id=project.id,
-            service=service,
-        )
+    disconnect_account(
+        services.session_factory,
+        n8n=services.n8n,
+        actor=Actor(team, user),
+        service=service,
+    )
     publish_home(services, request.client, team_id=team, user_id=user)
 
 

@@ -19,7 +19,7 @@ def handle_credential_open(request: SlackRequest) -> None:
     project_name = credential_form_project(
         services.session_factory, run_id=run_id, team_id=request.team, user_id=request.user
     )
-    fields = credential_fields(services.n8n, ctype)  # from n8n itself
+    fields = credential_fields(services.require_n8n(), ctype)  # from n8n itself
     request.client.views_open(
         trigger_id=request.body["trigger_id"],
         view=credential_modal(
@@ -39,7 +39,7 @@ def handle_credential_use_bot(request: SlackRequest) -> None:
     run_id, node, _ = parse_ask_value(request.payload["value"])
     services = request.services
     given = post_as_bot(
-        services.pipeline,
+        services.require_pipeline(),
         run_id=run_id,
         node=node,
         team_id=request.team,

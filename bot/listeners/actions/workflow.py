@@ -18,9 +18,10 @@ from bot.blocks.run_now import (
 )
 from bot.blocks.versions import parse_rollback_value, rollback_done_blocks
 from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
-from bot.run_now import RunNowTarget, run_test, target_for_test
-from bot.versions import picker_view, post_rollback_picture, roll_back, versions_view
+from bot.run_now import run_test, target_for_test
+from bot.versions import picker_view, post_rollback_picture, rolled_back, versions_view
 from core.kernel.errors import InvalidInput
+from core.usecases.run_now import RunNowTarget
 
 
 def _workflow_id(action: dict[str, Any]) -> int:
@@ -41,14 +42,12 @@ def _respond_with_view(
     view: Any, text: str, action: dict[str, Any], respond: Respond, context: BoltContext
 ) -> None:
     """Render `view` for the clicked workflow (authorized inside the view) as an ephemeral reply."""
-    services = services_of(context)
-    with services.session_factory.begin() as session:
-        blocks = view(
-            session,
-            team_id=team_of(context),
-            user_id=user_of(context),
-            workflow_id=_workflow_id(action),
-        )
+    blocks = view(
+        services_of(context),
+        team_id=team_of(context),
+        user_id=user_of(context),
+        workflow_id=_workflow_id(action),
+    )
     respond(blocks=blocks, text=text, response_type="ephemeral", replace_original=False)
 
 
@@ -72,16 +71,14 @@ def handle_rollback_select(request: SlackRequest) -> None:
 
 def show_rollback_choice(action: dict[str, Any], respond: Respond, context: BoltContext) -> None:
     """A version was picked: show its diff against the current version and the confirm button."""
-    services = services_of(context)
     workflow_id, version = _rollback_target(action["selected_option"]["value"])
-    with services.session_factory.begin() as session:
-        blocks = picker_view(
-            session,
-            team_id=team_of(context),
-            user_id=user_of(context),
-            workflow_id=workflow_id,
-            selected=version,
-        )
+    blocks = picker_view(
+        services_of(context),
+        team_id=team_of(context),
+        user_id=user_of(context),
+        workflow_id=workflow_id,
+        selected=version,
+    )
     respond(blocks=blocks, text="Roll back", replace_original=True)
 
 
@@ -99,17 +96,19 @@ def confirm_rollback(
     """Redeploy the chosen version (on a run worker) and say so in place and in the thread."""
     services = services_of(context)
     team, user = team_of(context), user_of(context)
-    done = roll_back(services, team_id=team, user_id=user, workflow_id=workflow_id, version=version)
-    blocks = rollback_done_blocks(
-        name=done["name"], from_version=version, new_version=done["new_version"], actor=user
+    done = rolled_back(
+        services, team_id=team, user_id=user, workflow_id=workflow_id, version=version
     )
-    text = f"Rolled back to v{version} (now v{done['new_version']})"
+    blocks = rollback_done_blocks(
+        name=done.name, from_version=version, new_version=done.new_version, actor=user
+    )
+    text = f"Rolled back to v{version} (now v{done.new_version})"
     respond(blocks=blocks, text=text, replace_original=True)
-    if done["channel"] and done["thread_ts"]:
+    if done.channel and done.thread_ts:
         client.chat_postMessage(
-            channel=done["channel"], thread_ts=done["thread_ts"], blocks=blocks, text=text
+            channel=done.channel, thread_ts=done.thread_ts, blocks=blocks, text=text
         )
-        post_rollback_picture(services, client, workflow_id=workflow_id, done=done)
+        post_rollback_picture(client, done)
 
 
 @acked(pool="runs")  # waits for n8n's execution: seconds, so on a run worker

@@ -20,16 +20,12 @@ from bot.listeners.actions.connect import send_connect_link
 from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
 from bot.run_threads import start_request
 from bot.versions import picker_view, versions_view
-from core.deploy.workflows import list_workflows, resolve_workflow
 from core.kernel.errors import InvalidInput
 from core.kernel.idempotency import claim_once
-from core.kernel.vocabulary import Role
-from core.workspace.projects import (
-    default_project,
-    list_projects,
-    project_for,
-    switch_project,
-)
+from core.usecases import Actor
+from core.usecases.dashboard import project_list, quota, workflows
+from core.usecases.secrets import secret_form
+from core.usecases.versions import find_workflow_id
 
 SUBCOMMANDS = {
     "create",
@@ -90,43 +86,33 @@ def run_clixen_command(
             )
         send_connect_link(services, respond, team_id=team, user_id=user, service=rest, run_id=None)
         return
+    actor = Actor(team, user)
+    factory = services.session_factory
     if sub == "secret":
-        with services.session_factory.begin() as session:
-            project = project_for(
-                session=session, project_id=None, team_id=team, user_id=user, at_least=Role.editor
-            )
-            view = secret_modal(project_id=project.id, project_name=project.name)
+        form = secret_form(factory, actor=actor)
+        view = secret_modal(project_id=form.project_id, project_name=form.project)
         client.views_open(trigger_id=command["trigger_id"], view=view)
         return
-    with services.session_factory.begin() as session:
-        project = default_project(session=session, team_id=team, user_id=user)
-        if sub == "list":
-            page = list_workflows(session=session, project_id=project.id, limit=20)
-            rows: list[WorkflowRow] = [workflow_row(wf) for wf in page.items]
-            blocks = workflow_list_blocks(project.name, rows, more=page.next_cursor is not None)
-        elif sub == "quota":
-            blocks = quota_blocks(
-                quota_view(
-                    services, session=session, team_id=team, user_id=user, project_id=project.id
-                )
+    if sub == "list":
+        page = workflows(factory, actor=actor, limit=20)
+        rows: list[WorkflowRow] = [workflow_row(wf) for wf in page.workflows]
+        blocks = workflow_list_blocks(page.project.name, rows, more=page.next_cursor is not None)
+    elif sub == "quota":
+        _, used = quota(factory, settings=services.settings, actor=actor)
+        blocks = quota_blocks(quota_view(used))
+    elif sub == "project":
+        listed = project_list(factory, actor=actor, switch_to=rest or None)
+        names = [(p.name, p.role.name) for p in listed.projects]
+        blocks = projects_blocks(listed.active.name, names)
+    else:  # versions / rollback <workflow> [version]
+        ref, version = _workflow_and_version(rest, allow_version=sub == "rollback")
+        workflow_id = find_workflow_id(factory, actor=actor, ref=ref)
+        if sub == "versions":
+            blocks = versions_view(services, team_id=team, user_id=user, workflow_id=workflow_id)
+        else:
+            blocks = picker_view(
+                services, team_id=team, user_id=user, workflow_id=workflow_id, selected=version
             )
-        elif sub == "project":
-            if rest:
-                project = switch_project(session=session, team_id=team, user_id=user, name=rest)
-            names = [
-                (p.name, role.name)
-                for p, role in list_projects(session=session, team_id=team, user_id=user)
-            ]
-            blocks = projects_blocks(project.name, names)
-        else:  # versions / rollback <workflow> [version]
-            ref, version = _workflow_and_version(rest, allow_version=sub == "rollback")
-            wf = resolve_workflow(session=session, project_id=project.id, ref=ref)
-            if sub == "versions":
-                blocks = versions_view(session, team_id=team, user_id=user, workflow_id=wf.id)
-            else:
-                blocks = picker_view(
-                    session, team_id=team, user_id=user, workflow_id=wf.id, selected=version
-                )
     respond(blocks=blocks, text=f"/clixen {sub}", response_type="ephemeral")
 
 

@@ -36,7 +36,9 @@ def start_from_mention(
     thread = event.get("thread_ts")
     key = f"slack:event:{body.get('event_id') or event['ts']}"
     target = (
-        thread_target(services, team_id=team, channel=event["channel"], thread_ts=thread)
+        thread_target(
+            services, team_id=team, user_id=user, channel=event["channel"], thread_ts=thread
+        )
         if thread
         else None
     )
@@ -88,8 +90,10 @@ def continue_thread(
     if context.bot_user_id and f"<@{context.bot_user_id}" in text:
         return  # the app_mention listener handles it
     services = services_of(context)
-    team = team_of(context)
-    target = thread_target(services, team_id=team, channel=event["channel"], thread_ts=thread)
+    team, user = team_of(context), user_of(context)
+    target = thread_target(
+        services, team_id=team, user_id=user, channel=event["channel"], thread_ts=thread
+    )
     if target is None:
         return  # a thread Clixen has nothing to do with
     if target.kind == "answer":

@@ -18,10 +18,9 @@ from bot.blocks.credentials import (
 )
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
-from core.credentials.secrets import secret_key, set_secret
 from core.kernel.errors import ClixenError
-from core.kernel.vocabulary import Role
-from core.pipeline.runs import run_and_project
+from core.usecases import Actor
+from core.usecases.secrets import save_run_credential
 
 
 def handle_credential_submission(
@@ -42,23 +41,19 @@ def handle_credential_submission(
         return
     team, user = team_of(context), user_of(context)
     try:
-        with services.session_factory.begin() as session:
-            # private_metadata comes back from Slack: the user must be an editor of the run's
-            # project (NotFound for a run that no longer exists).
-            _, project = run_and_project(
-                session=session, run_id=run_id, team_id=team, user_id=user, at_least=Role.editor
-            )
-            set_secret(
-                session=session,
-                project_id=project.id,
-                name=name,
-                value=json.dumps(data),  # the n8n credential's data, field by field
-                actor_user_id=user,
-                key=secret_key(services.settings),
-                credential_type=ctype,
-                n8n=services.n8n,
-                allowed_hosts=submitted_hosts(view),
-            )
+        # private_metadata comes back from Slack: core checks the user is an editor of the
+        # run's project (NotFound for a run that no longer exists).
+        save_run_credential(
+            services.session_factory,
+            settings=services.settings,
+            n8n=services.n8n,
+            actor=Actor(team, user),
+            run_id=run_id,
+            name=name,
+            value=json.dumps(data),  # the n8n credential's data, field by field
+            credential_type=ctype,
+            allowed_hosts=submitted_hosts(view),
+        )
     except ClixenError as e:
         ack(response_action="errors", errors={NAME_BLOCK: str(e)[:150]})
         return

@@ -12,11 +12,9 @@ from bot.blocks.common import escape
 from bot.blocks.credentials import submitted_hosts
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
-from core.credentials.secrets import secret_key, set_secret
 from core.kernel.errors import ClixenError, InvalidInput
-from core.kernel.vocabulary import Role
-from core.pipeline.resume import waiting_runs
-from core.workspace.projects import project_for
+from core.usecases import Actor
+from core.usecases.secrets import save_secret
 
 
 def _field(view: dict[str, Any], block_id: str) -> str:
@@ -47,27 +45,20 @@ def handle_secret_submission(
     if errors:
         ack(response_action="errors", errors=errors)
         return
+    user, team = user_of(context), team_of(context)
     try:
-        with services.session_factory.begin() as session:
-            # private_metadata comes back from Slack: the user must still be an editor there.
-            project_for(
-                session=session,
-                project_id=project_id,
-                team_id=team_of(context),
-                user_id=user_of(context),
-                at_least=Role.editor,
-            )
-            set_secret(
-                session=session,
-                project_id=project_id,
-                name=name,
-                value=value,
-                actor_user_id=user_of(context),
-                key=secret_key(services.settings),
-                credential_type=credential_type,
-                n8n=services.n8n,  # a secret already in n8n: its credential updated now
-                allowed_hosts=submitted_hosts(view),
-            )
+        # private_metadata comes back from Slack: core checks the user is still an editor there.
+        saved = save_secret(
+            services.session_factory,
+            settings=services.settings,
+            n8n=services.n8n,  # a secret already in n8n: its credential updated now
+            actor=Actor(team, user),
+            project=project_id,
+            name=name,
+            value=value,
+            credential_type=credential_type,
+            allowed_hosts=submitted_hosts(view),
+        )
     except InvalidInput as e:
         ack(response_action="errors", errors={"name": str(e)[:150]})
         return
@@ -75,16 +66,13 @@ def handle_secret_submission(
         ack(response_action="errors", errors={"value": str(e)[:150]})
         return
     ack()
-    user, team = user_of(context), team_of(context)
 
     def confirm() -> None:
         client.chat_postMessage(
             channel=user, text=f"Saved secret `{escape(name)}` (encrypted). Workflows can use it."
         )
         # Requests of the project that were waiting for a credential try again with it.
-        with services.session_factory() as session:
-            waiting = waiting_runs(session, project_id)
-        for run_id in waiting:
+        for run_id in saved.waiting_runs:
             give_credentials(services, client, run_id=run_id, team_id=team, user_id=user)
 
     # After the ack: the modal closes at once, and a failing message cannot turn it into an error.

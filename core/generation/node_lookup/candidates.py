@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.catalog import NodeCatalog
-from core.generation.node_hints import is_trigger, named_apps, offerable
+from core.generation.node_hints import named_apps, offerable
 from core.generation.node_lookup.operations import operation_pairs
 
 MAX_CANDIDATES = 10
@@ -20,7 +20,7 @@ _SUB_AGENT = re.compile(r"\bsub.?agents?\b", re.I)
 
 
 @dataclass(frozen=True)
-class Candidate:
+class NodeCandidate:
     """One listed node type: what it is for and every (resource, operation) it offers."""
 
     type: str
@@ -46,16 +46,16 @@ class Candidate:
         return head + "; ops " + "; ".join(parts) + (f"; …{more} more" if more > 0 else "")
 
 
-def candidate(node_type: str, catalog: NodeCatalog) -> Candidate:
+def candidate(node_type: str, catalog: NodeCatalog) -> NodeCandidate:
     spec = catalog.nodes[node_type]
     base = node_type.removesuffix("Tool") if spec.hidden else node_type
     purpose = " ".join((spec.description or spec.display_name).split())
     if len(purpose) > MAX_PURPOSE_CHARS:
         purpose = purpose[: MAX_PURPOSE_CHARS - 1] + "…"
-    return Candidate(
+    return NodeCandidate(
         type=node_type,
         purpose=purpose,
-        trigger=is_trigger(spec),
+        trigger=spec.is_trigger,
         operations=tuple(operation_pairs(base)),
     )
 
@@ -68,7 +68,7 @@ def shortlist(
     spec_types: Sequence[str],
     overflow: Sequence[str],
     denied: set[str],
-) -> list[Candidate]:
+) -> list[NodeCandidate]:
     """Types worth listing beyond the spec'd ones: what retrieval chose but had no spec slot
     for, the `<app>Tool` variants of named apps when an agent is in play, then the search
     ranking (`ranked`), at most MAX_CANDIDATES."""

@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.operations import operation_routes
-from core.graph import workflow_png
+from core.graph import layout_workflow, render_png
 from core.kernel.settings import Settings
 from core.n8n import N8nClient, N8nConnectionError, N8nUnauthorized
 from core.pipeline import PipelineServices, execute_run, start_run
@@ -173,7 +173,7 @@ def test_scheduler_ticks_and_pictures_are_counted(
     ok = run_once_per_tick(session_factory=session_factory, job="demo", tick="t1", body=dict)
     failed = run_once_per_tick(session_factory=session_factory, job="demo", tick="t2", body=broken)
     assert (ok.ok, failed.ok) == (True, False)
-    assert workflow_png(schedule_workflow()).startswith(b"\x89PNG")
+    assert render_png(layout_workflow(schedule_workflow())).startswith(b"\x89PNG")
     after = scrape(metrics_http)
     assert moved(before, after, "clixen_scheduler_job_runs_total", job_name="demo") == 2
     assert moved(before, after, "clixen_scheduler_job_failures_total", job_name="demo") == 1

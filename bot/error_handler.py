@@ -1,17 +1,17 @@
-"""The one place that turns errors into what the user sees: our domain errors become a friendly
-ephemeral message; anything else gets an id shown to the user and logged with its traceback."""
+"""Errors as the Slack user sees them: `core.kernel.errors.user_message` says what to tell (our
+domain errors say themselves; anything else gets an error id, logged with its traceback), this
+module shows it as an ephemeral message."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.blocks.messages import error_blocks, error_text
-from core.kernel.errors import ClixenError
+from core.kernel.errors import user_message
 from core.kernel.logging import redact
 
 log = logging.getLogger(__name__)
@@ -22,14 +22,12 @@ def handle_error(
 ) -> None:
     """Domain errors become a friendly ephemeral message; anything else gets an id that is shown
     to the user and logged with its traceback."""
-    if isinstance(error, ClixenError):
-        blocks, text = error_blocks(str(error)), error_text(str(error))
-        log.info("clixen error shown to user: %s", redact(str(error)))
+    told = user_message(error, log=log, where="a Slack request")
+    if told.error_id is None:
+        blocks, text = error_blocks(told.text), error_text(told.text)
+        log.info("clixen error shown to user: %s", redact(told.text))
     else:
-        error_id = uuid.uuid4().hex[:8]
-        log.error("unexpected error %s", error_id, exc_info=error)
-        text = f"Something went wrong on our side (error id {error_id})."
-        blocks = error_blocks(text, error_id)
+        text, blocks = told.text, error_blocks(told.text, told.error_id)
     tell_user(body, context, client, text=text, blocks=blocks)
 
 
