@@ -16,7 +16,7 @@ its node types as the needs: a noisy key, the author chose among equivalent node
 Measured on what generation really builds (the same core functions `clixen prompt --json` calls):
 
 - offered types: types with a spec in the first message, plus the listed candidates (when the
-  tree has them); "spec'd" counts specs only;
+  tree has them) and the core toolbox's lines (issue 29); "spec'd" counts specs only;
 - pairs: a needed (type, resource, operation) is "spec'd for it" when a spec of that type carries
   that resource/operation, and "offered" when it is also among a spec's other_operations or a
   candidate's operations;
@@ -77,6 +77,11 @@ for item in json.load(sys.stdin)["requests"]:
     if first_message is not None:
         fm = first_message(text=text, catalog=catalog, templates=library)
         messages, specs, candidates, tokens = fm.messages, fm.specs, fm.candidates, fm.tokens
+        # issue 29: the core toolbox's lines offer their types too (type, version, parameters).
+        candidates = candidates + [
+            {"type": line.split(" ", 1)[0], "operations": []}
+            for line in getattr(fm.retrieval.context, "toolbox", ())
+        ]
     else:
         found = retrieve(text=text, catalog=catalog, templates=library)
         messages = generation_messages(request=text, ctx=found.context)

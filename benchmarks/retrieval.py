@@ -59,7 +59,7 @@ catalog, library = default_catalog(), default_library()
 prefixes = ("n8n-nodes-base.", "@n8n/n8n-nodes-langchain.")
 
 def full(short):
-    if short in catalog:
+    if short in catalog or short.startswith("clixen."):  # Clixen's own nodes: older trees lack them
         return short
     for p in prefixes:
         if p + short in catalog:

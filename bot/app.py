@@ -47,6 +47,9 @@ def create_app(
         # (after Slack got its 200). Socket Mode has no signature to check.
         request_verification_enabled=False,
         listener_executor=ContextThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
+        # A request no listener takes goes to `handle_error`, which acknowledges interactions
+        # (link buttons of n8n's Slack node: no error icon) whatever the listeners' order.
+        raise_error_for_unhandled_request=True,
     )
 
     @app.middleware

@@ -45,9 +45,15 @@ def _public_channels(client: WebClient) -> dict[str, str]:
     }
 
 
-def join_channels(client: WebClient, channels: Iterable[str]) -> list[str]:
+def join_channels(
+    client: WebClient,
+    channels: Iterable[str],
+    *,
+    otherwise: str = "the workflow's posts to it will fail",
+) -> list[str]:
     """Join each channel (an id, or a #name of a public channel); returns one sentence per
-    channel the bot could not join, saying whom to invite where."""
+    channel the bot could not join, saying whom to invite where (and `otherwise`, what fails
+    if nobody does)."""
     notes: list[str] = []
     by_name: dict[str, str] | None = None
     for ref in channels:
@@ -67,6 +73,6 @@ def join_channels(client: WebClient, channels: Iterable[str]) -> list[str]:
             error = e.response.get("error") if e.response is not None else "error"
             notes.append(
                 f"I could not join <#{channel_id}> ({error}): invite me there with "
-                "`/invite @Clixen`, or the workflow's posts to it will fail."
+                f"`/invite @Clixen`, or {otherwise}."
             )
     return notes

@@ -170,6 +170,12 @@ def _serve(args: argparse.Namespace) -> int:
             "/slack/events answers 503 while /healthz, the HTTP API and the scheduler run",
             " and ".join(server.missing),
         )
+    if server.bolt_app is not None:
+        from bot.triggers import start_triggers
+
+        # Slack triggers: who may listen where (over Slack), and the worker that sends events
+        # to n8n; stopped by `services.stop`.
+        services.triggers = start_triggers(services, server.bolt_app.client)
     if args.port:  # --port wins over PORT
         settings = settings.model_copy(update={"port": args.port})
     scheduler = None

@@ -8,8 +8,11 @@ from slack_sdk import WebClient
 
 from bot.blocks.home import ProjectChoice, home_view
 from bot.blocks.messages import QuotaView, WorkflowRow
+from bot.blocks.triggers import home_triggers_blocks
 from bot.services import BotServices
+from core.deploy.named import workflows_run_by_hand
 from core.deploy.workflows import Direction
+from core.triggers import triggers_of_project
 from core.usecases import Actor
 from core.usecases.dashboard import ProjectRole, dashboard
 
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from core.workspace.quotas import QuotaStatus
 
 PAGE_SIZE = 10
+MAX_HOME_BLOCKS = 100  # Slack's limit for a view
 
 
 def workflow_row(wf: Workflow) -> WorkflowRow:
@@ -65,6 +69,14 @@ def publish_home(
         direction=direction,
         page_size=PAGE_SIZE,
     )
+    # Workflows that start from Slack (what they listen to, Run buttons): core's use cases.
+    actor, shown = Actor(team_id, user_id), board.page.project.id
+    listings = triggers_of_project(
+        session_factory=services.session_factory, actor=actor, project_id=shown
+    )
+    runnable = workflows_run_by_hand(
+        session_factory=services.session_factory, actor=actor, project_id=shown
+    )
     view = home_view(
         projects=[project_choice(p) for p in board.projects],
         current=project_choice(board.page.project),
@@ -74,4 +86,6 @@ def publish_home(
         quota=quota_view(board.quota),
         accounts=board.accounts,
     )
+    extra = home_triggers_blocks(listings, [(w.workflow_id, w.name) for w in runnable])
+    view["blocks"] = (view["blocks"] + extra)[:MAX_HOME_BLOCKS]
     client.views_publish(user_id=user_id, view=view)

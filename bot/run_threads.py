@@ -27,7 +27,7 @@ from bot.blocks.run_message import (
     summary_blocks,
     summary_text,
 )
-from bot.channels import bot_scopes
+from bot.channels import bot_scopes, join_channels
 from bot.pictures import post_picture
 from bot.services import BotServices
 from core.conversation.threads import ThreadTarget
@@ -316,6 +316,15 @@ def report_outcome(
             description=summary.description,
             outline=summary.outline,
             n8n_url=summary.n8n_url,
+            runnable=summary.runs_by_hand,
+            note=" ".join(
+                join_channels(
+                    client,
+                    summary.listens_in,
+                    otherwise="the workflow will not hear what happens there",
+                )
+            )
+            or None,
         ),
     )
     # An edit's picture marks what changed since the version it replaced.

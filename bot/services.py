@@ -51,6 +51,9 @@ class BotServices:
     intake_workers: int = DEFAULT_INTAKE_WORKERS
     # This replica's readiness (core.observability.readiness); None: not checked.
     readiness: ReadinessProbe | None = None
+    # Slack triggers' delivery worker and notifier (bot.triggers.SlackTriggers); None: events
+    # are still received (enqueued) and wait for a replica that delivers them.
+    triggers: Any = None
     # Both pools run each task in its submitter's context: a request's log fields follow it.
     _executor: WorkerPool | None = field(default=None, repr=False)
     _intake: WorkerPool | None = field(default=None, repr=False)
@@ -103,6 +106,8 @@ class BotServices:
         finishes; waits up to `grace_s` for the run workers. True when all of them ended."""
         if self.pipeline is not None:
             self.pipeline.stopping.set()
+        if self.triggers is not None:
+            self.triggers.stop()  # deliveries in flight finish; the rest wait in the database
         if self._intake is not None:
             self._intake.shutdown(wait=True)  # quick work: the database, a Slack reply, a start
         if self._executor is not None:
@@ -135,6 +140,8 @@ class BotServices:
         return self.settings.n8n_public_url or self.settings.n8n_url
 
     def shutdown(self, wait: bool = True) -> None:
+        if self.triggers is not None:
+            self.triggers.stop()
         # Intake first: it may still hand runs to the run workers.
         for pool in (self._intake, self._executor):
             if pool is not None:

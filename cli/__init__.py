@@ -32,6 +32,7 @@ COMMAND_MODULES: list[str] = [
     "cli.pipeline",
     "cli.prompt",
     "cli.spec",
+    "cli.search",
     "cli.eval",
     "cli.workflows",
     "cli.run_now",

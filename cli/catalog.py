@@ -43,11 +43,17 @@ def _refresh(args: argparse.Namespace) -> int:
     version = catalog.n8n_version or "unknown version"
     print(f"{len(catalog)} node types from n8n {version} written to {args.out}")
     from core.catalog.snapshot import read_descriptions
-    from core.generation.node_lookup.params import PARAMS_PATH, write_params_snapshot
+    from core.generation.node_lookup.params import (
+        PARAMS_PATH,
+        read_credential_descriptions,
+        write_params_snapshot,
+    )
 
     # Prompts' parameter details, beside the snapshot (core/data/node_params.json.gz).
     params_out = args.out.with_name(PARAMS_PATH.name)
-    write_params_snapshot(read_descriptions(args.root), params_out)
+    write_params_snapshot(
+        read_descriptions(args.root), params_out, read_credential_descriptions(args.root)
+    )
     print(f"prompt parameters of every node type written to {params_out}")
     from core.catalog.output_schemas import INDEX_PATH, refresh_output_schemas
 

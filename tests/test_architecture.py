@@ -22,6 +22,7 @@ CORE_LAYERS: list[set[str]] = [
     {"core.n8n", "core.conversation"},
     {"core.catalog", "core.graph"},
     {"core.workspace"},
+    {"core.triggers"},
     {"core.validation"},
     {"core.generation", "core.credentials"},
     {"core.deploy", "core.observability"},

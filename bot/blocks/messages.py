@@ -18,6 +18,8 @@ HELP_TEXT = (
     "• `/clixen quota`: your use of today's limits\n"
     "• `/clixen secret`: store a credential for this project (opens a private form)\n"
     "• `/clixen connect google-sheets`: connect an account (Google, Microsoft, HubSpot…)\n"
+    "• `/clixen run <workflow> [text]`: run a workflow that starts from Slack, now; "
+    "`/clixen triggers`: which workflows listen in this channel\n"
     "• `@Clixen <request>` in a channel starts a run there; reply in its thread with what to "
     "change (when a reply is not clearly a change, I ask first) or to answer its question.\n"
     "• `/clixen help`: this message. The App Home tab is your dashboard."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.blocks.common import Block, actions, button, context, escape, section
+from bot.blocks.triggers import run_button
 
 # The steps a user sees, in order; the pipeline's ProgressEvent.step names one of them.
 STEP_LABELS: list[tuple[str, str]] = [
@@ -83,11 +84,12 @@ def progress_blocks(
     return blocks
 
 
-def workflow_buttons(*, workflow_id: int, n8n_url: str | None) -> Block:
-    """Versions, Roll back, Test run (any trigger: `core.run_now` runs a test copy), Open in
-    n8n."""
+def workflow_buttons(*, workflow_id: int, n8n_url: str | None, runnable: bool = False) -> Block:
+    """Run (`runnable`: its Slack trigger runs by hand), Versions, Roll back, Test run (any
+    trigger: `core.run_now` runs a test copy), Open in n8n."""
     value = str(workflow_id)
-    elements = [
+    elements = [run_button(workflow_id)] if runnable else []
+    elements += [
         button("Versions", "workflow_versions", value),
         button("Roll back", "workflow_rollback", value),
         button("Test run", "workflow_test_run", value),
@@ -106,6 +108,7 @@ def summary_blocks(
     outline: Sequence[str],
     n8n_url: str | None,
     note: str | None = None,
+    runnable: bool = False,
 ) -> list[Block]:
     """The finished run: what was deployed, what it does, its shape, and what can be done next."""
     blocks = [
@@ -117,7 +120,7 @@ def summary_blocks(
         blocks.append(section("*Flow*\n```" + escape("\n".join(outline)) + "```"))
     if note:
         blocks.append(context(escape(note)))
-    blocks.append(workflow_buttons(workflow_id=workflow_id, n8n_url=n8n_url))
+    blocks.append(workflow_buttons(workflow_id=workflow_id, n8n_url=n8n_url, runnable=runnable))
     return blocks
 
 

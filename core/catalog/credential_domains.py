@@ -35,7 +35,7 @@ BOT_NODE_TYPES: Final = frozenset(
 _N8N_NAME = re.compile(r"clixen-p[0-9]+-(?P<secret>[A-Z][A-Z0-9_]*)")
 
 _SLACK = ("slack.com", "*.slack.com")
-_GITHUB = ("github.com", "*.github.com")
+_GITHUB = ("github.com", "*.github.com", "models.github.ai")  # GitHub Models' API
 _GITLAB = ("gitlab.com", "*.gitlab.com")
 _NOTION = ("api.notion.com",)
 _AIRTABLE = ("airtable.com", "*.airtable.com")
@@ -94,7 +94,9 @@ SERVICE_DOMAINS: Final[Mapping[str, tuple[str, ...]]] = {
     "googleDriveOAuth2Api": _GOOGLE,
     "googleCalendarOAuth2Api": _GOOGLE,
     "googleDocsOAuth2Api": _GOOGLE,
-    "microsoftOAuth2Api": _MICROSOFT,
+    # The generic Microsoft OAuth2 credential: any Microsoft API its scopes name, Azure
+    # Resource Manager included.
+    "microsoftOAuth2Api": (*_MICROSOFT, "management.azure.com"),
     "microsoftOutlookOAuth2Api": _MICROSOFT,
     "microsoftTeamsOAuth2Api": _MICROSOFT,
     "microsoftExcelOAuth2Api": _MICROSOFT,

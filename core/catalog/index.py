@@ -78,7 +78,14 @@ class NodeCatalog:
                 scores[t] = scores.get(t, 0.0) + weight * idf
         ranked = sorted(
             scores.items(),
-            key=lambda kv: (-kv[1], self.nodes[kv[0]].hidden, kv[0]),
+            # On a tie the shorter name matches more exactly ("OpenAI Chat Model" before
+            # "Azure OpenAI Chat Model").
+            key=lambda kv: (
+                -kv[1],
+                self.nodes[kv[0]].hidden,
+                len(self.nodes[kv[0]].display_name),
+                kv[0],
+            ),
         )
         return [(self.nodes[t], score) for t, score in ranked[:limit]]
 
@@ -89,6 +96,8 @@ class NodeCatalog:
             fields: list[tuple[Iterable[str], float]] = [
                 (_words(t.rsplit(".", 1)[-1]), 3.0),
                 (_words(spec.display_name), 3.0),
+                # Names as users type them: "clickup", "linkedin", "openai" (not click/up…).
+                (_whole_words(f"{t.rsplit('.', 1)[-1]} {spec.display_name}"), 3.0),
                 (_words(" ".join(spec.aliases)), 2.0),
                 (_words(" ".join(spec.categories)), 0.5),
                 (_words(spec.description), 1.0),
@@ -155,3 +164,8 @@ def _words(text: str) -> list[str]:
             continue
         out.append(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
     return out
+
+
+def _whole_words(text: str) -> list[str]:
+    """`text`'s words without splitting camelCase ("ClickUp" → "clickup")."""
+    return _words(" ".join(w.lower() for w in re.findall(r"[A-Za-z0-9]+", text)))

@@ -132,11 +132,15 @@ class NodeSpec:
 
 class SpecsOnDemand(Mapping[str, NodeSpec]):
     """Node type → `NodeSpec`, each built from its snapshot entry when first looked up: checking
-    one workflow reads a handful of the ~840 types, and building them all was most of the load."""
+    one workflow reads a handful of the ~840 types, and building them all was most of the load.
+    `extra`: Clixen's own nodes (not n8n's), already built."""
 
-    def __init__(self, entries: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(
+        self, entries: Mapping[str, Mapping[str, Any]], extra: Mapping[str, NodeSpec] | None = None
+    ) -> None:
         self._entries = entries
-        self._built: dict[str, NodeSpec] = {}
+        self._extra = {t: s for t, s in (extra or {}).items() if t not in entries}
+        self._built: dict[str, NodeSpec] = dict(self._extra)
 
     def __getitem__(self, node_type: str) -> NodeSpec:
         spec = self._built.get(node_type)
@@ -145,13 +149,14 @@ class SpecsOnDemand(Mapping[str, NodeSpec]):
         return spec
 
     def __contains__(self, node_type: object) -> bool:
-        return node_type in self._entries
+        return node_type in self._entries or node_type in self._extra
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
+        yield from self._entries
+        yield from self._extra
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + len(self._extra)
 
 
 def spec_from_entry(node_type: str, e: Mapping[str, Any]) -> NodeSpec:

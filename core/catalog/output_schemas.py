@@ -24,6 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from core.kernel.slack_trigger import PAYLOAD_SHAPE, SLACK_TRIGGER_TYPE
+
 INDEX_PATH = Path(__file__).resolve().parent.parent / "data" / "output_schemas.json.gz"
 BASE_PREFIX = "n8n-nodes-base."
 
@@ -73,6 +75,7 @@ HAND_WRITTEN: dict[str, dict[str, Shape]] = {
     BASE_PREFIX + "rssFeedRead": RSS_ITEM,
     BASE_PREFIX + "rssFeedReadTrigger": RSS_ITEM,
     BASE_PREFIX + "scheduleTrigger": SCHEDULE_ITEM,
+    SLACK_TRIGGER_TYPE: PAYLOAD_SHAPE,
 }
 
 

@@ -18,8 +18,11 @@ from core.catalog.node_spec import (
     LANGCHAIN_PREFIX,
     SNAPSHOT_FORMAT,
     SNAPSHOT_PATH,
+    NodeSpec,
     SpecsOnDemand,
 )
+from core.catalog.slack_trigger import slack_trigger_spec
+from core.kernel.slack_trigger import SLACK_TRIGGER_TYPE
 
 # ---------------------------------------------------------------------------------------------
 # Building from n8n's nodes.json and (de)serialising the snapshot
@@ -196,8 +199,14 @@ def catalog_from_snapshot(data: Mapping[str, Any]) -> NodeCatalog:
             "rebuild it with `clixen catalog refresh`"
         )
     return NodeCatalog(
-        nodes=SpecsOnDemand(data["nodes"]), n8n_version=str(data.get("n8n_version", ""))
+        nodes=SpecsOnDemand(data["nodes"], clixen_nodes()),
+        n8n_version=str(data.get("n8n_version", "")),
     )
+
+
+def clixen_nodes() -> dict[str, NodeSpec]:
+    """Clixen's own node types, which Clixen compiles into n8n nodes at deploy time."""
+    return {SLACK_TRIGGER_TYPE: slack_trigger_spec()}
 
 
 def find_nodes_json(root: Path) -> list[tuple[str, Path]]:

@@ -28,6 +28,7 @@ from core.kernel.settings import Settings
 from core.kernel.vocabulary import VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.workflow_json import N8nWorkflow
+from core.triggers import drop_endpoint, unsubscribe
 from core.workspace.projects import Actor
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,8 @@ def discard_draft(
                         .execution_options(synchronize_session=False)
                     )
                     return bool(getattr(hiding, "rowcount", 0))
+        # A first deploy that failed after its Slack trigger's credential was made leaves it.
+        drop_endpoint(session_factory=session_factory, n8n=n8n, workflow_id=workflow_id)
         with session_factory.begin() as session:
             # Under the deploy lock nothing deploys it meanwhile; the condition says so again.
             gone = session.execute(
@@ -231,6 +234,7 @@ def deactivate_workflow(
             wf = authorized(session, workflow_id, actor)
             if wf.status != WorkflowStatus.deleted:
                 wf.status = WorkflowStatus.inactive
+            unsubscribe(session, workflow_id)
             return wf
 
 
@@ -248,4 +252,7 @@ def delete_workflow(
         with session_factory.begin() as session:
             wf = authorized(session, workflow_id, actor)
             wf.status = WorkflowStatus.deleted
-            return wf
+            unsubscribe(session, workflow_id)
+        drop_endpoint(session_factory=session_factory, n8n=n8n, workflow_id=workflow_id)
+        with session_factory.begin() as session:
+            return authorized(session, workflow_id, actor)

@@ -15,6 +15,7 @@ from core.kernel import telemetry
 from core.kernel.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
 from core.kernel.vocabulary import VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nClient
+from core.triggers import compiled_head
 from core.workspace import quotas
 from core.workspace.projects import Actor
 
@@ -103,5 +104,6 @@ def fail(
         )
         head = head_version(session=session, workflow_id=wf.id)
         n8n_id = wf.n8n_workflow_id
-    if head is not None and n8n_id is not None:
-        restore(n8n, n8n_id, head.json_payload)
+        good = compiled_head(session, wf.id, head.json_payload) if head is not None else None
+    if good is not None and n8n_id is not None:
+        restore(n8n, n8n_id, good)

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import triggers
 from core.catalog import NodeCatalog
 from core.deploy.errors import DeployFailed, HeadMoved
 from core.deploy.gate import bind, check, parse, unreserved_name
@@ -125,6 +126,7 @@ def deploy_version(
     with workflow_lock(session_factory, workflow_id), n8n.deadline(deadline_s):
         if key and (earlier := replay(session_factory, key)) is not None:
             return earlier
+        trigger = _prepare_trigger(session_factory, workflow_id, payload, actor)
         new = _NewVersion(
             workflow_id=workflow_id,
             source=VersionSource(source),
@@ -151,7 +153,9 @@ def deploy_version(
                     n8n=n8n,
                     workflow_id=workflow_id,
                     n8n_id=n8n_id,
-                    payload=payload,
+                    payload=trigger.for_n8n(
+                        session_factory=session_factory, n8n=n8n, payload=payload
+                    ),
                     version=version.version,
                     say=say,
                 )
@@ -198,8 +202,25 @@ def deploy_version(
             actor=actor,
             key=key,
         )
+        trigger.activated(
+            session_factory=session_factory, team_id=actor.team_id, version=done.version
+        )
         say(f"v{done.version} deployed and active in n8n (id {n8n_id})")
         return done
+
+
+def _prepare_trigger(
+    session_factory: sessionmaker[Session],
+    workflow_id: int,
+    payload: dict[str, Any],
+    actor: Actor,
+) -> triggers.Prepared:
+    """The version's Slack trigger checked, where it listens checked with Slack, before anything
+    is stored (no transaction open); an editor only, like the deploy itself."""
+    if triggers.has_trigger(payload):
+        with session_factory.begin() as session:
+            authorized(session, workflow_id, actor)
+    return triggers.prepare(workflow_id=workflow_id, payload=payload, user_id=actor.user_id)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from core.catalog import BASE_PREFIX, LANGCHAIN_PREFIX, NodeCatalog, NodeSpec
+from core.catalog import (
+    BASE_PREFIX,
+    LANGCHAIN_PREFIX,
+    N8N_SLACK_TRIGGER,
+    SLACK_TRIGGER_TYPE,
+    NodeCatalog,
+    NodeSpec,
+)
 
 B, L = BASE_PREFIX, LANGCHAIN_PREFIX
 
@@ -32,6 +39,15 @@ HINTED_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (_rx(r"\b(rss|feed|atom)\b"), B + "rssFeedRead"),
     (_rx(r"\btweets?\b"), B + "twitter"),
     (_rx(r"\bslack\b|(^|\s)#[a-z0-9_-]+"), B + "slack"),
+    # What happens in Slack, or a run by hand: Clixen's Slack trigger (n8n's never fires here).
+    (
+        _rx(
+            r"\b(reacts?|reacted|reactions?|emoji|shortcut|by hand|on demand)\b"
+            r"|\b(joins?|joined|leaves|left)\s+(the\s+|a\s+)?(#|channel)"
+            r"|\brun (\w+ ){0,4}now\b"
+        ),
+        SLACK_TRIGGER_TYPE,
+    ),
     (
         _rx(
             r"\b(if|only|unless|filter|whose|marked|labell?ed|label|urgent|critical|vip|"
@@ -187,7 +203,10 @@ _TRIGGER_CLAUSES = (
 
 def offerable(spec: NodeSpec, catalog: NodeCatalog) -> bool:
     """Never a hidden type (kept for old workflows only), except n8n's derived `<type>Tool`
-    variant of a visible node (an agent's tool)."""
+    variant of a visible node (an agent's tool); never n8n's Slack Trigger (it cannot fire with
+    Clixen's app: Clixen's Slack trigger stands in)."""
+    if spec.type == N8N_SLACK_TRIGGER:
+        return False
     if not spec.hidden:
         return True
     base = catalog.get(spec.type.removesuffix("Tool")) if spec.type.endswith("Tool") else None
@@ -205,6 +224,8 @@ def trigger_types(text: str, catalog: NodeCatalog) -> list[str]:
             for app in apps:
                 spec = catalog.nodes[app]
                 trigger = catalog.get(app + "Trigger") or (spec if spec.is_trigger else None)
+                if trigger is not None and trigger.type == N8N_SLACK_TRIGGER:
+                    trigger = catalog.get(SLACK_TRIGGER_TYPE)
                 if trigger is not None and not trigger.hidden:
                     if trigger.type not in found:
                         found.append(trigger.type)
@@ -222,6 +243,10 @@ _THING_TRIGGERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (_rx(r"\be-?mails?\b"), B + "emailReadImap"),
     (_rx(r"\bforms?\b"), B + "formTrigger"),
     (_rx(r"\bchat\b"), L + "chatTrigger"),
+    (
+        _rx(r"\b(reactions?|reacts?|reacted|emoji|joins?|joined|leaves)\b|#[a-z0-9_-]+"),
+        SLACK_TRIGGER_TYPE,
+    ),
     (_rx(r"\b(webhook|http request|request|call)\b"), B + "webhook"),
 )
 # Single-word app names that are everyday words too ("line", "box"): never taken as a name.

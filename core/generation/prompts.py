@@ -117,6 +117,9 @@ class PromptContext:
     candidates: Sequence[str] = ()
     # The model may call search_nodes / get_node_spec (core.generation.node_lookup.tools).
     tools: bool = False
+    # The general nodes most workflows use, one compact line each (core.generation.node_lookup
+    # .toolbox), for those without a spec above.
+    toolbox: Sequence[str] = ()
 
 
 def compact_json(value: Any) -> str:
@@ -138,9 +141,10 @@ def context_block(ctx: PromptContext, *, examples: bool = True) -> str:
             "Node specs, one JSON object per node type: type; typeVersion to use; the likely "
             "resource/operation (a guess: operations lists every one the node offers, by "
             "resource); the parameters that operation shows (type, required, options, "
-            "defaults, value shape, hint); a real example configuration; outputs; credential "
-            "types; hints; output_fields (the fields each item it outputs carries, for "
-            "expressions like {{ $json.title }}):\n"
+            "defaults, value shape, hint); when (the parameters a switch shows at another "
+            "value: set the switch too); a real example configuration; outputs; credential "
+            "types (credentials_when: per switch value); hints; output_fields (the fields each "
+            "item it outputs carries, for expressions like {{ $json.title }}):\n"
             + "\n".join(compact_json(spec) for spec in ctx.node_specs)
         )
     if ctx.candidates:
@@ -153,6 +157,12 @@ def context_block(ctx: PromptContext, *, examples: bool = True) -> str:
         parts.append(
             f"Other node types that may fit (type — purpose; ops resource: operations); {ask}:\n"
             + "\n".join(f"- {line}" for line in ctx.candidates)
+        )
+    if ctx.toolbox:
+        parts.append(
+            "Core nodes (type, typeVersion: parameters, * required, (option values); after "
+            "';' a switch setting → the parameters it adds):\n"
+            + "\n".join(f"- {line}" for line in ctx.toolbox)
         )
     if ctx.guides:
         parts.append(

@@ -28,6 +28,7 @@ from core.generation.node_hints import (
     trigger_types,
 )
 from core.generation.node_lookup.candidates import NodeCandidate, candidate, shortlist
+from core.generation.node_lookup.toolbox import TOOLBOX, toolbox_lines
 from core.generation.node_lookup.tools import tool_schema_tokens
 from core.generation.prompts import KnownContext, PromptContext, generation_messages
 from core.generation.specs import node_spec, popularity
@@ -42,6 +43,8 @@ MAX_SPECS = 7
 # Our estimate of a first message's tokens (tool definitions included) is kept under this.
 FIRST_MESSAGE_BUDGET = 6_000
 MIN_SPECS = 3
+# Core toolbox lines a first message keeps when it must shrink (Code, HTTP Request, Set, IF…).
+MIN_TOOLBOX = 4
 # Search hits considered for the listed shortlist (candidates).
 CANDIDATE_SEARCH = 30
 EXAMPLES_PER_PROMPT = 1
@@ -74,8 +77,9 @@ class Retrieval:
 
     @property
     def offered_types(self) -> tuple[str, ...]:
-        """Every node type the first message offers: spec'd, then listed."""
-        return (*self.node_types, *(c.type for c in self.candidates))
+        """Every node type the first message offers: spec'd, listed, then in the core toolbox."""
+        toolbox = (line.split(" ", 1)[0] for line in self.context.toolbox)
+        return (*self.node_types, *(c.type for c in self.candidates), *toolbox)
 
 
 def retrieve(
@@ -141,6 +145,11 @@ def retrieve(
         # Examples are chosen for what the request named; guesses from search would steer them.
         picked = templates.covering(text, named or chosen, EXAMPLES_PER_PROMPT, max_nodes=12)
     specs = [node_spec(catalog.nodes[t], request=text, library=templates) for t in chosen]
+    # The core toolbox's line says more than a candidate's: a toolbox type is listed there.
+    toolbox = toolbox_lines(catalog, exclude={*chosen, *denied})
+    listed = [c for c in listed if c.type not in TOOLBOX]
+    if any(t in NEEDS_CHAT_MODEL for t in chosen) and not _OPENAI_NODE_WORDS.search(text):
+        listed = [c for c in listed if c.type != L + "openAi"]  # "openai" means the model
     context = PromptContext(
         node_specs=specs,
         examples=[compact_template(t.workflow) for t in picked],
@@ -150,6 +159,7 @@ def retrieve(
         known=known,
         guides=guides_for(text, chosen),
         candidates=[c.line() for c in listed],
+        toolbox=toolbox,
     )
     found = Retrieval(
         node_types=tuple(chosen), examples=tuple(picked), context=context, candidates=tuple(listed)
@@ -175,15 +185,18 @@ def _ai_first(chosen: list[str], text: str) -> list[str]:
 
 
 def _within_budget(found: Retrieval, text: str, catalog: NodeCatalog) -> Retrieval:
-    """`found` cut to FIRST_MESSAGE_BUDGET: the example workflow goes first, then the last
-    specs become listed candidates (the model can still fetch them), never below MIN_SPECS."""
+    """`found` cut to FIRST_MESSAGE_BUDGET: the core toolbox's last lines go first (never
+    below MIN_TOOLBOX), then the example workflow, then the last specs become listed
+    candidates (the model can still fetch them), never below MIN_SPECS."""
     while True:
         ctx = found.context
         sized = replace(ctx, tools=True)  # the longer wording, as sent with tools
         size = estimate_tokens(generation_messages(request=text, ctx=sized)) + tool_schema_tokens()
         if size <= FIRST_MESSAGE_BUDGET:
             return found
-        if ctx.examples:
+        if len(ctx.toolbox) > MIN_TOOLBOX:
+            found = replace(found, context=replace(ctx, toolbox=ctx.toolbox[:-1]))
+        elif ctx.examples:
             found = replace(found, examples=(), context=replace(ctx, examples=[]))
         elif len(ctx.node_specs) > MIN_SPECS:
             moved = candidate(found.node_types[-1], catalog)

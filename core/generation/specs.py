@@ -9,135 +9,46 @@ parameter of the newest version, so `clixen catalog refresh` also writes
 UI text dropped), loaded on first use. Which parameters show under which values is the
 validator's own displayOptions logic (`core.validation.parameters.with_defaults`). Which
 operation a request needs is `core.generation.node_lookup.choice`; the mined example is
-`core.generation.node_lookup.examples` (both re-exported here).
+`core.generation.node_lookup.examples` (both re-exported here); how each parameter, and what
+each switch shows at another value, is described is `core.generation.node_lookup.describe`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from core.catalog import NodeSpec, VersionClass
 from core.catalog.output_schemas import output_shape
-from core.generation.node_lookup import details, shapes
+from core.catalog.slack_trigger import model_spec
+from core.generation.node_lookup import details
 from core.generation.node_lookup.choice import Operation as Operation
 from core.generation.node_lookup.choice import _as_param_specs as _as_param_specs
 from core.generation.node_lookup.choice import _shown as _shown
 from core.generation.node_lookup.choice import choose_operation as choose_operation
 from core.generation.node_lookup.choice import popularity as popularity
+from core.generation.node_lookup.describe import (
+    MAX_PARAMS,
+    MAX_SPEC_CHARS,
+    WHEN_NOTE,
+    _checked_switches,
+    _filter_versions,
+    _names,
+    _unique,
+    operation_params,
+    switched_params,
+)
 from core.generation.node_lookup.examples import mined_configuration as mined_configuration
 from core.generation.node_lookup.operations import operation_pairs
-from core.generation.node_lookup.params import _params_of, default_params, shown_values
+from core.generation.node_lookup.params import _params_of, default_params
+from core.kernel.slack_trigger import SLACK_TRIGGER_TYPE
 from core.validation.parameters import ParamContext, with_defaults
 from core.validation.shapes import MISSING
 
 if TYPE_CHECKING:
     from core.generation.templates import TemplateLibrary
-
-MAX_OPTIONS_IN_FULL = 12  # longer option lists are trimmed to their first values
-MAX_PARAMS = 14
-MAX_COLLECTION_FIELDS = 10
-MAX_DEPTH = 4  # fixedCollections inside fixedCollections, rendered this deep (full specs)
-MAX_HINT = 200  # characters of n8n's hints on one parameter in a first message
-MAX_GROUP_FIELDS = 16  # fields of one fixedCollection group in a first message
-
-
-def _options_text(values: Sequence[Any]) -> list[Any]:
-    if len(values) <= MAX_OPTIONS_IN_FULL:
-        return list(values)
-    return [*values[: MAX_OPTIONS_IN_FULL - 2], f"…{len(values) - MAX_OPTIONS_IN_FULL + 2} more"]
-
-
-def _describe(
-    p: Mapping[str, Any], *, depth: int = 0, version: float = 1.0, full: bool = False
-) -> Any:
-    """One parameter for the prompt: a short dict of what the model must get right (`full`:
-    every field of a fixedCollection at every depth, else the first few of each group)."""
-    ptype = p["t"]
-    out: dict[str, Any] = {"type": ptype}
-    if p.get("r"):
-        out["required"] = True
-    if "o" in p:
-        values = _unique(o[0] if isinstance(o, list) else o for o in p["o"])
-        out["options"] = _options_text(values)
-    if "d" in p and ptype not in ("fixedCollection", "collection", "filter"):
-        out["default"] = p["d"]
-    if ptype in ("resourceLocator", "workflowSelector"):
-        modes = [m for m in p.get("m", []) if m != "list"] or p.get("m", [])
-        mode = "id" if "id" in modes else (modes[0] if modes else "id")
-        out = {
-            "type": "resourceLocator",
-            **({"required": True} if p.get("r") else {}),
-            "value": {"__rl": True, "mode": mode, "value": "…"},
-            "modes": modes,
-        }
-    elif ptype == "filter":
-        value = shapes.filter_shape(p.get("fv"), version)
-        if not full:  # the notes say how a unary condition differs
-            value["conditions"] = value["conditions"][:1]
-        out["value"] = value
-        out["notes"] = shapes.FILTER_NOTES
-    elif ptype == "assignmentCollection":
-        out["value"] = shapes.ASSIGNMENTS_SHAPE
-    elif ptype == "resourceMapper":
-        out["value"] = shapes.RESOURCE_MAPPER_SHAPE
-        out["notes"] = shapes.RESOURCE_MAPPER_NOTES
-    elif ptype == "fixedCollection" and depth < (MAX_DEPTH if full else 2):
-        shape: dict[str, Any] = {}
-        for group in p.get("c", []):
-            values = group["v"] if full else group["v"][:MAX_GROUP_FIELDS]
-            fields = {
-                v["n"]: _describe(v, depth=depth + 1, version=version, full=full) for v in values
-            }
-            if len(values) < len(group["v"]):
-                fields["…"] = f"{len(group['v']) - len(values)} more: get_node_spec"
-            shape[group["n"]] = [fields] if p.get("mv") else fields
-        out["value"] = shape  # (its default repeats the shape: left out)
-    elif ptype == "collection":
-        names = _unique(p.get("f", []))
-        out["fields"] = names[:MAX_COLLECTION_FIELDS] + (
-            [f"…{len(names) - MAX_COLLECTION_FIELDS} more"]
-            if len(names) > MAX_COLLECTION_FIELDS
-            else []
-        )
-    if "value" in out:
-        out.pop("default", None)  # the shape says more than n8n's empty default
-    hints = [h for h in (shapes.hint_text(t) for t in _param_hints(p)) if h]
-    if hints:
-        text = " ".join(_unique(hints))
-        out["hint"] = text if full or len(text) <= MAX_HINT else text[: MAX_HINT - 1] + "…"
-    if depth > 0 and set(out) == {"type"}:
-        return ptype
-    return out
-
-
-def _param_hints(p: Mapping[str, Any]) -> list[str]:
-    """n8n's builder hints on a parameter and on the fields of its collection."""
-    found = [p["bh"]] if "bh" in p else []
-    found += [f"{name}: {text}" for name, text in (p.get("fh") or {}).items()]
-    return found
-
-
-def operation_params(
-    node: Mapping[str, Any], node_type: str, op: Operation, *, limit: int | None = MAX_PARAMS
-) -> dict[str, Any]:
-    """The parameters shown for `op`, required ones first, each described (all of them when
-    `limit` is None)."""
-    props = node["p"]
-    vc = VersionClass((node["v"],), None, 0, _as_param_specs(props))
-    ctx = ParamContext(version=node["v"], node_type=node_type)
-    values = shown_values(node, node_type, op)
-    seen: set[str] = set()
-    shown = []
-    for p in props:
-        if p["n"] in seen or p["n"] in ("resource", "operation") or not _shown(p, vc, values, ctx):
-            continue
-        seen.add(p["n"])
-        shown.append(p)
-    shown.sort(key=lambda p: not p.get("r"))
-    full = limit is None
-    return {p["n"]: _describe(p, version=float(node["v"]), full=full) for p in shown[:limit]}
 
 
 def node_spec(
@@ -147,12 +58,17 @@ def node_spec(
     library: TemplateLibrary | None = None,
     current: Mapping[str, Any] | None = None,
     full: bool = False,
+    switches: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What the LLM needs to use `spec` for `request`: the newest typeVersion, the likely
     resource/operation (the one `current` parameters name, when given) and its parameters,
     every operation the node offers, outputs, the credential types of that version, n8n's
     builder hints, the fields its items carry, and one real configuration from the templates
-    of the same version class and operation. `full`: every parameter (no cap)."""
+    of the same version class and operation; under `when`, the parameters a switch shows at
+    another value (e.g. "sendBody=true"). `full`: every parameter (no cap), each switched one
+    described. `switches`: switch values to render the spec at (e.g. {"sendBody": True})."""
+    if spec.type == SLACK_TRIGGER_TYPE:  # Clixen's own node: no n8n definition to read
+        return model_spec()
     summary: dict[str, Any] = {"type": spec.type, "typeVersion": _num(spec.latest_version)}
     if spec.is_trigger:
         summary["trigger"] = True
@@ -163,6 +79,8 @@ def node_spec(
     params_type = spec.type if spec.type in default_params() else spec.type.removesuffix("Tool")
     usage = library.operation_usage(params_type) if library is not None else {}
     op = Operation(None, None)
+    when: dict[str, Any] = {}
+    credentials_when: dict[str, list[str]] = {}
     if node is not None and float(node["v"]) == spec.latest_version:
         if current is not None and ("resource" in current or "operation" in current):
             op = Operation(current.get("resource"), current.get("operation"))
@@ -176,9 +94,16 @@ def node_spec(
         if operations and len(operation_pairs(params_type)) > 1:
             # Every operation, so a guessed one never hides the one the request needs.
             summary["operations"] = operations
-        params = operation_params(node, spec.type, op, limit=None if full else MAX_PARAMS)
+        params = operation_params(
+            node, spec.type, op, limit=None if full else MAX_PARAMS, switches=switches
+        )
         if params:
             summary["parameters"] = params
+        when, credentials_when = switched_params(node, spec, cls, op, full=full, switches=switches)
+        if when:
+            summary["when"] = when
+            if full:  # a first message's header says what `when` is (with tools or without)
+                summary["when_note"] = WHEN_NOTE
         if library is not None:
             shown = params if full else operation_params(node, spec.type, op, limit=None)
             example = mined_configuration(
@@ -187,13 +112,15 @@ def node_spec(
                 op,
                 cls=cls,
                 defaults=_default_operations(params_type),
-                keys={*shown, "resource", "operation"},
+                keys={*shown, *_names(when), "resource", "operation"},
             )
             if example:
-                summary["example_parameters"] = example
-    credentials = details.credential_types(spec, cls, node, op)
+                summary["example_parameters"] = _filter_versions(example, node)
+    credentials = details.credential_types(spec, cls, node, op, switches)
     if credentials:
         summary["credentials"] = credentials
+    if credentials_when:
+        summary["credentials_when"] = credentials_when
     hints = details.node_hints(spec, node)
     if hints:
         summary["hints"] = hints
@@ -209,11 +136,14 @@ def node_spec_for(
     resource: str | None = None,
     operation: str | None = None,
     library: TemplateLibrary | None = None,
+    switches: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The full spec of `spec` for an exact resource/operation (what `get_node_spec` answers
     and `clixen spec` prints): every parameter that operation shows. A missing resource or
     operation is n8n's default (or the resource that offers `operation`); raises ValueError
-    naming the valid values when the node has no such resource or operation."""
+    naming the valid values when the node has no such resource or operation. `switches`
+    (e.g. {"sendBody": True}) renders it at those switch values; raises ValueError naming the
+    switches when one is not a switch of that operation or takes no such value."""
     params_type = spec.type if spec.type in default_params() else spec.type.removesuffix("Tool")
     pairs = operation_pairs(params_type)
     defaults = _default_operations(params_type)
@@ -236,7 +166,20 @@ def node_spec_for(
                 + f"; operations: {', '.join(ops)}"
             )
     current = {k: v for k, v in (("resource", resource), ("operation", operation)) if v}
-    return node_spec(spec, request="", library=library, current=current or None, full=True)
+    if switches:
+        switches = _checked_switches(spec, Operation(resource, operation), switches)
+    out = node_spec(
+        spec, request="", library=library, current=current or None, full=True, switches=switches
+    )
+    if len(json.dumps(out, separators=(",", ":"), ensure_ascii=False)) > MAX_SPEC_CHARS:
+        # Too long to read whole (a node with dozens of modes): `when` by names; the model
+        # asks for one setting in full with `switches`.
+        node = _params_of(spec.type)
+        cls = spec.version_class(spec.latest_version)
+        if node is not None and "when" in out:
+            op = Operation(out.get("resource"), out.get("operation"))
+            out["when"], _ = switched_params(node, spec, cls, op, full=False, switches=switches)
+    return out
 
 
 @lru_cache(maxsize=1024)
@@ -274,14 +217,6 @@ def output_fields(spec: NodeSpec, resource: str | None, operation: str | None) -
     if len(names) > MAX_OUTPUT_FIELDS:
         return [*names[:MAX_OUTPUT_FIELDS], f"…{len(names) - MAX_OUTPUT_FIELDS} more"]
     return names
-
-
-def _unique(values: Iterable[Any]) -> list[Any]:
-    out: list[Any] = []
-    for v in values:
-        if v not in out:
-            out.append(v)
-    return out
 
 
 def _num(v: float) -> float | int:

@@ -3,11 +3,14 @@ and a rough token count of such JSON (`approx_tokens`)."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from core.generation.templates import STICKY_NOTE
+from core.kernel.slack_trigger import N8N_SLACK_TRIGGER
+from core.validation.slack_trigger import replace_n8n_slack_triggers
 
 # Node keys a generation example needs; the rest (ids, positions, notes, webhook ids) is noise.
 _NODE_KEYS = ("name", "type", "typeVersion", "parameters", "credentials", "onError", "disabled")
@@ -22,8 +25,16 @@ def compact_template(
 
     Sticky notes, node ids, positions, notes, webhook ids, credential ids, pinned data and meta are
     dropped; strings longer than `max_string` are cut (marked with "…") and lists longer than
-    `max_list` keep their first items. Connections to dropped nodes are removed.
+    `max_list` keep their first items. Connections to dropped nodes are removed. n8n's Slack
+    Trigger, which never fires behind Clixen, is shown as Clixen's Slack trigger where it can be.
     """
+    if any(
+        isinstance(n, dict) and n.get("type") == N8N_SLACK_TRIGGER
+        for n in workflow.get("nodes") or []
+    ):
+        converted = {**workflow, "nodes": copy.deepcopy(list(workflow.get("nodes") or []))}
+        replace_n8n_slack_triggers(converted)
+        workflow = converted
     nodes_out: list[dict[str, Any]] = []
     for node in workflow.get("nodes") or []:
         if not isinstance(node, dict) or node.get("type") == STICKY_NOTE:

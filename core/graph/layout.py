@@ -71,14 +71,23 @@ class _Measured:
 
 
 def _measure(
-    name: str, node_type: str, style: Style, *, sub: bool, message: str, ports: int
+    name: str,
+    node_type: str,
+    style: Style,
+    *,
+    sub: bool,
+    message: str,
+    ports: int,
+    caption: str = "",
 ) -> _Measured:
     w = style.sub_w if sub else style.node_w
     size = style.sub_name_size if sub else style.name_size
     inner = w - 2 * PAD - 4
     lines = wrap(shorten(name, NAME_CHARS), font(size, bold=not sub), inner, style.name_lines)
     h = PAD + len(lines) * (size + 4)
-    type_label = short_type(node_type) if style.show_type else ""
+    # A Slack trigger says what starts it ("reaction :ticket: in #support") where others
+    # show their type.
+    type_label = (caption or short_type(node_type)) if style.show_type else ""
     if type_label:
         type_label = wrap(type_label, font(style.type_size), inner, 1)[0]
         h += 3 + style.type_size + 2
@@ -157,6 +166,7 @@ def layout_workflow(
             sub=n.name in graph.parent,
             message=marks.messages.get(n.name, ""),
             ports=max(len(n.outputs), n.inputs),
+            caption=n.caption,
         )
         for n in graph.nodes
     }

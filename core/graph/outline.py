@@ -1,5 +1,6 @@
 """The workflow as text, for Slack's summary and the picture's alt text: one chain per branch
-(`Schedule → RSS → IF (true) → Slack`), then the AI sub-nodes each node uses."""
+(`Schedule → RSS → IF (true) → Slack`; a Slack trigger says what starts it: `Slack trigger
+(reaction <emoji code> in #support) → Jira`), then the AI sub-nodes each node uses."""
 
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ MAX_LINE_CHARS = 600
 
 def _name(name: str) -> str:
     return shorten(name, NAME_CHARS)
+
+
+def _start(graph: WorkflowGraph, name: str) -> str:
+    caption = graph.node(name).caption
+    return _name(name) + (f" ({shorten(caption, NAME_CHARS)})" if caption else "")
 
 
 def text_outline(graph: WorkflowGraph, *, max_lines: int = MAX_TEXT_LINES) -> list[str]:
@@ -35,7 +41,7 @@ def text_outline(graph: WorkflowGraph, *, max_lines: int = MAX_TEXT_LINES) -> li
     lines: list[str] = []
     for start in [n for n in order if n not in has_pred] + order:
         while any(e not in used for e in succs[start]):
-            chain = _name(start)
+            chain = _start(graph, start)
             node = start
             while (step := next((x for x in succs[node] if x not in used), None)) is not None:
                 e = step
@@ -58,7 +64,7 @@ def text_outline(graph: WorkflowGraph, *, max_lines: int = MAX_TEXT_LINES) -> li
             )
             lines.append(f"{_name(n.name)} uses {uses}")
     connected = {x for e in graph.edges for x in (e.source, e.target)}
-    lines.extend(_name(n.name) for n in graph.nodes if n.name not in connected)
+    lines.extend(_start(graph, n.name) for n in graph.nodes if n.name not in connected)
     if len(lines) > max_lines:
         lines = [*lines[:max_lines], f"… and {len(lines) - max_lines} more"]
     return [shorten(line, MAX_LINE_CHARS) for line in lines]

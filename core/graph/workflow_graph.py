@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from core.graph.text import shorten
+from core.kernel.slack_trigger import SLACK_TRIGGER_TYPE, describe_node
 
 STICKY_NOTE = "n8n-nodes-base.stickyNote"
 # A picture draws at most this many outputs (Switch has up to 64) and inputs (Merge up to 10)
@@ -149,6 +150,8 @@ class GraphNode:
     # Names of the main outputs, in order; empty strings where n8n shows none.
     outputs: tuple[str, ...]
     inputs: int  # main inputs (2 for Merge, 0 for triggers)
+    # What starts it, in words, for triggers Clixen runs ("reaction :ticket: in #support").
+    caption: str = ""
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,9 @@ def workflow_graph(workflow: Mapping[str, Any]) -> WorkflowGraph:
                 family=family_of(node_type),
                 outputs=output_names(node, max(used_out, default=0) + 1),
                 inputs=max(input_count(node), max(used_in, default=-1) + 1),
+                caption=describe_node(node.get("parameters"))
+                if node_type == SLACK_TRIGGER_TYPE
+                else "",
             )
         )
     return WorkflowGraph(nodes=nodes, edges=edges, parent=_parents(list(raw), edges))

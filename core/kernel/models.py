@@ -439,6 +439,86 @@ class RunNowCopyRecord(Base):
     )
 
 
+class TriggerEndpoint(Base):
+    """The n8n side of a workflow's Slack trigger (`core.triggers`): the random webhook path and
+    the secret only Clixen sends (n8n holds it as the Header Auth credential
+    `n8n_credential_id`). One per workflow, kept across its versions."""
+
+    __tablename__ = "trigger_endpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(
+        ForeignKey("workflows.id", ondelete="CASCADE"), unique=True
+    )
+    path: Mapped[str] = mapped_column(String(80), unique=True)
+    secret: Mapped[str] = mapped_column(String(128))
+    n8n_credential_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
+class TriggerSubscription(Base):
+    """What the active version of a workflow listens to in Slack: one row per (event, channel);
+    `channel_id` "" means anywhere Clixen is. `created_by` is the editor whose access to the
+    channel was checked; `filters` holds emoji, contains, pattern, include_bots,
+    include_thread_replies."""
+
+    __tablename__ = "trigger_subscriptions"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "event", "channel_id"),
+        Index("ix_trigger_subscriptions_team_event", "team_id", "event", "channel_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32), default="")
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    version: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+
+
+class TriggerDelivery(Base):
+    """One event for one workflow (the outbox): unique by (event id, workflow), so Slack's
+    retries and several replicas never deliver it twice. `pending` until n8n accepts it
+    (`delivered`) or the retries run out (`gave_up`); `claimed_until` is a delivering worker's
+    lease, `next_attempt_at` the backoff."""
+
+    __tablename__ = "trigger_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "workflow_id"),
+        Index("ix_trigger_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_trigger_deliveries_workflow_created", "workflow_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128))
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # Whether what is read from Slack at delivery (text, permalink, names) is in the payload yet.
+    enriched: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An "anywhere" subscription's creator: delivered only where they can read the channel.
+    check_reader: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 class DeployAttempt(Base):
     """One create Clixen sent to n8n, recorded before it is sent (its mark's `deploy` token),
     and the n8n id it made once Clixen knows it. Reconciliation deletes an unrecorded n8n

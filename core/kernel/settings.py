@@ -192,6 +192,14 @@ class Settings(BaseSettings):
     )
     # How long one LLM answer may take (the client tries up to 3 times before giving up).
     llm_timeout_s: float = Field(120.0, gt=0, validation_alias=AliasChoices("CLIXEN_LLM_TIMEOUT_S"))
+    # Slack triggers (core/triggers): events one workflow may take per minute (those beyond are
+    # not delivered, with a notice), and the most deliveries waiting across all workflows.
+    trigger_rate_per_min: int = Field(
+        60, ge=1, validation_alias=AliasChoices("CLIXEN_TRIGGER_RATE_PER_MIN")
+    )
+    trigger_max_pending: int = Field(
+        5_000, ge=1, validation_alias=AliasChoices("CLIXEN_TRIGGER_MAX_PENDING")
+    )
     # Reconciliation (scheduler): how often it looks, and how old a leftover must be to go.
     reconcile_interval_s: int = Field(
         600, ge=1, validation_alias=AliasChoices("CLIXEN_RECONCILE_INTERVAL_S")

@@ -29,6 +29,7 @@ from core.kernel.logging import redact
 from core.kernel.settings import Settings
 from core.n8n import N8nClient, N8nError, execution_failure
 from core.run_now.copies import RunNowCopy, build_test_copy
+from core.run_now.slack_sample import slack_sample
 from core.run_now.sweep import forget_copy, record_copy, record_created
 from core.validation import validate
 
@@ -261,6 +262,8 @@ def run_workflow_now(
             raise NotFound(f"Workflow {workflow_id} has no version to test.")
         payload = dict(version.json_payload)
         project_id = version.workflow.project_id
+        if sample is None:  # a Slack trigger's: the last real event, else one of its shape
+            sample = slack_sample(session, workflow_id=workflow_id, workflow=payload)
     return run_now(
         session_factory=session_factory,
         n8n=n8n,

@@ -22,6 +22,7 @@ from core.conversation.threads import (
 from core.credentials.secrets import list_secrets
 from core.deploy.workflows import find_workflow, get_version
 from core.graph import Layout, text_outline, workflow_graph
+from core.kernel import slack_trigger
 from core.kernel.errors import LLMNotConfigured, NotFound
 from core.kernel.models import PipelineRun
 from core.kernel.settings import Settings
@@ -196,6 +197,9 @@ class RunSummary:
     n8n_url: str | None
     thread_ts: str | None
     picture: Layout
+    # Its Slack trigger (issue 25): runs by hand (a Run button), listens in these channels.
+    runs_by_hand: bool = False
+    listens_in: tuple[str, ...] = ()
 
 
 def run_summary(
@@ -232,4 +236,6 @@ def run_summary(
             version=outcome.version,
             title=f"{name} · v{outcome.version}",
         ),
+        runs_by_hand=slack_trigger.runs_by_hand(payload),
+        listens_in=slack_trigger.listens_in(payload),
     )

@@ -24,6 +24,7 @@ from core.validation.nodes import (
 from core.validation.output_fields import field_issues
 from core.validation.report import Issue, ValidationReport
 from core.validation.shapes import STICKY_NOTE
+from core.validation.slack_trigger import slack_trigger_issues
 from core.workspace.policy import NodePolicy
 
 
@@ -67,6 +68,7 @@ def validate(
                 for i in check_expressions(n, nodes[n].get("parameters"))
             ),
             *field_issues(nodes, edges, ctx.catalog),
+            *slack_trigger_issues(nodes, in_project=ctx.policy is not None),
             *missing_credential_issues({"nodes": list(nodes.values())}, ctx.catalog),
             *check_triggers_and_reachability(nodes, specs, edges),
         ]

@@ -6,6 +6,7 @@ Slack's own nodes. Run on every workflow, with or without a policy: n8n refuses 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,14 +76,19 @@ def _service_host(
     listed = ", ".join(domains)
     host = url_host(url)
     if host is None:
+        host = literal_prefix_host(url)
+    if host is None:
+        # The credential carries n8n's domain restriction (Clixen writes it): n8n refuses
+        # another host when the node runs, so this is a risk to name, not a certain fault.
         out.append(
             Issue(
                 "credential_host",
-                f'Node "{name}" sends its {ctype} credential to a host built at run time; it '
-                f"may only go to {listed}.",
+                f'Node "{name}" sends its {ctype} credential to a host built at run time; '
+                f"n8n refuses any host but {listed} when it runs.",
                 node=where,
                 hint=f"Write the {ctype} service's host literally in the URL (e.g. "
                 f"https://{domains[0].removeprefix('*.')}/…) and keep expressions to the path.",
+                severity="warning",
             )
         )
     elif host and not domain_allowed(host, domains):
@@ -121,3 +127,23 @@ def _check_bot_token(node: dict[str, Any], name: str, where: str) -> list[Issue]
             )
             return out
     return out
+
+
+# `={{ 'https://api.github.com/repos/' + $json.repo }}`: a string literal opening the expression
+# that holds the whole host (a path, query or fragment follows it inside the literal).
+_LITERAL_PREFIX = re.compile(
+    r"""^=\s*\{\{\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*(?:\+|\}\})"""  # 'literal' + … / 'literal' }}
+    r"|^=\s*\{\{\s*`([^`\\$]*)(?:\$\{|`\s*(?:\+|\}\}))"  # `literal${…}` / `literal` + …
+)
+
+
+def literal_prefix_host(url: str) -> str | None:
+    """The host of an expression URL that starts with a string literal holding the whole host
+    (followed there by "/", "?" or "#"); None when the host is still built at run time."""
+    m = _LITERAL_PREFIX.match(url)
+    if m is None:
+        return None
+    literal = next(g for g in m.groups() if g is not None)
+    if not re.match(r"(?i)^https?://[^/?#]+[/?#]", literal):
+        return None
+    return url_host(literal)

@@ -1,6 +1,7 @@
 """The fixes that need no LLM, applied before validation: `apply_deterministic_fixes` repairs
 what a machine can fix for free (typeVersion too high or missing, id-keyed connections, missing
-package prefix, missing "=" before an expression, null fields, missing ids or positions), so LLM
+package prefix, missing "=" before an expression, null fields, missing ids or positions, n8n's
+Slack Trigger that never fires here turned into Clixen's), so LLM
 repairs are spent only on real problems. Pure: a fixed copy and the list of what changed."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core.catalog import NodeCatalog
+from core.validation.slack_trigger import replace_n8n_slack_triggers
 
 _EXPR = re.compile(r"\{\{.*\}\}", re.S)
 
@@ -49,7 +51,7 @@ def apply_deterministic_fixes(
     `known_versions` maps each known node type to the typeVersions the installed n8n supports.
     """
     wf = copy.deepcopy(dict(workflow))
-    fixes: list[str] = []
+    fixes: list[str] = replace_n8n_slack_triggers(wf)
     nodes = wf.get("nodes")
     if not isinstance(nodes, list):
         return wf, fixes

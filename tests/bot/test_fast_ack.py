@@ -50,7 +50,7 @@ def gated(
     gate = Gate()
     bolt.command("/slow")(gate.listener)
     bolt.action("slow_button")(gate.listener)
-    bolt.event("reaction_added")(gate.listener)
+    bolt.event("reaction_removed")(gate.listener)  # an event no listener of ours takes
     server = create_server_app(bolt, signing_secret=settings.slack_signing_secret)
     try:
         with TestClient(server) as http:
@@ -68,7 +68,7 @@ def _send(sender: SlackSender, kind: str) -> Any:
         return sender.post(urlencode(form), "application/x-www-form-urlencoded")
     if kind == "block_actions":
         return sender.action({"action_id": "slow_button", "type": "button", "value": "1"})
-    event = {"type": "reaction_added", "user": "U1", "reaction": "eyes", "item": {}}
+    event = {"type": "reaction_removed", "user": "U1", "reaction": "eyes", "item": {}}
     return sender.event(event)
 
 

@@ -146,3 +146,58 @@ def test_every_slack_method_the_code_calls_is_granted_by_the_manifest() -> None:
         "Slack documents at https://api.slack.com/methods/<method>: " + ", ".join(unknown)
     )
     assert not missing, "manifest.yml lacks bot scopes: " + "; ".join(missing)
+
+
+# The bot scope(s) Slack requires to deliver each event (https://api.slack.com/events/<event>).
+EVENT_SCOPES: dict[str, tuple[str, ...]] = {
+    "app_mention": ("app_mentions:read",),
+    "app_home_opened": (),
+    "message.channels": ("channels:history",),
+    "message.groups": ("groups:history",),
+    "message.im": ("im:history",),
+    "reaction_added": ("reactions:read",),
+    "member_joined_channel": ("channels:read", "groups:read"),
+    "member_left_channel": ("channels:read", "groups:read"),
+}
+_EVENT_LISTENER = re.compile(r"""app\.event\(\s*["']([a-z_]+)["']""")
+
+
+def manifest_list(key: str) -> list[str]:
+    """The items of a YAML list under `key:` in manifest.yml (comments dropped)."""
+    lines = (REPO / "manifest.yml").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"{key}:")
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    items = []
+    for line in lines[start + 1 :]:
+        if line.strip() and len(line) - len(line.lstrip()) <= indent:
+            break
+        item = re.match(r"\s*-\s*([A-Za-z][\w.:]*)", line)
+        if item:
+            items.append(item.group(1))
+    return items
+
+
+def test_every_subscribed_event_has_its_scopes_and_every_listened_event_is_subscribed() -> None:
+    granted = manifest_bot_scopes()
+    events = manifest_list("bot_events")
+    assert {"reaction_added", "member_joined_channel", "member_left_channel"} <= set(events)
+    for event in events:
+        assert event in EVENT_SCOPES, f"add the scopes Slack documents for {event} to this test"
+        missing = [s for s in EVENT_SCOPES[event] if s not in granted]
+        assert not missing, f"manifest.yml subscribes to {event} without {', '.join(missing)}"
+    listened = set()
+    for path in sorted((REPO / "bot").rglob("*.py")):
+        listened |= set(_EVENT_LISTENER.findall(path.read_text()))
+    subscribed = {e.split(".")[0] for e in events}
+    assert listened - subscribed == set(), "listeners for events the manifest never sends"
+
+
+def test_the_message_shortcut_is_declared_with_the_callback_id_the_bot_listens_to() -> None:
+    text = (REPO / "manifest.yml").read_text()
+    shortcut = re.search(
+        r"- name: Run a workflow on this message\s+type: message\s+callback_id: (\S+)", text
+    )
+    assert shortcut is not None, "manifest.yml declares no message shortcut"
+    callback = shortcut.group(1)
+    code = "\n".join(p.read_text() for p in (REPO / "bot").rglob("*.py"))
+    assert f'"{callback}"' in code, f"no listener for the shortcut {callback}"

@@ -146,7 +146,7 @@ def backlogged(
     client = WebClient(token=settings.slack_bot_token, base_url=slack.url)
     bolt: App = create_app(settings=settings, services=services, client=client)
     backlog = Backlog()
-    bolt.event("reaction_added")(backlog.hold)
+    bolt.event("reaction_removed")(backlog.hold)
     try:
         server = create_server_app(bolt, signing_secret=settings.slack_signing_secret)
         with TestClient(server) as http:
@@ -159,7 +159,7 @@ def backlogged(
 
 def _hold_every_dispatch_thread(sender: SlackSender, backlog: Backlog) -> None:
     for _ in range(DISPATCH_THREADS):
-        event = {"type": "reaction_added", "user": "U1", "reaction": "eyes", "item": {}}
+        event = {"type": "reaction_removed", "user": "U1", "reaction": "eyes", "item": {}}
         assert sender.event(event).status_code == 200
     for _ in range(DISPATCH_THREADS):
         assert backlog.entered.acquire(timeout=5), "the backlog never formed"
@@ -243,7 +243,7 @@ def test_slow_slack_calls_never_hold_the_dispatch_threads(
     client = WebClient(token=settings.slack_bot_token, base_url=slow_slack.url)
     bolt = create_app(settings=settings, services=services, client=client)
     reached = threading.Event()
-    bolt.event("reaction_added")(lambda ack: (ack(), reached.set()))
+    bolt.event("reaction_removed")(lambda ack: (ack(), reached.set()))
     try:
         with TestClient(create_server_app(bolt, signing_secret=SIGNING_SECRET)) as http:
             sender = SlackSender(http, slow_slack)
@@ -259,7 +259,7 @@ def test_slow_slack_calls_never_hold_the_dispatch_threads(
                         {"action_id": "home_page_next", "type": "button", "value": "not json"}
                     )
             # Both slow calls are under way (or queued); a third request still reaches Bolt.
-            sender.event({"type": "reaction_added", "user": "U1", "reaction": "eyes", "item": {}})
+            sender.event({"type": "reaction_removed", "user": "U1", "reaction": "eyes", "item": {}})
             assert reached.wait(5), "a slow Slack call held the dispatch threads"
             slow_slack.gate.set()
     finally:

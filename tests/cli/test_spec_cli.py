@@ -62,3 +62,65 @@ def test_prompt_json_lists_specs_candidates_and_tools(capsys: pytest.CaptureFixt
     assert listed and listed <= set(result["node_types"]) and not listed & set(result["specs"])
     gmail_tool = next(c for c in result["candidates"] if c["type"] == B + "gmailTool")
     assert ["message", "getAll"] in gmail_tool["operations"]
+
+
+def test_spec_text_shows_how_to_get_body_headers_query_and_generic_auth(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 29: the HTTP Request spec says which switch shows each parameter."""
+    code, stdout, _ = run(capsys, "spec", B + "httpRequest")
+    assert code == 0
+    for line in (
+        "when sendBody=true:",
+        "when sendBody=true, specifyBody=json:",
+        "when sendHeaders=true:",
+        "when sendQuery=true:",
+        "when authentication=genericCredentialType:",
+    ):
+        assert line in stdout
+    assert "jsonBody:" in stdout and "headerParameters:" in stdout and "genericAuthType:" in stdout
+    assert "--set NAME=VALUE" in stdout
+
+
+def test_spec_lists_slacks_oauth2_credential_type(capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run(capsys, "spec", B + "slack")
+    assert code == 0
+    assert "Credential types: slackApi" in stdout
+    assert "when authentication=oAuth2: slackOAuth2Api" in stdout
+
+
+def test_spec_set_renders_a_switch_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, _ = run(
+        capsys,
+        "spec",
+        "httpRequest",
+        "--set",
+        "sendBody=true",
+        "--set",
+        "specifyBody=json",
+        "--json",
+    )
+    assert code == 0
+    params = json.loads(stdout)["parameters"]
+    assert params["sendBody"]["set"] is True and "jsonBody" in params
+    code, _, stderr = run(capsys, "spec", "httpRequest", "--set", "sendBody")
+    assert code == 1 and "SWITCH=VALUE" in stderr
+    code, _, stderr = run(capsys, "spec", "httpRequest", "--set", "nope=1")
+    assert code == 1 and "sendBody" in stderr
+
+
+def test_spec_of_clixens_slack_trigger_and_n8ns_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, stdout, _ = run(capsys, "spec", "clixen.slackTrigger", "--json")
+    assert code == 0
+    spec = json.loads(stdout)
+    assert spec["parameters"]["events"]["options"] == [
+        "message",
+        "reaction_added",
+        "member_joined_channel",
+        "manual",
+    ]
+    assert {"text", "permalink", "inputs", "message"} <= set(spec["output_fields"])
+    code, _, stderr = run(capsys, "spec", "n8n-nodes-base.slackTrigger")
+    assert code == 1 and "one request URL" in stderr and "clixen.slackTrigger" in stderr

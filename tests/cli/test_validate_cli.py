@@ -76,3 +76,33 @@ def test_usage_error_exits_2() -> None:
     with pytest.raises(SystemExit) as e:
         main(["validate"])
     assert e.value.code == 2
+
+
+def test_n8ns_slack_trigger_is_invalid_with_why_and_how_and_clixens_is_valid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 25: `clixen validate` called n8n's Slack Trigger valid (it only asked for a
+    `slackApi` secret); with Clixen's app it can never fire."""
+    wf = canonical()
+    trigger = wf["nodes"][0]
+    trigger.update(
+        type="n8n-nodes-base.slackTrigger",
+        typeVersion=1,
+        parameters={
+            "trigger": ["message"],
+            "channelId": {"__rl": True, "mode": "id", "value": "C0SUPPORT"},
+        },
+    )
+    n8ns = write(tmp_path, "n8ns.json", wf)
+    trigger.update(
+        type="clixen.slackTrigger",
+        parameters={"events": ["message"], "channels": ["#support"], "contains": "urgent"},
+    )
+    ours = write(tmp_path, "ours.json", wf)
+    assert main(["validate", "--json", n8ns, ours]) == 1
+    refused, fine = lines(capsys)
+    codes = [e["code"] for e in refused["errors"]]  # type: ignore[index,union-attr]
+    assert "slack_trigger_never_fires" in codes
+    error = next(e for e in refused["errors"] if e["code"] == "slack_trigger_never_fires")  # type: ignore[union-attr,index]
+    assert "one request URL" in error["message"] and "clixen.slackTrigger" in error["hint"]
+    assert fine["valid"] is True, fine

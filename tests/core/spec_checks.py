@@ -72,7 +72,9 @@ def displayed_names(node_type: str, resource: str | None, operation: str | None)
     """The parameter names n8n's editor displays for this operation of the newest version
     (options without a default at their first option, as the editor shows them)."""
     descriptions = n8n_descriptions()
-    desc = descriptions.get(node_type) or descriptions[node_type.removesuffix("Tool")]
+    desc = descriptions.get(node_type) or _tool_variant(
+        descriptions[node_type.removesuffix("Tool")]
+    )
     raw = desc.get("version", 1)
     version = max(float(v) for v in (raw if isinstance(raw, list) else [raw]))
     props = [p for p in desc.get("properties", []) if "name" in p and p.get("type") not in _UI]
@@ -94,6 +96,28 @@ def displayed_names(node_type: str, resource: str | None, operation: str | None)
         if p["name"] in with_defaults(single, probe, ctx):
             shown.add(p["name"])
     return shown - {"resource", "operation"}
+
+
+def _tool_variant(desc: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The `<type>Tool` description n8n derives at load time (n8n/dist/tool-generation/
+    ai-tools.js `convertNodeToAiTool`): `toolDescription`, behind `descriptionType: manual` when
+    the node has resources or operations."""
+    props = list(desc.get("properties", []))
+    names = {p.get("name") for p in props}
+    if "toolDescription" in names:
+        return desc
+    tool: dict[str, Any] = {"name": "toolDescription", "type": "string", "required": True}
+    if names & {"resource", "operation"}:
+        props.append(
+            {
+                "name": "descriptionType",
+                "type": "options",
+                "options": [{"value": "auto"}, {"value": "manual"}],
+                "default": "auto",
+            }
+        )
+        tool["displayOptions"] = {"show": {"descriptionType": ["manual"]}}
+    return {**desc, "properties": [*props, tool]}
 
 
 def _ids_outside_id_fields(value: Any, key: str = "", in_locator: bool = False) -> list[str]:
@@ -141,7 +165,9 @@ def check_specs(node_types: Iterable[str], library: TemplateLibrary) -> dict[str
             if example is None:
                 continue
             out["examples"].append(label)
-            foreign = set(example) - names - {"resource", "operation"}
+            # A switched-on parameter (listed under `when`) is a spec key too.
+            when = {n for group in (spec.get("when") or {}).values() for n in group}
+            foreign = set(example) - names - when - {"resource", "operation"}
             if foreign:
                 out["foreign_example_keys"].append(f"{label}: {sorted(foreign)}")
             bad = _ids_outside_id_fields(example)

@@ -106,6 +106,7 @@ def test_the_table_follows_n8ns_own_matching() -> None:
     assert allowed_domains("githubApi", {"server": "https://ghe.acme.com/api/v3"}) == [
         "github.com",
         "*.github.com",
+        "models.github.ai",
         "ghe.acme.com",
     ]
     # Generic types: only what the owner named; unknown types: nowhere.

@@ -94,12 +94,12 @@ def test_a_slack_credential_sent_to_a_collector_is_an_error() -> None:
         ("https://api.github.com/repos/a/b/issues", "githubApi"),
     ):
         assert codes(with_node(labelled_schedule("x"), http_node(url, ctype))) == []
-    # Look-alikes and a host chosen at run time are refused.
+    # Look-alikes are refused.
     for url in (
         "https://slack.com.collector.example.net/",
         "https://collector.example.net/slack.com",
         "https://user:pw@collector.example.net/",
-        "={{ $json.where }}",
+        "={{ 'https://collector.example.net/' + $json.path }}",
     ):
         assert codes(with_node(labelled_schedule("x"), http_node(url))) == [
             ("credential_host", "Call")
@@ -107,6 +107,28 @@ def test_a_slack_credential_sent_to_a_collector_is_an_error() -> None:
     # The AI-tool variant too.
     tool = http_node(COLLECTOR) | {"type": "n8n-nodes-base.httpRequestTool"}
     assert ("credential_host", "Call") in codes(with_node(labelled_schedule("x"), tool))
+
+
+def test_a_literal_prefix_names_the_host_and_a_run_time_host_is_a_warning() -> None:
+    """Issue 29: `'https://api.github.com/repos/' + $json.repo` calls GitHub (its host is a
+    literal prefix); a host built at run time on a domain-restricted credential is refused by
+    n8n when the node runs, so it is a warning, not an error."""
+    prefixed = "={{ 'https://api.github.com/repos/' + $json.repo }}"
+    wf = with_node(labelled_schedule("x"), http_node(prefixed, "githubApi"))
+    assert not [i for i in validate(wf).issues if i.code == "credential_host"]
+    assert codes(wf) == []
+    # Hosts of the same service that real workflows n8n accepts call.
+    for url, ctype in (
+        ("https://models.github.ai/inference/chat/completions", "githubApi"),
+        ("https://management.azure.com/subscriptions", "microsoftOAuth2Api"),
+    ):
+        assert codes(with_node(labelled_schedule("x"), http_node(url, ctype))) == [], url
+    for url in ("={{ $json.where }}", "={{ $fromAI('url', 'the URL', 'string') }}"):
+        report = validate(with_node(labelled_schedule("x"), http_node(url)))
+        assert not report.errors, url
+        assert [(i.code, i.severity) for i in report.issues if i.code == "credential_host"] == [
+            ("credential_host", "warning")
+        ], url
 
 
 def test_an_inline_subworkflow_cannot_send_a_credential_elsewhere_either() -> None:

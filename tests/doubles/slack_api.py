@@ -36,6 +36,13 @@ class FakeSlack:
     timezones: dict[str, str | None] = field(default_factory=dict)
     # conversations.list / conversations.join: public channels by name → id (others: not found).
     public_channels: dict[str, str] = field(default_factory=dict)
+    # Slack triggers: private channels by name → id (conversations.list/info), channel id →
+    # member ids (conversations.members), (channel, ts) → message (conversations.history/replies).
+    private_channels: dict[str, str] = field(default_factory=dict)
+    members: dict[str, set[str]] = field(default_factory=dict)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # Channels (ids) the bot is not in (conversations.info/list say `is_member: false`).
+    bot_outside: set[str] = field(default_factory=set)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def named(self, method: str) -> list[SlackCall]:
@@ -99,13 +106,38 @@ class FakeSlack:
         if method == "files.completeUploadExternal":
             return {"ok": True, "files": [{"id": f["id"]} for f in _jsonish(args.get("files"))]}
         if method == "auth.test":
-            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0FAKE"}
+            return {
+                "ok": True,
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+                "team_id": "T0FAKE",
+                "url": "https://fake.slack.com/",
+            }
         if method == "conversations.list":
-            channels = [{"id": i, "name": n} for n, i in self.public_channels.items()]
+            channels: list[dict[str, Any]] = [
+                {"id": i, "name": n, "is_member": i not in self.bot_outside}
+                for n, i in self.public_channels.items()
+            ]
+            if "private_channel" in str(args.get("types") or ""):
+                channels += [
+                    {"id": i, "name": n, "is_private": True, "is_member": i not in self.bot_outside}
+                    for n, i in self.private_channels.items()
+                ]
             return {"ok": True, "channels": channels}
+        if method in ("conversations.info", "conversations.members"):
+            return self._conversation(method, str(channel))
+        if method in ("conversations.history", "conversations.replies"):
+            ts = str(args.get("latest") or args.get("ts") or "")
+            found = self.messages.get((str(channel), ts))
+            return {"ok": True, "messages": [found] if found else [], "has_more": False}
+        if method == "chat.getPermalink":
+            ts = str(args.get("message_ts") or "")
+            link = f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+            return {"ok": True, "channel": channel, "permalink": link}
         if method == "conversations.join":
             if channel not in self.public_channels.values():
                 return {"ok": False, "error": "method_not_supported_for_channel_type"}
+            self.bot_outside.discard(str(channel))
             return {"ok": True, "channel": {"id": channel}}
         if method == "users.info":
             user = str(args.get("user"))
@@ -114,6 +146,26 @@ class FakeSlack:
                 return {"ok": False, "error": "missing_scope", "needed": "users:read"}
             return {"ok": True, "user": {"id": user, "tz": tz, "name": "user"}}
         return {"ok": True}
+
+    def _conversation(self, method: str, channel: str) -> dict[str, Any]:
+        names = {i: (n, False) for n, i in self.public_channels.items()}
+        names.update({i: (n, True) for n, i in self.private_channels.items()})
+        if channel.startswith("D"):
+            info: dict[str, Any] = {"id": channel, "is_im": True}
+        elif channel in names:
+            name, private = names[channel]
+            info = {
+                "id": channel,
+                "name": name,
+                "is_private": private,
+                "is_member": channel not in self.bot_outside,
+            }
+        else:
+            return {"ok": False, "error": "channel_not_found"}
+        if method == "conversations.info":
+            return {"ok": True, "channel": info}
+        members = sorted(self.members.get(channel, set()))
+        return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
 
 
 def _jsonish(value: Any) -> Any:

@@ -11,6 +11,7 @@ from bot.blocks.credentials import USE_BOT_ACTION as CREDENTIAL_USE_BOT
 from bot.blocks.run_now import CANCEL_ACTION as TEST_RUN_CANCEL
 from bot.blocks.run_now import CONFIRM_ACTION as TEST_RUN_CONFIRM
 from bot.blocks.thread_replies import CANCEL_ACTION, CONFIRM_ACTION
+from bot.blocks.triggers import RUN_ACTION
 from bot.listeners.actions.connect import (
     handle_account_connect,
     handle_account_connect_open,
@@ -22,6 +23,7 @@ from bot.listeners.actions.credentials import (
     handle_credential_use_bot,
 )
 from bot.listeners.actions.home import handle_home_page, handle_home_project_select
+from bot.listeners.actions.run import handle_run_button
 from bot.listeners.actions.thread_reply import handle_thread_edit_cancel, handle_thread_edit_confirm
 from bot.listeners.actions.workflow import (
     handle_open_in_n8n,
@@ -54,3 +56,4 @@ def register(app: App) -> None:
     app.action(CONNECT_ACTION)(handle_account_connect)
     app.action(OPEN_LINK_ACTION)(handle_account_connect_open)
     app.action(DISCONNECT_ACTION)(handle_account_disconnect)
+    app.action(RUN_ACTION)(handle_run_button)

@@ -1,4 +1,5 @@
-"""`/clixen …`: start a run, or list, versions, rollback, project, quota, secret, help."""
+"""`/clixen …`: start a run, or list, versions, rollback, project, quota, secret, connect, run
+(a workflow by hand), triggers (which workflows listen here), help."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.blocks.messages import (
 from bot.blocks.modals import secret_modal
 from bot.home import quota_view, workflow_row
 from bot.listeners.actions.connect import send_connect_link
+from bot.listeners.commands.triggers import run_command, triggers_command
 from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
 from bot.run_threads import start_request
 from bot.versions import picker_view, versions_view
@@ -37,6 +39,8 @@ SUBCOMMANDS = {
     "secret",
     "connect",
     "help",
+    "run",
+    "triggers",
 }
 
 
@@ -77,6 +81,12 @@ def run_clixen_command(
             text=rest,
             idempotency_key=key,
         )
+        return
+    if sub == "run":
+        run_command(services, client, respond, command=command, actor=Actor(team, user), rest=rest)
+        return
+    if sub == "triggers":
+        triggers_command(services, respond, command=command, actor=Actor(team, user))
         return
     if sub == "connect":
         if not rest:

@@ -4,10 +4,14 @@ from slack_bolt import App
 
 from bot.blocks.credentials import SUBMIT_CALLBACK as CREDENTIAL_CALLBACK
 from bot.blocks.modals import SECRET_CALLBACK
+from bot.blocks.triggers import RUN_INPUTS_CALLBACK, RUN_PICK_CALLBACK
 from bot.listeners.views.credentials import handle_credential_submission
+from bot.listeners.views.run import handle_run_inputs, handle_run_pick
 from bot.listeners.views.secret import handle_secret_submission
 
 
 def register(app: App) -> None:
     app.view(SECRET_CALLBACK)(handle_secret_submission)
     app.view(CREDENTIAL_CALLBACK)(handle_credential_submission)
+    app.view(RUN_PICK_CALLBACK)(handle_run_pick)
+    app.view(RUN_INPUTS_CALLBACK)(handle_run_inputs)

@@ -61,7 +61,11 @@ def operations_text(node_type: str) -> dict[str, list[str]] | list[str]:
 
 
 def credential_types(
-    spec: NodeSpec, cls: VersionClass | None, node: Mapping[str, Any] | None, op: Operation
+    spec: NodeSpec,
+    cls: VersionClass | None,
+    node: Mapping[str, Any] | None,
+    op: Operation,
+    switches: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """The credential types this version class takes under the chosen operation's values
     (n8n shows a credential slot by displayOptions, like a parameter): never another
@@ -72,7 +76,7 @@ def credential_types(
     if node is None:
         return [c.name for c in cls.credentials]
 
-    values = shown_values(node, spec.type, op)
+    values = shown_values(node, spec.type, op, switches)
     ctx = ParamContext(version=float(node["v"]), node_type=spec.type)
     shown = []
     for slot in cls.credentials:

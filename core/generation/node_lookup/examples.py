@@ -96,11 +96,16 @@ def _scrub(value: Any, key: str = "") -> Any:
             mode = value.get("mode", "id")
             keep = mode in ("name", "url") and not _ID_LIKE.match(str(value.get("value", "")))
             return {"__rl": True, "mode": mode, "value": value.get("value") if keep else "<id>"}
-        return {
+        out = {
             k: _scrub(v, k)
             for k, v in value.items()
             if not k.startswith("cachedResult") and k not in ("webhookId", "credentials")
         }
+        # A header/query pair {"name": "X-API-Key", "value": "…"}: the value is the secret.
+        name = value.get("name")
+        if isinstance(name, str) and _SECRET_KEY.search(name) and isinstance(out.get("value"), str):
+            out["value"] = "<secret>"
+        return out
     if isinstance(value, list):
         return [_scrub(v, key) for v in value[:4]]
     if isinstance(value, str):

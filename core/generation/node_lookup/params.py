@@ -75,6 +75,11 @@ def _slim_property(p: Mapping[str, Any]) -> dict[str, Any] | None:
         }
         if hints:
             out["fh"] = hints
+    kinds = p.get("credentialTypes")
+    if ptype == "credentialsSelect" and isinstance(kinds, list):
+        out["ct"] = [
+            str(k) for k in kinds
+        ]  # which credential types it offers, e.g. has:genericAuth
     if ptype in ("resourceLocator", "workflowSelector"):
         out["m"] = [m["name"] for m in p.get("modes") or [] if isinstance(m, dict) and "name" in m]
     rule = ((p.get("typeOptions") or {}).get("filter") or {}).get("version")
@@ -86,8 +91,12 @@ def _slim_property(p: Mapping[str, Any]) -> dict[str, Any] | None:
     return out
 
 
-def build_params_snapshot(descriptions: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
-    """The newest implementation class of every node type, slimmed for prompts."""
+def build_params_snapshot(
+    descriptions: Iterable[tuple[str, Mapping[str, Any]]],
+    credentials: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The newest implementation class of every node type, slimmed for prompts, and the
+    credential types marked `genericAuth` (what HTTP Request's genericAuthType offers)."""
     newest: dict[str, tuple[float, Mapping[str, Any]]] = {}
     for prefix, desc in descriptions:
         full = desc["name"] if "." in desc["name"] else prefix + desc["name"]
@@ -102,13 +111,31 @@ def build_params_snapshot(descriptions: Iterable[tuple[str, Mapping[str, Any]]])
         hint = (desc.get("builderHint") or {}).get("searchHint")
         if isinstance(hint, str) and hint.strip():
             nodes[full]["h"] = hint.strip()
-    return {"format": PARAMS_FORMAT, "nodes": nodes}
+    generic = sorted(str(c["name"]) for c in credentials if c.get("genericAuth") and c.get("name"))
+    return {"format": PARAMS_FORMAT, "nodes": nodes, "generic_auth": generic}
+
+
+def read_credential_descriptions(root: Path) -> list[Mapping[str, Any]]:
+    """The credential type descriptions of the n8n-nodes-base installed under `root`."""
+    rel = "n8n-nodes-base/dist/types/credentials.json"
+    direct = [root / d / rel for d in ("npm/node_modules", "node_modules", ".")]
+    found = [p for p in direct if p.is_file()] or sorted(
+        root.rglob(rel), key=lambda p: len(p.parts)
+    )
+    if not found:
+        raise FileNotFoundError(f"no {rel} under {root}")
+    data: list[Mapping[str, Any]] = json.loads(found[0].read_text())
+    return data
 
 
 def write_params_snapshot(
-    descriptions: Iterable[tuple[str, Mapping[str, Any]]], out: Path = PARAMS_PATH
+    descriptions: Iterable[tuple[str, Mapping[str, Any]]],
+    out: Path = PARAMS_PATH,
+    credentials: Iterable[Mapping[str, Any]] = (),
 ) -> None:
-    raw = json.dumps(build_params_snapshot(descriptions), separators=(",", ":"), sort_keys=True)
+    raw = json.dumps(
+        build_params_snapshot(descriptions, credentials), separators=(",", ":"), sort_keys=True
+    )
     out.write_bytes(gzip.compress(raw.encode(), compresslevel=9, mtime=0))
     default_params.cache_clear()
 
@@ -126,32 +153,72 @@ def default_params() -> Mapping[str, Any]:
     return nodes
 
 
+@lru_cache(maxsize=1)
+def generic_auth_types() -> tuple[str, ...]:
+    """The credential types n8n marks `genericAuth` (HTTP Request's genericAuthType values)."""
+    try:
+        data = json.loads(gzip.decompress(PARAMS_PATH.read_bytes()))
+    except OSError:
+        return ()
+    return tuple(data.get("generic_auth") or ())
+
+
 # --- rendering ----------------------------------------------------------------------------------
 
 
 def _params_of(node_type: str) -> Mapping[str, Any] | None:
-    """The slimmed parameters of `node_type` (a `<type>Tool` variant has its base's)."""
+    """The slimmed parameters of `node_type` (a `<type>Tool` variant has its base's, plus the
+    description parameters n8n adds to every tool variant)."""
     nodes = default_params()
     node = nodes.get(node_type)
     if node is None and node_type.endswith("Tool"):
-        node = nodes.get(node_type.removesuffix("Tool"))
+        return _tool_variant(node_type.removesuffix("Tool"))
     return node
 
 
-def shown_values(node: Mapping[str, Any], node_type: str, op: Operation) -> dict[str, Any]:
+@lru_cache(maxsize=256)
+def _tool_variant(base_type: str) -> Mapping[str, Any] | None:
+    """n8n's derived `<type>Tool` node (`convertNodeToAiTool`, n8n/dist/tool-generation): the base's
+    parameters and `toolDescription` — behind `descriptionType: manual` on a node with
+    resources or operations, where n8n describes the tool from the operation by default."""
+    node: Mapping[str, Any] | None = default_params().get(base_type)
+    if node is None:
+        return None
+    names = {p["n"] for p in node["p"]}
+    if "toolDescription" in names:
+        return node
+    added: list[dict[str, Any]] = []
+    description: dict[str, Any] = {"n": "toolDescription", "t": "string", "d": "", "r": 1}
+    if names & {"resource", "operation"}:
+        added.append({"n": "descriptionType", "t": "options", "o": ["auto", "manual"], "d": "auto"})
+        description["s"] = {"show": {"descriptionType": ["manual"]}}
+    added.append(description)
+    return {**node, "p": [*node["p"], *added]}
+
+
+def shown_values(
+    node: Mapping[str, Any],
+    node_type: str,
+    op: Operation,
+    switches: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Every parameter value n8n holds for `op` before the user sets anything (defaults, and
-    an options parameter without one at its first option, as the editor shows it)."""
+    an options parameter without one at its first option, as the editor shows it), with the
+    `switches` the caller turned (e.g. {"sendBody": True}) set first."""
     props = node["p"]
     vc = VersionClass((node["v"],), None, 0, _as_param_specs(props))
     ctx = ParamContext(version=node["v"], node_type=node_type)
     chosen: dict[str, Any] = {
         k: v for k, v in (("resource", op.resource), ("operation", op.operation)) if v
     }
+    chosen.update(switches or {})
     values = with_defaults(vc, chosen, ctx)
     # An options parameter without a default shows its first option in n8n's editor; what that
     # option displays (Slack's channel for "select") is what the model must see.
     for p in props:
         if p["t"] == "options" and p.get("o") and values.get(p["n"]) in (None, "", MISSING):
+            if p["n"] in (switches or {}):
+                continue
             first = p["o"][0]
             chosen[p["n"]] = first[0] if isinstance(first, list) else first
     return with_defaults(vc, chosen, ctx)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.workspace.policy import DEFAULT_DENYLIST
+
 # type → operations; unary ones take no rightValue and carry "singleValue": true.
 _ANY = ("exists", "notExists", "empty", "notEmpty")
 FILTER_OPERATORS: dict[str, tuple[str, ...]] = {
@@ -140,19 +142,55 @@ _EDITOR_ONLY = re.compile(r"(?i)mode\W+list|cachedResult|picker|from.list|explor
 MAX_HINT_CHARS = 300
 
 
-def hint_text(text: str) -> str | None:
-    """One of n8n's builder hints in our JSON terms: sentences written in n8n's SDK code are
-    left out; None when nothing is left."""
+def _denied_names() -> re.Pattern[str]:
+    """The words a hint names a node the default policy denies with ("Data Table",
+    "dataTable", "Execute Command", "in-memory vector store"…)."""
+    names = []
+    for node_type in DEFAULT_DENYLIST:
+        short = node_type.rsplit(".", 1)[-1]
+        words = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", short).lower().split()
+        if len(words) > 1:  # one word ("git", "function", "code") names too much else
+            names.append(r"[\s_-]?".join(map(re.escape, words)) + "s?")
+    names += [r"in[\s-]memory vector store", r"simple vector store"]
+    return re.compile(r"(?i)\b(" + "|".join(names) + r")\b")
+
+
+_DENIED = _denied_names()
+# A sentence ends at . ! ? before a space and a capital, quote or bracket (not "e.g. Gmail").
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)(?<!etc\.)\s+(?=[A-Z\"'(\[{-])")
+
+
+def sentences(text: str) -> list[str]:
+    """`text` in sentences (runs of white space made one space)."""
+    return [s for s in _SENTENCE_END.split(" ".join(text.split())) if s]
+
+
+def whole_sentences(text: str, limit: int) -> str:
+    """The first sentences of `text` that fit in `limit` characters (at least the first one,
+    whole): a hint is never cut mid-sentence."""
+    out = ""
+    for sentence in sentences(text):
+        joined = f"{out} {sentence}" if out else sentence
+        if out and len(joined) > limit:
+            break
+        out = joined
+    return out
+
+
+def hint_text(text: str, limit: int = MAX_HINT_CHARS) -> str | None:
+    """One of n8n's builder hints in our JSON terms: sentences written in n8n's SDK code, about
+    its editor's pickers, or naming a node this project's policy denies are left out, and it
+    ends at a sentence end within `limit` characters; None when nothing is left."""
     kept = [
         sentence
-        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split()))
-        if sentence
-        and not _SDK_CODE.search(sentence)
+        for sentence in sentences(text)
+        if not _SDK_CODE.search(sentence)
         and not _SDK_CALL.search(sentence)
         and not _EDITOR_ONLY.search(sentence)
+        and not _DENIED.search(sentence)
     ]
     if not kept:
         return None
     out = _SDK_PAIR.sub(r'"\1": "\2"', " ".join(kept))
     out = _SDK_BARE.sub(r'"\1": \2', out)
-    return out if len(out) <= MAX_HINT_CHARS else out[: MAX_HINT_CHARS - 1] + "…"
+    return whole_sentences(out, limit)

@@ -4,8 +4,9 @@ and fetches the exact details of the node and operation it chose).
 
 - `search_nodes(query)`: up to 8 node types for the words, each with its one-line purpose,
   whether it starts a workflow, and its (resource, operation) pairs.
-- `get_node_spec(type, resource?, operation?)`: the full spec of that exact type and operation,
-  the same object `clixen spec` prints.
+- `get_node_spec(type, resource?, operation?, switches?)`: the full spec of that exact type and
+  operation (with the parameters each switch shows at its other values under `when`; with
+  `switches`, rendered at those values), the same object `clixen spec` prints.
 
 Everything a model sends here is untrusted: unknown types, denied types, hidden types and
 over-long arguments are answered with an error text, never an exception.
@@ -18,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from core.catalog import NodeCatalog
+from core.catalog import N8N_SLACK_TRIGGER, SLACK_TRIGGER_TYPE, NodeCatalog
 from core.generation.llm import estimate_text_tokens
 from core.generation.node_hints import offerable
 from core.generation.node_lookup.candidates import candidate
@@ -66,6 +67,10 @@ TOOL_SCHEMAS: list[dict[str, Any]] = [
                     },
                     "resource": {"type": "string"},
                     "operation": {"type": "string"},
+                    "switches": {
+                        "type": "object",
+                        "description": 'switch values to show in full, e.g. {"sendBody": true}',
+                    },
                 },
                 "required": ["type"],
             },
@@ -96,6 +101,9 @@ class NodeLookup:
             return _error("the arguments are not a JSON object")
         if any(isinstance(v, str) and len(v) > MAX_ARGUMENT_CHARS for v in args.values()):
             return _error("an argument is too long")
+        switches = args.get("switches")
+        if switches is not None and not _flat_switches(switches):
+            return _error('switches is an object of names to plain values, e.g. {"sendBody": true}')
         if name == "search_nodes":
             return self.search(str(args.get("query") or ""))
         if name == "get_node_spec":
@@ -103,6 +111,7 @@ class NodeLookup:
                 str(args.get("type") or ""),
                 _opt(args.get("resource")),
                 _opt(args.get("operation")),
+                switches or None,
             )
         return _error(f"unknown tool {name[:40]!r}: use search_nodes or get_node_spec")
 
@@ -119,23 +128,55 @@ class NodeLookup:
                 break
         return _clip(json.dumps({"results": found}, separators=(",", ":")))
 
-    def spec(self, node_type: str, resource: str | None, operation: str | None) -> str:
+    def spec(
+        self,
+        node_type: str,
+        resource: str | None,
+        operation: str | None,
+        switches: Mapping[str, Any] | None = None,
+    ) -> str:
         resolved = node_type if node_type in self.catalog else self.catalog.closest_type(node_type)
         if resolved is None:
             return _error(f"unknown node type {node_type[:80]!r}: call search_nodes first")
         spec = self.catalog.nodes[resolved]
         if resolved in self.denied:
             return _error(f"{resolved} is denied in this project: do not use it")
+        if resolved == N8N_SLACK_TRIGGER:
+            return _error(
+                f"{resolved} never fires here (one Slack app, one request URL: ours); "
+                f"use {SLACK_TRIGGER_TYPE}"
+            )
         if not offerable(spec, self.catalog):
             return _error(f"{resolved} is hidden (old workflows only): call search_nodes")
         try:
             answer = node_spec_for(
-                spec, resource=resource, operation=operation, library=self.templates
+                spec,
+                resource=resource,
+                operation=operation,
+                library=self.templates,
+                switches=switches,
             )
         except ValueError as e:
             return _error(str(e))
         self.served.append((resolved, resource, operation))
         return _clip(json.dumps(answer, separators=(",", ":"), ensure_ascii=False))
+
+
+MAX_SWITCHES = 8
+
+
+def _flat_switches(value: Any) -> bool:
+    """A small object of switch names to strings, numbers or booleans."""
+    return (
+        isinstance(value, dict)
+        and len(value) <= MAX_SWITCHES
+        and all(
+            isinstance(k, str)
+            and len(k) <= 80
+            and (isinstance(v, bool | int | float) or (isinstance(v, str) and len(v) <= 80))
+            for k, v in value.items()
+        )
+    )
 
 
 def _opt(value: Any) -> str | None:
