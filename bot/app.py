@@ -12,6 +12,7 @@ from bot.error_handler import handle_error
 from bot.listeners import register_listeners
 from bot.metrics import SLACK_REQUESTS, surface_of_body
 from bot.services import BotServices
+from bot.slack_client import SlackClient
 from core.kernel.idempotency import claim_once
 from core.kernel.log_context import ContextThreadPoolExecutor, begin
 from core.kernel.settings import Settings
@@ -33,7 +34,7 @@ def create_app(
         kwargs: dict[str, Any] = {"token": settings.slack_bot_token}
         if settings.slack_api_url:
             kwargs["base_url"] = settings.slack_api_url
-        client = WebClient(**kwargs)
+        client = SlackClient(**kwargs)
     app = App(
         token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret,

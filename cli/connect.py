@@ -35,6 +35,14 @@ def register(sub: Any) -> None:
     a_set.add_argument("--auth-url", help="oauth2 only: the authorization endpoint")
     a_set.add_argument("--token-url", help="oauth2 only: the token endpoint")
     a_set.add_argument("--scope", help="oauth2 only: scopes, space separated")
+    a_set.add_argument(
+        "--allowed-host",
+        dest="allowed_hosts",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="oauth2 only (required): an API host its tokens may be sent to; repeat for more",
+    )
     a_set.set_defaults(func=_app_set)
     a_list = asub.add_parser("list", help="registered OAuth apps (never their secrets)")
     a_list.set_defaults(func=_app_list)
@@ -84,6 +92,7 @@ def _app_set(args: argparse.Namespace) -> int:
             auth_url=args.auth_url,
             token_url=args.token_url,
             scope=args.scope,
+            allowed_hosts=args.allowed_hosts,
         )
     print(f"OAuth app for {info.provider} saved (client id {info.client_id}; secret encrypted).")
     print(f"Register this redirect URL with {info.provider}: {_callback_url()}")

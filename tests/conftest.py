@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.generation.templates import DEFAULT_DB_PATH, TemplateLibrary, default_library
-from core.kernel import db
+from core.kernel import db, transactions
 from core.kernel.models import Base, Secret
 from core.kernel.settings import get_settings
 from core.n8n import N8nClient
@@ -66,6 +66,15 @@ def _fast_tier_guard(
     yield
     if guard.violations:
         pytest.fail("\n".join(dict.fromkeys(guard.violations)), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_call_in_transaction() -> Iterator[None]:
+    """Every test runs under the transaction guard: an n8n, LLM or Slack call made while the
+    calling thread holds an open database transaction raises TransactionOpen (the test fails)."""
+    before = transactions.guard_transactions(strict=True)
+    yield
+    transactions.guard_transactions(strict=before)
 
 
 @pytest.fixture(scope="session")
@@ -156,7 +165,8 @@ def n8n_user(n8n: N8nStack) -> Iterator[N8nUserSession]:
     """Clixen's server-side n8n user session (the owner scripts/n8n_stack.sh created; its login
     is in .stack/n8n.env, or N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD for the n8n in N8N_URL). One
     for the whole session: n8n allows 5 sign-ins per minute and user."""
-    env = {**_read_env_file(REPO / ".stack" / "n8n.env"), **os.environ}
+    stack_env = REPO / ".stack" / "n8n.env"  # absent when N8N_URL names a shared n8n
+    env = {**(_read_env_file(stack_env) if stack_env.is_file() else {}), **os.environ}
     email, password = env.get("N8N_OWNER_EMAIL"), env.get("N8N_OWNER_PASSWORD")
     assert email and password, (
         "N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD are not set: run scripts/n8n_stack.sh start "

@@ -147,6 +147,15 @@ def bot_secret_of(name: object) -> bool:
     return (found.group("secret") if found else name) == BOT_SECRET
 
 
+def secret_name_of(name: object) -> str | None:
+    """The project secret a node's credential reference name means (the secret's own name, or
+    its n8n credential's `clixen-p<project>-<SECRET>`); None when it is not a string."""
+    if not isinstance(name, str):
+        return None
+    found = _N8N_NAME.fullmatch(name)
+    return found.group("secret") if found else name
+
+
 def host_fields(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The (field, value) pairs of a credential's data that name a host or URL (non-empty
     strings only; the restriction fields left out)."""

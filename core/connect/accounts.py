@@ -9,23 +9,30 @@ session, whether each opened link's credential now holds a new token.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.catalog.credential_domains import OWNER_NAMED, restriction
+from core.connect.apps import app_hosts, generic_hosts_needed
 from core.connect.connectable import secret_name_of, service_named
 from core.connect.links import LINK_TTL
-from core.credentials.crypto import encrypt
-from core.kernel.errors import NotFound
+from core.credentials.accounts import (
+    bind_account,
+    credential_in_use,
+    mark_synced,
+    remove_account,
+)
+from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
 from core.kernel.models import ConnectedAccount, ConnectRequest, Secret, Workflow
 from core.kernel.vocabulary import Role, WorkflowStatus
-from core.n8n import N8nClient, N8nError
+from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.session import N8nUserSession
 from core.workspace.projects import require_role
 
@@ -33,7 +40,6 @@ logger = logging.getLogger(__name__)
 
 # n8n's message when it cannot refresh an OAuth2 token (n8n-core, `buildOAuth2ReconnectError`).
 RECONNECT_MESSAGE: Final = "needs to be reconnected"
-_MARKER: Final = json.dumps({"connected_account": "oauth2"})
 
 
 @dataclass(frozen=True)
@@ -65,45 +71,6 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def _bind(session: Session, request: ConnectRequest, account: str | None, key: str) -> AccountInfo:
-    """Create or refresh the project secret + connected account of a finished request."""
-    service = service_named(request.service)
-    name = secret_name_of(service.name)
-    now = dt.datetime.now(dt.UTC)
-    secret = session.scalar(
-        select(Secret).where(Secret.project_id == request.project_id, Secret.name == name)
-    )
-    sealed = encrypt(session, value=_MARKER, key=key, project_id=request.project_id, name=name)
-    if secret is None:
-        secret = Secret(project_id=request.project_id, name=name, created_by=request.user_id)
-        session.add(secret)
-    secret.ciphertext = sealed
-    secret.credential_type = service.credential_type
-    secret.n8n_credential_id = request.n8n_credential_id
-    # The n8n credential is current: ensure_credential must never rewrite it from the marker.
-    secret.updated_at = secret.n8n_synced_at = now
-    session.flush()
-    row = session.scalar(select(ConnectedAccount).where(ConnectedAccount.secret_id == secret.id))
-    if row is None:
-        row = ConnectedAccount(project_id=request.project_id, secret_id=secret.id)
-        session.add(row)
-    row.service, row.credential_type = service.name, service.credential_type
-    row.n8n_credential_id = str(request.n8n_credential_id)
-    row.account, row.connected_by, row.connected_at = account, request.user_id, now
-    row.needs_reconnect_at = None
-    # Workflows that stopped on the revoked account run again with the new token.
-    session.execute(
-        update(Workflow)
-        .where(
-            Workflow.project_id == request.project_id,
-            Workflow.status == WorkflowStatus.needs_reconnect,
-        )
-        .values(status=WorkflowStatus.active)
-    )
-    session.flush()
-    return _info(row, secret.name)
-
-
 def _info(row: ConnectedAccount, secret_name: str) -> AccountInfo:
     return AccountInfo(
         service=row.service,
@@ -117,6 +84,14 @@ def _info(row: ConnectedAccount, secret_name: str) -> AccountInfo:
     )
 
 
+@dataclass(frozen=True)
+class _Pending:
+    id: int
+    credential_id: str
+    before: str | None
+    opened_at: dt.datetime
+
+
 def finish_connections(
     *,
     session_factory: sessionmaker[Session],
@@ -125,13 +100,17 @@ def finish_connections(
     key: str,
     now: dt.datetime | None = None,
 ) -> list[Connected]:
-    """The opened links whose n8n credential now holds a new token, bound to their project
-    (secret + account). Links opened longer than `LINK_TTL` ago without a token are given up
-    (their new n8n credential deleted)."""
+    """The opened links whose own n8n credential now holds a new token, bound to their project
+    as their user's account (`core.credentials.accounts.bind_account`). Each link has its own
+    credential, so a consent finishes only its own link's request; the user must still be an
+    editor of the project when it is bound (else the link ends `refused` and its credential is
+    deleted). Links opened longer than `LINK_TTL` ago without a token are given up. n8n is
+    called with no transaction open: credentials no longer used (given up, refused, or
+    superseded by a reconnect) are deleted from n8n after the binding committed."""
     now = now or dt.datetime.now(dt.UTC)
     with session_factory() as session:
         pending = [
-            (r.id, r.n8n_credential_id, r.n8n_updated_at, _aware(r.opened_at))
+            _Pending(r.id, r.n8n_credential_id, r.n8n_updated_at, _aware(r.opened_at))
             for r in session.scalars(
                 select(ConnectRequest).where(
                     ConnectRequest.opened_at.is_not(None),
@@ -140,43 +119,96 @@ def finish_connections(
                     ConnectRequest.n8n_credential_id.is_not(None),
                 )
             )
-            if r.opened_at is not None
+            if r.opened_at is not None and r.n8n_credential_id is not None
         ]
     done: list[Connected] = []
-    for request_id, credential_id, before, opened_at in pending:
-        assert credential_id is not None
+    for link in pending:
         try:
-            state = n8n_session.oauth2_connection(credential_id)
+            state = n8n_session.oauth2_connection(link.credential_id)
         except N8nError as e:
-            logger.warning("connect %s: cannot read the credential from n8n: %s", request_id, e)
+            logger.warning("connect %s: cannot read the credential from n8n: %s", link.id, e)
             continue
-        fresh = state.connected and state.updated_at != before
-        if not fresh and opened_at + LINK_TTL > now:
+        fresh = state.connected and state.updated_at != link.before
+        if not fresh and link.opened_at + LINK_TTL > now:
             continue
+        unused: list[str] = []
         with session_factory.begin() as session:
-            request = session.get(ConnectRequest, request_id, with_for_update=True)
+            request = session.get(ConnectRequest, link.id, with_for_update=True)
             if request is None or request.finished_at is not None:
                 continue
             request.finished_at = now
-            if not fresh:
-                request.outcome = "abandoned"
-                reused = session.scalar(
-                    select(ConnectedAccount.id).where(
-                        ConnectedAccount.n8n_credential_id == credential_id
-                    )
-                )
-                if reused is None:
-                    n8n.delete_credential(credential_id)
-                continue
-            request.outcome = "connected"
-            info = _bind(session, request, state.account, key)
-            done.append(
-                Connected(
-                    request.project_id, request.team_id, request.user_id, request.run_id, info
-                )
-            )
-        logger.info("connect %s: %s connected to project", request_id, info.service)
+            outcome, connected = _settle(session, request, fresh, state.account, key, now)
+            request.outcome = outcome
+            for credential_id in connected.unused if connected else [link.credential_id]:
+                if credential_id and not credential_in_use(session, credential_id):
+                    unused.append(credential_id)
+        for credential_id in unused:
+            with contextlib.suppress(N8nNotFound):
+                n8n.delete_credential(credential_id)
+        if connected is not None and connected.renamed:
+            # A second user's account (GMAIL_2): deploys name the reference after the secret,
+            # and n8n would rename a reference whose name differs from the credential's.
+            n8n.rename_credential(link.credential_id, name=connected.renamed)
+        if connected is not None:
+            done.append(connected.connected)
+            logger.info("connect %s: %s connected to project", link.id, connected.service)
+        else:
+            logger.info("connect %s: %s", link.id, outcome)
     return done
+
+
+@dataclass(frozen=True)
+class _Settled:
+    connected: Connected
+    service: str
+    unused: list[str]
+    renamed: str | None = None  # the n8n name the credential must take
+
+
+def _settle(
+    session: Session,
+    request: ConnectRequest,
+    fresh: bool,
+    account: str | None,
+    key: str,
+    now: dt.datetime,
+) -> tuple[str, _Settled | None]:
+    """The outcome of a finished link, and what it bound (None: nothing)."""
+    if not fresh:
+        return "abandoned", None
+    try:
+        require_role(
+            session=session,
+            project_id=request.project_id,
+            team_id=request.team_id,
+            user_id=request.user_id,
+            at_least=Role.editor,
+        )
+    except PermissionDenied:
+        return "refused", None  # no longer an editor: the token is not bound
+    service = service_named(request.service)
+    assert request.n8n_credential_id is not None
+    bound = bind_account(
+        session,
+        project_id=request.project_id,
+        service=service.name,
+        credential_type=service.credential_type,
+        secret_base=secret_name_of(service.name),
+        user_id=request.user_id,
+        n8n_credential_id=request.n8n_credential_id,
+        account=account,
+        allowed_hosts=app_hosts(session=session, service=service),
+        key=key,
+        now=now,
+    )
+    info = _info(bound.row, bound.secret_name)
+    connected = Connected(
+        request.project_id, request.team_id, request.user_id, request.run_id, info
+    )
+    renamed = None
+    if bound.secret_name != secret_name_of(service.name):
+        renamed = f"clixen-p{request.project_id}-{bound.secret_name}"
+    return "connected", _Settled(connected, service.name, [bound.superseded or ""], renamed)
 
 
 def list_accounts(*, session: Session, project_id: int) -> list[AccountInfo]:
@@ -190,17 +222,27 @@ def list_accounts(*, session: Session, project_id: int) -> list[AccountInfo]:
     return [_info(row, name) for row, name in rows]
 
 
+@dataclass(frozen=True)
+class Disconnected:
+    """A removed account, and its n8n credential to delete once the transaction committed
+    (`forget_credential`)."""
+
+    account: AccountInfo
+    credential_id: str
+
+
 def disconnect(
     *,
     session: Session,
-    n8n: N8nClient,
     team_id: str,
     user_id: str,
     project_id: int,
     service: str,
-) -> AccountInfo:
-    """Remove the project's account of `service`: its n8n credential (and token) and its
-    secret. Workflows using it fail until it is connected again. Editors only; NotFound."""
+) -> Disconnected:
+    """Remove an account of `service` from the project: the user's own, else the project's only
+    one (InvalidInput naming who connected them when there are several). Workflows using it fail
+    until it is connected again. Editors only; NotFound. No n8n call here: delete the returned
+    credential (`forget_credential`) after the commit."""
     require_role(
         session=session,
         project_id=project_id,
@@ -210,20 +252,32 @@ def disconnect(
     )
     chosen = service_named(service)
     found = session.execute(
-        select(ConnectedAccount, Secret)
+        select(ConnectedAccount, Secret.name)
         .join(Secret, Secret.id == ConnectedAccount.secret_id)
         .where(
             ConnectedAccount.project_id == project_id,
             ConnectedAccount.service == chosen.name,
         )
-    ).first()
-    if found is None:
+        .order_by(ConnectedAccount.id)
+    ).all()
+    if not found:
         raise NotFound(f"No {chosen.label} account is connected to this project.")
-    row, secret = found
-    info = _info(row, secret.name)
-    n8n.delete_credential(row.n8n_credential_id)
-    session.execute(delete(Secret).where(Secret.id == secret.id))
-    return info
+    mine = [(r, n) for r, n in found if r.connected_by == user_id]
+    if not mine and len(found) > 1:
+        raise InvalidInput(
+            f"This project has {len(found)} {chosen.label} accounts, none of them yours "
+            f"(connected by {', '.join(sorted({r.connected_by for r, _ in found}))}): the user "
+            "who connected one disconnects it."
+        )
+    row, name = (mine or found)[0]
+    info = _info(row, name)
+    return Disconnected(info, remove_account(session, row))
+
+
+def forget_credential(n8n: N8nClient, credential_id: str) -> None:
+    """Delete a removed account's n8n credential (and its token); gone already: nothing to do."""
+    with contextlib.suppress(N8nNotFound):
+        n8n.delete_credential(credential_id)
 
 
 def mark_needs_reconnect(
@@ -259,3 +313,48 @@ def record_use(*, session: Session, n8n_credential_ids: Iterable[str], at: dt.da
             .where(ConnectedAccount.n8n_credential_id.in_(ids))
             .values(last_used_at=at)
         )
+
+
+def resync_accounts(
+    *, session_factory: sessionmaker[Session], n8n: N8nClient
+) -> tuple[int, list[str]]:
+    """Every connected account whose n8n credential predates its domain restriction (the
+    upgrade marked them) gets it written now, its token kept (a partial update: n8n keeps the
+    token it holds). Returns how many were written and, for those refused (a generic app that
+    names no host), why."""
+    now = dt.datetime.now(dt.UTC)
+    refused: list[str] = []
+    todo: list[tuple[int, str, str, str, dict[str, str]]] = []
+    with session_factory() as session:
+        rows = session.execute(
+            select(ConnectedAccount, Secret)
+            .join(Secret, Secret.id == ConnectedAccount.secret_id)
+            .where(Secret.n8n_synced_at.is_(None))
+            .order_by(ConnectedAccount.id)
+        ).all()
+        for account, secret in rows:
+            service = service_named(account.service)
+            hosts = app_hosts(session=session, service=service)
+            if service.credential_type in OWNER_NAMED and not hosts:
+                refused.append(f"project {account.project_id}: {generic_hosts_needed()}")
+                continue
+            todo.append(
+                (
+                    secret.id,
+                    account.n8n_credential_id,
+                    f"clixen-p{account.project_id}-{secret.name}",
+                    service.credential_type,
+                    restriction(service.credential_type, {}, hosts),
+                )
+            )
+    written = 0
+    for secret_id, credential_id, name, ctype, fields in todo:
+        try:
+            n8n.update_credential(credential_id, name=name, type=ctype, data=fields, partial=True)
+        except N8nError as e:
+            refused.append(f"{name}: n8n refused the restriction ({e})")
+            continue
+        with session_factory.begin() as session:
+            mark_synced(session, secret_id=secret_id, at=now)
+        written += 1
+    return written, refused

@@ -9,6 +9,7 @@ credential of a connection.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.catalog.credential_domains import OWNER_NAMED, normalize_allowed_host, restriction
 from core.connect.connectable import GENERIC_PROVIDER, Service, check_provider
 from core.credentials.crypto import decrypt, encrypt
 from core.kernel.errors import InvalidInput, NotFound
@@ -35,6 +37,7 @@ class OAuthAppInfo:
     scope: str | None
     set_by: str
     updated_at: dt.datetime
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def _binding(provider: str) -> str:
@@ -61,9 +64,12 @@ def set_oauth_app(
     auth_url: str | None = None,
     token_url: str | None = None,
     scope: str | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> OAuthAppInfo:
     """Register (or replace) the OAuth app of `provider`. The generic provider needs its
-    authorization and token URLs; the others have theirs in n8n. InvalidInput says what's off."""
+    authorization and token URLs, and the API hosts its tokens may be sent to (`allowed_hosts`:
+    every connected account's n8n credential is restricted to them); the others have theirs in
+    n8n and Clixen's domain table. InvalidInput says what's off."""
     provider = check_provider(provider)
     if not client_id.strip() or not client_secret.strip():
         raise InvalidInput("Both a client id and a client secret are needed (from the provider).")
@@ -73,6 +79,12 @@ def set_oauth_app(
             "The generic oauth2 provider needs --auth-url and --token-url (the provider's "
             "authorization and token endpoints)."
         )
+    try:
+        hosts = list(dict.fromkeys(normalize_allowed_host(h) for h in allowed_hosts))
+    except ValueError as e:
+        raise InvalidInput(str(e)) from None
+    if provider == GENERIC_PROVIDER and not hosts:
+        raise InvalidInput(generic_hosts_needed())
     ciphertext = encrypt(
         session,
         value=client_secret.strip(),
@@ -86,6 +98,7 @@ def set_oauth_app(
         session.add(app)
     app.client_id, app.ciphertext, app.set_by = client_id.strip(), ciphertext, actor
     app.auth_url, app.token_url, app.scope = auth, token, (scope or "").strip() or None
+    app.allowed_hosts = hosts or None
     session.flush()
     return _info(app)
 
@@ -99,6 +112,7 @@ def _info(app: OAuthApp) -> OAuthAppInfo:
         app.scope,
         app.set_by,
         app.updated_at,
+        tuple(app.allowed_hosts or ()),
     )
 
 
@@ -107,10 +121,28 @@ def list_oauth_apps(*, session: Session) -> list[OAuthAppInfo]:
     return [_info(a) for a in session.scalars(select(OAuthApp).order_by(OAuthApp.provider))]
 
 
+def generic_hosts_needed() -> str:
+    """What to do when the generic OAuth2 app names no API host."""
+    return (
+        "A generic OAuth2 account authenticates whatever host a workflow calls: name the API "
+        "hosts its tokens may be sent to, e.g. `clixen oauth-app set oauth2 --auth-url … "
+        "--token-url … --allowed-host api.example.com` (operator, once)."
+    )
+
+
+def app_hosts(*, session: Session, service: Service) -> list[str]:
+    """The hosts the provider's app names for its tokens (the generic provider's API hosts)."""
+    app = session.scalar(select(OAuthApp).where(OAuthApp.provider == service.provider))
+    return list(app.allowed_hosts or ()) if app is not None else []
+
+
 def credential_data(*, session: Session, service: Service, key: str) -> dict[str, Any]:
-    """The `data` of a new n8n credential for `service`: its provider's client id and secret
-    (and, for the generic provider, its endpoints and scopes). NotFound names the command to
-    run when no app is registered for the provider."""
+    """The `data` of a connected account's n8n credential for `service`: its provider's client
+    id and secret (and, for the generic provider, its endpoints and scopes), with the domain
+    restriction every credential Clixen writes carries (`core.catalog.credential_domains`: the
+    service's domains, or the generic app's named hosts). NotFound names the command to run
+    when no app is registered for the provider; InvalidInput when the generic app names no
+    host."""
     app = session.scalar(select(OAuthApp).where(OAuthApp.provider == service.provider))
     if app is None:
         raise NotFound(
@@ -134,4 +166,7 @@ def credential_data(*, session: Session, service: Service, key: str) -> dict[str
             authQueryParameters="",
             authentication="header",
         )
-    return data
+    hosts = tuple(app.allowed_hosts or ())
+    if service.credential_type in OWNER_NAMED and not hosts:
+        raise InvalidInput(generic_hosts_needed())
+    return {**data, **restriction(service.credential_type, {}, hosts)}

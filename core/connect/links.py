@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.connect.apps import credential_data
 from core.connect.connectable import Service, secret_name_of, service_named
+from core.credentials.accounts import own_account
 from core.kernel.errors import ClixenError, InvalidInput, PermissionDenied
-from core.kernel.models import ConnectedAccount, ConnectRequest, PipelineRun
+from core.kernel.models import ConnectRequest, PipelineRun
 from core.kernel.vocabulary import Role
 from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.session import N8nUserSession
@@ -176,8 +177,9 @@ def open_link(
     key: str,
     now: dt.datetime | None = None,
 ) -> str:
-    """Use a connect link once: write the n8n credential (a reconnect reuses the account's, so
-    workflows keep their binding) and answer the provider's consent URL. LinkRefused with the
+    """Use a connect link once: write the link's n8n credential, restricted to the service's
+    domains (a reconnect of the user's own account reuses its credential, so workflows keep
+    their binding) and answer the provider's consent URL. LinkRefused with the
     page's text when the link cannot be used or n8n cannot start the flow."""
     now = now or dt.datetime.now(dt.UTC)
     refused: ClixenError | None = None
@@ -195,12 +197,16 @@ def open_link(
                 # log or a browser's history, never opens anything later.
                 request.outcome = "failed"
                 refused = e
-            existing = session.scalar(
-                select(ConnectedAccount.n8n_credential_id).where(
-                    ConnectedAccount.project_id == request.project_id,
-                    ConnectedAccount.credential_type == service.credential_type,
-                )
+            # A reconnect of the user's own account reuses its credential (workflows keep
+            # their binding; only this user's links can finish on it); any other link gets a
+            # credential of its own, so one user's consent never completes another's link.
+            mine = own_account(
+                session,
+                project_id=request.project_id,
+                service=service.name,
+                user_id=request.user_id,
             )
+            existing = mine.n8n_credential_id if mine is not None else None
             request_id, project_id = request.id, request.project_id
     if isinstance(refused, LinkRefused):
         raise refused

@@ -33,7 +33,6 @@ from core.workspace.projects import require_role
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from core.credentials.sync import CredentialsAPI
 
 HTTP_REQUEST = "n8n-nodes-base.httpRequest"
 _SECRET_FIELD = re.compile(r"(?i)token|key|secret|password|pass$")
@@ -74,13 +73,6 @@ def credential_issues(
     return issues
 
 
-def only_secret(need: CredentialNeed, secrets: Mapping[str, str | None]) -> str | None:
-    """The project's only secret of a type `need` accepts (never the Clixen bot's token, which
-    is bound only where it is chosen), else None."""
-    fits = [n for n, t in secrets.items() if t in need.types and n != BOT_SECRET]
-    return fits[0] if len(fits) == 1 else None
-
-
 def unbound_message(needs: list[CredentialNeed], secrets: Mapping[str, str | None]) -> str:
     """Why these nodes cannot get a credential, and the command or reference that fixes it."""
     lines = []
@@ -102,18 +94,6 @@ def unbound_message(needs: list[CredentialNeed], secrets: Mapping[str, str | Non
     return "\n".join(lines)
 
 
-def bind(workflow: Mapping[str, Any], *, node: str, credential_type: str, secret: str) -> None:
-    """Point `node`'s credential of `credential_type` at the project secret `secret` (in place;
-    the deploy turns the reference into the secret's n8n credential)."""
-    for n in workflow.get("nodes") or []:
-        if isinstance(n, dict) and n.get("name") == node:
-            creds = n.get("credentials")
-            n["credentials"] = {
-                **(creds if isinstance(creds, dict) else {}),
-                credential_type: {"name": secret},
-            }
-
-
 # --- Slack with zero setup: the project's workflows post as the Clixen bot ----------------------
 
 SLACK_API = "slackApi"
@@ -128,11 +108,11 @@ def adopt_bot_token(
     user_id: str,
     token: str,
     key: str,
-    n8n: CredentialsAPI | None = None,
 ) -> str:
     """Store the Clixen bot's token as the project's `slackApi` secret (BOT_SECRET), so its
     workflows post as the bot; a project owner's choice (PermissionDenied otherwise). Returns the
-    secret's name. It is a secret like any other: encrypted, rotated, replaced by setting it."""
+    secret's name. It is a secret like any other: encrypted, rotated, replaced by setting it
+    (`push_secret` updates its n8n credential once the caller's transaction committed)."""
     require_role(
         session=session,
         project_id=project_id,
@@ -148,7 +128,6 @@ def adopt_bot_token(
         actor_user_id=user_id,
         key=key,
         credential_type=SLACK_API,
-        n8n=n8n,
     )
     return BOT_SECRET
 

@@ -6,6 +6,7 @@ The service functions (`set_secret`, `list_secrets`, `get_secret_value`, `delete
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -16,12 +17,12 @@ from typing import Final
 
 from sqlalchemy import String, bindparam, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog.credential_domains import OWNER_NAMED, normalize_allowed_host
 from core.credentials.crypto import BINDING_PREFIX, SecretKeyMismatch, decrypt, encrypt, is_postgres
 from core.credentials.host_fields import check_host_fields, project_policy
-from core.credentials.sync import CredentialsAPI, ensure_credential, owner_hosts_needed
+from core.credentials.sync import CredentialsAPI, owner_hosts_needed, sync_secrets
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import ConnectedAccount, Secret
 from core.kernel.settings import Settings
@@ -84,7 +85,6 @@ def set_secret(
     actor_user_id: str,
     key: str,
     credential_type: str | None = None,
-    n8n: CredentialsAPI | None = None,
     allowed_hosts: Sequence[str] | None = None,
 ) -> SecretInfo:
     """Store (or replace) the project's secret `name`, encrypted; returns what may be shown.
@@ -96,9 +96,9 @@ def set_secret(
     database `host`, an API `url`…) on an internal host the project does not allow is refused
     (InvalidInput naming the field and `clixen policy allow-host`).
 
-    Given `n8n`, a secret that already has an n8n credential gets it updated in place now (same
-    credential id), so every workflow using it runs with the new value from its next execution;
-    if n8n refuses, nothing is stored. Without `n8n` the next deploy using the secret does it.
+    No n8n call here (the caller's transaction is open): once it committed, `push_secret`
+    updates a secret that already has an n8n credential in place; else the next deploy using
+    the secret does it.
     """
     check_name(name)
     _check_key(key)
@@ -148,8 +148,6 @@ def set_secret(
         if hosts is not None:
             row.allowed_hosts = hosts
     session.flush()
-    if n8n is not None and row.n8n_credential_id is not None:
-        ensure_credential(session, n8n=n8n, row=row, key=key)
     log.info("secret %s of project %s set by %s", name, project_id, actor_user_id)
     return _info(row)
 
@@ -211,18 +209,47 @@ def get_secret_value(*, session: Session, project_id: int, name: str, key: str) 
     return decrypt(session, row=row, key=key)
 
 
-def delete_secret(
-    *, session: Session, project_id: int, name: str, n8n: CredentialsAPI | None = None
-) -> None:
-    """Delete the project's secret `name` and (given an n8n client) its n8n credential."""
+def delete_secret(*, session: Session, project_id: int, name: str) -> str | None:
+    """Delete the project's secret `name`; returns the id of its n8n credential (None: it had
+    none), for `forget_credential` once the caller's transaction committed."""
     row = _get_row(session, project_id, check_name(name))
     if row is None:
         raise NotFound(f"This project has no secret named {name}.")
-    if n8n is not None and row.n8n_credential_id:
-        n8n.delete_credential(row.n8n_credential_id)
+    credential_id = row.n8n_credential_id
     session.delete(row)
     session.flush()
     log.info("secret %s of project %s deleted", name, project_id)
+    return credential_id
+
+
+def push_secret(
+    session_factory: sessionmaker[Session],
+    *,
+    n8n: CredentialsAPI,
+    project_id: int,
+    name: str,
+    key: str,
+) -> bool:
+    """After `set_secret` committed: a secret that already has an n8n credential gets it
+    updated in place now (same id), so every workflow using it runs with the new value from its
+    next execution. True when it was written; n8n's refusal is raised (the new value stays
+    stored, and the next deploy tries again)."""
+    with session_factory() as session:
+        row = _get_row(session, project_id, check_name(name))
+        present = row is not None and row.n8n_credential_id is not None
+    if not present:
+        return False
+    sync_secrets(session_factory, n8n=n8n, project_id=project_id, names=[name], key=key)
+    return True
+
+
+def forget_credential(n8n: CredentialsAPI, credential_id: str | None) -> None:
+    """Delete a deleted secret's n8n credential (already gone in n8n: nothing to do)."""
+    from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
+
+    if credential_id:
+        with contextlib.suppress(N8nNotFound):
+            n8n.delete_credential(credential_id)
 
 
 def rotate_key(*, session: Session, old_key: str, new_key: str) -> int:

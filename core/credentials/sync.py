@@ -13,11 +13,12 @@ import datetime as dt
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog.credential_domains import (
     BOT_NODE_TYPES,
@@ -29,7 +30,7 @@ from core.catalog.credential_domains import (
 from core.credentials.crypto import decrypt
 from core.credentials.host_fields import check_host_fields, project_policy
 from core.kernel.errors import ClixenError, InvalidInput, PermissionDenied
-from core.kernel.models import Secret
+from core.kernel.models import ConnectedAccount, Secret
 
 log = logging.getLogger(__name__)
 
@@ -155,12 +156,17 @@ def _resolve(rows: list[Secret], node: Mapping[str, Any], ctype: str, ref: Any) 
 
 
 def _n8n_name(row: Secret) -> str:
-    return f"clixen-p{row.project_id}-{row.name}"
+    return n8n_name(row.project_id, row.name)
+
+
+def n8n_name(project_id: int, secret: str) -> str:
+    """The name of a project secret's credential in n8n (what a node's reference carries)."""
+    return f"clixen-p{project_id}-{secret}"
 
 
 def sync_project_credentials(
     *,
-    session: Session,
+    session_factory: sessionmaker[Session],
     project_id: int,
     n8n: CredentialsAPI,
     key: str,
@@ -170,96 +176,189 @@ def sync_project_credentials(
 
     Each secret the workflow refers to (by name, or as the only secret of the node's credential
     type — never the Clixen bot's token, which only a Slack node naming it gets) gets an n8n
-    credential, created on first use and replaced when the secret changed
-    since. References that do not resolve to a secret of this project are refused.
+    credential, created on first use and replaced when the secret changed since
+    (`sync_secrets`: n8n is called with no transaction open). References that do not resolve
+    to a secret of this project are refused before n8n is called.
     """
     wf: dict[str, Any] = copy.deepcopy(dict(workflow_json))
     refs = _node_credential_refs(wf)
     if not refs:
         return wf
-    rows = list(
-        session.scalars(select(Secret).where(Secret.project_id == project_id).order_by(Secret.id))
+    chosen: list[tuple[dict[str, Any], str, str]] = []
+    with session_factory.begin() as session:
+        rows = list(
+            session.scalars(
+                select(Secret).where(Secret.project_id == project_id).order_by(Secret.id)
+            )
+        )
+        for node, ctype, ref in refs:
+            row = _resolve(rows, node, ctype, ref)
+            if row.name == BOT_SECRET and node.get("type") not in BOT_NODE_TYPES:
+                raise PermissionDenied(
+                    f"Node {str(node.get('name'))[:80]!r} may not use {BOT_SECRET}, the Clixen "
+                    "bot's own Slack token: only Slack nodes may."
+                )
+            if row.credential_type is None:
+                row.credential_type = ctype
+                session.flush()
+            elif row.credential_type != ctype:
+                raise InvalidInput(
+                    f"Secret {row.name} is a {row.credential_type} credential; node "
+                    f"{str(node.get('name'))[:80]!r} needs {ctype}."
+                )
+            chosen.append((node, ctype, row.name))
+    ids = sync_secrets(
+        session_factory,
+        n8n=n8n,
+        project_id=project_id,
+        names=[name for _, _, name in chosen],
+        key=key,
     )
-    for node, ctype, ref in refs:
-        row = _resolve(rows, node, ctype, ref)
-        if row.name == BOT_SECRET and node.get("type") not in BOT_NODE_TYPES:
-            raise PermissionDenied(
-                f"Node {str(node.get('name'))[:80]!r} may not use {BOT_SECRET}, the Clixen "
-                "bot's own Slack token: only Slack nodes may."
-            )
-        if row.credential_type is None:
-            row.credential_type = ctype
-            session.flush()
-        elif row.credential_type != ctype:
-            raise InvalidInput(
-                f"Secret {row.name} is a {row.credential_type} credential; node "
-                f"{str(node.get('name'))[:80]!r} needs {ctype}."
-            )
-        ensure_credential(session, n8n=n8n, row=row, key=key)
-        node["credentials"][ctype] = {"id": row.n8n_credential_id, "name": _n8n_name(row)}
-    session.flush()
+    for node, ctype, name in chosen:
+        node["credentials"][ctype] = {"id": ids[name], "name": n8n_name(project_id, name)}
     return wf
 
 
-def ensure_credential(session: Session, *, n8n: CredentialsAPI, row: Secret, key: str) -> None:
-    """Bring the secret's n8n credential up to date: created on first use, updated in place
-    (same id, so every workflow bound to it follows) when the value changed since. Every write
-    carries the credential's domain restriction (`_restricted`); a host field pointing at an
-    internal host the project does not allow is refused (InvalidInput) before n8n is called."""
-    from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
+@dataclass(frozen=True)
+class _Write:
+    """One n8n credential to write: read (and decrypted) in a transaction, sent after it."""
 
-    fresh = (
+    secret_id: int
+    name: str
+    credential_type: str
+    data: dict[str, Any]
+    credential_id: str | None
+    read_at: dt.datetime
+
+
+def _stale(row: Secret) -> bool:
+    return not (
         row.n8n_credential_id is not None
         and row.n8n_synced_at is not None
         and row.n8n_synced_at >= row.updated_at
     )
-    if fresh:
-        return
-    ctype, n8n_name = row.credential_type or "", _n8n_name(row)
-    schema = n8n.credential_schema(ctype)
-    data = _credential_data(schema, row, decrypt(session, row=row, key=key))
-    # The project's policy of today: a host allowed when the secret was set may be denied since.
-    check_host_fields(row.name, data, project_policy(session, row.project_id))
-    data = _restricted(schema, row, data)
-    credential_id = row.n8n_credential_id
-    if credential_id is not None:
-        try:
-            n8n.update_credential(credential_id, name=n8n_name, type=ctype, data=data)
-        except N8nNotFound:
-            credential_id = None  # deleted in n8n meanwhile: workflows bound to it need a redeploy
-    if credential_id is None:
-        credential_id = str(n8n.create_credential(name=n8n_name, type=ctype, data=data)["id"])
-    # Keep updated_at as is: it marks a change of the value, not of the n8n copy.
-    session.execute(
-        update(Secret)
-        .where(Secret.id == row.id)
-        .values(
-            n8n_credential_id=credential_id,
-            n8n_synced_at=dt.datetime.now(dt.UTC),
-            updated_at=Secret.updated_at,
+
+
+def sync_secrets(
+    session_factory: sessionmaker[Session],
+    *,
+    n8n: CredentialsAPI,
+    project_id: int,
+    names: Iterable[str],
+    key: str,
+    force: bool = False,
+) -> dict[str, str]:
+    """Bring the n8n credentials of the project's secrets `names` up to date and return each
+    one's n8n credential id: created on first use, updated in place (same id, so every workflow
+    bound to it follows) when the value changed since (`force`: in any case). Every write
+    carries the credential's domain restriction (`_restricted`); a host field on an internal
+    host the project does not allow is refused (InvalidInput) before n8n is called.
+
+    The house rule holds: the rows are read and decrypted in one transaction, n8n is called with
+    none open, and the new ids are recorded in a third; a write racing another's (two deploys
+    creating the same secret's first credential) keeps the one recorded first and deletes the
+    other from n8n."""
+    from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
+
+    wanted = list(dict.fromkeys(names))
+    read_at = dt.datetime.now(dt.UTC)
+    with session_factory() as session:
+        rows = list(
+            session.scalars(
+                select(Secret).where(Secret.project_id == project_id, Secret.name.in_(wanted))
+            )
         )
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(row)
-    log.info("n8n credential for secret %s of project %s written", row.name, row.project_id)
+        found = {r.name: r for r in rows}
+        stale = [(r.id, r.name, r.credential_type or "") for r in rows if force or _stale(r)]
+        ids = {r.name: str(r.n8n_credential_id) for r in rows if r.n8n_credential_id}
+    for name in wanted:
+        if name not in found:
+            raise InvalidInput(f"This project has no secret named {name}.")
+    if not stale:
+        return ids
+    schemas = {ctype: n8n.credential_schema(ctype) for ctype in {t for _, _, t in stale}}
+    writes: list[_Write] = []
+    with session_factory() as session:
+        policy = project_policy(session, project_id)
+        connected = set(
+            session.scalars(
+                select(ConnectedAccount.secret_id).where(ConnectedAccount.project_id == project_id)
+            )
+        )
+        for secret_id, name, ctype in stale:
+            row = session.get(Secret, secret_id)
+            if row is None:
+                raise InvalidInput(f"Secret {name} was deleted meanwhile; deploy again.")
+            if row.id in connected:
+                continue  # a connected account: its n8n credential holds the token
+            data = _credential_data(schemas[ctype], row, decrypt(session, row=row, key=key))
+            # The project's policy of today: a host allowed when set may be denied since.
+            check_host_fields(row.name, data, policy)
+            data = _restricted(schemas[ctype], row, data)
+            writes.append(_Write(row.id, row.name, ctype, data, row.n8n_credential_id, read_at))
+    for write in writes:
+        credential_id = write.credential_id
+        label = n8n_name(project_id, write.name)
+        if credential_id is not None:
+            try:
+                n8n.update_credential(
+                    credential_id, name=label, type=write.credential_type, data=write.data
+                )
+            except N8nNotFound:
+                credential_id = None  # deleted in n8n meanwhile: workflows bound to it redeploy
+        created = credential_id is None
+        if credential_id is None:
+            credential_id = str(
+                n8n.create_credential(name=label, type=write.credential_type, data=write.data)["id"]
+            )
+        with session_factory.begin() as session:
+            row = session.get(Secret, write.secret_id, with_for_update=True)
+            kept = row.n8n_credential_id if row is not None else None
+            raced = (
+                created and kept is not None and kept not in (write.credential_id, credential_id)
+            )
+            if row is not None and not raced:
+                # Keep updated_at as is: it marks a change of the value, not of the n8n copy.
+                session.execute(
+                    update(Secret)
+                    .where(Secret.id == write.secret_id)
+                    .values(
+                        n8n_credential_id=credential_id,
+                        n8n_synced_at=write.read_at,
+                        updated_at=Secret.updated_at,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+        if raced or row is None:
+            n8n.delete_credential(credential_id)  # another write won, or the secret is gone
+            credential_id = kept or ""
+        ids[write.name] = credential_id
+        log.info("n8n credential for secret %s of project %s written", write.name, project_id)
+    return ids
 
 
-def resync_credentials(*, session: Session, n8n: CredentialsAPI, key: str) -> tuple[int, list[str]]:
+def resync_credentials(
+    *, session_factory: sessionmaker[Session], n8n: CredentialsAPI, key: str
+) -> tuple[int, list[str]]:
     """Write again, now, every n8n credential older than its secret or than the last upgrade
-    (which cleared `n8n_synced_at`), so each carries its domain restriction without waiting for
-    the next deploy that uses it. Returns how many were written and, for the secrets refused
-    (an internal host, a generic type with no allowed host), why; those stay as they were."""
-    rows = session.scalars(
-        select(Secret).where(Secret.n8n_credential_id.is_not(None)).order_by(Secret.id)
-    ).all()
+    (which cleared `n8n_synced_at`), and every connected account's credential that lacks its
+    domain restriction, so each carries its restriction without waiting for the next deploy.
+    Returns how many were written and, for the secrets refused (an internal host, a generic
+    type with no allowed host), why; those stay as they were."""
+    with session_factory() as session:
+        accounts = set(session.scalars(select(ConnectedAccount.secret_id)))
+        rows = [
+            (r.project_id, r.name)
+            for r in session.scalars(
+                select(Secret).where(Secret.n8n_credential_id.is_not(None)).order_by(Secret.id)
+            )
+            if _stale(r) and r.id not in accounts  # accounts: `core.connect.resync_accounts`
+        ]
     written, refused = 0, []
-    for row in rows:
-        if row.n8n_synced_at is not None and row.n8n_synced_at >= row.updated_at:
-            continue
+    for project_id, name in rows:
         try:
-            with session.begin_nested():
-                ensure_credential(session, n8n=n8n, row=row, key=key)
+            sync_secrets(session_factory, n8n=n8n, project_id=project_id, names=[name], key=key)
             written += 1
         except ClixenError as e:
-            refused.append(f"project {row.project_id}: {e}")
+            refused.append(f"project {project_id}: {e}")
     return written, refused

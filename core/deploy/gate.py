@@ -3,13 +3,15 @@ or run once on a test copy (`core.run_now.run_now`), so neither can skip a step:
 
 1. `parse`: the size guards (`sanitize_workflow_json`), the n8n workflow model, and only the
    fields n8n's API takes;
-2. `check`: settings cut to what the product sets (`filter_settings`; each change is a progress
-   line), the validator with the project's node policy *as it is today*; raises ValidationFailed;
-   then every node that needs a credential and names none gets the project's only secret of an
-   accepted type (never the bot's token), or CredentialsMissing before anything reaches n8n;
-3. `bind`: node credentials bound to the project's own n8n credentials; every reference then
-   carries an id, so n8n never picks "the first credential of that type" in the whole instance
-   (another project's).
+2. `check`: every node that needs a credential and names none gets the project's only secret of
+   an accepted type (`core.credentials.resolve`; never the bot's token) — before the digest, so
+   a bound workflow is validated once —, settings cut to what the product sets
+   (`filter_settings`; each change is a progress line), the validator with the project's node
+   policy *as it is today*; raises ValidationFailed, then CredentialsMissing before anything
+   reaches n8n;
+3. `bind` (between transactions: it calls n8n): node credentials bound to the project's own n8n
+   credentials; every reference then carries an id, so n8n never picks "the first credential of
+   that type" in the whole instance (another project's).
 
 Names starting with `TEST_COPY_PREFIX` belong to test copies: `unreserved_name` renames any other
 workflow that would carry it.
@@ -17,18 +19,19 @@ workflow that would carry it.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import NodeCatalog, default_catalog
+from core.catalog.credential_domains import allowed_domains
 from core.credentials import needs as credentials
 from core.credentials import secrets
 from core.credentials import sync as credential_sync
+from core.credentials.resolve import Resolution, resolve
 from core.deploy.errors import CredentialsMissing, ValidationFailed
 from core.deploy.publish import Progress
 from core.deploy.workflow_settings import filter_settings
@@ -38,6 +41,8 @@ from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.n8n.workflow_json import N8nWorkflow, checksum, to_n8n_payload
 from core.validation import ValidationReport, validate
+from core.validation.credential_needs import CredentialNeed
+from core.validation.credential_use import generic_credential_issues
 from core.workspace.policy import NodePolicy, policy_for_project
 
 log = logging.getLogger(__name__)
@@ -75,30 +80,71 @@ def parse(json_payload: Mapping[str, Any] | N8nWorkflow) -> tuple[N8nWorkflow, d
 
 @dataclass(frozen=True)
 class Inspection:
-    """A payload as the gate sees it: settings cut, the validator's report under the project's
-    policy of today, and the digest of that pair (`check(checked=digest)` skips validating the
-    very same bytes under the very same policy a second time)."""
+    """A payload as the gate sees it: the project's secrets bound by name to the nodes that need
+    one (`core.credentials.resolve`), settings cut, the validator's report under the project's
+    policy of today, and the digest of that (`check(checked=digest)` skips validating the very
+    same bytes under the very same policy a second time)."""
 
     payload: dict[str, Any]
     report: ValidationReport
     policy: NodePolicy
     digest: str
+    missing: list[CredentialNeed]
+    secrets: dict[str, str | None]
 
 
-def _cut(
+def _prepare(
     session: Session,
     project_id: int,
     payload: dict[str, Any],
     say: Progress,
-    policy: NodePolicy | None = None,
-) -> tuple[dict[str, Any], NodePolicy, str]:
-    payload, changes = filter_settings(session=session, project_id=project_id, payload=payload)
+    catalog: NodeCatalog,
+    project: tuple[NodePolicy, list[secrets.SecretInfo]] | None = None,
+) -> tuple[
+    dict[str, Any],
+    NodePolicy,
+    str,
+    Resolution,
+    dict[str, str | None],
+    list[secrets.SecretInfo],
+]:
+    # `project`: the policy and secrets as the caller just read them (else read here).
+    if project is None:
+        project = (
+            policy_for_project(session=session, project_id=project_id),
+            secrets.list_secrets(session=session, project_id=project_id),
+        )
+    policy, infos = project
+    # Bound before the digest: the deploy of a workflow the pipeline bound validates it once.
+    types = {i.name: i.credential_type for i in infos}
+    resolution = resolve(payload, types, catalog)
+    payload, changes = filter_settings(
+        session=session, project_id=project_id, payload=resolution.workflow
+    )
     for change in changes:
         log.info("project %s: %s", project_id, change)
         say(change)
-    if policy is None:
-        policy = policy_for_project(session=session, project_id=project_id)
-    return payload, policy, f"{checksum(payload)}:{policy.fingerprint()}"
+    digest = f"{checksum(payload)}:{policy.fingerprint()}:{_hosts_print(infos)}"
+    return payload, policy, digest, resolution, types, infos
+
+
+def _hosts_print(infos: list[secrets.SecretInfo]) -> str:
+    return checksum({"hosts": [[i.name, i.credential_type, list(i.allowed_hosts)] for i in infos]})
+
+
+def _validated(
+    payload: dict[str, Any],
+    policy: NodePolicy,
+    catalog: NodeCatalog,
+    infos: list[secrets.SecretInfo],
+) -> ValidationReport:
+    """The validator's report, with where each generic credential may go (its owner's hosts)."""
+    report = validate(payload, policy=policy, catalog=catalog)
+    hosts_of = {
+        i.name: allowed_domains(i.credential_type or "", {}, i.allowed_hosts) for i in infos
+    }
+    extra = generic_credential_issues(payload, hosts_of)
+    return ValidationReport([*report.issues, *extra]) if extra else report
 
 
 def inspect(
@@ -108,13 +154,17 @@ def inspect(
     payload: dict[str, Any],
     say: Progress,
     catalog: NodeCatalog | None = None,
-    policy: NodePolicy | None = None,
+    project: tuple[NodePolicy, list[secrets.SecretInfo]] | None = None,
 ) -> Inspection:
     """What `check` would find, without raising: the pipeline's validate step uses it, so the
-    deploy that follows need not validate the same workflow again. `policy`: the project's
-    policy as the caller just read it (else read here)."""
-    payload, policy, digest = _cut(session, project_id, payload, say, policy)
-    return Inspection(payload, validate(payload, policy=policy, catalog=catalog), policy, digest)
+    deploy that follows need not validate the same workflow again. `project`: the project's
+    policy and secrets as the caller just read them (else read here)."""
+    catalog = catalog or default_catalog()
+    payload, policy, digest, resolution, types, infos = _prepare(
+        session, project_id, payload, say, catalog, project
+    )
+    report = _validated(payload, policy, catalog, infos)
+    return Inspection(payload, report, policy, digest, resolution.missing, types)
 
 
 def check(
@@ -127,51 +177,31 @@ def check(
     catalog: NodeCatalog | None = None,
     checked: str | None = None,
 ) -> tuple[dict[str, Any], NodePolicy]:
-    """`payload` with its settings cut and its missing credentials bound, and the project's
-    policy of today it was validated under. Raises ValidationFailed (saying the workflow was not
-    `not_done`) on any error. `checked`: the digest of an `inspect` that found no error; when
-    the cut payload and today's policy give that same digest, it is not validated again."""
-    payload, policy, digest = _cut(session, project_id, payload, say)
+    """`payload` with its missing credentials bound (by secret name) and its settings cut, and
+    the project's policy of today it was validated under. Raises ValidationFailed (saying the
+    workflow was not `not_done`) on any error, then CredentialsMissing, before any n8n call,
+    when a node cannot get a credential. `checked`: the digest of an `inspect` that found no
+    error; when the payload and today's policy give that same digest, it is not validated
+    again."""
+    catalog = catalog or default_catalog()
+    payload, policy, digest, resolution, types, infos = _prepare(
+        session, project_id, payload, say, catalog
+    )
     if checked != digest:
         say("validating")
-        report = validate(payload, policy=policy, catalog=catalog)
+        report = _validated(payload, policy, catalog, infos)
         if not report.valid:
             raise ValidationFailed(report, not_done=not_done)
-    return bind_needed(session, project_id=project_id, payload=payload, catalog=catalog), policy
-
-
-def bind_needed(
-    session: Session,
-    *,
-    project_id: int,
-    payload: dict[str, Any],
-    catalog: NodeCatalog | None = None,
-) -> dict[str, Any]:
-    """`payload` with each node that needs a credential and names none bound to the project's
-    only secret of an accepted type (never the bot's token); CredentialsMissing, before any n8n
-    call, when a node cannot get one."""
-    needs = credentials.missing_credentials(payload, catalog or default_catalog())
-    if not needs:
-        return payload
-    types = secrets.secret_types(session=session, project_id=project_id)
-    bound = copy.deepcopy(payload)
-    left = []
-    for need in needs:
-        name = credentials.only_secret(need, types)
-        if name is None:
-            left.append(need)
-        else:
-            credentials.bind(bound, node=need.node, credential_type=str(types[name]), secret=name)
-    if left:
+    if resolution.missing:
         raise CredentialsMissing(
-            credentials.unbound_message(left, types),
-            needs=[(n.node, n.types) for n in left],
+            credentials.unbound_message(resolution.missing, types),
+            needs=[(n.node, n.types) for n in resolution.missing],
         )
-    return bound
+    return payload, policy
 
 
 def bind(
-    session: Session,
+    session_factory: sessionmaker[Session],
     *,
     n8n: N8nClient,
     project_id: int,
@@ -180,13 +210,18 @@ def bind(
     say: Progress,
 ) -> dict[str, Any]:
     """`payload` with node credentials bound to the project's n8n credentials (unchanged when
-    no node has credentials, so workflows without secrets need no CLIXEN_SECRET_KEY). Raises
-    PermissionDenied for a credential that is not the project's, InvalidInput for one it lacks."""
+    no node has credentials, so workflows without secrets need no CLIXEN_SECRET_KEY); n8n is
+    called with no transaction open (call it between transactions). Raises PermissionDenied for
+    a credential that is not the project's, InvalidInput for one it lacks."""
     if any(isinstance(n, dict) and n.get("credentials") for n in payload.get("nodes") or []):
         key = secrets.secret_key(settings)
         say("binding project secrets as n8n credentials")
         payload = credential_sync.sync_project_credentials(
-            session=session, project_id=project_id, n8n=n8n, key=key, workflow_json=payload
+            session_factory=session_factory,
+            project_id=project_id,
+            n8n=n8n,
+            key=key,
+            workflow_json=payload,
         )
     require_credential_ids(payload)
     return payload

@@ -7,10 +7,11 @@ sub-workflows, other projects' workflows, internal hosts), authorization, quota 
 history cannot be skipped.
 
 Order of a deploy, chosen so nothing is lost if n8n or this process fails halfway:
-  1. one short transaction: authorize, pass the gate (`gate.check`: cut the settings to what
-     the product sets, each change a progress line, and validate), reserve quota, bind the
-     credentials (`gate.bind`), allocate vN under a row lock on the workflow, store vN as
-     `pending`;
+  1. one short transaction: authorize, pass the gate (`gate.check`: bind the project's secrets
+     by name, cut the settings to what the product sets, each change a progress line, and
+     validate); then, with no transaction open, sync the secrets to n8n credentials
+     (`gate.bind`); then one short transaction: authorize again, reserve quota, allocate vN
+     under a row lock on the workflow, store vN as `pending`;
   2. n8n calls (no transaction open): create or update, activate, read back and compare;
   3. one short transaction: vN `deployed` (previous head `superseded`), or vN `failed` with
      n8n's message and the quota refunded.
@@ -249,24 +250,24 @@ def _allocate(
 ) -> tuple[WorkflowVersion, dict[str, Any], str | None, dt.datetime]:
     workflow_id, actor, expected_head = new.workflow_id, new.actor, new.expected_head
     with session_factory.begin() as session:
-        wf = authorized(session, workflow_id, actor)
-        if wf.status == WorkflowStatus.deleted:
-            raise InvalidInput(f"Workflow {wf.name!r} was deleted; create a new one.")
-        if expected_head is not None:
-            # First, before anything is charged or bound; under the workflow's deploy lock and
-            # its row lock, so the head cannot move until this deploy is stored.
-            session.refresh(wf, with_for_update=True)
-            if wf.head_version != expected_head:
-                raise _head_moved(session, wf, expected_head)
+        wf = _deployable(session, workflow_id, actor, expected_head)
+        project_id = wf.project_id
         # Settings the LLM may not choose are cut first, so the version stored is the cut one.
         payload, _ = check(
             session=session,
-            project_id=wf.project_id,
+            project_id=project_id,
             payload=payload,
             say=say,
             catalog=catalog,
             checked=checked,
         )
+    # After validation (a refused workflow never creates a credential) and between the
+    # transactions: n8n is never called with one open.
+    payload = bind(
+        session_factory, n8n=n8n, project_id=project_id, payload=payload, settings=settings, say=say
+    )
+    with session_factory.begin() as session:
+        wf = _deployable(session, workflow_id, actor, expected_head)
         reserved_at = utcnow()
         # Rollbacks are recovery: they never count against (or get blocked by) the daily limit.
         if new.source != VersionSource.rollback:
@@ -278,11 +279,6 @@ def _allocate(
                 now=reserved_at,
                 settings=settings,
             )
-        # After validation (a refused workflow never creates a credential) and inside this
-        # transaction (a failure here also undoes the quota reservation).
-        payload = bind(
-            session, n8n=n8n, project_id=wf.project_id, payload=payload, settings=settings, say=say
-        )
         locked = session.execute(
             select(Workflow).where(Workflow.id == workflow_id).with_for_update()
         ).scalar_one()
@@ -319,6 +315,22 @@ def _allocate(
         n8n_id = locked.n8n_workflow_id
     say(f"v{version.version} stored; sending to n8n")
     return version, payload, n8n_id, reserved_at
+
+
+def _deployable(
+    session: Session, workflow_id: int, actor: Actor, expected_head: int | None
+) -> Workflow:
+    """The workflow, if `actor` may deploy it now: not deleted, and (with `expected_head`) its
+    head still the one the payload was built from (checked under its row lock, and under the
+    deploy lock, so it cannot move until this deploy is stored)."""
+    wf = authorized(session, workflow_id, actor)
+    if wf.status == WorkflowStatus.deleted:
+        raise InvalidInput(f"Workflow {wf.name!r} was deleted; create a new one.")
+    if expected_head is not None:
+        session.refresh(wf, with_for_update=True)
+        if wf.head_version != expected_head:
+            raise _head_moved(session, wf, expected_head)
+    return wf
 
 
 def _head_moved(session: Session, wf: Workflow, expected: int) -> HeadMoved:

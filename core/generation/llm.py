@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.kernel.errors import ClixenError, LLMNotConfigured
 from core.kernel.metrics import LLM_CALLS, LLM_ERRORS, LLM_SECONDS, LLM_TOKENS
+from core.kernel.transactions import outside_transaction
 
 if TYPE_CHECKING:
     from core.kernel.settings import Settings
@@ -331,6 +332,7 @@ class LLMClient:
         import openai
         from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
+        outside_transaction("LLM", "chat.completions")
         kwargs: dict[str, Any] = {self.answer_limit_name: limit, **extra}
         if response_format is not None:
             kwargs["response_format"] = response_format

@@ -1,4 +1,6 @@
-"""Engine, sessions and migrations. One unit of work, one session: `with factory.begin()`."""
+"""Engine, sessions and migrations. One unit of work, one session: `with factory.begin()`.
+Every engine made here reports its transactions to `core.kernel.transactions` (the guard of
+"no n8n, LLM or Slack call inside an open transaction")."""
 
 from __future__ import annotations
 
@@ -10,12 +12,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.kernel import transactions
 from core.kernel.errors import SettingsError
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def _track(engine: Engine) -> None:
+    """Record, per thread, the transactions this engine's connections have open (see
+    `core.kernel.transactions`)."""
+    event.listen(engine, "begin", transactions.began)
+    event.listen(engine, "commit", transactions.ended)
+    event.listen(engine, "rollback", transactions.ended)
 
 
 def make_engine(url: str, **kwargs: object) -> Engine:
@@ -27,6 +38,7 @@ def make_engine(url: str, **kwargs: object) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
+        _track(engine)
 
         @event.listens_for(engine, "connect")
         def _fk_on(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -40,7 +52,9 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 40)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _track(engine)
+    return engine
 
 
 def upsert_insert(session: Session) -> Any:

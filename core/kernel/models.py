@@ -365,6 +365,8 @@ class OAuthApp(TimestampMixin, Base):
     auth_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     token_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     scope: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    # The generic provider's API hosts: where its tokens may be sent (n8n domain restriction).
+    allowed_hosts: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
     set_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now()

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from core.kernel.settings import Settings
+from core.kernel.transactions import outside_transaction
 from core.n8n.errors import (
     N8nAPIError,
     N8nConnectionError,
@@ -30,7 +31,7 @@ from core.n8n.errors import (
     N8nUnanswered,
     error_for_status,
 )
-from core.n8n.metering import MeteredTransport
+from core.n8n.metering import MeteredTransport, endpoint_of
 from core.n8n.payload import strip_read_only
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class N8nClient:
             headers={"X-N8N-API-KEY": api_key, "Accept": "application/json"},
             timeout=timeout,
             transport=MeteredTransport(transport),
+            event_hooks={"request": [guard_request]},
         )
 
     @classmethod
@@ -416,6 +418,7 @@ class N8nClient:
         deadline = time.monotonic() + wait_registered_s
         url = self.webhook_url(path)
         while True:
+            outside_transaction("n8n", f"{method} /webhook")
             try:
                 response = httpx.request(method, url, json=json, timeout=DEFAULT_TIMEOUT)
             except httpx.HTTPError as e:
@@ -438,16 +441,29 @@ class N8nClient:
         return result
 
     def update_credential(
-        self, credential_id: str, *, name: str, type: str, data: Mapping[str, Any]
+        self,
+        credential_id: str,
+        *,
+        name: str,
+        type: str,
+        data: Mapping[str, Any],
+        partial: bool = False,
     ) -> dict[str, Any]:
         """Replace an n8n credential's name, type and data in place: its id stays, so every
-        workflow bound to it uses the new data from its next execution. N8nNotFound if gone."""
+        workflow bound to it uses the new data from its next execution. N8nNotFound if gone.
+        `partial`: only the fields given change, the rest (an OAuth2 token n8n holds) is kept
+        (n8n 2.x `isPartialData`; a full replace drops the token)."""
+        body: dict[str, Any] = {"name": name, "type": type, "data": dict(data)}
+        if partial:
+            body["isPartialData"] = True
         result: dict[str, Any] = self._request(
-            "PATCH",
-            f"/api/v1/credentials/{credential_id}",
-            json={"name": name, "type": type, "data": dict(data)},
+            "PATCH", f"/api/v1/credentials/{credential_id}", json=body
         )
         return result
+
+    def rename_credential(self, credential_id: str, *, name: str) -> None:
+        """Give an n8n credential another name; its data (an OAuth2 token too) is kept."""
+        self._request("PATCH", f"/api/v1/credentials/{credential_id}", json={"name": name})
 
     def delete_credential(self, credential_id: str) -> None:
         try:
@@ -472,6 +488,11 @@ def _id_le(a: str, b: str) -> bool:
     if a.isdigit() and b.isdigit():
         return int(a) <= int(b)
     return a == b
+
+
+def guard_request(request: httpx.Request) -> None:
+    """Every request of an n8n client passes here first: never inside an open transaction."""
+    outside_transaction("n8n", endpoint_of(request.method, request.url.path))
 
 
 def _message_of(response: httpx.Response) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from core.kernel.settings import Settings
+from core.n8n.client import guard_request
 from core.n8n.errors import N8nConnectionError, N8nError, error_for_status
 
 _TIMEOUT = httpx.Timeout(20.0, connect=5.0)
@@ -54,6 +55,7 @@ class N8nUserSession:
             headers={"browser-id": "clixen-" + secrets.token_hex(8), "Accept": "application/json"},
             timeout=_TIMEOUT,
             transport=transport,
+            event_hooks={"request": [guard_request]},
         )
 
     @classmethod

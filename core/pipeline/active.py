@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core import deploy
-from core.credentials.secrets import secret_types
+from core.credentials.secrets import SecretInfo, list_secrets
 from core.kernel import metrics, telemetry
 from core.kernel.models import PipelineRun, Workflow
 from core.kernel.vocabulary import FINISHED, RunKind, RunState
@@ -60,17 +60,22 @@ class ClaimLost(Exception):
 @dataclass(frozen=True)
 class ProjectSnapshot:
     """What a step knows of the run's project, read in one session: the node policy in force
-    (with the project's live n8n workflows) and its secrets, name → credential type (None: not
-    typed yet). Never a secret's value."""
+    (with the project's live n8n workflows) and its secrets (`infos`: name, credential type,
+    allowed hosts; `secrets`: name → credential type, None: not typed yet). Never a secret's
+    value."""
 
     policy: NodePolicy
-    secrets: Mapping[str, str | None]
+    infos: tuple[SecretInfo, ...]
+
+    @property
+    def secrets(self) -> Mapping[str, str | None]:
+        return {i.name: i.credential_type for i in self.infos}
 
 
 def read_project(session: Session, project_id: int) -> ProjectSnapshot:
     return ProjectSnapshot(
         policy=policy_for_project(session=session, project_id=project_id),
-        secrets=secret_types(session=session, project_id=project_id),
+        infos=tuple(list_secrets(session=session, project_id=project_id)),
     )
 
 

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.catalog.credential_domains import BOT_NODE_TYPES, BOT_SECRET
+from core.catalog.credential_domains import BOT_SECRET
 from core.credentials import needs as credentials
 from core.credentials.needs import bot_token_nodes
+from core.credentials.resolve import resolve
 from core.credentials.secrets import secret_types
-from core.kernel.errors import InvalidInput
 from core.kernel.models import PipelineRun
 from core.kernel.vocabulary import RunState
 from core.pipeline.active import ActiveRun, StopRun, credentials_message
 from core.pipeline.types import NeededCredential, RunContext
 from core.validation import Issue
+from core.validation.credential_needs import CredentialNeed
 
 logger = logging.getLogger(__name__)
 
@@ -32,78 +33,37 @@ def project_secret_types(session: Session, project_id: int) -> dict[str, str | N
     return secret_types(session=session, project_id=project_id)
 
 
-def wrong_credentials(active: ActiveRun) -> list[Issue]:
+def wrong_credentials(active: ActiveRun, secrets: Mapping[str, str | None]) -> list[Issue]:
     """References in the candidate to a project secret of another credential type."""
     candidate = active.context.candidate or {}
-    secrets = active.project().secrets
     issues = credentials.credential_issues(candidate, active.services.catalog, secrets)
     return [i for i in issues if i.code == "wrong_credential_type"]
 
 
-def auto_bind(
-    candidate: dict[str, object],
-    needs: list[credentials.CredentialNeed],
-    secrets: Mapping[str, str | None],
-    chosen: Mapping[str, str],
-    ask: Sequence[str] = (),
-) -> tuple[list[credentials.CredentialNeed], list[str]]:
-    """Bind what can be bound: the secret chosen for a node, else the only secret of an accepted
-    type — except for the nodes in `ask` (their credential must be chosen again) and never the
-    Clixen bot's token (only chosen, and only for a Slack node). Returns the needs left and the
-    secrets bound."""
-    types = _node_types(candidate)
-    left, bound = [], []
-    for need in needs:
-        name = chosen.get(need.node)
-        if name is not None:
-            ctype = secrets.get(name, "") if name in secrets else None
-            if ctype is None or ctype not in need.types:
-                raise InvalidInput(
-                    f"Secret {name} is not a {' or '.join(need.types)} credential of this project."
-                )
-            if name == BOT_SECRET and types.get(need.node) not in BOT_NODE_TYPES:
-                raise InvalidInput(
-                    f"{BOT_SECRET} is the Clixen bot's own Slack token: only Slack nodes may "
-                    f"use it, and {need.node} is not one. Add a credential of its own."
-                )
-        elif need.node not in ask:
-            name = credentials.only_secret(need, secrets)
-        if name is None:
-            left.append(need)
-            continue
-        credentials.bind(candidate, node=need.node, credential_type=str(secrets[name]), secret=name)
-        bound.append(name)
-    return left, bound
-
-
-def _node_types(candidate: Mapping[str, object]) -> dict[str, object]:
-    nodes = candidate.get("nodes")
-    return {
-        str(n.get("name")): n.get("type")
-        for n in (nodes if isinstance(nodes, list) else [])
-        if isinstance(n, dict)
-    }
-
-
-def await_credentials(active: ActiveRun) -> None:
-    """Before deploy: bind the project's only secret of each needed type (not to the nodes whose
-    credential must be chosen again, `RunContext.ask_credentials`); if a node still has none,
-    save the run `awaiting_credentials` and stop (StopRun)."""
+def bind_credentials(active: ActiveRun) -> tuple[list[CredentialNeed], dict[str, str | None]]:
+    """Before validation (so the digest the deploy compares is the bound workflow's): bind the
+    project's only secret of each needed type into the candidate (`core.credentials.resolve`),
+    except to the nodes whose credential must be chosen again (`RunContext.ask_credentials`,
+    whatever a repair wrote there removed). Returns the needs left and the project's secrets."""
     candidate = active.context.candidate
     assert candidate is not None
     ask = active.context.ask_credentials
     for node in candidate.get("nodes") or []:
         if isinstance(node, dict) and node.get("name") in ask:
             node.pop("credentials", None)  # whatever a repair wrote there: the user chooses
-    needs = credentials.missing_credentials(candidate, active.services.catalog)
-    if not needs:
-        return
-    secrets = active.project().secrets
-    left, _ = auto_bind(candidate, needs, secrets, {}, active.context.ask_credentials)
-    if not left:
+    secrets = dict(active.project().secrets)
+    resolution = resolve(candidate, secrets, active.services.catalog, ask=ask)
+    active.context.candidate = resolution.workflow
+    return resolution.missing, secrets
+
+
+def await_credentials(active: ActiveRun, missing: list[CredentialNeed]) -> None:
+    """After validation: if a node still has no credential (`bind_credentials`), save the run
+    `awaiting_credentials` and stop (StopRun)."""
+    if not missing:
         return
     active.context.credentials_needed = [
-        NeededCredential(node=n.node, types=list(n.types)) for n in left
+        NeededCredential(node=n.node, types=list(n.types)) for n in missing
     ]
     active.save(RunState.awaiting_credentials, detail="waiting for credentials")
     active.emit(

@@ -76,19 +76,24 @@ def repair_after_runtime_error(
     existing = run_by_key(services.session_factory, key)
     if existing is not None:
         return f"A repair of this error already ran (run {existing.id}, {existing.state})."
+    with services.session_factory() as session:
+        head = _deployed_head(session, workflow_id)
+        seen = head.version, dict(head.json_payload)
+    # n8n is asked with no transaction open; the head is read again (and compared) below.
+    if not _failed_on(services, failure, seen[1]):
+        logger.info(
+            "execution %s of workflow %s ran a replaced version; not repaired",
+            failure.execution_id,
+            workflow_id,
+        )
+        return None
     with services.session_factory.begin() as session:
+        head = _deployed_head(session, workflow_id)
         wf = session.get(Workflow, workflow_id)
-        if wf is None or wf.status == WorkflowStatus.deleted or wf.head_version < 1:
-            raise NotFound(f"Workflow {workflow_id} has no deployed version to repair.")
-        head = head_version(session=session, workflow_id=wf.id)
-        project = session.get(Project, wf.project_id)
-        assert head is not None and project is not None
-        if not _failed_on(services, failure, head.json_payload):
-            logger.info(
-                "execution %s of workflow %s ran a replaced version; not repaired",
-                failure.execution_id,
-                wf.id,
-            )
+        project = session.get(Project, wf.project_id) if wf is not None else None
+        assert wf is not None and project is not None
+        if head.version != seen[0]:
+            logger.info("workflow %s: the head moved while checking; not repaired", wf.id)
             return None
         spent_total, spent_validation = _repairs_spent(session, wf)
         context = RunContext(
@@ -129,6 +134,17 @@ def repair_after_runtime_error(
     if get_run(services, outcome.run_id).step_detail == CONFLICT:
         return f"{outcome.message} (run {outcome.run_id})"
     return f"I could not repair it automatically (run {outcome.run_id}): {outcome.message}"
+
+
+def _deployed_head(session: Session, workflow_id: int) -> WorkflowVersion:
+    """The workflow's head version; NotFound when it has none (never deployed, or deleted)."""
+    wf = session.get(Workflow, workflow_id)
+    if wf is None or wf.status == WorkflowStatus.deleted or wf.head_version < 1:
+        raise NotFound(f"Workflow {workflow_id} has no deployed version to repair.")
+    head = head_version(session=session, workflow_id=wf.id)
+    if head is None:
+        raise NotFound(f"Workflow {workflow_id} has no deployed version to repair.")
+    return head
 
 
 def _failed_on(

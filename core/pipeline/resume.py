@@ -1,8 +1,9 @@
 """A waiting run goes on: given the credentials it waited for, it resumes where it stopped.
 
 `provide_credentials` binds the project's secrets to the waiting nodes (named ones, or the only
-secret of an accepted type), tests each through n8n before anything goes live, and only then
-sends the run on to deploy. A rejected credential leaves the run waiting, with the reason.
+secret of an accepted type: `core.credentials.resolve`), writes and tests each through n8n (with
+no transaction open) before anything goes live, and only then sends the run on to deploy. A
+rejected credential leaves the run waiting, with the reason.
 `resume_waiting_runs` does it for every waiting run of a project once a secret arrives.
 """
 
@@ -17,14 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.credentials import needs as credentials
 from core.credentials.needs import adopt_bot_token, bot_token_nodes, slack_channels
-from core.credentials.secrets import secret_key
-from core.credentials.sync import ensure_credential
+from core.credentials.resolve import resolve
+from core.credentials.secrets import push_secret, secret_key
+from core.credentials.sync import sync_secrets
 from core.kernel.errors import InvalidInput, NotFound
-from core.kernel.models import PipelineRun, Secret
+from core.kernel.models import PipelineRun
 from core.kernel.vocabulary import Role, RunState
 from core.pipeline import claims
 from core.pipeline.active import ActiveRun, credentials_message, outcome
-from core.pipeline.credential_wait import auto_bind, project_secret_types
+from core.pipeline.credential_wait import project_secret_types
 from core.pipeline.engine import execute_run
 from core.pipeline.runs import get_run, run_and_project
 from core.pipeline.types import NeededCredential, PipelineServices, Progress, RunContext, RunOutcome
@@ -62,17 +64,26 @@ def post_as_bot(
             user_id=user_id,
             token=token,
             key=secret_key(services.settings),
-            n8n=services.n8n,
         )
         context = RunContext.of(run.context)
         candidate = context.candidate or {}
         waiting = [n.node for n in context.credentials_needed] or [node]
-        return PostAsBot(
+        settled = PostAsBot(
             chosen=dict.fromkeys(bot_token_nodes(candidate, waiting), secret),
             channels=list(slack_channels(candidate)),
             channel=run.slack_channel_id,
             thread_ts=run.slack_thread_ts,
         )
+        project_id = project.id
+    # A token set again: its n8n credential follows now (no transaction open).
+    push_secret(
+        services.session_factory,
+        n8n=services.n8n,
+        project_id=project_id,
+        name=secret,
+        key=secret_key(services.settings),
+    )
+    return settled
 
 
 def credential_form_project(
@@ -103,8 +114,9 @@ def provide_credentials(
     may do it (any editor: a secret is the project's, not the requester's). Raises NotFound,
     PermissionDenied, InvalidInput (a run not waiting, a secret of the wrong type).
     """
-    with services.session_factory.begin() as session:
-        run = session.get(PipelineRun, run_id, with_for_update=True)
+    # 1. Read and decide (no lock held across n8n): which secrets the waiting nodes get.
+    with services.session_factory() as session:
+        run = session.get(PipelineRun, run_id)
         if run is None:
             raise NotFound(f"Run {run_id} does not exist.")
         if team_id is not None and run.team_id != team_id:
@@ -119,37 +131,54 @@ def provide_credentials(
             )
         if run.state != RunState.awaiting_credentials:
             raise InvalidInput(f"Run {run_id} is not waiting for credentials (it is {run.state}).")
+        project_id = run.project_id
         context = RunContext.of(run.context)
-        candidate = context.candidate
-        assert candidate is not None
-        secrets = project_secret_types(session, run.project_id)
-        needs = credentials.missing_credentials(candidate, services.catalog)
-        left, bound = auto_bind(candidate, needs, secrets, chosen or {}, context.ask_credentials)
-        rejected: list[str] = []
-        if bound:
-            key = secret_key(services.settings)
-            rows = session.scalars(
-                select(Secret).where(Secret.project_id == run.project_id, Secret.name.in_(bound))
-            )
-            for row in rows:
-                # Tested before anything goes live: a rejected token is said now, in words.
-                ensure_credential(session, n8n=services.n8n, row=row, key=key)
-                check = credentials.check_credential(
-                    services.n8n, str(row.n8n_credential_id), label=f"Secret {row.name}"
-                )
-                if check.rejected:
-                    rejected.append(check.message)
-                elif not check.checked:
-                    logger.info("credential of secret %s %s", row.name, check.message)
-        if rejected or left:
+        assert context.candidate is not None
+        secrets = project_secret_types(session, project_id)
+    resolution = resolve(
+        context.candidate,
+        secrets,
+        services.catalog,
+        chosen=chosen or {},
+        ask=context.ask_credentials,
+    )
+    bound = sorted(set(resolution.bound.values()))
+    # 2. n8n, with no transaction open: each secret's credential written and tested before
+    # anything goes live (a rejected token is said now, in words).
+    rejected: list[str] = []
+    if bound:
+        ids = sync_secrets(
+            services.session_factory,
+            n8n=services.n8n,
+            project_id=project_id,
+            names=bound,
+            key=secret_key(services.settings),
+        )
+        for name in bound:
+            check = credentials.check_credential(services.n8n, ids[name], label=f"Secret {name}")
+            if check.rejected:
+                rejected.append(check.message)
+            elif not check.checked:
+                logger.info("credential of secret %s %s", name, check.message)
+    # 3. Record, if the run still waits as it did (another click may have sent it on).
+    with services.session_factory.begin() as session:
+        run = session.get(PipelineRun, run_id, with_for_update=True)
+        if (
+            run is None
+            or run.state != RunState.awaiting_credentials
+            or RunContext.of(run.context).candidate != context.candidate
+        ):
+            state = run.state if run is not None else "gone"
+            raise InvalidInput(f"Run {run_id} is not waiting for credentials (it is {state}).")
+        if rejected or resolution.missing:
             waiting = RunContext.of(run.context)
             waiting.credentials_needed = [
-                NeededCredential(node=n.node, types=list(n.types)) for n in left
+                NeededCredential(node=n.node, types=list(n.types)) for n in resolution.missing
             ] or waiting.credentials_needed
             run.context = waiting.stored()
             message = " ".join(rejected) or credentials_message(waiting.credentials_needed)
         else:
-            context.candidate = candidate
+            context.candidate = resolution.workflow
             context.credentials_needed = []
             context.ask_credentials = []
             run.context = context.stored()

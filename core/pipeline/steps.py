@@ -49,7 +49,7 @@ from core.kernel.safety import LLMOutputInvalid
 from core.kernel.vocabulary import RunKind, RunState
 from core.pipeline.active import ActiveRun, StopRun, need_repair
 from core.pipeline.budget import RepairBudget
-from core.pipeline.credential_wait import await_credentials, wrong_credentials
+from core.pipeline.credential_wait import await_credentials, bind_credentials, wrong_credentials
 from core.pipeline.delivery import step_deploying, step_watching
 from core.pipeline.llm_calls import LLMCall, call_llm, converse, tools_offered
 from core.pipeline.types import (
@@ -309,13 +309,15 @@ def _step_validating(active: ActiveRun) -> None:
     if fixes:
         context.fixes = [*context.fixes, *fixes][-40:]
     context.candidate = fixed
-    problems = _validate(active, fixed) or wrong_credentials(active)
+    missing, secrets = bind_credentials(active)  # before the digest: the deploy validates once
+    assert context.candidate is not None
+    problems = _validate(active, context.candidate) or wrong_credentials(active, secrets)
     if problems:
         context.problems = problems
         context.problem_kind = ProblemKind.validation
         need_repair(active, ProblemKind.validation)
         return
-    await_credentials(active)  # stops the run until the project has the credentials needed
+    await_credentials(active, missing)  # stops the run until the project has the credentials
     active.save(RunState.deploying, detail="deploying")
 
 
@@ -324,6 +326,7 @@ def _validate(active: ActiveRun, wf: dict[str, Any]) -> list[Issue]:
     project's policy of today), combined with n8n-mcp's verdict, finds. A clean verdict is kept
     as `context.checked`, so the deploy does not validate the same workflow again."""
     _, payload = gate.parse(wf)
+    snapshot = active.project()
     with active.services.session_factory() as session:
         inspection = gate.inspect(
             session=session,
@@ -331,7 +334,7 @@ def _validate(active: ActiveRun, wf: dict[str, Any]) -> list[Issue]:
             payload=payload,
             say=lambda _line: None,  # the deploy step reports the settings it cut
             catalog=active.services.catalog,
-            policy=active.project().policy,
+            project=(snapshot.policy, list(snapshot.infos)),
         )
     report = inspection.report
     active.context.checked = inspection.digest if report.valid else None

@@ -230,9 +230,14 @@ def gated_copy(
         payload, policy = gate.check(
             session=session, project_id=project_id, payload=payload, say=_quiet, not_done="run"
         )
-        payload = gate.bind(
-            session, n8n=n8n, project_id=project_id, payload=payload, settings=settings, say=_quiet
-        )
+    payload = gate.bind(
+        session_factory,
+        n8n=n8n,
+        project_id=project_id,
+        payload=payload,
+        settings=settings,
+        say=_quiet,
+    )
     test_copy = build_test_copy(payload, sample=sample, catalog=catalog)
     report = validate(test_copy.workflow, catalog=catalog, policy=policy)
     if not report.valid:

@@ -3,9 +3,10 @@
 Two guards, both needed:
 - a claim: a `JobRun` row, unique on (job, tick); whoever inserts it runs the tick, the others
   skip it — so a tick never runs twice, even if replicas fire it seconds apart;
-- on Postgres, a transaction-scoped advisory lock per job held for the whole run, so a slow run
+- on Postgres, a session advisory lock per job held for the whole run (on its own AUTOCOMMIT
+  connection, so no transaction stays open while the job calls n8n or Slack), so a slow run
   of tick N never overlaps a run of tick N+1 in another replica (no double repair or message
-  from two overlapping watches). The lock dies with its transaction, so a killed process never
+  from two overlapping watches). The lock dies with its connection, so a killed process never
   leaves it behind. SQLite means one process: the claim alone suffices.
 A replica that is not ready (`ready()` false: its database, n8n or n8n-mcp is down) takes
 neither, so a ready replica runs the tick. Each tick run is counted and timed by job.
@@ -26,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel import metrics
@@ -72,13 +74,22 @@ def job_lock(engine: Engine, job: str) -> Iterator[bool]:
     if engine.dialect.name != "postgresql":
         yield True
         return
-    with engine.connect() as conn, conn.begin():
-        acquired = bool(
-            conn.execute(
-                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": advisory_key(job)}
-            ).scalar()
-        )
-        yield acquired
+    # A session-level lock on its own AUTOCOMMIT connection: no transaction stays open while
+    # the job calls n8n or Slack (`core.kernel.transactions`); it goes with the connection.
+    key = {"key": advisory_key(job)}
+    with engine.connect() as raw:
+        conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+        acquired = bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar())
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                try:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                except DBAPIError as e:
+                    if not e.connection_invalidated:
+                        raise
+                    logger.warning("job lock of %s: its connection was lost", job)
 
 
 def claim_tick(

@@ -8,6 +8,7 @@ disconnect; members list.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,7 @@ from core.connect import (
     OAuthAppInfo,
     create_link,
     disconnect,
+    forget_credential,
     list_accounts,
     list_oauth_apps,
     set_oauth_app,
@@ -89,13 +91,14 @@ def disconnect_account(
             raise SettingsError(["N8N_URL and N8N_API_KEY are needed to disconnect an account."])
         removed = disconnect(
             session=session,
-            n8n=n8n,
             team_id=actor.team_id,
             user_id=actor.user_id,
             project_id=found.id,
             service=service,
         )
-        return found.name, removed
+        project_name = found.name
+    forget_credential(n8n, removed.credential_id)  # after the commit
+    return project_name, removed.account
 
 
 def accounts(
@@ -119,9 +122,11 @@ def register_oauth_app(
     auth_url: str | None = None,
     token_url: str | None = None,
     scope: str | None = None,
+    allowed_hosts: Sequence[str] = (),
 ) -> OAuthAppInfo:
     """Register (or replace) the OAuth app of `provider` for the whole instance (an operator's
-    act, from the command line): its secret encrypted with CLIXEN_SECRET_KEY."""
+    act, from the command line): its secret encrypted with CLIXEN_SECRET_KEY; the generic
+    provider names the API hosts its tokens may be sent to (`allowed_hosts`, required)."""
     key = secret_key(settings)
     with session_factory.begin() as session:
         return set_oauth_app(
@@ -134,6 +139,7 @@ def register_oauth_app(
             auth_url=auth_url,
             token_url=token_url,
             scope=scope,
+            allowed_hosts=allowed_hosts,
         )
 
 

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.connect.accounts import resync_accounts
 from core.credentials.secrets import (
     SecretInfo,
+    forget_credential,
     list_secrets,
+    push_secret,
     rotate_key,
     secret_key,
     set_secret,
@@ -81,9 +84,10 @@ def save_secret(
             actor_user_id=actor.user_id,
             key=key,
             credential_type=credential_type,
-            n8n=n8n,
             allowed_hosts=allowed_hosts,
         )
+    if n8n is not None:  # after the commit: a secret already in n8n gets it updated now
+        push_secret(session_factory, n8n=n8n, project_id=project_id, name=name, key=key)
     with session_factory() as session:
         waiting = waiting_runs(session, project_id)
     return SavedSecret(info, project_id, project_name, waiting)
@@ -104,22 +108,26 @@ def save_run_credential(
     """Store the credential typed into a waiting run's form as the secret `name` of the run's
     project (`value`: the n8n credential's data as JSON). NotFound for a run that no longer
     exists, PermissionDenied below editor, InvalidInput as `save_secret`."""
+    key = secret_key(settings)
     with session_factory.begin() as session:
         _, project = run_and_project(
             session=session, run_id=run_id, team_id=actor.team_id, user_id=actor.user_id,
             at_least=Role.editor,
         )  # fmt: skip
-        return set_secret(
+        project_id = project.id
+        info = set_secret(
             session=session,
-            project_id=project.id,
+            project_id=project_id,
             name=name,
             value=value,
             actor_user_id=actor.user_id,
-            key=secret_key(settings),
+            key=key,
             credential_type=credential_type,
-            n8n=n8n,
             allowed_hosts=allowed_hosts,
         )
+    if n8n is not None:  # after the commit: a secret already in n8n gets it updated now
+        push_secret(session_factory, n8n=n8n, project_id=project_id, name=name, key=key)
+    return info
 
 
 def secrets(
@@ -143,8 +151,11 @@ def delete_secret(
     Returns the project's name."""
     with session_factory.begin() as session:
         found = project_named(session, actor=actor, name=project, at_least=Role.editor)
-        remove_secret(session=session, project_id=found.id, name=name, n8n=n8n)
-        return found.name
+        credential_id = remove_secret(session=session, project_id=found.id, name=name)
+        project_name = found.name
+    if n8n is not None:  # after the commit: no transaction open while n8n is called
+        forget_credential(n8n, credential_id)
+    return project_name
 
 
 def rotate_secret_key(
@@ -165,5 +176,6 @@ def resync_secrets(
     """Write every stale n8n credential again (an operator's act, after an upgrade): (how many
     were written, why each other one was refused)."""
     key = secret_key(settings)
-    with session_factory.begin() as session:
-        return resync_credentials(session=session, n8n=n8n, key=key)
+    written, refused = resync_credentials(session_factory=session_factory, n8n=n8n, key=key)
+    accounts, not_accounts = resync_accounts(session_factory=session_factory, n8n=n8n)
+    return written + accounts, refused + not_accounts

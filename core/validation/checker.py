@@ -10,8 +10,8 @@ from core.catalog import NodeCatalog, NodeSpec, default_catalog
 from core.validation.base import Context
 from core.validation.connections import check_connections, check_triggers_and_reachability
 from core.validation.credential_needs import missing_credential_issues
-from core.validation.credential_use import check_credential_use
-from core.validation.guards import check_guards, short_name
+from core.validation.credential_use import check_credential_use, short_name
+from core.validation.guards import check_guards
 from core.validation.nodes import (
     check_expressions,
     check_node_id,

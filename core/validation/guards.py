@@ -13,7 +13,11 @@ from typing import Any
 
 from core.kernel.hosts import internal_host, url_host
 from core.validation.base import Context, denied_type
-from core.validation.credential_use import check_credential_use
+from core.validation.credential_use import (
+    check_credential_use,
+    inline_credential_issues,
+    short_name,
+)
 from core.validation.report import Issue
 
 # Inline sub-workflows inside inline sub-workflows: checked this many levels deep, refused deeper.
@@ -61,12 +65,6 @@ SUBWORKFLOW_SOURCES = ("database", "parameter")
 HINT_DATABASE = (
     'Set "source" to "database" and pick, in "workflowId", a workflow of the same project.'
 )
-
-
-def short_name(node_type: str) -> str:
-    """`n8n-nodes-base.httpRequestTool` → `httprequest`: what a node does, however spelled."""
-    short = node_type.strip().rsplit(".", 1)[-1].lower()
-    return short[: -len("tool")] if short.endswith("tool") and short != "tool" else short
 
 
 def check_guards(
@@ -298,6 +296,7 @@ def _check_inline(
             continue
         found += check_guards(inner, raw, subject=where, report_as=report_as)
         found += check_credential_use(raw, short_name(raw["type"]), report_as=report_as)
+        found += inline_credential_issues(raw, where=where, report_as=report_as)
     return [*out, *found]
 
 

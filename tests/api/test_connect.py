@@ -64,6 +64,7 @@ def world(
                 session=s, provider="oauth2", client_id=provider.client_id,
                 client_secret=provider.client_secret, key=KEY, actor="operator",
                 auth_url=f"{provider.base_url}/authorize", token_url=f"{provider.base_url}/token",
+                allowed_hosts=["127.0.0.1"],
             )  # fmt: skip
 
         def opener(state: str) -> str:
@@ -254,7 +255,7 @@ def test_a_link_whose_open_failed_is_used_up(world: World) -> None:
             session=s, provider="oauth2", client_id=world.provider.client_id,
             client_secret=world.provider.client_secret, key=KEY, actor="operator",
             auth_url=f"{world.provider.base_url}/authorize",
-            token_url=f"{world.provider.base_url}/token",
+            token_url=f"{world.provider.base_url}/token", allowed_hosts=["127.0.0.1"],
         )  # fmt: skip
     again = world.http.get(path)
     assert again.status_code == 400 and "already used" in again.text

@@ -15,13 +15,13 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from bot.app import create_app
 from bot.server import create_server_app
 from bot.services import BotServices
+from bot.slack_client import SlackClient
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from tests.builders import delete_deployed, pipeline_services
@@ -188,7 +188,7 @@ def bot_settings(slack: FakeSlack, database_url: str, **extra: Any) -> Settings:
 def make_sender(
     settings: Settings, services: BotServices, slack: FakeSlack
 ) -> Iterator[SlackSender]:
-    client = WebClient(token=settings.slack_bot_token, base_url=slack.url)
+    client = SlackClient(token=settings.slack_bot_token, base_url=slack.url)
     bolt = create_app(settings=settings, services=services, client=client)
     with TestClient(create_server_app(bolt, signing_secret=settings.slack_signing_secret)) as http:
         yield SlackSender(http, slack, services=services)

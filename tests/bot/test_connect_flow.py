@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -20,6 +19,7 @@ from starlette.testclient import TestClient
 from api.connect import connect_routes, link_opener
 from bot.notifier import SlackNotifier
 from bot.services import BotServices
+from bot.slack_client import SlackClient
 from core.connect.apps import set_oauth_app
 from core.kernel.models import ConnectRequest, PipelineRun
 from core.kernel.vocabulary import RunState
@@ -102,6 +102,7 @@ def test_connect_button_link_consent_then_the_run_deploys_and_home_lists_the_acc
                 client_secret=provider.client_secret, key=str(settings.secret_key),
                 actor="operator", auth_url=f"{provider.base_url}/authorize",
                 token_url=f"{provider.base_url}/token", scope="openid email",
+                allowed_hosts=["127.0.0.1"],
             )  # fmt: skip
         llm.script(answer(fetch_from_provider(provider, "slack-whoami"), "Asks the API."))
         assert bot.command("create when called, ask the API who I am")
@@ -132,7 +133,7 @@ def test_connect_button_link_consent_then_the_run_deploys_and_home_lists_the_acc
         provider.consent(consent.headers["location"])
 
         # Connected: the job binds it, says so in the run's thread, the run deploys.
-        notifier = SlackNotifier(WebClient(token="xoxb-test-token", base_url=slack.url), services)
+        notifier = SlackNotifier(SlackClient(token="xoxb-test-token", base_url=slack.url), services)
         summary = finish_connects(
             services=services.pipeline, n8n_session=n8n_user, notifier=notifier,
             key=str(settings.secret_key),

@@ -12,13 +12,13 @@ from urllib.parse import urlencode
 
 import pytest
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from bot.app import create_app
 from bot.server import create_server_app, request_kind
 from bot.services import BotServices
+from bot.slack_client import SlackClient
 from tests.bot.conftest import SlackSender, bot_settings
 from tests.doubles.slack_api import FakeSlack
 
@@ -45,7 +45,7 @@ def gated(
     """The real bot app with three extra listeners that block until the test lets them ack."""
     settings = bot_settings(slack, database_url)
     services = BotServices(settings=settings, session_factory=session_factory)
-    client = WebClient(token=settings.slack_bot_token, base_url=slack.url)
+    client = SlackClient(token=settings.slack_bot_token, base_url=slack.url)
     bolt: App = create_app(settings=settings, services=services, client=client)
     gate = Gate()
     bolt.command("/slow")(gate.listener)

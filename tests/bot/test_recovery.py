@@ -8,11 +8,11 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.notifier import SlackNotifier
 from bot.services import BotServices
+from bot.slack_client import SlackClient
 from core.kernel.models import PipelineRun
 from core.n8n import N8nClient
 from core.pipeline import start_run
@@ -75,7 +75,7 @@ def test_resumed_run_updates_its_progress_message_and_ends_in_its_summary(
 ) -> None:
     llm.script(answer(schedule_workflow("Recovered news")))
     run_id = _interrupted_run(services, message_ts="1700000000.000200")
-    notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.url), services)
+    notifier = SlackNotifier(SlackClient(token="xoxb-test", base_url=slack.url), services)
 
     result = recover_runs(services=services.pipeline, notifier=notifier, older_than_s=60)
 
@@ -94,7 +94,7 @@ def test_resumed_run_without_a_progress_message_gets_one(
 ) -> None:
     llm.script(answer(schedule_workflow("Late news")))
     run_id = _interrupted_run(services, message_ts=None)
-    notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.url), services)
+    notifier = SlackNotifier(SlackClient(token="xoxb-test", base_url=slack.url), services)
 
     recover_runs(services=services.pipeline, notifier=notifier, older_than_s=60)
 

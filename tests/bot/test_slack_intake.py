@@ -17,13 +17,13 @@ from urllib.parse import urlencode
 import pytest
 import slack_sdk.signature
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
 from bot.app import create_app
 from bot.server import DISPATCH_THREADS, create_server_app
 from bot.services import BotServices
+from bot.slack_client import SlackClient
 from tests.bot.conftest import SIGNING_SECRET, SlackSender, bot_settings
 from tests.doubles.slack_api import FakeSlack, start_fake_slack
 
@@ -79,7 +79,7 @@ def server_app(
 ) -> Iterator[Any]:
     settings = bot_settings(slack, database_url)
     services = BotServices(settings=settings, session_factory=session_factory)
-    client = WebClient(token=settings.slack_bot_token, base_url=slack.url)
+    client = SlackClient(token=settings.slack_bot_token, base_url=slack.url)
     bolt = create_app(settings=settings, services=services, client=client)
     yield create_server_app(bolt, signing_secret=settings.slack_signing_secret)
     services.shutdown(wait=True)
@@ -143,7 +143,7 @@ def backlogged(
 ) -> Iterator[tuple[SlackSender, Backlog]]:
     settings = bot_settings(slack, database_url)
     services = BotServices(settings=settings, session_factory=session_factory)
-    client = WebClient(token=settings.slack_bot_token, base_url=slack.url)
+    client = SlackClient(token=settings.slack_bot_token, base_url=slack.url)
     bolt: App = create_app(settings=settings, services=services, client=client)
     backlog = Backlog()
     bolt.event("reaction_removed")(backlog.hold)
@@ -240,7 +240,7 @@ def test_slow_slack_calls_never_hold_the_dispatch_threads(
 ) -> None:
     settings = bot_settings(slow_slack, database_url)
     services = BotServices(settings=settings, session_factory=session_factory)
-    client = WebClient(token=settings.slack_bot_token, base_url=slow_slack.url)
+    client = SlackClient(token=settings.slack_bot_token, base_url=slow_slack.url)
     bolt = create_app(settings=settings, services=services, client=client)
     reached = threading.Event()
     bolt.event("reaction_removed")(lambda ack: (ack(), reached.set()))

@@ -66,6 +66,7 @@ def test_connect_from_the_terminal_binds_the_account_and_resumes_the_run(
             capsys, "oauth-app", "set", "oauth2", "--client-id", provider.client_id,
             "--client-secret-stdin", "--auth-url", f"{provider.base_url}/authorize",
             "--token-url", f"{provider.base_url}/token", "--scope", "openid email",
+            "--allowed-host", "127.0.0.1",
         )  # fmt: skip
         assert code == 0, err
         assert "redirect URL" in out and "/rest/oauth2-credential/callback" in out

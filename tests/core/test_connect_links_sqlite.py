@@ -46,6 +46,7 @@ def test_two_opens_of_one_link_at_once_give_one_consent_page(
                 session=s, provider="oauth2", client_id=provider.client_id,
                 client_secret=provider.client_secret, key=KEY, actor="operator",
                 auth_url=f"{provider.base_url}/authorize", token_url=f"{provider.base_url}/token",
+                allowed_hosts=["127.0.0.1"],
             )  # fmt: skip
             link = create_link(
                 session=s, team_id=TEAM, user_id=OWNER, project_id=pid, service="oauth2",
@@ -84,8 +85,8 @@ def test_two_opens_of_one_link_at_once_give_one_consent_page(
             t.join(60)
         event.remove(engine, "after_cursor_execute", after_execute)
     with sqlite_factory() as s:
-        for (credential_id,) in s.query(ConnectRequest.n8n_credential_id):
-            if credential_id:
-                n8n_client.delete_credential(credential_id)
+        made = [c for (c,) in s.query(ConnectRequest.n8n_credential_id) if c]
+    for credential_id in made:
+        n8n_client.delete_credential(credential_id)
     assert len(outcomes) == 2 and outcomes.count("consent page") == 1, outcomes
     assert any("already used" in o for o in outcomes), outcomes

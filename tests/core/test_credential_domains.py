@@ -72,10 +72,9 @@ def _run_in_n8n(
 ) -> tuple[dict[str, Any], str]:
     """Bind the secrets as Clixen does, put the workflow straight into n8n (no validator: this
     is n8n's own line of defence), call it once; the finished execution and the credential id."""
-    with factory.begin() as s:
-        bound = credential_sync.sync_project_credentials(
-            session=s, project_id=pid, n8n=client, key=KEY, workflow_json=wf
-        )
+    bound = credential_sync.sync_project_credentials(
+        session_factory=factory, project_id=pid, n8n=client, key=KEY, workflow_json=wf
+    )
     credential_id = str(next(iter(bound["nodes"][1]["credentials"].values()))["id"])
     workflow_id = client.create_workflow(bound)["id"]
     try:
@@ -175,8 +174,7 @@ def test_the_bot_token_is_refused_by_every_http_request_node(
     session_factory: sessionmaker[Session], n8n_client: N8nClient, sink: HttpSink
 ) -> None:
     """Clixen never binds it to such a node (test_credential_use); n8n refuses it even so."""
-    from core.credentials.sync import ensure_credential
-    from core.kernel.models import Secret
+    from core.credentials.sync import sync_secrets
 
     pid = _project(session_factory)
     with session_factory.begin() as s:
@@ -184,9 +182,9 @@ def test_the_bot_token_is_refused_by_every_http_request_node(
             session=s, project_id=pid, team_id=TEAM, user_id=USER, token="xoxb-the-bot",
             key=KEY,
         )  # fmt: skip
-        row = s.query(Secret).filter_by(project_id=pid, name=secret).one()
-        ensure_credential(s, n8n=n8n_client, row=row, key=KEY)
-        credential_id = str(row.n8n_credential_id)
+    credential_id = sync_secrets(
+        session_factory, n8n=n8n_client, project_id=pid, names=[secret], key=KEY
+    )[secret]
     path = f"bot-{uuid.uuid4().hex[:8]}"
     wf = _predefined_call(path, sink.url("/collect"), "slackApi", secret)
     wf["nodes"][1]["credentials"] = {"slackApi": {"id": credential_id, "name": "the bot"}}
@@ -244,8 +242,11 @@ def test_a_generic_credential_goes_only_to_the_hosts_its_owner_named(
         with session_factory.begin() as s:
             project_secrets.set_secret(
                 session=s, project_id=pid, name="API_AUTH", value=value, actor_user_id=USER,
-                key=KEY, allowed_hosts=["api.example.com"], n8n=n8n_client,
+                key=KEY, allowed_hosts=["api.example.com"],
             )  # fmt: skip
+        project_secrets.push_secret(
+            session_factory, n8n=n8n_client, project_id=pid, name="API_AUTH", key=KEY
+        )
         execution, _ = _run_in_n8n(session_factory, n8n_client, pid, wf)
         assert execution["status"] == "error" and "Domain not allowed" in _error(execution)
         assert len(sink.requests) == 1
@@ -309,7 +310,7 @@ def test_clixen_secret_resync_restricts_credentials_written_before_the_upgrade(
     from sqlalchemy import update
 
     from cli import main
-    from core.credentials.sync import ensure_credential
+    from core.credentials.sync import sync_secrets
     from core.kernel.models import Secret
     from core.kernel.settings import get_settings
 
@@ -319,9 +320,9 @@ def test_clixen_secret_resync_restricts_credentials_written_before_the_upgrade(
             session=s, project_id=pid, name="SLACK_TOKEN", value="xoxb-old-one",
             actor_user_id=USER, key=KEY, credential_type="slackApi",
         )  # fmt: skip
-        row = s.query(Secret).filter_by(project_id=pid).one()
-        ensure_credential(s, n8n=n8n_client, row=row, key=KEY)
-        credential_id = str(row.n8n_credential_id)
+    credential_id = sync_secrets(
+        session_factory, n8n=n8n_client, project_id=pid, names=["SLACK_TOKEN"], key=KEY
+    )["SLACK_TOKEN"]
     # As an older Clixen left it: no restriction; the upgrade (migration 0004) marks it stale.
     n8n_client.update_credential(
         credential_id, name=f"clixen-p{pid}-SLACK_TOKEN", type="slackApi",

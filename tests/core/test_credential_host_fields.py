@@ -125,7 +125,11 @@ def test_a_host_denied_after_the_secret_was_set_is_refused_when_synced(
     )
     with session_factory.begin() as s, pytest.raises(InvalidInput, match="field host"):
         credential_sync.sync_project_credentials(
-            session=s, project_id=pid, n8n=n8n_client, key=KEY, workflow_json=wf
+            session_factory=session_factory,
+            project_id=pid,
+            n8n=n8n_client,
+            key=KEY,
+            workflow_json=wf,
         )
     with session_factory() as s:
         [row] = s.query(Secret).all()

@@ -200,9 +200,9 @@ def test_the_bot_token_is_never_bound_by_type_nor_to_an_http_node(
             session=s, project_id=project_id, team_id=TEAM, user_id=USER, token="xoxb-b", key=KEY
         )
     # A Slack node that names no secret: the bot's token is not "the only slackApi secret".
-    with session_factory.begin() as s, pytest.raises(InvalidInput, match="no secret"):
+    with pytest.raises(InvalidInput, match="no secret"):
         credential_sync.sync_project_credentials(
-            session=s, project_id=project_id, n8n=n8n_client, key=KEY,
+            session_factory=session_factory, project_id=project_id, n8n=n8n_client, key=KEY,
             workflow_json=rss_to_slack({"slackApi": {}}),
         )  # fmt: skip
     # Named on an HTTP Request node (even where the validator was not asked): refused.
@@ -211,7 +211,11 @@ def test_the_bot_token_is_never_bound_by_type_nor_to_an_http_node(
     )
     with session_factory.begin() as s, pytest.raises(PermissionDenied, match="only Slack nodes"):
         credential_sync.sync_project_credentials(
-            session=s, project_id=project_id, n8n=n8n_client, key=KEY, workflow_json=wf
+            session_factory=session_factory,
+            project_id=project_id,
+            n8n=n8n_client,
+            key=KEY,
+            workflow_json=wf,
         )
 
 

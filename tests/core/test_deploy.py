@@ -455,7 +455,7 @@ def test_a_deploy_built_from_an_older_head_is_refused_as_a_conflict(
         assert [v.version for v in list_versions(session=s, workflow_id=wid)] == [1, 2, 3]
         wf = s.get(Workflow, wid)
         assert wf is not None and wf.n8n_workflow_id
-        assert label_of(client.get_workflow(wf.n8n_workflow_id)) == "first"
+    assert label_of(client.get_workflow(wf.n8n_workflow_id)) == "first"
     assert deploys_used(session_factory) == used
     # Built from the head it is, it deploys.
     v4 = deploy(session_factory, client, wid, labelled_schedule("fix"), "repair", expected_head=3)

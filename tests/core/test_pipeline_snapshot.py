@@ -55,6 +55,7 @@ def test_each_step_reads_the_projects_policy_and_secrets_once(
     with reads(engine) as seen:
         waiting = execute_run(services, created.id)
     assert waiting.state == RunState.awaiting_credentials, waiting.message
-    # Two steps read the project: generating (the prompt) and validating (policy, credential
-    # references, credentials to bind). Before the snapshot, validating read the secrets twice.
+    # Two steps read the project: generating (the prompt) and validating (credentials to bind,
+    # the gate's policy and secrets' hosts, credential references). Without the snapshot,
+    # validating reads the secrets and the policy twice.
     assert seen == {"secrets": 2, "policy": 2}

@@ -37,8 +37,9 @@ def client(n8n_client: N8nClient, session_factory: sessionmaker[Session]) -> Ite
     """The n8n client; every credential a test's secrets got in n8n is deleted after it."""
     yield n8n_client
     with session_factory() as s:
-        for row in s.scalars(select(Secret).where(Secret.n8n_credential_id.is_not(None))):
-            n8n_client.delete_credential(str(row.n8n_credential_id))
+        ids = [str(c) for c in s.scalars(select(Secret.n8n_credential_id)) if c]
+    for credential_id in ids:
+        n8n_client.delete_credential(credential_id)
 
 
 def project(factory: sessionmaker[Session], name: str, *hosts: str) -> int:
@@ -97,7 +98,7 @@ def test_a_credential_named_but_not_the_projects_is_never_sent_by_a_test_run(
         # Their project deploys with it, so its n8n credential exists under a known name.
         with session_factory.begin() as s:
             bound = credential_sync.sync_project_credentials(
-                session=s,
+                session_factory=session_factory,
                 project_id=theirs,
                 n8n=client,
                 key=KEY,

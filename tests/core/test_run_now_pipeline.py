@@ -119,5 +119,5 @@ def test_the_test_copy_runs_the_bound_version_with_this_projects_credential(
         n8n_client.delete_credential(str(theirs["id"]))
         with session_factory() as s:
             row = s.scalar(select(Secret).where(Secret.project_id == project_id))
-            if row is not None and row.n8n_credential_id:
-                n8n_client.delete_credential(row.n8n_credential_id)
+        if row is not None and row.n8n_credential_id:
+            n8n_client.delete_credential(row.n8n_credential_id)

@@ -228,7 +228,7 @@ def test_deploy_binds_project_secrets_as_n8n_credentials(
             _set(s, pid, credential_type="slackApi")
         with session_factory.begin() as s:
             wf = credential_sync.sync_project_credentials(
-                session=s,
+                session_factory=session_factory,
                 project_id=pid,
                 n8n=client,
                 key=KEY,
@@ -247,7 +247,7 @@ def test_deploy_binds_project_secrets_as_n8n_credentials(
         # Unchanged secret: the same credential is reused; changed: updated in place.
         with session_factory.begin() as s:
             again = credential_sync.sync_project_credentials(
-                session=s, project_id=pid, n8n=client, key=KEY,
+                session_factory=session_factory, project_id=pid, n8n=client, key=KEY,
                 workflow_json=_slack_workflow({"name": "SLACK_TOKEN"}),
             )  # fmt: skip
             assert again["nodes"][1]["credentials"]["slackApi"]["id"] == ref["id"]
@@ -255,7 +255,7 @@ def test_deploy_binds_project_secrets_as_n8n_credentials(
         with session_factory.begin() as s:
             # Found by credential type alone when the node does not name the secret.
             third = credential_sync.sync_project_credentials(
-                session=s, project_id=pid, n8n=client, key=KEY,
+                session_factory=session_factory, project_id=pid, n8n=client, key=KEY,
                 workflow_json=_slack_workflow({}),
             )  # fmt: skip
         new_id = third["nodes"][1]["credentials"]["slackApi"]["id"]
@@ -264,16 +264,16 @@ def test_deploy_binds_project_secrets_as_n8n_credentials(
         # Another project cannot borrow this project's credential by id.
         with session_factory.begin() as s, pytest.raises(PermissionDenied):
             credential_sync.sync_project_credentials(
-                session=s, project_id=other, n8n=client, key=KEY,
+                session_factory=session_factory, project_id=other, n8n=client, key=KEY,
                 workflow_json=_slack_workflow({"id": new_id, "name": "x"}),
             )  # fmt: skip
         with session_factory.begin() as s, pytest.raises(InvalidInput, match="no secret"):
             credential_sync.sync_project_credentials(
-                session=s, project_id=other, n8n=client, key=KEY,
+                session_factory=session_factory, project_id=other, n8n=client, key=KEY,
                 workflow_json=_slack_workflow({}),
             )  # fmt: skip
         with session_factory.begin() as s:
-            project_secrets.delete_secret(session=s, project_id=pid, name="SLACK_TOKEN", n8n=client)
+            project_secrets.delete_secret(session=s, project_id=pid, name="SLACK_TOKEN")
             assert project_secrets.list_secrets(session=s, project_id=pid) == []
     finally:
         for cid in created:
@@ -398,7 +398,7 @@ def test_rotating_a_secret_updates_its_n8n_credential_in_place(
         for path in paths:
             with session_factory.begin() as s:
                 wf = credential_sync.sync_project_credentials(
-                    session=s, project_id=pid, n8n=client, key=KEY,
+                    session_factory=session_factory, project_id=pid, n8n=client, key=KEY,
                     workflow_json=_header_auth_hook(path, sink.url("/check")),
                 )  # fmt: skip
             credential_id = wf["nodes"][1]["credentials"]["httpHeaderAuth"]["id"]
@@ -408,8 +408,11 @@ def test_rotating_a_secret_updates_its_n8n_credential_in_place(
         assert [r.headers.get("x-api-key") for r in sink.wait_for(1)] == ["old-value"]
 
         with session_factory.begin() as s:
-            _set(s, pid, name="API_AUTH", value='{"name": "X-Api-Key", "value": "new-value"}',
-                 n8n=client)  # fmt: skip
+            _set(s, pid, name="API_AUTH", value='{"name": "X-Api-Key", "value": "new-value"}')
+        assert project_secrets.push_secret(
+            session_factory, n8n=client, project_id=pid, name="API_AUTH", key=KEY
+        )
+        with session_factory.begin() as s:
             (row_credential,) = s.execute(
                 text("SELECT n8n_credential_id FROM secrets WHERE name = 'API_AUTH'")
             ).scalars()

@@ -36,6 +36,8 @@ class _Grant:
     refresh_token: str
     access_tokens: set[str] = field(default_factory=set)
     revoked: bool = False
+    # Who consented (the provider's `email` then): the API answers each token with its own.
+    email: str = ""
 
 
 class OAuthProvider:
@@ -149,7 +151,7 @@ class OAuthProvider:
             if issued is None or issued[0] != form.get("redirect_uri"):
                 self._event("token", "authorization_code refused")
                 return 400, {"error": "invalid_grant"}
-            grant = _Grant(refresh_token="rt-" + secrets.token_urlsafe(12))
+            grant = _Grant(refresh_token="rt-" + secrets.token_urlsafe(12), email=self.email)
             self._grants.append(grant)
             body = self._new_access(grant)
             id_token = ".".join(
@@ -173,7 +175,8 @@ class OAuthProvider:
             self._event("api", "unauthorized")
             return 401, {"error": "invalid_token"}, {"WWW-Authenticate": "Bearer"}
         self._event("api", "ok")
-        return 200, {"email": self.email, "ok": True}, {}
+        owner = next((g.email for g in self._grants if token in g.access_tokens), self.email)
+        return 200, {"email": owner, "ok": True}, {}
 
     # --- the test's side -----------------------------------------------------------------
 

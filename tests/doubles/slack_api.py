@@ -1,6 +1,6 @@
 """A local fake of the Slack Web API that records every call (the double at the Slack edge).
 
-Point `slack_sdk.WebClient(base_url=…)` (or SLACK_API_URL) at `FakeSlack.url`.
+Point `bot.slack_client.SlackClient(base_url=…)` (or SLACK_API_URL) at `FakeSlack.url`.
 """
 
 from __future__ import annotations

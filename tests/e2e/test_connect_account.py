@@ -149,6 +149,7 @@ def test_connect_from_a_waiting_run_then_refresh_then_revoke_then_reconnect(
                 auth_url=f"{provider.base_url}/authorize",
                 token_url=f"{provider.base_url}/token",
                 scope="openid email",
+                allowed_hosts=["127.0.0.1"],
             )
         # 1. The run waits for the OAuth2 credential: nothing goes live.
         llm.script(answer(fetch_from_provider(provider, path), "Asks the API who I am."))

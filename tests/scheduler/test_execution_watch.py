@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 import core.graph
 from bot.notifier import SlackNotifier
+from bot.slack_client import SlackClient
 from core.kernel.models import Workflow
 from core.n8n import N8nClient
 from core.scheduler.watch import watch_executions
@@ -157,7 +157,7 @@ def test_the_failure_message_in_slack_carries_the_picture_marking_the_failing_no
 ) -> None:
     poller = status_poller(n8n_client, session_factory, project_id, n8n_cleanup)
     failed = fail_once(n8n_client, poller)
-    notifier = SlackNotifier(WebClient(token="xoxb-test", base_url=slack.url))
+    notifier = SlackNotifier(SlackClient(token="xoxb-test", base_url=slack.url))
 
     def watch() -> dict[str, Any]:
         return watch_executions(
@@ -212,7 +212,7 @@ def test_a_picture_that_cannot_be_drawn_leaves_the_text_message(
     summary = watch_executions(
         session_factory=session_factory,
         client=n8n_client,
-        notifier=SlackNotifier(WebClient(token="xoxb-test", base_url=slack.url)),
+        notifier=SlackNotifier(SlackClient(token="xoxb-test", base_url=slack.url)),
         repair=None,
         now=dt.datetime.now(dt.UTC),
     )
