@@ -12,6 +12,8 @@ numbers, neither is Slack's way to Clixen).
 - Relay: `receive_event` (the ack path: match, dedupe, enqueue) → `DeliveryWorker.wake()` →
   claim, read from Slack, POST with the secret header → n8n starts the execution.
 - Direct: the same workflows' webhooks POSTed by this script (the secret header, the payload).
+- Phases: both paths' latency first, then both paths' rate, each after a DRAIN_S pause (n8n
+  finishes what the previous phase left, so no phase pays for another's).
 - Latency: `--events` of each, one at a time (the next `--gap-ms` after the previous one was
   handed to n8n: its POST answered, or its delivery row `delivered`), so nothing queues; from
   the call (receive_event / the POST) to the execution's `startedAt` in n8n, read back once at
@@ -146,7 +148,12 @@ class TimedSender(WebhookSender):
         super().send(endpoint, payload)
 
 
-def measure(
+# Before each phase: n8n finishes what the previous one left (a burst's executions still run
+# after they started), so no phase pays for another's.
+DRAIN_S = 5.0
+
+
+def latency(
     label: str,
     send: Callable[[str], None],
     settle: Callable[[str], None],
@@ -155,9 +162,9 @@ def measure(
     n8n_ids: list[str],
     *,
     events: int,
-    burst: int,
     gap_s: float,
 ) -> dict[str, float]:
+    time.sleep(DRAIN_S)
     sent: dict[str, float] = {}
     for i in range(events):
         eid = f"{label}-lat-{i}-{uuid.uuid4().hex[:6]}"
@@ -168,22 +175,31 @@ def measure(
     starts = started(n8n, n8n_ids, set(sent), len(n8n_ids))
     lat = [max(starts[e]) - t for e, t in sent.items() if len(starts.get(e, [])) >= len(n8n_ids)]
     own = [posted[e] - t for e, t in sent.items() if e in posted]
+    return {
+        "p50_ms": statistics.median(lat) * 1000,
+        "p99_ms": pct(lat, 0.99) * 1000,
+        "own_p50_ms": statistics.median(own) * 1000 if own else 0.0,
+        "own_p99_ms": pct(own, 0.99) * 1000 if own else 0.0,
+        "n": len(lat),
+        "lost": events - len(lat),
+    }
+
+
+def rate(
+    label: str, send: Callable[[str], None], n8n: N8nClient, n8n_ids: list[str], *, burst: int
+) -> dict[str, float]:
+    time.sleep(DRAIN_S)
     ids = [f"{label}-burst-{i}-{uuid.uuid4().hex[:6]}" for i in range(burst)]
     t0 = time.time()
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(send, ids))
     found = started(n8n, n8n_ids, set(ids), len(n8n_ids))
     done = [t for ts in found.values() for t in ts]
-    rate = len(done) / (max(done) - t0)
+    per_s = len(done) / (max(done) - t0)
     return {
-        "p50_ms": statistics.median(lat) * 1000,
-        "p99_ms": pct(lat, 0.99) * 1000,
-        "own_p50_ms": statistics.median(own) * 1000 if own else 0.0,
-        "own_p99_ms": pct(own, 0.99) * 1000 if own else 0.0,
-        "executions_per_s": rate,
-        "events_per_s": rate / len(n8n_ids),
-        "n": len(lat),
-        "lost": events - len(lat) + burst * len(n8n_ids) - len(done),
+        "executions_per_s": per_s,
+        "events_per_s": per_s / len(n8n_ids),
+        "burst_lost": burst * len(n8n_ids) - len(done),
     }
 
 
@@ -217,7 +233,7 @@ def main() -> None:
             sender=sender,
             reader=SlackTriggerReader(slack),
             access=SlackChannelAccess(slack),
-            threads=8,  # as many as the direct burst's senders
+            threads=16,  # as many requests in flight as the direct burst at most (8 × 2)
             idle_s=1.0,
         )
         worker.start()
@@ -290,25 +306,32 @@ def main() -> None:
                 def answered(eid: str) -> None:
                     pass  # the direct POST returns once n8n answered
 
-                for label, send, settle in (("direct", direct, answered), ("relay", relay, handed)):
-                    result = measure(
-                        label,
-                        send,
-                        settle,
-                        sender.posted if label == "relay" else {},
-                        n8n,
-                        n8n_ids,
-                        events=args.events,
-                        burst=args.burst,
-                        gap_s=args.gap_ms / 1000,
+                paths = (("direct", direct, answered), ("relay", relay, handed))
+                results: dict[str, dict[str, float]] = {label: {} for label, _, _ in paths}
+                for label, send, settle in paths:
+                    results[label].update(
+                        latency(
+                            label,
+                            send,
+                            settle,
+                            sender.posted if label == "relay" else {},
+                            n8n,
+                            n8n_ids,
+                            events=args.events,
+                            gap_s=args.gap_ms / 1000,
+                        )
                     )
+                for label, send, _ in paths:
+                    results[label].update(rate(label, send, n8n, n8n_ids, burst=args.burst))
+                for label, _, _ in paths:
+                    result = results[label]
                     rows.append((n_wf, label, result))
                     print(
                         f"{n_wf} workflow(s) {label:<6} p50 {result['p50_ms']:6.1f} ms  "
                         f"p99 {result['p99_ms']:6.1f} ms  "
                         f"{result['executions_per_s']:5.1f} exec/s  "
                         f"{result['events_per_s']:5.1f} events/s  (n={result['n']:.0f}, "
-                        f"lost {result['lost']:.0f})"
+                        f"lost {result['lost'] + result['burst_lost']:.0f})"
                         + (
                             f"; relay's own part p50 {result['own_p50_ms']:.1f} ms, "
                             f"p99 {result['own_p99_ms']:.1f} ms"

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.kernel.errors import SettingsError
+from core.kernel.errors import ClixenError, SettingsError
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -32,7 +33,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--port", type=int, default=None, help="HTTP port (default: PORT or 3000)")
     p.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs here")
-    p.set_defaults(func=_serve)
+    p.set_defaults(func=_serve, service=True)
 
 
 class LogNotifier:
@@ -151,18 +152,82 @@ def build_server(settings: Settings, services: BotServices) -> Server:
     return Server(http_app=http_app, bolt_app=bolt_app, missing=missing)
 
 
+class SlackUnreachable(ClixenError):
+    """The Slack Web API did not confirm the bot token at start-up."""
+
+    code = "slack_unreachable"
+
+
+# Start-up tries auth.test this many times, waiting 1 s, 2 s, … between tries (a network blip).
+SLACK_START_TRIES = 3
+
+
+def check_slack(settings: Settings, *, sleep: Any = None) -> None:
+    """Slack's auth.test with the bot token, retried over a short network blip; raises
+    SlackUnreachable saying what failed, where, and what to check. Nothing to check while
+    Slack is not configured."""
+    import time
+    import urllib.error
+
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    if missing_slack_variables(settings):
+        return
+    where = settings.slack_api_url or "https://slack.com/api/"
+    client = WebClient(token=settings.slack_bot_token, base_url=where, timeout=10)
+    for attempt in range(1, SLACK_START_TRIES + 1):
+        try:
+            client.auth_test()
+            return
+        except SlackApiError as e:
+            raise SlackUnreachable(
+                f"Slack refused SLACK_BOT_TOKEN (auth.test at {where}: "
+                f"{e.response.get('error', 'error')}): copy the Bot User OAuth Token of the "
+                "installed app again (README: Create the Slack app) and start again."
+            ) from None
+        except (urllib.error.URLError, OSError, SlackClientError) as e:
+            reason = getattr(e, "reason", None) or e
+            if attempt == SLACK_START_TRIES:
+                raise SlackUnreachable(
+                    f"The Slack Web API at {where} did not answer auth.test "
+                    f"({SLACK_START_TRIES} tries): {str(reason)[:200]}. Check SLACK_API_URL "
+                    "(unset means https://slack.com/api/) and this host's network or proxy, then "
+                    "start again; nothing was started."
+                ) from None
+            log.warning("Slack API at %s did not answer (%s); trying again", where, reason)
+            (sleep or time.sleep)(float(2 ** (attempt - 1)))
+
+
 def _serve(args: argparse.Namespace) -> int:
-    from bot.notifier import SlackNotifier
-    from bot.server import serve_http, serve_socket_mode
     from core.kernel.settings import get_settings
 
     settings = get_settings()
     settings.require("DATABASE_URL", "N8N_URL", "N8N_API_KEY")
     if missing_slack_variables(settings) and settings.environment != "development":
         settings.require(*slack_variables(settings))  # before opening anything
+    check_slack(settings)  # before any child process (n8n-mcp) is started
     services = build_bot_services(settings)
+    try:
+        return _run_server(args, settings, services)
+    finally:
+        # Whatever ended the server (an error at start included), n8n-mcp ends with it.
+        if services.pipeline is not None and services.pipeline.mcp is not None:
+            services.pipeline.mcp.close()
+
+
+def _run_server(args: argparse.Namespace, settings: Settings, services: BotServices) -> int:
+    from bot.notifier import SlackNotifier
+    from bot.server import serve_http, serve_socket_mode
+
     if services.readiness is not None:
         services.readiness.warm()  # the first /readyz answers from a finished check
+    if services.pipeline is not None and services.pipeline.mcp is not None:
+        # The first run does not wait for n8n-mcp to start; a failure here is only logged
+        # (readiness reports it, and the next validation starts it again).
+        threading.Thread(
+            target=_start_quietly, args=(services.pipeline.mcp,), name="mcp-warm", daemon=True
+        ).start()
     server = build_server(settings, services)
     if server.bolt_app is None:
         log.warning(
@@ -219,6 +284,15 @@ def _serve(args: argparse.Namespace) -> int:
         logging.shutdown()
         os._exit(0)
     return 0
+
+
+def _start_quietly(mcp: Any) -> None:
+    from core.validation.mcp import McpUnavailable
+
+    try:
+        mcp.start()
+    except McpUnavailable as e:
+        log.warning("n8n-mcp did not start: %s", e)
 
 
 def stop_gracefully(services: BotServices, scheduler: Any, *, grace_s: float) -> bool:

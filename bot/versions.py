@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.blocks.common import Block
+from bot.blocks.common import Block, escape
 from bot.blocks.versions import VersionRow, diff_lines, rollback_blocks, versions_blocks
 from bot.pictures import post_picture
 from bot.services import BotServices
@@ -73,6 +73,24 @@ def rolled_back(
         workflow_id=workflow_id,
         version=version,
         idempotency_prefix="slack",
+    )
+
+
+def restore_named(services: BotServices, *, team_id: str, user_id: str, ref: str) -> str:
+    """`/clixen restore <workflow>`: a deleted workflow of the user's active project back in
+    n8n from its last version (project owners; core.usecases.versions.restore); the reply."""
+    from core.usecases.versions import restore
+
+    done = restore(
+        services.session_factory,
+        n8n=services.n8n,
+        settings=services.settings,
+        actor=Actor(team_id, user_id),
+        ref=ref,
+    )
+    return (
+        f":white_check_mark: *{escape(done.name)}* (#{done.workflow_id}) is back: "
+        f"v{done.version} (v{done.from_version}'s workflow) runs in n8n."
     )
 
 

@@ -9,6 +9,8 @@ module imports only light modules at its top (argparse, `core.kernel.errors`,
 `cli.context`) and each handler imports what it uses when it runs (SQLAlchemy, openai and the
 MCP SDK cost seconds; tests/cli/test_startup.py, benchmarks/cli_startup.py). A command that reads
 no settings says so with `set_defaults(uses_settings=False)`; then logging is set up only for -v.
+Log lines reach the terminal only with -v, or from a long-running service that says so with
+`set_defaults(service=True)` (`serve`, `scheduler run`).
 """
 
 from __future__ import annotations
@@ -71,7 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     atexit.register(gc.freeze)
     if args.verbose or getattr(args, "uses_settings", True):
         # Reading the log level loads the settings, which costs more than a whole `validate`.
-        configure_logging(logging.DEBUG if args.verbose else None)
+        # A command's answer is for a person: log lines only with -v, or from a service
+        # (`serve`, `scheduler run`), whose log is what it says.
+        configure_logging(
+            logging.DEBUG if args.verbose else None,
+            quiet=not (args.verbose or getattr(args, "service", False)),
+        )
     try:
         code = args.func(args)
     except SettingsError as e:

@@ -27,11 +27,20 @@ CLI_TEAM_ID = "local"
 
 
 def cli_actor() -> Actor:
-    """The actor for this terminal; CLIXEN_CLI_USER overrides the login name."""
+    """The actor for this terminal: user `cli:<login name>`; CLIXEN_CLI_USER overrides the
+    name (`bob` acts as `cli:bob`; a full id such as `cli:bob` is taken as given)."""
     from core.workspace.projects import Actor
 
-    name = os.environ.get("CLIXEN_CLI_USER") or _login_name()
-    return Actor(team_id=CLI_TEAM_ID, user_id=f"cli:{name}"[:64])
+    given = (os.environ.get("CLIXEN_CLI_USER") or "").strip()
+    user_id = given if ":" in given else f"cli:{given or _login_name()}"
+    if len(user_id) > 64 or any(c.isspace() for c in user_id):
+        raise SettingsError(
+            [
+                f"CLIXEN_CLI_USER: {given[:70]!r} is not a user id "
+                "(at most 64 characters, no spaces)."
+            ]
+        )
+    return Actor(team_id=CLI_TEAM_ID, user_id=user_id)
 
 
 def _login_name() -> str:
@@ -81,6 +90,23 @@ def _ensure_schema(engine: Engine, url: str) -> None:
     )
 
 
+# core.kernel.settings.DEFAULT_SQLITE_PATH, known here without loading the settings code
+# (tests/cli/test_newcomer_errors_cli.py checks they agree).
+EMBEDDED_DATABASE = Path(__file__).resolve().parents[1] / ".stack" / "clixen.sqlite3"
+
+
+def database_exists() -> bool:
+    """False while DATABASE_URL is the embedded default and that file was never created: a
+    command that only reads (a dry run) then uses defaults instead of creating it. Nothing
+    configured at all is seen without loading the settings."""
+    if not (os.environ.get("DATABASE_URL") or Path(".env").is_file()):
+        return EMBEDDED_DATABASE.exists()
+    from core.kernel.settings import DEFAULT_SQLITE_PATH, get_settings
+
+    url = get_settings().database_url
+    return url != f"sqlite:///{DEFAULT_SQLITE_PATH}" or DEFAULT_SQLITE_PATH.exists()
+
+
 @contextmanager
 def cli_n8n() -> Iterator[N8nClient]:
     """The n8n client from N8N_URL / N8N_API_KEY (a clear message names whichever is missing)."""
@@ -91,11 +117,12 @@ def cli_n8n() -> Iterator[N8nClient]:
         yield client
 
 
-def read_workflow_file(path: Path) -> dict[str, Any]:
+def read_workflow_file(path: Path, *, max_nodes: int | None = None) -> dict[str, Any]:
     """The workflow JSON in `path`, fit to deploy (the validator then reports what is wrong
     inside it), or InvalidInput saying what is wrong with the file (unreadable, not JSON, not
-    one workflow object, too large)."""
-    from core.kernel.safety import sanitize_workflow_json
+    one workflow object, too large). `max_nodes`: a reader that only looks (a picture's
+    outline) takes more nodes than a deploy would."""
+    from core.kernel.safety import MAX_NODES, sanitize_workflow_json
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -106,15 +133,15 @@ def read_workflow_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput(f"{path} must hold one workflow object.")
     try:
-        clean = sanitize_workflow_json(data)
+        clean = sanitize_workflow_json(data, max_nodes=max_nodes or MAX_NODES)
     except InvalidInput as e:
         raise InvalidInput(f"{path}: {e}") from e
     return clean
 
 
-def read_runnable_workflow(path: Path) -> dict[str, Any]:
+def read_runnable_workflow(path: Path, *, max_nodes: int | None = None) -> dict[str, Any]:
     """`read_workflow_file`, and its nodes and connections shaped well enough to draw or run."""
-    clean = read_workflow_file(path)
+    clean = read_workflow_file(path, max_nodes=max_nodes)
     nodes = clean.get("nodes")
     if not isinstance(nodes, list) or not all(
         isinstance(n, dict) and isinstance(n.get("name"), str) and isinstance(n.get("type"), str)

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.context import cli_actor, cli_n8n, cli_session_factory, read_runnable_workflow
-from core.kernel.errors import InvalidInput
+from core.kernel.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from core.graph import Marks
+
+# A file drawn by `clixen graph` may hold more nodes than a deploy takes: it gets its outline.
+OUTLINE_MAX_NODES = 2_000
 
 
 def register(sub: Any) -> None:
@@ -50,20 +53,30 @@ def _is_file(ref: str) -> bool:
 
 def _stored(args: argparse.Namespace, version: int | None) -> tuple[dict[str, Any], str]:
     """(JSON, title) of a stored version of the named workflow (the current one by default)."""
+    workflow, title, _ = _stored_with_id(args, version)
+    return workflow, title
+
+
+def _stored_with_id(
+    args: argparse.Namespace, version: int | None
+) -> tuple[dict[str, Any], str, str | None]:
+    """`_stored`, and the workflow's n8n id (None: never deployed, or deleted)."""
     from core.usecases.versions import find_workflow_id, stored_version
 
     actor = cli_actor()
     with cli_session_factory() as factory:
         workflow_id = find_workflow_id(
-            factory, actor=actor, ref=args.workflow, project=args.project
+            factory, actor=actor, ref=args.workflow, project=args.project, include_deleted=True
         )
         stored = stored_version(factory, actor=actor, workflow_id=workflow_id, version=version)
-    return stored.payload, stored.title
+    return stored.payload, stored.title, stored.n8n_workflow_id
 
 
 def _graph(args: argparse.Namespace) -> int:
     from core.graph import (
         INSTALL_HINT,
+        PictureTooLarge,
+        check_execution_of,
         diff_marks,
         dot_available,
         execution_marks,
@@ -77,10 +90,12 @@ def _graph(args: argparse.Namespace) -> int:
     if from_file:
         if args.version is not None:
             raise InvalidInput("--version needs a stored workflow, not a file.")
-        workflow = read_runnable_workflow(Path(args.workflow))
+        # Only looked at: more nodes than a deploy takes still get their outline.
+        workflow = read_runnable_workflow(Path(args.workflow), max_nodes=OUTLINE_MAX_NODES)
         title = str(workflow.get("name") or Path(args.workflow).stem)
+        n8n_id: str | None = None
     else:
-        workflow, title = _stored(args, args.version)
+        workflow, title, n8n_id = _stored_with_id(args, args.version)
     marks: Marks | None = None
     if args.changes_from is not None:
         ref = str(args.changes_from)
@@ -94,19 +109,33 @@ def _graph(args: argparse.Namespace) -> int:
             )
         workflow, marks = diff_marks(old, workflow)
     if args.execution is not None:
+        from core.n8n import N8nNotFound
+
         with cli_n8n() as n8n:
-            execution = n8n.get_execution(str(args.execution), include_data=True)
+            try:
+                execution = n8n.get_execution(str(args.execution), include_data=True)
+            except N8nNotFound:
+                raise NotFound(
+                    f"n8n at {n8n.base_url} has no execution {args.execution}. A test run's "
+                    "execution goes with its test copy, which is deleted after the run: graph "
+                    "it while the run reports, or pick an execution of the workflow itself."
+                ) from None
+        check_execution_of(workflow, execution, n8n_workflow_id=n8n_id)
         marks = execution_marks(workflow, execution)
     engine = args.layout
     if engine == "auto" and not dot_available():
         print(f"note: Graphviz is missing, so a simple layout; {INSTALL_HINT}", file=sys.stderr)
         engine = "simple"
-    layout = layout_workflow(workflow, marks=marks, title=title, engine=engine)
-    args.png.write_bytes(render_png(layout))
     for line in text_outline(workflow_graph(workflow)):
         print(f"  {line}")
     if marks is not None and marks.caption:
         print(f"  ({marks.caption})")
+    try:
+        layout = layout_workflow(workflow, marks=marks, title=title, engine=engine)
+        args.png.write_bytes(render_png(layout))
+    except PictureTooLarge as e:
+        print(f"no picture written: {e}", file=sys.stderr)
+        return 1
     print(
         f"wrote {args.png} ({layout.width}×{layout.height} px, {len(layout.nodes)} nodes, "
         f"layout: {layout.engine})"

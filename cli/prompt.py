@@ -2,8 +2,9 @@
 dry run — no LLM call, no n8n. It answers "why did it pick this node?" and is what
 benchmarks/retrieval.py measures.
 
-Without `--project` it needs no database: the default node policy and no secrets. With one, the
-project's policy and secret names apply, as in a real run.
+The project's policy and secret names apply, as in a real run: `--project`/`-p`, else your
+active project when the database is set up; with no database at all (nothing configured yet) the
+default node policy and no secrets, and the summary says so.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ def register(sub: Any) -> None:
     )
     p.add_argument("request", nargs="+", help="the request, in plain words")
     p.add_argument(
-        "--project", help="use this project's node policy and secret names (needs the database)"
+        "--project",
+        "-p",
+        help="use this project's node policy and secret names (default: your active project)",
     )
     p.add_argument(
         "--json",
@@ -44,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
     request = " ".join(args.request)
     secret_names: list[str] = []
     policy = NodePolicy.default()
-    if args.project is not None:
-        secret_names, policy = _project_inputs(args.project)
+    project: str | None = None
+    if args.project is not None or _database_exists():
+        project, secret_names, policy = _project_inputs(args.project)
     try:
         library = default_library()
     except TemplatesUnavailable:
@@ -68,25 +72,33 @@ def run(args: argparse.Namespace) -> int:
             {"id": t.id, "name": t.name, "node_types": sorted(t.node_types)} for t in found.examples
         ],
         "tokens": fm.tokens,
+        "project": project,
     }
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        print(_summary(found, fm.tokens, templates=library is not None))
+        print(_summary(found, fm.tokens, templates=library is not None, project=project))
     return 0
 
 
-def _project_inputs(name: str) -> tuple[list[str], Any]:
-    """The secret names and node policy of project `name` (the CLI user must be a member)."""
+def _database_exists() -> bool:
+    from cli.context import database_exists
+
+    return database_exists()
+
+
+def _project_inputs(name: str | None) -> tuple[str, list[str], Any]:
+    """The name, secret names and node policy of project `name` (None: the active one); the
+    CLI user must be a member."""
     from cli.context import cli_actor, cli_session_factory
     from core.usecases.requests import prompt_inputs
 
     with cli_session_factory() as factory:
         found = prompt_inputs(factory, actor=cli_actor(), project=name)
-    return found.secret_names, found.policy
+    return found.project, found.secret_names, found.policy
 
 
-def _summary(found: Retrieval, tokens: int, *, templates: bool) -> str:
+def _summary(found: Retrieval, tokens: int, *, templates: bool, project: str | None) -> str:
     lines = [
         f"First message: about {tokens} tokens with the tool definitions (no LLM was called).",
         "",
@@ -113,6 +125,9 @@ def _summary(found: Retrieval, tokens: int, *, templates: bool) -> str:
     ctx = found.context
     lines += [
         "",
+        f"Project: {project} (its node policy and secret names)"
+        if project
+        else "Project: none (no database yet): the default node policy and no secrets",
         "Secrets named: " + (", ".join(ctx.secret_names) or "none"),
         "Denied types: " + (", ".join(ctx.denied_types) or "none"),
         "",

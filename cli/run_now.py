@@ -95,6 +95,7 @@ def report_table(report: RunNowReport) -> list[str]:
     lines = [
         f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip()
         for row in rows
+        if report.nodes  # refused before anything ran: no table, only why
     ]
     if report.ok:
         lines.append(f"test run succeeded (execution {report.execution_id})")

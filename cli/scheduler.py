@@ -54,7 +54,7 @@ def register(sub: Any) -> None:
         "--interval", type=int, help="run every job every N seconds (testing and drills)"
     )
     run.add_argument("--duration", type=float, help="stop after N seconds (default: until killed)")
-    run.set_defaults(func=_scheduler_run)
+    run.set_defaults(func=_scheduler_run, service=True)
 
     jobs = sub.add_parser("jobs", help="recent scheduled job runs")
     jobs.add_argument("--job", choices=ALL_JOBS, help="only this job")

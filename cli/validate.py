@@ -21,11 +21,35 @@ def register(sub: Any) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="workflow JSON files")
     p.add_argument("--json", action="store_true", help="one JSON object per file, per line")
     p.add_argument(
+        "--project",
+        "-p",
+        help="apply this project's policy (default: your active project's, once a database "
+        "exists; else the default policy)",
+    )
+    p.add_argument(
         "--no-policy",
         action="store_true",
-        help="do not apply the default node denylist (host-level nodes)",
+        help="apply no policy at all (node types, internal hosts); needs no database",
     )
     p.set_defaults(func=run, uses_settings=False)
+
+
+def _policy(project: str | None) -> Any:
+    """The node policy deploys of the project would apply: `project`'s, else the active
+    project's; the default policy when there is no database yet (said on stderr)."""
+    from cli.context import cli_actor, cli_session_factory, database_exists
+    from core.usecases.policy import node_policy
+    from core.workspace.policy import NodePolicy
+
+    if project is None and not database_exists():
+        print(
+            "note: no database yet, so the default node policy applies (once there is one, "
+            "your active project's; --no-policy for none)",
+            file=sys.stderr,
+        )
+        return NodePolicy.default()
+    with cli_session_factory() as factory:
+        return node_policy(factory, actor=cli_actor(), project=project).policy
 
 
 def _issue(i: Any) -> dict[str, Any]:
@@ -34,9 +58,8 @@ def _issue(i: Any) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from core.validation import validate
-    from core.workspace.policy import NodePolicy
 
-    policy = None if args.no_policy else NodePolicy.default()
+    policy = None if args.no_policy else _policy(args.project)
     worst = EXIT_VALID
     for name in args.files:
         try:

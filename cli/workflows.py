@@ -21,6 +21,9 @@ def register(sub: Any) -> None:
     ls.add_argument("--project", "-p", help="project name (default: your active project)")
     ls.add_argument("--cursor", help="page cursor printed by a previous `clixen list`")
     ls.add_argument("--limit", type=int, default=10, help="workflows per page (1-100)")
+    ls.add_argument(
+        "--deleted", action="store_true", help="also list deleted workflows (restorable)"
+    )
     ls.set_defaults(func=_list)
 
     dep = sub.add_parser("deploy", help="validate and deploy a workflow JSON file (no LLM)")
@@ -60,6 +63,13 @@ def register(sub: Any) -> None:
         p.add_argument("--project", "-p")
         p.set_defaults(func=func)
 
+    rs = sub.add_parser(
+        "restore", help="bring a deleted workflow back in n8n from its last version (owners)"
+    )
+    rs.add_argument("workflow", help="workflow name or #id (see `clixen list --deleted`)")
+    rs.add_argument("--project", "-p")
+    rs.set_defaults(func=_restore)
+
 
 def _progress(line: str) -> None:
     print(f"  … {line}", flush=True)
@@ -70,7 +80,12 @@ def _list(args: argparse.Namespace) -> int:
 
     with cli_session_factory() as factory:
         page = workflows(
-            factory, actor=cli_actor(), project=args.project, limit=args.limit, cursor=args.cursor
+            factory,
+            actor=cli_actor(),
+            project=args.project,
+            limit=args.limit,
+            cursor=args.cursor,
+            include_deleted=args.deleted,
         )
     name = page.project.name
     print(f"project {name}:")
@@ -79,10 +94,13 @@ def _list(args: argparse.Namespace) -> int:
     for wf in page.workflows:
         head = f"v{wf.head_version}" if wf.head_version else "-"
         print(f"  #{wf.id:<5} {wf.name[:50]:<50} {wf.status:<9} {head}")
+    more = " --deleted" if args.deleted else ""
     if page.prev_cursor:
-        print(f"newer: clixen list -p {name!r} --cursor {page.prev_cursor}")
+        print(f"newer: clixen list -p {name!r}{more} --cursor {page.prev_cursor}")
     if page.next_cursor:
-        print(f"older: clixen list -p {name!r} --cursor {page.next_cursor}")
+        print(f"older: clixen list -p {name!r}{more} --cursor {page.next_cursor}")
+    if args.deleted and any(wf.status == "deleted" for wf in page.workflows):
+        print("restore a deleted one (project owners): clixen restore #ID")
     return 0
 
 
@@ -111,28 +129,63 @@ def _deploy(args: argparse.Namespace) -> int:
     return 0
 
 
-def _workflow_id(factory: sessionmaker[Session], args: argparse.Namespace) -> int:
+def _workflow_id(
+    factory: sessionmaker[Session], args: argparse.Namespace, *, include_deleted: bool = False
+) -> int:
     from core.usecases.versions import find_workflow_id
 
-    return find_workflow_id(factory, actor=cli_actor(), ref=args.workflow, project=args.project)
+    return find_workflow_id(
+        factory,
+        actor=cli_actor(),
+        ref=args.workflow,
+        project=args.project,
+        include_deleted=include_deleted,
+    )
 
 
 def _versions(args: argparse.Namespace) -> int:
     from core.usecases.versions import versions
 
     with cli_session_factory() as factory:
-        history = versions(factory, actor=cli_actor(), workflow_id=_workflow_id(factory, args))
+        workflow_id = _workflow_id(factory, args, include_deleted=True)
+        history = versions(factory, actor=cli_actor(), workflow_id=workflow_id)
     wf = history.workflow
-    print(f"workflow #{wf.id} {wf.name!r}")
+    deleted = wf.status == "deleted"
+    print(f"workflow #{wf.id} {wf.name!r}" + (" (deleted)" if deleted else ""))
     if not history.versions:
         print("  (no versions yet)")
     for v in history.versions:
         when = v.created_at.strftime("%Y-%m-%d %H:%M")
         source = v.source + (f" of v{v.rolled_back_from}" if v.rolled_back_from else "")
         line = f"  v{v.version:<4} · {when} · {source:<16} · {v.created_by} · {v.status}"
-        if v.status == "failed" and v.error:
-            line += f" ({v.error[:80]})"
         print(line)
+        if v.status == "failed" and v.error:
+            # The whole reason, on its own line: a cut one hides what to do.
+            print(f"        why: {' '.join(v.error.split())[:600]}")
+    if deleted:
+        print(f"bring it back (project owners): clixen restore #{wf.id}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from core.kernel.settings import get_settings
+    from core.usecases.versions import restore
+
+    print(f"restoring {args.workflow!r}")
+    with cli_session_factory() as factory, cli_n8n() as n8n:
+        done = restore(
+            factory,
+            n8n=n8n,
+            settings=get_settings(),
+            actor=cli_actor(),
+            ref=args.workflow,
+            project=args.project,
+            progress=_progress,
+        )
+    print(
+        f"#{done.workflow_id} {done.name!r} is back: v{done.version} (v{done.from_version}'s "
+        f"workflow) is active (n8n id {done.n8n_workflow_id or '?'})"
+    )
     return 0
 
 
@@ -160,7 +213,7 @@ def _diff(args: argparse.Namespace) -> int:
     from core.usecases.versions import version_changes
 
     with cli_session_factory() as factory:
-        workflow_id = _workflow_id(factory, args)
+        workflow_id = _workflow_id(factory, args, include_deleted=True)
         diff = version_changes(
             factory,
             actor=cli_actor(),
@@ -183,7 +236,12 @@ def _deactivate(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     from core.deploy import delete_workflow
 
-    return _change(args, delete_workflow, "deleted from n8n; its history is kept")
+    return _change(
+        args,
+        delete_workflow,
+        "deleted from n8n; its versions are kept here (clixen versions, clixen list --deleted) "
+        "and a project owner can bring it back: clixen restore #{id}",
+    )
 
 
 def _change(args: argparse.Namespace, change: Callable[..., Workflow], done: str) -> int:
@@ -192,5 +250,5 @@ def _change(args: argparse.Namespace, change: Callable[..., Workflow], done: str
     with cli_session_factory() as factory, cli_n8n() as n8n:
         workflow_id = _workflow_id(factory, args)
         wf = change(session_factory=factory, n8n=n8n, workflow_id=workflow_id, actor=cli_actor())
-        print(f"#{workflow_id} {wf.name!r} {done}")
+        print(f"#{workflow_id} {wf.name!r} {done.format(id=workflow_id)}")
     return 0

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 from cli.context import cli_actor, cli_n8n, cli_session_factory
+from core.kernel.errors import InvalidInput
 
 
 def register(sub: Any) -> None:
@@ -27,9 +28,21 @@ def register(sub: Any) -> None:
     sec: argparse.ArgumentParser = sub.add_parser("secret", help="per-project encrypted secrets")
     ssub = sec.add_subparsers(dest="secret_command", metavar="ACTION")
     ssub.required = True
-    s_set = ssub.add_parser("set", help="set a secret; the value is read from stdin")
+    s_set = ssub.add_parser(
+        "set",
+        help="set a secret: field by field on a terminal, or from stdin (one value or a JSON "
+        "object of fields)",
+    )
     s_set.add_argument("name", help="e.g. SLACK_TOKEN")
     s_set.add_argument("--type", dest="credential_type", help="n8n credential type, e.g. slackApi")
+    s_set.add_argument(
+        "--field",
+        dest="fields",
+        action="append",
+        metavar="FIELD=VALUE",
+        help="a field of the credential that is not secret, e.g. --field name=X-API-Key "
+        "(repeatable; secret fields are asked for, hidden, or read from stdin)",
+    )
     s_set.add_argument(
         "--allowed-host",
         dest="allowed_hosts",
@@ -147,12 +160,17 @@ def _secret_set(args: argparse.Namespace) -> int:
 
     from core.credentials.secrets import check_name
     from core.kernel.settings import get_settings
-    from core.usecases.secrets import save_secret
+    from core.usecases.secrets import save_secret, secret_type_to_set
 
     check_name(args.name)
     settings = get_settings()
     settings.require("CLIXEN_SECRET_KEY")  # before the value is asked for
-    value = _read_value(f"Value of {args.name} (hidden): ")
+    with cli_session_factory() as factory:
+        # A secret set again keeps its type: its fields are asked for and checked the same.
+        stored = secret_type_to_set(
+            factory, actor=cli_actor(), project=args.project, name=args.name
+        )
+    value = _secret_value(args, args.credential_type or stored)
     with cli_session_factory() as factory, contextlib.ExitStack() as stack:
         # With n8n configured, a secret already in n8n gets its credential updated right away.
         n8n = stack.enter_context(cli_n8n()) if _n8n_configured() else None
@@ -171,6 +189,63 @@ def _secret_set(args: argparse.Namespace) -> int:
     if n8n is not None:
         return _resume_waiting(settings, saved.project_id)
     return 0
+
+
+def _secret_value(args: argparse.Namespace, credential_type: str | None) -> str:
+    """The value to store: n8n's fields of --type (when n8n is configured) from --field, then
+    asked one by one on a terminal, or from stdin; checked against n8n's schema now."""
+    from core.credentials.entry import (
+        SeveralFields,
+        compose_value,
+        parse_field_arguments,
+        refuse_secret_arguments,
+        secret_form,
+    )
+    from core.kernel.settings import get_settings
+
+    settings = get_settings()
+    given = parse_field_arguments(args.fields)
+    if settings.n8n_url and settings.n8n_api_key and credential_type:
+        with cli_n8n() as n8n:
+            form = secret_form(n8n, credential_type)
+    else:
+        form = secret_form(None, credential_type)
+    refuse_secret_arguments(form, given, secret=args.name)
+    if credential_type and not form.checked:
+        print(
+            f"note: without N8N_URL/N8N_API_KEY the fields of {credential_type} cannot be "
+            "checked now: give one value, or a JSON object of its fields.",
+            file=sys.stderr,
+        )
+    if not sys.stdin.isatty():
+        try:
+            return compose_value(form, given, sys.stdin.read(), secret=args.name)
+        except SeveralFields as e:
+            fields = " ".join(f"--field {n}=…" for n in e.plain)
+            alone = (
+                f", give {fields} with {e.secret_left[0]} alone on stdin,"
+                if e.plain and len(e.secret_left) == 1
+                else ""
+            )
+            raise InvalidInput(
+                f"{e.summary} Run the same command on a terminal (it asks for each field)"
+                f"{alone} or give a JSON object {e.example} on stdin."
+            ) from None
+    if not form.checked:
+        return compose_value(
+            form, given, getpass.getpass(f"Value of {args.name} (hidden): "), secret=args.name
+        )
+    asked = dict(given)
+    # A type that marks no field required leaves each to the field: none is called optional.
+    some_required = any(f.required for f in form.fields)
+    for field in form.to_ask(given):
+        label = field.name + (f" ({'/'.join(field.options)})" if field.options else "")
+        label += " (optional, Enter to skip)" if some_required and not field.required else ""
+        ask = getpass.getpass if field.secret else input
+        answer = ask(f"{label}{' (hidden)' if field.secret else ''}: ")
+        if answer:
+            asked[field.name] = answer
+    return compose_value(form, asked, None, secret=args.name)
 
 
 def _resume_waiting(settings: Any, project_id: int) -> int:

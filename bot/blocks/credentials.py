@@ -25,6 +25,7 @@ from bot.blocks.connect import connect_button
 from core.catalog.credential_domains import OWNER_NAMED, SERVICE_DOMAINS
 from core.connect.connectable import service_for_type
 from core.credentials.needs import BOT_SECRET, SLACK_API, CredentialField, suggested_secret_name
+from core.validation.credential_needs import secret_command
 
 OPEN_ACTION = "credential_open"
 USE_BOT_ACTION = "credential_use_bot"
@@ -158,12 +159,11 @@ def credentials_needed_blocks(
             )
         )
         return blocks
+    command = secret_command(asks[0].types[0]) if asks else "clixen secret set NAME --type TYPE"
     blocks.append(
         context(
             "The value is stored encrypted in the project and tested through n8n before the "
-            f"workflow goes live. From a terminal: `clixen secret set "
-            f"{suggested_secret_name(asks[0].types[0]) if asks else 'NAME'} --type "
-            f"{asks[0].types[0] if asks else 'TYPE'}`."
+            f"workflow goes live. From a terminal (it asks for each field): `{command}`."
         )
     )
     return blocks

@@ -14,6 +14,7 @@ HELP_TEXT = (
     "• `/clixen list`: the workflows of your current project\n"
     "• `/clixen versions <workflow>`: its deployed versions\n"
     "• `/clixen rollback <workflow> [version]`: redeploy an earlier version\n"
+    "• `/clixen restore <workflow>`: bring a deleted workflow back (project owners)\n"
     "• `/clixen project [name]`: show your projects, or switch to (or create) one\n"
     "• `/clixen quota`: your use of today's limits\n"
     "• `/clixen secret`: store a credential for this project (opens a private form)\n"

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.connect.apps import credential_data
 from core.connect.connectable import Service, secret_name_of, service_named
 from core.credentials.accounts import own_account
-from core.kernel.errors import ClixenError, InvalidInput, PermissionDenied
-from core.kernel.models import ConnectRequest, PipelineRun
+from core.kernel.errors import ClixenError, InvalidInput, NotFound, PermissionDenied
+from core.kernel.models import ConnectRequest, OAuthApp, PipelineRun
 from core.kernel.vocabulary import Role
 from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.session import N8nUserSession
@@ -87,8 +87,16 @@ def create_link(
     )
     if not public_url:
         raise InvalidInput(
-            "Connecting accounts needs CLIXEN_PUBLIC_URL (where browsers reach this server); "
-            "ask the operator to set it."
+            "Connecting accounts needs CLIXEN_PUBLIC_URL, the address where browsers reach "
+            "`clixen serve` (e.g. https://clixen.example.com; on this machine "
+            "http://127.0.0.1:3000): ask the operator to set it."
+        )
+    if session.scalar(select(OAuthApp.id).where(OAuthApp.provider == chosen.provider)) is None:
+        # Said now, before any link exists: the link would only fail in the browser.
+        raise NotFound(
+            f"{chosen.label} cannot be connected yet: no OAuth app is registered for "
+            f"{chosen.provider}. An operator runs `clixen oauth-app set {chosen.provider} "
+            "--client-id … --client-secret-stdin` once (README: Connecting accounts)."
         )
     if run_id is not None:
         run = session.get(PipelineRun, run_id)

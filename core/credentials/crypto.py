@@ -36,8 +36,8 @@ class SecretKeyMismatch(ClixenError):
     def __init__(self, message: str | None = None) -> None:
         super().__init__(
             message
-            or "A stored secret could not be decrypted with CLIXEN_SECRET_KEY: the key is wrong, "
-            "or the secrets were encrypted under another key (rotate with `clixen secret rotate`)."
+            or "A stored secret could not be decrypted with CLIXEN_SECRET_KEY: set it to the key "
+            "the secrets are stored under (after `clixen secret rotate`, the new key)."
         )
 
 

@@ -88,8 +88,8 @@ def unbound_message(needs: list[CredentialNeed], secrets: Mapping[str, str | Non
         else:
             lines.append(
                 f'Node "{need.node}" needs a {kinds} credential and this project has none: '
-                f"set one with `{secret_command(need.types[0])}` (value from stdin), then "
-                "deploy again."
+                f"set one with `{secret_command(need.types[0], host=need.host)}` (it asks "
+                "for each field), then deploy again."
             )
     return "\n".join(lines)
 

@@ -20,11 +20,18 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog.credential_domains import OWNER_NAMED, normalize_allowed_host
-from core.credentials.crypto import BINDING_PREFIX, SecretKeyMismatch, decrypt, encrypt, is_postgres
+from core.credentials.crypto import (
+    BINDING_PREFIX,
+    SecretKeyMismatch,
+    SecretMisplaced,
+    decrypt,
+    encrypt,
+    is_postgres,
+)
 from core.credentials.host_fields import check_host_fields, project_policy
 from core.credentials.sync import CredentialsAPI, owner_hosts_needed, sync_secrets
 from core.kernel.errors import InvalidInput, NotFound
-from core.kernel.models import ConnectedAccount, Secret
+from core.kernel.models import ConnectedAccount, Project, Secret
 from core.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,14 +120,8 @@ def set_secret(
             f"{credential_type[:60]!r} is not an n8n credential type (e.g. slackApi)."
         )
     row = _get_row(session, project_id, name)
-    if row is not None and session.scalar(
-        select(ConnectedAccount.service).where(ConnectedAccount.secret_id == row.id)
-    ):
-        # Its n8n credential holds a token n8n refreshes; a pasted value would overwrite it.
-        raise InvalidInput(
-            f"{name} is a connected account, not a pasted secret: reconnect it instead "
-            f"(`clixen connect {name.lower().replace('_', '-')}`, or Connect in Slack)."
-        )
+    check_store_key(session, key=key, replacing=row)
+    _refuse_connected(session, row, name)
     hosts = _allowed_hosts(allowed_hosts)
     ctype = credential_type or (row.credential_type if row is not None else None)
     stored_hosts = hosts if hosts is not None else (row.allowed_hosts if row is not None else None)
@@ -150,6 +151,50 @@ def set_secret(
     session.flush()
     log.info("secret %s of project %s set by %s", name, project_id, actor_user_id)
     return _info(row)
+
+
+def _refuse_connected(session: Session, row: Secret | None, name: str) -> None:
+    if row is not None and session.scalar(
+        select(ConnectedAccount.service).where(ConnectedAccount.secret_id == row.id)
+    ):
+        # Its n8n credential holds a token n8n refreshes; a pasted value would overwrite it.
+        raise InvalidInput(
+            f"{name} is a connected account, not a pasted secret: reconnect it instead "
+            f"(`clixen connect {name.lower().replace('_', '-')}`, or Connect in Slack)."
+        )
+
+
+def type_to_set(*, session: Session, project_id: int, name: str) -> str | None:
+    """Before a value is asked for: the credential type the project's secret `name` has (None:
+    new or untyped), or InvalidInput when it is a connected account (reconnected, not set)."""
+    row = _get_row(session, project_id, check_name(name))
+    _refuse_connected(session, row, name)
+    return row.credential_type if row is not None else None
+
+
+def check_store_key(session: Session, *, key: str, replacing: Secret | None = None) -> None:
+    """The store holds one key: `key` must read the most recently written secret (other than
+    the one being replaced), else SecretKeyMismatch names that secret and nothing is written —
+    a secret stored under another key would make the next `rotate` fail halfway."""
+    query = select(Secret).order_by(Secret.updated_at.desc(), Secret.id.desc()).limit(1)
+    if replacing is not None:
+        query = query.where(Secret.id != replacing.id)
+    newest = session.scalars(query).first()
+    if newest is None:
+        return
+    try:
+        decrypt(session, row=newest, key=key)
+    except SecretMisplaced:
+        return  # that row's problem (set it again), not the key's
+    except SecretKeyMismatch:
+        project = session.get(Project, newest.project_id)
+        where = project.name if project is not None else f"#{newest.project_id}"
+        raise SecretKeyMismatch(
+            f"CLIXEN_SECRET_KEY cannot read secret {newest.name} of project {where}, which is "
+            "stored under another key: nothing was saved. Set "
+            "CLIXEN_SECRET_KEY to the key the secrets are stored under (after `clixen secret "
+            "rotate`, the new one) and run the command again."
+        ) from None
 
 
 def _check_hosts(session: Session, project_id: int, name: str, value: str) -> None:
@@ -260,6 +305,9 @@ def rotate_key(*, session: Session, old_key: str, new_key: str) -> int:
     """
     _check_key(old_key)
     _check_key(new_key)
+    unreadable = unreadable_secrets(session, key=old_key)
+    if unreadable:
+        raise SecretKeyMismatch(rotate_failure(unreadable))
     if is_postgres(session):
         # The header stays as it is (a misplaced value stays refused); a value stored before
         # values were bound gets the header of the row it is on.
@@ -303,3 +351,34 @@ def rotate_key(*, session: Session, old_key: str, new_key: str) -> int:
         )
     session.expire_all()
     return len(fresh)
+
+
+def unreadable_secrets(session: Session, *, key: str) -> list[tuple[str, str]]:
+    """(project name, secret name) of every secret `key` cannot decrypt, oldest first."""
+    bad = []
+    for row, project in session.execute(
+        select(Secret, Project.name)
+        .join(Project, Project.id == Secret.project_id)
+        .order_by(Secret.id)
+    ):
+        try:
+            decrypt(session, row=row, key=key)
+        except SecretMisplaced:
+            pass  # readable with this key; the rotation keeps it bound where it was made
+        except SecretKeyMismatch:
+            bad.append((project, row.name))
+    return bad
+
+
+def rotate_failure(unreadable: Sequence[tuple[str, str]]) -> str:
+    """Why a rotation stopped before changing anything, and the ways out."""
+    names = ", ".join(f"{name} (project {project})" for project, name in unreadable[:5])
+    more = f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""
+    project, first = unreadable[0]
+    return (
+        f"Nothing was re-encrypted: CLIXEN_SECRET_KEY cannot read {names}{more}, stored under "
+        "another key. Either run the rotation with CLIXEN_SECRET_KEY set to the key those were "
+        "stored under (if every other secret is under it too), or set each of them again with "
+        f"the current key (`clixen secret delete {first} --project {project}`, then `clixen "
+        f"secret set {first} --project {project}`) and run `clixen secret rotate` again."
+    )

@@ -31,6 +31,7 @@ from core.credentials.crypto import decrypt
 from core.credentials.host_fields import check_host_fields, project_policy
 from core.kernel.errors import ClixenError, InvalidInput, PermissionDenied
 from core.kernel.models import ConnectedAccount, Secret
+from core.validation.credential_needs import node_host, secret_command
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def _resolve(rows: list[Secret], node: Mapping[str, Any], ctype: str, ref: Any) 
     if not by_type:
         raise InvalidInput(
             f"Node {str(node.get('name'))[:80]!r} needs a {ctype} credential and this project "
-            f"has no secret of that type. Add one, e.g. `clixen secret set NAME --type {ctype}`."
+            f"has no secret of that type. Add one: `{secret_command(ctype, host=node_host(node))}`."
         )
     raise InvalidInput(
         f"Node {str(node.get('name'))[:80]!r} needs a {ctype} credential and this project has "

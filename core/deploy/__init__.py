@@ -22,6 +22,7 @@ from core.deploy.lifecycle import (
     delete_workflow,
     deploy_new_workflow,
     discard_draft,
+    restore_workflow,
     rollback_to,
 )
 from core.deploy.lock import LOCK_WAIT_S
@@ -42,5 +43,6 @@ __all__ = [
     "deploy_new_workflow",
     "deploy_version",
     "discard_draft",
+    "restore_workflow",
     "rollback_to",
 ]

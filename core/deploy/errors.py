@@ -38,7 +38,12 @@ class ValidationFailed(ClixenError):
     def __init__(self, report: ValidationReport, *, not_done: str = "deployed") -> None:
         self.report = report
         errors = report.errors
-        lines = [f"  - {(i.node + ': ') if i.node else ''}{i.message}" for i in errors[:10]]
+        # Each with its fix (the same as `clixen validate` prints), e.g. the allow-host to run.
+        lines = [
+            f"  - {(i.node + ': ') if i.node else ''}{i.message}"
+            + (f"\n      fix: {i.hint}" if i.hint else "")
+            for i in errors[:10]
+        ]
         more = f"\n  … and {len(errors) - 10} more" if len(errors) > 10 else ""
         super().__init__(
             f"The workflow has {len(errors)} problem(s) and was not {not_done}:\n"

@@ -41,7 +41,7 @@ from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.n8n.workflow_json import N8nWorkflow, checksum, to_n8n_payload
 from core.validation import ValidationReport, validate
-from core.validation.credential_needs import CredentialNeed
+from core.validation.credential_needs import CredentialNeed, node_host, secret_command
 from core.validation.credential_use import generic_credential_issues
 from core.workspace.policy import NodePolicy, policy_for_project
 
@@ -242,5 +242,6 @@ def require_credential_ids(workflow: Mapping[str, Any]) -> None:
                 raise PermissionDenied(
                     f"Node {str(node.get('name'))[:80]!r} refers to a {ctype} credential without "
                     "an id, which n8n would resolve to any credential of that type. Name one of "
-                    f"this project's secrets instead (`clixen secret set NAME --type {ctype}`)."
+                    "this project's secrets instead "
+                    f"(`{secret_command(ctype, host=node_host(node))}`)."
                 )

@@ -1,6 +1,7 @@
 """A workflow's life around its versions: the record is created (a draft) and deployed whole or
 not at all, an earlier version is rolled back to (as a new head), the workflow is deactivated or
-deleted (history kept).
+deleted (history kept), and a deleted one is restored by a project owner (its last deployed
+version deployed again on a new n8n workflow).
 
 Nothing half-made: a draft whose first deploy never succeeded is not left listed as an empty
 workflow — `deploy_new_workflow` removes it when that deploy fails, and the pipeline calls
@@ -14,7 +15,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy.gate import unreserved_name
@@ -25,11 +26,11 @@ from core.deploy.workflows import get_version
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import Project, Workflow, WorkflowVersion
 from core.kernel.settings import Settings
-from core.kernel.vocabulary import VersionSource, VersionStatus, WorkflowStatus
+from core.kernel.vocabulary import Role, VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.workflow_json import N8nWorkflow
 from core.triggers import drop_endpoint, unsubscribe
-from core.workspace.projects import Actor
+from core.workspace.projects import Actor, require_role
 
 log = logging.getLogger(__name__)
 
@@ -256,3 +257,66 @@ def delete_workflow(
         drop_endpoint(session_factory=session_factory, n8n=n8n, workflow_id=workflow_id)
         with session_factory.begin() as session:
             return authorized(session, workflow_id, actor)
+
+
+def restore_workflow(
+    *,
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    workflow_id: int,
+    actor: Actor,
+    settings: Settings,
+    progress: Progress | None = None,
+) -> WorkflowVersion:
+    """Bring a deleted workflow back: its last deployed version is deployed again as a new
+    version (source `rollback` of that version) on a new n8n workflow, active. Project owners
+    only (PermissionDenied otherwise); InvalidInput for a workflow that is not deleted or never
+    ran. When n8n refuses or does not answer, the workflow stays deleted (and restorable) and
+    DeployFailed says why; the failed attempt is listed in its versions."""
+    with session_factory.begin() as session:
+        wf = session.get(Workflow, workflow_id)
+        if wf is None:
+            raise NotFound(f"There is no workflow #{workflow_id}.")
+        require_role(
+            session=session,
+            project_id=wf.project_id,
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            at_least=Role.owner,
+        )
+        if wf.status != WorkflowStatus.deleted:
+            raise InvalidInput(f"Workflow #{wf.id} {wf.name!r} is not deleted; nothing to restore.")
+        last = session.scalar(
+            select(WorkflowVersion)
+            .where(
+                WorkflowVersion.workflow_id == workflow_id,
+                WorkflowVersion.status.in_((VersionStatus.deployed, VersionStatus.superseded)),
+            )
+            .order_by(WorkflowVersion.version.desc())
+            .limit(1)
+        )
+        if last is None:
+            raise InvalidInput(
+                f"Workflow #{wf.id} {wf.name!r} never ran in n8n: there is no version to restore."
+            )
+        payload, from_version = dict(last.json_payload), last.version
+        # The n8n workflow it had is gone: the deploy creates a new one.
+        wf.status, wf.n8n_workflow_id = WorkflowStatus.inactive, None
+    try:
+        return deploy_version(
+            session_factory=session_factory,
+            n8n=n8n,
+            workflow_id=workflow_id,
+            json_payload=payload,
+            source=VersionSource.rollback,
+            actor=actor,
+            rolled_back_from=from_version,
+            progress=progress,
+            settings=settings,
+        )
+    except BaseException:
+        with session_factory.begin() as session:
+            back = session.get(Workflow, workflow_id)
+            if back is not None and back.n8n_workflow_id is None:
+                back.status = WorkflowStatus.deleted
+        raise

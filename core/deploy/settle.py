@@ -74,6 +74,7 @@ def fail(
     reserved_at: dt.datetime,
     message: str,
     category: str = "n8n_rejected",
+    restore_head: bool = True,
 ) -> None:
     with session_factory.begin() as session:
         wf = session.execute(
@@ -105,5 +106,5 @@ def fail(
         head = head_version(session=session, workflow_id=wf.id)
         n8n_id = wf.n8n_workflow_id
         good = compiled_head(session, wf.id, head.json_payload) if head is not None else None
-    if good is not None and n8n_id is not None:
+    if restore_head and good is not None and n8n_id is not None:
         restore(n8n, n8n_id, good)

@@ -44,7 +44,7 @@ from core.kernel.errors import InvalidInput
 from core.kernel.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
 from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role, VersionSource, VersionStatus, WorkflowStatus
-from core.n8n import N8nAPIError, N8nClient, N8nConnectionError, N8nError
+from core.n8n import N8nAPIError, N8nClient, N8nConnectionError, N8nError, N8nUnauthorized
 from core.n8n.workflow_json import N8nWorkflow, checksum
 from core.workspace import quotas
 from core.workspace.projects import Actor
@@ -161,6 +161,7 @@ def deploy_version(
                     say=say,
                 )
         except (N8nError, Mismatch) as e:
+            refused_key = isinstance(e, N8nUnauthorized)
             fail(
                 session_factory=session_factory,
                 n8n=n8n,
@@ -168,11 +169,15 @@ def deploy_version(
                 actor=actor,
                 reserved_at=reserved_at,
                 message=_n8n_message(e),
+                # n8n refused the key: it changed nothing, and would refuse the restore too.
+                restore_head=not refused_key,
             )
             status = e.status if isinstance(e, N8nAPIError) else None
             what = (
                 "n8n did not answer while deploying"
                 if isinstance(e, N8nConnectionError)
+                else "could not deploy"
+                if refused_key
                 else "n8n did not accept"
             )
             raise DeployFailed(

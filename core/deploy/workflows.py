@@ -160,13 +160,43 @@ def get_project_workflow(*, session: Session, project_id: int, workflow_id: int)
     return wf
 
 
-def resolve_workflow(*, session: Session, project_id: int, ref: str) -> Workflow:
+def resolve_workflow(
+    *, session: Session, project_id: int, ref: str, include_deleted: bool = False
+) -> Workflow:
     """The project's workflow named by `ref`: its id ("12" or "#12"), its n8n id, or its name
-    (case-insensitive). Raises NotFound, or InvalidInput when a name matches several."""
+    (case-insensitive). Raises NotFound, or InvalidInput when a name matches several.
+
+    A deleted workflow is found only with `include_deleted` (reading its history, restoring
+    it); otherwise NotFound says that it was deleted and how to get it back."""
     ref = ref.strip()
     if not ref:
         raise InvalidInput("Name a workflow (its name or #id).")
-    live = [Workflow.project_id == project_id, Workflow.status != "deleted"]
+    try:
+        return _resolve(
+            session, [Workflow.project_id == project_id, Workflow.status != "deleted"], ref
+        )
+    except NotFound:
+        try:
+            gone = _resolve(
+                session, [Workflow.project_id == project_id, Workflow.status == "deleted"], ref
+            )
+        except NotFound:
+            raise NotFound(f"There is no workflow {ref!r} in this project.") from None
+        if include_deleted:
+            return gone
+        raise NotFound(deleted_message(gone)) from None
+
+
+def deleted_message(wf: Workflow) -> str:
+    """What a user is told about a deleted workflow: what is kept and how to get it back."""
+    return (
+        f"Workflow #{wf.id} {wf.name!r} was deleted from n8n; its versions are kept here. "
+        f"See them with `clixen versions #{wf.id}`; a project owner brings it back "
+        f"with `clixen restore #{wf.id}` (its last version, deployed again)."
+    )
+
+
+def _resolve(session: Session, live: list[ColumnElement[bool]], ref: str) -> Workflow:
     digits = ref[1:] if ref.startswith("#") else ref
     if digits.isdigit():
         wf = session.scalar(select(Workflow).where(*live, Workflow.id == int(digits)))

@@ -17,7 +17,14 @@ from core.graph.geometry import (
     PictureTooLarge,
 )
 from core.graph.layout import layout_workflow
-from core.graph.marks import Marks, NodeMark, diff_marks, execution_marks, run_marks
+from core.graph.marks import (
+    Marks,
+    NodeMark,
+    check_execution_of,
+    diff_marks,
+    execution_marks,
+    run_marks,
+)
 from core.graph.outline import text_outline
 from core.graph.render import render_png
 from core.graph.workflow_graph import (
@@ -44,6 +51,7 @@ __all__ = [
     "NodeMark",
     "PictureTooLarge",
     "WorkflowGraph",
+    "check_execution_of",
     "diff_marks",
     "dot_available",
     "execution_marks",

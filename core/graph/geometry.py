@@ -11,10 +11,13 @@ from core.graph.workflow_graph import (
     Family,
 )
 from core.kernel.errors import InvalidInput
+from core.kernel.safety import MAX_NODES as WORKFLOW_MAX_NODES
 
 MAX_WIDTH = 1600  # px: wider pictures are unreadable once Slack scales them down
 MAX_PIXELS = 24_000_000  # px: 1,600 × 15,000; a bigger picture is refused (72 MB to draw)
-MAX_NODES = 500  # more nodes (only an n8n-side workflow can have them) are not laid out
+# A picture is drawn up to the nodes a Clixen workflow may have (one number: deploys refuse
+# more); a bigger workflow (a file, one edited in n8n) gets the text outline only.
+MAX_NODES = WORKFLOW_MAX_NODES
 OVERVIEW_NODES = 40  # beyond this, small boxes without types (the text outline has the rest)
 
 MARGIN = 24

@@ -152,8 +152,8 @@ def layout_workflow(
     raw_nodes = workflow.get("nodes")
     if isinstance(raw_nodes, list) and len(raw_nodes) > MAX_NODES:
         raise PictureTooLarge(
-            f"The workflow has {len(raw_nodes)} nodes; pictures are drawn up to {MAX_NODES}: "
-            "use the text outline (`clixen graph` prints it)."
+            f"The workflow has {len(raw_nodes)} nodes; pictures are drawn up to {MAX_NODES} "
+            "(the most a Clixen workflow may have): the text outline shows it."
         )
     graph = workflow_graph(workflow)
     marks = marks or Marks()

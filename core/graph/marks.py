@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.graph.workflow_graph import STICKY_NOTE
+from core.kernel.errors import InvalidInput
 
 MAX_MESSAGE_CHARS = 140
 
@@ -158,3 +159,31 @@ def diff_marks(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[dict[str
         marks[name] = NodeMark.changed
     picture = {"name": new.get("name"), "nodes": nodes, "connections": connections}
     return picture, Marks(nodes=marks, caption=diff.summary())
+
+
+TEST_COPY_PREFIX = "[clixen test]"  # core.run_now names its copies so (a name reserved to them)
+
+
+def check_execution_of(
+    workflow: Mapping[str, Any], execution: Mapping[str, Any], *, n8n_workflow_id: str | None
+) -> None:
+    """InvalidInput when `execution` is not a run of `workflow`: of its n8n workflow (or a test
+    copy of it) when it has one, else (a file) one that ran only nodes the workflow has. Drawing
+    another workflow's run would mark every node "not reached" under a caption that is false."""
+    result = ((execution.get("data") or {}).get("resultData")) or {}
+    ran = set((result.get("runData") or {}).keys())
+    names = {str(n.get("name")) for n in workflow.get("nodes") or [] if isinstance(n, Mapping)}
+    of = str(execution.get("workflowId") or "")
+    copy_name = str((execution.get("workflowData") or {}).get("name") or "")
+    if n8n_workflow_id and of == n8n_workflow_id:
+        return
+    fits = bool(ran) and ran <= names
+    if fits and (n8n_workflow_id is None or copy_name.startswith(TEST_COPY_PREFIX)):
+        return
+    ident = str(execution.get("id") or "?")
+    mine = f"n8n workflow {n8n_workflow_id}" if n8n_workflow_id else "this file's workflow"
+    raise InvalidInput(
+        f"Execution {ident} is a run of n8n workflow {of or '?'}, not of {mine}: give an "
+        "execution of this workflow (its runs are listed in n8n's Executions tab and in the "
+        "Slack thread's reports)."
+    )

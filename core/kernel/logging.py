@@ -179,10 +179,13 @@ class _MigrationSetUp(logging.Filter):
         return record.levelno >= logging.WARNING or not setup
 
 
-def configure_logging(level: int | None = None, log_format: str | None = None) -> None:
+def configure_logging(
+    level: int | None = None, log_format: str | None = None, *, quiet: bool = False
+) -> None:
     """Install the product's single log handler on the root logger (idempotent); `level` and
     `log_format` None mean the configured CLIXEN_LOG_LEVEL and CLIXEN_LOG_FORMAT (which loads
-    the settings)."""
+    the settings). `quiet`: the handler writes nothing (a command-line answer is for a person;
+    its log lines appear with `clixen -v`); loggers keep their levels for other handlers."""
     root = logging.getLogger()
     if level is None or log_format is None:
         # pydantic-settings (~0.25 s) loads only here: `clixen --help` and `clixen validate`
@@ -203,6 +206,7 @@ def configure_logging(level: int | None = None, log_format: str | None = None) -
         handler._clixen = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     handler.setFormatter(make_formatter(log_format))
+    handler.setLevel(logging.CRITICAL + 1 if quiet else logging.NOTSET)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, WithoutQueryStrings) for f in access.filters):
         access.addFilter(WithoutQueryStrings())

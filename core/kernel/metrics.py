@@ -129,3 +129,22 @@ READINESS_CHECK = Gauge(
     "1 when a readiness check passed at its last run, by check (database, n8n, mcp).",
     ["check"],
 )
+
+# --- Slack triggers (core.triggers.receive.receive_event, core.triggers.delivery.deliver_due) ---
+TRIGGER_EVENTS = Counter(
+    "clixen_trigger_events",
+    "Slack events handed to the triggers, by what became of them "
+    "(enqueued, duplicate, no_match, ignored, refused).",
+    ["status"],
+)
+TRIGGER_DELIVERIES = Counter(
+    "clixen_trigger_deliveries",
+    "Delivery attempts to workflows' n8n webhooks, by outcome "
+    "(delivered, pending (to retry), gave_up, skipped).",
+    ["outcome"],
+)
+TRIGGER_SEND_SECONDS = Histogram(
+    "clixen_trigger_send_seconds",
+    "Time of one POST of an event to a workflow's n8n webhook.",
+    buckets=FAST_BUCKETS,
+)

@@ -200,8 +200,17 @@ class N8nClient:
                 and self._sleep(attempt, response.headers.get("Retry-After"))
             ):
                 continue
+            message = _message_of(response)
+            if response.status_code == 401:
+                # Only the public API key is sent; n8n's own word alone ("unauthorized") does
+                # not say which setting to fix.
+                message = (
+                    f"N8N_API_KEY was refused by n8n at {self.base_url} ({message}): create an "
+                    "API key in n8n (Settings → n8n API) and set N8N_API_KEY to it. Nothing was "
+                    "changed in n8n."
+                )
             raise error_for_status(response.status_code)(
-                response.status_code, _message_of(response), method=method, path=path
+                response.status_code, message, method=method, path=path
             )
         raise AssertionError("unreachable")  # pragma: no cover
 

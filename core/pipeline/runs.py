@@ -169,7 +169,14 @@ def list_runs(
     state: RunState | str | None = None,
     limit: int = 20,
 ) -> list[PipelineRun]:
-    """The newest runs of a workspace (optionally one project, one state), newest first."""
+    """The newest runs of a workspace (optionally one project, one state), newest first.
+    An unknown `state` is InvalidInput listing the states there are."""
+    if state is not None and state not in {s.value for s in RunState}:
+        raise InvalidInput(
+            f"{str(state)[:40]!r} is not a run state; use one of: "
+            + ", ".join(s.value for s in RunState)
+            + "."
+        )
     stmt = select(PipelineRun).where(PipelineRun.team_id == team_id)
     if project_id is not None:
         stmt = stmt.where(PipelineRun.project_id == project_id)

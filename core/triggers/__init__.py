@@ -10,11 +10,14 @@ By job:
 - `endpoints`, `compile` — the n8n side: a random webhook path, a per-workflow secret as an n8n
   Header Auth credential, the trigger compiled into Webhook + Set nodes;
 - `subscriptions`, `deploys` — what each active version listens to, kept equal to n8n by the
-  deploy (`core.deploy` calls `prepare` / `Prepared.compile` / `Prepared.activated`, and
-  `unsubscribe` on deactivate and delete); who may listen where (`access.ChannelAccess`,
-  implemented by the bot over the Slack Web API); `member_left`;
+  deploy (`core.deploy` calls `prepare` / `Prepared.for_n8n` / `Prepared.activated`,
+  `compiled_head` when it restores the last good version, `unsubscribe` on deactivate and
+  delete, `drop_endpoint` on delete and a discarded draft); who may listen where
+  (`access.ChannelAccess`, implemented by the bot over the Slack Web API, installed once per
+  process with `install`); `member_left`, `drop_lost_creators`;
 - `receive` — `receive_event(SlackEnvelope)`: match and enqueue, nothing else (the ack path);
-- `delivery` — `deliver_due` / `DeliveryWorker`: send to n8n with backoff, give up visibly;
+- `delivery` — `deliver_due` / `DeliveryWorker`: send to n8n with backoff, give up visibly (the
+  bot starts one worker per `clixen serve` and calls `wake()` after each enqueue);
 - `manual` — runs by hand (`run_by_hand`) and what the Slack surface lists;
 - `notices` — typed notices (gave up, rate limited, subscription dropped, outbox full); their
   Slack text is written in `bot/`.

@@ -31,7 +31,9 @@ import httpx
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.kernel.models import TriggerDelivery, TriggerEndpoint, Workflow, utcnow
+from core.kernel import metrics, telemetry
+from core.kernel.models import Project, TriggerDelivery, TriggerEndpoint, Workflow, utcnow
+from core.kernel.transactions import outside_transaction
 from core.n8n import N8nClient
 from core.triggers.access import ChannelAccess, SlackReader
 from core.triggers.endpoints import HEADER_NAME, Endpoint
@@ -72,12 +74,16 @@ class WebhookSender:
 
     def send(self, endpoint: Endpoint, payload: Mapping[str, Any]) -> None:
         url = self._n8n.webhook_url(endpoint.path)
+        outside_transaction("n8n", "POST /webhook/{path}")
+        started = time.perf_counter()
         try:
             response = self._http.post(
                 url, json=dict(payload), headers={HEADER_NAME: endpoint.secret}
             )
         except httpx.HTTPError as e:
             raise DeliveryError(f"n8n did not answer ({type(e).__name__})") from e
+        finally:
+            metrics.TRIGGER_SEND_SECONDS.observe(time.perf_counter() - started)
         if response.status_code >= 300:
             raise DeliveryError(f"n8n answered {response.status_code}: {response.text[:200]}")
 
@@ -265,9 +271,21 @@ def _record(
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )
+            metrics.TRIGGER_DELIVERIES.labels(outcome=job.outcome).inc()
             if job.outcome == "gave_up":
                 wf = session.get(Workflow, job.workflow_id)
                 if wf is not None:
+                    project = session.get(Project, wf.project_id)
+                    telemetry.record(
+                        session=session,
+                        type=telemetry.ERROR,
+                        category="trigger_gave_up",
+                        team_id=project.team_id if project is not None else None,
+                        user_id=wf.created_by,
+                        project_id=wf.project_id,
+                        workflow_id=wf.id,
+                        properties={"kind": str(job.payload.get("kind") or "")[:32]},
+                    )
                     notices.append(
                         DeliveryGaveUp(
                             workflow_ref(wf),

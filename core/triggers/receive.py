@@ -25,6 +25,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.kernel import metrics
 from core.kernel.models import (
     ProcessedAction,
     ProjectMember,
@@ -108,6 +109,7 @@ def receive_event(
     event = envelope.event
     kind = str(event.get("type") or "")
     if envelope.app_team_id and envelope.team_id != envelope.app_team_id:
+        metrics.TRIGGER_EVENTS.labels(status=ReceiveStatus.refused).inc()
         return Received(ReceiveStatus.refused, reason="another workspace")
     if kind == "member_left_channel":
         user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
@@ -121,6 +123,7 @@ def receive_event(
         return Received(ReceiveStatus.ignored, reason="member left", notices=tuple(dropped))
     why = _ignored(envelope)
     if why:
+        metrics.TRIGGER_EVENTS.labels(status=ReceiveStatus.ignored).inc()
         return Received(ReceiveStatus.ignored, reason=why)
     payload_of = _payload_factory(envelope)
     channel = str(payload_of(0)["channel_id"])
@@ -158,6 +161,7 @@ def receive_event(
             stored, status = _enqueue(
                 session, envelope, matching, payload_of, settings, now, notices
             )
+    metrics.TRIGGER_EVENTS.labels(status=status).inc()
     for notice in notices:
         notifier.notify(notice)
     return Received(status, tuple(stored), notices=tuple(notices))

@@ -69,9 +69,15 @@ def _page(
     limit: int,
     cursor: str | None = None,
     direction: Direction | None = None,
+    include_deleted: bool = False,
 ) -> WorkflowPage:
     page = list_workflows(
-        session=session, project_id=project.id, limit=limit, cursor=cursor, direction=direction
+        session=session,
+        project_id=project.id,
+        limit=limit,
+        cursor=cursor,
+        direction=direction,
+        include_deleted=include_deleted,
     )
     current = next(p for p in mine if p.id == project.id)
     return WorkflowPage(current, list(page.items), page.next_cursor, page.prev_cursor)
@@ -129,12 +135,20 @@ def workflows(
     project: str | None = None,
     limit: int = 20,
     cursor: str | None = None,
+    include_deleted: bool = False,
 ) -> WorkflowPage:
     """A page of the workflows of the project called `project` (None: the actor's active
-    one), newest first; the actor must be a member."""
+    one), newest first (deleted ones too with `include_deleted`); the actor must be a member."""
     with session_factory.begin() as session:
         found = project_named(session, actor=actor, name=project, at_least=Role.viewer)
-        return _page(session, found, _projects(session, actor), limit=limit, cursor=cursor)
+        return _page(
+            session,
+            found,
+            _projects(session, actor),
+            limit=limit,
+            cursor=cursor,
+            include_deleted=include_deleted,
+        )
 
 
 def quota(

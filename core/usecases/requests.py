@@ -128,6 +128,7 @@ class PromptInputs:
 
     secret_names: list[str]
     policy: NodePolicy
+    project: str = ""  # the project's name
 
 
 def prompt_inputs(
@@ -138,7 +139,8 @@ def prompt_inputs(
     with session_factory.begin() as session:
         found = project_named(session, actor=actor, name=project, at_least=Role.viewer)
         names = [s.name for s in list_secrets(session=session, project_id=found.id)]
-        return PromptInputs(names, policy_for_project(session=session, project_id=found.id))
+        policy = policy_for_project(session=session, project_id=found.id)
+        return PromptInputs(names, policy, found.name)
 
 
 def record_run_message(

@@ -18,6 +18,7 @@ from core.credentials.secrets import (
     rotate_key,
     secret_key,
     set_secret,
+    type_to_set,
 )
 from core.credentials.secrets import delete_secret as remove_secret
 from core.credentials.sync import resync_credentials
@@ -55,6 +56,16 @@ class SavedSecret:
     project_id: int
     project: str
     waiting_runs: list[int]
+
+
+def secret_type_to_set(
+    session_factory: sessionmaker[Session], *, actor: Actor, project: ProjectRef, name: str
+) -> str | None:
+    """Before a value is asked for: the credential type the secret `name` of the project has
+    (None: new or untyped), for editors; InvalidInput for a connected account."""
+    with session_factory.begin() as session:
+        found = project_named(session, actor=actor, name=project, at_least=Role.editor)
+        return type_to_set(session=session, project_id=found.id, name=name)
 
 
 def save_secret(

@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.deploy import rollback_to
+from core.deploy import Progress, restore_workflow, rollback_to
 from core.deploy.workflows import (
+    find_workflow,
     get_version,
     get_workflow,
     head_version,
@@ -45,13 +46,21 @@ class VersionHistory:
 
 
 def find_workflow_id(
-    session_factory: sessionmaker[Session], *, actor: Actor, ref: str, project: str | None = None
+    session_factory: sessionmaker[Session],
+    *,
+    actor: Actor,
+    ref: str,
+    project: str | int | None = None,
+    include_deleted: bool = False,
 ) -> int:
     """The id of the workflow `ref` (its name or #id) names in the project called `project`
-    (None: the actor's active project), which the actor must be a member of."""
+    (None: the actor's active project), which the actor must be a member of. A deleted one
+    only with `include_deleted` (its history, a restore); else NotFound says how to restore."""
     with session_factory.begin() as session:
         found = project_named(session, actor=actor, name=project, at_least=Role.viewer)
-        return resolve_workflow(session=session, project_id=found.id, ref=ref).id
+        return resolve_workflow(
+            session=session, project_id=found.id, ref=ref, include_deleted=include_deleted
+        ).id
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,8 @@ class StoredVersion:
     version: int
     payload: dict[str, Any]
     title: str
+    # Its workflow in n8n (None: never deployed, or deleted): the runs that are its own.
+    n8n_workflow_id: str | None = None
 
 
 def stored_version(
@@ -84,7 +95,9 @@ def stored_version(
         )
         if v is None:
             raise NotFound(f"Workflow #{wf.id} {wf.name!r} has no version yet.")
-        return StoredVersion(wf.id, v.version, dict(v.json_payload), f"{wf.name} · v{v.version}")
+        n8n_id = wf.n8n_workflow_id if wf.status != "deleted" else None
+        title = f"{wf.name} · v{v.version}"
+        return StoredVersion(wf.id, v.version, dict(v.json_payload), title, n8n_id)
 
 
 def version_changes(
@@ -234,3 +247,54 @@ def version_picture(
         return layout_workflow(payload, title=title)
     picture, marks = diff_marks(before, payload)
     return layout_workflow(picture, marks=marks, title=title)
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A deleted workflow back in n8n: its new version runs `from_version`'s workflow."""
+
+    workflow_id: int
+    name: str
+    version: int
+    from_version: int | None
+    n8n_workflow_id: str | None
+
+
+def restore(
+    session_factory: sessionmaker[Session],
+    *,
+    n8n: N8nClient | None,
+    settings: Settings,
+    actor: Actor,
+    ref: str,
+    project: str | int | None = None,
+    progress: Progress | None = None,
+) -> Restored:
+    """Bring back the deleted workflow `ref` (name or #id) of the project `project` (None: the
+    actor's active one): its last deployed version deployed again on a new n8n workflow.
+    Project owners only (core.deploy.restore_workflow checks)."""
+    workflow_id = find_workflow_id(
+        session_factory, actor=actor, ref=ref, project=project, include_deleted=True
+    )
+    with session_factory.begin() as session:
+        get_workflow(  # the owner's right first: an editor learns that, not a setting
+            session=session,
+            workflow_id=workflow_id,
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            at_least=Role.owner,
+        )
+    if n8n is None:
+        raise SettingsError(["N8N_URL and N8N_API_KEY are needed to restore a workflow."])
+    new = restore_workflow(
+        session_factory=session_factory,
+        n8n=n8n,
+        workflow_id=workflow_id,
+        actor=actor,
+        settings=settings,
+        progress=progress,
+    )
+    with session_factory.begin() as session:
+        wf = find_workflow(session=session, workflow_id=workflow_id)
+        assert wf is not None
+        return Restored(wf.id, wf.name, new.version, new.rolled_back_from, wf.n8n_workflow_id)

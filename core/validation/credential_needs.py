@@ -16,8 +16,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.catalog import NodeCatalog
+from core.catalog.credential_domains import OWNER_NAMED
 from core.validation.parameters import ParamContext, shown, with_defaults
 from core.validation.report import Issue
 from core.validation.shapes import is_number
@@ -35,6 +37,8 @@ class CredentialNeed:
 
     node: str
     types: tuple[str, ...]
+    # The host the node calls, when its URL is written out (for `--allowed-host`).
+    host: str | None = None
 
 
 def accepted_types(node: Mapping[str, Any], catalog: NodeCatalog) -> tuple[str, ...]:
@@ -73,7 +77,9 @@ def missing_credentials(workflow: Mapping[str, Any], catalog: NodeCatalog) -> li
         creds = node.get("credentials")
         bound = set(creds) if isinstance(creds, dict) else set()
         if types and not bound & set(types):
-            needs.append(CredentialNeed(node=str(node.get("name", "")), types=types))
+            needs.append(
+                CredentialNeed(node=str(node.get("name", "")), types=types, host=node_host(node))
+            )
     return needs
 
 
@@ -82,9 +88,29 @@ def suggested_secret_name(credential_type: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", credential_type).upper()[:64]
 
 
-def secret_command(credential_type: str) -> str:
-    """The command that gives a project a secret of `credential_type`."""
-    return f"clixen secret set {suggested_secret_name(credential_type)} --type {credential_type}"
+def secret_command(
+    credential_type: str, *, host: str | None = None, name: str | None = None
+) -> str:
+    """The command that gives a project a secret of `credential_type`, as it works when typed:
+    a generic type (httpHeaderAuth, …) gets `--allowed-host`, the host the node calls (`host`)
+    or an example to replace. The command asks for each field of the type on a terminal."""
+    command = (
+        f"clixen secret set {name or suggested_secret_name(credential_type)} "
+        f"--type {credential_type}"
+    )
+    if credential_type in OWNER_NAMED:
+        command += f" --allowed-host {host or 'api.example.com'}"
+    return command
+
+
+def node_host(node: Mapping[str, Any]) -> str | None:
+    """The host of a node's `url` parameter when it is written out (not an expression)."""
+    params = node.get("parameters")
+    url = params.get("url") if isinstance(params, dict) else None
+    if not isinstance(url, str) or url.startswith("=") or "{{" in url:
+        return None
+    host = urlsplit(url.strip()).hostname
+    return host.lower() if host else None
 
 
 def missing_credential_issues(workflow: Mapping[str, Any], catalog: NodeCatalog) -> list[Issue]:
@@ -94,7 +120,7 @@ def missing_credential_issues(workflow: Mapping[str, Any], catalog: NodeCatalog)
         Issue(
             "missing_credentials",
             f'Node "{need.node}" needs a {" or ".join(need.types)} credential and has none: '
-            f"set one for the project with `{secret_command(need.types[0])}`.",
+            f"set one for the project with `{secret_command(need.types[0], host=need.host)}`.",
             need.node,
             "warning",
             f'Add "credentials": {{"{need.types[0]}": {{"name": "<SECRET NAME>"}}}} naming a '

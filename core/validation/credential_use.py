@@ -19,6 +19,7 @@ from core.catalog.credential_domains import (
     secret_name_of,
 )
 from core.kernel.hosts import url_host
+from core.validation.credential_needs import secret_command
 from core.validation.report import Issue
 
 # Node short names (see `short_name`) that send a credential to a URL of the workflow's
@@ -207,8 +208,8 @@ def host_issues(
                     where,
                     "error",
                     f"Call only {listed} with this credential; to call {host}, use no credential, "
-                    "or a credential set up for that host by its owner (e.g. `clixen secret set "
-                    f"NAME --type httpHeaderAuth --allowed-host {host}`).",
+                    "or a credential set up for that host by its owner (e.g. "
+                    f"`{secret_command('httpHeaderAuth', host=host)}`).",
                 )
             )
     return issues

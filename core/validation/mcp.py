@@ -17,6 +17,8 @@ import json
 import logging
 import os
 import shlex
+import shutil
+import sys
 import tempfile
 import threading
 from collections.abc import Coroutine, Mapping
@@ -44,6 +46,26 @@ MCP_ENV: dict[str, str] = {
     "N8N_MCP_TELEMETRY_DISABLED": "true",
 }
 _CONNECTION_CLOSED = -32000  # JSON-RPC code the SDK uses when the transport has gone away.
+
+# n8n-mcp does not stop when its stdin closes, so a process of ours that dies without closing it
+# (SIGKILL, a crash, an exit while a readiness check was starting it) would leave it running.
+# On Linux the server is started through this guard: it asks the kernel to kill it when the
+# thread that started it ends (PR_SET_PDEATHSIG, kept across exec), checks that this parent is
+# still alive, then becomes the server (exec: no extra process).
+_DIE_WITH_PARENT = (
+    "import ctypes,os,signal,sys\n"
+    "ctypes.CDLL(None,use_errno=True).prctl(1,signal.SIGKILL)\n"
+    "os.getppid()==int(sys.argv[1]) or os._exit(1)\n"
+    "os.execvp(sys.argv[2],sys.argv[2:])"
+)
+
+
+def guarded_argv(argv: list[str]) -> list[str]:
+    """`argv` started so that it dies with this process (Linux; elsewhere `argv` as is). A
+    program that is not there is started as is, so the start fails saying so."""
+    if not sys.platform.startswith("linux") or shutil.which(argv[0]) is None:
+        return argv
+    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv]
 
 
 class McpUnavailable(ClixenError):
@@ -257,7 +279,8 @@ class McpValidator:
         self, ready: asyncio.Future[ClientSession], stop: asyncio.Event
     ) -> None:
         """Own the stdio transport and the session for their whole life (anyio wants one task)."""
-        params = StdioServerParameters(command=self._argv[0], args=self._argv[1:], env=self._env)
+        argv = guarded_argv(self._argv)
+        params = StdioServerParameters(command=argv[0], args=argv[1:], env=self._env)
         # n8n-mcp's stderr goes to a temp file: kept out of our logs, read back when it fails.
         self._stderr = tempfile.TemporaryFile("w+", prefix="n8n-mcp-", suffix=".log")  # noqa: SIM115
         try:

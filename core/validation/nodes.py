@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.catalog import BASE_PREFIX, KNOWN_PREFIXES, NodeSpec
+from core.kernel.safety import MAX_NODES
 from core.validation.base import Context, denied_type
 from core.validation.expressions import expression_problem, expression_strings
 from core.validation.parameters import ParamContext, is_missing, locator_mismatch, with_defaults
@@ -67,6 +68,7 @@ def check_top_level(
             )
         )
         return None, out
+    out += _too_many_nodes(nodes)
     conns = wf.get("connections")
     if conns is None:
         out.append(
@@ -87,6 +89,19 @@ def check_top_level(
         )
         conns = {}
     return (nodes, conns, wf.get("settings")), out
+
+
+def _too_many_nodes(nodes: list[Any]) -> list[Issue]:
+    if len(nodes) <= MAX_NODES:
+        return []
+    return [
+        Issue(
+            "too_many_nodes",
+            f"The workflow has {len(nodes)} nodes; Clixen deploys (and draws) at most {MAX_NODES}.",
+            hint="Split it into workflows that call each other (Execute Workflow), or "
+            "remove nodes.",
+        )
+    ]
 
 
 def check_node_shape(

@@ -36,7 +36,10 @@ class InvalidToken(ClixenError):
     code = "unauthorized"
 
     def __init__(self) -> None:
-        super().__init__("A valid API token is required: Authorization: Bearer clx_…")
+        super().__init__(
+            "A valid API token is required: Authorization: Bearer clx_… (a project owner "
+            "creates one with `clixen token create NAME --project PROJECT`)."
+        )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from api.connect import connect_routes
 from core.connect import LinkRefused, create_link, finish_connections, open_link
 from core.connect.apps import set_oauth_app
-from core.kernel.errors import InvalidInput, PermissionDenied
+from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
 from core.kernel.models import ConnectRequest, OAuthApp, Secret
 from core.kernel.vocabulary import Role
 from core.n8n import N8nClient, N8nNotFound
@@ -133,11 +133,19 @@ def test_only_editors_make_links_and_a_demoted_user_s_link_stops_working(world: 
 
 
 def test_without_an_oauth_app_the_page_names_the_operator_command(world: World) -> None:
+    # No link is made without an app (tests/cli/test_newcomer_errors_cli.py); an app removed
+    # after its link was made is said on the page.
+    link = world.link()
     with world.session_factory.begin() as s:
         s.query(OAuthApp).delete()
-    page = world.http.get(world.link())
+    page = world.http.get(link)
     assert page.status_code == 400
     assert "clixen oauth-app set oauth2" in page.text
+    with world.session_factory.begin() as s, pytest.raises(NotFound, match="no OAuth app"):
+        create_link(
+            session=s, team_id=TEAM, user_id=OWNER, project_id=world.project_id,
+            service="oauth2", public_url=PUBLIC,
+        )  # fmt: skip
 
 
 def test_a_link_nobody_consents_to_is_given_up_and_its_credential_deleted(
@@ -246,9 +254,9 @@ def test_a_failed_start_leaves_no_credential_with_the_client_secret_in_n8n(
 def test_a_link_whose_open_failed_is_used_up(world: World) -> None:
     """A state that reached a log or a browser history while its open failed opens nothing
     later, even once the cause is fixed."""
+    path = world.link()  # no link is made without an app: it goes after the link was made
     with world.session_factory.begin() as s:
         s.query(OAuthApp).delete()
-    path = world.link()
     assert "clixen oauth-app set" in world.http.get(path).text
     with world.session_factory.begin() as s:
         set_oauth_app(

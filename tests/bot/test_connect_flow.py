@@ -177,9 +177,11 @@ def test_connect_button_link_consent_then_the_run_deploys_and_home_lists_the_acc
         with pytest.raises(N8nNotFound):
             n8n_user.oauth2_connection(credential_id)
 
-        # `/clixen connect SERVICE` answers a link too; an unknown service says the choices.
+        # `/clixen connect SERVICE` of a provider without an OAuth app says so before any link.
         assert bot.command("connect google-sheets")
         again = _respond_with(slack, "Google Sheets")
         assert again["response_type"] == "ephemeral"
+        assert "no OAuth app is registered for google" in json.dumps(again)
+        assert "/oauth/start" not in json.dumps(again)
         assert provider.tokens()
         assert not any(token in slack.all_text() for token in provider.tokens())

@@ -1,6 +1,6 @@
-"""`clixen --help` and `clixen validate FILE` start at once: they load no database, LLM, MCP,
-Slack or settings code. Each subcommand imports what it uses when it runs, so no command pays for
-every other command's dependencies (timings: benchmarks/cli_startup.py)."""
+"""`clixen --help` and `clixen validate --no-policy FILE` start at once: they load no database,
+LLM, MCP, Slack or settings code. Each subcommand imports what it uses when it runs, so no command
+pays for every other command's dependencies (timings: benchmarks/cli_startup.py)."""
 
 from __future__ import annotations
 
@@ -64,8 +64,10 @@ def test_help_loads_no_heavy_package() -> None:
 
 
 def test_validate_loads_no_heavy_package(tmp_path: Path) -> None:
+    # Without --no-policy, validate reads the project's policy from the database (settings,
+    # SQLAlchemy): a check of a file alone loads none of that.
     path = tmp_path / "morning.json"
     path.write_text(json.dumps(schedule_workflow()))
-    out, loaded = run_clixen("validate", "--json", str(path))
+    out, loaded = run_clixen("validate", "--no-policy", "--json", str(path))
     assert json.loads(out)["valid"] is True
     assert sorted(loaded.intersection(HEAVY)) == []

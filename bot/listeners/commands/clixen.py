@@ -21,7 +21,7 @@ from bot.listeners.actions.connect import send_connect_link
 from bot.listeners.commands.triggers import run_command, triggers_command
 from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
 from bot.run_threads import start_request
-from bot.versions import picker_view, versions_view
+from bot.versions import picker_view, restore_named, versions_view
 from core.kernel.errors import InvalidInput
 from core.kernel.idempotency import claim_once
 from core.usecases import Actor
@@ -34,6 +34,7 @@ SUBCOMMANDS = {
     "list",
     "versions",
     "rollback",
+    "restore",
     "project",
     "quota",
     "secret",
@@ -103,6 +104,10 @@ def run_clixen_command(
         view = secret_modal(project_id=form.project_id, project_name=form.project)
         client.views_open(trigger_id=command["trigger_id"], view=view)
         return
+    if sub == "restore":
+        respond(text=restore_named(services, team_id=team, user_id=user, ref=rest),
+                response_type="ephemeral")  # fmt: skip
+        return
     if sub == "list":
         page = workflows(factory, actor=actor, limit=20)
         rows: list[WorkflowRow] = [workflow_row(wf) for wf in page.workflows]
@@ -116,7 +121,10 @@ def run_clixen_command(
         blocks = projects_blocks(listed.active.name, names)
     else:  # versions / rollback <workflow> [version]
         ref, version = _workflow_and_version(rest, allow_version=sub == "rollback")
-        workflow_id = find_workflow_id(factory, actor=actor, ref=ref)
+        # A deleted workflow's history stays readable (`/clixen restore` brings it back).
+        workflow_id = find_workflow_id(
+            factory, actor=actor, ref=ref, include_deleted=sub == "versions"
+        )
         if sub == "versions":
             blocks = versions_view(services, team_id=team, user_id=user, workflow_id=workflow_id)
         else:

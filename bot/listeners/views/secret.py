@@ -12,6 +12,7 @@ from bot.blocks.common import escape
 from bot.blocks.credentials import submitted_hosts
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
+from core.credentials.entry import SeveralFields, entered_value
 from core.kernel.errors import ClixenError, InvalidInput
 from core.usecases import Actor
 from core.usecases.secrets import save_secret
@@ -47,6 +48,15 @@ def handle_secret_submission(
         return
     user, team = user_of(context), team_of(context)
     try:
+        # A typed secret is checked against n8n's schema of its type now (a JSON object of its
+        # fields, or the one value a one-field type takes), never at deploy.
+        try:
+            value = entered_value(services.n8n, credential_type, value, secret=name)
+        except SeveralFields as e:
+            example = ", ".join(f'"{n}": "…"' for n in e.missing)
+            why = f"{credential_type} has several fields: enter {{{example}}}"
+            ack(response_action="errors", errors={"value": why[:150]})
+            return
         # private_metadata comes back from Slack: core checks the user is still an editor there.
         saved = save_secret(
             services.session_factory,
