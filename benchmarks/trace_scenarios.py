@@ -13,6 +13,7 @@ scenario's window is open is recorded, in every thread, as (nearest product call
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -172,6 +173,10 @@ def test_connect_resume(
     bot, services = connect_bot
     settings = services.settings
     with OAuthProvider() as provider:
+        # Since issue 26 a generic OAuth2 app names the hosts its tokens may reach; an older
+        # tree's set_oauth_app takes no such argument.
+        takes_hosts = "allowed_hosts" in inspect.signature(set_oauth_app).parameters
+        hosts = {"allowed_hosts": ["127.0.0.1"]} if takes_hosts else {}
         with session_factory.begin() as s:
             project = default_project(session=s, team_id="T0TEAM", user_id="U1")
             set_project_policy(
@@ -182,6 +187,7 @@ def test_connect_resume(
                 client_secret=provider.client_secret, key=str(settings.secret_key),
                 actor="operator", auth_url=f"{provider.base_url}/authorize",
                 token_url=f"{provider.base_url}/token", scope="openid email",
+                **hosts,
             )  # fmt: skip
         llm.script(answer(fetch_from_provider(provider, "trace-whoami"), "Asks the API."))
         opener = link_opener(settings=settings, session_factory=session_factory, n8n=services.n8n)
