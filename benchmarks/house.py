@@ -1,8 +1,9 @@
 """How the house reads, measured on a tree: loose modules at the top of `core/`, import circles
-between modules (function-level imports included) and the product modules reachable from the
-slash-command listener (static import closure). The same AST walk as tests/test_architecture.py.
+between modules (function-level imports included), the product modules reachable from the
+slash-command listener (static import closure), the imports made inside functions in `core/`
+and the product functions longer than 60 lines. The same AST walk as tests/test_architecture.py.
 
-    .venv/bin/python benchmarks/house.py [TREE]      # default: this checkout
+    .venv/bin/python benchmarks/house.py [TREE] [-v]      # default: this checkout; -v lists
 
 To compare with an older commit: `git worktree add /tmp/old <rev>` and pass /tmp/old.
 """
@@ -80,7 +81,8 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def main() -> None:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent)
+    given = [a for a in sys.argv[1:] if a != "-v"]
+    root = Path(given[0] if given else Path(__file__).resolve().parent.parent)
     mods = modules(root)
     graph = {
         m: {t for t in imports(p, mods) if t != m and not m.startswith(t + ".")}
@@ -104,6 +106,41 @@ def main() -> None:
     for c in found:
         print("  " + " <-> ".join(c))
     print(f"modules reachable from {START}: {len(seen)}")
+    local = function_imports(root / "core")
+    print(f"function-level imports in core/: {len(local)}")
+    long = long_functions(root, mods)
+    print(f"product functions over {LONG} lines: {len(long)}")
+    if "-v" in sys.argv:
+        for line in local + long:
+            print("  " + line)
+
+
+def function_imports(top: Path) -> list[str]:
+    """`file:line module` of every import statement inside a function body under `top`."""
+    out = []
+    for path in sorted(top.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for fn in ast.walk(tree):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for node in ast.walk(fn):
+                    if isinstance(node, (ast.Import, ast.ImportFrom)):
+                        out.append(f"{path.relative_to(top.parent)}:{node.lineno}")
+    return sorted(set(out))
+
+
+LONG = 60
+
+
+def long_functions(root: Path, mods: dict[str, Path]) -> list[str]:
+    """`file:line name (n lines)` of every product function longer than LONG lines."""
+    out = []
+    for path in sorted(set(mods.values())):
+        for fn in ast.walk(ast.parse(path.read_text())):
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and fn.end_lineno:
+                n = fn.end_lineno - fn.lineno + 1
+                if n > LONG:
+                    out.append(f"{path.relative_to(root)}:{fn.lineno} {fn.name} ({n} lines)")
+    return out
 
 
 if __name__ == "__main__":

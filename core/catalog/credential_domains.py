@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from core.kernel.hosts import url_host
+
 # The secret that holds the Clixen bot's own token ("post as Clixen"), and the node types that
 # may use it: Slack's own nodes, never a generic HTTP Request or GraphQL node.
 BOT_SECRET: Final = "CLIXEN_BOT"  # noqa: S105 (the secret's name)
@@ -166,8 +168,6 @@ def host_fields(data: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def own_hosts(data: Mapping[str, Any]) -> list[str]:
     """The hosts a credential's own URL fields name (where its service lives), normalised."""
-    from core.kernel.hosts import url_host
-
     found: list[str] = []
     for _, value in host_fields(data):
         for part in connection_hosts(value):
@@ -231,8 +231,6 @@ _DOMAIN = re.compile(
 def normalize_allowed_host(value: str) -> str:
     """An owner-named host in n8n's spelling: `api.example.com`, `*.example.com` (subdomains
     only) or an IP address; a URL is cut to its host. ValueError names what is wrong."""
-    from core.kernel.hosts import url_host
-
     text = value.strip()
     wildcard = text.startswith("*.")
     host = url_host(text[2:] if wildcard else text) or ""

@@ -3,6 +3,7 @@ type to a misspelt one, and a word search over names and descriptions."""
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,7 @@ class NodeCatalog:
     _index: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
     _idf: dict[str, float] = field(default_factory=dict, repr=False)
     _by_lower: dict[str, str] = field(default_factory=dict, repr=False)
+    _versions: dict[str, tuple[float, ...]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_lower = {}
@@ -36,6 +38,12 @@ class NodeCatalog:
     def __len__(self) -> int:
         return len(self.nodes)
 
+    def versions(self) -> Mapping[str, tuple[float, ...]]:
+        """Every node type this n8n knows, with its supported typeVersions (built once)."""
+        if self._versions is None:
+            self._versions = {t: spec.versions for t, spec in self.nodes.items()}
+        return self._versions
+
     def closest_type(self, node_type: str) -> str | None:
         """The known type a wrong type name most likely meant (missing prefix, wrong case)."""
         if not node_type:
@@ -47,7 +55,6 @@ class NodeCatalog:
         hit = self._by_lower.get(short)
         if hit:
             return hit
-        import difflib
 
         shorts = [t.rsplit(".", 1)[-1].lower() for t in self.nodes]
         match = difflib.get_close_matches(short, shorts, n=1, cutoff=0.8)

@@ -1,9 +1,11 @@
 """What the catalog knows of one node type: its versions, parameters (with displayOptions),
-credential slots, inputs and outputs, and the type-name prefixes n8n uses."""
+credential slots, inputs and outputs, and the type-name prefixes n8n uses; `SpecsOnDemand` builds
+each type's `NodeSpec` from its snapshot entry when first looked up."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,3 +128,75 @@ class NodeSpec:
             if v in c.versions:
                 return c
         return None
+
+
+class SpecsOnDemand(Mapping[str, NodeSpec]):
+    """Node type → `NodeSpec`, each built from its snapshot entry when first looked up: checking
+    one workflow reads a handful of the ~840 types, and building them all was most of the load.
+    `extra`: Clixen's own nodes (not n8n's), already built."""
+
+    def __init__(
+        self, entries: Mapping[str, Mapping[str, Any]], extra: Mapping[str, NodeSpec] | None = None
+    ) -> None:
+        self._entries = entries
+        self._extra = {t: s for t, s in (extra or {}).items() if t not in entries}
+        self._built: dict[str, NodeSpec] = dict(self._extra)
+
+    def __getitem__(self, node_type: str) -> NodeSpec:
+        spec = self._built.get(node_type)
+        if spec is None:
+            spec = self._built[node_type] = spec_from_entry(node_type, self._entries[node_type])
+        return spec
+
+    def __contains__(self, node_type: object) -> bool:
+        return node_type in self._entries or node_type in self._extra
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._entries
+        yield from self._extra
+
+    def __len__(self) -> int:
+        return len(self._entries) + len(self._extra)
+
+
+def spec_from_entry(node_type: str, e: Mapping[str, Any]) -> NodeSpec:
+    """The `NodeSpec` of one entry of the shipped snapshot (`core.catalog.snapshot`)."""
+    classes = tuple(
+        VersionClass(
+            versions=tuple(float(v) for v in c["versions"]),
+            outputs=tuple(c["outputs"]) if c["outputs"] is not None else None,
+            output_names=int(c["output_names"]),
+            inputs=tuple(c["inputs"]) if c.get("inputs") is not None else None,
+            params=tuple(
+                ParamSpec(
+                    p[0],
+                    p[1],
+                    p[2],
+                    p[3],
+                    p[4],
+                    p[5],
+                    {m: tuple(r) for m, r in p[6].items()} if p[6] else None,
+                )
+                for p in c["params"]
+            ),
+            credentials=tuple(
+                CredentialSlot(name, bool(required), shown)
+                for name, required, shown in c.get("credentials", ())
+            ),
+        )
+        for c in json.loads(e["classes"])
+    )
+    return NodeSpec(
+        type=node_type,
+        display_name=e["display_name"],
+        description=e["description"],
+        group=tuple(e["group"]),
+        classes=classes,
+        default_version=float(e["default_version"]),
+        credentials=tuple(e["credentials"]),
+        aliases=tuple(e["aliases"]),
+        categories=tuple(e["categories"]),
+        webhook=bool(e["webhook"]),
+        polling=bool(e["polling"]),
+        hidden=bool(e["hidden"]),
+    )

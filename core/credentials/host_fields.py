@@ -15,13 +15,12 @@ from sqlalchemy.orm import Session
 from core.catalog.credential_domains import connection_hosts, host_fields
 from core.kernel.errors import InvalidInput
 from core.kernel.hosts import internal_host, url_host
+from core.kernel.models import Project
 from core.workspace.policy import NodePolicy
 
 
 def project_policy(session: Session, project_id: int) -> NodePolicy:
     """The project's policy as far as hosts go (its allowed internal hosts)."""
-    from core.kernel.models import Project
-
     project = session.get(Project, project_id)
     return NodePolicy.from_json(project.node_policy if project is not None else None)
 

@@ -19,12 +19,16 @@ from typing import TYPE_CHECKING, Any, Protocol
 from core.catalog import NodeCatalog
 from core.catalog.credential_domains import BOT_NODE_TYPES
 from core.catalog.credential_domains import BOT_SECRET as BOT_SECRET
+from core.credentials.secrets import set_secret
+from core.kernel.vocabulary import Role
+from core.n8n.errors import N8nError
 from core.validation.credential_needs import CredentialNeed as CredentialNeed
 from core.validation.credential_needs import accepted_types as accepted_types
 from core.validation.credential_needs import missing_credential_issues, secret_command
 from core.validation.credential_needs import missing_credentials as missing_credentials
 from core.validation.credential_needs import suggested_secret_name as suggested_secret_name
 from core.validation.report import Issue
+from core.workspace.projects import require_role
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -109,10 +113,6 @@ def adopt_bot_token(
     workflows post as the bot; a project owner's choice (PermissionDenied otherwise). Returns the
     secret's name. It is a secret like any other: encrypted, rotated, replaced by setting it
     (`push_secret` updates its n8n credential once the caller's transaction committed)."""
-    from core.credentials.secrets import set_secret
-    from core.kernel.vocabulary import Role
-    from core.workspace.projects import require_role
-
     require_role(
         session=session,
         project_id=project_id,
@@ -218,8 +218,6 @@ class CredentialCheck:
 
 def check_credential(n8n: CredentialN8n, credential_id: str, *, label: str) -> CredentialCheck:
     """Test an n8n credential; a rejection comes with a sentence a user can act on."""
-    from core.n8n.errors import N8nError
-
     try:
         result = n8n.test_credential(credential_id)
     except N8nError as e:  # a type without a test, or an n8n without the endpoint

@@ -31,7 +31,7 @@ from core.credentials.crypto import (
 from core.credentials.host_fields import check_host_fields, project_policy
 from core.credentials.sync import CredentialsAPI, owner_hosts_needed, sync_secrets
 from core.kernel.errors import InvalidInput, NotFound
-from core.kernel.models import ConnectedAccount, Secret
+from core.kernel.models import ConnectedAccount, Project, Secret
 from core.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -187,8 +187,6 @@ def check_store_key(session: Session, *, key: str, replacing: Secret | None = No
     except SecretMisplaced:
         return  # that row's problem (set it again), not the key's
     except SecretKeyMismatch:
-        from core.kernel.models import Project
-
         project = session.get(Project, newest.project_id)
         where = project.name if project is not None else f"#{newest.project_id}"
         raise SecretKeyMismatch(
@@ -292,7 +290,7 @@ def push_secret(
 
 def forget_credential(n8n: CredentialsAPI, credential_id: str | None) -> None:
     """Delete a deleted secret's n8n credential (already gone in n8n: nothing to do)."""
-    from core.n8n.errors import N8nNotFound
+    from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
 
     if credential_id:
         with contextlib.suppress(N8nNotFound):
@@ -357,8 +355,6 @@ def rotate_key(*, session: Session, old_key: str, new_key: str) -> int:
 
 def unreadable_secrets(session: Session, *, key: str) -> list[tuple[str, str]]:
     """(project name, secret name) of every secret `key` cannot decrypt, oldest first."""
-    from core.kernel.models import Project
-
     bad = []
     for row, project in session.execute(
         select(Secret, Project.name)

@@ -29,7 +29,7 @@ from core.catalog.credential_domains import (
 )
 from core.credentials.crypto import decrypt
 from core.credentials.host_fields import check_host_fields, project_policy
-from core.kernel.errors import InvalidInput, PermissionDenied
+from core.kernel.errors import ClixenError, InvalidInput, PermissionDenied
 from core.kernel.models import ConnectedAccount, Secret
 from core.validation.credential_needs import node_host, secret_command
 
@@ -346,8 +346,6 @@ def resync_credentials(
     domain restriction, so each carries its restriction without waiting for the next deploy.
     Returns how many were written and, for the secrets refused (an internal host, a generic
     type with no allowed host), why; those stay as they were."""
-    from core.kernel.errors import ClixenError
-
     with session_factory() as session:
         accounts = set(session.scalars(select(ConnectedAccount.secret_id)))
         rows = [

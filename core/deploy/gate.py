@@ -99,6 +99,7 @@ def _prepare(
     payload: dict[str, Any],
     say: Progress,
     catalog: NodeCatalog,
+    project: tuple[NodePolicy, list[secrets.SecretInfo]] | None = None,
 ) -> tuple[
     dict[str, Any],
     NodePolicy,
@@ -107,8 +108,14 @@ def _prepare(
     dict[str, str | None],
     list[secrets.SecretInfo],
 ]:
+    # `project`: the policy and secrets as the caller just read them (else read here).
+    if project is None:
+        project = (
+            policy_for_project(session=session, project_id=project_id),
+            secrets.list_secrets(session=session, project_id=project_id),
+        )
+    policy, infos = project
     # Bound before the digest: the deploy of a workflow the pipeline bound validates it once.
-    infos = secrets.list_secrets(session=session, project_id=project_id)
     types = {i.name: i.credential_type for i in infos}
     resolution = resolve(payload, types, catalog)
     payload, changes = filter_settings(
@@ -117,7 +124,6 @@ def _prepare(
     for change in changes:
         log.info("project %s: %s", project_id, change)
         say(change)
-    policy = policy_for_project(session=session, project_id=project_id)
     digest = f"{checksum(payload)}:{policy.fingerprint()}:{_hosts_print(infos)}"
     return payload, policy, digest, resolution, types, infos
 
@@ -148,12 +154,14 @@ def inspect(
     payload: dict[str, Any],
     say: Progress,
     catalog: NodeCatalog | None = None,
+    project: tuple[NodePolicy, list[secrets.SecretInfo]] | None = None,
 ) -> Inspection:
     """What `check` would find, without raising: the pipeline's validate step uses it, so the
-    deploy that follows need not validate the same workflow again."""
+    deploy that follows need not validate the same workflow again. `project`: the project's
+    policy and secrets as the caller just read them (else read here)."""
     catalog = catalog or default_catalog()
     payload, policy, digest, resolution, types, infos = _prepare(
-        session, project_id, payload, say, catalog
+        session, project_id, payload, say, catalog, project
     )
     report = _validated(payload, policy, catalog, infos)
     return Inspection(payload, report, policy, digest, resolution.missing, types)

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy.gate import unreserved_name
@@ -30,7 +30,7 @@ from core.kernel.vocabulary import Role, VersionSource, VersionStatus, WorkflowS
 from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.workflow_json import N8nWorkflow
 from core.triggers import drop_endpoint, unsubscribe
-from core.workspace.projects import Actor
+from core.workspace.projects import Actor, require_role
 
 log = logging.getLogger(__name__)
 
@@ -273,10 +273,6 @@ def restore_workflow(
     only (PermissionDenied otherwise); InvalidInput for a workflow that is not deleted or never
     ran. When n8n refuses or does not answer, the workflow stays deleted (and restorable) and
     DeployFailed says why; the failed attempt is listed in its versions."""
-    from sqlalchemy import select
-
-    from core.workspace.projects import require_role
-
     with session_factory.begin() as session:
         wf = session.get(Workflow, workflow_id)
         if wf is None:

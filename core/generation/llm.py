@@ -328,6 +328,7 @@ class LLMClient:
         response_format: dict[str, Any] | None,
         extra: dict[str, Any],
     ) -> LLMReply:
+        # The SDK loads on the first call, not at import (~0.4 s; see `__init__`).
         import openai
         from openai.types.chat import ChatCompletionMessageFunctionToolCall
 

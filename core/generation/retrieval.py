@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.catalog import BASE_PREFIX, LANGCHAIN_PREFIX, NodeCatalog
 from core.generation.guides import guides_for
@@ -358,7 +359,6 @@ def valid_timezone(name: str | None) -> str | None:
     """`name` when it is an IANA timezone this system knows (e.g. Europe/Paris), else None."""
     if not name or len(name) > 64:
         return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         ZoneInfo(name)

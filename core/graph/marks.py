@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.graph.workflow_graph import STICKY_NOTE
+from core.kernel.errors import InvalidInput
 
 MAX_MESSAGE_CHARS = 140
 
@@ -169,8 +170,6 @@ def check_execution_of(
     """InvalidInput when `execution` is not a run of `workflow`: of its n8n workflow (or a test
     copy of it) when it has one, else (a file) one that ran only nodes the workflow has. Drawing
     another workflow's run would mark every node "not reached" under a caption that is false."""
-    from core.kernel.errors import InvalidInput
-
     result = ((execution.get("data") or {}).get("resultData")) or {}
     ran = set((result.get("runData") or {}).keys())
     names = {str(n.get("name")) for n in workflow.get("nodes") or [] if isinstance(n, Mapping)}

@@ -83,20 +83,20 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations to `url` up to `revision`."""
-    from alembic import command
+    from alembic import command  # Alembic loads only for migrations (see `alembic_config`)
 
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str = "-1") -> None:
     """Revert migrations on `url` down to `revision` ("base" reverts everything)."""
-    from alembic import command
+    from alembic import command  # Alembic loads only for migrations (see `alembic_config`)
 
     command.downgrade(alembic_config(url), revision)
 
 
 def current_revision(url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # only for migrations, as above
 
     engine = make_engine(url)
     try:

@@ -188,6 +188,8 @@ def configure_logging(
     its log lines appear with `clixen -v`); loggers keep their levels for other handlers."""
     root = logging.getLogger()
     if level is None or log_format is None:
+        # pydantic-settings (~0.25 s) loads only here: `clixen --help` and `clixen validate`
+        # import this module without needing the settings (benchmarks/cli_startup.py).
         from core.kernel.settings import get_settings
 
         settings = get_settings()

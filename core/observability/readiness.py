@@ -23,13 +23,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, text
 
+from core.kernel.db import alembic_config
 from core.kernel.errors import ClixenError
 from core.kernel.logging import redact
 from core.kernel.metrics import READINESS_CHECK, READY
+from core.n8n import N8nClient, N8nError, N8nUnauthorized
+from core.n8n.session import N8nUserSession
+from core.validation.mcp import McpValidator
 
 if TYPE_CHECKING:
     from core.kernel.settings import Settings
-    from core.n8n.session import N8nUserSession
 
 logger = logging.getLogger(__name__)
 
@@ -208,10 +211,9 @@ def _run(name: str, check: Check) -> CheckResult:
 
 def database_check(engine: Engine) -> Check:
     """The database answers and its Alembic revision is the migrations' head."""
+    # Alembic loads when the check is built, not with the module (see `core.kernel.db`).
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
-
-    from core.kernel.db import alembic_config
 
     heads = set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
@@ -235,7 +237,6 @@ def database_check(engine: Engine) -> Check:
 
 def n8n_check(url: str, api_key: str, *, timeout_s: float = N8N_TIMEOUT_S) -> Check:
     """n8n's public API answers a one-item workflow list with the configured key (no retries)."""
-    from core.n8n import N8nClient, N8nError, N8nUnauthorized
 
     def check() -> str | None:
         with N8nClient(url, api_key, timeout=timeout_s, max_retries=0) as client:
@@ -254,7 +255,6 @@ def n8n_sign_in_check(session: N8nUserSession) -> Check:
     """Clixen's n8n user (N8N_OWNER_EMAIL / N8N_OWNER_PASSWORD) signs in: connecting accounts
     needs it. One long-lived session, so a check signs in again only when its cookie expired
     (n8n allows 5 sign-ins per minute and user)."""
-    from core.n8n import N8nError
 
     def check() -> str | None:
         try:
@@ -268,7 +268,6 @@ def n8n_sign_in_check(session: N8nUserSession) -> Check:
 
 def mcp_check(command: str, *, timeout_s: float = MCP_TIMEOUT_S) -> Check:
     """The n8n-mcp command (N8N_MCP_COMMAND) starts and completes the MCP handshake."""
-    from core.validation.mcp import McpValidator
 
     def check() -> str | None:
         with McpValidator(command, timeout_s=timeout_s) as validator:
@@ -284,8 +283,6 @@ def probe_from_settings(settings: Settings, *, engine: Engine) -> ReadinessProbe
     if settings.n8n_url and settings.n8n_api_key:
         checks["n8n"] = n8n_check(settings.n8n_url, settings.n8n_api_key)
     if settings.n8n_url and settings.n8n_owner_email and settings.n8n_owner_password:
-        from core.n8n.session import N8nUserSession
-
         checks["n8n_sign_in"] = n8n_sign_in_check(N8nUserSession.from_settings(settings))
     if (settings.n8n_mcp_command or "").strip():
         checks["mcp"] = mcp_check(str(settings.n8n_mcp_command))

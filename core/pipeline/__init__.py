@@ -14,10 +14,12 @@ deployed over a head that moved past N.
 
 The package, by job: `types` (caps, services, progress, outcome, `RunContext`), `services`
 (`build_services`), `claims` (who may drive a run), `runs` (starting and listing runs), `engine`
-(driving a run, answering its question) with `active` (one executing run: saving, succeeding,
-failing) and `steps` (one function per state), `watch` (executions after a deploy, test calls),
-`llm_calls` (an LLM call paid for: reserve, call, settle), `repair` (after a runtime error seen
-by the execution watch) and `recovery` (runs nobody holds any more).
+(driving a run, answering its question) with `active` (one executing run: its project read once
+per step, saving, succeeding, failing), `steps` (one function per state; deploying and watching
+in `delivery`), `budget` (the repair caps), `credential_wait` and `resume` (a run waiting for
+credentials, and given them), `watch` (executions after a deploy, test calls), `llm_calls` (an
+LLM call paid for: reserve, call, settle), `repair` (after a runtime error seen by the execution
+watch) and `recovery` (runs nobody holds any more).
 """
 
 from core.kernel.vocabulary import FINISHED, IN_PROGRESS, RunKind, RunState

@@ -3,6 +3,10 @@
 The ways a step ends the run live here too: `need_repair` (go on repairing, or fail at the caps),
 `succeed`, `fail`, and `outcome` (where a run stands, in words a user can read).
 
+A step reads its project once (`ActiveRun.project`: the node policy in force and the secrets'
+names and types, `ProjectSnapshot`); `engine` forgets it between steps, so each step sees the
+project as it is when the step starts.
+
 Contract: `ActiveRun.context` is the only working data of a run; `save` is the only writer of the
 run's row while it executes, and after it returns the run's state is durable. `save` writes only
 while the worker still holds the run's claim (else it raises `ClaimLost` and writes nothing), and
@@ -14,12 +18,14 @@ failure). A failed `create` run that never deployed takes its empty draft workfl
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core import deploy
+from core.credentials.secrets import SecretInfo, list_secrets
 from core.kernel import metrics, telemetry
 from core.kernel.models import PipelineRun, Workflow
 from core.kernel.vocabulary import FINISHED, RunKind, RunState
@@ -38,6 +44,7 @@ from core.pipeline.types import (
     RunOutcome,
 )
 from core.workspace import quotas
+from core.workspace.policy import NodePolicy, policy_for_project
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +57,28 @@ class ClaimLost(Exception):
     """Internal: another worker holds the run's claim now (this one's lease had run out)."""
 
 
+@dataclass(frozen=True)
+class ProjectSnapshot:
+    """What a step knows of the run's project, read in one session: the node policy in force
+    (with the project's live n8n workflows) and its secrets (`infos`: name, credential type,
+    allowed hosts; `secrets`: name → credential type, None: not typed yet). Never a secret's
+    value."""
+
+    policy: NodePolicy
+    infos: tuple[SecretInfo, ...]
+
+    @property
+    def secrets(self) -> Mapping[str, str | None]:
+        return {i.name: i.credential_type for i in self.infos}
+
+
+def read_project(session: Session, project_id: int) -> ProjectSnapshot:
+    return ProjectSnapshot(
+        policy=policy_for_project(session=session, project_id=project_id),
+        infos=tuple(list_secrets(session=session, project_id=project_id)),
+    )
+
+
 @dataclass
 class ActiveRun:
     """The in-memory view of one run while it executes; `save` makes it durable."""
@@ -60,6 +89,8 @@ class ActiveRun:
     progress: Progress | None
     # The claim this worker holds (see core/pipeline/claims.py); None: a read-only view.
     owner: str | None = None
+    # The project as the current step read it (`project`); None until a step asks.
+    snapshot: ProjectSnapshot | None = None
 
     @classmethod
     def of(
@@ -76,6 +107,13 @@ class ActiveRun:
     @property
     def state(self) -> RunState:
         return RunState(self.run.state)
+
+    def project(self) -> ProjectSnapshot:
+        """The run's project as this step sees it: read on the first call of the step."""
+        if self.snapshot is None:
+            with self.services.session_factory() as session:
+                self.snapshot = read_project(session, self.run.project_id)
+        return self.snapshot
 
     def emit(self, step: RunState, message: str) -> None:
         if self.progress is None:
@@ -281,8 +319,6 @@ def fail(active: ActiveRun, message: str, *, category: str, needs_review: bool =
 def _discard_draft(active: ActiveRun) -> None:
     """A failed `create` run that never deployed leaves no empty workflow behind (its candidate
     and problems stay in the run for a manual look)."""
-    from core import deploy
-
     run = active.run
     if run.kind != RunKind.create or run.workflow_id is None:
         return

@@ -51,8 +51,7 @@ def bind_credentials(active: ActiveRun) -> tuple[list[CredentialNeed], dict[str,
     for node in candidate.get("nodes") or []:
         if isinstance(node, dict) and node.get("name") in ask:
             node.pop("credentials", None)  # whatever a repair wrote there: the user chooses
-    with active.services.session_factory() as session:
-        secrets = project_secret_types(session, active.run.project_id)
+    secrets = dict(active.project().secrets)
     resolution = resolve(candidate, secrets, active.services.catalog, ask=ask)
     active.context.candidate = resolution.workflow
     return resolution.missing, secrets

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from core import deploy
 from core.deploy.publish import WAITING_PREFIX
+from core.deploy.workflows import get_version
 from core.kernel.models import PipelineRun
 from core.kernel.vocabulary import RunKind, RunState, VersionSource
 from core.n8n import ExecutionFailure, execution_failure
@@ -24,6 +26,7 @@ from core.pipeline.types import (
     RuntimeFailure,
 )
 from core.pipeline.watch import await_execution, newest_execution_id, webhook_path
+from core.run_now import run_now
 from core.validation import Issue
 from core.workspace.projects import Actor
 
@@ -32,8 +35,6 @@ if TYPE_CHECKING:
 
 
 def step_deploying(active: ActiveRun) -> None:
-    from core import deploy
-
     context = active.context
     candidate = context.candidate
     if candidate is None:
@@ -116,8 +117,6 @@ def _not_over(active: ActiveRun, moved: HeadMoved) -> str:
 
 def _create_record(active: ActiveRun, candidate: Mapping[str, Any]) -> None:
     """Create the product's workflow row and link it to the run in one transaction."""
-    from core import deploy
-
     summary = active.context.summary
     name = str(candidate.get("name") or summary or active.run.request).strip()
 
@@ -192,9 +191,6 @@ def _test_copy_failure(active: ActiveRun, sample: Mapping[str, Any]) -> Executio
     (`core.run_now`: built from the stored, filtered and bound version, never from the raw
     candidate), `sample` in its trigger's place (empty: the trigger's own sample); its failure,
     if any."""
-    from core.deploy.workflows import get_version
-    from core.run_now import run_now
-
     run = active.run
     assert run.workflow_id is not None
     with active.services.session_factory() as session:

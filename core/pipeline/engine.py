@@ -99,6 +99,7 @@ def _step(active: ActiveRun) -> None:
     """Run the step of the run's state, timed under its step name."""
     state = active.state
     started = time.perf_counter()
+    active.snapshot = None  # each step reads the project once, as it is now
     try:
         STEPS[state](active)
     finally:

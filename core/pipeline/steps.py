@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from core.credentials.secrets import secret_types
 from core.deploy import gate
 from core.deploy.workflows import head_version
 from core.generation.edit_diff import edit_from_whole_workflow
@@ -40,8 +39,6 @@ from core.generation.prompts import repair_messages as _repair_messages
 from core.generation.replies import (
     ProposedWorkflow,
     Question,
-    apply_deterministic_fixes,
-    known_versions,
     parse_reply,
     retrieve_context,
 )
@@ -61,9 +58,9 @@ from core.pipeline.types import (
     ProblemKind,
 )
 from core.validation import Issue
+from core.validation.fixes import apply_deterministic_fixes, known_versions
 from core.validation.mcp import MCP_ISSUE_CODE, McpUnavailable, combine
 from core.validation.output_fields import UNKNOWN_FIELD
-from core.workspace.policy import policy_for_project
 
 logger = logging.getLogger(__name__)
 
@@ -98,10 +95,9 @@ def _project_context(
 def _retrieved_context(
     active: ActiveRun, text: str, *, repairing: Mapping[str, Any] | None = None
 ) -> PromptContext:
-    project_id = active.run.project_id
-    with active.services.session_factory() as session:
-        policy = policy_for_project(session=session, project_id=project_id)
-        secrets = sorted(secret_types(session=session, project_id=project_id).items())[:50]
+    project = active.project()
+    policy = project.policy
+    secrets = sorted(project.secrets.items())[:50]
     common: dict[str, Any] = {
         "text": text,
         "catalog": active.services.catalog,
@@ -330,6 +326,7 @@ def _validate(active: ActiveRun, wf: dict[str, Any]) -> list[Issue]:
     project's policy of today), combined with n8n-mcp's verdict, finds. A clean verdict is kept
     as `context.checked`, so the deploy does not validate the same workflow again."""
     _, payload = gate.parse(wf)
+    snapshot = active.project()
     with active.services.session_factory() as session:
         inspection = gate.inspect(
             session=session,
@@ -337,6 +334,7 @@ def _validate(active: ActiveRun, wf: dict[str, Any]) -> list[Issue]:
             payload=payload,
             say=lambda _line: None,  # the deploy step reports the settings it cut
             catalog=active.services.catalog,
+            project=(snapshot.policy, list(snapshot.infos)),
         )
     report = inspection.report
     active.context.checked = inspection.digest if report.valid else None

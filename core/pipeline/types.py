@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel.errors import ClixenError
+from core.kernel.models import utcnow
 from core.kernel.settings import Settings
 from core.kernel.vocabulary import RunState
 from core.pipeline.claims import RunClaims
@@ -48,10 +49,6 @@ MIN_REPLY_TOKENS: Final = 1_000
 # The failure category (`PipelineRun.step_detail`) of a run whose candidate was not deployed
 # because the workflow's head moved while it worked (a rollback, another edit).
 CONFLICT: Final = "conflict"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class PipelineError(ClixenError):

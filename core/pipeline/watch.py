@@ -18,6 +18,7 @@ from core.kernel.errors import NotFound
 from core.kernel.models import Workflow
 from core.n8n import execution_failure
 from core.pipeline.types import MAX_TEST_CALLS, PipelineServices
+from core.run_now import run_now
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,6 @@ def run_test_call(
     candidate = dict(version.json_payload) if version else {}
     hook = webhook_path(candidate)
     if hook is None:
-        from core.run_now import run_now
-
         report = run_now(
             session_factory=services.session_factory,
             n8n=services.n8n,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.catalog import NodeCatalog
 from core.deploy import gate
 from core.deploy.errors import ValidationFailed
+from core.deploy.workflows import head_version
 from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
 from core.kernel.logging import redact
 from core.kernel.settings import Settings
@@ -260,8 +261,6 @@ def run_workflow_now(
 ) -> RunNowReport:
     """`run_now` on the head version of the product's workflow `workflow_id` (NotFound when it
     has none), in its project. Callers check the user's role first (an editor's action)."""
-    from core.deploy.workflows import head_version
-
     with session_factory() as session:
         version = head_version(session=session, workflow_id=workflow_id)
         if version is None:

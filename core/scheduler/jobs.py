@@ -19,10 +19,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import pipeline
+from core.connect import finish_connections
+from core.connect.resume import resume_after_connect
+from core.deploy.reconcile import reconcile
 from core.kernel.models import PipelineRun, ProcessedAction
 from core.kernel.settings import Settings
 from core.n8n import ExecutionFailure, N8nClient
 from core.n8n.session import N8nUserSession
+from core.pipeline import build_services, repair_after_runtime_error
+from core.run_now import sweep_test_copies
 from core.scheduler import (
     CONNECT_WATCH,
     DIGEST,
@@ -51,11 +57,11 @@ from core.scheduler.smoke import (
     record_smoke_result,
     run_smoke_test,
 )
+from core.scheduler.watch import RepairStarter, watch_executions
 from core.workspace import quotas
 
 if TYPE_CHECKING:
     from core.pipeline import PipelineServices
-from core.scheduler.watch import RepairStarter, watch_executions
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +145,6 @@ def recover_runs(
     """Resume (or fail, when that is unsafe) the pipeline runs whose process died mid-way, and
     tell each run's user in its thread. The pipeline claims each run with a compare-and-set on
     its heartbeat, so two recovering replicas never take (or announce) the same run."""
-    from core import pipeline
-
     # The notifier keeps each resumed run's own progress message updating and ends it in the
     # run's summary (the Slack bot's does; the CLI's prints the event below only).
     outcomes = pipeline.resume_incomplete_runs(
@@ -170,8 +174,6 @@ def pipeline_services(
     """Pipeline services for a scheduler process that was given none (`clixen scheduler run`,
     or `clixen serve` without an LLM): n8n from settings, the LLM only if configured (runs that
     need it are then failed with an explanation), our own validation without the MCP server."""
-    from core.pipeline import build_services
-
     return build_services(
         settings,
         session_factory=session_factory,
@@ -253,8 +255,6 @@ def _watch_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]
 
 def _pipeline_repair(ctx: SchedulerContext) -> RepairStarter:
     """The pipeline's repair entry for a runtime error, bound to this process's services."""
-    from core.pipeline import repair_after_runtime_error
-
     services = _services(ctx)
 
     def repair(*, workflow_id: int, failure: ExecutionFailure) -> str | None:
@@ -294,8 +294,6 @@ def prune_processed_actions_job() -> None:
 
 
 def _sweep_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
-    from core.run_now import sweep_test_copies
-
     with _n8n_client(ctx.settings) as client:
         return {"deleted": sweep_test_copies(ctx.session_factory, client)}
 
@@ -323,9 +321,6 @@ def finish_connects(
 ) -> dict[str, Any]:
     """Bind the accounts whose Connect link n8n completed, say so in the waiting run's thread,
     and resume the run (its progress and outcome reported like a recovered run's)."""
-    from core.connect import finish_connections
-    from core.connect.resume import resume_after_connect
-
     done = finish_connections(
         session_factory=services.session_factory,
         n8n=services.n8n,
@@ -389,8 +384,6 @@ def digest_job() -> None:
 
 
 def _reconcile_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
-    from core.deploy.reconcile import reconcile
-
     with _n8n_client(ctx.settings) as client:
         return reconcile(
             session_factory=ctx.session_factory,

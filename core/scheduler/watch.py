@@ -262,6 +262,7 @@ def failure_picture(
     """The picture of the version that ran (n8n's `workflowData`) marking what the execution did
     to each node: ran, failed (with n8n's short message), not reached. None when n8n did not say
     what ran or drawing failed (logged): the text message then goes alone."""
+    # Pillow and the layout load when a failure is drawn, not with every scheduler process.
     from core.graph import NodeMark, execution_marks, layout_workflow, render_png
 
     ran = execution.get("workflowData")

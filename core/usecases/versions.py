@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import Progress, rollback_to
 from core.deploy.workflows import (
+    find_workflow,
     get_version,
     get_workflow,
     head_version,
@@ -281,8 +282,7 @@ def restore(
 ) -> Restored:
     """Bring back the deleted workflow `ref` (name or #id) of the project `project` (None: the
     actor's active one): its last deployed version deployed again on a new n8n workflow.
-    Project owners only (core.deploy.restore_workflow checks)."""
-    from core.deploy.workflows import find_workflow
+    Project owners only, within the retention period (`core.usecases.lifecycle.restore`)."""
     from core.usecases.lifecycle import restore as restore_deleted
 
     workflow_id = find_workflow_id(

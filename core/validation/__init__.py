@@ -21,12 +21,14 @@ With or without one, a predefined credential sent outside its service's domains 
 `credential_host` and the Clixen bot's token on a node other than Slack's is
 `bot_token_misused` (`credential_use`).
 
-The package, by job: `report` (Issue, ValidationReport), `checker` (the run over one workflow),
-`nodes` and `connections` (the checks), `guards` (sub-workflows and fetched hosts, under the
+The package, by job: `report` (Issue, ValidationReport), `checker` (the checks combined over one
+workflow), `base` (what a check is given), `nodes` and `connections` (the checks, each a function
+returning its issues), `guards` (sub-workflows and fetched hosts, under the
 policy) with `hosts` (which host a URL calls and whether it is internal; no DNS),
 `credential_use` (where a node sends its credential), `parameters` (displayOptions and
 required parameters), `expressions` (`={{ … }}` syntax), `output_fields` (warnings for fields
-read that the upstream node's output schema lacks), `shapes` (what n8n's API accepts per
+read that the upstream node's output schema lacks), `fixes` (what needs no LLM to repair,
+applied before validating), `shapes` (what n8n's API accepts per
 field), and `mcp` (the n8n-mcp server's second opinion — import it from `core.validation.mcp`:
 it loads the MCP SDK, which the CLI's `validate` must not pay for).
 """

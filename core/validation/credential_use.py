@@ -19,11 +19,10 @@ from core.catalog.credential_domains import (
     secret_name_of,
 )
 from core.kernel.hosts import url_host
-from core.validation.base import Checks
 from core.validation.credential_needs import secret_command
 from core.validation.report import Issue
 
-# Node short names (see guards.short_name) that send a credential to a URL of the workflow's
+# Node short names (see `short_name`) that send a credential to a URL of the workflow's
 # choosing, and where that URL sits in their parameters.
 CREDENTIAL_URLS: dict[str, tuple[str, ...]] = {
     "httprequest": ("url",),
@@ -60,46 +59,49 @@ def inline_credential_issues(node: Mapping[str, Any], *, where: str, report_as: 
     ]
 
 
-class CredentialUseChecks(Checks):
-    def check_credential_use(
-        self, node: dict[str, Any], kind: str, *, report_as: str | None = None
-    ) -> None:
-        """Issues for `node` (of short name `kind`) sending a credential where it may not,
-        reported on node `report_as` (default: `node` itself; an inline sub-workflow's node is
-        reported on the outer node that runs it)."""
-        name = str(node.get("name"))
-        where = report_as or name
-        self._check_bot_token(node, name, where)
-        params = node.get("parameters")
-        if kind not in CREDENTIAL_URLS or not isinstance(params, dict):
-            return
-        if params.get("authentication") != PREDEFINED:
-            return
-        ctype = params.get("nodeCredentialType")
-        if not isinstance(ctype, str) or not ctype:
-            return  # n8n's required-parameter check names it
-        if ctype.startswith("="):
-            self.add(
+def check_credential_use(
+    node: dict[str, Any], kind: str, *, report_as: str | None = None
+) -> list[Issue]:
+    """Issues for `node` (of short name `kind`) sending a credential where it may not,
+    reported on node `report_as` (default: `node` itself; an inline sub-workflow's node is
+    reported on the outer node that runs it)."""
+    name = str(node.get("name"))
+    where = report_as or name
+    out = _check_bot_token(node, name, where)
+    params = node.get("parameters")
+    if kind not in CREDENTIAL_URLS or not isinstance(params, dict):
+        return out
+    if params.get("authentication") != PREDEFINED:
+        return out
+    ctype = params.get("nodeCredentialType")
+    if not isinstance(ctype, str) or not ctype:
+        return out  # n8n's required-parameter check names it
+    if ctype.startswith("="):
+        out.append(
+            Issue(
                 "credential_host",
                 f'Node "{name}" chooses its credential type at run time, so where the '
                 "credential goes cannot be checked.",
                 node=where,
                 hint='Set "nodeCredentialType" to the service\'s credential type, written out.',
             )
-            return
-        domains = SERVICE_DOMAINS.get(ctype)
-        if not domains:
-            return  # generic or user-chosen host: n8n holds it to the hosts its owner named
-        self.issues.extend(host_issues(node, kind, ctype, domains, where))
+        )
+        return out
+    domains = SERVICE_DOMAINS.get(ctype)
+    if not domains:
+        return out  # generic or user-chosen host: n8n holds it to the hosts its owner named
+    return [*out, *host_issues(node, kind, ctype, domains, where)]
 
-    def _check_bot_token(self, node: dict[str, Any], name: str, where: str) -> None:
-        creds = node.get("credentials")
-        if not isinstance(creds, dict) or node.get("type") in BOT_NODE_TYPES:
-            return
-        for ref in creds.values():
-            ref_name = ref.get("name") if isinstance(ref, dict) else ref
-            if bot_secret_of(ref_name):
-                self.add(
+
+def _check_bot_token(node: dict[str, Any], name: str, where: str) -> list[Issue]:
+    creds = node.get("credentials")
+    if not isinstance(creds, dict) or node.get("type") in BOT_NODE_TYPES:
+        return []
+    for ref in creds.values():
+        ref_name = ref.get("name") if isinstance(ref, dict) else ref
+        if bot_secret_of(ref_name):
+            return [
+                Issue(
                     "bot_token_misused",
                     f'Node "{name}" uses {BOT_SECRET}, the Clixen bot\'s own Slack token, '
                     "which only Slack nodes may use.",
@@ -107,7 +109,8 @@ class CredentialUseChecks(Checks):
                     hint="Use the Slack node to talk to Slack, or a Slack credential of the "
                     "project's own (a secret of type slackApi).",
                 )
-                return
+            ]
+    return []
 
 
 # `={{ 'https://api.github.com/repos/' + $json.repo }}`: a string literal opening the expression

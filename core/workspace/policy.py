@@ -252,6 +252,8 @@ def _as_network(entry: str) -> IPNetwork | None:
 def policy_for_project(*, session: Session, project_id: int) -> NodePolicy:
     """The node policy in force for a project (the default one if the project set none), with
     the project's live n8n workflows as the only ones its nodes may run."""
+    # SQLAlchemy's models (~0.4 s) load only when a project is read: `clixen validate` holds a
+    # file to a NodePolicy without a database, and starts fast (benchmarks/cli_startup.py).
     from core.kernel.models import Project
     from core.workspace.projects import project_n8n_workflows
 
@@ -275,7 +277,7 @@ def set_project_policy(
 ) -> NodePolicy:
     """Replace the project's deny/allow/allow_hosts lists (None keeps that list); owners only.
     Host entries are normalised (`normalize_host`); one that is not a host raises InvalidInput."""
-    from sqlalchemy import select
+    from sqlalchemy import select  # with the models, as in `policy_for_project`
 
     from core.kernel.models import Project, ProjectMember
 

@@ -20,13 +20,13 @@ from bot.services import BotServices
 from bot.triggers import SlackTriggerNotifier, start_triggers
 from core.catalog import default_catalog
 from core.deploy import ValidationFailed, create_workflow_record, deploy_version
-from core.generation.replies import apply_deterministic_fixes, known_versions
 from core.kernel.models import Project, TriggerDelivery, TriggerEndpoint, Workflow
 from core.kernel.settings import get_settings
 from core.kernel.vocabulary import VersionSource
 from core.n8n import N8nClient
 from core.run_now import run_workflow_now
 from core.triggers import OutboxFull, SubscriptionDropped, WorkflowRef
+from core.validation.fixes import apply_deterministic_fixes, known_versions
 from core.workspace.projects import Actor, create_project
 from tests.bot.conftest import (
     TEAM,

@@ -12,13 +12,12 @@ from core.generation.prompts import PromptContext, generation_messages, repair_m
 from core.generation.replies import (
     ProposedWorkflow,
     Question,
-    apply_deterministic_fixes,
-    known_versions,
     parse_reply,
     retrieve_context,
 )
 from core.kernel.safety import LLMOutputInvalid
 from core.validation import Issue, validate
+from core.validation.fixes import apply_deterministic_fixes, known_versions
 from tests.core.test_pipeline import schedule_workflow
 
 

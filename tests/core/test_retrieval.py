@@ -142,6 +142,19 @@ def test_a_mined_configuration_has_no_ids_or_secrets() -> None:
     assert "1AbCdEf" not in text and mined["text"] == "={{ $json.title }}"
 
 
+def test_a_mined_configuration_is_the_same_each_time_and_the_callers_own() -> None:
+    """Each library keeps its types' scrubbed configurations, so the next prompt need not scrub
+    them again; what one caller gets, it may change without touching the next one's."""
+    params = {"resource": "message", "operation": "post", "text": "={{ $json.title }}"}
+    nodes = [{"name": "Slack", "type": B + "slack", "typeVersion": 2, "parameters": params}]
+    lib = TemplateLibrary([make_template(7, "t", "", {"nodes": nodes, "connections": {}})])
+    first = mined_configuration(lib, B + "slack", Operation("message", "post"))
+    first["text"] = "changed by the first caller"
+    again = mined_configuration(lib, B + "slack", Operation("message", "post"))
+    assert again == params
+    assert mined_configuration(lib, B + "slack", Operation("message", "update")) is None
+
+
 def test_specs_name_the_fields_a_node_outputs() -> None:
     """The model reads real field names (`$json.title`, not `$json.Title`) from the spec."""
     catalog = default_catalog()

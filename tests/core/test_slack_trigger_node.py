@@ -11,7 +11,6 @@ import pytest
 
 from core.catalog import default_catalog
 from core.generation.node_lookup.tools import NodeLookup
-from core.generation.replies import apply_deterministic_fixes, known_versions
 from core.generation.retrieval import first_message
 from core.generation.template_compact import compact_template
 from core.graph import text_outline, workflow_graph
@@ -24,6 +23,7 @@ from core.kernel.slack_trigger import (
     parse_trigger_params,
 )
 from core.validation import validate
+from core.validation.fixes import apply_deterministic_fixes, known_versions
 from core.workspace.policy import NodePolicy
 
 N8N_SLACK_TRIGGER = "n8n-nodes-base.slackTrigger"

@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from core.catalog import LANGCHAIN_PREFIX, NodeSpec, VersionClass
+from core.catalog import LANGCHAIN_PREFIX, NodeSpec, ParamSpec, VersionClass
 from core.generation.node_lookup import shapes
 from core.generation.node_lookup.operations import operations_by_resource
+from core.generation.node_lookup.params import shown_values
 from core.validation.parameters import ParamContext, with_defaults
 
 if TYPE_CHECKING:
@@ -74,7 +75,6 @@ def credential_types(
         return []
     if node is None:
         return [c.name for c in cls.credentials]
-    from core.generation.node_lookup.params import shown_values
 
     values = shown_values(node, spec.type, op, switches)
     ctx = ParamContext(version=float(node["v"]), node_type=spec.type)
@@ -95,8 +95,6 @@ def credential_types(
 
 
 def _slot_param(name: str, display_options: Mapping[str, Any]) -> Any:
-    from core.catalog import ParamSpec
-
     return ParamSpec(
         name="__credential__",
         type="string",

@@ -5,10 +5,12 @@ field names — and none naming another node of its template."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from core.catalog import VersionClass
 
@@ -44,7 +46,7 @@ def mined_configuration(
     configuration whose every key is one of them (a parameter the spec shows)."""
     best: tuple[int, Any] | None = None
     implicit = defaults or {}
-    for version, params in library.versioned_configurations(node_type):
+    for version, params, clean, size in _usable(library, node_type):
         if cls is not None and (version is None or float(version) not in cls.versions):
             continue  # another version class has other parameters
         resource = params.get("resource", implicit.get(None))
@@ -55,16 +57,37 @@ def mined_configuration(
             continue
         if keys is not None and not set(params) <= keys:
             continue  # set under other option values than the spec's: it would mislead
-        clean = _scrub(params)
-        text = json.dumps(clean, separators=(",", ":"), ensure_ascii=False)
-        if len(text) > MAX_EXAMPLE_CHARS or not text.isascii():
-            continue
-        if _NODE_REFERENCE.search(text):
-            continue  # names a node of its own template, which the user's workflow lacks
         # Prefer a configuration with some substance: the richest that fits the budget.
-        if best is None or len(text) > best[0]:
-            best = (len(text), clean)
-    return best[1] if best else None
+        if best is None or size > best[0]:
+            best = (size, clean)
+    return copy.deepcopy(best[1]) if best else None
+
+
+# Per library and node type: its configurations that can be shown at all, scrubbed, with their
+# size. Scrubbing is most of what a spec's example costs, and the same few types come back in
+# every prompt; the library never changes once loaded.
+_USABLE: WeakKeyDictionary[TemplateLibrary, dict[str, list[_Usable]]] = WeakKeyDictionary()
+_Usable = tuple[float | None, dict[str, Any], Any, int]
+
+
+def _usable(library: TemplateLibrary, node_type: str) -> list[_Usable]:
+    """(typeVersion, parameters, scrubbed parameters, their JSON size) of every configuration of
+    `node_type` small enough, ASCII, and naming no other node of its template; in template
+    order."""
+    by_type = _USABLE.setdefault(library, {})
+    found = by_type.get(node_type)
+    if found is None:
+        found = []
+        for version, params in library.versioned_configurations(node_type):
+            clean = _scrub(params)
+            text = json.dumps(clean, separators=(",", ":"), ensure_ascii=False)
+            if len(text) > MAX_EXAMPLE_CHARS or not text.isascii():
+                continue
+            if _NODE_REFERENCE.search(text):
+                continue  # names a node of its own template, which the user's workflow lacks
+            found.append((version, params, clean, len(text)))
+        by_type[node_type] = found
+    return found
 
 
 def _scrub(value: Any, key: str = "") -> Any:

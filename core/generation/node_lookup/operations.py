@@ -6,6 +6,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from core.catalog import VersionClass
+from core.generation.node_lookup.choice import _as_param_specs, _shown
+from core.generation.node_lookup.params import default_params
 from core.validation.parameters import ParamContext, with_defaults
 
 
@@ -13,9 +15,6 @@ from core.validation.parameters import ParamContext, with_defaults
 def operations_by_resource(node_type: str) -> dict[str | None, tuple[str, ...]]:
     """Resource → the operations it shows ({None: ops} for a node without resources; {} when
     the node has no operation parameter or its parameters are not in the snapshot)."""
-    from core.generation.node_lookup.choice import _as_param_specs, _shown
-    from core.generation.node_lookup.params import default_params
-
     node = default_params().get(node_type)
     if node is None:
         return {}

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.workspace.policy import DEFAULT_DENYLIST
+
 # type → operations; unary ones take no rightValue and carry "singleValue": true.
 _ANY = ("exists", "notExists", "empty", "notEmpty")
 FILTER_OPERATORS: dict[str, tuple[str, ...]] = {
@@ -143,8 +145,6 @@ MAX_HINT_CHARS = 300
 def _denied_names() -> re.Pattern[str]:
     """The words a hint names a node the default policy denies with ("Data Table",
     "dataTable", "Execute Command", "in-memory vector store"…)."""
-    from core.workspace.policy import DEFAULT_DENYLIST
-
     names = []
     for node_type in DEFAULT_DENYLIST:
         short = node_type.rsplit(".", 1)[-1]

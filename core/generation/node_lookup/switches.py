@@ -10,12 +10,14 @@ switch on knows what that switch brings.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from core.catalog import ParamSpec, VersionClass
+from core.generation.node_lookup.params import _params_of
 from core.validation.parameters import ParamContext, shown, with_defaults
 from core.validation.shapes import MISSING
 
@@ -91,16 +93,11 @@ def switched(
 
 
 def _freeze(value: Any) -> Any:
-    import json
-
     return json.dumps(value, sort_keys=True, default=str)
 
 
 @lru_cache(maxsize=512)
 def _switched(key: tuple[Any, ...]) -> tuple[Switched, ...]:
-    import json
-
-    from core.generation.node_lookup.params import _params_of
 
     node_type, resource, operation, creds, base_text = key
     node = _params_of(node_type)

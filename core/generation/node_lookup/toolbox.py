@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from functools import lru_cache
 
-from core.catalog import BASE_PREFIX, LANGCHAIN_PREFIX, NodeCatalog
+from core.catalog import BASE_PREFIX, LANGCHAIN_PREFIX, NodeCatalog, default_catalog
+from core.generation.node_lookup.choice import Operation
+from core.generation.node_lookup.describe import operation_params, switched_params
+from core.generation.node_lookup.params import _params_of
 
 B, L = BASE_PREFIX, LANGCHAIN_PREFIX
 TOOLBOX: tuple[str, ...] = (  # most needed first: a first message short of room drops the last
@@ -49,10 +52,6 @@ def _line(node_type: str, catalog: NodeCatalog) -> str:
 
 @lru_cache(maxsize=64)
 def _render(node_type: str, version: float, display_name: str) -> str:
-    from core.catalog import default_catalog
-    from core.generation.node_lookup.choice import Operation
-    from core.generation.node_lookup.describe import operation_params, switched_params
-    from core.generation.node_lookup.params import _params_of
 
     node = _params_of(node_type)
     short = node_type.rsplit(".", 1)[-1].lower()

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.catalog import N8N_SLACK_TRIGGER, SLACK_TRIGGER_TYPE, NodeCatalog
+from core.generation.llm import estimate_text_tokens
 from core.generation.node_hints import offerable
 from core.generation.node_lookup.candidates import candidate
+from core.generation.specs import node_spec_for
 
 if TYPE_CHECKING:
     from core.generation.templates import TemplateLibrary
@@ -133,8 +135,6 @@ class NodeLookup:
         operation: str | None,
         switches: Mapping[str, Any] | None = None,
     ) -> str:
-        from core.generation.specs import node_spec_for
-
         resolved = node_type if node_type in self.catalog else self.catalog.closest_type(node_type)
         if resolved is None:
             return _error(f"unknown node type {node_type[:80]!r}: call search_nodes first")
@@ -193,6 +193,4 @@ def _clip(text: str) -> str:
 
 def tool_schema_tokens(schemas: Sequence[Mapping[str, Any]] | None = None) -> int:
     """Our estimate of the tokens the tool definitions add to every call."""
-    from core.generation.llm import estimate_text_tokens
-
     return estimate_text_tokens(json.dumps(list(schemas or TOOL_SCHEMAS)))
