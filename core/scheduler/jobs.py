@@ -40,6 +40,7 @@ from core.scheduler import (
     SMOKE_TEST,
     TEST_COPY_SWEEP,
 )
+from core.scheduler.digest import send_due_digests
 from core.scheduler.locks import TickResult, run_once_per_tick
 from core.scheduler.notify import (
     AccountConnected,
@@ -363,8 +364,6 @@ def connect_watch_job() -> None:
 
 
 def _digest_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
-    from core.scheduler.digest import send_due_digests
-
     def tell(report: Any) -> None:
         if ctx.notifier is not None:
             ctx.notifier.notify(DigestReady(Thread(report.channel), report))

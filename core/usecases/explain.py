@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import NodeCatalog, default_catalog
 from core.deploy.workflows import get_workflow, head_version
+from core.generation.llm import LLMClient
 from core.graph import text_outline, workflow_graph
 from core.kernel.errors import ClixenError, NotFound
 from core.kernel.logging import redact
 from core.kernel.settings import Settings
 from core.run_now.copies import is_trigger, outside_effects
 from core.workspace.projects import Actor
+from core.workspace.quotas import reserve_tokens, settle_tokens
 
 log = logging.getLogger(__name__)
 
@@ -304,8 +306,6 @@ def llm_summarizer(
     before the call, settled after); None when no LLM is configured."""
     if not settings.llm_configured:
         return None
-    from core.generation.llm import LLMClient
-    from core.workspace.quotas import reserve_tokens, settle_tokens
 
     def summarize(facts: str) -> str:
         facts = facts[:6000]

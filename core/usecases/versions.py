@@ -29,6 +29,7 @@ from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role, VersionStatus
 from core.n8n import N8nClient
 from core.n8n.workflow_json import WorkflowDiff
+from core.usecases.lifecycle import restore as restore_deleted
 from core.usecases.projects import project_named
 from core.workspace.projects import Actor
 
@@ -283,8 +284,6 @@ def restore(
     """Bring back the deleted workflow `ref` (name or #id) of the project `project` (None: the
     actor's active one): its last deployed version deployed again on a new n8n workflow.
     Project owners only, within the retention period (`core.usecases.lifecycle.restore`)."""
-    from core.usecases.lifecycle import restore as restore_deleted
-
     workflow_id = find_workflow_id(
         session_factory, actor=actor, ref=ref, project=project, include_deleted=True
     )
