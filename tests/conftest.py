@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.generation.templates import DEFAULT_DB_PATH, TemplateLibrary, default_library
-from core.kernel import db, transactions
+from core.kernel import db, log_context, transactions
 from core.kernel.models import Base, Secret
 from core.kernel.settings import get_settings
 from core.n8n import N8nClient
@@ -66,6 +66,16 @@ def _fast_tier_guard(
     yield
     if guard.violations:
         pytest.fail("\n".join(dict.fromkeys(guard.violations)), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_log_fields() -> Iterator[None]:
+    """Each test starts with no bound log fields: a test that dispatches a Slack request on its
+    own thread (Bolt's middleware binds the request's fields with `begin`, as on a pooled
+    thread) must not hand them to the next test's log lines."""
+    log_context.begin()
+    yield
+    log_context.begin()
 
 
 @pytest.fixture(autouse=True)

@@ -556,7 +556,9 @@ class DeployAttempt(Base):
     __tablename__ = "deploy_attempts"
 
     deploy: Mapped[str] = mapped_column(String(32), primary_key=True)
-    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    # No foreign key: the record must outlive its workflow row. A first deploy that n8n does not
+    # answer discards its draft, and the create it sent can still land late in n8n.
+    workflow_id: Mapped[int] = mapped_column(BigId)
     version: Mapped[int] = mapped_column(Integer)
     n8n_workflow_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(

@@ -30,12 +30,6 @@ def upgrade() -> None:
             server_default=sa.func.now(),
             nullable=False,
         ),
-        sa.ForeignKeyConstraint(
-            ["workflow_id"],
-            ["workflows.id"],
-            name=op.f("fk_deploy_attempts_workflow_id_workflows"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("deploy", name=op.f("pk_deploy_attempts")),
     )
     op.create_index(op.f("ix_deploy_attempts_created_at"), "deploy_attempts", ["created_at"])
