@@ -160,6 +160,12 @@ def get_project_workflow(*, session: Session, project_id: int, workflow_id: int)
     return wf
 
 
+# Longest reference a workflow can have (a name: `Workflow.name` is 200 characters), and the
+# digits of the largest id (a BIGINT); a longer one is answered without a query.
+MAX_REF_CHARS = 200
+MAX_ID_DIGITS = 18
+
+
 def resolve_workflow(
     *, session: Session, project_id: int, ref: str, include_deleted: bool = False
 ) -> Workflow:
@@ -171,6 +177,11 @@ def resolve_workflow(
     ref = ref.strip()
     if not ref:
         raise InvalidInput("Name a workflow (its name or #id).")
+    if len(ref) > MAX_REF_CHARS:  # no name, id or n8n id is this long: say so, echo nothing
+        raise NotFound(
+            f"There is no workflow by that name in this project (a name has at most "
+            f"{MAX_REF_CHARS} characters; `clixen list` shows them)."
+        )
     try:
         return _resolve(
             session, [Workflow.project_id == project_id, Workflow.status != "deleted"], ref
@@ -198,7 +209,7 @@ def deleted_message(wf: Workflow) -> str:
 
 def _resolve(session: Session, live: list[ColumnElement[bool]], ref: str) -> Workflow:
     digits = ref[1:] if ref.startswith("#") else ref
-    if digits.isdigit():
+    if digits.isdigit() and len(digits) <= MAX_ID_DIGITS:  # a longer number is no row's id
         wf = session.scalar(select(Workflow).where(*live, Workflow.id == int(digits)))
         if wf is not None:
             return wf

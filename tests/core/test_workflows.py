@@ -129,6 +129,12 @@ def test_resolve_by_id_or_name(session_factory: sessionmaker[Session]) -> None:
             resolve_workflow(session=s, project_id=project_id, ref="wf 0")
         with pytest.raises(NotFound):
             resolve_workflow(session=s, project_id=project_id, ref="missing")
+        # Hostile references: an id past BIGINT (Postgres would refuse the query), one past
+        # Python's int-parsing limit, a 20,000-character name. A plain NotFound, nothing echoed.
+        for ref in ("#" + "9" * 25, "1" * 20_000, "x" * 20_000):
+            with pytest.raises(NotFound) as refused:
+                resolve_workflow(session=s, project_id=project_id, ref=ref)
+            assert len(str(refused.value)) < 300
 
 
 def test_versions_in_order_and_diff(session_factory: sessionmaker[Session]) -> None:
