@@ -98,8 +98,12 @@ EMBEDDED_DATABASE = Path(__file__).resolve().parents[1] / ".stack" / "clixen.sql
 def database_exists() -> bool:
     """False while DATABASE_URL is the embedded default and that file was never created: a
     command that only reads (a dry run) then uses defaults instead of creating it. Nothing
-    configured at all is seen without loading the settings."""
-    if not (os.environ.get("DATABASE_URL") or Path(".env").is_file()):
+    configured at all is seen without loading the settings; DATABASE_URL set but empty
+    configures none (the settings would refuse it), whatever embedded file exists."""
+    set_to = os.environ.get("DATABASE_URL")
+    if set_to is not None and not set_to.strip():
+        return False
+    if not (set_to or Path(".env").is_file()):
         return EMBEDDED_DATABASE.exists()
     from core.kernel.settings import DEFAULT_SQLITE_PATH, get_settings
 
