@@ -6,7 +6,8 @@ validation gate, authorization, quota and version history cannot be skipped. By 
 (a new workflow deployed whole or not at all, rollback, deactivate, delete, discarding a draft
 that never deployed), `lock` (one deploy of a workflow at a time, across processes),
 `readback` (n8n must hold what we sent), `gate` (parse, check and bind: what every workflow passes
-before n8n gets it, test copies included), `errors`.
+before n8n gets it, test copies included), `review` (review before live: a version waits for
+an owner's approval instead of going live), `errors`.
 """
 
 from core.deploy.errors import (
@@ -14,6 +15,7 @@ from core.deploy.errors import (
     DeployBusy,
     DeployFailed,
     HeadMoved,
+    ReviewPending,
     ValidationFailed,
 )
 from core.deploy.lifecycle import (
@@ -27,7 +29,7 @@ from core.deploy.lifecycle import (
 )
 from core.deploy.lock import LOCK_WAIT_S
 from core.deploy.publish import Progress
-from core.deploy.versions import deploy_version
+from core.deploy.versions import deploy_reviewed, deploy_version
 
 __all__ = [
     "LOCK_WAIT_S",
@@ -36,11 +38,13 @@ __all__ = [
     "DeployFailed",
     "HeadMoved",
     "Progress",
+    "ReviewPending",
     "ValidationFailed",
     "create_workflow_record",
     "deactivate_workflow",
     "delete_workflow",
     "deploy_new_workflow",
+    "deploy_reviewed",
     "deploy_version",
     "discard_draft",
     "restore_workflow",
