@@ -76,9 +76,7 @@ class Project(TimestampMixin, Base):
         DateTime(timezone=True), nullable=True
     )
     # Review before live (`core.deploy.review`): every new version waits for an owner's approval.
-    review_before_live: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=false()
-    )
+    review_before_live: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     members: Mapped[list[ProjectMember]] = relationship(
         back_populates="project", cascade="all, delete-orphan"
@@ -232,9 +230,7 @@ class VersionReview(Base):
     reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
     test_run: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     # When the request was handed to a front end to show the owners (None: not yet).
-    announced_at: Mapped[dt.datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    announced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class PipelineRun(TimestampMixin, Base):

@@ -16,7 +16,7 @@ from core.kernel.models import PipelineRun
 from core.kernel.vocabulary import RunKind, RunState, VersionSource
 from core.n8n import ExecutionFailure, execution_failure
 from core.n8n.workflow_json import checksum
-from core.pipeline.active import ActiveRun, StopRun, fail, need_repair, succeed
+from core.pipeline.active import ActiveRun, StopRun, await_review, fail, need_repair, succeed
 from core.pipeline.types import (
     CONFLICT,
     DeployedVersion,
@@ -73,6 +73,10 @@ def step_deploying(active: ActiveRun) -> None:
         )
     except deploy.HeadMoved as e:
         fail(active, _not_over(active, e), category=CONFLICT)
+        raise StopRun from e
+    except deploy.ReviewPending as e:
+        # Review before live: validated and stored, not sent to n8n; an owner decides.
+        await_review(active, review_id=e.review_id, version=e.version)
         raise StopRun from e
     except deploy.ValidationFailed as e:
         context.problems = list(e.report.errors)
