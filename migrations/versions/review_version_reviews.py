@@ -21,9 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column(
         "projects",
-        sa.Column(
-            "review_before_live", sa.Boolean(), server_default=sa.false(), nullable=False
-        ),
+        sa.Column("review_before_live", sa.Boolean(), server_default=sa.false(), nullable=False),
     )
     op.create_table(
         "version_reviews",
