@@ -80,7 +80,9 @@ def test_an_edit_waits_for_the_owner_who_alone_approves_exactly_what_was_shown(
     n8n_client: N8nClient,
 ) -> None:
     thread_ts = _created(full_bot, slack, llm)
-    # The editor joins the project; only the owner turns review on.
+    # The editor joins the project (any member sees the setting); only the owner turns it on.
+    full_bot.command("review", user=EDITOR)
+    slack.wait_for_text("respond", "Review before live is *off*")
     full_bot.command("review on", user=EDITOR)
     slack.wait_for_text("respond", "this needs owner rights")
     full_bot.command("review on")
@@ -98,7 +100,7 @@ def test_an_edit_waits_for_the_owner_who_alone_approves_exactly_what_was_shown(
     assert "Test run on a test copy: succeeded" in shown
     assert "Hosts it will reach:* none" in shown
     first = _buttons(asked["blocks"])
-    slack.wait_for_text("files.completeUploadExternal", "v2-review.png")
+    slack.wait_for_text("files.getUploadURLExternal", "v2-review.png")
     assert _live_hour(session_factory, n8n_client) is None
 
     # A second change, asked while the first waits: a later version with its own request.
