@@ -187,8 +187,6 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    import uuid
-
     from core.kernel.settings import get_settings
     from core.usecases.versions import RollbackWaits, roll_back
 
@@ -202,7 +200,7 @@ def _rollback(args: argparse.Namespace) -> int:
             actor=cli_actor(),
             workflow_id=workflow_id,
             version=args.to,
-            idempotency_prefix=f"cli:{uuid.uuid4().hex}",  # each command is a new request
+            idempotency_prefix=None,  # each command is a new request
         )
     if isinstance(done, RollbackWaits):
         print(

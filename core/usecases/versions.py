@@ -217,11 +217,12 @@ def roll_back(
     actor: Actor,
     workflow_id: int,
     version: int,
-    idempotency_prefix: str,
+    idempotency_prefix: str | None,
 ) -> RolledBack | RollbackWaits:
     """Redeploy `version` as the new head (editors only: checked before anything else, so a
     forged request learns nothing more). Asking twice (a double click, a retry) rolls back
-    once: the key names the head the actor saw and the target. SettingsError without n8n.
+    once: the key names the head the actor saw and the target (no prefix: every call is a new
+    request, as each CLI command is). SettingsError without n8n.
     With review before live on, nothing changes in n8n: RollbackWaits names the request."""
     with session_factory.begin() as session:
         wf = get_workflow(
@@ -242,7 +243,9 @@ def roll_back(
             workflow_id=workflow_id,
             version=version,
             actor=actor,
-            idempotency_key=f"{idempotency_prefix}:{workflow_id}:{from_head}->{version}",
+            idempotency_key=f"{idempotency_prefix}:{workflow_id}:{from_head}->{version}"
+            if idempotency_prefix
+            else None,
             settings=settings,
         )
     except ReviewPending as e:
