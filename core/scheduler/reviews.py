@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.catalog.credential_domains import SERVICE_DOMAINS
+from core.catalog.credential_domains import SERVICE_DOMAINS, bot_secret_of, secret_name_of
 from core.deploy.workflows import get_version, head_version
 from core.graph import Layout, diff_marks, layout_workflow
 from core.kernel.models import Project, ProjectMember, VersionReview, Workflow, utcnow
@@ -97,12 +97,14 @@ def reached_hosts(workflow: Mapping[str, Any]) -> list[str]:
 
 
 def used_accounts(workflow: Mapping[str, Any]) -> list[str]:
-    """The credentials the workflow's nodes use, "NAME (type)", each once (never an id)."""
+    """The credentials the workflow's nodes use, "SECRET (type)" by the project secret's name
+    ("the Clixen bot" for its own token), each once (never an id)."""
     found: list[str] = []
     for node in workflow.get("nodes") or []:
         creds = node.get("credentials") if isinstance(node, Mapping) else None
         for kind, ref in creds.items() if isinstance(creds, Mapping) else ():
-            label = str(ref.get("name") or "") if isinstance(ref, Mapping) else ""
+            name = ref.get("name") if isinstance(ref, Mapping) else None
+            label = "the Clixen bot" if bot_secret_of(name) else secret_name_of(name)
             found.append(f"{label or 'unnamed'} ({kind})")
     return list(dict.fromkeys(found))
 
