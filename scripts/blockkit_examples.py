@@ -28,7 +28,7 @@ from core.graph import layout_workflow  # noqa: E402
 from core.n8n.diff import diff_workflows  # noqa: E402
 from core.scheduler.reviews import (  # noqa: E402
     ReviewRequest,
-    TestRunNote,
+    ReviewTestRun,
     reached_hosts,
     used_accounts,
 )
@@ -129,7 +129,7 @@ def review_request() -> list[dict[str, Any]]:
             diff=diff_workflows(live, asked),
             node_count=3,
             picture=layout_workflow(asked, title="Morning news · v4"),
-            test_run=TestRunNote(
+            test_run=ReviewTestRun(
                 "not_run",
                 "not test-run: a test run would really reach outside n8n through Read feed "
                 "(RSS Read), Post to Slack (Slack (message post)). Run it on a test copy after "

@@ -25,7 +25,7 @@ from bot.blocks.common import (
 )
 from bot.blocks.versions import diff_lines
 from core.kernel.vocabulary import ReviewState
-from core.scheduler.reviews import ReviewRequest, TestRunNote
+from core.scheduler.reviews import ReviewRequest, ReviewTestRun
 from core.usecases.reviews import ReviewDecision, ReviewRow
 
 APPROVE_ACTION = "review_approve"
@@ -65,7 +65,7 @@ def parse_review_value(value: str) -> tuple[int, str | None]:
     return int(rid), (digest or None)
 
 
-def _test_line(test: TestRunNote) -> str:
+def _test_line(test: ReviewTestRun) -> str:
     emoji = _TEST_EMOJI.get(test.status, ":grey_question:")
     if test.status == "success":
         return f"{emoji} Test run on a test copy: succeeded."

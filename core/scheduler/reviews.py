@@ -42,7 +42,7 @@ SHOWN_DIGEST = 12
 
 
 @dataclass(frozen=True)
-class TestRunNote:
+class ReviewTestRun:
     """The test run shown with a request: `status` success, error, refused, unknown, or
     `not_run` (`message` says why: the nodes that would reach outside n8n)."""
 
@@ -68,7 +68,7 @@ class ReviewRequest:
     diff: WorkflowDiff | None  # against what is live; None for a new workflow
     node_count: int
     picture: Layout
-    test_run: TestRunNote
+    test_run: ReviewTestRun
     accounts: tuple[str, ...]
     hosts: tuple[str, ...]
     owners: tuple[str, ...]
@@ -115,15 +115,15 @@ def _test_run(
     settings: Settings,
     review: VersionReview,
     payload: Mapping[str, Any],
-) -> TestRunNote:
+) -> ReviewTestRun:
     """The request's test run, recorded on it (run once, whoever shows it first)."""
     if review.test_run:
-        return TestRunNote(**review.test_run)
+        return ReviewTestRun(**review.test_run)
     effects = outside_effects(payload)
     if effects:
         named = ", ".join(f"{node} ({what})" for node, what in effects[:5])
         more = f" and {len(effects) - 5} more" if len(effects) > 5 else ""
-        note = TestRunNote(
+        note = ReviewTestRun(
             "not_run",
             f"not test-run: a test run would really reach outside n8n through {named}{more}. "
             "Run it on a test copy after approving (Test run), or ask the requester for a sample.",
@@ -136,7 +136,7 @@ def _test_run(
             workflow=payload,
             settings=settings,
         )
-        note = TestRunNote(report.status, report.message[:500], report.node)
+        note = ReviewTestRun(report.status, report.message[:500], report.node)
     with session_factory.begin() as session:
         row = session.get(VersionReview, review.id)
         if row is not None:
@@ -177,9 +177,9 @@ def review_request(
     if review.state == ReviewState.pending and n8n is not None:
         test = _test_run(session_factory, n8n, settings, review, payload)
     elif review.test_run:
-        test = TestRunNote(**review.test_run)
+        test = ReviewTestRun(**review.test_run)
     else:
-        test = TestRunNote("not_run", "not test-run: n8n is not configured here.")
+        test = ReviewTestRun("not_run", "not test-run: n8n is not configured here.")
     title = f"{facts[2]} · v{facts[3]} (waiting for review)"
     if before is None:
         picture = layout_workflow(payload, title=title)
