@@ -16,7 +16,7 @@ from core.deploy.workflows import get_version
 from core.kernel import telemetry
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import Project, VersionReview, Workflow, WorkflowVersion, utcnow
-from core.kernel.vocabulary import ReviewState, Role, VersionSource, VersionStatus
+from core.kernel.vocabulary import ReviewState, Role, VersionSource, VersionStatus, WorkflowStatus
 from core.workspace import quotas
 from core.workspace.projects import Actor, require_role
 
@@ -113,7 +113,8 @@ def decide(
 ) -> None:
     """Record the decision on the review (who, when, why) and its telemetry event. A request
     that is not approved gives the requester back the deploy it reserved (rollbacks reserve
-    none), and its version is `rejected`."""
+    none), and its version is `rejected`; a new workflow that never went live is then marked
+    deleted (listed with `--deleted`, its history kept)."""
     review.state = state
     review.decided_by = actor.user_id
     review.decided_at = utcnow()
@@ -123,6 +124,11 @@ def decide(
         return
     version = get_version(session=session, workflow_id=review.workflow_id, version=review.version)
     version.status = VersionStatus.rejected
+    wf = session.get(Workflow, review.workflow_id)
+    if wf is not None and wf.head_version == 0 and wf.status == WorkflowStatus.draft:
+        # A new workflow that never went live: out of the lists, its history (and this trail)
+        # kept; reconciliation removes only drafts, so the record stays.
+        wf.status = WorkflowStatus.deleted
     version.error = f"{state} by {actor.user_id}" + (f": {review.reason}" if review.reason else "")
     if review.source != VersionSource.rollback:
         quotas.refund_deploy(

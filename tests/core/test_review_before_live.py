@@ -161,6 +161,31 @@ def test_a_new_workflow_waits_and_the_owner_approval_deploys_exactly_it(
     [row] = list_reviews(session_factory, actor=EDITOR_ACTOR, project=project_id)
     assert (row.requested_by, row.decided_by, row.reason) == (EDITOR, OWNER, "looks right")
 
+    # A new workflow rejected never reaches n8n; it leaves the lists, its trail is kept.
+    with pytest.raises(ReviewPending) as waiting:
+        deploy_new_workflow(
+            session_factory=session_factory,
+            n8n=n8n_client,
+            project_id=project_id,
+            name="Evening news",
+            json_payload=schedule_workflow("Evening news"),
+            source=VersionSource.imported,
+            actor=EDITOR_ACTOR,
+            settings=services.settings,
+        )
+    no = reject(session_factory, actor=OWNER_ACTOR, review_id=waiting.value.review_id)
+    assert no.state == ReviewState.rejected and no.live_version == 0
+    with session_factory() as session:
+        evening = session.get(Workflow, waiting.value.workflow_id)
+        assert evening is not None
+        assert (evening.status, evening.n8n_workflow_id) == ("deleted", None)
+    assert [
+        r.state for r in list_reviews(session_factory, actor=OWNER_ACTOR, project=project_id)
+    ] == [
+        ReviewState.rejected,
+        ReviewState.approved,
+    ]
+
 
 def test_a_scheduled_repair_waits_and_a_rollback_waits_then_is_rejected(
     services: PipelineServices,
