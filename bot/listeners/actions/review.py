@@ -43,7 +43,11 @@ def handle_review_approve(request: SlackRequest) -> None:
         digest=digest,
     )
     tell_requester(request.client, done)
-    request.reply(blocks=decided_blocks(done), text=f"Review #{done.review_id}: {done.state}")
+    request.reply(
+        blocks=decided_blocks(done),
+        text=f"Review #{done.review_id}: {done.state}",
+        replace_original=True,
+    )
 
 
 @acked()
