@@ -6,10 +6,11 @@ validation gate, authorization, quota and version history cannot be skipped. By 
 (a new workflow deployed whole or not at all, rollback, deactivate, delete, discarding a draft
 that never deployed), `lock` (one deploy of a workflow at a time, across processes),
 `readback` (n8n must hold what we sent), `gate` (parse, check and bind: what every workflow passes
-before n8n gets it, test copies included), `review` (review before live: a version waits for
-an owner's approval instead of going live), `errors`.
+before n8n gets it, test copies included), `review` and `approval` (review before live: a version
+waits for an owner's approval instead of going live; the approval deploys exactly it), `errors`.
 """
 
+from core.deploy.approval import deploy_reviewed
 from core.deploy.errors import (
     CredentialsMissing,
     DeployBusy,
@@ -29,7 +30,7 @@ from core.deploy.lifecycle import (
 )
 from core.deploy.lock import LOCK_WAIT_S
 from core.deploy.publish import Progress
-from core.deploy.versions import deploy_reviewed, deploy_version
+from core.deploy.versions import deploy_version
 
 __all__ = [
     "LOCK_WAIT_S",

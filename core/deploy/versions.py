@@ -38,13 +38,7 @@ from core.deploy.gate import bind, check, parse, unreserved_name
 from core.deploy.lock import workflow_lock
 from core.deploy.publish import WAIT_NOTE_S, Progress, push, still_waiting
 from core.deploy.readback import Mismatch
-from core.deploy.review import (
-    decide,
-    open_request,
-    request_review,
-    review_for_decision,
-    review_required,
-)
+from core.deploy.review import open_request, request_review, review_required
 from core.deploy.settle import fail, succeed
 from core.deploy.workflows import get_version, get_workflow, head_version
 from core.kernel.errors import InvalidInput
@@ -56,13 +50,7 @@ from core.kernel.models import (
     utcnow,
 )
 from core.kernel.settings import Settings
-from core.kernel.vocabulary import (
-    ReviewState,
-    Role,
-    VersionSource,
-    VersionStatus,
-    WorkflowStatus,
-)
+from core.kernel.vocabulary import Role, VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nAPIError, N8nClient, N8nConnectionError, N8nError, N8nUnauthorized
 from core.n8n.workflow_json import N8nWorkflow, checksum
 from core.workspace import quotas
@@ -153,7 +141,7 @@ def deploy_version(
     with workflow_lock(session_factory, workflow_id), n8n.deadline(deadline_s):
         if key and (earlier := replay(session_factory, key)) is not None:
             return earlier
-        trigger = _prepare_trigger(session_factory, workflow_id, payload, actor)
+        trigger = prepare_trigger(session_factory, workflow_id, payload, actor)
         new = _NewVersion(
             workflow_id=workflow_id,
             source=VersionSource(source),
@@ -176,7 +164,7 @@ def deploy_version(
         )
         if version.status == VersionStatus.awaiting_review:
             raise _pending(session_factory, version)
-        return _publish(
+        return publish_stored(
             session_factory,
             n8n,
             trigger=trigger,
@@ -191,7 +179,7 @@ def deploy_version(
         )
 
 
-def _publish(
+def publish_stored(
     session_factory: sessionmaker[Session],
     n8n: N8nClient,
     *,
@@ -271,7 +259,7 @@ def _publish(
     return done
 
 
-def _prepare_trigger(
+def prepare_trigger(
     session_factory: sessionmaker[Session],
     workflow_id: int,
     payload: dict[str, Any],
@@ -421,11 +409,11 @@ def _deployable(
     if expected_head is not None:
         session.refresh(wf, with_for_update=True)
         if wf.head_version != expected_head:
-            raise _head_moved(session, wf, expected_head)
+            raise head_moved(session, wf, expected_head)
     return wf
 
 
-def _head_moved(session: Session, wf: Workflow, expected: int) -> HeadMoved:
+def head_moved(session: Session, wf: Workflow, expected: int) -> HeadMoved:
     head = head_version(session=session, workflow_id=wf.id)
     return HeadMoved(
         expected=expected,
@@ -444,93 +432,3 @@ def authorized(session: Session, workflow_id: int, actor: Actor) -> Workflow:
         user_id=actor.user_id,
         at_least=Role.editor,
     )
-
-
-def deploy_reviewed(
-    *,
-    session_factory: sessionmaker[Session],
-    n8n: N8nClient,
-    review_id: int,
-    actor: Actor,
-    settings: Settings,
-    reason: str | None = None,
-    progress: Progress | None = None,
-    catalog: NodeCatalog | None = None,
-) -> WorkflowVersion:
-    """An owner's approval: deploy exactly the stored version review `review_id` showed (its
-    payload's digest checked), never a later one, and return it `deployed`.
-
-    Owners of the review's project in the actor's workspace only (PermissionDenied; another
-    workspace's or a missing id: NotFound; a decided one: InvalidInput). The stored payload
-    passes the gate again under today's policy (ValidationFailed leaves the request open).
-    When live moved on since the request (another approval, a rollback), deploying it would
-    silently undo that: the request is closed as `outdated`, nothing is deployed, and
-    HeadMoved says which version is live. n8n refusing it: DeployFailed, the request `failed`.
-    The deploy counts as the requester's (their quota was reserved at the request)."""
-    say = progress or _quiet
-    with session_factory.begin() as session:
-        workflow_id = review_for_decision(session, review_id, actor).workflow_id
-    with workflow_lock(session_factory, workflow_id), n8n.deadline(settings.n8n_deadline_s):
-        moved: HeadMoved | None = None
-        with session_factory.begin() as session:
-            review = review_for_decision(session, review_id, actor)
-            wf = session.execute(
-                select(Workflow).where(Workflow.id == workflow_id).with_for_update()
-            ).scalar_one()
-            version = get_version(session=session, workflow_id=wf.id, version=review.version)
-            if wf.status == WorkflowStatus.deleted:
-                raise InvalidInput(f"Workflow {wf.name!r} was deleted; reject this request.")
-            if version.checksum != review.checksum or checksum(version.json_payload) != (
-                review.checksum
-            ):
-                raise InvalidInput(
-                    f"v{version.version} no longer matches what review #{review.id} showed; "
-                    "nothing was deployed."
-                )
-            if wf.head_version != review.base_version:
-                moved = _head_moved(session, wf, review.base_version)
-                decide(
-                    session,
-                    review,
-                    ReviewState.outdated,
-                    actor,
-                    reason=f"live moved from v{review.base_version} to v{wf.head_version}",
-                )
-            else:
-                payload = dict(version.json_payload)
-                # Every guard again, under the project's policy of today (it may have changed).
-                check(
-                    session=session,
-                    project_id=wf.project_id,
-                    payload=payload,
-                    say=say,
-                    catalog=catalog,
-                )
-                decide(session, review, ReviewState.approved, actor, reason=reason)
-                version.status = VersionStatus.pending
-                n8n_id = wf.n8n_workflow_id
-                requester = Actor(review.team_id, review.requested_by)
-                reserved_at = review.requested_at
-        if moved is not None:
-            raise moved
-        trigger = _prepare_trigger(session_factory, workflow_id, payload, actor)
-        try:
-            return _publish(
-                session_factory,
-                n8n,
-                trigger=trigger,
-                version=version,
-                payload=payload,
-                n8n_id=n8n_id,
-                actor=requester,
-                reserved_at=reserved_at,
-                key=None,
-                say=say,
-                deadline_s=settings.n8n_deadline_s,
-            )
-        except BaseException:
-            with session_factory.begin() as session:
-                failed = session.get(VersionReview, review_id)
-                if failed is not None:
-                    failed.state = ReviewState.failed
-            raise
