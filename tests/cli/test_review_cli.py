@@ -12,7 +12,8 @@ import pytest
 
 from core.n8n import N8nClient
 from tests.cli.common import run
-from tests.workflows import label_of, labelled_schedule
+from tests.doubles.llm_server import ScriptedLLM
+from tests.workflows import answer, label_of, labelled_schedule, schedule_workflow
 
 
 def test_an_editors_versions_wait_for_the_owner_on_the_cli(
@@ -82,3 +83,21 @@ def test_an_editors_versions_wait_for_the_owner_on_the_cli(
     assert f"#{review_id}" in out and "approved by cli:alice" in out and "(ok)" in out
     code, out, _ = run(capsys, "reviews", "--all", "-p", "ops")
     assert "rejected by cli:alice" in out and "(keep v2)" in out
+
+
+def test_a_create_that_waits_says_which_review(
+    cli_env: N8nClient,
+    llm: ScriptedLLM,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CLIXEN_CLI_USER", "alice")
+    assert run(capsys, "project", "create", "ops")[0] == 0
+    assert run(capsys, "review", "on")[0] == 0
+    llm.script(answer(schedule_workflow("CLI news")))
+    code, out, err = run(capsys, "create", "every morning post the news", "--watch", "0")
+    assert code == 0, err
+    assert "CLI news v1 is ready and waits for a project owner's approval (review #" in out
+    assert "v1 waits in review #" in out and "n8n id None" not in out
+    code, out, _ = run(capsys, "list")
+    assert "CLI news" in out and "draft" in out
