@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks.reviews import (
     decision_text,
@@ -36,7 +37,8 @@ def is_slack_user(user_id: str) -> bool:
 
 def show_review_request(client: WebClient, request: ReviewRequest) -> None:
     """The request in a direct message to each owner who is a Slack user, its picture under
-    it (a picture that cannot be drawn or uploaded is logged; the text stands alone)."""
+    it (a picture that cannot be drawn or uploaded is logged; the text stands alone; an owner
+    Slack refuses to reach is logged and skipped, the others still told)."""
     from core.graph import render_png  # Graphviz and Pillow load only when a picture is drawn
 
     try:
@@ -45,11 +47,16 @@ def show_review_request(client: WebClient, request: ReviewRequest) -> None:
         log.warning("could not draw the picture of review %s", request.review_id, exc_info=True)
         png = None
     for owner in filter(is_slack_user, request.owners):
-        response = client.chat_postMessage(
-            channel=owner,
-            text=review_request_text(request),
-            blocks=review_request_blocks(request),
-        )
+        try:
+            response = client.chat_postMessage(
+                channel=owner,
+                text=review_request_text(request),
+                blocks=review_request_blocks(request),
+            )
+        except SlackApiError:
+            # One owner Slack will not reach (deactivated, app blocked) does not stop the others.
+            log.warning("review %s: could not tell owner %s", request.review_id, owner)
+            continue
         if png is not None:
             upload_png(
                 client,
