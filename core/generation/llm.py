@@ -350,7 +350,7 @@ class LLMClient:
 
     def _llm_error(self, e: Exception) -> LLMError:
         """The error of ours, with what to do, for an error of the OpenAI SDK."""
-        import openai
+        import openai  # loaded already by the call that failed (see `_send`)
 
         if isinstance(e, openai.APITimeoutError):
             return LLMTimeout(
