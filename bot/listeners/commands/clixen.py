@@ -62,6 +62,7 @@ def run_clixen_command(
     """Everything `/clixen …` does once acknowledged (on an intake thread)."""
     services = services_of(context)
     team, user = team_of(context), user_of(context)
+    actor = Actor(team, user)
     text = (command.get("text") or "").strip()
     word, _, rest = text.partition(" ")
     sub = word.lower() if word.lower() in SUBCOMMANDS else None
@@ -70,11 +71,11 @@ def run_clixen_command(
     if sub == "help" or not text:
         respond(blocks=help_blocks(), text="How to use Clixen", response_type="ephemeral")
     elif sub is None or sub == "create":
-        _start_run(services, client, command, actor=Actor(team, user), request=rest)
+        _start_run(services, client, command, actor=actor, request=rest)
     elif sub == "run":
-        run_command(services, client, respond, command=command, actor=Actor(team, user), rest=rest)
+        run_command(services, client, respond, command=command, actor=actor, rest=rest)
     elif sub == "triggers":
-        triggers_command(services, respond, command=command, actor=Actor(team, user))
+        triggers_command(services, respond, command=command, actor=actor)
     elif sub == "connect":
         if not rest:
             raise InvalidInput(
@@ -85,14 +86,14 @@ def run_clixen_command(
     elif sub in OWN_SUBCOMMANDS:
         run_own_command(sub, rest, command, respond, client, context)
     elif sub == "secret":
-        form = secret_form(services.session_factory, actor=Actor(team, user))
+        form = secret_form(services.session_factory, actor=actor)
         view = secret_modal(project_id=form.project_id, project_name=form.project)
         client.views_open(trigger_id=command["trigger_id"], view=view)
     elif sub == "restore":
         respond(text=restore_named(services, team_id=team, user_id=user, ref=rest),
                 response_type="ephemeral")  # fmt: skip
     else:
-        blocks = _answer_blocks(services, sub, rest, actor=Actor(team, user))
+        blocks = _answer_blocks(services, sub, rest, actor=actor)
         respond(blocks=blocks, text=f"/clixen {sub}", response_type="ephemeral")
 
 
