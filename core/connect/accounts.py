@@ -27,10 +27,12 @@ from core.credentials.accounts import (
     bind_account,
     credential_in_use,
     mark_synced,
+    named_accounts,
     remove_account,
+    unsynced_accounts,
 )
 from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
-from core.kernel.models import ConnectedAccount, ConnectRequest, Secret, Workflow
+from core.kernel.models import ConnectedAccount, ConnectRequest, Workflow
 from core.kernel.vocabulary import Role, WorkflowStatus
 from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.session import N8nUserSession
@@ -213,13 +215,7 @@ def _settle(
 
 def list_accounts(*, session: Session, project_id: int) -> list[AccountInfo]:
     """The project's connected accounts, by service."""
-    rows = session.execute(
-        select(ConnectedAccount, Secret.name)
-        .join(Secret, Secret.id == ConnectedAccount.secret_id)
-        .where(ConnectedAccount.project_id == project_id)
-        .order_by(ConnectedAccount.service)
-    ).all()
-    return [_info(row, name) for row, name in rows]
+    return [_info(row, name) for row, name in named_accounts(session, project_id=project_id)]
 
 
 @dataclass(frozen=True)
@@ -251,15 +247,7 @@ def disconnect(
         at_least=Role.editor,
     )
     chosen = service_named(service)
-    found = session.execute(
-        select(ConnectedAccount, Secret.name)
-        .join(Secret, Secret.id == ConnectedAccount.secret_id)
-        .where(
-            ConnectedAccount.project_id == project_id,
-            ConnectedAccount.service == chosen.name,
-        )
-        .order_by(ConnectedAccount.id)
-    ).all()
+    found = named_accounts(session, project_id=project_id, service=chosen.name)
     if not found:
         raise NotFound(f"No {chosen.label} account is connected to this project.")
     mine = [(r, n) for r, n in found if r.connected_by == user_id]
@@ -288,14 +276,9 @@ def mark_needs_reconnect(
     workflow = session.get(Workflow, workflow_id)
     if workflow is None:
         return []
-    rows = session.execute(
-        select(ConnectedAccount, Secret.name)
-        .join(Secret, Secret.id == ConnectedAccount.secret_id)
-        .where(
-            ConnectedAccount.project_id == workflow.project_id,
-            ConnectedAccount.n8n_credential_id.in_(list(n8n_credential_ids)),
-        )
-    ).all()
+    rows = named_accounts(
+        session, project_id=workflow.project_id, n8n_credential_ids=n8n_credential_ids
+    )
     for row, _ in rows:
         row.needs_reconnect_at = row.needs_reconnect_at or now
     if rows:
@@ -326,13 +309,8 @@ def resync_accounts(
     refused: list[str] = []
     todo: list[tuple[int, str, str, str, dict[str, str]]] = []
     with session_factory() as session:
-        rows = session.execute(
-            select(ConnectedAccount, Secret)
-            .join(Secret, Secret.id == ConnectedAccount.secret_id)
-            .where(Secret.n8n_synced_at.is_(None))
-            .order_by(ConnectedAccount.id)
-        ).all()
-        for account, secret in rows:
+        for unsynced in unsynced_accounts(session):
+            account = unsynced.account
             service = service_named(account.service)
             hosts = app_hosts(session=session, service=service)
             if service.credential_type in OWNER_NAMED and not hosts:
@@ -340,9 +318,9 @@ def resync_accounts(
                 continue
             todo.append(
                 (
-                    secret.id,
+                    unsynced.secret_id,
                     account.n8n_credential_id,
-                    f"clixen-p{account.project_id}-{secret.name}",
+                    f"clixen-p{account.project_id}-{unsynced.secret_name}",
                     service.credential_type,
                     restriction(service.credential_type, {}, hosts),
                 )

@@ -27,11 +27,11 @@ from core.catalog.credential_domains import (
     RESTRICTION_FIELDS,
     restriction,
 )
+from core.catalog.credential_needs import node_host, secret_command
 from core.credentials.crypto import decrypt
 from core.credentials.host_fields import check_host_fields, project_policy
 from core.kernel.errors import ClixenError, InvalidInput, PermissionDenied
 from core.kernel.models import ConnectedAccount, Secret
-from core.validation.credential_needs import node_host, secret_command
 
 log = logging.getLogger(__name__)
 

@@ -28,12 +28,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import NodeCatalog, default_catalog
 from core.catalog.credential_domains import allowed_domains
+from core.catalog.credential_needs import CredentialNeed, node_host, secret_command
 from core.credentials import needs as credentials
 from core.credentials import secrets
 from core.credentials import sync as credential_sync
 from core.credentials.resolve import Resolution, resolve
 from core.deploy.errors import CredentialsMissing, ValidationFailed
-from core.deploy.publish import Progress
+from core.deploy.publish import SayLine
 from core.deploy.workflow_settings import filter_settings
 from core.kernel.errors import InvalidInput, PermissionDenied
 from core.kernel.safety import sanitize_workflow_json
@@ -41,7 +42,6 @@ from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.n8n.workflow_json import N8nWorkflow, checksum, to_n8n_payload
 from core.validation import ValidationReport, validate
-from core.validation.credential_needs import CredentialNeed, node_host, secret_command
 from core.validation.credential_use import generic_credential_issues
 from core.workspace.policy import NodePolicy, policy_for_project
 
@@ -97,7 +97,7 @@ def _prepare(
     session: Session,
     project_id: int,
     payload: dict[str, Any],
-    say: Progress,
+    say: SayLine,
     catalog: NodeCatalog,
     project: tuple[NodePolicy, list[secrets.SecretInfo]] | None = None,
 ) -> tuple[
@@ -152,7 +152,7 @@ def inspect(
     session: Session,
     project_id: int,
     payload: dict[str, Any],
-    say: Progress,
+    say: SayLine,
     catalog: NodeCatalog | None = None,
     project: tuple[NodePolicy, list[secrets.SecretInfo]] | None = None,
 ) -> Inspection:
@@ -172,7 +172,7 @@ def check(
     session: Session,
     project_id: int,
     payload: dict[str, Any],
-    say: Progress,
+    say: SayLine,
     not_done: str = "deployed",
     catalog: NodeCatalog | None = None,
     checked: str | None = None,
@@ -207,7 +207,7 @@ def bind(
     project_id: int,
     payload: dict[str, Any],
     settings: Settings,
-    say: Progress,
+    say: SayLine,
 ) -> dict[str, Any]:
     """`payload` with node credentials bound to the project's n8n credentials (unchanged when
     no node has credentials, so workflows without secrets need no CLIXEN_SECRET_KEY); n8n is

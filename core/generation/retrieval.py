@@ -115,7 +115,7 @@ def retrieve(
             add(node_type)
     for node_type in companions(text, chosen, catalog):
         add(node_type)
-    chosen = _ai_first(chosen, text)
+    chosen = _ai_first(chosen, text, catalog)
     # What the request names or implies; search hits only fill the remaining slots.
     named = list(chosen)
     ai = bool(_AI_WORDS.search(text))
@@ -170,7 +170,7 @@ def retrieve(
 _OPENAI_NODE_WORDS = re.compile(r"\b(image|dall|picture|audio|transcri\w+|whisper|speech)", re.I)
 
 
-def _ai_first(chosen: list[str], text: str) -> list[str]:
+def _ai_first(chosen: list[str], text: str, catalog: NodeCatalog) -> list[str]:
     """With an agent or chain, the chat model and memory it cannot run without come right
     after the trigger (a spec slot lost to them costs a broken workflow), and "openai" means
     that chat model, not the OpenAI app node — unless images or audio are asked for."""
@@ -179,9 +179,14 @@ def _ai_first(chosen: list[str], text: str) -> list[str]:
     if L + "openAi" in chosen and not _OPENAI_NODE_WORDS.search(text):
         chosen = [t for t in chosen if t != L + "openAi"]
     ai = [t for t in chosen if t in NEEDS_CHAT_MODEL or ".lmChat" in t or ".memory" in t]
-    triggers = [t for t in chosen if t not in ai and t.endswith(("Trigger", ".webhook"))]
+    triggers = [t for t in chosen if t not in ai and _starts_runs(t, catalog)]
     rest = [t for t in chosen if t not in ai and t not in triggers]
     return [*triggers, *ai, *rest]
+
+
+def _starts_runs(node_type: str, catalog: NodeCatalog) -> bool:
+    spec = catalog.get(node_type)
+    return spec is not None and spec.starts_runs
 
 
 def _within_budget(found: Retrieval, text: str, catalog: NodeCatalog) -> Retrieval:

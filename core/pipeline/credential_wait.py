@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog.credential_domains import BOT_SECRET
+from core.catalog.credential_needs import CredentialNeed
 from core.credentials import needs as credentials
 from core.credentials.needs import bot_token_nodes
 from core.credentials.resolve import resolve
@@ -23,7 +24,6 @@ from core.kernel.vocabulary import RunState
 from core.pipeline.active import ActiveRun, StopRun, credentials_message
 from core.pipeline.types import NeededCredential, RunContext
 from core.validation import Issue
-from core.validation.credential_needs import CredentialNeed
 
 logger = logging.getLogger(__name__)
 
