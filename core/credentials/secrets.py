@@ -33,6 +33,7 @@ from core.credentials.sync import CredentialsAPI, owner_hosts_needed, sync_secre
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import ConnectedAccount, Project, Secret
 from core.kernel.settings import Settings
+from core.n8n.errors import N8nNotFound
 
 log = logging.getLogger(__name__)
 
@@ -290,7 +291,6 @@ def push_secret(
 
 def forget_credential(n8n: CredentialsAPI, credential_id: str | None) -> None:
     """Delete a deleted secret's n8n credential (already gone in n8n: nothing to do)."""
-    from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
 
     if credential_id:
         with contextlib.suppress(N8nNotFound):

@@ -32,6 +32,7 @@ from core.credentials.crypto import decrypt
 from core.credentials.host_fields import check_host_fields, project_policy
 from core.kernel.errors import ClixenError, InvalidInput, PermissionDenied
 from core.kernel.models import ConnectedAccount, Secret
+from core.n8n.errors import N8nNotFound
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,6 @@ def sync_secrets(
     none open, and the new ids are recorded in a third; a write racing another's (two deploys
     creating the same secret's first credential) keeps the one recorded first and deletes the
     other from n8n."""
-    from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
 
     wanted = list(dict.fromkeys(names))
     read_at = dt.datetime.now(dt.UTC)
