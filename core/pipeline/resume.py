@@ -19,14 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.credentials import needs as credentials
 from core.credentials.needs import adopt_bot_token, bot_token_nodes, slack_channels
 from core.credentials.resolve import resolve
-from core.credentials.secrets import push_secret, secret_key
+from core.credentials.secrets import push_secret, secret_key, secret_types
 from core.credentials.sync import sync_secrets
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import PipelineRun
 from core.kernel.vocabulary import Role, RunState
 from core.pipeline import claims
 from core.pipeline.active import ActiveRun, credentials_message, outcome
-from core.pipeline.credential_wait import project_secret_types
 from core.pipeline.engine import execute_run
 from core.pipeline.runs import get_run, run_and_project
 from core.pipeline.types import NeededCredential, PipelineServices, Progress, RunContext, RunOutcome
@@ -134,7 +133,7 @@ def provide_credentials(
         project_id = run.project_id
         context = RunContext.of(run.context)
         assert context.candidate is not None
-        secrets = project_secret_types(session, project_id)
+        secrets = secret_types(session=session, project_id=project_id)
     resolution = resolve(
         context.candidate,
         secrets,

@@ -49,7 +49,7 @@ from core.kernel.safety import LLMOutputInvalid
 from core.kernel.vocabulary import RunKind, RunState
 from core.pipeline.active import ActiveRun, StopRun, need_repair
 from core.pipeline.budget import RepairBudget
-from core.pipeline.credential_wait import await_credentials, bind_credentials, wrong_credentials
+from core.pipeline.credential_wait import await_credentials
 from core.pipeline.delivery import step_deploying, step_watching
 from core.pipeline.llm_calls import LLMCall, call_llm, converse, tools_offered
 from core.pipeline.types import (
@@ -58,9 +58,6 @@ from core.pipeline.types import (
     ProblemKind,
 )
 from core.validation import Issue
-from core.validation.fixes import apply_deterministic_fixes, known_versions
-from core.validation.mcp import MCP_ISSUE_CODE, McpUnavailable, combine
-from core.validation.output_fields import UNKNOWN_FIELD
 
 logger = logging.getLogger(__name__)
 
@@ -303,58 +300,28 @@ def _step_validating(active: ActiveRun) -> None:
     context = active.context
     if context.candidate is None:
         raise PipelineError("The run lost its candidate workflow.")
-    fixed, fixes = apply_deterministic_fixes(
-        context.candidate, known_versions=known_versions(active.services.catalog)
+    snapshot = active.project()
+    review = gate.review(
+        context.candidate,
+        session_factory=active.services.session_factory,
+        project_id=active.run.project_id,
+        project=(snapshot.policy, snapshot.infos),
+        catalog=active.services.catalog,
+        ask=context.ask_credentials,
+        mcp=active.services.mcp,
     )
-    if fixes:
-        context.fixes = [*context.fixes, *fixes][-40:]
-    context.candidate = fixed
-    missing, secrets = bind_credentials(active)  # before the digest: the deploy validates once
-    assert context.candidate is not None
-    problems = _validate(active, context.candidate) or wrong_credentials(active, secrets)
-    if problems:
-        context.problems = problems
+    # A clean verdict's digest is kept: the deploy does not validate the same workflow again.
+    context.candidate, context.checked = review.workflow, review.digest
+    context.field_warnings = review.field_warnings  # kept for a runtime failure's repair
+    if review.fixes:
+        context.fixes = [*context.fixes, *review.fixes][-40:]
+    if review.problems:
+        context.problems = review.problems
         context.problem_kind = ProblemKind.validation
         need_repair(active, ProblemKind.validation)
         return
-    await_credentials(active, missing)  # stops the run until the project has the credentials
+    await_credentials(active, review.missing)  # stops the run until the project has them
     active.save(RunState.deploying, detail="deploying")
-
-
-def _validate(active: ActiveRun, wf: dict[str, Any]) -> list[Issue]:
-    """The errors (not warnings) the deploy gate's validator (with the run's catalog and the
-    project's policy of today), combined with n8n-mcp's verdict, finds. A clean verdict is kept
-    as `context.checked`, so the deploy does not validate the same workflow again."""
-    _, payload = gate.parse(wf)
-    snapshot = active.project()
-    with active.services.session_factory() as session:
-        inspection = gate.inspect(
-            session=session,
-            project_id=active.run.project_id,
-            payload=payload,
-            say=lambda _line: None,  # the deploy step reports the settings it cut
-            catalog=active.services.catalog,
-            project=(snapshot.policy, list(snapshot.infos)),
-        )
-    report = inspection.report
-    active.context.checked = inspection.digest if report.valid else None
-    # Fields read that upstream nodes do not output: kept for a runtime failure's repair.
-    active.context.field_warnings = [i for i in report.warnings if i.code == UNKNOWN_FIELD][:5]
-    if active.services.mcp is not None:
-        # n8n-mcp's verdict counts only through the rule `combine` documents.
-        try:
-            verdict = active.services.mcp.validate(wf)
-        except McpUnavailable:
-            logger.warning("n8n-mcp unavailable for run %s; our validator alone", active.run.id)
-            verdict = None
-        report = combine(report, verdict)
-    errors = report.errors
-    if not errors:
-        return []
-    # n8n-mcp's findings and fields read that the upstream node lacks never block, but next to
-    # real errors they can help the repair.
-    extra = [i for i in report.warnings if i.code in (MCP_ISSUE_CODE, UNKNOWN_FIELD)][:5]
-    return [*errors, *extra]
 
 
 STEPS: Mapping[RunState, Callable[[ActiveRun], None]] = {
