@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.catalog import BASE_PREFIX, LANGCHAIN_PREFIX, NodeCatalog
 from core.generation.guides import guides_for
@@ -34,6 +33,7 @@ from core.generation.prompts import KnownContext, PromptContext, generation_mess
 from core.generation.specs import node_spec, popularity
 from core.generation.template_compact import compact_template
 from core.generation.templates import Template, TemplateLibrary
+from core.kernel.safety import valid_timezone
 
 # Specs filled by keyword search; types the wording, the trigger or companions name come on top.
 SEARCH_SLOTS = 4
@@ -358,18 +358,6 @@ def known_context(
         else None,
         timezone=valid_timezone(timezone),
     )
-
-
-def valid_timezone(name: str | None) -> str | None:
-    """`name` when it is an IANA timezone this system knows (e.g. Europe/Paris), else None."""
-    if not name or len(name) > 64:
-        return None
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
 
 
 def repair_context(
