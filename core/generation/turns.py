@@ -123,27 +123,18 @@ def repair_messages(
 ) -> list[Message]:
     """The messages of a repair of `workflow` (what `problems` of `kind` say is wrong; the last
     unusable reply when there was one). `as_operations`: the answer is edit operations."""
+    what: dict[str, Any] = {
+        "request": request,
+        "problems": problems,
+        "kind": kind,
+        "ctx": ctx,
+        "bad_reply": bad_reply,
+        "answers": answers,
+    }
     if as_operations:
         assert workflow is not None
-        return edit_repair_messages(
-            request=request,
-            workflow=workflow,
-            problems=problems,
-            kind=kind,
-            ctx=ctx,
-            bad_reply=bad_reply,
-            answers=answers,
-            display_name=display_names(catalog),
-        )
-    return workflow_repair_messages(
-        request=request,
-        workflow=workflow,
-        problems=problems,
-        kind=kind,
-        ctx=ctx,
-        bad_reply=bad_reply,
-        answers=answers,
-    )
+        return edit_repair_messages(workflow=workflow, display_name=display_names(catalog), **what)
+    return workflow_repair_messages(workflow=workflow, **what)
 
 
 @dataclass(frozen=True)
