@@ -110,21 +110,8 @@ def finish_connections(
     called with no transaction open: credentials no longer used (given up, refused, or
     superseded by a reconnect) are deleted from n8n after the binding committed."""
     now = now or dt.datetime.now(dt.UTC)
-    with session_factory() as session:
-        pending = [
-            _Pending(r.id, r.n8n_credential_id, r.n8n_updated_at, _aware(r.opened_at))
-            for r in session.scalars(
-                select(ConnectRequest).where(
-                    ConnectRequest.opened_at.is_not(None),
-                    ConnectRequest.finished_at.is_(None),
-                    ConnectRequest.outcome.is_(None),
-                    ConnectRequest.n8n_credential_id.is_not(None),
-                )
-            )
-            if r.opened_at is not None and r.n8n_credential_id is not None
-        ]
     done: list[Connected] = []
-    for link in pending:
+    for link in _opened_links(session_factory):
         try:
             state = n8n_session.oauth2_connection(link.credential_id)
         except N8nError as e:
@@ -157,6 +144,23 @@ def finish_connections(
         else:
             logger.info("connect %s: %s", link.id, outcome)
     return done
+
+
+def _opened_links(session_factory: sessionmaker[Session]) -> list[_Pending]:
+    """The links opened and not finished yet, each with its own n8n credential."""
+    with session_factory() as session:
+        return [
+            _Pending(r.id, r.n8n_credential_id, r.n8n_updated_at, _aware(r.opened_at))
+            for r in session.scalars(
+                select(ConnectRequest).where(
+                    ConnectRequest.opened_at.is_not(None),
+                    ConnectRequest.finished_at.is_(None),
+                    ConnectRequest.outcome.is_(None),
+                    ConnectRequest.n8n_credential_id.is_not(None),
+                )
+            )
+            if r.opened_at is not None and r.n8n_credential_id is not None
+        ]
 
 
 @dataclass(frozen=True)
