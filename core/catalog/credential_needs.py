@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from core.catalog.credential_domains import OWNER_NAMED
 from core.catalog.display_options import ParamContext, is_number, shown, with_defaults
 from core.catalog.index import NodeCatalog
+from core.catalog.node_spec import CredentialSlot, VersionClass
 
 # HTTP Request (v3+): the parameter that names the credential type, by `authentication` value.
 _TYPE_PARAM = {
@@ -39,6 +40,15 @@ class CredentialNeed:
     types: tuple[str, ...]
     # The host the node calls, when its URL is written out (for `--allowed-host`).
     host: str | None = None
+
+
+def slots_shown(
+    vc: VersionClass, values: Mapping[str, Any], ctx: ParamContext
+) -> list[CredentialSlot]:
+    """The credential slots of a version class that apply under the node's parameter `values`
+    (defaults filled in: `with_defaults`): n8n shows a slot by its displayOptions, like a
+    parameter. The one rule for "which credentials this node takes as configured"."""
+    return [slot for slot in vc.credentials if shown(slot.display_options, values, ctx)]
 
 
 def accepted_types(node: Mapping[str, Any], catalog: NodeCatalog) -> tuple[str, ...]:
@@ -60,11 +70,7 @@ def accepted_types(node: Mapping[str, Any], catalog: NodeCatalog) -> tuple[str, 
         named = values.get(_TYPE_PARAM[auth])
         if isinstance(named, str) and named and not named.startswith("="):
             return (named,)
-    return tuple(
-        slot.name
-        for slot in vc.credentials
-        if slot.required and shown(slot.display_options, values, ctx)
-    )
+    return tuple(slot.name for slot in slots_shown(vc, values, ctx) if slot.required)
 
 
 def missing_credentials(workflow: Mapping[str, Any], catalog: NodeCatalog) -> list[CredentialNeed]:
