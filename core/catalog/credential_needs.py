@@ -1,7 +1,7 @@
 """What a node needs: which credential types it accepts, and which nodes of a workflow have
 none — the one table the validator (`core.validation.credential_use`) and the credentials
-(`core.credentials`) both read. `accepted_types` reads the node type's credential slots with
-their displayOptions (Slack's `slackApi` applies while `authentication` is `accessToken`,
+(`core.credentials`) both read, and the prompts' specs list (`slots_shown`). `accepted_types`
+reads the node type's credential slots with their displayOptions (Slack's `slackApi` applies while `authentication` is `accessToken`,
 `slackOAuth2Api` while it is `oAuth2`); HTTP Request names its type in a parameter
 (`genericAuthType` / `nodeCredentialType`).
 
