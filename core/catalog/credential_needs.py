@@ -1,9 +1,9 @@
 """What a node needs: which credential types it accepts, and which nodes of a workflow have
 none — the one table the validator (`core.validation.credential_use`) and the credentials
 (`core.credentials`) both read, and the prompts' specs list (`slots_shown`). `accepted_types`
-reads the node type's credential slots with their displayOptions (Slack's `slackApi` applies while `authentication` is `accessToken`,
-`slackOAuth2Api` while it is `oAuth2`); HTTP Request names its type in a parameter
-(`genericAuthType` / `nodeCredentialType`).
+reads the node type's credential slots with their displayOptions (Slack's `slackApi` applies
+while `authentication` is `accessToken`, `slackOAuth2Api` while it is `oAuth2`); HTTP Request
+names its type in a parameter (`genericAuthType` / `nodeCredentialType`).
 
 For the validator a node without one is a `missing_credentials` warning, not an error: Clixen
 binds credentials at deploy (the project's only secret of the type, or the one the user picks),
