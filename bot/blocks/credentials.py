@@ -23,9 +23,9 @@ from bot.blocks.common import (
 )
 from bot.blocks.connect import connect_button
 from core.catalog.credential_domains import OWNER_NAMED, SERVICE_DOMAINS
+from core.catalog.credential_needs import secret_command, suggested_secret_name
 from core.connect.connectable import service_for_type
-from core.credentials.needs import BOT_SECRET, SLACK_API, CredentialField, suggested_secret_name
-from core.validation.credential_needs import secret_command
+from core.credentials.needs import BOT_SECRET, SLACK_API, CredentialField
 
 OPEN_ACTION = "credential_open"
 USE_BOT_ACTION = "credential_use_bot"

@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.catalog import BASE_PREFIX, LANGCHAIN_PREFIX, NodeCatalog
 from core.generation.guides import guides_for
@@ -34,6 +33,7 @@ from core.generation.prompts import KnownContext, PromptContext, generation_mess
 from core.generation.specs import node_spec, popularity
 from core.generation.template_compact import compact_template
 from core.generation.templates import Template, TemplateLibrary
+from core.kernel.safety import valid_timezone
 
 # Specs filled by keyword search; types the wording, the trigger or companions name come on top.
 SEARCH_SLOTS = 4
@@ -149,7 +149,7 @@ def _chosen_types(
             add(node_type)
     for node_type in companions(text, chosen, catalog):
         add(node_type)
-    chosen[:] = _ai_first(chosen, text)
+    chosen[:] = _ai_first(chosen, text, catalog)
     # What the request names or implies; search hits only fill the remaining slots.
     named = list(chosen)
     ai = bool(_AI_WORDS.search(text))
@@ -197,7 +197,7 @@ def _listed_candidates(
 _OPENAI_NODE_WORDS = re.compile(r"\b(image|dall|picture|audio|transcri\w+|whisper|speech)", re.I)
 
 
-def _ai_first(chosen: list[str], text: str) -> list[str]:
+def _ai_first(chosen: list[str], text: str, catalog: NodeCatalog) -> list[str]:
     """With an agent or chain, the chat model and memory it cannot run without come right
     after the trigger (a spec slot lost to them costs a broken workflow), and "openai" means
     that chat model, not the OpenAI app node — unless images or audio are asked for."""
@@ -206,9 +206,14 @@ def _ai_first(chosen: list[str], text: str) -> list[str]:
     if L + "openAi" in chosen and not _OPENAI_NODE_WORDS.search(text):
         chosen = [t for t in chosen if t != L + "openAi"]
     ai = [t for t in chosen if t in NEEDS_CHAT_MODEL or ".lmChat" in t or ".memory" in t]
-    triggers = [t for t in chosen if t not in ai and t.endswith(("Trigger", ".webhook"))]
+    triggers = [t for t in chosen if t not in ai and _starts_runs(t, catalog)]
     rest = [t for t in chosen if t not in ai and t not in triggers]
     return [*triggers, *ai, *rest]
+
+
+def _starts_runs(node_type: str, catalog: NodeCatalog) -> bool:
+    spec = catalog.get(node_type)
+    return spec is not None and spec.starts_runs
 
 
 def _within_budget(found: Retrieval, text: str, catalog: NodeCatalog) -> Retrieval:
@@ -380,18 +385,6 @@ def known_context(
         else None,
         timezone=valid_timezone(timezone),
     )
-
-
-def valid_timezone(name: str | None) -> str | None:
-    """`name` when it is an IANA timezone this system knows (e.g. Europe/Paris), else None."""
-    if not name or len(name) > 64:
-        return None
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
 
 
 def repair_context(

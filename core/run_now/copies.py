@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from core.catalog import NodeCatalog, default_catalog
 from core.catalog.output_schemas import output_shape, sample_item
 from core.deploy.gate import TEST_COPY_PREFIX
+from core.graph.workflow_graph import Family, family_of
 
 # Reserved at the deploy gate: no other workflow carries it.
 TEST_PREFIX = TEST_COPY_PREFIX
@@ -60,11 +61,13 @@ class RunNowCopy:
 
 
 def is_trigger(node: Mapping[str, Any], catalog: NodeCatalog) -> bool:
-    """Whether the node starts runs (manual triggers included)."""
-    spec = catalog.get(str(node.get("type")))
+    """Whether the node starts runs (manual triggers included): the catalog's rule
+    (`NodeSpec.starts_runs`), or for a type it does not know, the picture's rule by name."""
+    node_type = str(node.get("type", ""))
+    spec = catalog.get(node_type)
     if spec is None:
-        return str(node.get("type", "")).lower().endswith("trigger")
-    return spec.is_trigger or spec.is_manual_trigger
+        return family_of(node_type) is Family.trigger
+    return spec.starts_runs
 
 
 def outside_effects(
