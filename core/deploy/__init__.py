@@ -29,7 +29,7 @@ from core.deploy.lifecycle import (
     rollback_to,
 )
 from core.deploy.lock import LOCK_WAIT_S
-from core.deploy.publish import Progress
+from core.deploy.publish import SayLine
 from core.deploy.versions import deploy_version
 
 __all__ = [
@@ -38,8 +38,8 @@ __all__ = [
     "DeployBusy",
     "DeployFailed",
     "HeadMoved",
-    "Progress",
     "ReviewPending",
+    "SayLine",
     "ValidationFailed",
     "create_workflow_record",
     "deactivate_workflow",

@@ -12,7 +12,7 @@ from core.catalog import NodeCatalog
 from core.deploy.errors import HeadMoved
 from core.deploy.gate import check
 from core.deploy.lock import workflow_lock
-from core.deploy.publish import Progress
+from core.deploy.publish import SayLine
 from core.deploy.review import decide, review_for_decision
 from core.deploy.versions import head_moved, prepare_trigger, publish_stored
 from core.deploy.workflows import get_version
@@ -37,7 +37,7 @@ def deploy_reviewed(
     actor: Actor,
     settings: Settings,
     reason: str | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
     catalog: NodeCatalog | None = None,
 ) -> WorkflowVersion:
     """An owner's approval: deploy exactly the stored version review `review_id` showed (its

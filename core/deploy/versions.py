@@ -36,7 +36,7 @@ from core.catalog import NodeCatalog
 from core.deploy.errors import DeployFailed, HeadMoved, ReviewPending
 from core.deploy.gate import bind, check, parse, unreserved_name
 from core.deploy.lock import workflow_lock
-from core.deploy.publish import WAIT_NOTE_S, Progress, push, still_waiting
+from core.deploy.publish import WAIT_NOTE_S, SayLine, push, still_waiting
 from core.deploy.readback import Mismatch
 from core.deploy.review import open_request, request_review, review_required
 from core.deploy.settle import fail, succeed
@@ -94,7 +94,7 @@ def deploy_version(
     run_id: int | None = None,
     rolled_back_from: int | None = None,
     idempotency_key: str | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
     settings: Settings,
     expected_head: int | None = None,
     catalog: NodeCatalog | None = None,
@@ -190,7 +190,7 @@ def publish_stored(
     actor: Actor,
     reserved_at: dt.datetime,
     key: str | None,
-    say: Progress,
+    say: SayLine,
     deadline_s: float,
 ) -> WorkflowVersion:
     """Phases 2 and 3 of a deploy (under the workflow's lock, no transaction open): n8n gets
@@ -292,7 +292,7 @@ def _allocate(
     new: _NewVersion,
     payload: dict[str, Any],
     *,
-    say: Progress,
+    say: SayLine,
     n8n: N8nClient,
     settings: Settings,
     catalog: NodeCatalog | None,

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import DeployFailed, HeadMoved, deploy_reviewed
-from core.deploy.publish import Progress
+from core.deploy.publish import SayLine
 from core.deploy.review import decide, review_for_decision
 from core.kernel.errors import InvalidInput, NotFound, SettingsError
 from core.kernel.models import VersionReview, Workflow
@@ -248,7 +248,7 @@ def approve(
     review_id: int,
     digest: str | None = None,
     reason: str | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
 ) -> ReviewDecision:
     """Approve request `review_id` (owners of its project only) and deploy exactly the version
     it showed. `digest`: the start of the payload digest the approver was shown (a button's,
