@@ -276,35 +276,7 @@ def restore_workflow(
     only (PermissionDenied otherwise); InvalidInput for a workflow that is not deleted or never
     ran. When n8n refuses or does not answer, the workflow stays deleted (and restorable) and
     DeployFailed says why; the failed attempt is listed in its versions."""
-    with session_factory.begin() as session:
-        wf = session.get(Workflow, workflow_id)
-        if wf is None:
-            raise NotFound(f"There is no workflow #{workflow_id}.")
-        require_role(
-            session=session,
-            project_id=wf.project_id,
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            at_least=Role.owner,
-        )
-        if wf.status != WorkflowStatus.deleted:
-            raise InvalidInput(f"Workflow #{wf.id} {wf.name!r} is not deleted; nothing to restore.")
-        last = session.scalar(
-            select(WorkflowVersion)
-            .where(
-                WorkflowVersion.workflow_id == workflow_id,
-                WorkflowVersion.status.in_((VersionStatus.deployed, VersionStatus.superseded)),
-            )
-            .order_by(WorkflowVersion.version.desc())
-            .limit(1)
-        )
-        if last is None:
-            raise InvalidInput(
-                f"Workflow #{wf.id} {wf.name!r} never ran in n8n: there is no version to restore."
-            )
-        payload, from_version = dict(last.json_payload), last.version
-        # The n8n workflow it had is gone: the deploy creates a new one.
-        wf.status, wf.n8n_workflow_id = WorkflowStatus.inactive, None
+    payload, from_version = _reopen_deleted(session_factory, workflow_id, actor)
     try:
         return deploy_version(
             session_factory=session_factory,
@@ -321,8 +293,54 @@ def restore_workflow(
             review=False,
         )
     except BaseException:
-        with session_factory.begin() as session:
-            back = session.get(Workflow, workflow_id)
-            if back is not None and back.n8n_workflow_id is None:
-                back.status = WorkflowStatus.deleted
+        _deleted_again(session_factory, workflow_id)
         raise
+
+
+def _reopen_deleted(
+    session_factory: sessionmaker[Session], workflow_id: int, actor: Actor
+) -> tuple[dict[str, Any], int]:
+    """One transaction: an owner's deleted workflow made `inactive` with no n8n id (the deploy
+    creates a new one); the payload and number of its last deployed version."""
+    with session_factory.begin() as session:
+        wf = session.get(Workflow, workflow_id)
+        if wf is None:
+            raise NotFound(f"There is no workflow #{workflow_id}.")
+        require_role(
+            session=session,
+            project_id=wf.project_id,
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            at_least=Role.owner,
+        )
+        if wf.status != WorkflowStatus.deleted:
+            raise InvalidInput(f"Workflow #{wf.id} {wf.name!r} is not deleted; nothing to restore.")
+        last = _last_deployed(session, workflow_id)
+        if last is None:
+            raise InvalidInput(
+                f"Workflow #{wf.id} {wf.name!r} never ran in n8n: there is no version to restore."
+            )
+        # The n8n workflow it had is gone: the deploy creates a new one.
+        wf.status, wf.n8n_workflow_id = WorkflowStatus.inactive, None
+        return dict(last.json_payload), last.version
+
+
+def _last_deployed(session: Session, workflow_id: int) -> WorkflowVersion | None:
+    """The workflow's newest version that ever ran in n8n (deployed or superseded since)."""
+    return session.scalar(
+        select(WorkflowVersion)
+        .where(
+            WorkflowVersion.workflow_id == workflow_id,
+            WorkflowVersion.status.in_((VersionStatus.deployed, VersionStatus.superseded)),
+        )
+        .order_by(WorkflowVersion.version.desc())
+        .limit(1)
+    )
+
+
+def _deleted_again(session_factory: sessionmaker[Session], workflow_id: int) -> None:
+    """A restore that did not reach n8n leaves the workflow deleted (and restorable) again."""
+    with session_factory.begin() as session:
+        back = session.get(Workflow, workflow_id)
+        if back is not None and back.n8n_workflow_id is None:
+            back.status = WorkflowStatus.deleted
