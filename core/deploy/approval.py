@@ -5,6 +5,10 @@ publish phases as any deploy (`core.deploy.versions`), under the workflow's depl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,66 +58,112 @@ def deploy_reviewed(
     with session_factory.begin() as session:
         workflow_id = review_for_decision(session, review_id, actor).workflow_id
     with workflow_lock(session_factory, workflow_id), n8n.deadline(settings.n8n_deadline_s):
-        moved: HeadMoved | None = None
-        with session_factory.begin() as session:
-            review = review_for_decision(session, review_id, actor)
-            wf = session.execute(
-                select(Workflow).where(Workflow.id == workflow_id).with_for_update()
-            ).scalar_one()
-            version = get_version(session=session, workflow_id=wf.id, version=review.version)
-            if wf.status == WorkflowStatus.deleted:
-                raise InvalidInput(f"Workflow {wf.name!r} was deleted; reject this request.")
-            if version.checksum != review.checksum or checksum(version.json_payload) != (
-                review.checksum
-            ):
-                raise InvalidInput(
-                    f"v{version.version} no longer matches what review #{review.id} showed; "
-                    "nothing was deployed."
-                )
-            if wf.head_version != review.base_version:
-                moved = head_moved(session, wf, review.base_version)
-                decide(
-                    session,
-                    review,
-                    ReviewState.outdated,
-                    actor,
-                    reason=f"live moved from v{review.base_version} to v{wf.head_version}",
-                )
-            else:
-                payload = dict(version.json_payload)
-                # Every guard again, under the project's policy of today (it may have changed).
-                check(
-                    session=session,
-                    project_id=wf.project_id,
-                    payload=payload,
-                    say=say,
-                    catalog=catalog,
-                )
-                decide(session, review, ReviewState.approved, actor, reason=reason)
-                version.status = VersionStatus.pending
-                n8n_id = wf.n8n_workflow_id
-                requester = Actor(review.team_id, review.requested_by)
-                reserved_at = review.requested_at
-        if moved is not None:
-            raise moved
-        trigger = prepare_trigger(session_factory, workflow_id, payload, actor)
+        approved = _approve(
+            session_factory, review_id, workflow_id, actor, reason=reason, say=say, catalog=catalog
+        )
+        trigger = prepare_trigger(session_factory, workflow_id, approved.payload, actor)
         try:
             return publish_stored(
                 session_factory,
                 n8n,
                 trigger=trigger,
-                version=version,
-                payload=payload,
-                n8n_id=n8n_id,
-                actor=requester,
-                reserved_at=reserved_at,
+                version=approved.version,
+                payload=approved.payload,
+                n8n_id=approved.n8n_id,
+                actor=approved.requester,
+                reserved_at=approved.reserved_at,
                 key=None,
                 say=say,
                 deadline_s=settings.n8n_deadline_s,
             )
         except BaseException:
-            with session_factory.begin() as session:
-                failed = session.get(VersionReview, review_id)
-                if failed is not None:
-                    failed.state = ReviewState.failed
+            _mark_failed(session_factory, review_id)
             raise
+
+
+@dataclass(frozen=True)
+class _Approved:
+    """What an approval hands to the publish phases: the version and the requester's deploy."""
+
+    version: WorkflowVersion
+    payload: dict[str, Any]
+    n8n_id: str | None
+    requester: Actor
+    reserved_at: datetime
+
+
+def _approve(
+    session_factory: sessionmaker[Session],
+    review_id: int,
+    workflow_id: int,
+    actor: Actor,
+    *,
+    reason: str | None,
+    say: SayLine,
+    catalog: NodeCatalog | None,
+) -> _Approved:
+    """One transaction under the deploy lock: the request approved and its version `pending`,
+    after every guard again; or, when live moved on since the request, the request closed
+    `outdated` (committed) and HeadMoved raised."""
+    moved: HeadMoved | None = None
+    with session_factory.begin() as session:
+        review = review_for_decision(session, review_id, actor)
+        wf, version = _unchanged_request(session, review, workflow_id)
+        if wf.head_version != review.base_version:
+            moved = head_moved(session, wf, review.base_version)
+            decide(
+                session,
+                review,
+                ReviewState.outdated,
+                actor,
+                reason=f"live moved from v{review.base_version} to v{wf.head_version}",
+            )
+        else:
+            payload = dict(version.json_payload)
+            # Every guard again, under the project's policy of today (it may have changed).
+            check(
+                session=session,
+                project_id=wf.project_id,
+                payload=payload,
+                say=say,
+                catalog=catalog,
+            )
+            decide(session, review, ReviewState.approved, actor, reason=reason)
+            version.status = VersionStatus.pending
+            approved = _Approved(
+                version=version,
+                payload=payload,
+                n8n_id=wf.n8n_workflow_id,
+                requester=Actor(review.team_id, review.requested_by),
+                reserved_at=review.requested_at,
+            )
+    if moved is not None:
+        raise moved
+    return approved
+
+
+def _unchanged_request(
+    session: Session, review: VersionReview, workflow_id: int
+) -> tuple[Workflow, WorkflowVersion]:
+    """The workflow (row locked) and the stored version the request showed; InvalidInput when
+    the workflow was deleted or the version's payload no longer matches the request's digest."""
+    wf = session.execute(
+        select(Workflow).where(Workflow.id == workflow_id).with_for_update()
+    ).scalar_one()
+    version = get_version(session=session, workflow_id=wf.id, version=review.version)
+    if wf.status == WorkflowStatus.deleted:
+        raise InvalidInput(f"Workflow {wf.name!r} was deleted; reject this request.")
+    if version.checksum != review.checksum or checksum(version.json_payload) != review.checksum:
+        raise InvalidInput(
+            f"v{version.version} no longer matches what review #{review.id} showed; "
+            "nothing was deployed."
+        )
+    return wf, version
+
+
+def _mark_failed(session_factory: sessionmaker[Session], review_id: int) -> None:
+    """An approved request whose deploy did not go through is `failed`."""
+    with session_factory.begin() as session:
+        failed = session.get(VersionReview, review_id)
+        if failed is not None:
+            failed.state = ReviewState.failed
