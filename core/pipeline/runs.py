@@ -53,63 +53,85 @@ def start_run(
     """
     if services.readiness is not None:
         services.readiness.require_ready()
+    kind = _run_kind(kind, workflow_id)
+    if idempotency_key is not None:
+        existing = run_by_key(services.session_factory, idempotency_key)
+        if existing is not None:
+            return existing, False
+    context = RunContext(
+        test_sample=dict(test_sample) if test_sample is not None else None,
+        timezone=valid_timezone(timezone),
+    )
+    new_run = PipelineRun(
+        project_id=project_id,
+        workflow_id=workflow_id,
+        team_id=team_id,
+        user_id=user_id,
+        kind=kind,
+        request=sanitize_request(request),
+        state=RunState.queued,
+        idempotency_key=idempotency_key,
+        context=context.stored(),
+        slack_channel_id=slack_channel_id,
+        slack_thread_ts=slack_thread_ts,
+    )
+    with services.session_factory.begin() as session:
+        _may_start(services, session, new_run)
+        hold_here(services, new_run)
+        stored = _added_once(session, new_run)
+    if not stored:
+        # The same key arrived twice at once; the other request's run is the one.
+        return _the_other_run(services.session_factory, idempotency_key or ""), False
+    services.claims.hold(services, new_run.id, services.owner)
+    return new_run, True
+
+
+def _run_kind(kind: RunKind | str, workflow_id: int | None) -> RunKind:
+    """The request's kind, or InvalidInput for an unknown one or an edit without a workflow."""
     if kind not in (RunKind.create, RunKind.edit):
         raise InvalidInput(f"Unknown run kind {kind!r}: use create or edit.")
     kind = RunKind(kind)
     if kind == RunKind.edit and workflow_id is None:
         raise InvalidInput("An edit needs the workflow to change.")
-    if idempotency_key is not None:
-        existing = run_by_key(services.session_factory, idempotency_key)
-        if existing is not None:
-            return existing, False
-    clean = sanitize_request(request)
-    context = RunContext(
-        test_sample=dict(test_sample) if test_sample is not None else None,
-        timezone=valid_timezone(timezone),
+    return kind
+
+
+def _may_start(services: PipelineServices, session: Session, run: PipelineRun) -> None:
+    """The one role check of a new request (an editor of the run's project), the workflow it
+    names (in the project, not deleted; deployed once for an edit) and the user's place for one
+    more request in progress, held until `session`'s transaction ends."""
+    require_role(
+        session=session,
+        project_id=run.project_id,
+        team_id=run.team_id,
+        user_id=run.user_id,
+        at_least=Role.editor,
     )
-    with services.session_factory.begin() as session:
-        require_role(
-            session=session,
-            project_id=project_id,
-            team_id=team_id,
-            user_id=user_id,
-            at_least=Role.editor,
-        )
-        if workflow_id is not None:
-            wf = session.get(Workflow, workflow_id)
-            if wf is None or wf.project_id != project_id or wf.status == WorkflowStatus.deleted:
-                raise NotFound(f"Workflow {workflow_id} does not exist in this project.")
-            if kind == RunKind.edit and wf.head_version < 1:
-                raise InvalidInput("That workflow has no deployed version to edit yet.")
-        hold_run_place(services, session, team_id=team_id, user_id=user_id)
-        new_run = PipelineRun(
-            project_id=project_id,
-            workflow_id=workflow_id,
-            team_id=team_id,
-            user_id=user_id,
-            kind=kind,
-            request=clean,
-            state=RunState.queued,
-            idempotency_key=idempotency_key,
-            context=context.stored(),
-            slack_channel_id=slack_channel_id,
-            slack_thread_ts=slack_thread_ts,
-        )
-        hold_here(services, new_run)
-        run: PipelineRun | None = new_run
-        try:
-            with session.begin_nested():
-                session.add(run)
-        except IntegrityError:
-            run = None
-    if run is None:
-        # The same key arrived twice at once; the other request's run is the one.
-        existing = run_by_key(services.session_factory, idempotency_key or "")
-        if existing is None:
-            raise PipelineError("The run could not be stored; please try again.")
-        return existing, False
-    services.claims.hold(services, run.id, services.owner)
-    return run, True
+    if run.workflow_id is not None:
+        wf = session.get(Workflow, run.workflow_id)
+        if wf is None or wf.project_id != run.project_id or wf.status == WorkflowStatus.deleted:
+            raise NotFound(f"Workflow {run.workflow_id} does not exist in this project.")
+        if run.kind == RunKind.edit and wf.head_version < 1:
+            raise InvalidInput("That workflow has no deployed version to edit yet.")
+    hold_run_place(services, session, team_id=run.team_id, user_id=run.user_id)
+
+
+def _added_once(session: Session, run: PipelineRun) -> bool:
+    """Add `run` in a savepoint; False when its idempotency key is already stored."""
+    try:
+        with session.begin_nested():
+            session.add(run)
+    except IntegrityError:
+        return False
+    return True
+
+
+def _the_other_run(factory: sessionmaker[Session], key: str) -> PipelineRun:
+    """The run a concurrent request with the same key stored."""
+    existing = run_by_key(factory, key)
+    if existing is None:
+        raise PipelineError("The run could not be stored; please try again.")
+    return existing
 
 
 def hold_run_place(
