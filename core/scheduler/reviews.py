@@ -164,28 +164,11 @@ def review_request(
         )
         live = head_version(session=session, workflow_id=wf.id)
         before = dict(live.json_payload) if live is not None else None
-        owners = session.scalars(
-            select(ProjectMember.user_id)
-            .where(
-                ProjectMember.project_id == project.id,
-                ProjectMember.role == Role.owner.name,
-            )
-            .order_by(ProjectMember.id)
-        ).all()
+        owners = _owners(session, project.id)
         thread = (wf.slack_channel_id, wf.slack_thread_ts)
         facts = (project.name, wf.id, wf.name, review.version, wf.head_version)
-    if review.state == ReviewState.pending and n8n is not None:
-        test = _test_run(session_factory, n8n, settings, review, payload)
-    elif review.test_run:
-        test = ReviewTestRun(**review.test_run)
-    else:
-        test = ReviewTestRun("not_run", "not test-run: n8n is not configured here.")
-    title = f"{facts[2]} · v{facts[3]} (waiting for review)"
-    if before is None:
-        picture = layout_workflow(payload, title=title)
-    else:
-        drawn, marks = diff_marks(before, payload)
-        picture = layout_workflow(drawn, marks=marks, title=title)
+    test = _test_result(session_factory, n8n, settings, review, payload)
+    picture = _picture(before, payload, title=f"{facts[2]} · v{facts[3]} (waiting for review)")
     return ReviewRequest(
         review_id=review.id,
         project=facts[0],
@@ -207,6 +190,43 @@ def review_request(
         channel=thread[0],
         thread_ts=thread[1],
     )
+
+
+def _owners(session: Session, project_id: int) -> list[str]:
+    """The project's owners (Slack user ids), in the order they became members."""
+    return list(
+        session.scalars(
+            select(ProjectMember.user_id)
+            .where(
+                ProjectMember.project_id == project_id,
+                ProjectMember.role == Role.owner.name,
+            )
+            .order_by(ProjectMember.id)
+        ).all()
+    )
+
+
+def _test_result(
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient | None,
+    settings: Settings,
+    review: VersionReview,
+    payload: Mapping[str, Any],
+) -> ReviewTestRun:
+    """The request's test run: made now while it is pending (once), else the stored one."""
+    if review.state == ReviewState.pending and n8n is not None:
+        return _test_run(session_factory, n8n, settings, review, payload)
+    if review.test_run:
+        return ReviewTestRun(**review.test_run)
+    return ReviewTestRun("not_run", "not test-run: n8n is not configured here.")
+
+
+def _picture(before: Mapping[str, Any] | None, payload: Mapping[str, Any], *, title: str) -> Layout:
+    """The version's picture; with a live version, its changes against it marked."""
+    if before is None:
+        return layout_workflow(payload, title=title)
+    drawn, marks = diff_marks(before, payload)
+    return layout_workflow(drawn, marks=marks, title=title)
 
 
 def _claim(session_factory: sessionmaker[Session], review_id: int) -> bool:
