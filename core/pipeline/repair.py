@@ -44,6 +44,7 @@ from core.pipeline.types import (
     ProblemKind,
     Progress,
     RunContext,
+    RunOutcome,
     RuntimeFailure,
 )
 from core.pipeline.watch import ran_candidate
@@ -94,6 +95,23 @@ def repair_after_runtime_error(
             workflow_id,
         )
         return None
+    opened = _open_repair(services, workflow_id, failure, key=key, seen_version=seen[0])
+    if not isinstance(opened, PipelineRun):
+        return opened  # nothing to drive: the line to say, or None
+    return _outcome_line(services, execute_run(services, opened.id, progress))
+
+
+def _open_repair(
+    services: PipelineServices,
+    workflow_id: int,
+    failure: ExecutionFailure,
+    *,
+    key: str,
+    seen_version: int,
+) -> PipelineRun | str | None:
+    """One transaction: the repair run of the head stored and claimed by this process — or,
+    instead, the line to say (the budget is spent, the repair is under way) or None when there
+    is nothing new to say (paused, the head moved since `seen_version`, a fix waits for review)."""
     with services.session_factory.begin() as session:
         head = _deployed_head(session, workflow_id)
         wf = session.get(Workflow, workflow_id)
@@ -101,45 +119,61 @@ def repair_after_runtime_error(
         assert wf is not None and project is not None
         if wf.status == WorkflowStatus.inactive:
             return None  # paused by a person: not repaired until resumed
-        if head.version != seen[0]:
+        if head.version != seen_version:
             logger.info("workflow %s: the head moved while checking; not repaired", wf.id)
             return None
         if _fix_waits(session, wf.id):
             return None  # a fix already waits for an owner: said once, when it was made
-        spent_total, spent_validation = _repairs_spent(session, wf)
-        context = RunContext(
-            base_version=head.version,
-            # The repair is operations on the head, like an edit (never the whole workflow).
-            base_workflow=dict(head.json_payload),
-            candidate=dict(head.json_payload),
-            problems=[Issue(code="execution_failed", message=failure.message, node=failure.node)],
-            problem_kind=ProblemKind.runtime,
-            runtime_failures=[RuntimeFailure(node=failure.node, message=failure.message[:300])],
-        )
-        run = PipelineRun(
-            project_id=wf.project_id,
-            workflow_id=wf.id,
-            team_id=project.team_id,
-            user_id=wf.created_by,
-            kind=RunKind.repair,
-            request=f"Fix the runtime error of workflow {wf.name!r}.",
-            state=RunState.repairing,
-            idempotency_key=key,
-            total_repairs=spent_total,
-            validation_repairs=spent_validation,
-            context=context.stored(),
-            slack_channel_id=wf.slack_channel_id,
-            slack_thread_ts=wf.slack_thread_ts,
-        )
+        run = _repair_run(wf, project, head, failure, key, _repairs_spent(session, wf))
         hold_here(services, run)  # driven by this process right away
-        if RepairBudget(spent_total, spent_validation).exhausted(ProblemKind.runtime):
+        if RepairBudget(run.total_repairs, run.validation_repairs).exhausted(ProblemKind.runtime):
             return _needs_review(services, session, run, wf.head_version)
         try:
             with session.begin_nested():
                 session.add(run)
         except IntegrityError:
             return "A repair of this error is already under way."
-    outcome = execute_run(services, run.id, progress)
+    return run
+
+
+def _repair_run(
+    wf: Workflow,
+    project: Project,
+    head: WorkflowVersion,
+    failure: ExecutionFailure,
+    key: str,
+    spent: tuple[int, int],
+) -> PipelineRun:
+    """A new `repair` run of the head with n8n's error, acting as the workflow's creator and
+    starting with the (all, validation) repairs already `spent`."""
+    context = RunContext(
+        base_version=head.version,
+        # The repair is operations on the head, like an edit (never the whole workflow).
+        base_workflow=dict(head.json_payload),
+        candidate=dict(head.json_payload),
+        problems=[Issue(code="execution_failed", message=failure.message, node=failure.node)],
+        problem_kind=ProblemKind.runtime,
+        runtime_failures=[RuntimeFailure(node=failure.node, message=failure.message[:300])],
+    )
+    return PipelineRun(
+        project_id=wf.project_id,
+        workflow_id=wf.id,
+        team_id=project.team_id,
+        user_id=wf.created_by,
+        kind=RunKind.repair,
+        request=f"Fix the runtime error of workflow {wf.name!r}.",
+        state=RunState.repairing,
+        idempotency_key=key,
+        total_repairs=spent[0],
+        validation_repairs=spent[1],
+        context=context.stored(),
+        slack_channel_id=wf.slack_channel_id,
+        slack_thread_ts=wf.slack_thread_ts,
+    )
+
+
+def _outcome_line(services: PipelineServices, outcome: RunOutcome) -> str:
+    """What the workflow's thread is told once the repair run stopped."""
     if outcome.review_id is not None:
         return (
             f"I prepared a fix, v{outcome.review_version}; it waits for a project owner's "
