@@ -218,34 +218,11 @@ def publish_stored(
             # n8n refused the key: it changed nothing, and would refuse the restore too.
             restore_head=not refused_key,
         )
-        status = e.status if isinstance(e, N8nAPIError) else None
-        what = (
-            "n8n did not answer while deploying"
-            if isinstance(e, N8nConnectionError)
-            else "could not deploy"
-            if refused_key
-            else "n8n did not accept"
-        )
-        raise DeployFailed(
-            f"{what} version {version.version}: {_n8n_message(e)}",
-            n8n_message=_n8n_message(e),
-            version=version.version,
-            status=status,
-            unanswered=isinstance(e, N8nConnectionError),
-        ) from e
+        raise _deploy_failed(e, version.version) from e
     except BaseException:
         # Anything unexpected (a bug, the database, Ctrl-C): never leave vN pending with the
         # quota taken; the original error is what the caller sees.
-        with contextlib.suppress(Exception):
-            fail(
-                session_factory=session_factory,
-                n8n=n8n,
-                version=version,
-                actor=actor,
-                reserved_at=reserved_at,
-                message="The deploy was interrupted by an internal error.",
-                category="internal",
-            )
+        _fail_interrupted(session_factory, n8n, version, actor, reserved_at)
         raise
     done = succeed(
         session_factory=session_factory,
@@ -257,6 +234,44 @@ def publish_stored(
     trigger.activated(session_factory=session_factory, team_id=actor.team_id, version=done.version)
     say(f"v{done.version} deployed and active in n8n (id {n8n_id})")
     return done
+
+
+def _deploy_failed(e: N8nError | Mismatch, version: int) -> DeployFailed:
+    """What the caller is told when n8n refused version `version` or did not answer."""
+    what = (
+        "n8n did not answer while deploying"
+        if isinstance(e, N8nConnectionError)
+        else "could not deploy"
+        if isinstance(e, N8nUnauthorized)
+        else "n8n did not accept"
+    )
+    return DeployFailed(
+        f"{what} version {version}: {_n8n_message(e)}",
+        n8n_message=_n8n_message(e),
+        version=version,
+        status=e.status if isinstance(e, N8nAPIError) else None,
+        unanswered=isinstance(e, N8nConnectionError),
+    )
+
+
+def _fail_interrupted(
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    version: WorkflowVersion,
+    actor: Actor,
+    reserved_at: dt.datetime,
+) -> None:
+    """vN `failed` (quota refunded) after an internal error; a failure here is not the news."""
+    with contextlib.suppress(Exception):
+        fail(
+            session_factory=session_factory,
+            n8n=n8n,
+            version=version,
+            actor=actor,
+            reserved_at=reserved_at,
+            message="The deploy was interrupted by an internal error.",
+            category="internal",
+        )
 
 
 def prepare_trigger(
@@ -298,19 +313,14 @@ def _allocate(
     catalog: NodeCatalog | None,
     checked: str | None,
 ) -> tuple[WorkflowVersion, dict[str, Any], str | None, dt.datetime]:
+    """Phase 1 of a deploy: the payload through the gate, the project's secrets bound in n8n
+    (between the two transactions), then vN stored `pending` (or `awaiting_review` with its
+    request); the version, the payload as stored, the n8n id to update and when the deploy
+    quota was reserved."""
     workflow_id, actor, expected_head = new.workflow_id, new.actor, new.expected_head
-    with session_factory.begin() as session:
-        wf = _deployable(session, workflow_id, actor, expected_head)
-        project_id = wf.project_id
-        # Settings the LLM may not choose are cut first, so the version stored is the cut one.
-        payload, _ = check(
-            session=session,
-            project_id=project_id,
-            payload=payload,
-            say=say,
-            catalog=catalog,
-            checked=checked,
-        )
+    project_id, payload = _gate(
+        session_factory, new, payload, say=say, catalog=catalog, checked=checked
+    )
     # After validation (a refused workflow never creates a credential) and between the
     # transactions: n8n is never called with one open.
     payload = bind(
@@ -329,49 +339,13 @@ def _allocate(
                 None,
                 reserved_at,
             )
-        # Rollbacks are recovery: they never count against (or get blocked by) the daily limit.
-        if new.source != VersionSource.rollback:
-            quotas.reserve_deploy(
-                session=session,
-                team_id=actor.team_id,
-                user_id=actor.user_id,
-                project_id=wf.project_id,
-                now=reserved_at,
-                settings=settings,
-            )
+        _reserve_deploy(session, new, wf.project_id, reserved_at, settings)
         locked = session.execute(
             select(Workflow).where(Workflow.id == workflow_id).with_for_update()
         ).scalar_one()
-        # Deploys of this workflow are serialized, so a `pending` version seen here belongs to a
-        # deploy whose process stopped halfway: record that instead of leaving it pending forever.
-        for stale in session.scalars(
-            select(WorkflowVersion).where(
-                WorkflowVersion.workflow_id == workflow_id,
-                WorkflowVersion.status == VersionStatus.pending,
-            )
-        ):
-            stale.status = VersionStatus.failed
-            stale.error = "Interrupted before n8n confirmed it (the deploying process stopped)."
-        last = session.scalar(
-            select(func.max(WorkflowVersion.version)).where(
-                WorkflowVersion.workflow_id == workflow_id
-            )
-        )
+        _fail_stale_pending(session, workflow_id)
         payload = {**payload, "name": unreserved_name(locked.name)}
-        version = WorkflowVersion(
-            workflow_id=workflow_id,
-            version=(last or 0) + 1,
-            json_payload=payload,
-            checksum=checksum(payload),
-            prompt=new.prompt,
-            source=new.source,
-            status=VersionStatus.pending,
-            created_by=actor.user_id,
-            run_id=new.run_id,
-            rolled_back_from=new.rolled_back_from,
-        )
-        session.add(version)
-        session.flush()
+        version = _add_version(session, new, payload)
         n8n_id = locked.n8n_workflow_id
         if reviewed:
             request_review(session, locked, version, actor)
@@ -379,6 +353,89 @@ def _allocate(
             return version, payload, None, reserved_at
     say(f"v{version.version} stored; sending to n8n")
     return version, payload, n8n_id, reserved_at
+
+
+def _gate(
+    session_factory: sessionmaker[Session],
+    new: _NewVersion,
+    payload: dict[str, Any],
+    *,
+    say: SayLine,
+    catalog: NodeCatalog | None,
+    checked: str | None,
+) -> tuple[int, dict[str, Any]]:
+    """One transaction: the actor may deploy the workflow, and the payload passes the gate
+    (settings the LLM may not choose cut first, so the version stored is the cut one); the
+    project's id and the checked payload."""
+    with session_factory.begin() as session:
+        wf = _deployable(session, new.workflow_id, new.actor, new.expected_head)
+        payload, _ = check(
+            session=session,
+            project_id=wf.project_id,
+            payload=payload,
+            say=say,
+            catalog=catalog,
+            checked=checked,
+        )
+        return wf.project_id, payload
+
+
+def _reserve_deploy(
+    session: Session,
+    new: _NewVersion,
+    project_id: int,
+    reserved_at: dt.datetime,
+    settings: Settings,
+) -> None:
+    """Take one deploy of the actor's daily quota; rollbacks are recovery: they never count
+    against (or get blocked by) the daily limit."""
+    if new.source == VersionSource.rollback:
+        return
+    quotas.reserve_deploy(
+        session=session,
+        team_id=new.actor.team_id,
+        user_id=new.actor.user_id,
+        project_id=project_id,
+        now=reserved_at,
+        settings=settings,
+    )
+
+
+def _fail_stale_pending(session: Session, workflow_id: int) -> None:
+    """Deploys of this workflow are serialized, so a `pending` version seen here belongs to a
+    deploy whose process stopped halfway: record that instead of leaving it pending forever."""
+    for stale in session.scalars(
+        select(WorkflowVersion).where(
+            WorkflowVersion.workflow_id == workflow_id,
+            WorkflowVersion.status == VersionStatus.pending,
+        )
+    ):
+        stale.status = VersionStatus.failed
+        stale.error = "Interrupted before n8n confirmed it (the deploying process stopped)."
+
+
+def _add_version(session: Session, new: _NewVersion, payload: dict[str, Any]) -> WorkflowVersion:
+    """vN stored `pending`, numbered after the workflow's last version (under its row lock)."""
+    last = session.scalar(
+        select(func.max(WorkflowVersion.version)).where(
+            WorkflowVersion.workflow_id == new.workflow_id
+        )
+    )
+    version = WorkflowVersion(
+        workflow_id=new.workflow_id,
+        version=(last or 0) + 1,
+        json_payload=payload,
+        checksum=checksum(payload),
+        prompt=new.prompt,
+        source=new.source,
+        status=VersionStatus.pending,
+        created_by=new.actor.user_id,
+        run_id=new.run_id,
+        rolled_back_from=new.rolled_back_from,
+    )
+    session.add(version)
+    session.flush()
+    return version
 
 
 def _pending(session_factory: sessionmaker[Session], version: WorkflowVersion) -> ReviewPending:
