@@ -37,6 +37,7 @@ from core.workspace.projects import Actor
 
 if TYPE_CHECKING:
     from core.deploy import HeadMoved
+    from core.kernel.models import WorkflowVersion
 
 
 def step_deploying(active: ActiveRun) -> None:
@@ -52,30 +53,7 @@ def step_deploying(active: ActiveRun) -> None:
     active.emit(RunState.deploying, "Deploying to n8n…")
     context.watch_after = newest_execution_id(active.services, active.n8n_id())
     try:
-        version = deploy.deploy_version(
-            session_factory=active.services.session_factory,
-            n8n=active.services.n8n,
-            workflow_id=active.run.workflow_id,
-            json_payload=candidate,
-            source=source,
-            actor=Actor(team_id=active.run.team_id, user_id=active.run.user_id),
-            prompt=active.run.request,
-            run_id=active.run.id,
-            # The same candidate of the same run deploys once, even when a resumed run retries.
-            idempotency_key=f"run:{active.run.id}:{digest}",
-            settings=active.services.settings,
-            expected_head=context.base_version,
-            # Validated by the validate step with the run's catalog: not again unless changed.
-            catalog=active.services.catalog,
-            checked=context.checked,
-            # Only what the user should hear (settings the product dropped, n8n keeping us
-            # waiting), not every call.
-            progress=lambda line: (
-                active.emit(RunState.deploying, line)
-                if line.startswith(("settings:", WAITING_PREFIX))
-                else None
-            ),
-        )
+        version = _deploy(active, candidate, digest, source)
     except deploy.HeadMoved as e:
         fail(active, _not_over(active, e), category=CONFLICT)
         raise StopRun from e
@@ -97,12 +75,52 @@ def step_deploying(active: ActiveRun) -> None:
         context.problem_kind = ProblemKind.validation
         need_repair(active, ProblemKind.validation)
         return
+    _deployed(active, version.version, digest)
+
+
+def _deploy(
+    active: ActiveRun, candidate: Mapping[str, Any], digest: str, source: VersionSource
+) -> WorkflowVersion:
+    """The candidate through `deploy_version` as the run's user, once per run and digest, never
+    over a head past the candidate's base version."""
+    assert active.run.workflow_id is not None
+    context = active.context
+    return deploy.deploy_version(
+        session_factory=active.services.session_factory,
+        n8n=active.services.n8n,
+        workflow_id=active.run.workflow_id,
+        json_payload=candidate,
+        source=source,
+        actor=Actor(team_id=active.run.team_id, user_id=active.run.user_id),
+        prompt=active.run.request,
+        run_id=active.run.id,
+        # The same candidate of the same run deploys once, even when a resumed run retries.
+        idempotency_key=f"run:{active.run.id}:{digest}",
+        settings=active.services.settings,
+        expected_head=context.base_version,
+        # Validated by the validate step with the run's catalog: not again unless changed.
+        catalog=active.services.catalog,
+        checked=context.checked,
+        # Only what the user should hear (settings the product dropped, n8n keeping us
+        # waiting), not every call.
+        progress=lambda line: (
+            active.emit(RunState.deploying, line)
+            if line.startswith(("settings:", WAITING_PREFIX))
+            else None
+        ),
+    )
+
+
+def _deployed(active: ActiveRun, version: int, digest: str) -> None:
+    """Version `version` recorded as the run's (one entry per digest) and watched next; a
+    repair after this starts from it."""
+    context = active.context
     context.deployed = [
         *(d for d in context.deployed if d.checksum != digest),
-        DeployedVersion(version=version.version, checksum=digest),
+        DeployedVersion(version=version, checksum=digest),
     ]
-    context.base_version = version.version  # a repair after this starts from it
-    active.save(RunState.watching, detail=f"watching version {version.version}")
+    context.base_version = version
+    active.save(RunState.watching, detail=f"watching version {version}")
 
 
 def _not_over(active: ActiveRun, moved: HeadMoved) -> str:
