@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import triggers
 from core.catalog import NodeCatalog
+from core.credentials.secrets import secret_key
 from core.deploy.errors import DeployFailed, HeadMoved
 from core.deploy.gate import bind, check, parse, unreserved_name
 from core.deploy.lock import workflow_lock
@@ -127,7 +128,7 @@ def deploy_version(
     with workflow_lock(session_factory, workflow_id), n8n.deadline(deadline_s):
         if key and (earlier := replay(session_factory, key)) is not None:
             return earlier
-        trigger = _prepare_trigger(session_factory, workflow_id, payload, actor)
+        trigger = _prepare_trigger(session_factory, workflow_id, payload, actor, settings)
         new = _NewVersion(
             workflow_id=workflow_id,
             source=VersionSource(source),
@@ -220,13 +221,20 @@ def _prepare_trigger(
     workflow_id: int,
     payload: dict[str, Any],
     actor: Actor,
+    settings: Settings,
 ) -> triggers.Prepared:
-    """The version's Slack trigger checked, where it listens checked with Slack, before anything
-    is stored (no transaction open); an editor only, like the deploy itself."""
+    """The version's Slack trigger checked, where it listens checked with Slack, and
+    CLIXEN_SECRET_KEY (which seals its webhook secret) required, before anything is stored (no
+    transaction open); an editor only, like the deploy itself."""
     if triggers.has_trigger(payload):
         with session_factory.begin() as session:
             authorized(session, workflow_id, actor)
-    return triggers.prepare(workflow_id=workflow_id, payload=payload, user_id=actor.user_id)
+    return triggers.prepare(
+        workflow_id=workflow_id,
+        payload=payload,
+        user_id=actor.user_id,
+        key=lambda: secret_key(settings),
+    )
 
 
 @dataclass(frozen=True)

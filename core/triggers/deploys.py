@@ -15,8 +15,8 @@ after a failed update). Deactivate and delete call `subscriptions.unsubscribe`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -35,6 +35,8 @@ class Prepared:
 
     workflow_id: int
     plan: TriggerPlan | None
+    # CLIXEN_SECRET_KEY, which seals the webhook secret ("" for a workflow without a trigger).
+    key: str = field(default="", repr=False)
 
     def for_n8n(
         self, *, session_factory: sessionmaker[Session], n8n: N8nClient, payload: Mapping[str, Any]
@@ -44,7 +46,7 @@ class Prepared:
         if not has_trigger(payload):
             return dict(payload)
         endpoint = ensure_endpoint(
-            session_factory=session_factory, n8n=n8n, workflow_id=self.workflow_id
+            session_factory=session_factory, n8n=n8n, workflow_id=self.workflow_id, key=self.key
         )
         return compile_for_n8n(payload, endpoint)
 
@@ -60,14 +62,19 @@ class Prepared:
         )
 
 
-def prepare(*, workflow_id: int, payload: Mapping[str, Any], user_id: str) -> Prepared:
+def prepare(
+    *, workflow_id: int, payload: Mapping[str, Any], user_id: str, key: Callable[[], str]
+) -> Prepared:
     """The deploy's trigger, checked and planned (see the module docstring). Raises
-    InvalidInput for a bad trigger node, SubscriptionRefused where it may not listen. Call it with
-    no transaction open and after the deploying user was authorized as an editor."""
+    InvalidInput for a bad trigger node, SubscriptionRefused where it may not listen, and what
+    `key` raises (asked for CLIXEN_SECRET_KEY only when there is a trigger: SettingsError when it
+    is not set) — all before anything is stored. Call it with no transaction open and after the
+    deploying user was authorized as an editor."""
     spec = trigger_of(payload)
     if spec is None:
         return Prepared(workflow_id, None)
-    return Prepared(workflow_id, plan(spec, user_id=user_id, access=installed()))
+    sealing_key = key()
+    return Prepared(workflow_id, plan(spec, user_id=user_id, access=installed()), sealing_key)
 
 
 def compiled_head(session: Session, workflow_id: int, payload: Mapping[str, Any]) -> dict[str, Any]:

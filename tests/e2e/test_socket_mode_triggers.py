@@ -23,6 +23,7 @@ from core.kernel.vocabulary import VersionSource
 from core.n8n import N8nClient
 from core.triggers import install
 from core.workspace.projects import Actor, create_project
+from tests.e2e.conftest import SECRET_KEY
 from tests.e2e.test_socket_mode import TEAM, USER, SocketApp, socket_app  # noqa: F401
 from tests.waiting import wait_until
 
@@ -90,7 +91,7 @@ def _deploy(factory: sessionmaker[Session], n8n: N8nClient) -> str:
         },
         source=VersionSource.imported,
         actor=Actor(TEAM, USER),
-        settings=get_settings(),
+        settings=get_settings().model_copy(update={"secret_key": SECRET_KEY}),
     )
     with factory() as s:
         wf = s.get(Workflow, wf_id)
