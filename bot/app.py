@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bot.error_handler import handle_error
 from bot.listeners import register_listeners
 from bot.metrics import SLACK_REQUESTS, surface_of_body
+from bot.server import EVENT_STORED
 from bot.services import BotServices
 from bot.slack_client import SlackClient
+from bot.triggers import retry_num_of, store_event
 from core.kernel.idempotency import claim_once
 from core.kernel.log_context import ContextThreadPoolExecutor, begin
 from core.kernel.settings import Settings
@@ -55,11 +57,21 @@ def create_app(
 
     @app.middleware
     def provide_services(
-        body: dict[str, Any], context: BoltContext, next: Any
+        body: dict[str, Any], context: BoltContext, req: BoltRequest, next: Any
     ) -> BoltResponse | None:
         context["services"] = services
         if socket_mode:  # over HTTP bot.server counts (and times) each request on arrival
             SLACK_REQUESTS.labels(surface_of_body(body)).inc()
+        if not context.get(EVENT_STORED):
+            # Before the claim below and (in Socket Mode) before Bolt acknowledges: an event a
+            # workflow listens to is in the outbox first (over HTTP the server stored it).
+            store_event(
+                services,
+                body,
+                retry_num=retry_num_of(req.headers),
+                own_user_id=context.bot_user_id,
+                own_bot_id=context.bot_id,
+            )
         # Slack redelivers an event it believes failed: handle each event id once.
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not claim_once(

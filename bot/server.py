@@ -45,6 +45,12 @@ FAST_ACK_KINDS = frozenset({"event_callback", "slash_command", "block_actions"})
 # not from Slack and is refused before it is read.
 MAX_SLACK_BODY_BYTES = 256 * 1024
 
+# What stores a verified event before it is acknowledged (raw body, headers): True when it
+# stored (or found stored) all it needed, False when it had nothing to store.
+StoreEvent = Callable[[bytes, Headers], bool]
+# Set in the Bolt context of a request `store_event` stored before the ack (not stored again).
+EVENT_STORED = "clixen_event_stored"
+
 # An acknowledged request that waited this long for a dispatch thread is logged: the pool is
 # too small for the load (it still runs; see `create_server_app`).
 SLOW_DISPATCH_S = 30.0
@@ -58,6 +64,7 @@ def create_server_app(
     slack_route: bool = True,
     slack_missing: Sequence[str] = (),
     extra_routes: Sequence[BaseRoute] = (),
+    store_event: StoreEvent | None = None,
 ) -> Starlette:
     """`POST /slack/events`, `GET /healthz`, `extra_routes` (`/readyz`, `/metrics`), and the
     HTTP API (if given) mounted beside them. Each Slack request is counted and its ack timed.
@@ -66,9 +73,12 @@ def create_server_app(
     signature itself, once, when the request arrives (401 when bad or stale); the Bolt app does
     not check it again (`bot.app.create_app`), so `signing_secret` is required with a Bolt app.
     Events, slash commands and button clicks are acknowledged with an empty 200 before Bolt
-    runs; Bolt then handles them on a dispatch thread and its own response is discarded, so
-    listeners reply through `respond()` or the Web API, never in the ack body. However long such
-    a request waits for a dispatch thread, it runs: its signature was good when Slack sent it.
+    runs — an event only once `store_event` (the bot's `trigger_intake`) stored what it must not
+    lose (a 500 instead when that fails, so Slack sends it again; the request then reaches Bolt
+    with `EVENT_STORED` in its context). Bolt then handles them on a dispatch thread and its own
+    response is discarded, so listeners reply through `respond()` or the Web API, never in the
+    ack body. However long such a request waits for a dispatch thread, it runs: its signature
+    was good when Slack sent it.
     Everything else (modal submissions, URL verification, …) goes through Bolt and gets Bolt's
     response. `app.state.dispatcher` is the pool of dispatch threads (its `pending` counts the
     acknowledged requests not handled yet).
@@ -84,14 +94,21 @@ def create_server_app(
     dispatcher = WorkerPool(DISPATCH_THREADS, thread_name_prefix="slack-dispatch")
 
     def dispatch_acknowledged(
-        kind: str, body: bytes, query: Any, headers: Any, arrived: float
+        kind: str,
+        body: bytes,
+        query: Any,
+        headers: Any,
+        arrived: float,
+        context: dict[str, Any] | None = None,
     ) -> None:
         assert bolt_app is not None
         waited = time.monotonic() - arrived
         if waited > SLOW_DISPATCH_S:
             log.warning("acknowledged Slack %s waited %.0f s for a dispatch thread", kind, waited)
         try:
-            request = BoltRequest(body=body.decode("utf-8"), query=query, headers=headers)
+            request = BoltRequest(
+                body=body.decode("utf-8"), query=query, headers=headers, context=context
+            )
             response = bolt_app.dispatch(request)
         except Exception:  # Bolt turns listener errors into the error handler; this is the rest
             log.exception("dispatching an acknowledged Slack %s failed", kind)
@@ -117,13 +134,23 @@ def create_server_app(
             return JSONResponse({"error": "invalid request"}, status_code=401), "refused"
         kind = request_kind(body, request.headers.get("content-type", ""))
         if kind in FAST_ACK_KINDS:
+            arrived = time.monotonic()
+            context = None
+            if kind == "event_callback" and store_event is not None:
+                try:
+                    stored = await run_in_threadpool(store_event, body, request.headers)
+                except Exception:  # not acknowledged: Slack sends it again
+                    log.exception("a Slack event could not be stored before its ack")
+                    return _error(500, "not_stored", "The event was not stored."), "refused"
+                context = {EVENT_STORED: True} if stored else None
             dispatcher.submit(
                 dispatch_acknowledged,
                 kind,
                 body,
                 request.query_params,
                 request.headers,
-                time.monotonic(),
+                arrived,
+                context,
             )
             return Response(status_code=200), surface_of(kind)
         # Bolt's dispatch blocks until the listener acks: keep it off the event loop.
