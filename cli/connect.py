@@ -184,8 +184,9 @@ def _accounts(args: argparse.Namespace) -> int:
     for a in listed:
         used = f"{a.last_used_at:%Y-%m-%d %H:%M}" if a.last_used_at else "never"
         state = "NEEDS RECONNECT" if a.needs_reconnect else "ok"
+        name = a.account or ("(its owner's)" if a.account_hidden else "(account not named)")
         print(
-            f"{a.service:<16} {a.account or '(account not named)':<28} by {a.connected_by} "
+            f"{a.service:<16} {name:<28} by {a.connected_by} "
             f"{a.connected_at:%Y-%m-%d %H:%M}, last used {used}, {state}"
         )
     return 0

@@ -13,7 +13,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 from sqlalchemy import select, update
@@ -30,7 +30,7 @@ from core.credentials.accounts import (
     remove_account,
 )
 from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
-from core.kernel.models import ConnectedAccount, ConnectRequest, Secret, Workflow
+from core.kernel.models import ConnectedAccount, ConnectRequest, ProjectMember, Secret, Workflow
 from core.kernel.vocabulary import Role, WorkflowStatus
 from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.session import N8nUserSession
@@ -44,7 +44,9 @@ RECONNECT_MESSAGE: Final = "needs to be reconnected"
 
 @dataclass(frozen=True)
 class AccountInfo:
-    """What may be shown about a connected account (never a token)."""
+    """What may be shown about a connected account (never a token). `account` (the email or
+    name of the account) is None when it is not known, or — `account_hidden` — not for this
+    viewer: only the user who connected it and the project's owners see it."""
 
     service: str
     label: str
@@ -54,6 +56,7 @@ class AccountInfo:
     connected_at: dt.datetime
     last_used_at: dt.datetime | None
     needs_reconnect: bool
+    account_hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,15 +214,29 @@ def _settle(
     return "connected", _Settled(connected, service.name, [bound.superseded or ""], renamed)
 
 
-def list_accounts(*, session: Session, project_id: int) -> list[AccountInfo]:
-    """The project's connected accounts, by service."""
+def list_accounts(*, session: Session, project_id: int, viewer: str) -> list[AccountInfo]:
+    """The project's connected accounts, by service, as `viewer` (a member's user id) may see
+    them: whose account each is (an email) only for the user who connected it and the project's
+    owners; everyone sees the service and who connected it."""
+    role = session.scalar(
+        select(ProjectMember.role).where(
+            ProjectMember.project_id == project_id, ProjectMember.user_id == viewer
+        )
+    )
+    owner = role is not None and Role.parse(role) >= Role.owner
     rows = session.execute(
         select(ConnectedAccount, Secret.name)
         .join(Secret, Secret.id == ConnectedAccount.secret_id)
         .where(ConnectedAccount.project_id == project_id)
         .order_by(ConnectedAccount.service)
     ).all()
-    return [_info(row, name) for row, name in rows]
+    shown = [_info(row, name) for row, name in rows]
+    return [
+        a
+        if owner or a.connected_by == viewer or a.account is None
+        else replace(a, account=None, account_hidden=True)
+        for a in shown
+    ]
 
 
 @dataclass(frozen=True)

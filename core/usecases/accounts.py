@@ -105,10 +105,11 @@ def accounts(
     session_factory: sessionmaker[Session], *, actor: Actor, project: str | None = None
 ) -> tuple[str, list[AccountInfo]]:
     """(project name, its connected accounts by service): the project called `project` (None:
-    the actor's active one), for its members."""
+    the actor's active one), for its members (whose account each is: for the one who connected
+    it and the project's owners only)."""
     with session_factory.begin() as session:
         found = project_named(session, actor=actor, name=project, at_least=Role.viewer)
-        return found.name, list_accounts(session=session, project_id=found.id)
+        return found.name, list_accounts(session=session, project_id=found.id, viewer=actor.user_id)
 
 
 def register_oauth_app(

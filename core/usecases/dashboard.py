@@ -124,7 +124,7 @@ def dashboard(
                 project_id=project.id,
                 settings=settings,
             ),
-            accounts=list_accounts(session=session, project_id=project.id),
+            accounts=list_accounts(session=session, project_id=project.id, viewer=actor.user_id),
         )
 
 
