@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from types import FrameType
@@ -51,6 +52,34 @@ StoreEvent = Callable[[bytes, Headers], bool]
 # Set in the Bolt context of a request `store_event` stored before the ack (not stored again).
 EVENT_STORED = "clixen_event_stored"
 
+# Slack's signatures are good for five minutes (slack_sdk refuses older timestamps): a request
+# whose exact signature was already served within that window is a replay, not Slack.
+REPLAY_WINDOW_S = 5 * 60
+
+
+class ReplayGuard:
+    """The signatures this process served in the last REPLAY_WINDOW_S: a second request with the
+    same one (same timestamp, same body) is answered 200 and not handled again. Slack signs every
+    delivery, retries included, anew; an event's retry is also deduplicated by its event id."""
+
+    def __init__(self, window_s: float = REPLAY_WINDOW_S) -> None:
+        self._window_s = window_s
+        self._expiring: deque[tuple[float, str]] = deque()  # oldest first
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def first_time(self, signature: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            while self._expiring and self._expiring[0][0] < now:
+                self._seen.discard(self._expiring.popleft()[1])
+            if signature in self._seen:
+                return False
+            self._seen.add(signature)
+            self._expiring.append((now + self._window_s, signature))
+            return True
+
+
 # An acknowledged request that waited this long for a dispatch thread is logged: the pool is
 # too small for the load (it still runs; see `create_server_app`).
 SLOW_DISPATCH_S = 30.0
@@ -70,7 +99,8 @@ def create_server_app(
     HTTP API (if given) mounted beside them. Each Slack request is counted and its ack timed.
 
     The server takes at most MAX_SLACK_BODY_BYTES (413 beyond, unread) and verifies Slack's
-    signature itself, once, when the request arrives (401 when bad or stale); the Bolt app does
+    signature itself, once, when the request arrives (401 when bad or stale; a signature it
+    already served, a replay, gets 200 and nothing more: `ReplayGuard`); the Bolt app does
     not check it again (`bot.app.create_app`), so `signing_secret` is required with a Bolt app.
     Events, slash commands and button clicks are acknowledged with an empty 200 before Bolt
     runs — an event only once `store_event` (the bot's `trigger_intake`) stored what it must not
@@ -90,6 +120,7 @@ def create_server_app(
         # Bolt trusts the server to have verified each request: never serve it unverified.
         raise ValueError("serving Slack over HTTP needs the signing secret to verify requests")
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    replays = ReplayGuard()
     # Each request runs in its own copy of the context: its log fields never leak to the next.
     dispatcher = WorkerPool(DISPATCH_THREADS, thread_name_prefix="slack-dispatch")
 
@@ -132,6 +163,9 @@ def create_server_app(
         assert verifier is not None
         if not _signed_by_slack(verifier, body, request.headers):
             return JSONResponse({"error": "invalid request"}, status_code=401), "refused"
+        if not replays.first_time(request.headers.get("x-slack-signature", "")):
+            log.warning("a Slack request was replayed (same signature): not handled again")
+            return Response(status_code=200), "refused"
         kind = request_kind(body, request.headers.get("content-type", ""))
         if kind in FAST_ACK_KINDS:
             arrived = time.monotonic()

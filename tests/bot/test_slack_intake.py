@@ -354,3 +354,18 @@ def test_a_trigger_event_is_in_the_outbox_when_slack_gets_its_ack_and_a_retry_ad
     finally:
         backlog.release.set()
         services.shutdown(wait=True)
+
+
+def test_a_replayed_request_within_the_signature_window_is_not_handled_twice(
+    bot: SlackSender, slack: FakeSlack
+) -> None:
+    """Someone who captured a signed request sends it again, byte for byte, within Slack's five
+    minutes: answered, not handled again. The same click signed anew (Slack's own retry) is."""
+    stamp = int(time.time())
+    assert bot.command("help", trigger_id="trig-replayed", timestamp=stamp).status_code == 200
+    assert bot.command("help", trigger_id="trig-replayed", timestamp=stamp).status_code == 200
+    bot.settle()
+    assert len(slack.named("respond")) == 1
+    assert bot.command("help", trigger_id="trig-replayed", timestamp=stamp + 1).status_code == 200
+    bot.settle()
+    assert len(slack.named("respond")) == 2
