@@ -79,6 +79,12 @@ class ReplayGuard:
             self._expiring.append((now + self._window_s, signature))
             return True
 
+    def forget(self, signature: str) -> None:
+        """`signature` was not handled after all (answered 5xx): the same request may come
+        again."""
+        with self._lock:
+            self._seen.discard(signature)
+
 
 # An acknowledged request that waited this long for a dispatch thread is logged: the pool is
 # too small for the load (it still runs; see `create_server_app`).
@@ -175,6 +181,7 @@ def create_server_app(
                     stored = await run_in_threadpool(store_event, body, request.headers)
                 except Exception:  # not acknowledged: Slack sends it again
                     log.exception("a Slack event could not be stored before its ack")
+                    replays.forget(request.headers.get("x-slack-signature", ""))
                     return _error(500, "not_stored", "The event was not stored."), "refused"
                 context = {EVENT_STORED: True} if stored else None
             dispatcher.submit(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from bot.slack_client import SlackClient
 from bot.trigger_access import SlackChannelAccess
 from bot.triggers import trigger_intake
 from core.deploy import create_workflow_record
+from core.kernel import db
 from core.kernel.models import TriggerDelivery
 from core.kernel.vocabulary import WorkflowStatus
 from core.triggers.spec import parse_trigger
@@ -369,3 +371,54 @@ def test_a_replayed_request_within_the_signature_window_is_not_handled_twice(
     assert bot.command("help", trigger_id="trig-replayed", timestamp=stamp + 1).status_code == 200
     bot.settle()
     assert len(slack.named("respond")) == 2
+
+
+def test_a_trigger_event_that_cannot_be_stored_is_not_acknowledged_and_its_retry_is_taken(
+    slack: FakeSlack, database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    """The database is down when the event arrives: 500, so Slack sends it again (nothing was
+    acknowledged that is not stored); the retry — even byte for byte — is stored once it is up."""
+    wf_id = _listening_workflow(session_factory, slack)
+    settings = bot_settings(slack, database_url)
+    down = db.make_engine("postgresql+psycopg://clixen@127.0.0.1:1/nowhere")
+    services = BotServices(settings=settings, session_factory=db.make_session_factory(down))
+    client = SlackClient(token=settings.slack_bot_token, base_url=slack.url)
+    bolt = create_app(settings=settings, services=services, client=client)
+    server = create_server_app(
+        bolt,
+        signing_secret=settings.slack_signing_secret,
+        store_event=trigger_intake(services, client),
+    )
+    reaction = {
+        "type": "reaction_added",
+        "user": "U2",
+        "reaction": "ticket",
+        "item": {"type": "message", "channel": SUPPORT, "ts": TS},
+    }
+    body = json.dumps(
+        {
+            "team_id": TEAM,
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": "EvDown1",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}],
+            "event": reaction,
+        }
+    )
+    stamp = int(time.time())
+    try:
+        with TestClient(server) as http:
+            sender = SlackSender(http, slack, services=services)
+            refused = sender.post(body, "application/json", timestamp=stamp)
+            assert refused.status_code == 500
+            assert refused.json()["error"]["code"] == "not_stored"
+            assert _stored(session_factory, "EvDown1") == []
+            services.session_factory = session_factory  # the database is back
+            again = sender.post(body, "application/json", timestamp=stamp)
+            assert again.status_code == 200
+            (row,) = _stored(session_factory, "EvDown1")
+            assert row.workflow_id == wf_id
+    finally:
+        services.shutdown(wait=True)
+        down.dispose()
