@@ -33,10 +33,12 @@ p99 21.2 / 12.3 / 23.7 ms; 200/200 final messages every time, after ≈ 41 s. Be
 dispatch on the request path (intake pool 4): p99 95-193 ms; acking ahead of Bolt but with 8
 dispatch and 4 intake threads: p99 121-152 ms (the extra busy threads starve the event loop).
 
-Trigger events stored before their ack (2026-12-07, defaults, load average 4.2 before the run:
-the machine was shared with other test runs): ack ms p50 / p90 / p99 — 20 at a time on the idle
-bot, stored 280 / 533 / 814 against not stored 72 / 142 / 184; as probes during the runs, stored
-43 / 130 / 324 against not stored 11 / 34 / 97; 877 of 877 reaction_added stored, all HTTP 200.
+Trigger events stored before their ack (2026-12-07, defaults, two runs, load average 4.2 and
+4.7 before them: the machine was shared with other test runs): ack ms p50 / p90 / p99 — 20 at a
+time on the idle bot, stored 280 / 533 / 814 and 192 / 394 / 510 against not stored
+72 / 142 / 184 and 54 / 77 / 88; as probes during the runs, stored 43 / 130 / 324 and
+38 / 101 / 242 against not stored 11 / 34 / 97 and 8 / 28 / 99; 877 of 877 and 923 of 923
+reaction_added stored, all HTTP 200.
 Storing costs one short transaction (match + insert) on the request path: tens of milliseconds,
 far inside Slack's 3 s, for an event that can no longer be lost after its ack.
 """
