@@ -298,7 +298,7 @@ def prune_processed_actions_job() -> None:
 def _sweep_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
     with _n8n_client(ctx.settings) as client:
         deleted = sweep_test_copies(ctx.session_factory, client)
-        leftovers = find_leftovers(session_factory=ctx.session_factory, n8n=client)
+        leftovers = find_leftovers(session_factory=ctx.session_factory, n8n=client, now=ctx.clock())
         return {
             "deleted": deleted,
             "connect_leftovers_deleted": len(remove_leftovers(client, leftovers)),
