@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -130,20 +131,27 @@ def retry_num_of(headers: Mapping[str, Any]) -> int:
 
 def trigger_intake(services: BotServices, client: WebClient) -> Callable[[bytes, Any], bool]:
     """What `bot.server` calls on a verified Events API body before acknowledging it:
-    `store_event` with Clixen's own bot ids (auth.test, asked once and kept; until Slack
-    answered, the bot user Slack names in the body's `authorizations`)."""
+    `store_event` with Clixen's own bot ids. Those come from auth.test, asked on a thread of its
+    own (never on the ack's path: Slack may be slow) and kept; until it answered, Clixen's bot
+    user is the one Slack names in the body's `authorizations`."""
     own: dict[str, str | None] = {}
+    asking = threading.Lock()
+
+    def ask_slack() -> None:
+        try:
+            me = client.auth_test()
+            own.update(user=me.get("user_id"), bot=me.get("bot_id"))
+        except Exception:  # Slack unreachable: asked again with the next event
+            log.warning("auth.test failed; Clixen's own events known by user id only for now")
+        finally:
+            asking.release()
 
     def store(raw: bytes, headers: Any) -> bool:
         body = json.loads(raw)
         if not isinstance(body, dict):
             return False
-        if not own:
-            try:
-                me = client.auth_test()
-                own.update(user=me.get("user_id"), bot=me.get("bot_id"))
-            except Exception:  # Slack unreachable: never a reason not to store the event
-                log.warning("auth.test failed; Clixen's own events known by user id only")
+        if not own and asking.acquire(blocking=False):
+            threading.Thread(target=ask_slack, name="auth-test", daemon=True).start()
         stored = store_event(
             services,
             body,
