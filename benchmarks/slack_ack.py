@@ -200,7 +200,7 @@ def main() -> int:
     n8n_env = _read_env_file(TESTS_REPO / ".stack" / "n8n.env")
     url = create_database("clixen_bench")
     db.upgrade(url)
-    slack = FakeSlack()
+    slack = FakeSlack(team_id="T0BENCH")
     slack_server = start_fake_slack(slack)
     listening_workflow(url, slack)
     llm = ScriptedLLM(delay_s=args.delay)

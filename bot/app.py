@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
 from bot.error_handler import handle_error
 from bot.listeners import register_listeners
@@ -62,6 +63,9 @@ def create_app(
         context["services"] = services
         if socket_mode:  # over HTTP bot.server counts (and times) each request on arrival
             SLACK_REQUESTS.labels(surface_of_body(body)).inc()
+        if from_another_workspace(context):
+            refuse_another_workspace(body, context)
+            return BoltResponse(status=200, body="")
         if not context.get(EVENT_STORED):
             # Before the claim below and (in Socket Mode) before Bolt acknowledges: an event a
             # workflow listens to is in the outbox first (over HTTP the server stored it).
@@ -86,3 +90,35 @@ def create_app(
     app.error(handle_error)
     register_listeners(app)
     return app
+
+
+FOREIGN_WORKSPACE = (
+    "This Clixen serves the Slack workspace it is installed in, and you are in another one: "
+    "ask your workspace's admins to install Clixen there."
+)
+
+
+def from_another_workspace(context: BoltContext) -> bool:
+    """Whether the request comes from a workspace Clixen is not installed in (a user of
+    another organisation in a Slack Connect channel; any other app install sharing the signing
+    secret): not the installation's team, nor a team of its Enterprise Grid organisation."""
+    installed = context.authorize_result
+    if installed is None or not installed.team_id or not context.team_id:
+        return False
+    if context.team_id == installed.team_id:
+        return False
+    grid = installed.enterprise_id
+    return not (grid and context.enterprise_id == grid)
+
+
+def refuse_another_workspace(body: dict[str, Any], context: BoltContext) -> None:
+    """Say so to whoever asked, when the request has somewhere to answer (a command or a
+    click's `response_url`); nothing of this workspace is read or written."""
+    log.warning("refused a Slack request from another workspace (%s)", context.team_id)
+    url = body.get("response_url")
+    if not isinstance(url, str) or not url:
+        return
+    try:
+        WebhookClient(url).send(text=FOREIGN_WORKSPACE, response_type="ephemeral")
+    except Exception:  # Slack unreachable: the refusal stands without a reply
+        log.warning("could not tell another workspace's user why they were refused")

@@ -131,7 +131,7 @@ def socket_app(
     llm: ScriptedLLM,
 ) -> Iterator[SocketApp]:
     fake_socket = FakeSocketMode().start()
-    slack = SocketModeSlack(ws_url=fake_socket.url)
+    slack = SocketModeSlack(ws_url=fake_socket.url, team_id=TEAM)
     server = start_fake_slack(slack)
     port = _free_port()
     env = {
