@@ -272,18 +272,8 @@ def report_outcome(
     """The final form of the run's message: summary (+ picture), question, the credentials it
     waits for, or failure."""
     if outcome.state == RunState.awaiting_credentials:
-        asks = credential_asks(services, outcome)
-        client.chat_update(
-            channel=message.channel,
-            ts=message.ts,
-            text=credentials_needed_text(asks),
-            blocks=credentials_needed_blocks(
-                run_id=outcome.run_id,
-                request=request,
-                asks=asks,
-                note=outcome.credentials_rejected,
-                bot_scopes=bot_scopes(client) if services.settings.slack_bot_token else None,
-            ),
+        _show_credentials_needed(
+            services, client, outcome=outcome, message=message, request=request
         )
         return
     if outcome.state == RunState.awaiting_input and outcome.question:
@@ -304,6 +294,38 @@ def report_outcome(
             ),
         )
         return
+    _show_deployed(services, client, outcome=outcome, message=message)
+
+
+def _show_credentials_needed(
+    services: BotServices,
+    client: WebClient,
+    *,
+    outcome: RunOutcome,
+    message: ProgressMessage,
+    request: str,
+) -> None:
+    """The run's message asks for the accounts and secrets the run waits for."""
+    asks = credential_asks(services, outcome)
+    client.chat_update(
+        channel=message.channel,
+        ts=message.ts,
+        text=credentials_needed_text(asks),
+        blocks=credentials_needed_blocks(
+            run_id=outcome.run_id,
+            request=request,
+            asks=asks,
+            note=outcome.credentials_rejected,
+            bot_scopes=bot_scopes(client) if services.settings.slack_bot_token else None,
+        ),
+    )
+
+
+def _show_deployed(
+    services: BotServices, client: WebClient, *, outcome: RunOutcome, message: ProgressMessage
+) -> None:
+    """The run's message becomes the deployed workflow's summary; its picture goes in the
+    thread."""
     summary = run_summary(services.session_factory, settings=services.settings, outcome=outcome)
     client.chat_update(
         channel=message.channel,

@@ -143,8 +143,8 @@ def _finish(services: PipelineServices, outcome: RunOutcome, *, no_input: bool) 
 
 def print_credentials_needed(outcome: RunOutcome) -> None:
     """The exact commands that give a waiting run its credentials."""
+    from core.catalog.credential_needs import suggested_secret_name
     from core.connect import service_for_type
-    from core.credentials.needs import suggested_secret_name
 
     print(f"[run {outcome.run_id}] waiting for credentials: {outcome.message}")
     for node, types in outcome.credentials_needed:

@@ -67,21 +67,29 @@ def encrypt(session: Session, *, value: str, key: str, project_id: int, name: st
 
 
 def decrypt(session: Session, *, row: Secret, key: str) -> str:
+    """The plain value of a stored secret."""
+    return decrypt_value(
+        session, ciphertext=row.ciphertext, project_id=row.project_id, name=row.name, key=key
+    )
+
+
+def decrypt_value(
+    session: Session, *, ciphertext: bytes, project_id: int, name: str, key: str
+) -> str:
+    """The plain value of `ciphertext`, sealed by `encrypt` for (`project_id`, `name`)."""
     if is_postgres(session):
         try:
-            plain = pg_decrypt(session, blob=row.ciphertext, key=key)
+            plain = pg_decrypt(session, blob=ciphertext, key=key)
         except Unreadable:
             raise SecretKeyMismatch() from None
-        header = _pg_header(row.project_id, row.name)
+        header = _pg_header(project_id, name)
         if plain.startswith(header):
             return plain[len(header) :]
         if plain.startswith(BINDING_PREFIX):
-            raise SecretMisplaced(row.name)
+            raise SecretMisplaced(name)
         # Stored before values were bound (no header): still readable; `rotate_key` binds it.
         return plain
     try:
-        return aead_open(
-            blob=bytes(row.ciphertext), key=key, binding=_aad(row.project_id, row.name).decode()
-        )
+        return aead_open(blob=bytes(ciphertext), key=key, binding=_aad(project_id, name).decode())
     except Unreadable:
         raise SecretKeyMismatch() from None

@@ -26,7 +26,7 @@ from core.deploy.lifecycle import (
     rollback_to,
 )
 from core.deploy.lock import LOCK_WAIT_S
-from core.deploy.publish import Progress
+from core.deploy.publish import SayLine
 from core.deploy.versions import deploy_version
 
 __all__ = [
@@ -35,7 +35,7 @@ __all__ = [
     "DeployBusy",
     "DeployFailed",
     "HeadMoved",
-    "Progress",
+    "SayLine",
     "ValidationFailed",
     "create_workflow_record",
     "deactivate_workflow",

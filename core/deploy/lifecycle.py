@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy.gate import unreserved_name
 from core.deploy.lock import LOCK_WAIT_S, workflow_lock
-from core.deploy.publish import Progress
+from core.deploy.publish import SayLine
 from core.deploy.versions import authorized, deploy_version, replay
 from core.deploy.workflows import get_version
 from core.kernel.errors import InvalidInput, NotFound
@@ -81,7 +81,7 @@ def deploy_new_workflow(
     actor: Actor,
     description: str | None = None,
     prompt: str | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
     settings: Settings,
 ) -> WorkflowVersion:
     """Create a workflow named `name` in the project and deploy `json_payload` as its v1.
@@ -183,7 +183,7 @@ def rollback_to(
     version: int,
     actor: Actor,
     idempotency_key: str | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
     settings: Settings,
 ) -> WorkflowVersion:
     """Redeploy version `version`'s JSON as a new head version (source `rollback`) on the same n8n
@@ -266,7 +266,7 @@ def restore_workflow(
     workflow_id: int,
     actor: Actor,
     settings: Settings,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
 ) -> WorkflowVersion:
     """Bring a deleted workflow back: its last deployed version is deployed again as a new
     version (source `rollback` of that version) on a new n8n workflow, active. Project owners

@@ -37,7 +37,7 @@ from core.credentials.secrets import secret_key
 from core.deploy.errors import DeployFailed, HeadMoved
 from core.deploy.gate import bind, check, parse, unreserved_name
 from core.deploy.lock import workflow_lock
-from core.deploy.publish import WAIT_NOTE_S, Progress, push, still_waiting
+from core.deploy.publish import WAIT_NOTE_S, SayLine, push, still_waiting
 from core.deploy.readback import Mismatch
 from core.deploy.settle import fail, succeed
 from core.deploy.workflows import get_version, get_workflow, head_version
@@ -88,7 +88,7 @@ def deploy_version(
     run_id: int | None = None,
     rolled_back_from: int | None = None,
     idempotency_key: str | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
     settings: Settings,
     expected_head: int | None = None,
     catalog: NodeCatalog | None = None,
@@ -255,7 +255,7 @@ def _allocate(
     new: _NewVersion,
     payload: dict[str, Any],
     *,
-    say: Progress,
+    say: SayLine,
     n8n: N8nClient,
     settings: Settings,
     catalog: NodeCatalog | None,

@@ -185,26 +185,7 @@ def _claim(
         ).all()
         if not rows:
             return []
-        states: dict[int, tuple[Any, Endpoint | None, str, str]] = {}
-        for wf_id, status, path, sealed, cred in session.execute(
-            select(
-                Workflow.id,
-                Workflow.status,
-                TriggerEndpoint.path,
-                TriggerEndpoint.secret_sealed,
-                TriggerEndpoint.n8n_credential_id,
-            )
-            .outerjoin(TriggerEndpoint, TriggerEndpoint.workflow_id == Workflow.id)
-            .where(Workflow.id.in_({r.workflow_id for r in rows}))
-        ):
-            secret, unreadable = "", ""
-            if path and cred and status in ACTIVE_STATUSES:
-                try:
-                    secret = open_secret(session, workflow_id=wf_id, sealed=sealed, key=key)
-                except TriggerSecretUnreadable as e:
-                    unreadable = str(e)
-            endpoint = Endpoint(wf_id, path, cred) if path and cred else None
-            states[wf_id] = (status, endpoint, secret, unreadable)
+        states = _workflow_states(session, {r.workflow_id for r in rows}, key=key)
     jobs = []
     for row in sorted(rows, key=lambda r: r.id):
         status, endpoint, secret, unreadable = states.get(row.workflow_id, (None, None, "", ""))
@@ -223,6 +204,38 @@ def _claim(
             )
         )
     return jobs
+
+
+def _workflow_states(
+    session: Session, workflow_ids: set[int], *, key: str
+) -> dict[int, tuple[Any, Endpoint | None, str, str]]:
+    """Workflow id → (its status, its trigger endpoint if it has a complete one, its webhook
+    secret opened with `key` when it is active, why that secret did not open)."""
+    states: dict[int, tuple[Any, Endpoint | None, str, str]] = {}
+    for wf_id, status, path, sealed, cred in session.execute(
+        select(
+            Workflow.id,
+            Workflow.status,
+            TriggerEndpoint.path,
+            TriggerEndpoint.secret_sealed,
+            TriggerEndpoint.n8n_credential_id,
+        )
+        .outerjoin(TriggerEndpoint, TriggerEndpoint.workflow_id == Workflow.id)
+        .where(Workflow.id.in_(workflow_ids))
+    ):
+        secret, unreadable = "", ""
+        if path and cred and status in ACTIVE_STATUSES:
+            try:
+                secret = open_secret(session, workflow_id=wf_id, sealed=sealed, key=key)
+            except TriggerSecretUnreadable as e:
+                unreadable = str(e)
+        states[wf_id] = (
+            status,
+            Endpoint(wf_id, path, cred) if path and cred else None,
+            secret,
+            unreadable,
+        )
+    return states
 
 
 def _attempt(

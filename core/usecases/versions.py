@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.deploy import Progress, rollback_to
+from core.deploy import SayLine, rollback_to
 from core.deploy.workflows import (
     find_workflow,
     get_version,
@@ -279,7 +279,7 @@ def restore(
     actor: Actor,
     ref: str,
     project: str | int | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
 ) -> Restored:
     """Bring back the deleted workflow `ref` (name or #id) of the project `project` (None: the
     actor's active one): its last deployed version deployed again on a new n8n workflow.

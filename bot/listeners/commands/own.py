@@ -5,12 +5,13 @@ command. Delete is never done by the command alone: it answers with the confirme
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from slack_bolt import BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.blocks.common import actions, button, escape, section
+from bot.blocks.common import Block, actions, button, escape, section
 from bot.blocks.lifecycle import delete_confirm, rename_modal
 from bot.insight import explain_view, runs_view
 from bot.lifecycle import (
@@ -21,6 +22,7 @@ from bot.lifecycle import (
     tell_thread,
 )
 from bot.listeners.context import on_run_worker, services_of, team_of, user_of
+from bot.services import BotServices
 from core.kernel.errors import InvalidInput
 from core.usecases import Actor
 from core.usecases.digest import set_digest
@@ -79,6 +81,7 @@ def run_own_command(
     client: WebClient,
     context: BoltContext,
 ) -> None:
+    """`/clixen pause|resume|rename|delete|runs|explain|digest …`, once acknowledged."""
     if sub == "digest":
         _digest(rest, command, respond, context)
         return
@@ -98,46 +101,77 @@ def run_own_command(
     if sub == "delete":
         name = current_name(services, team_id=team, user_id=user, workflow_id=workflow_id)
         respond(
-            blocks=[
-                section(f"Delete *{escape(name)}*? Click Delete and confirm."),
-                actions(
-                    button(
-                        "Delete",
-                        "workflow_delete",
-                        str(workflow_id),
-                        style="danger",
-                        confirm=delete_confirm(name),
-                    ),
-                    block_id=f"workflow_own:{workflow_id}",
-                ),
-            ],
+            blocks=_delete_question(name, workflow_id),
             text=f"Delete {name}?",
             response_type="ephemeral",
         )
         return
+    on_run_worker(
+        context,
+        command,
+        client,
+        partial(
+            _act_on_workflow,
+            services,
+            client,
+            respond,
+            command,
+            sub=sub,
+            actor=Actor(team, user),
+            workflow_id=workflow_id,
+            new_name=new_name,
+        ),
+    )
 
-    def work() -> None:
-        if sub == "runs":
-            blocks = runs_view(services, team_id=team, user_id=user, workflow_id=workflow_id)
-            respond(blocks=blocks, text="Runs", response_type="ephemeral")
-            return
-        if sub == "explain":
-            blocks = explain_view(services, team_id=team, user_id=user, workflow_id=workflow_id)
-            respond(blocks=blocks, text="Explain", response_type="ephemeral")
-            return
-        if sub == "rename":
-            assert new_name is not None
-            done = rename_workflow(
-                services, team_id=team, user_id=user, workflow_id=workflow_id, name=new_name
-            )
-        else:
-            done = change_workflow(
-                services, action=sub, team_id=team, user_id=user, workflow_id=workflow_id
-            )
-        text = tell_thread(client, done, actor=user)
-        refresh_message(
-            services, client, command, team_id=team, user_id=user, workflow_id=workflow_id
+
+def _delete_question(name: str, workflow_id: int) -> list[Block]:
+    """Delete this workflow? With the Delete button that asks to confirm."""
+    return [
+        section(f"Delete *{escape(name)}*? Click Delete and confirm."),
+        actions(
+            button(
+                "Delete",
+                "workflow_delete",
+                str(workflow_id),
+                style="danger",
+                confirm=delete_confirm(name),
+            ),
+            block_id=f"workflow_own:{workflow_id}",
+        ),
+    ]
+
+
+def _act_on_workflow(
+    services: BotServices,
+    client: WebClient,
+    respond: Respond,
+    command: dict[str, Any],
+    *,
+    sub: str,
+    actor: Actor,
+    workflow_id: int,
+    new_name: str | None,
+) -> None:
+    """On a run worker: show the workflow's runs or explanation, or rename, pause or resume it
+    (told in its thread, its message refreshed)."""
+    team, user = actor.team_id, actor.user_id
+    if sub == "runs":
+        blocks = runs_view(services, team_id=team, user_id=user, workflow_id=workflow_id)
+        respond(blocks=blocks, text="Runs", response_type="ephemeral")
+        return
+    if sub == "explain":
+        blocks = explain_view(services, team_id=team, user_id=user, workflow_id=workflow_id)
+        respond(blocks=blocks, text="Explain", response_type="ephemeral")
+        return
+    if sub == "rename":
+        assert new_name is not None
+        done = rename_workflow(
+            services, team_id=team, user_id=user, workflow_id=workflow_id, name=new_name
         )
-        respond(text=text, response_type="ephemeral")
-
-    on_run_worker(context, command, client, work)
+    else:
+        done = change_workflow(
+            services, action=sub, team_id=team, user_id=user, workflow_id=workflow_id
+        )
+    text = tell_thread(client, done, actor=user)
+    refresh_message(services, client, command, team_id=team, user_id=user, workflow_id=workflow_id)
+    respond(text=text, response_type="ephemeral")
