@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.connect.connectable import SERVICES, secret_name_of
 from core.connect.links import LINK_TTL
-from core.kernel.models import ConnectedAccount, ConnectRequest, Secret
+from core.credentials.accounts import credential_in_use
+from core.kernel.models import ConnectRequest
 from core.n8n import N8nClient, N8nError
 
 logger = logging.getLogger(__name__)
@@ -54,15 +55,12 @@ def _created(raw: object) -> dt.datetime | None:
 
 
 def _evidence(session: Session, now: dt.datetime) -> tuple[set[str], set[tuple[int, str]]]:
-    """(credential ids this database uses, (project, service) pairs with an unfinished-and-
+    """(credential ids of links still open, (project, service) pairs with an unfinished-and-
     ended link)."""
-    used: set[str] = set()
-    used.update(c for c in session.scalars(select(Secret.n8n_credential_id)) if c)
-    used.update(c for c in session.scalars(select(ConnectedAccount.n8n_credential_id)) if c)
     open_links = select(ConnectRequest.n8n_credential_id).where(
         ConnectRequest.finished_at.is_(None), ConnectRequest.outcome.is_(None)
     )
-    used.update(c for c in session.scalars(open_links) if c)
+    used = {c for c in session.scalars(open_links) if c}
     ended = session.execute(
         select(ConnectRequest.project_id, ConnectRequest.service).where(
             ConnectRequest.opened_at.is_not(None),
@@ -104,7 +102,10 @@ def find_leftovers(
             and created < now - LINK_TTL
         ):
             found.append(Leftover(str(cred["id"]), str(cred["name"]), service.name, owner, created))
-    return found
+    if not found:
+        return []
+    with session_factory() as session:  # a secret or an account of this database holds none
+        return [f for f in found if not credential_in_use(session, f.credential_id)]
 
 
 def remove_leftovers(n8n: N8nClient, leftovers: list[Leftover]) -> list[Leftover]:

@@ -76,14 +76,8 @@ def test_a_workflow_bound_by_the_pipeline_is_not_validated_again_at_deploy(
 
 
 # Modules that may name the Secret model outside core/credentials: the model itself, the OAuth
-# app's decrypt carrier (never stored), the connected accounts' listings and the connect
-# leftovers' finder (reads).
-SECRET_READERS = {
-    "core/kernel/models.py",
-    "core/connect/apps.py",
-    "core/connect/accounts.py",
-    "core/connect/leftovers.py",
-}
+# app's decrypt carrier (never stored), and the connected accounts' listings (reads).
+SECRET_READERS = {"core/kernel/models.py", "core/connect/apps.py", "core/connect/accounts.py"}
 
 
 def test_only_core_credentials_writes_secret_rows() -> None:
