@@ -46,11 +46,10 @@ class LogNotifier:
         from core.scheduler.notify import AccountConnected
 
         text = " ".join(notice_text(event).split("\n"))
-        log.warning("[for Slack channel %s] %s", event.where.channel, text)
+        place = event.where.channel if event.where is not None else "the project's owners"
+        log.warning("[for Slack channel %s] %s", place, text)
         if isinstance(event, AccountConnected) and (private := connected_privately(event)):
-            log.warning(
-                "[for %s only, in Slack channel %s] %s", event.user_id, event.where.channel, private
-            )
+            log.warning("[for %s only, in Slack channel %s] %s", event.user_id, place, private)
 
     def run_progress(self, event: ProgressEvent) -> None:
         return None

@@ -10,6 +10,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks.common import context, escape, section
 from bot.blocks.credentials import (
     CredentialAsk,
     credentials_needed_blocks,
@@ -29,6 +30,7 @@ from bot.blocks.run_message import (
 )
 from bot.channels import bot_scopes, join_channels
 from bot.pictures import post_picture
+from bot.reviews import announce_now
 from bot.services import BotServices
 from core.conversation.threads import ThreadTarget
 from core.kernel.errors import NotFound, user_message
@@ -283,6 +285,17 @@ def report_outcome(
             text=question_text(outcome.question),
             blocks=question_blocks(request=request, question=outcome.question),
         )
+        return
+    if outcome.review_id is not None and outcome.review_version is not None:
+        # Review before live: the version waits for an owner; they are asked now.
+        text = escape(outcome.message)
+        client.chat_update(
+            channel=message.channel,
+            ts=message.ts,
+            text=text,
+            blocks=[section(f":hourglass_flowing_sand: {text}"), context(escape(request[:300]))],
+        )
+        announce_now(services, client, outcome.review_id)
         return
     if not outcome.ok or outcome.workflow_id is None or outcome.version is None:
         client.chat_update(

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.deploy.errors import ReviewPending
 from core.deploy.gate import unreserved_name
 from core.deploy.lock import LOCK_WAIT_S, workflow_lock
 from core.deploy.publish import SayLine
@@ -111,6 +112,8 @@ def deploy_new_workflow(
             settings=settings,
             expected_head=0,
         )
+    except ReviewPending:
+        raise  # the new workflow waits for an owner: its record and v1 stay for the decision
     except BaseException:
         try:
             discard_draft(session_factory=session_factory, n8n=n8n, workflow_id=workflow_id)
@@ -313,6 +316,9 @@ def restore_workflow(
             rolled_back_from=from_version,
             progress=progress,
             settings=settings,
+            # An owner's own act (owners only), bringing back what ran: not a new version to
+            # review.
+            review=False,
         )
     except BaseException:
         with session_factory.begin() as session:

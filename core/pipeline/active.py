@@ -285,8 +285,22 @@ def succeed(active: ActiveRun) -> None:
     active.emit(RunState.succeeded, _success_message(active))
 
 
+def await_review(active: ActiveRun, *, review_id: int, version: int) -> None:
+    """End the run: its version is stored and waits for a project owner's approval (review
+    before live), nothing was sent to n8n. Not a failure; the requester hears the decision."""
+    active.context.review_id, active.context.review_version = review_id, version
+    active.save(RunState.succeeded, detail=f"v{version} waits for review #{review_id}", error=None)
+    active.emit(RunState.succeeded, _success_message(active))
+
+
 def _success_message(active: ActiveRun) -> str:
     context = active.context
+    if context.review_id is not None:
+        name = (context.candidate or {}).get("name") or "The workflow"
+        return (
+            f"{name} v{context.review_version} is ready and waits for a project owner's "
+            f"approval (review #{context.review_id}); nothing changed in n8n until then."
+        )
     version = context.version if context.version is not None else "?"
     name = (context.candidate or {}).get("name") or "The workflow"
     parts = [f"{name} is deployed and active (version {version})."]
@@ -385,6 +399,8 @@ def outcome(
         if state == RunState.awaiting_credentials
         else (),
         credentials_rejected=rejected,
+        review_id=context.review_id,
+        review_version=context.review_version,
     )
 
 

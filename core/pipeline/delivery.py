@@ -13,7 +13,15 @@ from core.deploy.workflows import get_version
 from core.kernel.vocabulary import RunKind, RunState, VersionSource
 from core.n8n import ExecutionFailure, execution_failure
 from core.n8n.workflow_json import checksum
-from core.pipeline.active import ActiveRun, NewWorkflow, StopRun, fail, need_repair, succeed
+from core.pipeline.active import (
+    ActiveRun,
+    NewWorkflow,
+    StopRun,
+    await_review,
+    fail,
+    need_repair,
+    succeed,
+)
 from core.pipeline.types import (
     CONFLICT,
     DeployedVersion,
@@ -70,6 +78,10 @@ def step_deploying(active: ActiveRun) -> None:
         )
     except deploy.HeadMoved as e:
         fail(active, _not_over(active, e), category=CONFLICT)
+        raise StopRun from e
+    except deploy.ReviewPending as e:
+        # Review before live: validated and stored, not sent to n8n; an owner decides.
+        await_review(active, review_id=e.review_id, version=e.version)
         raise StopRun from e
     except deploy.ValidationFailed as e:
         context.problems = list(e.report.errors)

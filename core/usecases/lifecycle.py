@@ -195,6 +195,7 @@ def resume(
             actor=actor,
             rolled_back_from=version,
             settings=settings,
+            review=False,  # the running version again, not a new one to review
         )
     else:
         with workflow_lock(session_factory, workflow_id):

@@ -3,7 +3,7 @@
 the key must be set when there are any. The downgrade opens them back into plain text.
 
 Revision ID: harden2_trigger_secret_sealed
-Revises: own_workflow_events
+Revises: review_version_reviews
 Create Date: 2026-12-07 14:20:00.000000
 """
 
@@ -17,7 +17,7 @@ from core.kernel.sealing import Unreadable, seal, unseal
 from core.kernel.settings import Settings
 
 revision: str = "harden2_trigger_secret_sealed"
-down_revision: str | None = "own_workflow_events"
+down_revision: str | None = "review_version_reviews"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

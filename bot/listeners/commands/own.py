@@ -1,4 +1,5 @@
-"""`/clixen pause|resume|rename|delete|runs|explain WORKFLOW`: owning a workflow from a slash
+"""`/clixen pause|resume|rename|delete|runs|explain WORKFLOW`, `/clixen digest …`, `/clixen review
+on|off`: owning a workflow from a slash
 command. Delete is never done by the command alone: it answers with the confirmed Delete button.
 `rename WORKFLOW` opens the rename form; `rename #ID to NEW NAME` renames at once."""
 
@@ -13,6 +14,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.common import Block, actions, button, escape, section
 from bot.blocks.lifecycle import delete_confirm, rename_modal
+from bot.blocks.reviews import pending_blocks, setting_text
 from bot.insight import explain_view, runs_view
 from bot.lifecycle import (
     change_workflow,
@@ -26,9 +28,12 @@ from bot.services import BotServices
 from core.kernel.errors import InvalidInput
 from core.usecases import Actor
 from core.usecases.digest import set_digest
+from core.usecases.reviews import review_overview, set_review
 from core.usecases.versions import find_workflow_id
 
-OWN_SUBCOMMANDS = frozenset({"pause", "resume", "rename", "delete", "runs", "explain", "digest"})
+OWN_SUBCOMMANDS = frozenset(
+    {"pause", "resume", "rename", "delete", "runs", "explain", "digest", "review"}
+)
 
 _CHANNEL_MENTION = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")
 
@@ -64,6 +69,22 @@ def _digest(rest: str, command: dict[str, Any], respond: Respond, context: BoltC
     respond(text=text, response_type="ephemeral")
 
 
+def _review(rest: str, respond: Respond, context: BoltContext) -> None:
+    """`/clixen review on|off` (owners) or `/clixen review`: the setting and what waits."""
+    word = rest.strip().lower()
+    actor = Actor(team_of(context), user_of(context))
+    factory = services_of(context).session_factory
+    if word in ("on", "off"):
+        done = set_review(factory, actor=actor, project=None, on=word == "on")
+        respond(text=setting_text(project=done.project, on=done.on), response_type="ephemeral")
+        return
+    if word:
+        raise InvalidInput("Say `/clixen review on`, `/clixen review off`, or `/clixen review`.")
+    seen = review_overview(factory, actor=actor, pending_only=True)
+    blocks = pending_blocks(project=seen.setting.project, on=seen.setting.on, rows=seen.reviews)
+    respond(blocks=blocks, text="Review before live", response_type="ephemeral")
+
+
 def _rename_parts(rest: str) -> tuple[str, str | None]:
     """(workflow, new name or None): `#12 to New name` names both; anything else is a workflow
     whose new name the form asks for (a name can itself contain " to ")."""
@@ -84,6 +105,9 @@ def run_own_command(
     """`/clixen pause|resume|rename|delete|runs|explain|digest …`, once acknowledged."""
     if sub == "digest":
         _digest(rest, command, respond, context)
+        return
+    if sub == "review":
+        _review(rest, respond, context)
         return
     services = services_of(context)
     team, user = team_of(context), user_of(context)
