@@ -64,9 +64,13 @@ def test_webhook_secrets_stored_in_plain_text_are_sealed_and_the_downgrade_opens
 ) -> None:
     url = fresh_database_url if dialect == "postgres" else f"sqlite:///{tmp_path / 'c.sqlite3'}"
     monkeypatch.setenv("CLIXEN_SECRET_KEY", "migration-key-0123456789abcdef")
-    db.upgrade(url)
-    db.downgrade(url, "-1")  # the revision before harden2_trigger_secret_sealed (the head)
-    assert db.current_revision(url) != "harden2_trigger_secret_sealed"
+    from alembic.script import ScriptDirectory
+
+    sealed = ScriptDirectory.from_config(db.alembic_config(url)).get_revision(
+        "harden2_trigger_secret_sealed"
+    )
+    before = str(sealed.down_revision)  # where trigger_endpoints.secret is plain text
+    db.upgrade(url, before)
     engine = db.make_engine(url)
     try:
         with engine.begin() as conn:
@@ -98,7 +102,7 @@ def test_webhook_secrets_stored_in_plain_text_are_sealed_and_the_downgrade_opens
             )
             key = "migration-key-0123456789abcdef"
             assert secret_of(s, workflow_id=41, key=key) == PLAIN_SECRET
-        db.downgrade(url, "-1")
+        db.downgrade(url, before)
         with engine.connect() as conn:
             assert conn.execute(text("SELECT secret FROM trigger_endpoints")).scalar() == (
                 PLAIN_SECRET
