@@ -27,12 +27,13 @@ from bot.blocks.credentials import (
 from bot.blocks.home import page_value
 from bot.blocks.insight import failure_value
 from bot.blocks.insight import page_value as runs_page_value
+from bot.blocks.reviews import APPROVE_ACTION, REJECT_ACTION, review_value
 from bot.blocks.run_now import CONFIRM_ACTION as TEST_RUN_CONFIRM
 from bot.blocks.thread_replies import CANCEL_ACTION, CONFIRM_ACTION, PendingEdit, pending_value
 from bot.blocks.triggers import RUN_ACTION
 from bot.blocks.versions import rollback_value
 from core.deploy import create_workflow_record
-from core.kernel.models import PipelineRun, Secret, Workflow, WorkflowVersion
+from core.kernel.models import PipelineRun, Secret, VersionReview, Workflow, WorkflowVersion
 from core.workspace.projects import create_project
 from tests.bot.conftest import TEAM, SlackSender
 from tests.doubles.slack_api import FakeSlack
@@ -65,8 +66,13 @@ def _victim(factory: sessionmaker[Session]) -> dict[str, int]:
         )  # fmt: skip
         s.add(run)
         s.add(Secret(project_id=pid, name=SECRET, ciphertext=b"x", created_by=OWNER))
+        review = VersionReview(
+            project_id=pid, team_id=TEAM, workflow_id=wf.id, version=2, checksum="c2",
+            source="generate", base_version=2, requested_by=OWNER,
+        )  # fmt: skip
+        s.add(review)
         s.flush()
-        return {"pid": pid, "wf": wf.id, "run": run.id}
+        return {"pid": pid, "wf": wf.id, "run": run.id, "review": review.id}
 
 
 def _state(factory: sessionmaker[Session], ids: dict[str, int]) -> Any:
@@ -81,7 +87,10 @@ def _state(factory: sessionmaker[Session], ids: dict[str, int]) -> Any:
         ).all()
         runs = s.scalars(select(PipelineRun.id).order_by(PipelineRun.id)).all()
         secrets = s.scalars(select(Secret.name).order_by(Secret.id)).all()
+        review = s.get(VersionReview, ids["review"])
+        assert review is not None
         return (
+            (review.state, review.decided_by),
             (wf.name, wf.status, wf.head_version, wf.project_id),
             [tuple(v) for v in versions],
             (run.state, run.workflow_id, dict(run.context or {})),
@@ -131,6 +140,8 @@ CLICKS: list[tuple[str, str, Any]] = [
     ("home_workflow_menu", "overflow", lambda i, u: f"delete:{i['wf']}"),
     ("home_workflow_menu", "overflow", lambda i, u: f"pause:{i['wf']}"),
     ("home_workflow_menu", "overflow", lambda i, u: f"runs:{i['wf']}"),
+    (APPROVE_ACTION, "button", lambda i, u: review_value(i["review"], "c2")),
+    (REJECT_ACTION, "button", lambda i, u: review_value(i["review"], "c2")),
 ]
 
 
