@@ -64,17 +64,20 @@ def execute_run(
         # This process is stopping: its queued claim is released for another one to take.
         claims.release(services, run_id, services.owner)
         return outcome(ActiveRun.of(services, run, progress), message=HANDED_OVER)
-    owner = claims.take(services, run_id)
-    if owner is None:
+    claimed = claims.take(services, run_id)
+    if claimed is None:
         return _held_elsewhere(services, run_id, progress)
-    return drive(services, run_id, owner, progress)
+    return drive(services, claimed, progress)
 
 
 def drive(
-    services: PipelineServices, run_id: int, owner: str, progress: Progress | None = None
+    services: PipelineServices, claimed: PipelineRun, progress: Progress | None = None
 ) -> RunOutcome:
-    """Drive a run whose claim `owner` holds (see `claims.take`), then release the claim."""
-    active = ActiveRun.of(services, get_run(services, run_id), progress, owner=owner)
+    """Drive a run this worker claimed (`claimed`: the run as `claims.take` returned it, its
+    `owner_pid` the worker's owner id), then release the claim."""
+    owner = claimed.owner_pid
+    assert owner is not None
+    active = ActiveRun.of(services, claimed, progress, owner=owner)
     run = active.run
     with (
         bind(run_id=run.id, workflow_id=run.workflow_id, project=run.project_id, team=run.team_id),
