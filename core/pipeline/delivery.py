@@ -46,6 +46,7 @@ def step_deploying(active: ActiveRun) -> None:
     assert active.run.workflow_id is not None
     active.emit(RunState.deploying, "Deploying to n8n…")
     context.watch_after = newest_execution_id(active.services, active.n8n_id())
+    active.n8n_seen = None  # the deploy may create (or recreate) the n8n workflow
     try:
         version = deploy.deploy_version(
             session_factory=active.services.session_factory,
@@ -135,6 +136,8 @@ def _create_record(active: ActiveRun, candidate: Mapping[str, Any]) -> None:
     active.context.base_version = 0  # a new workflow: its first deploy expects no head yet
     # Saved at once: a crash after this point reuses the record instead of creating another.
     active.save(RunState.deploying, detail="deploying", extra=create)
+    assert active.run.workflow_id is not None
+    active.n8n_seen = (active.run.workflow_id, None)  # a new record: not in n8n yet
 
 
 def step_watching(active: ActiveRun) -> None:

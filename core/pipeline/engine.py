@@ -103,6 +103,7 @@ def _step(active: ActiveRun) -> None:
     state = active.state
     started = time.perf_counter()
     active.snapshot = None  # each step reads the project once, as it is now
+    active.n8n_seen = None  # and the workflow's n8n id, when it needs it
     try:
         STEPS[state](active)
     finally:
