@@ -57,13 +57,15 @@ def execute_run(
     whose claim is free or expired. A run another worker holds is left alone: the outcome shows
     where it stands and says it is being worked on elsewhere.
     """
-    run = get_run(services, run_id)
-    if RunState(run.state) not in IN_PROGRESS:
-        return outcome(ActiveRun.of(services, run, progress))
     if services.stopping.is_set():
+        run = get_run(services, run_id)
+        if RunState(run.state) not in IN_PROGRESS:
+            return outcome(ActiveRun.of(services, run, progress))
         # This process is stopping: its queued claim is released for another one to take.
         claims.release(services, run_id, services.owner)
         return outcome(ActiveRun.of(services, run, progress), message=HANDED_OVER)
+    # Claimed straight away (the claim takes only a run in progress): a run that ended, or
+    # that another worker holds, is read and reported by `_held_elsewhere`.
     claimed = claims.take(services, run_id)
     if claimed is None:
         return _held_elsewhere(services, run_id, progress)
@@ -159,7 +161,7 @@ def _held_elsewhere(
 ) -> RunOutcome:
     active = ActiveRun.of(services, get_run(services, run_id), progress)
     if active.state not in IN_PROGRESS:
-        return outcome(active)  # it finished meanwhile
+        return outcome(active)  # not in progress: it ended, or waits for the user
     logger.info("run %s is held by %s; not driven here", run_id, active.run.owner_pid)
     return outcome(
         active,
