@@ -23,6 +23,7 @@ ERROR_STATUS: dict[str, int] = {
     "not_found": 404,
     "method_not_allowed": 405,
     "deploy_busy": 409,
+    "review_pending": 202,  # review before live: accepted, waits for a project owner
     "payload_too_large": 413,
     "unsupported_media_type": 415,
     "validation_failed": 422,

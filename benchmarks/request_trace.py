@@ -19,6 +19,13 @@ out into a temporary `git worktree`, with today's scenarios file.
   upper layer implements, a service handed down and called back.
 - **file hops**: distinct (caller file → callee file) pairs among the steps.
 - **entered**: per file, how many distinct steps lead into it from other modules.
+- **door files** (a second count, beside *files*, not instead of it): the files entered by a
+  call from another package (or from outside the product) — where a request goes through a
+  package's door. A package's fan-out behind its door (validation's checks, retrieval's helpers,
+  the layout's modules) is not counted. *files* counts every module a running request touches,
+  helpers included; issue 27's static count of "51 files" likewise left the "~20 files fanned
+  out in validation, generation and graph" aside, and this is the count that changes when a
+  request stops wandering between packages.
 
 These are this script's own definitions (a running trace, every helper call counted once); the
 figures quoted in issue 27 came from another, static count and are not comparable with them.
@@ -76,6 +83,7 @@ class Trace:
     packages: list[str]
     climbs: list[str]
     entered: Counter[str]
+    doors: list[str]
 
 
 def package(mod: str) -> str:
@@ -110,6 +118,7 @@ def measure(root: Path, edges: list[list[object]]) -> Trace:
     climbs: list[str] = []
     entered: Counter[str] = Counter()
     hops: set[tuple[str, str]] = set()
+    doors: list[str] = []
     steps = 0
     for caller, caller_fn, callee, callee_fn, _count in edges:
         assert isinstance(caller, str) and isinstance(callee, str)
@@ -118,12 +127,14 @@ def measure(root: Path, edges: list[list[object]]) -> Trace:
         if path not in files:
             files.append(path)
         entered[path] += 1
+        if (caller not in mods or package(caller) != package(callee)) and path not in doors:
+            doors.append(path)
         if caller in mods:
             hops.add((file_of(caller, mods, root), path))
         if caller in mods and caller in closure.get(callee, ()):
             climbs.append(f"{file_of(caller, mods, root)}:{caller_fn} -> {path}:{callee_fn}")
     packages = sorted({package(m) for m in {str(e[2]) for e in edges}})
-    return Trace(steps, len(hops), files, packages, climbs, entered)
+    return Trace(steps, len(hops), files, packages, climbs, entered, doors)
 
 
 def run_tree(root: Path, out: Path) -> dict[str, Trace]:
@@ -168,6 +179,7 @@ def main() -> None:
             ("steps", lambda t: t.steps),
             ("file hops", lambda t: t.hops),
             ("files", lambda t: len(t.files)),
+            ("door files (2nd count)", lambda t: len(t.doors)),
             ("packages", lambda t: len(t.packages)),
             ("climbs", lambda t: len(t.climbs)),
             ("most entered", lambda t: ", ".join(f"{f} {n}" for f, n in t.entered.most_common(3))),
@@ -180,6 +192,10 @@ def main() -> None:
             if args.paths:
                 print(f"\n{tree}, {name}: {len(trace.files)} files")
                 for f in trace.files:
+                    print(f"  {f}")
+            if args.paths:
+                print(f"\n{tree}, {name}: {len(trace.doors)} door files")
+                for f in trace.doors:
                     print(f"  {f}")
             if args.climbs:
                 print(f"\n{tree}, {name}: {len(trace.climbs)} climbs")
@@ -194,6 +210,7 @@ def main() -> None:
                             "steps": r.steps,
                             "file_hops": r.hops,
                             "files": r.files,
+                            "door_files": r.doors,
                             "packages": r.packages,
                             "climbs": r.climbs,
                         }

@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,11 +46,10 @@ class LogNotifier:
         from core.scheduler.notify import AccountConnected
 
         text = " ".join(notice_text(event).split("\n"))
-        log.warning("[for Slack channel %s] %s", event.where.channel, text)
+        place = event.where.channel if event.where is not None else "the project's owners"
+        log.warning("[for Slack channel %s] %s", place, text)
         if isinstance(event, AccountConnected) and (private := connected_privately(event)):
-            log.warning(
-                "[for %s only, in Slack channel %s] %s", event.user_id, event.where.channel, private
-            )
+            log.warning("[for %s only, in Slack channel %s] %s", event.user_id, place, private)
 
     def run_progress(self, event: ProgressEvent) -> None:
         return None
@@ -217,17 +217,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _run_server(args: argparse.Namespace, settings: Settings, services: BotServices) -> int:
-    from bot.notifier import SlackNotifier
-    from bot.server import serve_http, serve_socket_mode
-
-    if services.readiness is not None:
-        services.readiness.warm()  # the first /readyz answers from a finished check
-    if services.pipeline is not None and services.pipeline.mcp is not None:
-        # The first run does not wait for n8n-mcp to start; a failure here is only logged
-        # (readiness reports it, and the next validation starts it again).
-        threading.Thread(
-            target=_start_quietly, args=(services.pipeline.mcp,), name="mcp-warm", daemon=True
-        ).start()
+    _warm_up(services)
     server = build_server(settings, services)
     if server.bolt_app is None:
         log.warning(
@@ -243,22 +233,7 @@ def _run_server(args: argparse.Namespace, settings: Settings, services: BotServi
         services.triggers = start_triggers(services, server.bolt_app.client)
     if args.port:  # --port wins over PORT
         settings = settings.model_copy(update={"port": args.port})
-    scheduler = None
-    if not args.no_scheduler:
-        from core.scheduler.runner import start_scheduler
-
-        notifier: Notifier = (
-            SlackNotifier(server.bolt_app.client, services)
-            if server.bolt_app is not None
-            else LogNotifier()
-        )
-        scheduler = start_scheduler(
-            settings=settings,
-            notifier=notifier,
-            services=services.pipeline,
-            session_factory=services.session_factory,
-            readiness=services.readiness,
-        )
+    scheduler = None if args.no_scheduler else _start_scheduler(settings, server, services)
 
     def on_stop() -> None:
         log.info("stopping: no new requests; runs in progress end after their current step")
@@ -266,16 +241,7 @@ def _run_server(args: argparse.Namespace, settings: Settings, services: BotServi
             services.pipeline.stopping.set()
 
     try:
-        if server.bolt_app is not None and settings.slack_app_token:
-            serve_socket_mode(
-                server.bolt_app,
-                app_token=settings.slack_app_token,
-                http_app=server.http_app,
-                settings=settings,
-                on_stop=on_stop,
-            )
-        else:
-            serve_http(server.http_app, settings=settings, on_stop=on_stop)
+        _serve_until_stopped(server, settings, on_stop=on_stop)
     finally:
         finished = stop_gracefully(services, scheduler, grace_s=settings.shutdown_grace_s)
     if not finished:
@@ -284,6 +250,55 @@ def _run_server(args: argparse.Namespace, settings: Settings, services: BotServi
         logging.shutdown()
         os._exit(0)
     return 0
+
+
+def _warm_up(services: BotServices) -> None:
+    """Start the slow checks before the first request needs them."""
+    if services.readiness is not None:
+        services.readiness.warm()  # the first /readyz answers from a finished check
+    if services.pipeline is not None and services.pipeline.mcp is not None:
+        # The first run does not wait for n8n-mcp to start; a failure here is only logged
+        # (readiness reports it, and the next validation starts it again).
+        threading.Thread(
+            target=_start_quietly, args=(services.pipeline.mcp,), name="mcp-warm", daemon=True
+        ).start()
+
+
+def _start_scheduler(settings: Settings, server: Server, services: BotServices) -> Any:
+    """The running scheduler, telling Slack what it did (the log when Slack is not configured)."""
+    from bot.notifier import SlackNotifier
+    from core.scheduler.runner import start_scheduler
+
+    notifier: Notifier = (
+        SlackNotifier(server.bolt_app.client, services)
+        if server.bolt_app is not None
+        else LogNotifier()
+    )
+    return start_scheduler(
+        settings=settings,
+        notifier=notifier,
+        services=services.pipeline,
+        session_factory=services.session_factory,
+        readiness=services.readiness,
+    )
+
+
+def _serve_until_stopped(
+    server: Server, settings: Settings, *, on_stop: Callable[[], None]
+) -> None:
+    """Serve over Socket Mode when Slack has an app token, else over HTTP, until a signal."""
+    from bot.server import serve_http, serve_socket_mode
+
+    if server.bolt_app is not None and settings.slack_app_token:
+        serve_socket_mode(
+            server.bolt_app,
+            app_token=settings.slack_app_token,
+            http_app=server.http_app,
+            settings=settings,
+            on_stop=on_stop,
+        )
+    else:
+        serve_http(server.http_app, settings=settings, on_stop=on_stop)
 
 
 def _start_quietly(mcp: Any) -> None:

@@ -85,6 +85,7 @@ def publish_home(
         prev_cursor=board.page.prev_cursor,
         quota=quota_view(board.quota),
         accounts=board.accounts,
+        review=(board.review_before_live, board.reviews_waiting),
     )
     extra = home_triggers_blocks(listings, [(w.workflow_id, w.name) for w in runnable])
     view["blocks"] = (view["blocks"] + extra)[:MAX_HOME_BLOCKS]

@@ -13,10 +13,16 @@ from slack_sdk import WebClient
 from bot.blocks.notices import connected_privately, notice_text
 from bot.blocks.run_message import progress_blocks, progress_text
 from bot.pictures import upload_png
+from bot.reviews import show_review_request
 from bot.run_threads import ProgressMessage, SlackProgress, report_outcome
 from bot.services import BotServices
 from core.pipeline import ProgressEvent, RunOutcome
-from core.scheduler.notify import AccountConnected, ExecutionFailed, SchedulerEvent
+from core.scheduler.notify import (
+    AccountConnected,
+    ExecutionFailed,
+    ReviewRequested,
+    SchedulerEvent,
+)
 from core.usecases.requests import record_run_message, run_thread
 
 log = logging.getLogger(__name__)
@@ -42,8 +48,13 @@ class SlackNotifier:
     def notify(self, event: SchedulerEvent) -> None:
         """The event's message in its thread (or channel), then its picture in the same thread
         (under the message itself when it started none): a failed upload is logged and the text
-        stands alone."""
+        stands alone. A review request goes to the project's owners, each in a direct message
+        (`bot.reviews`)."""
+        if isinstance(event, ReviewRequested):
+            show_review_request(self.client, event.request)
+            return
         where = event.where
+        assert where is not None
         response = self.client.chat_postMessage(
             channel=where.channel, text=notice_text(event), thread_ts=where.thread_ts
         )
@@ -68,6 +79,7 @@ class SlackNotifier:
         if private is None:
             return
         where = event.where
+        assert where is not None
         try:
             self.client.chat_postEphemeral(
                 channel=where.channel, user=event.user_id, text=private, thread_ts=where.thread_ts

@@ -10,6 +10,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks.common import context, escape, section
 from bot.blocks.credentials import (
     CredentialAsk,
     credentials_needed_blocks,
@@ -29,6 +30,7 @@ from bot.blocks.run_message import (
 )
 from bot.channels import bot_scopes, join_channels
 from bot.pictures import post_picture
+from bot.reviews import announce_now
 from bot.services import BotServices
 from core.conversation.threads import ThreadTarget
 from core.kernel.errors import NotFound, user_message
@@ -272,18 +274,8 @@ def report_outcome(
     """The final form of the run's message: summary (+ picture), question, the credentials it
     waits for, or failure."""
     if outcome.state == RunState.awaiting_credentials:
-        asks = credential_asks(services, outcome)
-        client.chat_update(
-            channel=message.channel,
-            ts=message.ts,
-            text=credentials_needed_text(asks),
-            blocks=credentials_needed_blocks(
-                run_id=outcome.run_id,
-                request=request,
-                asks=asks,
-                note=outcome.credentials_rejected,
-                bot_scopes=bot_scopes(client) if services.settings.slack_bot_token else None,
-            ),
+        _show_credentials_needed(
+            services, client, outcome=outcome, message=message, request=request
         )
         return
     if outcome.state == RunState.awaiting_input and outcome.question:
@@ -293,6 +285,17 @@ def report_outcome(
             text=question_text(outcome.question),
             blocks=question_blocks(request=request, question=outcome.question),
         )
+        return
+    if outcome.review_id is not None and outcome.review_version is not None:
+        # Review before live: the version waits for an owner; they are asked now.
+        text = escape(outcome.message)
+        client.chat_update(
+            channel=message.channel,
+            ts=message.ts,
+            text=text,
+            blocks=[section(f":hourglass_flowing_sand: {text}"), context(escape(request[:300]))],
+        )
+        announce_now(services, client, outcome.review_id)
         return
     if not outcome.ok or outcome.workflow_id is None or outcome.version is None:
         client.chat_update(
@@ -304,6 +307,38 @@ def report_outcome(
             ),
         )
         return
+    _show_deployed(services, client, outcome=outcome, message=message)
+
+
+def _show_credentials_needed(
+    services: BotServices,
+    client: WebClient,
+    *,
+    outcome: RunOutcome,
+    message: ProgressMessage,
+    request: str,
+) -> None:
+    """The run's message asks for the accounts and secrets the run waits for."""
+    asks = credential_asks(services, outcome)
+    client.chat_update(
+        channel=message.channel,
+        ts=message.ts,
+        text=credentials_needed_text(asks),
+        blocks=credentials_needed_blocks(
+            run_id=outcome.run_id,
+            request=request,
+            asks=asks,
+            note=outcome.credentials_rejected,
+            bot_scopes=bot_scopes(client) if services.settings.slack_bot_token else None,
+        ),
+    )
+
+
+def _show_deployed(
+    services: BotServices, client: WebClient, *, outcome: RunOutcome, message: ProgressMessage
+) -> None:
+    """The run's message becomes the deployed workflow's summary; its picture goes in the
+    thread."""
     summary = run_summary(services.session_factory, settings=services.settings, outcome=outcome)
     client.chat_update(
         channel=message.channel,

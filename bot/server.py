@@ -59,8 +59,9 @@ def create_server_app(
     slack_missing: Sequence[str] = (),
     extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """`POST /slack/events`, `GET /healthz`, `extra_routes` (`/readyz`, `/metrics`), and the
-    HTTP API (if given) mounted beside them. Each Slack request is counted and its ack timed.
+    """`POST /slack/events`, `GET /healthz`, `extra_routes` (`/readyz`, `/metrics`,
+    `/oauth/start`), and the HTTP API (if given) mounted beside them. Each Slack request is
+    counted and its ack timed.
 
     The server takes at most MAX_SLACK_BODY_BYTES (413 beyond, unread) and verifies Slack's
     signature itself, once, when the request arrives (401 when bad or stale); the Bolt app does
@@ -83,55 +84,17 @@ def create_server_app(
     # Each request runs in its own copy of the context: its log fields never leak to the next.
     dispatcher = WorkerPool(DISPATCH_THREADS, thread_name_prefix="slack-dispatch")
 
-    def dispatch_acknowledged(
-        kind: str, body: bytes, query: Any, headers: Any, arrived: float
-    ) -> None:
-        assert bolt_app is not None
-        waited = time.monotonic() - arrived
-        if waited > SLOW_DISPATCH_S:
-            log.warning("acknowledged Slack %s waited %.0f s for a dispatch thread", kind, waited)
-        try:
-            request = BoltRequest(body=body.decode("utf-8"), query=query, headers=headers)
-            response = bolt_app.dispatch(request)
-        except Exception:  # Bolt turns listener errors into the error handler; this is the rest
-            log.exception("dispatching an acknowledged Slack %s failed", kind)
-            return
-        if response.status >= 400:
-            log.warning("Bolt answered %s to an acknowledged Slack %s", response.status, kind)
-
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
-        response, surface = await handle_slack_request(request)
+        response, surface = await _answer_slack_request(
+            request,
+            bolt_app=bolt_app,
+            verifier=verifier,
+            dispatcher=dispatcher,
+            slack_missing=slack_missing,
+        )
         acknowledged(surface, started)
         return response
-
-    async def handle_slack_request(request: Request) -> tuple[Response, str]:
-        """The answer to a request to /slack/events, and its `surface` label."""
-        if bolt_app is None:
-            return slack_not_configured(slack_missing), "refused"
-        body = await read_capped_body(request, MAX_SLACK_BODY_BYTES)
-        if isinstance(body, Response):
-            return body, "refused"
-        assert verifier is not None
-        if not _signed_by_slack(verifier, body, request.headers):
-            return JSONResponse({"error": "invalid request"}, status_code=401), "refused"
-        kind = request_kind(body, request.headers.get("content-type", ""))
-        if kind in FAST_ACK_KINDS:
-            dispatcher.submit(
-                dispatch_acknowledged,
-                kind,
-                body,
-                request.query_params,
-                request.headers,
-                time.monotonic(),
-            )
-            return Response(status_code=200), surface_of(kind)
-        # Bolt's dispatch blocks until the listener acks: keep it off the event loop.
-        bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
-        return to_starlette_response(bolt_response), surface_of(kind)
-
-    async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -139,15 +102,70 @@ def create_server_app(
         # Let acknowledged requests reach their listeners before the process's pools close.
         await run_in_threadpool(dispatcher.shutdown, True)
 
-    routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"]), *extra_routes]
+    routes: list[BaseRoute] = [Route("/healthz", _healthz, methods=["GET"]), *extra_routes]
     if slack_route:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
-    routes.extend(extra_routes)  # e.g. /oauth/start (api/connect.py)
     if api_app is not None:
         routes.append(Mount("/", app=api_app))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.dispatcher = dispatcher
     return app
+
+
+async def _healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _answer_slack_request(
+    request: Request,
+    *,
+    bolt_app: App | None,
+    verifier: SignatureVerifier | None,
+    dispatcher: WorkerPool,
+    slack_missing: Sequence[str],
+) -> tuple[Response, str]:
+    """The answer to a request to /slack/events, and its `surface` label."""
+    if bolt_app is None:
+        return slack_not_configured(slack_missing), "refused"
+    body = await read_capped_body(request, MAX_SLACK_BODY_BYTES)
+    if isinstance(body, Response):
+        return body, "refused"
+    assert verifier is not None
+    if not _signed_by_slack(verifier, body, request.headers):
+        return JSONResponse({"error": "invalid request"}, status_code=401), "refused"
+    kind = request_kind(body, request.headers.get("content-type", ""))
+    if kind in FAST_ACK_KINDS:
+        dispatcher.submit(
+            _dispatch_acknowledged,
+            bolt_app,
+            kind,
+            body,
+            request.query_params,
+            request.headers,
+            time.monotonic(),
+        )
+        return Response(status_code=200), surface_of(kind)
+    # Bolt's dispatch blocks until the listener acks: keep it off the event loop.
+    bolt_response = await run_in_threadpool(bolt_app.dispatch, to_bolt_request(request, body))
+    return to_starlette_response(bolt_response), surface_of(kind)
+
+
+def _dispatch_acknowledged(
+    bolt_app: App, kind: str, body: bytes, query: Any, headers: Any, arrived: float
+) -> None:
+    """Hand a request already answered 200 to Bolt, on a dispatch thread; Bolt's own response
+    is only logged when it is an error."""
+    waited = time.monotonic() - arrived
+    if waited > SLOW_DISPATCH_S:
+        log.warning("acknowledged Slack %s waited %.0f s for a dispatch thread", kind, waited)
+    try:
+        request = BoltRequest(body=body.decode("utf-8"), query=query, headers=headers)
+        response = bolt_app.dispatch(request)
+    except Exception:  # Bolt turns listener errors into the error handler; this is the rest
+        log.exception("dispatching an acknowledged Slack %s failed", kind)
+        return
+    if response.status >= 400:
+        log.warning("Bolt answered %s to an acknowledged Slack %s", response.status, kind)
 
 
 async def read_capped_body(request: Request, limit: int) -> bytes | Response:

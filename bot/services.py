@@ -135,10 +135,6 @@ class BotServices:
             raise SettingsError(["N8N_URL and N8N_API_KEY are needed for this."])
         return self.n8n
 
-    def n8n_base_url(self) -> str | None:
-        """Where users open workflows: N8N_PUBLIC_URL, else N8N_URL."""
-        return self.settings.n8n_public_url or self.settings.n8n_url
-
     def shutdown(self, wait: bool = True) -> None:
         if self.triggers is not None:
             self.triggers.stop()

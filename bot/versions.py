@@ -7,12 +7,19 @@ from slack_sdk import WebClient
 
 from bot.blocks.common import Block, escape
 from bot.blocks.lifecycle import EventRow, events_block, own_buttons
+from bot.blocks.reviews import reviews_block
 from bot.blocks.versions import VersionRow, diff_lines, rollback_blocks, versions_blocks
 from bot.pictures import post_picture
 from bot.services import BotServices
 from core.kernel.models import WorkflowVersion
 from core.usecases import Actor
-from core.usecases.versions import RolledBack, roll_back, rollback_choice, versions
+from core.usecases.versions import (
+    RollbackWaits,
+    RolledBack,
+    roll_back,
+    rollback_choice,
+    versions,
+)
 
 
 def version_rows(rows: list[WorkflowVersion]) -> list[VersionRow]:
@@ -38,6 +45,9 @@ def versions_view(
     )
     if events is not None:
         blocks.insert(1, events)
+    trail = reviews_block(history.reviews)
+    if trail is not None:
+        blocks.insert(1, trail)
     if wf.status != "deleted":
         blocks.append(own_buttons(workflow_id=wf.id, name=wf.name, status=wf.status))
     return blocks
@@ -72,8 +82,9 @@ def picker_view(
 
 def rolled_back(
     services: BotServices, *, team_id: str, user_id: str, workflow_id: int, version: int
-) -> RolledBack:
-    """Redeploy `version` as the new head (once, however often Slack delivers the click)."""
+) -> RolledBack | RollbackWaits:
+    """Redeploy `version` as the new head (once, however often Slack delivers the click), or,
+    with review before live on, store it for an owner's approval."""
     return roll_back(
         services.session_factory,
         n8n=services.n8n,

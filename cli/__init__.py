@@ -38,6 +38,7 @@ COMMAND_MODULES: list[str] = [
     "cli.eval",
     "cli.workflows",
     "cli.own",
+    "cli.reviews",
     "cli.run_now",
     "cli.graph",
     "cli.projects",
@@ -86,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(e), file=sys.stderr)
         return 2
     except ClixenError as e:
+        if e.code == "review_pending":
+            # Review before live: done as the project wants it, nothing live until approved.
+            print(str(e))
+            return 0
         print(f"error: {user_message(e, log=log, where=str(args.command)).text}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

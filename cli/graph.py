@@ -73,71 +73,101 @@ def _stored_with_id(
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from core.graph import (
-        INSTALL_HINT,
-        PictureTooLarge,
-        check_execution_of,
-        diff_marks,
-        dot_available,
-        execution_marks,
-        layout_workflow,
-        render_png,
-        text_outline,
-        workflow_graph,
-    )
-
     from_file = _is_file(args.workflow)
-    if from_file:
-        if args.version is not None:
-            raise InvalidInput("--version needs a stored workflow, not a file.")
-        # Only looked at: more nodes than a deploy takes still get their outline.
-        workflow = read_runnable_workflow(Path(args.workflow), max_nodes=OUTLINE_MAX_NODES)
-        title = str(workflow.get("name") or Path(args.workflow).stem)
-        n8n_id: str | None = None
-    else:
-        workflow, title, n8n_id = _stored_with_id(args, args.version)
+    workflow, title, n8n_id = _workflow_to_draw(args, from_file=from_file)
     marks: Marks | None = None
     if args.changes_from is not None:
-        ref = str(args.changes_from)
-        if _is_file(ref):
-            old = read_runnable_workflow(Path(ref))
-        elif ref.isdigit() and not from_file:
-            old, _ = _stored(args, int(ref))
-        else:
-            raise InvalidInput(
-                "--changes-from takes a version number (stored workflows) or a file."
-            )
-        workflow, marks = diff_marks(old, workflow)
+        workflow, marks = _changes_from(args, workflow, from_file=from_file)
     if args.execution is not None:
-        from core.n8n import N8nNotFound
+        marks = _what_execution_did(args, workflow, n8n_id)
+    engine = _layout_engine(args.layout)
+    _print_outline(workflow, marks)
+    return _write_picture(args.png, workflow, marks=marks, title=title, engine=engine)
 
-        with cli_n8n() as n8n:
-            try:
-                execution = n8n.get_execution(str(args.execution), include_data=True)
-            except N8nNotFound:
-                raise NotFound(
-                    f"n8n at {n8n.base_url} has no execution {args.execution}. A test run's "
-                    "execution goes with its test copy, which is deleted after the run: graph "
-                    "it while the run reports, or pick an execution of the workflow itself."
-                ) from None
-        check_execution_of(workflow, execution, n8n_workflow_id=n8n_id)
-        marks = execution_marks(workflow, execution)
-    engine = args.layout
-    if engine == "auto" and not dot_available():
+
+def _workflow_to_draw(
+    args: argparse.Namespace, *, from_file: bool
+) -> tuple[dict[str, Any], str, str | None]:
+    """(JSON, title, n8n id) of the file or stored workflow named on the command line."""
+    if not from_file:
+        return _stored_with_id(args, args.version)
+    if args.version is not None:
+        raise InvalidInput("--version needs a stored workflow, not a file.")
+    # Only looked at: more nodes than a deploy takes still get their outline.
+    workflow = read_runnable_workflow(Path(args.workflow), max_nodes=OUTLINE_MAX_NODES)
+    return workflow, str(workflow.get("name") or Path(args.workflow).stem), None
+
+
+def _changes_from(
+    args: argparse.Namespace, workflow: dict[str, Any], *, from_file: bool
+) -> tuple[dict[str, Any], Marks]:
+    """The workflow to draw (removed nodes put back) and the marks of what changed since the
+    version or file `--changes-from` names."""
+    from core.graph import diff_marks
+
+    ref = str(args.changes_from)
+    if _is_file(ref):
+        old = read_runnable_workflow(Path(ref))
+    elif ref.isdigit() and not from_file:
+        old, _ = _stored(args, int(ref))
+    else:
+        raise InvalidInput("--changes-from takes a version number (stored workflows) or a file.")
+    return diff_marks(old, workflow)
+
+
+def _what_execution_did(
+    args: argparse.Namespace, workflow: dict[str, Any], n8n_id: str | None
+) -> Marks:
+    """The marks of what the n8n execution `--execution` did to each node; refused when it is
+    an execution of another workflow."""
+    from core.graph import check_execution_of, execution_marks
+    from core.n8n import N8nNotFound
+
+    with cli_n8n() as n8n:
+        try:
+            execution = n8n.get_execution(str(args.execution), include_data=True)
+        except N8nNotFound:
+            raise NotFound(
+                f"n8n at {n8n.base_url} has no execution {args.execution}. A test run's "
+                "execution goes with its test copy, which is deleted after the run: graph "
+                "it while the run reports, or pick an execution of the workflow itself."
+            ) from None
+    check_execution_of(workflow, execution, n8n_workflow_id=n8n_id)
+    return execution_marks(workflow, execution)
+
+
+def _layout_engine(requested: str) -> str:
+    from core.graph import INSTALL_HINT, dot_available
+
+    if requested == "auto" and not dot_available():
         print(f"note: Graphviz is missing, so a simple layout; {INSTALL_HINT}", file=sys.stderr)
-        engine = "simple"
+        return "simple"
+    return requested
+
+
+def _print_outline(workflow: dict[str, Any], marks: Marks | None) -> None:
+    from core.graph import text_outline, workflow_graph
+
     for line in text_outline(workflow_graph(workflow)):
         print(f"  {line}")
     if marks is not None and marks.caption:
         print(f"  ({marks.caption})")
+
+
+def _write_picture(
+    png: Path, workflow: dict[str, Any], *, marks: Marks | None, title: str, engine: str
+) -> int:
+    """Exit status 0 with the PNG written, 1 (and why) when the workflow is too large to draw."""
+    from core.graph import PictureTooLarge, layout_workflow, render_png
+
     try:
         layout = layout_workflow(workflow, marks=marks, title=title, engine=engine)
-        args.png.write_bytes(render_png(layout))
+        png.write_bytes(render_png(layout))
     except PictureTooLarge as e:
         print(f"no picture written: {e}", file=sys.stderr)
         return 1
     print(
-        f"wrote {args.png} ({layout.width}×{layout.height} px, {len(layout.nodes)} nodes, "
+        f"wrote {png} ({layout.width}×{layout.height} px, {len(layout.nodes)} nodes, "
         f"layout: {layout.engine})"
     )
     return 0

@@ -14,6 +14,7 @@ from core.scheduler.notify import (
     DigestReady,
     ExecutionFailed,
     ReconnectNeeded,
+    ReviewRequested,
     RunRecovered,
     SchedulerEvent,
     SmokeTestFinished,
@@ -67,6 +68,13 @@ def event_line(event: SchedulerEvent) -> str:
                 f"{r.repairs} repairs ({r.repairs_deployed} deployed), {r.tokens} tokens, "
                 f"{r.active} active, {len(r.paused)} paused."
             )
+        case ReviewRequested():
+            q = event.request
+            return (
+                f'review #{q.review_id}: "{q.name}" v{q.version} ({q.source}) asked by '
+                f"{q.requested_by} waits for an owner of project {q.project} "
+                f"(`clixen reviews show {q.review_id}`, `clixen approve {q.review_id}`)."
+            )
 
 
 class PrintNotifier:
@@ -79,7 +87,12 @@ class PrintNotifier:
 
     def notify(self, event: SchedulerEvent) -> None:
         where = event.where
-        place = f"{where.channel} (thread {where.thread_ts})" if where.thread_ts else where.channel
+        if where is None:
+            place = "the project's owners"
+        else:
+            place = (
+                f"{where.channel} (thread {where.thread_ts})" if where.thread_ts else where.channel
+            )
         self._print(place, event_line(event))
         if isinstance(event, AccountConnected) and event.account.account:
             # Whose account it is goes to the person who connected it only.

@@ -130,7 +130,14 @@ def _finish(services: PipelineServices, outcome: RunOutcome, *, no_input: bool) 
         return EXIT_CREDENTIALS
     if outcome.ok:
         print(outcome.message)
-        if outcome.workflow_id is not None:
+        if outcome.review_id is not None:
+            # Review before live: nothing in n8n yet; an owner decides.
+            print(
+                f"workflow #{outcome.workflow_id}: v{outcome.review_version} waits in review "
+                f"#{outcome.review_id} (clixen reviews show {outcome.review_id}), run "
+                f"{outcome.run_id}, {outcome.tokens} tokens"
+            )
+        elif outcome.workflow_id is not None:
             print(
                 f"workflow #{outcome.workflow_id} (n8n id {outcome.n8n_workflow_id}), "
                 f"version {outcome.version}, run {outcome.run_id}, "
@@ -143,8 +150,8 @@ def _finish(services: PipelineServices, outcome: RunOutcome, *, no_input: bool) 
 
 def print_credentials_needed(outcome: RunOutcome) -> None:
     """The exact commands that give a waiting run its credentials."""
+    from core.catalog.credential_needs import suggested_secret_name
     from core.connect import service_for_type
-    from core.credentials.needs import suggested_secret_name
 
     print(f"[run {outcome.run_id}] waiting for credentials: {outcome.message}")
     for node, types in outcome.credentials_needed:

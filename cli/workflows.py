@@ -153,6 +153,12 @@ def _versions(args: argparse.Namespace) -> int:
     for e in history.events:
         detail = f" ({e.detail})" if e.detail else ""
         print(f"  {e.kind}{detail} by {e.actor} · {e.created_at:%Y-%m-%d %H:%M}")
+    if history.reviews:
+        from cli.reviews import row_line
+
+        print("reviews (review before live):")
+        for r in history.reviews:
+            print(f"  {row_line(r)}")
     if deleted:
         print(f"bring it back (project owners, 30 days): clixen restore #{wf.id}")
     return 0
@@ -181,22 +187,29 @@ def _restore(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from core.deploy import rollback_to
     from core.kernel.settings import get_settings
+    from core.usecases.versions import RollbackWaits, roll_back
 
     with cli_session_factory() as factory, cli_n8n() as n8n:
         workflow_id = _workflow_id(factory, args)
         print(f"rolling back #{workflow_id} {args.workflow!r} to v{args.to}")
-        version = rollback_to(
-            session_factory=factory,
+        done = roll_back(
+            factory,
             n8n=n8n,
+            settings=get_settings(),
+            actor=cli_actor(),
             workflow_id=workflow_id,
             version=args.to,
-            actor=cli_actor(),
-            progress=_progress,
-            settings=get_settings(),
+            idempotency_prefix=None,  # each command is a new request
         )
-        print(f"v{version.version} now runs v{args.to}'s workflow")
+    if isinstance(done, RollbackWaits):
+        print(
+            f"v{done.new_version} (v{args.to}'s workflow) waits for a project owner's approval "
+            f"(review #{done.review_id}: clixen reviews show {done.review_id}); nothing changed "
+            "in n8n until then"
+        )
+        return 0
+    print(f"v{done.new_version} now runs v{args.to}'s workflow")
     return 0
 
 

@@ -17,6 +17,13 @@ from core.kernel.errors import InvalidInput
 
 
 def register(sub: Any) -> None:
+    _register_quota_and_stats(sub)
+    _register_secret(sub)
+    _register_token(sub)
+    _register_policy(sub)
+
+
+def _register_quota_and_stats(sub: Any) -> None:
     q: argparse.ArgumentParser = sub.add_parser("quota", help="your use of today's limits")
     q.add_argument("--project", help="project name (default: your active project)")
     q.set_defaults(func=_quota)
@@ -25,6 +32,8 @@ def register(sub: Any) -> None:
     st.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
     st.set_defaults(func=_stats)
 
+
+def _register_secret(sub: Any) -> None:
     sec: argparse.ArgumentParser = sub.add_parser("secret", help="per-project encrypted secrets")
     ssub = sec.add_subparsers(dest="secret_command", metavar="ACTION")
     ssub.required = True
@@ -70,6 +79,8 @@ def register(sub: Any) -> None:
     for p in (s_set, s_list, s_del):
         p.add_argument("--project", help="project name (default: your active project)")
 
+
+def _register_token(sub: Any) -> None:
     tok: argparse.ArgumentParser = sub.add_parser("token", help="HTTP API tokens of a project")
     tsub = tok.add_subparsers(dest="token_command", metavar="ACTION")
     tsub.required = True
@@ -89,6 +100,8 @@ def register(sub: Any) -> None:
     for p in (t_new, t_list, t_rev):
         p.add_argument("--project", help="project name (default: your active project)")
 
+
+def _register_policy(sub: Any) -> None:
     pol: argparse.ArgumentParser = sub.add_parser(
         "policy", help="node types a project may use, internal hosts it may call"
     )

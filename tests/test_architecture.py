@@ -175,6 +175,23 @@ def test_only_the_bot_imports_slack() -> None:
     assert wrong == []
 
 
+def test_only_credentials_reads_and_writes_secret_rows() -> None:
+    """The `Secret` table has one home: every product module outside `core.credentials` that
+    names the model (to query it, write it, or build a row) goes through `core.credentials`."""
+    wrong = []
+    for name, path in MODULES.items():
+        if name.startswith("core.credentials") or name == "core.kernel.models":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "core.kernel.models"
+                and any(alias.name == "Secret" for alias in node.names)
+            ):
+                wrong.append(f"{path.relative_to(REPO)}:{node.lineno} imports Secret")
+    assert wrong == []
+
+
 FRONT_END_DIRS = ("bot", "cli", "api")
 # What only core does: open a transaction, query, choose a role level.
 ROLE_LEVELS = {"viewer", "editor", "owner"}

@@ -23,9 +23,9 @@ from bot.blocks.common import (
 )
 from bot.blocks.connect import connect_button
 from core.catalog.credential_domains import OWNER_NAMED, SERVICE_DOMAINS
+from core.catalog.credential_needs import secret_command, suggested_secret_name
 from core.connect.connectable import service_for_type
-from core.credentials.needs import BOT_SECRET, SLACK_API, CredentialField, suggested_secret_name
-from core.validation.credential_needs import secret_command
+from core.credentials.needs import BOT_SECRET, SLACK_API, CredentialField
 
 OPEN_ACTION = "credential_open"
 USE_BOT_ACTION = "credential_use_bot"
@@ -107,66 +107,71 @@ def credentials_needed_blocks(
         )
     )
     for i, ask in enumerate(asks):
-        ctype = ask.types[0]
-        kinds = " or ".join(f"`{escape(t)}`" for t in ask.types)
-        service = next((s for t in ask.types if (s := service_for_type(t)) is not None), None)
-        if service is not None:
-            # An OAuth2 account: the user signs in at the provider, nothing is pasted.
-            blocks.append(
-                section(f"*{escape(ask.node)}* needs your {escape(service.label)} account.")
-            )
-            elements = [connect_button(service.label, service.name, run_id)]
-        else:
-            blocks.append(section(f"*{escape(ask.node)}* needs a {kinds} credential."))
-            elements = [
-                button(
-                    f"Add {ctype} credential",
-                    OPEN_ACTION,
-                    ask_value(run_id, ask.node, ctype),
-                    style="primary",
-                )
-            ]
-        if SLACK_API in ask.types and ask.posts_as_bot and bot_scopes is not None:
-            elements.append(
-                button(
-                    "Post as Clixen",
-                    USE_BOT_ACTION,
-                    ask_value(run_id, ask.node, SLACK_API),
-                    confirm=confirm_dialog(
-                        "Post as Clixen?", bot_consent_text(bot_scopes), "Allow"
-                    ),
-                )
-            )
-        if ask.existing:
-            elements.append(
-                {
-                    "type": "static_select",
-                    "action_id": CHOOSE_ACTION,
-                    "placeholder": plain("Use a project secret"),
-                    "options": [
-                        option(name, choice_value(run_id, ask.node, name))
-                        for name in ask.existing[:100]
-                    ],
-                }
-            )
-        blocks.append(actions(*elements, block_id=f"credential_{i}"))
-    if all(service_for_type(a.types[0]) is not None for a in asks) and asks:
-        blocks.append(
-            context(
-                "Connect opens the provider's sign-in page: nothing to copy or paste, and the "
-                "token stays in n8n. From Slack or a terminal: `/clixen connect SERVICE`, "
-                "`clixen connect SERVICE`."
-            )
-        )
-        return blocks
-    command = secret_command(asks[0].types[0]) if asks else "clixen secret set NAME --type TYPE"
-    blocks.append(
-        context(
-            "The value is stored encrypted in the project and tested through n8n before the "
-            f"workflow goes live. From a terminal (it asks for each field): `{command}`."
-        )
-    )
+        blocks += _ask_blocks(ask, run_id=run_id, block_id=f"credential_{i}", bot_scopes=bot_scopes)
+    blocks.append(_how_to_give(asks))
     return blocks
+
+
+def _ask_blocks(
+    ask: CredentialAsk, *, run_id: int, block_id: str, bot_scopes: Sequence[str] | None
+) -> list[Block]:
+    """One node's ask: what it needs, then Connect (an OAuth2 account) or Add, Post as Clixen
+    (Slack, with consent), and a select of the project's secrets that fit."""
+    ctype = ask.types[0]
+    kinds = " or ".join(f"`{escape(t)}`" for t in ask.types)
+    service = next((s for t in ask.types if (s := service_for_type(t)) is not None), None)
+    if service is not None:
+        # An OAuth2 account: the user signs in at the provider, nothing is pasted.
+        what = section(f"*{escape(ask.node)}* needs your {escape(service.label)} account.")
+        elements = [connect_button(service.label, service.name, run_id)]
+    else:
+        what = section(f"*{escape(ask.node)}* needs a {kinds} credential.")
+        elements = [
+            button(
+                f"Add {ctype} credential",
+                OPEN_ACTION,
+                ask_value(run_id, ask.node, ctype),
+                style="primary",
+            )
+        ]
+    if SLACK_API in ask.types and ask.posts_as_bot and bot_scopes is not None:
+        elements.append(
+            button(
+                "Post as Clixen",
+                USE_BOT_ACTION,
+                ask_value(run_id, ask.node, SLACK_API),
+                confirm=confirm_dialog("Post as Clixen?", bot_consent_text(bot_scopes), "Allow"),
+            )
+        )
+    if ask.existing:
+        elements.append(
+            {
+                "type": "static_select",
+                "action_id": CHOOSE_ACTION,
+                "placeholder": plain("Use a project secret"),
+                "options": [
+                    option(name, choice_value(run_id, ask.node, name))
+                    for name in ask.existing[:100]
+                ],
+            }
+        )
+    return [what, actions(*elements, block_id=block_id)]
+
+
+def _how_to_give(asks: Sequence[CredentialAsk]) -> Block:
+    """The closing note: how connecting works when every ask is an account, else where a
+    secret's value goes and the terminal command that sets it."""
+    if all(service_for_type(a.types[0]) is not None for a in asks) and asks:
+        return context(
+            "Connect opens the provider's sign-in page: nothing to copy or paste, and the "
+            "token stays in n8n. From Slack or a terminal: `/clixen connect SERVICE`, "
+            "`clixen connect SERVICE`."
+        )
+    command = secret_command(asks[0].types[0]) if asks else "clixen secret set NAME --type TYPE"
+    return context(
+        "The value is stored encrypted in the project and tested through n8n before the "
+        f"workflow goes live. From a terminal (it asks for each field): `{command}`."
+    )
 
 
 def credential_modal(

@@ -53,6 +53,15 @@ def workflow_home_row(row: WorkflowRow) -> Block:
     return section(workflow_line(row), accessory=home_menu(workflow_id=row.id, status=row.status))
 
 
+def review_home_text(*, on: bool, waiting: int) -> str:
+    """The project's review-before-live line (the setting, what waits for an owner)."""
+    state = ":lock: Review before live: *on*" if on else "Review before live: off"
+    if waiting:
+        noun = "version waits" if waiting == 1 else "versions wait"
+        state += f" · {waiting} {noun} for an owner (`/clixen review`)"
+    return state
+
+
 def home_view(
     *,
     projects: Sequence[ProjectChoice],
@@ -62,6 +71,7 @@ def home_view(
     prev_cursor: str | None,
     quota: QuotaView | None,
     accounts: Sequence[AccountInfo] = (),
+    review: tuple[bool, int] = (False, 0),
 ) -> dict[str, Any]:
     """The `home` view for views.publish."""
     switcher: Block = {
@@ -77,6 +87,8 @@ def home_view(
     ]
     if quota is not None:
         blocks.append(context(quota_text(quota)))
+    if review[0] or review[1]:
+        blocks.append(context(review_home_text(on=review[0], waiting=review[1])))
     blocks.append(divider())
     if workflows:
         blocks.extend(workflow_home_row(row) for row in workflows)

@@ -21,6 +21,8 @@ HELP_TEXT = (
     "• `/clixen runs <workflow>`: its last runs, why one failed; "
     "`/clixen explain <workflow>`: what it does\n"
     "• `/clixen digest daily|weekly [#channel]` or `off`: the project's digest (owners)\n"
+    "• `/clixen review on|off`: every new version waits for an owner's approval (owners); "
+    "`/clixen review`: the setting and what waits\n"
     "• `/clixen restore <workflow>`: bring a deleted workflow back (project owners)\n"
     "• `/clixen project [name]`: show your projects, or switch to (or create) one\n"
     "• `/clixen quota`: your use of today's limits\n"

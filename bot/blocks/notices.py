@@ -7,12 +7,14 @@ escaping everything that came from n8n, the model or a user (node names, message
 from __future__ import annotations
 
 from bot.blocks.common import escape
+from bot.blocks.reviews import waits_text
 from core.kernel.vocabulary import RunState
 from core.scheduler.notify import (
     AccountConnected,
     DigestReady,
     ExecutionFailed,
     ReconnectNeeded,
+    ReviewRequested,
     RunRecovered,
     SchedulerEvent,
     SmokeTestFinished,
@@ -35,6 +37,11 @@ def notice_text(event: SchedulerEvent) -> str:
             return reconnect_notice(event)
         case DigestReady():
             return digest_notice(event)
+        case ReviewRequested():
+            q = event.request
+            return waits_text(
+                name=q.name, version=q.version, review_id=q.review_id, requested_by=q.requested_by
+            )
 
 
 def recovery_notice(event: RunRecovered) -> str:

@@ -6,6 +6,8 @@ installed. `clixen catalog refresh` regenerates the snapshot from an installed n
 
 By job: `model` (what is known of one node type), `index` (`NodeCatalog`: lookup, closest type,
 search), `snapshot` (build, refresh and load the shipped file; `default_catalog()`),
+`display_options` (which parameters and credential slots apply under a node's values),
+`credential_needs` (what a node needs: the credential types it accepts),
 `slack_trigger` (Clixen's own `clixen.slackTrigger` node, which the catalog also holds; what
 it means is `core.kernel.slack_trigger`). Loading is
 cheap, because `clixen validate` loads the catalog to check one file: the snapshot keeps each

@@ -121,6 +121,11 @@ class NodeSpec:
     def is_manual_trigger(self) -> bool:
         return self.type in MANUAL_TRIGGERS
 
+    @property
+    def starts_runs(self) -> bool:
+        """True when a run starts at this node: a trigger (`is_trigger`) or a manual trigger."""
+        return self.is_trigger or self.is_manual_trigger
+
     def version_class(self, version: float | None) -> VersionClass | None:
         """The class serving `version` (the default version when None), or None if unsupported."""
         v = self.default_version if version is None else version

@@ -132,56 +132,13 @@ def build_snapshot(
     nodes: dict[str, dict[str, Any]] = {}
     for prefix, desc in descriptions:
         full = desc["name"] if "." in desc["name"] else prefix + desc["name"]
-        entry = nodes.setdefault(
-            full,
-            {
-                "display_name": desc.get("displayName", full),
-                "description": desc.get("description", ""),
-                "group": list(desc.get("group", [])),
-                "credentials": [],
-                "aliases": [],
-                "categories": [],
-                "webhook": False,
-                "polling": False,
-                "hidden": bool(desc.get("hidden")),
-                "default_version": None,
-                "classes": [],
-            },
-        )
+        entry = nodes.setdefault(full, _new_entry(full, desc))
         cls = _class_from_description(desc)
         entry["classes"].append(cls)
-        if desc.get("defaultVersion") is not None:
-            entry["default_version"] = float(desc["defaultVersion"])
-        entry["webhook"] = entry["webhook"] or bool(desc.get("webhooks"))
-        entry["polling"] = entry["polling"] or bool(desc.get("polling"))
-        for c in desc.get("credentials") or []:
-            if c.get("name") and c["name"] not in entry["credentials"]:
-                entry["credentials"].append(c["name"])
-        codex = desc.get("codex") or {}
-        for a in codex.get("alias") or []:
-            if a not in entry["aliases"]:
-                entry["aliases"].append(a)
-        for c in codex.get("categories") or []:
-            if c not in entry["categories"]:
-                entry["categories"].append(c)
+        _merge_description(entry, desc)
         if desc.get("usableAsTool") and not full.endswith("Tool"):
             # n8n derives an AI-agent tool variant ("<type>Tool") of these nodes at load time.
-            tool = nodes.setdefault(
-                full + "Tool",
-                {
-                    "display_name": f"{entry['display_name']} Tool",
-                    "description": entry["description"],
-                    "group": [g for g in entry["group"] if g != "trigger"],
-                    "credentials": entry["credentials"],
-                    "aliases": entry["aliases"],
-                    "categories": ["AI", "Tools"],
-                    "webhook": False,
-                    "polling": False,
-                    "hidden": True,
-                    "default_version": None,
-                    "classes": [],
-                },
-            )
+            tool = nodes.setdefault(full + "Tool", _tool_entry(entry))
             tool["classes"].append({**cls, "outputs": ["ai_tool"], "output_names": 0, "inputs": []})
             if desc.get("defaultVersion") is not None:
                 tool["default_version"] = float(desc["defaultVersion"])
@@ -190,6 +147,60 @@ def build_snapshot(
             entry["default_version"] = max(v for c in entry["classes"] for v in c["versions"])
         entry["classes"] = json.dumps(entry["classes"], separators=(",", ":"), sort_keys=True)
     return {"format": SNAPSHOT_FORMAT, "n8n_version": n8n_version, "nodes": nodes}
+
+
+def _new_entry(full: str, desc: Mapping[str, Any]) -> dict[str, Any]:
+    """A node type's entry from its first description; later versions merge into it."""
+    return {
+        "display_name": desc.get("displayName", full),
+        "description": desc.get("description", ""),
+        "group": list(desc.get("group", [])),
+        "credentials": [],
+        "aliases": [],
+        "categories": [],
+        "webhook": False,
+        "polling": False,
+        "hidden": bool(desc.get("hidden")),
+        "default_version": None,
+        "classes": [],
+    }
+
+
+def _merge_description(entry: dict[str, Any], desc: Mapping[str, Any]) -> None:
+    """Add one version's description to the type's entry: its default version, webhook and
+    polling flags, and credential types, aliases and categories not listed yet."""
+    if desc.get("defaultVersion") is not None:
+        entry["default_version"] = float(desc["defaultVersion"])
+    entry["webhook"] = entry["webhook"] or bool(desc.get("webhooks"))
+    entry["polling"] = entry["polling"] or bool(desc.get("polling"))
+    for c in desc.get("credentials") or []:
+        if c.get("name") and c["name"] not in entry["credentials"]:
+            entry["credentials"].append(c["name"])
+    codex = desc.get("codex") or {}
+    for a in codex.get("alias") or []:
+        if a not in entry["aliases"]:
+            entry["aliases"].append(a)
+    for c in codex.get("categories") or []:
+        if c not in entry["categories"]:
+            entry["categories"].append(c)
+
+
+def _tool_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry of a node's AI-agent tool variant: hidden, no trigger group, and the very
+    lists of credential types and aliases of the node (versions merged later show in both)."""
+    return {
+        "display_name": f"{entry['display_name']} Tool",
+        "description": entry["description"],
+        "group": [g for g in entry["group"] if g != "trigger"],
+        "credentials": entry["credentials"],
+        "aliases": entry["aliases"],
+        "categories": ["AI", "Tools"],
+        "webhook": False,
+        "polling": False,
+        "hidden": True,
+        "default_version": None,
+        "classes": [],
+    }
 
 
 def catalog_from_snapshot(data: Mapping[str, Any]) -> NodeCatalog:

@@ -27,10 +27,12 @@ from core.credentials.accounts import (
     bind_account,
     credential_in_use,
     mark_synced,
+    named_accounts,
     remove_account,
+    unsynced_accounts,
 )
 from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
-from core.kernel.models import ConnectedAccount, ConnectRequest, Secret, Workflow
+from core.kernel.models import ConnectedAccount, ConnectRequest, Workflow
 from core.kernel.vocabulary import Role, WorkflowStatus
 from core.n8n import N8nClient, N8nError, N8nNotFound
 from core.n8n.session import N8nUserSession
@@ -108,21 +110,8 @@ def finish_connections(
     called with no transaction open: credentials no longer used (given up, refused, or
     superseded by a reconnect) are deleted from n8n after the binding committed."""
     now = now or dt.datetime.now(dt.UTC)
-    with session_factory() as session:
-        pending = [
-            _Pending(r.id, r.n8n_credential_id, r.n8n_updated_at, _aware(r.opened_at))
-            for r in session.scalars(
-                select(ConnectRequest).where(
-                    ConnectRequest.opened_at.is_not(None),
-                    ConnectRequest.finished_at.is_(None),
-                    ConnectRequest.outcome.is_(None),
-                    ConnectRequest.n8n_credential_id.is_not(None),
-                )
-            )
-            if r.opened_at is not None and r.n8n_credential_id is not None
-        ]
     done: list[Connected] = []
-    for link in pending:
+    for link in _opened_links(session_factory):
         try:
             state = n8n_session.oauth2_connection(link.credential_id)
         except N8nError as e:
@@ -155,6 +144,23 @@ def finish_connections(
         else:
             logger.info("connect %s: %s", link.id, outcome)
     return done
+
+
+def _opened_links(session_factory: sessionmaker[Session]) -> list[_Pending]:
+    """The links opened and not finished yet, each with its own n8n credential."""
+    with session_factory() as session:
+        return [
+            _Pending(r.id, r.n8n_credential_id, r.n8n_updated_at, _aware(r.opened_at))
+            for r in session.scalars(
+                select(ConnectRequest).where(
+                    ConnectRequest.opened_at.is_not(None),
+                    ConnectRequest.finished_at.is_(None),
+                    ConnectRequest.outcome.is_(None),
+                    ConnectRequest.n8n_credential_id.is_not(None),
+                )
+            )
+            if r.opened_at is not None and r.n8n_credential_id is not None
+        ]
 
 
 @dataclass(frozen=True)
@@ -213,13 +219,7 @@ def _settle(
 
 def list_accounts(*, session: Session, project_id: int) -> list[AccountInfo]:
     """The project's connected accounts, by service."""
-    rows = session.execute(
-        select(ConnectedAccount, Secret.name)
-        .join(Secret, Secret.id == ConnectedAccount.secret_id)
-        .where(ConnectedAccount.project_id == project_id)
-        .order_by(ConnectedAccount.service)
-    ).all()
-    return [_info(row, name) for row, name in rows]
+    return [_info(row, name) for row, name in named_accounts(session, project_id=project_id)]
 
 
 @dataclass(frozen=True)
@@ -251,15 +251,7 @@ def disconnect(
         at_least=Role.editor,
     )
     chosen = service_named(service)
-    found = session.execute(
-        select(ConnectedAccount, Secret.name)
-        .join(Secret, Secret.id == ConnectedAccount.secret_id)
-        .where(
-            ConnectedAccount.project_id == project_id,
-            ConnectedAccount.service == chosen.name,
-        )
-        .order_by(ConnectedAccount.id)
-    ).all()
+    found = named_accounts(session, project_id=project_id, service=chosen.name)
     if not found:
         raise NotFound(f"No {chosen.label} account is connected to this project.")
     mine = [(r, n) for r, n in found if r.connected_by == user_id]
@@ -288,14 +280,9 @@ def mark_needs_reconnect(
     workflow = session.get(Workflow, workflow_id)
     if workflow is None:
         return []
-    rows = session.execute(
-        select(ConnectedAccount, Secret.name)
-        .join(Secret, Secret.id == ConnectedAccount.secret_id)
-        .where(
-            ConnectedAccount.project_id == workflow.project_id,
-            ConnectedAccount.n8n_credential_id.in_(list(n8n_credential_ids)),
-        )
-    ).all()
+    rows = named_accounts(
+        session, project_id=workflow.project_id, n8n_credential_ids=n8n_credential_ids
+    )
     for row, _ in rows:
         row.needs_reconnect_at = row.needs_reconnect_at or now
     if rows:
@@ -326,13 +313,8 @@ def resync_accounts(
     refused: list[str] = []
     todo: list[tuple[int, str, str, str, dict[str, str]]] = []
     with session_factory() as session:
-        rows = session.execute(
-            select(ConnectedAccount, Secret)
-            .join(Secret, Secret.id == ConnectedAccount.secret_id)
-            .where(Secret.n8n_synced_at.is_(None))
-            .order_by(ConnectedAccount.id)
-        ).all()
-        for account, secret in rows:
+        for unsynced in unsynced_accounts(session):
+            account = unsynced.account
             service = service_named(account.service)
             hosts = app_hosts(session=session, service=service)
             if service.credential_type in OWNER_NAMED and not hosts:
@@ -340,9 +322,9 @@ def resync_accounts(
                 continue
             todo.append(
                 (
-                    secret.id,
+                    unsynced.secret_id,
                     account.n8n_credential_id,
-                    f"clixen-p{account.project_id}-{secret.name}",
+                    f"clixen-p{account.project_id}-{unsynced.secret_name}",
                     service.credential_type,
                     restriction(service.credential_type, {}, hosts),
                 )

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from core.catalog.credential_domains import OWNER_NAMED, normalize_allowed_host, restriction
 from core.connect.connectable import GENERIC_PROVIDER, Service, check_provider
-from core.credentials.crypto import decrypt, encrypt
+from core.credentials.crypto import decrypt_value, encrypt
 from core.kernel.errors import InvalidInput, NotFound
-from core.kernel.models import OAuthApp, Secret
+from core.kernel.models import OAuthApp
 
 _INSTANCE = 0  # the "project" an OAuth app's secret is bound to: the instance itself
 
@@ -149,12 +149,15 @@ def credential_data(*, session: Session, service: Service, key: str) -> dict[str
             f"No OAuth app is registered for {service.provider}: an operator runs "
             f"`clixen oauth-app set {service.provider} --client-id … --client-secret-stdin` once."
         )
-    # decrypt reads a secret row's binding and ciphertext; an app's is bound to the instance.
-    sealed = Secret(project_id=_INSTANCE, name=_binding(app.provider), ciphertext=app.ciphertext)
-    data: dict[str, Any] = {
-        "clientId": app.client_id,
-        "clientSecret": decrypt(session, row=sealed, key=key),
-    }
+    # An app's client secret is bound to the instance, not to a project.
+    client_secret = decrypt_value(
+        session,
+        ciphertext=app.ciphertext,
+        project_id=_INSTANCE,
+        name=_binding(app.provider),
+        key=key,
+    )
+    data: dict[str, Any] = {"clientId": app.client_id, "clientSecret": client_secret}
     if service.scopes:
         data.update(customScopes=True, enabledScopes=" ".join(service.scopes))
     if service.provider == GENERIC_PROVIDER:

@@ -16,7 +16,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlencode
 
 from sqlalchemy import select, update
@@ -190,6 +190,55 @@ def open_link(
     their binding) and answer the provider's consent URL. LinkRefused with the
     page's text when the link cannot be used or n8n cannot start the flow."""
     now = now or dt.datetime.now(dt.UTC)
+    link = _use_link(session_factory, state, key, now)
+    created_id: str | None = None
+    try:
+        # Sign in first: a wrong owner password or an n8n that is down fails before n8n holds
+        # a credential with the client secret.
+        n8n_session.sign_in()
+        credential_id = _link_credential(n8n, link)
+        if credential_id != link.existing:
+            created_id = credential_id
+        before = n8n_session.oauth2_connection(credential_id)
+        consent_url = n8n_session.oauth2_consent_url(credential_id)
+    except N8nError as e:
+        logger.warning("connect %s: n8n could not start the flow: %s", link.request_id, e)
+        if created_id is not None:  # nothing holding the client secret stays behind
+            _delete_quietly(n8n, created_id, link.request_id)
+        with session_factory.begin() as session:
+            failed = session.get(ConnectRequest, link.request_id)
+            if failed is not None:
+                failed.outcome = "failed"
+        raise LinkRefused(
+            "n8n could not start the connection right now. Try again in a minute with a new "
+            "link; if it keeps failing, tell your Clixen operator."
+        ) from e
+    with session_factory.begin() as session:
+        opened = session.get(ConnectRequest, link.request_id)
+        assert opened is not None
+        opened.n8n_credential_id = credential_id
+        opened.n8n_updated_at = before.updated_at
+    logger.info("connect %s: consent page for %s handed out", link.request_id, link.service.name)
+    return consent_url
+
+
+@dataclass(frozen=True)
+class _UsedLink:
+    """A link used up, with what its n8n credential gets: the service, the OAuth app's `data`,
+    and the user's own account's credential to reuse (`existing`) when this is a reconnect."""
+
+    request_id: int
+    project_id: int
+    service: Service
+    data: dict[str, Any]
+    existing: str | None
+
+
+def _use_link(
+    session_factory: sessionmaker[Session], state: str, key: str, now: dt.datetime
+) -> _UsedLink:
+    """Mark the link used (committed even when it is refused: a state seen once, e.g. in a log
+    or a browser's history, never opens anything later); LinkRefused when it cannot be used."""
     refused: ClixenError | None = None
     with session_factory.begin() as session:
         try:
@@ -198,12 +247,11 @@ def open_link(
             refused = e  # raised once what it marked (a spent link) is committed
         else:
             service = service_named(request.service)
+            data: dict[str, Any] = {}
             try:
                 data = credential_data(session=session, service=service, key=key)
             except ClixenError as e:
-                # The link is used up even so (committed below): a state seen once, e.g. in a
-                # log or a browser's history, never opens anything later.
-                request.outcome = "failed"
+                request.outcome = "failed"  # used up even so (committed below)
                 refused = e
             # A reconnect of the user's own account reuses its credential (workflows keep
             # their binding; only this user's links can finish on it); any other link gets a
@@ -215,49 +263,28 @@ def open_link(
                 user_id=request.user_id,
             )
             existing = mine.n8n_credential_id if mine is not None else None
-            request_id, project_id = request.id, request.project_id
+            link = _UsedLink(request.id, request.project_id, service, data, existing)
     if isinstance(refused, LinkRefused):
         raise refused
     if refused is not None:
         raise LinkRefused(str(refused)) from refused
+    return link
+
+
+def _link_credential(n8n: N8nClient, link: _UsedLink) -> str:
+    """The n8n credential the consent writes its token into: the reconnected account's, updated,
+    else a new one (deleted again if n8n then fails: nothing holding the client secret stays
+    behind)."""
     # The name deploys give the node's credential reference (n8n renames a mismatched one).
-    name = f"clixen-p{project_id}-{secret_name_of(service.name)}"
-    created_id: str | None = None
-    try:
-        # Sign in first: a wrong owner password or an n8n that is down fails before n8n holds
-        # a credential with the client secret.
-        n8n_session.sign_in()
-        credential_id = None
-        if existing is not None:
-            try:
-                n8n.update_credential(existing, name=name, type=service.credential_type, data=data)
-                credential_id = existing
-            except N8nNotFound:  # deleted in n8n meanwhile: connect a new one
-                logger.warning("connect %s: the account's n8n credential is gone", request_id)
-        if credential_id is None:
-            created = n8n.create_credential(name=name, type=service.credential_type, data=data)
-            credential_id = created_id = str(created["id"])
-        before = n8n_session.oauth2_connection(credential_id)
-        consent_url = n8n_session.oauth2_consent_url(credential_id)
-    except N8nError as e:
-        logger.warning("connect %s: n8n could not start the flow: %s", request_id, e)
-        if created_id is not None:  # nothing holding the client secret stays behind
-            _delete_quietly(n8n, created_id, request_id)
-        with session_factory.begin() as session:
-            failed = session.get(ConnectRequest, request_id)
-            if failed is not None:
-                failed.outcome = "failed"
-        raise LinkRefused(
-            "n8n could not start the connection right now. Try again in a minute with a new "
-            "link; if it keeps failing, tell your Clixen operator."
-        ) from e
-    with session_factory.begin() as session:
-        opened = session.get(ConnectRequest, request_id)
-        assert opened is not None
-        opened.n8n_credential_id = credential_id
-        opened.n8n_updated_at = before.updated_at
-    logger.info("connect %s: consent page for %s handed out", request_id, service.name)
-    return consent_url
+    name = f"clixen-p{link.project_id}-{secret_name_of(link.service.name)}"
+    ctype = link.service.credential_type
+    if link.existing is not None:
+        try:
+            n8n.update_credential(link.existing, name=name, type=ctype, data=link.data)
+            return link.existing
+        except N8nNotFound:  # deleted in n8n meanwhile: connect a new one
+            logger.warning("connect %s: the account's n8n credential is gone", link.request_id)
+    return str(n8n.create_credential(name=name, type=ctype, data=link.data)["id"])
 
 
 def _delete_quietly(n8n: N8nClient, credential_id: str, request_id: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -140,3 +140,46 @@ def mark_synced(session: Session, *, secret_id: int, at: dt.datetime) -> None:
         .values(n8n_synced_at=at, updated_at=Secret.updated_at)
         .execution_options(synchronize_session=False)
     )
+
+
+def named_accounts(
+    session: Session,
+    *,
+    project_id: int,
+    service: str | None = None,
+    n8n_credential_ids: Iterable[str] | None = None,
+) -> list[tuple[ConnectedAccount, str]]:
+    """The project's connected accounts (of `service`, or holding one of `n8n_credential_ids`,
+    when given), each with its secret's name, by service then oldest first."""
+    query = (
+        select(ConnectedAccount, Secret.name)
+        .join(Secret, Secret.id == ConnectedAccount.secret_id)
+        .where(ConnectedAccount.project_id == project_id)
+        .order_by(ConnectedAccount.service, ConnectedAccount.id)
+    )
+    if service is not None:
+        query = query.where(ConnectedAccount.service == service)
+    if n8n_credential_ids is not None:
+        query = query.where(ConnectedAccount.n8n_credential_id.in_(list(n8n_credential_ids)))
+    return [(row, name) for row, name in session.execute(query).all()]
+
+
+@dataclass(frozen=True)
+class UnsyncedAccount:
+    """A connected account whose n8n credential lacks what Clixen writes on it (its restriction)."""
+
+    account: ConnectedAccount
+    secret_id: int
+    secret_name: str
+
+
+def unsynced_accounts(session: Session) -> list[UnsyncedAccount]:
+    """Every connected account whose n8n credential predates its restriction (an upgrade marked
+    its secret unsynced), oldest first."""
+    rows = session.execute(
+        select(ConnectedAccount, Secret.id, Secret.name)
+        .join(Secret, Secret.id == ConnectedAccount.secret_id)
+        .where(Secret.n8n_synced_at.is_(None))
+        .order_by(ConnectedAccount.id)
+    ).all()
+    return [UnsyncedAccount(account, secret_id, name) for account, secret_id, name in rows]

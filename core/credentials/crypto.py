@@ -92,13 +92,23 @@ def encrypt(session: Session, *, value: str, key: str, project_id: int, name: st
 
 
 def decrypt(session: Session, *, row: Secret, key: str) -> str:
+    """The plain value of a stored secret."""
+    return decrypt_value(
+        session, ciphertext=row.ciphertext, project_id=row.project_id, name=row.name, key=key
+    )
+
+
+def decrypt_value(
+    session: Session, *, ciphertext: bytes, project_id: int, name: str, key: str
+) -> str:
+    """The plain value of `ciphertext`, sealed by `encrypt` for (`project_id`, `name`)."""
     if is_postgres(session):
         try:
             with session.begin_nested():  # a wrong key must not abort the caller's transaction
                 plain = session.scalar(
                     select(
                         func.pgp_sym_decrypt(
-                            bindparam("ciphertext", row.ciphertext),
+                            bindparam("ciphertext", ciphertext),
                             bindparam("secret_key", key, type_=String),
                             type_=String,
                         )
@@ -108,22 +118,20 @@ def decrypt(session: Session, *, row: Secret, key: str) -> str:
             # Not chained: the driver's error would carry the bound key into tracebacks.
             raise SecretKeyMismatch() from None
         assert isinstance(plain, str)
-        header = _pg_header(row.project_id, row.name)
+        header = _pg_header(project_id, name)
         if plain.startswith(header):
             return plain[len(header) :]
         if plain.startswith(BINDING_PREFIX):
-            raise SecretMisplaced(row.name)
+            raise SecretMisplaced(name)
         # Stored before values were bound (no header): still readable; `rotate_key` binds it.
         return plain
-    blob = bytes(row.ciphertext)
+    blob = bytes(ciphertext)
     if not blob.startswith(_SQLITE_MAGIC):
         raise SecretKeyMismatch()
     body = blob[len(_SQLITE_MAGIC) :]
     salt, nonce, sealed = body[:_SALT_LEN], body[_SALT_LEN : _SALT_LEN + _NONCE_LEN], body[28:]
     try:
-        plain_bytes = AESGCM(_derive(key, salt)).decrypt(
-            nonce, sealed, _aad(row.project_id, row.name)
-        )
+        plain_bytes = AESGCM(_derive(key, salt)).decrypt(nonce, sealed, _aad(project_id, name))
     except InvalidTag:
         raise SecretKeyMismatch() from None
     return plain_bytes.decode()

@@ -19,6 +19,7 @@ from typing import Any, Final, Protocol
 
 from core.catalog.credential_domains import RESTRICTION_FIELDS
 from core.kernel.errors import InvalidInput
+from core.n8n.errors import N8nAPIError
 
 _SECRETISH: Final = re.compile(r"(?i)token|key|secret|password|pass$|^value$|credentials")
 _PLAIN_FIELD: Final = re.compile(r"(?i)token|key|secret|password")
@@ -68,7 +69,6 @@ class SecretForm:
 def secret_form(n8n: SchemaSource | None, credential_type: str | None) -> SecretForm:
     """The form of `credential_type` from n8n's schema; an empty form without a type or n8n.
     A type n8n does not know is InvalidInput."""
-    from core.n8n.errors import N8nAPIError  # the n8n client stays out of light imports
 
     if not credential_type or n8n is None:
         return SecretForm(credential_type)

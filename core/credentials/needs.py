@@ -1,11 +1,10 @@
-"""What credentials a workflow's nodes need, what a credential type's fields are, and whether n8n
-accepts a credential.
+"""A workflow's credentials against the project's secrets, what a credential type's fields are,
+and whether n8n accepts a credential.
 
-Which credential types a node accepts comes from the catalog (each version's credential slots
-with their displayOptions, read like a parameter's: Slack's `slackApi` applies while
-`authentication` is `accessToken`, `slackOAuth2Api` while it is `oAuth2`); HTTP Request names
-its type in a parameter (`genericAuthType` / `nodeCredentialType`). The fields of a type and the
-test come from n8n itself (`GET /credentials/schema/{type}`, `POST /credentials/{id}/test`).
+Which credential types a node accepts is the catalog's table (`core.catalog.credential_needs`);
+this module reads it against the project: a reference to a secret of another type, why a node
+cannot be bound, the Clixen bot's token for Slack nodes. The fields of a type and the test come
+from n8n itself (`GET /credentials/schema/{type}`, `POST /credentials/{id}/test`).
 """
 
 from __future__ import annotations
@@ -19,14 +18,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from core.catalog import NodeCatalog
 from core.catalog.credential_domains import BOT_NODE_TYPES
 from core.catalog.credential_domains import BOT_SECRET as BOT_SECRET
+from core.catalog.credential_needs import CredentialNeed, secret_command
 from core.credentials.secrets import set_secret
 from core.kernel.vocabulary import Role
 from core.n8n.errors import N8nError
-from core.validation.credential_needs import CredentialNeed as CredentialNeed
-from core.validation.credential_needs import accepted_types as accepted_types
-from core.validation.credential_needs import missing_credential_issues, secret_command
-from core.validation.credential_needs import missing_credentials as missing_credentials
-from core.validation.credential_needs import suggested_secret_name as suggested_secret_name
+from core.validation.credential_use import missing_credential_issues
 from core.validation.report import Issue
 from core.workspace.projects import require_role
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from core.catalog import NodeCatalog
 from core.catalog.credential_domains import BOT_NODE_TYPES, BOT_SECRET
+from core.catalog.credential_needs import CredentialNeed, missing_credentials
 from core.kernel.errors import InvalidInput
-from core.validation.credential_needs import CredentialNeed, missing_credentials
 
 
 @dataclass(frozen=True)

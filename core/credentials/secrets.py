@@ -33,6 +33,7 @@ from core.credentials.sync import CredentialsAPI, owner_hosts_needed, sync_secre
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import ConnectedAccount, Project, Secret
 from core.kernel.settings import Settings
+from core.n8n.errors import N8nNotFound
 
 log = logging.getLogger(__name__)
 
@@ -107,18 +108,7 @@ def set_secret(
     updates a secret that already has an n8n credential in place; else the next deploy using
     the secret does it.
     """
-    check_name(name)
-    _check_key(key)
-    if not value:
-        raise InvalidInput(f"The value of {name} is empty.")
-    if len(value) > MAX_VALUE_CHARS:
-        raise InvalidInput(f"The value of {name} is longer than {MAX_VALUE_CHARS:,} characters.")
-    if credential_type is not None and not re.fullmatch(
-        r"[A-Za-z][A-Za-z0-9]{0,99}", credential_type
-    ):
-        raise InvalidInput(
-            f"{credential_type[:60]!r} is not an n8n credential type (e.g. slackApi)."
-        )
+    _check_given(name, value, key, credential_type)
     row = _get_row(session, project_id, name)
     check_store_key(session, key=key, replacing=row)
     _refuse_connected(session, row, name)
@@ -151,6 +141,22 @@ def set_secret(
     session.flush()
     log.info("secret %s of project %s set by %s", name, project_id, actor_user_id)
     return _info(row)
+
+
+def _check_given(name: str, value: str, key: str, credential_type: str | None) -> None:
+    """InvalidInput for a bad name, key, value or credential type, before anything is read."""
+    check_name(name)
+    _check_key(key)
+    if not value:
+        raise InvalidInput(f"The value of {name} is empty.")
+    if len(value) > MAX_VALUE_CHARS:
+        raise InvalidInput(f"The value of {name} is longer than {MAX_VALUE_CHARS:,} characters.")
+    if credential_type is not None and not re.fullmatch(
+        r"[A-Za-z][A-Za-z0-9]{0,99}", credential_type
+    ):
+        raise InvalidInput(
+            f"{credential_type[:60]!r} is not an n8n credential type (e.g. slackApi)."
+        )
 
 
 def _refuse_connected(session: Session, row: Secret | None, name: str) -> None:
@@ -290,7 +296,6 @@ def push_secret(
 
 def forget_credential(n8n: CredentialsAPI, credential_id: str | None) -> None:
     """Delete a deleted secret's n8n credential (already gone in n8n: nothing to do)."""
-    from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
 
     if credential_id:
         with contextlib.suppress(N8nNotFound):

@@ -27,11 +27,12 @@ from core.catalog.credential_domains import (
     RESTRICTION_FIELDS,
     restriction,
 )
+from core.catalog.credential_needs import node_host, secret_command
 from core.credentials.crypto import decrypt
 from core.credentials.host_fields import check_host_fields, project_policy
 from core.kernel.errors import ClixenError, InvalidInput, PermissionDenied
 from core.kernel.models import ConnectedAccount, Secret
-from core.validation.credential_needs import node_host, secret_command
+from core.n8n.errors import N8nNotFound
 
 log = logging.getLogger(__name__)
 
@@ -259,10 +260,10 @@ def sync_secrets(
     none open, and the new ids are recorded in a third; a write racing another's (two deploys
     creating the same secret's first credential) keeps the one recorded first and deletes the
     other from n8n."""
-    from core.n8n.errors import N8nNotFound  # the n8n client stays out of light imports
 
     wanted = list(dict.fromkeys(names))
     read_at = dt.datetime.now(dt.UTC)
+    # 1. Which secrets are stale, and the ids of the others (one read).
     with session_factory() as session:
         rows = list(
             session.scalars(
@@ -277,65 +278,87 @@ def sync_secrets(
             raise InvalidInput(f"This project has no secret named {name}.")
     if not stale:
         return ids
+    # 2. n8n's schemas, then what to write (decrypted in a second read).
     schemas = {ctype: n8n.credential_schema(ctype) for ctype in {t for _, _, t in stale}}
-    writes: list[_Write] = []
     with session_factory() as session:
-        policy = project_policy(session, project_id)
-        connected = set(
-            session.scalars(
-                select(ConnectedAccount.secret_id).where(ConnectedAccount.project_id == project_id)
-            )
-        )
-        for secret_id, name, ctype in stale:
-            row = session.get(Secret, secret_id)
-            if row is None:
-                raise InvalidInput(f"Secret {name} was deleted meanwhile; deploy again.")
-            if row.id in connected:
-                continue  # a connected account: its n8n credential holds the token
-            data = _credential_data(schemas[ctype], row, decrypt(session, row=row, key=key))
-            # The project's policy of today: a host allowed when set may be denied since.
-            check_host_fields(row.name, data, policy)
-            data = _restricted(schemas[ctype], row, data)
-            writes.append(_Write(row.id, row.name, ctype, data, row.n8n_credential_id, read_at))
+        writes = _writes(session, project_id, stale, schemas, key, read_at)
+    # 3. Each write with no transaction open, its id recorded in a short one.
     for write in writes:
-        credential_id = write.credential_id
-        label = n8n_name(project_id, write.name)
-        if credential_id is not None:
-            try:
-                n8n.update_credential(
-                    credential_id, name=label, type=write.credential_type, data=write.data
-                )
-            except N8nNotFound:
-                credential_id = None  # deleted in n8n meanwhile: workflows bound to it redeploy
-        created = credential_id is None
-        if credential_id is None:
-            credential_id = str(
-                n8n.create_credential(name=label, type=write.credential_type, data=write.data)["id"]
-            )
-        with session_factory.begin() as session:
-            row = session.get(Secret, write.secret_id, with_for_update=True)
-            kept = row.n8n_credential_id if row is not None else None
-            raced = (
-                created and kept is not None and kept not in (write.credential_id, credential_id)
-            )
-            if row is not None and not raced:
-                # Keep updated_at as is: it marks a change of the value, not of the n8n copy.
-                session.execute(
-                    update(Secret)
-                    .where(Secret.id == write.secret_id)
-                    .values(
-                        n8n_credential_id=credential_id,
-                        n8n_synced_at=write.read_at,
-                        updated_at=Secret.updated_at,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-        if raced or row is None:
-            n8n.delete_credential(credential_id)  # another write won, or the secret is gone
-            credential_id = kept or ""
-        ids[write.name] = credential_id
+        ids[write.name] = _write(session_factory, n8n, project_id, write)
         log.info("n8n credential for secret %s of project %s written", write.name, project_id)
     return ids
+
+
+def _writes(
+    session: Session,
+    project_id: int,
+    stale: list[tuple[int, str, str]],
+    schemas: Mapping[str, Mapping[str, Any]],
+    key: str,
+    read_at: dt.datetime,
+) -> list[_Write]:
+    """The n8n credentials to write for the `stale` secrets (id, name, type): each decrypted,
+    its host fields held to the project's policy of today, restricted to its domains."""
+    policy = project_policy(session, project_id)
+    connected = set(
+        session.scalars(
+            select(ConnectedAccount.secret_id).where(ConnectedAccount.project_id == project_id)
+        )
+    )
+    writes: list[_Write] = []
+    for secret_id, name, ctype in stale:
+        row = session.get(Secret, secret_id)
+        if row is None:
+            raise InvalidInput(f"Secret {name} was deleted meanwhile; deploy again.")
+        if row.id in connected:
+            continue  # a connected account: its n8n credential holds the token
+        data = _credential_data(schemas[ctype], row, decrypt(session, row=row, key=key))
+        # The project's policy of today: a host allowed when set may be denied since.
+        check_host_fields(row.name, data, policy)
+        data = _restricted(schemas[ctype], row, data)
+        writes.append(_Write(row.id, row.name, ctype, data, row.n8n_credential_id, read_at))
+    return writes
+
+
+def _write(
+    session_factory: sessionmaker[Session], n8n: CredentialsAPI, project_id: int, write: _Write
+) -> str:
+    """Write one credential to n8n (update in place, else create), then record its id; a
+    create that lost a race to another write is deleted again. Returns the id recorded."""
+    credential_id = write.credential_id
+    label = n8n_name(project_id, write.name)
+    if credential_id is not None:
+        try:
+            n8n.update_credential(
+                credential_id, name=label, type=write.credential_type, data=write.data
+            )
+        except N8nNotFound:
+            credential_id = None  # deleted in n8n meanwhile: workflows bound to it redeploy
+    created = credential_id is None
+    if credential_id is None:
+        credential_id = str(
+            n8n.create_credential(name=label, type=write.credential_type, data=write.data)["id"]
+        )
+    with session_factory.begin() as session:
+        row = session.get(Secret, write.secret_id, with_for_update=True)
+        kept = row.n8n_credential_id if row is not None else None
+        raced = created and kept is not None and kept not in (write.credential_id, credential_id)
+        if row is not None and not raced:
+            # Keep updated_at as is: it marks a change of the value, not of the n8n copy.
+            session.execute(
+                update(Secret)
+                .where(Secret.id == write.secret_id)
+                .values(
+                    n8n_credential_id=credential_id,
+                    n8n_synced_at=write.read_at,
+                    updated_at=Secret.updated_at,
+                )
+                .execution_options(synchronize_session=False)
+            )
+    if raced or row is None:
+        n8n.delete_credential(credential_id)  # another write won, or the secret is gone
+        return kept or ""
+    return credential_id
 
 
 def resync_credentials(

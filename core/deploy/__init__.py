@@ -6,14 +6,17 @@ validation gate, authorization, quota and version history cannot be skipped. By 
 (a new workflow deployed whole or not at all, rollback, deactivate, delete, discarding a draft
 that never deployed), `lock` (one deploy of a workflow at a time, across processes),
 `readback` (n8n must hold what we sent), `gate` (parse, check and bind: what every workflow passes
-before n8n gets it, test copies included), `errors`.
+before n8n gets it, test copies included), `review` and `approval` (review before live: a version
+waits for an owner's approval instead of going live; the approval deploys exactly it), `errors`.
 """
 
+from core.deploy.approval import deploy_reviewed
 from core.deploy.errors import (
     CredentialsMissing,
     DeployBusy,
     DeployFailed,
     HeadMoved,
+    ReviewPending,
     ValidationFailed,
 )
 from core.deploy.lifecycle import (
@@ -26,7 +29,7 @@ from core.deploy.lifecycle import (
     rollback_to,
 )
 from core.deploy.lock import LOCK_WAIT_S
-from core.deploy.publish import Progress
+from core.deploy.publish import SayLine
 from core.deploy.versions import deploy_version
 
 __all__ = [
@@ -35,12 +38,14 @@ __all__ = [
     "DeployBusy",
     "DeployFailed",
     "HeadMoved",
-    "Progress",
+    "ReviewPending",
+    "SayLine",
     "ValidationFailed",
     "create_workflow_record",
     "deactivate_workflow",
     "delete_workflow",
     "deploy_new_workflow",
+    "deploy_reviewed",
     "deploy_version",
     "discard_draft",
     "restore_workflow",

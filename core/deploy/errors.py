@@ -104,3 +104,21 @@ class HeadMoved(ClixenError):
             VersionSource.imported: "a deploy of a given file",
         }[source]
         return f"v{self.head} ({what})"
+
+
+class ReviewPending(ClixenError):
+    """The project reviews versions before they go live: this one is stored (validated, bound)
+    as `awaiting_review` and nothing was sent to n8n. `review_id` names the request an owner
+    approves or rejects; `version` is the stored version's number."""
+
+    code = "review_pending"
+
+    def __init__(self, *, review_id: int, workflow_id: int, version: int, name: str) -> None:
+        self.review_id = review_id
+        self.workflow_id = workflow_id
+        self.version = version
+        self.name = name
+        super().__init__(
+            f"v{version} of {name!r} waits for a project owner's approval (review #{review_id}); "
+            "nothing changed in n8n until then."
+        )

@@ -20,30 +20,37 @@ workflow that would carry it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import NodeCatalog, default_catalog
 from core.catalog.credential_domains import allowed_domains
+from core.catalog.credential_needs import CredentialNeed, node_host, secret_command
 from core.credentials import needs as credentials
 from core.credentials import secrets
 from core.credentials import sync as credential_sync
 from core.credentials.resolve import Resolution, resolve
 from core.deploy.errors import CredentialsMissing, ValidationFailed
-from core.deploy.publish import Progress
+from core.deploy.publish import SayLine
 from core.deploy.workflow_settings import filter_settings
 from core.kernel.errors import InvalidInput, PermissionDenied
 from core.kernel.safety import sanitize_workflow_json
 from core.kernel.settings import Settings
 from core.n8n import N8nClient
 from core.n8n.workflow_json import N8nWorkflow, checksum, to_n8n_payload
-from core.validation import ValidationReport, validate
-from core.validation.credential_needs import CredentialNeed, node_host, secret_command
+from core.validation import Issue, ValidationReport, validate
 from core.validation.credential_use import generic_credential_issues
+from core.validation.fixes import apply_deterministic_fixes, known_versions
+from core.validation.output_fields import UNKNOWN_FIELD
+from core.validation.report import MCP_ISSUE_CODE
 from core.workspace.policy import NodePolicy, policy_for_project
+
+if TYPE_CHECKING:
+    # n8n-mcp's client loads its SDK (~1 s): the gate only calls the one it is handed.
+    from core.validation.mcp import McpValidator
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +104,7 @@ def _prepare(
     session: Session,
     project_id: int,
     payload: dict[str, Any],
-    say: Progress,
+    say: SayLine,
     catalog: NodeCatalog,
     project: tuple[NodePolicy, list[secrets.SecretInfo]] | None = None,
 ) -> tuple[
@@ -152,7 +159,7 @@ def inspect(
     session: Session,
     project_id: int,
     payload: dict[str, Any],
-    say: Progress,
+    say: SayLine,
     catalog: NodeCatalog | None = None,
     project: tuple[NodePolicy, list[secrets.SecretInfo]] | None = None,
 ) -> Inspection:
@@ -167,12 +174,78 @@ def inspect(
     return Inspection(payload, report, policy, digest, resolution.missing, types)
 
 
+@dataclass(frozen=True)
+class Review:
+    """A candidate as the gate sees it before a deploy (the pipeline's validate step): the
+    deterministic fixes applied (`fixes`, in words), the project's only secret of each needed
+    type bound (before the digest), validated as `check` would (plus n8n-mcp's second opinion).
+    `problems`: what a repair must fix (errors, with the warnings that help next to them; else a
+    reference to a secret of another type); `missing`: nodes the user must give a credential;
+    `digest`: when our validator found no error, what `check(checked=…)` skips validating again;
+    `field_warnings`: fields read that upstream nodes do not output (for a runtime repair)."""
+
+    workflow: dict[str, Any]
+    fixes: list[str]
+    missing: list[CredentialNeed]
+    problems: list[Issue]
+    digest: str | None
+    field_warnings: list[Issue]
+
+
+def review(
+    candidate: Mapping[str, Any],
+    *,
+    session_factory: sessionmaker[Session],
+    project_id: int,
+    project: tuple[NodePolicy, Sequence[secrets.SecretInfo]],
+    catalog: NodeCatalog,
+    ask: Sequence[str] = (),
+    mcp: McpValidator | None = None,
+) -> Review:
+    """`candidate` fixed, bound and validated under the project as the caller read it
+    (`project`: its policy and secrets). `ask`: nodes whose credential the user chooses again
+    (whatever the candidate names there is dropped, never bound by type alone)."""
+    fixed, fixes = apply_deterministic_fixes(candidate, known_versions=known_versions(catalog))
+    for node in fixed.get("nodes") or []:
+        if isinstance(node, dict) and node.get("name") in ask:
+            node.pop("credentials", None)  # whatever a repair wrote there: the user chooses
+    policy, infos = project
+    types = {i.name: i.credential_type for i in infos}
+    resolution = resolve(fixed, types, catalog, ask=ask)
+    workflow = resolution.workflow
+    _, payload = parse(workflow)
+    with session_factory() as session:
+        inspection = inspect(
+            session=session,
+            project_id=project_id,
+            payload=payload,
+            say=lambda _line: None,  # the deploy reports the settings it cut
+            catalog=catalog,
+            project=(policy, list(infos)),
+        )
+    report = inspection.report
+    digest = inspection.digest if report.valid else None
+    field_warnings = [i for i in report.warnings if i.code == UNKNOWN_FIELD][:5]
+    if mcp is not None:
+        report = mcp.second_opinion(workflow, report)
+    problems = report.errors
+    if problems:
+        # n8n-mcp's findings and fields read that the upstream node lacks never block, but next
+        # to real errors they can help the repair.
+        extra = [i for i in report.warnings if i.code in (MCP_ISSUE_CODE, UNKNOWN_FIELD)][:5]
+        problems = [*problems, *extra]
+    else:
+        issues = credentials.credential_issues(workflow, catalog, types)
+        problems = [i for i in issues if i.code == "wrong_credential_type"]
+    return Review(workflow, fixes, resolution.missing, problems, digest, field_warnings)
+
+
 def check(
     *,
     session: Session,
     project_id: int,
     payload: dict[str, Any],
-    say: Progress,
+    say: SayLine,
     not_done: str = "deployed",
     catalog: NodeCatalog | None = None,
     checked: str | None = None,
@@ -207,7 +280,7 @@ def bind(
     project_id: int,
     payload: dict[str, Any],
     settings: Settings,
-    say: Progress,
+    say: SayLine,
 ) -> dict[str, Any]:
     """`payload` with node credentials bound to the project's n8n credentials (unchanged when
     no node has credentials, so workflows without secrets need no CLIXEN_SECRET_KEY); n8n is

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.deploy.errors import ReviewPending
 from core.deploy.gate import unreserved_name
 from core.deploy.lock import LOCK_WAIT_S, workflow_lock
-from core.deploy.publish import Progress
+from core.deploy.publish import SayLine
 from core.deploy.versions import authorized, deploy_version, replay
 from core.deploy.workflows import get_version
 from core.kernel.errors import InvalidInput, NotFound
@@ -81,7 +82,7 @@ def deploy_new_workflow(
     actor: Actor,
     description: str | None = None,
     prompt: str | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
     settings: Settings,
 ) -> WorkflowVersion:
     """Create a workflow named `name` in the project and deploy `json_payload` as its v1.
@@ -111,6 +112,8 @@ def deploy_new_workflow(
             settings=settings,
             expected_head=0,
         )
+    except ReviewPending:
+        raise  # the new workflow waits for an owner: its record and v1 stay for the decision
     except BaseException:
         try:
             discard_draft(session_factory=session_factory, n8n=n8n, workflow_id=workflow_id)
@@ -183,7 +186,7 @@ def rollback_to(
     version: int,
     actor: Actor,
     idempotency_key: str | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
     settings: Settings,
 ) -> WorkflowVersion:
     """Redeploy version `version`'s JSON as a new head version (source `rollback`) on the same n8n
@@ -266,7 +269,7 @@ def restore_workflow(
     workflow_id: int,
     actor: Actor,
     settings: Settings,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
 ) -> WorkflowVersion:
     """Bring a deleted workflow back: its last deployed version is deployed again as a new
     version (source `rollback` of that version) on a new n8n workflow, active. Project owners
@@ -313,6 +316,9 @@ def restore_workflow(
             rolled_back_from=from_version,
             progress=progress,
             settings=settings,
+            # An owner's own act (owners only), bringing back what ran: not a new version to
+            # review.
+            review=False,
         )
     except BaseException:
         with session_factory.begin() as session:

@@ -24,8 +24,9 @@ from core.kernel.models import DeployAttempt, Workflow
 from core.n8n import N8nAPIError, N8nClient, N8nError, N8nNotFound, N8nTimeout, N8nUnanswered
 
 log = logging.getLogger(__name__)
-# What a deploy says while it works: one line of text at a time (the CLI prints it).
-Progress = Callable[[str], None]
+# What a deploy says while it works, one line of text at a time (the CLI prints it); a run's
+# progress is typed (`core.pipeline.types.Progress`).
+SayLine = Callable[[str], None]
 # While a deploy waits for n8n, a progress line says so this often.
 WAIT_NOTE_S = 10.0
 # How often a create n8n did not answer is looked up by its mark.
@@ -36,7 +37,7 @@ WAITING_PREFIX = "still waiting for n8n"
 
 
 @contextlib.contextmanager
-def still_waiting(say: Progress, every_s: float = WAIT_NOTE_S) -> Iterator[None]:
+def still_waiting(say: SayLine, every_s: float = WAIT_NOTE_S) -> Iterator[None]:
     """Within the block, say "still waiting for n8n (N s)…" every `every_s` (from a helper
     thread) until the block ends: someone watching sees the deploy is alive, not hung."""
     done = threading.Event()
@@ -62,7 +63,7 @@ def push(
     n8n_id: str | None,
     payload: dict[str, Any],
     version: int,
-    say: Progress,
+    say: SayLine,
 ) -> str:
     published = False
     if n8n_id is not None:
@@ -101,7 +102,7 @@ def push(
     return n8n_id
 
 
-def _create_once(n8n: N8nClient, payload: dict[str, Any], mark: DeployMark, say: Progress) -> str:
+def _create_once(n8n: N8nClient, payload: dict[str, Any], mark: DeployMark, say: SayLine) -> str:
     """The id of the n8n workflow made from `payload` by one create call carrying `mark`."""
     try:
         created = n8n.create_workflow(mark.on(payload))

@@ -32,8 +32,8 @@ from core.deploy.errors import DeployBusy
 from core.deploy.lifecycle import discard_draft
 from core.deploy.lock import workflow_lock
 from core.deploy.marker import DeployMark, mark_of, site_of
-from core.kernel.models import DeployAttempt, PipelineRun, Workflow
-from core.kernel.vocabulary import FINISHED, WorkflowStatus
+from core.kernel.models import DeployAttempt, PipelineRun, VersionReview, Workflow
+from core.kernel.vocabulary import FINISHED, ReviewState, WorkflowStatus
 from core.n8n import N8nClient, N8nError
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,10 @@ def _remove_stale_drafts(
         PipelineRun.workflow_id == Workflow.id,
         PipelineRun.state.not_in([str(s) for s in FINISHED]),
     )
+    # A new workflow whose v1 waits for an owner's review is not a leftover.
+    awaiting = exists().where(
+        VersionReview.workflow_id == Workflow.id, VersionReview.state == ReviewState.pending
+    )
     leftover = or_(
         Workflow.status.in_([WorkflowStatus.draft, WorkflowStatus.failed]),
         and_(Workflow.status == WorkflowStatus.deleted, Workflow.n8n_workflow_id.is_not(None)),
@@ -131,6 +135,7 @@ def _remove_stale_drafts(
                     Workflow.updated_at < cutoff,
                     leftover,
                     not_(run_in_progress),
+                    not_(awaiting),
                 )
             )
         )

@@ -33,15 +33,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import triggers
 from core.catalog import NodeCatalog
-from core.deploy.errors import DeployFailed, HeadMoved
+from core.deploy.errors import DeployFailed, HeadMoved, ReviewPending
 from core.deploy.gate import bind, check, parse, unreserved_name
 from core.deploy.lock import workflow_lock
-from core.deploy.publish import WAIT_NOTE_S, Progress, push, still_waiting
+from core.deploy.publish import WAIT_NOTE_S, SayLine, push, still_waiting
 from core.deploy.readback import Mismatch
+from core.deploy.review import open_request, request_review, review_required
 from core.deploy.settle import fail, succeed
 from core.deploy.workflows import get_version, get_workflow, head_version
 from core.kernel.errors import InvalidInput
-from core.kernel.models import ProcessedAction, Workflow, WorkflowVersion, utcnow
+from core.kernel.models import (
+    ProcessedAction,
+    VersionReview,
+    Workflow,
+    WorkflowVersion,
+    utcnow,
+)
 from core.kernel.settings import Settings
 from core.kernel.vocabulary import Role, VersionSource, VersionStatus, WorkflowStatus
 from core.n8n import N8nAPIError, N8nClient, N8nConnectionError, N8nError, N8nUnauthorized
@@ -87,11 +94,12 @@ def deploy_version(
     run_id: int | None = None,
     rolled_back_from: int | None = None,
     idempotency_key: str | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
     settings: Settings,
     expected_head: int | None = None,
     catalog: NodeCatalog | None = None,
     checked: str | None = None,
+    review: bool = True,
 ) -> WorkflowVersion:
     """Deploy `json_payload` as the workflow's next version and return it (status `deployed`).
 
@@ -118,6 +126,12 @@ def deploy_version(
     `expected_head`: the version the payload was built from (0 for a workflow never deployed);
     when the head moved past it meanwhile (a rollback, an edit, a repair), raises HeadMoved and
     deploys nothing, so a change made from an older version never silently undoes a newer one.
+
+    Review before live (the project's setting, `core.deploy.review`): with it on, the version
+    passes every guard above and is stored `awaiting_review` with a review request, nothing is
+    sent to n8n, and ReviewPending names the request (the same payload asked again names the
+    same request). `review=False` only for what is not a new workflow version of a person's or
+    the model's making: resuming the running version, an owner's restore.
     """
     say = progress or _quiet
     _, payload = parse(json_payload)  # size guards and only the fields n8n takes
@@ -127,7 +141,7 @@ def deploy_version(
     with workflow_lock(session_factory, workflow_id), n8n.deadline(deadline_s):
         if key and (earlier := replay(session_factory, key)) is not None:
             return earlier
-        trigger = _prepare_trigger(session_factory, workflow_id, payload, actor)
+        trigger = prepare_trigger(session_factory, workflow_id, payload, actor)
         new = _NewVersion(
             workflow_id=workflow_id,
             source=VersionSource(source),
@@ -136,6 +150,7 @@ def deploy_version(
             run_id=run_id,
             rolled_back_from=rolled_back_from,
             expected_head=expected_head,
+            review=review,
         )
         version, payload, n8n_id, reserved_at = _allocate(
             session_factory,
@@ -147,76 +162,107 @@ def deploy_version(
             catalog=catalog,
             checked=checked,
         )
-        try:
-            with still_waiting(say, every_s=min(WAIT_NOTE_S, deadline_s / 4)):
-                n8n_id = push(
-                    session_factory=session_factory,
-                    n8n=n8n,
-                    workflow_id=workflow_id,
-                    n8n_id=n8n_id,
-                    payload=trigger.for_n8n(
-                        session_factory=session_factory, n8n=n8n, payload=payload
-                    ),
-                    version=version.version,
-                    say=say,
-                )
-        except (N8nError, Mismatch) as e:
-            refused_key = isinstance(e, N8nUnauthorized)
+        if version.status == VersionStatus.awaiting_review:
+            raise _pending(session_factory, version)
+        return publish_stored(
+            session_factory,
+            n8n,
+            trigger=trigger,
+            version=version,
+            payload=payload,
+            n8n_id=n8n_id,
+            actor=actor,
+            reserved_at=reserved_at,
+            key=key,
+            say=say,
+            deadline_s=deadline_s,
+        )
+
+
+def publish_stored(
+    session_factory: sessionmaker[Session],
+    n8n: N8nClient,
+    *,
+    trigger: triggers.Prepared,
+    version: WorkflowVersion,
+    payload: dict[str, Any],
+    n8n_id: str | None,
+    actor: Actor,
+    reserved_at: dt.datetime,
+    key: str | None,
+    say: SayLine,
+    deadline_s: float,
+) -> WorkflowVersion:
+    """Phases 2 and 3 of a deploy (under the workflow's lock, no transaction open): n8n gets
+    the stored version `version`; it is recorded `deployed`, or `failed` with n8n's message."""
+    try:
+        with still_waiting(say, every_s=min(WAIT_NOTE_S, deadline_s / 4)):
+            n8n_id = push(
+                session_factory=session_factory,
+                n8n=n8n,
+                workflow_id=version.workflow_id,
+                n8n_id=n8n_id,
+                payload=trigger.for_n8n(session_factory=session_factory, n8n=n8n, payload=payload),
+                version=version.version,
+                say=say,
+            )
+    except (N8nError, Mismatch) as e:
+        refused_key = isinstance(e, N8nUnauthorized)
+        fail(
+            session_factory=session_factory,
+            n8n=n8n,
+            version=version,
+            actor=actor,
+            reserved_at=reserved_at,
+            message=_n8n_message(e),
+            # n8n refused the key: it changed nothing, and would refuse the restore too.
+            restore_head=not refused_key,
+        )
+        status = e.status if isinstance(e, N8nAPIError) else None
+        what = (
+            "n8n did not answer while deploying"
+            if isinstance(e, N8nConnectionError)
+            else "could not deploy"
+            if refused_key
+            else "n8n did not accept"
+        )
+        raise DeployFailed(
+            f"{what} version {version.version}: {_n8n_message(e)}",
+            n8n_message=_n8n_message(e),
+            version=version.version,
+            status=status,
+            unanswered=isinstance(e, N8nConnectionError),
+        ) from e
+    except BaseException:
+        # Anything unexpected (a bug, the database, Ctrl-C): never leave vN pending with the
+        # quota taken; the original error is what the caller sees.
+        with contextlib.suppress(Exception):
             fail(
                 session_factory=session_factory,
                 n8n=n8n,
                 version=version,
                 actor=actor,
                 reserved_at=reserved_at,
-                message=_n8n_message(e),
-                # n8n refused the key: it changed nothing, and would refuse the restore too.
-                restore_head=not refused_key,
+                message="The deploy was interrupted by an internal error.",
+                category="internal",
             )
-            status = e.status if isinstance(e, N8nAPIError) else None
-            what = (
-                "n8n did not answer while deploying"
-                if isinstance(e, N8nConnectionError)
-                else "could not deploy"
-                if refused_key
-                else "n8n did not accept"
-            )
-            raise DeployFailed(
-                f"{what} version {version.version}: {_n8n_message(e)}",
-                n8n_message=_n8n_message(e),
-                version=version.version,
-                status=status,
-                unanswered=isinstance(e, N8nConnectionError),
-            ) from e
-        except BaseException:
-            # Anything unexpected (a bug, the database, Ctrl-C): never leave vN pending with the
-            # quota taken; the original error is what the caller sees.
-            with contextlib.suppress(Exception):
-                fail(
-                    session_factory=session_factory,
-                    n8n=n8n,
-                    version=version,
-                    actor=actor,
-                    reserved_at=reserved_at,
-                    message="The deploy was interrupted by an internal error.",
-                    category="internal",
-                )
-            raise
-        done = succeed(
-            session_factory=session_factory,
-            version=version,
-            n8n_id=n8n_id,
-            actor=actor,
-            key=key,
-            # In the same transaction: the subscriptions become the version's as it goes live.
-            also=lambda session: trigger.activated(
-                session, team_id=actor.team_id, version=version.version
-            ),
-        )
-        say(f"v{done.version} deployed and active in n8n (id {n8n_id})")
-        return done
+        raise
+    done = succeed(
+        session_factory=session_factory,
+        version=version,
+        n8n_id=n8n_id,
+        actor=actor,
+        key=key,
+        # In the same transaction: the subscriptions become the version's as it goes live.
+        also=lambda session: trigger.activated(
+            session, team_id=actor.team_id, version=version.version
+        ),
+    )
+    say(f"v{done.version} deployed and active in n8n (id {n8n_id})")
+    return done
 
 
-def _prepare_trigger(
+def prepare_trigger(
     session_factory: sessionmaker[Session],
     workflow_id: int,
     payload: dict[str, Any],
@@ -241,6 +287,7 @@ class _NewVersion:
     run_id: int | None
     rolled_back_from: int | None
     expected_head: int | None
+    review: bool = True
 
 
 def _allocate(
@@ -248,7 +295,7 @@ def _allocate(
     new: _NewVersion,
     payload: dict[str, Any],
     *,
-    say: Progress,
+    say: SayLine,
     n8n: N8nClient,
     settings: Settings,
     catalog: NodeCatalog | None,
@@ -275,6 +322,16 @@ def _allocate(
     with session_factory.begin() as session:
         wf = _deployable(session, workflow_id, actor, expected_head)
         reserved_at = utcnow()
+        reviewed = new.review and review_required(session, wf.project_id)
+        named = {**payload, "name": unreserved_name(wf.name)}
+        if reviewed and (asked := open_request(session, wf, checksum(named))) is not None:
+            # The same payload asked again (a retried run, a second click): the same request.
+            return (
+                get_version(session=session, workflow_id=workflow_id, version=asked.version),
+                named,
+                None,
+                reserved_at,
+            )
         # Rollbacks are recovery: they never count against (or get blocked by) the daily limit.
         if new.source != VersionSource.rollback:
             quotas.reserve_deploy(
@@ -324,8 +381,28 @@ def _allocate(
         session.add(version)
         session.flush()
         n8n_id = locked.n8n_workflow_id
+        if reviewed:
+            request_review(session, locked, version, actor)
+            say(f"v{version.version} stored; it waits for a project owner's approval")
+            return version, payload, None, reserved_at
     say(f"v{version.version} stored; sending to n8n")
     return version, payload, n8n_id, reserved_at
+
+
+def _pending(session_factory: sessionmaker[Session], version: WorkflowVersion) -> ReviewPending:
+    """The ReviewPending naming `version`'s open review request."""
+    with session_factory.begin() as session:
+        wf = session.get(Workflow, version.workflow_id)
+        asked = session.scalar(
+            select(VersionReview).where(
+                VersionReview.workflow_id == version.workflow_id,
+                VersionReview.version == version.version,
+            )
+        )
+        assert wf is not None and asked is not None
+        return ReviewPending(
+            review_id=asked.id, workflow_id=wf.id, version=version.version, name=wf.name
+        )
 
 
 def _deployable(
@@ -340,11 +417,11 @@ def _deployable(
     if expected_head is not None:
         session.refresh(wf, with_for_update=True)
         if wf.head_version != expected_head:
-            raise _head_moved(session, wf, expected_head)
+            raise head_moved(session, wf, expected_head)
     return wf
 
 
-def _head_moved(session: Session, wf: Workflow, expected: int) -> HeadMoved:
+def head_moved(session: Session, wf: Workflow, expected: int) -> HeadMoved:
     head = head_version(session=session, workflow_id=wf.id)
     return HeadMoved(
         expected=expected,

@@ -261,6 +261,17 @@ def head_version(*, session: Session, workflow_id: int) -> WorkflowVersion | Non
     return get_version(session=session, workflow_id=workflow_id, version=wf.head_version)
 
 
+def editable_head(*, session: Session, workflow_id: int | None) -> WorkflowVersion:
+    """The deployed version an edit starts from; NotFound when the workflow is gone or has
+    never been deployed."""
+    if workflow_id is None or session.get(Workflow, workflow_id) is None:
+        raise NotFound("The workflow to edit no longer exists.")
+    version = head_version(session=session, workflow_id=workflow_id)
+    if version is None:
+        raise NotFound("The workflow to edit has no deployed version.")
+    return version
+
+
 def version_diff(
     *, session: Session, workflow_id: int, from_version: int, to_version: int
 ) -> WorkflowDiff:

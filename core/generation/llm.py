@@ -22,6 +22,8 @@ from core.kernel.metrics import LLM_CALLS, LLM_ERRORS, LLM_SECONDS, LLM_TOKENS
 from core.kernel.transactions import outside_transaction
 
 if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletion
+
     from core.kernel.settings import Settings
 
 # The openai client retries 408/409/429/5xx and connection errors itself with capped backoff.
@@ -330,7 +332,6 @@ class LLMClient:
     ) -> LLMReply:
         # The SDK loads on the first call, not at import (~0.4 s; see `__init__`).
         import openai
-        from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
         outside_transaction("LLM", "chat.completions")
         kwargs: dict[str, Any] = {self.answer_limit_name: limit, **extra}
@@ -343,56 +344,68 @@ class LLMClient:
                 temperature=0,
                 **kwargs,
             )
-        except openai.APITimeoutError as e:
-            raise LLMTimeout(
+        except openai.OpenAIError as e:
+            raise self._llm_error(e) from e
+        return _reply_of(completion, messages, limit)
+
+    def _llm_error(self, e: Exception) -> LLMError:
+        """The error of ours, with what to do, for an error of the OpenAI SDK."""
+        import openai  # loaded already by the call that failed (see `_send`)
+
+        if isinstance(e, openai.APITimeoutError):
+            return LLMTimeout(
                 f"The LLM server did not answer in time ({self.timeout_s:.0f} s a try, "
                 f"{self.max_retries + 1} tries; CLIXEN_LLM_TIMEOUT_S); check that it is up."
-            ) from e
-        except openai.APIConnectionError as e:
-            raise LLMConnectionError(f"The LLM server could not be reached ({e.message}).") from e
-        except openai.AuthenticationError as e:
-            raise LLMAuthError("The LLM server rejected the API key (OPENAI_API_KEY).", 401) from e
-        except openai.PermissionDeniedError as e:
-            raise LLMAuthError("The LLM server denied access for this API key.", 403) from e
-        except openai.RateLimitError as e:
-            raise LLMRateLimited("The LLM server is rate limiting; try again shortly.", 429) from e
-        except openai.InternalServerError as e:
-            raise LLMServerError(
+            )
+        if isinstance(e, openai.APIConnectionError):
+            return LLMConnectionError(f"The LLM server could not be reached ({e.message}).")
+        if isinstance(e, openai.AuthenticationError):
+            return LLMAuthError("The LLM server rejected the API key (OPENAI_API_KEY).", 401)
+        if isinstance(e, openai.PermissionDeniedError):
+            return LLMAuthError("The LLM server denied access for this API key.", 403)
+        if isinstance(e, openai.RateLimitError):
+            return LLMRateLimited("The LLM server is rate limiting; try again shortly.", 429)
+        if isinstance(e, openai.InternalServerError):
+            return LLMServerError(
                 f"The LLM server failed ({e.status_code}); try again shortly.", e.status_code
-            ) from e
-        except openai.APIStatusError as e:
-            raise LLMStatusError(
+            )
+        if isinstance(e, openai.APIStatusError):
+            return LLMStatusError(
                 f"The LLM server refused the request ({e.status_code}): {_short(e.message)}",
                 e.status_code,
-            ) from e
-        except openai.OpenAIError as e:
-            raise LLMError(f"The LLM call failed: {_short(str(e))}") from e
-        if not completion.choices:
-            raise LLMBadReply("The LLM server answered without any choice.")
-        message = completion.choices[0].message
-        text = message.content or ""
-        calls = tuple(
-            ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "")
-            for c in message.tool_calls or ()
-            if isinstance(c, ChatCompletionMessageFunctionToolCall)
-        )
-        usage = completion.usage
-        if usage is None or not (usage.prompt_tokens or usage.completion_tokens):
-            # Some servers report nothing: the call still cost tokens, charge our estimate.
-            spent = text + "".join(c.arguments for c in calls)
-            return LLMReply(
-                text=text,
-                prompt_tokens=estimate_tokens(messages),
-                completion_tokens=min(limit, max(1, estimate_text_tokens(spent))),
-                estimated=True,
-                tool_calls=calls,
             )
+        return LLMError(f"The LLM call failed: {_short(str(e))}")
+
+
+def _reply_of(completion: ChatCompletion, messages: Sequence[ChatMessage], limit: int) -> LLMReply:
+    """The first choice's text and function tool calls, with the tokens the server counted (our
+    estimate when it counted none)."""
+    if not completion.choices:
+        raise LLMBadReply("The LLM server answered without any choice.")
+    message = completion.choices[0].message
+    text = message.content or ""
+    calls = tuple(
+        ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "")
+        for c in message.tool_calls or ()
+        if c.type == "function"
+    )
+    usage = completion.usage
+    if usage is None or not (usage.prompt_tokens or usage.completion_tokens):
+        # Some servers report nothing: the call still cost tokens, charge our estimate.
+        spent = text + "".join(c.arguments for c in calls)
         return LLMReply(
             text=text,
-            prompt_tokens=usage.prompt_tokens or 0,
-            completion_tokens=usage.completion_tokens or 0,
+            prompt_tokens=estimate_tokens(messages),
+            completion_tokens=min(limit, max(1, estimate_text_tokens(spent))),
+            estimated=True,
             tool_calls=calls,
         )
+    return LLMReply(
+        text=text,
+        prompt_tokens=usage.prompt_tokens or 0,
+        completion_tokens=usage.completion_tokens or 0,
+        tool_calls=calls,
+    )
 
 
 _ERROR_LABELS: tuple[tuple[type[LLMError], str], ...] = (

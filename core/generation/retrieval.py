@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.catalog import BASE_PREFIX, LANGCHAIN_PREFIX, NodeCatalog
 from core.generation.guides import guides_for
@@ -34,6 +33,7 @@ from core.generation.prompts import KnownContext, PromptContext, generation_mess
 from core.generation.specs import node_spec, popularity
 from core.generation.template_compact import compact_template
 from core.generation.templates import Template, TemplateLibrary
+from core.kernel.safety import valid_timezone
 
 # Specs filled by keyword search; types the wording, the trigger or companions name come on top.
 SEARCH_SLOTS = 4
@@ -94,6 +94,40 @@ def retrieve(
 ) -> Retrieval:
     """The node types and example templates chosen for `text`, and the prompt context."""
     denied = set(denied_types)
+    chosen, named, tools, ai = _chosen_types(text, catalog, templates, denied)
+    overflow = chosen[MAX_SPECS:]
+    chosen = chosen[:MAX_SPECS]
+    listed = _listed_candidates(
+        text, catalog, templates, chosen=chosen, overflow=[*tools, *overflow], denied=denied, ai=ai
+    )
+    picked: list[Template] = []
+    if templates is not None:
+        # Examples are chosen for what the request named; guesses from search would steer them.
+        picked = templates.covering(text, named or chosen, EXAMPLES_PER_PROMPT, max_nodes=12)
+    specs = [node_spec(catalog.nodes[t], request=text, library=templates) for t in chosen]
+    context = PromptContext(
+        node_specs=specs,
+        examples=[compact_template(t.workflow) for t in picked],
+        secret_names=list(secret_names),
+        denied_types=sorted(denied),
+        secret_types=dict(secret_types or {}),
+        known=known,
+        guides=guides_for(text, chosen),
+        candidates=[c.line() for c in listed],
+        toolbox=toolbox_lines(catalog, exclude={*chosen, *denied}),
+    )
+    found = Retrieval(
+        node_types=tuple(chosen), examples=tuple(picked), context=context, candidates=tuple(listed)
+    )
+    return _within_budget(found, text, catalog)
+
+
+def _chosen_types(
+    text: str, catalog: NodeCatalog, templates: TemplateLibrary | None, denied: set[str]
+) -> tuple[list[str], list[str], list[str], bool]:
+    """(node types to spec, the part of them the request names or implies, agent tool variants
+    to list, whether the request asks for AI): a trigger first, search hits only in the slots
+    left."""
     chosen: list[str] = []
     tools: list[str] = []
 
@@ -115,7 +149,7 @@ def retrieve(
             add(node_type)
     for node_type in companions(text, chosen, catalog):
         add(node_type)
-    chosen = _ai_first(chosen, text)
+    chosen[:] = _ai_first(chosen, text, catalog)
     # What the request names or implies; search hits only fill the remaining slots.
     named = list(chosen)
     ai = bool(_AI_WORDS.search(text))
@@ -130,47 +164,40 @@ def retrieve(
         start = _event_trigger(text, catalog, named) or B + "scheduleTrigger"
         chosen.insert(0, start)
         named.insert(0, start)
-    overflow = chosen[MAX_SPECS:]
-    chosen = chosen[:MAX_SPECS]
+    return chosen, named, tools, ai
+
+
+def _listed_candidates(
+    text: str,
+    catalog: NodeCatalog,
+    templates: TemplateLibrary | None,
+    *,
+    chosen: list[str],
+    overflow: list[str],
+    denied: set[str],
+    ai: bool,
+) -> list[NodeCandidate]:
+    """The node types listed below the specs with their operations, for the model to ask
+    about."""
     listed = shortlist(
         text=text,
         catalog=catalog,
         ranked=_broad_search(text, catalog, templates, ai=ai),
         spec_types=chosen,
-        overflow=[*tools, *overflow],
+        overflow=overflow,
         denied=denied,
     )
-    picked: list[Template] = []
-    if templates is not None:
-        # Examples are chosen for what the request named; guesses from search would steer them.
-        picked = templates.covering(text, named or chosen, EXAMPLES_PER_PROMPT, max_nodes=12)
-    specs = [node_spec(catalog.nodes[t], request=text, library=templates) for t in chosen]
     # The core toolbox's line says more than a candidate's: a toolbox type is listed there.
-    toolbox = toolbox_lines(catalog, exclude={*chosen, *denied})
     listed = [c for c in listed if c.type not in TOOLBOX]
     if any(t in NEEDS_CHAT_MODEL for t in chosen) and not _OPENAI_NODE_WORDS.search(text):
         listed = [c for c in listed if c.type != L + "openAi"]  # "openai" means the model
-    context = PromptContext(
-        node_specs=specs,
-        examples=[compact_template(t.workflow) for t in picked],
-        secret_names=list(secret_names),
-        denied_types=sorted(denied),
-        secret_types=dict(secret_types or {}),
-        known=known,
-        guides=guides_for(text, chosen),
-        candidates=[c.line() for c in listed],
-        toolbox=toolbox,
-    )
-    found = Retrieval(
-        node_types=tuple(chosen), examples=tuple(picked), context=context, candidates=tuple(listed)
-    )
-    return _within_budget(found, text, catalog)
+    return listed
 
 
 _OPENAI_NODE_WORDS = re.compile(r"\b(image|dall|picture|audio|transcri\w+|whisper|speech)", re.I)
 
 
-def _ai_first(chosen: list[str], text: str) -> list[str]:
+def _ai_first(chosen: list[str], text: str, catalog: NodeCatalog) -> list[str]:
     """With an agent or chain, the chat model and memory it cannot run without come right
     after the trigger (a spec slot lost to them costs a broken workflow), and "openai" means
     that chat model, not the OpenAI app node — unless images or audio are asked for."""
@@ -179,9 +206,14 @@ def _ai_first(chosen: list[str], text: str) -> list[str]:
     if L + "openAi" in chosen and not _OPENAI_NODE_WORDS.search(text):
         chosen = [t for t in chosen if t != L + "openAi"]
     ai = [t for t in chosen if t in NEEDS_CHAT_MODEL or ".lmChat" in t or ".memory" in t]
-    triggers = [t for t in chosen if t not in ai and t.endswith(("Trigger", ".webhook"))]
+    triggers = [t for t in chosen if t not in ai and _starts_runs(t, catalog)]
     rest = [t for t in chosen if t not in ai and t not in triggers]
     return [*triggers, *ai, *rest]
+
+
+def _starts_runs(node_type: str, catalog: NodeCatalog) -> bool:
+    spec = catalog.get(node_type)
+    return spec is not None and spec.starts_runs
 
 
 def _within_budget(found: Retrieval, text: str, catalog: NodeCatalog) -> Retrieval:
@@ -353,18 +385,6 @@ def known_context(
         else None,
         timezone=valid_timezone(timezone),
     )
-
-
-def valid_timezone(name: str | None) -> str | None:
-    """`name` when it is an IANA timezone this system knows (e.g. Europe/Paris), else None."""
-    if not name or len(name) > 64:
-        return None
-
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
 
 
 def repair_context(

@@ -76,46 +76,20 @@ def node_spec(
     if cls is not None and cls.outputs is not None and len(cls.outputs) != 1:
         summary["outputs"] = len(cls.outputs)
     node = _params_of(spec.type)
-    params_type = spec.type if spec.type in default_params() else spec.type.removesuffix("Tool")
-    usage = library.operation_usage(params_type) if library is not None else {}
     op = Operation(None, None)
-    when: dict[str, Any] = {}
     credentials_when: dict[str, list[str]] = {}
     if node is not None and float(node["v"]) == spec.latest_version:
-        if current is not None and ("resource" in current or "operation" in current):
-            op = Operation(current.get("resource"), current.get("operation"))
-        else:
-            op = choose_operation(node, spec.type, request, usage=usage)
-        if op.resource is not None:
-            summary["resource"] = op.resource
-        if op.operation is not None:
-            summary["operation"] = op.operation
-        operations = details.operations_text(params_type)
-        if operations and len(operation_pairs(params_type)) > 1:
-            # Every operation, so a guessed one never hides the one the request needs.
-            summary["operations"] = operations
-        params = operation_params(
-            node, spec.type, op, limit=None if full else MAX_PARAMS, switches=switches
+        op, credentials_when = _add_operation(
+            summary,
+            spec,
+            node,
+            cls,
+            request=request,
+            library=library,
+            current=current,
+            full=full,
+            switches=switches,
         )
-        if params:
-            summary["parameters"] = params
-        when, credentials_when = switched_params(node, spec, cls, op, full=full, switches=switches)
-        if when:
-            summary["when"] = when
-            if full:  # a first message's header says what `when` is (with tools or without)
-                summary["when_note"] = WHEN_NOTE
-        if library is not None:
-            shown = params if full else operation_params(node, spec.type, op, limit=None)
-            example = mined_configuration(
-                library,
-                params_type,
-                op,
-                cls=cls,
-                defaults=_default_operations(params_type),
-                keys={*shown, *_names(when), "resource", "operation"},
-            )
-            if example:
-                summary["example_parameters"] = _filter_versions(example, node)
     credentials = details.credential_types(spec, cls, node, op, switches)
     if credentials:
         summary["credentials"] = credentials
@@ -128,6 +102,60 @@ def node_spec(
     if fields:
         summary["output_fields"] = fields
     return summary
+
+
+def _add_operation(
+    summary: dict[str, Any],
+    spec: NodeSpec,
+    node: Mapping[str, Any],
+    cls: VersionClass | None,
+    *,
+    request: str,
+    library: TemplateLibrary | None,
+    current: Mapping[str, Any] | None,
+    full: bool,
+    switches: Mapping[str, Any] | None,
+) -> tuple[Operation, dict[str, list[str]]]:
+    """Add to `summary` the operation `current` names (else the one `request` most likely
+    needs), every operation offered, its parameters, what switches show at other values and a
+    mined example; the operation, and the credential types shown only under a switch."""
+    params_type = spec.type if spec.type in default_params() else spec.type.removesuffix("Tool")
+    if current is not None and ("resource" in current or "operation" in current):
+        op = Operation(current.get("resource"), current.get("operation"))
+    else:
+        usage = library.operation_usage(params_type) if library is not None else {}
+        op = choose_operation(node, spec.type, request, usage=usage)
+    if op.resource is not None:
+        summary["resource"] = op.resource
+    if op.operation is not None:
+        summary["operation"] = op.operation
+    operations = details.operations_text(params_type)
+    if operations and len(operation_pairs(params_type)) > 1:
+        # Every operation, so a guessed one never hides the one the request needs.
+        summary["operations"] = operations
+    params = operation_params(
+        node, spec.type, op, limit=None if full else MAX_PARAMS, switches=switches
+    )
+    if params:
+        summary["parameters"] = params
+    when, credentials_when = switched_params(node, spec, cls, op, full=full, switches=switches)
+    if when:
+        summary["when"] = when
+        if full:  # a first message's header says what `when` is (with tools or without)
+            summary["when_note"] = WHEN_NOTE
+    if library is not None:
+        shown = params if full else operation_params(node, spec.type, op, limit=None)
+        example = mined_configuration(
+            library,
+            params_type,
+            op,
+            cls=cls,
+            defaults=_default_operations(params_type),
+            keys={*shown, *_names(when), "resource", "operation"},
+        )
+        if example:
+            summary["example_parameters"] = _filter_versions(example, node)
+    return op, credentials_when
 
 
 def node_spec_for(

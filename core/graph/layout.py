@@ -42,6 +42,7 @@ from core.graph.geometry import (
     Folded,
     Layout,
     PictureTooLarge,
+    PlacedEdge,
     PlacedNode,
     Style,
 )
@@ -51,6 +52,7 @@ from core.graph.text import font, shorten, text_width, wrap
 from core.graph.workflow_graph import (
     AI_KIND_LABELS,
     GraphEdge,
+    GraphNode,
     WorkflowGraph,
     short_type,
     workflow_graph,
@@ -149,16 +151,89 @@ def layout_workflow(
     """The picture's layout for an n8n workflow JSON (sticky notes left out), with `marks` drawn
     on the nodes. `engine`: "auto" (Graphviz `dot` when installed), "dot" or "simple".
     PictureTooLarge beyond MAX_NODES nodes (the deploy gate keeps stored workflows far below)."""
+    _refuse_too_many_nodes(workflow)
+    graph = workflow_graph(workflow)
+    marks = marks or Marks()
+    style = OVERVIEW if len(graph.nodes) > OVERVIEW_NODES else NORMAL
+    sizes = _measure_nodes(graph, style, marks)
+    mains = [n for n in graph.nodes if n.name not in graph.parent]
+    limit = max_width - 2 * MARGIN - FOLD_LANES
+    trees = {n.name: _tree(n.name, graph, sizes, limit) for n in mains}
+    blocks = _main_blocks(mains, trees)
+    main_names = {n.name for n in mains}
+    flow = [e for e in graph.main_edges if e.source in main_names and e.target in main_names]
+    linked = {x for e in flow for x in (e.source, e.target)}
+    connected = [b for b in blocks if b.key in linked]
+    placement, used = place(
+        connected,
+        [FlowEdge(e.source, e.target, e.output, e.input) for e in flow],
+        ranksep=_rank_gap(mains),
+        nodesep=NODESEP,
+        engine=engine,
+    )
+
+    # Room on the right for the connections that leave a band (see flow_paths).
+    folded = _fold(connected, flow, placement, max_width=limit)
+    _grid([b for b in blocks if b.key not in linked], folded, max_width=max_width - 2 * MARGIN)
+    title_lines, caption_lines, top = _header(workflow, title, marks, max_width)
+    nodes = _placed_nodes(mains, trees, sizes, graph, folded, marks, dy=top)
+    edges = flow_paths(flow, folded, nodes, graph, dx=MARGIN, dy=top)
+    edges += ai_paths(graph, nodes)
+    width, height = _canvas_size(
+        nodes,
+        edges,
+        top=top,
+        header_width=_header_width(title_lines, caption_lines),
+        max_width=max_width,
+    )
+    return Layout(
+        width=width,
+        height=height,
+        nodes=nodes,
+        edges=edges,
+        labels=output_labels(mains, nodes, graph),
+        engine=used,
+        style=style,
+        overview=style is OVERVIEW,
+        bands=folded.bands,
+        title=tuple(title_lines),
+        caption=tuple(caption_lines),
+        marks=marks,
+    )
+
+
+def _canvas_size(
+    nodes: dict[str, PlacedNode],
+    edges: list[PlacedEdge],
+    *,
+    top: float,
+    header_width: float,
+    max_width: int,
+) -> tuple[int, int]:
+    """Width and height of the picture: room for every box and line, the header and the legend."""
+    right = max(
+        [n.box.right for n in nodes.values()] + [p[0] for e in edges for p in e.points] + [0.0]
+    )
+    bottom = max(
+        [n.box.bottom for n in nodes.values()] + [p[1] for e in edges for p in e.points] + [top]
+    )
+    # The header wraps to max_width; the flow fits it unless one rank alone is wider.
+    width = int(max(right + MARGIN, min(header_width, max_width)))
+    height = int(bottom + MARGIN + LEGEND_H)
+    return max(width, 240), max(height, 120)
+
+
+def _refuse_too_many_nodes(workflow: Mapping[str, Any]) -> None:
     raw_nodes = workflow.get("nodes")
     if isinstance(raw_nodes, list) and len(raw_nodes) > MAX_NODES:
         raise PictureTooLarge(
             f"The workflow has {len(raw_nodes)} nodes; pictures are drawn up to {MAX_NODES} "
             "(the most a Clixen workflow may have): the text outline shows it."
         )
-    graph = workflow_graph(workflow)
-    marks = marks or Marks()
-    style = OVERVIEW if len(graph.nodes) > OVERVIEW_NODES else NORMAL
-    sizes = {
+
+
+def _measure_nodes(graph: WorkflowGraph, style: Style, marks: Marks) -> dict[str, _Measured]:
+    return {
         n.name: _measure(
             n.name,
             n.type,
@@ -170,10 +245,11 @@ def layout_workflow(
         )
         for n in graph.nodes
     }
-    mains = [n for n in graph.nodes if n.name not in graph.parent]
-    limit = max_width - 2 * MARGIN - FOLD_LANES
-    trees = {n.name: _tree(n.name, graph, sizes, limit) for n in mains}
-    blocks = [
+
+
+def _main_blocks(mains: list[GraphNode], trees: dict[str, _Tree]) -> list[Block]:
+    """One block per main node, as big as the node with its sub-node tree."""
+    return [
         Block(
             key=n.name,
             w=trees[n.name].w,
@@ -184,21 +260,27 @@ def layout_workflow(
         )
         for n in mains
     ]
-    main_names = {n.name for n in mains}
-    flow = [e for e in graph.main_edges if e.source in main_names and e.target in main_names]
-    flow_edges = [FlowEdge(e.source, e.target, e.output, e.input) for e in flow]
+
+
+def _rank_gap(mains: list[GraphNode]) -> float:
+    """The gap between ranks: wide enough for the widest output label, within bounds."""
     label_font = font(LABEL_SIZE)
     widest = max((text_width(o, label_font) for n in mains for o in n.outputs), default=0.0)
-    ranksep = min(max(RANKSEP, widest + 30), 150.0)
-    linked = {x for e in flow for x in (e.source, e.target)}
-    connected = [b for b in blocks if b.key in linked]
-    placement, used = place(connected, flow_edges, ranksep=ranksep, nodesep=NODESEP, engine=engine)
+    return min(max(RANKSEP, widest + 30), 150.0)
 
-    # Room on the right for the connections that leave a band (see flow_paths).
-    folded = _fold(connected, flow, placement, max_width=limit)
-    _grid([b for b in blocks if b.key not in linked], folded, max_width=max_width - 2 * MARGIN)
-    title_lines, caption_lines, top = _header(workflow, title, marks, max_width)
-    dy = top
+
+def _placed_nodes(
+    mains: list[GraphNode],
+    trees: dict[str, _Tree],
+    sizes: dict[str, _Measured],
+    graph: WorkflowGraph,
+    folded: Folded,
+    marks: Marks,
+    *,
+    dy: float,
+) -> dict[str, PlacedNode]:
+    """Every node's box in the picture: each main node where folding put it, its sub-nodes at
+    their offsets under it."""
     nodes: dict[str, PlacedNode] = {}
     for n in mains:
         bx, by = folded.blocks[n.name]
@@ -206,19 +288,6 @@ def layout_workflow(
             m = sizes[name]
             g = graph.node(name)
             parent = graph.parent.get(name)
-            kind = ""
-            if parent is not None:
-                kind = next(
-                    (
-                        AI_KIND_LABELS.get(e.kind, shorten(e.kind, KIND_CHARS))
-                        for e in graph.edges
-                        if e.source == name and e.target == parent
-                    ),
-                    "",
-                )
-                served = len({e.target for e in graph.edges if e.is_ai and e.source == name})
-                if served > MAX_SHARED_LINKS:
-                    kind += f" · shared by {served} nodes"
             nodes[name] = PlacedNode(
                 name=name,
                 type=g.type,
@@ -231,35 +300,27 @@ def layout_workflow(
                 rank=folded.ranks[n.name] if name == n.name else None,
                 band=folded.band_of[n.name],
                 parent=parent,
-                kind=kind,
+                kind=_sub_node_kind(graph, name, parent) if parent is not None else "",
                 sub=parent is not None,
             )
-    edges = flow_paths(flow, folded, nodes, graph, dx=MARGIN, dy=dy)
-    edges += ai_paths(graph, nodes)
-    labels = output_labels(mains, nodes, graph)
-    right = max(
-        [n.box.right for n in nodes.values()] + [p[0] for e in edges for p in e.points] + [0.0]
+    return nodes
+
+
+def _sub_node_kind(graph: WorkflowGraph, name: str, parent: str) -> str:
+    """What the sub-node is to the node it serves ("Model", "Tool"), and how many it serves
+    when too many to draw each link."""
+    kind = next(
+        (
+            AI_KIND_LABELS.get(e.kind, shorten(e.kind, KIND_CHARS))
+            for e in graph.edges
+            if e.source == name and e.target == parent
+        ),
+        "",
     )
-    bottom = max(
-        [n.box.bottom for n in nodes.values()] + [p[1] for e in edges for p in e.points] + [top]
-    )
-    # The header wraps to max_width; the flow fits it unless one rank alone is wider.
-    width = int(max(right + MARGIN, min(_header_width(title_lines, caption_lines), max_width)))
-    height = int(bottom + MARGIN + LEGEND_H)
-    return Layout(
-        width=max(width, 240),
-        height=max(height, 120),
-        nodes=nodes,
-        edges=edges,
-        labels=labels,
-        engine=used,
-        style=style,
-        overview=style is OVERVIEW,
-        bands=folded.bands,
-        title=tuple(title_lines),
-        caption=tuple(caption_lines),
-        marks=marks,
-    )
+    served = len({e.target for e in graph.edges if e.is_ai and e.source == name})
+    if served > MAX_SHARED_LINKS:
+        kind += f" · shared by {served} nodes"
+    return kind
 
 
 def _header(
@@ -283,22 +344,72 @@ def _fold(
     blocks: list[Block], flow: list[GraphEdge], placement: Placement, *, max_width: float
 ) -> Folded:
     """Cut the flow between ranks into bands no wider than `max_width`, stacked top to bottom."""
-    size = {b.key: b for b in blocks}
-    pos = placement.blocks
     if not blocks:
         return Folded({}, {}, {}, {}, [], {}, 0, 0.0)
-    # Blocks of one rank share their centre x (dot and the simple layout both centre them).
+    pos = placement.blocks
+    ranks = _ranks(blocks, pos)
+    span = _rank_spans(blocks, pos, ranks)
+    band_of_rank, band_left = _bands(span, max_width)
+    band_of = {k: band_of_rank[r] for k, r in ranks.items()}
+    inside = {
+        i: path
+        for i, path in placement.paths.items()
+        if band_of[flow[i].source] == band_of[flow[i].target]
+    }
+    lo_y, hi_y, left_x = _band_extents(blocks, pos, flow, inside, band_of, band_left)
+    band_top: list[float] = []
+    y = 0.0
+    for band in range(len(band_left)):
+        band_top.append(y)
+        y += hi_y[band] - lo_y[band] + BAND_GAP
+    shift = [(-left_x[band], band_top[band] - lo_y[band]) for band in range(len(band_left))]
+    blocks_out = {
+        k: (x + shift[band_of[k]][0], yy + shift[band_of[k]][1]) for k, (x, yy) in pos.items()
+    }
+    paths = {
+        i: [
+            (x + shift[band_of[flow[i].source]][0], yy + shift[band_of[flow[i].source]][1])
+            for x, yy in path
+        ]
+        for i, path in inside.items()
+    }
+    rank_span = {
+        r: (lo + shift[band_of_rank[r]][0], hi + shift[band_of_rank[r]][0])
+        for r, (lo, hi) in span.items()
+    }
+    return Folded(
+        blocks_out, paths, ranks, band_of, band_top, rank_span, len(band_left), y - BAND_GAP
+    )
+
+
+def _ranks(blocks: list[Block], pos: dict[str, Point]) -> dict[str, int]:
+    """Each block's rank, counted left to right: blocks of one rank share their centre x (dot
+    and the simple layout both centre them)."""
     centres = sorted({round(pos[b.key][0] + b.w / 2) for b in blocks})
     rank_of_centre: dict[int, int] = {}
     for c in centres:
         prev = rank_of_centre.get(c - 1, rank_of_centre.get(c + 1))
         rank_of_centre[c] = prev if prev is not None else len(set(rank_of_centre.values()))
-    ranks = {b.key: rank_of_centre[round(pos[b.key][0] + b.w / 2)] for b in blocks}
+    return {b.key: rank_of_centre[round(pos[b.key][0] + b.w / 2)] for b in blocks}
+
+
+def _rank_spans(
+    blocks: list[Block], pos: dict[str, Point], ranks: dict[str, int]
+) -> dict[int, tuple[float, float]]:
+    """Rank → (left, right) of its blocks before folding."""
     span: dict[int, tuple[float, float]] = {}
     for b in blocks:
         r, left = ranks[b.key], pos[b.key][0]
         lo, hi = span.get(r, (left, left + b.w))
         span[r] = (min(lo, left), max(hi, left + b.w))
+    return span
+
+
+def _bands(
+    span: dict[int, tuple[float, float]], max_width: float
+) -> tuple[dict[int, int], list[float]]:
+    """Rank → band, and each band's left x: a new band starts at the first rank that would
+    make the current one wider than `max_width`."""
     band_of_rank: dict[int, int] = {}
     band_left: list[float] = []
     for r in sorted(span):
@@ -306,13 +417,20 @@ def _fold(
         if not band_left or hi - band_left[-1] > max_width:
             band_left.append(lo)
         band_of_rank[r] = len(band_left) - 1
-    band_of = {k: band_of_rank[r] for k, r in ranks.items()}
-    # Vertical extent of each band: its blocks and the paths that stay inside it.
-    inside = {
-        i: path
-        for i, path in placement.paths.items()
-        if band_of[flow[i].source] == band_of[flow[i].target]
-    }
+    return band_of_rank, band_left
+
+
+def _band_extents(
+    blocks: list[Block],
+    pos: dict[str, Point],
+    flow: list[GraphEdge],
+    inside: dict[int, list[Point]],
+    band_of: dict[str, int],
+    band_left: list[float],
+) -> tuple[list[float], list[float], list[float]]:
+    """Each band's top, bottom and left before folding: its blocks and the paths that stay
+    inside it."""
+    size = {b.key: b for b in blocks}
     n_bands = len(band_left)
     lo_y = [float("inf")] * n_bands
     hi_y = [float("-inf")] * n_bands
@@ -333,27 +451,7 @@ def _fold(
         )
         for b in range(n_bands)
     ]
-    band_top: list[float] = []
-    y = 0.0
-    for band in range(n_bands):
-        band_top.append(y)
-        y += hi_y[band] - lo_y[band] + BAND_GAP
-    shift = [(-left_x[band], band_top[band] - lo_y[band]) for band in range(n_bands)]
-    blocks_out = {
-        k: (x + shift[band_of[k]][0], yy + shift[band_of[k]][1]) for k, (x, yy) in pos.items()
-    }
-    paths = {
-        i: [
-            (x + shift[band_of[flow[i].source]][0], yy + shift[band_of[flow[i].source]][1])
-            for x, yy in path
-        ]
-        for i, path in inside.items()
-    }
-    rank_span = {
-        r: (lo + shift[band_of_rank[r]][0], hi + shift[band_of_rank[r]][0])
-        for r, (lo, hi) in span.items()
-    }
-    return Folded(blocks_out, paths, ranks, band_of, band_top, rank_span, n_bands, y - BAND_GAP)
+    return lo_y, hi_y, left_x
 
 
 def _grid(blocks: list[Block], folded: Folded, *, max_width: float) -> None:

@@ -42,6 +42,8 @@ def flow_paths(
     dx: float,
     dy: float,
 ) -> list[PlacedEdge]:
+    """The flow's connections, port to port: inside a band along the path the engine drew,
+    across a fold through the gaps; then the main connections that touch a sub-node."""
     out: list[PlacedEdge] = []
     lane = 0
     for i, e in enumerate(flow):
@@ -54,27 +56,7 @@ def flow_paths(
             points = [start, *middle, end]
             folded_edge = False
         else:
-            # Across a fold: right into the gap after the source's rank, along the gap above the
-            # target's band, down the gap before the target's rank.
-            src_rank = folded.ranks[e.source]
-            dst_rank = folded.ranks[e.target]
-            out_x = folded.rank_span[src_rank][1] + dx + RANKSEP / 3 + (lane % 4) * LANE
-            in_x = max(folded.rank_span[dst_rank][0] + dx - 14 - (lane % 4) * LANE, 6.0)
-            gutter = (
-                folded.band_top[folded.band_of[e.target]]
-                + dy
-                - BAND_GAP / 2
-                + (lane % 4) * LANE
-                - LANE * 1.5
-            )
-            points = [
-                start,
-                (out_x, start[1]),
-                (out_x, gutter),
-                (in_x, gutter),
-                (in_x, end[1]),
-                end,
-            ]
+            points = _across_fold(e, folded, start, end, lane=lane, dx=dx, dy=dy)
             lane += 1
             folded_edge = True
         out.append(
@@ -94,6 +76,25 @@ def flow_paths(
                 )
             )
     return out
+
+
+def _across_fold(
+    e: GraphEdge, folded: Folded, start: Point, end: Point, *, lane: int, dx: float, dy: float
+) -> list[Point]:
+    """Across a fold: right into the gap after the source's rank, along the gap above the
+    target's band, down the gap before the target's rank (`lane` keeps parallel lines apart)."""
+    src_rank = folded.ranks[e.source]
+    dst_rank = folded.ranks[e.target]
+    out_x = folded.rank_span[src_rank][1] + dx + RANKSEP / 3 + (lane % 4) * LANE
+    in_x = max(folded.rank_span[dst_rank][0] + dx - 14 - (lane % 4) * LANE, 6.0)
+    gutter = (
+        folded.band_top[folded.band_of[e.target]]
+        + dy
+        - BAND_GAP / 2
+        + (lane % 4) * LANE
+        - LANE * 1.5
+    )
+    return [start, (out_x, start[1]), (out_x, gutter), (in_x, gutter), (in_x, end[1]), end]
 
 
 def _kinds_under(graph: WorkflowGraph, name: str) -> list[str]:

@@ -90,7 +90,8 @@ _DATA = frozenset(
         "totp",
     )
 )
-# Start a run on their own, though their type does not end in "Trigger".
+# Start a run on their own, though their type does not end in "Trigger": the rule by name alone,
+# for pictures of any type (the catalog's rule is `NodeSpec.starts_runs`).
 _TRIGGERS = frozenset(
     BASE + t
     for t in ("webhook", "cron", "interval", "start", "emailReadImap", "rssFeedReadTrigger")

@@ -75,6 +75,8 @@ class Project(TimestampMixin, Base):
     digest_sent_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+    # Review before live (`core.deploy.review`): every new version waits for an owner's approval.
+    review_before_live: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     members: Mapped[list[ProjectMember]] = relationship(
         back_populates="project", cascade="all, delete-orphan"
@@ -196,6 +198,39 @@ class WorkflowEvent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()
     )
+
+
+class VersionReview(Base):
+    """A new version waiting for (or decided by) a project owner before it goes live: the audit
+    trail of review before live. `checksum` is the stored payload's digest the owner was shown;
+    `base_version` the live version when it was asked (an approval never deploys over a later
+    one). `test_run`: the test-run result shown with it (status, node, message, or why none)."""
+
+    __tablename__ = "version_reviews"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    team_id: Mapped[str] = mapped_column(String(32))
+    workflow_id: Mapped[int] = mapped_column(
+        ForeignKey("workflows.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    checksum: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    base_version: Mapped[int] = mapped_column(Integer, default=0)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    test_run: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # When the request was handed to a front end to show the owners (None: not yet).
+    announced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class PipelineRun(TimestampMixin, Base):

@@ -5,6 +5,7 @@ bot: `bot.blocks.common.escape`).
 - `fence`: user text inside a prompt, between markers the user cannot forge.
 - `parse_llm_json`: the LLM's reply, parsed strictly with caps on size, depth and node count.
 - `sanitize_workflow_json`: a workflow (from the LLM or an import) before it is stored or deployed.
+- `valid_timezone`: a requester's timezone, kept only when this system knows it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import secrets
 import unicodedata
 from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.kernel.errors import ClixenError, InvalidInput
 
@@ -231,3 +233,14 @@ def sanitize_workflow_json(wf: Any, *, max_nodes: int = MAX_NODES) -> dict[str, 
             node.pop("pinData", None)
     _check_strings(clean, "JSON")
     return clean
+
+
+def valid_timezone(name: str | None) -> str | None:
+    """`name` when it is an IANA timezone this system knows (e.g. Europe/Paris), else None."""
+    if not name or len(name) > 64:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name

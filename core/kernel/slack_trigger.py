@@ -198,58 +198,10 @@ def parse_trigger_params(parameters: object) -> TriggerParams:
             + ", ".join(sorted(KNOWN_PARAMETERS))
             + "."
         )
-    names = _text_list(parameters.get("events"), "events", len(TRIGGER_EVENTS))
-    if not names:
-        raise ValueError(
-            "`events` is empty: say what starts the workflow (" + " | ".join(TRIGGER_EVENTS) + ")."
-        )
-    bad = [n for n in names if n not in TRIGGER_EVENTS]
-    if bad:
-        raise ValueError(
-            f"unknown event {bad[0][:40]!r}; the Slack trigger starts on "
-            + " | ".join(TRIGGER_EVENTS)
-            + "."
-        )
-    events = tuple(dict.fromkeys(TriggerEvent(n) for n in names))
-    channels = tuple(
-        dict.fromkeys(
-            _channel(c) for c in _text_list(parameters.get("channels"), "channels", MAX_CHANNELS)
-        )
-    )
-    if TriggerEvent.message in events and not channels:
-        raise ValueError(
-            'a `message` trigger must name its channels (e.g. channels: ["#support"]): '
-            "it never listens everywhere."
-        )
-    emoji = tuple(
-        dict.fromkeys(
-            e.strip(":").lower() for e in _text_list(parameters.get("emoji"), "emoji", MAX_EMOJI)
-        )
-    )
-    for e in emoji:
-        if not _EMOJI.match(e):
-            raise ValueError(f"emoji {e[:40]!r} is not an emoji name (like ticket, or +1).")
-    if emoji and TriggerEvent.reaction_added not in events:
-        raise ValueError("`emoji` applies to the reaction_added event: add it to `events`.")
-    contains = parameters.get("contains") or ""
-    pattern = parameters.get("pattern") or ""
-    for key, text, limit in (
-        ("contains", contains, MAX_TEXT_CHARS),
-        ("pattern", pattern, MAX_PATTERN_CHARS),
-    ):
-        if not isinstance(text, str):
-            raise ValueError(f"`{key}` must be text.")
-        if len(text) > limit:
-            raise ValueError(f"`{key}` is {len(text)} characters long; at most {limit}.")
-        if text.startswith("="):
-            raise ValueError(f"`{key}` holds an expression; write plain text.")
-        if text and TriggerEvent.message not in events:
-            raise ValueError(f"`{key}` applies to the message event: add it to `events`.")
-    if pattern:
-        try:
-            re.compile(pattern)
-        except re.error as e:
-            raise ValueError(f"`pattern` is not a valid regular expression: {e}.") from e
+    events = _events(parameters)
+    channels = _channels(parameters, events)
+    emoji = _emoji(parameters, events)
+    contains, pattern = _text_filters(parameters, events)
     flags = {}
     for key in _BOOLS:
         value = parameters.get(key, False)
@@ -270,6 +222,81 @@ def parse_trigger_params(parameters: object) -> TriggerParams:
         inputs=inputs,
         **flags,
     )
+
+
+def _events(parameters: Mapping[str, Any]) -> tuple[TriggerEvent, ...]:
+    """What starts the workflow, each once: at least one, every one known."""
+    names = _text_list(parameters.get("events"), "events", len(TRIGGER_EVENTS))
+    if not names:
+        raise ValueError(
+            "`events` is empty: say what starts the workflow (" + " | ".join(TRIGGER_EVENTS) + ")."
+        )
+    bad = [n for n in names if n not in TRIGGER_EVENTS]
+    if bad:
+        raise ValueError(
+            f"unknown event {bad[0][:40]!r}; the Slack trigger starts on "
+            + " | ".join(TRIGGER_EVENTS)
+            + "."
+        )
+    return tuple(dict.fromkeys(TriggerEvent(n) for n in names))
+
+
+def _channels(parameters: Mapping[str, Any], events: tuple[TriggerEvent, ...]) -> tuple[str, ...]:
+    """The channels listened in (ids, or names without #), each once; a message trigger must
+    name some."""
+    channels = tuple(
+        dict.fromkeys(
+            _channel(c) for c in _text_list(parameters.get("channels"), "channels", MAX_CHANNELS)
+        )
+    )
+    if TriggerEvent.message in events and not channels:
+        raise ValueError(
+            'a `message` trigger must name its channels (e.g. channels: ["#support"]): '
+            "it never listens everywhere."
+        )
+    return channels
+
+
+def _emoji(parameters: Mapping[str, Any], events: tuple[TriggerEvent, ...]) -> tuple[str, ...]:
+    """The reactions listened for, as emoji names without colons, each once."""
+    emoji = tuple(
+        dict.fromkeys(
+            e.strip(":").lower() for e in _text_list(parameters.get("emoji"), "emoji", MAX_EMOJI)
+        )
+    )
+    for e in emoji:
+        if not _EMOJI.match(e):
+            raise ValueError(f"emoji {e[:40]!r} is not an emoji name (like ticket, or +1).")
+    if emoji and TriggerEvent.reaction_added not in events:
+        raise ValueError("`emoji` applies to the reaction_added event: add it to `events`.")
+    return emoji
+
+
+def _text_filters(
+    parameters: Mapping[str, Any], events: tuple[TriggerEvent, ...]
+) -> tuple[str, str]:
+    """(`contains`, `pattern`): plain texts within their limits, for message events only, the
+    pattern a valid regular expression."""
+    contains = parameters.get("contains") or ""
+    pattern = parameters.get("pattern") or ""
+    for key, text, limit in (
+        ("contains", contains, MAX_TEXT_CHARS),
+        ("pattern", pattern, MAX_PATTERN_CHARS),
+    ):
+        if not isinstance(text, str):
+            raise ValueError(f"`{key}` must be text.")
+        if len(text) > limit:
+            raise ValueError(f"`{key}` is {len(text)} characters long; at most {limit}.")
+        if text.startswith("="):
+            raise ValueError(f"`{key}` holds an expression; write plain text.")
+        if text and TriggerEvent.message not in events:
+            raise ValueError(f"`{key}` applies to the message event: add it to `events`.")
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            raise ValueError(f"`pattern` is not a valid regular expression: {e}.") from e
+    return contains, pattern
 
 
 def _where(params: TriggerParams) -> str:

@@ -28,6 +28,10 @@ RESUMED: Final = "resumed"
 RENAMED: Final = "renamed"
 DELETED: Final = "deleted"
 RESTORED: Final = "restored"
+# Review before live (`core.deploy.review`): a version asked for approval, approved, rejected.
+REVIEW_REQUESTED: Final = "review_requested"
+REVIEW_APPROVED: Final = "review_approved"
+REVIEW_REJECTED: Final = "review_rejected"
 EVENT_TYPES: Final = frozenset(
     {
         SIGNUP,
@@ -40,6 +44,9 @@ EVENT_TYPES: Final = frozenset(
         RENAMED,
         DELETED,
         RESTORED,
+        REVIEW_REQUESTED,
+        REVIEW_APPROVED,
+        REVIEW_REJECTED,
     }
 )
 
@@ -54,6 +61,7 @@ ALLOWED_PROPERTIES: Final[dict[str, tuple[type, ...]]] = {
     "validation_repairs": (int,),
     "kind": (str,),  # create | edit | rollback | repair
     "status": (str,),
+    "review": (int,),  # a review request's id
 }
 # Short identifiers only (e.g. "n8n_rejected", "cli"): no sentences, no free text.
 _WORD = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")

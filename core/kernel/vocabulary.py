@@ -81,6 +81,10 @@ class VersionStatus(StrEnum):
     deployed = "deployed"
     failed = "failed"
     superseded = "superseded"
+    # Review before live: stored, validated and bound, waiting for a project owner's decision
+    # (`core.deploy.review`); never sent to n8n unless approved.
+    awaiting_review = "awaiting_review"
+    rejected = "rejected"
 
 
 class WorkflowStatus(StrEnum):
@@ -103,6 +107,16 @@ class WorkflowEventKind(StrEnum):
     renamed = "renamed"
     deleted = "deleted"
     restored = "restored"
+
+
+class ReviewState(StrEnum):
+    """Where a request to make a version live stands (`VersionReview.state`)."""
+
+    pending = "pending"  # waiting for an owner
+    approved = "approved"  # an owner approved it and it was deployed
+    rejected = "rejected"  # an owner rejected it: live untouched
+    outdated = "outdated"  # live moved on before the decision: closed, nothing deployed
+    failed = "failed"  # approved, but n8n refused it (the version says why)
 
 
 class Role(IntEnum):

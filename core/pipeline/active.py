@@ -79,6 +79,27 @@ def read_project(session: Session, project_id: int) -> ProjectSnapshot:
     )
 
 
+@dataclass(frozen=True)
+class NewWorkflow:
+    """The workflow record a run's first deploy creates (`ActiveRun.save(new_workflow=…)`)."""
+
+    name: str
+    description: str | None
+
+    def create(self, session: Session, row: PipelineRun) -> int:
+        """Create the draft in the run's project and thread; its id."""
+        wf = deploy.create_workflow_record(
+            session=session,
+            project_id=row.project_id,
+            name=self.name[:200] or "Workflow",
+            description=self.description,
+            created_by=row.user_id,
+            slack_channel_id=row.slack_channel_id,
+            slack_thread_ts=row.slack_thread_ts,
+        )
+        return wf.id
+
+
 @dataclass
 class ActiveRun:
     """The in-memory view of one run while it executes; `save` makes it durable."""
@@ -142,9 +163,11 @@ class ActiveRun:
         charge: LLMCall | None = None,
         repair_kind: ProblemKind | None = None,
         extra: Callable[[Session, PipelineRun], None] | None = None,
+        new_workflow: NewWorkflow | None = None,
         **fields: Any,
     ) -> None:
-        """Persist the new state, the working data, the LLM charge, all in one transaction.
+        """Persist the new state, the working data, the LLM charge, all in one transaction;
+        `new_workflow`: the run's workflow record is created (a draft) and linked to it there.
 
         Raises ClaimLost (writing nothing) when this worker no longer holds the run's claim.
         """
@@ -174,6 +197,8 @@ class ActiveRun:
                 setattr(row, key, value)
             if state in FINISHED:
                 row.finished_at = self.services.clock()
+            if new_workflow is not None:
+                row.workflow_id = new_workflow.create(session, row)
             if extra is not None:
                 extra(session, row)
             session.flush()
@@ -269,8 +294,22 @@ def succeed(active: ActiveRun) -> None:
     active.emit(RunState.succeeded, _success_message(active))
 
 
+def await_review(active: ActiveRun, *, review_id: int, version: int) -> None:
+    """End the run: its version is stored and waits for a project owner's approval (review
+    before live), nothing was sent to n8n. Not a failure; the requester hears the decision."""
+    active.context.review_id, active.context.review_version = review_id, version
+    active.save(RunState.succeeded, detail=f"v{version} waits for review #{review_id}", error=None)
+    active.emit(RunState.succeeded, _success_message(active))
+
+
 def _success_message(active: ActiveRun) -> str:
     context = active.context
+    if context.review_id is not None:
+        name = (context.candidate or {}).get("name") or "The workflow"
+        return (
+            f"{name} v{context.review_version} is ready and waits for a project owner's "
+            f"approval (review #{context.review_id}); nothing changed in n8n until then."
+        )
     version = context.version if context.version is not None else "?"
     name = (context.candidate or {}).get("name") or "The workflow"
     parts = [f"{name} is deployed and active (version {version})."]
@@ -369,6 +408,8 @@ def outcome(
         if state == RunState.awaiting_credentials
         else (),
         credentials_rejected=rejected,
+        review_id=context.review_id,
+        review_version=context.review_version,
     )
 
 

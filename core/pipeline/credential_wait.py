@@ -1,5 +1,6 @@
-"""A run that needs credentials: it checks references before deploy, stops `awaiting_credentials`
-when a node has none the project can give, and resumes where it stopped when the secret arrives.
+"""A run that needs credentials: after the gate's review (`core.deploy.gate.review`: bound,
+validated) it stops `awaiting_credentials` when a node has none the project can give, and says
+what each waiting node may be given.
 
 Contract: a waiting run is neither failed nor in progress (recovery leaves it alone) and keeps its
 candidate. Giving it credentials and sending it on is `core.pipeline.resume`.
@@ -8,58 +9,26 @@ candidate. Giving it credentials and sending it on is `core.pipeline.resume`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog.credential_domains import BOT_SECRET
-from core.credentials import needs as credentials
+from core.catalog.credential_needs import CredentialNeed
 from core.credentials.needs import bot_token_nodes
-from core.credentials.resolve import resolve
 from core.credentials.secrets import secret_types
 from core.kernel.models import PipelineRun
 from core.kernel.vocabulary import RunState
 from core.pipeline.active import ActiveRun, StopRun, credentials_message
 from core.pipeline.types import NeededCredential, RunContext
-from core.validation import Issue
-from core.validation.credential_needs import CredentialNeed
 
 logger = logging.getLogger(__name__)
 
 
-def project_secret_types(session: Session, project_id: int) -> dict[str, str | None]:
-    """The project's secrets: name → credential type (None: not typed yet)."""
-    return secret_types(session=session, project_id=project_id)
-
-
-def wrong_credentials(active: ActiveRun, secrets: Mapping[str, str | None]) -> list[Issue]:
-    """References in the candidate to a project secret of another credential type."""
-    candidate = active.context.candidate or {}
-    issues = credentials.credential_issues(candidate, active.services.catalog, secrets)
-    return [i for i in issues if i.code == "wrong_credential_type"]
-
-
-def bind_credentials(active: ActiveRun) -> tuple[list[CredentialNeed], dict[str, str | None]]:
-    """Before validation (so the digest the deploy compares is the bound workflow's): bind the
-    project's only secret of each needed type into the candidate (`core.credentials.resolve`),
-    except to the nodes whose credential must be chosen again (`RunContext.ask_credentials`,
-    whatever a repair wrote there removed). Returns the needs left and the project's secrets."""
-    candidate = active.context.candidate
-    assert candidate is not None
-    ask = active.context.ask_credentials
-    for node in candidate.get("nodes") or []:
-        if isinstance(node, dict) and node.get("name") in ask:
-            node.pop("credentials", None)  # whatever a repair wrote there: the user chooses
-    secrets = dict(active.project().secrets)
-    resolution = resolve(candidate, secrets, active.services.catalog, ask=ask)
-    active.context.candidate = resolution.workflow
-    return resolution.missing, secrets
-
-
 def await_credentials(active: ActiveRun, missing: list[CredentialNeed]) -> None:
-    """After validation: if a node still has no credential (`bind_credentials`), save the run
-    `awaiting_credentials` and stop (StopRun)."""
+    """After validation: if a node still has no credential (`core.deploy.gate.review`), save
+    the run `awaiting_credentials` and stop (StopRun)."""
     if not missing:
         return
     active.context.credentials_needed = [
@@ -92,7 +61,9 @@ def credential_choices(
     outcome's node → accepted types)."""
     with session_factory() as session:
         run = session.get(PipelineRun, run_id)
-        secrets = project_secret_types(session, run.project_id) if run is not None else {}
+        secrets = (
+            secret_types(session=session, project_id=run.project_id) if run is not None else {}
+        )
         candidate = (RunContext.of(run.context).candidate if run is not None else None) or {}
     slack_nodes = set(bot_token_nodes(candidate, [node for node, _ in needed]))
     return [

@@ -7,16 +7,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
-
 from core import deploy
 from core.deploy.publish import WAITING_PREFIX
 from core.deploy.workflows import get_version
-from core.kernel.models import PipelineRun
 from core.kernel.vocabulary import RunKind, RunState, VersionSource
 from core.n8n import ExecutionFailure, execution_failure
 from core.n8n.workflow_json import checksum
-from core.pipeline.active import ActiveRun, StopRun, fail, need_repair, succeed
+from core.pipeline.active import (
+    ActiveRun,
+    NewWorkflow,
+    StopRun,
+    await_review,
+    fail,
+    need_repair,
+    succeed,
+)
 from core.pipeline.types import (
     CONFLICT,
     DeployedVersion,
@@ -79,6 +84,10 @@ def step_deploying(active: ActiveRun) -> None:
     except deploy.HeadMoved as e:
         fail(active, _not_over(active, e), category=CONFLICT)
         raise StopRun from e
+    except deploy.ReviewPending as e:
+        # Review before live: validated and stored, not sent to n8n; an owner decides.
+        await_review(active, review_id=e.review_id, version=e.version)
+        raise StopRun from e
     except deploy.ValidationFailed as e:
         context.problems = list(e.report.errors)
         context.problem_kind = ProblemKind.validation
@@ -124,22 +133,13 @@ def _create_record(active: ActiveRun, candidate: Mapping[str, Any]) -> None:
     """Create the product's workflow row and link it to the run in one transaction."""
     summary = active.context.summary
     name = str(candidate.get("name") or summary or active.run.request).strip()
-
-    def create(session: Session, row: PipelineRun) -> None:
-        wf = deploy.create_workflow_record(
-            session=session,
-            project_id=row.project_id,
-            name=name[:200] or "Workflow",
-            description=summary or None,
-            created_by=row.user_id,
-            slack_channel_id=row.slack_channel_id,
-            slack_thread_ts=row.slack_thread_ts,
-        )
-        row.workflow_id = wf.id
-
     active.context.base_version = 0  # a new workflow: its first deploy expects no head yet
     # Saved at once: a crash after this point reuses the record instead of creating another.
-    active.save(RunState.deploying, detail="deploying", extra=create)
+    active.save(
+        RunState.deploying,
+        detail="deploying",
+        new_workflow=NewWorkflow(name=name, description=summary or None),
+    )
 
 
 def step_watching(active: ActiveRun) -> None:

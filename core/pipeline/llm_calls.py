@@ -27,6 +27,7 @@ from core.generation.llm import (
     estimate_tokens,
 )
 from core.generation.node_lookup.tools import TOOL_SCHEMAS, NodeLookup, tool_schema_tokens
+from core.generation.prompts import PromptContext
 from core.kernel.errors import LLMNotConfigured
 from core.pipeline.types import MIN_REPLY_TOKENS
 from core.workspace import quotas
@@ -74,6 +75,22 @@ class LLMCall:
 def tools_offered(services: PipelineServices) -> bool:
     """Whether generation offers the model tools (not to a server known to refuse them)."""
     return services.llm is not None and getattr(services.llm, "tools_supported", None) is not False
+
+
+def ask(
+    services: PipelineServices,
+    run: PipelineRun,
+    messages: list[Message],
+    ctx: PromptContext,
+) -> LLMCall:
+    """The model's answer, after the node lookups it asks for when the prompt offers tools
+    (`ctx.tools`; the policy's denied types are never looked up)."""
+    if not ctx.tools:
+        return call_llm(services, run, messages)
+    lookup = NodeLookup(
+        catalog=services.catalog, templates=services.templates, denied=frozenset(ctx.denied_types)
+    )
+    return converse(services, run, messages, lookup)
 
 
 def converse(

@@ -23,8 +23,15 @@ from sqlalchemy.orm import Session
 from core.deploy.workflows import head_version
 from core.kernel import metrics, telemetry
 from core.kernel.errors import NotFound
-from core.kernel.models import PipelineRun, Project, Workflow, WorkflowVersion
-from core.kernel.vocabulary import RunKind, RunState, VersionSource, VersionStatus, WorkflowStatus
+from core.kernel.models import PipelineRun, Project, VersionReview, Workflow, WorkflowVersion
+from core.kernel.vocabulary import (
+    ReviewState,
+    RunKind,
+    RunState,
+    VersionSource,
+    VersionStatus,
+    WorkflowStatus,
+)
 from core.n8n import ExecutionFailure, N8nError
 from core.pipeline.budget import RepairBudget
 from core.pipeline.claims import hold_here
@@ -97,6 +104,8 @@ def repair_after_runtime_error(
         if head.version != seen[0]:
             logger.info("workflow %s: the head moved while checking; not repaired", wf.id)
             return None
+        if _fix_waits(session, wf.id):
+            return None  # a fix already waits for an owner: said once, when it was made
         spent_total, spent_validation = _repairs_spent(session, wf)
         context = RunContext(
             base_version=head.version,
@@ -131,11 +140,32 @@ def repair_after_runtime_error(
         except IntegrityError:
             return "A repair of this error is already under way."
     outcome = execute_run(services, run.id, progress)
+    if outcome.review_id is not None:
+        return (
+            f"I prepared a fix, v{outcome.review_version}; it waits for a project owner's "
+            f"approval (review #{outcome.review_id}) before it goes live (run {outcome.run_id})."
+        )
     if outcome.ok:
         return f"I repaired it and deployed version {outcome.version} (run {outcome.run_id})."
     if get_run(services, outcome.run_id).step_detail == CONFLICT:
         return f"{outcome.message} (run {outcome.run_id})"
     return f"I could not repair it automatically (run {outcome.run_id}): {outcome.message}"
+
+
+def _fix_waits(session: Session, workflow_id: int) -> bool:
+    """Whether a repair of the workflow waits for an owner's review (review before live)."""
+    return (
+        session.scalar(
+            select(VersionReview.id)
+            .where(
+                VersionReview.workflow_id == workflow_id,
+                VersionReview.state == ReviewState.pending,
+                VersionReview.source == VersionSource.repair,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _deployed_head(session: Session, workflow_id: int) -> WorkflowVersion:

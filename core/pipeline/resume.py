@@ -18,15 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.credentials import needs as credentials
 from core.credentials.needs import adopt_bot_token, bot_token_nodes, slack_channels
-from core.credentials.resolve import resolve
-from core.credentials.secrets import push_secret, secret_key
+from core.credentials.resolve import Resolution, resolve
+from core.credentials.secrets import push_secret, secret_key, secret_types
 from core.credentials.sync import sync_secrets
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import PipelineRun
 from core.kernel.vocabulary import Role, RunState
 from core.pipeline import claims
 from core.pipeline.active import ActiveRun, credentials_message, outcome
-from core.pipeline.credential_wait import project_secret_types
 from core.pipeline.engine import execute_run
 from core.pipeline.runs import get_run, run_and_project
 from core.pipeline.types import NeededCredential, PipelineServices, Progress, RunContext, RunOutcome
@@ -115,6 +114,34 @@ def provide_credentials(
     PermissionDenied, InvalidInput (a run not waiting, a secret of the wrong type).
     """
     # 1. Read and decide (no lock held across n8n): which secrets the waiting nodes get.
+    project_id, context, secrets = _waiting_run(services, run_id, team_id, user_id)
+    assert context.candidate is not None
+    resolution = resolve(
+        context.candidate,
+        secrets,
+        services.catalog,
+        chosen=chosen or {},
+        ask=context.ask_credentials,
+    )
+    # 2. n8n, with no transaction open: each secret's credential written and tested before
+    # anything goes live (a rejected token is said now, in words).
+    rejected = _write_and_test(services, project_id, sorted(set(resolution.bound.values())))
+    # 3. Record, if the run still waits as it did (another click may have sent it on).
+    message = _record(services, run_id, context, resolution, rejected)
+    if message:
+        return outcome(
+            ActiveRun.of(services, get_run(services, run_id), progress),
+            message=message,
+            rejected=" ".join(rejected) or None,
+        )
+    return execute_run(services, run_id, progress)
+
+
+def _waiting_run(
+    services: PipelineServices, run_id: int, team_id: str | None, user_id: str | None
+) -> tuple[int, RunContext, dict[str, str | None]]:
+    """The waiting run's project, context and the project's secrets (name → type), once the
+    actor may give it credentials."""
     with services.session_factory() as session:
         run = session.get(PipelineRun, run_id)
         if run is None:
@@ -131,36 +158,41 @@ def provide_credentials(
             )
         if run.state != RunState.awaiting_credentials:
             raise InvalidInput(f"Run {run_id} is not waiting for credentials (it is {run.state}).")
-        project_id = run.project_id
         context = RunContext.of(run.context)
         assert context.candidate is not None
-        secrets = project_secret_types(session, project_id)
-    resolution = resolve(
-        context.candidate,
-        secrets,
-        services.catalog,
-        chosen=chosen or {},
-        ask=context.ask_credentials,
-    )
-    bound = sorted(set(resolution.bound.values()))
-    # 2. n8n, with no transaction open: each secret's credential written and tested before
-    # anything goes live (a rejected token is said now, in words).
+        return run.project_id, context, secret_types(session=session, project_id=run.project_id)
+
+
+def _write_and_test(services: PipelineServices, project_id: int, bound: list[str]) -> list[str]:
+    """Write the n8n credentials of the `bound` secrets and test each; what n8n rejected."""
     rejected: list[str] = []
-    if bound:
-        ids = sync_secrets(
-            services.session_factory,
-            n8n=services.n8n,
-            project_id=project_id,
-            names=bound,
-            key=secret_key(services.settings),
-        )
-        for name in bound:
-            check = credentials.check_credential(services.n8n, ids[name], label=f"Secret {name}")
-            if check.rejected:
-                rejected.append(check.message)
-            elif not check.checked:
-                logger.info("credential of secret %s %s", name, check.message)
-    # 3. Record, if the run still waits as it did (another click may have sent it on).
+    if not bound:
+        return rejected
+    ids = sync_secrets(
+        services.session_factory,
+        n8n=services.n8n,
+        project_id=project_id,
+        names=bound,
+        key=secret_key(services.settings),
+    )
+    for name in bound:
+        check = credentials.check_credential(services.n8n, ids[name], label=f"Secret {name}")
+        if check.rejected:
+            rejected.append(check.message)
+        elif not check.checked:
+            logger.info("credential of secret %s %s", name, check.message)
+    return rejected
+
+
+def _record(
+    services: PipelineServices,
+    run_id: int,
+    context: RunContext,
+    resolution: Resolution,
+    rejected: list[str],
+) -> str:
+    """Save what the run got: sent on to deploy (claimed here; returns ""), or still waiting
+    (returns why, for the user). InvalidInput when it no longer waits as it did."""
     with services.session_factory.begin() as session:
         run = session.get(PipelineRun, run_id, with_for_update=True)
         if (
@@ -176,23 +208,15 @@ def provide_credentials(
                 NeededCredential(node=n.node, types=list(n.types)) for n in resolution.missing
             ] or waiting.credentials_needed
             run.context = waiting.stored()
-            message = " ".join(rejected) or credentials_message(waiting.credentials_needed)
-        else:
-            context.candidate = resolution.workflow
-            context.credentials_needed = []
-            context.ask_credentials = []
-            run.context = context.stored()
-            run.state = RunState.deploying
-            run.step_detail = "deploying"
-            claims.hold_here(services, run)
-            message = ""
-    if message:
-        return outcome(
-            ActiveRun.of(services, get_run(services, run_id), progress),
-            message=message,
-            rejected=" ".join(rejected) or None,
-        )
-    return execute_run(services, run_id, progress)
+            return " ".join(rejected) or credentials_message(waiting.credentials_needed)
+        context.candidate = resolution.workflow
+        context.credentials_needed = []
+        context.ask_credentials = []
+        run.context = context.stored()
+        run.state = RunState.deploying
+        run.step_detail = "deploying"
+        claims.hold_here(services, run)
+        return ""
 
 
 def waiting_runs(session: Session, project_id: int) -> list[int]:

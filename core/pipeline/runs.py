@@ -14,10 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.generation.retrieval import valid_timezone
 from core.kernel.errors import InvalidInput, NotFound
 from core.kernel.models import PipelineRun, Project, Workflow
-from core.kernel.safety import sanitize_request
+from core.kernel.safety import sanitize_request, valid_timezone
 from core.kernel.vocabulary import IN_PROGRESS, Role, RunKind, RunState, WorkflowStatus
 from core.pipeline.claims import hold_here
 from core.pipeline.types import PipelineError, PipelineServices, RunContext

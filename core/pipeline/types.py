@@ -124,6 +124,9 @@ class RunOutcome:
     credentials_needed: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # While `awaiting_credentials`: why n8n refused the credentials just given (None: none was).
     credentials_rejected: str | None = None
+    # Review before live: the version this run made waits for an owner (its request's id).
+    review_id: int | None = None
+    review_version: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -237,6 +240,9 @@ class RunContext(_Stored):
     # Nodes whose credential the user must choose again (an edit changed the host they call):
     # never bound automatically.
     ask_credentials: list[str] = []
+    # Review before live: the request the run's version waits in, and that version.
+    review_id: int | None = None
+    review_version: int | None = None
 
     @classmethod
     def of(cls, stored: Mapping[str, Any] | None) -> RunContext:

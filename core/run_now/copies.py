@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from core.catalog import NodeCatalog, default_catalog
 from core.catalog.output_schemas import output_shape, sample_item
 from core.deploy.gate import TEST_COPY_PREFIX
+from core.graph.workflow_graph import Family, family_of
 
 # Reserved at the deploy gate: no other workflow carries it.
 TEST_PREFIX = TEST_COPY_PREFIX
@@ -60,11 +61,13 @@ class RunNowCopy:
 
 
 def is_trigger(node: Mapping[str, Any], catalog: NodeCatalog) -> bool:
-    """Whether the node starts runs (manual triggers included)."""
-    spec = catalog.get(str(node.get("type")))
+    """Whether the node starts runs (manual triggers included): the catalog's rule
+    (`NodeSpec.starts_runs`), or for a type it does not know, the picture's rule by name."""
+    node_type = str(node.get("type", ""))
+    spec = catalog.get(node_type)
     if spec is None:
-        return str(node.get("type", "")).lower().endswith("trigger")
-    return spec.is_trigger or spec.is_manual_trigger
+        return family_of(node_type) is Family.trigger
+    return spec.starts_runs
 
 
 def outside_effects(
@@ -165,87 +168,17 @@ def build_test_copy(
 ) -> RunNowCopy:
     """The test copy of `workflow` (named TEST_PREFIX + its name, fresh webhook ids so it never
     clashes with the live workflow) and the call that starts it."""
-    cat = catalog or default_catalog()
     wf = copy.deepcopy(dict(workflow))
     now = now or dt.datetime.now(dt.UTC)
-    timezone = str((wf.get("settings") or {}).get("timezone") or "UTC")
     token = uuid.uuid4().hex[:12]
     path = f"clixen-test-{token}"
-    nodes: list[dict[str, Any]] = []
-    samples: dict[str, str] = {}
-    helpers: set[str] = set()
-    replaced: list[str] = []
-    hook: dict[str, Any] | None = None
     names = {str(n.get("name")) for n in wf.get("nodes") or [] if isinstance(n, Mapping)}
     entry = ENTRY_NODE if ENTRY_NODE not in names else f"{ENTRY_NODE} {token}"
-    for node in wf.get("nodes") or []:
-        if not isinstance(node, dict):
-            continue
-        if node.get("webhookId"):
-            node["webhookId"] = str(uuid.uuid4())
-        name, kind, pos = str(node.get("name")), str(node.get("type")), node.get("position")
-        if node.get("disabled") is True or not is_trigger(node, cat):
-            nodes.append(node)
-            continue
-        if kind == WEBHOOK and hook is None:
-            node["parameters"] = {**(node.get("parameters") or {}), "path": path}
-            hook = node
-            samples[name] = "your sample" if sample else "an empty sample call"
-            nodes.append(node)
-            continue
-        replaced.append(name)
-        if kind in SCHEDULES:
-            nodes.append(_emitter(name, pos, schedule_item(now, timezone)))
-            samples[name] = "the schedule's fields for now"
-        elif kind == RSS_TRIGGER and not sample:
-            url = str((node.get("parameters") or {}).get("feedUrl") or "")
-            feed = f"{name} · newest item"
-            helpers.add(feed)
-            replaced[-1] = feed
-            nodes.append(
-                {
-                    "id": str(uuid.uuid4()),
-                    "name": feed,
-                    "type": "n8n-nodes-base.rssFeedRead",
-                    "typeVersion": 1.2,
-                    "position": pos,
-                    "parameters": {"url": url, "options": {}},
-                }
-            )
-            nodes.append(
-                {
-                    "id": str(uuid.uuid4()),
-                    "name": name,
-                    "type": "n8n-nodes-base.limit",
-                    "typeVersion": 1,
-                    "position": pos,
-                    "parameters": {"maxItems": 1, "keep": "firstItems"},
-                }
-            )
-            wf.setdefault("connections", {})[feed] = {
-                "main": [[{"node": name, "type": "main", "index": 0}]]
-            }
-            samples[name] = f"the newest item of {url}"
-        elif sample:
-            nodes.append(_emitter(name, pos, sample))
-            samples[name] = "your sample"
-        else:
-            item = _schema_sample(node)
-            nodes.append(_emitter(name, pos, item or {}))
-            samples[name] = "an item from n8n's output schema" if item else "an empty item"
+    test = _with_stand_ins(wf, catalog or default_catalog(), sample=sample, now=now, path=path)
+    nodes, helpers, replaced, hook = test.nodes, test.helpers, test.replaced, test.hook
     if replaced or hook is None:
         helpers.add(entry)
-        nodes.append(
-            {
-                "id": str(uuid.uuid4()),
-                "name": entry,
-                "type": WEBHOOK,
-                "typeVersion": 2,
-                "position": [-400, 0],
-                "webhookId": str(uuid.uuid4()),
-                "parameters": {"path": path, "httpMethod": "POST", "options": {}},
-            }
-        )
+        nodes.append(_entry_webhook(entry, path))
         if hook is not None:  # a webhook and other triggers: the test calls the entry only
             hook["parameters"]["path"] = f"{path}-hook"
         wf.setdefault("connections", {})[entry] = {
@@ -255,17 +188,141 @@ def build_test_copy(
     else:
         method = str((hook.get("parameters") or {}).get("httpMethod") or "GET")
     wf["nodes"] = nodes
-    wf["name"] = f"{TEST_PREFIX}{workflow.get('name') or 'workflow'}"[:128]
-    for key in ("id", "active", "pinData", "staticData", "tags", "versionId", "meta"):
-        wf.pop(key, None)
-    if isinstance(wf.get("settings"), dict):
-        # a failing test must not start the live workflow's error workflow
-        wf["settings"] = {k: v for k, v in wf["settings"].items() if k != "errorWorkflow"}
+    _detach_from_live(wf, name=str(workflow.get("name") or "workflow"))
     return RunNowCopy(
         workflow=wf,
         path=path,
         method=method,
         payload=dict(sample or {}),
-        samples=samples,
+        samples=test.samples,
         helpers=frozenset(helpers),
     )
+
+
+@dataclass
+class _StandIns:
+    """The test copy's nodes with its triggers stood in for: what each trigger emits, the
+    helper nodes added, the nodes the entry webhook calls, and the workflow's own webhook
+    (the first one, called directly when it is the only trigger)."""
+
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    samples: dict[str, str] = field(default_factory=dict)
+    helpers: set[str] = field(default_factory=set)
+    replaced: list[str] = field(default_factory=list)
+    hook: dict[str, Any] | None = None
+
+
+def _with_stand_ins(
+    wf: dict[str, Any],
+    cat: NodeCatalog,
+    *,
+    sample: Mapping[str, Any] | None,
+    now: dt.datetime,
+    path: str,
+) -> _StandIns:
+    """Every node of `wf` (fresh webhook ids), its enabled triggers but the first webhook stood
+    in for; the first webhook moved to `path`."""
+    timezone = str((wf.get("settings") or {}).get("timezone") or "UTC")
+    test = _StandIns()
+    for node in wf.get("nodes") or []:
+        if not isinstance(node, dict):
+            continue
+        if node.get("webhookId"):
+            node["webhookId"] = str(uuid.uuid4())
+        name, kind = str(node.get("name")), str(node.get("type"))
+        if node.get("disabled") is True or not is_trigger(node, cat):
+            test.nodes.append(node)
+            continue
+        if kind == WEBHOOK and test.hook is None:
+            node["parameters"] = {**(node.get("parameters") or {}), "path": path}
+            test.hook = node
+            test.samples[name] = "your sample" if sample else "an empty sample call"
+            test.nodes.append(node)
+            continue
+        stand_in, test.samples[name], feed = _stand_in(
+            node, sample=sample, now=now, timezone=timezone
+        )
+        test.nodes += stand_in
+        if feed is None:
+            test.replaced.append(name)
+            continue
+        test.helpers.add(feed)
+        test.replaced.append(feed)
+        wf.setdefault("connections", {})[feed] = {
+            "main": [[{"node": name, "type": "main", "index": 0}]]
+        }
+    return test
+
+
+def _stand_in(
+    node: Mapping[str, Any],
+    *,
+    sample: Mapping[str, Any] | None,
+    now: dt.datetime,
+    timezone: str,
+) -> tuple[list[dict[str, Any]], str, str | None]:
+    """The nodes that stand in for a trigger in the test copy, what the item they emit is, and
+    the name of the feed reader the test calls first (an RSS trigger without a sample)."""
+    name, kind, pos = str(node.get("name")), str(node.get("type")), node.get("position")
+    if kind in SCHEDULES:
+        return (
+            [_emitter(name, pos, schedule_item(now, timezone))],
+            "the schedule's fields for now",
+            None,
+        )
+    if kind == RSS_TRIGGER and not sample:
+        url = str((node.get("parameters") or {}).get("feedUrl") or "")
+        feed = f"{name} · newest item"
+        return _newest_feed_item(name, feed, url, pos), f"the newest item of {url}", feed
+    if sample:
+        return [_emitter(name, pos, sample)], "your sample", None
+    item = _schema_sample(node)
+    what = "an item from n8n's output schema" if item else "an empty item"
+    return [_emitter(name, pos, item or {})], what, None
+
+
+def _newest_feed_item(name: str, feed: str, url: str, position: Any) -> list[dict[str, Any]]:
+    """In place of an RSS trigger: read the feed, keep its newest item (under the trigger's
+    name, so what follows is unchanged)."""
+    return [
+        {
+            "id": str(uuid.uuid4()),
+            "name": feed,
+            "type": "n8n-nodes-base.rssFeedRead",
+            "typeVersion": 1.2,
+            "position": position,
+            "parameters": {"url": url, "options": {}},
+        },
+        {
+            "id": str(uuid.uuid4()),
+            "name": name,
+            "type": "n8n-nodes-base.limit",
+            "typeVersion": 1,
+            "position": position,
+            "parameters": {"maxItems": 1, "keep": "firstItems"},
+        },
+    ]
+
+
+def _entry_webhook(name: str, path: str) -> dict[str, Any]:
+    """The webhook the test calls when the workflow has no webhook of its own to call."""
+    return {
+        "id": str(uuid.uuid4()),
+        "name": name,
+        "type": WEBHOOK,
+        "typeVersion": 2,
+        "position": [-400, 0],
+        "webhookId": str(uuid.uuid4()),
+        "parameters": {"path": path, "httpMethod": "POST", "options": {}},
+    }
+
+
+def _detach_from_live(wf: dict[str, Any], *, name: str) -> None:
+    """Name the copy as a test and drop what ties it to the live workflow in n8n (its id,
+    state, tags, error workflow)."""
+    wf["name"] = f"{TEST_PREFIX}{name}"[:128]
+    for key in ("id", "active", "pinData", "staticData", "tags", "versionId", "meta"):
+        wf.pop(key, None)
+    if isinstance(wf.get("settings"), dict):
+        # a failing test must not start the live workflow's error workflow
+        wf["settings"] = {k: v for k, v in wf["settings"].items() if k != "errorWorkflow"}

@@ -178,38 +178,56 @@ def run_now(
             n8n.activate(copy_id)
         except N8nError as e:
             return RunNowReport(status="refused", message=f"n8n refused the test copy: {e}")
-        try:
-            response = n8n.call_webhook(
-                test_copy.path, method=test_copy.method, json=test_copy.payload
-            )
-        except N8nError as e:
-            return RunNowReport(status="unknown", message=f"could not call the test copy: {e}")
-        if response.status_code >= 400 and response.status_code != 500:
-            return RunNowReport(
-                status="unknown",
-                message=f"the test call answered HTTP {response.status_code}",
-            )
-        execution = n8n.wait_for_execution(copy_id, timeout_s=timeout_s)
-        if execution is None:
-            return RunNowReport(
-                status="unknown", message=f"no finished execution within {timeout_s:.0f}s"
-            )
-        failure = execution_failure(execution)
-        return RunNowReport(
-            status="error" if failure else str(execution.get("status") or "success"),
-            nodes=node_results(execution, test_copy, workflow),
-            node=failure.node if failure else None,
-            message=redact(failure.message) if failure else "",
-            execution_id=str(execution.get("id")),
-            execution=execution,
-        )
+        return _call_and_report(n8n, test_copy, workflow, copy_id=copy_id, timeout_s=timeout_s)
     finally:
-        try:
-            if copy_id is not None:
-                n8n.delete_workflow(copy_id)
-            forget_copy(session_factory, record)
-        except N8nError as e:  # recorded: the sweep removes it later
-            logger.warning("test copy %s not deleted: %s", copy_id, e)
+        _delete_copy(n8n, session_factory, record, copy_id)
+
+
+def _call_and_report(
+    n8n: N8nClient,
+    test_copy: RunNowCopy,
+    workflow: Mapping[str, Any],
+    *,
+    copy_id: str,
+    timeout_s: float,
+) -> RunNowReport:
+    """Call the active test copy, wait for its execution and report what each node did."""
+    try:
+        response = n8n.call_webhook(test_copy.path, method=test_copy.method, json=test_copy.payload)
+    except N8nError as e:
+        return RunNowReport(status="unknown", message=f"could not call the test copy: {e}")
+    if response.status_code >= 400 and response.status_code != 500:
+        return RunNowReport(
+            status="unknown",
+            message=f"the test call answered HTTP {response.status_code}",
+        )
+    execution = n8n.wait_for_execution(copy_id, timeout_s=timeout_s)
+    if execution is None:
+        return RunNowReport(
+            status="unknown", message=f"no finished execution within {timeout_s:.0f}s"
+        )
+    failure = execution_failure(execution)
+    return RunNowReport(
+        status="error" if failure else str(execution.get("status") or "success"),
+        nodes=node_results(execution, test_copy, workflow),
+        node=failure.node if failure else None,
+        message=redact(failure.message) if failure else "",
+        execution_id=str(execution.get("id")),
+        execution=execution,
+    )
+
+
+def _delete_copy(
+    n8n: N8nClient, session_factory: sessionmaker[Session], record: int, copy_id: str | None
+) -> None:
+    """Delete the test copy from n8n and forget its record; when n8n does not answer, the
+    record stays for the sweep to remove it later."""
+    try:
+        if copy_id is not None:
+            n8n.delete_workflow(copy_id)
+        forget_copy(session_factory, record)
+    except N8nError as e:  # recorded: the sweep removes it later
+        logger.warning("test copy %s not deleted: %s", copy_id, e)
 
 
 def gated_copy(

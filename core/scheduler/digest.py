@@ -8,11 +8,11 @@ a digest is marked sent only once told (a failure leaves it due for the next tic
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.kernel.errors import InvalidInput
@@ -98,23 +98,57 @@ def digest_report(
             .where(Workflow.project_id == project_id, Workflow.status != WorkflowStatus.deleted)
             .order_by(Workflow.id)
         ).all()
-        in_period = (
-            PipelineRun.project_id == project_id,
-            PipelineRun.created_at >= since,
-            PipelineRun.created_at < until,
-        )
-        repairs = session.execute(
-            select(PipelineRun.state, func.count())
-            .where(*in_period, PipelineRun.kind == RunKind.repair)
-            .group_by(PipelineRun.state)
-        ).all()
-        tokens = session.scalar(
-            select(
-                func.coalesce(
-                    func.sum(PipelineRun.prompt_tokens + PipelineRun.completion_tokens), 0
-                )
-            ).where(*in_period)
-        )
+        repairs_by_state, tokens = _repairs_and_tokens(session, project_id, since, until)
+    counted, unread = _runs_in_n8n(n8n, workflows, since, until)
+    return DigestReport(
+        project_id=project_id,
+        project=name,
+        channel=channel,
+        every=every,
+        since=since,
+        until=until,
+        runs=sum(w.runs for w in counted),
+        failures=sum(w.failures for w in counted),
+        busiest=counted[:MAX_LISTED],
+        repairs=sum(repairs_by_state.values()),
+        repairs_deployed=repairs_by_state.get(RunState.succeeded, 0),
+        tokens=tokens,
+        active=sum(1 for _, status, _ in workflows if status == WorkflowStatus.active),
+        paused=[n for n, status, _ in workflows if status == WorkflowStatus.inactive],
+        unread=unread,
+    )
+
+
+def _repairs_and_tokens(
+    session: Session, project_id: int, since: dt.datetime, until: dt.datetime
+) -> tuple[dict[str, int], int]:
+    """The project's repair runs per state, and the LLM tokens its runs spent, in the period."""
+    in_period = (
+        PipelineRun.project_id == project_id,
+        PipelineRun.created_at >= since,
+        PipelineRun.created_at < until,
+    )
+    repairs = session.execute(
+        select(PipelineRun.state, func.count())
+        .where(*in_period, PipelineRun.kind == RunKind.repair)
+        .group_by(PipelineRun.state)
+    ).all()
+    tokens = session.scalar(
+        select(
+            func.coalesce(func.sum(PipelineRun.prompt_tokens + PipelineRun.completion_tokens), 0)
+        ).where(*in_period)
+    )
+    return {str(state): int(n) for state, n in repairs}, int(tokens or 0)
+
+
+def _runs_in_n8n(
+    n8n: N8nClient | None,
+    workflows: Sequence[Row[str, str, str | None]],
+    since: dt.datetime,
+    until: dt.datetime,
+) -> tuple[list[WorkflowRuns], list[str]]:
+    """The deployed workflows that ran in the period, failures first then the busiest, and the
+    names of those whose runs n8n would not list."""
     counted: list[WorkflowRuns] = []
     unread: list[str] = []
     for wf_name, _status, n8n_id in workflows:
@@ -128,24 +162,7 @@ def digest_report(
         if runs:
             counted.append(WorkflowRuns(wf_name, runs, failures))
     counted.sort(key=lambda w: (-w.failures, -w.runs, w.name))
-    by_state = {str(state): int(n) for state, n in repairs}
-    return DigestReport(
-        project_id=project_id,
-        project=name,
-        channel=channel,
-        every=every,
-        since=since,
-        until=until,
-        runs=sum(w.runs for w in counted),
-        failures=sum(w.failures for w in counted),
-        busiest=counted[:MAX_LISTED],
-        repairs=sum(by_state.values()),
-        repairs_deployed=by_state.get(RunState.succeeded, 0),
-        tokens=int(tokens or 0),
-        active=sum(1 for _, status, _ in workflows if status == WorkflowStatus.active),
-        paused=[n for n, status, _ in workflows if status == WorkflowStatus.inactive],
-        unread=unread,
-    )
+    return counted, unread
 
 
 def due_digests(session_factory: sessionmaker[Session], *, now: dt.datetime) -> list[int]:

@@ -46,10 +46,12 @@ from core.scheduler.notify import (
     AccountConnected,
     DigestReady,
     Notifier,
+    ReviewRequested,
     RunRecovered,
     SmokeTestFinished,
     Thread,
 )
+from core.scheduler.reviews import ReviewRequest, announce_reviews
 from core.scheduler.runner import SchedulerContext, current_context, current_fire_time
 from core.scheduler.smoke import (
     SmokeOutcome,
@@ -244,7 +246,7 @@ def _smoke_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]
 
 def _watch_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
     with _n8n_client(ctx.settings) as client:
-        return watch_executions(
+        watched = watch_executions(
             session_factory=ctx.session_factory,
             client=client,
             notifier=ctx.notifier,
@@ -252,6 +254,19 @@ def _watch_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]
             now=ctx.clock(),
             window_h=ctx.settings.watch_window_h,
         )
+        # A repair that waits for review (and any request no front end showed yet, one made
+        # on the CLI): its owners are asked now.
+        shown = announce_reviews(
+            ctx.session_factory,
+            n8n=client,
+            settings=ctx.settings,
+            show=lambda request: ctx.notifier.notify(ReviewRequested(_thread(request), request)),
+        )
+    return {**watched, "reviews_shown": shown} if shown else watched
+
+
+def _thread(request: ReviewRequest) -> Thread | None:
+    return Thread(request.channel, request.thread_ts) if request.channel else None
 
 
 def _pipeline_repair(ctx: SchedulerContext) -> RepairStarter:

@@ -20,6 +20,7 @@ from core.scheduler.smoke import SmokeOutcome
 if TYPE_CHECKING:
     from core.pipeline import ProgressEvent, RunOutcome
     from core.scheduler.digest import DigestReport
+    from core.scheduler.reviews import ReviewRequest
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,16 @@ class DigestReady:
     report: DigestReport
 
 
+@dataclass(frozen=True)
+class ReviewRequested:
+    """A new version waits for an owner's approval (review before live): the owners are shown
+    `request` with its Approve and Reject buttons; `where` (the workflow's thread, None when it
+    has none) hears that it waits."""
+
+    where: Thread | None
+    request: ReviewRequest
+
+
 SchedulerEvent = (
     SmokeTestFinished
     | RunRecovered
@@ -105,6 +116,7 @@ SchedulerEvent = (
     | ExecutionFailed
     | ReconnectNeeded
     | DigestReady
+    | ReviewRequested
 )
 
 

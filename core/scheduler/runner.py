@@ -224,10 +224,7 @@ def start_scheduler(
     """
     if session_factory is None:
         session_factory = db.make_session_factory(db.make_engine(settings.database_url))
-    enabled = list(jobs) if jobs is not None else default_jobs(settings)
-    unknown = set(enabled) - set(ALL_JOBS)
-    if unknown:
-        raise ValueError(f"unknown scheduler jobs: {', '.join(sorted(unknown))}")
+    enabled = _enabled_jobs(settings, jobs)
     schedules = job_schedules(settings, interval_override_s=interval_override_s)
     install_context(
         SchedulerContext(
@@ -239,6 +236,29 @@ def start_scheduler(
             readiness=readiness,
         )
     )
+    scheduler = _started_paused(session_factory)
+    _sync_jobs(
+        scheduler, [schedules[name] for name in enabled], remove=set(ALL_JOBS) - set(enabled)
+    )
+    if RUN_RECOVERY in enabled:
+        _recover_runs(scheduler, session_factory, at_start=recover_at_start)
+    scheduler.resume()
+    logger.info("scheduler started (%s) with jobs: %s", runner_id(), ", ".join(enabled))
+    return scheduler
+
+
+def _enabled_jobs(settings: Settings, jobs: Iterable[str] | None) -> list[str]:
+    """`jobs`, or the default set; ValueError naming any job this scheduler does not know."""
+    enabled = list(jobs) if jobs is not None else default_jobs(settings)
+    unknown = set(enabled) - set(ALL_JOBS)
+    if unknown:
+        raise ValueError(f"unknown scheduler jobs: {', '.join(sorted(unknown))}")
+    return enabled
+
+
+def _started_paused(session_factory: sessionmaker[Session]) -> BackgroundScheduler:
+    """A started but paused scheduler: jobs shared by every replica in the database, one-off
+    local jobs in memory."""
     scheduler = BackgroundScheduler(
         jobstores={
             "default": SQLAlchemyJobStore(engine=session_factory.kw["bind"], tablename=JOB_TABLE),
@@ -249,20 +269,21 @@ def start_scheduler(
         timezone=dt.UTC,
     )
     scheduler.start(paused=True)
-    _sync_jobs(
-        scheduler, [schedules[name] for name in enabled], remove=set(ALL_JOBS) - set(enabled)
-    )
-    if recover_at_start and RUN_RECOVERY in enabled:
-        recover_now(scheduler, "run_recovery_at_start_job")
-    if RUN_RECOVERY in enabled:
-        # Runs a stopping replica released are taken over at once, not at the next tick.
-        listener = HandoverListener(
-            session_factory, lambda: recover_now(scheduler, "run_recovery_on_handover_job")
-        ).start()
-        scheduler.add_listener(lambda _: listener.stop(), EVENT_SCHEDULER_SHUTDOWN)
-    scheduler.resume()
-    logger.info("scheduler started (%s) with jobs: %s", runner_id(), ", ".join(enabled))
     return scheduler
+
+
+def _recover_runs(
+    scheduler: BackgroundScheduler, session_factory: sessionmaker[Session], *, at_start: bool
+) -> None:
+    """Recover interrupted runs once now (`at_start`), and at once whenever another replica
+    hands its runs over, until the scheduler shuts down."""
+    if at_start:
+        recover_now(scheduler, "run_recovery_at_start_job")
+    # Runs a stopping replica released are taken over at once, not at the next tick.
+    listener = HandoverListener(
+        session_factory, lambda: recover_now(scheduler, "run_recovery_on_handover_job")
+    ).start()
+    scheduler.add_listener(lambda _: listener.stop(), EVENT_SCHEDULER_SHUTDOWN)
 
 
 # Handovers recovered at once in this process: a recovery still driving the runs of one

@@ -31,7 +31,6 @@ CANONICAL_VERSION = "1"
 TRIGGER_NODE = "Run smoke test"
 RSS_NODE = "Read RSS feed"
 SLACK_NODE = "Post to Slack"
-SMOKE_NAME_PREFIX = "Clixen smoke"
 
 
 def load_canonical(version: str = CANONICAL_VERSION) -> dict[str, Any]:

@@ -146,26 +146,7 @@ def watch_executions(
             continue
         if not new:
             continue
-        newest = new[0]
-        with session_factory.begin() as session:
-            moved = session.execute(
-                update(Workflow)
-                .where(
-                    Workflow.id == wf.id,
-                    Workflow.last_checked_execution_id.is_(None)
-                    if wf.last_checked_execution_id is None
-                    else Workflow.last_checked_execution_id == wf.last_checked_execution_id,
-                )
-                .values(
-                    last_checked_execution_id=str(newest.get("id")),
-                    last_execution_status=str(newest.get("status"))[:16],
-                    last_execution_at=_parse_time(newest.get("stoppedAt"))
-                    or _parse_time(newest.get("startedAt"))
-                    or now,
-                )
-                .execution_options(synchronize_session=False)
-            )
-        if not getattr(moved, "rowcount", 0):
+        if not _move_cursor(session_factory, wf, newest=new[0], now=now):
             continue  # another watch took these executions
         summary["new"] += len(new)
         succeeded = [e for e in new if e.get("status") == "success"]
@@ -183,6 +164,36 @@ def watch_executions(
             continue
         _report_and_repair(wf, failure, detailed, notifier=notifier, repair=repair)
     return summary
+
+
+def _move_cursor(
+    session_factory: sessionmaker[Session],
+    wf: WatchedWorkflow,
+    *,
+    newest: dict[str, Any],
+    now: dt.datetime,
+) -> bool:
+    """Move the workflow's cursor to `newest` and record its status, if no other watch moved
+    it since `wf` was read (compare-and-set); False when one did."""
+    with session_factory.begin() as session:
+        moved = session.execute(
+            update(Workflow)
+            .where(
+                Workflow.id == wf.id,
+                Workflow.last_checked_execution_id.is_(None)
+                if wf.last_checked_execution_id is None
+                else Workflow.last_checked_execution_id == wf.last_checked_execution_id,
+            )
+            .values(
+                last_checked_execution_id=str(newest.get("id")),
+                last_execution_status=str(newest.get("status"))[:16],
+                last_execution_at=_parse_time(newest.get("stoppedAt"))
+                or _parse_time(newest.get("startedAt"))
+                or now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return bool(getattr(moved, "rowcount", 0))
 
 
 def _credential_ids(nodes: Any, only: str | None = None) -> set[str]:

@@ -52,49 +52,57 @@ def compile_for_n8n(workflow: Mapping[str, Any], endpoint: Endpoint | None) -> d
         while hook_name in taken:
             hook_name += "'"
         taken.add(hook_name)
-        x, y = _position(node)
-        compiled.append(
-            {
-                "id": str(uuid.uuid5(_WEBHOOK_ID_NS, f"{endpoint.path}:{name}:node")),
-                "name": hook_name,
-                "type": "n8n-nodes-base.webhook",
-                "typeVersion": 2,
-                "position": [x - 220, y],
-                "webhookId": str(uuid.uuid5(_WEBHOOK_ID_NS, f"{endpoint.path}:{name}")),
-                "parameters": {
-                    "httpMethod": "POST",
-                    "path": endpoint.path,
-                    "authentication": "headerAuth",
-                    "responseMode": "onReceived",
-                    "options": {},
-                },
-                "credentials": {
-                    CREDENTIAL_TYPE: {
-                        "id": endpoint.credential_id,
-                        "name": endpoint.credential_name,
-                    }
-                },
-                **({"disabled": True} if node.get("disabled") else {}),
-            }
-        )
-        body: dict[str, Any] = {
-            "name": name,
-            "type": "n8n-nodes-base.set",
-            "typeVersion": 3.4,
-            "position": [x, y],
-            "parameters": {
-                "mode": "raw",
-                "jsonOutput": "={{ $json.body }}",
-                "options": {},
-            },
-        }
-        if node.get("id"):
-            body["id"] = node["id"]
-        compiled.append(body)
+        compiled += [_webhook_node(node, hook_name, endpoint), _body_node(node)]
         connections[hook_name] = {"main": [[{"node": name, "type": "main", "index": 0}]]}
     out["nodes"] = compiled
     out["connections"] = connections
     return out
+
+
+def _webhook_node(trigger: Mapping[str, Any], hook_name: str, endpoint: Endpoint) -> dict[str, Any]:
+    """The Webhook node that takes Clixen's calls for `trigger`, left of where it stood."""
+    name = str(trigger.get("name"))
+    x, y = _position(trigger)
+    return {
+        "id": str(uuid.uuid5(_WEBHOOK_ID_NS, f"{endpoint.path}:{name}:node")),
+        "name": hook_name,
+        "type": "n8n-nodes-base.webhook",
+        "typeVersion": 2,
+        "position": [x - 220, y],
+        "webhookId": str(uuid.uuid5(_WEBHOOK_ID_NS, f"{endpoint.path}:{name}")),
+        "parameters": {
+            "httpMethod": "POST",
+            "path": endpoint.path,
+            "authentication": "headerAuth",
+            "responseMode": "onReceived",
+            "options": {},
+        },
+        "credentials": {
+            CREDENTIAL_TYPE: {
+                "id": endpoint.credential_id,
+                "name": endpoint.credential_name,
+            }
+        },
+        **({"disabled": True} if trigger.get("disabled") else {}),
+    }
+
+
+def _body_node(trigger: Mapping[str, Any]) -> dict[str, Any]:
+    """The Set node that takes `trigger`'s name, id and place and outputs the request body."""
+    body: dict[str, Any] = {
+        "name": str(trigger.get("name")),
+        "type": "n8n-nodes-base.set",
+        "typeVersion": 3.4,
+        "position": list(_position(trigger)),
+        "parameters": {
+            "mode": "raw",
+            "jsonOutput": "={{ $json.body }}",
+            "options": {},
+        },
+    }
+    if trigger.get("id"):
+        body["id"] = trigger["id"]
+    return body
 
 
 def _position(node: Mapping[str, Any]) -> tuple[float, float]:

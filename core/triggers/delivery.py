@@ -181,20 +181,7 @@ def _claim(session_factory: sessionmaker[Session], now: dt.datetime, limit: int)
         ).all()
         if not rows:
             return []
-        states = {
-            wf_id: (status, Endpoint(wf_id, path, secret, cred) if path and cred else None)
-            for wf_id, status, path, secret, cred in session.execute(
-                select(
-                    Workflow.id,
-                    Workflow.status,
-                    TriggerEndpoint.path,
-                    TriggerEndpoint.secret,
-                    TriggerEndpoint.n8n_credential_id,
-                )
-                .outerjoin(TriggerEndpoint, TriggerEndpoint.workflow_id == Workflow.id)
-                .where(Workflow.id.in_({r.workflow_id for r in rows}))
-            )
-        }
+        states = _workflow_states(session, {r.workflow_id for r in rows})
     jobs = []
     for row in sorted(rows, key=lambda r: r.id):
         status, endpoint = states.get(row.workflow_id, (None, None))
@@ -211,6 +198,26 @@ def _claim(session_factory: sessionmaker[Session], now: dt.datetime, limit: int)
             )
         )
     return jobs
+
+
+def _workflow_states(
+    session: Session, workflow_ids: set[int]
+) -> dict[int, tuple[str, Endpoint | None]]:
+    """Workflow id → (its status, its trigger endpoint if it has a complete one)."""
+    return {
+        wf_id: (status, Endpoint(wf_id, path, secret, cred) if path and cred else None)
+        for wf_id, status, path, secret, cred in session.execute(
+            select(
+                Workflow.id,
+                Workflow.status,
+                TriggerEndpoint.path,
+                TriggerEndpoint.secret,
+                TriggerEndpoint.n8n_credential_id,
+            )
+            .outerjoin(TriggerEndpoint, TriggerEndpoint.workflow_id == Workflow.id)
+            .where(Workflow.id.in_(workflow_ids))
+        )
+    }
 
 
 def _attempt(

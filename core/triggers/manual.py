@@ -127,26 +127,8 @@ def run_by_hand(
     now = now or utcnow()
     with session_factory.begin() as session:
         wf = _workflow(session, actor, workflow_id, Role.editor)
-        spec = _head_trigger(session, wf)
-        if wf.status not in ACTIVE_STATUSES or spec is None:
-            raise InvalidInput(
-                f"{wf.name!r} is not a running workflow with a Slack trigger; deploy it first."
-            )
-        ok = spec.accepts_message if source == PayloadKind.shortcut else "manual" in spec.events
-        if not ok:
-            what = "run on a message" if source == PayloadKind.shortcut else "run by hand"
-            raise InvalidInput(
-                f"{wf.name!r} is not made to be {what}: its Slack trigger would need "
-                + (
-                    "`accepts_message`."
-                    if source == PayloadKind.shortcut
-                    else '"manual" in `events`.'
-                )
-            )
-        given = {k: v for k, v in (inputs or {}).items() if any(f.name == k for f in spec.inputs)}
-        for name, value in given.items():
-            if not isinstance(value, str) or len(value) > MAX_INPUT_VALUE:
-                raise InvalidInput(f"Input {name!r} can be a text of at most {MAX_INPUT_VALUE}.")
+        spec = _runnable_trigger(session, wf, source)
+        given = _given_inputs(spec, inputs)
         missing = tuple(
             f for f in spec.inputs if f.required and not (given.get(f.name) or "").strip()
         )
@@ -160,41 +142,98 @@ def run_by_hand(
         )
         payload.update(user_id=actor.user_id, text=text, channel_id=channel_id, inputs=given)
         if message is not None:
-            payload["channel_id"] = message.channel_id
-            payload["message"] = {
-                "text": message.text[:MAX_TEXT],
-                "ts": message.ts,
-                "user_id": message.user_id,
-                "permalink": message.permalink,
-            }
-            payload["text"] = payload["text"] or message.text[:MAX_TEXT]
-            payload["ts"], payload["permalink"] = message.ts, message.permalink
-        new_id = session.execute(
-            insert_for(session)(TriggerDelivery)
-            .values(
-                event_id=event_id,
-                workflow_id=wf.id,
-                team_id=actor.team_id,
-                kind=str(source),
-                payload=payload,
-                enriched=False,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["event_id", "workflow_id"])
-            .returning(TriggerDelivery.id)
-        ).scalar_one_or_none()
-        if new_id is None:  # the same request again: the first one's delivery
-            new_id = session.scalar(
-                select(TriggerDelivery.id).where(
-                    TriggerDelivery.event_id == event_id, TriggerDelivery.workflow_id == wf.id
-                )
-            )
-        return HandRun(
-            HandRunStatus.enqueued, wf.id, wf.name, delivery_id=new_id, inputs=spec.inputs
+            _add_message(payload, message)
+        delivery_id = _enqueue_once(
+            session,
+            wf,
+            team_id=actor.team_id,
+            source=source,
+            event_id=event_id,
+            payload=payload,
+            now=now,
         )
+        return HandRun(
+            HandRunStatus.enqueued, wf.id, wf.name, delivery_id=delivery_id, inputs=spec.inputs
+        )
+
+
+def _runnable_trigger(session: Session, wf: Workflow, source: PayloadKind) -> TriggerSpec:
+    """The Slack trigger of the workflow's active version, if it can be run from `source`;
+    InvalidInput saying what is missing otherwise."""
+    spec = _head_trigger(session, wf)
+    if wf.status not in ACTIVE_STATUSES or spec is None:
+        raise InvalidInput(
+            f"{wf.name!r} is not a running workflow with a Slack trigger; deploy it first."
+        )
+    ok = spec.accepts_message if source == PayloadKind.shortcut else "manual" in spec.events
+    if not ok:
+        what = "run on a message" if source == PayloadKind.shortcut else "run by hand"
+        raise InvalidInput(
+            f"{wf.name!r} is not made to be {what}: its Slack trigger would need "
+            + ("`accepts_message`." if source == PayloadKind.shortcut else '"manual" in `events`.')
+        )
+    return spec
+
+
+def _given_inputs(spec: TriggerSpec, inputs: Mapping[str, str] | None) -> dict[str, str]:
+    """The values given for inputs the trigger declares (others are dropped); InvalidInput for
+    a value that is not a short text."""
+    given = {k: v for k, v in (inputs or {}).items() if any(f.name == k for f in spec.inputs)}
+    for name, value in given.items():
+        if not isinstance(value, str) or len(value) > MAX_INPUT_VALUE:
+            raise InvalidInput(f"Input {name!r} can be a text of at most {MAX_INPUT_VALUE}.")
+    return given
+
+
+def _add_message(payload: dict[str, Any], message: MessageRef) -> None:
+    """The message a shortcut was used on, in the payload (its text when none was typed)."""
+    payload["channel_id"] = message.channel_id
+    payload["message"] = {
+        "text": message.text[:MAX_TEXT],
+        "ts": message.ts,
+        "user_id": message.user_id,
+        "permalink": message.permalink,
+    }
+    payload["text"] = payload["text"] or message.text[:MAX_TEXT]
+    payload["ts"], payload["permalink"] = message.ts, message.permalink
+
+
+def _enqueue_once(
+    session: Session,
+    wf: Workflow,
+    *,
+    team_id: str,
+    source: PayloadKind,
+    event_id: str,
+    payload: dict[str, Any],
+    now: dt.datetime,
+) -> int | None:
+    """The id of the delivery for `event_id`: stored now, or the one stored when the same
+    request came before."""
+    new_id = session.execute(
+        insert_for(session)(TriggerDelivery)
+        .values(
+            event_id=event_id,
+            workflow_id=wf.id,
+            team_id=team_id,
+            kind=str(source),
+            payload=payload,
+            enriched=False,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["event_id", "workflow_id"])
+        .returning(TriggerDelivery.id)
+    ).scalar_one_or_none()
+    if new_id is None:  # the same request again: the first one's delivery
+        new_id = session.scalar(
+            select(TriggerDelivery.id).where(
+                TriggerDelivery.event_id == event_id, TriggerDelivery.workflow_id == wf.id
+            )
+        )
+    return new_id
 
 
 @dataclass(frozen=True)

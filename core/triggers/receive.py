@@ -40,6 +40,7 @@ from core.triggers.notices import (
     QUIET,
     OutboxFull,
     RateLimited,
+    SubscriptionDropped,
     TriggerNotice,
     TriggerNotifier,
 )
@@ -112,14 +113,7 @@ def receive_event(
         metrics.TRIGGER_EVENTS.labels(status=ReceiveStatus.refused).inc()
         return Received(ReceiveStatus.refused, reason="another workspace")
     if kind == "member_left_channel":
-        user, channel = str(event.get("user") or ""), str(event.get("channel") or "")
-        dropped = member_left(
-            session_factory=session_factory,
-            team_id=envelope.team_id,
-            user_id=user,
-            channel_id=channel,
-            notifier=notifier,
-        )
+        dropped = _drop_subscriptions_of_leaver(envelope, session_factory, notifier)
         return Received(ReceiveStatus.ignored, reason="member left", notices=tuple(dropped))
     why = _ignored(envelope)
     if why:
@@ -130,30 +124,7 @@ def receive_event(
     now = now or utcnow()
     notices: list[TriggerNotice] = []
     with session_factory.begin() as session:
-        rows = session.execute(
-            select(TriggerSubscription, Workflow, ProjectMember.role)
-            .join(Workflow, Workflow.id == TriggerSubscription.workflow_id)
-            .outerjoin(
-                ProjectMember,
-                and_(
-                    ProjectMember.project_id == Workflow.project_id,
-                    ProjectMember.user_id == TriggerSubscription.created_by,
-                ),
-            )
-            .where(
-                TriggerSubscription.team_id == envelope.team_id,
-                TriggerSubscription.event == kind,
-                TriggerSubscription.channel_id.in_((channel, ANYWHERE)),
-                Workflow.status.in_(ACTIVE_STATUSES),
-            )
-        ).all()
-        lost = [(s, w) for s, w, role in rows if role not in _EDITORS]
-        if lost:
-            notices.extend(drop_for_lost_role(session, lost))
-        matching: dict[int, tuple[TriggerSubscription, Workflow]] = {}
-        for sub, wf, role in rows:
-            if role in _EDITORS and _filters_match(sub.filters, envelope):
-                matching.setdefault(wf.id, (sub, wf))
+        matching = _matching_workflows(session, envelope, kind, channel, notices)
         if not matching:
             status = ReceiveStatus.no_match
             stored: list[int] = []
@@ -167,6 +138,57 @@ def receive_event(
     return Received(status, tuple(stored), notices=tuple(notices))
 
 
+def _drop_subscriptions_of_leaver(
+    envelope: SlackEnvelope, session_factory: sessionmaker[Session], notifier: TriggerNotifier
+) -> list[SubscriptionDropped]:
+    """A member left a channel: drop the subscriptions they made there (notices of each)."""
+    event = envelope.event
+    return member_left(
+        session_factory=session_factory,
+        team_id=envelope.team_id,
+        user_id=str(event.get("user") or ""),
+        channel_id=str(event.get("channel") or ""),
+        notifier=notifier,
+    )
+
+
+def _matching_workflows(
+    session: Session,
+    envelope: SlackEnvelope,
+    kind: str,
+    channel: str,
+    notices: list[TriggerNotice],
+) -> dict[int, tuple[TriggerSubscription, Workflow]]:
+    """Workflow id → (subscription, workflow) of each active workflow listening to `kind` in
+    `channel` (or anywhere) whose filters match; subscriptions whose creator is no longer an
+    editor are dropped (their notices added to `notices`)."""
+    rows = session.execute(
+        select(TriggerSubscription, Workflow, ProjectMember.role)
+        .join(Workflow, Workflow.id == TriggerSubscription.workflow_id)
+        .outerjoin(
+            ProjectMember,
+            and_(
+                ProjectMember.project_id == Workflow.project_id,
+                ProjectMember.user_id == TriggerSubscription.created_by,
+            ),
+        )
+        .where(
+            TriggerSubscription.team_id == envelope.team_id,
+            TriggerSubscription.event == kind,
+            TriggerSubscription.channel_id.in_((channel, ANYWHERE)),
+            Workflow.status.in_(ACTIVE_STATUSES),
+        )
+    ).all()
+    lost = [(s, w) for s, w, role in rows if role not in _EDITORS]
+    if lost:
+        notices.extend(drop_for_lost_role(session, lost))
+    matching: dict[int, tuple[TriggerSubscription, Workflow]] = {}
+    for sub, wf, role in rows:
+        if role in _EDITORS and _filters_match(sub.filters, envelope):
+            matching.setdefault(wf.id, (sub, wf))
+    return matching
+
+
 def _enqueue(
     session: Session,
     envelope: SlackEnvelope,
@@ -176,9 +198,42 @@ def _enqueue(
     now: dt.datetime,
     notices: list[TriggerNotice],
 ) -> tuple[list[int], ReceiveStatus]:
-    # One query for both limits: deliveries waiting in all, and each workflow's this minute.
-    since = now - dt.timedelta(minutes=1)
+    """The ids of the deliveries stored for the matching workflows, within the outbox's and
+    each workflow's rate limit, and what became of the event."""
     ids = sorted(matching)
+    pending, recent = _pending_and_recent(session, ids, now)
+    if pending >= settings.trigger_max_pending:
+        if _first_in_window(session, f"trigger-outbox-full:{_minute(now)}"):
+            notices.append(OutboxFull(pending))
+        log.warning(
+            "trigger outbox full (%s pending): event %s refused", pending, envelope.event_id
+        )
+        return [], ReceiveStatus.refused
+    limit = settings.trigger_rate_per_min
+    stored: list[int] = []
+    limited = 0
+    for wf_id, (sub, wf) in sorted(matching.items()):
+        if recent.get(wf_id, 0) >= limit:
+            limited += 1
+            if _first_in_window(session, f"trigger-rate:{wf_id}:{_minute(now)}"):
+                notices.append(RateLimited(workflow_ref(wf), limit))
+            continue
+        new_id = _store_delivery(session, envelope, wf_id, sub, payload_of(wf_id), now)
+        if new_id is not None:
+            stored.append(int(new_id))
+    if stored:
+        return stored, ReceiveStatus.enqueued
+    if limited == len(matching):
+        return [], ReceiveStatus.refused
+    return [], ReceiveStatus.duplicate
+
+
+def _pending_and_recent(
+    session: Session, ids: list[int], now: dt.datetime
+) -> tuple[int, dict[int, int]]:
+    """Deliveries waiting in all, and per workflow of `ids` those stored this minute: one query
+    for both limits."""
+    since = now - dt.timedelta(minutes=1)
     counts = session.execute(
         select(
             func.count().filter(TriggerDelivery.status == "pending"),
@@ -195,51 +250,40 @@ def _enqueue(
             )
         )
     ).one()
-    pending = int(counts[0] or 0)
-    if pending >= settings.trigger_max_pending:
-        if _first_in_window(session, f"trigger-outbox-full:{_minute(now)}"):
-            notices.append(OutboxFull(pending))
-        log.warning(
-            "trigger outbox full (%s pending): event %s refused", pending, envelope.event_id
-        )
-        return [], ReceiveStatus.refused
-    limit = settings.trigger_rate_per_min
     recent = {wf_id: int(n or 0) for wf_id, n in zip(ids, counts[1:], strict=True)}
-    stored: list[int] = []
-    limited = 0
-    for wf_id, (sub, wf) in sorted(matching.items()):
-        if recent.get(wf_id, 0) >= limit:
-            limited += 1
-            if _first_in_window(session, f"trigger-rate:{wf_id}:{_minute(now)}"):
-                notices.append(RateLimited(workflow_ref(wf), limit))
-            continue
-        values = {
-            "event_id": envelope.event_id[:128],
-            "workflow_id": wf_id,
-            "team_id": envelope.team_id,
-            "kind": str(envelope.event.get("type")),
-            "payload": payload_of(wf_id),
-            "enriched": False,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            # "Anywhere" listens only where its creator can read: checked at delivery.
-            "check_reader": sub.created_by if sub.channel_id == ANYWHERE else None,
-        }
-        new_id = session.execute(
-            insert_for(session)(TriggerDelivery)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["event_id", "workflow_id"])
-            .returning(TriggerDelivery.id)
-        ).scalar_one_or_none()
-        if new_id is not None:
-            stored.append(int(new_id))
-    if stored:
-        return stored, ReceiveStatus.enqueued
-    if limited == len(matching):
-        return [], ReceiveStatus.refused
-    return [], ReceiveStatus.duplicate
+    return int(counts[0] or 0), recent
+
+
+def _store_delivery(
+    session: Session,
+    envelope: SlackEnvelope,
+    workflow_id: int,
+    sub: TriggerSubscription,
+    payload: dict[str, Any],
+    now: dt.datetime,
+) -> int | None:
+    """The id of the delivery stored for the workflow; None when this event was delivered to
+    it before (a retry, another replica)."""
+    values = {
+        "event_id": envelope.event_id[:128],
+        "workflow_id": workflow_id,
+        "team_id": envelope.team_id,
+        "kind": str(envelope.event.get("type")),
+        "payload": payload,
+        "enriched": False,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        # "Anywhere" listens only where its creator can read: checked at delivery.
+        "check_reader": sub.created_by if sub.channel_id == ANYWHERE else None,
+    }
+    return session.execute(
+        insert_for(session)(TriggerDelivery)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["event_id", "workflow_id"])
+        .returning(TriggerDelivery.id)
+    ).scalar_one_or_none()
 
 
 def insert_for(session: Session) -> Any:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.connect import AccountInfo, list_accounts
 from core.deploy.workflows import Direction, list_workflows
-from core.kernel.models import Project, Workflow
+from core.kernel.models import Project, VersionReview, Workflow
 from core.kernel.settings import Settings
-from core.kernel.vocabulary import Role
+from core.kernel.vocabulary import ReviewState, Role
 from core.usecases.projects import project_named
 from core.workspace import projects
 from core.workspace.projects import Actor
@@ -50,6 +51,9 @@ class Dashboard:
     page: WorkflowPage
     quota: QuotaStatus
     accounts: list[AccountInfo]
+    # Review before live: the project's setting and how many versions wait for an owner.
+    review_before_live: bool = False
+    reviews_waiting: int = 0
 
 
 def _projects(session: Session, actor: Actor) -> list[ProjectRole]:
@@ -125,6 +129,16 @@ def dashboard(
                 settings=settings,
             ),
             accounts=list_accounts(session=session, project_id=project.id),
+            review_before_live=bool(project.review_before_live),
+            reviews_waiting=session.scalar(
+                select(func.count())
+                .select_from(VersionReview)
+                .where(
+                    VersionReview.project_id == project.id,
+                    VersionReview.state == ReviewState.pending,
+                )
+            )
+            or 0,
         )
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.deploy.gate import unreserved_name
 from core.deploy.lifecycle import deactivate_workflow, delete_workflow, restore_workflow
 from core.deploy.lock import workflow_lock
-from core.deploy.publish import Progress
+from core.deploy.publish import SayLine
 from core.deploy.versions import authorized, deploy_version
 from core.deploy.workflows import get_workflow, head_version
 from core.graph import text_outline, workflow_graph
@@ -195,6 +195,7 @@ def resume(
             actor=actor,
             rolled_back_from=version,
             settings=settings,
+            review=False,  # the running version again, not a new one to review
         )
     else:
         with workflow_lock(session_factory, workflow_id):
@@ -287,7 +288,7 @@ def restore(
     actor: Actor,
     workflow_id: int,
     now: dt.datetime | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
 ) -> Restored:
     """Bring a deleted workflow back (project owners only, within DELETED_RETENTION_DAYS days of
     its deletion): its last version that ran is deployed again on a new n8n workflow."""

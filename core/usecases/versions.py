@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.deploy import Progress, rollback_to
+from core.deploy import ReviewPending, SayLine, rollback_to
 from core.deploy.workflows import (
     find_workflow,
     get_version,
@@ -31,6 +31,7 @@ from core.n8n import N8nClient
 from core.n8n.workflow_json import WorkflowDiff
 from core.usecases.lifecycle import restore as restore_deleted
 from core.usecases.projects import project_named
+from core.usecases.reviews import ReviewRow, workflow_reviews
 from core.workspace.projects import Actor
 
 ROLLBACK_TARGETS = (VersionStatus.deployed, VersionStatus.superseded)
@@ -47,6 +48,8 @@ class VersionHistory:
     diff: WorkflowDiff | None = None
     # Pause, resume, rename, delete, restore: who did it and when (`versions` only).
     events: list[WorkflowEvent] = field(default_factory=list)
+    # Review before live: every request, who asked, who decided, when (`versions` only).
+    reviews: list[ReviewRow] = field(default_factory=list)
 
 
 def find_workflow_id(
@@ -136,7 +139,10 @@ def versions(
             .order_by(WorkflowEvent.created_at, WorkflowEvent.id)
         )
         return VersionHistory(
-            wf, list_versions(session=session, workflow_id=wf.id), events=list(events)
+            wf,
+            list_versions(session=session, workflow_id=wf.id),
+            events=list(events),
+            reviews=workflow_reviews(session, wf.id),
         )
 
 
@@ -189,6 +195,20 @@ class RolledBack:
     picture: Layout
 
 
+@dataclass(frozen=True)
+class RollbackWaits:
+    """A rollback asked for in a project that reviews versions before they go live: version
+    `version`'s workflow is stored as `new_version`, waiting in review `review_id`."""
+
+    workflow_id: int
+    name: str
+    version: int
+    new_version: int
+    review_id: int
+    channel: str | None
+    thread_ts: str | None
+
+
 def roll_back(
     session_factory: sessionmaker[Session],
     *,
@@ -197,11 +217,13 @@ def roll_back(
     actor: Actor,
     workflow_id: int,
     version: int,
-    idempotency_prefix: str,
-) -> RolledBack:
+    idempotency_prefix: str | None,
+) -> RolledBack | RollbackWaits:
     """Redeploy `version` as the new head (editors only: checked before anything else, so a
     forged request learns nothing more). Asking twice (a double click, a retry) rolls back
-    once: the key names the head the actor saw and the target. SettingsError without n8n."""
+    once: the key names the head the actor saw and the target (no prefix: every call is a new
+    request, as each CLI command is). SettingsError without n8n.
+    With review before live on, nothing changes in n8n: RollbackWaits names the request."""
     with session_factory.begin() as session:
         wf = get_workflow(
             session=session,
@@ -214,15 +236,20 @@ def roll_back(
         name, channel, thread = wf.name, wf.slack_channel_id, wf.slack_thread_ts
     if n8n is None:
         raise SettingsError(["N8N_URL and N8N_API_KEY are needed to roll back."])
-    new = rollback_to(
-        session_factory=session_factory,
-        n8n=n8n,
-        workflow_id=workflow_id,
-        version=version,
-        actor=actor,
-        idempotency_key=f"{idempotency_prefix}:{workflow_id}:{from_head}->{version}",
-        settings=settings,
-    )
+    try:
+        new = rollback_to(
+            session_factory=session_factory,
+            n8n=n8n,
+            workflow_id=workflow_id,
+            version=version,
+            actor=actor,
+            idempotency_key=f"{idempotency_prefix}:{workflow_id}:{from_head}->{version}"
+            if idempotency_prefix
+            else None,
+            settings=settings,
+        )
+    except ReviewPending as e:
+        return RollbackWaits(workflow_id, name, version, e.version, e.review_id, channel, thread)
     return RolledBack(
         workflow_id=workflow_id,
         name=name,
@@ -279,7 +306,7 @@ def restore(
     actor: Actor,
     ref: str,
     project: str | int | None = None,
-    progress: Progress | None = None,
+    progress: SayLine | None = None,
 ) -> Restored:
     """Bring back the deleted workflow `ref` (name or #id) of the project `project` (None: the
     actor's active one): its last deployed version deployed again on a new n8n workflow.

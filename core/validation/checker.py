@@ -1,5 +1,5 @@
 """The validator: every check is a function returning its issues (`nodes`, `connections`,
-`guards`, `credential_use`, `output_fields`, `credential_needs`); this module runs them over one
+`guards`, `credential_use`, `output_fields`); this module runs them over one
 workflow, in n8n's order, and adds up what they found."""
 
 from __future__ import annotations
@@ -9,8 +9,11 @@ from typing import Any
 from core.catalog import NodeCatalog, NodeSpec, default_catalog
 from core.validation.base import Context
 from core.validation.connections import check_connections, check_triggers_and_reachability
-from core.validation.credential_needs import missing_credential_issues
-from core.validation.credential_use import check_credential_use, short_name
+from core.validation.credential_use import (
+    check_credential_use,
+    missing_credential_issues,
+    short_name,
+)
 from core.validation.guards import check_guards
 from core.validation.nodes import (
     check_expressions,

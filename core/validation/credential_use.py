@@ -2,7 +2,9 @@
 `authentication: predefinedCredentialType`, its AI-tool variants, GraphQL) may only go to its
 service's domains (`core.catalog.credential_domains`), and the Clixen bot's token only to
 Slack's own nodes. Run on every workflow, with or without a policy: n8n refuses both at run time
-(Clixen writes the same restriction on the credential), so they are errors here."""
+(Clixen writes the same restriction on the credential), so they are errors here. A node with no
+credential of a type it accepts (`core.catalog.credential_needs`) is a `missing_credentials`
+warning (`missing_credential_issues`)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core.catalog import NodeCatalog
 from core.catalog.credential_domains import (
     BOT_NODE_TYPES,
     BOT_SECRET,
@@ -18,8 +21,8 @@ from core.catalog.credential_domains import (
     domain_allowed,
     secret_name_of,
 )
+from core.catalog.credential_needs import missing_credentials, secret_command
 from core.kernel.hosts import url_host
-from core.validation.credential_needs import secret_command
 from core.validation.report import Issue
 
 # Node short names (see `short_name`) that send a credential to a URL of the workflow's
@@ -244,3 +247,20 @@ def generic_credential_issues(
             continue
         issues.extend(host_issues(node, kind, ctype, hosts_of[secret], str(node.get("name"))))
     return issues
+
+
+def missing_credential_issues(workflow: Mapping[str, Any], catalog: NodeCatalog) -> list[Issue]:
+    """A `missing_credentials` warning per node that needs a credential and has none, naming
+    the type and the command that sets one."""
+    return [
+        Issue(
+            "missing_credentials",
+            f'Node "{need.node}" needs a {" or ".join(need.types)} credential and has none: '
+            f"set one for the project with `{secret_command(need.types[0], host=need.host)}`.",
+            need.node,
+            "warning",
+            f'Add "credentials": {{"{need.types[0]}": {{"name": "<SECRET NAME>"}}}} naming a '
+            "project secret of that type, or leave it out and the user is asked for one.",
+        )
+        for need in missing_credentials(workflow, catalog)
+    ]

@@ -61,7 +61,6 @@ _URL_IN_CODE = re.compile(r"(?i)\b(?:https?|wss?|ftp)://[^\s'\"`<>\\]+")
 EVERY_NODE_URLS = (("requestOptions", "proxy"),)
 # The workflow id in an n8n editor URL (https://n8n.example.com/workflow/<id>/…).
 _WORKFLOW_URL = re.compile(r"/workflow/([A-Za-z0-9_-]+)(?:[/?#]|$)")
-SUBWORKFLOW_SOURCES = ("database", "parameter")
 HINT_DATABASE = (
     'Set "source" to "database" and pick, in "workflowId", a workflow of the same project.'
 )

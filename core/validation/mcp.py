@@ -29,6 +29,7 @@ from mcp import ClientSession, MCPError, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 
 from core.kernel.errors import ClixenError
+from core.validation.report import MCP_ISSUE_CODE as MCP_ISSUE_CODE
 from core.validation.report import Issue, ValidationReport
 
 if TYPE_CHECKING:
@@ -190,6 +191,18 @@ class McpValidator:
         result = self.call_tool("validate_workflow", {"workflow": dict(workflow)})
         return parse_verdict(result)
 
+    def second_opinion(
+        self, workflow: Mapping[str, Any], ours: ValidationReport
+    ) -> ValidationReport:
+        """`ours` combined with n8n-mcp's verdict on `workflow` (the rule `combine` documents);
+        when n8n-mcp is unavailable, `ours` alone (logged)."""
+        try:
+            verdict = self.validate(workflow)
+        except McpUnavailable:
+            log.warning("n8n-mcp unavailable; our validator alone")
+            verdict = None
+        return combine(ours, verdict)
+
     def call_tool(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         """Call any n8n-mcp tool; the raw result, without output-schema validation."""
         with self._lock:
@@ -322,9 +335,6 @@ class McpValidator:
             return self._stderr.read()
         except (OSError, ValueError):
             return ""
-
-
-MCP_ISSUE_CODE = "mcp_finding"
 
 
 def combine(ours: ValidationReport, mcp: McpVerdict | None) -> ValidationReport:

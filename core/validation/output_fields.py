@@ -146,22 +146,28 @@ def field_issues(
                 if field.endswith("__c"):  # a Salesforce custom field: no schema lists those
                     continue
                 seen.add((name, source, field))
-                have = _near_first(field, list(shape))
-                listed = ", ".join(have[:MAX_LISTED]) + (" …" if len(have) > MAX_LISTED else "")
-                best = have[0] if have and have[0].lower() == field.lower() else None
-                hint = (
-                    f'Write "{best}" (field names are case-sensitive).'
-                    if best
-                    else f'Read one of the fields "{source}" outputs.'
-                )
-                issues.append(
-                    Issue(
-                        UNKNOWN_FIELD,
-                        f'Node "{name}" reads {written}, but "{source}" outputs no field '
-                        f'"{field}"; it has: {listed}.',
-                        node=name,
-                        severity="warning",
-                        hint=hint,
-                    )
-                )
+                issues.append(_unknown_field(name, source, field, written=written, shape=shape))
     return issues
+
+
+def _unknown_field(
+    name: str, source: str, field: str, *, written: str, shape: Mapping[str, Shape]
+) -> Issue:
+    """The warning for node `name` reading `field`, which `source` does not output: the fields
+    it has, nearest first, and the right spelling when only the case differs."""
+    have = _near_first(field, list(shape))
+    listed = ", ".join(have[:MAX_LISTED]) + (" …" if len(have) > MAX_LISTED else "")
+    best = have[0] if have and have[0].lower() == field.lower() else None
+    hint = (
+        f'Write "{best}" (field names are case-sensitive).'
+        if best
+        else f'Read one of the fields "{source}" outputs.'
+    )
+    return Issue(
+        UNKNOWN_FIELD,
+        f'Node "{name}" reads {written}, but "{source}" outputs no field "{field}"; it has: '
+        f"{listed}.",
+        node=name,
+        severity="warning",
+        hint=hint,
+    )

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
+# The code of n8n-mcp's findings (`core.validation.mcp.combine`): warnings, never blocking.
+MCP_ISSUE_CODE = "mcp_finding"
 
 
 @dataclass(frozen=True, slots=True)

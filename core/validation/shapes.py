@@ -4,9 +4,11 @@ JSON helpers the checks share (each checked against n8n 2.40.7)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeGuard
+from typing import Any
 
 from core.catalog import NodeSpec
+from core.catalog.display_options import MISSING as MISSING
+from core.catalog.display_options import is_number as is_number
 
 # Node types in n8n's catalog that n8n 2.x leaves out unless an admin enables them.
 NOT_LOADED_BY_DEFAULT = {
@@ -55,22 +57,8 @@ ON_ERROR = ("stopWorkflow", "continueRegularOutput", "continueErrorOutput")
 EXECUTION_ORDER = ("v0", "v1")
 
 
-class _Missing:
-    """JavaScript's `undefined` (a parameter that is not set)."""
-
-    def __repr__(self) -> str:
-        return "undefined"
-
-
-MISSING: Any = _Missing()
-
-
 def fmt_version(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else str(v)
-
-
-def is_number(x: object) -> TypeGuard[int | float]:
-    return isinstance(x, int | float) and not isinstance(x, bool)
 
 
 KIND_NAMES = {

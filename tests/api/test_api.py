@@ -17,6 +17,7 @@ from core.kernel.models import Workflow, WorkflowVersion
 from core.kernel.settings import Settings, get_settings
 from core.kernel.vocabulary import Role
 from core.n8n import N8nClient
+from core.usecases.reviews import set_review
 from core.workspace import api_tokens
 from core.workspace.projects import Actor, add_member, create_project, remove_member
 from tests.builders import delete_deployed
@@ -366,3 +367,9 @@ def test_rollback_through_the_api_redeploys_an_earlier_version(
     # Project B's token cannot roll back project A's workflow.
     other = w.http.post(url, json={"version": 2}, headers=w.auth(w.token_b))
     assert other.status_code == 404
+    # With review before live on, a rollback is accepted and waits for an owner: n8n unchanged.
+    set_review(session_factory, actor=OWNER_A, project=w.project_a, on=True)
+    waits = w.http.post(url, json={"version": 2}, headers=w.auth())
+    assert waits.status_code == 202 and _error(waits)["code"] == "review_pending"
+    assert "waits for a project owner's approval (review #" in _error(waits)["message"]
+    assert label_of(n8n_client.get_workflow(n8n_id)) == "first"

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.catalog import default_catalog
+from core.catalog.credential_needs import accepted_types
 from core.credentials import secrets as project_secrets
-from core.credentials.needs import accepted_types, credential_fields, credential_issues
+from core.credentials.needs import credential_fields, credential_issues
 from core.generation.templates import default_library
 from core.kernel.models import Secret
 from core.kernel.settings import Settings

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from core.catalog.credential_needs import secret_command
 from core.credentials.entry import (
     SeveralFields,
     compose_value,
@@ -19,7 +20,6 @@ from core.credentials.entry import (
 from core.kernel.errors import InvalidInput
 from core.n8n import N8nClient
 from core.validation import validate
-from core.validation.credential_needs import secret_command
 
 HEADER = form_from_schema(
     "httpHeaderAuth",

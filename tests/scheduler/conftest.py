@@ -48,8 +48,13 @@ class RecordingNotifier:
 
     def notify(self, event: SchedulerEvent) -> None:
         picture = event.picture if isinstance(event, ExecutionFailed) else None
+        where = event.where
         told = Posted(
-            event.where.channel, notice_text(event), event.where.thread_ts, event, picture
+            where.channel if where else "",
+            notice_text(event),
+            where.thread_ts if where else None,
+            event,
+            picture,
         )
         with self.lock:
             self.posted.append(told)

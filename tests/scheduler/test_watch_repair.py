@@ -18,7 +18,10 @@ from core.kernel.models import JobRun, PipelineRun, QuotaUsage, Workflow
 from core.n8n import N8nClient, execution_failure
 from core.pipeline import MAX_TOTAL_REPAIRS, PipelineServices, RunOutcome, execute_run, start_run
 from core.scheduler.jobs import execution_watch_job
+from core.scheduler.notify import ExecutionFailed, ReviewRequested, Thread
 from core.scheduler.runner import SchedulerContext
+from core.usecases import Actor
+from core.usecases.reviews import set_review
 from tests.builders import delete_deployed, pipeline_services, versions
 from tests.conftest import N8nStack
 from tests.doubles.llm_server import ScriptedLLM
@@ -350,3 +353,38 @@ def test_a_watch_repair_is_operations_on_the_head(
     for name, node in old.items():
         if name != ORDER_CHECK_NODE:
             assert new[name] == node
+
+
+def test_with_review_before_live_the_watchs_fix_waits_and_its_owners_are_asked(
+    services: PipelineServices,
+    scheduler_context: SchedulerContext,
+    notifier: RecordingNotifier,
+    llm: ScriptedLLM,
+    session_factory: sessionmaker[Session],
+    n8n_client: N8nClient,
+    project_id: int,
+) -> None:
+    path = f"orders-{uuid.uuid4().hex[:10]}"
+    created = deploy(services, project_id, llm, answer(order_hook(path, THROWS)))
+    workflow_id = created.workflow_id or 0
+    set_review(session_factory, actor=Actor(TEAM, USER), project=project_id, on=True)
+    fail_in_n8n(services, workflow_id)
+    running = n8n_client.get_workflow(created.n8n_workflow_id or "")["nodes"]
+
+    llm.script(answer(order_hook(path, WORKS)))
+    watch_tick(scheduler_context)
+
+    assert watch_ticks_ok(session_factory) == [True]
+    assert [(v.version, v.source, v.status) for v in versions(session_factory, workflow_id)] == [
+        (1, "generate", "deployed"),
+        (2, "repair", "awaiting_review"),
+    ]
+    assert n8n_client.get_workflow(created.n8n_workflow_id or "")["nodes"] == running
+    failed = [p for p in notifier.posted if isinstance(p.event, ExecutionFailed)]
+    asked = [p.event for p in notifier.posted if isinstance(p.event, ReviewRequested)]
+    assert len(failed) == 1 and "waits for a project owner's approval" in failed[0].text
+    assert len(asked) == 1 and asked[0].where == Thread(CHANNEL, THREAD)
+    assert (asked[0].request.source, asked[0].request.owners) == ("repair", (USER,))
+    # The next tick asks nobody again.
+    watch_tick(scheduler_context)
+    assert len([p for p in notifier.posted if isinstance(p.event, ReviewRequested)]) == 1

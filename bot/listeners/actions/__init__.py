@@ -8,6 +8,7 @@ from bot.blocks.connect import CONNECT_ACTION, DISCONNECT_ACTION, OPEN_LINK_ACTI
 from bot.blocks.credentials import CHOOSE_ACTION as CREDENTIAL_CHOOSE
 from bot.blocks.credentials import OPEN_ACTION as CREDENTIAL_OPEN
 from bot.blocks.credentials import USE_BOT_ACTION as CREDENTIAL_USE_BOT
+from bot.blocks.reviews import APPROVE_ACTION, REJECT_ACTION
 from bot.blocks.run_now import CANCEL_ACTION as TEST_RUN_CANCEL
 from bot.blocks.run_now import CONFIRM_ACTION as TEST_RUN_CONFIRM
 from bot.blocks.thread_replies import CANCEL_ACTION, CONFIRM_ACTION
@@ -36,6 +37,7 @@ from bot.listeners.actions.lifecycle import (
     handle_rename_open,
     handle_resume,
 )
+from bot.listeners.actions.review import handle_review_approve, handle_review_reject
 from bot.listeners.actions.run import handle_run_button
 from bot.listeners.actions.thread_reply import handle_thread_edit_cancel, handle_thread_edit_confirm
 from bot.listeners.actions.workflow import (
@@ -71,6 +73,8 @@ def register(app: App) -> None:
     app.action(OPEN_LINK_ACTION)(handle_account_connect_open)
     app.action(DISCONNECT_ACTION)(handle_account_disconnect)
     app.action(RUN_ACTION)(handle_run_button)
+    app.action(APPROVE_ACTION)(handle_review_approve)
+    app.action(REJECT_ACTION)(handle_review_reject)
 
 
 def register_own(app: App) -> None:

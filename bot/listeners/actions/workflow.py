@@ -18,10 +18,12 @@ from bot.blocks.run_now import (
 )
 from bot.blocks.versions import parse_rollback_value, rollback_done_blocks
 from bot.listeners.context import SlackRequest, acked, services_of, team_of, user_of
+from bot.reviews import announce_now, tell_waiting
 from bot.run_now import run_test, target_for_test
 from bot.versions import picker_view, post_rollback_picture, rolled_back, versions_view
 from core.kernel.errors import InvalidInput
 from core.usecases.run_now import RunNowTarget
+from core.usecases.versions import RollbackWaits
 
 
 def _workflow_id(action: dict[str, Any]) -> int:
@@ -99,6 +101,20 @@ def confirm_rollback(
     done = rolled_back(
         services, team_id=team, user_id=user, workflow_id=workflow_id, version=version
     )
+    if isinstance(done, RollbackWaits):
+        # Review before live: nothing changed in n8n; the owners are asked, the thread told.
+        text = tell_waiting(
+            client,
+            channel=done.channel,
+            thread_ts=done.thread_ts,
+            name=done.name,
+            version=done.new_version,
+            review_id=done.review_id,
+            requested_by=user,
+        )
+        respond(text=text, replace_original=True)
+        announce_now(services, client, done.review_id)
+        return
     blocks = rollback_done_blocks(
         name=done.name, from_version=version, new_version=done.new_version, actor=user
     )

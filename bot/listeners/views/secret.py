@@ -3,6 +3,7 @@ channel or a log."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
@@ -12,10 +13,11 @@ from bot.blocks.common import escape
 from bot.blocks.credentials import submitted_hosts
 from bot.listeners.context import after_ack, services_of, team_of, user_of
 from bot.run_threads import give_credentials
+from bot.services import BotServices
 from core.credentials.entry import SeveralFields, entered_value
 from core.kernel.errors import ClixenError, InvalidInput
 from core.usecases import Actor
-from core.usecases.secrets import save_secret
+from core.usecases.secrets import SavedSecret, save_secret
 
 
 def _field(view: dict[str, Any], block_id: str) -> str:
@@ -30,19 +32,11 @@ def handle_secret_submission(
     context: BoltContext,
     client: WebClient,
 ) -> None:
+    """Save the secret typed in the form (errors shown in the form), then confirm it in a DM."""
     services = services_of(context)
     name, value = _field(view, "name"), _field(view, "value")
     credential_type = _field(view, "credential_type") or None
-    errors = {}
-    if not name:
-        errors["name"] = "Give the secret a name."
-    if not value:
-        errors["value"] = "Enter the secret's value."
-    try:
-        project_id = int(view.get("private_metadata") or "")
-    except ValueError:
-        project_id = 0
-        errors["name"] = "This form is not valid any more; open it again with /clixen secret."
+    project_id, errors = _project_and_form_errors(view, name=name, value=value)
     if errors:
         ack(response_action="errors", errors=errors)
         return
@@ -76,14 +70,42 @@ def handle_secret_submission(
         ack(response_action="errors", errors={"value": str(e)[:150]})
         return
     ack()
-
-    def confirm() -> None:
-        client.chat_postMessage(
-            channel=user, text=f"Saved secret `{escape(name)}` (encrypted). Workflows can use it."
-        )
-        # Requests of the project that were waiting for a credential try again with it.
-        for run_id in saved.waiting_runs:
-            give_credentials(services, client, run_id=run_id, team_id=team, user_id=user)
-
     # After the ack: the modal closes at once, and a failing message cannot turn it into an error.
-    after_ack(context, body, client, confirm)
+    after_ack(
+        context,
+        body,
+        client,
+        partial(_confirm_saved, services, client, saved, name=name, actor=Actor(team, user)),
+    )
+
+
+def _project_and_form_errors(
+    view: dict[str, Any], *, name: str, value: str
+) -> tuple[int, dict[str, str]]:
+    """The project the form was opened for, and the errors to show by field (none: valid)."""
+    errors = {}
+    if not name:
+        errors["name"] = "Give the secret a name."
+    if not value:
+        errors["value"] = "Enter the secret's value."
+    try:
+        project_id = int(view.get("private_metadata") or "")
+    except ValueError:
+        project_id = 0
+        errors["name"] = "This form is not valid any more; open it again with /clixen secret."
+    return project_id, errors
+
+
+def _confirm_saved(
+    services: BotServices, client: WebClient, saved: SavedSecret, *, name: str, actor: Actor
+) -> None:
+    """Tell the user the secret is saved, and let the project's runs waiting for a credential
+    try again with it."""
+    client.chat_postMessage(
+        channel=actor.user_id,
+        text=f"Saved secret `{escape(name)}` (encrypted). Workflows can use it.",
+    )
+    for run_id in saved.waiting_runs:
+        give_credentials(
+            services, client, run_id=run_id, team_id=actor.team_id, user_id=actor.user_id
+        )

@@ -93,6 +93,8 @@ def _nothing() -> list[Any]:
 def _raw_operations(
     current: Mapping[str, Any], proposed: Mapping[str, Any]
 ) -> Iterator[dict[str, Any]]:
+    """Renames (a node with the same id under a new name), removals, additions, updates,
+    connection changes and settings, in the order they apply."""
     old, new = _nodes(current), _nodes(proposed)
     new_by_id = {n.get("id"): name for name, n in new.items() if n.get("id")}
     rename: dict[str, str] = {}
@@ -108,36 +110,12 @@ def _raw_operations(
     for name, node in new.items():
         if name in kept:
             continue
-        added: dict[str, Any] = {
-            "name": name,
-            "type": node.get("type"),
-            "parameters": node.get("parameters")
-            if isinstance(node.get("parameters"), dict)
-            else {},
-        }
-        if isinstance(node.get("typeVersion"), int | float):
-            added["typeVersion"] = node["typeVersion"]
-        if isinstance(node.get("position"), list):
-            added["position"] = node["position"]
-        credentials = _credential_names(node.get("credentials"))
-        if credentials:
-            added["credentials"] = credentials
-        yield {"op": "add_node", "node": added}
+        yield {"op": "add_node", "node": _added_node(name, node)}
     for old_name, node in old.items():
         name = rename.get(old_name, old_name)
         if name not in new:
             continue
-        after = new[name]
-        update: dict[str, Any] = {}
-        params = _patch(node.get("parameters") or {}, after.get("parameters") or {})
-        if params:
-            update["parameters"] = params
-        if after.get("type") != node.get("type") and isinstance(after.get("type"), str):
-            update["type"] = after["type"]
-        if after.get("typeVersion") != node.get("typeVersion") and isinstance(
-            after.get("typeVersion"), int | float
-        ):
-            update["typeVersion"] = after["typeVersion"]
+        update = _node_update(node, new[name])
         if update:
             yield {"op": "update_parameters", "node": name, **update}
     before, after_links = (
@@ -152,6 +130,40 @@ def _raw_operations(
     settings = proposed.get("settings")
     if isinstance(settings, dict) and settings != (current.get("settings") or {}):
         yield {"op": "update_settings", "settings": settings}
+
+
+def _added_node(name: str, node: Mapping[str, Any]) -> dict[str, Any]:
+    """A new node as `add_node` takes it: type, parameters, and version, position and
+    credentials (by name) when the reply has them."""
+    added: dict[str, Any] = {
+        "name": name,
+        "type": node.get("type"),
+        "parameters": node.get("parameters") if isinstance(node.get("parameters"), dict) else {},
+    }
+    if isinstance(node.get("typeVersion"), int | float):
+        added["typeVersion"] = node["typeVersion"]
+    if isinstance(node.get("position"), list):
+        added["position"] = node["position"]
+    credentials = _credential_names(node.get("credentials"))
+    if credentials:
+        added["credentials"] = credentials
+    return added
+
+
+def _node_update(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """What `update_parameters` changes in a kept node: its parameters patched, and its type
+    and version when they changed (empty: the node is unchanged)."""
+    update: dict[str, Any] = {}
+    params = _patch(before.get("parameters") or {}, after.get("parameters") or {})
+    if params:
+        update["parameters"] = params
+    if after.get("type") != before.get("type") and isinstance(after.get("type"), str):
+        update["type"] = after["type"]
+    if after.get("typeVersion") != before.get("typeVersion") and isinstance(
+        after.get("typeVersion"), int | float
+    ):
+        update["typeVersion"] = after["typeVersion"]
+    return update
 
 
 def _link(op: str, source: str, target: str, output: int, inp: int, kind: str) -> dict[str, Any]:

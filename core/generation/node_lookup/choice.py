@@ -149,16 +149,7 @@ def choose_operation(
     best: tuple[tuple[float, int, int], Operation] | None = None
     named_op = False
     choices: tuple[str, ...] = ()
-    per_resource: list[tuple[Any, str, list[tuple[Any, str]], Any]] = []
-    for resource, r_label in resources:
-        values = with_defaults(vc, {"resource": resource} if resource is not None else {}, ctx)
-        shown_ops = [
-            p for p in props if p["n"] == "operation" and "o" in p and _shown(p, vc, values, ctx)
-        ]
-        ops: list[tuple[Any, str]] = (
-            [tuple(o) for o in shown_ops[0]["o"]] if shown_ops else [(None, "")]
-        )
-        per_resource.append((resource, r_label, ops, values.get("operation")))
+    per_resource = _operations_by_resource(props, resources, vc, ctx)
     default_resource = resource_prop.get("d") if resource_prop else None
     counts = _usage_with_defaults(
         usage or {}, default_resource, {r: d for r, _, _, d in per_resource}
@@ -191,6 +182,27 @@ def choose_operation(
         return chosen
     others = tuple(o for o in choices if o != chosen.operation)[:MAX_ALTERNATIVES]
     return Operation(chosen.resource, chosen.operation, others)
+
+
+def _operations_by_resource(
+    props: Sequence[Mapping[str, Any]],
+    resources: list[tuple[Any, str]],
+    vc: VersionClass,
+    ctx: ParamContext,
+) -> list[tuple[Any, str, list[tuple[Any, str]], Any]]:
+    """(resource, its label, the (operation, label) pairs it shows, its default operation) for
+    each resource."""
+    per_resource: list[tuple[Any, str, list[tuple[Any, str]], Any]] = []
+    for resource, r_label in resources:
+        values = with_defaults(vc, {"resource": resource} if resource is not None else {}, ctx)
+        shown_ops = [
+            p for p in props if p["n"] == "operation" and "o" in p and _shown(p, vc, values, ctx)
+        ]
+        ops: list[tuple[Any, str]] = (
+            [tuple(o) for o in shown_ops[0]["o"]] if shown_ops else [(None, "")]
+        )
+        per_resource.append((resource, r_label, ops, values.get("operation")))
+    return per_resource
 
 
 def _shown(

@@ -60,14 +60,7 @@ def _describe(
     if "d" in p and ptype not in ("fixedCollection", "collection", "filter"):
         out["default"] = p["d"]
     if ptype in ("resourceLocator", "workflowSelector"):
-        modes = [m for m in p.get("m", []) if m != "list"] or p.get("m", [])
-        mode = "id" if "id" in modes else (modes[0] if modes else "id")
-        out = {
-            "type": "resourceLocator",
-            **({"required": True} if p.get("r") else {}),
-            "value": {"__rl": True, "mode": mode, "value": "…"},
-            "modes": modes,
-        }
+        out = _resource_locator(p)
     elif ptype == "filter":
         value = shapes.filter_shape(p.get("fv"), version)
         if not full:  # the notes say how a unary condition differs
@@ -80,16 +73,8 @@ def _describe(
         out["value"] = shapes.RESOURCE_MAPPER_SHAPE
         out["notes"] = shapes.RESOURCE_MAPPER_NOTES
     elif ptype == "fixedCollection" and depth < (MAX_DEPTH if full else 2):
-        shape: dict[str, Any] = {}
-        for group in p.get("c", []):
-            values = group["v"] if full else group["v"][:MAX_GROUP_FIELDS]
-            fields = {
-                v["n"]: _describe(v, depth=depth + 1, version=version, full=full) for v in values
-            }
-            if len(values) < len(group["v"]):
-                fields["…"] = f"{len(group['v']) - len(values)} more: get_node_spec"
-            shape[group["n"]] = [fields] if p.get("mv") else fields
-        out["value"] = shape  # (its default repeats the shape: left out)
+        # (its default repeats the shape: left out)
+        out["value"] = _fixed_collection_shape(p, depth=depth, version=version, full=full)
     elif ptype == "collection":
         names = _unique(p.get("f", []))
         out["fields"] = (
@@ -115,6 +100,33 @@ def _describe(
     if depth > 0 and set(out) == {"type"}:
         return ptype
     return out
+
+
+def _resource_locator(p: Mapping[str, Any]) -> dict[str, Any]:
+    """A resource locator's value shape, in the mode the model can fill best (an id)."""
+    modes = [m for m in p.get("m", []) if m != "list"] or p.get("m", [])
+    mode = "id" if "id" in modes else (modes[0] if modes else "id")
+    return {
+        "type": "resourceLocator",
+        **({"required": True} if p.get("r") else {}),
+        "value": {"__rl": True, "mode": mode, "value": "…"},
+        "modes": modes,
+    }
+
+
+def _fixed_collection_shape(
+    p: Mapping[str, Any], *, depth: int, version: float, full: bool
+) -> dict[str, Any]:
+    """Each group of a fixedCollection with its fields described (a list of them when it takes
+    several values); beyond MAX_GROUP_FIELDS, unless `full`, how many more there are."""
+    shape: dict[str, Any] = {}
+    for group in p.get("c", []):
+        values = group["v"] if full else group["v"][:MAX_GROUP_FIELDS]
+        fields = {v["n"]: _describe(v, depth=depth + 1, version=version, full=full) for v in values}
+        if len(values) < len(group["v"]):
+            fields["…"] = f"{len(group['v']) - len(values)} more: get_node_spec"
+        shape[group["n"]] = [fields] if p.get("mv") else fields
+    return shape
 
 
 def _param_hints(p: Mapping[str, Any]) -> list[str]:

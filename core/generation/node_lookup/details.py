@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from core.catalog import LANGCHAIN_PREFIX, NodeSpec, ParamSpec, VersionClass
+from core.catalog import LANGCHAIN_PREFIX, NodeSpec, VersionClass
+from core.catalog.credential_needs import slots_shown
+from core.catalog.display_options import ParamContext
 from core.generation.node_lookup import shapes
 from core.generation.node_lookup.operations import operations_by_resource
 from core.generation.node_lookup.params import shown_values
-from core.validation.parameters import ParamContext, with_defaults
 
 if TYPE_CHECKING:
     from core.generation.node_lookup.choice import Operation
@@ -78,30 +79,7 @@ def credential_types(
 
     values = shown_values(node, spec.type, op, switches)
     ctx = ParamContext(version=float(node["v"]), node_type=spec.type)
-    shown = []
-    for slot in cls.credentials:
-        if not slot.display_options:
-            shown.append(slot.name)
-            continue
-        probe = VersionClass(
-            cls.versions,
-            None,
-            0,
-            (_slot_param(slot.name, slot.display_options),),
-        )
-        if "__credential__" in with_defaults(probe, values, ctx):
-            shown.append(slot.name)
-    return shown
-
-
-def _slot_param(name: str, display_options: Mapping[str, Any]) -> Any:
-    return ParamSpec(
-        name="__credential__",
-        type="string",
-        default=name,
-        required=False,
-        display_options=display_options,
-    )
+    return [slot.name for slot in slots_shown(cls, values, ctx)]
 
 
 def node_hints(spec: NodeSpec, node: Mapping[str, Any] | None) -> list[str]:

@@ -36,7 +36,6 @@ FILTER_OPERATORS: dict[str, tuple[str, ...]] = {
     "object": _ANY,
 }
 _COMMON = frozenset({"exists", "notExists", "empty", "notEmpty"})
-UNARY_OPERATORS = frozenset({"exists", "notExists", "empty", "notEmpty", "true", "false"})
 
 
 _VERSION_STEP = re.compile(r"\$nodeVersion\s*>=\s*([\d.]+)\s*\?\s*(\d+)")

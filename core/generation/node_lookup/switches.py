@@ -98,54 +98,25 @@ def _freeze(value: Any) -> Any:
 
 @lru_cache(maxsize=512)
 def _switched(key: tuple[Any, ...]) -> tuple[Switched, ...]:
-
+    """`switched` for a hashable key: a breadth-first walk over switch settings, MAX_DEPTH
+    switches deep and at most MAX_STATES settings tried."""
     node_type, resource, operation, creds, base_text = key
     node = _params_of(node_type)
     if node is None:
         return ()
     credentials = [(n, json.loads(d)) for n, d in creds]
-    base = json.loads(base_text)
-    props = node["p"]
-    specs = [
-        ParamSpec(
-            name=p["n"],
-            type=p["t"],
-            default=p.get("d"),
-            required=bool(p.get("r")),
-            display_options=p.get("s"),
-        )
-        for p in props
-    ]
-    vc = VersionClass((node["v"],), None, 0, tuple(specs))
-    ctx = ParamContext(version=node["v"], node_type=node_type)
     chosen = {k: v for k, v in (("resource", resource), ("operation", operation)) if v}
-    chosen.update(base)
-
-    def state(extra: Mapping[str, Any]) -> tuple[dict[str, Any], set[int], set[str]]:
-        picked = {**chosen, **extra}
-        values = with_defaults(vc, picked, ctx)
-        for p in props:  # an options parameter without a default shows its first option
-            unset = values.get(p["n"]) in (None, "", MISSING) and p["n"] not in picked
-            if p["t"] == "options" and p.get("o") and unset:
-                first = p["o"][0]
-                picked[p["n"]] = first[0] if isinstance(first, list) else first
-        values = with_defaults(vc, picked, ctx)
-        on = {
-            i
-            for i, s in enumerate(specs)
-            if shown(s.display_options, {k: v for k, v in values.items() if k != s.name}, ctx)
-        }
-        slots = {name for name, opts in credentials if shown(opts, values, ctx)}
-        return values, on, slots
-
-    _, seen_params, seen_creds = state({})
+    chosen.update(json.loads(base_text))
+    node_at = _NodeAt(node, node_type, chosen, credentials)
+    props = node["p"]
+    _, seen_params, seen_creds = node_at.shown({})
     out: list[Switched] = []
     frontier: list[dict[str, Any]] = [{}]
     tried = 0
     for _depth in range(MAX_DEPTH):
         following: list[dict[str, Any]] = []
         for extra in frontier:
-            values, on, _slots = state(extra)
+            values, on, _slots = node_at.shown(extra)
             for i in sorted(on):
                 p = props[i]
                 if p["t"] not in _SWITCH_TYPES or p["n"] in ("resource", "operation"):
@@ -157,7 +128,7 @@ def _switched(key: tuple[Any, ...]) -> tuple[Switched, ...]:
                         return tuple(out)
                     tried += 1
                     setting = {**extra, p["n"]: value}
-                    _, now_on, now_slots = state(setting)
+                    _, now_on, now_slots = node_at.shown(setting)
                     new_params = tuple(sorted(now_on - seen_params))
                     new_creds = tuple(
                         n for n, _ in credentials if n in now_slots and n not in seen_creds
@@ -172,6 +143,52 @@ def _switched(key: tuple[Any, ...]) -> tuple[Switched, ...]:
         if not frontier:
             break
     return tuple(out)
+
+
+class _NodeAt:
+    """What a node shows when its switches take values: the chosen ones, plus those tried."""
+
+    def __init__(
+        self,
+        node: Mapping[str, Any],
+        node_type: str,
+        chosen: Mapping[str, Any],
+        credentials: Sequence[tuple[str, Any]],
+    ) -> None:
+        self.props = node["p"]
+        self.specs = [
+            ParamSpec(
+                name=p["n"],
+                type=p["t"],
+                default=p.get("d"),
+                required=bool(p.get("r")),
+                display_options=p.get("s"),
+            )
+            for p in self.props
+        ]
+        self.vc = VersionClass((node["v"],), None, 0, tuple(self.specs))
+        self.ctx = ParamContext(version=node["v"], node_type=node_type)
+        self.chosen = chosen
+        self.credentials = credentials
+
+    def shown(self, extra: Mapping[str, Any]) -> tuple[dict[str, Any], set[int], set[str]]:
+        """(every value, the indexes of the parameters shown, the credential slots shown) with
+        the switches of `extra` set."""
+        picked = {**self.chosen, **extra}
+        values = with_defaults(self.vc, picked, self.ctx)
+        for p in self.props:  # an options parameter without a default shows its first option
+            unset = values.get(p["n"]) in (None, "", MISSING) and p["n"] not in picked
+            if p["t"] == "options" and p.get("o") and unset:
+                first = p["o"][0]
+                picked[p["n"]] = first[0] if isinstance(first, list) else first
+        values = with_defaults(self.vc, picked, self.ctx)
+        on = {
+            i
+            for i, s in enumerate(self.specs)
+            if shown(s.display_options, {k: v for k, v in values.items() if k != s.name}, self.ctx)
+        }
+        slots = {name for name, opts in self.credentials if shown(opts, values, self.ctx)}
+        return values, on, slots
 
 
 def _other_values(p: Mapping[str, Any], current: Any) -> list[Any]:

@@ -1,13 +1,15 @@
-"""Which credentials a node needs, and which nodes have none: `accepted_types` reads the node
-type's credential slots with their displayOptions (Slack's `slackApi` applies while
-`authentication` is `accessToken`, `slackOAuth2Api` while it is `oAuth2`); HTTP Request names its
-type in a parameter (`genericAuthType` / `nodeCredentialType`).
+"""What a node needs: which credential types it accepts, and which nodes of a workflow have
+none — the one table the validator (`core.validation.credential_use`) and the credentials
+(`core.credentials`) both read, and the prompts' specs list (`slots_shown`). `accepted_types`
+reads the node type's credential slots with their displayOptions (Slack's `slackApi` applies
+while `authentication` is `accessToken`, `slackOAuth2Api` while it is `oAuth2`); HTTP Request
+names its type in a parameter (`genericAuthType` / `nodeCredentialType`).
 
-A node without one is a `missing_credentials` warning, not an error: Clixen binds credentials at
-deploy (the project's only secret of the type, or the one the user picks), so a workflow file
-without them is the normal shape before deploy, and the LLM cannot create a secret (an error
-would send it to a repair that cannot succeed). What cannot be bound stops the deploy
-(`core.deploy`) and makes a pipeline run wait for the user.
+For the validator a node without one is a `missing_credentials` warning, not an error: Clixen
+binds credentials at deploy (the project's only secret of the type, or the one the user picks),
+so a workflow file without them is the normal shape before deploy, and the LLM cannot create a
+secret (an error would send it to a repair that cannot succeed). What cannot be bound stops the
+deploy (`core.deploy`) and makes a pipeline run wait for the user.
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.catalog import NodeCatalog
 from core.catalog.credential_domains import OWNER_NAMED
-from core.validation.parameters import ParamContext, shown, with_defaults
-from core.validation.report import Issue
-from core.validation.shapes import is_number
+from core.catalog.display_options import ParamContext, is_number, shown, with_defaults
+from core.catalog.index import NodeCatalog
+from core.catalog.node_spec import CredentialSlot, VersionClass
 
 # HTTP Request (v3+): the parameter that names the credential type, by `authentication` value.
 _TYPE_PARAM = {
@@ -39,6 +40,15 @@ class CredentialNeed:
     types: tuple[str, ...]
     # The host the node calls, when its URL is written out (for `--allowed-host`).
     host: str | None = None
+
+
+def slots_shown(
+    vc: VersionClass, values: Mapping[str, Any], ctx: ParamContext
+) -> list[CredentialSlot]:
+    """The credential slots of a version class that apply under the node's parameter `values`
+    (defaults filled in: `with_defaults`): n8n shows a slot by its displayOptions, like a
+    parameter. The one rule for "which credentials this node takes as configured"."""
+    return [slot for slot in vc.credentials if shown(slot.display_options, values, ctx)]
 
 
 def accepted_types(node: Mapping[str, Any], catalog: NodeCatalog) -> tuple[str, ...]:
@@ -60,11 +70,7 @@ def accepted_types(node: Mapping[str, Any], catalog: NodeCatalog) -> tuple[str, 
         named = values.get(_TYPE_PARAM[auth])
         if isinstance(named, str) and named and not named.startswith("="):
             return (named,)
-    return tuple(
-        slot.name
-        for slot in vc.credentials
-        if slot.required and shown(slot.display_options, values, ctx)
-    )
+    return tuple(slot.name for slot in slots_shown(vc, values, ctx) if slot.required)
 
 
 def missing_credentials(workflow: Mapping[str, Any], catalog: NodeCatalog) -> list[CredentialNeed]:
@@ -111,20 +117,3 @@ def node_host(node: Mapping[str, Any]) -> str | None:
         return None
     host = urlsplit(url.strip()).hostname
     return host.lower() if host else None
-
-
-def missing_credential_issues(workflow: Mapping[str, Any], catalog: NodeCatalog) -> list[Issue]:
-    """A `missing_credentials` warning per node that needs a credential and has none, naming
-    the type and the command that sets one."""
-    return [
-        Issue(
-            "missing_credentials",
-            f'Node "{need.node}" needs a {" or ".join(need.types)} credential and has none: '
-            f"set one for the project with `{secret_command(need.types[0], host=need.host)}`.",
-            need.node,
-            "warning",
-            f'Add "credentials": {{"{need.types[0]}": {{"name": "<SECRET NAME>"}}}} naming a '
-            "project secret of that type, or leave it out and the user is asked for one.",
-        )
-        for need in missing_credentials(workflow, catalog)
-    ]
