@@ -496,7 +496,7 @@ def listening_workflow(url: str, slack: Any) -> None:
     from core.kernel import db
     from core.kernel.vocabulary import WorkflowStatus
     from core.triggers.spec import parse_trigger
-    from core.triggers.subscriptions import plan, sync
+    from core.triggers.subscriptions import plan, replace
     from core.workspace.projects import create_project
 
     slack.public_channels["bench"] = BENCH_CHANNEL
@@ -516,13 +516,9 @@ def listening_workflow(url: str, slack: Any) -> None:
         {"name": "T", "parameters": {"events": ["reaction_added"], "channels": ["#bench"]}}
     )
     access = SlackChannelAccess(WebClient(base_url=slack.url), cache_s=0)
-    sync(
-        session_factory=factory,
-        workflow_id=wf_id,
-        team_id="T0BENCH",
-        plan=plan(spec, user_id="UTRIGGER", access=access),
-        version=1,
-    )
+    listens = plan(spec, user_id="UTRIGGER", access=access)
+    with factory.begin() as s:
+        replace(s, workflow_id=wf_id, team_id="T0BENCH", plan=listens, version=1)
     engine.dispose()
 
 

@@ -254,8 +254,11 @@ def publish_stored(
         n8n_id=n8n_id,
         actor=actor,
         key=key,
+        # In the same transaction: the subscriptions become the version's as it goes live.
+        also=lambda session: trigger.activated(
+            session, team_id=actor.team_id, version=version.version
+        ),
     )
-    trigger.activated(session_factory=session_factory, team_id=actor.team_id, version=done.version)
     say(f"v{done.version} deployed and active in n8n (id {n8n_id})")
     return done
 
@@ -347,9 +350,14 @@ def _allocate(
                 now=reserved_at,
                 settings=settings,
             )
-        locked = session.execute(
-            select(Workflow).where(Workflow.id == workflow_id).with_for_update()
-        ).scalar_one()
+        # `_deployable` locked the row already when it checked the head; else lock it here.
+        locked = (
+            wf
+            if expected_head is not None
+            else session.execute(
+                select(Workflow).where(Workflow.id == workflow_id).with_for_update()
+            ).scalar_one()
+        )
         # Deploys of this workflow are serialized, so a `pending` version seen here belongs to a
         # deploy whose process stopped halfway: record that instead of leaving it pending forever.
         for stale in session.scalars(

@@ -7,7 +7,8 @@ without one passes through untouched):
    the workflow's endpoint and n8n credential made on first need (`endpoints`; a version the
    validator refuses never creates one), and what n8n gets: the trigger compiled into its
    Webhook + Set pair;
-3. `Prepared.activated` — once n8n confirmed the version: the subscriptions become the version's.
+3. `Prepared.activated` — once n8n confirmed the version, in the transaction that records it
+   deployed: the subscriptions become the version's.
 
 `compiled_head` gives n8n's form of an already stored version (restoring the last good version
 after a failed update). Deactivate and delete call `subscriptions.unsubscribe`.
@@ -26,7 +27,7 @@ from core.triggers.access import installed
 from core.triggers.compile import compile_for_n8n, has_trigger
 from core.triggers.endpoints import endpoint_of, ensure_endpoint
 from core.triggers.spec import trigger_of
-from core.triggers.subscriptions import TriggerPlan, plan, sync
+from core.triggers.subscriptions import TriggerPlan, plan, replace
 
 
 @dataclass(frozen=True)
@@ -50,15 +51,11 @@ class Prepared:
         )
         return compile_for_n8n(payload, endpoint)
 
-    def activated(
-        self, *, session_factory: sessionmaker[Session], team_id: str, version: int
-    ) -> None:
-        sync(
-            session_factory=session_factory,
-            workflow_id=self.workflow_id,
-            team_id=team_id,
-            plan=self.plan,
-            version=version,
+    def activated(self, session: Session, *, team_id: str, version: int) -> None:
+        """In the transaction that records `version` deployed: its subscriptions replace the
+        workflow's (none when it has no trigger)."""
+        replace(
+            session, workflow_id=self.workflow_id, team_id=team_id, plan=self.plan, version=version
         )
 
 

@@ -34,7 +34,7 @@ from core.kernel import db
 from core.kernel.models import TriggerDelivery
 from core.kernel.vocabulary import WorkflowStatus
 from core.triggers.spec import parse_trigger
-from core.triggers.subscriptions import plan, sync
+from core.triggers.subscriptions import plan, replace
 from core.workspace.projects import create_project
 from tests.bot.conftest import SIGNING_SECRET, TEAM, SlackSender, bot_settings
 from tests.doubles.slack_api import FakeSlack, start_fake_slack
@@ -302,13 +302,9 @@ def _listening_workflow(
         {"name": "T", "parameters": {"events": ["reaction_added"], "channels": ["#support"]}}
     )
     access = SlackChannelAccess(WebClient(base_url=slack.url), cache_s=0)
-    sync(
-        session_factory=factory,
-        workflow_id=wf_id,
-        team_id=TEAM,
-        plan=plan(spec, user_id=user, access=access),
-        version=1,
-    )
+    listens = plan(spec, user_id=user, access=access)
+    with factory.begin() as s:
+        replace(s, workflow_id=wf_id, team_id=TEAM, plan=listens, version=1)
     return wf_id
 
 

@@ -64,7 +64,7 @@ from core.triggers import (
 from core.triggers.delivery import prune_deliveries
 from core.triggers.endpoints import TriggerSecretUnreadable, seal_secret, secret_of
 from core.triggers.spec import parse_trigger
-from core.triggers.subscriptions import drop_lost_creators, plan, sync
+from core.triggers.subscriptions import drop_lost_creators, plan, replace
 from core.usecases.secrets import rotate_secret_key
 from core.workspace.projects import Actor, add_member, create_project
 from tests.builders import delete_deployed
@@ -219,18 +219,13 @@ def receive(factory: sessionmaker[Session], env: SlackEnvelope, **kw: Any) -> An
 def subscribe(factory: sessionmaker[Session], **params: Any) -> int:
     """A workflow marked active that listens as `params` say, without n8n (matching only)."""
     wf_id = new_workflow(factory)
+    spec = parse_trigger({"name": "T", "parameters": params})
+    listens = plan(spec, user_id=OWNER.user_id, access=SlackChannelAccess(FAKE_CLIENT[0]))
     with factory.begin() as s:
         wf = s.get(Workflow, wf_id)
         assert wf is not None
         wf.status, wf.head_version = "active", 1
-    spec = parse_trigger({"name": "T", "parameters": params})
-    sync(
-        session_factory=factory,
-        workflow_id=wf_id,
-        team_id=TEAM,
-        plan=plan(spec, user_id=OWNER.user_id, access=SlackChannelAccess(FAKE_CLIENT[0])),
-        version=1,
-    )
+        replace(s, workflow_id=wf_id, team_id=TEAM, plan=listens, version=1)
     return wf_id
 
 
