@@ -55,6 +55,7 @@ from core.triggers import (
     endpoint_of,
     install,
     receive_event,
+    secret_of,
 )
 from core.triggers.payload import event_payload
 from core.workspace.projects import Actor
@@ -138,14 +139,14 @@ def started(
 class TimedSender(WebhookSender):
     """The worker's sender, noting when each event's POST leaves (the relay's own part ends)."""
 
-    def __init__(self, n8n: N8nClient) -> None:
-        super().__init__(n8n)
+    def __init__(self, n8n: N8nClient, *, key: str) -> None:
+        super().__init__(n8n, key=key)
         self.posted: dict[str, float] = {}
 
-    def send(self, endpoint: Any, payload: Any) -> None:
+    def send(self, endpoint: Any, payload: Any, *, secret: str) -> None:
         key = str(payload.get("event_id"))  # the last workflow's POST ends the relay's part
         self.posted[key] = max(self.posted.get(key, 0.0), time.time())
-        super().send(endpoint, payload)
+        super().send(endpoint, payload, secret=secret)
 
 
 # Before each phase: n8n finishes what the previous one left (a burst's executions still run
@@ -211,7 +212,14 @@ def main() -> None:
     ap.add_argument("--gap-ms", type=float, default=150.0)
     add_pg_arguments(ap)
     args = ap.parse_args()
-    settings = get_settings().model_copy(update={"trigger_rate_per_min": 10**6})
+    settings = get_settings()
+    settings = settings.model_copy(
+        update={
+            "trigger_rate_per_min": 10**6,
+            # Webhook secrets are sealed under it; a throwaway database needs no real one.
+            "secret_key": settings.secret_key or "benchmark-only-secret-key-0123456789",
+        }
+    )
 
     fake = FakeSlack()
     fake.public_channels["bench"] = CHANNEL
@@ -227,7 +235,7 @@ def main() -> None:
     ):
         project_id = new_project(factory, team_id=TEAM, user_id=ACTOR.user_id, name="bench")
         wf_ids: list[int] = []
-        sender = TimedSender(n8n)
+        sender = TimedSender(n8n, key=str(settings.secret_key))
         worker = DeliveryWorker(
             session_factory=factory,
             sender=sender,
@@ -262,6 +270,9 @@ def main() -> None:
                 with factory() as s:
                     n8n_ids = [str(s.get(Workflow, w).n8n_workflow_id) for w in wf_ids]  # type: ignore[union-attr]
                     endpoints = [endpoint_of(s, w) for w in wf_ids]
+                    secrets = [
+                        secret_of(s, workflow_id=w, key=str(settings.secret_key)) for w in wf_ids
+                    ]
                 # Wait for n8n to register the new webhook (a delivery is retried meanwhile).
                 for ep in endpoints:
                     assert ep is not None
@@ -275,19 +286,21 @@ def main() -> None:
                     )
                     worker.wake()
 
-                def direct(eid: str, endpoints: list[Any] = endpoints) -> None:
-                    def post(pair: tuple[int, Any]) -> None:
-                        w, ep = pair
+                def direct(
+                    eid: str, endpoints: list[Any] = endpoints, secrets: list[Any] = secrets
+                ) -> None:
+                    def post(triple: tuple[int, Any, Any]) -> None:
+                        w, ep, secret = triple
                         body = event_payload(
                             event(args.kind, eid), team_id=TEAM, event_id=eid, workflow_id=w
                         )
                         r = direct_http.post(
-                            n8n.webhook_url(ep.path), json=body, headers={HEADER_NAME: ep.secret}
+                            n8n.webhook_url(ep.path), json=body, headers={HEADER_NAME: secret}
                         )
                         r.raise_for_status()
 
                     # Every subscribed workflow at once, as the relay's workers do.
-                    list(fanout.map(post, zip(wf_ids, endpoints, strict=True)))
+                    list(fanout.map(post, zip(wf_ids, endpoints, secrets, strict=True)))
 
                 def handed(eid: str, count: int = n_wf) -> None:
                     """The relay handed this event to n8n (every workflow's delivery)."""

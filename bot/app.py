@@ -5,14 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
 from bot.error_handler import handle_error
 from bot.listeners import register_listeners
 from bot.metrics import SLACK_REQUESTS, surface_of_body
+from bot.server import EVENT_STORED
 from bot.services import BotServices
 from bot.slack_client import SlackClient
+from bot.triggers import retry_num_of, store_event
 from core.kernel.idempotency import claim_once
 from core.kernel.log_context import ContextThreadPoolExecutor, begin
 from core.kernel.settings import Settings
@@ -55,11 +58,24 @@ def create_app(
 
     @app.middleware
     def provide_services(
-        body: dict[str, Any], context: BoltContext, next: Any
+        body: dict[str, Any], context: BoltContext, req: BoltRequest, next: Any
     ) -> BoltResponse | None:
         context["services"] = services
         if socket_mode:  # over HTTP bot.server counts (and times) each request on arrival
             SLACK_REQUESTS.labels(surface_of_body(body)).inc()
+        if from_another_workspace(context):
+            refuse_another_workspace(body, context)
+            return BoltResponse(status=200, body="")
+        if not context.get(EVENT_STORED):
+            # Before the claim below and (in Socket Mode) before Bolt acknowledges: an event a
+            # workflow listens to is in the outbox first (over HTTP the server stored it).
+            store_event(
+                services,
+                body,
+                retry_num=retry_num_of(req.headers),
+                own_user_id=context.bot_user_id,
+                own_bot_id=context.bot_id,
+            )
         # Slack redelivers an event it believes failed: handle each event id once.
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not claim_once(
@@ -74,3 +90,35 @@ def create_app(
     app.error(handle_error)
     register_listeners(app)
     return app
+
+
+FOREIGN_WORKSPACE = (
+    "This Clixen serves the Slack workspace it is installed in, and you are in another one: "
+    "ask your workspace's admins to install Clixen there."
+)
+
+
+def from_another_workspace(context: BoltContext) -> bool:
+    """Whether the request comes from a workspace Clixen is not installed in (a user of
+    another organisation in a Slack Connect channel; any other app install sharing the signing
+    secret): not the installation's team, nor a team of its Enterprise Grid organisation."""
+    installed = context.authorize_result
+    if installed is None or not installed.team_id or not context.team_id:
+        return False
+    if context.team_id == installed.team_id:
+        return False
+    grid = installed.enterprise_id
+    return not (grid and context.enterprise_id == grid)
+
+
+def refuse_another_workspace(body: dict[str, Any], context: BoltContext) -> None:
+    """Say so to whoever asked, when the request has somewhere to answer (a command or a
+    click's `response_url`); nothing of this workspace is read or written."""
+    log.warning("refused a Slack request from another workspace (%s)", context.team_id)
+    url = body.get("response_url")
+    if not isinstance(url, str) or not url:
+        return
+    try:
+        WebhookClient(url).send(text=FOREIGN_WORKSPACE, response_type="ephemeral")
+    except Exception:  # Slack unreachable: the refusal stands without a reply
+        log.warning("could not tell another workspace's user why they were refused")

@@ -124,6 +124,7 @@ def build_server(settings: Settings, services: BotServices) -> Server:
     from api.operations import operation_routes
     from bot.app import create_app
     from bot.server import create_server_app
+    from bot.triggers import trigger_intake
 
     missing = missing_slack_variables(settings)
     if missing and settings.environment != "development":
@@ -140,6 +141,7 @@ def build_server(settings: Settings, services: BotServices) -> Server:
         api_app=api_app,
         slack_route=not socket_mode,
         slack_missing=missing,
+        store_event=trigger_intake(services, bolt_app.client) if bolt_app is not None else None,
         extra_routes=[
             *operation_routes(settings=settings, readiness=services.readiness),
             *connect_routes(

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from types import FrameType
@@ -45,6 +46,46 @@ FAST_ACK_KINDS = frozenset({"event_callback", "slash_command", "block_actions"})
 # not from Slack and is refused before it is read.
 MAX_SLACK_BODY_BYTES = 256 * 1024
 
+# What stores a verified event before it is acknowledged (raw body, headers): True when it
+# stored (or found stored) all it needed, False when it had nothing to store.
+StoreEvent = Callable[[bytes, Headers], bool]
+# Set in the Bolt context of a request `store_event` stored before the ack (not stored again).
+EVENT_STORED = "clixen_event_stored"
+
+# Slack's signatures are good for five minutes (slack_sdk refuses older timestamps): a request
+# whose exact signature was already served within that window is a replay, not Slack.
+REPLAY_WINDOW_S = 5 * 60
+
+
+class ReplayGuard:
+    """The signatures this process served in the last REPLAY_WINDOW_S: a second request with the
+    same one (same timestamp, same body) is answered 200 and not handled again. Slack signs every
+    delivery, retries included, anew; an event's retry is also deduplicated by its event id."""
+
+    def __init__(self, window_s: float = REPLAY_WINDOW_S) -> None:
+        self._window_s = window_s
+        self._expiring: deque[tuple[float, str]] = deque()  # oldest first
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def first_time(self, signature: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            while self._expiring and self._expiring[0][0] < now:
+                self._seen.discard(self._expiring.popleft()[1])
+            if signature in self._seen:
+                return False
+            self._seen.add(signature)
+            self._expiring.append((now + self._window_s, signature))
+            return True
+
+    def forget(self, signature: str) -> None:
+        """`signature` was not handled after all (answered 5xx): the same request may come
+        again."""
+        with self._lock:
+            self._seen.discard(signature)
+
+
 # An acknowledged request that waited this long for a dispatch thread is logged: the pool is
 # too small for the load (it still runs; see `create_server_app`).
 SLOW_DISPATCH_S = 30.0
@@ -58,18 +99,23 @@ def create_server_app(
     slack_route: bool = True,
     slack_missing: Sequence[str] = (),
     extra_routes: Sequence[BaseRoute] = (),
+    store_event: StoreEvent | None = None,
 ) -> Starlette:
     """`POST /slack/events`, `GET /healthz`, `extra_routes` (`/readyz`, `/metrics`,
     `/oauth/start`), and the HTTP API (if given) mounted beside them. Each Slack request is
     counted and its ack timed.
 
     The server takes at most MAX_SLACK_BODY_BYTES (413 beyond, unread) and verifies Slack's
-    signature itself, once, when the request arrives (401 when bad or stale); the Bolt app does
+    signature itself, once, when the request arrives (401 when bad or stale; a signature it
+    already served, a replay, gets 200 and nothing more: `ReplayGuard`); the Bolt app does
     not check it again (`bot.app.create_app`), so `signing_secret` is required with a Bolt app.
     Events, slash commands and button clicks are acknowledged with an empty 200 before Bolt
-    runs; Bolt then handles them on a dispatch thread and its own response is discarded, so
-    listeners reply through `respond()` or the Web API, never in the ack body. However long such
-    a request waits for a dispatch thread, it runs: its signature was good when Slack sent it.
+    runs — an event only once `store_event` (the bot's `trigger_intake`) stored what it must not
+    lose (a 500 instead when that fails, so Slack sends it again; the request then reaches Bolt
+    with `EVENT_STORED` in its context). Bolt then handles them on a dispatch thread and its own
+    response is discarded, so listeners reply through `respond()` or the Web API, never in the
+    ack body. However long such a request waits for a dispatch thread, it runs: its signature
+    was good when Slack sent it.
     Everything else (modal submissions, URL verification, …) goes through Bolt and gets Bolt's
     response. `app.state.dispatcher` is the pool of dispatch threads (its `pending` counts the
     acknowledged requests not handled yet).
@@ -83,6 +129,7 @@ def create_server_app(
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
     # Each request runs in its own copy of the context: its log fields never leak to the next.
     dispatcher = WorkerPool(DISPATCH_THREADS, thread_name_prefix="slack-dispatch")
+    replays = ReplayGuard()
 
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
@@ -92,6 +139,8 @@ def create_server_app(
             verifier=verifier,
             dispatcher=dispatcher,
             slack_missing=slack_missing,
+            replays=replays,
+            store_event=store_event,
         )
         acknowledged(surface, started)
         return response
@@ -123,6 +172,8 @@ async def _answer_slack_request(
     verifier: SignatureVerifier | None,
     dispatcher: WorkerPool,
     slack_missing: Sequence[str],
+    replays: ReplayGuard,
+    store_event: StoreEvent | None,
 ) -> tuple[Response, str]:
     """The answer to a request to /slack/events, and its `surface` label."""
     if bolt_app is None:
@@ -133,8 +184,22 @@ async def _answer_slack_request(
     assert verifier is not None
     if not _signed_by_slack(verifier, body, request.headers):
         return JSONResponse({"error": "invalid request"}, status_code=401), "refused"
+    signature = request.headers.get("x-slack-signature", "")
+    if not replays.first_time(signature):
+        log.warning("a Slack request was replayed (same signature): not handled again")
+        return Response(status_code=200), "refused"
     kind = request_kind(body, request.headers.get("content-type", ""))
     if kind in FAST_ACK_KINDS:
+        arrived = time.monotonic()
+        context = None
+        if kind == "event_callback" and store_event is not None:
+            try:
+                stored = await run_in_threadpool(store_event, body, request.headers)
+            except Exception:  # not acknowledged: Slack sends it again
+                log.exception("a Slack event could not be stored before its ack")
+                replays.forget(signature)
+                return _error(500, "not_stored", "The event was not stored."), "refused"
+            context = {EVENT_STORED: True} if stored else None
         dispatcher.submit(
             _dispatch_acknowledged,
             bolt_app,
@@ -142,7 +207,8 @@ async def _answer_slack_request(
             body,
             request.query_params,
             request.headers,
-            time.monotonic(),
+            arrived,
+            context,
         )
         return Response(status_code=200), surface_of(kind)
     # Bolt's dispatch blocks until the listener acks: keep it off the event loop.
@@ -151,7 +217,13 @@ async def _answer_slack_request(
 
 
 def _dispatch_acknowledged(
-    bolt_app: App, kind: str, body: bytes, query: Any, headers: Any, arrived: float
+    bolt_app: App,
+    kind: str,
+    body: bytes,
+    query: Any,
+    headers: Any,
+    arrived: float,
+    context: dict[str, Any] | None = None,
 ) -> None:
     """Hand a request already answered 200 to Bolt, on a dispatch thread; Bolt's own response
     is only logged when it is an error."""
@@ -159,7 +231,9 @@ def _dispatch_acknowledged(
     if waited > SLOW_DISPATCH_S:
         log.warning("acknowledged Slack %s waited %.0f s for a dispatch thread", kind, waited)
     try:
-        request = BoltRequest(body=body.decode("utf-8"), query=query, headers=headers)
+        request = BoltRequest(
+            body=body.decode("utf-8"), query=query, headers=headers, context=context
+        )
         response = bolt_app.dispatch(request)
     except Exception:  # Bolt turns listener errors into the error handler; this is the rest
         log.exception("dispatching an acknowledged Slack %s failed", kind)

@@ -4,8 +4,12 @@
 - `SlackTriggers`: this process's delivery worker (sends enqueued events to n8n, with the
   bot's `SlackTriggerReader`) and its notifier; `start_triggers` installs the bot's
   `SlackChannelAccess` as core's channel access (who may listen where: `bot.trigger_access`).
-- `receive`: a verified Slack event handed to `core.triggers.receive_event` (which only
-  enqueues), then the worker woken — called by the event listeners after the ack.
+- `store_event`: a verified Slack event a trigger may listen to, handed to
+  `core.triggers.receive_event` (which only enqueues: one short transaction), then the worker
+  woken — BEFORE Slack is acknowledged (over HTTP by `bot.server`, in Socket Mode by the app's
+  middleware), so an event Slack was told we have is in the outbox even if the process dies
+  right after the ack; one that could not be stored is not acknowledged and Slack retries it
+  (the outbox's unique (event, workflow) rows make a retry a duplicate).
 - `run_workflow`: a run by hand (`/clixen run`, the Run button, the message shortcut): the core
   use case `run_by_hand`, then its result rendered — the inputs modal when the workflow asks for
   inputs, else "is running".
@@ -15,7 +19,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,13 +107,95 @@ def start_triggers(services: BotServices, client: WebClient) -> SlackTriggers:
     if services.n8n is not None:
         worker = DeliveryWorker(
             session_factory=services.session_factory,
-            sender=WebhookSender(services.n8n),
+            sender=WebhookSender(services.n8n, key=services.settings.secret_key or ""),
             reader=SlackTriggerReader(client),
             access=access,
             notifier=notifier,
         )
         worker.start()
     return SlackTriggers(worker, notifier)
+
+
+# The events a workflow can start from, and `member_left_channel` (a creator left a channel).
+TRIGGER_EVENTS = frozenset({"message", "reaction_added", "member_joined_channel"}) | {
+    "member_left_channel"
+}
+
+
+def retry_num_of(headers: Mapping[str, Any]) -> int:
+    """Slack's `X-Slack-Retry-Num` (0 on the first delivery)."""
+    raw = headers.get("x-slack-retry-num") or "0"
+    raw = raw[0] if isinstance(raw, list | tuple) and raw else raw
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else 0
+
+
+def trigger_intake(services: BotServices, client: WebClient) -> Callable[[bytes, Any], bool]:
+    """What `bot.server` calls on a verified Events API body before acknowledging it:
+    `store_event` with Clixen's own bot ids. Those come from auth.test, asked on a thread of its
+    own (never on the ack's path: Slack may be slow) and kept; until it answered, Clixen's bot
+    user is the one Slack names in the body's `authorizations`."""
+    own: dict[str, str | None] = {}
+    asking = threading.Lock()
+
+    def ask_slack() -> None:
+        try:
+            me = client.auth_test()
+            own.update(user=me.get("user_id"), bot=me.get("bot_id"))
+        except Exception:  # Slack unreachable: asked again with the next event
+            log.warning("auth.test failed; Clixen's own events known by user id only for now")
+        finally:
+            asking.release()
+
+    def store(raw: bytes, headers: Any) -> bool:
+        body = json.loads(raw)
+        if not isinstance(body, dict):
+            return False
+        if not own and asking.acquire(blocking=False):
+            threading.Thread(target=ask_slack, name="auth-test", daemon=True).start()
+        stored = store_event(
+            services,
+            body,
+            retry_num=retry_num_of(headers),
+            own_user_id=own.get("user"),
+            own_bot_id=own.get("bot"),
+        )
+        return stored is not None
+
+    return store
+
+
+def store_event(
+    services: BotServices,
+    body: Mapping[str, Any],
+    *,
+    retry_num: int,
+    own_user_id: str | None,
+    own_bot_id: str | None,
+) -> Received | None:
+    """Store a verified Events API body for the workflows it triggers (see the module
+    docstring); None when it is not an event a trigger listens to. Raises what the database
+    raises: the caller must then not acknowledge it."""
+    event = body.get("event")
+    if body.get("type") != "event_callback" or not isinstance(event, Mapping):
+        return None
+    if event.get("type") not in TRIGGER_EVENTS:
+        return None
+    team = str(body.get("team_id") or body.get("enterprise_id") or "")
+    authorizations = body.get("authorizations") or [{}]
+    first = authorizations[0] if isinstance(authorizations, list) and authorizations else {}
+    app_team = first.get("team_id") if isinstance(first, Mapping) else None
+    if own_user_id is None and isinstance(first, Mapping) and first.get("is_bot"):
+        own_user_id = first.get("user_id")  # the installation's bot user, as Slack signed it
+    return receive(
+        services,
+        team_id=team,
+        event_id=str(body.get("event_id") or ""),
+        event=event,
+        retry_num=retry_num,
+        app_team_id=app_team,
+        own_user_id=own_user_id,
+        own_bot_id=own_bot_id,
+    )
 
 
 def receive(

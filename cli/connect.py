@@ -63,8 +63,13 @@ def register(sub: Any) -> None:
     dis: argparse.ArgumentParser = sub.add_parser(
         "disconnect", help="remove a connected account (its token too)"
     )
-    dis.add_argument("service", help=SERVICES_HELP)
+    dis.add_argument("service", nargs="?", help=SERVICES_HELP)
     dis.add_argument("--project")
+    dis.add_argument(
+        "--leftovers",
+        action="store_true",
+        help="instead: delete the n8n credentials unfinished connects left (`clixen accounts`)",
+    )
     dis.set_defaults(func=_disconnect)
 
 
@@ -179,21 +184,59 @@ def _accounts(args: argparse.Namespace) -> int:
 
     with cli_session_factory() as factory:
         project, listed = accounts(factory, actor=cli_actor(), project=args.project)
+        leftovers = _leftovers(factory, args.project)
     if not listed:
         print(f"No connected account in project {project}: clixen connect SERVICE")
     for a in listed:
         used = f"{a.last_used_at:%Y-%m-%d %H:%M}" if a.last_used_at else "never"
         state = "NEEDS RECONNECT" if a.needs_reconnect else "ok"
+        name = a.account or ("(its owner's)" if a.account_hidden else "(account not named)")
         print(
-            f"{a.service:<16} {a.account or '(account not named)':<28} by {a.connected_by} "
+            f"{a.service:<16} {name:<28} by {a.connected_by} "
             f"{a.connected_at:%Y-%m-%d %H:%M}, last used {used}, {state}"
+        )
+    for left in leftovers:
+        print(
+            f"{left.service:<16} {'(unfinished connect)':<28} n8n credential {left.credential_id} "
+            f"made {left.created_at:%Y-%m-%d %H:%M}, never completed"
+        )
+    if leftovers:
+        print(
+            "Unfinished connects left credentials in n8n: `clixen disconnect --leftovers` "
+            "deletes them (the scheduler's sweep does too, every 10 minutes)."
         )
     return 0
 
 
-def _disconnect(args: argparse.Namespace) -> int:
-    from core.usecases.accounts import disconnect_account
+def _leftovers(factory: Any, project: str | None) -> list[Any]:
+    """What unfinished connects left in n8n, for an editor with n8n configured; else none."""
+    from core.kernel.errors import ClixenError
+    from core.kernel.settings import get_settings
+    from core.usecases.accounts import connect_leftovers
 
+    settings = get_settings()
+    if not (settings.n8n_url and settings.n8n_api_key):
+        return []
+    try:
+        with cli_n8n() as n8n:
+            return connect_leftovers(factory, n8n=n8n, actor=cli_actor(), project=project)[1]
+    except ClixenError:  # a viewer, or n8n unreachable: the accounts are listed all the same
+        return []
+
+
+def _disconnect(args: argparse.Namespace) -> int:
+    from core.kernel.errors import InvalidInput
+    from core.usecases.accounts import connect_leftovers, disconnect_account
+
+    if args.leftovers:
+        with cli_session_factory() as factory, cli_n8n() as n8n:
+            project, removed = connect_leftovers(
+                factory, n8n=n8n, actor=cli_actor(), project=args.project, remove=True
+            )
+        print(f"Deleted {len(removed)} n8n credential(s) left by unfinished connects in {project}.")
+        return 0
+    if not args.service:
+        raise InvalidInput("Name the SERVICE to disconnect (`clixen accounts` lists them).")
     with cli_session_factory() as factory, cli_n8n() as n8n:
         project, info = disconnect_account(
             factory, n8n=n8n, actor=cli_actor(), service=args.service, project=args.project

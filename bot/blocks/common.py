@@ -92,3 +92,8 @@ def actions(*elements: Block, block_id: str | None = None) -> Block:
     if block_id is not None:
         block["block_id"] = block_id
     return block
+
+
+def person(user_id: str) -> str:
+    """A Slack user id as a mention; anyone else (e.g. `cli:dora`) as plain text."""
+    return f"<@{user_id}>" if re.fullmatch(r"[UW][A-Z0-9]{1,20}", user_id) else escape(user_id)

@@ -6,10 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Sequence
 
-from bot.blocks.common import Block, actions, button, confirm_dialog, context, escape, section
+from bot.blocks.common import (
+    Block,
+    actions,
+    button,
+    confirm_dialog,
+    context,
+    escape,
+    person,
+    section,
+)
 from core.connect import AccountInfo
 
 CONNECT_ACTION = "account_connect"
@@ -61,17 +69,13 @@ def connect_link_blocks(
     ]
 
 
-def _person(user_id: str) -> str:
-    """A Slack user id as a mention; anyone else (e.g. `cli:dora`) as plain text."""
-    return f"<@{user_id}>" if re.fullmatch(r"[UW][A-Z0-9]{1,20}", user_id) else escape(user_id)
-
-
 def account_line(account: AccountInfo) -> str:
+    # An account's email only for whoever connected it and the project's owners (core decides).
     who = f" as {escape(account.account)}" if account.account else ""
     used = f"{account.last_used_at:%Y-%m-%d %H:%M} UTC" if account.last_used_at else "not yet"
     state = " · :warning: *needs reconnect*" if account.needs_reconnect else ""
     return (
-        f"*{escape(account.label)}*{who} · connected by {_person(account.connected_by)} on "
+        f"*{escape(account.label)}*{who} · connected by {person(account.connected_by)} on "
         f"{account.connected_at:%Y-%m-%d} · last successful use {used}{state}"
     )
 

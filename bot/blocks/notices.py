@@ -91,9 +91,8 @@ def failure_notice(event: ExecutionFailed) -> str:
 def reconnect_notice(event: ReconnectNeeded) -> str:
     """A connected account must be connected again, with the command that does it."""
     which = "\n".join(
-        f"• {escape(a.label)}"
-        + (f" ({escape(a.account)})" if a.account else "")
-        + f": `/clixen connect {escape(a.service)}`"
+        # Posted in the workflow's thread: never whose account it is (an email).
+        f"• {escape(a.label)}: `/clixen connect {escape(a.service)}`"
         for a in event.accounts
     ) or ("• the account this workflow uses (reconnect it where it was connected)")
     return (

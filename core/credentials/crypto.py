@@ -7,25 +7,19 @@ integrity check keeps it from being edited), checked on every decryption. On the
 default the same interface uses AES-256-GCM in Python with a key derived by scrypt from
 CLIXEN_SECRET_KEY and a per-row salt and nonce; the project id and the secret's name are
 authenticated with it. Either way a ciphertext copied onto another secret's row does not decrypt.
+The primitives are `core.kernel.sealing`'s (webhook secrets of Slack triggers use them too).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Final
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from sqlalchemy import String, bindparam, func, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.kernel.errors import ClixenError
 from core.kernel.models import Secret
-
-_SQLITE_MAGIC: Final = b"CXS1"
-_SALT_LEN, _NONCE_LEN = 16, 12
+from core.kernel.sealing import Unreadable, aead_open, aead_seal, pg_decrypt, pg_encrypt
+from core.kernel.sealing import is_postgres as is_postgres
 
 
 class SecretKeyMismatch(ClixenError):
@@ -51,10 +45,6 @@ class SecretMisplaced(SecretKeyMismatch):
         )
 
 
-def is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 # --- encryption -------------------------------------------------------------------------------
 
 
@@ -70,25 +60,10 @@ def _pg_header(project_id: int, name: str) -> str:
     return _aad(project_id, name).decode() + "\n"
 
 
-def _derive(key: str, salt: bytes) -> bytes:
-    return Scrypt(salt=salt, length=32, n=2**14, r=8, p=1).derive(key.encode())
-
-
 def encrypt(session: Session, *, value: str, key: str, project_id: int, name: str) -> bytes:
     if is_postgres(session):
-        ciphertext = session.scalar(
-            select(
-                func.pgp_sym_encrypt(
-                    bindparam("secret_value", _pg_header(project_id, name) + value, type_=String),
-                    bindparam("secret_key", key, type_=String),
-                )
-            )
-        )
-        assert isinstance(ciphertext, bytes)
-        return ciphertext
-    salt, nonce = os.urandom(_SALT_LEN), os.urandom(_NONCE_LEN)
-    sealed = AESGCM(_derive(key, salt)).encrypt(nonce, value.encode(), _aad(project_id, name))
-    return _SQLITE_MAGIC + salt + nonce + sealed
+        return pg_encrypt(session, plain=_pg_header(project_id, name) + value, key=key)
+    return aead_seal(plain=value, key=key, binding=_aad(project_id, name).decode())
 
 
 def decrypt(session: Session, *, row: Secret, key: str) -> str:
@@ -104,20 +79,9 @@ def decrypt_value(
     """The plain value of `ciphertext`, sealed by `encrypt` for (`project_id`, `name`)."""
     if is_postgres(session):
         try:
-            with session.begin_nested():  # a wrong key must not abort the caller's transaction
-                plain = session.scalar(
-                    select(
-                        func.pgp_sym_decrypt(
-                            bindparam("ciphertext", ciphertext),
-                            bindparam("secret_key", key, type_=String),
-                            type_=String,
-                        )
-                    )
-                )
-        except DBAPIError:
-            # Not chained: the driver's error would carry the bound key into tracebacks.
+            plain = pg_decrypt(session, blob=ciphertext, key=key)
+        except Unreadable:
             raise SecretKeyMismatch() from None
-        assert isinstance(plain, str)
         header = _pg_header(project_id, name)
         if plain.startswith(header):
             return plain[len(header) :]
@@ -125,13 +89,7 @@ def decrypt_value(
             raise SecretMisplaced(name)
         # Stored before values were bound (no header): still readable; `rotate_key` binds it.
         return plain
-    blob = bytes(ciphertext)
-    if not blob.startswith(_SQLITE_MAGIC):
-        raise SecretKeyMismatch()
-    body = blob[len(_SQLITE_MAGIC) :]
-    salt, nonce, sealed = body[:_SALT_LEN], body[_SALT_LEN : _SALT_LEN + _NONCE_LEN], body[28:]
     try:
-        plain_bytes = AESGCM(_derive(key, salt)).decrypt(nonce, sealed, _aad(project_id, name))
-    except InvalidTag:
+        return aead_open(blob=bytes(ciphertext), key=key, binding=_aad(project_id, name).decode())
+    except Unreadable:
         raise SecretKeyMismatch() from None
-    return plain_bytes.decode()

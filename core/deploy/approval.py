@@ -61,7 +61,7 @@ def deploy_reviewed(
         approved = _approve(
             session_factory, review_id, workflow_id, actor, reason=reason, say=say, catalog=catalog
         )
-        trigger = prepare_trigger(session_factory, workflow_id, approved.payload, actor)
+        trigger = prepare_trigger(session_factory, workflow_id, approved.payload, actor, settings)
         try:
             return publish_stored(
                 session_factory,

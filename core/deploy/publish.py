@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy.marker import DeployMark, find_marked, site_of
@@ -84,12 +85,15 @@ def push(
         n8n_id = _create_once(n8n, payload, mark, say)
         # Remember the id at once, so a crash before activation cannot orphan it in n8n.
         with session_factory.begin() as session:
-            wf = session.get(Workflow, workflow_id)
-            assert wf is not None
-            wf.n8n_workflow_id = n8n_id
-            attempt = session.get(DeployAttempt, mark.deploy)
-            if attempt is not None:
-                attempt.n8n_workflow_id = n8n_id
+            # Two UPDATEs, no reads: this sits between n8n calls on every first deploy.
+            session.execute(
+                update(Workflow).where(Workflow.id == workflow_id).values(n8n_workflow_id=n8n_id)
+            )
+            session.execute(
+                update(DeployAttempt)
+                .where(DeployAttempt.deploy == mark.deploy)
+                .values(n8n_workflow_id=n8n_id)
+            )
         say(f"created n8n workflow {n8n_id}")
     if not published:
         n8n.activate(n8n_id)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +28,9 @@ def succeed(
     n8n_id: str,
     actor: Actor,
     key: str | None,
+    also: Callable[[Session], None] | None = None,
 ) -> WorkflowVersion:
+    """Version `version` deployed as the workflow's head, in one transaction with `also`."""
     with session_factory.begin() as session:
         wf = session.execute(
             select(Workflow).where(Workflow.id == version.workflow_id).with_for_update()
@@ -61,6 +64,8 @@ def succeed(
             session.add(
                 ProcessedAction(key=key, result={"workflow_id": wf.id, "version": row.version})
             )
+        if also is not None:
+            also(session)
         session.flush()
         return row
 

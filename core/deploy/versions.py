@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import triggers
 from core.catalog import NodeCatalog
+from core.credentials.secrets import secret_key
 from core.deploy.errors import DeployFailed, HeadMoved, ReviewPending
 from core.deploy.gate import bind, check, parse, unreserved_name
 from core.deploy.lock import workflow_lock
@@ -141,7 +142,7 @@ def deploy_version(
     with workflow_lock(session_factory, workflow_id), n8n.deadline(deadline_s):
         if key and (earlier := replay(session_factory, key)) is not None:
             return earlier
-        trigger = prepare_trigger(session_factory, workflow_id, payload, actor)
+        trigger = prepare_trigger(session_factory, workflow_id, payload, actor, settings)
         new = _NewVersion(
             workflow_id=workflow_id,
             source=VersionSource(source),
@@ -230,8 +231,11 @@ def publish_stored(
         n8n_id=n8n_id,
         actor=actor,
         key=key,
+        # In the same transaction: the subscriptions become the version's as it goes live.
+        also=lambda session: trigger.activated(
+            session, team_id=actor.team_id, version=version.version
+        ),
     )
-    trigger.activated(session_factory=session_factory, team_id=actor.team_id, version=done.version)
     say(f"v{done.version} deployed and active in n8n (id {n8n_id})")
     return done
 
@@ -279,13 +283,20 @@ def prepare_trigger(
     workflow_id: int,
     payload: dict[str, Any],
     actor: Actor,
+    settings: Settings,
 ) -> triggers.Prepared:
-    """The version's Slack trigger checked, where it listens checked with Slack, before anything
-    is stored (no transaction open); an editor only, like the deploy itself."""
+    """The version's Slack trigger checked, where it listens checked with Slack, and
+    CLIXEN_SECRET_KEY (which seals its webhook secret) required, before anything is stored (no
+    transaction open); an editor only, like the deploy itself."""
     if triggers.has_trigger(payload):
         with session_factory.begin() as session:
             authorized(session, workflow_id, actor)
-    return triggers.prepare(workflow_id=workflow_id, payload=payload, user_id=actor.user_id)
+    return triggers.prepare(
+        workflow_id=workflow_id,
+        payload=payload,
+        user_id=actor.user_id,
+        key=lambda: secret_key(settings),
+    )
 
 
 @dataclass(frozen=True)
@@ -340,9 +351,14 @@ def _allocate(
                 reserved_at,
             )
         _reserve_deploy(session, new, wf.project_id, reserved_at, settings)
-        locked = session.execute(
-            select(Workflow).where(Workflow.id == workflow_id).with_for_update()
-        ).scalar_one()
+        # `_deployable` locked the row already when it checked the head; else lock it here.
+        locked = (
+            wf
+            if expected_head is not None
+            else session.execute(
+                select(Workflow).where(Workflow.id == workflow_id).with_for_update()
+            ).scalar_one()
+        )
         _fail_stale_pending(session, workflow_id)
         payload = {**payload, "name": unreserved_name(locked.name)}
         version = _add_version(session, new, payload)

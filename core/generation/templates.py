@@ -149,6 +149,8 @@ class TemplateLibrary:
         # Node type -> its mined configurations, marshalled; each unpacked when first asked for.
         self._packed_configs = packed_configurations
         self._configs: dict[str, list[tuple[float | None, dict[str, Any]]]] = {}
+        # Node type -> how often each (resource, operation) is used; the library never changes.
+        self._usage: dict[str, dict[tuple[str | None, str | None], int]] = {}
 
     def __len__(self) -> int:
         return len(self.templates)
@@ -336,7 +338,11 @@ class TemplateLibrary:
         return configs
 
     def operation_usage(self, node_type: str) -> dict[tuple[str | None, str | None], int]:
-        """How often the templates use each (resource, operation) of `node_type`."""
+        """How often the templates use each (resource, operation) of `node_type` (counted once
+        per type: every prompt's specs ask for the same few types)."""
+        known = self._usage.get(node_type)
+        if known is not None:
+            return dict(known)
         usage: Counter[tuple[str | None, str | None]] = Counter()
         for params in self.configurations(node_type):
             resource, operation = params.get("resource"), params.get("operation")
@@ -346,6 +352,7 @@ class TemplateLibrary:
                     operation if isinstance(operation, str) else None,
                 )
             ] += 1
+        self._usage[node_type] = dict(usage)
         return dict(usage)
 
     def _weight(self, toks: set[str] | frozenset[str]) -> float:

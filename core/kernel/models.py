@@ -504,7 +504,8 @@ class RunNowCopyRecord(Base):
 class TriggerEndpoint(Base):
     """The n8n side of a workflow's Slack trigger (`core.triggers`): the random webhook path and
     the secret only Clixen sends (n8n holds it as the Header Auth credential
-    `n8n_credential_id`). One per workflow, kept across its versions."""
+    `n8n_credential_id`), sealed under CLIXEN_SECRET_KEY like a project secret
+    (`core.kernel.sealing`, bound to the workflow). One per workflow, kept across its versions."""
 
     __tablename__ = "trigger_endpoints"
 
@@ -513,7 +514,7 @@ class TriggerEndpoint(Base):
         ForeignKey("workflows.id", ondelete="CASCADE"), unique=True
     )
     path: Mapped[str] = mapped_column(String(80), unique=True)
-    secret: Mapped[str] = mapped_column(String(128))
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     n8n_credential_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now()

@@ -34,7 +34,8 @@ PURPOSE: dict[str, str] = {
     "SLACK_SIGNING_SECRET": "Slack signing secret, used to verify every request from Slack",
     "SLACK_APP_TOKEN": "Slack app-level token (xapp-…); when set the bot runs in Socket Mode",
     "SLACK_API_URL": "optional Slack Web API base URL (tests point it at a local fake)",
-    "CLIXEN_SECRET_KEY": "key that encrypts per-project secrets (pgcrypto / AES-GCM)",
+    "CLIXEN_SECRET_KEY": "key that encrypts per-project secrets and Slack triggers' webhook "
+    "secrets (pgcrypto / AES-GCM)",
     "N8N_OWNER_EMAIL": (
         "an n8n user (the owner) Clixen signs in as, server-side only, to connect OAuth2 accounts"
     ),

@@ -470,6 +470,19 @@ class N8nClient:
         )
         return result
 
+    def iter_credentials(self) -> Iterator[dict[str, Any]]:
+        """Every credential n8n holds: `id`, `name`, `type`, `createdAt` (never its data),
+        following the cursor."""
+        cursor: str | None = None
+        while True:
+            page: dict[str, Any] = self._request(
+                "GET", "/api/v1/credentials", params={"limit": 250, "cursor": cursor}
+            )
+            yield from page.get("data") or []
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return
+
     def rename_credential(self, credential_id: str, *, name: str) -> None:
         """Give an n8n credential another name; its data (an OAuth2 token too) is kept."""
         self._request("PATCH", f"/api/v1/credentials/{credential_id}", json={"name": name})

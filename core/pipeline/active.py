@@ -112,6 +112,9 @@ class ActiveRun:
     owner: str | None = None
     # The project as the current step read it (`project`); None until a step asks.
     snapshot: ProjectSnapshot | None = None
+    # (workflow id, its n8n id) as last read or known (`n8n_id`); forgotten between steps and
+    # whenever a deploy may have changed it.
+    n8n_seen: tuple[int, str | None] | None = None
 
     @classmethod
     def of(
@@ -205,12 +208,18 @@ class ActiveRun:
             metrics.REPAIRS.labels(repair_kind).inc()
 
     def n8n_id(self) -> str | None:
-        """The n8n id of the run's workflow (None before its first deploy)."""
-        if self.run.workflow_id is None:
+        """The n8n id of the run's workflow (None before its first deploy): read once per step,
+        or until a deploy forgets it (`n8n_seen`)."""
+        workflow_id = self.run.workflow_id
+        if workflow_id is None:
             return None
+        if self.n8n_seen is not None and self.n8n_seen[0] == workflow_id:
+            return self.n8n_seen[1]
         with self.services.session_factory() as session:
-            wf = session.get(Workflow, self.run.workflow_id)
-            return wf.n8n_workflow_id if wf else None
+            wf = session.get(Workflow, workflow_id)
+            n8n_id = wf.n8n_workflow_id if wf else None
+        self.n8n_seen = (workflow_id, n8n_id)
+        return n8n_id
 
 
 # --- how a step ends or continues the run -----------------------------------------------------

@@ -98,9 +98,11 @@ def take(
     *,
     expired_only: bool = False,
     stale_before: dt.datetime | None = None,
-) -> str | None:
-    """Claim run `run_id` for one worker of this process; its owner id, or None when someone
-    else holds the claim (or the run is not in progress).
+) -> PipelineRun | None:
+    """Claim run `run_id` for one worker of this process: the run as claimed (detached; its
+    `owner_pid` is the worker's owner id), or None when someone else holds the claim (or the
+    run is not in progress). The row comes back from the claiming UPDATE itself, so the worker
+    starts from the run as it was when the claim became its own, without reading it again.
 
     Without `expired_only`, the queued claim of this process (owner `services.owner`) is taken
     over by its worker, and so is a run nobody ever claimed; recovery passes `expired_only` so
@@ -113,16 +115,18 @@ def take(
         free = or_(free, PipelineRun.owner_pid == services.owner, unclaimed)
     owner = worker_id(services)
     with services.session_factory.begin() as session:
-        result = session.execute(
+        run = session.scalars(
             update(PipelineRun)
             .where(PipelineRun.id == run_id, PipelineRun.state.in_(IN_PROGRESS), free)
             .values(owner_pid=owner, lease_until=lease_end(services), heartbeat_at=now)
+            .returning(PipelineRun)
             .execution_options(synchronize_session=False)
-        )
-        if not getattr(result, "rowcount", 0):
+        ).one_or_none()
+        if run is None:
             return None
+        session.expunge(run)
     services.claims.hold(services, run_id, owner)
-    return owner
+    return run
 
 
 def release(services: ClaimServices, run_id: int, owner: str) -> None:

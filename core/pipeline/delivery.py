@@ -47,11 +47,16 @@ def step_deploying(active: ActiveRun) -> None:
         raise PipelineError("The run lost its candidate workflow.")
     digest = checksum(candidate)
     source = VersionSource.for_run(active.run.kind, already_deployed=bool(context.deployed))
-    if active.run.workflow_id is None:
+    new_record = active.run.workflow_id is None
+    if new_record:
         _create_record(active, candidate)
     assert active.run.workflow_id is not None
     active.emit(RunState.deploying, "Deploying to n8n…")
-    context.watch_after = newest_execution_id(active.services, active.n8n_id())
+    # A record made just now is in no n8n yet: it has no execution to look past.
+    context.watch_after = (
+        None if new_record else newest_execution_id(active.services, active.n8n_id())
+    )
+    active.n8n_seen = None  # the deploy may create (or recreate) the n8n workflow
     try:
         version = _deploy(active, candidate, digest, source)
     except deploy.HeadMoved as e:

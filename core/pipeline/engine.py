@@ -57,24 +57,29 @@ def execute_run(
     whose claim is free or expired. A run another worker holds is left alone: the outcome shows
     where it stands and says it is being worked on elsewhere.
     """
-    run = get_run(services, run_id)
-    if RunState(run.state) not in IN_PROGRESS:
-        return outcome(ActiveRun.of(services, run, progress))
     if services.stopping.is_set():
+        run = get_run(services, run_id)
+        if RunState(run.state) not in IN_PROGRESS:
+            return outcome(ActiveRun.of(services, run, progress))
         # This process is stopping: its queued claim is released for another one to take.
         claims.release(services, run_id, services.owner)
         return outcome(ActiveRun.of(services, run, progress), message=HANDED_OVER)
-    owner = claims.take(services, run_id)
-    if owner is None:
+    # Claimed straight away (the claim takes only a run in progress): a run that ended, or
+    # that another worker holds, is read and reported by `_held_elsewhere`.
+    claimed = claims.take(services, run_id)
+    if claimed is None:
         return _held_elsewhere(services, run_id, progress)
-    return drive(services, run_id, owner, progress)
+    return drive(services, claimed, progress)
 
 
 def drive(
-    services: PipelineServices, run_id: int, owner: str, progress: Progress | None = None
+    services: PipelineServices, claimed: PipelineRun, progress: Progress | None = None
 ) -> RunOutcome:
-    """Drive a run whose claim `owner` holds (see `claims.take`), then release the claim."""
-    active = ActiveRun.of(services, get_run(services, run_id), progress, owner=owner)
+    """Drive a run this worker claimed (`claimed`: the run as `claims.take` returned it, its
+    `owner_pid` the worker's owner id), then release the claim."""
+    owner = claimed.owner_pid
+    assert owner is not None
+    active = ActiveRun.of(services, claimed, progress, owner=owner)
     run = active.run
     with (
         bind(run_id=run.id, workflow_id=run.workflow_id, project=run.project_id, team=run.team_id),
@@ -100,6 +105,7 @@ def _step(active: ActiveRun) -> None:
     state = active.state
     started = time.perf_counter()
     active.snapshot = None  # each step reads the project once, as it is now
+    active.n8n_seen = None  # and the workflow's n8n id, when it needs it
     try:
         STEPS[state](active)
     finally:
@@ -155,7 +161,7 @@ def _held_elsewhere(
 ) -> RunOutcome:
     active = ActiveRun.of(services, get_run(services, run_id), progress)
     if active.state not in IN_PROGRESS:
-        return outcome(active)  # it finished meanwhile
+        return outcome(active)  # not in progress: it ended, or waits for the user
     logger.info("run %s is held by %s; not driven here", run_id, active.run.owner_pid)
     return outcome(
         active,

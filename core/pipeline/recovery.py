@@ -22,7 +22,6 @@ from core.kernel.vocabulary import IN_PROGRESS, RunState
 from core.pipeline import claims
 from core.pipeline.active import ActiveRun, fail, outcome
 from core.pipeline.engine import drive
-from core.pipeline.runs import get_run
 from core.pipeline.types import PipelineServices, Progress, RunOutcome
 
 logger = logging.getLogger(__name__)
@@ -55,10 +54,11 @@ def resume_incomplete_runs(
     for run_id in stale:
         if services.stopping.is_set():
             break  # a stopping process takes no run over
-        owner = claims.take(services, run_id, expired_only=True, stale_before=stale_before)
-        if owner is None:
+        run = claims.take(services, run_id, expired_only=True, stale_before=stale_before)
+        if run is None:
             continue  # another recovering process took it, or its holder renewed it meanwhile
-        run = get_run(services, run_id)
+        owner = run.owner_pid
+        assert owner is not None
         logger.info("resuming run %s from state %s", run_id, run.state)
         if run.state in _NEEDS_LLM and services.llm is None:
             active = ActiveRun.of(services, run, progress, owner=owner)
@@ -73,5 +73,5 @@ def resume_incomplete_runs(
                 claims.release(services, run_id, owner)
             outcomes.append(outcome(active))
             continue
-        outcomes.append(drive(services, run_id, owner, progress))
+        outcomes.append(drive(services, run, progress))
     return outcomes

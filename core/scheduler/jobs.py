@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import pipeline
 from core.connect import finish_connections
+from core.connect.leftovers import find_leftovers, remove_leftovers
 from core.connect.resume import resume_after_connect
 from core.deploy.reconcile import reconcile
 from core.kernel.models import PipelineRun, ProcessedAction
@@ -311,11 +312,18 @@ def prune_processed_actions_job() -> None:
 
 def _sweep_body(ctx: SchedulerContext, fire_time: dt.datetime) -> dict[str, Any]:
     with _n8n_client(ctx.settings) as client:
-        return {"deleted": sweep_test_copies(ctx.session_factory, client)}
+        deleted = sweep_test_copies(ctx.session_factory, client)
+        leftovers = find_leftovers(session_factory=ctx.session_factory, n8n=client, now=ctx.clock())
+        return {
+            "deleted": deleted,
+            "connect_leftovers_deleted": len(remove_leftovers(client, leftovers)),
+        }
 
 
 def sweep_test_copies_job() -> None:
-    """Delete the recorded test copies (`core.run_now.sweep`) a killed process left in n8n."""
+    """Delete what a killed process left in n8n: the recorded test copies
+    (`core.run_now.sweep`) and the credentials of half-finished connects
+    (`core.connect.leftovers`)."""
     _fire(TEST_COPY_SWEEP, _sweep_body)
 
 

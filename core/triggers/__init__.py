@@ -46,7 +46,15 @@ from core.triggers.delivery import (
     deliver_due,
 )
 from core.triggers.deploys import Prepared, compiled_head, prepare
-from core.triggers.endpoints import HEADER_NAME, Endpoint, drop_endpoint, endpoint_of
+from core.triggers.endpoints import (
+    HEADER_NAME,
+    Endpoint,
+    TriggerSecretUnreadable,
+    drop_endpoint,
+    endpoint_of,
+    rotate_secrets,
+    secret_of,
+)
 from core.triggers.manual import (
     HandRun,
     HandRunStatus,
@@ -113,6 +121,7 @@ __all__ = [
     "TriggerNotice",
     "TriggerNotifier",
     "TriggerPlan",
+    "TriggerSecretUnreadable",
     "TriggerSpec",
     "WebhookSender",
     "WorkflowChoice",
@@ -130,7 +139,9 @@ __all__ = [
     "parse_trigger",
     "prepare",
     "receive_event",
+    "rotate_secrets",
     "run_by_hand",
+    "secret_of",
     "trigger_of",
     "triggers_in_channel",
     "triggers_of_project",

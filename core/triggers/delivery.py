@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -36,7 +36,7 @@ from core.kernel.models import Project, TriggerDelivery, TriggerEndpoint, Workfl
 from core.kernel.transactions import outside_transaction
 from core.n8n import N8nClient
 from core.triggers.access import ChannelAccess, SlackReader
-from core.triggers.endpoints import HEADER_NAME, Endpoint
+from core.triggers.endpoints import HEADER_NAME, Endpoint, TriggerSecretUnreadable, open_secret
 from core.triggers.notices import QUIET, DeliveryGaveUp, TriggerNotifier
 from core.triggers.payload import enrich
 from core.triggers.subscriptions import ACTIVE_STATUSES, drop_lost_creators, workflow_ref
@@ -63,23 +63,23 @@ class DeliveryError(Exception):
 
 class WebhookSender:
     """POSTs payloads to workflows' n8n webhooks with their secret header (one pooled HTTP
-    client; the URL comes from `N8nClient.webhook_url`, the one place that knows it)."""
+    client; the URL comes from `N8nClient.webhook_url`, the one place that knows it). `key` is
+    CLIXEN_SECRET_KEY, which opens the stored secrets."""
 
-    def __init__(self, n8n: N8nClient, *, timeout_s: float = SEND_TIMEOUT_S) -> None:
+    def __init__(self, n8n: N8nClient, *, key: str, timeout_s: float = SEND_TIMEOUT_S) -> None:
         self._n8n = n8n
+        self.key = key
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(3.0, timeout_s)))
 
     def close(self) -> None:
         self._http.close()
 
-    def send(self, endpoint: Endpoint, payload: Mapping[str, Any]) -> None:
+    def send(self, endpoint: Endpoint, payload: Mapping[str, Any], *, secret: str) -> None:
         url = self._n8n.webhook_url(endpoint.path)
         outside_transaction("n8n", "POST /webhook/{path}")
         started = time.perf_counter()
         try:
-            response = self._http.post(
-                url, json=dict(payload), headers={HEADER_NAME: endpoint.secret}
-            )
+            response = self._http.post(url, json=dict(payload), headers={HEADER_NAME: secret})
         except httpx.HTTPError as e:
             raise DeliveryError(f"n8n did not answer ({type(e).__name__})") from e
         finally:
@@ -112,6 +112,8 @@ class _Job:
     attempts: int
     endpoint: Endpoint | None
     active: bool
+    secret: str = field(default="", repr=False)
+    unreadable: str = ""
     outcome: str = ""
     error: str = ""
 
@@ -130,7 +132,7 @@ def deliver_due(
     """One pass over at most `limit` due deliveries (see the module docstring); `on_claim` is
     called once some were claimed, before they are sent."""
     now = now or utcnow()
-    jobs = _claim(session_factory, now, limit)
+    jobs = _claim(session_factory, now, limit, key=sender.key)
     if not jobs:
         return DeliveryPass()
     if on_claim is not None:
@@ -147,7 +149,9 @@ def deliver_due(
     return DeliveryPass(count["delivered"], count["pending"], count["gave_up"], count["skipped"])
 
 
-def _claim(session_factory: sessionmaker[Session], now: dt.datetime, limit: int) -> list[_Job]:
+def _claim(
+    session_factory: sessionmaker[Session], now: dt.datetime, limit: int, *, key: str
+) -> list[_Job]:
     """Claim up to `limit` due deliveries in one statement (UPDATE … RETURNING over a
     `SKIP LOCKED` pick), then read their workflows' state and endpoints in one more."""
     due = (
@@ -181,10 +185,10 @@ def _claim(session_factory: sessionmaker[Session], now: dt.datetime, limit: int)
         ).all()
         if not rows:
             return []
-        states = _workflow_states(session, {r.workflow_id for r in rows})
+        states = _workflow_states(session, {r.workflow_id for r in rows}, key=key)
     jobs = []
     for row in sorted(rows, key=lambda r: r.id):
-        status, endpoint = states.get(row.workflow_id, (None, None))
+        status, endpoint, secret, unreadable = states.get(row.workflow_id, (None, None, "", ""))
         jobs.append(
             _Job(
                 id=row.id,
@@ -195,29 +199,43 @@ def _claim(session_factory: sessionmaker[Session], now: dt.datetime, limit: int)
                 attempts=row.attempts,
                 endpoint=endpoint,
                 active=status in ACTIVE_STATUSES,
+                secret=secret,
+                unreadable=unreadable,
             )
         )
     return jobs
 
 
 def _workflow_states(
-    session: Session, workflow_ids: set[int]
-) -> dict[int, tuple[str, Endpoint | None]]:
-    """Workflow id → (its status, its trigger endpoint if it has a complete one)."""
-    return {
-        wf_id: (status, Endpoint(wf_id, path, secret, cred) if path and cred else None)
-        for wf_id, status, path, secret, cred in session.execute(
-            select(
-                Workflow.id,
-                Workflow.status,
-                TriggerEndpoint.path,
-                TriggerEndpoint.secret,
-                TriggerEndpoint.n8n_credential_id,
-            )
-            .outerjoin(TriggerEndpoint, TriggerEndpoint.workflow_id == Workflow.id)
-            .where(Workflow.id.in_(workflow_ids))
+    session: Session, workflow_ids: set[int], *, key: str
+) -> dict[int, tuple[Any, Endpoint | None, str, str]]:
+    """Workflow id → (its status, its trigger endpoint if it has a complete one, its webhook
+    secret opened with `key` when it is active, why that secret did not open)."""
+    states: dict[int, tuple[Any, Endpoint | None, str, str]] = {}
+    for wf_id, status, path, sealed, cred in session.execute(
+        select(
+            Workflow.id,
+            Workflow.status,
+            TriggerEndpoint.path,
+            TriggerEndpoint.secret_sealed,
+            TriggerEndpoint.n8n_credential_id,
         )
-    }
+        .outerjoin(TriggerEndpoint, TriggerEndpoint.workflow_id == Workflow.id)
+        .where(Workflow.id.in_(workflow_ids))
+    ):
+        secret, unreadable = "", ""
+        if path and cred and status in ACTIVE_STATUSES:
+            try:
+                secret = open_secret(session, workflow_id=wf_id, sealed=sealed, key=key)
+            except TriggerSecretUnreadable as e:
+                unreadable = str(e)
+        states[wf_id] = (
+            status,
+            Endpoint(wf_id, path, cred) if path and cred else None,
+            secret,
+            unreadable,
+        )
+    return states
 
 
 def _attempt(
@@ -225,6 +243,9 @@ def _attempt(
 ) -> None:
     if not job.active or job.endpoint is None:
         job.outcome, job.error = "gave_up", "the workflow is no longer active"
+        return
+    if job.unreadable:  # an operator's key problem: kept pending until the key is fixed
+        job.outcome, job.error = "pending", job.unreadable
         return
     channel = str(job.payload.get("channel_id") or "")
     try:
@@ -242,7 +263,7 @@ def _attempt(
         job.outcome, job.error = "pending", f"Slack did not answer ({type(e).__name__})"
         return
     try:
-        sender.send(job.endpoint, job.payload)
+        sender.send(job.endpoint, job.payload, secret=job.secret)
     except DeliveryError as e:
         log.info("delivery %s to workflow %s failed: %s", job.id, job.workflow_id, e)
         job.outcome, job.error = "pending", str(e)

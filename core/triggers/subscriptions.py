@@ -2,10 +2,11 @@
 what is active in n8n. A deploy (`core.deploy.deploy_version`: first deploy, edit, repair,
 rollback) plans them before it stores anything (`plan`: the trigger checked, channel names
 resolved, the creator's access checked with Slack — no transaction open) and replaces the
-workflow's rows once n8n confirmed the version (`sync`); deactivate and delete remove them
-(`unsubscribe`). A creator who leaves a channel (`member_left`) or stops being an editor of the
-project (noticed when an event is matched, and by `drop_lost_creators`, which the delivery
-worker runs every few minutes) has their subscriptions there dropped, with a notice.
+workflow's rows in the transaction that records the version n8n confirmed (`replace`);
+deactivate and delete remove them (`unsubscribe`). A creator who leaves a channel (`member_left`)
+or stops being an editor of the project (noticed when an event is matched, and by
+`drop_lost_creators`, which the delivery worker runs every few minutes) has their subscriptions
+there dropped, with a notice.
 
 Who may listen where: editors only (the deploy already requires an editor); a channel its
 creator is a member of (checked through `ChannelAccess`); never a direct message.
@@ -92,22 +93,11 @@ def plan(
     return TriggerPlan(spec, tuple(dict.fromkeys(ids)), user_id)
 
 
-def sync(
-    *,
-    session_factory: sessionmaker[Session],
-    workflow_id: int,
-    team_id: str,
-    plan: TriggerPlan | None,
-    version: int,
-) -> None:
-    """Make the workflow's subscriptions exactly `plan`'s (none when None), as of `version`."""
-    with session_factory.begin() as session:
-        replace(session, workflow_id=workflow_id, team_id=team_id, plan=plan, version=version)
-
-
 def replace(
     session: Session, *, workflow_id: int, team_id: str, plan: TriggerPlan | None, version: int
 ) -> None:
+    """Make the workflow's subscriptions exactly `plan`'s (none when None), as of `version`, in
+    the caller's transaction."""
     session.execute(
         delete(TriggerSubscription).where(TriggerSubscription.workflow_id == workflow_id)
     )

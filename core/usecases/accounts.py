@@ -8,6 +8,7 @@ disconnect; members list.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from core.connect import (
     list_oauth_apps,
     set_oauth_app,
 )
+from core.connect.leftovers import Leftover, find_leftovers, remove_leftovers
 from core.credentials.secrets import secret_key
 from core.kernel.errors import SettingsError
 from core.kernel.settings import Settings
@@ -105,10 +107,32 @@ def accounts(
     session_factory: sessionmaker[Session], *, actor: Actor, project: str | None = None
 ) -> tuple[str, list[AccountInfo]]:
     """(project name, its connected accounts by service): the project called `project` (None:
-    the actor's active one), for its members."""
+    the actor's active one), for its members (whose account each is: for the one who connected
+    it and the project's owners only)."""
     with session_factory.begin() as session:
         found = project_named(session, actor=actor, name=project, at_least=Role.viewer)
-        return found.name, list_accounts(session=session, project_id=found.id)
+        return found.name, list_accounts(session=session, project_id=found.id, viewer=actor.user_id)
+
+
+def connect_leftovers(
+    session_factory: sessionmaker[Session],
+    *,
+    n8n: N8nClient,
+    actor: Actor,
+    project: str | None = None,
+    remove: bool = False,
+    now: dt.datetime | None = None,
+) -> tuple[str, list[Leftover]]:
+    """(project name, the n8n credentials half-finished connects left in the project called
+    `project` (None: the actor's active one): `core.connect.leftovers`); `remove` deletes them
+    and returns those deleted. Editors only (they hold the OAuth app's client secret)."""
+    with session_factory.begin() as session:
+        found = project_named(session, actor=actor, name=project, at_least=Role.editor)
+        project_id, name = found.id, found.name
+    leftovers = find_leftovers(
+        session_factory=session_factory, n8n=n8n, project_id=project_id, now=now
+    )
+    return name, remove_leftovers(n8n, leftovers) if remove else leftovers
 
 
 def register_oauth_app(

@@ -128,7 +128,7 @@ def dashboard(
                 project_id=project.id,
                 settings=settings,
             ),
-            accounts=list_accounts(session=session, project_id=project.id),
+            accounts=list_accounts(session=session, project_id=project.id, viewer=actor.user_id),
             review_before_live=bool(project.review_before_live),
             reviews_waiting=session.scalar(
                 select(func.count())

@@ -28,6 +28,7 @@ from core.kernel.vocabulary import Role
 from core.n8n import N8nClient
 from core.pipeline.resume import waiting_runs
 from core.pipeline.runs import run_and_project
+from core.triggers import rotate_secrets as rotate_trigger_secrets
 from core.usecases.projects import ProjectRef, project_named
 from core.workspace.projects import Actor
 
@@ -172,13 +173,16 @@ def delete_secret(
 def rotate_secret_key(
     session_factory: sessionmaker[Session], *, settings: Settings, new_key: str
 ) -> int:
-    """Re-encrypt every secret from CLIXEN_SECRET_KEY to `new_key` (an operator's act); how
-    many. InvalidInput when the new key is empty or the same."""
+    """Re-encrypt every secret (and every Slack trigger's webhook secret) from CLIXEN_SECRET_KEY
+    to `new_key` (an operator's act); how many. InvalidInput when the new key is empty or the
+    same."""
     old_key = secret_key(settings)
     if not new_key or new_key == old_key:
         raise InvalidInput("Give a new key that differs from CLIXEN_SECRET_KEY.")
     with session_factory.begin() as session:
-        return rotate_key(session=session, old_key=old_key, new_key=new_key)
+        count = rotate_key(session=session, old_key=old_key, new_key=new_key)
+        # The webhook secrets of Slack triggers are sealed under the same key: one transaction.
+        return count + rotate_trigger_secrets(session=session, old_key=old_key, new_key=new_key)
 
 
 def resync_secrets(

@@ -135,8 +135,9 @@ def require_role(
         raise PermissionDenied("You don't have access to that project.")
     member = _membership(session=session, project_id=project_id, user_id=user_id)
     if member is None:
+        # Not named: an id from a forged button must not tell a non-member the project's name.
         raise PermissionDenied(
-            f"You are not a member of project {project.name!r}. Ask one of its owners to add you."
+            "You are not a member of that project. Ask one of its owners to add you."
         )
     if Role.parse(member.role) < at_least:
         raise PermissionDenied(

@@ -270,20 +270,23 @@ def settle_tokens(*, session: Session, reservation: TokenReservation, used: int)
     if used < 0:
         raise InvalidInput("A token charge cannot be negative.")
     delta = used - reservation.tokens
-    if delta:
-        session.execute(
-            update(QuotaUsage)
-            .where(
-                QuotaUsage.team_id == reservation.team_id,
-                QuotaUsage.user_id == reservation.user_id,
-                QuotaUsage.day == reservation.day,
-            )
-            .values(tokens_used=QuotaUsage.tokens_used + delta, updated_at=dt.datetime.now(dt.UTC))
-            .execution_options(synchronize_session=False)
+    if not delta:
+        return _row(
+            session, team_id=reservation.team_id, user_id=reservation.user_id, day=reservation.day
+        )[0]
+    # The day's use comes back from the UPDATE itself: no second round trip to read it.
+    after = session.execute(
+        update(QuotaUsage)
+        .where(
+            QuotaUsage.team_id == reservation.team_id,
+            QuotaUsage.user_id == reservation.user_id,
+            QuotaUsage.day == reservation.day,
         )
-    return _row(
-        session, team_id=reservation.team_id, user_id=reservation.user_id, day=reservation.day
-    )[0]
+        .values(tokens_used=QuotaUsage.tokens_used + delta, updated_at=dt.datetime.now(dt.UTC))
+        .returning(QuotaUsage.tokens_used)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return int(after or 0)
 
 
 def check_concurrent_runs(*, running: int, settings: Settings) -> None:

@@ -181,6 +181,9 @@ class SlackSender:
         )
 
 
+BOT_SECRET_KEY = "test-secret-key-for-the-bot-tests-0123456789"
+
+
 def bot_settings(slack: FakeSlack, database_url: str, **extra: Any) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -189,7 +192,7 @@ def bot_settings(slack: FakeSlack, database_url: str, **extra: Any) -> Settings:
         SLACK_BOT_TOKEN="xoxb-test-token",
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slack.url,
-        CLIXEN_SECRET_KEY="test-secret-key-for-the-bot-tests-0123456789",
+        CLIXEN_SECRET_KEY=BOT_SECRET_KEY,
         **extra,
     )
 

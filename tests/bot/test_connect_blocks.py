@@ -82,4 +82,5 @@ def test_needs_reconnect_reads_as_words() -> None:
     )
     gmail = AccountInfo("gmail", "Gmail", "GMAIL", "a@b.c", "U1", WHEN, None, True)
     notice = reconnect_notice(ReconnectNeeded(Thread("C1"), "<!here> Sync", failure, (gmail,)))
-    assert "<!here>" not in notice and "Gmail (a@b.c): `/clixen connect gmail`" in notice
+    assert "<!here>" not in notice and "• Gmail: `/clixen connect gmail`" in notice
+    assert "a@b.c" not in notice  # the thread's whole channel reads it

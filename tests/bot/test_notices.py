@@ -56,7 +56,8 @@ def test_every_event_reads_in_slack_with_what_came_from_outside_escaped() -> Non
         ":warning: “Sync *now*” failed in n8n at node “Fetch &lt;!channel&gt;”"
     )
     assert "(execution 41)" in failed and failed.endswith("I deployed version 2.")
-    assert "Gmail (&lt;@U9&gt;): `/clixen connect gmail`" in reconnect
+    # Posted in the thread, seen by the whole channel: never whose account it is.
+    assert "• Gmail: `/clixen connect gmail`" in reconnect and "U9" not in reconnect
     private = connected_privately(AccountConnected(Thread("C1"), GMAIL, "U1"))
     assert private == "You connected Gmail as &lt;@U9&gt;. Only you see this message."
     for text in (recovered, connected, failed, reconnect, private):

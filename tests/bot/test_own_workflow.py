@@ -256,7 +256,7 @@ def test_delete_is_confirmed_refused_to_a_viewer_and_a_forged_button_and_restora
     # A forged button from another workspace names this workflow's id.
     new_project(session_factory, team_id="T0OTHER", user_id="UEVIL")
     own_bot.action(click, user="UEVIL", team="T0OTHER")
-    slack.wait_for_text("respond", "access to that project")
+    slack.wait_for_text("respond", "serves the Slack workspace it is installed in")
     own_bot.settle()
     assert n8n_client.get_workflow(n8n_id)["id"] == n8n_id
 

@@ -115,7 +115,7 @@ def test_an_edit_waits_for_the_owner_who_alone_approves_exactly_what_was_shown(
     slack.wait_for_text("respond", "this needs owner rights")
     new_project(session_factory, team_id="T0OTHER", user_id="UEVIL")
     _click(full_bot, first["review_approve"], "UEVIL", team="T0OTHER")
-    slack.wait_for_text("respond", "There is no review")
+    slack.wait_for_text("respond", "serves the Slack workspace it is installed in")
     full_bot.settle()
     assert _live_hour(session_factory, n8n_client) is None
 

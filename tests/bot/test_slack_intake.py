@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from urllib.parse import urlencode
 import pytest
 import slack_sdk.signature
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
@@ -24,7 +27,16 @@ from bot.app import create_app
 from bot.server import DISPATCH_THREADS, create_server_app
 from bot.services import BotServices
 from bot.slack_client import SlackClient
-from tests.bot.conftest import SIGNING_SECRET, SlackSender, bot_settings
+from bot.trigger_access import SlackChannelAccess
+from bot.triggers import trigger_intake
+from core.deploy import create_workflow_record
+from core.kernel import db
+from core.kernel.models import TriggerDelivery
+from core.kernel.vocabulary import WorkflowStatus
+from core.triggers.spec import parse_trigger
+from core.triggers.subscriptions import plan, replace
+from core.workspace.projects import create_project
+from tests.bot.conftest import SIGNING_SECRET, TEAM, SlackSender, bot_settings
 from tests.doubles.slack_api import FakeSlack, start_fake_slack
 
 # Slack's payloads are a few KiB; /slack/events takes at most this much.
@@ -265,3 +277,144 @@ def test_slow_slack_calls_never_hold_the_dispatch_threads(
     finally:
         slow_slack.gate.set()
         services.shutdown(wait=True)
+
+
+# --- an acknowledged trigger event is already stored --------------------------------------------
+
+
+SUPPORT, TS = "C0SUPPORT", "1765100000.000100"
+
+
+def _listening_workflow(
+    factory: sessionmaker[Session], slack: FakeSlack, *, user: str = "U1"
+) -> int:
+    """An active workflow whose Slack trigger listens to 🎫 reactions in #support."""
+    slack.public_channels["support"] = SUPPORT
+    slack.members[SUPPORT] = {user}
+    with factory.begin() as s:
+        project = create_project(session=s, team_id=TEAM, name="main", creator_user_id=user)
+        wf = create_workflow_record(
+            session=s, project_id=project.id, name="tickets", created_by=user
+        )
+        wf.status, wf.head_version = WorkflowStatus.active, 1
+        wf_id = wf.id
+    spec = parse_trigger(
+        {"name": "T", "parameters": {"events": ["reaction_added"], "channels": ["#support"]}}
+    )
+    access = SlackChannelAccess(WebClient(base_url=slack.url), cache_s=0)
+    listens = plan(spec, user_id=user, access=access)
+    with factory.begin() as s:
+        replace(s, workflow_id=wf_id, team_id=TEAM, plan=listens, version=1)
+    return wf_id
+
+
+def _stored(factory: sessionmaker[Session], event_id: str) -> list[TriggerDelivery]:
+    with factory() as s:
+        return list(s.scalars(select(TriggerDelivery).where(TriggerDelivery.event_id == event_id)))
+
+
+def test_a_trigger_event_is_in_the_outbox_when_slack_gets_its_ack_and_a_retry_adds_nothing(
+    slack: FakeSlack, database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    """The process may die right after the ack (here: every dispatch thread is busy, so Bolt has
+    not even seen the event): what Slack was told we have is stored already."""
+    wf_id = _listening_workflow(session_factory, slack)
+    settings = bot_settings(slack, database_url)
+    services = BotServices(settings=settings, session_factory=session_factory)
+    client = SlackClient(token=settings.slack_bot_token, base_url=slack.url)
+    bolt: App = create_app(settings=settings, services=services, client=client)
+    backlog = Backlog()
+    bolt.event("reaction_removed")(backlog.hold)
+    server = create_server_app(
+        bolt,
+        signing_secret=settings.slack_signing_secret,
+        store_event=trigger_intake(services, client),
+    )
+    reaction = {
+        "type": "reaction_added",
+        "user": "U2",
+        "reaction": "ticket",
+        "item": {"type": "message", "channel": SUPPORT, "ts": TS},
+    }
+    try:
+        with TestClient(server) as http:
+            sender = SlackSender(http, slack, services=services)
+            _hold_every_dispatch_thread(sender, backlog)
+            assert sender.event(reaction, event_id="EvStored1").status_code == 200
+            (row,) = _stored(session_factory, "EvStored1")
+            assert row.workflow_id == wf_id and row.status == "pending"
+            # Slack sends it again (say our 200 was lost): acknowledged, nothing more stored.
+            again = sender.event(reaction, event_id="EvStored1", headers={"X-Slack-Retry-Num": "1"})
+            assert again.status_code == 200
+            backlog.release.set()
+            sender.settle()
+            assert len(_stored(session_factory, "EvStored1")) == 1
+    finally:
+        backlog.release.set()
+        services.shutdown(wait=True)
+
+
+def test_a_replayed_request_within_the_signature_window_is_not_handled_twice(
+    bot: SlackSender, slack: FakeSlack
+) -> None:
+    """Someone who captured a signed request sends it again, byte for byte, within Slack's five
+    minutes: answered, not handled again. The same click signed anew (Slack's own retry) is."""
+    stamp = int(time.time())
+    assert bot.command("help", trigger_id="trig-replayed", timestamp=stamp).status_code == 200
+    assert bot.command("help", trigger_id="trig-replayed", timestamp=stamp).status_code == 200
+    bot.settle()
+    assert len(slack.named("respond")) == 1
+    assert bot.command("help", trigger_id="trig-replayed", timestamp=stamp + 1).status_code == 200
+    bot.settle()
+    assert len(slack.named("respond")) == 2
+
+
+def test_a_trigger_event_that_cannot_be_stored_is_not_acknowledged_and_its_retry_is_taken(
+    slack: FakeSlack, database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    """The database is down when the event arrives: 500, so Slack sends it again (nothing was
+    acknowledged that is not stored); the retry — even byte for byte — is stored once it is up."""
+    wf_id = _listening_workflow(session_factory, slack)
+    settings = bot_settings(slack, database_url)
+    down = db.make_engine("postgresql+psycopg://clixen@127.0.0.1:1/nowhere")
+    services = BotServices(settings=settings, session_factory=db.make_session_factory(down))
+    client = SlackClient(token=settings.slack_bot_token, base_url=slack.url)
+    bolt = create_app(settings=settings, services=services, client=client)
+    server = create_server_app(
+        bolt,
+        signing_secret=settings.slack_signing_secret,
+        store_event=trigger_intake(services, client),
+    )
+    reaction = {
+        "type": "reaction_added",
+        "user": "U2",
+        "reaction": "ticket",
+        "item": {"type": "message", "channel": SUPPORT, "ts": TS},
+    }
+    body = json.dumps(
+        {
+            "team_id": TEAM,
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": "EvDown1",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}],
+            "event": reaction,
+        }
+    )
+    stamp = int(time.time())
+    try:
+        with TestClient(server) as http:
+            sender = SlackSender(http, slack, services=services)
+            refused = sender.post(body, "application/json", timestamp=stamp)
+            assert refused.status_code == 500
+            assert refused.json()["error"]["code"] == "not_stored"
+            assert _stored(session_factory, "EvDown1") == []
+            services.session_factory = session_factory  # the database is back
+            again = sender.post(body, "application/json", timestamp=stamp)
+            assert again.status_code == 200
+            (row,) = _stored(session_factory, "EvDown1")
+            assert row.workflow_id == wf_id
+    finally:
+        services.shutdown(wait=True)
+        down.dispose()

@@ -29,6 +29,7 @@ from core.triggers import OutboxFull, SubscriptionDropped, WorkflowRef
 from core.validation.fixes import apply_deterministic_fixes, known_versions
 from core.workspace.projects import Actor, create_project
 from tests.bot.conftest import (
+    BOT_SECRET_KEY,
     TEAM,
     SlackSender,
     bot_settings,
@@ -115,7 +116,7 @@ def _deploy(factory: sessionmaker[Session], n8n: N8nClient, payload: dict[str, A
         json_payload=payload,
         source=VersionSource.imported,
         actor=ACTOR,
-        settings=get_settings(),
+        settings=get_settings().model_copy(update={"secret_key": BOT_SECRET_KEY}),
     )
     return wf_id
 
@@ -304,7 +305,7 @@ def test_a_test_run_sends_the_last_real_event_or_a_sample_of_the_same_shape(
     trigger_bot: SlackSender, session_factory: sessionmaker[Session], n8n_client: N8nClient
 ) -> None:
     wf_id = _deploy(session_factory, n8n_client, _workflow(_clixen(**TICKETS)))
-    settings = get_settings()
+    settings = get_settings().model_copy(update={"secret_key": BOT_SECRET_KEY})
 
     def keep_item() -> dict[str, Any]:
         report = run_workflow_now(

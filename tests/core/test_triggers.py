@@ -5,6 +5,7 @@ its own tests), deliveries through `deliver_due`."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import socket
 import threading
 import uuid
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from slack_sdk import WebClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.trigger_access import SlackChannelAccess, SlackTriggerReader
@@ -61,8 +62,10 @@ from core.triggers import (
     triggers_of_project,
 )
 from core.triggers.delivery import prune_deliveries
+from core.triggers.endpoints import TriggerSecretUnreadable, seal_secret, secret_of
 from core.triggers.spec import parse_trigger
-from core.triggers.subscriptions import drop_lost_creators, plan, sync
+from core.triggers.subscriptions import drop_lost_creators, plan, replace
+from core.usecases.secrets import rotate_secret_key
 from core.workspace.projects import Actor, add_member, create_project
 from tests.builders import delete_deployed
 from tests.conftest import N8nStack
@@ -74,6 +77,12 @@ OWNER = Actor(TEAM, "U-owner")
 SUPPORT, GENERAL, SECRET = "C0SUPPORT", "C0GENERAL", "G0SECRET"
 TS = "1765100000.000100"
 TICKET_TEXT = "The printer on floor 3 is on fire"
+KEY = "k3y-for-the-trigger-tests-0123456789"  # CLIXEN_SECRET_KEY: seals the webhook secrets
+
+
+def keyed() -> Settings:
+    """This process's settings with CLIXEN_SECRET_KEY = KEY."""
+    return get_settings().model_copy(update={"secret_key": KEY})
 
 
 # --- fixtures ---
@@ -106,7 +115,7 @@ def client(n8n: N8nStack, session_factory: sessionmaker[Session]) -> Iterator[N8
 
 @pytest.fixture
 def sender(client: N8nClient) -> Iterator[WebhookSender]:
-    s = WebhookSender(client)
+    s = WebhookSender(client, key=KEY)
     yield s
     s.close()
 
@@ -165,7 +174,7 @@ def deploy(
         json_payload=payload,
         source=VersionSource.imported,
         actor=OWNER,
-        settings=get_settings(),
+        settings=keyed(),
     )
 
 
@@ -210,18 +219,13 @@ def receive(factory: sessionmaker[Session], env: SlackEnvelope, **kw: Any) -> An
 def subscribe(factory: sessionmaker[Session], **params: Any) -> int:
     """A workflow marked active that listens as `params` say, without n8n (matching only)."""
     wf_id = new_workflow(factory)
+    spec = parse_trigger({"name": "T", "parameters": params})
+    listens = plan(spec, user_id=OWNER.user_id, access=SlackChannelAccess(FAKE_CLIENT[0]))
     with factory.begin() as s:
         wf = s.get(Workflow, wf_id)
         assert wf is not None
         wf.status, wf.head_version = "active", 1
-    spec = parse_trigger({"name": "T", "parameters": params})
-    sync(
-        session_factory=factory,
-        workflow_id=wf_id,
-        team_id=TEAM,
-        plan=plan(spec, user_id=OWNER.user_id, access=SlackChannelAccess(FAKE_CLIENT[0])),
-        version=1,
-    )
+        replace(s, workflow_id=wf_id, team_id=TEAM, plan=listens, version=1)
     return wf_id
 
 
@@ -382,7 +386,7 @@ def test_an_event_that_arrives_while_n8n_is_unreachable_is_delivered_when_it_is_
     deploy(session_factory, client, wf_id, slack_workflow(**TICKETS))
     receive(session_factory, reaction(event_id="Ev-while-down"))
     with N8nClient(f"http://127.0.0.1:{free_port()}", n8n.api_key) as down:
-        closed = WebhookSender(down)
+        closed = WebhookSender(down, key=KEY)
         done = deliver_due(session_factory=session_factory, sender=closed, reader=reader(fake))
         closed.close()
     assert done.retrying == 1
@@ -406,16 +410,20 @@ def test_a_delivery_n8n_never_accepts_gives_up_visibly(
 ) -> None:
     wf_id = subscribe(session_factory, **TICKETS)
     with session_factory.begin() as s:
+        sealed = seal_secret(s, workflow_id=wf_id, secret="x", key=KEY)
         s.add(
             TriggerEndpoint(
-                workflow_id=wf_id, path="clixen-nowhere", secret="x", n8n_credential_id="1"
+                workflow_id=wf_id,
+                path="clixen-nowhere",
+                secret_sealed=sealed,
+                n8n_credential_id="1",
             )
         )
     receive(session_factory, reaction())
     notices = RecordingNotifier()
     now = utcnow()
     with N8nClient(f"http://127.0.0.1:{free_port()}", "no-key") as down:
-        closed = WebhookSender(down)
+        closed = WebhookSender(down, key=KEY)
         for _ in range(MAX_ATTEMPTS):
             deliver_due(session_factory=session_factory, sender=closed, notifier=notices, now=now)
             now += dt.timedelta(hours=1)
@@ -613,6 +621,71 @@ def test_a_caller_without_the_secret_is_refused_by_n8n(
     assert [payload_of(e)["text"] for e in ran] == [TICKET_TEXT]
 
 
+def test_the_webhook_secret_is_sealed_at_rest_opens_only_for_its_workflow_and_follows_a_rotation(
+    session_factory: sessionmaker[Session],
+    client: N8nClient,
+    sender: WebhookSender,
+    fake: FakeSlack,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    first, second = new_workflow(session_factory), new_workflow(session_factory, "second")
+    deploy(session_factory, client, first, slack_workflow(**TICKETS))
+    deploy(session_factory, client, second, slack_workflow(**TICKETS))
+    with session_factory() as s:
+        secret = secret_of(s, workflow_id=first, key=KEY)
+        assert secret and len(secret) >= 40
+        stored = s.execute(text("SELECT * FROM trigger_endpoints")).all()
+    # Nowhere in the table in plain text, nor in any log line of the deploys.
+    assert secret not in repr(stored) and secret.encode() not in b"".join(
+        bytes(v) for row in stored for v in row if isinstance(v, bytes | memoryview)
+    )
+    with session_factory() as s, pytest.raises(TriggerSecretUnreadable, match="CLIXEN_SECRET_KEY"):
+        secret_of(s, workflow_id=first, key="another-key-0123456789abcdef")
+    # A sealed value copied onto another workflow's row does not open there.
+    with session_factory.begin() as s:
+        rows = {e.workflow_id: e for e in s.scalars(select(TriggerEndpoint))}
+        own = rows[second].secret_sealed
+        rows[second].secret_sealed = rows[first].secret_sealed
+    with session_factory() as s, pytest.raises(TriggerSecretUnreadable):
+        secret_of(s, workflow_id=second, key=KEY)
+    with session_factory.begin() as s:
+        s.execute(
+            update(TriggerEndpoint)
+            .where(TriggerEndpoint.workflow_id == second)
+            .values(secret_sealed=own)
+        )
+    # `clixen secret rotate` re-seals them: the delivery goes out under the new key.
+    rotated = rotate_secret_key(session_factory, settings=keyed(), new_key=KEY + "-new")
+    assert rotated == 2
+    with session_factory() as s:
+        assert secret_of(s, workflow_id=first, key=KEY + "-new") == secret
+    receive(session_factory, reaction())
+    new_sender = WebhookSender(client, key=KEY + "-new")
+    try:
+        deliver_until_done(session_factory, new_sender, fake)
+    finally:
+        new_sender.close()
+    assert [d.status for d in deliveries(session_factory, first)] == ["delivered"]
+    assert all(secret not in r.getMessage() for r in caplog.records)
+
+
+def test_a_delivery_whose_secret_does_not_open_waits_saying_which_key_to_set(
+    session_factory: sessionmaker[Session], client: N8nClient, fake: FakeSlack
+) -> None:
+    wf_id = new_workflow(session_factory)
+    deploy(session_factory, client, wf_id, slack_workflow(**TICKETS))
+    receive(session_factory, reaction())
+    wrong = WebhookSender(client, key="not-the-key-0123456789abcdef")
+    try:
+        done = deliver_due(session_factory=session_factory, sender=wrong, reader=reader(fake))
+    finally:
+        wrong.close()
+    assert done.retrying == 1
+    (row,) = deliveries(session_factory)
+    assert row.status == "pending" and "CLIXEN_SECRET_KEY" in (row.last_error or "")
+
+
 # --- the subscriptions follow what is active in n8n ---
 
 
@@ -637,7 +710,7 @@ def test_rollback_edit_deactivate_and_delete_keep_the_subscriptions_equal_to_n8n
         workflow_id=wf_id,
         version=1,
         actor=OWNER,
-        settings=get_settings(),
+        settings=keyed(),
     )
     assert listening() == {("reaction_added", SUPPORT, 3)}
     with session_factory() as s:

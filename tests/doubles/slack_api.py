@@ -30,6 +30,8 @@ class SlackCall:
 class FakeSlack:
     calls: list[SlackCall] = field(default_factory=list)
     url: str = ""
+    # The workspace the bot is installed in (auth.test): requests of any other are refused.
+    team_id: str = "T0TEAM"
     lock: threading.Lock = field(default_factory=threading.Lock)
     uploads: dict[str, bytes] = field(default_factory=dict)
     # users.info: each user's `tz` ("UTC" when unlisted); None answers `missing_scope`.
@@ -110,7 +112,7 @@ class FakeSlack:
                 "ok": True,
                 "user_id": "UBOT",
                 "bot_id": "BBOT",
-                "team_id": "T0FAKE",
+                "team_id": self.team_id,
                 "url": "https://fake.slack.com/",
             }
         if method == "conversations.list":

@@ -204,7 +204,7 @@ def test_connect_from_a_waiting_run_then_refresh_then_revoke_then_reconnect(
                      repair=None)  # fmt: skip
         watch_executions(**watch, now=dt.datetime.now(dt.UTC))  # type: ignore[arg-type]
         with session_factory() as s:
-            [account] = list_accounts(session=s, project_id=project_id)
+            [account] = list_accounts(session=s, project_id=project_id, viewer=USER)
         assert account.last_used_at is not None and not account.needs_reconnect
 
         # 6. The access token expires: n8n refreshes it and the call still works.
@@ -226,7 +226,7 @@ def test_connect_from_a_waiting_run_then_refresh_then_revoke_then_reconnect(
         assert summary.get("needs_reconnect") == [done.workflow_id], summary
         with session_factory() as s:
             assert s.get(Workflow, done.workflow_id).status == WorkflowStatus.needs_reconnect  # type: ignore[union-attr]
-            [account] = list_accounts(session=s, project_id=project_id)
+            [account] = list_accounts(session=s, project_id=project_id, viewer=USER)
         assert account.needs_reconnect
 
         # 8. Reconnect: same n8n credential (workflows keep their binding), runs again.

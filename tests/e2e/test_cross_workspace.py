@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import create_workflow_record
-from core.kernel.models import Workflow, WorkflowVersion
+from core.kernel.models import PipelineRun, Project, Workflow, WorkflowVersion
 from core.workspace.projects import create_project
 from tests.bot.conftest import TEAM, SlackSender
 from tests.doubles.slack_api import FakeSlack
@@ -86,7 +86,24 @@ def test_another_workspace_cannot_reach_a_workflow_by_forged_value(
     response = bot.action(action, user="U2", team=OTHER_TEAM)
     assert response.status_code == 200
     reply = json.dumps(slack.wait_for("respond")[0].args, ensure_ascii=False)
-    assert "You don't have access to that project." in reply
+    assert "serves the Slack workspace it is installed in" in reply
     for leaked in ("payroll", "pay", "v1", "v2"):
         assert f'"{leaked}"' not in reply and f"*{leaked}*" not in reply
     assert _state(session_factory, wf_id) == before == (2, [(1, "superseded"), (2, "deployed")])
+
+
+def test_a_command_from_a_workspace_clixen_is_not_installed_in_is_refused_and_stores_nothing(
+    bot: SlackSender, slack: FakeSlack, session_factory: sessionmaker[Session]
+) -> None:
+    """A signed request whose team is not the installation's (a user of another organisation
+    in a Slack Connect channel, another install sharing the signing secret) gets no project,
+    no run and no quota of this Clixen."""
+    assert bot.command("create every morning post the news", team=OTHER_TEAM).status_code == 200
+    assert bot.command("projects", team=OTHER_TEAM).status_code == 200
+    bot.settle()
+    replies = [json.dumps(c.args) for c in slack.named("respond")]
+    assert len(replies) == 2
+    assert all("serves the Slack workspace it is installed in" in r for r in replies)
+    with session_factory() as session:
+        assert session.scalars(select(Project.team_id)).all() == []
+        assert session.scalars(select(PipelineRun.id)).all() == []

@@ -38,6 +38,7 @@ from tests.workflows import answer, schedule_workflow
 
 TEAM, USER = "T0SOCKET", "U1"
 APP_TOKEN = "xapp-1-A1-test"
+SOCKET_SECRET_KEY = "test-secret-key-for-the-socket-tests-0123456789"
 CLIXEN_MAIN = "import sys; from cli import main; sys.exit(main())"
 
 
@@ -130,7 +131,7 @@ def socket_app(
     llm: ScriptedLLM,
 ) -> Iterator[SocketApp]:
     fake_socket = FakeSocketMode().start()
-    slack = SocketModeSlack(ws_url=fake_socket.url)
+    slack = SocketModeSlack(ws_url=fake_socket.url, team_id=TEAM)
     server = start_fake_slack(slack)
     port = _free_port()
     env = {
@@ -149,7 +150,7 @@ def socket_app(
         N8N_URL=n8n.url,
         N8N_API_KEY=n8n.api_key,
         N8N_MCP_COMMAND="",
-        CLIXEN_SECRET_KEY="test-secret-key-for-the-socket-tests-0123456789",
+        CLIXEN_SECRET_KEY=SOCKET_SECRET_KEY,
         PORT=str(port),
         HOST="127.0.0.1",
         # A dropped socket is given up after five failed pings: 5 s here instead of 50 s.

@@ -23,7 +23,13 @@ from core.kernel.vocabulary import VersionSource
 from core.n8n import N8nClient
 from core.triggers import install
 from core.workspace.projects import Actor, create_project
-from tests.e2e.test_socket_mode import TEAM, USER, SocketApp, socket_app  # noqa: F401
+from tests.e2e.test_socket_mode import (  # noqa: F401
+    SOCKET_SECRET_KEY,
+    TEAM,
+    USER,
+    SocketApp,
+    socket_app,
+)
 from tests.waiting import wait_until
 
 SUPPORT = "C0SUPPORT"
@@ -90,7 +96,7 @@ def _deploy(factory: sessionmaker[Session], n8n: N8nClient) -> str:
         },
         source=VersionSource.imported,
         actor=Actor(TEAM, USER),
-        settings=get_settings(),
+        settings=get_settings().model_copy(update={"secret_key": SOCKET_SECRET_KEY}),
     )
     with factory() as s:
         wf = s.get(Workflow, wf_id)

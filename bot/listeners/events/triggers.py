@@ -1,51 +1,23 @@
 """Slack events a workflow can start from (`reaction_added`, `member_joined_channel`, a message
 in a channel) and `member_left_channel` (a workflow's creator left: it stops listening there):
-acknowledged by Bolt / the server first, then handed to `bot.triggers.receive`, which only
-enqueues (`core.triggers.receive_event`). A message is also a possible reply in a workflow's
-thread (`bot.listeners.events.messages`)."""
+stored for their workflows before Slack is acknowledged (`bot.triggers.store_event`: only an
+insert into the outbox, `core.triggers.receive_event`), so these listeners have nothing left to
+do for them. A message is also a possible reply in a workflow's thread
+(`bot.listeners.events.messages`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import BoltContext, BoltRequest
+from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.context import after_ack, services_of, team_of
 from bot.listeners.events.messages import handle_thread_reply
-from bot.triggers import receive
 
 
-def _retry_num(request: BoltRequest) -> int:
-    raw = (request.headers.get("x-slack-retry-num") or ["0"])[0]
-    return int(raw) if raw.isdigit() else 0
-
-
-def handle_trigger_event(
-    event: dict[str, Any],
-    body: dict[str, Any],
-    client: WebClient,
-    context: BoltContext,
-    request: BoltRequest,
-) -> None:
-    retry = _retry_num(request)
-    # The workspace this installation belongs to, as Slack's signed body says.
-    authorizations = body.get("authorizations") or [{}]
-    app_team = authorizations[0].get("team_id") if isinstance(authorizations[0], dict) else None
-
-    def work() -> None:
-        receive(
-            services_of(context),
-            team_id=team_of(context),
-            event_id=str(body.get("event_id") or ""),
-            event=event,
-            retry_num=retry,
-            app_team_id=app_team,
-            own_user_id=context.bot_user_id,
-            own_bot_id=context.bot_id,
-        )
-
-    after_ack(context, body, client, work)
+def handle_trigger_event() -> None:
+    """Nothing left to do: the event was stored for its workflows before Slack was acknowledged
+    (`bot.triggers.store_event`, called by `bot.server` or the app's middleware)."""
 
 
 def handle_message(
@@ -53,8 +25,7 @@ def handle_message(
     body: dict[str, Any],
     client: WebClient,
     context: BoltContext,
-    request: BoltRequest,
 ) -> None:
-    """A message: for the workflows that listen in its channel, and as a thread reply."""
-    handle_trigger_event(event, body, client, context, request)
+    """A message: stored for the workflows that listen in its channel before the ack (see
+    `handle_trigger_event`); here, a possible thread reply."""
     handle_thread_reply(event, body, client, context)

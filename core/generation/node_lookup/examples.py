@@ -44,6 +44,36 @@ def mined_configuration(
     a resource/operation a template leaves out counts as n8n's default (`defaults`: None →
     the default resource, each resource → its default operation). With `keys`, only a
     configuration whose every key is one of them (a parameter the spec shows)."""
+    memo = _CHOSEN.setdefault(library, {})
+    key = (
+        node_type,
+        op.resource,
+        op.operation,
+        cls.versions if cls is not None else None,
+        frozenset((defaults or {}).items()),
+        frozenset(keys) if keys is not None else None,
+    )
+    if key not in memo:
+        memo[key] = _richest(library, node_type, op, cls=cls, defaults=defaults, keys=keys)
+    chosen = memo[key]
+    return copy.deepcopy(chosen) if chosen is not None else None
+
+
+# Per library: the configuration `mined_configuration` chose for each question asked of it; the
+# same few node types and operations come back in every prompt, and the library never changes.
+_CHOSEN: WeakKeyDictionary[TemplateLibrary, dict[tuple[Any, ...], Any]] = WeakKeyDictionary()
+
+
+def _richest(
+    library: TemplateLibrary,
+    node_type: str,
+    op: Operation,
+    *,
+    cls: VersionClass | None,
+    defaults: Mapping[Any, Any] | None,
+    keys: set[str] | None,
+) -> Any:
+    """The largest usable configuration that fits (see `mined_configuration`), not copied."""
     best: tuple[int, Any] | None = None
     implicit = defaults or {}
     for version, params, clean, size in _usable(library, node_type):
@@ -60,7 +90,7 @@ def mined_configuration(
         # Prefer a configuration with some substance: the richest that fits the budget.
         if best is None or size > best[0]:
             best = (size, clean)
-    return copy.deepcopy(best[1]) if best else None
+    return best[1] if best else None
 
 
 # Per library and node type: its configurations that can be shown at all, scrubbed, with their
