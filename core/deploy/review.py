@@ -74,11 +74,25 @@ def _told(session: Session, review: VersionReview, kind: str, actor: Actor) -> N
     )
 
 
+# The largest id a review can have (a BIGINT): an id beyond it is no review's, answered without
+# a query (Postgres would refuse it as out of range).
+_MAX_REVIEW_ID = 2**63 - 1
+
+
+def possible_review_id(review_id: int) -> int:
+    """`review_id` when some review could have it; NotFound (short, the number not echoed)
+    for an id below 1 or past BIGINT — a forged button's or a mistyped command's."""
+    if not 1 <= review_id <= _MAX_REVIEW_ID:
+        raise NotFound("There is no review with that id in this workspace.")
+    return review_id
+
+
 def review_for_decision(session: Session, review_id: int, actor: Actor) -> VersionReview:
     """The pending review `review_id` of the actor's workspace, locked for the decision.
     NotFound for an id of another workspace or none (a forged button learns nothing);
     PermissionDenied for anyone but an owner of its project; InvalidInput when it was already
     decided (by whom, when)."""
+    possible_review_id(review_id)
     review = session.scalar(
         select(VersionReview)
         .where(VersionReview.id == review_id, VersionReview.team_id == actor.team_id)

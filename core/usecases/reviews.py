@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.deploy import DeployFailed, HeadMoved, deploy_reviewed
 from core.deploy.publish import SayLine
-from core.deploy.review import decide, review_for_decision
+from core.deploy.review import decide, possible_review_id, review_for_decision
 from core.kernel.errors import InvalidInput, NotFound, SettingsError
 from core.kernel.models import VersionReview, Workflow
 from core.kernel.settings import Settings
@@ -164,7 +164,7 @@ def show_review(
     """The request as its owners see it (any member of its project; another workspace's id is
     NotFound)."""
     with session_factory.begin() as session:
-        review = session.get(VersionReview, review_id)
+        review = session.get(VersionReview, possible_review_id(review_id))
         if review is None or review.team_id != actor.team_id:
             raise NotFound(f"There is no review #{review_id} in this workspace.")
         require_role(
@@ -258,8 +258,9 @@ def approve(
     with session_factory.begin() as session:
         review = review_for_decision(session, review_id, actor)
         if digest is not None and (len(digest) < 8 or not review.checksum.startswith(digest)):
+            shown = digest if len(digest) <= 64 else digest[:12] + "…"
             raise InvalidInput(
-                f"Review #{review_id} does not show version digest {digest!r}; nothing was "
+                f"Review #{review_id} does not show version digest {shown!r}; nothing was "
                 "deployed. Open the request again and approve what it shows."
             )
     if n8n is None:

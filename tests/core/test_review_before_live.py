@@ -18,12 +18,13 @@ from core.deploy import ReviewPending, deploy_new_workflow, deploy_version
 from core.generation.templates import default_library
 from core.kernel.errors import InvalidInput, NotFound, PermissionDenied
 from core.kernel.models import TelemetryEvent, VersionReview, Workflow
+from core.kernel.settings import get_settings
 from core.kernel.vocabulary import ReviewState, Role, VersionSource
 from core.n8n import N8nClient, execution_failure
 from core.pipeline import PipelineServices, execute_run, start_run
 from core.scheduler.reviews import ReviewRequest, announce_reviews
 from core.usecases import Actor
-from core.usecases.reviews import approve, list_reviews, reject, set_review
+from core.usecases.reviews import approve, list_reviews, reject, set_review, show_review
 from core.usecases.versions import RollbackWaits, roll_back
 from core.workspace.projects import add_member
 from tests.builders import delete_deployed, new_project, pipeline_services, versions
@@ -347,3 +348,75 @@ def test_an_approval_never_deploys_over_a_version_that_went_live_after_the_reque
     with session_factory() as session:
         states = list(session.scalars(select(VersionReview.state).order_by(VersionReview.id)))
     assert states == ["approved", "outdated"]
+
+
+@pytest.mark.parametrize("review_id", [0, -1, 2**63, 10**25])
+def test_a_review_id_no_review_can_have_is_not_found_without_a_database_error(
+    session_factory: sessionmaker[Session], n8n_client: N8nClient, review_id: int
+) -> None:
+    # A forged button value or `clixen approve 10000000000000000000000000`: a short NotFound,
+    # never Postgres' "bigint out of range" nor the number echoed whole.
+    for decide_it in (
+        lambda: approve(
+            session_factory,
+            n8n=n8n_client,
+            settings=get_settings(),
+            actor=OWNER_ACTOR,
+            review_id=review_id,
+        ),
+        lambda: reject(session_factory, actor=OWNER_ACTOR, review_id=review_id),
+        lambda: show_review(
+            session_factory,
+            n8n=n8n_client,
+            settings=get_settings(),
+            actor=OWNER_ACTOR,
+            review_id=review_id,
+        ),
+    ):
+        with pytest.raises(NotFound) as caught:
+            decide_it()
+        assert len(str(caught.value)) < 80
+
+
+def test_a_huge_digest_is_refused_without_being_echoed_and_nothing_deploys(
+    services: PipelineServices,
+    project_id: int,
+    session_factory: sessionmaker[Session],
+    n8n_client: N8nClient,
+) -> None:
+    v1 = deploy_new_workflow(
+        session_factory=session_factory,
+        n8n=n8n_client,
+        project_id=project_id,
+        name="Digest check",
+        json_payload=schedule_workflow("Digest check"),
+        source=VersionSource.imported,
+        actor=OWNER_ACTOR,
+        settings=services.settings,
+    )
+    _review_on(session_factory, project_id)
+    wf = schedule_workflow("Digest check")
+    wf["nodes"][0]["parameters"]["rule"]["interval"][0]["hoursInterval"] = 6
+    with pytest.raises(ReviewPending) as waiting:
+        deploy_version(
+            session_factory=session_factory,
+            n8n=n8n_client,
+            workflow_id=v1.workflow_id,
+            json_payload=wf,
+            source=VersionSource.edit,
+            actor=EDITOR_ACTOR,
+            settings=services.settings,
+        )
+    with pytest.raises(InvalidInput) as refused:
+        approve(
+            session_factory,
+            n8n=n8n_client,
+            settings=services.settings,
+            actor=OWNER_ACTOR,
+            review_id=waiting.value.review_id,
+            digest="f" * 20_000,
+        )
+    assert len(str(refused.value)) < 300
+    with session_factory() as session:
+        review = session.get(VersionReview, waiting.value.review_id)
+        assert review is not None and review.state == ReviewState.pending
